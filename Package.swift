@@ -1,0 +1,45 @@
+// swift-tools-version: 6.1
+// Canarygate: a reverse proxy that runs its own canary rollouts.
+import PackageDescription
+
+let package = Package(
+    name: "canarygate",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "canarygate", targets: ["canarygate"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // Leaves: what Glibc hides (epoll, eventfd, signalfd, accept4).
+        .target(name: "CLinuxShims"),
+        // Syscalls, buffers, the epoll reactor, deadlines.
+        .target(name: "EventLoop", dependencies: ["CLinuxShims"]),
+        // HTTP/1.1 parsing and serialisation: bytes in, heads out, no sockets.
+        .target(name: "HTTP"),
+        // Config schema, YAML decoding, validation with line-precise errors.
+        .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // Listeners, routing + split, upstream pools, the exchange of one request.
+        .target(name: "Proxy", dependencies: [
+            "EventLoop", "HTTP", "Config", "CLinuxShims",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Wiring: server, admin API.
+        .target(name: "Canarygate", dependencies: [
+            "Proxy", "Config", "EventLoop", "CLinuxShims",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "canarygate", dependencies: [
+            "Canarygate", "Config",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Config"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["canarygate", "CLinuxShims"]),
+    ]
+)

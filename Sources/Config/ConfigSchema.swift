@@ -1,0 +1,90 @@
+// The validated configuration as plain values: what the rest of Canarygate consumes.
+
+/// A host and port as written in the config (`127.0.0.1:9001`, `[::1]:8080`, `0.0.0.0:8080`).
+/// The host is kept as text; the proxy resolves it to a socket address off the event loops.
+public struct HostPort: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: UInt16
+    public init(host: String, port: UInt16) { self.host = host; self.port = port }
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+public struct AdminConfig: Sendable, Equatable {
+    public var address: HostPort
+    public init(address: HostPort = HostPort(host: "127.0.0.1", port: 9901)) { self.address = address }
+}
+
+public struct ListenerConfig: Sendable, Equatable {
+    public var name: String
+    public var address: HostPort
+    public init(name: String, address: HostPort) { self.name = name; self.address = address }
+}
+
+/// Durations in nanoseconds-precise `Duration`s. Defaults follow HAProxy/nginx practice.
+public struct TimeoutsConfig: Sendable, Equatable {
+    /// Time allowed to receive a complete request head (slowloris guard) → 408.
+    public var requestHeader: Duration = .seconds(10)
+    /// An idle keep-alive client connection is closed after this.
+    public var idle: Duration = .seconds(60)
+    /// Non-blocking connect to an upstream → 504 when exceeded.
+    public var upstreamConnect: Duration = .seconds(2)
+    /// From request sent to response head (and between reads of the body) → 504.
+    public var upstreamResponse: Duration = .seconds(30)
+    /// Idle pooled upstream connections are closed after this.
+    public var upstreamIdle: Duration = .seconds(30)
+    /// Graceful drain deadline on SIGTERM/SIGINT.
+    public var drain: Duration = .seconds(30)
+    public init() {}
+}
+
+public struct LimitsConfig: Sendable, Equatable {
+    /// Maximum size of a request head (request line + headers + CRLF CRLF) → 431 beyond.
+    public var maxHeaderBytes: Int = 16 * 1024
+    /// Maximum number of header fields in a request → 431 beyond.
+    public var maxHeaderCount: Int = 100
+    /// Idle keep-alive connections kept per upstream endpoint per event loop.
+    public var maxIdlePerEndpoint: Int = 64
+    public init() {}
+}
+
+public struct ArmConfig: Sendable, Equatable {
+    public var revision: String
+    public var endpoints: [HostPort]
+    public init(revision: String, endpoints: [HostPort]) { self.revision = revision; self.endpoints = endpoints }
+}
+
+public struct CanaryConfig: Sendable, Equatable {
+    public var arm: ArmConfig
+    /// Static share of traffic (percent, 0...100) sent to the canary.
+    public var weight: Int
+    public init(arm: ArmConfig, weight: Int) { self.arm = arm; self.weight = weight }
+}
+
+public struct MatchConfig: Sendable, Equatable {
+    /// `nil`: any host. `"example.com"`: exact (case-insensitive). `"*.example.com"`: any subdomain.
+    public var host: String?
+    /// Path prefix, always starting with "/". Longest prefix wins.
+    public var pathPrefix: String
+    public init(host: String? = nil, pathPrefix: String = "/") { self.host = host; self.pathPrefix = pathPrefix }
+}
+
+public struct RouteConfig: Sendable, Equatable {
+    public var name: String
+    public var match: MatchConfig
+    public var primary: ArmConfig
+    public var canary: CanaryConfig?
+    public init(name: String, match: MatchConfig, primary: ArmConfig, canary: CanaryConfig?) {
+        self.name = name; self.match = match; self.primary = primary; self.canary = canary
+    }
+}
+
+public struct CanarygateConfig: Sendable, Equatable {
+    public var admin: AdminConfig = AdminConfig()
+    public var listeners: [ListenerConfig] = []
+    public var timeouts: TimeoutsConfig = TimeoutsConfig()
+    public var limits: LimitsConfig = LimitsConfig()
+    /// Event-loop threads; `nil` means one per core.
+    public var threads: Int?
+    public var routes: [RouteConfig] = []
+    public init() {}
+}
