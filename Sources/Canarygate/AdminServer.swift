@@ -1,0 +1,102 @@
+// The admin listener (loopback by default): /healthz and /status, served by its own thread, never by a data-plane loop.
+import CLinuxShims
+import Config
+import EventLoop
+import Glibc
+import Logging
+import Proxy
+import Synchronization
+
+final class AdminServer: Sendable {
+    private let listener: SocketDescriptor
+    private let stopping = Atomic<Bool>(false)
+    private let thread: Mutex<LoopThread?> = Mutex(nil)
+
+    static func start(address: HostPort, snapshot: ProxySnapshot, logger: Logger) throws -> AdminServer {
+        let resolved = try SocketAddress.resolve(host: address.host, port: address.port)
+        let fd: SocketDescriptor
+        do { fd = try SocketDescriptor.listen(on: resolved, backlog: 64) } catch {
+            throw StartupError(description: "admin listener \(address): \(error)")
+        }
+        let server = AdminServer(listener: fd)
+        let t = LoopThread.spawn { server.serve(snapshot: snapshot, logger: logger) }
+        server.thread.withLock { $0 = t }
+        return server
+    }
+
+    private init(listener: SocketDescriptor) { self.listener = listener }
+
+    func stop() {
+        stopping.store(true, ordering: .releasing)
+        let t = thread.withLock { $0 }
+        t?.join()
+        listener.close()
+    }
+
+    /// One request per connection, one connection at a time: the admin API is for people and scrapers, not load.
+    private func serve(snapshot: ProxySnapshot, logger: Logger) {
+        while !stopping.load(ordering: .acquiring) {
+            var pfd = pollfd(fd: listener.raw, events: Int16(POLLIN), revents: 0)
+            // Wake up regularly to notice `stop()`.
+            guard poll(&pfd, 1, 200) > 0 else { continue }
+            var peer: SocketAddress?
+            guard case .value(let client)? = try? listener.accept(peer: &peer) else { continue }
+            handle(client, snapshot: snapshot)
+            client.close()
+        }
+    }
+
+    private func handle(_ client: SocketDescriptor, snapshot: ProxySnapshot) {
+        guard let (method, path) = readRequestLine(client) else {
+            send(client, status: "400 Bad Request", type: "text/plain", body: "bad request\n")
+            return
+        }
+        guard method == "GET" else {
+            send(client, status: "405 Method Not Allowed", type: "text/plain", body: "method not allowed\n")
+            return
+        }
+        switch path {
+        case "/healthz":
+            send(client, status: "200 OK", type: "text/plain", body: "ok\n")
+        case "/status":
+            send(client, status: "200 OK", type: "application/json", body: StatusDocument.render(snapshot.config) + "\n")
+        default:
+            send(client, status: "404 Not Found", type: "text/plain", body: "not found\n")
+        }
+    }
+
+    /// Reads the head (bounded in size and time) and returns the method and path.
+    private func readRequestLine(_ client: SocketDescriptor) -> (String, String)? {
+        // The accepted socket is non-blocking (accept4 flags); switch it to blocking with a receive timeout.
+        let flags = fcntl(client.raw, F_GETFL)
+        _ = fcntl(client.raw, F_SETFL, flags & ~O_NONBLOCK)
+        var tv = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(client.raw, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var head = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 2048)
+        while head.count < 16 * 1024 {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(client.raw, $0.baseAddress, $0.count) }
+            if n <= 0 { return nil }
+            head += chunk[0..<n]
+            if head.count >= 4 && head.suffix(4).elementsEqual([13, 10, 13, 10]) { break }
+        }
+        guard let lineEnd = head.firstIndex(of: 13) else { return nil }
+        let parts = head[0..<lineEnd].split(separator: UInt8(ascii: " "))
+        guard parts.count == 3 else { return nil }
+        var path = String(decoding: parts[1], as: UTF8.self)
+        if let q = path.firstIndex(of: "?") { path = String(path[..<q]) }
+        return (String(decoding: parts[0], as: UTF8.self), path)
+    }
+
+    private func send(_ client: SocketDescriptor, status: String, type: String, body: String) {
+        let response = "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        var bytes = Array(response.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { send($0.baseAddress! + offset, $0.count - offset) }
+            if n <= 0 { return }
+            offset += n
+        }
+        func send(_ p: UnsafeMutableRawPointer, _ count: Int) -> Int { Glibc.send(client.raw, p, count, Int32(MSG_NOSIGNAL)) }
+    }
+}

@@ -1,0 +1,78 @@
+// A tiny blocking HTTP/1.1 backend for `canarygate demo`: answers every request with its revision name.
+import CLinuxShims
+import EventLoop
+import Glibc
+import Synchronization
+
+final class DemoBackend: Sendable {
+    let port: UInt16
+    private let listener: SocketDescriptor
+    private let stopping = Atomic<Bool>(false)
+
+    init(revision: String) throws {
+        listener = try SocketDescriptor.listen(on: try SocketAddress.resolve(host: "127.0.0.1", port: 0))
+        port = boundPort(listener)
+        let body = "hello from \(revision)\n"
+        LoopThread.spawn { [self] in acceptLoop(body: body) }.detach()
+    }
+
+    func stop() { stopping.store(true, ordering: .releasing) }
+
+    private func acceptLoop(body: String) {
+        while !stopping.load(ordering: .acquiring) {
+            var pfd = pollfd(fd: listener.raw, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, 100) > 0 else { continue }
+            var peer: SocketAddress?
+            guard case .value(let client)? = try? listener.accept(peer: &peer) else { continue }
+            let response = Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8)
+            LoopThread.spawn { Self.serve(client, response: response) }.detach()
+        }
+        listener.close()
+    }
+
+    /// Keep-alive loop: one response per request head (the demo load sends no bodies).
+    private static func serve(_ client: SocketDescriptor, response: [UInt8]) {
+        let flags = fcntl(client.raw, F_GETFL)
+        _ = fcntl(client.raw, F_SETFL, flags & ~O_NONBLOCK)
+        var tv = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(client.raw, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var pending = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(client.raw, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            pending += chunk[0..<n]
+            while let end = headEnd(pending) {
+                pending.removeFirst(end)
+                guard writeAll(client, response) else { client.close(); return }
+            }
+        }
+        client.close()
+    }
+}
+
+/// Offset just past the first CRLFCRLF, if any.
+func headEnd(_ bytes: [UInt8]) -> Int? {
+    guard bytes.count >= 4 else { return nil }
+    for i in 0...(bytes.count - 4) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
+        return i + 4
+    }
+    return nil
+}
+
+func writeAll(_ fd: SocketDescriptor, _ bytes: [UInt8]) -> Bool {
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeBytes { send(fd.raw, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+        if n <= 0 { return false }
+        offset += n
+    }
+    return true
+}
+
+func boundPort(_ fd: SocketDescriptor) -> UInt16 {
+    var storage = sockaddr_storage()
+    var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+    _ = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd.raw, $0, &len) } }
+    return SocketAddress(storage: storage, length: len).port
+}

@@ -1,0 +1,82 @@
+// Decodes `routes`: each route's name, match, primary arm and optional canary arm.
+
+extension RouteConfig {
+    /// Two routes with the same match would make the second unreachable, so that is an error too.
+    static func decodeList(_ node: ConfigNode) -> [RouteConfig]? {
+        var names = DuplicateCheck<String>()
+        var matches = DuplicateCheck<MatchKey>()
+        return node.list(atLeastOne: true) { item in
+            item.mapping { m in
+                let name = m.required("name") { node in
+                    node.scalar(expected: "a string", parseName).flatMap {
+                        names.claim($0, shown: $0.debugDescription, at: node)
+                    }
+                }
+                let match = m.optional("match", default: MatchConfig(), MatchConfig.decode).flatMap { match in
+                    matches.claim(MatchKey(host: match.host, pathPrefix: match.pathPrefix), shown: nil,
+                                  path: m.pathOf("match"), line: m.lineOf("match"), log: m.mapping.log).map { _ in match }
+                }
+                let primary = m.required("primary", ArmConfig.decode)
+                let canary = m.optional("canary", CanaryConfig.decode)
+                guard let name, let match, let primary else { return nil }
+                return RouteConfig(name: name, match: match, primary: primary, canary: canary)
+            }
+        }
+    }
+
+    /// What makes two matches the same; the schema's `MatchConfig` need not be `Hashable` for this.
+    private struct MatchKey: Hashable {
+        var host: String?
+        var pathPrefix: String
+    }
+
+    /// Route names appear in metric labels, URLs of the admin API and the state file.
+    private static func parseName(_ text: String) throws(InvalidValue) -> String {
+        guard !text.isEmpty else { throw InvalidValue("must not be empty") }
+        guard text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isWholeNumber || "_.-".contains($0)) }) else {
+            throw InvalidValue("\(text.debugDescription) may contain only letters, digits, \"_\", \".\" and \"-\"")
+        }
+        return text
+    }
+}
+
+extension MatchConfig {
+    static func decode(_ node: ConfigNode) -> MatchConfig? {
+        node.mapping { m in
+            let host = m.optional("host") { $0.scalar(expected: "a string", AddressSyntax.parseHostPattern) }
+            let pathPrefix = m.optional("pathPrefix", default: "/") { $0.scalar(expected: "a string", parsePathPrefix) }
+            guard let pathPrefix else { return nil }
+            return MatchConfig(host: host, pathPrefix: pathPrefix)
+        }
+    }
+
+    private static func parsePathPrefix(_ text: String) throws(InvalidValue) -> String {
+        guard text.hasPrefix("/") else { throw InvalidValue("\(text.debugDescription) must start with \"/\"") }
+        return text
+    }
+}
+
+extension ArmConfig {
+    static func decode(_ node: ConfigNode) -> ArmConfig? {
+        node.mapping { m in decodeFields(&m) }
+    }
+
+    /// The keys both arms have; the canary reads its own `weight` beside them.
+    static func decodeFields(_ m: inout MappingReader) -> ArmConfig? {
+        let revision = m.required("revision") { $0.nonEmptyString() }
+        let endpoints = m.required("endpoints") { $0.list(atLeastOne: true) { $0.hostPort() } }
+        guard let revision, let endpoints else { return nil }
+        return ArmConfig(revision: revision, endpoints: endpoints)
+    }
+}
+
+extension CanaryConfig {
+    static func decode(_ node: ConfigNode) -> CanaryConfig? {
+        node.mapping { m in
+            let arm = ArmConfig.decodeFields(&m)
+            let weight = m.optional("weight", default: 0) { $0.integer(in: 0...100) }
+            guard let arm, let weight else { return nil }
+            return CanaryConfig(arm: arm, weight: weight)
+        }
+    }
+}

@@ -1,0 +1,79 @@
+// Decodes the document root and the proxy-wide sections: threads, admin, listeners, timeouts, limits.
+
+extension CanarygateConfig {
+    /// A new top-level section is one line here plus its own `decode`.
+    static func decode(_ root: ConfigNode) -> CanarygateConfig? {
+        root.mapping { m in
+            var config = CanarygateConfig()
+            config.threads = m.optional("threads") { $0.integer(in: 1...256) }
+            config.admin = m.optional("admin", AdminConfig.decode) ?? config.admin
+            config.listeners = m.required("listeners", ListenerConfig.decodeList) ?? []
+            config.timeouts = m.optional("timeouts", TimeoutsConfig.decode) ?? config.timeouts
+            config.limits = m.optional("limits", LimitsConfig.decode) ?? config.limits
+            config.routes = m.required("routes", RouteConfig.decodeList) ?? []
+            return config
+        }
+    }
+}
+
+extension AdminConfig {
+    static func decode(_ node: ConfigNode) -> AdminConfig? {
+        node.mapping { m in
+            var admin = AdminConfig()
+            admin.address = m.optional("address") { $0.hostPort() } ?? admin.address
+            return admin
+        }
+    }
+}
+
+extension ListenerConfig {
+    /// Names must be unique because metrics and logs are labelled by them; addresses because
+    /// two listeners cannot bind the same one.
+    static func decodeList(_ node: ConfigNode) -> [ListenerConfig]? {
+        var names = DuplicateCheck<String>()
+        var addresses = DuplicateCheck<HostPort>()
+        return node.list(atLeastOne: true) { item in
+            item.mapping { m in
+                let name = m.required("name") { node in
+                    node.nonEmptyString().flatMap { names.claim($0, shown: $0.debugDescription, at: node) }
+                }
+                let address = m.required("address") { node in
+                    node.hostPort().flatMap { addresses.claim($0, shown: $0.description, at: node) }
+                }
+                guard let name, let address else { return nil }
+                return ListenerConfig(name: name, address: address)
+            }
+        }
+    }
+}
+
+extension TimeoutsConfig {
+    static func decode(_ node: ConfigNode) -> TimeoutsConfig? {
+        node.mapping { m in
+            var timeouts = TimeoutsConfig()
+            let duration = { (node: ConfigNode) in node.duration() }
+            timeouts.requestHeader = m.optional("requestHeader", duration) ?? timeouts.requestHeader
+            timeouts.idle = m.optional("idle", duration) ?? timeouts.idle
+            timeouts.upstreamConnect = m.optional("upstreamConnect", duration) ?? timeouts.upstreamConnect
+            timeouts.upstreamResponse = m.optional("upstreamResponse", duration) ?? timeouts.upstreamResponse
+            timeouts.upstreamIdle = m.optional("upstreamIdle", duration) ?? timeouts.upstreamIdle
+            timeouts.drain = m.optional("drain", duration) ?? timeouts.drain
+            return timeouts
+        }
+    }
+}
+
+extension LimitsConfig {
+    /// The floors keep a config from making every request fail: no real request head fits in
+    /// less than 1 KiB. The ceilings bound the memory one connection can make the proxy hold.
+    static func decode(_ node: ConfigNode) -> LimitsConfig? {
+        node.mapping { m in
+            var limits = LimitsConfig()
+            limits.maxHeaderBytes = m.optional("maxHeaderBytes") { $0.integer(in: 1024...1_048_576) } ?? limits.maxHeaderBytes
+            limits.maxHeaderCount = m.optional("maxHeaderCount") { $0.integer(in: 1...10_000) } ?? limits.maxHeaderCount
+            limits.maxIdlePerEndpoint =
+                m.optional("maxIdlePerEndpoint") { $0.integer(in: 0...10_000) } ?? limits.maxIdlePerEndpoint
+            return limits
+        }
+    }
+}

@@ -1,0 +1,81 @@
+// A fixed-capacity byte buffer with read and write cursors, recycled through a per-loop pool.
+
+/// Bytes live in `[readerIndex, writerIndex)`; free space is `[writerIndex, capacity)`.
+/// Not thread-safe: a buffer belongs to one event loop.
+public final class ByteBuffer {
+    public let capacity: Int
+    public let base: UnsafeMutableRawPointer
+    public var readerIndex = 0
+    public var writerIndex = 0
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        self.base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+    }
+
+    deinit { base.deallocate() }
+
+    @inline(__always) public var readableCount: Int { writerIndex - readerIndex }
+    @inline(__always) public var isEmpty: Bool { readerIndex == writerIndex }
+    @inline(__always) public var writableCount: Int { capacity - writerIndex }
+
+    @inline(__always) public var readable: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base + readerIndex, count: writerIndex - readerIndex)
+    }
+    @inline(__always) public var writable: UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(start: base + writerIndex, count: capacity - writerIndex)
+    }
+
+    @inline(__always) public func consume(_ n: Int) {
+        readerIndex += n
+        if readerIndex == writerIndex { readerIndex = 0; writerIndex = 0 }
+    }
+    @inline(__always) public func commit(_ n: Int) { writerIndex += n }
+
+    public func clear() { readerIndex = 0; writerIndex = 0 }
+
+    /// Moves the readable bytes to the front so the free space is contiguous again.
+    public func compact() {
+        guard readerIndex > 0 else { return }
+        let n = readableCount
+        if n > 0 { base.copyMemory(from: base + readerIndex, byteCount: n) }
+        readerIndex = 0
+        writerIndex = n
+    }
+
+    /// Appends bytes; returns false (and writes nothing) when they do not fit.
+    @discardableResult
+    public func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        if bytes.count > writableCount { compact() }
+        guard bytes.count <= writableCount else { return false }
+        if let src = bytes.baseAddress { (base + writerIndex).copyMemory(from: src, byteCount: bytes.count) }
+        writerIndex += bytes.count
+        return true
+    }
+}
+
+/// Per-loop free list of equally sized buffers: a connection takes buffers while it moves bytes
+/// and gives them back when idle, so idle keep-alive connections cost no buffer memory.
+public final class BufferPool {
+    public let bufferSize: Int
+    private var free: [ByteBuffer] = []
+    private let maxCached: Int
+
+    public init(bufferSize: Int, maxCached: Int = 1024) {
+        self.bufferSize = bufferSize
+        self.maxCached = maxCached
+        free.reserveCapacity(maxCached)
+    }
+
+    @inline(__always)
+    public func take() -> ByteBuffer {
+        if let b = free.popLast() { return b }
+        return ByteBuffer(capacity: bufferSize)
+    }
+
+    @inline(__always)
+    public func give(_ buffer: ByteBuffer) {
+        buffer.clear()
+        if free.count < maxCached { free.append(buffer) }
+    }
+}

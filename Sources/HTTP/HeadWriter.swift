@@ -1,0 +1,102 @@
+// Serialises the heads the proxy sends: a rewritten request upstream, a rewritten response downstream, its own errors.
+
+public enum HeadWriter {
+    /// The upstream request head. Fields that are not hop-by-hop are copied byte-exact (name through value), in order;
+    /// then X-Forwarded-For (every received X-Forwarded-For value, then `clientAddress`), X-Forwarded-Proto,
+    /// X-Forwarded-Host (when the host is known) and, for a chunked body, "Transfer-Encoding: chunked".
+    /// Always HTTP/1.1, whatever the client spoke. Returns bytes written, or nil when `out` is too small.
+    public static func writeRequest(
+        _ head: RequestHead, source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer,
+        proto: StaticString, into out: UnsafeMutableRawBufferPointer
+    ) -> Int? {
+        var w = ByteWriter(out)
+        w.write(source.slice(head.methodRange))
+        w.write(byte: ASCII.sp)
+        // An absolute-form target with an empty path becomes "/" (or "*" for OPTIONS), RFC 9112 §3.2.1/§3.2.4.
+        if head.target.isEmpty || source[head.target.lowerBound] == ASCII.question {
+            w.write(head.method == .options && head.target.isEmpty ? "*" : "/")
+        }
+        w.write(source.slice(head.target))
+        w.write(" HTTP/1.1\r\n")
+        var wroteHost = false
+        for field in head.headers where !field.isHopByHop {
+            if field.wellKnown == .host, let host = head.host, host != field.value {
+                // An absolute-form authority overrides Host, and the upstream must see the one that was routed on.
+                w.write("Host: ")
+                w.write(source.slice(host))
+            } else {
+                w.write(source.slice(ByteRange(lowerBound: field.name.lowerBound, upperBound: field.value.upperBound)))
+            }
+            wroteHost = wroteHost || field.wellKnown == .host
+            w.write("\r\n")
+        }
+        if !wroteHost, let host = head.host {
+            // HTTP/1.0 absolute-form without Host: the HTTP/1.1 request sent upstream needs one.
+            w.write("Host: ")
+            w.write(source.slice(host))
+            w.write("\r\n")
+        }
+        w.write("X-Forwarded-For: ")
+        for field in head.headers where field.wellKnown == .xForwardedFor && !field.value.isEmpty {
+            w.write(source.slice(field.value))
+            w.write(", ")
+        }
+        w.write(clientAddress)
+        w.write("\r\nX-Forwarded-Proto: ")
+        w.write(proto)
+        w.write("\r\n")
+        if let host = head.host {
+            w.write("X-Forwarded-Host: ")
+            w.write(source.slice(host))
+            w.write("\r\n")
+        }
+        if head.framing == .chunked { w.write("Transfer-Encoding: chunked\r\n") }
+        w.write("\r\n")
+        return w.result
+    }
+
+    /// The client response head: status line as HTTP/1.1 with the upstream's reason, fields that are not hop-by-hop,
+    /// "Transfer-Encoding: chunked" when `chunked`, then the Connection field `connection` asks for.
+    public static func writeResponse(
+        _ head: ResponseHead, source: UnsafeRawBufferPointer, chunked: Bool, connection: ConnectionDirective,
+        into out: UnsafeMutableRawBufferPointer
+    ) -> Int? {
+        var w = ByteWriter(out)
+        w.write("HTTP/1.1 ")
+        w.writeDecimal(UInt64(head.status))
+        w.write(byte: ASCII.sp)
+        w.write(source.slice(head.reason))
+        w.write("\r\n")
+        for field in head.headers where !field.isHopByHop {
+            w.write(source.slice(ByteRange(lowerBound: field.name.lowerBound, upperBound: field.value.upperBound)))
+            w.write("\r\n")
+        }
+        if chunked { w.write("Transfer-Encoding: chunked\r\n") }
+        switch connection {
+        case .none: break
+        case .close: w.write("Connection: close\r\n")
+        case .keepAlive: w.write("Connection: keep-alive\r\n")
+        }
+        w.write("\r\n")
+        return w.result
+    }
+
+    /// A complete plain-text response of the proxy's own (errors, mostly): `message` and a newline as the body.
+    public static func writeErrorResponse(
+        status: Int, message: StaticString, close: Bool, into out: UnsafeMutableRawBufferPointer
+    ) -> Int? {
+        var w = ByteWriter(out)
+        w.write("HTTP/1.1 ")
+        w.writeDecimal(UInt64(status))
+        w.write(byte: ASCII.sp)
+        w.write(ReasonPhrase.standard(for: status))
+        w.write("\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ")
+        w.writeDecimal(UInt64(message.withUTF8Buffer { $0.count } + 1))
+        w.write("\r\n")
+        if close { w.write("Connection: close\r\n") }
+        w.write("\r\n")
+        w.write(message)
+        w.write(byte: ASCII.lf)
+        return w.result
+    }
+}

@@ -1,0 +1,138 @@
+// Incremental, strict HTTP/1.x response-head parser: the same field rules as requests, every failure a 502.
+
+public struct ResponseHeadParser: Sendable {
+    private enum Phase: Sendable, Equatable {
+        case idle, statusLine, fields, complete
+        case failed(HTTPParseError)
+    }
+
+    public let maxHeaderBytes: Int
+    public let maxHeaderCount: Int
+    private var phase = Phase.idle
+    private var lines = LineSplitter()
+    private var framing = FramingFields()
+
+    public init(maxHeaderBytes: Int, maxHeaderCount: Int) {
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxHeaderCount = maxHeaderCount
+    }
+
+    /// Same contract as `RequestHeadParser.parse`. `requestMethod` matters because a response to HEAD has no body.
+    /// A 1xx response completes like any other; the caller resets and parses the final response that follows.
+    public mutating func parse(
+        _ bytes: UnsafeRawBufferPointer, requestMethod: HTTPMethod, into head: inout ResponseHead
+    ) -> RequestHeadParser.Result {
+        switch phase {
+        case .complete: return .complete
+        case .failed(let error): return .error(error)
+        case .idle:
+            head.reset()
+            phase = .statusLine
+        case .statusLine, .fields:
+            break
+        }
+        do {
+            return try advance(bytes, requestMethod, &head)
+        } catch {
+            // Whatever is wrong, the upstream sent it: the client gets a Bad Gateway, the reason is kept for the log.
+            let upstreamError = HTTPParseError(status: 502, reason: error.reason)
+            phase = .failed(upstreamError)
+            return .error(upstreamError)
+        }
+    }
+
+    public mutating func reset() {
+        phase = .idle
+        lines = LineSplitter()
+        framing = FramingFields()
+    }
+
+    private mutating func advance(
+        _ p: UnsafeRawBufferPointer, _ method: HTTPMethod, _ head: inout ResponseHead
+    ) throws(HTTPParseError) -> RequestHeadParser.Result {
+        let limit = min(p.count, maxHeaderBytes)
+        while let line = try lines.next(in: p, limit: limit) {
+            if phase == .statusLine {
+                try parseStatusLine(p, line, &head)
+                phase = .fields
+            } else if line.isEmpty {
+                try finish(p, method, &head)
+                head.headLength = lines.lineStart
+                phase = .complete
+                return .complete
+            } else {
+                let field = try FieldLine.parse(p, line)
+                guard head.headers.count < maxHeaderCount else { throw .badRequest("too many header fields") }
+                let known = WellKnownField(name: field.name, in: p)
+                switch known {
+                case .contentLength: try framing.addContentLength(p, field.value)
+                case .transferEncoding: try framing.addTransferEncoding(p, field.value)
+                case .connection: try framing.addConnection(p, field.value)
+                default: break
+                }
+                head.headers.append(HeaderField(
+                    name: field.name, value: field.value, isHopByHop: known.isHopByHop(inRequest: false),
+                    wellKnown: known))
+            }
+        }
+        if p.count >= maxHeaderBytes { throw .badRequest("response head too large") }
+        if phase == .fields && lines.pendingLineStartsWithWhitespace(p, limit: limit) {
+            throw .badRequest("obsolete line folding")
+        }
+        return .incomplete
+    }
+
+    /// HTTP-version SP 3DIGIT SP reason-phrase (RFC 9112 §4). Only HTTP/1.0 and HTTP/1.1 upstreams are spoken to.
+    private func parseStatusLine(_ p: UnsafeRawBufferPointer, _ line: ByteRange, _ head: inout ResponseHead) throws(HTTPParseError) {
+        let v = line.lowerBound
+        guard line.count >= 12, ASCII.equals(p, ByteRange(lowerBound: v, upperBound: v + 7), "HTTP/1."),
+              p[v + 7] == UInt8(ascii: "0") || p[v + 7] == UInt8(ascii: "1"), p[v + 8] == ASCII.sp else {
+            throw .badRequest("invalid status line")
+        }
+        head.versionMinor = p[v + 7] == UInt8(ascii: "0") ? 0 : 1
+        var status = 0
+        for k in (v + 9)..<(v + 12) {
+            guard ASCII.isDigit(p[k]) else { throw .badRequest("invalid status code") }
+            status = status * 10 + Int(p[k] - UInt8(ascii: "0"))
+        }
+        guard status >= 100 && status <= 599 else { throw .badRequest("invalid status code") }
+        head.status = status
+        let afterCode = v + 12
+        // The SP before an empty reason is required by the grammar but commonly omitted; it frames nothing.
+        if afterCode == line.upperBound {
+            head.reason = ByteRange(lowerBound: afterCode, upperBound: afterCode)
+            return
+        }
+        guard p[afterCode] == ASCII.sp else { throw .badRequest("invalid status code") }
+        head.reason = ByteRange(lowerBound: afterCode + 1, upperBound: line.upperBound)
+        for k in head.reason.lowerBound..<head.reason.upperBound where !ASCII.isFieldValueByte(p[k]) {
+            throw .badRequest("invalid character in reason phrase")
+        }
+    }
+
+    /// RFC 9112 §6.3, in its order of precedence.
+    private func finish(_ p: UnsafeRawBufferPointer, _ method: HTTPMethod, _ head: inout ResponseHead) throws(HTTPParseError) {
+        try framing.checkTransferCodings()
+        let chunked = framing.hasTransferEncoding
+        if chunked && framing.contentLength != nil {
+            // §6.3 ¶3: an intermediary MUST remove the Content-Length before forwarding such a message.
+            for k in head.headers.indices where head.headers[k].wellKnown == .contentLength {
+                head.headers[k].isHopByHop = true
+            }
+        }
+        if method == .head || head.status < 200 || head.status == 204 || head.status == 304 {
+            head.framing = .none
+        } else if chunked {
+            head.framing = .chunked
+        } else if let length = framing.contentLength {
+            head.framing = .contentLength(length)
+        } else {
+            head.framing = .untilClose
+        }
+        // CL+TE, or TE in HTTP/1.0, is framing a sender got wrong: finish this message, then drop the connection.
+        let suspectFraming = chunked && (framing.contentLength != nil || head.versionMinor == 0)
+        head.keepAlive = framing.keepAlive(versionMinor: head.versionMinor)
+            && head.framing != .untilClose && !suspectFraming
+        if framing.hasConnectionField { FramingFields.markNominatedFields(&head.headers, in: p) }
+    }
+}

@@ -1,0 +1,428 @@
+// The exchange of one request: route and arm choice, upstream connect, streaming both ways with back-pressure, failures.
+import EventLoop
+import HTTP
+
+extension ClientConnection {
+    // MARK: start
+
+    func startExchange() {
+        cancelDeadline()
+        guard let input else { return }
+        snapshot = proxy.snapshot
+        let bytes = input.readable
+        let path = bytes.slice(request.path)
+        let host = request.host.map { bytes.slice($0) }
+        guard let route = snapshot.routes.match(host: host, path: path) else {
+            consumeRequestHeadAndRespond(.noRoute)
+            return
+        }
+        guard let (pool, canary) = proxy.pickUpstream(route: route) else {
+            consumeRequestHeadAndRespond(.noHealthyEndpoint)
+            return
+        }
+        isCanary = canary
+
+        // Rewrite the head for the upstream, then drop it from `input`: what follows is body or the next request.
+        let out = proxy.loop.buffers.take()
+        let written = peerText.withUnsafeBytes { peer in
+            HeadWriter.writeRequest(request, source: bytes, clientAddress: peer, proto: "http", into: out.writable)
+        }
+        guard let written else {
+            proxy.loop.buffers.give(out)
+            consumeRequestHeadAndRespond(ProxyFailure(status: 431, message: "request header fields too large", source: .downstream))
+            return
+        }
+        out.commit(written)
+        headOut = out
+        headOutLength = written
+        input.consume(request.headLength)
+        requestBody = BodyProgress(request.framing)
+        requestPending = 0
+        requestComplete = false
+        retried = false
+        responseStarted = false
+        responsePending = 0
+        dechunk = false
+        closeAfterResponse = !request.keepAlive || peerHungUp
+        state = .exchanging
+        connectUpstream(pool: pool, reuse: true)
+    }
+
+    /// A request we answer ourselves: its body (if any) is unread, so the connection closes afterwards.
+    private func consumeRequestHeadAndRespond(_ failure: ProxyFailure) {
+        input?.consume(request.headLength)
+        respond(with: failure)
+    }
+
+    /// Binds an idle pooled connection, or starts a non-blocking connect.
+    private func connectUpstream(pool: UpstreamPool, reuse: Bool) {
+        if reuse, let idle = pool.takeIdle() {
+            idle.cancelDeadline()
+            idle.owner = self
+            upstream = idle
+            proxy.responseDeadlines.arm(idle, now: proxy.loop.now)
+            return
+        }
+        do {
+            let (fd, connected) = try SocketDescriptor.connect(to: pool.address)
+            let up = UpstreamConnection(fd: fd, pool: pool, proxy: proxy, connected: connected)
+            do {
+                try proxy.loop.reactor.register(fd, up, interest: Reactor.readable | Reactor.writable | Reactor.readHangup | Reactor.edgeTriggered)
+            } catch {
+                fd.close()
+                failExchange(.resourceExhausted)
+                return
+            }
+            up.owner = self
+            upstream = up
+            if connected {
+                proxy.responseDeadlines.arm(up, now: proxy.loop.now)
+            } else {
+                proxy.connectDeadlines.arm(up, now: proxy.loop.now)
+            }
+        } catch let error where error == .connectionRefused {
+            pool.markDown(now: proxy.loop.now)
+            failExchange(.connectRefused)
+        } catch let error where error == .tooManyOpenFiles || error == .fileTableOverflow || error == .noBuffers {
+            failExchange(.resourceExhausted)
+        } catch {
+            pool.markDown(now: proxy.loop.now)
+            failExchange(.connectFailed)
+        }
+    }
+
+    // MARK: relay
+
+    func stepExchange() -> Bool {
+        guard let up = upstream else { return false }
+        if !up.connected {
+            guard up.writable || up.hungUp else { return false }
+            if let error = up.fd.pendingError() {
+                up.pool.markDown(now: proxy.loop.now)
+                failUpstream(error == .connectionRefused ? .connectRefused : .connectFailed)
+                return true
+            }
+            up.connected = true
+            up.pool.markUp()
+            proxy.responseDeadlines.arm(up, now: proxy.loop.now)
+        }
+        let sent = pumpRequest(up)
+        if state != .exchanging { return true }
+        let received = pumpResponse(up)
+        return sent || received
+    }
+
+    /// Client → upstream: the rewritten head, then body bytes as they arrive. Reads from the client only
+    /// when everything read so far has been handed to the upstream (back-pressure).
+    private func pumpRequest(_ up: UpstreamConnection) -> Bool {
+        if requestComplete { return false }
+        var progressed = false
+        if let input {
+            switch requestBody.classify(input.readable, alreadyPending: requestPending) {
+            case .success(let n): requestPending += n
+            case .failure(let e):
+                abortExchange(status: e.status, message: e.reason, source: .downstream)
+                return true
+            }
+        }
+        let head = headOut.map { $0.readable } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        let body = input.map { UnsafeRawBufferPointer(rebasing: $0.readable[0..<requestPending]) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        if head.count + body.count > 0 {
+            guard up.writable else { return false }
+            do {
+                let result = body.count == 0 ? try up.fd.write(head) : try up.fd.write(head, body)
+                switch result {
+                case .wouldBlock:
+                    up.writable = false
+                    return false
+                case .value(let n):
+                    let fromHead = min(n, head.count)
+                    headOut?.consume(fromHead)
+                    let fromBody = n - fromHead
+                    if fromBody > 0 {
+                        input!.consume(fromBody)
+                        requestPending -= fromBody
+                    }
+                    if n < head.count + body.count { up.writable = false }
+                    progressed = n > 0
+                    proxy.responseDeadlines.arm(up, now: proxy.loop.now)
+                }
+            } catch {
+                failUpstream(.upstreamReset)
+                return true
+            }
+        }
+        let headSent = headOut.map { $0.isEmpty } ?? true
+        if headSent && requestPending == 0 && requestBody.isFullyClassified {
+            requestComplete = true
+            return true
+        }
+        // Need more body from the client.
+        if requestPending == 0 && readable && !requestBody.isFullyClassified {
+            let buffer = input ?? proxy.loop.buffers.take()
+            input = buffer
+            if buffer.writableCount == 0 { buffer.compact() }
+            let space = buffer.writableCount
+            do {
+                switch try fd.read(into: buffer.writable) {
+                case .wouldBlock:
+                    readable = false
+                case .value(0):
+                    // The client went away in the middle of its body: not the upstream's fault.
+                    proxy.log.debug("client closed during request body")
+                    abortExchange(status: nil, message: "", source: .downstream)
+                    return true
+                case .value(let n):
+                    buffer.commit(n)
+                    if n < space && !peerHungUp { readable = false }
+                    progressed = true
+                }
+            } catch {
+                abortExchange(status: nil, message: "", source: .downstream)
+                return true
+            }
+        }
+        return progressed
+    }
+
+    /// Upstream → client: response heads (1xx relayed, then the final one), then the body by its framing.
+    private func pumpResponse(_ up: UpstreamConnection) -> Bool {
+        var progressed = false
+        if !responseStarted, let buffer = fromUpstream, !buffer.isEmpty {
+            switch responseParser.parse(buffer.readable, requestMethod: request.method, into: &response) {
+            case .complete:
+                if !acceptResponseHead(buffer) { return true }
+                progressed = true
+            case .error(let e):
+                proxy.log.warning("invalid response from \(up.pool.configured): \(e)")
+                failUpstream(.invalidResponse)
+                return true
+            case .incomplete:
+                break
+            }
+        }
+        let flushed = responseStarted ? relayResponseBody() : flushOutput()
+        switch flushed {
+        case .failed:
+            abortExchange(status: nil, message: "", source: .downstream)
+            return true
+        case .blocked:
+            // The client is not reading: its idle timeout guards the wait.
+            if !hasDeadline { proxy.idleDeadlines.arm(self, now: proxy.loop.now) }
+        case .done:
+            cancelDeadline()
+            if responseStarted && responseBody.isFullyClassified && responsePending == 0 {
+                finishExchange()
+                return true
+            }
+        }
+        // Need more from the upstream.
+        guard up.readable else { return progressed }
+        let buffer = fromUpstream ?? proxy.loop.buffers.take()
+        fromUpstream = buffer
+        if buffer.writableCount == 0 { buffer.compact() }
+        guard buffer.writableCount > 0 else {
+            if responseStarted { return progressed }  // wait for the client to take what we hold
+            failUpstream(.invalidResponse)  // a response head larger than the buffer
+            return true
+        }
+        let space = buffer.writableCount
+        do {
+            switch try up.fd.read(into: buffer.writable) {
+            case .wouldBlock:
+                up.readable = false
+                return progressed
+            case .value(0):
+                up.readable = false
+                up.hungUp = true
+                if responseStarted, responseBody.isUntilClose {
+                    // A close-delimited body ends here.
+                    responseBody = .none
+                    closeAfterResponse = true
+                    return true
+                }
+                failUpstream(.upstreamClosed)
+                return true
+            case .value(let n):
+                buffer.commit(n)
+                if n < space && !up.hungUp { up.readable = false }
+                proxy.responseDeadlines.arm(up, now: proxy.loop.now)
+                return true
+            }
+        } catch {
+            failUpstream(.upstreamReset)
+            return true
+        }
+    }
+
+    /// Handles a complete response head in `buffer`; false when the exchange ended (failure).
+    private func acceptResponseHead(_ buffer: ByteBuffer) -> Bool {
+        let out = output ?? proxy.loop.buffers.take()
+        output = out
+        if response.status < 200 {
+            if response.status == 101 {
+                // We never forward Upgrade, so a switch of protocols is a broken upstream.
+                failUpstream(.invalidResponse)
+                return false
+            }
+            // Interim responses (100 Continue, 103 Early Hints) are relayed and the final head is awaited.
+            if let n = HeadWriter.writeResponse(response, source: buffer.readable, chunked: false, connection: .none, into: out.writable) {
+                out.commit(n)
+            }
+            buffer.consume(response.headLength)
+            responseParser.reset()
+            response.reset()
+            return true
+        }
+        let clientIsHTTP10 = request.versionMinor == 0
+        dechunk = clientIsHTTP10 && response.framing == .chunked
+        if case .untilClose = response.framing { closeAfterResponse = true }
+        if dechunk { closeAfterResponse = true }
+        let directive: ConnectionDirective = closeAfterResponse ? .close : (clientIsHTTP10 ? .keepAlive : .none)
+        guard let n = HeadWriter.writeResponse(response, source: buffer.readable, chunked: response.framing == .chunked && !dechunk,
+                                               connection: directive, into: out.writable) else {
+            failUpstream(.invalidResponse)
+            return false
+        }
+        out.commit(n)
+        buffer.consume(response.headLength)
+        responseBody = BodyProgress(response.framing)
+        responsePending = 0
+        responseStarted = true
+        return true
+    }
+
+    /// Writes our queued head and the upstream's body bytes to the client, in one writev where possible.
+    private func relayResponseBody() -> FlushResult {
+        guard let from = fromUpstream else { return flushOutput() }
+        if dechunk, case .chunked(var scanner, false) = responseBody, let out = output {
+            // De-chunking copies payload into `output`; feed no more than fits.
+            out.compact()
+            let feed = UnsafeRawBufferPointer(rebasing: from.readable.prefix(out.writableCount))
+            switch scanner.decode(feed, payload: { out.append($0) }) {
+            case .needMore(let consumed): from.consume(consumed); responseBody = .chunked(scanner, done: false)
+            case .done(let consumed): from.consume(consumed); responseBody = .chunked(scanner, done: true)
+            case .error: return .failed
+            }
+            return flushOutput()
+        }
+        switch responseBody.classify(from.readable, alreadyPending: responsePending) {
+        case .success(let n): responsePending += n
+        case .failure: return .failed
+        }
+        let head = output.map { $0.readable } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        let body = UnsafeRawBufferPointer(rebasing: from.readable[0..<responsePending])
+        if head.count + body.count == 0 { return .done }
+        guard writable else { return .blocked }
+        do {
+            let result = body.count == 0 ? try fd.write(head) : try fd.write(head, body)
+            switch result {
+            case .wouldBlock:
+                writable = false
+                return .blocked
+            case .value(let n):
+                let fromHead = min(n, head.count)
+                output?.consume(fromHead)
+                let fromBody = n - fromHead
+                from.consume(fromBody)
+                responsePending -= fromBody
+                if n < head.count + body.count {
+                    writable = false
+                    return .blocked
+                }
+                return .done
+            }
+        } catch {
+            return .failed
+        }
+    }
+
+    // MARK: end of an exchange
+
+    private func finishExchange() {
+        guard let up = upstream else { return }
+        let upstreamReusable = response.keepAlive && requestComplete && !up.hungUp && (fromUpstream?.isEmpty ?? true)
+            && !(responseBody.isUntilClose)
+        releaseExchange(reuseUpstream: upstreamReusable)
+        if closeAfterResponse || !requestComplete {
+            fd.shutdownWrite()
+            close()
+            return
+        }
+        parser.reset()
+        request.reset()
+        state = .awaitingHead
+        if let input, !input.isEmpty {
+            headStarted = true
+            proxy.headerDeadlines.arm(self, now: proxy.loop.now)
+        } else {
+            headStarted = false
+            if let b = input { proxy.loop.buffers.give(b); input = nil }
+            if let b = output, b.isEmpty { proxy.loop.buffers.give(b); output = nil }
+            proxy.idleDeadlines.arm(self, now: proxy.loop.now)
+        }
+    }
+
+    /// The upstream failed. Before any response byte: retry a body-less request once if the pooled
+    /// connection was stale, else answer with the failure's status. After: the client connection is cut.
+    func failUpstream(_ failure: ProxyFailure) {
+        guard let up = upstream else { return }
+        let nothingReceived = !responseStarted && (fromUpstream?.isEmpty ?? true)
+        let bodyless: Bool = {
+            if case .none = BodyProgress(request.framing) { return true }
+            return false
+        }()
+        if nothingReceived && up.completedExchanges > 0 && !retried && bodyless && failure.source == .upstream
+            && failure != .responseTimeout, let out = headOut {
+            retried = true
+            upstream = nil
+            up.close()
+            out.readerIndex = 0
+            out.writerIndex = headOutLength
+            requestComplete = false
+            requestBody = .none
+            connectUpstream(pool: up.pool, reuse: false)
+            return
+        }
+        proxy.log.info("\(failure.status) \(failure.message) (\(up.pool.configured))")
+        if nothingReceived && output?.isEmpty != false {
+            respond(with: failure)
+        } else {
+            abortExchange(status: nil, message: "", source: .upstream)
+        }
+    }
+
+    /// Fails the exchange before an upstream was bound.
+    private func failExchange(_ failure: ProxyFailure) {
+        proxy.log.info("\(failure.status) \(failure.message)")
+        respond(with: failure)
+    }
+
+    /// Ends the exchange abruptly: with our own response when nothing was sent yet and a status is given, else by closing.
+    private func abortExchange(status: Int?, message: StaticString, source: FailureSource) {
+        if let status, !responseStarted {
+            respond(status: status, message: message)
+        } else {
+            close()
+        }
+    }
+
+    /// The upstream's connect or response deadline passed.
+    func upstreamDeadlinePassed() {
+        guard let up = upstream else { return }
+        if !up.connected {
+            up.pool.markDown(now: proxy.loop.now)
+            failUpstream(.connectTimeout)
+        } else {
+            failUpstream(.responseTimeout)
+        }
+        drive()
+    }
+}
+
+extension BodyProgress {
+    var isUntilClose: Bool {
+        if case .untilClose = self { return true }
+        return false
+    }
+}

@@ -1,0 +1,261 @@
+// One downstream HTTP/1.1 connection: reads request heads, runs one exchange at a time, keeps alive or closes.
+import EventLoop
+import Glibc
+import HTTP
+
+/// Life of a connection: wait for a head → exchange with an upstream → (keep-alive) wait again.
+/// Requests are served one at a time; pipelined requests wait in `input` (bounded by its capacity).
+final class ClientConnection: Pollable {
+    enum State {
+        case awaitingHead
+        case exchanging
+        /// Sending a final response of our own (an error) before closing.
+        case closing
+        case closed
+    }
+
+    let fd: SocketDescriptor
+    unowned(unsafe) let proxy: ProxyLoop
+    /// The client's numeric address, written once at accept, appended to X-Forwarded-For.
+    let peerText: [UInt8]
+
+    var state = State.awaitingHead
+    var readable = true
+    var writable = true
+    var peerHungUp = false
+    /// The header timeout is running for the request being received.
+    var headStarted = true
+
+    /// Bytes from the client: the current head, body bytes in transit and any pipelined requests.
+    var input: ByteBuffer?
+    /// Bytes for the client that came from us: response heads (and de-chunked payloads).
+    var output: ByteBuffer?
+
+    var parser: RequestHeadParser
+    var request = RequestHead()
+
+    // The exchange in progress (valid while `state == .exchanging`).
+    var snapshot: ProxySnapshot
+    var upstream: UpstreamConnection?
+    var isCanary = false
+    /// The rewritten request head for the upstream; kept whole until a response byte arrives so a
+    /// request that failed on a stale pooled connection can be sent again.
+    var headOut: ByteBuffer?
+    var headOutLength = 0
+    var requestBody = BodyProgress.none
+    /// Bytes at the front of `input` that belong to the request body and are not yet sent upstream.
+    var requestPending = 0
+    var requestComplete = false
+    var retried = false
+    /// Response bytes from the upstream (head, then body in transit).
+    var fromUpstream: ByteBuffer?
+    var responseParser: ResponseHeadParser
+    var response = ResponseHead()
+    var responseStarted = false
+    var responseBody = BodyProgress.none
+    var responsePending = 0
+    /// The upstream's chunked body is decoded for an HTTP/1.0 client (which cannot read chunked).
+    var dechunk = false
+    var closeAfterResponse = false
+
+    init(fd: SocketDescriptor, peer: SocketAddress, proxy: ProxyLoop) {
+        self.fd = fd
+        self.proxy = proxy
+        var text = [UInt8](repeating: 0, count: 64)
+        let n = text.withUnsafeMutableBytes { peer.writeNumericHost(into: $0) }
+        text.removeSubrange(n...)
+        peerText = text
+        parser = RequestHeadParser(maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
+        responseParser = ResponseHeadParser(maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
+        snapshot = proxy.snapshot
+    }
+
+    override func handleEvent(_ events: UInt32) {
+        if events & (Reactor.readable | Reactor.readHangup | Reactor.hangup | Reactor.error) != 0 { readable = true }
+        if events & (Reactor.readHangup | Reactor.hangup | Reactor.error) != 0 { peerHungUp = true }
+        if events & Reactor.writable != 0 { writable = true }
+        drive()
+    }
+
+    /// Makes every step that the current readiness allows.
+    func drive() {
+        while true {
+            let progressed: Bool
+            switch state {
+            case .awaitingHead: progressed = stepAwaitingHead()
+            case .exchanging: progressed = stepExchange()
+            case .closing: progressed = stepClosing()
+            case .closed: return
+            }
+            if !progressed { return }
+        }
+    }
+
+    override func handleDeadline() {
+        switch state {
+        case .awaitingHead:
+            if let input, !input.isEmpty {
+                respond(with: .headerTimeout)
+                drive()
+            } else {
+                // Nothing of a request arrived (idle keep-alive, or a connection that never spoke): close quietly.
+                close()
+            }
+        case .exchanging, .closing:
+            // The client stopped reading what we send it.
+            close()
+        case .closed:
+            break
+        }
+    }
+
+    // MARK: waiting for a request head
+
+    private func stepAwaitingHead() -> Bool {
+        if let input, !input.isEmpty {
+            switch parser.parse(input.readable, into: &request) {
+            case .complete:
+                startExchange()
+                return true
+            case .error(let e):
+                proxy.log.debug("rejected request: \(e)")
+                respond(status: e.status, message: e.reason)
+                return true
+            case .incomplete:
+                break
+            }
+        }
+        guard readable else { return false }
+        let buffer = input ?? proxy.loop.buffers.take()
+        input = buffer
+        if buffer.writableCount == 0 { buffer.compact() }
+        if buffer.writableCount == 0 {
+            // The parser enforces maxHeaderBytes below the buffer size; this is a safety net.
+            respond(status: 431, message: "request header fields too large")
+            return true
+        }
+        let space = buffer.writableCount
+        do {
+            switch try fd.read(into: buffer.writable) {
+            case .wouldBlock:
+                readable = false
+                releaseInputIfEmpty()
+                return false
+            case .value(0):
+                close()
+                return false
+            case .value(let n):
+                if !headStarted {
+                    // The header timeout runs from the first byte of a keep-alive request (from accept for the first).
+                    headStarted = true
+                    proxy.headerDeadlines.arm(self, now: proxy.loop.now)
+                }
+                buffer.commit(n)
+                if n < space && !peerHungUp { readable = false }
+                return true
+            }
+        } catch {
+            close()
+            return false
+        }
+    }
+
+    private func releaseInputIfEmpty() {
+        if let b = input, b.isEmpty {
+            proxy.loop.buffers.give(b)
+            input = nil
+        }
+    }
+
+    // MARK: errors of our own
+
+    func respond(with failure: ProxyFailure) {
+        respond(status: failure.status, message: failure.message)
+    }
+
+    /// Replaces whatever was going on with a final response of ours, then closes.
+    func respond(status: Int, message: StaticString) {
+        cancelDeadline()
+        releaseExchange(reuseUpstream: false)
+        let out = output ?? proxy.loop.buffers.take()
+        out.clear()
+        output = out
+        if let n = HeadWriter.writeErrorResponse(status: status, message: message, close: true, into: out.writable) {
+            out.commit(n)
+        }
+        state = .closing
+        proxy.idleDeadlines.arm(self, now: proxy.loop.now)
+    }
+
+    private func stepClosing() -> Bool {
+        switch flushOutput() {
+        case .failed:
+            close()
+            return false
+        case .blocked:
+            return false
+        case .done:
+            fd.shutdownWrite()
+            close()
+            return false
+        }
+    }
+
+    enum FlushResult { case done, blocked, failed }
+
+    /// Writes `output` to the client.
+    func flushOutput() -> FlushResult {
+        guard let out = output, !out.isEmpty else { return .done }
+        guard writable else { return .blocked }
+        do {
+            switch try fd.write(out.readable) {
+            case .wouldBlock:
+                writable = false
+                return .blocked
+            case .value(let n):
+                let all = n == out.readableCount
+                out.consume(n)
+                if !all { writable = false; return .blocked }
+                return .done
+            }
+        } catch {
+            return .failed
+        }
+    }
+
+    // MARK: teardown
+
+    /// Gives back the exchange's buffers and its upstream connection (to the pool when reusable).
+    func releaseExchange(reuseUpstream: Bool) {
+        if let up = upstream {
+            upstream = nil
+            if reuseUpstream {
+                up.owner = nil
+                up.completedExchanges += 1
+                up.readable = false
+                if up.pool.keep(up) {
+                    proxy.upstreamIdleDeadlines.arm(up, now: proxy.loop.now)
+                } else {
+                    up.close()
+                }
+            } else {
+                up.close()
+            }
+        }
+        if let b = headOut { proxy.loop.buffers.give(b); headOut = nil }
+        if let b = fromUpstream { proxy.loop.buffers.give(b); fromUpstream = nil }
+        responseParser.reset()
+        response.reset()
+    }
+
+    func close() {
+        guard state != .closed else { return }
+        state = .closed
+        cancelDeadline()
+        releaseExchange(reuseUpstream: false)
+        if let b = input { proxy.loop.buffers.give(b); input = nil }
+        if let b = output { proxy.loop.buffers.give(b); output = nil }
+        proxy.loop.reactor.deregister(self)
+        fd.close()
+    }
+}

@@ -1,0 +1,66 @@
+// A loop's own SO_REUSEPORT listening socket: accepts in bounded batches and backs off when out of descriptors.
+import EventLoop
+import Logging
+
+final class Listener: Pollable {
+    let name: String
+    let address: SocketAddress
+    let fd: SocketDescriptor
+    unowned(unsafe) let proxy: ProxyLoop
+    private var paused = false
+
+    /// Accepts per readiness event, so one busy listener cannot starve the loop's other sockets.
+    private static let acceptBatch = 64
+
+    init(name: String, address: SocketAddress, proxy: ProxyLoop) throws(Errno) {
+        self.name = name
+        self.address = address
+        self.proxy = proxy
+        self.fd = try SocketDescriptor.listen(on: address)
+        super.init()
+        // Level-triggered: connections left in the backlog after a batch are reported again.
+        do { try proxy.loop.reactor.register(fd, self, interest: Reactor.readable) } catch {
+            fd.close()
+            throw error
+        }
+    }
+
+    override func handleEvent(_ events: UInt32) {
+        for _ in 0..<Self.acceptBatch {
+            var peer: SocketAddress?
+            do {
+                switch try fd.accept(peer: &peer) {
+                case .wouldBlock: return
+                case .value(let client): proxy.adopt(client, peer: peer!)
+                }
+            } catch let error where error == .tooManyOpenFiles || error == .fileTableOverflow || error == .noBuffers || error == .noMemory {
+                // The pending connection stays in the backlog and the level-triggered listener would fire
+                // again at once: stop watching it for a moment instead of spinning.
+                proxy.log.warning("accept on \(name): \(error); pausing the listener for 100ms")
+                pause()
+                return
+            } catch {
+                // ECONNABORTED and friends concern one connection only.
+                continue
+            }
+        }
+    }
+
+    private func pause() {
+        guard !paused else { return }
+        paused = true
+        try? proxy.loop.reactor.modify(fd, self, interest: 0)
+        proxy.listenerBackoff.arm(self, now: proxy.loop.now)
+    }
+
+    override func handleDeadline() {
+        paused = false
+        try? proxy.loop.reactor.modify(fd, self, interest: Reactor.readable)
+    }
+
+    func close() {
+        cancelDeadline()
+        proxy.loop.reactor.deregister(self)
+        fd.close()
+    }
+}

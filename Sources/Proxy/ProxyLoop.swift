@@ -1,0 +1,108 @@
+// Everything one event loop owns: its listeners, client connections, upstream pools, route state and timeouts.
+import Config
+import EventLoop
+import Glibc
+import Logging
+
+/// Created on its own thread and never touched by another; other threads talk to it through `handle`.
+public final class ProxyLoop {
+    public let loop: EventLoop
+    public let index: Int
+    let log: Logger
+    private(set) var snapshot: ProxySnapshot
+    private(set) var routeRuntimes: [RouteRuntime] = []
+    private var poolsByAddress: [String: UpstreamPool] = [:]
+    private var listeners: [Listener] = []
+
+    // Deadline lists, one per timeout kind (see DeadlineList: one duration per list).
+    private(set) var headerDeadlines: DeadlineList
+    private(set) var idleDeadlines: DeadlineList
+    private(set) var connectDeadlines: DeadlineList
+    private(set) var responseDeadlines: DeadlineList
+    private(set) var upstreamIdleDeadlines: DeadlineList
+    let listenerBackoff: DeadlineList
+
+    /// Parser limits; copied from the snapshot so the hot path reads a stored property.
+    private(set) var maxHeaderBytes: Int
+    private(set) var maxHeaderCount: Int
+
+    public init(index: Int, snapshot: ProxySnapshot, log: Logger) throws {
+        let limits = snapshot.config.limits
+        // One buffer must hold a whole request head plus what we add to it (X-Forwarded-*).
+        loop = try EventLoop(bufferSize: max(16 * 1024, limits.maxHeaderBytes + 1024))
+        self.index = index
+        self.log = log
+        self.snapshot = snapshot
+        maxHeaderBytes = limits.maxHeaderBytes
+        maxHeaderCount = limits.maxHeaderCount
+        let t = snapshot.config.timeouts
+        headerDeadlines = loop.deadlineList(for: t.requestHeader)
+        idleDeadlines = loop.deadlineList(for: t.idle)
+        connectDeadlines = loop.deadlineList(for: t.upstreamConnect)
+        responseDeadlines = loop.deadlineList(for: t.upstreamResponse)
+        upstreamIdleDeadlines = loop.deadlineList(for: t.upstreamIdle)
+        listenerBackoff = loop.deadlineList(for: .milliseconds(100))
+        installRoutes(snapshot)
+        for l in snapshot.listeners {
+            listeners.append(try Listener(name: l.name, address: l.address, proxy: self))
+        }
+    }
+
+    /// Builds per-route state for `snapshot`, keeping the pools of endpoints that remain.
+    private func installRoutes(_ snapshot: ProxySnapshot) {
+        let maxIdle = snapshot.config.limits.maxIdlePerEndpoint
+        var pools: [String: UpstreamPool] = [:]
+        func pool(_ e: ResolvedEndpoint) -> UpstreamPool {
+            let key = e.address.description
+            if let p = pools[key] ?? poolsByAddress[key] {
+                p.maxIdle = maxIdle
+                pools[key] = p
+                return p
+            }
+            let p = UpstreamPool(address: e.address, configured: e.configured, maxIdle: maxIdle)
+            pools[key] = p
+            return p
+        }
+        routeRuntimes = snapshot.routes.byIndex.map { route in
+            // Each loop and route starts the split at its own offset so loops do not pick the canary in step.
+            RouteRuntime(split: WeightedSplit(initialCredit: (index * 37 + route.index * 53) % 100),
+                         primary: ArmRuntime(pools: route.primary.endpoints.map(pool)),
+                         canary: route.canary.map { ArmRuntime(pools: $0.endpoints.map(pool)) })
+        }
+        for (key, old) in poolsByAddress where pools[key] == nil { old.closeAll() }
+        poolsByAddress = pools
+    }
+
+    /// Takes ownership of an accepted client socket.
+    func adopt(_ fd: SocketDescriptor, peer: SocketAddress) {
+        let connection = ClientConnection(fd: fd, peer: peer, proxy: self)
+        do {
+            try loop.reactor.register(fd, connection, interest: Reactor.readable | Reactor.writable | Reactor.readHangup | Reactor.edgeTriggered)
+        } catch {
+            fd.close()
+            return
+        }
+        headerDeadlines.arm(connection, now: loop.now)
+    }
+
+    /// Picks the arm and endpoint for a request of `route`; nil when every endpoint of the arm is down.
+    func pickUpstream(route: CompiledRoute) -> (pool: UpstreamPool, canary: Bool)? {
+        let now = loop.now
+        let i = route.index
+        if route.canaryWeight > 0, routeRuntimes[i].canary != nil, routeRuntimes[i].split.pickCanary(weight: route.canaryWeight) {
+            guard let pool = routeRuntimes[i].canary!.pick(now: now) else { return nil }
+            return (pool, true)
+        }
+        guard let pool = routeRuntimes[i].primary.pick(now: now) else { return nil }
+        return (pool, false)
+    }
+
+    public func run() { loop.run() }
+
+    /// Closes listeners and pooled connections (the loop is stopping).
+    public func shutdown() {
+        for l in listeners { l.close() }
+        listeners.removeAll()
+        for p in poolsByAddress.values { p.closeAll() }
+    }
+}

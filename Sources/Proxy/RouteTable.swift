@@ -1,0 +1,135 @@
+// Routes compiled for matching on raw request bytes: host (exact or *.suffix) and path prefix, most specific first.
+import Config
+import EventLoop
+
+/// How a route's `match.host` compares with the request's host (port stripped, case-insensitive).
+public enum HostMatch: Sendable, Equatable {
+    case any
+    case exact([UInt8])
+    /// `*.example.com` is stored as `.example.com`: the request host must end with it and be longer.
+    case suffix([UInt8])
+
+    init(pattern: String?) {
+        guard let pattern else { self = .any; return }
+        let lower = Array(pattern.lowercased().utf8)
+        if lower.first == UInt8(ascii: "*") { self = .suffix(Array(lower.dropFirst())) } else { self = .exact(lower) }
+    }
+
+    /// Orders routes Envoy-style: exact hosts before wildcard suffixes (longer first) before catch-alls.
+    var specificity: (Int, Int) {
+        switch self {
+        case .any: return (0, 0)
+        case .suffix(let s): return (1, s.count)
+        case .exact(let e): return (2, e.count)
+        }
+    }
+
+    func matches(_ host: UnsafeRawBufferPointer) -> Bool {
+        switch self {
+        case .any: return true
+        case .exact(let e): return host.count == e.count && equalsLowercased(host, e, offset: 0)
+        case .suffix(let s): return host.count > s.count && equalsLowercased(host, s, offset: host.count - s.count)
+        }
+    }
+}
+
+@inline(__always)
+private func equalsLowercased(_ bytes: UnsafeRawBufferPointer, _ lower: [UInt8], offset: Int) -> Bool {
+    for i in 0..<lower.count {
+        var c = bytes[offset + i]
+        if c >= 65 && c <= 90 { c |= 0x20 }
+        if c != lower[i] { return false }
+    }
+    return true
+}
+
+public struct ResolvedEndpoint: Sendable, Equatable {
+    public var configured: HostPort
+    public var address: SocketAddress
+}
+
+public struct CompiledArm: Sendable, Equatable {
+    public var revision: String
+    public var endpoints: [ResolvedEndpoint]
+}
+
+public struct CompiledRoute: Sendable {
+    /// Position in the config (and in per-loop route state arrays).
+    public var index: Int
+    public var name: String
+    public var host: HostMatch
+    public var pathPrefix: [UInt8]
+    public var primary: CompiledArm
+    public var canary: CompiledArm?
+    /// Canary share in percent; 0 when there is no canary.
+    public var canaryWeight: Int
+}
+
+public struct RouteTable: Sendable {
+    /// Most specific first: the first match wins.
+    public let ordered: [CompiledRoute]
+    public let byIndex: [CompiledRoute]
+
+    /// Resolves endpoints (blocking DNS: call off the loops) and orders the routes.
+    public init(routes: [RouteConfig]) throws(AddressError) {
+        var compiled: [CompiledRoute] = []
+        for (i, r) in routes.enumerated() {
+            let primary = CompiledArm(revision: r.primary.revision, endpoints: try Self.resolve(r.primary.endpoints))
+            var canary: CompiledArm?
+            if let c = r.canary {
+                canary = CompiledArm(revision: c.arm.revision, endpoints: try Self.resolve(c.arm.endpoints))
+            }
+            compiled.append(CompiledRoute(index: i, name: r.name, host: HostMatch(pattern: r.match.host),
+                                          pathPrefix: Array(r.match.pathPrefix.utf8), primary: primary, canary: canary,
+                                          canaryWeight: r.canary?.weight ?? 0))
+        }
+        byIndex = compiled
+        ordered = compiled.sorted { a, b in
+            let (ka, la) = a.host.specificity, (kb, lb) = b.host.specificity
+            if ka != kb { return ka > kb }
+            if la != lb { return la > lb }
+            if a.pathPrefix.count != b.pathPrefix.count { return a.pathPrefix.count > b.pathPrefix.count }
+            return a.index < b.index
+        }
+    }
+
+    private static func resolve(_ list: [HostPort]) throws(AddressError) -> [ResolvedEndpoint] {
+        var out: [ResolvedEndpoint] = []
+        for hp in list { out.append(ResolvedEndpoint(configured: hp, address: try SocketAddress.resolve(host: hp.host, port: hp.port))) }
+        return out
+    }
+
+    /// The route for a request: `host` is the Host value (a `:port` suffix is ignored), `path` the target's path.
+    public func match(host: UnsafeRawBufferPointer?, path: UnsafeRawBufferPointer) -> CompiledRoute? {
+        var hostOnly = UnsafeRawBufferPointer(start: nil, count: 0)
+        if let host { hostOnly = Self.stripPort(host) }
+        for route in ordered {
+            if case .any = route.host {} else if host == nil || !route.host.matches(hostOnly) { continue }
+            if path.count >= route.pathPrefix.count && route.pathPrefix.withUnsafeBytes({ prefix in
+                prefix.count == 0 || memcmpEqual(path.baseAddress!, prefix.baseAddress!, prefix.count)
+            }) {
+                return route
+            }
+        }
+        return nil
+    }
+
+    /// "example.com:8080" → "example.com"; "[::1]:80" → "[::1]".
+    static func stripPort(_ host: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        var end = host.count
+        var i = host.count - 1
+        while i >= 0 {
+            let c = host[i]
+            if c == UInt8(ascii: ":") { end = i; break }
+            if c < UInt8(ascii: "0") || c > UInt8(ascii: "9") { break }
+            i -= 1
+        }
+        return UnsafeRawBufferPointer(rebasing: host[0..<end])
+    }
+}
+
+@inline(__always)
+private func memcmpEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
+    for i in 0..<n where a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
+    return true
+}

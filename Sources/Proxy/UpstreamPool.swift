@@ -1,0 +1,70 @@
+// One endpoint's idle keep-alive connections on one loop, and whether the endpoint is currently marked down.
+import Config
+import EventLoop
+
+final class UpstreamPool {
+    let address: SocketAddress
+    let configured: HostPort
+    private(set) var idle: [UpstreamConnection] = []
+    var maxIdle: Int
+    /// After a failed connect the endpoint is skipped until this time (passive health, like Envoy's outlier ejection).
+    private(set) var downUntil: UInt64 = 0
+
+    static let ejectionNanoseconds: UInt64 = 2_000_000_000
+
+    init(address: SocketAddress, configured: HostPort, maxIdle: Int) {
+        self.address = address
+        self.configured = configured
+        self.maxIdle = maxIdle
+        idle.reserveCapacity(maxIdle)
+    }
+
+    func isDown(now: UInt64) -> Bool { now < downUntil }
+    func markDown(now: UInt64) { downUntil = now &+ Self.ejectionNanoseconds }
+    func markUp() { downUntil = 0 }
+
+    /// The most recently used idle connection (warmest, least likely closed by the upstream).
+    func takeIdle() -> UpstreamConnection? { idle.popLast() }
+
+    /// Keeps `connection` for reuse, or reports false when the pool is full.
+    func keep(_ connection: UpstreamConnection) -> Bool {
+        guard idle.count < maxIdle else { return false }
+        idle.append(connection)
+        return true
+    }
+
+    /// Forgets an idle connection that the upstream closed or that timed out.
+    func forget(_ connection: UpstreamConnection) {
+        if let i = idle.lastIndex(where: { $0 === connection }) { idle.remove(at: i) }
+    }
+
+    /// Closes every idle connection (the endpoint left the config, or the loop stops).
+    func closeAll() {
+        let all = idle
+        idle.removeAll()
+        for c in all { c.close() }
+    }
+}
+
+/// Round-robin over an arm's endpoints on one loop, skipping endpoints marked down.
+struct ArmRuntime {
+    var pools: [UpstreamPool]
+    var next = 0
+
+    mutating func pick(now: UInt64) -> UpstreamPool? {
+        let n = pools.count
+        for _ in 0..<n {
+            let pool = pools[next]
+            next = next + 1 == n ? 0 : next + 1
+            if !pool.isDown(now: now) { return pool }
+        }
+        return nil
+    }
+}
+
+/// Per-loop mutable state of one route: its split accumulator and its arms' pools.
+struct RouteRuntime {
+    var split: WeightedSplit
+    var primary: ArmRuntime
+    var canary: ArmRuntime?
+}
