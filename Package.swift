@@ -39,7 +39,7 @@ let package = Package(
         ]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
-        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Config"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["canarygate", "CLinuxShims"]),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Config", "EventLoop"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["canarygate"]),
     ]
 )
