@@ -2,6 +2,10 @@
 // Canarygate: a reverse proxy that runs its own canary rollouts.
 import PackageDescription
 
+/// The data path is single-threaded per loop and its types are never accessed re-entrantly; dynamic
+/// exclusivity checks cost ~4% of CPU per request there (measured with perf), so release builds drop them.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "canarygate",
     platforms: [.macOS(.v15)],
@@ -17,16 +21,16 @@ let package = Package(
         // Leaves: what Glibc hides (epoll, eventfd, signalfd, accept4).
         .target(name: "CLinuxShims"),
         // Syscalls, buffers, the epoll reactor, deadlines.
-        .target(name: "EventLoop", dependencies: ["CLinuxShims"]),
+        .target(name: "EventLoop", dependencies: ["CLinuxShims"], swiftSettings: hotPath),
         // HTTP/1.1 parsing and serialisation: bytes in, heads out, no sockets.
-        .target(name: "HTTP"),
+        .target(name: "HTTP", swiftSettings: hotPath),
         // Config schema, YAML decoding, validation with line-precise errors.
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
         // Listeners, routing + split, upstream pools, the exchange of one request.
         .target(name: "Proxy", dependencies: [
             "EventLoop", "HTTP", "Config", "CLinuxShims",
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: hotPath),
         // Wiring: server, admin API.
         .target(name: "Canarygate", dependencies: [
             "Proxy", "Config", "EventLoop", "CLinuxShims",

@@ -15,23 +15,43 @@ enum ASCII {
     /// tchar: the characters of a token (method, field name, coding, connection option).
     @inline(__always)
     static func isTokenChar(_ b: UInt8) -> Bool {
-        switch b {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            return true
-        default:
-            return false
-        }
+        // Bit b of this 128-bit set is 1 for a tchar: one shift instead of a chain of range comparisons.
+        let mask: UInt64 = b < 64 ? 0x03FF_6CFA_0000_0000 : 0x57FF_FFFF_C7FF_FFFE
+        return b < 128 && (mask >> UInt64(b & 63)) & 1 != 0
     }
 
     /// field-vchar / SP / HTAB / obs-text: everything but the CTLs (CR, LF and NUL included) and DEL.
     @inline(__always)
     static func isFieldValueByte(_ b: UInt8) -> Bool {
         b == htab || (b >= sp && b != 0x7F)
+    }
+
+    /// The offset of the first byte in `lo..<hi` that may not appear in a field value, or `hi`.
+    /// Values are most of a head's bytes, so they are checked a word at a time; only a word holding
+    /// a byte below 0x20 (a CTL, or HTAB) or DEL is looked at byte by byte.
+    static func firstNonFieldValueByte(_ p: UnsafeRawBufferPointer, from lo: Int, to hi: Int) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits = ones &* 0x80
+        var k = lo
+        while k < hi {
+            if k + 8 <= hi {
+                let w = p.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+                // Classic SWAR tests: "some byte < 0x20" and "some byte == 0x7F" (as a zero byte of w ^ 0x7F..).
+                let below = (w &- ones &* 0x20) & ~w & highBits
+                let x = w ^ (ones &* 0x7F)
+                let del = (x &- ones) & ~x & highBits
+                if below | del == 0 {
+                    k += 8
+                    continue
+                }
+                for j in k..<(k + 8) where !isFieldValueByte(p[j]) { return j }
+                k += 8
+            } else {
+                if !isFieldValueByte(p[k]) { return k }
+                k += 1
+            }
+        }
+        return hi
     }
 
     @inline(__always)

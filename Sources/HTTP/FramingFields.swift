@@ -1,6 +1,6 @@
 // Collects the fields that decide framing and persistence (Content-Length, Transfer-Encoding, Connection) as a head is parsed.
 
-struct FramingFields: Sendable, Equatable {
+struct FramingFields: Sendable {
     private(set) var contentLength: UInt64?
     private(set) var hasTransferEncoding = false
     private var sawChunked = false

@@ -3,7 +3,7 @@
 public enum HeadWriter {
     /// The upstream request head. Fields that are not hop-by-hop are copied byte-exact (name through value), in order;
     /// then X-Forwarded-For (every received X-Forwarded-For value, then `clientAddress`), X-Forwarded-Proto,
-    /// X-Forwarded-Host (when the host is known) and, for a chunked body, "Transfer-Encoding: chunked".
+    /// X-Forwarded-Host (when the host is known and not empty) and, for a chunked body, "Transfer-Encoding: chunked".
     /// Always HTTP/1.1, whatever the client spoke. Returns bytes written, or nil when `out` is too small.
     public static func writeRequest(
         _ head: RequestHead, source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer,
@@ -30,10 +30,11 @@ public enum HeadWriter {
             wroteHost = wroteHost || field.wellKnown == .host
             w.write("\r\n")
         }
-        if !wroteHost, let host = head.host {
-            // HTTP/1.0 absolute-form without Host: the HTTP/1.1 request sent upstream needs one.
+        if !wroteHost {
+            // Only an HTTP/1.0 request can lack Host, but the request sent upstream is HTTP/1.1 and must have one:
+            // the absolute-form authority if there was one, else empty, which RFC 9110 §7.2 prescribes for that case.
             w.write("Host: ")
-            w.write(source.slice(host))
+            if let host = head.host { w.write(source.slice(host)) }
             w.write("\r\n")
         }
         w.write("X-Forwarded-For: ")
@@ -45,7 +46,7 @@ public enum HeadWriter {
         w.write("\r\nX-Forwarded-Proto: ")
         w.write(proto)
         w.write("\r\n")
-        if let host = head.host {
+        if let host = head.host, !host.isEmpty {
             w.write("X-Forwarded-Host: ")
             w.write(source.slice(host))
             w.write("\r\n")

@@ -2,11 +2,13 @@
 
 enum HostSyntax {
     /// reg-name (which includes IPv4), or an IP-literal in brackets, then an optional port of 1-5 digits.
-    /// Userinfo ('@'), paths, spaces and empty hosts are refused: routing on such a value would be ambiguous.
-    static func isValid(_ p: UnsafeRawBufferPointer, _ r: ByteRange) -> Bool {
+    /// Userinfo ('@'), paths and spaces are refused: routing on such a value would be ambiguous.
+    /// `allowEmpty`: an empty Host field is how a client says the target has no authority (RFC 9110 §7.2),
+    /// whereas an absolute-form URI with an empty authority ("http:///p") is invalid.
+    static func isValid(_ p: UnsafeRawBufferPointer, _ r: ByteRange, allowEmpty: Bool) -> Bool {
         var i = r.lowerBound
         let end = r.upperBound
-        guard i < end else { return false }
+        guard i < end else { return allowEmpty }
         if p[i] == UInt8(ascii: "[") {
             i += 1
             let start = i

@@ -8,7 +8,7 @@ import Musl
 import Darwin
 #endif
 
-struct LineSplitter: Sendable, Equatable {
+struct LineSplitter: Sendable {
     /// Offset of the first byte of the line not yet returned; after the head, its length.
     private(set) var lineStart = 0
     /// Where the search for LF resumes: bytes before it (in the current line) are known not to be LF,

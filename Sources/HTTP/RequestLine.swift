@@ -56,7 +56,7 @@ enum RequestLine {
             var k = authorityStart
             while k < t.upperBound && p[k] != ASCII.slash && p[k] != ASCII.question { k += 1 }
             let authority = ByteRange(lowerBound: authorityStart, upperBound: k)
-            guard HostSyntax.isValid(p, authority) else { throw .badRequest("invalid authority in request-target") }
+            guard HostSyntax.isValid(p, authority, allowEmpty: false) else { throw .badRequest("invalid authority in request-target") }
             head.host = authority
             head.target = ByteRange(lowerBound: k, upperBound: t.upperBound)
         } else {
