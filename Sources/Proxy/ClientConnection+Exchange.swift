@@ -385,7 +385,8 @@ extension ClientConnection {
             return
         }
         proxy.log.info("\(failure.status) \(failure.message) (\(up.pool.configured))")
-        if nothingReceived && output?.isEmpty != false {
+        if !responseStarted && output?.isEmpty != false {
+            // Nothing reached the client yet: it gets our answer naming the failure.
             respond(with: failure)
         } else {
             abortExchange(status: nil, message: "", source: .upstream)

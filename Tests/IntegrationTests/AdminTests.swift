@@ -1,0 +1,94 @@
+// The admin listener (/healthz, /status) and `canarygate validate` with line-precise errors.
+import Foundation
+import Testing
+
+extension Integration {
+    @Suite("Admin and validate")
+    struct Admin {
+        @Test func healthzAndStatusDescribeTheRoutes() throws {
+            let primary = try TestUpstream(name: "primary", text: "p")
+            let canary = try TestUpstream(name: "canary", text: "c")
+            defer { primary.stop(); canary.stop() }
+            let config = ProxyConfig(routes: [
+                RouteSpec("web", pathPrefix: "/", primary: ArmSpec("v1", primary), canary: ArmSpec("v2", canary), weight: 20),
+                RouteSpec("api", host: "api.example", pathPrefix: "/api", primary: ArmSpec("v7", [primary.endpoint])),
+            ])
+            try withProxy(config) { proxy in
+                #expect(try proxy.admin("/healthz").status == 200)
+
+                let status = try proxy.admin("/status")
+                #expect(status.status == 200)
+                #expect(status.headers["content-type"]?.lowercased().contains("json") == true)
+                let json = try #require(try JSONSerialization.jsonObject(with: Data(status.body)) as? [String: Any],
+                                        "not a JSON object: \(status.text)")
+                let routes = try #require(json["routes"] as? [[String: Any]], "no routes array: \(status.text)")
+                let web = try #require(routes.first { $0["name"] as? String == "web" }, "no route web: \(status.text)")
+                #expect((web["canaryWeight"] as? NSNumber)?.intValue == 20)
+                let webPrimary = try #require(web["primary"] as? [String: Any])
+                #expect(webPrimary["revision"] as? String == "v1")
+                #expect(webPrimary["endpoints"] as? [String] == [primary.endpoint])
+                let webCanary = try #require(web["canary"] as? [String: Any])
+                #expect(webCanary["revision"] as? String == "v2")
+                #expect(webCanary["endpoints"] as? [String] == [canary.endpoint])
+
+                let api = try #require(routes.first { $0["name"] as? String == "api" }, "no route api: \(status.text)")
+                #expect((api["primary"] as? [String: Any])?["revision"] as? String == "v7")
+                #expect((api["canaryWeight"] as? NSNumber)?.intValue ?? 0 == 0)
+
+                // The admin listener is not the data plane: unknown paths are 404 there.
+                #expect(try proxy.admin("/no-such-thing").status == 404)
+                #expect(primary.requestCount == 0 && canary.requestCount == 0)
+            }
+        }
+
+        @Test func validateAcceptsAGoodConfig() throws {
+            let dir = try TempDir.make()
+            defer { dir.remove() }
+            let config = ProxyConfig(routes: [RouteSpec(primary: ArmSpec("v1", ["127.0.0.1:9001"]),
+                                                        canary: ArmSpec("v2", ["127.0.0.1:9002"]), weight: 20)],
+                                     timeouts: ["requestHeader": "500ms", "idle": "1m", "upstreamConnect": "2s"])
+            let file = try dir.write("good.yaml", config.yaml(listenPort: 18080, adminPort: 19901))
+            let outcome = try CanarygateBinary.run(["validate", "--config", file.path])
+            #expect(outcome.status == 0, "validate failed on a good config:\n\(outcome.stderr)\n\(config.yaml(listenPort: 18080, adminPort: 19901))")
+        }
+
+        @Test func validateRejectsABadWeightNamingFieldAndLine() throws {
+            let dir = try TempDir.make()
+            defer { dir.remove() }
+            let yaml = ProxyConfig(routes: [RouteSpec(primary: ArmSpec("v1", ["127.0.0.1:9001"]),
+                                                      canary: ArmSpec("v2", ["127.0.0.1:9002"]), weight: 150)])
+                .yaml(listenPort: 18080, adminPort: 19901)
+            let line = try #require(yaml.split(separator: "\n", omittingEmptySubsequences: false)
+                .firstIndex { $0.contains("weight: 150") }) + 1
+            let file = try dir.write("bad.yaml", yaml)
+            let outcome = try CanarygateBinary.run(["validate", "--config", file.path])
+            #expect(outcome.status != 0)
+            let expected = "routes[0].canary.weight: 150 is not in 0...100 (line \(line))"
+            #expect(outcome.stderr.contains(expected), "want \(expected.debugDescription) on stderr, got:\n\(outcome.stderr)")
+        }
+
+        @Test func validateRejectsAnUnknownKeyWithItsLine() throws {
+            let dir = try TempDir.make()
+            defer { dir.remove() }
+            var yaml = ProxyConfig(routes: [RouteSpec(primary: ArmSpec("v1", ["127.0.0.1:9001"]))])
+                .yaml(listenPort: 18080, adminPort: 19901)
+            yaml += "    colour: blue\n"  // inside routes[0]
+            let line = yaml.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("colour") }! + 1
+            let file = try dir.write("unknown.yaml", yaml)
+            let outcome = try CanarygateBinary.run(["validate", "--config", file.path])
+            #expect(outcome.status != 0)
+            #expect(outcome.stderr.contains("routes[0]") && outcome.stderr.contains("colour")
+                    && outcome.stderr.contains("(line \(line))"),
+                    "want routes[0] … colour … (line \(line)) on stderr, got:\n\(outcome.stderr)")
+        }
+
+        @Test func runRefusesAnInvalidConfig() throws {
+            let dir = try TempDir.make()
+            defer { dir.remove() }
+            let file = try dir.write("bad.yaml", "listeners: 5\n")
+            let outcome = try CanarygateBinary.run(["run", "--config", file.path], timeout: 10)
+            #expect(outcome.status != 0)
+            #expect(!outcome.stderr.isEmpty)
+        }
+    }
+}

@@ -1,0 +1,93 @@
+// The proxy's YAML configuration as the tests build it: routes, arms, timeouts, limits.
+import Foundation
+
+struct ArmSpec: Sendable {
+    var revision: String
+    var endpoints: [String]
+
+    init(_ revision: String, _ endpoints: [String]) { self.revision = revision; self.endpoints = endpoints }
+    init(_ revision: String, _ upstreams: TestUpstream...) { self.init(revision, upstreams.map(\.endpoint)) }
+}
+
+struct RouteSpec: Sendable {
+    var name: String
+    /// nil: any host; `"*.example.com"`: any subdomain.
+    var host: String?
+    var pathPrefix: String
+    var primary: ArmSpec
+    var canary: ArmSpec?
+    var weight: Int
+
+    init(_ name: String = "web", host: String? = nil, pathPrefix: String = "/", primary: ArmSpec,
+         canary: ArmSpec? = nil, weight: Int = 0) {
+        self.name = name; self.host = host; self.pathPrefix = pathPrefix
+        self.primary = primary; self.canary = canary; self.weight = weight
+    }
+}
+
+struct ProxyConfig: Sendable {
+    var routes: [RouteSpec]
+    /// `timeouts` keys (`requestHeader`, `idle`, `upstreamConnect`, `upstreamResponse`, `upstreamIdle`)
+    /// to duration text (`300ms`, `2s`).
+    var timeouts: [String: String] = [:]
+    /// `limits` keys (`maxHeaderBytes`, `maxHeaderCount`, `maxIdlePerEndpoint`).
+    var limits: [String: Int] = [:]
+
+    init(routes: [RouteSpec], timeouts: [String: String] = [:], limits: [String: Int] = [:]) {
+        self.routes = routes; self.timeouts = timeouts; self.limits = limits
+    }
+
+    /// One catch-all route `web` to `primary` (revision v1) and optionally `canary` (v2).
+    static func single(primary: TestUpstream, canary: TestUpstream? = nil, weight: Int = 0,
+                       timeouts: [String: String] = [:], limits: [String: Int] = [:]) -> ProxyConfig {
+        ProxyConfig(routes: [RouteSpec(primary: ArmSpec("v1", primary), canary: canary.map { ArmSpec("v2", $0) },
+                                       weight: weight)],
+                    timeouts: timeouts, limits: limits)
+    }
+
+    /// One catch-all route to raw endpoint strings (e.g. a closed port).
+    static func single(primaryEndpoints: [String], timeouts: [String: String] = [:]) -> ProxyConfig {
+        ProxyConfig(routes: [RouteSpec(primary: ArmSpec("v1", primaryEndpoints))], timeouts: timeouts)
+    }
+
+    func yaml(listenPort: UInt16, adminPort: UInt16) -> String {
+        var out = """
+        admin:
+          address: 127.0.0.1:\(adminPort)
+        listeners:
+          - name: http
+            address: 127.0.0.1:\(listenPort)
+
+        """
+        if !timeouts.isEmpty {
+            out += "timeouts:\n"
+            for key in timeouts.keys.sorted() { out += "  \(key): \(timeouts[key]!)\n" }
+        }
+        if !limits.isEmpty {
+            out += "limits:\n"
+            for key in limits.keys.sorted() { out += "  \(key): \(limits[key]!)\n" }
+        }
+        out += "routes:\n"
+        for route in routes {
+            out += "  - name: \(quoted(route.name))\n"
+            out += "    match:\n"
+            if let host = route.host { out += "      host: \(quoted(host))\n" }
+            out += "      pathPrefix: \(quoted(route.pathPrefix))\n"
+            out += "    primary:\n"
+            out += "      revision: \(quoted(route.primary.revision))\n"
+            out += "      endpoints: [\(route.primary.endpoints.map(quoted).joined(separator: ", "))]\n"
+            if let canary = route.canary {
+                out += "    canary:\n"
+                out += "      revision: \(quoted(canary.revision))\n"
+                out += "      endpoints: [\(canary.endpoints.map(quoted).joined(separator: ", "))]\n"
+                out += "      weight: \(route.weight)\n"
+            }
+        }
+        return out
+    }
+
+    /// Double-quoted YAML scalar: `*.example.com` unquoted would be an alias.
+    private func quoted(_ text: String) -> String {
+        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+}
