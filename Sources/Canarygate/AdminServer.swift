@@ -7,24 +7,25 @@ import Logging
 import Proxy
 import Synchronization
 
+/// Admin verbs change the proxy, so the listener should stay on loopback (the default).
 final class AdminServer: Sendable {
     private let listener: SocketDescriptor
     private let stopping = Atomic<Bool>(false)
     private let thread: Mutex<LoopThread?> = Mutex(nil)
 
-    static func start(address: HostPort, snapshot: ProxySnapshot, logger: Logger) throws -> AdminServer {
+    static func bind(address: HostPort) throws -> AdminServer {
         let resolved = try SocketAddress.resolve(host: address.host, port: address.port)
-        let fd: SocketDescriptor
-        do { fd = try SocketDescriptor.listen(on: resolved, backlog: 64) } catch {
+        do { return AdminServer(listener: try SocketDescriptor.listen(on: resolved, backlog: 64)) } catch {
             throw StartupError(description: "admin listener \(address): \(error)")
         }
-        let server = AdminServer(listener: fd)
-        let t = LoopThread.spawn { server.serve(snapshot: snapshot, logger: logger) }
-        server.thread.withLock { $0 = t }
-        return server
     }
 
     private init(listener: SocketDescriptor) { self.listener = listener }
+
+    func start(server: Server) {
+        let t = LoopThread.spawn { self.serve(server: server) }
+        thread.withLock { $0 = t }
+    }
 
     func stop() {
         stopping.store(true, ordering: .releasing)
@@ -34,32 +35,37 @@ final class AdminServer: Sendable {
     }
 
     /// One request per connection, one connection at a time: the admin API is for people and scrapers, not load.
-    private func serve(snapshot: ProxySnapshot, logger: Logger) {
+    private func serve(server: Server) {
         while !stopping.load(ordering: .acquiring) {
             var pfd = pollfd(fd: listener.raw, events: Int16(POLLIN), revents: 0)
             // Wake up regularly to notice `stop()`.
             guard poll(&pfd, 1, 200) > 0 else { continue }
             var peer: SocketAddress?
             guard case .value(let client)? = try? listener.accept(peer: &peer) else { continue }
-            handle(client, snapshot: snapshot)
+            handle(client, server: server)
             client.close()
         }
     }
 
-    private func handle(_ client: SocketDescriptor, snapshot: ProxySnapshot) {
+    private func handle(_ client: SocketDescriptor, server: Server) {
         guard let (method, path) = readRequestLine(client) else {
             send(client, status: "400 Bad Request", type: "text/plain", body: "bad request\n")
             return
         }
-        guard method == "GET" else {
-            send(client, status: "405 Method Not Allowed", type: "text/plain", body: "method not allowed\n")
-            return
-        }
-        switch path {
-        case "/healthz":
+        switch (method, path) {
+        case ("GET", "/healthz"):
             send(client, status: "200 OK", type: "text/plain", body: "ok\n")
-        case "/status":
-            send(client, status: "200 OK", type: "application/json", body: StatusDocument.render(snapshot.config) + "\n")
+        case ("GET", "/status"):
+            send(client, status: "200 OK", type: "application/json", body: StatusDocument.render(server.state) + "\n")
+        case ("POST", "/reload"):
+            switch server.reload() {
+            case .success(let generation):
+                send(client, status: "200 OK", type: "text/plain", body: "reloaded: generation \(generation)\n")
+            case .failure(let error):
+                send(client, status: "422 Unprocessable Content", type: "text/plain", body: "reload refused, the running config is kept:\n\(error.message)\n")
+            }
+        case (_, "/healthz"), (_, "/status"), (_, "/reload"):
+            send(client, status: "405 Method Not Allowed", type: "text/plain", body: "method not allowed\n")
         default:
             send(client, status: "404 Not Found", type: "text/plain", body: "not found\n")
         }

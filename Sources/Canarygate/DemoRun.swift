@@ -20,7 +20,7 @@ public enum DemoRun {
             name: "demo", match: MatchConfig(),
             primary: ArmConfig(revision: "v1", endpoints: [HostPort(host: "127.0.0.1", port: primary.port)]),
             canary: CanaryConfig(arm: ArmConfig(revision: "v2", endpoints: [HostPort(host: "127.0.0.1", port: canary.port)]), weight: weight))]
-        let server = try Server.start(config: config, threadCount: 1, logger: logger)
+        let server = try Server.start(config: config, configPath: nil, threadCount: 1, logger: logger)
         defer { server.stop() }
 
         var counts: [String: Int] = [:]

@@ -1,4 +1,4 @@
-// Starts the event-loop threads with a snapshot of the config, and the admin listener; stops them.
+// Starts the event-loop threads and the admin listener; reloads the config into them; drains and stops them.
 import Config
 import EventLoop
 import Glibc
@@ -12,18 +12,23 @@ public struct StartupError: Error, CustomStringConvertible {
 
 /// The running proxy: one `ProxyLoop` per thread, each with its own listeners (SO_REUSEPORT).
 public final class Server: Sendable {
-    public let snapshot: ProxySnapshot
-    private let handles: [EventLoopHandle]
+    public let state: ServerState
+    private let controls: [LoopControl]
     private let threads: [LoopThread]
     private let admin: AdminServer
+    private let logger: Logger
+    /// Serialises reloads (SIGHUP and the admin API may ask at the same time).
+    private let reloadLock = Mutex<Void>(())
 
-    public static func start(config: CanarygateConfig, threadCount: Int?, logger: Logger) throws -> Server {
+    /// `configPath` is re-read on reload; nil for a config built in code (the demo).
+    public static func start(config: CanarygateConfig, configPath: String?, threadCount: Int?, logger: Logger) throws -> Server {
         let snapshot: ProxySnapshot
-        do { snapshot = try ProxySnapshot(config: config) } catch { throw StartupError(description: error.description) }
+        do { snapshot = try ProxySnapshot(config: config, generation: 1) } catch { throw StartupError(description: error.description) }
         let count = max(1, threadCount ?? config.threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let state = ServerState(snapshot: snapshot, configPath: configPath, loopCount: count)
 
-        // Each loop is built on its own thread; this collects their handles or their startup errors.
-        let started = Mutex<[Int: Result<EventLoopHandle, StartupError>]>([:])
+        // Each loop is built on its own thread; this collects their controls or their startup errors.
+        let started = Mutex<[Int: Result<LoopControl, StartupError>]>([:])
         var threads: [LoopThread] = []
         for i in 0..<count {
             threads.append(LoopThread.spawn {
@@ -36,50 +41,107 @@ public final class Server: Sendable {
                     started.withLock { $0[i] = .failure(StartupError(description: "loop \(i): \(error)")) }
                     return
                 }
-                started.withLock { $0[i] = .success(loop.loop.handle) }
+                started.withLock { $0[i] = .success(loop.control) }
                 loop.run()
                 loop.shutdown()
             })
         }
         // Startup is bounded: binding sockets takes microseconds, so 10 s means something is wrong.
-        var results: [Int: Result<EventLoopHandle, StartupError>] = [:]
+        var results: [Int: Result<LoopControl, StartupError>] = [:]
         for _ in 0..<10_000 {
             results = started.withLock { $0 }
             if results.count == count { break }
             usleep(1000)
         }
-        var handles: [EventLoopHandle] = []
+        var controls: [LoopControl] = []
         var failure: StartupError?
         for i in 0..<count {
             switch results[i] {
-            case .success(let h): handles.append(h)
+            case .success(let c): controls.append(c)
             case .failure(let e): failure = failure ?? e
             case nil: failure = failure ?? StartupError(description: "loop \(i) did not start")
             }
         }
-        let admin: AdminServer
         do {
             if let failure { throw failure }
-            admin = try AdminServer.start(address: config.admin.address, snapshot: snapshot, logger: logger)
+            let admin = try AdminServer.bind(address: config.admin.address)
+            let server = Server(state: state, controls: controls, threads: threads, admin: admin, logger: logger)
+            admin.start(server: server)
+            return server
         } catch {
-            for h in handles { h.requestStop() }
+            for c in controls { c.handle.requestStop() }
             for t in threads { t.join() }
             throw error
         }
-        return Server(snapshot: snapshot, handles: handles, threads: threads, admin: admin)
     }
 
-    private init(snapshot: ProxySnapshot, handles: [EventLoopHandle], threads: [LoopThread], admin: AdminServer) {
-        self.snapshot = snapshot
-        self.handles = handles
+    private init(state: ServerState, controls: [LoopControl], threads: [LoopThread], admin: AdminServer, logger: Logger) {
+        self.state = state
+        self.controls = controls
         self.threads = threads
         self.admin = admin
+        self.logger = logger
+    }
+
+    /// Re-reads the config file, validates it off the loops and publishes it to every loop.
+    /// An invalid file changes nothing: the error is logged, counted and shown in /status.
+    @discardableResult
+    public func reload() -> Result<Int, ReloadError> {
+        reloadLock.withLock { _ in
+            guard let path = state.configPath else {
+                return .failure(state.reloadFailed(ReloadError(message: "this proxy was not started from a config file")))
+            }
+            let current = state.snapshot
+            let next: ProxySnapshot
+            do {
+                let config = try ConfigLoader.load(path: path)
+                try ReloadRules.check(old: state.startupConfig, new: config)
+                next = try ProxySnapshot(config: config, generation: current.generation + 1)
+            } catch let error as ConfigError {
+                logger.error("reload refused, keeping the running config:\n\(error.description)")
+                return .failure(state.reloadFailed(ReloadError(message: error.description)))
+            } catch {
+                logger.error("reload refused, keeping the running config: \(error)")
+                return .failure(state.reloadFailed(ReloadError(message: "\(error)")))
+            }
+            for c in controls { c.send(.install(next)) }
+            state.reloadSucceeded(next)
+            logger.info("config reloaded (generation \(next.generation))")
+            return .success(next.generation)
+        }
+    }
+
+    /// Whether every loop serves new requests with the current snapshot.
+    public var allLoopsCurrent: Bool {
+        let g = state.snapshot.generation
+        return controls.allSatisfy { $0.servedGeneration.load(ordering: .acquiring) == g }
+    }
+
+    public var openConnections: Int {
+        controls.reduce(0) { $0 + $1.openConnections.load(ordering: .relaxed) }
+    }
+
+    /// Stops accepting and lets in-flight requests finish; returns when every client connection is closed
+    /// or at `deadline` (monotonic ns), whichever is first. `interrupt` is polled to cut the wait short.
+    public func drain(until deadline: UInt64, interrupt: () -> Bool) -> Bool {
+        for c in controls { c.send(.drain) }
+        while MonotonicClock.nowNanoseconds() < deadline {
+            if openConnections == 0 { return true }
+            if interrupt() { return false }
+            usleep(10_000)
+        }
+        return openConnections == 0
     }
 
     /// Stops every loop (closing listeners and connections) and waits for the threads.
     public func stop() {
         admin.stop()
-        for h in handles { h.requestStop() }
+        for c in controls { c.handle.requestStop() }
         for t in threads { t.join() }
     }
+}
+
+public struct ReloadError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
 }

@@ -2,7 +2,10 @@
 import Config
 
 enum StatusDocument {
-    static func render(_ config: CanarygateConfig) -> String {
+    static func render(_ state: ServerState) -> String {
+        let snapshot = state.snapshot
+        let reloads = state.reloads
+        let config = snapshot.config
         let routes = config.routes.map { route -> String in
             var fields = [
                 "\"name\":\(json(route.name))",
@@ -13,7 +16,9 @@ enum StatusDocument {
             fields.append("\"canary\":\(route.canary.map { arm($0.arm) } ?? "null")")
             return "{" + fields.joined(separator: ",") + "}"
         }
-        return "{\"routes\":[" + routes.joined(separator: ",") + "]}"
+        let reload = "{\"generation\":\(snapshot.generation),\"successes\":\(reloads.successes),\"failures\":\(reloads.failures),"
+            + "\"lastSuccessUnixTime\":\(Int(reloads.lastSuccessUnixTime)),\"lastError\":\(reloads.lastError.map(json) ?? "null")}"
+        return "{\"routes\":[" + routes.joined(separator: ",") + "],\"config\":" + reload + "}"
     }
 
     private static func arm(_ a: ArmConfig) -> String {

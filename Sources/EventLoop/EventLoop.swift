@@ -27,8 +27,8 @@ public final class EventLoop {
     public let reactor: Reactor
     public let buffers: BufferPool
     public let handle: EventLoopHandle
-    /// Monotonic time read once after each epoll_wait; handlers use it instead of reading the clock.
-    public private(set) var now: UInt64
+    /// Monotonic time of the event being handled (see `Reactor.now`).
+    @inline(__always) public var now: UInt64 { reactor.now }
     /// Runs on the loop after another thread called `handle.wake()`.
     public var onWake: (() -> Void)?
     private var deadlineLists: [DeadlineList] = []
@@ -40,7 +40,6 @@ public final class EventLoop {
         let fd = try checkedSyscall { eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC)) }
         handle = EventLoopHandle(wakeFD: fd)
         wakeReader = WakeReader(fd: fd)
-        now = MonotonicClock.nowNanoseconds()
         wakeReader.loop = self
         try reactor.register(SocketDescriptor(raw: fd), wakeReader, interest: Reactor.readable)
     }
@@ -56,9 +55,6 @@ public final class EventLoop {
         return list
     }
 
-    /// Refreshes `now` outside of the poll cycle (after a long piece of work).
-    public func refreshClock() { now = MonotonicClock.nowNanoseconds() }
-
     /// Runs until `handle.requestStop()`.
     public func run() {
         while !handle.stopRequested.load(ordering: .acquiring) {
@@ -68,8 +64,8 @@ public final class EventLoop {
                 // epoll_wait fails only on programming errors (EBADF/EINVAL); stop rather than spin.
                 return
             }
-            now = MonotonicClock.nowNanoseconds()
-            for list in deadlineLists { list.expire(now: now) }
+            reactor.now = MonotonicClock.nowNanoseconds()
+            for list in deadlineLists { list.expire(now: reactor.now) }
         }
     }
 

@@ -9,6 +9,8 @@ public final class Reactor {
     private var freeSlots: [UInt32] = []
     private let events: UnsafeMutablePointer<epoll_event>
     private let maxEvents: Int32 = 256
+    /// Monotonic time, read once before each dispatched event: handlers stamp with it instead of reading the clock.
+    public internal(set) var now: UInt64 = MonotonicClock.nowNanoseconds()
 
     public init() throws(Errno) {
         epollFD = try checkedSyscall { epoll_create1(Int32(EPOLL_CLOEXEC)) }
@@ -74,6 +76,11 @@ public final class Reactor {
         freeSlots.append(slot)
     }
 
+    /// Calls `body` with every registered object (drain walks the connections this way).
+    public func forEachRegistered(_ body: (Pollable) -> Void) {
+        for case let object? in slots { body(object) }
+    }
+
     /// Waits up to `timeoutMilliseconds` (-1: forever) and dispatches every ready event.
     public func poll(timeoutMilliseconds: Int32) throws(Errno) {
         let result = try retryingSyscall { epoll_wait(epollFD, events, maxEvents, timeoutMilliseconds) }
@@ -83,6 +90,7 @@ public final class Reactor {
             let token = ev.data.u64
             let slot = Int(UInt32(truncatingIfNeeded: token))
             guard slot < slots.count, UInt64(generations[slot]) == token >> 32, let object = slots[slot] else { continue }
+            now = MonotonicClock.nowNanoseconds()
             object.handleEvent(ev.events)
         }
     }

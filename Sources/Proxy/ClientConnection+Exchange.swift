@@ -43,7 +43,7 @@ extension ClientConnection {
         responseStarted = false
         responsePending = 0
         dechunk = false
-        closeAfterResponse = !request.keepAlive || peerHungUp
+        closeAfterResponse = closeAfterResponse || !request.keepAlive || peerHungUp || proxy.draining
         state = .exchanging
         connectUpstream(pool: pool, reuse: true)
     }

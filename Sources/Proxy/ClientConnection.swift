@@ -257,5 +257,18 @@ final class ClientConnection: Pollable {
         if let b = output { proxy.loop.buffers.give(b); output = nil }
         proxy.loop.reactor.deregister(self)
         fd.close()
+        proxy.connectionClosed()
+    }
+
+    /// The loop drains: an idle connection closes now, a busy one after its current response.
+    func drainRequested() {
+        switch state {
+        case .awaitingHead where input?.isEmpty ?? true:
+            close()
+        case .awaitingHead, .exchanging:
+            closeAfterResponse = true
+        case .closing, .closed:
+            break
+        }
     }
 }

@@ -13,6 +13,10 @@ public final class ProxyLoop {
     private(set) var routeRuntimes: [RouteRuntime] = []
     private var poolsByAddress: [String: UpstreamPool] = [:]
     private var listeners: [Listener] = []
+    public let control: LoopControl
+    /// Set by a drain: no new connections, and every connection closes after its current request.
+    private(set) var draining = false
+    private var openConnections = 0
 
     // Deadline lists, one per timeout kind (see DeadlineList: one duration per list).
     private(set) var headerDeadlines: DeadlineList
@@ -42,9 +46,63 @@ public final class ProxyLoop {
         responseDeadlines = loop.deadlineList(for: t.upstreamResponse)
         upstreamIdleDeadlines = loop.deadlineList(for: t.upstreamIdle)
         listenerBackoff = loop.deadlineList(for: .milliseconds(100))
+        control = LoopControl(handle: loop.handle)
         installRoutes(snapshot)
-        for l in snapshot.listeners {
+        try openListeners(snapshot)
+        control.servedGeneration.store(snapshot.generation, ordering: .releasing)
+        loop.onWake = { [unowned self] in self.processCommands() }
+    }
+
+    private func processCommands() {
+        for command in control.takeCommands() {
+            switch command {
+            case .install(let next): install(next)
+            case .drain: beginDrain()
+            }
+        }
+    }
+
+    /// Switches new requests to `next`. Connections keep the snapshot their request started with.
+    private func install(_ next: ProxySnapshot) {
+        snapshot = next
+        let limits = next.config.limits
+        // Buffers were sized at start; a larger head limit than they hold needs a restart (the reload validator says so).
+        maxHeaderBytes = min(limits.maxHeaderBytes, loop.buffers.bufferSize - 1024)
+        maxHeaderCount = limits.maxHeaderCount
+        let t = next.config.timeouts
+        headerDeadlines = loop.deadlineList(for: t.requestHeader)
+        idleDeadlines = loop.deadlineList(for: t.idle)
+        connectDeadlines = loop.deadlineList(for: t.upstreamConnect)
+        responseDeadlines = loop.deadlineList(for: t.upstreamResponse)
+        upstreamIdleDeadlines = loop.deadlineList(for: t.upstreamIdle)
+        installRoutes(next)
+        if !draining {
+            do { try openListeners(next) } catch {
+                log.error("reload: cannot open listener: \(error)")
+            }
+        }
+        control.servedGeneration.store(next.generation, ordering: .releasing)
+    }
+
+    /// Keeps listeners whose name and address are unchanged, closes the others, opens the new ones.
+    private func openListeners(_ next: ProxySnapshot) throws {
+        var kept: [Listener] = []
+        for l in listeners {
+            if next.listeners.contains(where: { $0.name == l.name && $0.address == l.address }) { kept.append(l) } else { l.close() }
+        }
+        listeners = kept
+        for l in next.listeners where !listeners.contains(where: { $0.name == l.name && $0.address == l.address }) {
             listeners.append(try Listener(name: l.name, address: l.address, proxy: self))
+        }
+    }
+
+    private func beginDrain() {
+        guard !draining else { return }
+        draining = true
+        for l in listeners { l.close() }
+        listeners.removeAll()
+        loop.reactor.forEachRegistered { object in
+            (object as? ClientConnection)?.drainRequested()
         }
     }
 
@@ -69,7 +127,7 @@ public final class ProxyLoop {
                          primary: ArmRuntime(pools: route.primary.endpoints.map(pool)),
                          canary: route.canary.map { ArmRuntime(pools: $0.endpoints.map(pool)) })
         }
-        for (key, old) in poolsByAddress where pools[key] == nil { old.closeAll() }
+        for (key, old) in poolsByAddress where pools[key] == nil { old.retire() }
         poolsByAddress = pools
     }
 
@@ -82,7 +140,14 @@ public final class ProxyLoop {
             fd.close()
             return
         }
+        openConnections += 1
+        control.openConnections.store(openConnections, ordering: .relaxed)
         headerDeadlines.arm(connection, now: loop.now)
+    }
+
+    func connectionClosed() {
+        openConnections -= 1
+        control.openConnections.store(openConnections, ordering: .relaxed)
     }
 
     /// Picks the arm and endpoint for a request of `route`; nil when every endpoint of the arm is down.

@@ -7,10 +7,13 @@ public final class ProxySnapshot: Sendable {
     public let config: CanarygateConfig
     public let routes: RouteTable
     public let listeners: [(name: String, address: SocketAddress)]
+    /// Increases with every successful reload.
+    public let generation: Int
 
     /// Resolves every address (blocking: call it off the loops).
-    public init(config: CanarygateConfig) throws(AddressError) {
+    public init(config: CanarygateConfig, generation: Int) throws(AddressError) {
         self.config = config
+        self.generation = generation
         self.routes = try RouteTable(routes: config.routes)
         var resolved: [(String, SocketAddress)] = []
         for l in config.listeners {

@@ -26,9 +26,12 @@ final class UpstreamPool {
     /// The most recently used idle connection (warmest, least likely closed by the upstream).
     func takeIdle() -> UpstreamConnection? { idle.popLast() }
 
-    /// Keeps `connection` for reuse, or reports false when the pool is full.
+    /// The endpoint left the config: busy connections close when their exchange ends instead of returning.
+    private(set) var retired = false
+
+    /// Keeps `connection` for reuse, or reports false when the pool is full or retired.
     func keep(_ connection: UpstreamConnection) -> Bool {
-        guard idle.count < maxIdle else { return false }
+        guard idle.count < maxIdle, !retired else { return false }
         idle.append(connection)
         return true
     }
@@ -36,6 +39,11 @@ final class UpstreamPool {
     /// Forgets an idle connection that the upstream closed or that timed out.
     func forget(_ connection: UpstreamConnection) {
         if let i = idle.lastIndex(where: { $0 === connection }) { idle.remove(at: i) }
+    }
+
+    func retire() {
+        retired = true
+        closeAll()
     }
 
     /// Closes every idle connection (the endpoint left the config, or the loop stops).

@@ -10,7 +10,7 @@ struct CanarygateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "canarygate",
         abstract: "A reverse proxy that splits traffic between a primary and a canary, and runs the rollout itself.",
-        subcommands: [Run.self, Validate.self, Demo.self]
+        subcommands: [Run.self, Validate.self, Reload.self, Demo.self]
     )
 }
 
@@ -20,7 +20,7 @@ struct ConfigOption: ParsableArguments {
 }
 
 struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the proxy until SIGTERM or SIGINT.")
+    static let configuration = CommandConfiguration(abstract: "Run the proxy. SIGHUP reloads the config; SIGTERM/SIGINT drain and stop.")
 
     @OptionGroup var options: ConfigOption
     @Option(name: .long, help: "Event-loop threads (default: the config's `threads`, else one per core).")
@@ -35,24 +35,16 @@ struct Run: ParsableCommand {
             writeStderr("\(options.config): invalid configuration\n\(error.description)\n")
             throw ExitCode(2)
         }
-        // Block the signals before any thread starts so every thread inherits the mask and only
-        // sigwait below receives them.
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, SIGTERM)
-        sigaddset(&set, SIGINT)
-        pthread_sigmask(SIG_BLOCK, &set, nil)
-
+        // Signals are blocked before any thread starts so that only the control loop receives them.
+        let signals = try SignalControl()
         let server: Server
-        do { server = try Server.start(config: config, threadCount: threads, logger: logger) } catch {
+        do { server = try Server.start(config: config, configPath: options.config, threadCount: threads, logger: logger) } catch {
             writeStderr("canarygate: cannot start: \(error)\n")
             throw ExitCode(1)
         }
         logger.info("canarygate running: \(config.listeners.map { "\($0.name)=\($0.address)" }.joined(separator: " ")), admin=\(config.admin.address)")
-        var signal: Int32 = 0
-        sigwait(&set, &signal)
-        logger.info("signal \(signal): stopping")
-        server.stop()
+        let code = signals.run(server, logger: logger)
+        if code != 0 { throw ExitCode(code) }
     }
 }
 

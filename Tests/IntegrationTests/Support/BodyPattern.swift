@@ -92,3 +92,12 @@ struct PatternVerifier: Sendable {
             + " fnv1a(first MiB)=\(String(checksum, radix: 16))"
     }
 }
+
+/// nil when equal; otherwise a short description (lengths, first differing offset, a text preview),
+/// so a failed expectation does not print two 100 KB arrays.
+func byteDiff(_ actual: [UInt8], _ expected: [UInt8]) -> String? {
+    if actual == expected { return nil }
+    let common = zip(actual, expected).prefix { $0 == $1 }.count
+    return "got \(actual.count) bytes, want \(expected.count); first difference at offset \(common); got starts "
+        + Array(actual.prefix(60)).text.debugDescription
+}

@@ -1,5 +1,6 @@
 // The canarygate binary under test: located, configured in a temp dir, spawned, awaited, measured, stopped.
 import Foundation
+import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -53,22 +54,9 @@ enum CanarygateBinary {
         let dir = try TempDir.make()
         defer { dir.remove() }
         let out = dir.url.appendingPathComponent("stdout"), err = dir.url.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        let outHandle = try FileHandle(forWritingTo: out), errHandle = try FileHandle(forWritingTo: err)
-        defer { try? outHandle.close(); try? errHandle.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try path())
-        process.arguments = arguments
-        process.standardOutput = outHandle
-        process.standardError = errHandle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus,
+        let child = try ChildProcess(path: try path(), arguments: arguments, stdoutPath: out.path, stderrPath: err.path)
+        if !child.wait(timeout: timeout) { child.terminate(grace: 0) }
+        return Outcome(status: child.terminationStatus ?? -1,
                        stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
                        stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
     }
@@ -101,12 +89,13 @@ final class ProxyProcess {
     let dir: TempDir
     let configFile: URL
     let logFile: URL
-    private let process: Process
-    private let logHandle: FileHandle
+    private let child: ChildProcess
     private var stopped = false
 
-    var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
+    var pid: Int32 { child.pid }
+    var isRunning: Bool { child.isRunning }
+    /// Exit code (128 + signal if killed by one) once it has exited.
+    var exitStatus: Int32? { child.terminationStatus }
 
     /// Starts the proxy and waits until its listener and admin port accept connections.
     /// A bind race on the chosen ports (another socket took one) is retried with fresh ports.
@@ -132,16 +121,8 @@ final class ProxyProcess {
         dir = try TempDir.make()
         configFile = try dir.write("canarygate.yaml", config.yaml(listenPort: port, adminPort: adminPort))
         logFile = dir.url.appendingPathComponent("stderr.log")
-        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        logHandle = try FileHandle(forWritingTo: logFile)
-
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: try CanarygateBinary.path())
-        process.arguments = ["run", "--config", configFile.path] + (threads.map { ["--threads", String($0)] } ?? [])
-        process.standardError = logHandle
-        process.standardOutput = logHandle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let arguments = ["run", "--config", configFile.path] + (threads.map { ["--threads", String($0)] } ?? [])
+        child = try ChildProcess(path: try CanarygateBinary.path(), arguments: arguments, stdoutPath: logFile.path)
 
         do {
             try waitUntilReady(timeout: readyTimeout)
@@ -158,9 +139,8 @@ final class ProxyProcess {
         let deadline = Date().addingTimeInterval(timeout)
         var pending = [port, adminPort]
         while !pending.isEmpty {
-            if !process.isRunning {
-                process.waitUntilExit()
-                throw ProxyError.exitedEarly(status: process.terminationStatus, log: log)
+            if !child.isRunning {
+                throw ProxyError.exitedEarly(status: child.terminationStatus ?? -1, log: log)
             }
             if Date() > deadline { throw ProxyError.notReady(log: log) }
             if let fd = try? Posix.connect(port: pending[0], timeout: 0.2) {
@@ -176,14 +156,7 @@ final class ProxyProcess {
     func stop() {
         if stopped { return }
         stopped = true
-        if process.isRunning {
-            kill(pid, SIGTERM)
-            let deadline = Date().addingTimeInterval(2)
-            while process.isRunning && Date() < deadline { usleep(10_000) }
-            if process.isRunning { kill(pid, SIGKILL) }
-        }
-        process.waitUntilExit()
-        try? logHandle.close()
+        child.terminate(grace: 2)
     }
 
     /// What the proxy wrote to stderr/stdout so far.
@@ -218,9 +191,15 @@ func withProxy<T>(_ config: ProxyConfig, threads: Int? = nil, _ body: (ProxyProc
         if !keep { proxy.dir.remove() }
     }
     do {
-        return try body(proxy)
+        let result = try body(proxy)
+        if !proxy.isRunning {
+            keep = true
+            Issue.record("canarygate exited during the test (status \(proxy.exitStatus.map(String.init) ?? "?")); log tail:\n\(String(proxy.log.suffix(4096)))")
+        }
+        return result
     } catch {
         keep = true
+        if !proxy.isRunning { print("canarygate exited during the test (status \(proxy.exitStatus.map(String.init) ?? "?"))") }
         print("canarygate log (\(proxy.logFile.path)), last 4 KiB:\n\(String(proxy.log.suffix(4096)))")
         throw error
     }

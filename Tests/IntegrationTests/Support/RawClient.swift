@@ -59,6 +59,11 @@ final class RawClient {
         if !isClosed { isClosed = true; Glibc.close(fd) }
     }
 
+    /// Closes with SO_LINGER 0: the proxy sees a reset, as from a client that crashed.
+    func resetClose() {
+        if !isClosed { isClosed = true; Posix.resetClose(fd) }
+    }
+
     /// Changes the receive bound (e.g. a long read while the proxy is expected to time out).
     func setReceiveTimeout(_ seconds: Double) {
         Posix.setTimeouts(fd, receive: seconds, send: Self.defaultTimeout)
@@ -83,7 +88,7 @@ final class RawClient {
 
     /// The next response on the connection, 1xx included. `method` matters: a HEAD response has no body.
     /// With a `sink`, body bytes go there instead of into `body`.
-    func readResponse(method: String = "GET", sink: ((UnsafeRawBufferPointer) -> Void)? = nil) throws -> ClientResponse {
+    func readResponse(method: String = "GET", sink: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> ClientResponse {
         guard let head = try reader.readHead(what: "response head") else {
             throw WireError.unexpectedEOF("response head (connection closed before any byte)")
         }
@@ -96,7 +101,7 @@ final class RawClient {
         var count = 0
         let trailers = try reader.readBody(framing, what: "response body") { piece in
             count += piece.count
-            if let sink { sink(piece) } else { body.append(contentsOf: piece) }
+            if let sink { try sink(piece) } else { body.append(contentsOf: piece) }
         }
         return ClientResponse(version: String(parts[0]), status: status,
                               reason: parts.count > 2 ? String(parts[2]) : "", headers: head.fields,
@@ -104,7 +109,7 @@ final class RawClient {
     }
 
     /// The next final response, skipping (and returning) any 1xx before it.
-    func readFinalResponse(method: String = "GET", sink: ((UnsafeRawBufferPointer) -> Void)? = nil) throws
+    func readFinalResponse(method: String = "GET", sink: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws
         -> (interim: [ClientResponse], final: ClientResponse) {
         var interim: [ClientResponse] = []
         while true {

@@ -1,0 +1,81 @@
+// What the control plane knows about the running proxy: the current snapshot and the history of reloads.
+import Config
+import Glibc
+import Proxy
+import Synchronization
+
+public final class ServerState: Sendable {
+    public let configPath: String?
+    public let loopCount: Int
+    /// The config the process started with: some settings (buffers, threads, admin address) are fixed by it.
+    public let startupConfig: CanarygateConfig
+    private let current: Mutex<Current>
+
+    struct Current {
+        var snapshot: ProxySnapshot
+        var reloadSuccesses = 0
+        var reloadFailures = 0
+        /// Unix time (seconds) of the last successful (re)load.
+        var lastSuccess: Double
+        var lastError: String?
+    }
+
+    init(snapshot: ProxySnapshot, configPath: String?, loopCount: Int) {
+        self.configPath = configPath
+        self.loopCount = loopCount
+        self.startupConfig = snapshot.config
+        current = Mutex(Current(snapshot: snapshot, lastSuccess: Self.unixTime()))
+    }
+
+    public var snapshot: ProxySnapshot { current.withLock { $0.snapshot } }
+
+    public struct ReloadRecord: Sendable {
+        public var successes: Int
+        public var failures: Int
+        public var lastSuccessUnixTime: Double
+        public var lastError: String?
+    }
+
+    public var reloads: ReloadRecord {
+        current.withLock { ReloadRecord(successes: $0.reloadSuccesses, failures: $0.reloadFailures, lastSuccessUnixTime: $0.lastSuccess, lastError: $0.lastError) }
+    }
+
+    func reloadSucceeded(_ snapshot: ProxySnapshot) {
+        current.withLock {
+            $0.snapshot = snapshot
+            $0.reloadSuccesses += 1
+            $0.lastSuccess = Self.unixTime()
+            $0.lastError = nil
+        }
+    }
+
+    func reloadFailed(_ error: ReloadError) -> ReloadError {
+        current.withLock {
+            $0.reloadFailures += 1
+            $0.lastError = error.message
+        }
+        return error
+    }
+
+    static func unixTime() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
+/// Settings a reload cannot change, because they were fixed when the process started.
+enum ReloadRules {
+    static func check(old: CanarygateConfig, new: CanarygateConfig) throws(ReloadError) {
+        if new.admin.address != old.admin.address {
+            throw ReloadError(message: "admin.address: cannot change from \(old.admin.address) to \(new.admin.address) without a restart")
+        }
+        if new.threads != old.threads {
+            throw ReloadError(message: "threads: cannot change without a restart")
+        }
+        let capacity = max(16 * 1024, old.limits.maxHeaderBytes + 1024) - 1024
+        if new.limits.maxHeaderBytes > max(capacity, old.limits.maxHeaderBytes) {
+            throw ReloadError(message: "limits.maxHeaderBytes: \(new.limits.maxHeaderBytes) exceeds the \(capacity) bytes the running buffers hold; restart to raise it")
+        }
+    }
+}

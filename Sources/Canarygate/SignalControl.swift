@@ -1,0 +1,64 @@
+// The control thread's signal handling: SIGHUP reloads, SIGTERM/SIGINT drain then stop, a second one stops at once.
+import CLinuxShims
+import EventLoop
+import Glibc
+import Logging
+
+public final class SignalControl {
+    private let fd: Int32
+    private var mask = sigset_t()
+
+    /// Blocks the signals in the calling thread; call before any other thread starts so all inherit the mask
+    /// and only the signalfd receives them.
+    public init() throws {
+        sigemptyset(&mask)
+        for s in [SIGHUP, SIGTERM, SIGINT] { sigaddset(&mask, s) }
+        pthread_sigmask(SIG_BLOCK, &mask, nil)
+        fd = signalfd(-1, &mask, Int32(SFD_CLOEXEC | SFD_NONBLOCK))
+        guard fd >= 0 else { throw Errno.current }
+    }
+
+    deinit { close(fd) }
+
+    /// Waits up to `timeoutMilliseconds` for a signal; nil on timeout.
+    public func next(timeoutMilliseconds: Int32) -> Int32? {
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&pfd, 1, timeoutMilliseconds) > 0 else { return nil }
+        var info = signalfd_siginfo()
+        let n = read(fd, &info, MemoryLayout<signalfd_siginfo>.size)
+        guard n == MemoryLayout<signalfd_siginfo>.size else { return nil }
+        return Int32(info.ssi_signo)
+    }
+
+    /// Runs the proxy's control loop until it has stopped. Returns the process exit code.
+    public func run(_ server: Server, logger: Logger) -> Int32 {
+        while true {
+            guard let signal = next(timeoutMilliseconds: 1000) else { continue }
+            switch signal {
+            case SIGHUP:
+                logger.info("SIGHUP: reloading \(server.state.configPath ?? "")")
+                server.reload()
+            case SIGTERM, SIGINT:
+                let seconds = server.state.snapshot.config.timeouts.drain
+                logger.info("signal \(signal): draining (deadline \(seconds))")
+                let deadline = MonotonicClock.nowNanoseconds() &+ seconds.nanoseconds
+                var interrupted = false
+                let clean = server.drain(until: deadline) {
+                    // A second SIGTERM/SIGINT means "now".
+                    if let s = next(timeoutMilliseconds: 0), s == SIGTERM || s == SIGINT { interrupted = true }
+                    return interrupted
+                }
+                if interrupted {
+                    logger.warning("second signal: stopping at once with \(server.openConnections) connection(s) open")
+                    return 1
+                }
+                if !clean { logger.warning("drain deadline passed with \(server.openConnections) connection(s) open") }
+                server.stop()
+                logger.info("stopped")
+                return 0
+            default:
+                continue
+            }
+        }
+    }
+}
