@@ -11,6 +11,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "canarygate", targets: ["canarygate"]),
+        // For the micro-benchmarks package under benchmarks/.
+        .library(name: "CanarygateTelemetry", targets: ["Telemetry"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -24,16 +26,18 @@ let package = Package(
         .target(name: "EventLoop", dependencies: ["CLinuxShims"], swiftSettings: hotPath),
         // HTTP/1.1 parsing and serialisation: bytes in, heads out, no sockets.
         .target(name: "HTTP", swiftSettings: hotPath),
+        // Lock-free per-loop metrics shards, histograms, snapshots and deltas, Prometheus text.
+        .target(name: "Telemetry", swiftSettings: hotPath),
         // Config schema, YAML decoding, validation with line-precise errors.
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
         // Listeners, routing + split, upstream pools, the exchange of one request.
         .target(name: "Proxy", dependencies: [
-            "EventLoop", "HTTP", "Config", "CLinuxShims",
+            "EventLoop", "HTTP", "Config", "CLinuxShims", "Telemetry",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: hotPath),
         // Wiring: server, admin API.
         .target(name: "Canarygate", dependencies: [
-            "Proxy", "Config", "EventLoop", "CLinuxShims",
+            "Proxy", "Config", "EventLoop", "CLinuxShims", "Telemetry",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "canarygate", dependencies: [
@@ -43,6 +47,7 @@ let package = Package(
         ]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Config", "EventLoop"]),
         .testTarget(name: "IntegrationTests", dependencies: ["canarygate"]),
     ]

@@ -6,6 +6,7 @@ import Glibc
 import Logging
 import Proxy
 import Synchronization
+import Telemetry
 
 /// Admin verbs change the proxy, so the listener should stay on loopback (the default).
 final class AdminServer: Sendable {
@@ -55,6 +56,8 @@ final class AdminServer: Sendable {
         switch (method, path) {
         case ("GET", "/healthz"):
             send(client, status: "200 OK", type: "text/plain", body: "ok\n")
+        case ("GET", "/metrics"):
+            send(client, status: "200 OK", type: PrometheusWriter.contentType, body: MetricsDocument.render(server))
         case ("GET", "/status"):
             send(client, status: "200 OK", type: "application/json", body: StatusDocument.render(server.state) + "\n")
         case ("POST", "/reload"):
@@ -64,7 +67,7 @@ final class AdminServer: Sendable {
             case .failure(let error):
                 send(client, status: "422 Unprocessable Content", type: "text/plain", body: "reload refused, the running config is kept:\n\(error.message)\n")
             }
-        case (_, "/healthz"), (_, "/status"), (_, "/reload"):
+        case (_, "/healthz"), (_, "/status"), (_, "/reload"), (_, "/metrics"):
             send(client, status: "405 Method Not Allowed", type: "text/plain", body: "method not allowed\n")
         default:
             send(client, status: "404 Not Found", type: "text/plain", body: "not found\n")

@@ -36,7 +36,7 @@ public final class Server: Sendable {
                 log[metadataKey: "loop"] = "\(i)"
                 let loop: ProxyLoop
                 do {
-                    loop = try ProxyLoop(index: i, snapshot: snapshot, log: log)
+                    loop = try ProxyLoop(index: i, snapshot: snapshot, metrics: state.metrics, log: log)
                 } catch {
                     started.withLock { $0[i] = .failure(StartupError(description: "loop \(i): \(error)")) }
                     return

@@ -3,12 +3,15 @@ import Config
 import Glibc
 import Proxy
 import Synchronization
+import Telemetry
 
 public final class ServerState: Sendable {
     public let configPath: String?
     public let loopCount: Int
     /// The config the process started with: some settings (buffers, threads, admin address) are fixed by it.
     public let startupConfig: CanarygateConfig
+    /// Every loop's measurements; counters are keyed by route name so they survive reloads.
+    public let metrics: MetricsRegistry
     private let current: Mutex<Current>
 
     struct Current {
@@ -24,6 +27,7 @@ public final class ServerState: Sendable {
         self.configPath = configPath
         self.loopCount = loopCount
         self.startupConfig = snapshot.config
+        self.metrics = MetricsRegistry(loopCount: loopCount)
         current = Mutex(Current(snapshot: snapshot, lastSuccess: Self.unixTime()))
     }
 

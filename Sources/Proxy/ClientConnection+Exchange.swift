@@ -1,6 +1,7 @@
 // The exchange of one request: route and arm choice, upstream connect, streaming both ways with back-pressure, failures.
 import EventLoop
 import HTTP
+import Telemetry
 
 extension ClientConnection {
     // MARK: start
@@ -16,11 +17,16 @@ extension ClientConnection {
             consumeRequestHeadAndRespond(.noRoute)
             return
         }
-        guard let (pool, canary) = proxy.pickUpstream(route: route) else {
+        let (picked, armShard) = proxy.pickUpstream(route: route)
+        armShard.requestStarted()
+        shard = armShard
+        requestStartedAt = proxy.loop.now
+        bytesFromClient = UInt64(request.headLength)
+        bytesToClient = 0
+        guard let pool = picked else {
             consumeRequestHeadAndRespond(.noHealthyEndpoint)
             return
         }
-        isCanary = canary
 
         // Rewrite the head for the upstream, then drop it from `input`: what follows is body or the next request.
         let out = proxy.loop.buffers.take()
@@ -29,7 +35,7 @@ extension ClientConnection {
         }
         guard let written else {
             proxy.loop.buffers.give(out)
-            consumeRequestHeadAndRespond(ProxyFailure(status: 431, message: "request header fields too large", source: .downstream))
+            consumeRequestHeadAndRespond(.headTooLarge)
             return
         }
         out.commit(written)
@@ -45,6 +51,7 @@ extension ClientConnection {
         dechunk = false
         closeAfterResponse = closeAfterResponse || !request.keepAlive || peerHungUp || proxy.draining
         state = .exchanging
+        if response.headers.capacity == 0 { response.headers = proxy.takeHeaderArray() }
         connectUpstream(pool: pool, reuse: true)
     }
 
@@ -121,7 +128,9 @@ extension ClientConnection {
             switch requestBody.classify(input.readable, alreadyPending: requestPending) {
             case .success(let n): requestPending += n
             case .failure(let e):
-                abortExchange(status: e.status, message: e.reason, source: .downstream)
+                // A malformed body is the client's fault: not counted against the arm.
+                recordOutcome(status: nil, failure: nil)
+                if responseStarted { close() } else { respond(status: e.status, message: e.reason) }
                 return true
             }
         }
@@ -142,6 +151,7 @@ extension ClientConnection {
                     if fromBody > 0 {
                         input!.consume(fromBody)
                         requestPending -= fromBody
+                        bytesFromClient &+= UInt64(fromBody)
                     }
                     if n < head.count + body.count { up.writable = false }
                     progressed = n > 0
@@ -170,7 +180,7 @@ extension ClientConnection {
                 case .value(0):
                     // The client went away in the middle of its body: not the upstream's fault.
                     proxy.log.debug("client closed during request body")
-                    abortExchange(status: nil, message: "", source: .downstream)
+                    close()
                     return true
                 case .value(let n):
                     buffer.commit(n)
@@ -178,7 +188,7 @@ extension ClientConnection {
                     progressed = true
                 }
             } catch {
-                abortExchange(status: nil, message: "", source: .downstream)
+                close()
                 return true
             }
         }
@@ -204,7 +214,7 @@ extension ClientConnection {
         let flushed = responseStarted ? relayResponseBody() : flushOutput()
         switch flushed {
         case .failed:
-            abortExchange(status: nil, message: "", source: .downstream)
+            close()
             return true
         case .blocked:
             // The client is not reading: its idle timeout guards the wait.
@@ -326,6 +336,7 @@ extension ClientConnection {
                 let fromBody = n - fromHead
                 from.consume(fromBody)
                 responsePending -= fromBody
+                bytesToClient &+= UInt64(n)
                 if n < head.count + body.count {
                     writable = false
                     return .blocked
@@ -343,6 +354,7 @@ extension ClientConnection {
         guard let up = upstream else { return }
         let upstreamReusable = response.keepAlive && requestComplete && !up.hungUp && (fromUpstream?.isEmpty ?? true)
             && !(responseBody.isUntilClose)
+        recordOutcome(status: response.status, failure: nil)
         releaseExchange(reuseUpstream: upstreamReusable)
         if closeAfterResponse || !requestComplete {
             fd.shutdownWrite()
@@ -359,6 +371,8 @@ extension ClientConnection {
             headStarted = false
             if let b = input { proxy.loop.buffers.give(b); input = nil }
             if let b = output, b.isEmpty { proxy.loop.buffers.give(b); output = nil }
+            proxy.recycle(&request.headers)
+            proxy.recycle(&response.headers)
             proxy.idleDeadlines.arm(self, now: proxy.loop.now)
         }
     }
@@ -372,8 +386,8 @@ extension ClientConnection {
             if case .none = BodyProgress(request.framing) { return true }
             return false
         }()
-        if nothingReceived && up.completedExchanges > 0 && !retried && bodyless && failure.source == .upstream
-            && failure != .responseTimeout, let out = headOut {
+        if nothingReceived && up.completedExchanges > 0 && !retried && bodyless
+            && failure.kind != .responseTimeout, let out = headOut {
             retried = true
             upstream = nil
             up.close()
@@ -389,7 +403,10 @@ extension ClientConnection {
             // Nothing reached the client yet: it gets our answer naming the failure.
             respond(with: failure)
         } else {
-            abortExchange(status: nil, message: "", source: .upstream)
+            // The client already has part of the response: cut it. For the arm's success rate the
+            // truncated response counts as a 502.
+            recordOutcome(status: 502, failure: failure.kind)
+            close()
         }
     }
 
@@ -397,15 +414,6 @@ extension ClientConnection {
     private func failExchange(_ failure: ProxyFailure) {
         proxy.log.info("\(failure.status) \(failure.message)")
         respond(with: failure)
-    }
-
-    /// Ends the exchange abruptly: with our own response when nothing was sent yet and a status is given, else by closing.
-    private func abortExchange(status: Int?, message: StaticString, source: FailureSource) {
-        if let status, !responseStarted {
-            respond(status: status, message: message)
-        } else {
-            close()
-        }
     }
 
     /// The upstream's connect or response deadline passed.

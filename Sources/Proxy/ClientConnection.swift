@@ -2,6 +2,7 @@
 import EventLoop
 import Glibc
 import HTTP
+import Telemetry
 
 /// Life of a connection: wait for a head → exchange with an upstream → (keep-alive) wait again.
 /// Requests are served one at a time; pipelined requests wait in `input` (bounded by its capacity).
@@ -37,7 +38,11 @@ final class ClientConnection: Pollable {
     // The exchange in progress (valid while `state == .exchanging`).
     var snapshot: ProxySnapshot
     var upstream: UpstreamConnection?
-    var isCanary = false
+    /// The arm's metrics for the request in flight; nil once its outcome is recorded.
+    var shard: ArmShard?
+    var requestStartedAt: UInt64 = 0
+    var bytesFromClient: UInt64 = 0
+    var bytesToClient: UInt64 = 0
     /// The rewritten request head for the upstream; kept whole until a response byte arrives so a
     /// request that failed on a stale pooled connection can be sent again.
     var headOut: ByteBuffer?
@@ -63,8 +68,7 @@ final class ClientConnection: Pollable {
         self.proxy = proxy
         var text = [UInt8](repeating: 0, count: 64)
         let n = text.withUnsafeMutableBytes { peer.writeNumericHost(into: $0) }
-        text.removeSubrange(n...)
-        peerText = text
+        peerText = Array(text[0..<n])
         parser = RequestHeadParser(maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
         responseParser = ResponseHeadParser(maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
         snapshot = proxy.snapshot
@@ -126,6 +130,7 @@ final class ClientConnection: Pollable {
             }
         }
         guard readable else { return false }
+        if request.headers.capacity == 0 { request.headers = proxy.takeHeaderArray() }
         let buffer = input ?? proxy.loop.buffers.take()
         input = buffer
         if buffer.writableCount == 0 { buffer.compact() }
@@ -169,7 +174,9 @@ final class ClientConnection: Pollable {
 
     // MARK: errors of our own
 
+    /// Answers with `failure`, counting it against the arm in flight when it is the arm's fault.
     func respond(with failure: ProxyFailure) {
+        recordOutcome(status: failure.status, failure: failure.kind)
         respond(status: failure.status, message: failure.message)
     }
 
@@ -215,6 +222,7 @@ final class ClientConnection: Pollable {
             case .value(let n):
                 let all = n == out.readableCount
                 out.consume(n)
+                bytesToClient &+= UInt64(n)
                 if !all { writable = false; return .blocked }
                 return .done
             }
@@ -250,14 +258,32 @@ final class ClientConnection: Pollable {
 
     func close() {
         guard state != .closed else { return }
+        // A request still in flight ends with the client gone: not the arm's fault.
+        recordOutcome(status: nil, failure: nil)
         state = .closed
         cancelDeadline()
         releaseExchange(reuseUpstream: false)
         if let b = input { proxy.loop.buffers.give(b); input = nil }
         if let b = output { proxy.loop.buffers.give(b); output = nil }
+        proxy.recycle(&request.headers)
+        proxy.recycle(&response.headers)
         proxy.loop.reactor.deregister(self)
         fd.close()
         proxy.connectionClosed()
+    }
+
+    /// Records how the request in flight ended, once: a response status (with the upstream failure
+    /// that caused it, if any) or, with `status` nil, the client going away.
+    func recordOutcome(status: Int?, failure: FailureKind?) {
+        guard let shard else { return }
+        self.shard = nil
+        if let failure { shard.recordFailure(failure) }
+        if let status {
+            shard.recordResponse(status: status, latencyNanoseconds: proxy.loop.now &- requestStartedAt,
+                                 bytesFromClient: bytesFromClient, bytesToClient: bytesToClient)
+        } else {
+            shard.recordAbort()
+        }
     }
 
     /// The loop drains: an idle connection closes now, a busy one after its current response.

@@ -2,13 +2,16 @@
 import Config
 import EventLoop
 import Glibc
+import HTTP
 import Logging
+import Telemetry
 
 /// Created on its own thread and never touched by another; other threads talk to it through `handle`.
 public final class ProxyLoop {
     public let loop: EventLoop
     public let index: Int
     let log: Logger
+    let metrics: MetricsRegistry
     private(set) var snapshot: ProxySnapshot
     private(set) var routeRuntimes: [RouteRuntime] = []
     private var poolsByAddress: [String: UpstreamPool] = [:]
@@ -30,12 +33,13 @@ public final class ProxyLoop {
     private(set) var maxHeaderBytes: Int
     private(set) var maxHeaderCount: Int
 
-    public init(index: Int, snapshot: ProxySnapshot, log: Logger) throws {
+    public init(index: Int, snapshot: ProxySnapshot, metrics: MetricsRegistry, log: Logger) throws {
         let limits = snapshot.config.limits
         // One buffer must hold a whole request head plus what we add to it (X-Forwarded-*).
         loop = try EventLoop(bufferSize: max(16 * 1024, limits.maxHeaderBytes + 1024))
         self.index = index
         self.log = log
+        self.metrics = metrics
         self.snapshot = snapshot
         maxHeaderBytes = limits.maxHeaderBytes
         maxHeaderCount = limits.maxHeaderCount
@@ -125,7 +129,9 @@ public final class ProxyLoop {
             // Each loop and route starts the split at its own offset so loops do not pick the canary in step.
             RouteRuntime(split: WeightedSplit(initialCredit: (index * 37 + route.index * 53) % 100),
                          primary: ArmRuntime(pools: route.primary.endpoints.map(pool)),
-                         canary: route.canary.map { ArmRuntime(pools: $0.endpoints.map(pool)) })
+                         canary: route.canary.map { ArmRuntime(pools: $0.endpoints.map(pool)) },
+                         primaryShard: metrics.shard(route: route.name, arm: .primary, loop: index),
+                         canaryShard: metrics.shard(route: route.name, arm: .canary, loop: index))
         }
         for (key, old) in poolsByAddress where pools[key] == nil { old.retire() }
         poolsByAddress = pools
@@ -145,21 +151,32 @@ public final class ProxyLoop {
         headerDeadlines.arm(connection, now: loop.now)
     }
 
+    /// Header-field arrays of idle connections, so an idle keep-alive client holds none and a busy one
+    /// reuses a warm array instead of allocating.
+    private var spareHeaderArrays: [[HeaderField]] = []
+
+    func takeHeaderArray() -> [HeaderField] {
+        spareHeaderArrays.popLast() ?? []
+    }
+
+    func recycle(_ headers: inout [HeaderField]) {
+        if headers.capacity > 0 && spareHeaderArrays.count < 4096 { spareHeaderArrays.append(headers) }
+        headers = []
+    }
+
     func connectionClosed() {
         openConnections -= 1
         control.openConnections.store(openConnections, ordering: .relaxed)
     }
 
-    /// Picks the arm and endpoint for a request of `route`; nil when every endpoint of the arm is down.
-    func pickUpstream(route: CompiledRoute) -> (pool: UpstreamPool, canary: Bool)? {
+    /// Picks the arm for a request of `route`, and an endpoint of it (nil when every endpoint of the arm is down).
+    func pickUpstream(route: CompiledRoute) -> (pool: UpstreamPool?, shard: ArmShard) {
         let now = loop.now
         let i = route.index
         if route.canaryWeight > 0, routeRuntimes[i].canary != nil, routeRuntimes[i].split.pickCanary(weight: route.canaryWeight) {
-            guard let pool = routeRuntimes[i].canary!.pick(now: now) else { return nil }
-            return (pool, true)
+            return (routeRuntimes[i].canary!.pick(now: now), routeRuntimes[i].canaryShard)
         }
-        guard let pool = routeRuntimes[i].primary.pick(now: now) else { return nil }
-        return (pool, false)
+        return (routeRuntimes[i].primary.pick(now: now), routeRuntimes[i].primaryShard)
     }
 
     public func run() { loop.run() }

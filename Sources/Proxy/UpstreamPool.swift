@@ -1,6 +1,7 @@
 // One endpoint's idle keep-alive connections on one loop, and whether the endpoint is currently marked down.
 import Config
 import EventLoop
+import Telemetry
 
 final class UpstreamPool {
     let address: SocketAddress
@@ -70,9 +71,11 @@ struct ArmRuntime {
     }
 }
 
-/// Per-loop mutable state of one route: its split accumulator and its arms' pools.
+/// Per-loop mutable state of one route: its split accumulator, its arms' pools and metrics shards.
 struct RouteRuntime {
     var split: WeightedSplit
     var primary: ArmRuntime
     var canary: ArmRuntime?
+    let primaryShard: ArmShard
+    let canaryShard: ArmShard
 }

@@ -1,0 +1,134 @@
+// The counters of one (route, arm) written by exactly one event loop: the hot path of measurement.
+import Synchronization
+
+/// One event loop's counters for one arm of one route.
+///
+/// **Single writer.** Only the loop that owns the shard calls the recording methods, so every cell
+/// is updated with a relaxed `store(load + x)`: a plain load and store, ~3.7 ns cheaper than a
+/// locked read-modify-write (SWIFT-ON-LINUX.md). Readers (`MetricsRegistry.snapshot`) only load,
+/// relaxed, and never block the writer. A second writing thread would lose updates.
+///
+/// **Layout.** The cells live inline in the object, contiguous, between two 64-byte pads so that no
+/// other object's data (in particular another loop's shard) shares their cache lines. A response
+/// touches three lines: the scalars, its status counter, its latency bucket.
+///
+/// The histogram's count is not stored: it is the sum of its buckets, which keeps `_count` equal to
+/// the `+Inf` bucket by construction and saves a store per response.
+public final class ArmShard: Sendable {
+    // Scalar cell indices.
+    static let bytesFromClientCell = 0
+    static let bytesToClientCell = 1
+    static let inFlightCell = 2
+    static let latencySumCell = 3
+
+    /// Status counters: `status - 100` for 100...599, then one slot for anything else.
+    static let statusSlots = 501
+    static let otherStatusSlot = 500
+
+    /// Keeps the previous heap neighbour off the first cache line of the cells.
+    private let leadingPad: InlineArray<8, UInt64>
+    let scalars: InlineArray<4, Atomic<UInt64>>
+    let failures: InlineArray<9, Atomic<UInt64>>
+    let statuses: InlineArray<501, Atomic<UInt64>>
+    let buckets: InlineArray<1652, Atomic<UInt64>>
+    /// Keeps the next heap neighbour off the last cache line of the cells.
+    private let trailingPad: InlineArray<8, UInt64>
+
+    public init() {
+        leadingPad = .init(repeating: 0)
+        scalars = InlineArray { _ in Atomic(0) }
+        failures = InlineArray { _ in Atomic(0) }
+        statuses = InlineArray { _ in Atomic(0) }
+        buckets = InlineArray { _ in Atomic(0) }
+        trailingPad = .init(repeating: 0)
+        // The inline sizes are literals (type-level integers); tie them to the schemes they serve.
+        precondition(buckets.count == LatencyBuckets.bucketCount)
+        precondition(failures.count == FailureKind.allCases.count)
+        precondition(statuses.count == Self.statusSlots)
+    }
+
+    /// Single-writer increment: see the type's comment for why this is not `wrappingAdd`.
+    @inline(__always)
+    static func add(_ cell: borrowing Atomic<UInt64>, _ amount: UInt64) {
+        cell.store(cell.load(ordering: .relaxed) &+ amount, ordering: .relaxed)
+    }
+
+    /// A request's head was parsed and it was assigned to this arm.
+    @inline(__always)
+    public func requestStarted() {
+        Self.add(scalars[Self.inFlightCell], 1)
+    }
+
+    /// The response's last byte was sent to the client (also a response the proxy made up, e.g. a
+    /// 502 after `recordFailure`). Ends the request started with `requestStarted`.
+    @inline(__always)
+    public func recordResponse(status: Int, latencyNanoseconds: UInt64, bytesFromClient: UInt64, bytesToClient: UInt64) {
+        // One unsigned comparison covers both ends of 100...599.
+        let offset = UInt(bitPattern: status &- 100)
+        Self.add(statuses[offset < UInt(Self.otherStatusSlot) ? Int(offset) : Self.otherStatusSlot], 1)
+        Self.add(buckets[LatencyBuckets.index(for: latencyNanoseconds)], 1)
+        Self.add(scalars[Self.latencySumCell], latencyNanoseconds)
+        Self.add(scalars[Self.bytesFromClientCell], bytesFromClient)
+        Self.add(scalars[Self.bytesToClientCell], bytesToClient)
+        Self.add(scalars[Self.inFlightCell], 0 &- 1)
+    }
+
+    /// Counts a failure by its source. Not a response: a proxy-made 502/503/504 for it is recorded
+    /// by the caller with `recordResponse` as well; a downstream abort goes through `recordAbort`.
+    @inline(__always)
+    public func recordFailure(_ kind: FailureKind) {
+        Self.add(failures[kind.rawValue], 1)
+    }
+
+    /// The client went away before its response was complete: counted as `downstreamAbort`, ends the
+    /// request, and stays out of the status counts and the histogram (it is not the arm's latency).
+    @inline(__always)
+    public func recordAbort() {
+        Self.add(failures[FailureKind.downstreamAbort.rawValue], 1)
+        Self.add(scalars[Self.inFlightCell], 0 &- 1)
+    }
+
+    /// This shard's counters alone (the registry sums shards without building one per loop).
+    public func snapshot() -> ArmSnapshot {
+        var sum = ShardSum()
+        sum.add(self)
+        return sum.snapshot()
+    }
+}
+
+/// Running sums of the cells of several shards of one series, loaded relaxed: a reader's view.
+struct ShardSum {
+    var scalars = [UInt64](repeating: 0, count: 4)
+    var failures = [UInt64](repeating: 0, count: FailureKind.allCases.count)
+    var statuses = [UInt64](repeating: 0, count: ArmShard.statusSlots)
+    var buckets = [UInt64](repeating: 0, count: LatencyBuckets.bucketCount)
+
+    /// Adds a shard's current values. Each cell only grows (in-flight aside), so a later sum of the
+    /// same shards is at least this one cell by cell.
+    mutating func add(_ shard: ArmShard) {
+        for i in scalars.indices { scalars[i] &+= shard.scalars[i].load(ordering: .relaxed) }
+        for i in failures.indices { failures[i] &+= shard.failures[i].load(ordering: .relaxed) }
+        for i in statuses.indices { statuses[i] &+= shard.statuses[i].load(ordering: .relaxed) }
+        for i in buckets.indices { buckets[i] &+= shard.buckets[i].load(ordering: .relaxed) }
+    }
+
+    func snapshot() -> ArmSnapshot {
+        var byStatus: [Int: UInt64] = [:]
+        for slot in 0..<ArmShard.otherStatusSlot where statuses[slot] != 0 {
+            byStatus[100 + slot] = statuses[slot]
+        }
+        var failuresByKind: [FailureKind: UInt64] = [:]
+        for kind in FailureKind.allCases where failures[kind.rawValue] != 0 {
+            failuresByKind[kind] = failures[kind.rawValue]
+        }
+        return ArmSnapshot(
+            requestsByStatus: byStatus,
+            otherStatusRequests: statuses[ArmShard.otherStatusSlot],
+            failures: failuresByKind,
+            bytesFromClient: scalars[ArmShard.bytesFromClientCell],
+            bytesToClient: scalars[ArmShard.bytesToClientCell],
+            inFlight: Int64(bitPattern: scalars[ArmShard.inFlightCell]),
+            histogram: HistogramSnapshot(counts: buckets, sumNanoseconds: scalars[ArmShard.latencySumCell])
+        )
+    }
+}

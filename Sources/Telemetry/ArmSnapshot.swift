@@ -1,0 +1,73 @@
+// What one arm of one route counted, as a value: totals at a moment, or the difference of two.
+
+/// The counters of one (route, arm), summed over the event loops at one moment.
+///
+/// Maps hold only non-zero entries, so two snapshots with the same counts are equal however they
+/// were obtained.
+public struct ArmSnapshot: Sendable, Equatable {
+    /// Responses by the status sent to the client, 100...599.
+    public var requestsByStatus: [Int: UInt64]
+    /// Responses with a status outside 100...599.
+    public var otherStatusRequests: UInt64
+    /// Failures by source, `downstreamAbort` included.
+    public var failures: [FailureKind: UInt64]
+    /// Request bytes received from clients.
+    public var bytesFromClient: UInt64
+    /// Response bytes sent to clients.
+    public var bytesToClient: UInt64
+    /// Requests started and not yet answered or aborted (a gauge: deltas keep the current value).
+    public var inFlight: Int64
+    /// The latencies of the responses (aborts excluded).
+    public var histogram: HistogramSnapshot
+
+    public init(
+        requestsByStatus: [Int: UInt64] = [:], otherStatusRequests: UInt64 = 0, failures: [FailureKind: UInt64] = [:],
+        bytesFromClient: UInt64 = 0, bytesToClient: UInt64 = 0, inFlight: Int64 = 0,
+        histogram: HistogramSnapshot = HistogramSnapshot()
+    ) {
+        self.requestsByStatus = requestsByStatus.filter { $0.value != 0 }
+        self.otherStatusRequests = otherStatusRequests
+        self.failures = failures.filter { $0.value != 0 }
+        self.bytesFromClient = bytesFromClient
+        self.bytesToClient = bytesToClient
+        self.inFlight = inFlight
+        self.histogram = histogram
+    }
+
+    /// All responses, whatever their status.
+    public var responses: UInt64 { requestsByStatus.values.reduce(otherStatusRequests, &+) }
+
+    /// Responses with a 5xx status (proxy-made 502/503/504 included).
+    public var serverErrors: UInt64 {
+        requestsByStatus.reduce(0) { (500...599).contains($1.key) ? $0 &+ $1.value : $0 }
+    }
+
+    /// The count of one failure source (0 when none).
+    public func failures(_ kind: FailureKind) -> UInt64 { failures[kind] ?? 0 }
+
+    /// The responses with `status`, or `otherStatusRequests` for a status outside 100...599.
+    public func requests(status: Int) -> UInt64 {
+        (100...599).contains(status) ? requestsByStatus[status] ?? 0 : otherStatusRequests
+    }
+
+    /// What happened after `earlier` (an earlier snapshot of the same series) was taken; `inFlight`
+    /// stays the current value. Counters never go down, so a smaller current value (snapshots swapped)
+    /// gives 0 rather than a wrapped-around number.
+    public func delta(since earlier: ArmSnapshot) -> ArmSnapshot {
+        ArmSnapshot(
+            requestsByStatus: requestsByStatus.reduce(into: [:]) { result, entry in
+                result[entry.key] = Self.difference(entry.value, earlier.requestsByStatus[entry.key] ?? 0)
+            },
+            otherStatusRequests: Self.difference(otherStatusRequests, earlier.otherStatusRequests),
+            failures: failures.reduce(into: [:]) { result, entry in
+                result[entry.key] = Self.difference(entry.value, earlier.failures[entry.key] ?? 0)
+            },
+            bytesFromClient: Self.difference(bytesFromClient, earlier.bytesFromClient),
+            bytesToClient: Self.difference(bytesToClient, earlier.bytesToClient),
+            inFlight: inFlight,
+            histogram: histogram.delta(since: earlier.histogram)
+        )
+    }
+
+    static func difference(_ later: UInt64, _ earlier: UInt64) -> UInt64 { later - min(later, earlier) }
+}

@@ -1,0 +1,33 @@
+// The source of a failed exchange, as the counters and the `source` label of /metrics name it.
+
+/// Why an exchange failed. All but `downstreamAbort` are the upstream arm's fault; the client
+/// going away is counted apart and never held against an arm (DESIGN.md §3).
+public enum FailureKind: Int, CaseIterable, Sendable {
+    case connectRefused
+    case connectFailed
+    case connectTimeout
+    case upstreamReset
+    case upstreamClosed
+    case invalidResponse
+    case responseTimeout
+    case noHealthyEndpoint
+    case downstreamAbort
+
+    /// The Prometheus label value (snake_case, stable: dashboards and alerts match on it).
+    public var label: String {
+        switch self {
+        case .connectRefused: "connect_refused"
+        case .connectFailed: "connect_failed"
+        case .connectTimeout: "connect_timeout"
+        case .upstreamReset: "upstream_reset"
+        case .upstreamClosed: "upstream_closed"
+        case .invalidResponse: "invalid_response"
+        case .responseTimeout: "response_timeout"
+        case .noHealthyEndpoint: "no_healthy_endpoint"
+        case .downstreamAbort: "downstream_abort"
+        }
+    }
+
+    /// Whether this failure counts against the arm (everything but the client going away).
+    public var isUpstream: Bool { self != .downstreamAbort }
+}

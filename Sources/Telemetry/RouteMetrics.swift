@@ -1,0 +1,91 @@
+// Renders the per-route, per-arm families of /metrics from a snapshot.
+
+/// The `le` bounds (seconds) of the exported `canarygate_request_duration_seconds` buckets, `+Inf`
+/// aside. They are not fine-bucket boundaries (decimal fractions of a second never are powers-of-two
+/// multiples of a nanosecond), so each is cut at the nearest fine boundary, as
+/// `HistogramSnapshot.cumulative(atOrBelow:)` does: a latency within 0.78125 % of a bound may be
+/// counted on the other side of it. `le="60"` holds everything up to 60.129542144 s; only the
+/// overflow bucket is above it.
+public enum ExportedLatencyBuckets {
+    public static let bounds: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+
+    /// For each bound, how many leading fine buckets it covers (computed once, off the data path).
+    static let fineBucketEnds: [Int] = bounds.map(HistogramSnapshot.bucketsAtOrBelow)
+
+    /// The cumulative counts at each bound, in one pass over the fine buckets.
+    static func cumulativeCounts(_ histogram: HistogramSnapshot) -> [UInt64] {
+        var result: [UInt64] = []
+        result.reserveCapacity(bounds.count)
+        var running: UInt64 = 0
+        var fine = 0
+        for end in fineBucketEnds {
+            while fine < end {
+                running &+= histogram.counts[fine]
+                fine += 1
+            }
+            result.append(running)
+        }
+        return result
+    }
+}
+
+/// Appends, for every route and arm of `snapshot` (labels `route`, `arm`): requests by status code,
+/// the latency histogram, upstream failures by source, downstream aborts, bytes received and sent,
+/// requests in flight. Each family is written once, contiguous. Costs O(fine buckets × series).
+///
+/// A status outside 100...599 is exported as `code="other"`. Failure sources are exported even at 0,
+/// so that `rate()` sees a series from the first scrape; status codes only once seen.
+public func renderRouteMetrics(_ snapshot: MetricsSnapshot, into writer: inout PrometheusWriter) {
+    let series: [(labels: [(String, String)], arm: ArmSnapshot)] = snapshot.routes.flatMap { route in
+        Arm.allCases.map { arm in ([("route", route.name), ("arm", arm.label)], route[arm]) }
+    }
+
+    writer.family("canarygate_requests_total", type: .counter, help: "Responses sent to clients, by HTTP status code.")
+    for (labels, arm) in series {
+        for status in arm.requestsByStatus.keys.sorted() {
+            writer.sample("canarygate_requests_total", labels + [("code", String(status))], arm.requestsByStatus[status] ?? 0)
+        }
+        if arm.otherStatusRequests != 0 {
+            writer.sample("canarygate_requests_total", labels + [("code", "other")], arm.otherStatusRequests)
+        }
+    }
+
+    let duration = "canarygate_request_duration_seconds"
+    writer.family(duration, type: .histogram, help: "Time from the request head parsed to the last response byte sent.")
+    for (labels, arm) in series {
+        let cumulative = ExportedLatencyBuckets.cumulativeCounts(arm.histogram)
+        for (bound, count) in zip(ExportedLatencyBuckets.bounds, cumulative) {
+            writer.sample(duration + "_bucket", labels + [("le", PrometheusWriter.formatFloat(bound))], count)
+        }
+        writer.sample(duration + "_bucket", labels + [("le", "+Inf")], arm.histogram.count)
+        writer.sample(duration + "_sum", labels, nanosecondsAsSeconds: arm.histogram.sumNanoseconds)
+        writer.sample(duration + "_count", labels, arm.histogram.count)
+    }
+
+    writer.family("canarygate_upstream_failures_total", type: .counter, help: "Failed exchanges with the arm's upstream, by source.")
+    for (labels, arm) in series {
+        for kind in FailureKind.allCases where kind.isUpstream {
+            writer.sample("canarygate_upstream_failures_total", labels + [("source", kind.label)], arm.failures(kind))
+        }
+    }
+
+    writer.family("canarygate_downstream_aborts_total", type: .counter, help: "Requests abandoned by the client before the response was complete.")
+    for (labels, arm) in series {
+        writer.sample("canarygate_downstream_aborts_total", labels, arm.failures(.downstreamAbort))
+    }
+
+    writer.family("canarygate_received_bytes_total", type: .counter, help: "Request bytes received from clients.")
+    for (labels, arm) in series {
+        writer.sample("canarygate_received_bytes_total", labels, arm.bytesFromClient)
+    }
+
+    writer.family("canarygate_sent_bytes_total", type: .counter, help: "Response bytes sent to clients.")
+    for (labels, arm) in series {
+        writer.sample("canarygate_sent_bytes_total", labels, arm.bytesToClient)
+    }
+
+    writer.family("canarygate_requests_in_flight", type: .gauge, help: "Requests started and not yet answered or aborted.")
+    for (labels, arm) in series {
+        writer.sample("canarygate_requests_in_flight", labels, arm.inFlight)
+    }
+}
