@@ -11,9 +11,9 @@ public struct ArmSnapshot: Sendable, Equatable {
     public var otherStatusRequests: UInt64
     /// Failures by source, `downstreamAbort` included.
     public var failures: [FailureKind: UInt64]
-    /// Request bytes received from clients.
+    /// Request bytes received from clients, of the requests answered (`recordResponse` counts them).
     public var bytesFromClient: UInt64
-    /// Response bytes sent to clients.
+    /// Response bytes sent to clients, of the requests answered.
     public var bytesToClient: UInt64
     /// Requests started and not yet answered or aborted (a gauge: deltas keep the current value).
     public var inFlight: Int64
@@ -43,7 +43,7 @@ public struct ArmSnapshot: Sendable, Equatable {
     }
 
     /// The count of one failure source (0 when none).
-    public func failures(_ kind: FailureKind) -> UInt64 { failures[kind] ?? 0 }
+    public func failureCount(_ kind: FailureKind) -> UInt64 { failures[kind] ?? 0 }
 
     /// The responses with `status`, or `otherStatusRequests` for a status outside 100...599.
     public func requests(status: Int) -> UInt64 {

@@ -18,12 +18,9 @@
 public enum LatencyBuckets {
     /// Sub-bucket bits: 2^6 = 64 linear sub-buckets per power of two.
     static let subBucketBits = 6
-    static let subBucketCount: UInt64 = 1 << 6
 
     /// Values below this are recorded as this (1 µs); it is a sub-bucket boundary.
     public static let floorNanoseconds: UInt64 = 1_000
-    /// 60 s: the top of the range covered with the error bound.
-    public static let rangeTopNanoseconds: UInt64 = 60_000_000_000
 
     /// The unshifted index of a value of at least 2^6 (the leading one's position and the
     /// next 6 bits, concatenated).

@@ -65,21 +65,21 @@ public func renderRouteMetrics(_ snapshot: MetricsSnapshot, into writer: inout P
     writer.family("canarygate_upstream_failures_total", type: .counter, help: "Failed exchanges with the arm's upstream, by source.")
     for (labels, arm) in series {
         for kind in FailureKind.allCases where kind.isUpstream {
-            writer.sample("canarygate_upstream_failures_total", labels + [("source", kind.label)], arm.failures(kind))
+            writer.sample("canarygate_upstream_failures_total", labels + [("source", kind.label)], arm.failureCount(kind))
         }
     }
 
     writer.family("canarygate_downstream_aborts_total", type: .counter, help: "Requests abandoned by the client before the response was complete.")
     for (labels, arm) in series {
-        writer.sample("canarygate_downstream_aborts_total", labels, arm.failures(.downstreamAbort))
+        writer.sample("canarygate_downstream_aborts_total", labels, arm.failureCount(.downstreamAbort))
     }
 
-    writer.family("canarygate_received_bytes_total", type: .counter, help: "Request bytes received from clients.")
+    writer.family("canarygate_received_bytes_total", type: .counter, help: "Request bytes received from clients, counted when the response is complete.")
     for (labels, arm) in series {
         writer.sample("canarygate_received_bytes_total", labels, arm.bytesFromClient)
     }
 
-    writer.family("canarygate_sent_bytes_total", type: .counter, help: "Response bytes sent to clients.")
+    writer.family("canarygate_sent_bytes_total", type: .counter, help: "Response bytes sent to clients, counted when the response is complete.")
     for (labels, arm) in series {
         writer.sample("canarygate_sent_bytes_total", labels, arm.bytesToClient)
     }

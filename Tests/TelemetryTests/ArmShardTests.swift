@@ -34,7 +34,7 @@ import Telemetry
         shard.requestStarted()
         shard.recordAbort()
         let snapshot = shard.snapshot()
-        #expect(snapshot.failures(.downstreamAbort) == 1)
+        #expect(snapshot.failureCount(.downstreamAbort) == 1)
         #expect(snapshot.responses == 0)
         #expect(snapshot.histogram == HistogramSnapshot())
         #expect(snapshot.inFlight == 1)

@@ -10,7 +10,7 @@ import Telemetry
     static func isMonotonic(_ earlier: ArmSnapshot, _ later: ArmSnapshot) -> Bool {
         earlier.requestsByStatus.allSatisfy { later.requests(status: $0.key) >= $0.value }
             && later.otherStatusRequests >= earlier.otherStatusRequests
-            && earlier.failures.allSatisfy { later.failures($0.key) >= $0.value }
+            && earlier.failures.allSatisfy { later.failureCount($0.key) >= $0.value }
             && later.bytesFromClient >= earlier.bytesFromClient
             && later.bytesToClient >= earlier.bytesToClient
             && later.histogram.sumNanoseconds >= earlier.histogram.sumNanoseconds

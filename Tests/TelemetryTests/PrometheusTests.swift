@@ -125,11 +125,11 @@ import Telemetry
         # TYPE canarygate_downstream_aborts_total counter
         canarygate_downstream_aborts_total{route="checkout \"v2\"",arm="primary"} 0
         canarygate_downstream_aborts_total{route="checkout \"v2\"",arm="canary"} 1
-        # HELP canarygate_received_bytes_total Request bytes received from clients.
+        # HELP canarygate_received_bytes_total Request bytes received from clients, counted when the response is complete.
         # TYPE canarygate_received_bytes_total counter
         canarygate_received_bytes_total{route="checkout \"v2\"",arm="primary"} 200
         canarygate_received_bytes_total{route="checkout \"v2\"",arm="canary"} 90
-        # HELP canarygate_sent_bytes_total Response bytes sent to clients.
+        # HELP canarygate_sent_bytes_total Response bytes sent to clients, counted when the response is complete.
         # TYPE canarygate_sent_bytes_total counter
         canarygate_sent_bytes_total{route="checkout \"v2\"",arm="primary"} 2148
         canarygate_sent_bytes_total{route="checkout \"v2\"",arm="canary"} 0
