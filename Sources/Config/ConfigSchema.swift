@@ -55,7 +55,9 @@ public struct ArmConfig: Sendable, Equatable {
 
 public struct CanaryConfig: Sendable, Equatable {
     public var arm: ArmConfig
-    /// Static share of traffic (percent, 0...100) sent to the canary.
+    /// Static share of traffic (percent, 0...100) sent to the canary. Optional (default 0).
+    /// Ignored when the route has `analysis`: a managed route starts at 0 and the rollout
+    /// controller sets the weight from then on.
     public var weight: Int
     public init(arm: ArmConfig, weight: Int) { self.arm = arm; self.weight = weight }
 }
@@ -73,8 +75,11 @@ public struct RouteConfig: Sendable, Equatable {
     public var match: MatchConfig
     public var primary: ArmConfig
     public var canary: CanaryConfig?
-    public init(name: String, match: MatchConfig, primary: ArmConfig, canary: CanaryConfig?) {
-        self.name = name; self.match = match; self.primary = primary; self.canary = canary
+    /// Present: the canary weight is managed by the rollout controller, not static.
+    /// Only valid with a `canary` (`routes[0].analysis: requires a canary`).
+    public var analysis: AnalysisConfig?
+    public init(name: String, match: MatchConfig, primary: ArmConfig, canary: CanaryConfig?, analysis: AnalysisConfig? = nil) {
+        self.name = name; self.match = match; self.primary = primary; self.canary = canary; self.analysis = analysis
     }
 }
 
@@ -86,5 +91,7 @@ public struct CanarygateConfig: Sendable, Equatable {
     /// Event-loop threads; `nil` means one per core.
     public var threads: Int?
     public var routes: [RouteConfig] = []
+    /// Where rollout state is persisted; nil keeps it in memory only.
+    public var state: StateConfig?
     public init() {}
 }

@@ -58,6 +58,17 @@ struct MappingReader {
 
     func pathOf(_ key: String) -> String { mapping.childPath(key) }
 
+    /// Whether `key` is written with a value (an empty one counts as absent, as everywhere).
+    func isWritten(_ key: String) -> Bool {
+        entries.contains { $0.name == key && !mapping.child(key, $0.value).isNull }
+    }
+
+    /// A problem with `key` as a whole (it conflicts with another key, say), at the key's line.
+    func report(_ key: String, _ message: String) {
+        let line = entries.first { $0.name == key }?.key.mark?.line ?? mapping.line
+        mapping.log.report(path: pathOf(key), line: line, message)
+    }
+
     func reportUnreadKeys() {
         for entry in entries where !read.contains(entry.name) {
             mapping.log.report(path: pathOf(entry.name), line: entry.key.mark?.line, "unknown key")

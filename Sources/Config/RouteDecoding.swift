@@ -1,4 +1,4 @@
-// Decodes `routes`: each route's name, match, primary arm and optional canary arm.
+// Decodes `routes`: each route's name, match, primary arm, optional canary arm and its analysis.
 
 extension RouteConfig {
     /// Two routes with the same match would make the second unreachable, so that is an error too.
@@ -18,8 +18,11 @@ extension RouteConfig {
                 }
                 let primary = m.required("primary", ArmConfig.decode)
                 let canary = m.optional("canary", CanaryConfig.decode)
+                let analysis = m.optional("analysis", AnalysisConfig.decode)
+                // Checked on what is written, so that an invalid canary is not also reported missing.
+                if m.isWritten("analysis") && !m.isWritten("canary") { m.report("analysis", "requires a canary") }
                 guard let name, let match, let primary else { return nil }
-                return RouteConfig(name: name, match: match, primary: primary, canary: canary)
+                return RouteConfig(name: name, match: match, primary: primary, canary: canary, analysis: analysis)
             }
         }
     }

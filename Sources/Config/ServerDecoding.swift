@@ -1,4 +1,4 @@
-// Decodes the document root and the proxy-wide sections: threads, admin, listeners, timeouts, limits.
+// Decodes the document root and the proxy-wide sections: threads, admin, listeners, timeouts, limits, state.
 
 extension CanarygateConfig {
     /// A new top-level section is one line here plus its own `decode`.
@@ -11,6 +11,7 @@ extension CanarygateConfig {
             config.timeouts = m.optional("timeouts", TimeoutsConfig.decode) ?? config.timeouts
             config.limits = m.optional("limits", LimitsConfig.decode) ?? config.limits
             config.routes = m.required("routes", RouteConfig.decodeList) ?? []
+            config.state = m.optional("state", StateConfig.decode)
             return config
         }
     }
@@ -22,6 +23,24 @@ extension AdminConfig {
             var admin = AdminConfig()
             admin.address = m.optional("address") { $0.hostPort() } ?? admin.address
             return admin
+        }
+    }
+}
+
+extension StateConfig {
+    /// A relative path is relative to the proxy's working directory.
+    static func decode(_ node: ConfigNode) -> StateConfig? {
+        node.mapping { m in
+            let path = m.required("path") { node -> String? in
+                node.nonEmptyString().flatMap { path -> String? in
+                    guard !path.hasSuffix("/") else {
+                        node.report("\(path.debugDescription) is a directory; name the state file")
+                        return nil
+                    }
+                    return path
+                }
+            }
+            return path.map(StateConfig.init)
         }
     }
 }

@@ -1,0 +1,59 @@
+// Decodes `analysis.webhooks`: Flagger's hook types, each an HTTP webhook (`url`) or a command to run (`command`).
+
+extension HookConfig {
+    /// Names are unique per route: events, `/status` and logs name a hook by them.
+    static func decodeList(_ node: ConfigNode) -> [HookConfig]? {
+        var names = DuplicateCheck<String>()
+        return node.list(atLeastOne: false) { item in
+            item.mapping { m in
+                let name = m.required("name") { node in
+                    node.nonEmptyString().flatMap { names.claim($0, shown: $0.debugDescription, at: node) }
+                }
+                let type = m.required("type") { $0.scalar(expected: "a string", parseType) }
+                let url = m.optional("url") { $0.scalar(expected: "a string like \"http://127.0.0.1:8080/hook\"", parseURL) }
+                let command = m.optional("command") { node in
+                    node.list(atLeastOne: true) { $0.nonEmptyString() }
+                }
+                let timeout = m.optional("timeout") { $0.duration() }
+                let retries = m.optional("retries") { $0.integer(in: 0...10) }
+                let metadata = m.optional("metadata") { $0.stringMap() }
+                switch (m.isWritten("url"), m.isWritten("command")) {
+                case (true, true): m.report("command", "cannot be combined with url; write one of them")
+                case (false, false): m.mapping.report("needs a url or a command")
+                default: break
+                }
+                let action = url.map(Action.webhook) ?? command.map(Action.exec)
+                guard let name, let type, let action else { return nil }
+                var hook = HookConfig(name: name, type: type, action: action)
+                hook.timeout = timeout ?? hook.timeout
+                hook.retries = retries ?? hook.retries
+                hook.metadata = metadata ?? hook.metadata
+                return hook
+            }
+        }
+    }
+
+    private static func parseType(_ text: String) throws(InvalidValue) -> HookType {
+        guard let type = HookType(rawValue: text) else {
+            let valid = HookType.allCases.map(\.rawValue).joined(separator: ", ")
+            throw InvalidValue("\(text.debugDescription) is not a webhook type; use one of \(valid)")
+        }
+        return type
+    }
+
+    /// Plain HTTP only for now: the hook client has no TLS yet, and a silent downgrade would be worse.
+    private static func parseURL(_ text: String) throws(InvalidValue) -> String {
+        if text.lowercased().hasPrefix("https://") {
+            throw InvalidValue("\(text.debugDescription): https is not supported yet; use an http:// URL")
+        }
+        guard text.hasPrefix("http://") else {
+            throw InvalidValue("\(text.debugDescription) must start with \"http://\"")
+        }
+        let authority = text.dropFirst("http://".count).prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard !authority.isEmpty else { throw InvalidValue("\(text.debugDescription) has no host") }
+        guard text.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
+            throw InvalidValue("\(text.debugDescription) may contain only visible ASCII characters, no spaces")
+        }
+        return text
+    }
+}

@@ -1,0 +1,137 @@
+// The rollout part of the configuration: analysis (Flagger's field names), judges, hooks, readiness, state file.
+
+/// Where the rollout state is persisted so a restarted proxy resumes at the same phase and weight.
+/// `state: { path: FILE }`; a relative path is relative to the proxy's working directory.
+public struct StateConfig: Sendable, Equatable {
+    public var path: String
+    public init(path: String) { self.path = path }
+}
+
+/// How the canary's readiness is checked before it gets traffic (DESIGN.md §1 step 2).
+public enum ReadinessProbe: Sendable, Equatable {
+    /// `GET path` on every canary endpoint must answer 2xx.
+    case http(path: String)
+    /// A TCP connect to every canary endpoint must succeed.
+    case tcp
+}
+
+/// `readiness: { http: /healthz, interval: 1s, timeout: 1s }` or `{ tcp: true }`; TCP by default.
+public struct ReadinessConfig: Sendable, Equatable {
+    public var probe: ReadinessProbe = .tcp
+    public var interval: Duration = .seconds(1)
+    public var timeout: Duration = .seconds(1)
+    public init() {}
+}
+
+/// One Flagger metric check: `request-success-rate` (percent) or `request-duration` (milliseconds).
+/// Written `{ name, thresholdRange: { min, max }, quantile }`; the range needs min, max or both
+/// (a success rate is in 0...100, a duration greater than 0). The check passes when the value is
+/// within the range. The same check twice (same name, and quantile for durations) is an error.
+public struct MetricCheckConfig: Sendable, Equatable {
+    public enum Name: String, Sendable, Equatable { case requestSuccessRate = "request-success-rate", requestDuration = "request-duration" }
+    public var name: Name
+    public var min: Double?
+    public var max: Double?
+    /// For request-duration: which quantile, 0 < q < 1 (default 0.99). Refused for request-success-rate.
+    public var quantile: Double = 0.99
+    public init(name: Name, min: Double? = nil, max: Double? = nil) { self.name = name; self.min = min; self.max = max }
+}
+
+/// Judge 2: the canary compared with the primary over the same interval (JUDGES.md §2).
+public struct ComparisonConfig: Sendable, Equatable {
+    public var enabled = true
+    /// One-sided significance level of both tests, in (0, 0.5].
+    public var alpha = 0.05
+    /// Allowed canary error-rate increase over the primary, in percentage points (0...100).
+    public var allowedErrorRateIncrease = 0.5
+    /// Allowed P(canary slower than primary) (CLES); 0.5 means no difference. In [0.5, 1).
+    public var allowedSlowdown = 0.6
+    /// Allowed canary p99 / primary p99, at least 1.
+    public var maxLatencyRatio = 1.2
+    public init() {}
+}
+
+/// Judge 3: the sequential, anytime-valid test between intervals (JUDGES.md §3).
+public struct SequentialConfig: Sendable, Equatable {
+    public enum SlowThreshold: Sendable, Equatable {
+        /// The primary's p99 over the previous interval.
+        case primaryP99
+        /// A fixed SLO.
+        case fixed(Duration)
+    }
+    public var enabled = true
+    /// The false-rollback rate the test guarantees, in (0, 0.5].
+    public var alpha = 0.01
+    /// Written `primaryP99` or a duration (`250ms`).
+    public var slowThreshold = SlowThreshold.primaryP99
+    public init() {}
+}
+
+/// Flagger's webhook types; `type:` takes the raw values (`pre-rollout`, `confirm-promotion`, …).
+public enum HookType: String, Sendable, Equatable, CaseIterable {
+    case confirmRollout = "confirm-rollout"
+    case preRollout = "pre-rollout"
+    case rollout
+    case confirmTrafficIncrease = "confirm-traffic-increase"
+    case confirmPromotion = "confirm-promotion"
+    case promote
+    case postRollout = "post-rollout"
+    case rollback
+    case event
+}
+
+/// One of `analysis.webhooks`: `{ name, type, url | command, timeout, retries, metadata }`.
+/// Exactly one of `url` (an `http://` URL; https is not supported yet) and `command` (a non-empty
+/// argv list). Names are unique within a route.
+public struct HookConfig: Sendable, Equatable {
+    public enum Action: Sendable, Equatable {
+        /// POST JSON `{name, phase, revision, weight, metadata}`; 2xx passes.
+        case webhook(url: String)
+        /// posix_spawn of argv; exit status 0 passes. Rollout facts are passed as environment variables.
+        case exec(command: [String])
+    }
+    public var name: String
+    public var type: HookType
+    public var action: Action
+    public var timeout: Duration = .seconds(10)
+    /// Further attempts after a failed one, 0...10.
+    public var retries = 0
+    /// Free-form facts for the hook: a webhook gets them as its payload's `metadata`.
+    public var metadata: [String: String] = [:]
+    public init(name: String, type: HookType, action: Action) { self.name = name; self.type = type; self.action = action }
+}
+
+/// A route's `analysis` section: present means the route's weight is managed by a rollout.
+/// Every field is optional and has Flagger's name; bounds are checked when decoding.
+public struct AnalysisConfig: Sendable, Equatable {
+    /// Time between checks (and weight steps); at least 100ms.
+    public var interval: Duration = .seconds(60)
+    /// Failed checks before rollback, at least 1.
+    public var threshold = 5
+    /// Weight added per step, 1...100, at most `maxWeight`. Cannot be written with `stepWeights`.
+    public var stepWeight = 10
+    /// When non-empty, used instead of `stepWeight` (Flagger's `stepWeights`): strictly
+    /// increasing, each 1...100 and at most `maxWeight`.
+    public var stepWeights: [Int] = []
+    /// The weight the canary is analysed at before promotion, 1...100. With `stepWeights` and no
+    /// `maxWeight` written, it is the last step.
+    public var maxWeight = 50
+    /// Promotion steps (Flagger's `stepWeightPromotion`), 1...100; nil: switch at once.
+    public var stepWeightPromotion: Int?
+    /// Blue/green style (Flagger's `iterations`), at least 1: the canary goes straight to
+    /// `maxWeight` and stays there for this many intervals of analysis, then is promoted;
+    /// `stepWeight`/`stepWeights` are not used. nil: progressive canary steps.
+    public var iterations: Int?
+    /// Canary requests an interval needs for its checks to count, at least 1.
+    public var minRequests = 10
+    /// How long a rollout may make no progress (not ready, no data, waiting) before it fails.
+    public var progressDeadline: Duration = .seconds(600)
+    /// Promote without running the checks.
+    public var skipAnalysis = false
+    public var metrics: [MetricCheckConfig] = []
+    public var comparison = ComparisonConfig()
+    public var sequential = SequentialConfig()
+    public var webhooks: [HookConfig] = []
+    public var readiness = ReadinessConfig()
+    public init() {}
+}
