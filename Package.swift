@@ -13,6 +13,8 @@ let package = Package(
         .executable(name: "canarygate", targets: ["canarygate"]),
         // For the micro-benchmarks package under benchmarks/.
         .library(name: "CanarygateTelemetry", targets: ["Telemetry"]),
+        // For the judges' simulation under benchmarks/analysis.
+        .library(name: "CanarygateAnalysis", targets: ["Analysis"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -30,6 +32,10 @@ let package = Package(
         .target(name: "Telemetry", swiftSettings: hotPath),
         // Config schema, YAML decoding, validation with line-precise errors.
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // The judges: pure functions from windows of counts and histograms to verdicts with evidence.
+        .target(name: "Analysis", dependencies: ["Telemetry", "Config"]),
+        // The rollout state machine (events in, actions out), hooks, the state file.
+        .target(name: "Rollout", dependencies: ["Analysis", "Config"]),
         // Listeners, routing + split, upstream pools, the exchange of one request.
         .target(name: "Proxy", dependencies: [
             "EventLoop", "HTTP", "Config", "CLinuxShims", "Telemetry",
@@ -37,7 +43,7 @@ let package = Package(
         ], swiftSettings: hotPath),
         // Wiring: server, admin API.
         .target(name: "Canarygate", dependencies: [
-            "Proxy", "Config", "EventLoop", "CLinuxShims", "Telemetry",
+            "Proxy", "Config", "EventLoop", "CLinuxShims", "Telemetry", "Analysis", "Rollout",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "canarygate", dependencies: [
@@ -48,6 +54,8 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Telemetry", "Config"]),
+        .testTarget(name: "RolloutTests", dependencies: ["Rollout", "Analysis", "Config"]),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Config", "EventLoop"]),
         .testTarget(name: "IntegrationTests", dependencies: ["canarygate"]),
     ]

@@ -7,8 +7,16 @@ public enum AdminClient {
         public var description: String
     }
 
-    /// Sends `POST path` to `address` ("host:port", "[v6]:port") and returns the status and body.
     public static func post(address: String, path: String) throws -> (Int, String) {
+        try request("POST", address: address, path: path)
+    }
+
+    public static func get(address: String, path: String) throws -> (Int, String) {
+        try request("GET", address: address, path: path)
+    }
+
+    /// Sends `method path` to `address` ("host:port", "[v6]:port") and returns the status and body.
+    public static func request(_ method: String, address: String, path: String) throws -> (Int, String) {
         guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]) else {
             throw Failure(description: "bad admin address \(address)")
         }
@@ -23,7 +31,7 @@ public enum AdminClient {
         guard resolved.withSockAddr({ connect(fd, $0, $1) }) == 0 else {
             throw Failure(description: "cannot reach the admin API at \(address): \(Errno.current)")
         }
-        guard writeAll(SocketDescriptor(raw: fd), Array("POST \(path) HTTP/1.1\r\nHost: \(address)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)) else {
+        guard writeAll(SocketDescriptor(raw: fd), Array("\(method) \(path) HTTP/1.1\r\nHost: \(address)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)) else {
             throw Failure(description: "admin API at \(address) closed the connection")
         }
         var response = [UInt8]()

@@ -5,6 +5,7 @@ import EventLoop
 import Glibc
 import Logging
 import Proxy
+import Rollout
 import Synchronization
 import Telemetry
 
@@ -49,8 +50,17 @@ final class AdminServer: Sendable {
     }
 
     private func handle(_ client: SocketDescriptor, server: Server) {
-        guard let (method, path) = readRequestLine(client) else {
+        guard let (method, target) = readRequestLine(client) else {
             send(client, status: "400 Bad Request", type: "text/plain", body: "bad request\n")
+            return
+        }
+        var path = target, query = ""
+        if let q = target.firstIndex(of: "?") {
+            path = String(target[..<q])
+            query = String(target[target.index(after: q)...])
+        }
+        if path.hasPrefix("/routes/") {
+            handleRolloutVerb(client, server: server, method: method, path: path, query: query)
             return
         }
         switch (method, path) {
@@ -59,7 +69,7 @@ final class AdminServer: Sendable {
         case ("GET", "/metrics"):
             send(client, status: "200 OK", type: PrometheusWriter.contentType, body: MetricsDocument.render(server))
         case ("GET", "/status"):
-            send(client, status: "200 OK", type: "application/json", body: StatusDocument.render(server.state) + "\n")
+            send(client, status: "200 OK", type: "application/json", body: StatusDocument.render(server) + "\n")
         case ("POST", "/reload"):
             switch server.reload() {
             case .success(let generation):
@@ -71,6 +81,36 @@ final class AdminServer: Sendable {
             send(client, status: "405 Method Not Allowed", type: "text/plain", body: "method not allowed\n")
         default:
             send(client, status: "404 Not Found", type: "text/plain", body: "not found\n")
+        }
+    }
+
+    /// `POST /routes/NAME/{promote,abort,pause,resume,retry}` (`?force=true` for promote).
+    private func handleRolloutVerb(_ client: SocketDescriptor, server: Server, method: String, path: String, query: String) {
+        let parts = path.split(separator: "/")
+        guard parts.count == 3 else {
+            send(client, status: "404 Not Found", type: "text/plain", body: "not found\n")
+            return
+        }
+        guard method == "POST" else {
+            send(client, status: "405 Method Not Allowed", type: "text/plain", body: "method not allowed\n")
+            return
+        }
+        let route = String(parts[1])
+        let verb: ManualVerb
+        switch parts[2] {
+        case "promote": verb = .promote(force: query.split(separator: "&").contains("force=true"))
+        case "abort": verb = .abort
+        case "pause": verb = .pause
+        case "resume": verb = .resume
+        case "retry": verb = .retry
+        default:
+            send(client, status: "404 Not Found", type: "text/plain", body: "unknown verb \(parts[2]); use promote, abort, pause, resume or retry\n")
+            return
+        }
+        if let reason = server.rolloutCommand(route: route, verb: verb) {
+            send(client, status: "409 Conflict", type: "text/plain", body: reason + "\n")
+        } else {
+            send(client, status: "200 OK", type: "text/plain", body: "\(parts[2]) \(route): accepted\n")
         }
     }
 
@@ -92,9 +132,7 @@ final class AdminServer: Sendable {
         guard let lineEnd = head.firstIndex(of: 13) else { return nil }
         let parts = head[0..<lineEnd].split(separator: UInt8(ascii: " "))
         guard parts.count == 3 else { return nil }
-        var path = String(decoding: parts[1], as: UTF8.self)
-        if let q = path.firstIndex(of: "?") { path = String(path[..<q]) }
-        return (String(decoding: parts[0], as: UTF8.self), path)
+        return (String(decoding: parts[0], as: UTF8.self), String(decoding: parts[1], as: UTF8.self))
     }
 
     private func send(_ client: SocketDescriptor, status: String, type: String, body: String) {

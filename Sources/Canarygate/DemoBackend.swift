@@ -1,4 +1,4 @@
-// A tiny blocking HTTP/1.1 backend for `canarygate demo`: answers every request with its revision name.
+// A tiny blocking HTTP/1.1 backend for `canarygate demo`: answers with its revision name, or with 500s if faulty.
 import CLinuxShims
 import EventLoop
 import Glibc
@@ -8,12 +8,22 @@ final class DemoBackend: Sendable {
     let port: UInt16
     private let listener: SocketDescriptor
     private let stopping = Atomic<Bool>(false)
+    /// Percent of requests answered 500 (spread evenly, like the proxy's split).
+    private let errorPercent: Int
+    private let served = Atomic<Int>(0)
 
-    init(revision: String) throws {
+    init(revision: String, errorPercent: Int = 0) throws {
         listener = try SocketDescriptor.listen(on: try SocketAddress.resolve(host: "127.0.0.1", port: 0))
         port = boundPort(listener)
+        self.errorPercent = errorPercent
         let body = "hello from \(revision)\n"
         LoopThread.spawn { [self] in acceptLoop(body: body) }.detach()
+    }
+
+    /// Whether the next response is a failure: every request adds `errorPercent`, each 100 is one 500.
+    private func nextFails() -> Bool {
+        let n = served.wrappingAdd(1, ordering: .relaxed).oldValue
+        return (n + 1) * errorPercent / 100 > n * errorPercent / 100
     }
 
     func stop() { stopping.store(true, ordering: .releasing) }
@@ -24,14 +34,15 @@ final class DemoBackend: Sendable {
             guard poll(&pfd, 1, 100) > 0 else { continue }
             var peer: SocketAddress?
             guard case .value(let client)? = try? listener.accept(peer: &peer) else { continue }
-            let response = Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8)
-            LoopThread.spawn { Self.serve(client, response: response) }.detach()
+            let ok = Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8)
+            let failed = Array("HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: 7\r\n\r\nfailed\n".utf8)
+            LoopThread.spawn { self.serve(client, ok: ok, failed: failed) }.detach()
         }
         listener.close()
     }
 
     /// Keep-alive loop: one response per request head (the demo load sends no bodies).
-    private static func serve(_ client: SocketDescriptor, response: [UInt8]) {
+    private func serve(_ client: SocketDescriptor, ok: [UInt8], failed: [UInt8]) {
         let flags = fcntl(client.raw, F_GETFL)
         _ = fcntl(client.raw, F_SETFL, flags & ~O_NONBLOCK)
         var tv = timeval(tv_sec: 5, tv_usec: 0)
@@ -44,7 +55,7 @@ final class DemoBackend: Sendable {
             pending += chunk[0..<n]
             while let end = headEnd(pending) {
                 pending.removeFirst(end)
-                guard writeAll(client, response) else { client.close(); return }
+                guard writeAll(client, nextFails() ? failed : ok) else { client.close(); return }
             }
         }
         client.close()

@@ -1,4 +1,5 @@
 // The text of GET /metrics: every route's measurements plus the process's own (reloads, connections, build).
+import Rollout
 import Telemetry
 
 enum MetricsDocument {
@@ -7,6 +8,7 @@ enum MetricsDocument {
     static func render(_ server: Server) -> String {
         var writer = PrometheusWriter()
         renderRouteMetrics(server.state.metrics.snapshot(), into: &writer)
+        renderRollouts(server, into: &writer)
         let reloads = server.state.reloads
         writer.family("canarygate_config_reloads_total", type: .counter, help: "Config reloads (SIGHUP or admin API) by result.")
         writer.sample("canarygate_config_reloads_total", [("result", "success")], UInt64(reloads.successes))
@@ -23,5 +25,42 @@ enum MetricsDocument {
         writer.family("canarygate_build_info", type: .gauge, help: "Build information; the value is always 1.")
         writer.sample("canarygate_build_info", [("version", version)], UInt64(1))
         return writer.text
+    }
+
+    /// Weights of every route, and each managed route's phase, failed checks, verdict evidence and results.
+    private static func renderRollouts(_ server: Server, into writer: inout PrometheusWriter) {
+        let snapshot = server.state.snapshot
+        writer.family("canarygate_canary_weight", type: .gauge, help: "Percent of the route's requests sent to the canary.")
+        for route in snapshot.routes.byIndex {
+            writer.sample("canarygate_canary_weight", [("route", route.name)], UInt64(route.weight.weight))
+        }
+        let rollouts = server.rolloutStatuses
+        guard !rollouts.isEmpty else { return }
+        writer.family("canarygate_rollout_phase", type: .gauge, help: "1 for the rollout's current phase, 0 for the others.")
+        for (route, state) in rollouts {
+            for phase in Phase.allCases {
+                writer.sample("canarygate_rollout_phase", [("route", route), ("phase", phase.rawValue)], UInt64(phase == state.phase ? 1 : 0))
+            }
+        }
+        writer.family("canarygate_rollout_failed_checks", type: .gauge, help: "Failed checks of the rollout in progress.")
+        for (route, state) in rollouts {
+            writer.sample("canarygate_rollout_failed_checks", [("route", route)], UInt64(state.failedChecks))
+        }
+        writer.family("canarygate_analysis_evidence", type: .gauge,
+                      help: "Figures behind the last verdicts: measured values, thresholds, sample sizes, statistics.")
+        for (route, state) in rollouts {
+            for verdict in state.lastVerdicts {
+                for e in verdict.evidence where e.value.isFinite {
+                    writer.sample("canarygate_analysis_evidence", [("route", route), ("judge", verdict.judge), ("name", e.name)], e.value)
+                }
+            }
+        }
+        let results = server.rolloutResults
+        writer.family("canarygate_rollouts_total", type: .counter, help: "Finished rollouts by result.")
+        for (route, _) in rollouts {
+            let r = results[route] ?? (0, 0)
+            writer.sample("canarygate_rollouts_total", [("route", route), ("result", "succeeded")], UInt64(r.succeeded))
+            writer.sample("canarygate_rollouts_total", [("route", route), ("result", "failed")], UInt64(r.failed))
+        }
     }
 }

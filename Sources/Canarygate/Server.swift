@@ -4,6 +4,7 @@ import EventLoop
 import Glibc
 import Logging
 import Proxy
+import Rollout
 import Synchronization
 
 public struct StartupError: Error, CustomStringConvertible {
@@ -19,13 +20,16 @@ public final class Server: Sendable {
     private let logger: Logger
     /// Serialises reloads (SIGHUP and the admin API may ask at the same time).
     private let reloadLock = Mutex<Void>(())
+    /// The rollouts: ticked by the control thread, commanded and read by the admin thread.
+    private let rollouts: Mutex<RolloutController>
 
     /// `configPath` is re-read on reload; nil for a config built in code (the demo).
     public static func start(config: CanarygateConfig, configPath: String?, threadCount: Int?, logger: Logger) throws -> Server {
+        let weights = WeightRegistry()
         let snapshot: ProxySnapshot
-        do { snapshot = try ProxySnapshot(config: config, generation: 1) } catch { throw StartupError(description: error.description) }
+        do { snapshot = try ProxySnapshot(config: config, generation: 1, weights: weights) } catch { throw StartupError(description: error.description) }
         let count = max(1, threadCount ?? config.threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        let state = ServerState(snapshot: snapshot, configPath: configPath, loopCount: count)
+        let state = ServerState(snapshot: snapshot, configPath: configPath, loopCount: count, weights: weights)
 
         // Each loop is built on its own thread; this collects their controls or their startup errors.
         let started = Mutex<[Int: Result<LoopControl, StartupError>]>([:])
@@ -65,7 +69,9 @@ public final class Server: Sendable {
         do {
             if let failure { throw failure }
             let admin = try AdminServer.bind(address: config.admin.address)
-            let server = Server(state: state, controls: controls, threads: threads, admin: admin, logger: logger)
+            let controller = RolloutController(state: state, logger: logger)
+            controller.start(now: MonotonicClock.nowNanoseconds())
+            let server = Server(state: state, controls: controls, threads: threads, admin: admin, logger: logger, rollouts: controller)
             admin.start(server: server)
             return server
         } catch {
@@ -75,7 +81,9 @@ public final class Server: Sendable {
         }
     }
 
-    private init(state: ServerState, controls: [LoopControl], threads: [LoopThread], admin: AdminServer, logger: Logger) {
+    private init(state: ServerState, controls: [LoopControl], threads: [LoopThread], admin: AdminServer, logger: Logger,
+                 rollouts: consuming sending RolloutController) {
+        self.rollouts = Mutex(rollouts)
         self.state = state
         self.controls = controls
         self.threads = threads
@@ -96,7 +104,7 @@ public final class Server: Sendable {
             do {
                 let config = try ConfigLoader.load(path: path)
                 try ReloadRules.check(old: state.startupConfig, new: config)
-                next = try ProxySnapshot(config: config, generation: current.generation + 1)
+                next = try ProxySnapshot(config: config, generation: current.generation + 1, weights: state.weights)
             } catch let error as ConfigError {
                 logger.error("reload refused, keeping the running config:\n\(error.description)")
                 return .failure(state.reloadFailed(ReloadError(message: error.description)))
@@ -106,9 +114,32 @@ public final class Server: Sendable {
             }
             for c in controls { c.send(.install(next)) }
             state.reloadSucceeded(next)
+            rollouts.withLock { $0.configure(next, now: MonotonicClock.nowNanoseconds()) }
             logger.info("config reloaded (generation \(next.generation))")
             return .success(next.generation)
         }
+    }
+
+    /// One control tick of every rollout (the control thread calls it every 100 ms).
+    public func tickRollouts() {
+        rollouts.withLock { $0.tick(now: MonotonicClock.nowNanoseconds()) }
+    }
+
+    /// A manual verb on a route's rollout; nil when applied, else why not.
+    public func rolloutCommand(route: String, verb: ManualVerb) -> String? {
+        rollouts.withLock { $0.command(route: route, verb: verb, now: MonotonicClock.nowNanoseconds()) }
+    }
+
+    public var rolloutStatuses: [(route: String, state: RolloutState)] {
+        rollouts.withLock { $0.statuses }
+    }
+
+    public var rolloutResults: [String: (succeeded: Int, failed: Int)] {
+        rollouts.withLock { $0.results }
+    }
+
+    public var rolloutEvents: [String] {
+        rollouts.withLock { $0.eventLog }
     }
 
     /// Whether every loop serves new requests with the current snapshot.

@@ -12,6 +12,8 @@ public final class ServerState: Sendable {
     public let startupConfig: CanarygateConfig
     /// Every loop's measurements; counters are keyed by route name so they survive reloads.
     public let metrics: MetricsRegistry
+    /// Live canary weights of managed routes, shared by every snapshot.
+    public let weights: WeightRegistry
     private let current: Mutex<Current>
 
     struct Current {
@@ -23,7 +25,8 @@ public final class ServerState: Sendable {
         var lastError: String?
     }
 
-    init(snapshot: ProxySnapshot, configPath: String?, loopCount: Int) {
+    init(snapshot: ProxySnapshot, configPath: String?, loopCount: Int, weights: WeightRegistry) {
+        self.weights = weights
         self.configPath = configPath
         self.loopCount = loopCount
         self.startupConfig = snapshot.config

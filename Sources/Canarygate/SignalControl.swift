@@ -33,7 +33,11 @@ public final class SignalControl {
     /// Runs the proxy's control loop until it has stopped. Returns the process exit code.
     public func run(_ server: Server, logger: Logger) -> Int32 {
         while true {
-            guard let signal = next(timeoutMilliseconds: 1000) else { continue }
+            // The control tick: rollouts are judged and stepped every 100 ms.
+            guard let signal = next(timeoutMilliseconds: 100) else {
+                server.tickRollouts()
+                continue
+            }
             switch signal {
             case SIGHUP:
                 logger.info("SIGHUP: reloading \(server.state.configPath ?? "")")

@@ -1,24 +1,49 @@
 // The JSON of GET /status: routes with their weights, revisions and endpoints.
 import Config
+import Rollout
 
 enum StatusDocument {
-    static func render(_ state: ServerState) -> String {
+    static func render(_ server: Server) -> String {
+        let state = server.state
+        let rollouts = Dictionary(server.rolloutStatuses.map { ($0.route, $0.state) }, uniquingKeysWith: { a, _ in a })
         let snapshot = state.snapshot
         let reloads = state.reloads
         let config = snapshot.config
-        let routes = config.routes.map { route -> String in
+        let routes = zip(config.routes, snapshot.routes.byIndex).map { route, compiled -> String in
             var fields = [
                 "\"name\":\(json(route.name))",
-                "\"canaryWeight\":\(route.canary?.weight ?? 0)",
+                "\"canaryWeight\":\(compiled.weight.weight)",
                 "\"match\":{\"host\":\(route.match.host.map(json) ?? "null"),\"pathPrefix\":\(json(route.match.pathPrefix))}",
                 "\"primary\":\(arm(route.primary))",
             ]
             fields.append("\"canary\":\(route.canary.map { arm($0.arm) } ?? "null")")
+            fields.append("\"rollout\":\(rollouts[route.name].map(rollout) ?? "null")")
             return "{" + fields.joined(separator: ",") + "}"
         }
         let reload = "{\"generation\":\(snapshot.generation),\"successes\":\(reloads.successes),\"failures\":\(reloads.failures),"
             + "\"lastSuccessUnixTime\":\(Int(reloads.lastSuccessUnixTime)),\"lastError\":\(reloads.lastError.map(json) ?? "null")}"
-        return "{\"routes\":[" + routes.joined(separator: ",") + "],\"config\":" + reload + "}"
+        let events = "[" + server.rolloutEvents.suffix(20).map(json).joined(separator: ",") + "]"
+        return "{\"routes\":[" + routes.joined(separator: ",") + "],\"config\":" + reload + ",\"events\":" + events + "}"
+    }
+
+    /// A rollout's phase, weight, counters and last verdicts with their evidence.
+    private static func rollout(_ r: RolloutState) -> String {
+        let verdicts = r.lastVerdicts.map { v in
+            let evidence = v.evidence.map { "\(json($0.name)):\(number($0.value))" }.joined(separator: ",")
+            return "{\"judge\":\(json(v.judge)),\"outcome\":\(json(v.outcome)),\"summary\":\(json(v.summary)),\"evidence\":{\(evidence)}}"
+        }
+        return "{\"phase\":\(json(r.phase.rawValue)),\"canaryWeight\":\(r.canaryWeight),\"failedChecks\":\(r.failedChecks),"
+            + "\"iterations\":\(r.completedIterations),\"paused\":\(r.paused),"
+            + "\"canaryRevision\":\(r.canaryRevision.map(json) ?? "null"),\"primaryRevision\":\(json(r.primaryRevision)),"
+            + "\"lastAnalysedRevision\":\(r.lastAnalysedRevision.map(json) ?? "null"),\"message\":\(json(r.message)),"
+            + "\"lastVerdicts\":[\(verdicts.joined(separator: ","))]}"
+    }
+
+    /// JSON has no NaN or infinities; they become null.
+    static func number(_ x: Double) -> String {
+        guard x.isFinite else { return "null" }
+        if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
+        return "\(x)"
     }
 
     private static func arm(_ a: ArmConfig) -> String {

@@ -173,7 +173,8 @@ public final class ProxyLoop {
     func pickUpstream(route: CompiledRoute) -> (pool: UpstreamPool?, shard: ArmShard) {
         let now = loop.now
         let i = route.index
-        if route.canaryWeight > 0, routeRuntimes[i].canary != nil, routeRuntimes[i].split.pickCanary(weight: route.canaryWeight) {
+        let weight = route.weight.weight
+        if weight > 0, routeRuntimes[i].canary != nil, routeRuntimes[i].split.pickCanary(weight: weight) {
             return (routeRuntimes[i].canary!.pick(now: now), routeRuntimes[i].canaryShard)
         }
         return (routeRuntimes[i].primary.pick(now: now), routeRuntimes[i].primaryShard)

@@ -11,10 +11,10 @@ public final class ProxySnapshot: Sendable {
     public let generation: Int
 
     /// Resolves every address (blocking: call it off the loops).
-    public init(config: CanarygateConfig, generation: Int) throws(AddressError) {
+    public init(config: CanarygateConfig, generation: Int, weights: WeightRegistry = WeightRegistry()) throws(AddressError) {
         self.config = config
         self.generation = generation
-        self.routes = try RouteTable(routes: config.routes)
+        self.routes = try RouteTable(routes: config.routes, weights: weights)
         var resolved: [(String, SocketAddress)] = []
         for l in config.listeners {
             resolved.append((l.name, try SocketAddress.resolve(host: l.address.host, port: l.address.port)))

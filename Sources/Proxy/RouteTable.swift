@@ -61,8 +61,10 @@ public struct CompiledRoute: Sendable {
     public var pathPrefix: [UInt8]
     public var primary: CompiledArm
     public var canary: CompiledArm?
-    /// Canary share in percent; 0 when there is no canary.
-    public var canaryWeight: Int
+    /// Canary share in percent, live: fixed for static routes, moved by the rollout for managed ones.
+    public var weight: WeightCell
+    /// The weight is the rollout controller's (the route has an `analysis` section).
+    public var managed: Bool
 }
 
 public struct RouteTable: Sendable {
@@ -71,7 +73,8 @@ public struct RouteTable: Sendable {
     public let byIndex: [CompiledRoute]
 
     /// Resolves endpoints (blocking DNS: call off the loops) and orders the routes.
-    public init(routes: [RouteConfig]) throws(AddressError) {
+    /// `weights` provides the cells of managed routes (shared across reloads); static routes get their own.
+    public init(routes: [RouteConfig], weights: WeightRegistry = WeightRegistry()) throws(AddressError) {
         var compiled: [CompiledRoute] = []
         for (i, r) in routes.enumerated() {
             let primary = CompiledArm(revision: r.primary.revision, endpoints: try Self.resolve(r.primary.endpoints))
@@ -81,7 +84,8 @@ public struct RouteTable: Sendable {
             }
             compiled.append(CompiledRoute(index: i, name: r.name, host: HostMatch(pattern: r.match.host),
                                           pathPrefix: Array(r.match.pathPrefix.utf8), primary: primary, canary: canary,
-                                          canaryWeight: r.canary?.weight ?? 0))
+                                          weight: r.analysis != nil && r.canary != nil ? weights.cell(route: r.name) : WeightCell(r.canary?.weight ?? 0),
+                                          managed: r.analysis != nil && r.canary != nil))
         }
         byIndex = compiled
         ordered = compiled.sorted { a, b in

@@ -3,7 +3,9 @@ import EventLoop
 
 final class UpstreamConnection: Pollable {
     let fd: SocketDescriptor
-    unowned(unsafe) let pool: UpstreamPool
+    /// Strong: a reload may retire the pool while this connection is busy; the pool must outlive it.
+    /// (While idle, pool → connection → pool is a cycle that `closeAll`/`forget` break.)
+    let pool: UpstreamPool
     unowned(unsafe) let proxy: ProxyLoop
     /// The exchange using this connection; nil while idle in the pool.
     var owner: ClientConnection?

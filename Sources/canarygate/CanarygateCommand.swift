@@ -10,7 +10,7 @@ struct CanarygateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "canarygate",
         abstract: "A reverse proxy that splits traffic between a primary and a canary, and runs the rollout itself.",
-        subcommands: [Run.self, Validate.self, Reload.self, Demo.self]
+        subcommands: [Run.self, Validate.self, Reload.self, Status.self, Promote.self, Abort.self, Pause.self, Resume.self, Retry.self, Demo.self]
     )
 }
 

@@ -1,20 +1,29 @@
-// `canarygate demo`: built-in primary and canary backends, the proxy in front, and a load that shows the split.
+// `canarygate demo`: built-in backends, the proxy and a load; the canary rollout shown live until it ends.
 import ArgumentParser
 import Canarygate
+import Glibc
 
 struct Demo: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Start two built-in backends and the proxy, send traffic, and show how it was split.")
+    static let configuration = CommandConfiguration(
+        abstract: "Watch a whole canary rollout: built-in primary and canary backends, a steady load, live phase and verdicts.")
 
-    @Option(help: "Canary weight in percent.")
-    var weight: Int = 20
-    @Option(help: "Requests to send.")
-    var requests: Int = 1000
+    @Flag(help: "Make the canary fail 30% of its requests: the rollout rolls back.")
+    var faulty = false
+    @Option(help: "Requests per second of the demo load.")
+    var rate: Int = 200
+    @Option(help: "Stop after this many seconds whatever the phase.")
+    var timeLimit: Int = 120
 
     func run() throws {
-        guard (0...100).contains(weight) else { throw ValidationError("--weight must be in 0...100") }
-        guard (1...1_000_000).contains(requests) else { throw ValidationError("--requests must be in 1...1000000") }
+        guard (10...5000).contains(rate) else { throw ValidationError("--rate must be in 10...5000") }
         let logger = makeLogger(level: "warning")
-        let report = try DemoRun.run(weight: weight, requests: requests, logger: logger)
-        print(report)
+        let phase = try DemoRun.run(.init(faulty: faulty, requestsPerSecond: rate, timeLimitSeconds: timeLimit), logger: logger) { line in
+            // Straight to fd 1 so each line shows at once, even through a pipe.
+            var bytes = Array((line + "\n").utf8)
+            _ = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress, $0.count) }
+        }
+        // Succeeded for a healthy canary, Failed (rolled back) for a faulty one: both are the demo working.
+        let expected = faulty ? "Failed" : "Succeeded"
+        if phase != expected { throw ExitCode(1) }
     }
 }

@@ -11,13 +11,14 @@ final class ChildProcess {
     let pid: pid_t
     private var exitStatus: Int32?
 
-    /// Starts `path arguments…` with stdin from /dev/null, stdout to `stdoutPath`, stderr to
-    /// `stderrPath` (or to stdout's file when nil).
-    init(path: String, arguments: [String], stdoutPath: String, stderrPath: String? = nil) throws {
+    /// Starts `path arguments…` with stdin from `stdinPath` (/dev/null by default), stdout to `stdoutPath`,
+    /// stderr to `stderrPath` (or to stdout's file when nil).
+    init(path: String, arguments: [String], stdoutPath: String, stderrPath: String? = nil,
+         stdinPath: String = "/dev/null") throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         if let stderrPath {
             posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
@@ -88,5 +89,23 @@ final class ChildProcess {
             }
         }
         return terminationStatus
+    }
+}
+
+extension ChildProcess {
+    /// Runs any program to completion (killed after `timeout` seconds) with `stdin` as its input;
+    /// returns its exit status and what it wrote to stdout and stderr.
+    static func run(_ path: String, _ arguments: [String], stdin: String = "",
+                    timeout: Double = 20) throws -> (status: Int32, stdout: String, stderr: String) {
+        let dir = try TempDir.make()
+        defer { dir.remove() }
+        let input = try dir.write("stdin", stdin)
+        let out = dir.url.appendingPathComponent("stdout"), err = dir.url.appendingPathComponent("stderr")
+        let child = try ChildProcess(path: path, arguments: arguments, stdoutPath: out.path, stderrPath: err.path,
+                                     stdinPath: input.path)
+        if !child.wait(timeout: timeout) { child.terminate(grace: 0) }
+        return (child.terminationStatus ?? -1,
+                (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+                (try? String(contentsOf: err, encoding: .utf8)) ?? "")
     }
 }

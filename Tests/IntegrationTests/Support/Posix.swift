@@ -168,6 +168,30 @@ enum Posix {
     }
 }
 
+extension Posix {
+    /// True when a connect to 127.0.0.1:port is refused (nothing listens there).
+    static func connectRefused(port: UInt16) -> Bool {
+        do {
+            close(try connect(port: port, timeout: 0.5))
+            return false
+        } catch SocketError.failed(_, let code) where code == ECONNREFUSED {
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// Polls `condition` every 20 ms until it holds or `timeout` seconds pass; returns whether it held.
+    static func waitUntil(timeout: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !condition() {
+            if Date() > deadline { return false }
+            usleep(20_000)
+        }
+        return true
+    }
+}
+
 extension timeval {
     init(seconds: Double) {
         let whole = Int(seconds)

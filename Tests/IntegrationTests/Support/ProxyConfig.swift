@@ -25,16 +25,29 @@ struct RouteSpec: Sendable {
     }
 }
 
+/// A listener besides the harness's own `http` one (added or removed by a reload in the tests).
+struct ListenerSpec: Sendable {
+    var name: String
+    var port: UInt16
+    init(_ name: String, port: UInt16) { self.name = name; self.port = port }
+}
+
 struct ProxyConfig: Sendable {
     var routes: [RouteSpec]
+    /// The `threads:` key (nil: not written; the harness's `--threads` still overrides it).
+    var threads: Int?
+    /// Listeners after `http`, all on 127.0.0.1.
+    var extraListeners: [ListenerSpec] = []
     /// `timeouts` keys (`requestHeader`, `idle`, `upstreamConnect`, `upstreamResponse`, `upstreamIdle`)
     /// to duration text (`300ms`, `2s`).
     var timeouts: [String: String] = [:]
     /// `limits` keys (`maxHeaderBytes`, `maxHeaderCount`, `maxIdlePerEndpoint`).
     var limits: [String: Int] = [:]
 
-    init(routes: [RouteSpec], timeouts: [String: String] = [:], limits: [String: Int] = [:]) {
+    init(routes: [RouteSpec], timeouts: [String: String] = [:], limits: [String: Int] = [:],
+         threads: Int? = nil, extraListeners: [ListenerSpec] = []) {
         self.routes = routes; self.timeouts = timeouts; self.limits = limits
+        self.threads = threads; self.extraListeners = extraListeners
     }
 
     /// One catch-all route `web` to `primary` (revision v1) and optionally `canary` (v2).
@@ -51,7 +64,8 @@ struct ProxyConfig: Sendable {
     }
 
     func yaml(listenPort: UInt16, adminPort: UInt16) -> String {
-        var out = """
+        var out = threads.map { "threads: \($0)\n" } ?? ""
+        out += """
         admin:
           address: 127.0.0.1:\(adminPort)
         listeners:
@@ -59,6 +73,9 @@ struct ProxyConfig: Sendable {
             address: 127.0.0.1:\(listenPort)
 
         """
+        for extra in extraListeners {
+            out += "  - name: \(quoted(extra.name))\n    address: 127.0.0.1:\(extra.port)\n"
+        }
         if !timeouts.isEmpty {
             out += "timeouts:\n"
             for key in timeouts.keys.sorted() { out += "  \(key): \(timeouts[key]!)\n" }

@@ -9,6 +9,7 @@ enum ProxyError: Error, CustomStringConvertible {
     case binaryNotFound([String])
     case exitedEarly(status: Int32, log: String)
     case notReady(log: String)
+    case badStatus(Int, String)
 
     var description: String {
         switch self {
@@ -16,6 +17,7 @@ enum ProxyError: Error, CustomStringConvertible {
             return "canarygate binary not found (set CANARYGATE_BIN); tried: \(tried.joined(separator: ", "))"
         case .exitedEarly(let status, let log): return "canarygate exited (status \(status)) before ready:\n\(log)"
         case .notReady(let log): return "canarygate not accepting connections within the bound:\n\(log)"
+        case .badStatus(let code, let body): return "GET /status: \(code) \(body)"
         }
     }
 }
@@ -91,6 +93,8 @@ final class ProxyProcess {
     let logFile: URL
     private let child: ChildProcess
     private var stopped = false
+    /// Set when the test sent SIGTERM/SIGINT itself: the proxy is meant to exit, `withProxy` does not complain.
+    private(set) var exitRequested = false
 
     var pid: Int32 { child.pid }
     var isRunning: Bool { child.isRunning }
@@ -192,7 +196,7 @@ func withProxy<T>(_ config: ProxyConfig, threads: Int? = nil, _ body: (ProxyProc
     }
     do {
         let result = try body(proxy)
-        if !proxy.isRunning {
+        if !proxy.isRunning && !proxy.exitRequested {
             keep = true
             Issue.record("canarygate exited during the test (status \(proxy.exitStatus.map(String.init) ?? "?")); log tail:\n\(String(proxy.log.suffix(4096)))")
         }
@@ -202,5 +206,101 @@ func withProxy<T>(_ config: ProxyConfig, threads: Int? = nil, _ body: (ProxyProc
         if !proxy.isRunning { print("canarygate exited during the test (status \(proxy.exitStatus.map(String.init) ?? "?"))") }
         print("canarygate log (\(proxy.logFile.path)), last 4 KiB:\n\(String(proxy.log.suffix(4096)))")
         throw error
+    }
+}
+
+// MARK: - Signals, reloads and the admin API
+
+extension ProxyProcess {
+    /// Sends `signal` to the proxy (SIGHUP reloads; SIGTERM/SIGINT drain, and mark the exit as expected).
+    func signal(_ signal: Int32) {
+        if signal == SIGTERM || signal == SIGINT { exitRequested = true }
+        kill(pid, signal)
+    }
+
+    /// Waits up to `timeout` seconds for the proxy to exit; its exit status, or nil if it still runs.
+    func waitForExit(timeout: Double) -> Int32? {
+        child.wait(timeout: timeout) ? child.terminationStatus : nil
+    }
+
+    /// Replaces the config file (atomically: a reload never reads half a file), keeping the harness's
+    /// listener and admin ports. Returns the YAML written.
+    @discardableResult
+    func rewriteConfig(_ config: ProxyConfig) throws -> String {
+        let yaml = config.yaml(listenPort: port, adminPort: adminPort)
+        try writeConfig(yaml)
+        return yaml
+    }
+
+    /// Replaces the config file with `text` as is.
+    func writeConfig(_ text: String) throws {
+        try text.write(to: configFile, atomically: true, encoding: .utf8)
+    }
+
+    /// `POST path` (empty body) on the admin listener.
+    func adminPost(_ path: String) throws -> ClientResponse {
+        try RawClient.fetch(port: adminPort, HTTPText.request("POST", path, host: "127.0.0.1:\(adminPort)", body: []),
+                            method: "POST")
+    }
+
+    /// `GET /status` as a JSON object.
+    func status() throws -> [String: Any] {
+        let response = try admin("/status")
+        guard response.status == 200,
+              let json = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else {
+            throw ProxyError.badStatus(response.status, response.text)
+        }
+        return json
+    }
+
+    /// The `config` object of `/status`: generation, successes, failures, lastSuccessUnixTime, lastError.
+    func reloadState() throws -> ReloadState { ReloadState(try status()["config"] as? [String: Any] ?? [:]) }
+
+    /// Polls `/status` (bounded) until `done` holds for its reload state; returns the last state seen.
+    @discardableResult
+    func waitForReloadState(timeout: Double = 3, _ done: (ReloadState) -> Bool) throws -> ReloadState {
+        let deadline = Date().addingTimeInterval(timeout)
+        var state = try reloadState()
+        while !done(state) && Date() < deadline {
+            usleep(10_000)
+            state = try reloadState()
+        }
+        return state
+    }
+
+    /// Sends SIGHUP and waits (bounded) until `/status` reports that reload's outcome: a generation past
+    /// `generation` or one more failure than before. Then gives the loops a moment to take the new
+    /// snapshot from their mailboxes (publication is asynchronous by design).
+    @discardableResult
+    func reloadBySignal(timeout: Double = 3) throws -> ReloadState {
+        let before = try reloadState()
+        signal(SIGHUP)
+        let after = try waitForReloadState(timeout: timeout) {
+            $0.generation > before.generation || $0.failures > before.failures
+        }
+        usleep(50_000)
+        return after
+    }
+}
+
+/// The reload history `/status` reports under `config`.
+struct ReloadState: CustomStringConvertible {
+    var generation: Int
+    var successes: Int
+    var failures: Int
+    var lastSuccessUnixTime: Double
+    /// nil when the JSON has `null` (or nothing).
+    var lastError: String?
+
+    init(_ json: [String: Any]) {
+        generation = (json["generation"] as? NSNumber)?.intValue ?? -1
+        successes = (json["successes"] as? NSNumber)?.intValue ?? -1
+        failures = (json["failures"] as? NSNumber)?.intValue ?? -1
+        lastSuccessUnixTime = (json["lastSuccessUnixTime"] as? NSNumber)?.doubleValue ?? -1
+        lastError = json["lastError"] as? String
+    }
+
+    var description: String {
+        "generation \(generation), successes \(successes), failures \(failures), lastError \(lastError.map { $0.debugDescription } ?? "null")"
     }
 }

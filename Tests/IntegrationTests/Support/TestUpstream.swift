@@ -58,6 +58,8 @@ final class TestUpstream: @unchecked Sendable {
     var requestCount: Int { lock.withLock { log.count } }
     /// TCP connections accepted so far.
     var connectionCount: Int { lock.withLock { accepted } }
+    /// TCP connections open right now (accepted and not yet closed by either side).
+    var openConnections: Int { lock.withLock { openFDs.count } }
     /// How many distinct connections carried the recorded requests.
     var distinctConnections: Int { Set(requests.map(\.connectionID)).count }
 
@@ -66,6 +68,17 @@ final class TestUpstream: @unchecked Sendable {
     func waitForRequests(_ count: Int, timeout: Double = 3) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while requestCount < count {
+            if Date() > deadline { return false }
+            usleep(5_000)
+        }
+        return true
+    }
+
+    /// Waits (bounded) until at most `count` connections are open, e.g. until the proxy closed its pooled ones.
+    @discardableResult
+    func waitForOpenConnections(atMost count: Int, timeout: Double = 3) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while openConnections > count {
             if Date() > deadline { return false }
             usleep(5_000)
         }

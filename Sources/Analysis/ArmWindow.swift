@@ -1,0 +1,49 @@
+// One arm's measurements over one window (an interval delta): responses, failures, latency histogram.
+
+import Telemetry
+
+/// What the judges read of one arm over one window: an `ArmSnapshot` interval delta reduced to the
+/// counts the statistics need.
+///
+/// Definitions (DESIGN.md §3; the controller relies on them):
+/// - `n`, the responses: `ArmSnapshot.responses`, every response whatever its status (the
+///   histogram records the same responses; client aborts are counted apart and are in neither).
+/// - `failures`: responses with a 5xx status, `ArmSnapshot.serverErrors`. The proxy records its own
+///   502/503/504 for upstream faults (refused, reset, timed out, invalid response) and truncated
+///   responses under 5xx, so 5xx is the whole failure count of the arm.
+/// - `slow(threshold:)`: responses slower than `T` seconds, `n − histogram.cumulative(atOrBelow: T)`;
+///   the cut is at the bucket boundary nearest to `T`, so only latencies within 0.78 % of `T` can
+///   be misclassified (`HistogramSnapshot.cumulative`).
+public struct ArmWindow: Sendable, Equatable {
+    /// Responses in the window.
+    public var n: UInt64
+    /// Failed responses (5xx) in the window, at most `n`.
+    public var failures: UInt64
+    /// The latencies of the window's responses.
+    public var histogram: HistogramSnapshot
+
+    public init(n: UInt64, failures: UInt64, histogram: HistogramSnapshot = HistogramSnapshot()) {
+        self.n = n
+        self.failures = min(failures, n)
+        self.histogram = histogram
+    }
+
+    /// The window of an interval delta (`ArmSnapshot.delta(since:)`).
+    public init(_ s: ArmSnapshot) {
+        self.init(n: s.responses, failures: s.serverErrors, histogram: s.histogram)
+    }
+
+    /// Responses that did not fail.
+    public var successes: UInt64 { n - failures }
+
+    /// The failure proportion x/n; nil when the window is empty.
+    public var failureRate: Double? { n == 0 ? nil : Double(failures) / Double(n) }
+
+    /// Responses slower than `seconds` (the sequential judge's slow events; JUDGES.md §3).
+    /// Saturates at 0 should the histogram hold more values than `n` (two counters read a few
+    /// nanoseconds apart).
+    public func slow(threshold seconds: Double) -> UInt64 {
+        let fast = histogram.cumulative(atOrBelow: seconds)
+        return n - min(n, fast)
+    }
+}

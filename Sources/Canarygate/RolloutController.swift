@@ -1,0 +1,206 @@
+// Runs every managed route's rollout on the control thread: feeds its state machine, carries out its actions.
+import Analysis
+import Config
+import EventLoop
+import Foundation
+import Logging
+import Proxy
+import Rollout
+import Synchronization
+import Telemetry
+
+/// Owned by the control thread (ticks) and reached by the admin thread (verbs, status) through `Server`,
+/// always under `Server`'s controller lock. Hook and probe results arrive from their threads via `inbox`.
+final class RolloutController {
+    private var rollouts: [String: ManagedRollout] = [:]
+    private let state: ServerState
+    private let hooks = HookRunner()
+    private let store: StateStore?
+    private let logger: Logger
+    /// Results of hooks and probes, posted from their own threads, delivered on the next tick.
+    let inbox = RolloutInbox()
+    /// Recent transitions, newest last, for /status.
+    private(set) var eventLog: [String] = []
+    /// Finished rollouts per route (since the process started).
+    private(set) var results: [String: (succeeded: Int, failed: Int)] = [:]
+
+    init(state: ServerState, logger: Logger) {
+        self.state = state
+        self.logger = logger
+        store = state.snapshot.config.state.map { StateStore(path: $0.path) }
+    }
+
+    /// Loads persisted rollouts (a restarted proxy resumes at the same phase and weight) and applies the config.
+    func start(now: UInt64) {
+        var restored: [String: RolloutState] = [:]
+        if let store {
+            do {
+                if let bytes = try store.load() {
+                    let document = try JSONDecoder().decode(PersistedRollouts.self, from: Data(bytes))
+                    for var s in document.routes {
+                        // A fresh analysis window: timers restart from now.
+                        s.phaseEnteredAt = now
+                        s.lastProgressAt = now
+                        restored[s.route] = s
+                    }
+                    logger.info("restored rollout state of \(restored.count) route(s) from \(store.path)")
+                }
+            } catch {
+                logger.error("cannot restore rollout state: \(error); starting fresh")
+            }
+        }
+        configure(state.snapshot, restored: restored, now: now)
+    }
+
+    /// Applies a (re)loaded config: new managed routes get a machine; each learns the revisions it now has.
+    func configure(_ snapshot: ProxySnapshot, restored: [String: RolloutState] = [:], now: UInt64) {
+        var seen = Set<String>()
+        for (route, compiled) in zip(snapshot.config.routes, snapshot.routes.byIndex) {
+            guard let analysis = route.analysis, let canary = route.canary else { continue }
+            seen.insert(route.name)
+            if rollouts[route.name] == nil {
+                let machine = RolloutMachine(route: route.name, restored: restored[route.name])
+                rollouts[route.name] = ManagedRollout(machine: machine, weight: compiled.weight, analysis: analysis)
+                if let r = restored[route.name] { compiled.weight.set(r.canaryWeight) }
+            }
+            rollouts[route.name]!.analysis = analysis
+            rollouts[route.name]!.route = route
+            deliver(route.name, .configured(primaryRevision: route.primary.revision, canaryRevision: canary.arm.revision, analysis: analysis), now: now)
+        }
+        for name in rollouts.keys where !seen.contains(name) { rollouts[name] = nil }
+    }
+
+    /// One control tick (every 100 ms): sequential judges on the tick's counts, async results, timers.
+    func tick(now: UInt64) {
+        let metrics = state.metrics.snapshot()
+        let pending = inbox.takeAll()
+        for (route, event) in pending { deliver(route, event, now: now) }
+        for name in Array(rollouts.keys) {
+            guard var r = rollouts[name] else { continue }
+            let current = metrics.route(named: name) ?? RouteSnapshot(name: name)
+            let failure = r.observeTick(current, now: now)
+            rollouts[name] = r
+            if let failure { deliver(name, .immediateFailure(failure), now: now) }
+            deliver(name, .tick(now: now), now: now)
+        }
+    }
+
+    /// A manual verb from the admin API; returns why it cannot apply, or nil when it was applied.
+    func command(route: String, verb: ManualVerb, now: UInt64) -> String? {
+        guard let r = rollouts[route] else { return "route \(route) has no rollout (no analysis section)" }
+        if let reason = r.machine.canApply(verb) { return reason }
+        deliver(route, .command(verb), now: now)
+        return nil
+    }
+
+    var statuses: [(route: String, state: RolloutState)] {
+        rollouts.keys.sorted().map { ($0, rollouts[$0]!.machine.state) }
+    }
+
+    // MARK: carrying out actions
+
+    /// Feeds `event` to the route's machine and carries out the actions, including the events that
+    /// actions answer at once (a hook type with no hooks, an interval analysis).
+    private func deliver(_ route: String, _ event: RolloutEvent, now: UInt64) {
+        var queue: [RolloutEvent] = [event]
+        while !queue.isEmpty {
+            let next = queue.removeFirst()
+            guard var r = rollouts[route] else { return }
+            let before = r.machine.state.phase
+            let actions = r.machine.handle(next, now: now)
+            rollouts[route] = r
+            let after = r.machine.state.phase
+            if after != before && after == .succeeded { results[route, default: (0, 0)].succeeded += 1 }
+            if after != before && after == .failed { results[route, default: (0, 0)].failed += 1 }
+            for action in actions {
+                if let answer = perform(action, route: route, now: now) { queue.append(answer) }
+            }
+        }
+    }
+
+    private func perform(_ action: RolloutAction, route: String, now: UInt64) -> RolloutEvent? {
+        guard var r = rollouts[route] else { return nil }
+        defer { rollouts[route] = r }
+        switch action {
+        case .setWeight(let w):
+            r.weight.set(w)
+            return nil
+        case .runHooks(let type):
+            let requests = r.analysis.webhooks.filter { $0.type == type }.map {
+                HookRequest(route: route, hook: $0, phase: r.machine.state.phase.rawValue,
+                            revision: r.machine.state.canaryRevision ?? "", weight: r.machine.state.canaryWeight, environment: [:])
+            }
+            if requests.isEmpty { return .hooksCompleted(type, passed: true, detail: "no \(type.rawValue) hooks") }
+            hooks.start(requests) { [inbox] results in
+                let passed = results.allSatisfy(\.passed)
+                let detail = results.map { "\($0.name): \($0.passed ? "passed" : $0.detail)" }.joined(separator: "; ")
+                inbox.post(route, .hooksCompleted(type, passed: passed, detail: detail))
+            }
+            return nil
+        case .probeCanaryReadiness:
+            guard let canary = r.route?.canary else { return .canaryReady(false) }
+            ReadinessProbe.start(endpoints: canary.arm.endpoints, config: r.analysis.readiness) { [inbox] ready in
+                inbox.post(route, .canaryReady(ready))
+            }
+            return nil
+        case .startAnalysisWindow:
+            r.startWindow(state.metrics.snapshot().route(named: route) ?? RouteSnapshot(name: route))
+            return nil
+        case .analyseInterval:
+            let current = state.metrics.snapshot().route(named: route) ?? RouteSnapshot(name: route)
+            return .intervalVerdicts(r.analyseInterval(current))
+        case .probePrimary(let expected):
+            // The primary is "ready" with the new revision once a reload made its configured revision the canary's.
+            let revision = state.snapshot.config.routes.first { $0.name == route }?.primary.revision
+            _ = expected
+            return .primaryReady(revision: revision)
+        case .drainCanary:
+            // Weight 0 already sends nothing to the canary; its pooled connections close after `upstreamIdle`.
+            return nil
+        case .persist:
+            persistAll()
+            return nil
+        case .emit(let entry):
+            let line = "\(route): \(entry.phase.rawValue) weight=\(entry.weight) \(entry.message)"
+            logger.info("rollout \(line)")
+            eventLog.append(line)
+            if eventLog.count > 100 { eventLog.removeFirst(eventLog.count - 100) }
+            let eventHooks = r.analysis.webhooks.filter { $0.type == .event }.map {
+                HookRequest(route: route, hook: $0, phase: entry.phase.rawValue, revision: r.machine.state.canaryRevision ?? "",
+                            weight: entry.weight, environment: ["CANARYGATE_MESSAGE": entry.message])
+            }
+            if !eventHooks.isEmpty { hooks.start(eventHooks) { _ in } }
+            return nil
+        }
+    }
+
+    private func persistAll() {
+        guard let store else { return }
+        let document = PersistedRollouts(routes: rollouts.keys.sorted().map { rollouts[$0]!.machine.state })
+        do {
+            let data = try JSONEncoder().encode(document)
+            try store.save([UInt8](data))
+        } catch {
+            logger.error("cannot persist rollout state: \(error)")
+        }
+    }
+}
+
+/// Where other threads (hooks, probes) leave rollout events for the control thread.
+final class RolloutInbox: Sendable {
+    private let queue = Mutex<[(route: String, event: RolloutEvent)]>([])
+
+    func post(_ route: String, _ event: RolloutEvent) { queue.withLock { $0.append((route, event)) } }
+
+    func takeAll() -> [(route: String, event: RolloutEvent)] {
+        queue.withLock { queue in
+            defer { queue.removeAll() }
+            return queue
+        }
+    }
+}
+
+/// The state file's document: every managed route's rollout.
+struct PersistedRollouts: Codable {
+    var routes: [RolloutState]
+}

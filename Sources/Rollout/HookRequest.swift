@@ -1,0 +1,65 @@
+// What the controller asks of one hook (HookRequest) and what it gets back (HookResult).
+import Config
+
+/// One hook to run, with the rollout facts it is told about.
+public struct HookRequest: Sendable {
+    /// The route whose rollout runs the hook.
+    public var route: String
+    public var hook: HookConfig
+    /// The rollout phase's name (Flagger's: "Progressing", "Promoting", …).
+    public var phase: String
+    /// The canary revision under analysis.
+    public var revision: String
+    /// The canary's current weight, percent.
+    public var weight: Int
+    /// Extra environment variables for an exec hook (over the parent's, under the `CANARYGATE_*` facts);
+    /// webhooks ignore them.
+    public var environment: [String: String]
+
+    public init(route: String, hook: HookConfig, phase: String, revision: String, weight: Int,
+                environment: [String: String] = [:]) {
+        self.route = route
+        self.hook = hook
+        self.phase = phase
+        self.revision = revision
+        self.weight = weight
+        self.environment = environment
+    }
+}
+
+/// The outcome of one hook, after its retries.
+public struct HookResult: Sendable, Equatable {
+    /// The hook's name.
+    public var name: String
+    public var type: HookType
+    public var passed: Bool
+    /// The last attempt's outcome in a few words: "HTTP 200", "HTTP 503: …", "exit 0", "exit 2: <output>",
+    /// "timed out after 5s", "connection refused".
+    public var detail: String
+    /// Attempts made: 1 + the retries used.
+    public var attempts: Int
+    /// From the first attempt's start to the last one's end, backoffs included.
+    public var durationNanoseconds: UInt64
+
+    public init(name: String, type: HookType, passed: Bool, detail: String, attempts: Int, durationNanoseconds: UInt64) {
+        self.name = name
+        self.type = type
+        self.passed = passed
+        self.detail = detail
+        self.attempts = attempts
+        self.durationNanoseconds = durationNanoseconds
+    }
+}
+
+/// One attempt's outcome, before retries are decided.
+struct HookAttempt: Sendable, Equatable {
+    var passed: Bool
+    var detail: String
+    /// False when trying again cannot help (a malformed URL, an empty command).
+    var retryable = true
+
+    static func pass(_ detail: String) -> HookAttempt { HookAttempt(passed: true, detail: detail) }
+    static func fail(_ detail: String, retryable: Bool = true) -> HookAttempt {
+        HookAttempt(passed: false, detail: detail, retryable: retryable)
+    }
+}

@@ -1,0 +1,48 @@
+// A detached POSIX thread for one hook, started with the control thread's signals blocked.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why not Foundation's Thread: the signals that the control thread takes through signalfd (SIGHUP,
+/// SIGTERM, SIGINT) must stay blocked in *every* thread, or the kernel may deliver a process-directed
+/// SIGTERM to a hook thread and kill the proxy with the default action. A new thread inherits its
+/// creator's mask, so the mask is widened around pthread_create and restored after: there is no window
+/// in which the new thread runs with them unblocked, whichever thread calls `start`.
+enum HookThread {
+    private final class Body {
+        let run: @Sendable () -> Void
+        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+    }
+
+    /// The signals the control thread reads from its signalfd.
+    static var controlSignals: sigset_t {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGHUP)
+        sigaddset(&set, SIGTERM)
+        sigaddset(&set, SIGINT)
+        return set
+    }
+
+    /// Starts `body` on a new detached thread; false (and `body` not run) when the thread cannot be created.
+    static func start(_ body: @escaping @Sendable () -> Void) -> Bool {
+        var block = controlSignals
+        var previous = sigset_t()
+        pthread_sigmask(SIG_BLOCK, &block, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+
+        let context = Unmanaged.passRetained(Body(body)).toOpaque()
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { raw in
+            let body = Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue()
+            body.run()
+            return nil
+        }, context)
+        if rc != 0 {
+            Unmanaged<Body>.fromOpaque(context).release()
+            return false
+        }
+        pthread_detach(thread)
+        return true
+    }
+}

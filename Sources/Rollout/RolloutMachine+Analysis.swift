@@ -1,0 +1,155 @@
+// Steps 5–11: every interval the rollout hooks and the judges; the weight steps up, holds, or rolls back.
+import Analysis
+import Config
+
+extension RolloutMachine {
+    /// Progressing and WaitingPromotion: the deadline for intervals without data, then the next interval.
+    mutating func tickAnalysis(_ analysis: AnalysisConfig) {
+        guard awaiting == nil else { return }
+        // Only `no data` intervals fail to move `lastProgressAt`; judged ones (pass or fail) do. In
+        // WaitingPromotion the analysis is done and a human gate holds it, so no deadline applies there.
+        if state.phase == .progressing, deadlinePassed(analysis) {
+            rollBack("no progress within progressDeadline \(Self.describe(analysis.progressDeadline))"
+                + " (intervals without enough data)")
+            return
+        }
+        guard now >= dueAt else { return }
+        if !requestHooks(.rollout) { requestVerdicts() }
+    }
+
+    /// Fresh interval and sequential windows from now; the interval ends `interval` later.
+    mutating func openWindow() {
+        awaiting = nil
+        actions.append(.startAnalysisWindow)
+        dueAt = now + Self.nanoseconds(analysis?.interval ?? .seconds(60))
+    }
+
+    /// The controller judges the window and starts the next one itself, so the next interval starts now.
+    mutating func requestVerdicts() {
+        awaiting = .verdicts
+        actions.append(.analyseInterval)
+        dueAt = now + Self.nanoseconds(analysis?.interval ?? .seconds(60))
+    }
+
+    /// Flagger counts a failing `rollout` hook (e.g. a load test's checks) as a failed check.
+    mutating func rolloutHookCompleted(passed: Bool, detail: String) {
+        if passed {
+            requestVerdicts()
+            return
+        }
+        // The window that was running is not judged; the next interval gets a fresh one.
+        openWindow()
+        failedCheck("rollout hook failed: \(detail)")
+    }
+
+    mutating func intervalVerdicts(_ verdicts: [Verdict]) {
+        guard awaiting == .verdicts, state.phase == .progressing || state.phase == .waitingPromotion else { return }
+        awaiting = nil
+        state.lastVerdicts = verdicts.map(VerdictRecord.init)
+        let failed = verdicts.filter { $0.outcome == .fail }
+        if !failed.isEmpty {
+            failedCheck(failed.map { "\($0.judge): \($0.summary)" }.joined(separator: "; "))
+        } else if !verdicts.isEmpty, !verdicts.contains(where: { $0.outcome == .pass }) {
+            // Every judge lacked data (fewer than minRequests): hold, not failed, until progressDeadline.
+            // Waiting for promotion, the analysis is complete anyway and the gate is re-asked.
+            if state.phase == .waitingPromotion {
+                askPromotionGate()
+            } else {
+                note("no data: \(verdicts.map(\.summary).joined(separator: "; ")); weight held at \(state.canaryWeight)%")
+            }
+        } else {
+            // At least one pass and no fail (some judges may lack data) is a pass. No verdicts at all means
+            // nothing is configured to judge, which passes — as a Flagger analysis without metrics does.
+            state.lastProgressAt = now
+            intervalPassed()
+        }
+    }
+
+    /// A failed check holds the weight; `threshold` of them roll back (step 9).
+    mutating func failedCheck(_ reason: String) {
+        let threshold = max(1, analysis?.threshold ?? 1)
+        state.failedChecks += 1
+        state.lastProgressAt = now
+        if state.failedChecks >= threshold {
+            rollBack("failed checks \(state.failedChecks)/\(threshold): \(reason)")
+        } else {
+            note("failed check \(state.failedChecks)/\(threshold): \(reason); weight held at \(state.canaryWeight)%")
+        }
+    }
+
+    mutating func intervalPassed() {
+        guard let analysis else { return }
+        let maxWeight = Self.maxWeight(analysis)
+        if state.phase == .progressing, !Self.iterationsMode(analysis), state.canaryWeight < maxWeight {
+            if !requestHooks(.confirmTrafficIncrease) { advance() }
+            return
+        }
+        // Step 10–11: at maxWeight (or in iterations mode) every passing interval counts; canary steps need
+        // one more interval at maxWeight, iterations mode `iterations` of them, before the promotion gate.
+        state.completedIterations += 1
+        let needed = Self.iterationsMode(analysis) ? analysis.iterations ?? 1 : 1
+        if state.completedIterations >= needed || state.phase == .waitingPromotion {
+            askPromotionGate()
+        } else {
+            note("iteration \(state.completedIterations)/\(needed) passed at weight \(state.canaryWeight)%")
+        }
+    }
+
+    /// Answer of `confirm-traffic-increase`: a failing gate holds the weight without counting as a failure;
+    /// the next passing interval asks again.
+    mutating func trafficIncreaseCompleted(passed: Bool, detail: String) {
+        guard passed else {
+            note("confirm-traffic-increase holds the weight at \(state.canaryWeight)%: \(detail)")
+            return
+        }
+        advance()
+    }
+
+    /// The next step: `stepWeight` more, or the next of `stepWeights`, never above maxWeight.
+    mutating func advance() {
+        guard let analysis else { return }
+        state.stepIndex += 1
+        setWeight(Self.nextWeight(after: state.canaryWeight, analysis))
+        note("advance canary weight to \(state.canaryWeight)%")
+    }
+
+    /// Step 11's gate: `confirm-promotion` holds the rollout in WaitingPromotion, re-asked every interval.
+    mutating func askPromotionGate() {
+        if !requestHooks(.confirmPromotion) { beginPromotion() }
+    }
+
+    mutating func confirmPromotionCompleted(passed: Bool, detail: String) {
+        guard passed else {
+            enter(.waitingPromotion)
+            note("waiting for confirm-promotion: \(detail)")
+            return
+        }
+        beginPromotion()
+    }
+
+    // MARK: - Weights
+
+    /// Iterations (Flagger's blue/green and A/B) take precedence over steps when set, as in Flagger.
+    static func iterationsMode(_ a: AnalysisConfig) -> Bool { (a.iterations ?? 0) > 0 }
+
+    /// With `stepWeights` the last entry is the maximum (as in Flagger); otherwise `maxWeight` (0: 100).
+    static func maxWeight(_ a: AnalysisConfig) -> Int {
+        if let last = a.stepWeights.last { return min(100, max(1, last)) }
+        return a.maxWeight > 0 ? min(100, a.maxWeight) : 100
+    }
+
+    /// Iterations mode goes to maxWeight at once. Flagger's blue/green sends the canary no live traffic
+    /// (only its load tests'), but these judges measure live traffic, so the canary carries maxWeight while
+    /// its `iterations` intervals are analysed.
+    static func firstWeight(_ a: AnalysisConfig) -> Int {
+        iterationsMode(a) ? maxWeight(a) : nextWeight(after: 0, a)
+    }
+
+    /// Computed from the current weight rather than a step counter, so a reload that changes the steps
+    /// mid-rollout continues sensibly.
+    static func nextWeight(after weight: Int, _ a: AnalysisConfig) -> Int {
+        let cap = maxWeight(a)
+        if !a.stepWeights.isEmpty { return min(cap, a.stepWeights.first { $0 > weight } ?? cap) }
+        return min(cap, weight + max(1, a.stepWeight))
+    }
+}

@@ -1,0 +1,76 @@
+// The operators' verbs (pause, resume, promote, abort, retry): where each applies, and what it does.
+
+extension RolloutMachine {
+    /// Why `verb` cannot be applied now, or nil if it can. The admin API answers with this reason.
+    public func canApply(_ verb: ManualVerb) -> String? {
+        let phase = state.phase.rawValue
+        switch verb {
+        case .pause:
+            if state.paused { return "the rollout is already paused" }
+            switch state.phase {
+            case .initializing, .waiting, .initialized, .progressing, .waitingPromotion, .promoting: return nil
+            // Promoted waits for a reload, Finalising is short, and a steady route has no timers to freeze.
+            case .promoted, .finalising, .succeeded, .failed: return "nothing to pause in phase \(phase)"
+            }
+        case .resume:
+            return state.paused ? nil : "the rollout is not paused"
+        case .promote:
+            switch state.phase {
+            case .progressing, .waitingPromotion: return nil
+            default: return "promote applies in Progressing or WaitingPromotion, not \(phase)"
+            }
+        case .abort:
+            switch state.phase {
+            case .initializing, .waiting, .initialized: return nil
+            case .promoting where state.promoteHookPassed:
+                return "the promote hook has already updated the primary"
+            default: return canRollBack ? nil : "no rollout to abort in phase \(phase)"
+            }
+        case .retry:
+            guard state.phase == .failed else { return "retry applies to a Failed rollout, not \(phase)" }
+            guard let canary = state.canaryRevision, canary == configuredCanary, analysis != nil else {
+                return "the failed revision is no longer the configured canary"
+            }
+            return nil
+        }
+    }
+
+    /// An illegal verb changes nothing but leaves a line in the event log.
+    mutating func apply(_ verb: ManualVerb) {
+        if let reason = canApply(verb) {
+            emitOnly("\(verb.name) ignored: \(reason)")
+            return
+        }
+        switch verb {
+        case .pause:
+            // Answers to requests in flight are dropped; resume asks again (fresh window, gate, hook).
+            awaiting = nil
+            state.paused = true
+            note("paused by operator at weight \(state.canaryWeight)%")
+        case .resume:
+            state.paused = false
+            // The deadline clock restarts: time spent paused is not a lack of progress.
+            state.lastProgressAt = now
+            note("resumed by operator")
+            resumeStage()
+        case .promote(let force):
+            // Promote unpauses (as in Argo Rollouts). A paused rollout's window is stale: start a fresh one.
+            if state.paused {
+                state.paused = false
+                openWindow()
+            }
+            awaiting = nil
+            if force {
+                note("promotion forced by operator: remaining steps and gates skipped")
+                beginPromotion()
+            } else {
+                note("promoted by operator: remaining steps skipped")
+                askPromotionGate()
+            }
+        case .abort:
+            rollBack("aborted by operator")
+        case .retry:
+            start(state.canaryRevision ?? "", replacing: nil, retry: true)
+        }
+    }
+}
