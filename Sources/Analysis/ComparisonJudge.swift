@@ -24,7 +24,10 @@ import Telemetry
 /// allowances watch different regressions: the CLES a broad shift of the whole distribution, the p99
 /// ratio a tail regression (a few percent of requests much slower) that barely moves the CLES;
 /// requiring both would let either kind through. The significance condition still guards
-/// against a noisy p99 at low counts.
+/// against a noisy p99 at low counts. Each effect must also be at least `minLatencyIncrease` in
+/// absolute terms (the mean for the CLES, the p99 for the ratio): two processes on one host differ by
+/// fractions of a millisecond for reasons no user cares about (measured in the demo: healthy
+/// canaries rolled back for a p99 of 0.2 ms vs 1.1 ms), and a ratio of tiny numbers is not a regression.
 /// - *No data* when either histogram has fewer than `minRequests` values (at least 1).
 ///
 /// A disabled comparison (`config.enabled == false`) returns no verdicts.
@@ -102,14 +105,18 @@ public enum ComparisonJudge {
         let critical = Normal.upperCritical(alpha: config.alpha)
         let ratio = canaryP99 / primaryP99
         let significant = test.z > critical
-        let broadSlowdown = test.cles > config.allowedSlowdown
-        let tailSlowdown = ratio > config.maxLatencyRatio
+        let floor = Double(config.minLatencyIncrease.components.seconds) + Double(config.minLatencyIncrease.components.attoseconds) * 1e-18
+        let meanIncrease = canary.sumSeconds / Double(canary.count) - primary.sumSeconds / Double(primary.count)
+        let broadSlowdown = test.cles > config.allowedSlowdown && meanIncrease >= floor
+        let tailSlowdown = ratio > config.maxLatencyRatio && canaryP99 - primaryP99 >= floor
         let outcome: Verdict.Outcome = significant && (broadSlowdown || tailSlowdown) ? .fail : .pass
         let summary = "latency: z=\(Format.fixed(test.z, 2)) \(significant ? ">" : "≤") \(Format.fixed(critical, 2)), "
             + "P(canary slower)=\(Format.fixed(test.cles, 3)) \(broadSlowdown ? ">" : "≤") \(Format.trimmed(config.allowedSlowdown)), "
             + "p99 \(Format.short(canaryP99 * 1000)) ms vs \(Format.short(primaryP99 * 1000)) ms = "
             + "\(Format.fixed(ratio, 2))× \(tailSlowdown ? ">" : "≤") \(Format.trimmed(config.maxLatencyRatio))× "
             + "(n=\(canary.count)/\(primary.count))"
+            + (significant && (test.cles > config.allowedSlowdown || ratio > config.maxLatencyRatio) && !(broadSlowdown || tailSlowdown)
+                ? ", below the \(Format.short(floor * 1000)) ms minimum increase" : "")
         return Verdict(
             judge: judge, outcome: outcome, summary: summary,
             evidence: [
@@ -117,6 +124,7 @@ public enum ComparisonJudge {
                 .init("alpha", config.alpha), .init("cles", test.cles), .init("allowed-slowdown", config.allowedSlowdown),
                 .init("canary-p99-ms", canaryP99 * 1000), .init("primary-p99-ms", primaryP99 * 1000),
                 .init("p99-ratio", ratio), .init("max-latency-ratio", config.maxLatencyRatio),
+                .init("mean-increase-ms", meanIncrease * 1000), .init("min-latency-increase-ms", floor * 1000),
                 .init("canary-requests", Double(canary.count)), .init("primary-requests", Double(primary.count)),
             ])
     }

@@ -68,6 +68,8 @@ extension ComparisonConfig {
                 ?? comparison.allowedSlowdown
             comparison.maxLatencyRatio =
                 m.optional("maxLatencyRatio") { $0.number(NumberBounds(lower: (1, true))) } ?? comparison.maxLatencyRatio
+            comparison.minLatencyIncrease =
+                m.optional("minLatencyIncrease") { $0.duration(atLeast: .microseconds(1), written: "1us") } ?? comparison.minLatencyIncrease
             return comparison
         }
     }

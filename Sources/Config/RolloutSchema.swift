@@ -48,6 +48,9 @@ public struct ComparisonConfig: Sendable, Equatable {
     public var allowedSlowdown = 0.6
     /// Allowed canary p99 / primary p99, at least 1.
     public var maxLatencyRatio = 1.2
+    /// A latency effect smaller than this (the mean's increase for the CLES, the p99's for the ratio)
+    /// never fails the check: sub-millisecond differences between two processes are noise to a user.
+    public var minLatencyIncrease: Duration = .milliseconds(1)
     public init() {}
 }
 

@@ -6,36 +6,17 @@ import Rollout
 import Testing
 
 @Suite struct RolloutMachinePersistenceTests {
-    @Test func everyChangeIsPersistedAndThePersistedStateIsCurrent() {
-        var h = Harness(withHooks(.promote, .postRollout, .rollout))
-        var calls = 0
-        var changes = 0
-        // Step the machine by hand to see every handle call's output.
-        h.autoAnswer = false
-        var pending: [RolloutEvent] = [.tick(now: 0)]
-        h.autoAnswer = true
-        for _ in 0..<100 {
-            h.now += second
-            let before = h.state
-            let out = h.send(.tick(now: h.now))
-            calls += 1
-            if h.state != before { changes += 1 }
-            for action in out { if let answer = h.answer(action) { pending.append(answer) } }
-            while !pending.isEmpty {
-                let before = h.state
-                let event = pending.removeFirst()
-                let out = h.send(event)
-                calls += 1
-                if h.state != before {
-                    changes += 1
-                    #expect(out.last == .persist(h.state))
-                }
-                for action in out { if let answer = h.answer(action) { pending.append(answer) } }
-            }
-        }
+    @Test func everyChangeIsPersistedOnceAndNothingElseIs() {
+        var h = Harness(withHooks(.promote, .postRollout, .rollout, .confirmPromotion))
+        h.clearLog()
+        h.calls = 0
+        h.changes = 0
+        h.advance(100)
         #expect(h.state.phase == .succeeded)
-        #expect(h.log.filter { if case .persist = $0 { true } else { false } }.count == changes)
-        #expect(calls > changes, "ticks that change nothing persist nothing")
+        // `send` checks each call: one persist, last, of the current state, exactly when the state changed.
+        #expect(h.log.filter { if case .persist = $0 { true } else { false } }.count == h.changes)
+        #expect(h.changes >= 5)
+        #expect(h.calls > h.changes, "ticks that change nothing persist nothing")
     }
 
     /// A state as the state file holds it mid-Progressing at 50%, with one failed check.
@@ -134,6 +115,7 @@ import Testing
         h.machine = RolloutMachine(route: "web", restored: saved)
         h.now = 1_000 * second
         h.drive(.configured(primaryRevision: "v1", canaryRevision: "v2", analysis: analysisConfig()))
+        h.drive(.tick(now: h.now))
         h.defaultVerdicts = [noData()]
         h.advance(59)
         #expect(h.state.phase == .progressing)

@@ -61,6 +61,9 @@ struct Harness {
     var defaultVerdicts = [passing(), passing("comparison-errors")]
     var intervalsAnalysed = 0
     var primaryAnswer = PrimaryAnswer.ready("v2")
+    /// `handle` calls, and those that changed the state.
+    var calls = 0
+    var changes = 0
 
     init(_ analysis: AnalysisConfig?, primary: String = "v1", canary: String? = "v2", restored: RolloutState? = nil, at now: UInt64 = 0) {
         machine = RolloutMachine(route: "web", restored: restored)
@@ -75,6 +78,8 @@ struct Harness {
     mutating func send(_ event: RolloutEvent, sourceLocation: SourceLocation = #_sourceLocation) -> [RolloutAction] {
         let before = machine.state
         let out = machine.handle(event, now: now)
+        calls += 1
+        if machine.state != before { changes += 1 }
         let persists = out.indices.filter { if case .persist = out[$0] { true } else { false } }
         if machine.state != before {
             #expect(persists == [out.count - 1], "one persist, last, after a change", sourceLocation: sourceLocation)
@@ -136,6 +141,7 @@ struct Harness {
         return done(machine.state)
     }
 
+    @discardableResult
     mutating func command(_ verb: ManualVerb) -> [RolloutAction] { drive(.command(verb)) }
 
     /// The weights set, in order.
