@@ -1,4 +1,5 @@
 // Checks that every canary endpoint is ready (TCP connect, or HTTP GET answering 2xx) on a worker thread.
+import CLinuxShims
 import Config
 import EventLoop
 import Glibc

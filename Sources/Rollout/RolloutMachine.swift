@@ -25,7 +25,7 @@ public struct RolloutMachine: Sendable {
     var awaiting: Awaiting?
     /// When the current stage's periodic step (probe, interval, gate re-ask, promotion step) is next due.
     var dueAt: UInt64 = 0
-    /// Restored from a state file and not yet resumed (the first tick with a config does it).
+    /// Restored from a state file and not yet resumed (the first event after the config does it).
     var needsResume: Bool
     /// The current event's time and the actions collected for it.
     var now: UInt64 = 0
@@ -50,16 +50,20 @@ public struct RolloutMachine: Sendable {
         configuredCanary = state.canaryRevision
     }
 
-    /// Feeds one event; returns the actions to perform in order, ending with `.persist` if the state changed.
+    /// Feeds one event at virtual-clock time `now` (a tick's own time takes precedence); returns the actions to
+    /// perform in order, ending with exactly one `.persist` if the state changed and none otherwise.
     public mutating func handle(_ event: RolloutEvent, now: UInt64) -> [RolloutAction] {
         let before = state
         actions = []
         self.now = now
+        if case .tick(let tickTime) = event { self.now = tickTime }
+        // A restored rollout resumes on the first event after its config, whatever it is; a reload itself may
+        // restart or cancel it instead, so it is judged first.
+        if needsResume, !event.isConfiguration { resumeAfterRestore() }
         switch event {
         case .configured(let primary, let canary, let analysis):
             configure(primary: primary, canary: canary, analysis: analysis)
-        case .tick(let tickTime):
-            self.now = tickTime
+        case .tick:
             tick()
         case .canaryReady(let ready):
             canaryReady(ready)
@@ -82,7 +86,6 @@ public struct RolloutMachine: Sendable {
     // MARK: - The clock
 
     mutating func tick() {
-        if needsResume { resumeAfterRestore() }
         // Paused: the timers are frozen, including the deadlines (resume restarts them).
         guard !state.paused, !needsResume, let analysis else { return }
         switch state.phase {
@@ -94,7 +97,7 @@ public struct RolloutMachine: Sendable {
         }
     }
 
-    /// The first tick after a restore: tell the data plane the persisted weight, then redo the stage's request.
+    /// The first event after a restore: tell the data plane the persisted weight, then redo the stage's request.
     mutating func resumeAfterRestore() {
         // An in-progress rollout needs its config (interval, hooks) to go on; wait for `.configured`.
         guard !state.phase.isInProgress || analysis != nil else { return }
@@ -175,5 +178,11 @@ public struct RolloutMachine: Sendable {
     static func describe(_ d: Duration) -> String {
         let ns = nanoseconds(d)
         return ns % 1_000_000_000 == 0 ? "\(ns / 1_000_000_000)s" : "\(ns / 1_000_000)ms"
+    }
+}
+
+extension RolloutEvent {
+    fileprivate var isConfiguration: Bool {
+        if case .configured = self { true } else { false }
     }
 }

@@ -5,13 +5,14 @@ import Rollout
 import Testing
 
 @Suite struct RolloutMachineCommandTests {
-    /// A machine restored in `phase` for revision v2 (primary v1) and configured with the test analysis.
+    /// A machine restored in `phase` for revision v2 (primary v1), configured and resumed as the controller does.
     private func machine(in phase: Phase, paused: Bool = false, promoteHookPassed: Bool = false) -> RolloutMachine {
         let state = RolloutState(
             route: "web", phase: phase, canaryWeight: phase.isSteady ? 0 : 25, canaryRevision: "v2", primaryRevision: "v1",
             lastAnalysedRevision: phase.isSteady ? "v2" : nil, paused: paused, promoteHookPassed: promoteHookPassed)
         var m = RolloutMachine(route: "web", restored: state)
         _ = m.handle(.configured(primaryRevision: "v1", canaryRevision: "v2", analysis: analysisConfig()), now: 0)
+        _ = m.handle(.tick(now: 0), now: 0)
         return m
     }
 

@@ -49,6 +49,15 @@ import Testing
         #expect(h.state.phase == .promoted)
     }
 
+    @Test func anyEventAfterTheConfigResumes() {
+        var m = RolloutMachine(route: "web", restored: progressingAt50)
+        _ = m.handle(.configured(primaryRevision: "v1", canaryRevision: "v2", analysis: analysisConfig()), now: 0)
+        let out = m.handle(.command(.pause), now: 0)
+        #expect(out.requests == [.setWeight(50), .startAnalysisWindow])
+        #expect(m.state.paused)
+        #expect(m.handle(.tick(now: second), now: second).isEmpty, "resumed once only")
+    }
+
     @Test func tickBeforeTheConfigWaitsForIt() {
         var m = RolloutMachine(route: "web", restored: progressingAt50)
         #expect(m.handle(.tick(now: 0), now: 0).isEmpty)
