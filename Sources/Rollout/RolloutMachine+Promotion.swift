@@ -98,6 +98,8 @@ extension RolloutMachine {
     /// Steps 14–16: all traffic to the primary, the canary's pool drained (before the post-rollout hooks,
     /// which may stop the canary), then `post-rollout` hooks.
     mutating func finalise() {
+        // Reached from a reload right after a restore: this is the resumption, no need to redo it on the next tick.
+        needsResume = false
         awaiting = nil
         enter(.finalising)
         setWeight(0)

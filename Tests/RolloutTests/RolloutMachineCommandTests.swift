@@ -11,8 +11,11 @@ import Testing
             route: "web", phase: phase, canaryWeight: phase.isSteady ? 0 : 25, canaryRevision: "v2", primaryRevision: "v1",
             lastAnalysedRevision: phase.isSteady ? "v2" : nil, paused: paused, promoteHookPassed: promoteHookPassed)
         var m = RolloutMachine(route: "web", restored: state)
-        _ = m.handle(.configured(primaryRevision: "v1", canaryRevision: "v2", analysis: analysisConfig()), now: 0)
+        // Every stage's hook is configured and left unanswered, so the resumed machine stays in `phase`.
+        let config = withHooks(.confirmRollout, .preRollout, .confirmPromotion, .promote, .postRollout)
+        _ = m.handle(.configured(primaryRevision: "v1", canaryRevision: "v2", analysis: config), now: 0)
         _ = m.handle(.tick(now: 0), now: 0)
+        #expect(m.state.phase == phase)
         return m
     }
 

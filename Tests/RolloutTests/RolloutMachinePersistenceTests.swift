@@ -58,6 +58,17 @@ import Testing
         #expect(m.handle(.tick(now: second), now: second).isEmpty, "resumed once only")
     }
 
+    @Test func restoredPromotedFinalisesOnceOnTheReload() {
+        let saved = RolloutState(route: "web", phase: .promoted, canaryWeight: 100, canaryRevision: "v2", primaryRevision: "v1")
+        var m = RolloutMachine(route: "web", restored: saved)
+        let config = withHooks(.postRollout)
+        let out = m.handle(.configured(primaryRevision: "v2", canaryRevision: "v2", analysis: config), now: 0)
+        #expect(out.requests == [.setWeight(0), .drainCanary, .runHooks(.postRollout)])
+        #expect(m.handle(.tick(now: second), now: second).isEmpty)
+        _ = m.handle(.hooksCompleted(.postRollout, passed: true, detail: "ok"), now: second)
+        #expect(m.state.phase == .succeeded)
+    }
+
     @Test func tickBeforeTheConfigWaitsForIt() {
         var m = RolloutMachine(route: "web", restored: progressingAt50)
         #expect(m.handle(.tick(now: 0), now: 0).isEmpty)
