@@ -8,43 +8,50 @@ struct Status: ParsableCommand {
     func run() throws { try callAdmin("GET", address: try target.address(), path: "/status") }
 }
 
-struct Promote: ParsableCommand {
+/// A verb on one route's rollout: `POST /routes/ROUTE/VERB`.
+protocol RouteVerbCommand: ParsableCommand {
+    var target: AdminTarget { get }
+    var route: String { get }
+    /// The verb's path segment, plus any query.
+    var verbPath: String { get }
+}
+
+extension RouteVerbCommand {
+    func run() throws { try callAdmin("POST", address: try target.address(), path: "/routes/\(route)/\(verbPath)") }
+}
+
+struct Promote: RouteVerbCommand {
     static let configuration = CommandConfiguration(abstract: "Skip the remaining steps and promote (still through confirm-promotion gates unless --force).")
     @OptionGroup var target: AdminTarget
     @Argument(help: "The route.") var route: String
     @Flag(help: "Skip the confirm-promotion gates too.") var force = false
-
-    func run() throws { try callAdmin("POST", address: try target.address(), path: "/routes/\(route)/promote\(force ? "?force=true" : "")") }
+    var verbPath: String { force ? "promote?force=true" : "promote" }
 }
 
-struct Abort: ParsableCommand {
+struct Abort: RouteVerbCommand {
     static let configuration = CommandConfiguration(abstract: "Roll the canary back now.")
     @OptionGroup var target: AdminTarget
     @Argument(help: "The route.") var route: String
-
-    func run() throws { try callAdmin("POST", address: try target.address(), path: "/routes/\(route)/abort") }
+    var verbPath: String { "abort" }
 }
 
-struct Pause: ParsableCommand {
+struct Pause: RouteVerbCommand {
     static let configuration = CommandConfiguration(abstract: "Freeze the rollout at its current weight.")
     @OptionGroup var target: AdminTarget
     @Argument(help: "The route.") var route: String
-
-    func run() throws { try callAdmin("POST", address: try target.address(), path: "/routes/\(route)/pause") }
+    var verbPath: String { "pause" }
 }
 
-struct Resume: ParsableCommand {
+struct Resume: RouteVerbCommand {
     static let configuration = CommandConfiguration(abstract: "Resume a paused rollout.")
     @OptionGroup var target: AdminTarget
     @Argument(help: "The route.") var route: String
-
-    func run() throws { try callAdmin("POST", address: try target.address(), path: "/routes/\(route)/resume") }
+    var verbPath: String { "resume" }
 }
 
-struct Retry: ParsableCommand {
+struct Retry: RouteVerbCommand {
     static let configuration = CommandConfiguration(abstract: "Run a failed revision's rollout again.")
     @OptionGroup var target: AdminTarget
     @Argument(help: "The route.") var route: String
-
-    func run() throws { try callAdmin("POST", address: try target.address(), path: "/routes/\(route)/retry") }
+    var verbPath: String { "retry" }
 }
