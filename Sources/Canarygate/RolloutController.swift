@@ -149,13 +149,17 @@ final class RolloutController {
         case .analyseInterval:
             let current = state.metrics.snapshot().route(named: route) ?? RouteSnapshot(name: route)
             return .intervalVerdicts(r.analyseInterval(current))
-        case .probePrimary(let expected):
-            // The primary is "ready" with the new revision once a reload made its configured revision the canary's.
-            let revision = state.snapshot.config.routes.first { $0.name == route }?.primary.revision
-            _ = expected
-            return .primaryReady(revision: revision)
+        case .probePrimary:
+            // After the promote hook deployed the new revision as the primary: wait until the primary's
+            // endpoints pass the readiness probe (the machine asks again every readiness interval).
+            guard let primary = r.route?.primary else { return nil }
+            ReadinessProbe.start(endpoints: primary.endpoints, config: r.analysis.readiness) { [inbox] ready in
+                if ready { inbox.post(route, .primaryReady(revision: nil)) }
+            }
+            return nil
         case .drainCanary:
-            // Weight 0 already sends nothing to the canary; its pooled connections close after `upstreamIdle`.
+            // Weight 0 already sends nothing new to the canary; close its idle pooled connections now.
+            if let canary = r.route?.canary { closeIdle(canary.arm.endpoints) }
             return nil
         case .persist:
             persistAll()
@@ -173,6 +177,9 @@ final class RolloutController {
             return nil
         }
     }
+
+    /// Asks every loop to close its idle connections to `endpoints`.
+    var closeIdle: ([HostPort]) -> Void = { _ in }
 
     private func persistAll() {
         guard let store else { return }

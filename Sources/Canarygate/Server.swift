@@ -70,6 +70,7 @@ public final class Server: Sendable {
             if let failure { throw failure }
             let admin = try AdminServer.bind(address: config.admin.address)
             let controller = RolloutController(state: state, logger: logger)
+            controller.closeIdle = { endpoints in for c in controls { c.send(.closeIdle(endpoints)) } }
             controller.start(now: MonotonicClock.nowNanoseconds())
             let server = Server(state: state, controls: controls, threads: threads, admin: admin, logger: logger, rollouts: controller)
             admin.start(server: server)

@@ -1,4 +1,5 @@
 // The control plane's handle on one loop: a mailbox of commands (new snapshot, drain) and what the loop reports back.
+import Config
 import EventLoop
 import Synchronization
 
@@ -7,6 +8,8 @@ public enum LoopCommand: Sendable {
     case install(ProxySnapshot)
     /// Stop accepting, finish what is in flight, close keep-alive connections after their current request.
     case drain
+    /// Close the idle pooled connections to these endpoints (a finished canary's pool).
+    case closeIdle([HostPort])
 }
 
 public final class LoopControl: Sendable {

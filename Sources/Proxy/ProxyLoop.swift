@@ -62,6 +62,8 @@ public final class ProxyLoop {
             switch command {
             case .install(let next): install(next)
             case .drain: beginDrain()
+            case .closeIdle(let endpoints):
+                for pool in poolsByAddress.values where endpoints.contains(pool.configured) { pool.closeAll() }
             }
         }
     }
