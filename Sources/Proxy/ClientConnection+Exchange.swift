@@ -18,7 +18,9 @@ extension ClientConnection {
             return
         }
         let (picked, armShard) = proxy.pickUpstream(route: route)
+        #if !CANARYGATE_NO_METRICS
         armShard.requestStarted()
+        #endif
         shard = armShard
         requestStartedAt = proxy.loop.now
         bytesFromClient = UInt64(request.headLength)

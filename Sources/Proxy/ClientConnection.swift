@@ -277,6 +277,10 @@ final class ClientConnection: Pollable {
     func recordOutcome(status: Int?, failure: FailureKind?) {
         guard let shard else { return }
         self.shard = nil
+        #if CANARYGATE_NO_METRICS
+        // A build for benchmarks/metrics-cost.sh only: the same proxy without recording, to price the recording.
+        return
+        #endif
         if let failure { shard.recordFailure(failure) }
         if let status {
             shard.recordResponse(status: status, latencyNanoseconds: proxy.loop.now &- requestStartedAt,
