@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "CanarygateTelemetry", targets: ["Telemetry"]),
         // For the judges' simulation under benchmarks/analysis.
         .library(name: "CanarygateAnalysis", targets: ["Analysis"]),
+        // Seeded random traffic for the judges' calibration tests and benchmarks/analysis; not used by the proxy.
+        .library(name: "CanarygateSimulation", targets: ["Simulation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -34,6 +36,8 @@ let package = Package(
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
         // The judges: pure functions from windows of counts and histograms to verdicts with evidence.
         .target(name: "Analysis", dependencies: ["Telemetry", "Config"]),
+        // Seeded random traffic for the judges' calibration tests and benchmarks/analysis; not used by the proxy.
+        .target(name: "Simulation"),
         // The rollout state machine (events in, actions out), hooks, the state file.
         .target(name: "Rollout", dependencies: ["Analysis", "Config"]),
         // Listeners, routing + split, upstream pools, the exchange of one request.
@@ -54,7 +58,7 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Telemetry", "Config"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Telemetry", "Config", "Simulation"]),
         .testTarget(name: "RolloutTests", dependencies: ["Rollout", "Analysis", "Config"]),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Config", "EventLoop"]),
         .testTarget(name: "IntegrationTests", dependencies: ["canarygate"]),

@@ -32,9 +32,10 @@ PORT_CANARYGATE=18081
 PORT_ADMIN=18901
 
 # ---------------------------------------------------------------- helpers
-log()  { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die()  { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
-need() { command -v "$1" >/dev/null 2>&1 || die "required tool '$1' not found in PATH"; }
+LOG_TAG=bench
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=benchmarks/lib.sh
+source "$SCRIPT_DIR/lib.sh"   # log, die, need, targets, cleanup, port checks, nginx/HAProxy/Canarygate startup
 
 # "10s" / "1m" / "500ms" / "3" -> seconds (may be fractional)
 to_seconds() {
@@ -48,24 +49,12 @@ to_seconds() {
     esac
 }
 
-SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 cd "$REPO_ROOT"
 
-# The exact command, with the knobs that were set in the environment, for the report.
-CMDLINE=""
-for v in ROUNDS DURATION WARMUP TARGETS BASELINE WRK_THREADS WRK_CONNS RATE_TOTAL RATE_CLIENTS \
-         RATE_SECONDS SYSCALLS CANARYGATE_BIN CANARYGATE_THREADS HAPROXY_THREADS; do
-    if printenv "$v" >/dev/null 2>&1; then CMDLINE+="$v=\"$(printenv "$v")\" "; fi
-done
-CMDLINE+="benchmarks/proxy-compare.sh${*:+ $*}"
-
-read -r -a TARGET_LIST <<<"$TARGETS"
-[ "${#TARGET_LIST[@]}" -gt 0 ] || die "TARGETS is empty"
-for t in "${TARGET_LIST[@]}"; do
-    case "$t" in haproxy|canarygate|nginx) ;; *) die "unknown target '$t' (allowed: haproxy canarygate nginx)";; esac
-done
-has_target() { local t; for t in "${TARGET_LIST[@]}"; do [ "$t" = "$1" ] && return 0; done; return 1; }
+command_line "benchmarks/proxy-compare.sh${*:+ $*}" ROUNDS DURATION WARMUP TARGETS BASELINE WRK_THREADS WRK_CONNS \
+    RATE_TOTAL RATE_CLIENTS RATE_SECONDS SYSCALLS CANARYGATE_BIN CANARYGATE_THREADS HAPROXY_THREADS
+parse_targets haproxy canarygate nginx
 
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer (got '$ROUNDS')"
 DURATION_S="$(to_seconds "$DURATION")"
@@ -85,81 +74,11 @@ grep -q -- '--rps' <<<"$H2LOAD_HELP" || die "this h2load has no --rps (per-clien
 
 CLK_TCK="$(getconf CLK_TCK)"
 
-# ---------------------------------------------------------------- state & cleanup
-TMP="$(mktemp -d /tmp/canarygate-bench.XXXXXX)"
-declare -A PID_OF=()        # target/upstream name -> pid of the process we started
-HELPER_PIDS=()              # perf / strace / wrk / h2load started in the background
-
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    local p
-    for p in "${HELPER_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for name in canarygate haproxy nginx; do
-        p="${PID_OF[$name]:-}"
-        [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true
-    done
-    # Give them up to 5 s to exit, then SIGKILL.
-    local deadline=$(( SECONDS + 5 ))
-    for name in canarygate haproxy nginx; do
-        p="${PID_OF[$name]:-}"
-        [ -n "$p" ] || continue
-        while kill -0 "$p" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
-        if kill -0 "$p" 2>/dev/null; then
-            log "$name (pid $p) did not exit on SIGTERM; sending SIGKILL"
-            kill -KILL "$p" 2>/dev/null || true
-        fi
-    done
-    for p in "${HELPER_PIDS[@]}" "${PID_OF[@]}"; do wait "$p" 2>/dev/null || true; done
-    if [ -n "$KEEP_LOGS" ]; then
-        mkdir -p "$KEEP_LOGS" && cp -r "$TMP"/. "$KEEP_LOGS"/ 2>/dev/null || true
-        log "raw logs copied to $KEEP_LOGS"
-    fi
-    rm -rf "$TMP"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'log "interrupted"; exit 130' INT
-trap 'log "terminated"; exit 143' TERM
-
-# ---------------------------------------------------------------- 1. ports must be free
-PORTS=("$PORT_PRIMARY" "$PORT_CANARY")
-has_target haproxy    && PORTS+=("$PORT_HAPROXY")
-has_target canarygate && PORTS+=("$PORT_CANARYGATE" "$PORT_ADMIN")
-busy=""
-for p in "${PORTS[@]}"; do
-    # Any listener on the port (any address, v4 or v6). With SO_REUSEPORT a leftover process could
-    # otherwise share the port silently and take part of the load.
-    if [ -n "$(ss -Hltn "sport = :$p")" ]; then
-        busy+="  port $p: $(ss -Hltnp "sport = :$p" | head -3 | tr -s ' ' || true)"$'\n'
-    fi
-done
-[ -z "$busy" ] || die "ports needed by the benchmark are already in use (a leftover run?):"$'\n'"$busy""stop those processes first."
-
-if has_target canarygate; then
-    [ -x "$CANARYGATE_BIN" ] || die "Canarygate binary '$CANARYGATE_BIN' not found or not executable (build with 'swift build -c release' or set CANARYGATE_BIN; or drop canarygate from TARGETS)"
-fi
+# ---------------------------------------------------------------- 1. state & cleanup; ports must be free
+init_run bench
+preflight
 
 # ---------------------------------------------------------------- process helpers
-# Wait until something accepts TCP connections on 127.0.0.1:$2 and process $1 is alive.
-wait_port() {
-    local pid="$1" port="$2" name="$3" logf="$4" i
-    for i in $(seq 1 100); do
-        kill -0 "$pid" 2>/dev/null || { tail -n 30 "$logf" >&2 || true; die "$name exited during startup (log above)"; }
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-        sleep 0.1
-    done
-    tail -n 30 "$logf" >&2 || true
-    die "$name did not listen on 127.0.0.1:$port within 10 s"
-}
-
-# pid and all of its descendants (nginx: master + worker)
-pid_tree() {
-    local p="$1" c
-    echo "$p"
-    for c in $(pgrep -P "$p" 2>/dev/null || true); do pid_tree "$c"; done
-}
-
 # Total CPU ticks (utime+stime) of a process tree. /proc/PID/stat of a thread-group leader
 # already aggregates all of its threads (including exited ones), so threads are covered.
 cpu_ticks() {
@@ -173,13 +92,6 @@ cpu_ticks() {
     echo "$total"
 }
 
-target_port() {
-    case "$1" in
-        haproxy) echo "$PORT_HAPROXY" ;;
-        canarygate) echo "$PORT_CANARYGATE" ;;
-        nginx) echo "$PORT_PRIMARY" ;;
-    esac
-}
 target_pid() {
     case "$1" in
         nginx) echo "${PID_OF[nginx]}" ;;
@@ -187,97 +99,10 @@ target_pid() {
     esac
 }
 
-# ---------------------------------------------------------------- 2. nginx upstream
-mkdir -p "$TMP/nginx/logs" "$TMP/nginx/tmp"
-chmod 755 "$TMP"   # nginx workers may run as 'nobody' when we are root
-NGINX_USER_LINE=""
-[ "$(id -u)" -eq 0 ] && NGINX_USER_LINE="user root;"
-cat >"$TMP/nginx/nginx.conf" <<EOF
-$NGINX_USER_LINE
-worker_processes 1;
-daemon off;
-master_process on;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/logs/error.log warn;
-events { worker_connections 8192; }
-http {
-    access_log off;
-    default_type text/plain;
-    keepalive_requests 100000000;
-    keepalive_timeout 300s;
-    client_body_temp_path $TMP/nginx/tmp/body;
-    proxy_temp_path $TMP/nginx/tmp/proxy;
-    fastcgi_temp_path $TMP/nginx/tmp/fastcgi;
-    uwsgi_temp_path $TMP/nginx/tmp/uwsgi;
-    scgi_temp_path $TMP/nginx/tmp/scgi;
-    # X-Arm lets the harness check the split; both arms answer the same number of bytes.
-    server { listen 127.0.0.1:$PORT_PRIMARY; location / { add_header X-Arm v1; return 200 "ok\n"; } }
-    server { listen 127.0.0.1:$PORT_CANARY;  location / { add_header X-Arm v2; return 200 "ok\n"; } }
-}
-EOF
-log "starting nginx upstream on :$PORT_PRIMARY (primary) and :$PORT_CANARY (canary)"
-nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/logs/error.log" >"$TMP/nginx/stdout.log" 2>&1 &
-PID_OF[nginx]=$!
-wait_port "${PID_OF[nginx]}" "$PORT_PRIMARY" nginx "$TMP/nginx/logs/error.log"
-wait_port "${PID_OF[nginx]}" "$PORT_CANARY" nginx "$TMP/nginx/logs/error.log"
-
-# ---------------------------------------------------------------- 3. HAProxy
-if has_target haproxy; then
-    mkdir -p "$TMP/haproxy"
-    cat >"$TMP/haproxy/haproxy.cfg" <<EOF
-global
-    nbthread $HAPROXY_THREADS
-    maxconn 4096
-    # no 'log' line: no logging
-
-defaults
-    mode http
-    option http-keep-alive
-    http-reuse always
-    timeout connect 2s
-    timeout client 30s
-    timeout server 30s
-    timeout http-request 10s
-    timeout http-keep-alive 60s
-
-frontend bench
-    bind 127.0.0.1:$PORT_HAPROXY
-    # Same per-request header work Canarygate must do (X-Forwarded-For/-Proto/-Host).
-    option forwardfor
-    http-request set-header X-Forwarded-Proto http
-    http-request set-header X-Forwarded-Host %[req.hdr(host)]
-    default_backend arms
-
-backend arms
-    balance roundrobin
-    server primary 127.0.0.1:$PORT_PRIMARY weight 80
-    server canary  127.0.0.1:$PORT_CANARY weight 20
-EOF
-    haproxy -c -q -f "$TMP/haproxy/haproxy.cfg" >&2 || die "generated haproxy.cfg is invalid"
-    log "starting haproxy (nbthread $HAPROXY_THREADS) on :$PORT_HAPROXY"
-    haproxy -db -f "$TMP/haproxy/haproxy.cfg" >"$TMP/haproxy/haproxy.log" 2>&1 &
-    PID_OF[haproxy]=$!
-    wait_port "${PID_OF[haproxy]}" "$PORT_HAPROXY" haproxy "$TMP/haproxy/haproxy.log"
-fi
-
-# ---------------------------------------------------------------- 4. Canarygate
-if has_target canarygate; then
-    mkdir -p "$TMP/canarygate"
-    cat >"$TMP/canarygate/canarygate.yaml" <<EOF
-admin: { address: 127.0.0.1:$PORT_ADMIN }
-listeners: [ { name: http, address: 127.0.0.1:$PORT_CANARYGATE } ]
-routes:
-  - name: bench
-    primary: { revision: v1, endpoints: ["127.0.0.1:$PORT_PRIMARY"] }
-    canary:  { revision: v2, endpoints: ["127.0.0.1:$PORT_CANARY"], weight: 20 }
-EOF
-    log "starting canarygate ($CANARYGATE_BIN, --threads $CANARYGATE_THREADS) on :$PORT_CANARYGATE"
-    "$CANARYGATE_BIN" run --config "$TMP/canarygate/canarygate.yaml" --threads "$CANARYGATE_THREADS" \
-        >"$TMP/canarygate/canarygate.log" 2>&1 &
-    PID_OF[canarygate]=$!
-    wait_port "${PID_OF[canarygate]}" "$PORT_CANARYGATE" canarygate "$TMP/canarygate/canarygate.log"
-    wait_port "${PID_OF[canarygate]}" "$PORT_ADMIN" "canarygate admin" "$TMP/canarygate/canarygate.log"
-fi
+# ---------------------------------------------------------------- 2.-4. nginx upstream, HAProxy, Canarygate
+start_nginx
+if has_target haproxy; then start_haproxy 4096 30s 10s 60s; fi
+if has_target canarygate; then start_canarygate; fi
 
 # ---------------------------------------------------------------- sanity: 200s and the split
 # 200 requests over one keep-alive connection; count the X-Arm header the upstream adds.
@@ -441,12 +266,7 @@ for t in "${TARGET_LIST[@]}"; do
 done
 
 ver() { "$@" 2>&1 | head -1 | tr -s ' ' || true; }
-CG_VERSION="n/a"
-if has_target canarygate; then
-    CG_VERSION="$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-    git -C "$REPO_ROOT" diff --quiet HEAD 2>/dev/null || CG_VERSION+=" (+uncommitted changes)"
-fi
-NOW="$(date -u '+%Y-%m-%d %H:%M UTC')"
+report_stamp
 
 {
 echo
@@ -454,7 +274,7 @@ echo "## Benchmark run $NOW"
 echo
 echo "Command: \`$CMDLINE\`"
 echo
-echo "- Date: $NOW; host: $(uname -srm); \`nproc\` = $(nproc); CPU: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+report_host_line
 echo "- Tools: wrk $(wrk -v 2>&1 | head -1 | awk '{ print $2 }'); $(haproxy -v 2>/dev/null | head -1 | awk '{ print "HAProxy", $3 }'); $(nginx -v 2>&1 | sed 's/.*\///' | sed 's/^/nginx /'); $(ver h2load --version); $(ver perf --version); $(ver strace -V)"
 echo "- Canarygate: $( has_target canarygate && echo "$CANARYGATE_BIN @ $CG_VERSION, --threads $CANARYGATE_THREADS" || echo "not measured in this run")"
 echo "- Setup: nginx upstream (1 worker) on :$PORT_PRIMARY (primary) / :$PORT_CANARY (canary); HAProxy nbthread $HAPROXY_THREADS, roundrobin 80/20, http-reuse always, forwardfor; Canarygate canary weight 20. All on one $(nproc)-core machine, load generator included."

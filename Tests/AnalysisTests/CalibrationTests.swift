@@ -4,6 +4,7 @@ import Testing
 import Config
 import Telemetry
 @testable import Analysis
+import Simulation
 
 /// The false-rollback rate of each judge on healthy canaries, against the binomial bound
 /// α + 3·sqrt(α(1 − α)/runs): if the true rate were α, the observed one would exceed the bound with

@@ -3,6 +3,7 @@
 import Testing
 import Config
 @testable import Analysis
+import Simulation
 
 @Suite struct PowerTests {
     /// Runs `runs` rollouts of at most `ticks` ticks; the ticks at which each failed (nil: never).

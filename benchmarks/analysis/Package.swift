@@ -7,6 +7,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [.package(name: "canarygate", path: "../..")],
     targets: [
-        .executableTarget(name: "judge-sim", dependencies: [.product(name: "CanarygateAnalysis", package: "canarygate")]),
+        .executableTarget(name: "judge-sim", dependencies: [
+            .product(name: "CanarygateAnalysis", package: "canarygate"),
+            .product(name: "CanarygateSimulation", package: "canarygate"),
+        ]),
     ]
 )

@@ -1,6 +1,7 @@
 // Simulated canary rollouts for the calibration and power tests: Poisson traffic per tick, binomial failures.
 
 @testable import Analysis
+import Simulation
 
 /// Traffic of one rollout: a total rate split by the canary weight, each arm failing independently.
 struct SimulatedTraffic {

@@ -1,6 +1,7 @@
 // judge-sim: simulated canary traffic through Canarygate's sequential judge and a Flagger setup; a markdown table.
 
 import Analysis
+import Simulation
 
 // Usage: judge-sim [--runs N] [--healthy-runs N] [--seed S]
 //   --runs          rollouts per (rate, canary error rate) for detection (default 1000)

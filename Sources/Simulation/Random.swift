@@ -1,4 +1,4 @@
-// Deterministic random numbers for judge-sim: xoshiro256** seeded by SplitMix64, Poisson and binomial samplers (a copy of Tests/AnalysisTests/Support/Random.swift).
+// Seeded random traffic for the judges' calibration tests and benchmarks/analysis (not used by the proxy): xoshiro256** seeded by SplitMix64, Poisson and binomial samplers.
 
 #if canImport(Glibc)
 import Glibc
@@ -8,10 +8,10 @@ import Darwin
 
 /// xoshiro256** (Blackman & Vigna, "Scrambled linear pseudorandom number generators", 2021), its
 /// state filled by SplitMix64 from one seed, so every simulation is reproducible.
-struct Xoshiro256: RandomNumberGenerator {
+public struct Xoshiro256: RandomNumberGenerator {
     private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
 
-    init(seed: UInt64) {
+    public init(seed: UInt64) {
         var x = seed
         func splitMix() -> UInt64 {
             x &+= 0x9E37_79B9_7F4A_7C15
@@ -23,7 +23,7 @@ struct Xoshiro256: RandomNumberGenerator {
         s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
     }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
         let t = s1 << 17
         s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3
@@ -33,14 +33,14 @@ struct Xoshiro256: RandomNumberGenerator {
     }
 
     /// Uniform in the open interval (0, 1): safe for `log`.
-    mutating func uniform() -> Double {
+    public mutating func uniform() -> Double {
         (Double(next() >> 11) + 0.5) * 0x1p-53
     }
 
     /// Poisson(λ): inversion by sequential search below λ = 10, Hörmann's PTRS transformed
     /// rejection ("The transformed rejection method for generating Poisson random variables",
     /// Insurance: Mathematics and Economics 12, 1993) above.
-    mutating func poisson(_ lambda: Double) -> UInt64 {
+    public mutating func poisson(_ lambda: Double) -> UInt64 {
         guard lambda > 0 else { return 0 }
         if lambda < 10 {
             var p = exp(-lambda), sum = p, x: UInt64 = 0
@@ -72,7 +72,7 @@ struct Xoshiro256: RandomNumberGenerator {
 
     /// Binomial(n, p), exactly, by geometric waiting times between successes (expected n·min(p, 1−p) + 1
     /// steps: cheap at the failure rates simulated here).
-    mutating func binomial(_ n: UInt64, _ p: Double) -> UInt64 {
+    public mutating func binomial(_ n: UInt64, _ p: Double) -> UInt64 {
         if n == 0 || p <= 0 { return 0 }
         if p >= 1 { return n }
         if p > 0.5 { return n - binomial(n, 1 - p) }
