@@ -28,7 +28,7 @@ struct ManagedRollout {
         self.analysis = analysis
         failureJudge = SequentialJudge(config: analysis.sequential, events: "failures")
         slowJudge = SequentialJudge(config: analysis.sequential, events: "slow requests")
-        slowThreshold = SlowThreshold.seconds(analysis.sequential.slowThreshold, previousPrimary: HistogramSnapshot())
+        slowThreshold = Self.slowThreshold(analysis, previousPrimary: HistogramSnapshot())
     }
 
     /// Judging happens only while the canary takes traffic under analysis.
@@ -82,10 +82,18 @@ struct ManagedRollout {
             verdicts += ComparisonJudge.evaluate(canary: canary, primary: primary, config: analysis.comparison, minRequests: analysis.minRequests)
         }
         // The next interval's slowness threshold (e.g. this interval's primary p99): fixed before the events it will judge.
-        if primary.n >= UInt64(analysis.minRequests),
-           let t = SlowThreshold.seconds(analysis.sequential.slowThreshold, previousPrimary: delta.primary.histogram) {
+        if primary.n >= UInt64(analysis.minRequests), let t = Self.slowThreshold(analysis, previousPrimary: delta.primary.histogram) {
             slowThreshold = t
         }
         return verdicts
+    }
+
+    /// T for the sequential slow-request test. Relative to the primary's p99 it is raised by the
+    /// comparison's minimum latency increase, so "slow" means slower by an amount a person cares about;
+    /// still a constant fixed before the events it judges, so the test keeps its guarantee.
+    static func slowThreshold(_ analysis: AnalysisConfig, previousPrimary: HistogramSnapshot) -> Double? {
+        guard let t = SlowThreshold.seconds(analysis.sequential.slowThreshold, previousPrimary: previousPrimary) else { return nil }
+        guard case .primaryP99 = analysis.sequential.slowThreshold else { return t }
+        return t + Double(analysis.comparison.minLatencyIncrease.nanoseconds) / 1e9
     }
 }
