@@ -31,10 +31,11 @@ struct ManagedRollout {
         slowThreshold = Self.slowThreshold(analysis, previousPrimary: HistogramSnapshot())
     }
 
-    /// Judging happens only while the canary takes traffic under analysis.
+    /// Judging runs whenever the canary takes traffic before it has become the primary, up to 100% in
+    /// Promoted: a dead canary is rolled back at any weight. (A pause freezes progress, not safety.)
     private var judging: Bool {
         switch machine.state.phase {
-        case .progressing, .waitingPromotion: return !machine.state.paused && weight.weight > 0
+        case .progressing, .waitingPromotion, .promoting, .promoted: return weight.weight > 0
         default: return false
         }
     }
