@@ -28,6 +28,10 @@ let package = Package(
         .target(name: "CLinuxShims"),
         // Syscalls, buffers, the epoll reactor, deadlines.
         .target(name: "EventLoop", dependencies: ["CLinuxShims"], swiftSettings: hotPath),
+        // libssl through pkg-config; the shim wraps the macros Swift cannot import.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        // TLS termination: contexts (certificates, ALPN) and non-blocking sessions.
+        .target(name: "TLS", dependencies: ["COpenSSL", "EventLoop"], swiftSettings: hotPath),
         // HTTP/1.1 parsing and serialisation: bytes in, heads out, no sockets.
         .target(name: "HTTP", swiftSettings: hotPath),
         // Lock-free per-loop metrics shards, histograms, snapshots and deltas, Prometheus text.
@@ -42,7 +46,7 @@ let package = Package(
         .target(name: "Rollout", dependencies: ["Analysis", "Config"]),
         // Listeners, routing + split, upstream pools, the exchange of one request.
         .target(name: "Proxy", dependencies: [
-            "EventLoop", "HTTP", "Config", "CLinuxShims", "Telemetry",
+            "EventLoop", "HTTP", "Config", "CLinuxShims", "Telemetry", "TLS",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: hotPath),
         // Wiring: server, admin API.
@@ -56,6 +60,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "EventLoop"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Telemetry", "Config", "Simulation"]),

@@ -27,7 +27,7 @@ public final class Server: Sendable {
     public static func start(config: CanarygateConfig, configPath: String?, threadCount: Int?, logger: Logger) throws -> Server {
         let weights = WeightRegistry()
         let snapshot: ProxySnapshot
-        do { snapshot = try ProxySnapshot(config: config, generation: 1, weights: weights) } catch { throw StartupError(description: error.description) }
+        do { snapshot = try ProxySnapshot(config: config, generation: 1, weights: weights) } catch { throw StartupError(description: "\(error)") }
         let count = max(1, threadCount ?? config.threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         let state = ServerState(snapshot: snapshot, configPath: configPath, loopCount: count, weights: weights)
 

@@ -17,7 +17,16 @@ public struct AdminConfig: Sendable, Equatable {
 public struct ListenerConfig: Sendable, Equatable {
     public var name: String
     public var address: HostPort
-    public init(name: String, address: HostPort) { self.name = name; self.address = address }
+    /// Present: the listener terminates TLS (1.2 and 1.3) with this certificate.
+    public var tls: ListenerTLSConfig?
+    public init(name: String, address: HostPort, tls: ListenerTLSConfig? = nil) { self.name = name; self.address = address; self.tls = tls }
+}
+
+/// PEM files: the certificate chain (leaf first) and its private key.
+public struct ListenerTLSConfig: Sendable, Equatable {
+    public var certificate: String
+    public var privateKey: String
+    public init(certificate: String, privateKey: String) { self.certificate = certificate; self.privateKey = privateKey }
 }
 
 /// Durations in nanoseconds-precise `Duration`s. Defaults follow HAProxy/nginx practice.

@@ -59,9 +59,23 @@ extension ListenerConfig {
                 let address = m.required("address") { node in
                     node.hostPort().flatMap { addresses.claim($0, shown: $0.description, at: node) }
                 }
+                let tls = m.optional("tls", ListenerTLSConfig.decode)
                 guard let name, let address else { return nil }
-                return ListenerConfig(name: name, address: address)
+                return ListenerConfig(name: name, address: address, tls: tls)
             }
+        }
+    }
+}
+
+extension ListenerTLSConfig {
+    /// The files are read when the config is applied (start or reload), so a bad certificate
+    /// refuses the reload instead of taking the listener down.
+    static func decode(_ node: ConfigNode) -> ListenerTLSConfig? {
+        node.mapping { m in
+            let certificate = m.required("certificate") { $0.nonEmptyString() }
+            let privateKey = m.required("privateKey") { $0.nonEmptyString() }
+            guard let certificate, let privateKey else { return nil }
+            return ListenerTLSConfig(certificate: certificate, privateKey: privateKey)
         }
     }
 }

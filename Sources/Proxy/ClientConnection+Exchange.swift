@@ -33,7 +33,7 @@ extension ClientConnection {
         // Rewrite the head for the upstream, then drop it from `input`: what follows is body or the next request.
         let out = proxy.loop.buffers.take()
         let written = peerText.withUnsafeBytes { peer in
-            HeadWriter.writeRequest(request, source: bytes, clientAddress: peer, proto: "http", into: out.writable)
+            HeadWriter.writeRequest(request, source: bytes, clientAddress: peer, proto: transport.isTLS ? "https" : "http", into: out.writable)
         }
         guard let written else {
             proxy.loop.buffers.give(out)
@@ -176,7 +176,7 @@ extension ClientConnection {
             if buffer.writableCount == 0 { buffer.compact() }
             let space = buffer.writableCount
             do {
-                switch try fd.read(into: buffer.writable) {
+                switch try transport.read(into: buffer.writable) {
                 case .wouldBlock:
                     readable = false
                 case .value(0):
@@ -327,7 +327,7 @@ extension ClientConnection {
         if head.count + body.count == 0 { return .done }
         guard writable else { return .blocked }
         do {
-            let result = body.count == 0 ? try fd.write(head) : try fd.write(head, body)
+            let result = try transport.write(head, body)
             switch result {
             case .wouldBlock:
                 writable = false
@@ -359,7 +359,7 @@ extension ClientConnection {
         recordOutcome(status: response.status, failure: nil)
         releaseExchange(reuseUpstream: upstreamReusable)
         if closeAfterResponse || !requestComplete {
-            fd.shutdownWrite()
+            transport.shutdownWrite()
             close()
             return
         }

@@ -3,11 +3,14 @@ import EventLoop
 import Glibc
 import HTTP
 import Telemetry
+import TLS
 
 /// Life of a connection: wait for a head → exchange with an upstream → (keep-alive) wait again.
 /// Requests are served one at a time; pipelined requests wait in `input` (bounded by its capacity).
 final class ClientConnection: Pollable {
     enum State {
+        /// TLS listeners: the handshake comes before any request.
+        case handshaking
         case awaitingHead
         case exchanging
         /// Sending a final response of our own (an error) before closing.
@@ -16,11 +19,13 @@ final class ClientConnection: Pollable {
     }
 
     let fd: SocketDescriptor
+    /// The socket itself, or a TLS session on it.
+    let transport: ClientTransport
     unowned(unsafe) let proxy: ProxyLoop
     /// The client's numeric address, written once at accept, appended to X-Forwarded-For.
     let peerText: [UInt8]
 
-    var state = State.awaitingHead
+    var state: State
     var readable = true
     var writable = true
     var peerHungUp = false
@@ -63,8 +68,16 @@ final class ClientConnection: Pollable {
     var dechunk = false
     var closeAfterResponse = false
 
-    init(fd: SocketDescriptor, peer: SocketAddress, proxy: ProxyLoop) {
+    /// `session`: the TLS session of a TLS listener's connection, nil for plain HTTP.
+    init(fd: SocketDescriptor, peer: SocketAddress, proxy: ProxyLoop, session: TLSSession?) {
         self.fd = fd
+        if let session {
+            transport = .tls(fd, session)
+            state = .handshaking
+        } else {
+            transport = .plain(fd)
+            state = .awaitingHead
+        }
         self.proxy = proxy
         var text = [UInt8](repeating: 0, count: 64)
         let n = text.withUnsafeMutableBytes { peer.writeNumericHost(into: $0) }
@@ -86,6 +99,7 @@ final class ClientConnection: Pollable {
         while true {
             let progressed: Bool
             switch state {
+            case .handshaking: progressed = stepHandshake()
             case .awaitingHead: progressed = stepAwaitingHead()
             case .exchanging: progressed = stepExchange()
             case .closing: progressed = stepClosing()
@@ -97,6 +111,9 @@ final class ClientConnection: Pollable {
 
     override func handleDeadline() {
         switch state {
+        case .handshaking:
+            // The header timeout covers the handshake too (slowloris over TLS).
+            close()
         case .awaitingHead:
             if let input, !input.isEmpty {
                 respond(with: .headerTimeout)
@@ -110,6 +127,29 @@ final class ClientConnection: Pollable {
             close()
         case .closed:
             break
+        }
+    }
+
+    // MARK: TLS handshake
+
+    private func stepHandshake() -> Bool {
+        guard case .tls(_, let session) = transport else { return false }
+        do {
+            switch try session.handshake() {
+            case .done:
+                state = .awaitingHead
+                return true
+            case .wantRead:
+                readable = false
+                return false
+            case .wantWrite:
+                writable = false
+                return false
+            }
+        } catch {
+            proxy.log.debug("TLS handshake failed: \(error)")
+            close()
+            return false
         }
     }
 
@@ -141,7 +181,7 @@ final class ClientConnection: Pollable {
         }
         let space = buffer.writableCount
         do {
-            switch try fd.read(into: buffer.writable) {
+            switch try transport.read(into: buffer.writable) {
             case .wouldBlock:
                 readable = false
                 releaseInputIfEmpty()
@@ -202,7 +242,7 @@ final class ClientConnection: Pollable {
         case .blocked:
             return false
         case .done:
-            fd.shutdownWrite()
+            transport.shutdownWrite()
             close()
             return false
         }
@@ -215,7 +255,7 @@ final class ClientConnection: Pollable {
         guard let out = output, !out.isEmpty else { return .done }
         guard writable else { return .blocked }
         do {
-            switch try fd.write(out.readable) {
+            switch try transport.write(out.readable) {
             case .wouldBlock:
                 writable = false
                 return .blocked
@@ -293,7 +333,7 @@ final class ClientConnection: Pollable {
     /// The loop drains: an idle connection closes now, a busy one after its current response.
     func drainRequested() {
         switch state {
-        case .awaitingHead where input?.isEmpty ?? true:
+        case .handshaking, .awaitingHead where input?.isEmpty ?? true:
             close()
         case .awaitingHead, .exchanging:
             closeAfterResponse = true

@@ -1,19 +1,23 @@
 // A loop's own SO_REUSEPORT listening socket: accepts in bounded batches and backs off when out of descriptors.
 import EventLoop
 import Logging
+import TLS
 
 final class Listener: Pollable {
     let name: String
     let address: SocketAddress
     let fd: SocketDescriptor
+    /// Replaced on reload, so a swapped certificate serves the next handshake.
+    var tls: TLSContext?
     unowned(unsafe) let proxy: ProxyLoop
     private var paused = false
 
     /// Accepts per readiness event, so one busy listener cannot starve the loop's other sockets.
     private static let acceptBatch = 64
 
-    init(name: String, address: SocketAddress, proxy: ProxyLoop) throws(Errno) {
+    init(name: String, address: SocketAddress, tls: TLSContext?, proxy: ProxyLoop) throws(Errno) {
         self.name = name
+        self.tls = tls
         self.address = address
         self.proxy = proxy
         self.fd = try SocketDescriptor.listen(on: address)
@@ -31,7 +35,7 @@ final class Listener: Pollable {
             do {
                 switch try fd.accept(peer: &peer) {
                 case .wouldBlock: return
-                case .value(let client): proxy.adopt(client, peer: peer!)
+                case .value(let client): proxy.adopt(client, peer: peer!, tls: tls)
                 }
             } catch let error where error == .tooManyOpenFiles || error == .fileTableOverflow || error == .noBuffers || error == .noMemory {
                 // The pending connection stays in the backlog and the level-triggered listener would fire

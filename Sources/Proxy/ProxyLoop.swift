@@ -5,6 +5,7 @@ import Glibc
 import HTTP
 import Logging
 import Telemetry
+import TLS
 
 /// Created on its own thread and never touched by another; other threads talk to it through `handle`.
 public final class ProxyLoop {
@@ -94,11 +95,16 @@ public final class ProxyLoop {
     private func openListeners(_ next: ProxySnapshot) throws {
         var kept: [Listener] = []
         for l in listeners {
-            if next.listeners.contains(where: { $0.name == l.name && $0.address == l.address }) { kept.append(l) } else { l.close() }
+            if let same = next.listeners.first(where: { $0.name == l.name && $0.address == l.address && ($0.tls == nil) == (l.tls == nil) }) {
+                l.tls = same.tls
+                kept.append(l)
+            } else {
+                l.close()
+            }
         }
         listeners = kept
         for l in next.listeners where !listeners.contains(where: { $0.name == l.name && $0.address == l.address }) {
-            listeners.append(try Listener(name: l.name, address: l.address, proxy: self))
+            listeners.append(try Listener(name: l.name, address: l.address, tls: l.tls, proxy: self))
         }
     }
 
@@ -140,8 +146,16 @@ public final class ProxyLoop {
     }
 
     /// Takes ownership of an accepted client socket.
-    func adopt(_ fd: SocketDescriptor, peer: SocketAddress) {
-        let connection = ClientConnection(fd: fd, peer: peer, proxy: self)
+    func adopt(_ fd: SocketDescriptor, peer: SocketAddress, tls: TLSContext?) {
+        var session: TLSSession?
+        if let tls {
+            do { session = try TLSSession(context: tls, fd: fd.raw) } catch {
+                log.warning("TLS session: \(error)")
+                fd.close()
+                return
+            }
+        }
+        let connection = ClientConnection(fd: fd, peer: peer, proxy: self, session: session)
         do {
             try loop.reactor.register(fd, connection, interest: Reactor.readable | Reactor.writable | Reactor.readHangup | Reactor.edgeTriggered)
         } catch {

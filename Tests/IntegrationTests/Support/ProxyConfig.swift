@@ -29,7 +29,11 @@ struct RouteSpec: Sendable {
 struct ListenerSpec: Sendable {
     var name: String
     var port: UInt16
-    init(_ name: String, port: UInt16) { self.name = name; self.port = port }
+    /// PEM certificate and key paths: the listener terminates TLS.
+    var tls: (certificate: String, privateKey: String)?
+    init(_ name: String, port: UInt16, tls: (certificate: String, privateKey: String)? = nil) {
+        self.name = name; self.port = port; self.tls = tls
+    }
 }
 
 struct ProxyConfig: Sendable {
@@ -75,6 +79,9 @@ struct ProxyConfig: Sendable {
         """
         for extra in extraListeners {
             out += "  - name: \(quoted(extra.name))\n    address: 127.0.0.1:\(extra.port)\n"
+            if let tls = extra.tls {
+                out += "    tls: { certificate: \(quoted(tls.certificate)), privateKey: \(quoted(tls.privateKey)) }\n"
+            }
         }
         if !timeouts.isEmpty {
             out += "timeouts:\n"

@@ -1,0 +1,104 @@
+// TLS termination over real sockets: curl over HTTPS, TLS 1.1 refused, a certificate swapped by SIGHUP, a bad one refused.
+import Foundation
+import Testing
+
+/// A self-signed certificate for `CN=<name>`, made by the openssl command line in `dir`.
+private func makeCertificate(_ name: String, in dir: TempDir) throws -> (certificate: String, privateKey: String) {
+    let cert = dir.url.appendingPathComponent("\(name)-cert.pem").path
+    let key = dir.url.appendingPathComponent("\(name)-key.pem").path
+    let result = try ChildProcess.run("/usr/bin/openssl", [
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=\(name)",
+    ])
+    guard result.status == 0 else { throw ProxyError.badStatus(Int(result.status), result.stderr) }
+    return (cert, key)
+}
+
+/// What `openssl s_client` negotiates with the listener: exit status and its output.
+private func handshake(port: UInt16, _ extra: [String]) throws -> (status: Int32, output: String) {
+    let result = try ChildProcess.run("/usr/bin/openssl", ["s_client", "-connect", "127.0.0.1:\(port)", "-servername", "localhost"] + extra,
+                                      stdin: "", timeout: 10)
+    return (result.status, result.stdout + result.stderr)
+}
+
+extension Integration {
+    @Suite("TLS listeners")
+    struct TLSListenerTests {
+        @Test func curlOverHTTPSReachesTheUpstreamMarkedHTTPS() throws {
+            let dir = try TempDir.make()
+            defer { dir.remove() }
+            let cert = try makeCertificate("localhost", in: dir)
+            let upstream = try TestUpstream(text: "over tls\n")
+            defer { upstream.stop() }
+            let tlsPort = try Posix.freePort()
+            var config = ProxyConfig.single(primary: upstream)
+            config.extraListeners = [ListenerSpec("https", port: tlsPort, tls: cert)]
+            try withProxy(config) { _ in
+                let result = try ChildProcess.run("/usr/bin/curl", ["-sk", "--http1.1", "--max-time", "10", "https://127.0.0.1:\(tlsPort)/hello"])
+                #expect(result.status == 0, "curl: \(result.stderr)")
+                #expect(result.stdout == "over tls\n")
+                let seen = try #require(upstream.requests.last)
+                #expect(seen.target == "/hello")
+                #expect(seen.headers["x-forwarded-proto"] == "https")
+                // Keep-alive over TLS: several requests on one connection.
+                let many = try ChildProcess.run("/usr/bin/curl", ["-sk", "--http1.1", "--max-time", "10"]
+                    + Array(repeating: "https://127.0.0.1:\(tlsPort)/again", count: 5))
+                #expect(many.stdout == String(repeating: "over tls\n", count: 5))
+            }
+        }
+
+        @Test func tls11IsRefusedAndTls12And13Work() throws {
+            let dir = try TempDir.make()
+            defer { dir.remove() }
+            let cert = try makeCertificate("localhost", in: dir)
+            let upstream = try TestUpstream(text: "ok\n")
+            defer { upstream.stop() }
+            let tlsPort = try Posix.freePort()
+            var config = ProxyConfig.single(primary: upstream)
+            config.extraListeners = [ListenerSpec("https", port: tlsPort, tls: cert)]
+            try withProxy(config) { _ in
+                // SECLEVEL=0 makes the client really offer TLS 1.1, so the refusal is the proxy's.
+                let old = try handshake(port: tlsPort, ["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"])
+                #expect(old.status != 0, "TLS 1.1 must be refused: \(old.output)")
+                #expect(old.output.contains("alert protocol version") || old.output.contains("unsupported protocol"), "\(old.output)")
+                let v12 = try handshake(port: tlsPort, ["-tls1_2"])
+                #expect(v12.output.contains("TLSv1.2"), "\(v12.output)")
+                let v13 = try handshake(port: tlsPort, ["-tls1_3"])
+                #expect(v13.output.contains("TLSv1.3"), "\(v13.output)")
+                let alpn = try handshake(port: tlsPort, ["-alpn", "http/1.1"])
+                #expect(alpn.output.contains("ALPN protocol: http/1.1"), "\(alpn.output)")
+            }
+        }
+
+        @Test func sighupSwapsTheCertificateAndABadOneIsRefused() throws {
+            let dir = try TempDir.make()
+            defer { dir.remove() }
+            let first = try makeCertificate("first.test", in: dir)
+            let second = try makeCertificate("second.test", in: dir)
+            let upstream = try TestUpstream(text: "ok\n")
+            defer { upstream.stop() }
+            let tlsPort = try Posix.freePort()
+            var config = ProxyConfig.single(primary: upstream)
+            config.extraListeners = [ListenerSpec("https", port: tlsPort, tls: first)]
+            try withProxy(config) { proxy in
+                #expect(try handshake(port: tlsPort, []).output.contains("CN = first.test"))
+
+                config.extraListeners = [ListenerSpec("https", port: tlsPort, tls: second)]
+                try proxy.rewriteConfig(config)
+                let swapped = try proxy.reloadBySignal()
+                #expect(swapped.lastError == nil)
+                #expect(try handshake(port: tlsPort, []).output.contains("CN = second.test"))
+
+                // A key that does not belong to the certificate: refused, the running one keeps serving.
+                config.extraListeners = [ListenerSpec("https", port: tlsPort, tls: (second.certificate, first.privateKey))]
+                try proxy.rewriteConfig(config)
+                let refused = try proxy.reloadBySignal()
+                #expect(refused.failures == swapped.failures + 1)
+                #expect(refused.lastError != nil)
+                #expect(try handshake(port: tlsPort, []).output.contains("CN = second.test"))
+                let result = try ChildProcess.run("/usr/bin/curl", ["-sk", "--http1.1", "--max-time", "10", "https://127.0.0.1:\(tlsPort)/"])
+                #expect(result.stdout == "ok\n")
+            }
+        }
+    }
+}
