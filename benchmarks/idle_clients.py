@@ -9,15 +9,20 @@
 #       time; each sends ONE "GET / HTTP/1.1" (keep-alive) and reads the full response, then is
 #       left open and idle. Writes "ok=… failed=…" to FILE (the ready file) once every connection
 #       is done, then waits until the release file exists (or --hold-max seconds) and closes all.
+#   --tls (either mode): the connections speak TLS (stdlib ssl, no certificate or host name check,
+#       ALPN http/1.1; handshake done non-blocking before the request). Used by tls-compare.sh.
 #
-# Stdlib only (socket + selectors, non-blocking). The open/request phase aborts after --timeout
+# Stdlib only (socket + selectors + ssl, non-blocking). The open/request phase aborts after --timeout
 # seconds (exit 2); the exit status is 1 if any connection failed.
 import argparse
 import os
 import selectors
 import socket
+import ssl
 import sys
 import time
+
+TLS_CONTEXT = None  # set by --tls: every new connection is wrapped in it
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: idle-memory\r\nAccept: */*\r\n\r\n"
 
@@ -61,6 +66,9 @@ def new_conn(sel, port):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setblocking(False)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if TLS_CONTEXT is not None:
+        # Wrapped before connecting; the handshake runs once the TCP connection is up.
+        s = TLS_CONTEXT.wrap_socket(s, do_handshake_on_connect=False)
     c = Conn(s)
     err = s.connect_ex(("127.0.0.1", port))
     if err not in (0, 115):  # 115 = EINPROGRESS
@@ -119,6 +127,9 @@ def run(port, total_conns, inflight, requests_per_conn, deadline):
                         print(f"connect error: {os.strerror(err)}", file=sys.stderr)
                         finish(c, False)
                         continue
+                    c.state = "handshake" if TLS_CONTEXT is not None else "sending"
+                if c.state == "handshake":
+                    c.sock.do_handshake()  # raises SSLWantRead/WriteError until done
                     c.state = "sending"
                 if c.state == "sending":
                     n = c.sock.send(c.remaining)
@@ -134,6 +145,8 @@ def run(port, total_conns, inflight, requests_per_conn, deadline):
                     finish(c, False)
                     continue
                 c.buf += data
+                while TLS_CONTEXT is not None and c.sock.pending():
+                    c.buf += c.sock.recv(65536)
                 complete, status = response_complete(c.buf)
                 if not complete:
                     continue
@@ -150,6 +163,12 @@ def run(port, total_conns, inflight, requests_per_conn, deadline):
                     sel.modify(c.sock, selectors.EVENT_WRITE, c)
                 else:
                     finish(c, True)
+            except ssl.SSLWantReadError:
+                sel.modify(c.sock, selectors.EVENT_READ, c)  # TLS needs input first (handshake, tickets)
+                continue
+            except ssl.SSLWantWriteError:
+                sel.modify(c.sock, selectors.EVENT_WRITE, c)
+                continue
             except (BlockingIOError, InterruptedError):
                 continue
             except OSError as e:
@@ -170,7 +189,15 @@ def main():
     ap.add_argument("--ready")
     ap.add_argument("--release")
     ap.add_argument("--hold-max", type=float, default=60.0)
+    ap.add_argument("--tls", action="store_true", help="TLS connections (no certificate verification)")
     a = ap.parse_args()
+    if a.tls:
+        global TLS_CONTEXT
+        TLS_CONTEXT = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        TLS_CONTEXT.check_hostname = False
+        TLS_CONTEXT.verify_mode = ssl.CERT_NONE
+        TLS_CONTEXT.minimum_version = ssl.TLSVersion.TLSv1_2
+        TLS_CONTEXT.set_alpn_protocols(["http/1.1"])
     deadline = time.monotonic() + a.timeout
 
     if a.mode == "warm":

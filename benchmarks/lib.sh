@@ -4,6 +4,12 @@
 # The sourcing script sets LOG_TAG before sourcing, and PORT_PRIMARY, PORT_CANARY, PORT_HAPROXY,
 # PORT_CANARYGATE, PORT_ADMIN, TARGETS, CANARYGATE_BIN, CANARYGATE_THREADS, HAPROXY_THREADS and
 # KEEP_LOGS before calling these functions.
+#
+# Optional (unset = the plain-HTTP setup of proxy-compare.sh / idle-memory.sh, unchanged):
+#   HAPROXY_GLOBAL_EXTRA     lines added to HAProxy's `global` section
+#   HAPROXY_BIND_EXTRA       appended to HAProxy's `bind` line (e.g. "ssl crt FILE alpn http/1.1")
+#   HAPROXY_FORWARDED_PROTO  the X-Forwarded-Proto HAProxy sets (default http)
+#   CANARYGATE_LISTENER_EXTRA  appended inside Canarygate's listener mapping (e.g. "tls: { ... }")
 
 log()  { printf '[%s %s] %s\n' "$LOG_TAG" "$(date +%H:%M:%S)" "$*" >&2; }
 die()  { printf '[%s] ERROR: %s\n' "$LOG_TAG" "$*" >&2; exit 1; }
@@ -120,6 +126,29 @@ pid_tree() {
     for c in $(pgrep -P "$p" 2>/dev/null || true); do pid_tree "$c"; done
 }
 
+# Total CPU ticks (utime+stime) of a process tree (/proc/PID/stat of a thread-group leader already
+# aggregates all of its threads). Same as proxy-compare.sh's own copy.
+tree_cpu_ticks() {
+    local total=0 p line rest
+    for p in $(pid_tree "$1"); do
+        line="$(cat "/proc/$p/stat" 2>/dev/null)" || continue
+        rest="${line##*) }"                      # drop "pid (comm) " (comm may contain spaces)
+        total=$(( total + $(awk '{ print $12 + $13 }' <<<"$rest") ))   # stat fields 14 (utime) + 15 (stime)
+    done
+    echo "$total"
+}
+
+# Sum of a /proc/PID/status field (kB) over a process tree: tree_status_kb PID [FIELD]. Same as
+# idle-memory.sh's rss_kb.
+tree_status_kb() {
+    local field="${2:-VmRSS}" total=0 p v
+    for p in $(pid_tree "$1"); do
+        v="$(awk -v f="$field:" '$1 == f { print $2 }' "/proc/$p/status" 2>/dev/null || true)"
+        total=$(( total + ${v:-0} ))
+    done
+    echo "$total"
+}
+
 # The port a target is measured on (nginx: the primary upstream, hit directly).
 target_port() {
     case "$1" in
@@ -176,7 +205,8 @@ start_haproxy() {
 global
     nbthread $HAPROXY_THREADS
     maxconn $maxconn
-    # no 'log' line: no logging
+    # no 'log' line: no logging${HAPROXY_GLOBAL_EXTRA:+
+$HAPROXY_GLOBAL_EXTRA}
 
 defaults
     mode http
@@ -189,10 +219,10 @@ defaults
     timeout http-keep-alive $keepalive
 
 frontend bench
-    bind 127.0.0.1:$PORT_HAPROXY
+    bind 127.0.0.1:$PORT_HAPROXY${HAPROXY_BIND_EXTRA:+ $HAPROXY_BIND_EXTRA}
     # Same per-request header work Canarygate must do (X-Forwarded-For/-Proto/-Host).
     option forwardfor
-    http-request set-header X-Forwarded-Proto http
+    http-request set-header X-Forwarded-Proto ${HAPROXY_FORWARDED_PROTO:-http}
     http-request set-header X-Forwarded-Host %[req.hdr(host)]
     default_backend arms
 
@@ -215,7 +245,7 @@ start_canarygate() {
     mkdir -p "$TMP/canarygate"
     cat >"$TMP/canarygate/canarygate.yaml" <<EOF
 admin: { address: 127.0.0.1:$PORT_ADMIN }
-listeners: [ { name: http, address: 127.0.0.1:$PORT_CANARYGATE } ]
+listeners: [ { name: http, address: 127.0.0.1:$PORT_CANARYGATE${CANARYGATE_LISTENER_EXTRA:+, $CANARYGATE_LISTENER_EXTRA} } ]
 routes:
   - name: bench
     primary: { revision: v1, endpoints: ["127.0.0.1:$PORT_PRIMARY"] }
