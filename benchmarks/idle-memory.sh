@@ -70,16 +70,6 @@ init_run idlemem
 preflight
 
 # ---------------------------------------------------------------- process helpers
-# Sum of a /proc/PID/status field (kB) over a process tree: rss_kb PID [FIELD]
-rss_kb() {
-    local field="${2:-VmRSS}" total=0 p v
-    for p in $(pid_tree "$1"); do
-        v="$(awk -v f="$field:" '$1 == f { print $2 }' "/proc/$p/status" 2>/dev/null || true)"
-        total=$(( total + ${v:-0} ))
-    done
-    echo "$total"
-}
-
 # Established TCP connections with local port $1 (the proxy's accepted client connections).
 conns_on_port() { ss -Htn state established "( sport = :$1 )" | wc -l; }
 # Established connections of process $1 to the nginx upstream ports (its upstream side).
@@ -131,7 +121,7 @@ for t in "${TARGET_LIST[@]}"; do
     fi
     sleep "$SETTLE"
     kill -0 "$pid" 2>/dev/null || die "$t died during the warm-up"
-    before="$(rss_kb "$pid")"; anon_before="$(rss_kb "$pid" RssAnon)"; up_before="$(upstream_conns "$pid")"
+    before="$(tree_status_kb "$pid")"; anon_before="$(tree_status_kb "$pid" RssAnon)"; up_before="$(upstream_conns "$pid")"
     log "$t: VmRSS before = $before kB (RssAnon $anon_before kB); upstream connections: $up_before"
 
     rm -f "$TMP/ready" "$TMP/release"
@@ -154,7 +144,7 @@ for t in "${TARGET_LIST[@]}"; do
     fi
     sleep "$SETTLE"
     kill -0 "$pid" 2>/dev/null || die "$t died while holding the connections"
-    after="$(rss_kb "$pid")"; anon_after="$(rss_kb "$pid" RssAnon)"; up_after="$(upstream_conns "$pid")"
+    after="$(tree_status_kb "$pid")"; anon_after="$(tree_status_kb "$pid" RssAnon)"; up_after="$(upstream_conns "$pid")"
     seen="$(conns_on_port "$port")"
     log "$t: VmRSS after = $after kB (RssAnon $anon_after kB); established on :$port = $seen; upstream connections: $up_after"
     [ "$seen" -ge "$CONNS" ] || log "WARNING: $t holds only $seen of the $CONNS client connections open"

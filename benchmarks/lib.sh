@@ -127,7 +127,7 @@ pid_tree() {
 }
 
 # Total CPU ticks (utime+stime) of a process tree (/proc/PID/stat of a thread-group leader already
-# aggregates all of its threads). Same as proxy-compare.sh's own copy.
+# aggregates all of its threads).
 tree_cpu_ticks() {
     local total=0 p line rest
     for p in $(pid_tree "$1"); do
@@ -138,8 +138,7 @@ tree_cpu_ticks() {
     echo "$total"
 }
 
-# Sum of a /proc/PID/status field (kB) over a process tree: tree_status_kb PID [FIELD]. Same as
-# idle-memory.sh's rss_kb.
+# Sum of a /proc/PID/status field (kB) over a process tree: tree_status_kb PID [FIELD].
 tree_status_kb() {
     local field="${2:-VmRSS}" total=0 p v
     for p in $(pid_tree "$1"); do

@@ -79,19 +79,6 @@ init_run bench
 preflight
 
 # ---------------------------------------------------------------- process helpers
-# Total CPU ticks (utime+stime) of a process tree. /proc/PID/stat of a thread-group leader
-# already aggregates all of its threads (including exited ones), so threads are covered.
-cpu_ticks() {
-    local total=0 p line rest
-    for p in $(pid_tree "$1"); do
-        line="$(cat "/proc/$p/stat" 2>/dev/null)" || continue
-        rest="${line##*) }"                      # drop "pid (comm) " (comm may contain spaces)
-        # rest fields: 1=state ... 12=utime 13=stime  (stat fields 14 and 15)
-        total=$(( total + $(awk '{ print $12 + $13 }' <<<"$rest") ))
-    done
-    echo "$total"
-}
-
 target_pid() {
     case "$1" in
         nginx) echo "${PID_OF[nginx]}" ;;
@@ -135,10 +122,10 @@ wrk_round() {
     local t="$1" tag="$2" dur="$3" port pid c0 c1 out
     port="$(target_port "$t")"; pid="$(target_pid "$t")"
     out="$TMP/wrk-$tag-$t.txt"
-    c0="$(cpu_ticks "$pid")"
+    c0="$(tree_cpu_ticks "$pid")"
     bg_run "$out" wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"$dur" --latency "http://127.0.0.1:$port/" \
         || { cat "$out" >&2; die "wrk against $t failed"; }
-    c1="$(cpu_ticks "$pid")"
+    c1="$(tree_cpu_ticks "$pid")"
     kill -0 "$pid" 2>/dev/null || die "$t died during the wrk run"
     WRK_RES="$(awk -v c0="$c0" -v c1="$c1" -v hz="$CLK_TCK" '
         function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
@@ -183,10 +170,10 @@ for t in "${TARGET_LIST[@]}"; do
     port="$(target_port "$t")"; pid="$(target_pid "$t")"
     logf="$TMP/h2load-$t.log"; out="$TMP/h2load-$t.txt"
     log "fixed rate $t: h2load --h1 -n $RATE_N -c $RATE_CLIENTS --rps $RATE_PER_CLIENT (= $RATE_EFFECTIVE req/s for ${RATE_SECONDS_S}s)"
-    c0="$(cpu_ticks "$pid")"
+    c0="$(tree_cpu_ticks "$pid")"
     bg_run "$out" h2load --h1 -n "$RATE_N" -c "$RATE_CLIENTS" --rps "$RATE_PER_CLIENT" --log-file "$logf" \
         "http://127.0.0.1:$port/" || { cat "$out" >&2; die "h2load against $t failed"; }
-    c1="$(cpu_ticks "$pid")"
+    c1="$(tree_cpu_ticks "$pid")"
     # h2load prints no percentiles for HTTP/1.1; compute them from the per-request log
     # (columns: start µs since epoch, status (-1 = failed), µs until end of response).
     awk '{ print $3 }' "$logf" | sort -n >"$logf.sorted"
