@@ -67,7 +67,11 @@ final class RolloutController {
             rollouts[route.name]!.route = route
             deliver(route.name, .configured(primaryRevision: route.primary.revision, canaryRevision: canary.arm.revision, analysis: analysis), now: now)
         }
-        for name in rollouts.keys where !seen.contains(name) { rollouts[name] = nil }
+        for name in rollouts.keys where !seen.contains(name) {
+            // No longer managed: its weight cell must not bring an old canary share back later.
+            rollouts[name]?.weight.set(0)
+            rollouts[name] = nil
+        }
     }
 
     /// One control tick (every 100 ms): sequential judges on the tick's counts, async results, timers.

@@ -116,7 +116,8 @@ extension ClientConnection {
             proxy.responseDeadlines.arm(up, now: proxy.loop.now)
         }
         let sent = pumpRequest(up)
-        if state != .exchanging { return true }
+        // A failure may have ended the exchange, or a retry bound a fresh connection in place of `up`.
+        if state != .exchanging || upstream !== up { return true }
         let received = pumpResponse(up)
         return sent || received
     }
@@ -308,15 +309,22 @@ extension ClientConnection {
     private func relayResponseBody() -> FlushResult {
         guard let from = fromUpstream else { return flushOutput() }
         if dechunk, case .chunked(var scanner, false) = responseBody, let out = output {
-            // De-chunking copies payload into `output`; feed no more than fits.
-            out.compact()
-            let feed = UnsafeRawBufferPointer(rebasing: from.readable.prefix(out.writableCount))
-            switch scanner.decode(feed, payload: { out.append($0) }) {
-            case .needMore(let consumed): from.consume(consumed); responseBody = .chunked(scanner, done: false)
-            case .done(let consumed): from.consume(consumed); responseBody = .chunked(scanner, done: true)
-            case .error: return .failed
+            // De-chunking copies payload into `output`; feed no more than fits, flush, and go on until
+            // the held bytes are all decoded or the client blocks: stopping earlier would strand bytes
+            // that no epoll event will ever come back for.
+            while true {
+                out.compact()
+                let feed = UnsafeRawBufferPointer(rebasing: from.readable.prefix(out.writableCount))
+                var finished = false
+                switch scanner.decode(feed, payload: { out.append($0) }) {
+                case .needMore(let consumed): from.consume(consumed)
+                case .done(let consumed): from.consume(consumed); finished = true
+                case .error: return .failed
+                }
+                responseBody = .chunked(scanner, done: finished)
+                let flushed = flushOutput()
+                if flushed != .done || finished || from.isEmpty { return flushed }
             }
-            return flushOutput()
         }
         switch responseBody.classify(from.readable, alreadyPending: responsePending) {
         case .success(let n): responsePending += n
@@ -388,7 +396,7 @@ extension ClientConnection {
             if case .none = BodyProgress(request.framing) { return true }
             return false
         }()
-        if nothingReceived && up.completedExchanges > 0 && !retried && bodyless
+        if nothingReceived && up.completedExchanges > 0 && !retried && bodyless && request.method.isIdempotent
             && failure.kind != .responseTimeout, let out = headOut {
             retried = true
             upstream = nil
@@ -421,6 +429,16 @@ extension ClientConnection {
     /// The upstream's connect or response deadline passed.
     func upstreamDeadlinePassed() {
         guard let up = upstream else { return }
+        // Silence caused by the client — its request body not arriving, or it not reading our
+        // response — is not the upstream's fault: keep waiting under the client's idle timeout,
+        // whose expiry ends the exchange as a downstream abort, never counted against the arm.
+        let awaitingClientBody = up.connected && !requestComplete && requestPending == 0 && !readable
+        let blockedOnClient = up.connected && responseStarted && !writable
+        if awaitingClientBody || blockedOnClient {
+            proxy.responseDeadlines.arm(up, now: proxy.loop.now)
+            if !hasDeadline { proxy.idleDeadlines.arm(self, now: proxy.loop.now) }
+            return
+        }
         if !up.connected {
             up.pool.markDown(now: proxy.loop.now)
             failUpstream(.connectTimeout)
@@ -428,6 +446,16 @@ extension ClientConnection {
             failUpstream(.responseTimeout)
         }
         drive()
+    }
+}
+
+extension HTTPMethod {
+    /// RFC 9110 §9.2.2: safe to send again when a stale pooled connection failed before any response byte.
+    var isIdempotent: Bool {
+        switch self {
+        case .get, .head, .options, .put, .delete, .trace: return true
+        case .post, .patch, .connect, .other: return false
+        }
     }
 }
 

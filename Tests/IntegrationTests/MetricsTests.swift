@@ -237,6 +237,26 @@ extension Integration {
             }
         }
 
+        @Test func aClientThatStopsSendingItsBodyIsADownstreamAbortNotAnUpstreamTimeout() throws {
+            let upstream = try TestUpstream(text: "never reached")
+            defer { upstream.stop() }
+            // The upstream waits for a body that never comes: its silence is the client's doing.
+            let config = ProxyConfig.single(primary: upstream, timeouts: ["upstreamResponse": "300ms", "idle": "1s"])
+            try withProxy(config, threads: 1) { proxy in
+                let client = try RawClient(port: proxy.port, timeout: 5)
+                try client.send("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 100\r\n\r\n0123456789")
+                // No 504 (that would blame the upstream): the connection is closed after the client's idle timeout.
+                let answer = Result { try client.readResponse() }
+                if case .success(let response) = answer { Issue.record("expected a closed connection, got \(response.status)") }
+
+                let web = ["route": "web", "arm": "primary"]
+                let metrics = try Self.scrape(proxy) { ($0.value("canarygate_downstream_aborts_total", web) ?? 0) >= 1 }
+                #expect(metrics.value("canarygate_downstream_aborts_total", web) == 1)
+                #expect(metrics.sum(Self.failures, web) == 0, "\(metrics.samples(Self.failures))")
+                #expect(metrics.sum(Self.requests, web) == 0, "\(metrics.samples(Self.requests))")
+            }
+        }
+
         @Test func scrapePassesPromtoolCheckMetrics() throws {
             let promtool = "/usr/bin/promtool"
             try #require(FileManager.default.isExecutableFile(atPath: promtool),
