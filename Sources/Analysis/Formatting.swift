@@ -1,10 +1,10 @@
 // Number formatting for verdict summaries, without Foundation: fixed decimals, short measured values, trimmed bounds.
 
 /// Fixed-point text for the one-line summaries of verdicts (the evidence keeps the exact values).
-enum Format {
+public enum Format {
     /// `value` with `decimals` digits after the point, e.g. `fixed(97.123, 1)` = "97.1". Non-finite
     /// values and magnitudes beyond 1e15 use Swift's own description.
-    static func fixed(_ value: Double, _ decimals: Int) -> String {
+    public static func fixed(_ value: Double, _ decimals: Int) -> String {
         guard value.isFinite, abs(value) < 1e15 else { return "\(value)" }
         var scale: Double = 1
         for _ in 0..<max(decimals, 0) { scale *= 10 }

@@ -38,12 +38,7 @@ final class AdminServer: Sendable {
 
     /// One request per connection, one connection at a time: the admin API is for people and scrapers, not load.
     private func serve(server: Server) {
-        while !stopping.load(ordering: .acquiring) {
-            var pfd = pollfd(fd: listener.raw, events: Int16(POLLIN), revents: 0)
-            // Wake up regularly to notice `stop()`.
-            guard poll(&pfd, 1, 200) > 0 else { continue }
-            var peer: SocketAddress?
-            guard case .value(let client)? = try? listener.accept(peer: &peer) else { continue }
+        acceptEach(listener, pollMilliseconds: 200, isStopping: { stopping.load(ordering: .acquiring) }) { client in
             handle(client, server: server)
             client.close()
         }
@@ -116,11 +111,7 @@ final class AdminServer: Sendable {
 
     /// Reads the head (bounded in size and time) and returns the method and path.
     private func readRequestLine(_ client: SocketDescriptor) -> (String, String)? {
-        // The accepted socket is non-blocking (accept4 flags); switch it to blocking with a receive timeout.
-        let flags = fcntl(client.raw, F_GETFL)
-        _ = fcntl(client.raw, F_SETFL, flags & ~O_NONBLOCK)
-        var tv = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(client.raw, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        makeBlocking(client, receiveTimeoutSeconds: 2)
         var head = [UInt8]()
         var chunk = [UInt8](repeating: 0, count: 2048)
         while head.count < 16 * 1024 {
@@ -137,13 +128,6 @@ final class AdminServer: Sendable {
 
     private func send(_ client: SocketDescriptor, status: String, type: String, body: String) {
         let response = "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
-        var bytes = Array(response.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { send($0.baseAddress! + offset, $0.count - offset) }
-            if n <= 0 { return }
-            offset += n
-        }
-        func send(_ p: UnsafeMutableRawPointer, _ count: Int) -> Int { Glibc.send(client.raw, p, count, Int32(MSG_NOSIGNAL)) }
+        _ = writeAll(client, Array(response.utf8))
     }
 }

@@ -29,13 +29,9 @@ final class DemoBackend: Sendable {
     func stop() { stopping.store(true, ordering: .releasing) }
 
     private func acceptLoop(body: String) {
-        while !stopping.load(ordering: .acquiring) {
-            var pfd = pollfd(fd: listener.raw, events: Int16(POLLIN), revents: 0)
-            guard poll(&pfd, 1, 100) > 0 else { continue }
-            var peer: SocketAddress?
-            guard case .value(let client)? = try? listener.accept(peer: &peer) else { continue }
-            let ok = Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8)
-            let failed = Array("HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: 7\r\n\r\nfailed\n".utf8)
+        let ok = Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)".utf8)
+        let failed = Array("HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: 7\r\n\r\nfailed\n".utf8)
+        acceptEach(listener, pollMilliseconds: 100, isStopping: { stopping.load(ordering: .acquiring) }) { client in
             LoopThread.spawn { self.serve(client, ok: ok, failed: failed) }.detach()
         }
         listener.close()
@@ -43,10 +39,7 @@ final class DemoBackend: Sendable {
 
     /// Keep-alive loop: one response per request head (the demo load sends no bodies).
     private func serve(_ client: SocketDescriptor, ok: [UInt8], failed: [UInt8]) {
-        let flags = fcntl(client.raw, F_GETFL)
-        _ = fcntl(client.raw, F_SETFL, flags & ~O_NONBLOCK)
-        var tv = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(client.raw, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        makeBlocking(client, receiveTimeoutSeconds: 5)
         var pending = [UInt8]()
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -60,30 +53,4 @@ final class DemoBackend: Sendable {
         }
         client.close()
     }
-}
-
-/// Offset just past the first CRLFCRLF, if any.
-func headEnd(_ bytes: [UInt8]) -> Int? {
-    guard bytes.count >= 4 else { return nil }
-    for i in 0...(bytes.count - 4) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
-        return i + 4
-    }
-    return nil
-}
-
-func writeAll(_ fd: SocketDescriptor, _ bytes: [UInt8]) -> Bool {
-    var offset = 0
-    while offset < bytes.count {
-        let n = bytes.withUnsafeBytes { send(fd.raw, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
-        if n <= 0 { return false }
-        offset += n
-    }
-    return true
-}
-
-func boundPort(_ fd: SocketDescriptor) -> UInt16 {
-    var storage = sockaddr_storage()
-    var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-    _ = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd.raw, $0, &len) } }
-    return SocketAddress(storage: storage, length: len).port
 }

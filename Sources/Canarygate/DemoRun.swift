@@ -1,5 +1,6 @@
 // Runs the demo: two backends (the canary optionally faulty), the proxy with a managed route, a steady load,
 // and the rollout shown live until it succeeds or rolls back.
+import Analysis
 import Config
 import EventLoop
 import Foundation
@@ -97,7 +98,7 @@ public enum DemoRun {
             guard let a, a.responses > 0 else { return "   -            " }
             let ok = 100 * Double(a.responses - a.serverErrors) / Double(a.responses)
             let p99 = (a.histogram.quantile(0.99) ?? 0) * 1000
-            return "\(fixed(ok, 1))% p99 \(fixed(p99, 1))ms"
+            return "\(Format.fixed(ok, 1))% p99 \(Format.fixed(p99, 1))ms"
         }
         return "\(String(elapsed / 1_000_000_000).padding(3))s  \(r.phase.rawValue.padding(16)) [\(bar)] \(String(r.canaryWeight).padding(3))%"
             + "  primary \(arm(window?.primary))  canary \(arm(window?.canary))"
@@ -160,23 +161,6 @@ final class DemoLoad: Sendable {
     func stop() { stopping.store(true, ordering: .relaxed) }
 }
 
-/// `x` with `digits` decimals, without Foundation's String(format:).
-func fixed(_ x: Double, _ digits: Int) -> String {
-    if digits <= 0 { return String(Int(x.rounded())) }
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let scaled = Int((x * scale).rounded())
-    let whole = scaled / Int(scale), frac = abs(scaled % Int(scale))
-    let fracText = String(frac)
-    return "\(whole)." + String(repeating: "0", count: digits - fracText.count) + fracText
-}
-
 extension String {
     func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
-
-    func trimmingCharacters(in character: Character) -> String {
-        var s = Substring(self)
-        while s.last == character { s.removeLast() }
-        return String(s)
-    }
 }

@@ -22,12 +22,24 @@ public final class ProxyLoop {
     private(set) var draining = false
     private var openConnections = 0
 
-    // Deadline lists, one per timeout kind (see DeadlineList: one duration per list).
-    private(set) var headerDeadlines: DeadlineList
-    private(set) var idleDeadlines: DeadlineList
-    private(set) var connectDeadlines: DeadlineList
-    private(set) var responseDeadlines: DeadlineList
-    private(set) var upstreamIdleDeadlines: DeadlineList
+    /// Deadline lists, one per timeout kind (see DeadlineList: one duration per list).
+    private struct TimeoutLists {
+        let header, idle, connect, response, upstreamIdle: DeadlineList
+
+        init(_ t: TimeoutsConfig, on loop: EventLoop) {
+            header = loop.deadlineList(for: t.requestHeader)
+            idle = loop.deadlineList(for: t.idle)
+            connect = loop.deadlineList(for: t.upstreamConnect)
+            response = loop.deadlineList(for: t.upstreamResponse)
+            upstreamIdle = loop.deadlineList(for: t.upstreamIdle)
+        }
+    }
+    private var timeouts: TimeoutLists
+    var headerDeadlines: DeadlineList { timeouts.header }
+    var idleDeadlines: DeadlineList { timeouts.idle }
+    var connectDeadlines: DeadlineList { timeouts.connect }
+    var responseDeadlines: DeadlineList { timeouts.response }
+    var upstreamIdleDeadlines: DeadlineList { timeouts.upstreamIdle }
     let listenerBackoff: DeadlineList
 
     /// Parser limits; copied from the snapshot so the hot path reads a stored property.
@@ -44,12 +56,7 @@ public final class ProxyLoop {
         self.snapshot = snapshot
         maxHeaderBytes = limits.maxHeaderBytes
         maxHeaderCount = limits.maxHeaderCount
-        let t = snapshot.config.timeouts
-        headerDeadlines = loop.deadlineList(for: t.requestHeader)
-        idleDeadlines = loop.deadlineList(for: t.idle)
-        connectDeadlines = loop.deadlineList(for: t.upstreamConnect)
-        responseDeadlines = loop.deadlineList(for: t.upstreamResponse)
-        upstreamIdleDeadlines = loop.deadlineList(for: t.upstreamIdle)
+        timeouts = TimeoutLists(snapshot.config.timeouts, on: loop)
         listenerBackoff = loop.deadlineList(for: .milliseconds(100))
         control = LoopControl(handle: loop.handle)
         installRoutes(snapshot)
@@ -76,12 +83,7 @@ public final class ProxyLoop {
         // Buffers were sized at start; a larger head limit than they hold needs a restart (the reload validator says so).
         maxHeaderBytes = min(limits.maxHeaderBytes, loop.buffers.bufferSize - 1024)
         maxHeaderCount = limits.maxHeaderCount
-        let t = next.config.timeouts
-        headerDeadlines = loop.deadlineList(for: t.requestHeader)
-        idleDeadlines = loop.deadlineList(for: t.idle)
-        connectDeadlines = loop.deadlineList(for: t.upstreamConnect)
-        responseDeadlines = loop.deadlineList(for: t.upstreamResponse)
-        upstreamIdleDeadlines = loop.deadlineList(for: t.upstreamIdle)
+        timeouts = TimeoutLists(next.config.timeouts, on: loop)
         installRoutes(next)
         if !draining {
             do { try openListeners(next) } catch {

@@ -1,0 +1,49 @@
+// Small blocking-socket helpers of the control plane: the admin API, the demo's backends and clients.
+import CLinuxShims
+import EventLoop
+import Glibc
+
+/// Accepts connections on `listener` until `isStopping()`, waking every `pollMilliseconds` to check.
+func acceptEach(_ listener: SocketDescriptor, pollMilliseconds: Int32, isStopping: () -> Bool, _ handle: (SocketDescriptor) -> Void) {
+    while !isStopping() {
+        var pfd = pollfd(fd: listener.raw, events: Int16(POLLIN), revents: 0)
+        guard poll(&pfd, 1, pollMilliseconds) > 0 else { continue }
+        var peer: SocketAddress?
+        guard case .value(let client)? = try? listener.accept(peer: &peer) else { continue }
+        handle(client)
+    }
+}
+
+/// Accepted sockets are non-blocking (accept4 flags); these helpers read with a receive timeout instead.
+func makeBlocking(_ fd: SocketDescriptor, receiveTimeoutSeconds: Int) {
+    let flags = fcntl(fd.raw, F_GETFL)
+    _ = fcntl(fd.raw, F_SETFL, flags & ~O_NONBLOCK)
+    var tv = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
+    setsockopt(fd.raw, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+}
+
+/// Offset just past the first CRLFCRLF, if any.
+func headEnd(_ bytes: [UInt8]) -> Int? {
+    guard bytes.count >= 4 else { return nil }
+    for i in 0...(bytes.count - 4) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
+        return i + 4
+    }
+    return nil
+}
+
+func writeAll(_ fd: SocketDescriptor, _ bytes: [UInt8]) -> Bool {
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeBytes { send(fd.raw, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+        if n <= 0 { return false }
+        offset += n
+    }
+    return true
+}
+
+func boundPort(_ fd: SocketDescriptor) -> UInt16 {
+    var storage = sockaddr_storage()
+    var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+    _ = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd.raw, $0, &len) } }
+    return SocketAddress(storage: storage, length: len).port
+}
