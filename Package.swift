@@ -32,6 +32,10 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         // TLS termination: contexts (certificates, ALPN) and non-blocking sessions.
         .target(name: "TLS", dependencies: ["COpenSSL", "EventLoop"], swiftSettings: hotPath),
+        // libnghttp2 through pkg-config.
+        .systemLibrary(name: "CNGHTTP2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
+        // HTTP/2 framing, HPACK and flow control (libnghttp2) as a session: bytes in, events out, no sockets.
+        .target(name: "HTTP2", dependencies: ["CNGHTTP2"], swiftSettings: hotPath),
         // HTTP/1.1 parsing and serialisation: bytes in, heads out, no sockets.
         .target(name: "HTTP", swiftSettings: hotPath),
         // Lock-free per-loop metrics shards, histograms, snapshots and deltas, Prometheus text.
@@ -46,7 +50,7 @@ let package = Package(
         .target(name: "Rollout", dependencies: ["Analysis", "Config"]),
         // Listeners, routing + split, upstream pools, the exchange of one request.
         .target(name: "Proxy", dependencies: [
-            "EventLoop", "HTTP", "Config", "CLinuxShims", "Telemetry", "TLS",
+            "EventLoop", "HTTP", "HTTP2", "Config", "CLinuxShims", "Telemetry", "TLS",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: hotPath),
         // Wiring: server, admin API.

@@ -61,6 +61,14 @@ public final class Reactor {
         _ = try checkedSyscall { epoll_ctl(epollFD, EPOLL_CTL_MOD, fd.raw, &ev) }
     }
 
+    /// Hands `old`'s registration (its fd, interest and token) to `new`: events already fetched or
+    /// still to come for the fd go to `new` (a connection switching protocol keeps its socket).
+    public func transfer(_ old: Pollable, to new: Pollable) {
+        slots[Int(UInt32(truncatingIfNeeded: old.registration))] = new
+        new.registration = old.registration
+        old.registration = 0
+    }
+
     /// Forgets `object`. The caller closes the fd right after, which removes it from the epoll set
     /// without an extra EPOLL_CTL_DEL; any event already fetched for it is dropped by the generation check.
     public func deregister(_ object: Pollable) {

@@ -65,38 +65,9 @@ extension ClientConnection {
 
     /// Binds an idle pooled connection, or starts a non-blocking connect.
     private func connectUpstream(pool: UpstreamPool, reuse: Bool) {
-        if reuse, let idle = pool.takeIdle() {
-            idle.cancelDeadline()
-            idle.owner = self
-            upstream = idle
-            proxy.responseDeadlines.arm(idle, now: proxy.loop.now)
-            return
-        }
-        do {
-            let (fd, connected) = try SocketDescriptor.connect(to: pool.address)
-            let up = UpstreamConnection(fd: fd, pool: pool, proxy: proxy, connected: connected)
-            do {
-                try proxy.loop.reactor.register(fd, up, interest: Reactor.readable | Reactor.writable | Reactor.readHangup | Reactor.edgeTriggered)
-            } catch {
-                fd.close()
-                failExchange(.resourceExhausted)
-                return
-            }
-            up.owner = self
-            upstream = up
-            if connected {
-                proxy.responseDeadlines.arm(up, now: proxy.loop.now)
-            } else {
-                proxy.connectDeadlines.arm(up, now: proxy.loop.now)
-            }
-        } catch let error where error == .connectionRefused {
-            pool.markDown(now: proxy.loop.now)
-            failExchange(.connectRefused)
-        } catch let error where error == .tooManyOpenFiles || error == .fileTableOverflow || error == .noBuffers {
-            failExchange(.resourceExhausted)
-        } catch {
-            pool.markDown(now: proxy.loop.now)
-            failExchange(.connectFailed)
+        switch proxy.bindUpstream(pool: pool, reuse: reuse, owner: self) {
+        case .success(let up): upstream = up
+        case .failure(let failure): failExchange(failure)
         }
     }
 
@@ -106,14 +77,10 @@ extension ClientConnection {
         guard let up = upstream else { return false }
         if !up.connected {
             guard up.writable || up.hungUp else { return false }
-            if let error = up.fd.pendingError() {
-                up.pool.markDown(now: proxy.loop.now)
-                failUpstream(error == .connectionRefused ? .connectRefused : .connectFailed)
+            if let failure = up.completeConnect() {
+                failUpstream(failure)
                 return true
             }
-            up.connected = true
-            up.pool.markUp()
-            proxy.responseDeadlines.arm(up, now: proxy.loop.now)
         }
         let sent = pumpRequest(up)
         // A failure may have ended the exchange, or a retry bound a fresh connection in place of `up`.
@@ -427,7 +394,7 @@ extension ClientConnection {
     }
 
     /// The upstream's connect or response deadline passed.
-    func upstreamDeadlinePassed() {
+    func exchangeDeadlinePassed() {
         guard let up = upstream else { return }
         // Silence caused by the client — its request body not arriving, or it not reading our
         // response — is not the upstream's fault: keep waiting under the client's idle timeout,

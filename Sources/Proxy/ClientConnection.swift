@@ -2,12 +2,13 @@
 import EventLoop
 import Glibc
 import HTTP
+import HTTP2
 import Telemetry
 import TLS
 
 /// Life of a connection: wait for a head → exchange with an upstream → (keep-alive) wait again.
 /// Requests are served one at a time; pipelined requests wait in `input` (bounded by its capacity).
-final class ClientConnection: Pollable {
+final class ClientConnection: UpstreamOwner {
     enum State {
         /// TLS listeners: the handshake comes before any request.
         case handshaking
@@ -29,6 +30,10 @@ final class ClientConnection: Pollable {
     var readable = true
     var writable = true
     var peerHungUp = false
+    /// The listener speaks HTTP/2 too: a plain connection may open with the prior-knowledge preface.
+    let http2: Bool
+    /// No request was read yet: the only moment a prior-knowledge preface may arrive.
+    var firstRequest = true
     /// The header timeout is running for the request being received.
     var headStarted = true
 
@@ -69,8 +74,9 @@ final class ClientConnection: Pollable {
     var closeAfterResponse = false
 
     /// `session`: the TLS session of a TLS listener's connection, nil for plain HTTP.
-    init(fd: SocketDescriptor, peer: SocketAddress, proxy: ProxyLoop, session: TLSSession?) {
+    init(fd: SocketDescriptor, peer: SocketAddress, proxy: ProxyLoop, session: TLSSession?, http2: Bool) {
         self.fd = fd
+        self.http2 = http2
         if let session {
             transport = .tls(fd, session)
             state = .handshaking
@@ -109,6 +115,9 @@ final class ClientConnection: Pollable {
         }
     }
 
+    override func upstreamReady() { drive() }
+    override func upstreamDeadlinePassed() { exchangeDeadlinePassed() }
+
     override func handleDeadline() {
         switch state {
         case .handshaking:
@@ -137,6 +146,10 @@ final class ClientConnection: Pollable {
         do {
             switch try session.handshake() {
             case .done:
+                if http2 && session.negotiatedProtocol == "h2" {
+                    handOverToHTTP2()
+                    return false
+                }
                 state = .awaitingHead
                 return true
             case .wantRead:
@@ -156,7 +169,24 @@ final class ClientConnection: Pollable {
     // MARK: waiting for a request head
 
     private func stepAwaitingHead() -> Bool {
-        if let input, !input.isEmpty {
+        var mayParse = true
+        if firstRequest, let input, !input.isEmpty {
+            firstRequest = false
+            if http2 && !transport.isTLS {
+                switch HTTP2Preface.match(input.readable) {
+                case .yes:
+                    handOverToHTTP2()
+                    return false
+                case .needMore:
+                    // Too short to tell an HTTP/2 preface from an HTTP/1.1 request line yet.
+                    firstRequest = true
+                    mayParse = false
+                case .no:
+                    break
+                }
+            }
+        }
+        if mayParse, let input, !input.isEmpty {
             switch parser.parse(input.readable, into: &request) {
             case .complete:
                 startExchange()
@@ -210,6 +240,18 @@ final class ClientConnection: Pollable {
             proxy.loop.buffers.give(b)
             input = nil
         }
+    }
+
+    /// Continues as an HTTP/2 connection; this object is done without closing the socket.
+    private func handOverToHTTP2() {
+        let bytes = input
+        input = nil
+        state = .closed
+        cancelDeadline()
+        if let b = output { proxy.loop.buffers.give(b); output = nil }
+        proxy.recycle(&request.headers)
+        proxy.recycle(&response.headers)
+        proxy.switchToHTTP2(self, input: bytes)
     }
 
     // MARK: errors of our own

@@ -9,14 +9,17 @@ final class Listener: Pollable {
     let fd: SocketDescriptor
     /// Replaced on reload, so a swapped certificate serves the next handshake.
     var tls: TLSContext?
+    /// h2c with prior knowledge on a plain listener, ALPN "h2" on a TLS one.
+    var http2: Bool
     unowned(unsafe) let proxy: ProxyLoop
     private var paused = false
 
     /// Accepts per readiness event, so one busy listener cannot starve the loop's other sockets.
     private static let acceptBatch = 64
 
-    init(name: String, address: SocketAddress, tls: TLSContext?, proxy: ProxyLoop) throws(Errno) {
+    init(name: String, address: SocketAddress, tls: TLSContext?, http2: Bool, proxy: ProxyLoop) throws(Errno) {
         self.name = name
+        self.http2 = http2
         self.tls = tls
         self.address = address
         self.proxy = proxy
@@ -35,7 +38,7 @@ final class Listener: Pollable {
             do {
                 switch try fd.accept(peer: &peer) {
                 case .wouldBlock: return
-                case .value(let client): proxy.adopt(client, peer: peer!, tls: tls)
+                case .value(let client): proxy.adopt(client, peer: peer!, tls: tls, http2: http2)
                 }
             } catch let error where error == .tooManyOpenFiles || error == .fileTableOverflow || error == .noBuffers || error == .noMemory {
                 // The pending connection stays in the backlog and the level-triggered listener would fire

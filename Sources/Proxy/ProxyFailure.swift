@@ -4,7 +4,7 @@ import Telemetry
 /// A failure the proxy answers with a status of its own; `message` becomes the plain-text body.
 /// `kind` is set when an arm was chosen and is at fault (pingora-style: errors carry their source),
 /// so the analysis counts only upstream faults against an arm.
-public struct ProxyFailure: Sendable {
+public struct ProxyFailure: Error, Sendable {
     public var status: Int
     public var message: StaticString
     public var kind: FailureKind?

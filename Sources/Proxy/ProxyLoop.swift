@@ -106,7 +106,7 @@ public final class ProxyLoop {
         }
         listeners = kept
         for l in next.listeners where !listeners.contains(where: { $0.name == l.name && $0.address == l.address }) {
-            listeners.append(try Listener(name: l.name, address: l.address, tls: l.tls, proxy: self))
+            listeners.append(try Listener(name: l.name, address: l.address, tls: l.tls, http2: true, proxy: self))
         }
     }
 
@@ -116,7 +116,8 @@ public final class ProxyLoop {
         for l in listeners { l.close() }
         listeners.removeAll()
         loop.reactor.forEachRegistered { object in
-            (object as? ClientConnection)?.drainRequested()
+            if let c = object as? ClientConnection { c.drainRequested() }
+            if let c = object as? H2Connection { c.drainRequested() }
         }
     }
 
@@ -148,7 +149,7 @@ public final class ProxyLoop {
     }
 
     /// Takes ownership of an accepted client socket.
-    func adopt(_ fd: SocketDescriptor, peer: SocketAddress, tls: TLSContext?) {
+    func adopt(_ fd: SocketDescriptor, peer: SocketAddress, tls: TLSContext?, http2: Bool) {
         // Responses go out as soon as they are ready, in one write or several (a streamed body, a TLS
         // head record then a body record): with Nagle on, a second small write would wait ~40 ms for
         // the client's delayed ACK (measured: HTTPS keep-alive stalled at 44 ms per request).
@@ -161,7 +162,7 @@ public final class ProxyLoop {
                 return
             }
         }
-        let connection = ClientConnection(fd: fd, peer: peer, proxy: self, session: session)
+        let connection = ClientConnection(fd: fd, peer: peer, proxy: self, session: session, http2: http2)
         do {
             try loop.reactor.register(fd, connection, interest: Reactor.readable | Reactor.writable | Reactor.readHangup | Reactor.edgeTriggered)
         } catch {
@@ -184,6 +185,37 @@ public final class ProxyLoop {
     func recycle(_ headers: inout [HeaderField]) {
         if headers.capacity > 0 && spareHeaderArrays.count < 4096 { spareHeaderArrays.append(headers) }
         headers = []
+    }
+
+    /// HTTP/2 stream objects of ended streams, reused with their buffers' and arrays' capacity.
+    private var spareStreams: [H2Stream] = []
+
+    func takeH2Stream() -> H2Stream {
+        spareStreams.popLast() ?? H2Stream(proxy: self)
+    }
+
+    func recycle(_ stream: H2Stream) {
+        stream.connection = nil
+        if spareStreams.count < 1024 { spareStreams.append(stream) }
+    }
+
+    /// A client connection that turned out to speak HTTP/2 (prior-knowledge preface or ALPN "h2")
+    /// continues as an `H2Connection` on the same socket and registration.
+    func switchToHTTP2(_ connection: ClientConnection, input: ByteBuffer?) {
+        let h2: H2Connection
+        do {
+            h2 = try H2Connection(fd: connection.fd, transport: connection.transport, peerText: connection.peerText,
+                                  input: input, proxy: self)
+        } catch {
+            log.warning("HTTP/2 session: \(error)")
+            if let input { loop.buffers.give(input) }
+            connection.close()
+            return
+        }
+        connection.cancelDeadline()
+        loop.reactor.transfer(connection, to: h2)
+        idleDeadlines.arm(h2, now: loop.now)
+        h2.drive()
     }
 
     func connectionClosed() {

@@ -8,7 +8,7 @@ final class UpstreamConnection: Pollable {
     let pool: UpstreamPool
     unowned(unsafe) let proxy: ProxyLoop
     /// The exchange using this connection; nil while idle in the pool.
-    var owner: ClientConnection?
+    var owner: UpstreamOwner?
     var connected: Bool
     var readable = false
     var writable = false
@@ -30,7 +30,7 @@ final class UpstreamConnection: Pollable {
             if events & (Reactor.readable | Reactor.readHangup | Reactor.hangup | Reactor.error) != 0 { readable = true }
             if events & (Reactor.readHangup | Reactor.hangup | Reactor.error) != 0 { hungUp = true }
             if events & Reactor.writable != 0 { writable = true }
-            owner.drive()
+            owner.upstreamReady()
         } else if events & (Reactor.readable | Reactor.readHangup | Reactor.hangup | Reactor.error) != 0 {
             // An idle keep-alive connection has nothing to say: data or a hang-up means the upstream closed it.
             pool.forget(self)

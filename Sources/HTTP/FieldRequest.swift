@@ -1,0 +1,198 @@
+// A request that arrived as decoded fields (an HTTP/2 stream), collected into scratch bytes and written out as an HTTP/1.1 head.
+
+/// Fields are appended one by one as the HTTP/2 decoder delivers them (already validated by it:
+/// lower-case names, no CR/LF/NUL, pseudo-fields first). Regular fields are stored as ready-made
+/// HTTP/1.1 field lines, so writing the head is a few copies; the rest is recorded as ranges.
+public struct FieldRequest: Sendable {
+    public enum Problem: Sendable, Equatable {
+        /// More field bytes or fields than the limits allow → 431.
+        case tooLarge
+        /// A required pseudo-field is missing → 400.
+        case incomplete
+    }
+
+    public private(set) var method = HTTPMethod.other
+    public private(set) var methodRange: ByteRange?
+    /// The `:path` value, with its query.
+    public private(set) var target: ByteRange?
+    /// `:authority`, or the `host` field when there is no `:authority`.
+    public private(set) var authority: ByteRange?
+    public private(set) var hasContentLength = false
+    public private(set) var problem: Problem?
+    /// Bytes of `scratch` used so far.
+    public private(set) var used = 0
+    private var hostField: ByteRange?
+    /// The regular field lines, contiguous in scratch.
+    private var linesStart = -1
+    private var linesEnd = -1
+    private var forwardedFor: [ByteRange] = []
+    private var cookies: [ByteRange] = []
+    /// RFC 9113 §6.5.2's measure: name + value + 32 per field.
+    private var listSize = 0
+    private var count = 0
+    private let maxListSize: Int
+    private let maxCount: Int
+
+    public init(maxListSize: Int, maxCount: Int) {
+        self.maxListSize = maxListSize
+        self.maxCount = maxCount
+    }
+
+    public mutating func reset() {
+        method = .other
+        methodRange = nil
+        target = nil
+        authority = nil
+        hasContentLength = false
+        problem = nil
+        used = 0
+        hostField = nil
+        linesStart = -1
+        linesEnd = -1
+        forwardedFor.removeAll(keepingCapacity: true)
+        cookies.removeAll(keepingCapacity: true)
+        listSize = 0
+        count = 0
+    }
+
+    /// The path without its query, for routing.
+    public func path(in scratch: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        guard let target else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        let bytes = scratch.slice(target)
+        if let q = bytes.firstIndex(of: UInt8(ascii: "?")) { return UnsafeRawBufferPointer(rebasing: bytes[..<q]) }
+        return bytes
+    }
+
+    /// Records one field, copying what the head needs into `scratch` (the same buffer every call).
+    public mutating func add(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, scratch: UnsafeMutableRawBufferPointer) {
+        guard problem == nil else { return }
+        listSize += name.count + value.count + 32
+        count += 1
+        if listSize > maxListSize || count > maxCount {
+            problem = .tooLarge
+            return
+        }
+        if name.first == UInt8(ascii: ":") {
+            guard let range = store(value, in: scratch) else { return }
+            switch name.count {
+            case 5 where equal(name, ":path"): target = range
+            case 7 where equal(name, ":method"):
+                methodRange = range
+                method = HTTPMethod(UnsafeRawBufferPointer(scratch), range)
+            case 10 where equal(name, ":authority"): authority = range
+            default: break  // :scheme — the upstream learns it from X-Forwarded-Proto
+            }
+            return
+        }
+        switch WellKnownField(name: ByteRange(lowerBound: 0, upperBound: name.count), in: name) {
+        case .host:
+            hostField = store(value, in: scratch)
+            return
+        case .xForwardedFor:
+            if let r = store(value, in: scratch), !r.isEmpty { forwardedFor.append(r) }
+            return
+        case .te, .xForwardedProto, .xForwardedHost, .connection, .keepAlive, .proxyConnection, .transferEncoding, .upgrade, .trailer:
+            // Connection-specific or ours to set; the HTTP/2 decoder already refused most of these.
+            return
+        case .contentLength:
+            hasContentLength = true
+        case .other, .expect:
+            if name.count == 6 && equal(name, "cookie") {
+                // RFC 9113 §8.2.3: split cookie fields are joined with "; " for HTTP/1.1.
+                if let r = store(value, in: scratch) { cookies.append(r) }
+                return
+            }
+        }
+        // A regular field: "name: value\r\n", appended after the previous lines (pseudo-fields came first,
+        // so the lines stay contiguous unless a host/xff/cookie value lands between them; those are
+        // rare enough to move the lines instead of tracking gaps).
+        let line = name.count + 2 + value.count + 2
+        guard used + line <= scratch.count else {
+            problem = .tooLarge
+            return
+        }
+        if linesStart < 0 {
+            linesStart = used
+        } else if linesEnd != used {
+            // Something was stored after the lines: move the lines to the end first.
+            let length = linesEnd - linesStart
+            guard used + length + line <= scratch.count else {
+                problem = .tooLarge
+                return
+            }
+            (scratch.baseAddress! + used).copyMemory(from: scratch.baseAddress! + linesStart, byteCount: length)
+            linesStart = used
+            used += length
+            linesEnd = used
+        }
+        let base = scratch.baseAddress! + used
+        base.copyMemory(from: name.baseAddress!, byteCount: name.count)
+        scratch[used + name.count] = UInt8(ascii: ":")
+        scratch[used + name.count + 1] = ASCII.sp
+        if value.count > 0 { (base + name.count + 2).copyMemory(from: value.baseAddress!, byteCount: value.count) }
+        scratch[used + line - 2] = ASCII.cr
+        scratch[used + line - 1] = ASCII.lf
+        used += line
+        linesEnd = used
+    }
+
+    /// Ends the head: checks the pseudo-fields every request needs.
+    public mutating func finish() {
+        if authority == nil { authority = hostField }
+        if problem == nil && (methodRange == nil || (target == nil && method != .connect)) { problem = .incomplete }
+    }
+
+    private mutating func store(_ value: UnsafeRawBufferPointer, in scratch: UnsafeMutableRawBufferPointer) -> ByteRange? {
+        guard used + value.count <= scratch.count else {
+            problem = .tooLarge
+            return nil
+        }
+        if value.count > 0 { (scratch.baseAddress! + used).copyMemory(from: value.baseAddress!, byteCount: value.count) }
+        defer { used += value.count }
+        return ByteRange(lowerBound: used, upperBound: used + value.count)
+    }
+
+    private func equal(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+        ASCII.equals(bytes, ByteRange(lowerBound: 0, upperBound: bytes.count), literal)
+    }
+
+    /// The HTTP/1.1 head for the upstream: request line, Host from the authority, the fields,
+    /// X-Forwarded-*, and `Transfer-Encoding: chunked` when the body has no declared length.
+    public func writeHTTP1(source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer, proto: StaticString,
+                           chunkedBody: Bool, into out: UnsafeMutableRawBufferPointer) -> Int? {
+        guard let methodRange, let target else { return nil }
+        var w = ByteWriter(out)
+        w.write(source.slice(methodRange))
+        w.write(byte: ASCII.sp)
+        w.write(source.slice(target))
+        w.write(" HTTP/1.1\r\nHost: ")
+        if let authority { w.write(source.slice(authority)) }
+        w.write("\r\n")
+        if linesStart >= 0 { w.write(source.slice(ByteRange(lowerBound: linesStart, upperBound: linesEnd))) }
+        if !cookies.isEmpty {
+            w.write("cookie: ")
+            for (i, c) in cookies.enumerated() {
+                if i > 0 { w.write("; ") }
+                w.write(source.slice(c))
+            }
+            w.write("\r\n")
+        }
+        w.write("X-Forwarded-For: ")
+        for f in forwardedFor {
+            w.write(source.slice(f))
+            w.write(", ")
+        }
+        w.write(clientAddress)
+        w.write("\r\nX-Forwarded-Proto: ")
+        w.write(proto)
+        w.write("\r\n")
+        if let authority, !authority.isEmpty {
+            w.write("X-Forwarded-Host: ")
+            w.write(source.slice(authority))
+            w.write("\r\n")
+        }
+        if chunkedBody { w.write("Transfer-Encoding: chunked\r\n") }
+        w.write("\r\n")
+        return w.result
+    }
+}

@@ -1,0 +1,278 @@
+// One downstream HTTP/2 connection (h2 over TLS, or h2c with prior knowledge): socket I/O, the nghttp2 session, its streams.
+import EventLoop
+import HTTP2
+
+/// Every stream is one request with its own upstream exchange (`H2Stream`). The session's callbacks
+/// only record what happened; streams touched by them are driven once the session returns, so no
+/// socket work or teardown runs inside nghttp2 except reading upstream bytes for a DATA frame.
+final class H2Connection: Pollable, H2SessionDelegate {
+    let fd: SocketDescriptor
+    let transport: ClientTransport
+    unowned(unsafe) let proxy: ProxyLoop
+    let peerText: [UInt8]
+    private(set) var session: H2Session!
+    private var input: ByteBuffer?
+    private var output: ByteBuffer?
+    private var readable = true
+    private var writable = true
+    private var peerHungUp = false
+    private var streams: [Int32: H2Stream] = [:]
+    /// Streams the session's callbacks changed, driven after it returns.
+    private var touched: [H2Stream] = []
+    /// Streams closed by the session, given back to the loop's spares once no list refers to them.
+    private var ended: [H2Stream] = []
+    private var closed = false
+    /// GOAWAY was queued: the streams in flight finish, then the connection closes.
+    private var goingAway = false
+    /// The idle deadline is running because the client is not taking what we send.
+    private var watchingClient = false
+
+    /// Takes over a connection whose first bytes (in `input`, if any) start the HTTP/2 preface.
+    init(fd: SocketDescriptor, transport: ClientTransport, peerText: [UInt8], input: ByteBuffer?, proxy: ProxyLoop) throws(H2Error) {
+        self.fd = fd
+        self.transport = transport
+        self.peerText = peerText
+        self.input = input
+        self.proxy = proxy
+        super.init()
+        session = try H2Session(delegate: self, settings: H2Settings(maxHeaderListSize: UInt32(proxy.maxHeaderBytes)))
+    }
+
+    var isTLS: Bool { transport.isTLS }
+
+    override func handleEvent(_ events: UInt32) {
+        if events & (Reactor.readable | Reactor.readHangup | Reactor.hangup | Reactor.error) != 0 { readable = true }
+        if events & (Reactor.readHangup | Reactor.hangup | Reactor.error) != 0 { peerHungUp = true }
+        if events & Reactor.writable != 0 { writable = true }
+        drive()
+    }
+
+    /// Reads and processes what the client sent, drives the streams it touched, writes what is due.
+    func drive() {
+        guard !closed else { return }
+        receive()
+        guard !closed else { return }
+        driveTouched()
+        flush()
+    }
+
+    private func recycleEnded() {
+        for stream in ended { proxy.recycle(stream) }
+        ended.removeAll(keepingCapacity: true)
+    }
+
+    /// The client has been idle (no stream) or has not taken our bytes for the idle timeout.
+    override func handleDeadline() {
+        guard !closed else { return }
+        if streams.isEmpty && !goingAway {
+            goingAway = true
+            session.goAway()
+            flush()
+        }
+        close()
+    }
+
+    // MARK: input
+
+    private func receive() {
+        while !closed {
+            let buffer = input ?? proxy.loop.buffers.take()
+            input = buffer
+            if !buffer.isEmpty {
+                do {
+                    try session.receive(buffer.readable)
+                } catch {
+                    // The client broke the protocol: nghttp2 queued a GOAWAY with the error; send it and stop.
+                    proxy.log.debug("HTTP/2 client error: \(error)")
+                    buffer.clear()
+                    driveTouched()
+                    goingAway = true
+                    flush()
+                    close()
+                    return
+                }
+                buffer.clear()
+            }
+            guard readable else { break }
+            let space = buffer.writableCount
+            do {
+                switch try transport.read(into: buffer.writable) {
+                case .wouldBlock:
+                    readable = false
+                case .value(0):
+                    close()
+                    return
+                case .value(let n):
+                    buffer.commit(n)
+                    if n < space && !peerHungUp { readable = false }
+                    continue
+                }
+            } catch {
+                close()
+                return
+            }
+            break
+        }
+        if let b = input, b.isEmpty {
+            proxy.loop.buffers.give(b)
+            input = nil
+        }
+    }
+
+    private func driveTouched() {
+        var i = 0
+        // Indexing: a stream driven here may touch others (never itself again), appending to the list.
+        while i < touched.count {
+            let stream = touched[i]
+            stream.isTouched = false
+            stream.advance()
+            i += 1
+        }
+        touched.removeAll(keepingCapacity: true)
+        recycleEnded()
+    }
+
+    private func touch(_ stream: H2Stream) {
+        guard !stream.isTouched else { return }
+        stream.isTouched = true
+        touched.append(stream)
+    }
+
+    // MARK: output
+
+    /// Writes pending frames, asking the session for more while the socket takes them.
+    func flush() {
+        guard !closed else { return }
+        while true {
+            if let out = output, !out.isEmpty {
+                guard writable else { break }
+                do {
+                    switch try transport.write(out.readable) {
+                    case .wouldBlock:
+                        writable = false
+                    case .value(let n):
+                        let all = n == out.readableCount
+                        out.consume(n)
+                        if !all { writable = false }
+                    }
+                } catch {
+                    close()
+                    return
+                }
+                if !writable { break }
+            }
+            let out = output ?? proxy.loop.buffers.take()
+            output = out
+            out.clear()
+            do {
+                let n = try session.send(into: out.writable)
+                if n == 0 { break }
+                out.commit(n)
+            } catch {
+                proxy.log.debug("HTTP/2 session: \(error)")
+                close()
+                return
+            }
+        }
+        if let b = output, b.isEmpty {
+            proxy.loop.buffers.give(b)
+            output = nil
+        }
+        recycleEnded()
+        if !session.isActive && output == nil {
+            transport.shutdownWrite()
+            close()
+            return
+        }
+        updateDeadline()
+    }
+
+    /// Idle: no stream for the idle timeout, or a client that does not take what is queued for it.
+    /// Streams waiting on their upstream are guarded by the upstream deadlines instead.
+    private func updateDeadline() {
+        let blocked = output.map { !$0.isEmpty } ?? false
+        if streams.isEmpty {
+            watchingClient = false
+            proxy.idleDeadlines.arm(self, now: proxy.loop.now)
+        } else if blocked || watchingClient {
+            if !hasDeadline { proxy.idleDeadlines.arm(self, now: proxy.loop.now) }
+        } else {
+            cancelDeadline()
+        }
+    }
+
+    /// A stream waits for the client to open its flow-control window: bound that wait by the idle timeout.
+    func watchClient() {
+        watchingClient = true
+        if !hasDeadline { proxy.idleDeadlines.arm(self, now: proxy.loop.now) }
+    }
+
+    // MARK: lifecycle
+
+    /// The loop drains: GOAWAY now, close once the streams in flight are answered.
+    func drainRequested() {
+        guard !closed, !goingAway else { return }
+        goingAway = true
+        session.goAway()
+        flush()
+    }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        cancelDeadline()
+        for stream in streams.values { stream.connectionGone() }
+        streams.removeAll()
+        touched.removeAll()
+        ended.removeAll()
+        if let b = input { proxy.loop.buffers.give(b); input = nil }
+        if let b = output { proxy.loop.buffers.give(b); output = nil }
+        proxy.loop.reactor.deregister(self)
+        fd.close()
+        proxy.connectionClosed()
+        session = nil
+    }
+
+    // MARK: session events
+
+    func h2StreamBegan(_ id: Int32) {
+        let stream = proxy.takeH2Stream()
+        stream.begin(id: id, connection: self)
+        streams[id] = stream
+    }
+
+    func h2Field(_ id: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, trailer: Bool) {
+        // Request trailers have no place in the HTTP/1.1 request sent upstream (its body framing is ours).
+        guard !trailer, let stream = streams[id] else { return }
+        stream.addField(name: name, value: value)
+    }
+
+    func h2HeadEnded(_ id: Int32, endStream: Bool) {
+        guard let stream = streams[id] else { return }
+        stream.headEnded(endStream: endStream)
+        touch(stream)
+    }
+
+    func h2Data(_ id: Int32, _ bytes: UnsafeRawBufferPointer) {
+        guard let stream = streams[id] else { return }
+        stream.received(bytes)
+        touch(stream)
+    }
+
+    func h2RequestEnded(_ id: Int32) {
+        guard let stream = streams[id] else { return }
+        stream.requestBodyEnded()
+        touch(stream)
+    }
+
+    func h2StreamClosed(_ id: Int32, errorCode: UInt32) {
+        guard let stream = streams.removeValue(forKey: id) else { return }
+        stream.closed(errorCode: errorCode)
+        ended.append(stream)
+    }
+
+    func h2ReadBody(_ id: Int32, into buffer: UnsafeMutableRawBufferPointer) -> H2BodyRead {
+        guard let stream = streams[id] else { return .failed }
+        return stream.readBody(into: buffer)
+    }
+}

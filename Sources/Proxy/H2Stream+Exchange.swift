@@ -1,0 +1,381 @@
+// An HTTP/2 stream's exchange with its HTTP/1.1 upstream: route and arm, head and body out, response head and DATA back.
+import EventLoop
+import HTTP
+import HTTP2
+
+extension H2Stream {
+    // MARK: start
+
+    func startExchange() {
+        guard let scratch else { return }
+        fields.finish()
+        switch fields.problem {
+        case .tooLarge?:
+            respond(status: 431, message: "request header fields too large")
+            return
+        case .incomplete?:
+            respond(status: 400, message: "request lacks :method or :path")
+            return
+        case nil:
+            break
+        }
+        if fields.method == .connect {
+            respond(status: 501, message: "CONNECT is not supported")
+            return
+        }
+        let source = UnsafeRawBufferPointer(start: scratch.base, count: fields.used)
+        snapshot = proxy.snapshot
+        let host = fields.authority.map { source.slice($0) }
+        guard let route = snapshot.routes.match(host: host, path: fields.path(in: source)) else {
+            fail(.noRoute)
+            return
+        }
+        let (picked, armShard) = proxy.pickUpstream(route: route)
+        #if !CANARYGATE_NO_METRICS
+        armShard.requestStarted()
+        #endif
+        shard = armShard
+        requestStartedAt = proxy.loop.now
+        guard let pool = picked else {
+            fail(.noHealthyEndpoint)
+            return
+        }
+        chunkedBody = !requestEnded && !fields.hasContentLength
+        let out = proxy.loop.buffers.take()
+        let written = connection.peerText.withUnsafeBytes { peer in
+            fields.writeHTTP1(source: source, clientAddress: peer, proto: connection.isTLS ? "https" : "http",
+                              chunkedBody: chunkedBody, into: out.writable)
+        }
+        guard let written else {
+            proxy.loop.buffers.give(out)
+            fail(.headTooLarge)
+            return
+        }
+        out.commit(written)
+        headOut = out
+        headOutLength = written
+        proxy.loop.buffers.give(scratch)
+        self.scratch = nil
+        bind(pool: pool, reuse: true)
+    }
+
+    private func bind(pool: UpstreamPool, reuse: Bool) {
+        switch proxy.bindUpstream(pool: pool, reuse: reuse, owner: self) {
+        case .success(let up): upstream = up
+        case .failure(let failure): fail(failure)
+        }
+    }
+
+    // MARK: driving
+
+    func upstreamEvent() {
+        advance()
+        connection.flush()
+    }
+
+    /// Makes the progress the upstream's readiness allows (outside the session's callbacks).
+    func advance() {
+        guard !finished else { return }
+        if acknowledgeLater > 0 {
+            session.consume(stream: id, acknowledgeLater)
+            acknowledgeLater = 0
+        }
+        guard let up = upstream else { return }
+        if !up.connected {
+            guard up.writable || up.hungUp else { return }
+            if let failure = up.completeConnect() {
+                failUpstream(failure)
+                return
+            }
+        }
+        pumpRequest(up)
+        guard upstream === up, !finished else { return }
+        if !responseStarted {
+            readResponseHead(up)
+        } else if deferred {
+            deferred = false
+            session.resume(stream: id)
+        }
+    }
+
+    /// Head and queued body to the upstream; written DATA bytes are acknowledged to the client.
+    private func pumpRequest(_ up: UpstreamConnection) {
+        while !requestComplete {
+            let head = headOut.map { $0.readable } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+            let chunk = body.first.map { $0.readable } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+            if head.count + chunk.count == 0 {
+                if requestEnded && body.isEmpty { requestComplete = true }
+                return
+            }
+            guard up.writable else { return }
+            do {
+                switch try (chunk.count == 0 ? up.fd.write(head) : up.fd.write(head, chunk)) {
+                case .wouldBlock:
+                    up.writable = false
+                    return
+                case .value(let n):
+                    let fromHead = min(n, head.count)
+                    headOut?.consume(fromHead)
+                    let fromBody = n - fromHead
+                    if fromBody > 0, let first = body.first {
+                        first.consume(fromBody)
+                        if first.isEmpty && (body.count > 1 || first.writableCount == 0) {
+                            proxy.loop.buffers.give(body.removeFirst())
+                        } else if first.isEmpty {
+                            first.clear()
+                        }
+                        // Chunk framing bytes are counted too: an early acknowledgement by a few bytes, never more than received.
+                        let acknowledged = min(fromBody, unacknowledged)
+                        unacknowledged -= acknowledged
+                        session.consume(stream: id, acknowledged)
+                    }
+                    proxy.responseDeadlines.arm(up, now: proxy.loop.now)
+                    if n < head.count + chunk.count {
+                        up.writable = false
+                        return
+                    }
+                }
+            } catch {
+                failUpstream(.upstreamReset)
+                return
+            }
+        }
+    }
+
+    /// Reads until a final response head is complete, then submits it (interim 1xx heads are dropped:
+    /// the upstream request carries no Expect, and HTTP/2 clients do not need them).
+    private func readResponseHead(_ up: UpstreamConnection) {
+        while true {
+            if let buffer = fromUpstream, !buffer.isEmpty {
+                switch responseParser.parse(buffer.readable, requestMethod: fields.method, into: &response) {
+                case .complete:
+                    if response.status < 200 {
+                        if response.status == 101 {
+                            failUpstream(.invalidResponse)
+                            return
+                        }
+                        buffer.consume(response.headLength)
+                        responseParser.reset()
+                        response.reset()
+                        continue
+                    }
+                    submitHead(buffer)
+                    return
+                case .error(let e):
+                    proxy.log.warning("invalid response from \(up.pool.configured): \(e)")
+                    failUpstream(.invalidResponse)
+                    return
+                case .incomplete:
+                    break
+                }
+            }
+            guard up.readable else { return }
+            let buffer = fromUpstream ?? proxy.loop.buffers.take()
+            fromUpstream = buffer
+            if buffer.writableCount == 0 { buffer.compact() }
+            guard buffer.writableCount > 0 else {
+                failUpstream(.invalidResponse)
+                return
+            }
+            let space = buffer.writableCount
+            do {
+                switch try up.fd.read(into: buffer.writable) {
+                case .wouldBlock:
+                    up.readable = false
+                    return
+                case .value(0):
+                    up.readable = false
+                    up.hungUp = true
+                    failUpstream(.upstreamClosed)
+                    return
+                case .value(let n):
+                    buffer.commit(n)
+                    if n < space && !up.hungUp { up.readable = false }
+                    proxy.responseDeadlines.arm(up, now: proxy.loop.now)
+                }
+            } catch {
+                failUpstream(.upstreamReset)
+                return
+            }
+        }
+    }
+
+    /// The upstream's head as an HTTP/2 response: lower-case names, no connection-specific fields.
+    private func submitHead(_ buffer: ByteBuffer) {
+        let bytes = buffer.readable
+        for field in response.headers where !field.isHopByHop {
+            // HTTP/2 field names are lower-case (RFC 9113 §8.2.1); the buffer is ours to rewrite.
+            for i in field.name.lowerBound..<field.name.upperBound {
+                let c = buffer.base.load(fromByteOffset: buffer.readerIndex + i, as: UInt8.self)
+                if c >= 65 && c <= 90 { buffer.base.storeBytes(of: c | 0x20, toByteOffset: buffer.readerIndex + i, as: UInt8.self) }
+            }
+            session.addField(name: bytes.slice(field.name), value: bytes.slice(field.value))
+        }
+        responseBody = BodyProgress(response.framing)
+        let hasBody: Bool
+        if case .none = responseBody { hasBody = false } else { hasBody = true }
+        do {
+            try session.submitResponse(stream: id, status: response.status, hasBody: hasBody)
+        } catch {
+            failUpstream(.invalidResponse)
+            return
+        }
+        bytesToClient &+= UInt64(response.headLength)
+        buffer.consume(response.headLength)
+        responseStarted = true
+        responsePending = 0
+        if !hasBody { responseCompleted() }
+    }
+
+    // MARK: response body
+
+    /// Fills a DATA frame from the upstream's body (inside the session's send): what is buffered,
+    /// else a read from the upstream socket; `.deferred` until its next readiness event.
+    func readBody(into out: UnsafeMutableRawBufferPointer) -> H2BodyRead {
+        if let message = ownBody { return readOwnBody(message, into: out) }
+        guard let from = fromUpstream else { return .failed }
+        while true {
+            var n = 0
+            if case .chunked(var scanner, false) = responseBody {
+                let feed = UnsafeRawBufferPointer(rebasing: from.readable.prefix(out.count))
+                var finished = false
+                let result = scanner.decode(feed) { payload in
+                    (out.baseAddress! + n).copyMemory(from: payload.baseAddress!, byteCount: payload.count)
+                    n += payload.count
+                }
+                switch result {
+                case .needMore(let consumed): from.consume(consumed)
+                case .done(let consumed): from.consume(consumed); finished = true
+                case .error:
+                    cutBody(.invalidResponse)
+                    return .failed
+                }
+                responseBody = .chunked(scanner, done: finished)
+            } else {
+                switch responseBody.classify(from.readable, alreadyPending: responsePending) {
+                case .success(let more): responsePending += more
+                case .failure:
+                    cutBody(.invalidResponse)
+                    return .failed
+                }
+                n = min(responsePending, out.count)
+                if n > 0 {
+                    out.baseAddress!.copyMemory(from: from.readable.baseAddress!, byteCount: n)
+                    from.consume(n)
+                    responsePending -= n
+                }
+            }
+            bytesToClient &+= UInt64(n)
+            if responseBody.isFullyClassified && responsePending == 0 {
+                responseCompleted()
+                return .bytes(n, last: true)
+            }
+            if n > 0 { return .bytes(n, last: false) }
+            switch readMoreBody(from) {
+            case .more: continue
+            case .wait:
+                deferred = true
+                return .deferred
+            case .ended:
+                responseCompleted()
+                return .bytes(0, last: true)
+            case .failed(let failure):
+                cutBody(failure)
+                return .failed
+            }
+        }
+    }
+
+    private enum BodyRead { case more, wait, ended, failed(ProxyFailure) }
+
+    private func readMoreBody(_ from: ByteBuffer) -> BodyRead {
+        guard let up = upstream, up.readable else { return .wait }
+        from.compact()
+        guard from.writableCount > 0 else { return .wait }
+        let space = from.writableCount
+        do {
+            switch try up.fd.read(into: from.writable) {
+            case .wouldBlock:
+                up.readable = false
+                return .wait
+            case .value(0):
+                up.readable = false
+                up.hungUp = true
+                if responseBody.isUntilClose {
+                    responseBody = .none
+                    return .ended
+                }
+                return .failed(.upstreamClosed)
+            case .value(let n):
+                from.commit(n)
+                if n < space && !up.hungUp { up.readable = false }
+                proxy.responseDeadlines.arm(up, now: proxy.loop.now)
+                return .more
+            }
+        } catch {
+            return .failed(.upstreamReset)
+        }
+    }
+
+    /// The upstream failed mid-body (inside the session's send): the stream is reset by the session.
+    private func cutBody(_ failure: ProxyFailure) {
+        proxy.log.info("\(failure.status) \(failure.message) (HTTP/2 stream cut)")
+        recordOutcome(status: 502, failure: failure.kind)
+        releaseExchange(reuseUpstream: false)
+    }
+
+    /// The last response byte was handed to the session: the arm's outcome is final, and the upstream
+    /// connection goes back to its pool if the exchange left it clean.
+    private func responseCompleted() {
+        recordOutcome(status: response.status, failure: nil)
+        guard let up = upstream else { return }
+        let reusable = response.keepAlive && requestComplete && !up.hungUp && (fromUpstream?.isEmpty ?? true)
+        if !requestComplete {
+            // Answered before the whole body was sent: the upstream is done with it, the rest is dropped.
+            discardingBody = true
+            acknowledgeLater += unacknowledged
+            unacknowledged = 0
+        }
+        releaseExchange(reuseUpstream: reusable)
+    }
+
+    // MARK: failures
+
+    /// Before any response byte: a stale pooled connection is retried once for a body-less idempotent
+    /// request; otherwise the stream gets the failure's status (or is reset once its head went out).
+    func failUpstream(_ failure: ProxyFailure) {
+        guard let up = upstream else { return }
+        let nothingReceived = !responseStarted && (fromUpstream?.isEmpty ?? true)
+        if nothingReceived && up.completedExchanges > 0 && !retried && requestEnded && body.isEmpty && !chunkedBody
+            && !fields.hasContentLength && fields.method.isIdempotent && failure.kind != .responseTimeout, let out = headOut {
+            retried = true
+            upstream = nil
+            up.close()
+            out.readerIndex = 0
+            out.writerIndex = headOutLength
+            requestComplete = false
+            bind(pool: up.pool, reuse: false)
+            return
+        }
+        fail(failure)
+    }
+
+    func exchangeDeadlinePassed() {
+        guard let up = upstream, !finished else { return }
+        // Silence caused by the client (body not arriving, window not opened) is not the upstream's fault.
+        let awaitingClientBody = up.connected && !requestComplete && !requestEnded && body.isEmpty && (headOut?.isEmpty ?? true)
+        let blockedOnClient = up.connected && responseStarted && !(fromUpstream?.isEmpty ?? true)
+        if awaitingClientBody || blockedOnClient {
+            proxy.responseDeadlines.arm(up, now: proxy.loop.now)
+            connection.watchClient()
+            return
+        }
+        if !up.connected {
+            up.pool.markDown(now: proxy.loop.now)
+            failUpstream(.connectTimeout)
+        } else {
+            failUpstream(.responseTimeout)
+        }
+        connection.flush()
+    }
+}

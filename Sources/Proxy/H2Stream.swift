@@ -1,0 +1,295 @@
+// One HTTP/2 stream: its request head from decoded fields, its body queue, and how it ends; the upstream side is in H2Stream+Exchange.
+import EventLoop
+import HTTP
+import HTTP2
+import Telemetry
+
+/// A stream is one request of its arm, relayed to an HTTP/1.1 upstream exactly like a request of an
+/// HTTP/1.1 client. Objects are reused by the loop (`takeH2Stream`/`recycle`) with their arrays' capacity.
+final class H2Stream: UpstreamOwner {
+    unowned(unsafe) var connection: H2Connection!
+    var id: Int32 = 0
+    var isTouched = false
+    /// The session closed the stream; nothing more happens to it.
+    var finished = true
+
+    // Request.
+    var fields: FieldRequest
+    /// Field bytes while the head arrives; given back once the upstream head is written.
+    var scratch: ByteBuffer?
+    var snapshot: ProxySnapshot
+    var headOut: ByteBuffer?
+    var headOutLength = 0
+    /// Request body for the upstream, already framed (chunked when the client declared no length), in order.
+    var body: [ByteBuffer] = []
+    /// DATA bytes received and not yet acknowledged to the client (the flow-control window they hold).
+    var unacknowledged = 0
+    /// Bytes to acknowledge once the session returns (callbacks do not call back into it).
+    var acknowledgeLater = 0
+    var chunkedBody = false
+    /// END_STREAM from the client.
+    var requestEnded = false
+    /// Everything, head and body, was written to the upstream.
+    var requestComplete = false
+    /// The request is answered without the upstream seeing (the rest of) its body: DATA is acknowledged and dropped.
+    var discardingBody = false
+    var retried = false
+
+    // Exchange and response.
+    var upstream: UpstreamConnection?
+    var shard: ArmShard?
+    var requestStartedAt: UInt64 = 0
+    var bytesFromClient: UInt64 = 0
+    var bytesToClient: UInt64 = 0
+    var fromUpstream: ByteBuffer?
+    var responseParser: ResponseHeadParser
+    var response = ResponseHead()
+    /// The response head was submitted to the session.
+    var responseStarted = false
+    var responseBody = BodyProgress.none
+    var responsePending = 0
+    /// The session asked for DATA and got `.deferred`: resume it when bytes arrive.
+    var deferred = false
+    /// A response of ours: its plain-text body and how much of it was sent.
+    var ownBody: StaticString?
+    var ownBodySent = 0
+
+    init(proxy: ProxyLoop) {
+        fields = FieldRequest(maxListSize: proxy.maxHeaderBytes, maxCount: proxy.maxHeaderCount)
+        responseParser = ResponseHeadParser(maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
+        snapshot = proxy.snapshot
+    }
+
+    override func upstreamReady() { upstreamEvent() }
+    override func upstreamDeadlinePassed() { exchangeDeadlinePassed() }
+
+    var proxy: ProxyLoop { connection.proxy }
+    var session: H2Session { connection.session }
+
+    // MARK: events from the session
+
+    func begin(id: Int32, connection: H2Connection) {
+        self.connection = connection
+        self.id = id
+        finished = false
+        isTouched = false
+        fields.reset()
+        scratch = proxy.loop.buffers.take()
+        headOutLength = 0
+        unacknowledged = 0
+        acknowledgeLater = 0
+        chunkedBody = false
+        requestEnded = false
+        requestComplete = false
+        discardingBody = false
+        retried = false
+        bytesFromClient = 0
+        bytesToClient = 0
+        responseParser.reset()
+        response.reset()
+        responseStarted = false
+        responseBody = .none
+        responsePending = 0
+        deferred = false
+        ownBody = nil
+        ownBodySent = 0
+    }
+
+    func addField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        guard let scratch else { return }
+        bytesFromClient &+= UInt64(name.count + value.count + 4)
+        fields.add(name: name, value: value, scratch: UnsafeMutableRawBufferPointer(start: scratch.base, count: scratch.capacity))
+    }
+
+    func headEnded(endStream: Bool) {
+        requestEnded = endStream
+        startExchange()
+    }
+
+    /// Request DATA: queued for the upstream (with chunk framing when needed), acknowledged once written there.
+    func received(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        if discardingBody || finished {
+            acknowledgeLater += bytes.count
+            return
+        }
+        unacknowledged += bytes.count
+        bytesFromClient &+= UInt64(bytes.count)
+        if chunkedBody {
+            var size: (UInt64, UInt64) = (0, 0)
+            let n = withUnsafeMutableBytes(of: &size) { writeChunkSize(bytes.count, into: $0) }
+            withUnsafeBytes(of: &size) { enqueue(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            enqueue(bytes)
+            crlf.withUTF8Buffer { enqueue(UnsafeRawBufferPointer($0)) }
+        } else {
+            enqueue(bytes)
+        }
+    }
+
+    func requestBodyEnded() {
+        requestEnded = true
+        if chunkedBody && !discardingBody { lastChunk.withUTF8Buffer { enqueue(UnsafeRawBufferPointer($0)) } }
+    }
+
+    private func enqueue(_ bytes: UnsafeRawBufferPointer) {
+        var rest = bytes
+        while rest.count > 0 {
+            if body.last.map({ $0.writableCount == 0 }) ?? true { body.append(proxy.loop.buffers.take()) }
+            let last = body[body.count - 1]
+            let n = min(rest.count, last.writableCount)
+            (last.base + last.writerIndex).copyMemory(from: rest.baseAddress!, byteCount: n)
+            last.commit(n)
+            rest = UnsafeRawBufferPointer(rebasing: rest[n...])
+        }
+    }
+
+    /// The session closed the stream: after our last frame, or reset by the client or by us.
+    func closed(errorCode: UInt32) {
+        finished = true
+        // Still recording means the response did not complete: the client went away or reset it.
+        recordOutcome(status: nil, failure: nil)
+        releaseExchange(reuseUpstream: false)
+        releaseBuffers()
+    }
+
+    /// The connection is closing with this stream open.
+    func connectionGone() {
+        guard !finished else { return }
+        closed(errorCode: H2ErrorCode.cancel.rawValue)
+    }
+
+    func releaseBuffers() {
+        if let b = scratch { proxy.loop.buffers.give(b); scratch = nil }
+        if let b = headOut { proxy.loop.buffers.give(b); headOut = nil }
+        if let b = fromUpstream { proxy.loop.buffers.give(b); fromUpstream = nil }
+        for b in body { proxy.loop.buffers.give(b) }
+        body.removeAll(keepingCapacity: true)
+    }
+
+    /// Gives the upstream connection back to its pool when the exchange ended cleanly, else closes it.
+    func releaseExchange(reuseUpstream: Bool) {
+        guard let up = upstream else { return }
+        upstream = nil
+        if reuseUpstream {
+            up.owner = nil
+            up.completedExchanges += 1
+            up.readable = false
+            if up.pool.keep(up) {
+                proxy.upstreamIdleDeadlines.arm(up, now: proxy.loop.now)
+                return
+            }
+        }
+        up.close()
+    }
+
+    /// Records how the request ended, once (see ClientConnection.recordOutcome).
+    func recordOutcome(status: Int?, failure: FailureKind?) {
+        guard let shard else { return }
+        self.shard = nil
+        #if CANARYGATE_NO_METRICS
+        return
+        #endif
+        if let failure { shard.recordFailure(failure) }
+        if let status {
+            shard.recordResponse(status: status, latencyNanoseconds: proxy.loop.now &- requestStartedAt,
+                                 bytesFromClient: bytesFromClient, bytesToClient: bytesToClient)
+        } else {
+            shard.recordAbort()
+        }
+    }
+
+    // MARK: answers of our own
+
+    /// Answers with `failure` (counted against the arm when it is the arm's fault). After the response
+    /// head went out, the stream is reset instead and the arm records a 502.
+    func fail(_ failure: ProxyFailure) {
+        if responseStarted {
+            proxy.log.info("\(failure.status) \(failure.message) (HTTP/2 stream cut)")
+            recordOutcome(status: 502, failure: failure.kind)
+            releaseExchange(reuseUpstream: false)
+            session.reset(stream: id, code: .internalError)
+            return
+        }
+        if failure.kind != nil { proxy.log.info("\(failure.status) \(failure.message)") }
+        recordOutcome(status: failure.status, failure: failure.kind)
+        respond(status: failure.status, message: failure.message)
+    }
+
+    /// Submits a plain-text response of ours; the request body, if still coming, is dropped.
+    func respond(status: Int, message: StaticString) {
+        releaseExchange(reuseUpstream: false)
+        if !requestEnded || !body.isEmpty {
+            discardingBody = true
+            acknowledgeLater += unacknowledged
+            unacknowledged = 0
+            for b in body { proxy.loop.buffers.give(b) }
+            body.removeAll(keepingCapacity: true)
+        }
+        ownBody = message
+        ownBodySent = 0
+        responseStarted = true
+        let length = message.utf8CodeUnitCount + 1
+        var digits: (UInt64, UInt64) = (0, 0)
+        let n = withUnsafeMutableBytes(of: &digits) { writeDecimal(length, into: $0) }
+        withUnsafeBytes(of: &digits) { lengthBytes in
+            contentTypeName.withUTF8Buffer { name in
+                textPlain.withUTF8Buffer { value in session.addField(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value)) }
+            }
+            contentLengthName.withUTF8Buffer { name in
+                session.addField(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(rebasing: lengthBytes[0..<n]))
+            }
+            do { try session.submitResponse(stream: id, status: status, hasBody: true) } catch {
+                session.reset(stream: id, code: .internalError)
+            }
+        }
+    }
+
+    /// Our own body: the message and a newline, like HTTP/1.1 error responses.
+    func readOwnBody(_ message: StaticString, into buffer: UnsafeMutableRawBufferPointer) -> H2BodyRead {
+        let total = message.utf8CodeUnitCount + 1
+        var n = 0
+        message.withUTF8Buffer { text in
+            while ownBodySent < total && n < buffer.count {
+                buffer[n] = ownBodySent < text.count ? text[ownBodySent] : UInt8(ascii: "\n")
+                ownBodySent += 1
+                n += 1
+            }
+        }
+        bytesToClient &+= UInt64(n)
+        return .bytes(n, last: ownBodySent == total)
+    }
+}
+
+private let contentTypeName: StaticString = "content-type"
+private let textPlain: StaticString = "text/plain; charset=utf-8"
+private let contentLengthName: StaticString = "content-length"
+private let crlf: StaticString = "\r\n"
+private let lastChunk: StaticString = "0\r\n\r\n"
+
+/// "1a2b\r\n" for a chunk of `size` bytes; returns the length written.
+private func writeChunkSize(_ size: Int, into out: UnsafeMutableRawBufferPointer) -> Int {
+    var digits = 0
+    var v = size
+    repeat { digits += 1; v >>= 4 } while v != 0
+    v = size
+    for i in stride(from: digits - 1, through: 0, by: -1) {
+        let nibble = UInt8(v & 15)
+        out[i] = nibble < 10 ? 48 + nibble : 87 + nibble
+        v >>= 4
+    }
+    out[digits] = 13
+    out[digits + 1] = 10
+    return digits + 2
+}
+
+private func writeDecimal(_ value: Int, into out: UnsafeMutableRawBufferPointer) -> Int {
+    var digits = 0
+    var v = value
+    repeat { digits += 1; v /= 10 } while v != 0
+    v = value
+    for i in stride(from: digits - 1, through: 0, by: -1) {
+        out[i] = UInt8(48 + v % 10)
+        v /= 10
+    }
+    return digits
+}

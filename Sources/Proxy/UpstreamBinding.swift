@@ -1,0 +1,55 @@
+// Binding an exchange to an upstream connection: an idle pooled one, or a fresh non-blocking connect.
+import EventLoop
+
+extension ProxyLoop {
+    /// A connection of `pool` bound to `owner`, with its connect or response deadline running; or the
+    /// failure to answer with (the endpoint is marked down when it refused or failed).
+    func bindUpstream(pool: UpstreamPool, reuse: Bool, owner: UpstreamOwner) -> Result<UpstreamConnection, ProxyFailure> {
+        if reuse, let idle = pool.takeIdle() {
+            idle.cancelDeadline()
+            idle.owner = owner
+            responseDeadlines.arm(idle, now: loop.now)
+            return .success(idle)
+        }
+        do {
+            let (fd, connected) = try SocketDescriptor.connect(to: pool.address)
+            let up = UpstreamConnection(fd: fd, pool: pool, proxy: self, connected: connected)
+            do {
+                try loop.reactor.register(fd, up, interest: Reactor.readable | Reactor.writable | Reactor.readHangup | Reactor.edgeTriggered)
+            } catch {
+                fd.close()
+                return .failure(.resourceExhausted)
+            }
+            up.owner = owner
+            if connected {
+                responseDeadlines.arm(up, now: loop.now)
+            } else {
+                connectDeadlines.arm(up, now: loop.now)
+            }
+            return .success(up)
+        } catch let error where error == .connectionRefused {
+            pool.markDown(now: loop.now)
+            return .failure(.connectRefused)
+        } catch let error where error == .tooManyOpenFiles || error == .fileTableOverflow || error == .noBuffers {
+            return .failure(.resourceExhausted)
+        } catch {
+            pool.markDown(now: loop.now)
+            return .failure(.connectFailed)
+        }
+    }
+}
+
+extension UpstreamConnection {
+    /// Finishes a non-blocking connect once the socket reported writable (or hung up): nil when
+    /// connected (the response deadline now runs), else the failure (the endpoint is marked down).
+    func completeConnect() -> ProxyFailure? {
+        if let error = fd.pendingError() {
+            pool.markDown(now: proxy.loop.now)
+            return error == .connectionRefused ? .connectRefused : .connectFailed
+        }
+        connected = true
+        pool.markUp()
+        proxy.responseDeadlines.arm(self, now: proxy.loop.now)
+        return nil
+    }
+}
