@@ -19,7 +19,7 @@ public final class ProxySnapshot: Sendable {
         self.routes = try RouteTable(routes: config.routes, weights: weights)
         var resolved: [(String, SocketAddress, TLSContext?)] = []
         for l in config.listeners {
-            let tls = try l.tls.map { try TLSContext(certificateFile: $0.certificate, privateKeyFile: $0.privateKey) }
+            let tls = try l.tls.map { try TLSContext(keyPairs: [TLSKeyPair(certificateFile: $0.certificate, privateKeyFile: $0.privateKey)]) }
             resolved.append((l.name, try SocketAddress.resolve(host: l.address.host, port: l.address.port), tls))
         }
         self.listeners = resolved
