@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <openssl/bio.h>
 #include <errno.h>
 
@@ -41,6 +42,27 @@ static inline uint64_t cg_server_options(void) {
 }
 
 static inline long cg_sess_cache_server(void) { return SSL_SESS_CACHE_SERVER; }
+
+// MARK: SNI (macros over SSL_CTX_callback_ctrl / SSL_CTX_ctrl)
+
+// The callback OpenSSL calls once per ClientHello, with or without a server_name extension.
+typedef int (*cg_servername_callback)(SSL *ssl, int *alert, void *arg);
+
+static inline long cg_SSL_CTX_set_tlsext_servername_callback(SSL_CTX *ctx, cg_servername_callback callback) {
+    return SSL_CTX_set_tlsext_servername_callback(ctx, callback);
+}
+
+static inline long cg_SSL_CTX_set_tlsext_servername_arg(SSL_CTX *ctx, void *arg) {
+    return SSL_CTX_set_tlsext_servername_arg(ctx, arg);
+}
+
+// MARK: subjectAltName (the typed stack accessors are macros over OPENSSL_sk_*)
+
+static inline int cg_GENERAL_NAMES_count(const GENERAL_NAMES *names) { return sk_GENERAL_NAME_num(names); }
+
+static inline const GENERAL_NAME *cg_GENERAL_NAMES_value(const GENERAL_NAMES *names, int index) {
+    return sk_GENERAL_NAME_value(names, index);
+}
 
 // MARK: BIO retry flags (macros over BIO_set_flags / BIO_clear_flags)
 

@@ -17,13 +17,24 @@ public struct AdminConfig: Sendable, Equatable {
 public struct ListenerConfig: Sendable, Equatable {
     public var name: String
     public var address: HostPort
-    /// Present: the listener terminates TLS (1.2 and 1.3) with this certificate.
+    /// Present: the listener terminates TLS (1.2 and 1.3) with these certificates.
     public var tls: ListenerTLSConfig?
-    public init(name: String, address: HostPort, tls: ListenerTLSConfig? = nil) { self.name = name; self.address = address; self.tls = tls }
+    /// Whether the listener offers HTTP/2 (on TLS: `h2` in ALPN, before `http/1.1`).
+    public var http2: Bool
+    public init(name: String, address: HostPort, tls: ListenerTLSConfig? = nil, http2: Bool = true) {
+        self.name = name; self.address = address; self.tls = tls; self.http2 = http2
+    }
 }
 
-/// PEM files: the certificate chain (leaf first) and its private key.
+/// The certificates of a TLS listener, never empty. The first is the default: it serves clients
+/// that send no server name (SNI) or one no certificate covers.
 public struct ListenerTLSConfig: Sendable, Equatable {
+    public var certificates: [CertificateConfig]
+    public init(certificates: [CertificateConfig]) { self.certificates = certificates }
+}
+
+/// PEM files: a certificate chain (leaf first) and its private key.
+public struct CertificateConfig: Sendable, Equatable {
     public var certificate: String
     public var privateKey: String
     public init(certificate: String, privateKey: String) { self.certificate = certificate; self.privateKey = privateKey }

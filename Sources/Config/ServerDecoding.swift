@@ -60,23 +60,46 @@ extension ListenerConfig {
                     node.hostPort().flatMap { addresses.claim($0, shown: $0.description, at: node) }
                 }
                 let tls = m.optional("tls", ListenerTLSConfig.decode)
-                guard let name, let address else { return nil }
-                return ListenerConfig(name: name, address: address, tls: tls)
+                let http2 = m.optional("http2", default: true) { $0.boolean() }
+                guard let name, let address, let http2 else { return nil }
+                return ListenerConfig(name: name, address: address, tls: tls, http2: http2)
             }
         }
     }
 }
 
 extension ListenerTLSConfig {
-    /// The files are read when the config is applied (start or reload), so a bad certificate
-    /// refuses the reload instead of taking the listener down.
+    /// `certificate` + `privateKey` (the default certificate) and/or a `certificates` list, which
+    /// follows it. The files are read when the config is applied (start or reload), so a bad
+    /// certificate refuses the reload instead of taking the listener down.
     static func decode(_ node: ConfigNode) -> ListenerTLSConfig? {
-        node.mapping { m in
-            let certificate = m.required("certificate") { $0.nonEmptyString() }
-            let privateKey = m.required("privateKey") { $0.nonEmptyString() }
-            guard let certificate, let privateKey else { return nil }
-            return ListenerTLSConfig(certificate: certificate, privateKey: privateKey)
+        let problemsBefore = node.log.count
+        return node.mapping { m in
+            let single = CertificateConfig.read(&m, required: m.isWritten("certificate") || m.isWritten("privateKey"))
+            let list = m.optional("certificates") { $0.list(atLeastOne: false, CertificateConfig.decode) }
+            let certificates = (single.map { [$0] } ?? []) + (list ?? [])
+            // Said only when nothing else explains it (a half-written pair already reports its missing key).
+            if certificates.isEmpty && node.log.count == problemsBefore {
+                m.mapping.report("needs a certificate: certificate and privateKey, or a certificates list")
+            }
+            return certificates.isEmpty ? nil : ListenerTLSConfig(certificates: certificates)
         }
+    }
+}
+
+extension CertificateConfig {
+    /// One entry of `tls.certificates`: both keys required.
+    static func decode(_ node: ConfigNode) -> CertificateConfig? {
+        node.mapping { m in read(&m, required: true) }
+    }
+
+    /// Reads `certificate` and `privateKey` from `m`; when not `required`, both may be absent.
+    static func read(_ m: inout MappingReader, required: Bool) -> CertificateConfig? {
+        let path = { (node: ConfigNode) in node.nonEmptyString() }
+        let certificate = required ? m.required("certificate", path) : m.optional("certificate", path)
+        let privateKey = required ? m.required("privateKey", path) : m.optional("privateKey", path)
+        guard let certificate, let privateKey else { return nil }
+        return CertificateConfig(certificate: certificate, privateKey: privateKey)
     }
 }
 

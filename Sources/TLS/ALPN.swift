@@ -37,7 +37,7 @@ struct ALPNPreference: Sendable {
 }
 
 /// The C callback for `SSL_CTX_set_alpn_select_cb`: non-capturing, it finds its `TLSContext` through
-/// `arg` (unretained: the context owns the SSL_CTX, so it outlives every call).
+/// `arg` (unretained: the context owns the SSL_CTXs, so it outlives every call).
 ///
 /// Server preference wins (SSL_select_next_proto would do the same, but it points `out` into the
 /// server list, which would then need a pointer-stable C copy; here `out` points into the client's

@@ -1,97 +1,59 @@
-// A server TLS configuration (certificate chain, key, protocol floor, ALPN), shared by every loop thread.
+// A server TLS configuration (certificates chosen by SNI, protocol floor, ALPN), shared by every loop thread.
 import COpenSSL
 import Glibc
 
-/// Wraps an `SSL_CTX`. Built once per listener (and again on a reload: a new context, never a
-/// mutated one), then only used to make sessions. OpenSSL 3 locks what SSL_new and the session
-/// cache touch, so one context serves all loop threads.
+/// Wraps one `SSL_CTX` per certificate. Built once per listener (and again on a reload: a new
+/// context, never a mutated one), then only used to make sessions. OpenSSL 3 locks what SSL_new,
+/// SSL_set_SSL_CTX and the session cache touch, so one context serves all loop threads.
 public final class TLSContext: Sendable {
-    // The C handles are immutable after init and OpenSSL synchronises its own use of them, which is
-    // what `nonisolated(unsafe)` asserts; they are freed only in deinit, once no session holds `self`.
-    nonisolated(unsafe) let ctx: OpaquePointer
+    /// The first is the default: it serves clients that send no server name or one no certificate covers.
+    let certificates: [CertificateContext]
+    let serverNames: ServerNameTable
+    // Immutable after init; freed in deinit, once no session holds `self`.
     nonisolated(unsafe) let socketMethod: OpaquePointer
     let alpn: ALPNPreference
-    public let certificateFile: String
-    public let privateKeyFile: String
 
-    /// Loads the PEM chain (leaf first) and key and checks they belong together.
-    /// TLS 1.2 is the floor; ALPN picks the first entry of `alpn` the client also offers.
-    public init(certificateFile: String, privateKeyFile: String, alpn: [String] = ["http/1.1"]) throws(TLSError) {
+    /// The context sessions start on; the SNI callback may move a session to another certificate's.
+    var ctx: OpaquePointer { certificates[0].ctx }
+
+    /// Loads every key pair (see `CertificateContext`); the first is the default certificate, and a
+    /// server name two certificates share goes to the earlier one. TLS 1.2 is the floor; ALPN picks
+    /// the first entry of `alpn` the client also offers.
+    public init(keyPairs: [TLSKeyPair], alpn: [String] = ["http/1.1"]) throws(TLSError) {
+        guard !keyPairs.isEmpty else { throw TLSError("a TLS context needs at least one certificate") }
         let preference = try ALPNPreference(alpn)
+        var loaded: [CertificateContext] = []
+        for pair in keyPairs {
+            let certificate = try CertificateContext(pair)
+            // Only the default certificate is served without a name; any other one must have a name.
+            if !loaded.isEmpty && certificate.serverNames.isEmpty {
+                throw TLSError("certificate \(pair.certificateFile): no DNS subjectAltName and no subject CN, so no server name can select it")
+            }
+            try Self.configure(certificate.ctx)
+            loaded.append(certificate)
+        }
         ERR_clear_error()
-        guard let ctx = SSL_CTX_new(TLS_server_method()) else { throw TLSError.fromQueue("cannot create a TLS context") }
-        guard let method = SocketBIO.makeMethod() else {
-            SSL_CTX_free(ctx)
-            throw TLSError.fromQueue("cannot create the socket BIO method")
-        }
-        do throws(TLSError) {
-            try Self.loadKeyPair(ctx, certificateFile: certificateFile, privateKeyFile: privateKeyFile)
-            try Self.configure(ctx)
-        } catch {
-            BIO_meth_free(method)
-            SSL_CTX_free(ctx)
-            throw error
-        }
-        self.ctx = ctx
+        guard let method = SocketBIO.makeMethod() else { throw TLSError.fromQueue("cannot create the socket BIO method") }
+        self.certificates = loaded
+        self.serverNames = ServerNameTable(loaded.map(\.serverNames))
         self.socketMethod = method
         self.alpn = preference
-        self.certificateFile = certificateFile
-        self.privateKeyFile = privateKeyFile
-        // `self` is complete: the callback finds the ALPN list through it. Unretained, since the
-        // SSL_CTX (and so the callback) dies in our deinit.
-        SSL_CTX_set_alpn_select_cb(ctx, alpnSelectCallback, Unmanaged.passUnretained(self).toOpaque())
+        // `self` is complete: the callbacks find the ALPN list and the certificates through it.
+        // Unretained, since the SSL_CTXs (and so the callbacks) die with the certificates it owns.
+        let unretained = Unmanaged.passUnretained(self).toOpaque()
+        for certificate in loaded {
+            SSL_CTX_set_alpn_select_cb(certificate.ctx, alpnSelectCallback, unretained)
+        }
+        _ = cg_SSL_CTX_set_tlsext_servername_callback(ctx, serverNameCallback)
+        _ = cg_SSL_CTX_set_tlsext_servername_arg(ctx, unretained)
     }
 
-    deinit {
-        SSL_CTX_free(ctx)
-        BIO_meth_free(socketMethod)
-    }
+    deinit { BIO_meth_free(socketMethod) }
 
     /// The protocols this context prefers, in order.
     public var alpnProtocols: [String] { alpn.protocols.map { String(decoding: $0, as: UTF8.self) } }
 
-    // MARK: setup steps
-
-    private static func loadKeyPair(_ ctx: OpaquePointer, certificateFile: String, privateKeyFile: String) throws(TLSError) {
-        // A plain open() first: "no such file" reads better than OpenSSL's "system library" lines.
-        try checkReadable(certificateFile, what: "certificate")
-        try checkReadable(privateKeyFile, what: "private key")
-        ERR_clear_error()
-        guard SSL_CTX_use_certificate_chain_file(ctx, certificateFile) == 1 else {
-            throw TLSError.fromQueue("certificate \(certificateFile): cannot load a PEM certificate chain")
-        }
-        guard SSL_CTX_use_PrivateKey_file(ctx, privateKeyFile, SSL_FILETYPE_PEM) == 1 else {
-            // OpenSSL 3 compares a key with the certificate of its type while loading it.
-            if OpenSSLErrors.lastReason() == X509_R_KEY_VALUES_MISMATCH {
-                ERR_clear_error()
-                throw mismatch(certificateFile, privateKeyFile)
-            }
-            throw TLSError.fromQueue("private key \(privateKeyFile): cannot load a PEM private key")
-        }
-        // Catches what loading does not: a key of another type than the certificate (e.g. RSA vs EC).
-        guard SSL_CTX_check_private_key(ctx) == 1 else {
-            ERR_clear_error()
-            throw mismatch(certificateFile, privateKeyFile)
-        }
-    }
-
-    private static func mismatch(_ certificateFile: String, _ privateKeyFile: String) -> TLSError {
-        TLSError("private key \(privateKeyFile) does not match the certificate \(certificateFile)")
-    }
-
-    private static func checkReadable(_ path: String, what: String) throws(TLSError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd >= 0 {
-            close(fd)
-            return
-        }
-        let err = errno
-        switch err {
-        case ENOENT: throw TLSError("\(what) \(path): no such file")
-        case EACCES: throw TLSError("\(what) \(path): permission denied")
-        default: throw TLSError("\(what) \(path): \(String(cString: strerror(err)))")
-        }
-    }
+    // MARK: shared settings
 
     /// Mozilla's "intermediate" TLS 1.2 suites (forward secret AEADs only); TLS 1.3 keeps OpenSSL's
     /// default suites, which are all modern.
@@ -110,10 +72,13 @@ public final class TLSContext: Sendable {
         _ = SSL_CTX_set_options(ctx, cg_server_options())
         // Resumption: a server-side session cache (TLS 1.2 session ids) and tickets (on by default in
         // OpenSSL 3, keys generated per context; TLS 1.3 sends two after each full handshake). A
-        // resumed handshake skips the certificate signature, the dominant handshake cost.
+        // resumed handshake skips the certificate signature, the dominant handshake cost. Only the
+        // default context's cache and keys are used: a session keeps the context it was created from
+        // for them when SNI switches its certificate.
         _ = cg_SSL_CTX_set_session_cache_mode(ctx, cg_sess_cache_server())
         _ = cg_SSL_CTX_sess_set_cache_size(ctx, 20_000)
         // Without an id context, a cached session is refused if client verification is ever enabled.
+        // The same id everywhere lets SSL_set_SSL_CTX carry it over to the chosen certificate's context.
         let idContext = Array("canarygate".utf8)
         _ = SSL_CTX_set_session_id_context(ctx, idContext, UInt32(idContext.count))
     }

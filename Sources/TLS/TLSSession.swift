@@ -17,7 +17,7 @@ import EventLoop
 /// - After any thrown error the session is dead: close the socket (do not call `shutdown()`).
 public final class TLSSession {
     private let ssl: OpaquePointer
-    /// Keeps the SSL_CTX, the BIO method and the ALPN callback's `arg` alive as long as the SSL.
+    /// Keeps the SSL_CTXs, the BIO method and the callbacks' `arg` alive as long as the SSL.
     public let context: TLSContext
     private var failed = false
 

@@ -1,4 +1,4 @@
-// TLS termination over real sockets: curl over HTTPS, TLS 1.1 refused, a certificate swapped by SIGHUP, a bad one refused.
+// TLS termination over real sockets: curl over HTTPS, TLS 1.1 refused, certificates by SNI, swapped or added by SIGHUP, a bad one refused.
 import Foundation
 import Testing
 
@@ -14,9 +14,16 @@ private func makeCertificate(_ name: String, in dir: TempDir) throws -> (certifi
     return (cert, key)
 }
 
+/// The subject of the certificate the listener serves for `serverName` (`CN = name`), as s_client prints it.
+private func servedSubject(port: UInt16, serverName: String) throws -> String {
+    let output = try handshake(port: port, serverName: serverName, []).output
+    let line = output.split(separator: "\n").first { $0.hasPrefix("subject=") }
+    return line.map { String($0.dropFirst("subject=".count)) } ?? "no certificate: \(output)"
+}
+
 /// What `openssl s_client` negotiates with the listener: exit status and its output.
-private func handshake(port: UInt16, _ extra: [String]) throws -> (status: Int32, output: String) {
-    let result = try ChildProcess.run("/usr/bin/openssl", ["s_client", "-connect", "127.0.0.1:\(port)", "-servername", "localhost"] + extra,
+private func handshake(port: UInt16, serverName: String = "localhost", _ extra: [String]) throws -> (status: Int32, output: String) {
+    let result = try ChildProcess.run("/usr/bin/openssl", ["s_client", "-connect", "127.0.0.1:\(port)", "-servername", serverName] + extra,
                                       stdin: "", timeout: 10)
     return (result.status, result.stdout + result.stderr)
 }
@@ -98,6 +105,59 @@ extension Integration {
                 #expect(try handshake(port: tlsPort, []).output.contains("CN = second.test"))
                 let result = try ChildProcess.run("/usr/bin/curl", ["-sk", "--http1.1", "--max-time", "10", "https://127.0.0.1:\(tlsPort)/"])
                 #expect(result.stdout == "ok\n")
+            }
+        }
+
+        @Test func sniPicksTheCertificateAndASighupAddsOne() throws {
+            let dir = try TempDir.make()
+            defer { dir.remove() }
+            let alpha = try makeCertificate("alpha.test", in: dir)
+            let beta = try makeCertificate("beta.test", in: dir)
+            let gamma = try makeCertificate("gamma.test", in: dir)
+            let upstream = try TestUpstream(text: "ok\n")
+            defer { upstream.stop() }
+            let tlsPort = try Posix.freePort()
+            var config = ProxyConfig.single(primary: upstream)
+            config.extraListeners = [ListenerSpec("https", port: tlsPort, tls: alpha, certificates: [beta])]
+            try withProxy(config) { proxy in
+                #expect(try servedSubject(port: tlsPort, serverName: "alpha.test") == "CN = alpha.test")
+                #expect(try servedSubject(port: tlsPort, serverName: "BETA.test") == "CN = beta.test")
+                #expect(try servedSubject(port: tlsPort, serverName: "gamma.test") == "CN = alpha.test")
+
+                // A second entry in the list: served from the next handshake, on the same listener.
+                config.extraListeners = [ListenerSpec("https", port: tlsPort, tls: alpha, certificates: [beta, gamma])]
+                try proxy.rewriteConfig(config)
+                let reloaded = try proxy.reloadBySignal()
+                #expect(reloaded.lastError == nil)
+                #expect(try servedSubject(port: tlsPort, serverName: "gamma.test") == "CN = gamma.test")
+                #expect(try servedSubject(port: tlsPort, serverName: "beta.test") == "CN = beta.test")
+                #expect(try servedSubject(port: tlsPort, serverName: "unknown.test") == "CN = alpha.test")
+                // Requests flow over a connection whose certificate SNI switched.
+                let result = try ChildProcess.run("/usr/bin/curl", [
+                    "-sk", "--http1.1", "--max-time", "10", "--resolve", "gamma.test:\(tlsPort):127.0.0.1", "https://gamma.test:\(tlsPort)/",
+                ])
+                #expect(result.stdout == "ok\n", "curl: \(result.stderr)")
+            }
+        }
+
+        @Test func http2SwitchDecidesWhetherALPNOffersH2() throws {
+            let dir = try TempDir.make()
+            defer { dir.remove() }
+            let cert = try makeCertificate("localhost", in: dir)
+            let upstream = try TestUpstream(text: "ok\n")
+            defer { upstream.stop() }
+            let tlsPort = try Posix.freePort()
+            var config = ProxyConfig.single(primary: upstream)
+            config.extraListeners = [ListenerSpec("https", port: tlsPort, tls: cert)]
+            try withProxy(config) { proxy in
+                let on = try handshake(port: tlsPort, ["-alpn", "h2,http/1.1"])
+                #expect(on.output.contains("ALPN protocol: h2"), "\(on.output)")
+
+                config.extraListeners = [ListenerSpec("https", port: tlsPort, tls: cert, http2: false)]
+                try proxy.rewriteConfig(config)
+                #expect(try proxy.reloadBySignal().lastError == nil)
+                let off = try handshake(port: tlsPort, ["-alpn", "h2,http/1.1"])
+                #expect(off.output.contains("ALPN protocol: http/1.1"), "\(off.output)")
             }
         }
     }

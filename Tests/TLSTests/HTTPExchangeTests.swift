@@ -12,7 +12,7 @@ struct HTTPExchangeTests {
         let dir = try TempDirectory()
         defer { dir.remove() }
         let pair = try Certificate.make(in: dir)
-        let context = try TLSContext(certificateFile: pair.certificate, privateKeyFile: pair.key)
+        let context = try TLSContext(keyPairs: [pair.keyPair])
         let listener = try TestListener()
         let client = try ClientProcess("/usr/bin/curl", [
             "-sSk", "--http1.1", "--max-time", "10", "-o", dir.file("body"), "https://127.0.0.1:\(listener.port)/",

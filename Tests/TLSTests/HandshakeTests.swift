@@ -17,7 +17,11 @@ func handshake(alpn: [String] = ["http/1.1"], clientFlags flags: [String]) throw
     let dir = try TempDirectory()
     defer { dir.remove() }
     let pair = try Certificate.make(in: dir)
-    let context = try TLSContext(certificateFile: pair.certificate, privateKeyFile: pair.key, alpn: alpn)
+    return try handshake(context: try TLSContext(keyPairs: [pair.keyPair], alpn: alpn), in: dir, clientFlags: flags)
+}
+
+/// Runs `openssl s_client` with `flags` (from `dir`) against a one-connection server using `context`.
+func handshake(context: TLSContext, in dir: TempDirectory, clientFlags flags: [String]) throws -> HandshakeOutcome {
     let listener = try TestListener()
     let client = try ClientProcess("/usr/bin/openssl", ["s_client", "-connect", "127.0.0.1:\(listener.port)"] + flags, in: dir, name: "s_client")
     let deadline = Deadline(seconds: 10)

@@ -31,8 +31,13 @@ struct ListenerSpec: Sendable {
     var port: UInt16
     /// PEM certificate and key paths: the listener terminates TLS.
     var tls: (certificate: String, privateKey: String)?
-    init(_ name: String, port: UInt16, tls: (certificate: String, privateKey: String)? = nil) {
-        self.name = name; self.port = port; self.tls = tls
+    /// Written as `tls.certificates` (after `tls`, if any): more certificates chosen by SNI.
+    var certificates: [(certificate: String, privateKey: String)]
+    /// The `http2:` key (nil: not written).
+    var http2: Bool?
+    init(_ name: String, port: UInt16, tls: (certificate: String, privateKey: String)? = nil,
+         certificates: [(certificate: String, privateKey: String)] = [], http2: Bool? = nil) {
+        self.name = name; self.port = port; self.tls = tls; self.certificates = certificates; self.http2 = http2
     }
 }
 
@@ -79,9 +84,15 @@ struct ProxyConfig: Sendable {
         """
         for extra in extraListeners {
             out += "  - name: \(quoted(extra.name))\n    address: 127.0.0.1:\(extra.port)\n"
-            if let tls = extra.tls {
-                out += "    tls: { certificate: \(quoted(tls.certificate)), privateKey: \(quoted(tls.privateKey)) }\n"
+            let pair = { (p: (certificate: String, privateKey: String)) in
+                "certificate: \(quoted(p.certificate)), privateKey: \(quoted(p.privateKey))"
             }
+            var tlsFields = extra.tls.map { [pair($0)] } ?? []
+            if !extra.certificates.isEmpty {
+                tlsFields.append("certificates: [" + extra.certificates.map { "{ \(pair($0)) }" }.joined(separator: ", ") + "]")
+            }
+            if !tlsFields.isEmpty { out += "    tls: { \(tlsFields.joined(separator: ", ")) }\n" }
+            if let http2 = extra.http2 { out += "    http2: \(http2)\n" }
         }
         if !timeouts.isEmpty {
             out += "timeouts:\n"

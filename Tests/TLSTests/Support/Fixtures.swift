@@ -1,6 +1,7 @@
 // Test fixtures: a temporary directory, certificates made by the openssl CLI, and client processes.
 import Foundation
 import Glibc
+import TLS
 
 struct FixtureError: Error, CustomStringConvertible {
     var description: String
@@ -47,17 +48,21 @@ func runToCompletion(_ executable: String, _ arguments: [String], in directory: 
     return (process.terminationStatus, text)
 }
 
-/// A self-signed P-256 certificate for CN=localhost and its key, as the brief's openssl command makes them.
+/// A self-signed P-256 certificate and its key, made by the openssl command line.
 struct Certificate {
     let certificate: String
     let key: String
 
-    static func make(in dir: TempDirectory, prefix: String = "") throws -> Certificate {
+    var keyPair: TLSKeyPair { TLSKeyPair(certificateFile: certificate, privateKeyFile: key) }
+
+    /// `subject` as openssl writes it; `dnsNames` become a subjectAltName extension (none when empty).
+    static func make(in dir: TempDirectory, prefix: String = "", subject: String = "/CN=localhost", dnsNames: [String] = []) throws -> Certificate {
         let key = prefix + "key.pem", cert = prefix + "cert.pem"
+        let altNames = dnsNames.isEmpty ? [] : ["-addext", "subjectAltName=" + dnsNames.map { "DNS:" + $0 }.joined(separator: ",")]
         let result = try runToCompletion("/usr/bin/openssl", [
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost",
-        ], in: dir.path)
+            "-keyout", key, "-out", cert, "-days", "1", "-subj", subject,
+        ] + altNames, in: dir.path)
         guard result.status == 0 else { throw FixtureError(description: "openssl req failed: \(result.output)") }
         return Certificate(certificate: dir.file(cert), key: dir.file(key))
     }
