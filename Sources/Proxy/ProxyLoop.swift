@@ -99,6 +99,7 @@ public final class ProxyLoop {
         for l in listeners {
             if let same = next.listeners.first(where: { $0.name == l.name && $0.address == l.address && ($0.tls == nil) == (l.tls == nil) }) {
                 l.tls = same.tls
+                l.http2 = same.http2
                 kept.append(l)
             } else {
                 l.close()
@@ -106,7 +107,7 @@ public final class ProxyLoop {
         }
         listeners = kept
         for l in next.listeners where !listeners.contains(where: { $0.name == l.name && $0.address == l.address }) {
-            listeners.append(try Listener(name: l.name, address: l.address, tls: l.tls, http2: true, proxy: self))
+            listeners.append(try Listener(name: l.name, address: l.address, tls: l.tls, http2: l.http2, proxy: self))
         }
     }
 
