@@ -8,16 +8,17 @@ import Telemetry
 /// Definitions (DESIGN.md §3; the controller relies on them):
 /// - `n`, the responses: `ArmSnapshot.responses`, every response whatever its status (the
 ///   histogram records the same responses; client aborts are counted apart and are in neither).
-/// - `failures`: responses with a 5xx status, `ArmSnapshot.serverErrors`. The proxy records its own
-///   502/503/504 for upstream faults (refused, reset, timed out, invalid response) and truncated
-///   responses under 5xx, so 5xx is the whole failure count of the arm.
+/// - `failures`: responses with a 5xx status, plus gRPC responses whose grpc-status is a server
+///   failure, `ArmSnapshot.failedResponses`. The proxy records its own 502/503/504 for upstream
+///   faults (refused, reset, timed out, invalid response) and truncated responses under 5xx, so
+///   these are the whole failure count of the arm.
 /// - `slow(threshold:)`: responses slower than `T` seconds, `n − histogram.cumulative(atOrBelow: T)`;
 ///   the cut is at the bucket boundary nearest to `T`, so only latencies within 0.78 % of `T` can
 ///   be misclassified (`HistogramSnapshot.cumulative`).
 public struct ArmWindow: Sendable, Equatable {
     /// Responses in the window.
     public var n: UInt64
-    /// Failed responses (5xx) in the window, at most `n`.
+    /// Failed responses (5xx or failed gRPC) in the window, at most `n`.
     public var failures: UInt64
     /// The latencies of the window's responses.
     public var histogram: HistogramSnapshot
@@ -30,7 +31,7 @@ public struct ArmWindow: Sendable, Equatable {
 
     /// The window of an interval delta (`ArmSnapshot.delta(since:)`).
     public init(_ s: ArmSnapshot) {
-        self.init(n: s.responses, failures: s.serverErrors, histogram: s.histogram)
+        self.init(n: s.responses, failures: s.failedResponses, histogram: s.histogram)
     }
 
     /// Responses that did not fail.

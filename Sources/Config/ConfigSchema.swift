@@ -70,7 +70,18 @@ public struct LimitsConfig: Sendable, Equatable {
 public struct ArmConfig: Sendable, Equatable {
     public var revision: String
     public var endpoints: [HostPort]
-    public init(revision: String, endpoints: [HostPort]) { self.revision = revision; self.endpoints = endpoints }
+    /// How the proxy talks to the arm's endpoints.
+    public var upstreamProtocol: UpstreamProtocol
+    public init(revision: String, endpoints: [HostPort], upstreamProtocol: UpstreamProtocol = .http1) {
+        self.revision = revision; self.endpoints = endpoints; self.upstreamProtocol = upstreamProtocol
+    }
+}
+
+/// `protocol:` of an arm: HTTP/1.1 with pooled keep-alive connections, or HTTP/2 with prior
+/// knowledge (h2c), streams multiplexed over one connection per endpoint and loop (gRPC services).
+public enum UpstreamProtocol: String, Sendable, Equatable, CaseIterable {
+    case http1
+    case h2
 }
 
 public struct CanaryConfig: Sendable, Equatable {

@@ -68,8 +68,16 @@ extension ArmConfig {
     static func decodeFields(_ m: inout MappingReader) -> ArmConfig? {
         let revision = m.required("revision") { $0.nonEmptyString() }
         let endpoints = m.required("endpoints") { $0.list(atLeastOne: true) { $0.hostPort() } }
-        guard let revision, let endpoints else { return nil }
-        return ArmConfig(revision: revision, endpoints: endpoints)
+        let upstreamProtocol = m.optional("protocol", default: UpstreamProtocol.http1) { $0.scalar(expected: "a protocol name", parseProtocol) }
+        guard let revision, let endpoints, let upstreamProtocol else { return nil }
+        return ArmConfig(revision: revision, endpoints: endpoints, upstreamProtocol: upstreamProtocol)
+    }
+
+    private static func parseProtocol(_ text: String) throws(InvalidValue) -> UpstreamProtocol {
+        guard let value = UpstreamProtocol(rawValue: text) else {
+            throw InvalidValue("\(text.debugDescription) is not an upstream protocol; use http1 or h2")
+        }
+        return value
     }
 }
 

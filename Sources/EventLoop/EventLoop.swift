@@ -31,6 +31,8 @@ public final class EventLoop {
     @inline(__always) public var now: UInt64 { reactor.now }
     /// Runs on the loop after another thread called `handle.wake()`.
     public var onWake: (() -> Void)?
+    /// Runs after each batch of events and expired deadlines: work deferred by the handlers.
+    public var afterEvents: (() -> Void)?
     private var deadlineLists: [DeadlineList] = []
     private let wakeReader: WakeReader
 
@@ -66,6 +68,7 @@ public final class EventLoop {
             }
             reactor.now = MonotonicClock.nowNanoseconds()
             for list in deadlineLists { list.expire(now: reactor.now) }
+            afterEvents?()
         }
     }
 

@@ -195,4 +195,46 @@ public struct FieldRequest: Sendable {
         w.write("\r\n")
         return w.result
     }
+
+    /// The request's fields for an HTTP/2 upstream, in order: pseudo-fields, the fields, cookies,
+    /// X-Forwarded-*. X-Forwarded-For is composed into `storage`, which (like `source`) must stay
+    /// valid until the fields are submitted. False when `storage` is too small.
+    public func forEachHTTP2Field(source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer, proto: StaticString,
+                                  scheme: StaticString, storage: UnsafeMutableRawBufferPointer,
+                                  _ emit: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> Bool {
+        guard let methodRange else { return false }
+        emit(literal(":method"), source.slice(methodRange))
+        emit(literal(":scheme"), literal(scheme))
+        if let authority { emit(literal(":authority"), source.slice(authority)) }
+        if let target { emit(literal(":path"), source.slice(target)) }
+        if linesStart >= 0 {
+            // Each stored line is "name: value\r\n"; names cannot contain ':' (the decoder checked).
+            var i = linesStart
+            while i < linesEnd {
+                var colon = i
+                while source[colon] != UInt8(ascii: ":") { colon += 1 }
+                var end = colon + 2
+                while source[end] != ASCII.cr { end += 1 }
+                emit(source.slice(ByteRange(lowerBound: i, upperBound: colon)), source.slice(ByteRange(lowerBound: colon + 2, upperBound: end)))
+                i = end + 2
+            }
+        }
+        for c in cookies { emit(literal("cookie"), source.slice(c)) }
+        var w = ByteWriter(storage)
+        for f in forwardedFor {
+            w.write(source.slice(f))
+            w.write(", ")
+        }
+        w.write(clientAddress)
+        guard let n = w.result else { return false }
+        emit(literal("x-forwarded-for"), UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(storage)[0..<n]))
+        emit(literal("x-forwarded-proto"), literal(proto))
+        if let authority, !authority.isEmpty { emit(literal("x-forwarded-host"), source.slice(authority)) }
+        return true
+    }
+
+    private func literal(_ s: StaticString) -> UnsafeRawBufferPointer {
+        // Literals live in the binary: the pointer stays valid as long as the fields need it.
+        UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)
+    }
 }

@@ -17,6 +17,10 @@ extension ClientConnection {
             consumeRequestHeadAndRespond(.noRoute)
             return
         }
+        if route.speaksOnlyHTTP2 {
+            consumeRequestHeadAndRespond(.needsHTTP2)
+            return
+        }
         let (picked, armShard) = proxy.pickUpstream(route: route)
         #if !CANARYGATE_NO_METRICS
         armShard.requestStarted()

@@ -26,6 +26,8 @@ final class H2Connection: Pollable, H2SessionDelegate {
     private var goingAway = false
     /// The idle deadline is running because the client is not taking what we send.
     private var watchingClient = false
+    /// Set while on the loop's list of connections to flush after the current events.
+    var isDirty = false
 
     /// Takes over a connection whose first bytes (in `input`, if any) start the HTTP/2 preface.
     init(fd: SocketDescriptor, transport: ClientTransport, peerText: [UInt8], input: ByteBuffer?, proxy: ProxyLoop) throws(H2Error) {

@@ -40,6 +40,10 @@ extension H2Stream {
             fail(.noHealthyEndpoint)
             return
         }
+        if pool.protocolKind == .h2 {
+            startH2Exchange(pool: pool, source: source)
+            return
+        }
         chunkedBody = !requestEnded && !fields.hasContentLength
         let out = proxy.loop.buffers.take()
         let written = connection.peerText.withUnsafeBytes { peer in
@@ -80,6 +84,7 @@ extension H2Stream {
             session.consume(stream: id, acknowledgeLater)
             acknowledgeLater = 0
         }
+        if h2Upstream != nil { return }
         guard let up = upstream else { return }
         if !up.connected {
             guard up.writable || up.hungUp else { return }
@@ -233,6 +238,7 @@ extension H2Stream {
     /// else a read from the upstream socket; `.deferred` until its next readiness event.
     func readBody(into out: UnsafeMutableRawBufferPointer) -> H2BodyRead {
         if let message = ownBody { return readOwnBody(message, into: out) }
+        if upstreamHeadDelivered { return readUpstreamData(into: out) }
         guard let from = fromUpstream else { return .failed }
         while true {
             var n = 0

@@ -54,6 +54,25 @@ final class H2Stream: UpstreamOwner {
     var ownBody: StaticString?
     var ownBodySent = 0
 
+    // HTTP/2 upstream (an arm with `protocol: h2`): the stream is relayed as a stream.
+    var h2Upstream: H2UpstreamConnection?
+    var upstreamStreamID: Int32 = 0
+    /// Response fields (head, then trailers) copied out of the upstream session's callbacks.
+    var upstreamFieldBytes: ByteBuffer?
+    var upstreamFields: [(name: ByteRange, value: ByteRange)] = []
+    var upstreamStatus = 0
+    var upstreamHeadDelivered = false
+    /// The stored fields are trailers, sent after the last DATA.
+    var upstreamTrailers = false
+    var upstreamFinished = false
+    /// Response DATA from the upstream, waiting for the client's window.
+    var responseData: [ByteBuffer] = []
+    /// The upstream session asked for request body and got `.deferred`.
+    var requestDeferred = false
+    /// `content-type: application/grpc…`: `grpc-status` decides whether the response failed.
+    var isGRPC = false
+    var grpcStatus = -1
+
     init(proxy: ProxyLoop) {
         fields = FieldRequest(maxListSize: proxy.maxHeaderBytes, maxCount: proxy.maxHeaderCount)
         responseParser = ResponseHeadParser(maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
@@ -62,6 +81,8 @@ final class H2Stream: UpstreamOwner {
 
     override func upstreamReady() { upstreamEvent() }
     override func upstreamDeadlinePassed() { exchangeDeadlinePassed() }
+    /// Only armed on the stream itself for an HTTP/2 upstream (an HTTP/1.1 one carries its own).
+    override func handleDeadline() { h2UpstreamDeadlinePassed() }
 
     var proxy: ProxyLoop { connection.proxy }
     var session: H2Session { connection.session }
@@ -93,6 +114,15 @@ final class H2Stream: UpstreamOwner {
         deferred = false
         ownBody = nil
         ownBodySent = 0
+        upstreamStreamID = 0
+        upstreamFields.removeAll(keepingCapacity: true)
+        upstreamStatus = 0
+        upstreamHeadDelivered = false
+        upstreamTrailers = false
+        upstreamFinished = false
+        requestDeferred = false
+        isGRPC = false
+        grpcStatus = -1
     }
 
     func addField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
@@ -113,6 +143,7 @@ final class H2Stream: UpstreamOwner {
             acknowledgeLater += bytes.count
             return
         }
+        defer { if h2Upstream != nil { wakeUpstreamBody() } }
         unacknowledged += bytes.count
         bytesFromClient &+= UInt64(bytes.count)
         if chunkedBody {
@@ -129,6 +160,7 @@ final class H2Stream: UpstreamOwner {
     func requestBodyEnded() {
         requestEnded = true
         if chunkedBody && !discardingBody { lastChunk.withUTF8Buffer { enqueue(UnsafeRawBufferPointer($0)) } }
+        if h2Upstream != nil { wakeUpstreamBody() }
     }
 
     private func enqueue(_ bytes: UnsafeRawBufferPointer) {
@@ -162,12 +194,20 @@ final class H2Stream: UpstreamOwner {
         if let b = scratch { proxy.loop.buffers.give(b); scratch = nil }
         if let b = headOut { proxy.loop.buffers.give(b); headOut = nil }
         if let b = fromUpstream { proxy.loop.buffers.give(b); fromUpstream = nil }
+        if let b = upstreamFieldBytes { proxy.loop.buffers.give(b); upstreamFieldBytes = nil }
         for b in body { proxy.loop.buffers.give(b) }
         body.removeAll(keepingCapacity: true)
+        for b in responseData { proxy.loop.buffers.give(b) }
+        responseData.removeAll(keepingCapacity: true)
     }
 
     /// Gives the upstream connection back to its pool when the exchange ended cleanly, else closes it.
     func releaseExchange(reuseUpstream: Bool) {
+        if let conn = h2Upstream {
+            h2Upstream = nil
+            cancelDeadline()
+            conn.abandon(upstreamStreamID, cancel: !upstreamFinished)
+        }
         guard let up = upstream else { return }
         upstream = nil
         if reuseUpstream {

@@ -20,5 +20,7 @@ public struct ProxyFailure: Error, Sendable {
     public static let noRoute = ProxyFailure(status: 404, message: "no route matches this request", kind: nil)
     public static let headerTimeout = ProxyFailure(status: 408, message: "request header timeout", kind: nil)
     public static let resourceExhausted = ProxyFailure(status: 503, message: "proxy out of resources", kind: nil)
+    /// An HTTP/1.1 request for a route with an HTTP/2 (`protocol: h2`) arm: not relayed across versions.
+    public static let needsHTTP2 = ProxyFailure(status: 505, message: "this route's upstream speaks HTTP/2 only: send the request over HTTP/2", kind: nil)
     public static let headTooLarge = ProxyFailure(status: 431, message: "request header fields too large", kind: nil)
 }

@@ -63,6 +63,7 @@ public final class ProxyLoop {
         try openListeners(snapshot)
         control.servedGeneration.store(snapshot.generation, ordering: .releasing)
         loop.onWake = { [unowned self] in self.processCommands() }
+        loop.afterEvents = { [unowned self] in self.flushDirty() }
     }
 
     private func processCommands() {
@@ -126,22 +127,25 @@ public final class ProxyLoop {
     private func installRoutes(_ snapshot: ProxySnapshot) {
         let maxIdle = snapshot.config.limits.maxIdlePerEndpoint
         var pools: [String: UpstreamPool] = [:]
-        func pool(_ e: ResolvedEndpoint) -> UpstreamPool {
-            let key = e.address.description
-            if let p = pools[key] ?? poolsByAddress[key] {
-                p.maxIdle = maxIdle
+        func armPools(_ arm: CompiledArm) -> [UpstreamPool] {
+            arm.endpoints.map { e in
+                // One pool per address and protocol: an HTTP/1.1 and an HTTP/2 arm on one address share nothing.
+                let key = "\(arm.upstreamProtocol.rawValue) \(e.address)"
+                if let p = pools[key] ?? poolsByAddress[key] {
+                    p.maxIdle = maxIdle
+                    pools[key] = p
+                    return p
+                }
+                let p = UpstreamPool(address: e.address, configured: e.configured, protocolKind: arm.upstreamProtocol, maxIdle: maxIdle)
                 pools[key] = p
                 return p
             }
-            let p = UpstreamPool(address: e.address, configured: e.configured, maxIdle: maxIdle)
-            pools[key] = p
-            return p
         }
         routeRuntimes = snapshot.routes.byIndex.map { route in
             // Each loop and route starts the split at its own offset so loops do not pick the canary in step.
             RouteRuntime(split: WeightedSplit(initialCredit: (index * 37 + route.index * 53) % 100),
-                         primary: ArmRuntime(pools: route.primary.endpoints.map(pool)),
-                         canary: route.canary.map { ArmRuntime(pools: $0.endpoints.map(pool)) },
+                         primary: ArmRuntime(pools: armPools(route.primary)),
+                         canary: route.canary.map { ArmRuntime(pools: armPools($0)) },
                          primaryShard: metrics.shard(route: route.name, arm: .primary, loop: index),
                          canaryShard: metrics.shard(route: route.name, arm: .canary, loop: index))
         }
@@ -198,6 +202,45 @@ public final class ProxyLoop {
     func recycle(_ stream: H2Stream) {
         stream.connection = nil
         if spareStreams.count < 1024 { spareStreams.append(stream) }
+    }
+
+    /// A connection of `pool` (an HTTP/2 arm) with room for one more stream, opened if needed.
+    func h2Connection(for pool: UpstreamPool) throws(ProxyFailure) -> H2UpstreamConnection {
+        if let open = pool.h2Connections.first(where: { $0.acceptsStream }) { return open }
+        let fresh = try H2UpstreamConnection(pool: pool, proxy: self)
+        pool.h2Connections.append(fresh)
+        return fresh
+    }
+
+    // HTTP/2 connections whose session has frames to send because of another connection's events
+    // (a WINDOW_UPDATE, DATA or a reset relayed across the proxy): flushed once the events are handled.
+    private var dirtyDownstreams: [H2Connection] = []
+    private var dirtyUpstreams: [H2UpstreamConnection] = []
+
+    func markDirty(_ connection: H2Connection) {
+        guard !connection.isDirty else { return }
+        connection.isDirty = true
+        dirtyDownstreams.append(connection)
+    }
+
+    func markDirty(_ connection: H2UpstreamConnection) {
+        guard !connection.isDirty else { return }
+        connection.isDirty = true
+        dirtyUpstreams.append(connection)
+    }
+
+    /// Flushes until quiet: a flush on one side may queue frames on the other (bounded rounds).
+    private func flushDirty() {
+        var rounds = 0
+        while (!dirtyDownstreams.isEmpty || !dirtyUpstreams.isEmpty) && rounds < 16 {
+            rounds += 1
+            let downs = dirtyDownstreams
+            dirtyDownstreams.removeAll(keepingCapacity: true)
+            for c in downs { c.isDirty = false; c.flush() }
+            let ups = dirtyUpstreams
+            dirtyUpstreams.removeAll(keepingCapacity: true)
+            for c in ups { c.isDirty = false; c.flush() }
+        }
     }
 
     /// A client connection that turned out to speak HTTP/2 (prior-knowledge preface or ALPN "h2")

@@ -51,6 +51,7 @@ public struct ResolvedEndpoint: Sendable, Equatable {
 public struct CompiledArm: Sendable, Equatable {
     public var revision: String
     public var endpoints: [ResolvedEndpoint]
+    public var upstreamProtocol: UpstreamProtocol
 }
 
 public struct CompiledRoute: Sendable {
@@ -67,6 +68,11 @@ public struct CompiledRoute: Sendable {
     public var managed: Bool
 }
 
+extension CompiledRoute {
+    /// An arm of the route is an HTTP/2 upstream, which only HTTP/2 clients are relayed to.
+    public var speaksOnlyHTTP2: Bool { primary.upstreamProtocol == .h2 || canary?.upstreamProtocol == .h2 }
+}
+
 public struct RouteTable: Sendable {
     /// Most specific first: the first match wins.
     public let ordered: [CompiledRoute]
@@ -77,10 +83,12 @@ public struct RouteTable: Sendable {
     public init(routes: [RouteConfig], weights: WeightRegistry = WeightRegistry()) throws(AddressError) {
         var compiled: [CompiledRoute] = []
         for (i, r) in routes.enumerated() {
-            let primary = CompiledArm(revision: r.primary.revision, endpoints: try Self.resolve(r.primary.endpoints))
+            let primary = CompiledArm(revision: r.primary.revision, endpoints: try Self.resolve(r.primary.endpoints),
+                                      upstreamProtocol: r.primary.upstreamProtocol)
             var canary: CompiledArm?
             if let c = r.canary {
-                canary = CompiledArm(revision: c.arm.revision, endpoints: try Self.resolve(c.arm.endpoints))
+                canary = CompiledArm(revision: c.arm.revision, endpoints: try Self.resolve(c.arm.endpoints),
+                                     upstreamProtocol: c.arm.upstreamProtocol)
             }
             compiled.append(CompiledRoute(index: i, name: r.name, host: HostMatch(pattern: r.match.host),
                                           pathPrefix: Array(r.match.pathPrefix.utf8), primary: primary, canary: canary,

@@ -6,16 +6,20 @@ import Telemetry
 final class UpstreamPool {
     let address: SocketAddress
     let configured: HostPort
+    let protocolKind: UpstreamProtocol
     private(set) var idle: [UpstreamConnection] = []
+    /// For `protocol: h2`: this loop's multiplexed connections to the endpoint.
+    var h2Connections: [H2UpstreamConnection] = []
     var maxIdle: Int
     /// After a failed connect the endpoint is skipped until this time (passive health, like Envoy's outlier ejection).
     private(set) var downUntil: UInt64 = 0
 
     static let ejectionNanoseconds: UInt64 = 2_000_000_000
 
-    init(address: SocketAddress, configured: HostPort, maxIdle: Int) {
+    init(address: SocketAddress, configured: HostPort, protocolKind: UpstreamProtocol, maxIdle: Int) {
         self.address = address
         self.configured = configured
+        self.protocolKind = protocolKind
         self.maxIdle = maxIdle
         idle.reserveCapacity(maxIdle)
     }
@@ -42,16 +46,25 @@ final class UpstreamPool {
         if let i = idle.lastIndex(where: { $0 === connection }) { idle.remove(at: i) }
     }
 
+    /// Forgets a closed HTTP/2 connection.
+    func forget(_ connection: H2UpstreamConnection) {
+        if let i = h2Connections.firstIndex(where: { $0 === connection }) { h2Connections.remove(at: i) }
+    }
+
     func retire() {
         retired = true
         closeAll()
     }
 
-    /// Closes every idle connection (the endpoint left the config, or the loop stops).
+    /// Closes every idle connection (the endpoint left the config, or the loop stops). HTTP/2
+    /// connections are multiplexed, so they are asked to finish: streams in flight fail.
     func closeAll() {
         let all = idle
         idle.removeAll()
         for c in all { c.close() }
+        let h2 = h2Connections
+        h2Connections.removeAll()
+        for c in h2 { c.close() }
     }
 }
 

@@ -42,6 +42,10 @@ public struct ArmSnapshot: Sendable, Equatable {
         requestsByStatus.reduce(0) { (500...599).contains($1.key) ? $0 &+ $1.value : $0 }
     }
 
+    /// Responses that failed: 5xx, plus gRPC responses whose grpc-status is a server failure (those
+    /// carry HTTP 200, so they are counted apart as `grpcError`). What the judges count as failures.
+    public var failedResponses: UInt64 { serverErrors &+ failureCount(.grpcError) }
+
     /// The count of one failure source (0 when none).
     public func failureCount(_ kind: FailureKind) -> UInt64 { failures[kind] ?? 0 }
 

@@ -11,6 +11,10 @@ public enum FailureKind: Int, CaseIterable, Sendable {
     case invalidResponse
     case responseTimeout
     case noHealthyEndpoint
+    /// A gRPC response whose `grpc-status` is a server-side failure (UNKNOWN, DEADLINE_EXCEEDED,
+    /// INTERNAL, UNAVAILABLE, DATA_LOSS): recorded with its HTTP status (usually 200), and counted
+    /// as a failed response of the arm by the judges.
+    case grpcError
     case downstreamAbort
 
     /// The Prometheus label value (snake_case, stable: dashboards and alerts match on it).
@@ -24,6 +28,7 @@ public enum FailureKind: Int, CaseIterable, Sendable {
         case .invalidResponse: "invalid_response"
         case .responseTimeout: "response_timeout"
         case .noHealthyEndpoint: "no_healthy_endpoint"
+        case .grpcError: "grpc_error"
         case .downstreamAbort: "downstream_abort"
         }
     }

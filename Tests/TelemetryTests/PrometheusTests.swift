@@ -113,6 +113,7 @@ import Telemetry
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="invalid_response"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="response_timeout"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="no_healthy_endpoint"} 0
+        canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="grpc_error"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="connect_refused"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="connect_failed"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="connect_timeout"} 1
@@ -121,6 +122,7 @@ import Telemetry
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="invalid_response"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="response_timeout"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="no_healthy_endpoint"} 0
+        canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="grpc_error"} 0
         # HELP canarygate_downstream_aborts_total Requests abandoned by the client before the response was complete.
         # TYPE canarygate_downstream_aborts_total counter
         canarygate_downstream_aborts_total{route="checkout \"v2\"",arm="primary"} 0

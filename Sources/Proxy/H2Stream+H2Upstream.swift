@@ -1,0 +1,295 @@
+// An HTTP/2 stream relayed as a stream of a multiplexed HTTP/2 upstream: fields, DATA both ways, trailers intact (gRPC).
+import EventLoop
+import HTTP
+import HTTP2
+
+extension H2Stream {
+    // MARK: start
+
+    func startH2Exchange(pool: UpstreamPool, source: UnsafeRawBufferPointer) {
+        let conn: H2UpstreamConnection
+        do { conn = try proxy.h2Connection(for: pool) } catch {
+            fail(error)
+            return
+        }
+        chunkedBody = false
+        // Room for the composed X-Forwarded-For; the session copies every field at the submit.
+        let storage = proxy.loop.buffers.take()
+        defer { proxy.loop.buffers.give(storage) }
+        let composed = connection.peerText.withUnsafeBytes { peer in
+            fields.forEachHTTP2Field(source: source, clientAddress: peer, proto: connection.isTLS ? "https" : "http",
+                                     scheme: "http", storage: storage.writable) { name, value in
+                conn.session.addField(name: name, value: value)
+            }
+        }
+        guard composed else {
+            conn.session.discardFields()
+            fail(.headTooLarge)
+            return
+        }
+        do {
+            upstreamStreamID = try conn.open(self, hasBody: !requestEnded)
+        } catch {
+            proxy.log.warning("HTTP/2 upstream \(pool.configured): \(error)")
+            fail(.upstreamReset)
+            return
+        }
+        h2Upstream = conn
+        if let b = scratch { proxy.loop.buffers.give(b); scratch = nil }
+        proxy.responseDeadlines.arm(self, now: proxy.loop.now)
+    }
+
+    /// Request body arrived or ended while the upstream session waits for it.
+    func wakeUpstreamBody() {
+        guard requestDeferred, let conn = h2Upstream else { return }
+        requestDeferred = false
+        conn.session.resume(stream: upstreamStreamID)
+        proxy.markDirty(conn)
+    }
+
+    // MARK: request body (inside the upstream session's send)
+
+    func readRequestBody(into out: UnsafeMutableRawBufferPointer) -> H2BodyRead {
+        var n = 0
+        while n < out.count, let first = body.first {
+            let k = min(first.readableCount, out.count - n)
+            (out.baseAddress! + n).copyMemory(from: first.readable.baseAddress!, byteCount: k)
+            first.consume(k)
+            n += k
+            if first.isEmpty { proxy.loop.buffers.give(body.removeFirst()) }
+        }
+        if n > 0 {
+            let acknowledged = min(n, unacknowledged)
+            unacknowledged -= acknowledged
+            session.consume(stream: id, acknowledged)
+            proxy.markDirty(connection)
+        }
+        if body.isEmpty && requestEnded {
+            requestComplete = true
+            return .bytes(n, last: true)
+        }
+        if n > 0 { return .bytes(n, last: false) }
+        requestDeferred = true
+        return .deferred
+    }
+
+    // MARK: response (inside the upstream session's receive)
+
+    func upstreamField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        let buffer = upstreamFieldBytes ?? proxy.loop.buffers.take()
+        upstreamFieldBytes = buffer
+        guard buffer.writableCount >= name.count + value.count else {
+            // Larger than a head may be: the response is refused when the head ends.
+            upstreamStatus = -1
+            return
+        }
+        let start = buffer.writerIndex
+        _ = buffer.append(name)
+        _ = buffer.append(value)
+        upstreamFields.append((ByteRange(lowerBound: start, upperBound: start + name.count),
+                               ByteRange(lowerBound: start + name.count, upperBound: buffer.writerIndex)))
+        if name.count == 7 && name.elementsEqual(":status".utf8) && value.count == 3 && upstreamStatus >= 0 {
+            upstreamStatus = Int(value[0] &- 48) * 100 + Int(value[1] &- 48) * 10 + Int(value[2] &- 48)
+        }
+    }
+
+    func upstreamHeadersEnded(endStream: Bool) {
+        guard !finished else { return }
+        proxy.responseDeadlines.arm(self, now: proxy.loop.now)
+        if upstreamHeadDelivered {
+            // Trailers: kept until the last DATA went to the client.
+            upstreamTrailers = true
+            if endStream { upstreamEnded() }
+            return
+        }
+        if upstreamStatus < 0 || upstreamStatus > 999 {
+            clearUpstreamFields()
+            fail(.invalidResponse)
+            return
+        }
+        if upstreamStatus < 200 {
+            // Interim heads (100, 103) are dropped, as for HTTP/1.1 upstreams.
+            clearUpstreamFields()
+            upstreamStatus = 0
+            return
+        }
+        submitUpstreamHead(hasBody: !endStream)
+        if endStream {
+            upstreamFinished = true
+            upstreamResponseCompleted()
+        }
+        proxy.markDirty(connection)
+    }
+
+    private func submitUpstreamHead(hasBody: Bool) {
+        guard let buffer = upstreamFieldBytes else { return }
+        let bytes = buffer.readable
+        let base = buffer.readerIndex
+        for (name, value) in upstreamFields {
+            let n = bytes.slice(ByteRange(lowerBound: name.lowerBound - base, upperBound: name.upperBound - base))
+            let v = bytes.slice(ByteRange(lowerBound: value.lowerBound - base, upperBound: value.upperBound - base))
+            if n.first == UInt8(ascii: ":") { continue }
+            noteGRPC(name: n, value: v)
+            session.addField(name: n, value: v)
+        }
+        do {
+            try session.submitResponse(stream: id, status: upstreamStatus, hasBody: hasBody)
+        } catch {
+            session.discardFields()
+            clearUpstreamFields()
+            fail(.invalidResponse)
+            return
+        }
+        clearUpstreamFields()
+        responseStarted = true
+        upstreamHeadDelivered = true
+    }
+
+    /// `content-type: application/grpc…` and `grpc-status` (in the head of a trailers-only response, or in trailers).
+    private func noteGRPC(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        if name.count == 12 && name.elementsEqual("content-type".utf8) {
+            isGRPC = value.count >= 16 && value.prefix(16).elementsEqual("application/grpc".utf8)
+        } else if name.count == 11 && name.elementsEqual("grpc-status".utf8) {
+            var code = 0
+            for digit in value {
+                guard digit >= 48 && digit <= 57 else { code = -1; break }
+                code = code * 10 + Int(digit - 48)
+            }
+            grpcStatus = value.isEmpty ? -1 : code
+        }
+    }
+
+    private func clearUpstreamFields() {
+        upstreamFields.removeAll(keepingCapacity: true)
+        upstreamFieldBytes?.clear()
+    }
+
+    func upstreamData(_ bytes: UnsafeRawBufferPointer) {
+        guard !finished else { return }
+        var rest = bytes
+        while rest.count > 0 {
+            if responseData.last.map({ $0.writableCount == 0 }) ?? true { responseData.append(proxy.loop.buffers.take()) }
+            let last = responseData[responseData.count - 1]
+            let n = min(rest.count, last.writableCount)
+            _ = last.append(UnsafeRawBufferPointer(rebasing: rest[0..<n]))
+            rest = UnsafeRawBufferPointer(rebasing: rest[n...])
+        }
+        proxy.responseDeadlines.arm(self, now: proxy.loop.now)
+        wakeDownstream()
+    }
+
+    func upstreamEnded() {
+        upstreamFinished = true
+        wakeDownstream()
+    }
+
+    private func wakeDownstream() {
+        if deferred {
+            deferred = false
+            session.resume(stream: id)
+        }
+        proxy.markDirty(connection)
+    }
+
+    /// The upstream closed its stream: normal after the response; before it, a reset.
+    func upstreamStreamClosed(errorCode: UInt32) {
+        guard !finished else { return }
+        if !upstreamFinished {
+            upstreamLost(.upstreamReset)
+        } else if !requestComplete {
+            // Answered before the request body was all sent: the rest is dropped.
+            discardingBody = true
+            acknowledgeLater += unacknowledged
+            unacknowledged = 0
+        }
+    }
+
+    /// The upstream connection or stream failed before the response ended.
+    func upstreamLost(_ failure: ProxyFailure) {
+        h2Upstream = nil
+        guard !finished else { return }
+        cancelDeadline()
+        fail(failure)
+        proxy.markDirty(connection)
+    }
+
+    // MARK: response DATA (inside the downstream session's send)
+
+    func readUpstreamData(into out: UnsafeMutableRawBufferPointer) -> H2BodyRead {
+        var n = 0
+        while n < out.count, let first = responseData.first {
+            let k = min(first.readableCount, out.count - n)
+            (out.baseAddress! + n).copyMemory(from: first.readable.baseAddress!, byteCount: k)
+            first.consume(k)
+            n += k
+            if first.isEmpty { proxy.loop.buffers.give(responseData.removeFirst()) }
+        }
+        bytesToClient &+= UInt64(n)
+        if n > 0, let conn = h2Upstream {
+            conn.session.consume(stream: upstreamStreamID, n)
+            proxy.markDirty(conn)
+        }
+        if responseData.isEmpty && upstreamFinished {
+            let trailers = upstreamTrailers && submitUpstreamTrailers()
+            upstreamResponseCompleted()
+            return .bytes(n, last: true, trailers: trailers)
+        }
+        if n > 0 { return .bytes(n, last: false) }
+        deferred = true
+        return .deferred
+    }
+
+    /// Sends the stored trailers after the last DATA (from within the DATA source call, which nghttp2 allows).
+    private func submitUpstreamTrailers() -> Bool {
+        guard let buffer = upstreamFieldBytes else { return false }
+        let bytes = buffer.readable
+        let base = buffer.readerIndex
+        for (name, value) in upstreamFields {
+            let n = bytes.slice(ByteRange(lowerBound: name.lowerBound - base, upperBound: name.upperBound - base))
+            let v = bytes.slice(ByteRange(lowerBound: value.lowerBound - base, upperBound: value.upperBound - base))
+            if n.first == UInt8(ascii: ":") { continue }
+            noteGRPC(name: n, value: v)
+            session.addField(name: n, value: v)
+        }
+        clearUpstreamFields()
+        do {
+            try session.submitTrailers(stream: id)
+            return true
+        } catch {
+            session.discardFields()
+            return false
+        }
+    }
+
+    /// The whole response went to the session: the outcome is final (gRPC failures by grpc-status).
+    private func upstreamResponseCompleted() {
+        let failedGRPC = isGRPC && Self.failingGRPCStatuses.contains(grpcStatus)
+        recordOutcome(status: upstreamStatus, failure: failedGRPC ? .grpcError : nil)
+        cancelDeadline()
+        if let conn = h2Upstream {
+            h2Upstream = nil
+            conn.abandon(upstreamStreamID, cancel: !requestComplete)
+        }
+    }
+
+    /// UNKNOWN, DEADLINE_EXCEEDED, INTERNAL, UNAVAILABLE, DATA_LOSS: the server's failures. The other
+    /// codes (NOT_FOUND, INVALID_ARGUMENT, …) are answers about the request, like a 4xx.
+    static let failingGRPCStatuses: Set<Int> = [2, 4, 13, 14, 15]
+
+    // MARK: deadline
+
+    /// The response deadline of a stream relayed to an HTTP/2 upstream (armed on the stream itself).
+    func h2UpstreamDeadlinePassed() {
+        guard !finished, let conn = h2Upstream else { return }
+        let blockedOnClient = !responseData.isEmpty
+        let awaitingClientBody = !requestEnded && body.isEmpty && requestDeferred
+        if blockedOnClient || awaitingClientBody {
+            proxy.responseDeadlines.arm(self, now: proxy.loop.now)
+            connection.watchClient()
+            return
+        }
+        proxy.log.info("504 upstream response timeout (\(conn.pool.configured))")
+        fail(.responseTimeout)
+        connection.flush()
+    }
+}

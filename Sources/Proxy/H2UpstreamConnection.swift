@@ -1,0 +1,234 @@
+// A multiplexed HTTP/2 connection to one upstream endpoint (an arm with `protocol: h2`): many streams of many clients, one socket per loop.
+import EventLoop
+import HTTP2
+
+/// Streams are `H2Stream`s of downstream HTTP/2 connections; the session's events are forwarded to
+/// them. Like the downstream side, nothing here runs socket work inside nghttp2 callbacks except
+/// what the stream does to its own queues; cross-connection flushes go through the loop's dirty lists.
+final class H2UpstreamConnection: Pollable, H2ClientDelegate {
+    let fd: SocketDescriptor
+    /// Strong, as for `UpstreamConnection`: a reload may retire the pool while streams are open.
+    let pool: UpstreamPool
+    unowned(unsafe) let proxy: ProxyLoop
+    private(set) var session: H2ClientSession!
+    private var connected: Bool
+    private var readable = false
+    private var writable = false
+    private var peerHungUp = false
+    private var input: ByteBuffer?
+    private var output: ByteBuffer?
+    private var streams: [Int32: H2Stream] = [:]
+    private(set) var closed = false
+    /// Set while on the loop's list of connections to flush after the current events.
+    var isDirty = false
+
+    /// Our own cap on streams per connection, under the server's SETTINGS_MAX_CONCURRENT_STREAMS.
+    static let maxStreams = 100
+
+    /// Starts a non-blocking connect; requests submitted meanwhile go out once it completes.
+    init(pool: UpstreamPool, proxy: ProxyLoop) throws(ProxyFailure) {
+        self.pool = pool
+        self.proxy = proxy
+        do {
+            (fd, connected) = try SocketDescriptor.connect(to: pool.address)
+        } catch let error where error == .connectionRefused {
+            pool.markDown(now: proxy.loop.now)
+            throw .connectRefused
+        } catch let error where error == .tooManyOpenFiles || error == .fileTableOverflow || error == .noBuffers {
+            throw .resourceExhausted
+        } catch {
+            pool.markDown(now: proxy.loop.now)
+            throw .connectFailed
+        }
+        writable = connected
+        super.init()
+        do {
+            session = try H2ClientSession(delegate: self, settings: H2Settings(maxHeaderListSize: UInt32(proxy.maxHeaderBytes)))
+            try proxy.loop.reactor.register(fd, self, interest: Reactor.readable | Reactor.writable | Reactor.readHangup | Reactor.edgeTriggered)
+        } catch {
+            fd.close()
+            closed = true
+            throw .resourceExhausted
+        }
+        if !connected { proxy.connectDeadlines.arm(self, now: proxy.loop.now) }
+    }
+
+    /// Whether one more stream fits (the server's limit and ours, no GOAWAY).
+    var acceptsStream: Bool {
+        !closed && session.acceptsRequests && streams.count < min(Self.maxStreams, Int(session.peerMaxConcurrentStreams))
+    }
+
+    /// Opens a stream for `stream` with the fields added to `session`; sent at the next flush.
+    func open(_ stream: H2Stream, hasBody: Bool) throws(H2Error) -> Int32 {
+        let id = try session.submitRequest(hasBody: hasBody, streamData: nil)
+        streams[id] = stream
+        cancelDeadline()
+        proxy.markDirty(self)
+        return id
+    }
+
+    /// The downstream stream is done with `id` (answered, or gone): cancel it upstream if still open.
+    func abandon(_ id: Int32, cancel: Bool) {
+        guard streams.removeValue(forKey: id) != nil, !closed else { return }
+        if cancel { session.reset(stream: id, code: .cancel) }
+        proxy.markDirty(self)
+    }
+
+    override func handleEvent(_ events: UInt32) {
+        if events & (Reactor.readable | Reactor.readHangup | Reactor.hangup | Reactor.error) != 0 { readable = true }
+        if events & (Reactor.readHangup | Reactor.hangup | Reactor.error) != 0 { peerHungUp = true }
+        if events & Reactor.writable != 0 { writable = true }
+        guard !closed else { return }
+        if !connected {
+            guard writable || peerHungUp else { return }
+            if let error = fd.pendingError() {
+                pool.markDown(now: proxy.loop.now)
+                fail(error == .connectionRefused ? .connectRefused : .connectFailed)
+                return
+            }
+            connected = true
+            pool.markUp()
+            cancelDeadline()
+        }
+        receive()
+        flush()
+    }
+
+    /// Connect timeout, or an idle connection's upstream-idle timeout.
+    override func handleDeadline() {
+        guard !closed else { return }
+        if !connected {
+            pool.markDown(now: proxy.loop.now)
+            fail(.connectTimeout)
+        } else if streams.isEmpty {
+            close()
+        }
+    }
+
+    private func receive() {
+        while readable && !closed {
+            let buffer = input ?? proxy.loop.buffers.take()
+            input = buffer
+            buffer.clear()
+            let space = buffer.writableCount
+            do {
+                switch try fd.read(into: buffer.writable) {
+                case .wouldBlock:
+                    readable = false
+                case .value(0):
+                    fail(.upstreamClosed)
+                case .value(let n):
+                    buffer.commit(n)
+                    if n < space && !peerHungUp { readable = false }
+                    do { try session.receive(buffer.readable) } catch {
+                        proxy.log.warning("HTTP/2 upstream \(pool.configured): \(error)")
+                        flush()
+                        fail(.invalidResponse)
+                    }
+                }
+            } catch {
+                fail(.upstreamReset)
+            }
+        }
+        if let b = input { proxy.loop.buffers.give(b); input = nil }
+    }
+
+    /// Writes pending frames while the socket takes them.
+    func flush() {
+        guard !closed, connected else { return }
+        while true {
+            if let out = output, !out.isEmpty {
+                guard writable else { break }
+                do {
+                    switch try fd.write(out.readable) {
+                    case .wouldBlock:
+                        writable = false
+                    case .value(let n):
+                        if n < out.readableCount { writable = false }
+                        out.consume(n)
+                    }
+                } catch {
+                    fail(.upstreamReset)
+                    return
+                }
+                if !writable { break }
+            }
+            let out = output ?? proxy.loop.buffers.take()
+            output = out
+            out.clear()
+            do {
+                let n = try session.send(into: out.writable)
+                if n == 0 { break }
+                out.commit(n)
+            } catch {
+                fail(.upstreamReset)
+                return
+            }
+        }
+        if let b = output, b.isEmpty {
+            proxy.loop.buffers.give(b)
+            output = nil
+        }
+        if !session.isActive && output == nil {
+            close()
+        } else if streams.isEmpty && !hasDeadline {
+            proxy.upstreamIdleDeadlines.arm(self, now: proxy.loop.now)
+        }
+    }
+
+    /// The connection is lost: every stream on it fails with `failure`.
+    private func fail(_ failure: ProxyFailure) {
+        guard !closed else { return }
+        let lost = streams
+        streams.removeAll()
+        close()
+        for stream in lost.values { stream.upstreamLost(failure) }
+    }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        cancelDeadline()
+        for stream in streams.values { stream.upstreamLost(.upstreamClosed) }
+        streams.removeAll()
+        if let b = input { proxy.loop.buffers.give(b); input = nil }
+        if let b = output { proxy.loop.buffers.give(b); output = nil }
+        proxy.loop.reactor.deregister(self)
+        fd.close()
+        pool.forget(self)
+    }
+
+    // MARK: session events (forwarded to the stream)
+
+    func h2ResponseField(_ id: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        streams[id]?.upstreamField(name: name, value: value)
+    }
+
+    func h2ResponseHeadersEnded(_ id: Int32, endStream: Bool) {
+        streams[id]?.upstreamHeadersEnded(endStream: endStream)
+    }
+
+    func h2ResponseData(_ id: Int32, _ bytes: UnsafeRawBufferPointer) {
+        if let stream = streams[id] {
+            stream.upstreamData(bytes)
+        } else {
+            // A stream we abandoned: its bytes still count against the connection window.
+            session.consume(stream: id, bytes.count)
+        }
+    }
+
+    func h2ResponseEnded(_ id: Int32) {
+        streams[id]?.upstreamEnded()
+    }
+
+    func h2StreamClosed(_ id: Int32, errorCode: UInt32) {
+        guard let stream = streams.removeValue(forKey: id) else { return }
+        stream.upstreamStreamClosed(errorCode: errorCode)
+        if streams.isEmpty { proxy.upstreamIdleDeadlines.arm(self, now: proxy.loop.now) }
+    }
+
+    func h2ReadRequestBody(_ id: Int32, into buffer: UnsafeMutableRawBufferPointer) -> H2BodyRead {
+        guard let stream = streams[id] else { return .failed }
+        return stream.readRequestBody(into: buffer)
+    }
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+# An HTTP/2 (h2c, prior knowledge) test upstream speaking gRPC-style: trailers with grpc-status, echoes, large bodies.
+#
+# Usage: h2upstream.py PORT NAME  — prints "ready PORT" once listening, then serves until killed.
+# Every response carries `x-upstream: NAME`. By path:
+#   /grpc/...   content-type application/grpc, body = the request body, trailers
+#               grpc-status = the request's `x-grpc-status` field (default 0), grpc-message "from NAME"
+#   /big/N      N bytes of 'b' (flow control through the proxy)
+#   /echo...    JSON of what arrived: method, path, fields, body length
+#   /reset      RST_STREAM(INTERNAL_ERROR) after the head
+# Each connection is served by its own thread; the h2 state machine is driven by this loop.
+import json
+import socket
+import sys
+import threading
+
+import h2.config
+import h2.connection
+import h2.events
+import h2.exceptions
+
+
+def serve(sock, name):
+    conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=False, validate_inbound_headers=True))
+    conn.initiate_connection()
+    sock.sendall(conn.data_to_send())
+    requests = {}   # stream id -> {"headers": [...], "body": bytearray}
+    pending = {}    # stream id -> [remaining bytes, trailers or None]
+
+    def flush_pending():
+        for sid in list(pending):
+            data, trailers = pending[sid]
+            while data:
+                window = min(conn.local_flow_control_window(sid), conn.max_outbound_frame_size)
+                if window <= 0:
+                    break
+                chunk, data = data[:window], data[window:]
+                conn.send_data(sid, chunk)
+            pending[sid][0] = data
+            if not data:
+                if trailers is not None:
+                    conn.send_headers(sid, trailers, end_stream=True)
+                else:
+                    conn.end_stream(sid)
+                del pending[sid]
+
+    def respond(sid):
+        req = requests.pop(sid)
+        fields = {k.decode() if isinstance(k, bytes) else k: v.decode() if isinstance(v, bytes) else v for k, v in req["headers"]}
+        path = fields.get(":path", "")
+        body = bytes(req["body"])
+        base = [("x-upstream", name)]
+        if path.startswith("/grpc/"):
+            conn.send_headers(sid, [(":status", "200"), ("content-type", "application/grpc")] + base)
+            code = fields.get("x-grpc-status", "0")
+            pending[sid] = [body, [("grpc-status", code), ("grpc-message", "from " + name)]]
+        elif path.startswith("/big/"):
+            n = int(path[5:])
+            conn.send_headers(sid, [(":status", "200"), ("content-length", str(n))] + base)
+            pending[sid] = [b"b" * n, None]
+        elif path.startswith("/reset"):
+            conn.send_headers(sid, [(":status", "200")] + base)
+            conn.reset_stream(sid, error_code=2)
+        else:
+            doc = json.dumps({"method": fields.get(":method"), "path": path, "authority": fields.get(":authority"),
+                              "fields": [[k.decode() if isinstance(k, bytes) else k, v.decode() if isinstance(v, bytes) else v]
+                                         for k, v in req["headers"]],
+                              "bodyLength": len(body)}).encode() + b"\n"
+            conn.send_headers(sid, [(":status", "200"), ("content-type", "application/json"), ("content-length", str(len(doc)))] + base)
+            pending[sid] = [doc, None]
+
+    try:
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                return
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.RequestReceived):
+                    requests[event.stream_id] = {"headers": event.headers, "body": bytearray()}
+                elif isinstance(event, h2.events.DataReceived):
+                    if event.stream_id in requests:
+                        requests[event.stream_id]["body"] += event.data
+                    conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                elif isinstance(event, h2.events.StreamEnded):
+                    if event.stream_id in requests:
+                        respond(event.stream_id)
+                elif isinstance(event, h2.events.StreamReset):
+                    requests.pop(event.stream_id, None)
+                    pending.pop(event.stream_id, None)
+                elif isinstance(event, h2.events.ConnectionTerminated):
+                    sock.sendall(conn.data_to_send())
+                    return
+            flush_pending()
+            sock.sendall(conn.data_to_send())
+    except (OSError, h2.exceptions.ProtocolError):
+        return
+    finally:
+        sock.close()
+
+
+def main():
+    port, name = int(sys.argv[1]), sys.argv[2]
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen(128)
+    print("ready", listener.getsockname()[1], flush=True)
+    while True:
+        sock, _ = listener.accept()
+        threading.Thread(target=serve, args=(sock, name), daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()
