@@ -30,6 +30,8 @@ final class ClientConnection: UpstreamOwner {
     var readable = true
     var writable = true
     var peerHungUp = false
+    /// The listener that accepted it: a reload that removes the listener drains its connections.
+    let listener: ObjectIdentifier
     /// The listener speaks HTTP/2 too: a plain connection may open with the prior-knowledge preface.
     let http2: Bool
     /// No request was read yet: the only moment a prior-knowledge preface may arrive.
@@ -74,8 +76,9 @@ final class ClientConnection: UpstreamOwner {
     var closeAfterResponse = false
 
     /// `session`: the TLS session of a TLS listener's connection, nil for plain HTTP.
-    init(fd: SocketDescriptor, peer: SocketAddress, proxy: ProxyLoop, session: TLSSession?, http2: Bool) {
+    init(fd: SocketDescriptor, peer: SocketAddress, proxy: ProxyLoop, session: TLSSession?, http2: Bool, listener: ObjectIdentifier) {
         self.fd = fd
+        self.listener = listener
         self.http2 = http2
         if let session {
             transport = .tls(fd, session)

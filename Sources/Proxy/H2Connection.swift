@@ -10,6 +10,8 @@ final class H2Connection: Pollable, H2SessionDelegate {
     let transport: ClientTransport
     unowned(unsafe) let proxy: ProxyLoop
     let peerText: [UInt8]
+    /// The listener that accepted it (see ClientConnection.listener).
+    let listener: ObjectIdentifier
     private(set) var session: H2Session!
     private var input: ByteBuffer?
     private var output: ByteBuffer?
@@ -30,8 +32,10 @@ final class H2Connection: Pollable, H2SessionDelegate {
     var isDirty = false
 
     /// Takes over a connection whose first bytes (in `input`, if any) start the HTTP/2 preface.
-    init(fd: SocketDescriptor, transport: ClientTransport, peerText: [UInt8], input: ByteBuffer?, proxy: ProxyLoop) throws(H2Error) {
+    init(fd: SocketDescriptor, transport: ClientTransport, peerText: [UInt8], input: ByteBuffer?, listener: ObjectIdentifier,
+         proxy: ProxyLoop) throws(H2Error) {
         self.fd = fd
+        self.listener = listener
         self.transport = transport
         self.peerText = peerText
         self.input = input

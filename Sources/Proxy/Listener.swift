@@ -38,7 +38,7 @@ final class Listener: Pollable {
             do {
                 switch try fd.accept(peer: &peer) {
                 case .wouldBlock: return
-                case .value(let client): proxy.adopt(client, peer: peer!, tls: tls, http2: http2)
+                case .value(let client): proxy.adopt(client, peer: peer!, from: self)
                 }
             } catch let error where error == .tooManyOpenFiles || error == .fileTableOverflow || error == .noBuffers || error == .noMemory {
                 // The pending connection stays in the backlog and the level-triggered listener would fire

@@ -104,6 +104,7 @@ public final class ProxyLoop {
                 kept.append(l)
             } else {
                 l.close()
+                drainConnections(acceptedBy: ObjectIdentifier(l))
             }
         }
         listeners = kept
@@ -117,9 +118,15 @@ public final class ProxyLoop {
         draining = true
         for l in listeners { l.close() }
         listeners.removeAll()
+        drainConnections(acceptedBy: nil)
+    }
+
+    /// Idle connections close, busy ones after their current response; HTTP/2 ones get GOAWAY.
+    /// `listener` nil: every connection (a drain); else those of a listener a reload removed.
+    private func drainConnections(acceptedBy listener: ObjectIdentifier?) {
         loop.reactor.forEachRegistered { object in
-            if let c = object as? ClientConnection { c.drainRequested() }
-            if let c = object as? H2Connection { c.drainRequested() }
+            if let c = object as? ClientConnection, listener == nil || c.listener == listener { c.drainRequested() }
+            if let c = object as? H2Connection, listener == nil || c.listener == listener { c.drainRequested() }
         }
     }
 
@@ -154,7 +161,8 @@ public final class ProxyLoop {
     }
 
     /// Takes ownership of an accepted client socket.
-    func adopt(_ fd: SocketDescriptor, peer: SocketAddress, tls: TLSContext?, http2: Bool) {
+    func adopt(_ fd: SocketDescriptor, peer: SocketAddress, from listener: Listener) {
+        let tls = listener.tls
         // Responses go out as soon as they are ready, in one write or several (a streamed body, a TLS
         // head record then a body record): with Nagle on, a second small write would wait ~40 ms for
         // the client's delayed ACK (measured: HTTPS keep-alive stalled at 44 ms per request).
@@ -167,7 +175,8 @@ public final class ProxyLoop {
                 return
             }
         }
-        let connection = ClientConnection(fd: fd, peer: peer, proxy: self, session: session, http2: http2)
+        let connection = ClientConnection(fd: fd, peer: peer, proxy: self, session: session, http2: listener.http2,
+                                          listener: ObjectIdentifier(listener))
         do {
             try loop.reactor.register(fd, connection, interest: Reactor.readable | Reactor.writable | Reactor.readHangup | Reactor.edgeTriggered)
         } catch {
@@ -249,7 +258,7 @@ public final class ProxyLoop {
         let h2: H2Connection
         do {
             h2 = try H2Connection(fd: connection.fd, transport: connection.transport, peerText: connection.peerText,
-                                  input: input, proxy: self)
+                                  input: input, listener: connection.listener, proxy: self)
         } catch {
             log.warning("HTTP/2 session: \(error)")
             if let input { loop.buffers.give(input) }
