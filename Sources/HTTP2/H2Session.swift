@@ -25,11 +25,39 @@ public protocol H2SessionDelegate: AnyObject {
 /// bytes on, so the windows bound what is held for a slow upstream.
 public final class H2Session: H2SessionCore {
     unowned(unsafe) let delegate: H2SessionDelegate
+    /// Our SETTINGS_MAX_CONCURRENT_STREAMS, enforced here: a stream beyond it gets RST_STREAM
+    /// REFUSED_STREAM and the connection lives on (nghttp2 itself would end the connection).
+    let maxConcurrentStreams: UInt32
+    /// Streams admitted and not yet closed.
+    var openStreams: UInt32 = 0
 
     public init(delegate: H2SessionDelegate, settings: H2Settings) throws(H2Error) {
         self.delegate = delegate
+        maxConcurrentStreams = settings.maxConcurrentStreams
         super.init()
         try start(server: true, settings: settings, install: H2ServerCallbacks.install)
+    }
+
+    /// Adds SETTINGS_MAX_CONCURRENT_STREAMS to the server preface's SETTINGS frame, so clients learn
+    /// the limit while nghttp2, not having submitted it, never enforces it as a connection error.
+    override func rewriteFirstFrame(_ out: UnsafeMutableRawBufferPointer, length: Int) -> Int {
+        let entry = 6
+        guard length >= 9, out[3] == UInt8(NGHTTP2_SETTINGS.rawValue), out[4] == 0,
+              out[5] | out[6] | out[7] | out[8] == 0 else { return length }
+        let payload = Int(out[0]) << 16 | Int(out[1]) << 8 | Int(out[2])
+        let end = 9 + payload
+        // Only when the whole frame is here and the entry fits; else the limit is enforced unadvertised.
+        guard end <= length, length + entry <= out.count else { return length }
+        if length > end { (out.baseAddress! + end + entry).copyMemory(from: out.baseAddress! + end, byteCount: length - end) }
+        let id = UInt16(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue)
+        out[end] = UInt8(id >> 8)
+        out[end + 1] = UInt8(id & 0xFF)
+        for i in 0..<4 { out[end + 2 + i] = UInt8(truncatingIfNeeded: maxConcurrentStreams >> (24 - 8 * UInt32(i))) }
+        let grown = payload + entry
+        out[0] = UInt8(grown >> 16)
+        out[1] = UInt8((grown >> 8) & 0xFF)
+        out[2] = UInt8(grown & 0xFF)
+        return length + entry
     }
 
     /// Sends a response head with the fields added since the last submit. With `hasBody`, DATA frames
@@ -63,11 +91,18 @@ public final class H2Session: H2SessionCore {
 /// The C callbacks: non-capturing, they find the session through nghttp2's user data.
 enum H2ServerCallbacks {
     static func install(_ callbacks: OpaquePointer?) {
-        nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks) { _, frame, userData in
+        nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks) { session, frame, userData in
             let f = frame!.pointee
-            if f.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) && f.headers.cat == NGHTTP2_HCAT_REQUEST {
-                server(userData).delegate.h2StreamBegan(f.hd.stream_id)
+            guard f.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) && f.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
+            let owner = server(userData)
+            guard owner.openStreams < owner.maxConcurrentStreams else {
+                // Refused before anything of it is processed; the header block is still decoded (HPACK state).
+                _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), f.hd.stream_id, H2ErrorCode.refusedStream.rawValue)
+                return Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
             }
+            owner.openStreams += 1
+            _ = nghttp2_session_set_stream_user_data(session, f.hd.stream_id, admittedMarker)
+            owner.delegate.h2StreamBegan(f.hd.stream_id)
             return 0
         }
         nghttp2_session_callbacks_set_on_header_callback(callbacks) { _, frame, name, nameLength, value, valueLength, _, userData in
@@ -101,8 +136,11 @@ enum H2ServerCallbacks {
             server(userData).delegate.h2Data(stream, UnsafeRawBufferPointer(start: data, count: length))
             return 0
         }
-        nghttp2_session_callbacks_set_on_stream_close_callback(callbacks) { _, stream, errorCode, userData in
-            server(userData).delegate.h2StreamClosed(stream, errorCode: errorCode)
+        nghttp2_session_callbacks_set_on_stream_close_callback(callbacks) { session, stream, errorCode, userData in
+            guard nghttp2_session_get_stream_user_data(session, stream) == admittedMarker else { return 0 }
+            let owner = server(userData)
+            owner.openStreams -= 1
+            owner.delegate.h2StreamClosed(stream, errorCode: errorCode)
             return 0
         }
     }
@@ -111,6 +149,9 @@ enum H2ServerCallbacks {
         server(userData).delegate.h2ReadBody(stream, into: UnsafeMutableRawBufferPointer(start: buffer, count: length)).frameResult(flags!)
     }
 }
+
+/// Stream user data of admitted streams (its value is never dereferenced): a refused stream closes without one.
+private var admittedMarker: UnsafeMutableRawPointer? { UnsafeMutableRawPointer(bitPattern: 1) }
 
 private func server(_ userData: UnsafeMutableRawPointer?) -> H2Session {
     Unmanaged<H2Session>.fromOpaque(userData!).takeUnretainedValue()

@@ -52,10 +52,15 @@ public class H2SessionCore {
                          : nghttp2_session_client_new2(&created, callbacks, me, option), "nghttp2_session_new")
         session = created
         var entries = [
-            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: settings.maxConcurrentStreams),
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: settings.initialWindowSize),
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue), value: settings.maxHeaderListSize),
         ]
+        // A server enforces its stream limit itself (H2Session): nghttp2 would make the stream over
+        // the limit a connection error, killing the others; RFC 9113 §5.1.2 wants a stream error.
+        if !server {
+            entries.append(nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
+                                                  value: settings.maxConcurrentStreams))
+        }
         try check(nghttp2_submit_settings(created, UInt8(NGHTTP2_FLAG_NONE.rawValue), &entries, entries.count), "nghttp2_submit_settings")
         try check(nghttp2_session_set_local_window_size(created, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, settings.connectionWindowSize),
                   "nghttp2_session_set_local_window_size")
@@ -78,8 +83,17 @@ public class H2SessionCore {
         defer { sink = UnsafeMutableRawBufferPointer(start: nil, count: 0) }
         let rv = nghttp2_session_send(session)
         if rv != 0 { throw H2Error(code: Int(rv), operation: "send") }
+        if sunk > 0 && !sentFirstBytes {
+            sentFirstBytes = true
+            sunk = rewriteFirstFrame(UnsafeMutableRawBufferPointer(rebasing: out[0...]), length: sunk)
+        }
         return sunk
     }
+
+    private var sentFirstBytes = false
+
+    /// A chance to amend the session's first frame (a server's SETTINGS) in place; returns the new length.
+    func rewriteFirstFrame(_ out: UnsafeMutableRawBufferPointer, length: Int) -> Int { length }
 
     /// Called by nghttp2 with frame bytes: takes what fits, and asks to be called again for the rest.
     fileprivate func accept(_ data: UnsafePointer<UInt8>, _ length: Int) -> Int {
@@ -133,14 +147,5 @@ public class H2SessionCore {
     /// Ends one stream with RST_STREAM (e.g. REFUSED_STREAM, INTERNAL_ERROR), leaving the others.
     public func reset(stream: Int32, code: H2ErrorCode) {
         _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream, code.rawValue)
-    }
-
-    /// Remembers an object for the stream (nghttp2 stream user data), unretained.
-    public func attach(_ pointer: UnsafeMutableRawPointer?, to stream: Int32) {
-        _ = nghttp2_session_set_stream_user_data(session, stream, pointer)
-    }
-
-    public func attached(to stream: Int32) -> UnsafeMutableRawPointer? {
-        nghttp2_session_get_stream_user_data(session, stream)
     }
 }
