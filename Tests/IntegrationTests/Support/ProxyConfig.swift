@@ -4,6 +4,8 @@ import Foundation
 struct ArmSpec: Sendable {
     var revision: String
     var endpoints: [String]
+    /// The arm's `protocol:` key (`h2`), not written when nil.
+    var upstreamProtocol: String?
 
     init(_ revision: String, _ endpoints: [String]) { self.revision = revision; self.endpoints = endpoints }
     init(_ revision: String, _ upstreams: TestUpstream...) { self.init(revision, upstreams.map(\.endpoint)) }
@@ -111,10 +113,12 @@ struct ProxyConfig: Sendable {
             out += "    primary:\n"
             out += "      revision: \(quoted(route.primary.revision))\n"
             out += "      endpoints: [\(route.primary.endpoints.map(quoted).joined(separator: ", "))]\n"
+            if let p = route.primary.upstreamProtocol { out += "      protocol: \(p)\n" }
             if let canary = route.canary {
                 out += "    canary:\n"
                 out += "      revision: \(quoted(canary.revision))\n"
                 out += "      endpoints: [\(canary.endpoints.map(quoted).joined(separator: ", "))]\n"
+                if let p = canary.upstreamProtocol { out += "      protocol: \(p)\n" }
                 out += "      weight: \(route.weight)\n"
             }
         }

@@ -1,0 +1,144 @@
+// HTTP/2 upstreams (`protocol: h2`): gRPC-style exchanges with trailers intact and counted per arm, large bodies, resets, failures.
+import Foundation
+import Testing
+
+/// What one `curl -v` over h2c saw: status, response fields and trailers (curl prints both as "< name: value"), body.
+private struct CurlH2Result {
+    var exitCode: Int32
+    var status: Int?
+    var fields: [String: String] = [:]
+    var body: String
+
+    init(_ run: (status: Int32, stdout: String, stderr: String)) {
+        exitCode = run.status
+        body = run.stdout
+        for line in run.stderr.split(whereSeparator: \.isNewline) where line.hasPrefix("< ") {
+            let text = line.dropFirst(2).trimmingCharacters(in: .whitespacesAndNewlines)
+            if text.hasPrefix("HTTP/2 ") { status = Int(text.dropFirst(7).prefix(3)) }
+            if let colon = text.firstIndex(of: ":"), colon != text.startIndex {
+                fields[text[..<colon].lowercased()] = text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+        }
+    }
+}
+
+private func curlH2(_ port: UInt16, _ path: String, _ extra: [String] = []) throws -> CurlH2Result {
+    CurlH2Result(try ChildProcess.run(H2Tools.curl, ["-sv", "--http2-prior-knowledge", "--max-time", "10"] + extra
+        + ["http://127.0.0.1:\(port)\(path)"], timeout: 15))
+}
+
+/// One route whose arms are HTTP/2 upstreams.
+private func h2Route(primary: H2UpstreamProcess, canary: H2UpstreamProcess? = nil, weight: Int = 0) -> ProxyConfig {
+    var p = ArmSpec("v1", [primary.endpoint])
+    p.upstreamProtocol = "h2"
+    var c = canary.map { ArmSpec("v2", [$0.endpoint]) }
+    c?.upstreamProtocol = "h2"
+    return ProxyConfig(routes: [RouteSpec("grpc", primary: p, canary: c, weight: weight)])
+}
+
+extension Integration {
+    @Suite("HTTP/2 upstreams")
+    struct HTTP2UpstreamTests {
+        @Test func grpcTrailersArriveIntactAndFailingStatusesCountOnTheirArm() throws {
+            let v1 = try H2UpstreamProcess(name: "v1")
+            defer { v1.stop() }
+            let v2 = try H2UpstreamProcess(name: "v2")
+            defer { v2.stop() }
+            try withProxy(h2Route(primary: v1, canary: v2, weight: 50), threads: 1) { proxy in
+                var answeredBy: [String: Int] = [:]
+                var failedBy: [String: Int] = [:]
+                // 14 (UNAVAILABLE) fails the arm; 5 (NOT_FOUND) is an answer about the request; 0 is success.
+                for (i, code) in ["14", "5", "0", "14", "0", "5", "14", "0", "0", "14"].enumerated() {
+                    let message = "request \(i)"
+                    let r = try curlH2(proxy.port, "/grpc/pkg.Service/Call", [
+                        "-H", "content-type: application/grpc", "-H", "te: trailers", "-H", "x-grpc-status: \(code)",
+                        "--data-binary", message,
+                    ])
+                    #expect(r.exitCode == 0)
+                    #expect(r.status == 200)
+                    #expect(r.body == message, "the request body came back through the upstream")
+                    let arm = try #require(r.fields["x-upstream"])
+                    #expect(r.fields["content-type"] == "application/grpc")
+                    #expect(r.fields["grpc-status"] == code, "the trailer reached the client")
+                    #expect(r.fields["grpc-message"] == "from \(arm)")
+                    answeredBy[arm, default: 0] += 1
+                    if code == "14" { failedBy[arm, default: 0] += 1 }
+                }
+                #expect(answeredBy["v1"] == 5 && answeredBy["v2"] == 5, "the 50% split is exact on one loop: \(answeredBy)")
+                let metrics = try Integration.Metrics.scrape(proxy) {
+                    $0.sum("canarygate_requests_total", ["route": "grpc"]) >= 10
+                }
+                for (arm, name) in [("primary", "v1"), ("canary", "v2")] {
+                    let labels = ["route": "grpc", "arm": arm]
+                    #expect(metrics.value("canarygate_requests_total", labels.merging(["code": "200"]) { $1 }) == Double(answeredBy[name] ?? 0))
+                    #expect(metrics.value("canarygate_upstream_failures_total", labels.merging(["source": "grpc_error"]) { $1 })
+                        == Double(failedBy[name] ?? 0), "grpc-status 14 counted against \(arm), 5 and 0 not")
+                }
+            }
+        }
+
+        @Test func largeBodiesCrossAnHTTP2UpstreamBothWays() throws {
+            let v1 = try H2UpstreamProcess(name: "v1")
+            defer { v1.stop() }
+            let dir = try TempDir.make()
+            defer { dir.remove() }
+            let upload = dir.url.appendingPathComponent("upload")
+            try Data(repeating: 0x61, count: 3_000_000).write(to: upload)
+            try withProxy(h2Route(primary: v1)) { proxy in
+                let down = try ChildProcess.run(H2Tools.curl, ["-s", "--http2-prior-knowledge", "--max-time", "20", "-o", "/dev/null",
+                                                               "-w", "%{http_code} %{size_download}", "http://127.0.0.1:\(proxy.port)/big/4000000"],
+                                                timeout: 25)
+                #expect(down.stdout == "200 4000000")
+                let up = try curlH2(proxy.port, "/echo", ["--data-binary", "@\(upload.path)"])
+                #expect(up.status == 200)
+                let doc = try #require(try JSONSerialization.jsonObject(with: Data(up.body.utf8)) as? [String: Any])
+                #expect(doc["bodyLength"] as? Int == 3_000_000)
+                #expect(doc["method"] as? String == "POST")
+                let fields = (doc["fields"] as? [[String]] ?? []).map { $0.joined(separator: ": ") }
+                #expect(fields.contains("x-forwarded-proto: http"))
+                #expect(fields.contains("x-forwarded-for: 127.0.0.1"))
+                #expect(fields.contains(":authority: 127.0.0.1:\(proxy.port)"))
+            }
+        }
+
+        @Test func anUpstreamResetCutsTheStreamAndCountsAgainstTheArm() throws {
+            let v1 = try H2UpstreamProcess(name: "v1")
+            defer { v1.stop() }
+            try withProxy(h2Route(primary: v1)) { proxy in
+                let cut = try curlH2(proxy.port, "/reset")
+                #expect(cut.exitCode != 0, "the client sees its stream reset, not a complete response")
+                // The connection and the upstream stay usable.
+                let next = try curlH2(proxy.port, "/echo")
+                #expect(next.status == 200)
+                let metrics = try Integration.Metrics.scrape(proxy) {
+                    ($0.value("canarygate_upstream_failures_total", ["route": "grpc", "arm": "primary", "source": "upstream_reset"]) ?? 0) >= 1
+                }
+                #expect(metrics.value("canarygate_upstream_failures_total", ["route": "grpc", "arm": "primary", "source": "upstream_reset"]) == 1)
+                #expect(metrics.value("canarygate_requests_total", ["route": "grpc", "arm": "primary", "code": "502"]) == 1)
+            }
+        }
+
+        @Test func aDeadHTTP2UpstreamIsA502NamingTheReason() throws {
+            let closed = try Posix.freePort()
+            var arm = ArmSpec("v1", ["127.0.0.1:\(closed)"])
+            arm.upstreamProtocol = "h2"
+            try withProxy(ProxyConfig(routes: [RouteSpec("grpc", primary: arm)])) { proxy in
+                let r = try curlH2(proxy.port, "/grpc/x")
+                #expect(r.status == 502)
+                #expect(r.body.contains("connection refused"))
+            }
+        }
+
+        @Test func anHTTP11RequestForAnHTTP2OnlyRouteIs505AndNeverReachesTheUpstream() throws {
+            let v1 = try H2UpstreamProcess(name: "v1")
+            defer { v1.stop() }
+            try withProxy(h2Route(primary: v1)) { proxy in
+                let response = try proxy.fetch(Array("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+                #expect(response.status == 505)
+                #expect(response.text.contains("HTTP/2"))
+                let metrics = try Integration.Metrics.scrape(proxy)
+                #expect(metrics.sum("canarygate_requests_total", ["route": "grpc"]) == 0, "not counted against an arm")
+            }
+        }
+    }
+}
