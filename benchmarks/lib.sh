@@ -1,4 +1,4 @@
-# Purpose: what proxy-compare.sh and idle-memory.sh share (sourced by both): logging, targets, cleanup, port checks, nginx/HAProxy/Canarygate startup.
+# Purpose: what the benchmark scripts (proxy-compare, idle-memory, tls-compare, h2-compare) share: logging, targets, cleanup, port checks, nginx/HAProxy/Canarygate startup.
 # shellcheck shell=bash
 #
 # The sourcing script sets LOG_TAG before sourcing, and PORT_PRIMARY, PORT_CANARY, PORT_HAPROXY,
@@ -9,7 +9,9 @@
 #   HAPROXY_GLOBAL_EXTRA     lines added to HAProxy's `global` section
 #   HAPROXY_BIND_EXTRA       appended to HAProxy's `bind` line (e.g. "ssl crt FILE alpn http/1.1")
 #   HAPROXY_FORWARDED_PROTO  the X-Forwarded-Proto HAProxy sets (default http)
+#   HAPROXY_FRONTEND_EXTRA   lines added to HAProxy's frontend after its bind line (e.g. a second `bind`)
 #   CANARYGATE_LISTENER_EXTRA  appended inside Canarygate's listener mapping (e.g. "tls: { ... }")
+#   CANARYGATE_LISTENERS_EXTRA further listener mappings appended to Canarygate's `listeners` list
 
 log()  { printf '[%s %s] %s\n' "$LOG_TAG" "$(date +%H:%M:%S)" "$*" >&2; }
 die()  { printf '[%s] ERROR: %s\n' "$LOG_TAG" "$*" >&2; exit 1; }
@@ -218,7 +220,8 @@ defaults
     timeout http-keep-alive $keepalive
 
 frontend bench
-    bind 127.0.0.1:$PORT_HAPROXY${HAPROXY_BIND_EXTRA:+ $HAPROXY_BIND_EXTRA}
+    bind 127.0.0.1:$PORT_HAPROXY${HAPROXY_BIND_EXTRA:+ $HAPROXY_BIND_EXTRA}${HAPROXY_FRONTEND_EXTRA:+
+$HAPROXY_FRONTEND_EXTRA}
     # Same per-request header work Canarygate must do (X-Forwarded-For/-Proto/-Host).
     option forwardfor
     http-request set-header X-Forwarded-Proto ${HAPROXY_FORWARDED_PROTO:-http}
@@ -244,7 +247,7 @@ start_canarygate() {
     mkdir -p "$TMP/canarygate"
     cat >"$TMP/canarygate/canarygate.yaml" <<EOF
 admin: { address: 127.0.0.1:$PORT_ADMIN }
-listeners: [ { name: http, address: 127.0.0.1:$PORT_CANARYGATE${CANARYGATE_LISTENER_EXTRA:+, $CANARYGATE_LISTENER_EXTRA} } ]
+listeners: [ { name: http, address: 127.0.0.1:$PORT_CANARYGATE${CANARYGATE_LISTENER_EXTRA:+, $CANARYGATE_LISTENER_EXTRA} }${CANARYGATE_LISTENERS_EXTRA:+, $CANARYGATE_LISTENERS_EXTRA} ]
 routes:
   - name: bench
     primary: { revision: v1, endpoints: ["127.0.0.1:$PORT_PRIMARY"] }
