@@ -234,7 +234,9 @@ if has_target haproxy; then
     fi
 fi
 if has_target canarygate; then
-    start_canarygate   # (no extra YAML lines: default timeouts, as proxy-compare.sh)
+    # Idle upstream connections kept per endpoint and loop: like the nginx proxy's `keepalive 1024`
+    # (HAProxy keeps all of them), above the streams in flight, so no proxy reconnects under load.
+    start_canarygate "limits: { maxIdlePerEndpoint: 1024 }"
     wait_port "${PID_OF[canarygate]}" "$PORT_CANARYGATE_H2C" "canarygate (h2c listener)" "$TMP/canarygate/canarygate.log"
 fi
 if has_target nginx; then start_nginx_proxy; fi

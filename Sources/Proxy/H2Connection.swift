@@ -242,7 +242,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
     // MARK: session events
 
     func h2StreamBegan(_ id: Int32) {
-        let stream = proxy.takeH2Stream()
+        let stream = proxy.takeH2Stream(for: self)
         stream.begin(id: id, connection: self)
         streams[id] = stream
     }

@@ -74,7 +74,7 @@ extension H2Stream {
 
     func upstreamEvent() {
         advance()
-        connection.flush()
+        proxy.markDirty(connection)
     }
 
     /// Makes the progress the upstream's readiness allows (outside the session's callbacks).
@@ -382,6 +382,6 @@ extension H2Stream {
         } else {
             failUpstream(.responseTimeout)
         }
-        connection.flush()
+        proxy.markDirty(connection)
     }
 }

@@ -290,6 +290,6 @@ extension H2Stream {
         }
         proxy.log.info("504 upstream response timeout (\(conn.pool.configured))")
         fail(.responseTimeout)
-        connection.flush()
+        proxy.markDirty(connection)
     }
 }

@@ -7,7 +7,12 @@ import Telemetry
 /// A stream is one request of its arm, relayed to an HTTP/1.1 upstream exactly like a request of an
 /// HTTP/1.1 client. Objects are reused by the loop (`takeH2Stream`/`recycle`) with their arrays' capacity.
 final class H2Stream: UpstreamOwner {
-    unowned(unsafe) var connection: H2Connection!
+    // Unowned and non-optional: read on every step, they must not cost a retain (measured: ~1% of
+    // CPU per request when `proxy` and `session` were read through an optional connection).
+    unowned(unsafe) let proxy: ProxyLoop
+    /// The stream's connection and its session; set by `begin` (stale while the object is spare).
+    unowned(unsafe) var connection: H2Connection
+    unowned(unsafe) var session: H2Session
     var id: Int32 = 0
     var isTouched = false
     /// The session closed the stream; nothing more happens to it.
@@ -73,7 +78,10 @@ final class H2Stream: UpstreamOwner {
     var isGRPC = false
     var grpcStatus = -1
 
-    init(proxy: ProxyLoop) {
+    init(proxy: ProxyLoop, connection: H2Connection) {
+        self.proxy = proxy
+        self.connection = connection
+        session = connection.session
         fields = FieldRequest(maxListSize: proxy.maxHeaderBytes, maxCount: proxy.maxHeaderCount)
         responseParser = ResponseHeadParser(maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
         snapshot = proxy.snapshot
@@ -84,13 +92,12 @@ final class H2Stream: UpstreamOwner {
     /// Only armed on the stream itself for an HTTP/2 upstream (an HTTP/1.1 one carries its own).
     override func handleDeadline() { h2UpstreamDeadlinePassed() }
 
-    var proxy: ProxyLoop { connection.proxy }
-    var session: H2Session { connection.session }
 
     // MARK: events from the session
 
     func begin(id: Int32, connection: H2Connection) {
         self.connection = connection
+        session = connection.session
         self.id = id
         finished = false
         isTouched = false

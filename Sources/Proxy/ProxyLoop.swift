@@ -204,12 +204,11 @@ public final class ProxyLoop {
     /// HTTP/2 stream objects of ended streams, reused with their buffers' and arrays' capacity.
     private var spareStreams: [H2Stream] = []
 
-    func takeH2Stream() -> H2Stream {
-        spareStreams.popLast() ?? H2Stream(proxy: self)
+    func takeH2Stream(for connection: H2Connection) -> H2Stream {
+        spareStreams.popLast() ?? H2Stream(proxy: self, connection: connection)
     }
 
     func recycle(_ stream: H2Stream) {
-        stream.connection = nil
         if spareStreams.count < 1024 { spareStreams.append(stream) }
     }
 
