@@ -80,7 +80,9 @@ enum H2ClientCallbacks {
             return 0
         }
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks) { _, _, stream, data, length, userData in
-            client(userData).delegate.h2ResponseData(stream, UnsafeRawBufferPointer(start: data, count: length))
+            let owner = client(userData)
+            owner.receivedData(length)
+            owner.delegate.h2ResponseData(stream, UnsafeRawBufferPointer(start: data, count: length))
             return 0
         }
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks) { _, stream, errorCode, userData in

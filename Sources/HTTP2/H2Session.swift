@@ -133,7 +133,9 @@ enum H2ServerCallbacks {
             return 0
         }
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks) { _, _, stream, data, length, userData in
-            server(userData).delegate.h2Data(stream, UnsafeRawBufferPointer(start: data, count: length))
+            let owner = server(userData)
+            owner.receivedData(length)
+            owner.delegate.h2Data(stream, UnsafeRawBufferPointer(start: data, count: length))
             return 0
         }
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks) { session, stream, errorCode, userData in

@@ -138,10 +138,19 @@ public class H2SessionCore {
         _ = nghttp2_session_resume_data(session, stream)
     }
 
-    /// `count` received DATA bytes of `stream` were handed on: the peer may send that many more.
+    /// `count` received DATA bytes of `stream` were handed on: the peer may send that many more on it.
+    /// (The connection window is acknowledged on receipt, see `receivedData`: a stream that ends with
+    /// bytes still held must not shrink the connection's window for good.)
     public func consume(stream: Int32, _ count: Int) {
         guard count > 0 else { return }
-        _ = nghttp2_session_consume(session, stream, count)
+        _ = nghttp2_session_consume_stream(session, stream, count)
+    }
+
+    /// DATA bytes arrived (any stream): acknowledged at once for the connection, so only the stream
+    /// windows bound what is held, stream by stream.
+    func receivedData(_ count: Int) {
+        guard count > 0 else { return }
+        _ = nghttp2_session_consume_connection(session, count)
     }
 
     /// Ends one stream with RST_STREAM (e.g. REFUSED_STREAM, INTERNAL_ERROR), leaving the others.

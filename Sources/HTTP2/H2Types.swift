@@ -30,9 +30,10 @@ extension H2BodyRead {
 
 public struct H2Settings: Sendable {
     public var maxConcurrentStreams: UInt32
-    /// Per stream: how many request-body bytes a client may send before the proxy hands them on.
+    /// Per stream: how many body bytes the peer may send before the proxy hands them on; what bounds
+    /// the bytes held for one stream.
     public var initialWindowSize: UInt32
-    /// For the whole connection: bounds the request-body bytes held for all streams together.
+    /// For the whole connection: acknowledged as bytes arrive, so it only limits bytes in flight.
     public var connectionWindowSize: Int32
     /// Advertised as SETTINGS_MAX_HEADER_LIST_SIZE (the proxy also enforces it per stream).
     public var maxHeaderListSize: UInt32

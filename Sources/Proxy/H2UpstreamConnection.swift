@@ -209,12 +209,8 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
     }
 
     func h2ResponseData(_ id: Int32, _ bytes: UnsafeRawBufferPointer) {
-        if let stream = streams[id] {
-            stream.upstreamData(bytes)
-        } else {
-            // A stream we abandoned: its bytes still count against the connection window.
-            session.consume(stream: id, bytes.count)
-        }
+        // A stream we abandoned needs nothing: the connection window was acknowledged on receipt.
+        streams[id]?.upstreamData(bytes)
     }
 
     func h2ResponseEnded(_ id: Int32) {
