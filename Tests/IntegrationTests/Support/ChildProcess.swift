@@ -104,8 +104,9 @@ extension ChildProcess {
         let child = try ChildProcess(path: path, arguments: arguments, stdoutPath: out.path, stderrPath: err.path,
                                      stdinPath: input.path)
         if !child.wait(timeout: timeout) { child.terminate(grace: 0) }
-        return (child.terminationStatus ?? -1,
-                (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-                (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+        // Decoded leniently: a tool may print binary (openssl s_client echoes an HTTP/2 server's
+        // SETTINGS frame), and a strict decode would drop the whole output.
+        let text = { (url: URL) in (try? Data(contentsOf: url)).map { String(decoding: $0, as: UTF8.self) } ?? "" }
+        return (child.terminationStatus ?? -1, text(out), text(err))
     }
 }
