@@ -53,16 +53,26 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
         if !connected { proxy.connectDeadlines.arm(self, now: proxy.loop.now) }
     }
 
-    /// Whether one more stream fits (the server's limit and ours, no GOAWAY).
+    /// Whether one more stream fits (the server's limit and ours, no GOAWAY, not retiring).
     var acceptsStream: Bool {
-        !closed && session.acceptsRequests && streams.count < min(Self.maxStreams, Int(session.peerMaxConcurrentStreams))
+        !closed && !retiring && session.acceptsRequests && streams.count < min(Self.maxStreams, Int(session.peerMaxConcurrentStreams))
+    }
+
+    /// Its endpoint left the config (or its idle connections are being closed): no new streams;
+    /// it closes once the streams in flight are done.
+    private var retiring = false
+
+    func retire() {
+        retiring = true
+        if streams.isEmpty { close() }
     }
 
     /// Opens a stream for `stream` with the fields added to `session`; sent at the next flush.
     func open(_ stream: H2Stream, hasBody: Bool) throws(H2Error) -> Int32 {
         let id = try session.submitRequest(hasBody: hasBody, streamData: nil)
         streams[id] = stream
-        cancelDeadline()
+        // The idle timeout stops; a connect timeout still running must not.
+        if connected { cancelDeadline() }
         proxy.markDirty(self)
         return id
     }
@@ -220,7 +230,11 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
     func h2StreamClosed(_ id: Int32, errorCode: UInt32) {
         guard let stream = streams.removeValue(forKey: id) else { return }
         stream.upstreamStreamClosed(errorCode: errorCode)
-        if streams.isEmpty { proxy.upstreamIdleDeadlines.arm(self, now: proxy.loop.now) }
+        // Closing inside the session's callback is safe: `close` leaves the session alive, and the
+        // caller (the reactor or the loop's dirty list) holds this connection until it returns.
+        if streams.isEmpty {
+            if retiring { close() } else { proxy.upstreamIdleDeadlines.arm(self, now: proxy.loop.now) }
+        }
     }
 
     func h2ReadRequestBody(_ id: Int32, into buffer: UnsafeMutableRawBufferPointer) -> H2BodyRead {

@@ -56,15 +56,16 @@ final class UpstreamPool {
         closeAll()
     }
 
-    /// Closes every idle connection (the endpoint left the config, or the loop stops). HTTP/2
-    /// connections are multiplexed, so they are asked to finish: streams in flight fail.
+    /// Closes every idle connection (the endpoint left the config, or its idle connections are
+    /// dropped). HTTP/2 connections are multiplexed: they take no new stream and close once the
+    /// streams in flight are done.
     func closeAll() {
         let all = idle
         idle.removeAll()
         for c in all { c.close() }
         let h2 = h2Connections
         h2Connections.removeAll()
-        for c in h2 { c.close() }
+        for c in h2 { c.retire() }
     }
 }
 

@@ -142,3 +142,28 @@ extension Integration {
         }
     }
 }
+
+extension Integration.HTTP2UpstreamTests {
+    @Test func aReloadThatRemovesAnHTTP2EndpointLetsItsStreamsInFlightFinish() throws {
+        let v1 = try H2UpstreamProcess(name: "v1")
+        defer { v1.stop() }
+        let v2 = try H2UpstreamProcess(name: "v2")
+        defer { v2.stop() }
+        try withProxy(h2Route(primary: v1), threads: 1) { proxy in
+            let dir = try TempDir.make()
+            defer { dir.remove() }
+            let out = dir.url.appendingPathComponent("slow")
+            // A one-second response in flight on v1 while the reload moves the route to v2.
+            let slow = try ChildProcess(path: H2Tools.curl, arguments: ["-s", "--http2-prior-knowledge", "--max-time", "10",
+                                                                        "-w", " %{http_code}", "http://127.0.0.1:\(proxy.port)/slow"],
+                                        stdoutPath: out.path)
+            defer { slow.terminate(grace: 0) }
+            usleep(300_000)
+            try proxy.rewriteConfig(h2Route(primary: v2))
+            #expect(try proxy.reloadBySignal().lastError == nil)
+            #expect(try curlH2(proxy.port, "/echo").fields["x-upstream"] == "v2", "new streams go to the new endpoint")
+            #expect(slow.wait(timeout: 10))
+            #expect((try? String(contentsOf: out, encoding: .utf8)) == "slow done 200", "the stream in flight on the removed endpoint finished")
+        }
+    }
+}

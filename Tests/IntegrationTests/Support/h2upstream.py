@@ -8,11 +8,14 @@
 #   /big/N      N bytes of 'b' (flow control through the proxy)
 #   /echo...    JSON of what arrived: method, path, fields, body length
 #   /reset      RST_STREAM(INTERNAL_ERROR) after the head
+#   /slow       "slow done" one second later (other streams go on meanwhile)
 # Each connection is served by its own thread; the h2 state machine is driven by this loop.
 import json
+import select
 import socket
 import sys
 import threading
+import time
 
 import h2.config
 import h2.connection
@@ -26,6 +29,7 @@ def serve(sock, name):
     sock.sendall(conn.data_to_send())
     requests = {}   # stream id -> {"headers": [...], "body": bytearray}
     pending = {}    # stream id -> [remaining bytes, trailers or None]
+    delayed = []    # (due time, stream id) of /slow responses
 
     def flush_pending():
         for sid in list(pending):
@@ -58,6 +62,8 @@ def serve(sock, name):
             n = int(path[5:])
             conn.send_headers(sid, [(":status", "200"), ("content-length", str(n))] + base)
             pending[sid] = [b"b" * n, None]
+        elif path.startswith("/slow"):
+            delayed.append((time.monotonic() + 1.0, sid))
         elif path.startswith("/reset"):
             conn.send_headers(sid, [(":status", "200")] + base)
             conn.reset_stream(sid, error_code=2)
@@ -69,8 +75,22 @@ def serve(sock, name):
             conn.send_headers(sid, [(":status", "200"), ("content-type", "application/json"), ("content-length", str(len(doc)))] + base)
             pending[sid] = [doc, None]
 
+    def send_due():
+        now = time.monotonic()
+        for due, sid in [d for d in delayed if d[0] <= now]:
+            delayed.remove((due, sid))
+            conn.send_headers(sid, [(":status", "200"), ("content-length", "9"), ("x-upstream", name)])
+            pending[sid] = [b"slow done", None]
+
     try:
         while True:
+            wait = max(0.0, min(d[0] for d in delayed) - time.monotonic()) if delayed else None
+            readable, _, _ = select.select([sock], [], [], wait)
+            if not readable:
+                send_due()
+                flush_pending()
+                sock.sendall(conn.data_to_send())
+                continue
             data = sock.recv(65536)
             if not data:
                 return
@@ -90,6 +110,7 @@ def serve(sock, name):
                 elif isinstance(event, h2.events.ConnectionTerminated):
                     sock.sendall(conn.data_to_send())
                     return
+            send_due()
             flush_pending()
             sock.sendall(conn.data_to_send())
     except (OSError, h2.exceptions.ProtocolError):
