@@ -44,6 +44,8 @@ public struct CertificateConfig: Sendable, Equatable {
 public struct TimeoutsConfig: Sendable, Equatable {
     /// Time allowed to receive a complete request head (slowloris guard) → 408.
     public var requestHeader: Duration = .seconds(10)
+    /// Time allowed for a client's TLS handshake, from accept; the connection is closed after it.
+    public var tlsHandshake: Duration = .seconds(10)
     /// An idle keep-alive client connection is closed after this.
     public var idle: Duration = .seconds(60)
     /// Non-blocking connect to an upstream → 504 when exceeded.

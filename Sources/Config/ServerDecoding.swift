@@ -109,6 +109,7 @@ extension TimeoutsConfig {
             var timeouts = TimeoutsConfig()
             let duration = { (node: ConfigNode) in node.duration() }
             timeouts.requestHeader = m.optional("requestHeader", duration) ?? timeouts.requestHeader
+            timeouts.tlsHandshake = m.optional("tlsHandshake", duration) ?? timeouts.tlsHandshake
             timeouts.idle = m.optional("idle", duration) ?? timeouts.idle
             timeouts.upstreamConnect = m.optional("upstreamConnect", duration) ?? timeouts.upstreamConnect
             timeouts.upstreamResponse = m.optional("upstreamResponse", duration) ?? timeouts.upstreamResponse

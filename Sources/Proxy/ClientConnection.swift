@@ -124,7 +124,7 @@ final class ClientConnection: UpstreamOwner {
     override func handleDeadline() {
         switch state {
         case .handshaking:
-            // The header timeout covers the handshake too (slowloris over TLS).
+            // timeouts.tlsHandshake passed (slowloris over TLS).
             close()
         case .awaitingHead:
             if let input, !input.isEmpty {
@@ -154,6 +154,7 @@ final class ClientConnection: UpstreamOwner {
                     return false
                 }
                 state = .awaitingHead
+                proxy.headerDeadlines.arm(self, now: proxy.loop.now)
                 return true
             case .wantRead:
                 readable = false

@@ -24,10 +24,11 @@ public final class ProxyLoop {
 
     /// Deadline lists, one per timeout kind (see DeadlineList: one duration per list).
     private struct TimeoutLists {
-        let header, idle, connect, response, upstreamIdle: DeadlineList
+        let header, handshake, idle, connect, response, upstreamIdle: DeadlineList
 
         init(_ t: TimeoutsConfig, on loop: EventLoop) {
             header = loop.deadlineList(for: t.requestHeader)
+            handshake = loop.deadlineList(for: t.tlsHandshake)
             idle = loop.deadlineList(for: t.idle)
             connect = loop.deadlineList(for: t.upstreamConnect)
             response = loop.deadlineList(for: t.upstreamResponse)
@@ -36,6 +37,7 @@ public final class ProxyLoop {
     }
     private var timeouts: TimeoutLists
     var headerDeadlines: DeadlineList { timeouts.header }
+    var handshakeDeadlines: DeadlineList { timeouts.handshake }
     var idleDeadlines: DeadlineList { timeouts.idle }
     var connectDeadlines: DeadlineList { timeouts.connect }
     var responseDeadlines: DeadlineList { timeouts.response }
@@ -185,7 +187,9 @@ public final class ProxyLoop {
         }
         openConnections += 1
         control.openConnections.store(openConnections, ordering: .relaxed)
-        headerDeadlines.arm(connection, now: loop.now)
+        // The header timeout runs from accept on plain connections; TLS ones get the handshake
+        // timeout first, then the header timeout from the handshake's end.
+        (session == nil ? headerDeadlines : handshakeDeadlines).arm(connection, now: loop.now)
     }
 
     /// Header-field arrays of idle connections, so an idle keep-alive client holds none and a busy one
