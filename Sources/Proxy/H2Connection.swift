@@ -229,6 +229,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
         cancelDeadline()
         for stream in streams.values { stream.connectionGone() }
         streams.removeAll()
+        recent = nil
         touched.removeAll()
         ended.removeAll()
         if let b = input { proxy.loop.buffers.give(b); input = nil }
@@ -241,44 +242,57 @@ final class H2Connection: Pollable, H2SessionDelegate {
 
     // MARK: session events
 
+    /// The stream the last event was about: a head arrives as one event per field, so most lookups
+    /// repeat the previous one and skip the dictionary.
+    private var recent: H2Stream?
+
+    private func stream(_ id: Int32) -> H2Stream? {
+        if let recent, recent.id == id { return recent }
+        let found = streams[id]
+        recent = found
+        return found
+    }
+
     func h2StreamBegan(_ id: Int32) {
         let stream = proxy.takeH2Stream(for: self)
         stream.begin(id: id, connection: self)
         streams[id] = stream
+        recent = stream
     }
 
     func h2Field(_ id: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, trailer: Bool) {
         // Request trailers have no place in the HTTP/1.1 request sent upstream (its body framing is ours).
-        guard !trailer, let stream = streams[id] else { return }
+        guard !trailer, let stream = stream(id) else { return }
         stream.addField(name: name, value: value)
     }
 
     func h2HeadEnded(_ id: Int32, endStream: Bool) {
-        guard let stream = streams[id] else { return }
+        guard let stream = stream(id) else { return }
         stream.headEnded(endStream: endStream)
         touch(stream)
     }
 
     func h2Data(_ id: Int32, _ bytes: UnsafeRawBufferPointer) {
-        guard let stream = streams[id] else { return }
+        guard let stream = stream(id) else { return }
         stream.received(bytes)
         touch(stream)
     }
 
     func h2RequestEnded(_ id: Int32) {
-        guard let stream = streams[id] else { return }
+        guard let stream = stream(id) else { return }
         stream.requestBodyEnded()
         touch(stream)
     }
 
     func h2StreamClosed(_ id: Int32, errorCode: UInt32) {
         guard let stream = streams.removeValue(forKey: id) else { return }
+        if recent === stream { recent = nil }
         stream.closed(errorCode: errorCode)
         ended.append(stream)
     }
 
     func h2ReadBody(_ id: Int32, into buffer: UnsafeMutableRawBufferPointer) -> H2BodyRead {
-        guard let stream = streams[id] else { return .failed }
+        guard let stream = stream(id) else { return .failed }
         return stream.readBody(into: buffer)
     }
 }
