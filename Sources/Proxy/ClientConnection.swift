@@ -16,6 +16,9 @@ final class ClientConnection: UpstreamOwner {
         case exchanging
         /// Sending a final response of our own (an error) before closing.
         case closing
+        /// Our side is shut; what the client still sends (the rest of a body we refused) is read
+        /// and dropped for a moment, so closing does not reset the connection under the response.
+        case lingering
         case closed
     }
 
@@ -112,6 +115,7 @@ final class ClientConnection: UpstreamOwner {
             case .awaitingHead: progressed = stepAwaitingHead()
             case .exchanging: progressed = stepExchange()
             case .closing: progressed = stepClosing()
+            case .lingering: progressed = stepLingering()
             case .closed: return
             }
             if !progressed { return }
@@ -136,6 +140,9 @@ final class ClientConnection: UpstreamOwner {
             }
         case .exchanging, .closing:
             // The client stopped reading what we send it.
+            close()
+        case .lingering:
+            // The linger time is over: whatever the client still sends meets a closed socket.
             close()
         case .closed:
             break
@@ -289,8 +296,42 @@ final class ClientConnection: UpstreamOwner {
             return false
         case .done:
             transport.shutdownWrite()
-            close()
-            return false
+            // Closing with unread bytes makes the kernel send RST, which can destroy the response
+            // before the client reads it (RFC 9112 §9.6): drain for a moment first, like nginx's
+            // lingering close. Nothing unread and the client already gone: close now.
+            if peerHungUp && (input?.isEmpty ?? true) {
+                close()
+                return false
+            }
+            if let b = input { proxy.loop.buffers.give(b); input = nil }
+            state = .lingering
+            cancelDeadline()
+            proxy.lingerDeadlines.arm(self, now: proxy.loop.now)
+            return true
+        }
+    }
+
+    /// Reads and drops what the client sends until it closes, for at most the linger time.
+    private func stepLingering() -> Bool {
+        guard readable else { return false }
+        let buffer = proxy.loop.buffers.take()
+        defer { proxy.loop.buffers.give(buffer) }
+        while true {
+            do {
+                switch try transport.read(into: buffer.writable) {
+                case .wouldBlock:
+                    readable = false
+                    return false
+                case .value(0):
+                    close()
+                    return false
+                case .value:
+                    continue
+                }
+            } catch {
+                close()
+                return false
+            }
         }
     }
 
@@ -383,7 +424,7 @@ final class ClientConnection: UpstreamOwner {
             close()
         case .awaitingHead, .exchanging:
             closeAfterResponse = true
-        case .closing, .closed:
+        case .closing, .lingering, .closed:
             break
         }
     }

@@ -43,6 +43,8 @@ public final class ProxyLoop {
     var responseDeadlines: DeadlineList { timeouts.response }
     var upstreamIdleDeadlines: DeadlineList { timeouts.upstreamIdle }
     let listenerBackoff: DeadlineList
+    /// How long a connection closed after an error response of ours keeps draining the client's bytes.
+    let lingerDeadlines: DeadlineList
 
     /// Parser limits; copied from the snapshot so the hot path reads a stored property.
     private(set) var maxHeaderBytes: Int
@@ -60,6 +62,7 @@ public final class ProxyLoop {
         maxHeaderCount = limits.maxHeaderCount
         timeouts = TimeoutLists(snapshot.config.timeouts, on: loop)
         listenerBackoff = loop.deadlineList(for: .milliseconds(100))
+        lingerDeadlines = loop.deadlineList(for: .seconds(2))
         control = LoopControl(handle: loop.handle)
         installRoutes(snapshot)
         try openListeners(snapshot)
