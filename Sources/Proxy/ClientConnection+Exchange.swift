@@ -176,6 +176,9 @@ extension ClientConnection {
             switch responseParser.parse(buffer.readable, requestMethod: request.method, into: &response) {
             case .complete:
                 if !acceptResponseHead(buffer) { return true }
+                // After an interim head the final one may already be in the buffer: parse again
+                // before reading (a read could meet the upstream's close and fail the exchange).
+                if !responseStarted { return true }
                 progressed = true
             case .error(let e):
                 proxy.log.warning("invalid response from \(up.pool.configured): \(e)")
@@ -249,8 +252,11 @@ extension ClientConnection {
                 failUpstream(.invalidResponse)
                 return false
             }
-            // Interim responses (100 Continue, 103 Early Hints) are relayed and the final head is awaited.
-            if let n = HeadWriter.writeResponse(response, source: buffer.readable, chunked: false, connection: .none, into: out.writable) {
+            // Interim responses (100 Continue, 103 Early Hints) are relayed and the final head is
+            // awaited; never to an HTTP/1.0 client, which cannot tell them from the final response
+            // (RFC 9110 §15.2).
+            if request.versionMinor != 0,
+               let n = HeadWriter.writeResponse(response, source: buffer.readable, chunked: false, connection: .none, into: out.writable) {
                 out.commit(n)
             }
             buffer.consume(response.headLength)

@@ -93,3 +93,26 @@ extension Integration {
         }
     }
 }
+
+extension Integration.ResponseFraming {
+    /// RFC 9110 §15.2: no 1xx to an HTTP/1.0 client; an HTTP/1.1 client gets the 103 relayed.
+    @Test func interimResponsesAreNotSentToHTTP10Clients() throws {
+        let raw = Array("HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal".utf8)
+        let upstream = try TestUpstream { _ in .raw(raw) }
+        defer { upstream.stop() }
+        try withProxy(.single(primary: upstream)) { proxy in
+            let old = try proxy.client(timeout: 3)
+            defer { old.close() }
+            try old.send("GET /hints HTTP/1.0\r\nHost: x\r\n\r\n")
+            let first = try old.readResponse()
+            #expect(first.status == 200, "the HTTP/1.0 client's first response must be the final one")
+            #expect(first.text == "final")
+            let modern = try proxy.client(timeout: 3)
+            defer { modern.close() }
+            try modern.send("GET /hints HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try modern.readResponse().status == 103)
+            let final = try modern.readResponse()
+            #expect(final.status == 200 && final.text == "final", "\(final.status) \(final.text.debugDescription)")
+        }
+    }
+}
