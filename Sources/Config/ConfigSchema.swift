@@ -59,7 +59,12 @@ public struct LimitsConfig: Sendable, Equatable {
 public struct ArmConfig: Sendable, Equatable {
     public var revision: String
     public var endpoints: [HostPort]
-    public init(revision: String, endpoints: [HostPort]) { self.revision = revision; self.endpoints = endpoints }
+    /// Present: connections to the endpoints use verified TLS.
+    public var tls: UpstreamTLSConfig?
+    public var `protocol`: UpstreamProtocol
+    public init(revision: String, endpoints: [HostPort], tls: UpstreamTLSConfig? = nil, protocol: UpstreamProtocol = .http1) {
+        self.revision = revision; self.endpoints = endpoints; self.tls = tls; self.protocol = `protocol`
+    }
 }
 
 public struct CanaryConfig: Sendable, Equatable {

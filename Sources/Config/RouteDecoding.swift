@@ -68,8 +68,10 @@ extension ArmConfig {
     static func decodeFields(_ m: inout MappingReader) -> ArmConfig? {
         let revision = m.required("revision") { $0.nonEmptyString() }
         let endpoints = m.required("endpoints") { $0.list(atLeastOne: true) { $0.hostPort() } }
-        guard let revision, let endpoints else { return nil }
-        return ArmConfig(revision: revision, endpoints: endpoints)
+        let tls = m.optional("tls", UpstreamTLSConfig.decode)
+        let upstreamProtocol = m.optional("protocol", default: .http1, UpstreamProtocol.decode)
+        guard let revision, let endpoints, let upstreamProtocol else { return nil }
+        return ArmConfig(revision: revision, endpoints: endpoints, tls: tls, protocol: upstreamProtocol)
     }
 }
 
