@@ -15,6 +15,7 @@ public final class ProxyLoop {
     let metrics: MetricsRegistry
     private(set) var snapshot: ProxySnapshot
     private(set) var routeRuntimes: [RouteRuntime] = []
+    /// Keyed by `ResolvedEndpoint.poolKey`: address, protocol and TLS settings.
     private var poolsByAddress: [String: UpstreamPool] = [:]
     private var listeners: [Listener] = []
     public let control: LoopControl
@@ -125,22 +126,25 @@ public final class ProxyLoop {
     private func installRoutes(_ snapshot: ProxySnapshot) {
         let maxIdle = snapshot.config.limits.maxIdlePerEndpoint
         var pools: [String: UpstreamPool] = [:]
-        func pool(_ e: ResolvedEndpoint) -> UpstreamPool {
-            let key = e.address.description
-            if let p = pools[key] ?? poolsByAddress[key] {
-                p.maxIdle = maxIdle
+        func armPools(_ arm: CompiledArm) -> [UpstreamPool] {
+            arm.endpoints.map { e in
+                let key = e.poolKey(arm.protocol)
+                if let p = pools[key] ?? poolsByAddress[key] {
+                    p.maxIdle = maxIdle
+                    p.tls = e.tls
+                    pools[key] = p
+                    return p
+                }
+                let p = UpstreamPool(address: e.address, configured: e.configured, protocolKind: arm.protocol, tls: e.tls, maxIdle: maxIdle)
                 pools[key] = p
                 return p
             }
-            let p = UpstreamPool(address: e.address, configured: e.configured, maxIdle: maxIdle)
-            pools[key] = p
-            return p
         }
         routeRuntimes = snapshot.routes.byIndex.map { route in
             // Each loop and route starts the split at its own offset so loops do not pick the canary in step.
             RouteRuntime(split: WeightedSplit(initialCredit: (index * 37 + route.index * 53) % 100),
-                         primary: ArmRuntime(pools: route.primary.endpoints.map(pool)),
-                         canary: route.canary.map { ArmRuntime(pools: $0.endpoints.map(pool)) },
+                         primary: ArmRuntime(pools: armPools(route.primary)),
+                         canary: route.canary.map { ArmRuntime(pools: armPools($0)) },
                          primaryShard: metrics.shard(route: route.name, arm: .primary, loop: index),
                          canaryShard: metrics.shard(route: route.name, arm: .canary, loop: index))
         }

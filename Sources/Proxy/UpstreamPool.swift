@@ -6,6 +6,10 @@ import Telemetry
 final class UpstreamPool {
     let address: SocketAddress
     let configured: HostPort
+    let protocolKind: UpstreamProtocol
+    /// How new connections are secured (nil: plain TCP). A reload may hand in a fresh context for the
+    /// same CA file and name (the file's content may have changed); idle connections keep theirs.
+    var tls: UpstreamTLS?
     private(set) var idle: [UpstreamConnection] = []
     var maxIdle: Int
     /// After a failed connect the endpoint is skipped until this time (passive health, like Envoy's outlier ejection).
@@ -13,9 +17,11 @@ final class UpstreamPool {
 
     static let ejectionNanoseconds: UInt64 = 2_000_000_000
 
-    init(address: SocketAddress, configured: HostPort, maxIdle: Int) {
+    init(address: SocketAddress, configured: HostPort, protocolKind: UpstreamProtocol, tls: UpstreamTLS?, maxIdle: Int) {
         self.address = address
         self.configured = configured
+        self.protocolKind = protocolKind
+        self.tls = tls
         self.maxIdle = maxIdle
         idle.reserveCapacity(maxIdle)
     }

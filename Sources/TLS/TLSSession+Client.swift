@@ -47,6 +47,10 @@ extension TLSSession {
         return inet_pton(AF_INET, text, &address) == 1 || inet_pton(AF_INET6, text, &address) == 1
     }
 
+    /// The peer's close_notify was read: no more data will come, though a read may just have returned
+    /// the bytes before it (the end of stream is reported by the next read).
+    public var receivedCloseNotify: Bool { SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN != 0 }
+
     /// Why the peer's certificate was refused ("hostname mismatch", "self-signed certificate", …);
     /// nil when it verified or was not checked yet. The handshake error says only "certificate verify failed".
     public var verificationFailure: String? {
