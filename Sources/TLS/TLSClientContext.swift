@@ -74,5 +74,9 @@ public final class TLSClientContext: Sendable {
         _ = SSL_CTX_set_options(ctx, cg_server_options())
         // No callback: a chain that does not verify, or a name that does not match, fails the handshake.
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
+        // Resumption: new sessions go to the connection's `TLSResumption` (per server), not to a
+        // shared cache, which OpenSSL would never consult for a client anyway.
+        _ = cg_SSL_CTX_set_session_cache_mode(ctx, Int(SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE))
+        SSL_CTX_sess_set_new_cb(ctx, TLSResumption.newSessionCallback)
     }
 }

@@ -10,7 +10,9 @@ extension TLSSession {
     /// covered by the certificate: a DNS subjectAltName (or, lacking any, the subject CN) for a name,
     /// an IP subjectAltName for an address. With the chain checked against the context's CAs, a
     /// mismatch of either fails the handshake; `verificationFailure` then says why.
-    public convenience init(client context: TLSClientContext, fd: Int32, serverName: String) throws(TLSError) {
+    ///
+    /// `resumption`: the session to offer, and where the server's new sessions go (see `TLSResumption`).
+    public convenience init(client context: TLSClientContext, fd: Int32, serverName: String, resumption: TLSResumption? = nil) throws(TLSError) {
         ERR_clear_error()
         guard let ssl = SSL_new(context.ctx) else { throw TLSError.fromQueue("cannot create a TLS client session") }
         guard let bio = SocketBIO.make(method: context.socketMethod, fd: fd) else {
@@ -25,6 +27,7 @@ extension TLSSession {
             SSL_free(ssl)
             throw error
         }
+        resumption?.attach(to: ssl)
         self.init(ssl: ssl, clientContext: context)
     }
 
@@ -46,6 +49,9 @@ extension TLSSession {
         var address = in6_addr()  // large enough for either family
         return inet_pton(AF_INET, text, &address) == 1 || inet_pton(AF_INET6, text, &address) == 1
     }
+
+    /// The handshake resumed an earlier session (no certificate was sent or verified).
+    public var isResumed: Bool { SSL_session_reused(ssl) == 1 }
 
     /// The peer's close_notify was read: no more data will come, though a read may just have returned
     /// the bytes before it (the end of stream is reported by the next read).

@@ -14,28 +14,38 @@ private func makeCertificate(_ altName: String, in dir: TempDirectory, prefix: S
     return Certificate(certificate: dir.file(cert), key: dir.file(key))
 }
 
-/// One connection: the client (on its thread) handshakes with `serverName` and trusts `client`; the
-/// server (this thread) serves `served`. On a verified handshake it answers the request head and closes.
-private func exchange(served: Certificate, client: TLSClientContext, serverName: String) throws -> (client: ClientOutcome, serverError: String?) {
+/// `connections` connections, one after the other: the client (on its thread) handshakes with
+/// `serverName` and trusts `client`; the server (this thread) serves `served`, and on a verified
+/// handshake answers the request head and closes. What the client saw of each, and the server's last error.
+private func exchanges(served: Certificate, client: TLSClientContext, serverName: String,
+                       connections: Int) throws -> (client: [ClientOutcome], serverError: String?) {
     let context = try TLSContext(certificateFile: served.certificate, privateKeyFile: served.key)
     let listener = try TestListener()
     let request = Array("GET / HTTP/1.1\r\nHost: \(serverName)\r\n\r\n".utf8)
-    let peer = TestClient(context: client, port: listener.port, serverName: serverName, request: request)
+    let peer = TestClient(context: client, port: listener.port, serverName: serverName, request: request, connections: connections)
     var serverError: String?
-    do {
-        let connection = try listener.accept(context: context, until: Deadline(seconds: 10))
+    for _ in 0..<connections {
         do {
-            try connection.handshake()
-            _ = try connection.readRequestHead()
-            try connection.writeAll(Array("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n".utf8))
+            let connection = try listener.accept(context: context, until: Deadline(seconds: 10))
+            do {
+                try connection.handshake()
+                _ = try connection.readRequestHead()
+                try connection.writeAll(Array("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n".utf8))
+            } catch {
+                serverError = "\(error)"
+            }
+            connection.close()
         } catch {
             serverError = "\(error)"
         }
-        connection.close()
-    } catch {
-        serverError = "\(error)"
     }
     return (peer.wait(), serverError)
+}
+
+/// One connection (see `exchanges`).
+private func exchange(served: Certificate, client: TLSClientContext, serverName: String) throws -> (client: ClientOutcome, serverError: String?) {
+    let (outcomes, serverError) = try exchanges(served: served, client: client, serverName: serverName, connections: 1)
+    return (outcomes[outcomes.count - 1], serverError)
 }
 
 @Suite("Client sessions", .serialized)
@@ -90,6 +100,17 @@ struct ClientSessionTests {
         let served = try makeCertificate("DNS:upstream.test", in: dir, prefix: "up-")
         let (client, _) = try exchange(served: served, client: try TLSClientContext(caFile: nil), serverName: "upstream.test")
         #expect(client.verificationFailure == "self-signed certificate", "\(client.error ?? "no error")")
+    }
+
+    @Test func laterConnectionsResumeTheSession() throws {
+        let dir = try TempDirectory()
+        defer { dir.remove() }
+        let served = try makeCertificate("DNS:upstream.test", in: dir, prefix: "up-")
+        let (outcomes, serverError) = try exchanges(served: served, client: try TLSClientContext(caFile: served.certificate),
+                                                    serverName: "upstream.test", connections: 3)
+        #expect(serverError == nil, "\(serverError ?? "")")
+        #expect(outcomes.map(\.error) == [nil, nil, nil], "\(outcomes.map(\.error))")
+        #expect(outcomes.map(\.resumed) == [false, true, true])
     }
 
     @Test func caFileErrorsNameTheFile() throws {

@@ -1,42 +1,49 @@
-// A client TLSSession driven on its own thread with poll(): connect, handshake, one request, the response until EOF.
+// Client TLSSessions driven on their own thread with poll(): per connection connect, handshake, one request, the response until EOF.
 import EventLoop
 import Foundation
 import Glibc
 import Synchronization
 import TLS
 
-/// What the client saw: the handshake's error (nil when verified), why the certificate was refused,
-/// and the response bytes.
+/// What the client saw of one connection: the handshake's error (nil when verified), why the
+/// certificate was refused, whether the session was resumed, and the response bytes.
 struct ClientOutcome: Sendable {
     var error: String?
     var verificationFailure: String?
+    var resumed = false
     var response: [UInt8] = []
 }
 
-/// Runs on a background thread while the test thread plays the server (see TestServer.swift);
-/// `wait()` returns what it saw. Every wait is bounded by `deadline`.
+/// Runs `connections` connections one after the other on a background thread while the test thread
+/// plays the server (see TestServer.swift); all share one `TLSResumption`, so the later ones offer the
+/// session the earlier ones got. `wait()` returns what each saw. Every wait is bounded by `deadline`.
 final class TestClient: Sendable {
-    private let result = Mutex<ClientOutcome?>(nil)
+    private let result = Mutex<[ClientOutcome]?>(nil)
 
-    init(context: TLSClientContext, port: UInt16, serverName: String, request: [UInt8], seconds: Double = 10) {
+    init(context: TLSClientContext, port: UInt16, serverName: String, request: [UInt8], connections: Int = 1, seconds: Double = 10) {
         let thread = Thread { [self] in
-            let outcome = Self.run(context: context, port: port, serverName: serverName, request: request, deadline: Deadline(seconds: seconds))
-            result.withLock { $0 = outcome }
+            let deadline = Deadline(seconds: seconds)
+            let resumption = TLSResumption()
+            let outcomes = (0..<connections).map { _ in
+                Self.run(context: context, port: port, serverName: serverName, request: request, resumption: resumption, deadline: deadline)
+            }
+            result.withLock { $0 = outcomes }
         }
         thread.start()
     }
 
     /// Blocks until the client thread is done (or `seconds` passed: then the outcome says so).
-    func wait(seconds: Double = 15) -> ClientOutcome {
+    func wait(seconds: Double = 15) -> [ClientOutcome] {
         let end = Date().addingTimeInterval(seconds)
         while Date() < end {
-            if let outcome = result.withLock({ $0 }) { return outcome }
+            if let outcomes = result.withLock({ $0 }) { return outcomes }
             usleep(5_000)
         }
-        return ClientOutcome(error: "client thread did not finish")
+        return [ClientOutcome(error: "client thread did not finish")]
     }
 
-    private static func run(context: TLSClientContext, port: UInt16, serverName: String, request: [UInt8], deadline: Deadline) -> ClientOutcome {
+    private static func run(context: TLSClientContext, port: UInt16, serverName: String, request: [UInt8],
+                            resumption: TLSResumption, deadline: Deadline) -> ClientOutcome {
         var outcome = ClientOutcome()
         let socket: SocketDescriptor
         do {
@@ -47,8 +54,11 @@ final class TestClient: Sendable {
         }
         defer { socket.close() }
         do {
-            let session = try TLSSession(client: context, fd: socket.raw, serverName: serverName)
-            defer { outcome.verificationFailure = session.verificationFailure }
+            let session = try TLSSession(client: context, fd: socket.raw, serverName: serverName, resumption: resumption)
+            defer {
+                outcome.verificationFailure = session.verificationFailure
+                outcome.resumed = session.isResumed
+            }
             // The connect may still be in progress: the socket BIO's EAGAIN makes the first steps wait.
             handshake: while true {
                 switch try session.handshake() {
