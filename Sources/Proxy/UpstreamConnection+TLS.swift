@@ -17,11 +17,11 @@ enum UpstreamTLSPhase {
 }
 
 extension UpstreamConnection {
-    /// The transport and setup phase of a new connection secured by `tls` (nil: plain TCP).
-    static func makeTransport(fd: SocketDescriptor, tls: UpstreamTLS?, proxy: ProxyLoop) -> (ClientTransport, UpstreamTLSPhase?) {
-        guard let tls else { return (.plain(fd), nil) }
+    /// The transport and setup phase of a new connection to `pool`'s endpoint, secured as the pool says.
+    static func makeTransport(fd: SocketDescriptor, pool: UpstreamPool, proxy: ProxyLoop) -> (ClientTransport, UpstreamTLSPhase?) {
+        guard let tls = pool.tls else { return (.plain(fd), nil) }
         do {
-            let session = try TLSSession(client: tls.context, fd: fd.raw, serverName: tls.serverName)
+            let session = try TLSSession(client: tls.context, fd: fd.raw, serverName: tls.serverName, resumption: pool.resumption)
             return (.tls(fd, session), .connecting(session))
         } catch {
             // Only allocation failures get here (the name was validated with the config).

@@ -37,7 +37,7 @@ final class UpstreamConnection: Pollable {
         self.fd = fd
         self.pool = pool
         self.proxy = proxy
-        (transport, tlsPhase) = Self.makeTransport(fd: fd, tls: pool.tls, proxy: proxy)
+        (transport, tlsPhase) = Self.makeTransport(fd: fd, pool: pool, proxy: proxy)
         // A TLS connection is usable only after its handshake: until then the owner is not woken
         // (see `advanceTLSSetup`), whether or not the TCP connect already completed.
         self.connected = connected && pool.tls == nil

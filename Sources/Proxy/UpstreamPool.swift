@@ -2,6 +2,7 @@
 import Config
 import EventLoop
 import Telemetry
+import TLS
 
 final class UpstreamPool {
     let address: SocketAddress
@@ -9,7 +10,12 @@ final class UpstreamPool {
     let protocolKind: UpstreamProtocol
     /// How new connections are secured (nil: plain TCP). A reload may hand in a fresh context for the
     /// same CA file and name (the file's content may have changed); idle connections keep theirs.
-    var tls: UpstreamTLS?
+    var tls: UpstreamTLS? {
+        // A resumed handshake verifies nothing: a session verified under other trust settings must go.
+        didSet { if tls != oldValue { resumption?.forget() } }
+    }
+    /// TLS only: the endpoint's latest session, which new connections offer to skip a full handshake.
+    let resumption: TLSResumption?
     private(set) var idle: [UpstreamConnection] = []
     var maxIdle: Int
     /// After a failed connect the endpoint is skipped until this time (passive health, like Envoy's outlier ejection).
@@ -22,6 +28,7 @@ final class UpstreamPool {
         self.configured = configured
         self.protocolKind = protocolKind
         self.tls = tls
+        self.resumption = tls == nil ? nil : TLSResumption()
         self.maxIdle = maxIdle
         idle.reserveCapacity(maxIdle)
     }

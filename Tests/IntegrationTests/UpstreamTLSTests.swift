@@ -47,7 +47,22 @@ extension Integration {
                 }
                 // One handshake, one upstream connection for all five (nginx counts its connections).
                 #expect(answers.count == 1, "\(answers)")
-                #expect(answers.first?.hasSuffix(" sni upstream.test\n") == true, "\(answers)")
+                #expect(answers.first?.hasSuffix(" sni upstream.test session .\n") == true, "\(answers)")
+            }
+        }
+
+        @Test(.enabled(if: KeepAliveTLSUpstream.isAvailable, "needs nginx"))
+        func aNewConnectionResumesTheSessionOfThePreviousOne() throws {
+            let upstream = try KeepAliveTLSUpstream(name: "upstream.test", requestsPerConnection: 1)
+            defer { upstream.stop() }
+            var arm = ArmSpec("v1", [upstream.endpoint])
+            arm.tls = ("upstream.test", upstream.certificate)
+            try withProxy(ProxyConfig(routes: [RouteSpec(primary: arm)]), threads: 1) { proxy in
+                var answers: [String] = []
+                for _ in 0..<3 { answers.append(try proxy.fetch(HTTPText.request()).text) }
+                // nginx closes after each request: three connections, the later two resumed.
+                #expect(Set(answers).count == 3, "\(answers)")
+                #expect(answers.map { $0.hasSuffix(" session r\n") } == [false, true, true], "\(answers)")
             }
         }
 

@@ -61,8 +61,8 @@ final class TLSUpstream {
     }
 }
 
-/// nginx over TLS with keep-alive on 127.0.0.1, answering every request with
-/// `connection N sni NAME`: its connection serial number and the SNI it received.
+/// nginx over TLS with keep-alive on 127.0.0.1, answering every request with `connection N sni NAME
+/// session r` (or `.`): its connection serial number, the SNI it received, whether the TLS session was resumed.
 final class KeepAliveTLSUpstream {
     static let binary = "/usr/sbin/nginx"
     static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: binary) }
@@ -73,7 +73,8 @@ final class KeepAliveTLSUpstream {
     private let dir: TempDir
     private let child: ChildProcess
 
-    init(name: String) throws {
+    /// `requestsPerConnection`: nginx closes a connection after that many requests.
+    init(name: String, requestsPerConnection: Int = 1000) throws {
         dir = try TempDir.make()
         let key: String
         (certificate, key) = try makeCertificate(name: name, in: dir)
@@ -95,9 +96,10 @@ final class KeepAliveTLSUpstream {
                 scgi_temp_path \(path)/scgi;
                 server {
                     listen 127.0.0.1:\(port) ssl;
+                    keepalive_requests \(requestsPerConnection);
                     ssl_certificate \(certificate);
                     ssl_certificate_key \(key);
-                    location / { return 200 "connection $connection sni $ssl_server_name\\n"; }
+                    location / { return 200 "connection $connection sni $ssl_server_name session $ssl_session_reused\\n"; }
                 }
             }
             """)
