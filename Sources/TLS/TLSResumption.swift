@@ -16,8 +16,6 @@ public final class TLSResumption {
 
     deinit { replace(with: nil) }
 
-    public var hasSession: Bool { session != nil }
-
     public func forget() { replace(with: nil) }
 
     /// Takes over one reference to `new` (nil: none).

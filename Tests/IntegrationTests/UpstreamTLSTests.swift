@@ -63,6 +63,10 @@ extension Integration {
                 // nginx closes after each request: three connections, the later two resumed.
                 #expect(Set(answers).count == 3, "\(answers)")
                 #expect(answers.map { $0.hasSuffix(" session r\n") } == [false, true, true], "\(answers)")
+                // A reload reloads the CA file: sessions verified under the old trust are not offered.
+                #expect(try proxy.reloadBySignal().lastError == nil)
+                let afterReload = [try proxy.fetch(HTTPText.request()).text, try proxy.fetch(HTTPText.request()).text]
+                #expect(afterReload.map { $0.hasSuffix(" session r\n") } == [false, true], "\(afterReload)")
             }
         }
 
