@@ -83,4 +83,15 @@ static inline int cg_socket_bio_type(void) {
 static inline int cg_tls_errno(void) { return errno; }
 static inline void cg_tls_clear_errno(void) { errno = 0; }
 
+// ============================================================================================
+// MARK: TLS client to upstreams (TLSClientContext.swift, TLSSession+Client.swift)
+// ============================================================================================
+
+#include <openssl/x509v3.h>
+
+// SNI for a client session (a macro over SSL_ctrl).
+static inline int cg_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
+    return (int)SSL_set_tlsext_host_name(ssl, name);
+}
+
 #endif

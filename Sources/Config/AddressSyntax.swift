@@ -1,4 +1,4 @@
-// Parses `host:port` addresses and route host patterns, without resolving any name.
+// Parses `host:port` addresses, route host patterns and upstream TLS server names, without resolving any name.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -54,6 +54,20 @@ enum AddressSyntax {
             throw InvalidValue("\(text.debugDescription) is not a host name or \"*.\" followed by one")
         }
         return pattern
+    }
+
+    /// An arm's `tls.serverName`: a DNS name, or an IPv4 or IPv6 address (brackets optional) that the
+    /// certificate must then carry as an IP subjectAltName. Lowercased: names match case-insensitively,
+    /// and one spelling keeps the upstream pools of equal settings together.
+    static func parseServerName(_ text: String) throws(InvalidValue) -> String {
+        let name = text.hasPrefix("[") && text.hasSuffix("]") ? text.dropFirst().dropLast() : Substring(text)
+        if name.contains(":") {
+            guard isIPv6(name) else { throw InvalidValue("\(text.debugDescription) is not a host name or an IP address") }
+            return name.lowercased()
+        }
+        guard !name.isEmpty else { throw InvalidValue("must not be empty") }
+        try checkHost(name)
+        return name.lowercased()
     }
 
     /// Digits and dots only must be a dotted quad: "10.0.0.256" is a typo, not a DNS name.

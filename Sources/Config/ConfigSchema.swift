@@ -72,18 +72,12 @@ public struct LimitsConfig: Sendable, Equatable {
 public struct ArmConfig: Sendable, Equatable {
     public var revision: String
     public var endpoints: [HostPort]
-    /// How the proxy talks to the arm's endpoints.
-    public var upstreamProtocol: UpstreamProtocol
-    public init(revision: String, endpoints: [HostPort], upstreamProtocol: UpstreamProtocol = .http1) {
-        self.revision = revision; self.endpoints = endpoints; self.upstreamProtocol = upstreamProtocol
+    /// Present: connections to the endpoints use verified TLS.
+    public var tls: UpstreamTLSConfig?
+    public var `protocol`: UpstreamProtocol
+    public init(revision: String, endpoints: [HostPort], tls: UpstreamTLSConfig? = nil, protocol: UpstreamProtocol = .http1) {
+        self.revision = revision; self.endpoints = endpoints; self.tls = tls; self.protocol = `protocol`
     }
-}
-
-/// `protocol:` of an arm: HTTP/1.1 with pooled keep-alive connections, or HTTP/2 with prior
-/// knowledge (h2c), streams multiplexed over one connection per endpoint and loop (gRPC services).
-public enum UpstreamProtocol: String, Sendable, Equatable, CaseIterable {
-    case http1
-    case h2
 }
 
 public struct CanaryConfig: Sendable, Equatable {

@@ -68,16 +68,15 @@ extension ArmConfig {
     static func decodeFields(_ m: inout MappingReader) -> ArmConfig? {
         let revision = m.required("revision") { $0.nonEmptyString() }
         let endpoints = m.required("endpoints") { $0.list(atLeastOne: true) { $0.hostPort() } }
-        let upstreamProtocol = m.optional("protocol", default: UpstreamProtocol.http1) { $0.scalar(expected: "a protocol name", parseProtocol) }
+        let tls = m.optional("tls", UpstreamTLSConfig.decode)
+        let upstreamProtocol = m.optional("protocol", default: .http1, UpstreamProtocol.decode)
         guard let revision, let endpoints, let upstreamProtocol else { return nil }
-        return ArmConfig(revision: revision, endpoints: endpoints, upstreamProtocol: upstreamProtocol)
-    }
-
-    private static func parseProtocol(_ text: String) throws(InvalidValue) -> UpstreamProtocol {
-        guard let value = UpstreamProtocol(rawValue: text) else {
-            throw InvalidValue("\(text.debugDescription) is not an upstream protocol; use http1 or h2")
+        if tls != nil && upstreamProtocol == .h2 {
+            // The HTTP/2 upstream client speaks h2c only; refusing beats sending cleartext to a TLS port.
+            m.report("tls", "TLS to an HTTP/2 upstream is not supported yet (protocol: h2 is cleartext h2c)")
+            return nil
         }
-        return value
+        return ArmConfig(revision: revision, endpoints: endpoints, tls: tls, protocol: upstreamProtocol)
     }
 }
 

@@ -113,7 +113,7 @@ extension ClientConnection {
         if head.count + body.count > 0 {
             guard up.writable else { return false }
             do {
-                let result = body.count == 0 ? try up.fd.write(head) : try up.fd.write(head, body)
+                let result = body.count == 0 ? try up.transport.write(head) : try up.transport.write(head, body)
                 switch result {
                 case .wouldBlock:
                     up.writable = false
@@ -215,7 +215,7 @@ extension ClientConnection {
         }
         let space = buffer.writableCount
         do {
-            switch try up.fd.read(into: buffer.writable) {
+            switch try up.transport.read(into: buffer.writable) {
             case .wouldBlock:
                 up.readable = false
                 return progressed

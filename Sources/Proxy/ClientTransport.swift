@@ -1,4 +1,4 @@
-// How a client connection's bytes travel: straight on the socket, or through a TLS session on it.
+// How a connection's bytes travel, a client's or an upstream's: straight on the socket, or through a TLS session on it.
 import EventLoop
 import TLS
 

@@ -114,7 +114,7 @@ extension H2Stream {
             }
             guard up.writable else { return }
             do {
-                switch try (chunk.count == 0 ? up.fd.write(head) : up.fd.write(head, chunk)) {
+                switch try (chunk.count == 0 ? up.transport.write(head) : up.transport.write(head, chunk)) {
                 case .wouldBlock:
                     up.writable = false
                     return
@@ -184,7 +184,7 @@ extension H2Stream {
             }
             let space = buffer.writableCount
             do {
-                switch try up.fd.read(into: buffer.writable) {
+                switch try up.transport.read(into: buffer.writable) {
                 case .wouldBlock:
                     up.readable = false
                     return
@@ -300,7 +300,7 @@ extension H2Stream {
         guard from.writableCount > 0 else { return .wait }
         let space = from.writableCount
         do {
-            switch try up.fd.read(into: from.writable) {
+            switch try up.transport.read(into: from.writable) {
             case .wouldBlock:
                 up.readable = false
                 return .wait

@@ -12,6 +12,7 @@ public struct ProxyFailure: Error, Sendable {
     public static let connectRefused = ProxyFailure(status: 502, message: "upstream connect failed: connection refused", kind: .connectRefused)
     public static let connectFailed = ProxyFailure(status: 502, message: "upstream connect failed", kind: .connectFailed)
     public static let connectTimeout = ProxyFailure(status: 504, message: "upstream connect timeout", kind: .connectTimeout)
+    public static let upstreamTLSFailed = ProxyFailure(status: 502, message: "upstream TLS handshake failed", kind: .tlsHandshakeFailed)
     public static let upstreamReset = ProxyFailure(status: 502, message: "upstream connection reset", kind: .upstreamReset)
     public static let upstreamClosed = ProxyFailure(status: 502, message: "upstream closed the connection before responding", kind: .upstreamClosed)
     public static let invalidResponse = ProxyFailure(status: 502, message: "invalid response from upstream", kind: .invalidResponse)

@@ -15,6 +15,7 @@ public final class ProxyLoop {
     let metrics: MetricsRegistry
     private(set) var snapshot: ProxySnapshot
     private(set) var routeRuntimes: [RouteRuntime] = []
+    /// Keyed by `ResolvedEndpoint.poolKey`: address, protocol and TLS settings.
     private var poolsByAddress: [String: UpstreamPool] = [:]
     private var listeners: [Listener] = []
     public let control: LoopControl
@@ -141,14 +142,14 @@ public final class ProxyLoop {
         var pools: [String: UpstreamPool] = [:]
         func armPools(_ arm: CompiledArm) -> [UpstreamPool] {
             arm.endpoints.map { e in
-                // One pool per address and protocol: an HTTP/1.1 and an HTTP/2 arm on one address share nothing.
-                let key = "\(arm.upstreamProtocol.rawValue) \(e.address)"
+                let key = e.poolKey(arm.protocol)
                 if let p = pools[key] ?? poolsByAddress[key] {
                     p.maxIdle = maxIdle
+                    p.tls = e.tls
                     pools[key] = p
                     return p
                 }
-                let p = UpstreamPool(address: e.address, configured: e.configured, protocolKind: arm.upstreamProtocol, maxIdle: maxIdle)
+                let p = UpstreamPool(address: e.address, configured: e.configured, protocolKind: arm.protocol, tls: e.tls, maxIdle: maxIdle)
                 pools[key] = p
                 return p
             }

@@ -46,12 +46,14 @@ private func equalsLowercased(_ bytes: UnsafeRawBufferPointer, _ lower: [UInt8],
 public struct ResolvedEndpoint: Sendable, Equatable {
     public var configured: HostPort
     public var address: SocketAddress
+    /// nil: plain TCP.
+    public var tls: UpstreamTLS?
 }
 
 public struct CompiledArm: Sendable, Equatable {
     public var revision: String
     public var endpoints: [ResolvedEndpoint]
-    public var upstreamProtocol: UpstreamProtocol
+    public var `protocol`: UpstreamProtocol
 }
 
 public struct CompiledRoute: Sendable {
@@ -70,7 +72,7 @@ public struct CompiledRoute: Sendable {
 
 extension CompiledRoute {
     /// An arm of the route is an HTTP/2 upstream, which only HTTP/2 clients are relayed to.
-    public var speaksOnlyHTTP2: Bool { primary.upstreamProtocol == .h2 || canary?.upstreamProtocol == .h2 }
+    public var speaksOnlyHTTP2: Bool { primary.protocol == .h2 || canary?.protocol == .h2 }
 }
 
 public struct RouteTable: Sendable {
@@ -78,17 +80,17 @@ public struct RouteTable: Sendable {
     public let ordered: [CompiledRoute]
     public let byIndex: [CompiledRoute]
 
-    /// Resolves endpoints (blocking DNS: call off the loops) and orders the routes.
+    /// Resolves endpoints (blocking DNS: call off the loops), loads the arms' TLS contexts and orders
+    /// the routes; throws an `AddressError` or a `TLSError`.
     /// `weights` provides the cells of managed routes (shared across reloads); static routes get their own.
-    public init(routes: [RouteConfig], weights: WeightRegistry = WeightRegistry()) throws(AddressError) {
+    public init(routes: [RouteConfig], weights: WeightRegistry = WeightRegistry()) throws {
         var compiled: [CompiledRoute] = []
+        var contexts = UpstreamTLSContexts()
         for (i, r) in routes.enumerated() {
-            let primary = CompiledArm(revision: r.primary.revision, endpoints: try Self.resolve(r.primary.endpoints),
-                                      upstreamProtocol: r.primary.upstreamProtocol)
+            let primary = try CompiledArm(r.primary, route: r.name, role: "primary", contexts: &contexts)
             var canary: CompiledArm?
             if let c = r.canary {
-                canary = CompiledArm(revision: c.arm.revision, endpoints: try Self.resolve(c.arm.endpoints),
-                                     upstreamProtocol: c.arm.upstreamProtocol)
+                canary = try CompiledArm(c.arm, route: r.name, role: "canary", contexts: &contexts)
             }
             compiled.append(CompiledRoute(index: i, name: r.name, host: HostMatch(pattern: r.match.host),
                                           pathPrefix: Array(r.match.pathPrefix.utf8), primary: primary, canary: canary,
@@ -103,12 +105,6 @@ public struct RouteTable: Sendable {
             if a.pathPrefix.count != b.pathPrefix.count { return a.pathPrefix.count > b.pathPrefix.count }
             return a.index < b.index
         }
-    }
-
-    private static func resolve(_ list: [HostPort]) throws(AddressError) -> [ResolvedEndpoint] {
-        var out: [ResolvedEndpoint] = []
-        for hp in list { out.append(ResolvedEndpoint(configured: hp, address: try SocketAddress.resolve(host: hp.host, port: hp.port))) }
-        return out
     }
 
     /// The route for a request: `host` is the Host value (a `:port` suffix is ignored), `path` the target's path.

@@ -41,11 +41,15 @@ extension ProxyLoop {
 
 extension UpstreamConnection {
     /// Finishes a non-blocking connect once the socket reported writable (or hung up): nil when
-    /// connected (the response deadline now runs), else the failure (the endpoint is marked down).
+    /// connected (the response deadline now runs), else the failure (the endpoint is marked down
+    /// unless the failure is the proxy's own). A TLS connection reports this only once its handshake
+    /// ended (UpstreamConnection+TLS.swift), so here its outcome is already known.
     func completeConnect() -> ProxyFailure? {
-        if let error = fd.pendingError() {
-            pool.markDown(now: proxy.loop.now)
-            return error == .connectionRefused ? .connectRefused : .connectFailed
+        let failure: ProxyFailure?
+        if case .none = tlsPhase { failure = fd.pendingError().map(ProxyFailure.connect) } else { failure = tlsSetupFailure }
+        if let failure {
+            if failure.kind != nil { pool.markDown(now: proxy.loop.now) }
+            return failure
         }
         connected = true
         pool.markUp()

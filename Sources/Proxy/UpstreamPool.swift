@@ -2,11 +2,20 @@
 import Config
 import EventLoop
 import Telemetry
+import TLS
 
 final class UpstreamPool {
     let address: SocketAddress
     let configured: HostPort
     let protocolKind: UpstreamProtocol
+    /// How new connections are secured (nil: plain TCP). A reload may hand in a fresh context for the
+    /// same CA file and name (the file's content may have changed); idle connections keep theirs.
+    var tls: UpstreamTLS? {
+        // A resumed handshake verifies nothing: a session verified under other trust settings must go.
+        didSet { if tls != oldValue { resumption?.forget() } }
+    }
+    /// TLS only: the endpoint's latest session, which new connections offer to skip a full handshake.
+    let resumption: TLSResumption?
     private(set) var idle: [UpstreamConnection] = []
     /// For `protocol: h2`: this loop's multiplexed connections to the endpoint.
     var h2Connections: [H2UpstreamConnection] = []
@@ -16,10 +25,12 @@ final class UpstreamPool {
 
     static let ejectionNanoseconds: UInt64 = 2_000_000_000
 
-    init(address: SocketAddress, configured: HostPort, protocolKind: UpstreamProtocol, maxIdle: Int) {
+    init(address: SocketAddress, configured: HostPort, protocolKind: UpstreamProtocol, tls: UpstreamTLS?, maxIdle: Int) {
         self.address = address
         self.configured = configured
         self.protocolKind = protocolKind
+        self.tls = tls
+        self.resumption = tls == nil ? nil : TLSResumption()
         self.maxIdle = maxIdle
         idle.reserveCapacity(maxIdle)
     }

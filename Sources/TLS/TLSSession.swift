@@ -1,4 +1,4 @@
-// One server-side TLS connection on a non-blocking socket: handshake, read, write, shutdown.
+// One TLS connection on a non-blocking socket, server side (or client side, see TLSSession+Client.swift): handshake, read, write, shutdown.
 import COpenSSL
 import EventLoop
 
@@ -16,10 +16,12 @@ import EventLoop
 ///   record that did not fit the caller's buffer wait inside OpenSSL, not in the kernel.
 /// - After any thrown error the session is dead: close the socket (do not call `shutdown()`).
 public final class TLSSession {
-    private let ssl: OpaquePointer
-    /// Keeps the SSL_CTXs, the BIO method and the callbacks' `arg` alive as long as the SSL.
-    public let context: TLSContext
+    let ssl: OpaquePointer
+    /// Keeps the SSL_CTX, the BIO method and the ALPN callback's `arg` alive as long as the SSL.
+    public let context: TLSContext?
     private var failed = false
+    /// A client session's context (see TLSSession+Client.swift), kept alive like `context`.
+    private let clientContext: TLSClientContext?
 
     public init(context: TLSContext, fd: Int32) throws(TLSError) {
         ERR_clear_error()
@@ -33,6 +35,14 @@ public final class TLSSession {
         SSL_set_accept_state(ssl)
         self.ssl = ssl
         self.context = context
+        self.clientContext = nil
+    }
+
+    /// Takes ownership of `ssl`, a client-mode SSL made from `clientContext` with its BIO attached.
+    init(ssl: OpaquePointer, clientContext: TLSClientContext) {
+        self.ssl = ssl
+        self.context = nil
+        self.clientContext = clientContext
     }
 
     deinit { SSL_free(ssl) }  // frees the BIO too; the fd stays open

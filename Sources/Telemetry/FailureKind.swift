@@ -6,6 +6,9 @@ public enum FailureKind: Int, CaseIterable, Sendable {
     case connectRefused
     case connectFailed
     case connectTimeout
+    /// The TLS handshake with the upstream failed: its certificate did not verify (untrusted chain,
+    /// wrong name, expired), or it does not speak TLS or no common protocol version.
+    case tlsHandshakeFailed
     case upstreamReset
     case upstreamClosed
     case invalidResponse
@@ -23,6 +26,7 @@ public enum FailureKind: Int, CaseIterable, Sendable {
         case .connectRefused: "connect_refused"
         case .connectFailed: "connect_failed"
         case .connectTimeout: "connect_timeout"
+        case .tlsHandshakeFailed: "tls_handshake_failed"
         case .upstreamReset: "upstream_reset"
         case .upstreamClosed: "upstream_closed"
         case .invalidResponse: "invalid_response"

@@ -108,6 +108,7 @@ import Telemetry
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="connect_refused"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="connect_failed"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="connect_timeout"} 0
+        canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="tls_handshake_failed"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="upstream_reset"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="upstream_closed"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="invalid_response"} 0
@@ -117,6 +118,7 @@ import Telemetry
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="connect_refused"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="connect_failed"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="connect_timeout"} 1
+        canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="tls_handshake_failed"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="upstream_reset"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="upstream_closed"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="invalid_response"} 0

@@ -4,7 +4,9 @@ import Foundation
 struct ArmSpec: Sendable {
     var revision: String
     var endpoints: [String]
-    /// The arm's `protocol:` key (`h2`), not written when nil.
+    /// The arm's `tls:` mapping (either key nil: not written); nil: plain TCP.
+    var tls: (serverName: String?, caFile: String?)?
+    /// The arm's `protocol:` (`http1`, `h2`); nil: not written.
     var upstreamProtocol: String?
 
     init(_ revision: String, _ endpoints: [String]) { self.revision = revision; self.endpoints = endpoints }
@@ -113,15 +115,26 @@ struct ProxyConfig: Sendable {
             out += "    primary:\n"
             out += "      revision: \(quoted(route.primary.revision))\n"
             out += "      endpoints: [\(route.primary.endpoints.map(quoted).joined(separator: ", "))]\n"
-            if let p = route.primary.upstreamProtocol { out += "      protocol: \(p)\n" }
+            out += upstreamKeys(route.primary)
             if let canary = route.canary {
                 out += "    canary:\n"
                 out += "      revision: \(quoted(canary.revision))\n"
                 out += "      endpoints: [\(canary.endpoints.map(quoted).joined(separator: ", "))]\n"
-                if let p = canary.upstreamProtocol { out += "      protocol: \(p)\n" }
+                out += upstreamKeys(canary)
                 out += "      weight: \(route.weight)\n"
             }
         }
+        return out
+    }
+
+    /// An arm's `tls:` and `protocol:` lines, those that are set.
+    private func upstreamKeys(_ arm: ArmSpec) -> String {
+        var out = ""
+        if let tls = arm.tls {
+            let keys = [tls.serverName.map { "serverName: \(quoted($0))" }, tls.caFile.map { "caFile: \(quoted($0))" }]
+            out += "      tls: { \(keys.compactMap { $0 }.joined(separator: ", ")) }\n"
+        }
+        if let upstreamProtocol = arm.upstreamProtocol { out += "      protocol: \(upstreamProtocol)\n" }
         return out
     }
 
