@@ -71,11 +71,6 @@ extension ArmConfig {
         let tls = m.optional("tls", UpstreamTLSConfig.decode)
         let upstreamProtocol = m.optional("protocol", default: .http1, UpstreamProtocol.decode)
         guard let revision, let endpoints, let upstreamProtocol else { return nil }
-        if tls != nil && upstreamProtocol == .h2 {
-            // The HTTP/2 upstream client speaks h2c only; refusing beats sending cleartext to a TLS port.
-            m.report("tls", "TLS to an HTTP/2 upstream is not supported yet (protocol: h2 is cleartext h2c)")
-            return nil
-        }
         return ArmConfig(revision: revision, endpoints: endpoints, tls: tls, protocol: upstreamProtocol)
     }
 }

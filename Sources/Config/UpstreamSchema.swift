@@ -4,8 +4,8 @@
 public enum UpstreamProtocol: String, Sendable, Hashable, CaseIterable {
     /// HTTP/1.1 over pooled keep-alive connections (the default).
     case http1
-    /// HTTP/2 with prior knowledge (h2c), streams multiplexed over one connection per endpoint and
-    /// loop (gRPC services). Not with `tls:` yet (refused by the config).
+    /// HTTP/2, streams multiplexed over one connection per endpoint and loop (gRPC services): with
+    /// prior knowledge over plain TCP (h2c), or with `tls:` negotiated by ALPN.
     case h2
 }
 

@@ -1,12 +1,17 @@
 // A multiplexed HTTP/2 connection to one upstream endpoint (an arm with `protocol: h2`): many streams of many clients, one socket per loop.
 import EventLoop
 import HTTP2
+import TLS
 
 /// Streams are `H2Stream`s of downstream HTTP/2 connections; the session's events are forwarded to
 /// them. Like the downstream side, nothing here runs socket work inside nghttp2 callbacks except
 /// what the stream does to its own queues; cross-connection flushes go through the loop's dirty lists.
 final class H2UpstreamConnection: Pollable, H2ClientDelegate {
     let fd: SocketDescriptor
+    /// The socket itself, or a TLS session on it (an arm with `tls:`; "h2" offered by ALPN).
+    private let transport: ClientTransport
+    /// The TLS handshake still to finish before any frame goes out; nil for plain TCP or once done.
+    private var handshaking: TLSSession?
     /// Strong, as for `UpstreamConnection`: a reload may retire the pool while streams are open.
     let pool: UpstreamPool
     unowned(unsafe) let proxy: ProxyLoop
@@ -41,6 +46,19 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
             throw .connectFailed
         }
         writable = connected
+        if let tls = pool.tls {
+            do {
+                let session = try TLSSession(client: tls.context, fd: fd.raw, serverName: tls.serverName, resumption: pool.resumption)
+                try session.offerALPN(["h2"])
+                transport = .tls(fd, session)
+                handshaking = session
+            } catch {
+                fd.close()
+                throw .resourceExhausted
+            }
+        } else {
+            transport = .plain(fd)
+        }
         super.init()
         do {
             session = try H2ClientSession(delegate: self, settings: H2Settings(maxHeaderListSize: UInt32(proxy.maxHeaderBytes)))
@@ -50,7 +68,8 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
             closed = true
             throw .resourceExhausted
         }
-        if !connected { proxy.connectDeadlines.arm(self, now: proxy.loop.now) }
+        // Connect and TLS handshake are bounded by the connect timeout.
+        if !connected || handshaking != nil { proxy.connectDeadlines.arm(self, now: proxy.loop.now) }
     }
 
     /// Whether one more stream fits (the server's limit and ours, no GOAWAY, not retiring).
@@ -97,17 +116,52 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
                 return
             }
             connected = true
-            pool.markUp()
-            cancelDeadline()
+            if handshaking == nil {
+                pool.markUp()
+                cancelDeadline()
+            }
+        }
+        if let session = handshaking {
+            guard handshake(session) else { return }
         }
         receive()
         flush()
     }
 
+    /// Advances the TLS handshake; true once it is done and the server chose "h2".
+    private func handshake(_ session: TLSSession) -> Bool {
+        do {
+            switch try session.handshake() {
+            case .wantRead, .wantWrite:
+                return false
+            case .done:
+                guard session.negotiatedProtocol == "h2" else {
+                    proxy.log.warning("HTTP/2 upstream \(pool.configured): the TLS server did not choose h2 by ALPN")
+                    pool.markDown(now: proxy.loop.now)
+                    fail(.upstreamTLSFailed)
+                    return false
+                }
+                handshaking = nil
+                pool.markUp()
+                cancelDeadline()
+                // The handshake's reads took the socket's readable edge.
+                readable = true
+                writable = true
+                return true
+            }
+        } catch {
+            let reason = session.verificationFailure.map { " (\($0))" } ?? ""
+            proxy.log.warning("HTTP/2 upstream \(pool.configured): TLS handshake failed: \(error)\(reason)")
+            pool.markDown(now: proxy.loop.now)
+            fail(.upstreamTLSFailed)
+            return false
+        }
+    }
+
     /// Connect timeout, or an idle connection's upstream-idle timeout.
     override func handleDeadline() {
         guard !closed else { return }
-        if !connected {
+        if !connected || handshaking != nil {
             pool.markDown(now: proxy.loop.now)
             fail(.connectTimeout)
         } else if streams.isEmpty {
@@ -122,7 +176,7 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
             buffer.clear()
             let space = buffer.writableCount
             do {
-                switch try fd.read(into: buffer.writable) {
+                switch try transport.read(into: buffer.writable) {
                 case .wouldBlock:
                     readable = false
                 case .value(0):
@@ -145,12 +199,12 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
 
     /// Writes pending frames while the socket takes them.
     func flush() {
-        guard !closed, connected else { return }
+        guard !closed, connected, handshaking == nil else { return }
         while true {
             if let out = output, !out.isEmpty {
                 guard writable else { break }
                 do {
-                    switch try fd.write(out.readable) {
+                    switch try transport.write(out.readable) {
                     case .wouldBlock:
                         writable = false
                     case .value(let n):
@@ -204,6 +258,7 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
         if let b = input { proxy.loop.buffers.give(b); input = nil }
         if let b = output { proxy.loop.buffers.give(b); output = nil }
         proxy.loop.reactor.deregister(self)
+        if handshaking == nil, connected { transport.shutdownWrite() }
         fd.close()
         pool.forget(self)
     }

@@ -50,6 +50,20 @@ extension TLSSession {
         return inet_pton(AF_INET, text, &address) == 1 || inet_pton(AF_INET6, text, &address) == 1
     }
 
+    /// Offers `protocols` by ALPN in the ClientHello (e.g. ["h2"] for an HTTP/2 upstream); call before
+    /// the handshake. `negotiatedProtocol` tells what the server picked.
+    public func offerALPN(_ protocols: [String]) throws(TLSError) {
+        var wire: [UInt8] = []
+        for name in protocols {
+            let bytes = Array(name.utf8)
+            guard !bytes.isEmpty, bytes.count <= 255 else { throw TLSError("ALPN protocol name \"\(name)\" must be 1 to 255 bytes") }
+            wire.append(UInt8(bytes.count))
+            wire += bytes
+        }
+        // SSL_set_alpn_protos returns 0 on success, unlike most of OpenSSL.
+        guard SSL_set_alpn_protos(ssl, wire, UInt32(wire.count)) == 0 else { throw TLSError.fromQueue("cannot offer ALPN \(protocols)") }
+    }
+
     /// The handshake resumed an earlier session (no certificate was sent or verified).
     public var isResumed: Bool { SSL_session_reused(ssl) == 1 }
 

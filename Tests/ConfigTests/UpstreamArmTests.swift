@@ -64,11 +64,10 @@ import Testing
         #expect(try #require(try ConfigLoader.parse(withTLS).routes[0].canary).arm.tls == UpstreamTLSConfig(caFile: "/ca.pem"))
     }
 
-    /// The HTTP/2 upstream client is cleartext only: TLS with it is refused rather than sent in the clear.
-    @Test func tlsToAnHTTP2ArmIsRefused() {
-        #expect(problems(config("protocol: h2", "tls: {}")) == [
-            "routes[0].primary.tls: TLS to an HTTP/2 upstream is not supported yet (protocol: h2 is cleartext h2c) (line 10)",
-        ])
+    @Test func anHTTP2ArmMayUseTLS() throws {
+        let arm = try ConfigLoader.parse(config("protocol: h2", "tls: {}")).routes[0].primary
+        #expect(arm.protocol == .h2)
+        #expect(arm.tls == UpstreamTLSConfig())
     }
 
     @Test func badValuesAreNamedWithTheirLines() {

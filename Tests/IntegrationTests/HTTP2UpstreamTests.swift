@@ -167,3 +167,35 @@ extension Integration.HTTP2UpstreamTests {
         }
     }
 }
+
+extension Integration.HTTP2UpstreamTests {
+    /// `protocol: h2` with `tls:`: verified TLS, "h2" chosen by ALPN, trailers intact; a wrong name is a TLS failure.
+    @Test func anHTTP2UpstreamOverVerifiedTLS() throws {
+        let dir = try TempDir.make()
+        defer { dir.remove() }
+        let cert = try H2Tools.makeCertificate(in: dir)
+        let v1 = try H2UpstreamProcess(name: "v1", tls: (cert.certificate, cert.privateKey))
+        defer { v1.stop() }
+        func config(serverName: String) -> ProxyConfig {
+            var arm = ArmSpec("v1", ["127.0.0.1:\(v1.port)"])
+            arm.upstreamProtocol = "h2"
+            arm.tls = (serverName, cert.certificate)
+            return ProxyConfig(routes: [RouteSpec("grpc", primary: arm)])
+        }
+        try withProxy(config(serverName: "localhost")) { proxy in
+            let r = try curlH2(proxy.port, "/grpc/pkg.Service/Call", ["-H", "content-type: application/grpc", "-H", "x-grpc-status: 0",
+                                                                     "--data-binary", "over tls"])
+            #expect(r.status == 200)
+            #expect(r.body == "over tls")
+            #expect(r.fields["x-upstream"] == "v1")
+            #expect(r.fields["grpc-status"] == "0", "trailers crossed the TLS upstream connection")
+        }
+        try withProxy(config(serverName: "not-localhost.example")) { proxy in
+            let r = try curlH2(proxy.port, "/grpc/pkg.Service/Call")
+            #expect(r.status == 502)
+            #expect(r.body.contains("TLS"))
+            let metrics = try Integration.Metrics.scrape(proxy)
+            #expect(metrics.value("canarygate_upstream_failures_total", ["route": "grpc", "arm": "primary", "source": "tls_handshake_failed"]) == 1)
+        }
+    }
+}

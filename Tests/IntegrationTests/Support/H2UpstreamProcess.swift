@@ -15,13 +15,15 @@ final class H2UpstreamProcess {
 
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("h2upstream.py").path
 
-    init(name: String) throws {
+    /// `tls`: PEM certificate and key; the upstream then speaks TLS with ALPN "h2".
+    init(name: String, tls: (certificate: String, privateKey: String)? = nil) throws {
         try H2Tools.requirePythonH2()
         self.name = name
         dir = try TempDir.make()
         port = try Posix.freePort()
         let log = dir.url.appendingPathComponent("out").path
-        child = try ChildProcess(path: H2Tools.python, arguments: [Self.script, String(port), name], stdoutPath: log)
+        let tlsArguments = tls.map { [$0.certificate, $0.privateKey] } ?? []
+        child = try ChildProcess(path: H2Tools.python, arguments: [Self.script, String(port), name] + tlsArguments, stdoutPath: log)
         // Ready once it printed its port (bounded wait).
         let deadline = Date().addingTimeInterval(10)
         while !((try? String(contentsOfFile: log, encoding: .utf8))?.hasPrefix("ready") ?? false) {

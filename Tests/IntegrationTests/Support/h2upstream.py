@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # An HTTP/2 (h2c, prior knowledge) test upstream speaking gRPC-style: trailers with grpc-status, echoes, large bodies.
 #
-# Usage: h2upstream.py PORT NAME  — prints "ready PORT" once listening, then serves until killed.
+# Usage: h2upstream.py PORT NAME [CERT KEY]  — prints "ready PORT" once listening, then serves until
+# killed; with CERT and KEY (PEM) it speaks TLS and selects "h2" by ALPN.
 # Every response carries `x-upstream: NAME`. By path:
 #   /grpc/...   content-type application/grpc, body = the request body, trailers
 #               grpc-status = the request's `x-grpc-status` field (default 0), grpc-message "from NAME"
@@ -13,6 +14,7 @@
 import json
 import select
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -85,7 +87,9 @@ def serve(sock, name):
     try:
         while True:
             wait = max(0.0, min(d[0] for d in delayed) - time.monotonic()) if delayed else None
-            readable, _, _ = select.select([sock], [], [], wait)
+            # Decrypted bytes already inside the TLS object do not make the socket readable.
+            buffered = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+            readable = [sock] if buffered else select.select([sock], [], [], wait)[0]
             if not readable:
                 send_due()
                 flush_pending()
@@ -125,9 +129,20 @@ def main():
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", port))
     listener.listen(128)
+    context = None
+    if len(sys.argv) > 4:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(sys.argv[3], sys.argv[4])
+        context.set_alpn_protocols(["h2"])
     print("ready", listener.getsockname()[1], flush=True)
     while True:
         sock, _ = listener.accept()
+        if context is not None:
+            try:
+                sock = context.wrap_socket(sock, server_side=True)
+            except (OSError, ssl.SSLError):
+                sock.close()
+                continue
         threading.Thread(target=serve, args=(sock, name), daemon=True).start()
 
 
