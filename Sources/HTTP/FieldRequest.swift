@@ -30,15 +30,25 @@ public struct FieldRequest: Sendable {
     /// RFC 9113 §6.5.2's measure: name + value + 32 per field.
     private var listSize = 0
     private var count = 0
-    private let maxListSize: Int
-    private let maxCount: Int
+    private var maxListSize: Int
+    private var maxCount: Int
+    /// `te: trailers` was sent: the client accepts trailers (gRPC requires saying so to an HTTP/2 server).
+    public private(set) var acceptsTrailers = false
 
     public init(maxListSize: Int, maxCount: Int) {
         self.maxListSize = maxListSize
         self.maxCount = maxCount
     }
 
+    /// Ready for the next request, under the current limits (a reload may have changed them).
+    public mutating func reset(maxListSize: Int, maxCount: Int) {
+        self.maxListSize = maxListSize
+        self.maxCount = maxCount
+        reset()
+    }
+
     public mutating func reset() {
+        acceptsTrailers = false
         method = .other
         methodRange = nil
         target = nil
@@ -91,12 +101,20 @@ public struct FieldRequest: Sendable {
         case .xForwardedFor:
             if let r = store(value, in: scratch), !r.isEmpty { forwardedFor.append(r) }
             return
-        case .te, .xForwardedProto, .xForwardedHost, .connection, .keepAlive, .proxyConnection, .transferEncoding, .upgrade, .trailer:
+        case .te:
+            // Hop-by-hop for HTTP/1.1; only "trailers" is allowed in HTTP/2, and passed on to HTTP/2 upstreams.
+            acceptsTrailers = value.count == 8 && equal(value, "trailers")
+            return
+        case .expect:
+            // No 100-continue across the proxy: the body is streamed as it comes, and an upstream
+            // that does not support Expect could refuse the request with 417.
+            return
+        case .xForwardedProto, .xForwardedHost, .connection, .keepAlive, .proxyConnection, .transferEncoding, .upgrade, .trailer:
             // Connection-specific or ours to set; the HTTP/2 decoder already refused most of these.
             return
         case .contentLength:
             hasContentLength = true
-        case .other, .expect:
+        case .other:
             if name.count == 6 && equal(name, "cookie") {
                 // RFC 9113 §8.2.3: split cookie fields are joined with "; " for HTTP/1.1.
                 if let r = store(value, in: scratch) { cookies.append(r) }
@@ -220,6 +238,7 @@ public struct FieldRequest: Sendable {
             }
         }
         for c in cookies { emit(literal("cookie"), source.slice(c)) }
+        if acceptsTrailers { emit(literal("te"), literal("trailers")) }
         var w = ByteWriter(storage)
         for f in forwardedFor {
             w.write(source.slice(f))

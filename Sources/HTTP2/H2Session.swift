@@ -16,6 +16,8 @@ public protocol H2SessionDelegate: AnyObject {
     func h2RequestEnded(_ stream: Int32)
     /// The stream is gone: answered, reset by either side, or torn down with the session.
     func h2StreamClosed(_ stream: Int32, errorCode: UInt32)
+    /// The frame ending the response (END_STREAM) was sent.
+    func h2ResponseSent(_ stream: Int32)
     /// Fills the next DATA frame of a response submitted with a body.
     func h2ReadBody(_ stream: Int32, into buffer: UnsafeMutableRawBufferPointer) -> H2BodyRead
 }
@@ -129,6 +131,14 @@ enum H2ServerCallbacks {
                 if endStream { delegate.h2RequestEnded(f.hd.stream_id) }
             default:
                 break
+            }
+            return 0
+        }
+        nghttp2_session_callbacks_set_on_frame_send_callback(callbacks) { _, frame, userData in
+            let f = frame!.pointee
+            let ends = f.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+            if ends && (f.hd.type == UInt8(NGHTTP2_DATA.rawValue) || f.hd.type == UInt8(NGHTTP2_HEADERS.rawValue)) {
+                server(userData).delegate.h2ResponseSent(f.hd.stream_id)
             }
             return 0
         }

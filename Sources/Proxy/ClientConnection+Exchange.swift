@@ -188,14 +188,16 @@ extension ClientConnection {
                 break
             }
         }
+        let sentBefore = bytesToClient
         let flushed = responseStarted ? relayResponseBody() : flushOutput()
         switch flushed {
         case .failed:
             close()
             return true
         case .blocked:
-            // The client is not reading: its idle timeout guards the wait.
-            if !hasDeadline { proxy.idleDeadlines.arm(self, now: proxy.loop.now) }
+            // The client is not taking bytes: its idle timeout guards the wait, counted from the last
+            // bytes it took (a slow reader that keeps reading is not idle).
+            if !hasDeadline || bytesToClient != sentBefore { proxy.idleDeadlines.arm(self, now: proxy.loop.now) }
         case .done:
             cancelDeadline()
             if responseStarted && responseBody.isFullyClassified && responsePending == 0 {

@@ -138,7 +138,8 @@ final class H2Connection: Pollable, H2SessionDelegate {
         recycleEnded()
     }
 
-    private func touch(_ stream: H2Stream) {
+    /// Marks `stream` to be driven once the session returns (also from within its send).
+    func touch(_ stream: H2Stream) {
         guard !stream.isTouched else { return }
         stream.isTouched = true
         touched.append(stream)
@@ -149,6 +150,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
     /// Writes pending frames, asking the session for more while the socket takes them.
     func flush() {
         guard !closed else { return }
+        var wrote = false
         while true {
             if let out = output, !out.isEmpty {
                 guard writable else { break }
@@ -159,6 +161,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
                     case .value(let n):
                         let all = n == out.readableCount
                         out.consume(n)
+                        wrote = wrote || n > 0
                         if !all { writable = false }
                     }
                 } catch {
@@ -172,7 +175,13 @@ final class H2Connection: Pollable, H2SessionDelegate {
             out.clear()
             do {
                 let n = try session.send(into: out.writable)
-                if n == 0 { break }
+                if n == 0 {
+                    // Streams touched during the send (a response completed, bytes to acknowledge)
+                    // are driven now; what they queue goes out in the next round.
+                    guard !touched.isEmpty else { break }
+                    driveTouched()
+                    continue
+                }
                 out.commit(n)
             } catch {
                 proxy.log.debug("HTTP/2 session: \(error)")
@@ -190,16 +199,17 @@ final class H2Connection: Pollable, H2SessionDelegate {
             close()
             return
         }
-        updateDeadline()
+        updateDeadline(wrote: wrote)
     }
 
-    /// Idle: no stream for the idle timeout, or a client that does not take what is queued for it.
-    /// Streams waiting on their upstream are guarded by the upstream deadlines instead.
-    private func updateDeadline() {
+    /// Idle: no stream for the idle timeout, or a client that takes nothing of what is queued for it
+    /// for that long (a slow reader that keeps taking bytes is not idle). Streams waiting on their
+    /// upstream are guarded by the upstream deadlines instead.
+    private func updateDeadline(wrote: Bool) {
         let blocked = output.map { !$0.isEmpty } ?? false
-        if streams.isEmpty {
-            watchingClient = false
-            proxy.idleDeadlines.arm(self, now: proxy.loop.now)
+        if wrote { watchingClient = false }
+        if streams.isEmpty || wrote {
+            if streams.isEmpty || blocked { proxy.idleDeadlines.arm(self, now: proxy.loop.now) } else { cancelDeadline() }
         } else if blocked || watchingClient {
             if !hasDeadline { proxy.idleDeadlines.arm(self, now: proxy.loop.now) }
         } else {
@@ -289,6 +299,10 @@ final class H2Connection: Pollable, H2SessionDelegate {
         if recent === stream { recent = nil }
         stream.closed(errorCode: errorCode)
         ended.append(stream)
+    }
+
+    func h2ResponseSent(_ id: Int32) {
+        stream(id)?.responseSent()
     }
 
     func h2ReadBody(_ id: Int32, into buffer: UnsafeMutableRawBufferPointer) -> H2BodyRead {

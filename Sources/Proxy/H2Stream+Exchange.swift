@@ -336,12 +336,8 @@ extension H2Stream {
         recordOutcome(status: response.status, failure: nil)
         guard let up = upstream else { return }
         let reusable = response.keepAlive && requestComplete && !up.hungUp && (fromUpstream?.isEmpty ?? true)
-        if !requestComplete {
-            // Answered before the whole body was sent: the upstream is done with it, the rest is dropped.
-            discardingBody = true
-            acknowledgeLater += unacknowledged
-            unacknowledged = 0
-        }
+        // Answered before the whole body was sent: the upstream is done with it, the rest is dropped.
+        if !requestComplete { dropRequestBody() }
         releaseExchange(reuseUpstream: reusable)
     }
 
@@ -370,7 +366,9 @@ extension H2Stream {
         guard let up = upstream, !finished else { return }
         // Silence caused by the client (body not arriving, window not opened) is not the upstream's fault.
         let awaitingClientBody = up.connected && !requestComplete && !requestEnded && body.isEmpty && (headOut?.isEmpty ?? true)
-        let blockedOnClient = up.connected && responseStarted && !(fromUpstream?.isEmpty ?? true)
+        // Once the head went out, body bytes are read only when the session asks for them; if it has
+        // not asked (`deferred` false), the client's window is what holds them up.
+        let blockedOnClient = up.connected && responseStarted && (!deferred || !(fromUpstream?.isEmpty ?? true))
         if awaitingClientBody || blockedOnClient {
             proxy.responseDeadlines.arm(up, now: proxy.loop.now)
             connection.watchClient()

@@ -198,9 +198,7 @@ extension H2Stream {
             upstreamLost(.upstreamReset)
         } else if !requestComplete {
             // Answered before the request body was all sent: the rest is dropped.
-            discardingBody = true
-            acknowledgeLater += unacknowledged
-            unacknowledged = 0
+            dropRequestBody()
         }
     }
 
@@ -266,6 +264,7 @@ extension H2Stream {
         let failedGRPC = isGRPC && Self.failingGRPCStatuses.contains(grpcStatus)
         recordOutcome(status: upstreamStatus, failure: failedGRPC ? .grpcError : nil)
         cancelDeadline()
+        if !requestComplete { dropRequestBody() }
         if let conn = h2Upstream {
             h2Upstream = nil
             conn.abandon(upstreamStreamID, cancel: !requestComplete)
@@ -281,7 +280,7 @@ extension H2Stream {
     /// The response deadline of a stream relayed to an HTTP/2 upstream (armed on the stream itself).
     func h2UpstreamDeadlinePassed() {
         guard !finished, let conn = h2Upstream else { return }
-        let blockedOnClient = !responseData.isEmpty
+        let blockedOnClient = !responseData.isEmpty || (upstreamHeadDelivered && !deferred)
         let awaitingClientBody = !requestEnded && body.isEmpty && requestDeferred
         if blockedOnClient || awaitingClientBody {
             proxy.responseDeadlines.arm(self, now: proxy.loop.now)

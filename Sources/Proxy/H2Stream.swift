@@ -101,7 +101,11 @@ final class H2Stream: UpstreamOwner {
         self.id = id
         finished = false
         isTouched = false
-        fields.reset()
+        fields.reset(maxListSize: proxy.maxHeaderBytes, maxCount: proxy.maxHeaderCount)
+        if responseParser.maxHeaderBytes != proxy.maxHeaderBytes || responseParser.maxHeaderCount != proxy.maxHeaderCount {
+            // A reload changed the limits since this spare object was made.
+            responseParser = ResponseHeadParser(maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
+        }
         scratch = proxy.loop.buffers.take()
         headOutLength = 0
         unacknowledged = 0
@@ -255,6 +259,7 @@ final class H2Stream: UpstreamOwner {
             recordOutcome(status: 502, failure: failure.kind)
             releaseExchange(reuseUpstream: false)
             session.reset(stream: id, code: .internalError)
+            proxy.markDirty(connection)
             return
         }
         if failure.kind != nil { proxy.log.info("\(failure.status) \(failure.message)") }
@@ -262,16 +267,11 @@ final class H2Stream: UpstreamOwner {
         respond(status: failure.status, message: failure.message)
     }
 
+
     /// Submits a plain-text response of ours; the request body, if still coming, is dropped.
     func respond(status: Int, message: StaticString) {
         releaseExchange(reuseUpstream: false)
-        if !requestEnded || !body.isEmpty {
-            discardingBody = true
-            acknowledgeLater += unacknowledged
-            unacknowledged = 0
-            for b in body { proxy.loop.buffers.give(b) }
-            body.removeAll(keepingCapacity: true)
-        }
+        if !requestEnded || !body.isEmpty { dropRequestBody() }
         ownBody = message
         ownBodySent = 0
         responseStarted = true
@@ -289,6 +289,26 @@ final class H2Stream: UpstreamOwner {
                 session.reset(stream: id, code: .internalError)
             }
         }
+        // Whatever context answered (an upstream's event, a deadline), the connection has frames to send.
+        proxy.markDirty(connection)
+    }
+
+    /// The request is answered without (the rest of) its body: what came is acknowledged and freed,
+    /// what still comes is acknowledged and dropped, so the client's window never closes on it.
+    func dropRequestBody() {
+        discardingBody = true
+        acknowledgeLater += unacknowledged
+        unacknowledged = 0
+        for b in body { proxy.loop.buffers.give(b) }
+        body.removeAll(keepingCapacity: true)
+        // The acknowledgement goes out from `advance`, outside the session's callbacks.
+        connection.touch(self)
+    }
+
+    /// The response's last frame went out. A client still sending its body is told to stop, without
+    /// error (RFC 9113 §8.1): after the response, so the reset cannot overtake it.
+    func responseSent() {
+        if !requestEnded { session.reset(stream: id, code: .noError) }
     }
 
     /// Our own body: the message and a newline, like HTTP/1.1 error responses.

@@ -24,6 +24,8 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
     private var output: ByteBuffer?
     private var streams: [Int32: H2Stream] = [:]
     private(set) var closed = false
+    /// Depth of calls into the session (its callbacks may close this connection).
+    private var inSession = 0
     /// Set while on the loop's list of connections to flush after the current events.
     var isDirty = false
 
@@ -91,7 +93,7 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
         let id = try session.submitRequest(hasBody: hasBody, streamData: nil)
         streams[id] = stream
         // The idle timeout stops; a connect timeout still running must not.
-        if connected { cancelDeadline() }
+        if connected && handshaking == nil { cancelDeadline() }
         proxy.markDirty(self)
         return id
     }
@@ -184,6 +186,8 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
                 case .value(let n):
                     buffer.commit(n)
                     if n < space && !peerHungUp { readable = false }
+                    inSession += 1
+                    defer { inSession -= 1 }
                     do { try session.receive(buffer.readable) } catch {
                         proxy.log.warning("HTTP/2 upstream \(pool.configured): \(error)")
                         flush()
@@ -221,10 +225,19 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
             output = out
             out.clear()
             do {
+                inSession += 1
                 let n = try session.send(into: out.writable)
+                inSession -= 1
+                if closed {
+                    // A stream's end inside the send retired the connection: its buffer is freed here.
+                    proxy.loop.buffers.give(out)
+                    output = nil
+                    return
+                }
                 if n == 0 { break }
                 out.commit(n)
             } catch {
+                inSession -= 1
                 fail(.upstreamReset)
                 return
             }
@@ -255,8 +268,12 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
         cancelDeadline()
         for stream in streams.values { stream.upstreamLost(.upstreamClosed) }
         streams.removeAll()
-        if let b = input { proxy.loop.buffers.give(b); input = nil }
-        if let b = output { proxy.loop.buffers.give(b); output = nil }
+        // Inside the session's receive or send, nghttp2 still works on these buffers: the caller
+        // gives them back once it returns.
+        if inSession == 0 {
+            if let b = input { proxy.loop.buffers.give(b); input = nil }
+            if let b = output { proxy.loop.buffers.give(b); output = nil }
+        }
         proxy.loop.reactor.deregister(self)
         if handshaking == nil, connected { transport.shutdownWrite() }
         fd.close()

@@ -271,15 +271,20 @@ public final class ProxyLoop {
             h2 = try H2Connection(fd: connection.fd, transport: connection.transport, peerText: connection.peerText,
                                   input: input, listener: connection.listener, proxy: self)
         } catch {
+            // The client connection already let go of its state: the socket is closed here.
             log.warning("HTTP/2 session: \(error)")
             if let input { loop.buffers.give(input) }
-            connection.close()
+            loop.reactor.deregister(connection)
+            connection.fd.close()
+            connectionClosed()
             return
         }
         connection.cancelDeadline()
         loop.reactor.transfer(connection, to: h2)
         idleDeadlines.arm(h2, now: loop.now)
         h2.drive()
+        // A drain (or a reload removing the listener) that began while the preface was arriving.
+        if draining || connection.closeAfterResponse { h2.drainRequested() }
     }
 
     func connectionClosed() {
