@@ -18,7 +18,7 @@ extension H2Stream {
         defer { proxy.loop.buffers.give(storage) }
         let composed = connection.peerText.withUnsafeBytes { peer in
             fields.forEachHTTP2Field(source: source, clientAddress: peer, proto: connection.isTLS ? "https" : "http",
-                                     scheme: "http", storage: storage.writable) { name, value in
+                                     scheme: pool.tls == nil ? "http" : "https", storage: storage.writable) { name, value in
                 conn.session.addField(name: name, value: value)
             }
         }
@@ -28,15 +28,40 @@ extension H2Stream {
             return
         }
         do {
-            upstreamStreamID = try conn.open(self, hasBody: !requestEnded)
+            upstreamStreamID = try conn.open(self, hasBody: !requestEnded || !body.isEmpty)
         } catch {
             proxy.log.warning("HTTP/2 upstream \(pool.configured): \(error)")
             fail(.upstreamReset)
             return
         }
         h2Upstream = conn
-        if let b = scratch { proxy.loop.buffers.give(b); scratch = nil }
+        h2Pool = pool
+        // The fields (`scratch`) and the body bytes sent (`replay`) are kept until the response head
+        // arrives: a stream the upstream refused unprocessed is sent again (see upstreamStreamClosed).
         proxy.responseDeadlines.arm(self, now: proxy.loop.now)
+    }
+
+    /// The upstream refused the stream without processing it (REFUSED_STREAM, or above the last
+    /// stream id of its GOAWAY, RFC 9113 §8.7): safe to send again, once, on another stream.
+    private func retryRefusedStream() -> Bool {
+        guard !retried, replayable, !upstreamHeadDelivered, let pool = h2Pool, let scratch else { return false }
+        retried = true
+        h2Upstream = nil
+        if let r = replay, !r.isEmpty {
+            body.insert(r, at: 0)
+            replay = nil
+        }
+        requestComplete = false
+        requestDeferred = false
+        startH2Exchange(pool: pool, source: UnsafeRawBufferPointer(start: scratch.base, count: fields.used))
+        return true
+    }
+
+    /// The response head arrived: no resend can happen any more.
+    private func forgetReplay() {
+        if let b = scratch { proxy.loop.buffers.give(b); scratch = nil }
+        if let b = replay { proxy.loop.buffers.give(b); replay = nil }
+        replayable = false
     }
 
     /// Request body arrived or ended while the upstream session waits for it.
@@ -57,6 +82,17 @@ extension H2Stream {
             first.consume(k)
             n += k
             if first.isEmpty { proxy.loop.buffers.give(body.removeFirst()) }
+        }
+        if n > 0 && replayable {
+            // Kept for a resend while it fits one buffer; a longer body is not resent.
+            let kept = replay ?? proxy.loop.buffers.take()
+            if kept.append(UnsafeRawBufferPointer(start: out.baseAddress, count: n)) {
+                replay = kept
+            } else {
+                proxy.loop.buffers.give(kept)
+                replay = nil
+                replayable = false
+            }
         }
         if n > 0 {
             let acknowledged = min(n, unacknowledged)
@@ -143,6 +179,7 @@ extension H2Stream {
         clearUpstreamFields()
         responseStarted = true
         upstreamHeadDelivered = true
+        forgetReplay()
     }
 
     /// `content-type: application/grpc…` and `grpc-status` (in the head of a trailers-only response, or in trailers).
@@ -195,6 +232,7 @@ extension H2Stream {
     func upstreamStreamClosed(errorCode: UInt32) {
         guard !finished else { return }
         if !upstreamFinished {
+            if errorCode == H2ErrorCode.refusedStream.rawValue && retryRefusedStream() { return }
             upstreamLost(.upstreamReset)
         } else if !requestComplete {
             // Answered before the request body was all sent: the rest is dropped.

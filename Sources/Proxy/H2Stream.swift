@@ -74,6 +74,12 @@ final class H2Stream: UpstreamOwner {
     var responseData: [ByteBuffer] = []
     /// The upstream session asked for request body and got `.deferred`.
     var requestDeferred = false
+    /// The endpoint's pool, for a resend of a refused stream.
+    var h2Pool: UpstreamPool?
+    /// Request body bytes the upstream session took, kept until the response head for a resend.
+    var replay: ByteBuffer?
+    /// The body sent so far fits `replay`: a refused stream can be sent again.
+    var replayable = true
     /// `content-type: application/grpc…`: `grpc-status` decides whether the response failed.
     var isGRPC = false
     var grpcStatus = -1
@@ -132,6 +138,8 @@ final class H2Stream: UpstreamOwner {
         upstreamTrailers = false
         upstreamFinished = false
         requestDeferred = false
+        h2Pool = nil
+        replayable = true
         isGRPC = false
         grpcStatus = -1
     }
@@ -189,6 +197,7 @@ final class H2Stream: UpstreamOwner {
     /// The session closed the stream: after our last frame, or reset by the client or by us.
     func closed(errorCode: UInt32) {
         finished = true
+        h2Pool = nil
         // Still recording means the response did not complete: the client went away or reset it.
         recordOutcome(status: nil, failure: nil)
         releaseExchange(reuseUpstream: false)
@@ -206,6 +215,7 @@ final class H2Stream: UpstreamOwner {
         if let b = headOut { proxy.loop.buffers.give(b); headOut = nil }
         if let b = fromUpstream { proxy.loop.buffers.give(b); fromUpstream = nil }
         if let b = upstreamFieldBytes { proxy.loop.buffers.give(b); upstreamFieldBytes = nil }
+        if let b = replay { proxy.loop.buffers.give(b); replay = nil }
         for b in body { proxy.loop.buffers.give(b) }
         body.removeAll(keepingCapacity: true)
         for b in responseData { proxy.loop.buffers.give(b) }

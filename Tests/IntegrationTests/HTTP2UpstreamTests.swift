@@ -199,3 +199,24 @@ extension Integration.HTTP2UpstreamTests {
         }
     }
 }
+
+extension Integration.HTTP2UpstreamTests {
+    /// RFC 9113 §8.7: a stream refused unprocessed is safe to send again; it is, once, and the arm is not blamed.
+    @Test func aStreamTheUpstreamRefusedIsSentAgainWithItsBody() throws {
+        let v1 = try H2UpstreamProcess(name: "v1")
+        defer { v1.stop() }
+        try withProxy(h2Route(primary: v1)) { proxy in
+            let r = try curlH2(proxy.port, "/refuse-once/pkg.Service/Call", ["-H", "content-type: application/grpc",
+                                                                             "--data-binary", "sent twice"])
+            #expect(r.status == 200)
+            #expect(r.fields["x-attempts"] == "2", "the proxy sent the refused stream again")
+            #expect(r.body == "sent twice", "the body was sent again intact")
+            #expect(r.fields["grpc-status"] == "0")
+            let metrics = try Integration.Metrics.scrape(proxy) {
+                ($0.value("canarygate_requests_total", ["route": "grpc", "arm": "primary", "code": "200"]) ?? 0) >= 1
+            }
+            #expect(metrics.value("canarygate_requests_total", ["route": "grpc", "arm": "primary", "code": "200"]) == 1)
+            #expect((metrics.value("canarygate_upstream_failures_total", ["route": "grpc", "arm": "primary", "source": "upstream_reset"]) ?? 0) == 0)
+        }
+    }
+}

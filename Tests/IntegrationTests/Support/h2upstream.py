@@ -10,6 +10,9 @@
 #   /echo...    JSON of what arrived: method, path, fields, body length
 #   /reset      RST_STREAM(INTERNAL_ERROR) after the head
 #   /slow       "slow done" one second later (other streams go on meanwhile)
+#   /refuse-once/...  the first such request (per path) is refused with RST_STREAM(REFUSED_STREAM)
+#               unprocessed; the next is answered like /grpc/ (the count is in the response's
+#               `x-attempts` field)
 # Each connection is served by its own thread; the h2 state machine is driven by this loop.
 import json
 import select
@@ -23,6 +26,9 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
+
+
+REFUSED = {}  # path -> attempts seen (shared by all connections)
 
 
 def serve(sock, name):
@@ -56,7 +62,13 @@ def serve(sock, name):
         path = fields.get(":path", "")
         body = bytes(req["body"])
         base = [("x-upstream", name)]
-        if path.startswith("/grpc/"):
+        if path.startswith("/refuse-once/"):
+            REFUSED[path] = REFUSED.get(path, 0) + 1
+            if REFUSED[path] == 1:
+                conn.reset_stream(sid, error_code=7)
+                return
+            base = base + [("x-attempts", str(REFUSED[path]))]
+        if path.startswith("/grpc/") or path.startswith("/refuse-once/"):
             conn.send_headers(sid, [(":status", "200"), ("content-type", "application/grpc")] + base)
             code = fields.get("x-grpc-status", "0")
             pending[sid] = [body, [("grpc-status", code), ("grpc-message", "from " + name)]]
