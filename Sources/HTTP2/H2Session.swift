@@ -18,6 +18,8 @@ public protocol H2SessionDelegate: AnyObject {
     func h2StreamClosed(_ stream: Int32, errorCode: UInt32)
     /// The frame ending the response (END_STREAM) was sent.
     func h2ResponseSent(_ stream: Int32)
+    /// The client reset a stream (RST_STREAM received).
+    func h2StreamResetByClient(_ stream: Int32)
     /// Fills the next DATA frame of a response submitted with a body.
     func h2ReadBody(_ stream: Int32, into buffer: UnsafeMutableRawBufferPointer) -> H2BodyRead
 }
@@ -83,6 +85,11 @@ public final class H2Session: H2SessionCore {
         try check(rv, "submit trailers")
     }
 
+    /// Ends the connection at once: GOAWAY with `code`, then nothing more is read or sent but that.
+    public func terminate(_ code: H2ErrorCode) {
+        _ = nghttp2_session_terminate_session(session, code.rawValue)
+    }
+
     /// Graceful shutdown: GOAWAY(NO_ERROR) naming the last stream processed; streams up to it finish.
     public func goAway() {
         _ = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nghttp2_session_get_last_proc_stream_id(session),
@@ -129,6 +136,8 @@ enum H2ServerCallbacks {
                 }
             case UInt8(NGHTTP2_DATA.rawValue):
                 if endStream { delegate.h2RequestEnded(f.hd.stream_id) }
+            case UInt8(NGHTTP2_RST_STREAM.rawValue):
+                delegate.h2StreamResetByClient(f.hd.stream_id)
             default:
                 break
             }

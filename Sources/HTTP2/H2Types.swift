@@ -60,6 +60,7 @@ public enum H2ErrorCode: UInt32, Sendable {
     case internalError = 0x2
     case refusedStream = 0x7
     case cancel = 0x8
+    case enhanceYourCalm = 0xb
 }
 
 func check(_ rv: Int32, _ operation: String) throws(H2Error) {

@@ -301,7 +301,25 @@ final class H2Connection: Pollable, H2SessionDelegate {
         ended.append(stream)
     }
 
+    /// Client resets beyond what normal cancellation explains (CVE-2023-44487 "rapid reset": open
+    /// a stream, reset it, repeat — each one costs an upstream exchange, and the stream limit does
+    /// not bound the rate). nghttp2 1.52 has no limit of its own.
+    private var clientResets = 0
+    private var answeredStreams = 0
+
+    func h2StreamResetByClient(_ id: Int32) {
+        clientResets += 1
+        // Cancelling some requests is normal (a browser navigating away); resetting far more streams
+        // than were answered is not.
+        if clientResets > 200 && clientResets > 2 * answeredStreams && !goingAway {
+            proxy.log.warning("HTTP/2 client reset \(clientResets) streams for \(answeredStreams) answered: closing the connection")
+            goingAway = true
+            session.terminate(.enhanceYourCalm)
+        }
+    }
+
     func h2ResponseSent(_ id: Int32) {
+        answeredStreams += 1
         stream(id)?.responseSent()
     }
 
