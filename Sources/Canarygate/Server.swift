@@ -106,6 +106,7 @@ public final class Server: Sendable {
                 let config = try ConfigLoader.load(path: path)
                 try ReloadRules.check(old: state.startupConfig, new: config)
                 next = try ProxySnapshot(config: config, generation: current.generation + 1, weights: state.weights)
+                try ReloadRules.checkNewListeners(current: current, next: next)
             } catch let error as ConfigError {
                 logger.error("reload refused, keeping the running config:\n\(error.description)")
                 return .failure(state.reloadFailed(ReloadError(message: error.description)))

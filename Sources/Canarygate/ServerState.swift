@@ -1,5 +1,6 @@
 // What the control plane knows about the running proxy: the current snapshot and the history of reloads.
 import Config
+import EventLoop
 import Glibc
 import Proxy
 import Synchronization
@@ -86,3 +87,20 @@ enum ReloadRules {
         }
     }
 }
+
+extension ReloadRules {
+    /// Each listener the reload adds must be able to listen now: the loops open it after the reload
+    /// was accepted, when a failure could only be logged. A probe socket (SO_REUSEPORT, like the
+    /// loops') is bound and closed; a port held by another program refuses the reload instead.
+    static func checkNewListeners(current: ProxySnapshot, next: ProxySnapshot) throws(ReloadError) {
+        for l in next.listeners where !current.listeners.contains(where: { $0.name == l.name && $0.address == l.address }) {
+            do {
+                let probe = try SocketDescriptor.listen(on: l.address, backlog: 1)
+                probe.close()
+            } catch {
+                throw ReloadError(message: "listeners: \(l.name): cannot listen on \(l.address): \(error)")
+            }
+        }
+    }
+}
+

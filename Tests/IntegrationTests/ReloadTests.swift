@@ -236,6 +236,25 @@ extension Integration {
             }
         }
 
+        @Test func aListenerThatCannotListenRefusesTheReload() throws {
+            let upstream = try TestUpstream(text: "ok")
+            defer { upstream.stop() }
+            // Another program holds the port (without SO_REUSEPORT).
+            let (held, port) = try Posix.listen()
+            defer { close(held) }
+            try withProxy(.single(primary: upstream)) { proxy in
+                var config = ProxyConfig.single(primary: upstream)
+                config.extraListeners = [ListenerSpec("taken", port: port)]
+                try proxy.rewriteConfig(config)
+                let state = try proxy.reloadBySignal()
+                #expect(state.failures == 1 && state.generation == 1, "\(state)")
+                #expect(state.lastError?.contains("taken") == true && state.lastError?.contains("\(port)") == true,
+                        "the error names the listener and its address: \(state.lastError ?? "none")")
+                // The running config keeps serving.
+                #expect(try proxy.fetch(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8)).status == 200)
+            }
+        }
+
         @Test func removedEndpointGetsNoTrafficAndItsIdlePooledConnectionsClose() throws {
             let a = try TestUpstream(name: "a", text: "a")
             let b = try TestUpstream(name: "b", text: "b")
