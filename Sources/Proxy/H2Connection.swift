@@ -319,8 +319,10 @@ final class H2Connection: Pollable, H2SessionDelegate {
     }
 
     func h2ResponseSent(_ id: Int32) {
+        // A client still sending the body of an answered request is not reset (RFC 9113 §8.1 allows
+        // RST_STREAM NO_ERROR, but curl 7.88 then drops the response it already has): the stream
+        // keeps acknowledging and dropping what comes, as a lingering close would.
         answeredStreams += 1
-        stream(id)?.responseSent()
     }
 
     func h2ReadBody(_ id: Int32, into buffer: UnsafeMutableRawBufferPointer) -> H2BodyRead {

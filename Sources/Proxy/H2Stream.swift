@@ -315,12 +315,6 @@ final class H2Stream: UpstreamOwner {
         connection.touch(self)
     }
 
-    /// The response's last frame went out. A client still sending its body is told to stop, without
-    /// error (RFC 9113 §8.1): after the response, so the reset cannot overtake it.
-    func responseSent() {
-        if !requestEnded { session.reset(stream: id, code: .noError) }
-    }
-
     /// Our own body: the message and a newline, like HTTP/1.1 error responses.
     func readOwnBody(_ message: StaticString, into buffer: UnsafeMutableRawBufferPointer) -> H2BodyRead {
         let total = message.utf8CodeUnitCount + 1
