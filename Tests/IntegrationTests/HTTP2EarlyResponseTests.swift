@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// Accepts one connection, reads the request head only, waits a second (long enough for the
-/// client's flow-control window to fill up behind the unread body), answers 413, and holds the
+/// client's flow-control window to fill up behind the unread body), answers 200 (a client sends on after a success, unlike after an error), and holds the
 /// connection open without reading the body (until `stop`).
 private final class EarlyAnswerUpstream: @unchecked Sendable {
     let port: UInt16
@@ -24,7 +24,7 @@ private final class EarlyAnswerUpstream: @unchecked Sendable {
             var byte: UInt8 = 0
             while !head.suffix(4).elementsEqual([13, 10, 13, 10]), recv(client, &byte, 1, 0) == 1 { head.append(byte) }
             usleep(1_000_000)
-            try? Posix.sendAll(client, Array("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 9\r\n\r\ntoo large".utf8))
+            try? Posix.sendAll(client, Array("HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\naccepted".utf8))
             finished.wait()
             close(client)
         }.start()
@@ -39,7 +39,7 @@ private final class EarlyAnswerUpstream: @unchecked Sendable {
 extension Integration {
     @Suite("HTTP/2 early responses")
     struct HTTP2EarlyResponseTests {
-        @Test func anAnswerBeforeTheBodyEndsTheUploadInsteadOfHangingIt() throws {
+        @Test func anAnswerBeforeTheBodyLetsTheUploadFinishInsteadOfHanging() throws {
             let upstream = try EarlyAnswerUpstream()
             defer { upstream.stop() }
             let dir = try TempDir.make()
@@ -48,12 +48,13 @@ extension Integration {
             try Data(repeating: 0x75, count: 16 << 20).write(to: upload)
             try withProxy(.single(primaryEndpoints: ["127.0.0.1:\(upstream.port)"])) { proxy in
                 let started = Date()
-                let run = try ChildProcess.run(H2Tools.curl, ["-s", "--http2-prior-knowledge", "--max-time", "8", "-H", "Expect:",
-                                                              "-w", " %{http_code}", "--data-binary", "@\(upload.path)",
-                                                              "http://127.0.0.1:\(proxy.port)/upload"], timeout: 15)
-                // The rest of the upload is acknowledged and dropped: curl finishes it and has the answer.
-                #expect(run.status == 0, "curl: \(run.status) \(run.stderr)")
-                #expect(run.stdout == "too large 413", "\(run.stdout)")
+                // nghttp uploads under flow control and keeps sending after the response (curl 7.88 stalls
+                // in that case whatever the server does).
+                let run = try ChildProcess.run(H2Tools.nghttp, ["-d", upload.path, "-t", "8", "http://127.0.0.1:\(proxy.port)/upload"],
+                                               timeout: 15)
+                // The rest of the upload is acknowledged and dropped: the client finishes it and has the answer.
+                #expect(run.status == 0, "nghttp: \(run.status) \(run.stderr.suffix(500))")
+                #expect(run.stdout == "accepted", "\(run.stdout)")
                 #expect(Date().timeIntervalSince(started) < 6, "the client waited \(Date().timeIntervalSince(started)) s for a window")
             }
         }
