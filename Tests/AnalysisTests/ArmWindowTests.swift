@@ -1,4 +1,4 @@
-// The definitions the controller relies on: responses, 5xx failures, slow requests from an ArmSnapshot.
+// The definitions the controller relies on: responses, failures (5xx and failing gRPC), slow requests from an ArmSnapshot.
 
 import Testing
 import Telemetry
@@ -19,6 +19,14 @@ import Telemetry
         #expect(window.slow(threshold: 0.1) == 10)
         #expect(window.slow(threshold: 1) == 0)
         #expect(window.slow(threshold: 0.001) == 105)
+    }
+
+    /// gRPC answers with HTTP 200 and a failing grpc-status are failures of the arm, like 5xx.
+    @Test func failedGRPCResponsesCountAsFailures() {
+        let snapshot = ArmSnapshot(requestsByStatus: [200: 40, 503: 2], failures: [.grpcError: 6, .connectRefused: 2])
+        let window = ArmWindow(snapshot)
+        #expect(window.n == 42)
+        #expect(window.failures == 8, "2 × 503 + 6 failing grpc-status (the refused connects are the 503s, not extra)")
     }
 
     @Test func intervalDeltasAndSaturation() {
