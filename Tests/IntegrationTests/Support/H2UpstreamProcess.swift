@@ -16,14 +16,16 @@ final class H2UpstreamProcess {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("h2upstream.py").path
 
     /// `tls`: PEM certificate and key; the upstream then speaks TLS with ALPN "h2".
-    init(name: String, tls: (certificate: String, privateKey: String)? = nil) throws {
+    /// `grpcFailPercent`: that share of /grpc/ calls (without x-grpc-status) end with grpc-status 14.
+    init(name: String, tls: (certificate: String, privateKey: String)? = nil, grpcFailPercent: Int = 0) throws {
         try H2Tools.requirePythonH2()
         self.name = name
         dir = try TempDir.make()
         port = try Posix.freePort()
         let log = dir.url.appendingPathComponent("out").path
         let tlsArguments = tls.map { [$0.certificate, $0.privateKey] } ?? []
-        child = try ChildProcess(path: H2Tools.python, arguments: [Self.script, String(port), name] + tlsArguments, stdoutPath: log)
+        child = try ChildProcess(path: H2Tools.python, arguments: [Self.script, "--grpc-fail-percent=\(grpcFailPercent)", String(port), name]
+                                 + tlsArguments, stdoutPath: log)
         // Ready once it printed its port (bounded wait).
         let deadline = Date().addingTimeInterval(10)
         while !((try? String(contentsOfFile: log, encoding: .utf8))?.hasPrefix("ready") ?? false) {

@@ -55,6 +55,12 @@ struct RolloutSpec: Sendable {
         self.canary = ArmSpec("v2", canary)
     }
 
+    /// Arms given as specs (e.g. HTTP/2 upstreams with `protocol: h2`).
+    init(primary: ArmSpec, canary: ArmSpec) {
+        self.primary = primary
+        self.canary = canary
+    }
+
     /// For tests about hooks, verbs or restarts, not about the judges. Two identical TestUpstreams on a busy
     /// 2-core machine are not identical arms: the canary's pool opens new connections (a new upstream thread
     /// each) after every weight step, and the arm with less traffic answers a millisecond or two slower in
@@ -86,10 +92,10 @@ struct RolloutSpec: Sendable {
           - name: \(q(routeName))
             primary:
               revision: \(q(primary.revision))
-              endpoints: [\(primary.endpoints.map(q).joined(separator: ", "))]
+              endpoints: [\(primary.endpoints.map(q).joined(separator: ", "))]\(protocolLine(primary))
             canary:
               revision: \(q(canary.revision))
-              endpoints: [\(canary.endpoints.map(q).joined(separator: ", "))]
+              endpoints: [\(canary.endpoints.map(q).joined(separator: ", "))]\(protocolLine(canary))
             analysis:
               interval: \(interval)
               threshold: \(threshold)
@@ -123,6 +129,10 @@ struct RolloutSpec: Sendable {
             }
         }
         return out
+    }
+
+    private func protocolLine(_ arm: ArmSpec) -> String {
+        arm.upstreamProtocol.map { "\n      protocol: \($0)" } ?? ""
     }
 
     private func q(_ text: String) -> String {

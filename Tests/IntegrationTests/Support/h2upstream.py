@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 # An HTTP/2 (h2c, prior knowledge) test upstream speaking gRPC-style: trailers with grpc-status, echoes, large bodies.
 #
-# Usage: h2upstream.py PORT NAME [CERT KEY]  — prints "ready PORT" once listening, then serves until
-# killed; with CERT and KEY (PEM) it speaks TLS and selects "h2" by ALPN.
+# Usage: h2upstream.py [--grpc-fail-percent=P] PORT NAME [CERT KEY]  — prints "ready PORT" once
+# listening, then serves until killed; with CERT and KEY (PEM) it speaks TLS and selects "h2" by ALPN.
+# --grpc-fail-percent=P: /grpc/ calls without x-grpc-status fail with UNAVAILABLE (14), P in 100,
+# spread evenly (error diffusion, so any window of calls has its share).
 # Every response carries `x-upstream: NAME`. By path:
 #   /grpc/...   content-type application/grpc, body = the request body, trailers
 #               grpc-status = the request's `x-grpc-status` field (default 0), grpc-message "from NAME"
@@ -29,6 +31,20 @@ import h2.exceptions
 
 
 REFUSED = {}  # path -> attempts seen (shared by all connections)
+FAIL_PERCENT = 0
+FAIL_CREDIT = [0]  # error-diffusion accumulator for --grpc-fail-percent (shared by all connections)
+FAIL_LOCK = threading.Lock()
+
+
+def grpc_code(fields):
+    if "x-grpc-status" in fields:
+        return fields["x-grpc-status"]
+    with FAIL_LOCK:
+        FAIL_CREDIT[0] += FAIL_PERCENT
+        if FAIL_CREDIT[0] >= 100:
+            FAIL_CREDIT[0] -= 100
+            return "14"
+    return "0"
 
 
 def serve(sock, name):
@@ -70,7 +86,7 @@ def serve(sock, name):
             base = base + [("x-attempts", str(REFUSED[path]))]
         if path.startswith("/grpc/") or path.startswith("/refuse-once/"):
             conn.send_headers(sid, [(":status", "200"), ("content-type", "application/grpc")] + base)
-            code = fields.get("x-grpc-status", "0")
+            code = grpc_code(fields)
             pending[sid] = [body, [("grpc-status", code), ("grpc-message", "from " + name)]]
         elif path.startswith("/big/"):
             n = int(path[5:])
@@ -136,6 +152,12 @@ def serve(sock, name):
 
 
 def main():
+    global FAIL_PERCENT
+    args = [a for a in sys.argv[1:] if not a.startswith("--grpc-fail-percent=")]
+    for a in sys.argv[1:]:
+        if a.startswith("--grpc-fail-percent="):
+            FAIL_PERCENT = int(a.split("=", 1)[1])
+    sys.argv = [sys.argv[0]] + args
     port, name = int(sys.argv[1]), sys.argv[2]
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
