@@ -68,8 +68,9 @@ public class H2SessionCore {
 
     // MARK: bytes in and out
 
-    /// Processes the peer's bytes (all of them, or throws when the peer broke the protocol; the
-    /// session has then queued a GOAWAY that `send` still delivers).
+    /// Processes the peer's bytes. Throws on what nghttp2 treats as fatal (a client that does not
+    /// open with the HTTP/2 preface). Other protocol errors are answered by nghttp2 itself: it
+    /// queues a GOAWAY, which `send` delivers, and `isActive` is false from then on.
     public func receive(_ bytes: UnsafeRawBufferPointer) throws(H2Error) {
         guard bytes.count > 0 else { return }
         let n = nghttp2_session_mem_recv(session, bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), bytes.count)

@@ -88,7 +88,8 @@ final class H2Connection: Pollable, H2SessionDelegate {
                 do {
                     try session.receive(buffer.readable)
                 } catch {
-                    // The client broke the protocol: nghttp2 queued a GOAWAY with the error; send it and stop.
+                    // Fatal to the session (not even an HTTP/2 preface): flush what is queued and stop.
+                    // Other protocol errors end the session through nghttp2's own GOAWAY (`isActive`).
                     proxy.log.debug("HTTP/2 client error: \(error)")
                     buffer.clear()
                     driveTouched()
