@@ -93,7 +93,9 @@ extension ReloadRules {
     /// was accepted, when a failure could only be logged. A probe socket (SO_REUSEPORT, like the
     /// loops') is bound and closed; a port held by another program refuses the reload instead.
     static func checkNewListeners(current: ProxySnapshot, next: ProxySnapshot) throws(ReloadError) {
-        for l in next.listeners where !current.listeners.contains(where: { $0.name == l.name && $0.address == l.address }) {
+        // An address a running listener holds is not probed: the probe would join its SO_REUSEPORT
+        // group for a moment, and connections hashed to it would be reset.
+        for l in next.listeners where !current.listeners.contains(where: { $0.address == l.address }) {
             do {
                 let probe = try SocketDescriptor.listen(on: l.address, backlog: 1)
                 probe.close()

@@ -30,6 +30,11 @@ final class H2Connection: Pollable, H2SessionDelegate {
     private var watchingClient = false
     /// Set while on the loop's list of connections to flush after the current events.
     var isDirty = false
+    /// Open streams whose response has not gone out completely. Streams already answered but still
+    /// receiving (the rest of a request body) do not keep the connection from being idle.
+    private var unanswered = 0
+    /// A stream produced response DATA during the current flush: the client is taking bytes.
+    private var sentResponseData = false
 
     /// Takes over a connection whose first bytes (in `input`, if any) start the HTTP/2 preface.
     init(fd: SocketDescriptor, transport: ClientTransport, peerText: [UInt8], input: ByteBuffer?, listener: ObjectIdentifier,
@@ -70,7 +75,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
     /// The client has been idle (no stream) or has not taken our bytes for the idle timeout.
     override func handleDeadline() {
         guard !closed else { return }
-        if streams.isEmpty && !goingAway {
+        if unanswered == 0 && !goingAway {
             goingAway = true
             session.goAway()
             flush()
@@ -152,6 +157,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
     func flush() {
         guard !closed else { return }
         var wrote = false
+        sentResponseData = false
         while true {
             if let out = output, !out.isEmpty {
                 guard writable else { break }
@@ -194,7 +200,9 @@ final class H2Connection: Pollable, H2SessionDelegate {
             proxy.loop.buffers.give(b)
             output = nil
         }
-        recycleEnded()
+        // Streams touched in the last send are driven now (a write that blocked ended the loop early);
+        // only then can ended streams go back to the spares, no list referring to them.
+        if touched.isEmpty { recycleEnded() } else { driveTouched() }
         if !session.isActive && output == nil {
             transport.shutdownWrite()
             close()
@@ -208,10 +216,14 @@ final class H2Connection: Pollable, H2SessionDelegate {
     /// upstream are guarded by the upstream deadlines instead.
     private func updateDeadline(wrote: Bool) {
         let blocked = output.map { !$0.isEmpty } ?? false
-        if wrote { watchingClient = false }
-        if streams.isEmpty || wrote {
-            if streams.isEmpty || blocked { proxy.idleDeadlines.arm(self, now: proxy.loop.now) } else { cancelDeadline() }
-        } else if blocked || watchingClient {
+        // Only response DATA shows a stream waiting on the client's window is moving again (a PING
+        // answer is a write too, and would keep a client that never opens its window alive).
+        if sentResponseData { watchingClient = false }
+        if unanswered == 0 {
+            proxy.idleDeadlines.arm(self, now: proxy.loop.now)
+        } else if blocked {
+            if wrote || !hasDeadline { proxy.idleDeadlines.arm(self, now: proxy.loop.now) }
+        } else if watchingClient {
             if !hasDeadline { proxy.idleDeadlines.arm(self, now: proxy.loop.now) }
         } else {
             cancelDeadline()
@@ -240,6 +252,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
         cancelDeadline()
         for stream in streams.values { stream.connectionGone() }
         streams.removeAll()
+        unanswered = 0
         recent = nil
         touched.removeAll()
         ended.removeAll()
@@ -269,6 +282,18 @@ final class H2Connection: Pollable, H2SessionDelegate {
         stream.begin(id: id, connection: self)
         streams[id] = stream
         recent = stream
+        unanswered += 1
+    }
+
+    private func markAnswered(_ stream: H2Stream) {
+        guard !stream.answered else { return }
+        stream.answered = true
+        unanswered -= 1
+    }
+
+    /// A stream handed response DATA to the session.
+    func responseDataSent() {
+        sentResponseData = true
     }
 
     func h2Field(_ id: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, trailer: Bool) {
@@ -298,6 +323,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
     func h2StreamClosed(_ id: Int32, errorCode: UInt32) {
         guard let stream = streams.removeValue(forKey: id) else { return }
         if recent === stream { recent = nil }
+        markAnswered(stream)
         stream.closed(errorCode: errorCode)
         ended.append(stream)
     }
@@ -322,8 +348,10 @@ final class H2Connection: Pollable, H2SessionDelegate {
     func h2ResponseSent(_ id: Int32) {
         // A client still sending the body of an answered request is not reset (RFC 9113 §8.1 allows
         // RST_STREAM NO_ERROR, but curl 7.88 then drops the response it already has): the stream
-        // keeps acknowledging and dropping what comes, as a lingering close would.
+        // keeps acknowledging and dropping what comes, as a lingering close would, within the idle
+        // timeout (an answered stream does not keep the connection busy).
         answeredStreams += 1
+        if let stream = stream(id) { markAnswered(stream) }
     }
 
     func h2ReadBody(_ id: Int32, into buffer: UnsafeMutableRawBufferPointer) -> H2BodyRead {

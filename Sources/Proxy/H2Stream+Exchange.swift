@@ -272,6 +272,7 @@ extension H2Stream {
                 }
             }
             bytesToClient &+= UInt64(n)
+            if n > 0 { connection.responseDataSent() }
             if responseBody.isFullyClassified && responsePending == 0 {
                 responseCompleted()
                 return .bytes(n, last: true)

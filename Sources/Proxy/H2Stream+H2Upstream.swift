@@ -44,7 +44,7 @@ extension H2Stream {
     /// The upstream refused the stream without processing it (REFUSED_STREAM, or above the last
     /// stream id of its GOAWAY, RFC 9113 §8.7): safe to send again, once, on another stream.
     private func retryRefusedStream() -> Bool {
-        guard !retried, replayable, !upstreamHeadDelivered, let pool = h2Pool, let scratch else { return false }
+        guard !retried, replayable, !upstreamHeadDelivered, let pool = h2Pool, !pool.retired, let scratch else { return false }
         retried = true
         h2Upstream = nil
         if let r = replay, !r.isEmpty {
@@ -95,6 +95,8 @@ extension H2Stream {
             }
         }
         if n > 0 {
+            // The upload is moving: the upstream is not silent.
+            proxy.responseDeadlines.arm(self, now: proxy.loop.now)
             let acknowledged = min(n, unacknowledged)
             unacknowledged -= acknowledged
             session.consume(stream: id, acknowledged)
@@ -244,6 +246,12 @@ extension H2Stream {
     func upstreamLost(_ failure: ProxyFailure) {
         h2Upstream = nil
         guard !finished else { return }
+        if upstreamFinished {
+            // The whole response is here (an early answer, then the upstream closed): it still goes
+            // to the client; only the request body has nowhere to go.
+            if !requestComplete { dropRequestBody() }
+            return
+        }
         cancelDeadline()
         fail(failure)
         proxy.markDirty(connection)
@@ -261,6 +269,7 @@ extension H2Stream {
             if first.isEmpty { proxy.loop.buffers.give(responseData.removeFirst()) }
         }
         bytesToClient &+= UInt64(n)
+        if n > 0 { connection.responseDataSent() }
         if n > 0, let conn = h2Upstream {
             conn.session.consume(stream: upstreamStreamID, n)
             proxy.markDirty(conn)
@@ -317,7 +326,7 @@ extension H2Stream {
 
     /// The response deadline of a stream relayed to an HTTP/2 upstream (armed on the stream itself).
     func h2UpstreamDeadlinePassed() {
-        guard !finished, let conn = h2Upstream else { return }
+        guard !finished else { return }
         let blockedOnClient = !responseData.isEmpty || (upstreamHeadDelivered && !deferred)
         let awaitingClientBody = !requestEnded && body.isEmpty && requestDeferred
         if blockedOnClient || awaitingClientBody {
@@ -325,6 +334,7 @@ extension H2Stream {
             connection.watchClient()
             return
         }
+        guard let conn = h2Upstream else { return }
         proxy.log.info("504 upstream response timeout (\(conn.pool.configured))")
         fail(.responseTimeout)
         proxy.markDirty(connection)

@@ -17,6 +17,8 @@ final class H2Stream: UpstreamOwner {
     var isTouched = false
     /// The session closed the stream; nothing more happens to it.
     var finished = true
+    /// The response went out completely (or the stream closed): counted by the connection once.
+    var answered = false
 
     // Request.
     var fields: FieldRequest
@@ -106,6 +108,7 @@ final class H2Stream: UpstreamOwner {
         session = connection.session
         self.id = id
         finished = false
+        answered = false
         isTouched = false
         fields.reset(maxListSize: proxy.maxHeaderBytes, maxCount: proxy.maxHeaderCount)
         if responseParser.maxHeaderBytes != proxy.maxHeaderBytes || responseParser.maxHeaderCount != proxy.maxHeaderCount {
@@ -198,6 +201,7 @@ final class H2Stream: UpstreamOwner {
     func closed(errorCode: UInt32) {
         finished = true
         h2Pool = nil
+        cancelDeadline()
         // Still recording means the response did not complete: the client went away or reset it.
         recordOutcome(status: nil, failure: nil)
         releaseExchange(reuseUpstream: false)
@@ -327,6 +331,7 @@ final class H2Stream: UpstreamOwner {
             }
         }
         bytesToClient &+= UInt64(n)
+        if n > 0 { connection.responseDataSent() }
         return .bytes(n, last: ownBodySent == total)
     }
 }

@@ -103,6 +103,8 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
         guard streams.removeValue(forKey: id) != nil, !closed else { return }
         if cancel { session.reset(stream: id, code: .cancel) }
         proxy.markDirty(self)
+        // A retiring connection ends with its last stream, however that stream ended.
+        if retiring && streams.isEmpty { close() }
     }
 
     override func handleEvent(_ events: UInt32) {
