@@ -107,18 +107,12 @@ before_cleanup() {
     for p in $(pid_tree "$NGINX_PROXY_PID"); do HELPER_PIDS+=("$p"); done
 }
 init_run h2
-preflight   # upstream ports, HAProxy's and Canarygate's TLS ports, the admin port, the Canarygate binary
-busy=""
 extra_ports=()
 has_target haproxy    && extra_ports+=("$PORT_HAPROXY_H2C")
 has_target canarygate && extra_ports+=("$PORT_CANARYGATE_H2C")
 has_target nginx      && extra_ports+=("$PORT_NGINX" "$PORT_NGINX_H2C")
-for p in "${extra_ports[@]}"; do
-    if [ -n "$(ss -Hltn "sport = :$p")" ]; then
-        busy+="  port $p: $(ss -Hltnp "sport = :$p" | head -3 | tr -s ' ' || true)"$'\n'
-    fi
-done
-[ -z "$busy" ] || die "ports needed by the benchmark are already in use (a leftover run?):"$'\n'"$busy""stop those processes first."
+# Upstream ports, HAProxy's and Canarygate's TLS ports, the admin port, the h2c and nginx ports, the Canarygate binary.
+preflight "${extra_ports[@]}"
 
 # port_of TARGET MODE
 port_of() {
@@ -291,16 +285,6 @@ for mode in "${MODE_LIST[@]}"; do
 done
 
 # ---------------------------------------------------------------- measurement primitive
-# bg_run OUTFILE CMD... : run a load generator in the background and wait for it, so that a
-# SIGINT/SIGTERM to this script is handled at once (the trap kills it) instead of after it ends.
-bg_run() {
-    local out="$1" p rc=0; shift
-    "$@" >"$out" 2>&1 &
-    p=$!; HELPER_PIDS+=("$p")
-    wait "$p" || rc=$?
-    HELPER_PIDS=("${HELPER_PIDS[@]/$p}")
-    return "$rc"
-}
 
 # h2_run TARGET MODE OUTFILE DURATION -> H2_RES="rps succeeded cpu_us failed errored timeout non2xx"
 # and H2_WHY (what is wrong with this run, "" if nothing).

@@ -89,12 +89,23 @@ kill_after() {
     fi
 }
 
+# bg_run OUTFILE CMD... : run a load generator in the background and wait for it, so that a
+# SIGINT/SIGTERM to this script is handled at once (the trap kills it) instead of after it ends.
+bg_run() {
+    local out="$1" p rc=0; shift
+    "$@" >"$out" 2>&1 &
+    p=$!; HELPER_PIDS+=("$p")
+    wait "$p" || rc=$?
+    HELPER_PIDS=("${HELPER_PIDS[@]/$p}")
+    return "$rc"
+}
+
 # ---------------------------------------------------------------- preflight
 # Every port the run needs must be free: any listener on it (any address, v4 or v6). With SO_REUSEPORT
 # a leftover process could otherwise share the port silently and take part of the load. And the
-# Canarygate binary must exist when Canarygate is a target.
+# Canarygate binary must exist when Canarygate is a target. Arguments: further ports the script uses.
 preflight() {
-    local ports=("$PORT_PRIMARY" "$PORT_CANARY") busy="" p
+    local ports=("$PORT_PRIMARY" "$PORT_CANARY" "$@") busy="" p
     has_target haproxy    && ports+=("$PORT_HAPROXY")
     has_target canarygate && ports+=("$PORT_CANARYGATE" "$PORT_ADMIN")
     for p in "${ports[@]}"; do

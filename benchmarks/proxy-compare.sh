@@ -105,16 +105,6 @@ for t in "${TARGET_LIST[@]}"; do
 done
 
 # ---------------------------------------------------------------- measurement primitives
-# bg_run OUTFILE CMD... : run a load generator in the background and wait for it, so that a
-# SIGINT/SIGTERM to this script is handled at once (the trap kills it) instead of after it ends.
-bg_run() {
-    local out="$1" p rc=0; shift
-    "$@" >"$out" 2>&1 &
-    p=$!; HELPER_PIDS+=("$p")
-    wait "$p" || rc=$?
-    HELPER_PIDS=("${HELPER_PIDS[@]/$p}")
-    return "$rc"
-}
 
 # wrk_round TARGET TAG DURATION -> sets WRK_RES="rps requests cpu_us_per_req p99_ms non2xx sockerr"
 WRK_RES=""

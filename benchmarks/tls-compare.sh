@@ -115,14 +115,6 @@ for t in "${TARGET_LIST[@]}"; do
 done
 
 # ---------------------------------------------------------------- measurement primitives
-bg_run() {
-    local out="$1" p rc=0; shift
-    "$@" >"$out" 2>&1 &
-    p=$!; HELPER_PIDS+=("$p")
-    wait "$p" || rc=$?
-    HELPER_PIDS=("${HELPER_PIDS[@]/$p}")
-    return "$rc"
-}
 passive_opens() { awk '$1 == "Tcp:" && !h { for (i = 1; i <= NF; i++) c[$i] = i; h = 1; next } $1 == "Tcp:" { print $c["PassiveOpens"] }' /proc/net/snmp; }
 
 # wrk_run TARGET OUTFILE DURATION CONNS [wrk args...] -> WRK_RES="rps requests cpu_us accepted_per_req non2xx sockerr"

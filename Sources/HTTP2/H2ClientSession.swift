@@ -38,20 +38,15 @@ public final class H2ClientSession: H2SessionCore {
 
     /// Opens a stream with the fields added since the last submit (pseudo-fields first). With
     /// `hasBody`, DATA is pulled from the delegate's `h2ReadRequestBody`. Returns the stream id.
-    public func submitRequest(hasBody: Bool, streamData: UnsafeMutableRawPointer?) throws(H2Error) -> Int32 {
+    public func submitRequest(hasBody: Bool) throws(H2Error) -> Int32 {
         defer { fields.removeAll(keepingCapacity: true) }
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: H2ClientCallbacks.readBody)
         let id = fields.withUnsafeBufferPointer { nva in
-            hasBody ? nghttp2_submit_request(session, nil, nva.baseAddress, nva.count, &provider, streamData)
-                : nghttp2_submit_request(session, nil, nva.baseAddress, nva.count, nil, streamData)
+            hasBody ? nghttp2_submit_request(session, nil, nva.baseAddress, nva.count, &provider, nil)
+                : nghttp2_submit_request(session, nil, nva.baseAddress, nva.count, nil, nil)
         }
         if id < 0 { throw H2Error(code: Int(id), operation: "submit request") }
         return id
-    }
-
-    /// Stops using the connection: GOAWAY(NO_ERROR); streams in flight finish.
-    public func goAway() {
-        _ = nghttp2_session_terminate_session(session, H2ErrorCode.noError.rawValue)
     }
 }
 

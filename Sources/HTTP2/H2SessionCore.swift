@@ -108,7 +108,6 @@ public class H2SessionCore {
 
     /// False once both sides are done (GOAWAY exchanged and no stream left, or a fatal error).
     public var isActive: Bool { nghttp2_session_want_read(session) != 0 || nghttp2_session_want_write(session) != 0 }
-    public var wantsWrite: Bool { nghttp2_session_want_write(session) != 0 }
 
     // MARK: heads and streams
 

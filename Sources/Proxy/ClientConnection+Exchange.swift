@@ -22,9 +22,6 @@ extension ClientConnection {
             return
         }
         let (picked, armShard) = proxy.pickUpstream(route: route)
-        #if !CANARYGATE_NO_METRICS
-        armShard.requestStarted()
-        #endif
         shard = armShard
         requestStartedAt = proxy.loop.now
         bytesFromClient = UInt64(request.headLength)

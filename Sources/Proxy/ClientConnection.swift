@@ -342,17 +342,8 @@ final class ClientConnection: UpstreamOwner {
         guard let out = output, !out.isEmpty else { return .done }
         guard writable else { return .blocked }
         do {
-            switch try transport.write(out.readable) {
-            case .wouldBlock:
-                writable = false
-                return .blocked
-            case .value(let n):
-                let all = n == out.readableCount
-                out.consume(n)
-                bytesToClient &+= UInt64(n)
-                if !all { writable = false; return .blocked }
-                return .done
-            }
+            bytesToClient &+= UInt64(try transport.write(out, writable: &writable))
+            return writable ? .done : .blocked
         } catch {
             return .failed
         }
@@ -404,17 +395,8 @@ final class ClientConnection: UpstreamOwner {
     func recordOutcome(status: Int?, failure: FailureKind?) {
         guard let shard else { return }
         self.shard = nil
-        #if CANARYGATE_NO_METRICS
-        // A build for benchmarks/metrics-cost.sh only: the same proxy without recording, to price the recording.
-        return
-        #endif
-        if let failure { shard.recordFailure(failure) }
-        if let status {
-            shard.recordResponse(status: status, latencyNanoseconds: proxy.loop.now &- requestStartedAt,
-                                 bytesFromClient: bytesFromClient, bytesToClient: bytesToClient)
-        } else {
-            shard.recordAbort()
-        }
+        shard.recordOutcome(status: status, failure: failure, latencyNanoseconds: proxy.loop.now &- requestStartedAt,
+                            bytesFromClient: bytesFromClient, bytesToClient: bytesToClient)
     }
 
     /// The loop drains: an idle connection closes now, a busy one after its current response.

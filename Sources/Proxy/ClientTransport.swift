@@ -72,6 +72,20 @@ enum ClientTransport {
         return (offset, false)
     }
 
+    /// Writes `out`'s readable bytes, consuming what the socket took; `writable` turns false when it
+    /// took less than all (or nothing). Returns the count written.
+    func write(_ out: ByteBuffer, writable: inout Bool) throws -> Int {
+        switch try write(out.readable) {
+        case .wouldBlock:
+            writable = false
+            return 0
+        case .value(let n):
+            if n < out.readableCount { writable = false }
+            out.consume(n)
+            return n
+        }
+    }
+
     /// Ends our side: close_notify for TLS, then FIN.
     func shutdownWrite() {
         if case .tls(_, let session) = self { session.shutdown() }

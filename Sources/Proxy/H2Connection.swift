@@ -162,15 +162,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
             if let out = output, !out.isEmpty {
                 guard writable else { break }
                 do {
-                    switch try transport.write(out.readable) {
-                    case .wouldBlock:
-                        writable = false
-                    case .value(let n):
-                        let all = n == out.readableCount
-                        out.consume(n)
-                        wrote = wrote || n > 0
-                        if !all { writable = false }
-                    }
+                    if try transport.write(out, writable: &writable) > 0 { wrote = true }
                 } catch {
                     close()
                     return

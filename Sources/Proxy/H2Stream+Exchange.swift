@@ -31,9 +31,6 @@ extension H2Stream {
             return
         }
         let (picked, armShard) = proxy.pickUpstream(route: route)
-        #if !CANARYGATE_NO_METRICS
-        armShard.requestStarted()
-        #endif
         shard = armShard
         requestStartedAt = proxy.loop.now
         guard let pool = picked else {
@@ -107,7 +104,7 @@ extension H2Stream {
     private func pumpRequest(_ up: UpstreamConnection) {
         while !requestComplete {
             let head = headOut.map { $0.readable } ?? UnsafeRawBufferPointer(start: nil, count: 0)
-            let chunk = body.first.map { $0.readable } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+            let chunk = body.front
             if head.count + chunk.count == 0 {
                 if requestEnded && body.isEmpty { requestComplete = true }
                 return
@@ -122,13 +119,8 @@ extension H2Stream {
                     let fromHead = min(n, head.count)
                     headOut?.consume(fromHead)
                     let fromBody = n - fromHead
-                    if fromBody > 0, let first = body.first {
-                        first.consume(fromBody)
-                        if first.isEmpty && (body.count > 1 || first.writableCount == 0) {
-                            proxy.loop.buffers.give(body.removeFirst())
-                        } else if first.isEmpty {
-                            first.clear()
-                        }
+                    if fromBody > 0 {
+                        body.consumeFront(fromBody, pool: proxy.loop.buffers)
                         // Chunk framing bytes are counted too: an early acknowledgement by a few bytes, never more than received.
                         let acknowledged = min(fromBody, unacknowledged)
                         unacknowledged -= acknowledged

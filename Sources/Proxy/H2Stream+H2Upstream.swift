@@ -48,7 +48,7 @@ extension H2Stream {
         retried = true
         h2Upstream = nil
         if let r = replay, !r.isEmpty {
-            body.insert(r, at: 0)
+            body.prepend(r)
             replay = nil
         }
         requestComplete = false
@@ -75,14 +75,7 @@ extension H2Stream {
     // MARK: request body (inside the upstream session's send)
 
     func readRequestBody(into out: UnsafeMutableRawBufferPointer) -> H2BodyRead {
-        var n = 0
-        while n < out.count, let first = body.first {
-            let k = min(first.readableCount, out.count - n)
-            (out.baseAddress! + n).copyMemory(from: first.readable.baseAddress!, byteCount: k)
-            first.consume(k)
-            n += k
-            if first.isEmpty { proxy.loop.buffers.give(body.removeFirst()) }
-        }
+        let n = body.take(into: out, pool: proxy.loop.buffers)
         if n > 0 && replayable {
             // Kept for a resend while it fits one buffer; a longer body is not resent.
             let kept = replay ?? proxy.loop.buffers.take()
@@ -205,14 +198,7 @@ extension H2Stream {
 
     func upstreamData(_ bytes: UnsafeRawBufferPointer) {
         guard !finished else { return }
-        var rest = bytes
-        while rest.count > 0 {
-            if responseData.last.map({ $0.writableCount == 0 }) ?? true { responseData.append(proxy.loop.buffers.take()) }
-            let last = responseData[responseData.count - 1]
-            let n = min(rest.count, last.writableCount)
-            _ = last.append(UnsafeRawBufferPointer(rebasing: rest[0..<n]))
-            rest = UnsafeRawBufferPointer(rebasing: rest[n...])
-        }
+        responseData.append(bytes, pool: proxy.loop.buffers)
         proxy.responseDeadlines.arm(self, now: proxy.loop.now)
         wakeDownstream()
     }
@@ -260,14 +246,7 @@ extension H2Stream {
     // MARK: response DATA (inside the downstream session's send)
 
     func readUpstreamData(into out: UnsafeMutableRawBufferPointer) -> H2BodyRead {
-        var n = 0
-        while n < out.count, let first = responseData.first {
-            let k = min(first.readableCount, out.count - n)
-            (out.baseAddress! + n).copyMemory(from: first.readable.baseAddress!, byteCount: k)
-            first.consume(k)
-            n += k
-            if first.isEmpty { proxy.loop.buffers.give(responseData.removeFirst()) }
-        }
+        let n = responseData.take(into: out, pool: proxy.loop.buffers)
         bytesToClient &+= UInt64(n)
         if n > 0 { connection.responseDataSent() }
         if n > 0, let conn = h2Upstream {

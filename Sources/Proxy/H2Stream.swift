@@ -28,7 +28,7 @@ final class H2Stream: UpstreamOwner {
     var headOut: ByteBuffer?
     var headOutLength = 0
     /// Request body for the upstream, already framed (chunked when the client declared no length), in order.
-    var body: [ByteBuffer] = []
+    var body = BufferQueue()
     /// DATA bytes received and not yet acknowledged to the client (the flow-control window they hold).
     var unacknowledged = 0
     /// Bytes to acknowledge once the session returns (callbacks do not call back into it).
@@ -73,7 +73,7 @@ final class H2Stream: UpstreamOwner {
     var upstreamTrailers = false
     var upstreamFinished = false
     /// Response DATA from the upstream, waiting for the client's window.
-    var responseData: [ByteBuffer] = []
+    var responseData = BufferQueue()
     /// The upstream session asked for request body and got `.deferred`.
     var requestDeferred = false
     /// The endpoint's pool, for a resend of a refused stream.
@@ -186,15 +186,7 @@ final class H2Stream: UpstreamOwner {
     }
 
     private func enqueue(_ bytes: UnsafeRawBufferPointer) {
-        var rest = bytes
-        while rest.count > 0 {
-            if body.last.map({ $0.writableCount == 0 }) ?? true { body.append(proxy.loop.buffers.take()) }
-            let last = body[body.count - 1]
-            let n = min(rest.count, last.writableCount)
-            (last.base + last.writerIndex).copyMemory(from: rest.baseAddress!, byteCount: n)
-            last.commit(n)
-            rest = UnsafeRawBufferPointer(rebasing: rest[n...])
-        }
+        body.append(bytes, pool: proxy.loop.buffers)
     }
 
     /// The session closed the stream: after our last frame, or reset by the client or by us.
@@ -220,10 +212,8 @@ final class H2Stream: UpstreamOwner {
         if let b = fromUpstream { proxy.loop.buffers.give(b); fromUpstream = nil }
         if let b = upstreamFieldBytes { proxy.loop.buffers.give(b); upstreamFieldBytes = nil }
         if let b = replay { proxy.loop.buffers.give(b); replay = nil }
-        for b in body { proxy.loop.buffers.give(b) }
-        body.removeAll(keepingCapacity: true)
-        for b in responseData { proxy.loop.buffers.give(b) }
-        responseData.removeAll(keepingCapacity: true)
+        body.release(pool: proxy.loop.buffers)
+        responseData.release(pool: proxy.loop.buffers)
     }
 
     /// Gives the upstream connection back to its pool when the exchange ended cleanly, else closes it.
@@ -251,16 +241,8 @@ final class H2Stream: UpstreamOwner {
     func recordOutcome(status: Int?, failure: FailureKind?) {
         guard let shard else { return }
         self.shard = nil
-        #if CANARYGATE_NO_METRICS
-        return
-        #endif
-        if let failure { shard.recordFailure(failure) }
-        if let status {
-            shard.recordResponse(status: status, latencyNanoseconds: proxy.loop.now &- requestStartedAt,
-                                 bytesFromClient: bytesFromClient, bytesToClient: bytesToClient)
-        } else {
-            shard.recordAbort()
-        }
+        shard.recordOutcome(status: status, failure: failure, latencyNanoseconds: proxy.loop.now &- requestStartedAt,
+                            bytesFromClient: bytesFromClient, bytesToClient: bytesToClient)
     }
 
     // MARK: answers of our own
@@ -313,8 +295,7 @@ final class H2Stream: UpstreamOwner {
         discardingBody = true
         acknowledgeLater += unacknowledged
         unacknowledged = 0
-        for b in body { proxy.loop.buffers.give(b) }
-        body.removeAll(keepingCapacity: true)
+        body.release(pool: proxy.loop.buffers)
         // The acknowledgement goes out from `advance`, outside the session's callbacks.
         connection.touch(self)
     }

@@ -36,17 +36,7 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
     init(pool: UpstreamPool, proxy: ProxyLoop) throws(ProxyFailure) {
         self.pool = pool
         self.proxy = proxy
-        do {
-            (fd, connected) = try SocketDescriptor.connect(to: pool.address)
-        } catch let error where error == .connectionRefused {
-            pool.markDown(now: proxy.loop.now)
-            throw .connectRefused
-        } catch let error where error == .tooManyOpenFiles || error == .fileTableOverflow || error == .noBuffers {
-            throw .resourceExhausted
-        } catch {
-            pool.markDown(now: proxy.loop.now)
-            throw .connectFailed
-        }
+        (fd, connected) = try pool.connect(now: proxy.loop.now)
         writable = connected
         if let tls = pool.tls {
             do {
@@ -90,7 +80,7 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
 
     /// Opens a stream for `stream` with the fields added to `session`; sent at the next flush.
     func open(_ stream: H2Stream, hasBody: Bool) throws(H2Error) -> Int32 {
-        let id = try session.submitRequest(hasBody: hasBody, streamData: nil)
+        let id = try session.submitRequest(hasBody: hasBody)
         streams[id] = stream
         // The idle timeout stops; a connect timeout still running must not.
         if connected && handshaking == nil { cancelDeadline() }
@@ -116,7 +106,7 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
             guard writable || peerHungUp else { return }
             if let error = fd.pendingError() {
                 pool.markDown(now: proxy.loop.now)
-                fail(error == .connectionRefused ? .connectRefused : .connectFailed)
+                fail(.connect(error))
                 return
             }
             connected = true
@@ -210,13 +200,7 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
             if let out = output, !out.isEmpty {
                 guard writable else { break }
                 do {
-                    switch try transport.write(out.readable) {
-                    case .wouldBlock:
-                        writable = false
-                    case .value(let n):
-                        if n < out.readableCount { writable = false }
-                        out.consume(n)
-                    }
+                    _ = try transport.write(out, writable: &writable)
                 } catch {
                     fail(.upstreamReset)
                     return

@@ -292,15 +292,18 @@ public final class ProxyLoop {
         control.openConnections.store(openConnections, ordering: .relaxed)
     }
 
-    /// Picks the arm for a request of `route`, and an endpoint of it (nil when every endpoint of the arm is down).
+    /// Picks the arm for a request of `route`, and an endpoint of it (nil when every endpoint of the
+    /// arm is down); the request counts as started on the arm's shard (in flight until its outcome).
     func pickUpstream(route: CompiledRoute) -> (pool: UpstreamPool?, shard: ArmShard) {
         let now = loop.now
         let i = route.index
         let weight = route.weight.weight
-        if weight > 0, routeRuntimes[i].canary != nil, routeRuntimes[i].split.pickCanary(weight: weight) {
-            return (routeRuntimes[i].canary!.pick(now: now), routeRuntimes[i].canaryShard)
-        }
-        return (routeRuntimes[i].primary.pick(now: now), routeRuntimes[i].primaryShard)
+        let canary = weight > 0 && routeRuntimes[i].canary != nil && routeRuntimes[i].split.pickCanary(weight: weight)
+        let shard = canary ? routeRuntimes[i].canaryShard : routeRuntimes[i].primaryShard
+        #if !CANARYGATE_NO_METRICS
+        shard.requestStarted()
+        #endif
+        return (canary ? routeRuntimes[i].canary!.pick(now: now) : routeRuntimes[i].primary.pick(now: now), shard)
     }
 
     public func run() { loop.run() }

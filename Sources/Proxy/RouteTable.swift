@@ -68,11 +68,9 @@ public struct CompiledRoute: Sendable {
     public var weight: WeightCell
     /// The weight is the rollout controller's (the route has an `analysis` section).
     public var managed: Bool
-}
-
-extension CompiledRoute {
-    /// An arm of the route is an HTTP/2 upstream, which only HTTP/2 clients are relayed to.
-    public var speaksOnlyHTTP2: Bool { primary.protocol == .h2 || canary?.protocol == .h2 }
+    /// An arm of the route is an HTTP/2 upstream, which only HTTP/2 clients are relayed to
+    /// (decided here once, read on every HTTP/1.1 request).
+    public var speaksOnlyHTTP2: Bool
 }
 
 public struct RouteTable: Sendable {
@@ -95,7 +93,8 @@ public struct RouteTable: Sendable {
             compiled.append(CompiledRoute(index: i, name: r.name, host: HostMatch(pattern: r.match.host),
                                           pathPrefix: Array(r.match.pathPrefix.utf8), primary: primary, canary: canary,
                                           weight: r.analysis != nil && r.canary != nil ? weights.cell(route: r.name) : WeightCell(r.canary?.weight ?? 0),
-                                          managed: r.analysis != nil && r.canary != nil))
+                                          managed: r.analysis != nil && r.canary != nil,
+                                          speaksOnlyHTTP2: primary.protocol == .h2 || canary?.protocol == .h2))
         }
         byIndex = compiled
         ordered = compiled.sorted { a, b in

@@ -11,30 +11,40 @@ extension ProxyLoop {
             responseDeadlines.arm(idle, now: loop.now)
             return .success(idle)
         }
+        let fd: SocketDescriptor, connected: Bool
+        do { (fd, connected) = try pool.connect(now: loop.now) } catch { return .failure(error) }
+        let up = UpstreamConnection(fd: fd, pool: pool, proxy: self, connected: connected)
         do {
-            let (fd, connected) = try SocketDescriptor.connect(to: pool.address)
-            let up = UpstreamConnection(fd: fd, pool: pool, proxy: self, connected: connected)
-            do {
-                try loop.reactor.register(fd, up, interest: Reactor.readable | Reactor.writable | Reactor.readHangup | Reactor.edgeTriggered)
-            } catch {
-                fd.close()
-                return .failure(.resourceExhausted)
-            }
-            up.owner = owner
-            if connected {
-                responseDeadlines.arm(up, now: loop.now)
-            } else {
-                connectDeadlines.arm(up, now: loop.now)
-            }
-            return .success(up)
-        } catch let error where error == .connectionRefused {
-            pool.markDown(now: loop.now)
-            return .failure(.connectRefused)
-        } catch let error where error == .tooManyOpenFiles || error == .fileTableOverflow || error == .noBuffers {
-            return .failure(.resourceExhausted)
+            try loop.reactor.register(fd, up, interest: Reactor.readable | Reactor.writable | Reactor.readHangup | Reactor.edgeTriggered)
         } catch {
-            pool.markDown(now: loop.now)
-            return .failure(.connectFailed)
+            fd.close()
+            return .failure(.resourceExhausted)
+        }
+        up.owner = owner
+        if connected {
+            responseDeadlines.arm(up, now: loop.now)
+        } else {
+            connectDeadlines.arm(up, now: loop.now)
+        }
+        return .success(up)
+    }
+}
+
+extension UpstreamPool {
+    /// Starts a non-blocking connect to the endpoint (HTTP/1.1 and HTTP/2 connections alike): the
+    /// socket and whether it connected at once; or the failure to answer with (the endpoint is
+    /// marked down when it refused or failed, not when the proxy ran out of descriptors).
+    func connect(now: UInt64) throws(ProxyFailure) -> (SocketDescriptor, Bool) {
+        do {
+            return try SocketDescriptor.connect(to: address)
+        } catch let error where error == .connectionRefused {
+            markDown(now: now)
+            throw .connectRefused
+        } catch let error where error == .tooManyOpenFiles || error == .fileTableOverflow || error == .noBuffers {
+            throw .resourceExhausted
+        } catch {
+            markDown(now: now)
+            throw .connectFailed
         }
     }
 }

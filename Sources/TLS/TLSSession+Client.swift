@@ -13,13 +13,7 @@ extension TLSSession {
     ///
     /// `resumption`: the session to offer, and where the server's new sessions go (see `TLSResumption`).
     public convenience init(client context: TLSClientContext, fd: Int32, serverName: String, resumption: TLSResumption? = nil) throws(TLSError) {
-        ERR_clear_error()
-        guard let ssl = SSL_new(context.ctx) else { throw TLSError.fromQueue("cannot create a TLS client session") }
-        guard let bio = SocketBIO.make(method: context.socketMethod, fd: fd) else {
-            SSL_free(ssl)
-            throw TLSError.fromQueue("cannot create a socket BIO")
-        }
-        SSL_set_bio(ssl, bio, bio)
+        let ssl = try Self.newSSL(context.ctx, method: context.socketMethod, fd: fd, what: "a TLS client session")
         SSL_set_connect_state(ssl)
         do throws(TLSError) {
             try Self.expect(serverName, on: ssl)

@@ -24,18 +24,24 @@ public final class TLSSession {
     private let clientContext: TLSClientContext?
 
     public init(context: TLSContext, fd: Int32) throws(TLSError) {
+        let ssl = try Self.newSSL(context.ctx, method: context.socketMethod, fd: fd, what: "a TLS session")
+        SSL_set_accept_state(ssl)
+        self.ssl = ssl
+        self.context = context
+        self.clientContext = nil
+    }
+
+    /// A new SSL of `ctx` reading and writing `fd` through our socket BIO (server and client sessions alike).
+    static func newSSL(_ ctx: OpaquePointer, method: OpaquePointer, fd: Int32, what: String) throws(TLSError) -> OpaquePointer {
         ERR_clear_error()
-        guard let ssl = SSL_new(context.ctx) else { throw TLSError.fromQueue("cannot create a TLS session") }
-        guard let bio = SocketBIO.make(method: context.socketMethod, fd: fd) else {
+        guard let ssl = SSL_new(ctx) else { throw TLSError.fromQueue("cannot create \(what)") }
+        guard let bio = SocketBIO.make(method: method, fd: fd) else {
             SSL_free(ssl)
             throw TLSError.fromQueue("cannot create a socket BIO")
         }
         // One BIO for both directions: SSL_set_bio takes the single reference we hold.
         SSL_set_bio(ssl, bio, bio)
-        SSL_set_accept_state(ssl)
-        self.ssl = ssl
-        self.context = context
-        self.clientContext = nil
+        return ssl
     }
 
     /// Takes ownership of `ssl`, a client-mode SSL made from `clientContext` with its BIO attached.

@@ -173,7 +173,7 @@ extension Integration.HTTP2UpstreamTests {
     @Test func anHTTP2UpstreamOverVerifiedTLS() throws {
         let dir = try TempDir.make()
         defer { dir.remove() }
-        let cert = try H2Tools.makeCertificate(in: dir)
+        let cert = try makeTestCertificate("localhost", in: dir)
         let v1 = try H2UpstreamProcess(name: "v1", tls: (cert.certificate, cert.privateKey))
         defer { v1.stop() }
         func config(serverName: String) -> ProxyConfig {

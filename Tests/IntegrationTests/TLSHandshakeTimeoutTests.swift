@@ -8,7 +8,7 @@ extension Integration {
         @Test func aSilentTLSClientIsClosedAfterTheHandshakeTimeout() throws {
             let dir = try TempDir.make()
             defer { dir.remove() }
-            let cert = try H2Tools.makeCertificate(in: dir)
+            let cert = try makeTestCertificate("localhost", in: dir)
             let upstream = try TestUpstream(text: "ok\n")
             defer { upstream.stop() }
             let tlsPort = try Posix.freePort()

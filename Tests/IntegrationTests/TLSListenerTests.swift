@@ -2,18 +2,6 @@
 import Foundation
 import Testing
 
-/// A self-signed certificate for `CN=<name>`, made by the openssl command line in `dir`.
-private func makeCertificate(_ name: String, in dir: TempDir) throws -> (certificate: String, privateKey: String) {
-    let cert = dir.url.appendingPathComponent("\(name)-cert.pem").path
-    let key = dir.url.appendingPathComponent("\(name)-key.pem").path
-    let result = try ChildProcess.run("/usr/bin/openssl", [
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=\(name)",
-    ])
-    guard result.status == 0 else { throw ProxyError.badStatus(Int(result.status), result.stderr) }
-    return (cert, key)
-}
-
 /// The subject of the certificate the listener serves for `serverName` (`CN = name`), as s_client prints it.
 private func servedSubject(port: UInt16, serverName: String) throws -> String {
     let output = try handshake(port: port, serverName: serverName, []).output
@@ -34,7 +22,7 @@ extension Integration {
         @Test func curlOverHTTPSReachesTheUpstreamMarkedHTTPS() throws {
             let dir = try TempDir.make()
             defer { dir.remove() }
-            let cert = try makeCertificate("localhost", in: dir)
+            let cert = try makeTestCertificate("localhost", in: dir)
             let upstream = try TestUpstream(text: "over tls\n")
             defer { upstream.stop() }
             let tlsPort = try Posix.freePort()
@@ -57,7 +45,7 @@ extension Integration {
         @Test func tls11IsRefusedAndTls12And13Work() throws {
             let dir = try TempDir.make()
             defer { dir.remove() }
-            let cert = try makeCertificate("localhost", in: dir)
+            let cert = try makeTestCertificate("localhost", in: dir)
             let upstream = try TestUpstream(text: "ok\n")
             defer { upstream.stop() }
             let tlsPort = try Posix.freePort()
@@ -80,8 +68,8 @@ extension Integration {
         @Test func sighupSwapsTheCertificateAndABadOneIsRefused() throws {
             let dir = try TempDir.make()
             defer { dir.remove() }
-            let first = try makeCertificate("first.test", in: dir)
-            let second = try makeCertificate("second.test", in: dir)
+            let first = try makeTestCertificate("first.test", in: dir)
+            let second = try makeTestCertificate("second.test", in: dir)
             let upstream = try TestUpstream(text: "ok\n")
             defer { upstream.stop() }
             let tlsPort = try Posix.freePort()
@@ -111,9 +99,9 @@ extension Integration {
         @Test func sniPicksTheCertificateAndASighupAddsOne() throws {
             let dir = try TempDir.make()
             defer { dir.remove() }
-            let alpha = try makeCertificate("alpha.test", in: dir)
-            let beta = try makeCertificate("beta.test", in: dir)
-            let gamma = try makeCertificate("gamma.test", in: dir)
+            let alpha = try makeTestCertificate("alpha.test", in: dir)
+            let beta = try makeTestCertificate("beta.test", in: dir)
+            let gamma = try makeTestCertificate("gamma.test", in: dir)
             let upstream = try TestUpstream(text: "ok\n")
             defer { upstream.stop() }
             let tlsPort = try Posix.freePort()
@@ -143,7 +131,7 @@ extension Integration {
         @Test func http2SwitchDecidesWhetherALPNOffersH2() throws {
             let dir = try TempDir.make()
             defer { dir.remove() }
-            let cert = try makeCertificate("localhost", in: dir)
+            let cert = try makeTestCertificate("localhost", in: dir)
             let upstream = try TestUpstream(text: "ok\n")
             defer { upstream.stop() }
             let tlsPort = try Posix.freePort()

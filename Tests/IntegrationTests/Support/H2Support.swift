@@ -39,16 +39,10 @@ enum H2Tools {
         }
     }
 
-    /// A self-signed certificate for `CN=localhost` (openssl command line), its key, and both in one
-    /// PEM file (HAProxy's `crt` wants them together).
+    /// A self-signed certificate for localhost (`makeTestCertificate`), its key, and both in one PEM
+    /// file (HAProxy's `crt` wants them together).
     static func makeCertificate(in dir: TempDir) throws -> (certificate: String, privateKey: String, combined: String) {
-        let cert = dir.url.appendingPathComponent("h2-cert.pem").path
-        let key = dir.url.appendingPathComponent("h2-key.pem").path
-        let result = try ChildProcess.run(openssl, [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost",
-        ])
-        guard result.status == 0 else { throw Missing(description: "openssl req failed: \(result.stderr)") }
+        let (cert, key) = try makeTestCertificate("localhost", in: dir)
         let combined = try dir.write("h2-combined.pem",
                                      try String(contentsOfFile: cert, encoding: .utf8) + String(contentsOfFile: key, encoding: .utf8))
         return (cert, key, combined.path)

@@ -4,18 +4,6 @@ import Foundation
 import Glibc
 #endif
 
-/// A self-signed P-256 certificate for `DNS:name` in `dir` (it is its own CA): (certificate, key) paths.
-private func makeCertificate(name: String, in dir: TempDir) throws -> (certificate: String, key: String) {
-    let certificate = dir.url.appendingPathComponent("cert.pem").path
-    let key = dir.url.appendingPathComponent("key.pem").path
-    let made = try ChildProcess.run("/usr/bin/openssl", [
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", key, "-out", certificate, "-days", "1", "-subj", "/CN=\(name)", "-addext", "subjectAltName=DNS:\(name)",
-    ])
-    guard made.status == 0 else { throw ProxyError.badStatus(Int(made.status), made.stderr) }
-    return (certificate, key)
-}
-
 /// Serves the files written with `serve(_:_:)` on 127.0.0.1 (HTTP/1.0 responses, close-delimited),
 /// with a certificate for `DNS:name` that tests give the proxy as its `caFile`.
 final class TLSUpstream {
@@ -32,7 +20,7 @@ final class TLSUpstream {
     init(name: String, requireSNI: Bool = false) throws {
         dir = try TempDir.make()
         let key: String
-        (certificate, key) = try makeCertificate(name: name, in: dir)
+        (certificate, key) = try makeTestCertificate(name, in: dir)
         port = try Posix.freePort()
         logFile = dir.url.appendingPathComponent("s_server.log")
         // -servername needs a second certificate for other names; the same one does, since -servername_fatal refuses them.
@@ -77,7 +65,7 @@ final class KeepAliveTLSUpstream {
     init(name: String, requestsPerConnection: Int = 1000) throws {
         dir = try TempDir.make()
         let key: String
-        (certificate, key) = try makeCertificate(name: name, in: dir)
+        (certificate, key) = try makeTestCertificate(name, in: dir)
         port = try Posix.freePort()
         let path = dir.url.path
         // One foreground process (no master/workers) that writes only inside `dir`.
