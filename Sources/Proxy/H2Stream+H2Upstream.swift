@@ -153,16 +153,7 @@ extension H2Stream {
     }
 
     private func submitUpstreamHead(hasBody: Bool) {
-        guard let buffer = upstreamFieldBytes else { return }
-        let bytes = buffer.readable
-        let base = buffer.readerIndex
-        for (name, value) in upstreamFields {
-            let n = bytes.slice(ByteRange(lowerBound: name.lowerBound - base, upperBound: name.upperBound - base))
-            let v = bytes.slice(ByteRange(lowerBound: value.lowerBound - base, upperBound: value.upperBound - base))
-            if n.first == UInt8(ascii: ":") { continue }
-            noteGRPC(name: n, value: v)
-            session.addField(name: n, value: v)
-        }
+        guard addUpstreamFields() else { return }
         do {
             try session.submitResponse(stream: id, status: upstreamStatus, hasBody: hasBody)
         } catch {
@@ -175,6 +166,22 @@ extension H2Stream {
         responseStarted = true
         upstreamHeadDelivered = true
         forgetReplay()
+    }
+
+    /// Adds the stored upstream fields (head or trailers; pseudo-fields skipped) to the client's next
+    /// submit, noting what gRPC needs; false when none were stored.
+    private func addUpstreamFields() -> Bool {
+        guard let buffer = upstreamFieldBytes else { return false }
+        // The ranges are offsets from the buffer's start (it is only ever appended to, then cleared).
+        let bytes = UnsafeRawBufferPointer(start: buffer.base, count: buffer.writerIndex)
+        for (name, value) in upstreamFields {
+            let n = bytes.slice(name)
+            let v = bytes.slice(value)
+            if n.first == UInt8(ascii: ":") { continue }
+            noteGRPC(name: n, value: v)
+            session.addField(name: n, value: v)
+        }
+        return true
     }
 
     /// `content-type: application/grpc…` and `grpc-status` (in the head of a trailers-only response, or in trailers).
@@ -265,16 +272,7 @@ extension H2Stream {
 
     /// Sends the stored trailers after the last DATA (from within the DATA source call, which nghttp2 allows).
     private func submitUpstreamTrailers() -> Bool {
-        guard let buffer = upstreamFieldBytes else { return false }
-        let bytes = buffer.readable
-        let base = buffer.readerIndex
-        for (name, value) in upstreamFields {
-            let n = bytes.slice(ByteRange(lowerBound: name.lowerBound - base, upperBound: name.upperBound - base))
-            let v = bytes.slice(ByteRange(lowerBound: value.lowerBound - base, upperBound: value.upperBound - base))
-            if n.first == UInt8(ascii: ":") { continue }
-            noteGRPC(name: n, value: v)
-            session.addField(name: n, value: v)
-        }
+        guard addUpstreamFields() else { return false }
         clearUpstreamFields()
         do {
             try session.submitTrailers(stream: id)

@@ -10,14 +10,6 @@ extension Integration {
     @Suite("HTTP/2")
     struct HTTP2 {
         /// A proxy config with one route to `upstream` and a TLS listener on `tlsPort` (certificate in `dir`).
-        static func withTLS(_ config: ProxyConfig, dir: TempDir) throws -> (config: ProxyConfig, tlsPort: UInt16) {
-            let cert = try H2Tools.makeCertificate(in: dir)
-            let tlsPort = try Posix.freePort()
-            var config = config
-            config.extraListeners = [ListenerSpec("https", port: tlsPort, tls: (cert.certificate, cert.privateKey))]
-            return (config, tlsPort)
-        }
-
         static func curl(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
             try H2Tools.require(H2Tools.curl, package: "curl")
             return try ChildProcess.run(H2Tools.curl, ["-s", "-S", "--max-time", "10"] + arguments, timeout: 15)
@@ -68,7 +60,7 @@ extension Integration {
                 request.path == "/big" ? .respond(UpstreamResponse(body: .pattern(count: size, chunked: true))) : .text("over h2")
             }
             defer { upstream.stop() }
-            let (config, tlsPort) = try Self.withTLS(.single(primary: upstream), dir: dir)
+            let (config, tlsPort, _) = try ProxyConfig.single(primary: upstream).withTLSListener(in: dir)
             try withProxy(config) { _ in
                 let h2 = try Self.curl(["-k", "--http2", "-w", "\n%{http_version}", "https://127.0.0.1:\(tlsPort)/hello"])
                 #expect(h2.status == 0, "curl: \(h2.stderr)")
@@ -94,7 +86,7 @@ extension Integration {
             defer { dir.remove() }
             let upstream = try TestUpstream(text: "ok")
             defer { upstream.stop() }
-            let (config, tlsPort) = try Self.withTLS(.single(primary: upstream), dir: dir)
+            let (config, tlsPort, _) = try ProxyConfig.single(primary: upstream).withTLSListener(in: dir)
             try withProxy(config) { _ in
                 for (offer, want) in [("h2", "h2"), ("h2,http/1.1", "h2"), ("http/1.1,h2", "h2"), ("http/1.1", "http/1.1")] {
                     let result = try ChildProcess.run(H2Tools.openssl, ["s_client", "-connect", "127.0.0.1:\(tlsPort)", "-servername", "localhost",
@@ -111,7 +103,7 @@ extension Integration {
             defer { dir.remove() }
             let upstream = try TestUpstream { request in .text("n \(request.path)") }
             defer { upstream.stop() }
-            let (config, tlsPort) = try Self.withTLS(.single(primary: upstream), dir: dir)
+            let (config, tlsPort, _) = try ProxyConfig.single(primary: upstream).withTLSListener(in: dir)
             try withProxy(config) { proxy in
                 for base in ["http://127.0.0.1:\(proxy.port)", "https://127.0.0.1:\(tlsPort)"] {
                     let before = upstream.requestCount
@@ -134,7 +126,7 @@ extension Integration {
             defer { dir.remove() }
             let upstream = try TestUpstream(text: "load")
             defer { upstream.stop() }
-            let (config, tlsPort) = try Self.withTLS(.single(primary: upstream), dir: dir)
+            let (config, tlsPort, _) = try ProxyConfig.single(primary: upstream).withTLSListener(in: dir)
             try withProxy(config) { proxy in
                 let plain = try Self.h2load("http://127.0.0.1:\(proxy.port)/", requests: 2000, clients: 4, streams: 20)
                 let plainSummary = Self.h2loadSummary(plain.output)

@@ -8,12 +8,10 @@ extension Integration {
         @Test func aSilentTLSClientIsClosedAfterTheHandshakeTimeout() throws {
             let dir = try TempDir.make()
             defer { dir.remove() }
-            let cert = try makeTestCertificate("localhost", in: dir)
             let upstream = try TestUpstream(text: "ok\n")
             defer { upstream.stop() }
-            let tlsPort = try Posix.freePort()
-            var config = ProxyConfig.single(primary: upstream, timeouts: ["tlsHandshake": "300ms", "requestHeader": "5s"])
-            config.extraListeners = [ListenerSpec("https", port: tlsPort, tls: (cert.certificate, cert.privateKey))]
+            let (config, tlsPort, _) = try ProxyConfig.single(primary: upstream, timeouts: ["tlsHandshake": "300ms", "requestHeader": "5s"])
+                .withTLSListener(in: dir)
             try withProxy(config) { _ in
                 let client = try RawClient(port: tlsPort, timeout: 5)
                 defer { client.close() }

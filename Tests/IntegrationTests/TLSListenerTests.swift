@@ -22,12 +22,9 @@ extension Integration {
         @Test func curlOverHTTPSReachesTheUpstreamMarkedHTTPS() throws {
             let dir = try TempDir.make()
             defer { dir.remove() }
-            let cert = try makeTestCertificate("localhost", in: dir)
             let upstream = try TestUpstream(text: "over tls\n")
             defer { upstream.stop() }
-            let tlsPort = try Posix.freePort()
-            var config = ProxyConfig.single(primary: upstream)
-            config.extraListeners = [ListenerSpec("https", port: tlsPort, tls: cert)]
+            let (config, tlsPort, _) = try ProxyConfig.single(primary: upstream).withTLSListener(in: dir)
             try withProxy(config) { _ in
                 let result = try ChildProcess.run("/usr/bin/curl", ["-sk", "--http1.1", "--max-time", "10", "https://127.0.0.1:\(tlsPort)/hello"])
                 #expect(result.status == 0, "curl: \(result.stderr)")
@@ -45,12 +42,9 @@ extension Integration {
         @Test func tls11IsRefusedAndTls12And13Work() throws {
             let dir = try TempDir.make()
             defer { dir.remove() }
-            let cert = try makeTestCertificate("localhost", in: dir)
             let upstream = try TestUpstream(text: "ok\n")
             defer { upstream.stop() }
-            let tlsPort = try Posix.freePort()
-            var config = ProxyConfig.single(primary: upstream)
-            config.extraListeners = [ListenerSpec("https", port: tlsPort, tls: cert)]
+            let (config, tlsPort, _) = try ProxyConfig.single(primary: upstream).withTLSListener(in: dir)
             try withProxy(config) { _ in
                 // SECLEVEL=0 makes the client really offer TLS 1.1, so the refusal is the proxy's.
                 let old = try handshake(port: tlsPort, ["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"])
@@ -131,12 +125,9 @@ extension Integration {
         @Test func http2SwitchDecidesWhetherALPNOffersH2() throws {
             let dir = try TempDir.make()
             defer { dir.remove() }
-            let cert = try makeTestCertificate("localhost", in: dir)
             let upstream = try TestUpstream(text: "ok\n")
             defer { upstream.stop() }
-            let tlsPort = try Posix.freePort()
-            var config = ProxyConfig.single(primary: upstream)
-            config.extraListeners = [ListenerSpec("https", port: tlsPort, tls: cert)]
+            var (config, tlsPort, cert) = try ProxyConfig.single(primary: upstream).withTLSListener(in: dir)
             try withProxy(config) { proxy in
                 let on = try handshake(port: tlsPort, ["-alpn", "h2,http/1.1"])
                 #expect(on.output.contains("ALPN protocol: h2"), "\(on.output)")
