@@ -19,7 +19,15 @@ enum MetricsDocument {
         writer.family("canarygate_config_generation", type: .gauge, help: "Generation of the config serving new requests.")
         writer.sample("canarygate_config_generation", [], UInt64(server.state.snapshot.generation))
         writer.family("canarygate_active_connections", type: .gauge, help: "Open client connections, all loops.")
-        writer.sample("canarygate_active_connections", [], UInt64(server.openConnections))
+        let perLoop = server.openConnectionsPerLoop
+        writer.sample("canarygate_active_connections", [], UInt64(perLoop.reduce(0, +)))
+        writer.family("canarygate_loop_active_connections", type: .gauge, help: "Open client connections of each event loop.")
+        for (loop, count) in perLoop.enumerated() {
+            writer.sample("canarygate_loop_active_connections", [("loop", "\(loop)")], UInt64(count))
+        }
+        writer.family("canarygate_connections_handed_over_total", type: .counter,
+                      help: "Accepted connections handed to the event loop with the fewest open (listeners with balance: connections).")
+        writer.sample("canarygate_connections_handed_over_total", [], UInt64(server.connectionsHandedOver))
         writer.family("canarygate_event_loops", type: .gauge, help: "Event-loop threads.")
         writer.sample("canarygate_event_loops", [], UInt64(server.state.loopCount))
         writer.family("canarygate_build_info", type: .gauge, help: "Build information; the value is always 1.")

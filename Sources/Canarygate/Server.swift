@@ -68,6 +68,7 @@ public final class Server: Sendable {
         }
         do {
             if let failure { throw failure }
+            for c in controls { c.send(.peers(controls)) }
             let admin = try AdminServer.bind(address: config.admin.address)
             let controller = RolloutController(state: state, logger: logger)
             controller.closeIdle = { endpoints in for c in controls { c.send(.closeIdle(endpoints)) } }
@@ -150,8 +151,16 @@ public final class Server: Sendable {
         return controls.allSatisfy { $0.servedGeneration.load(ordering: .acquiring) == g }
     }
 
-    public var openConnections: Int {
-        controls.reduce(0) { $0 + $1.openConnections.load(ordering: .relaxed) }
+    public var openConnections: Int { openConnectionsPerLoop.reduce(0, +) }
+
+    /// Client connections open on each loop, by loop index (how evenly `balance:` spread them).
+    public var openConnectionsPerLoop: [Int] {
+        controls.map { $0.openConnections.load(ordering: .relaxed) }
+    }
+
+    /// Connections a loop accepted and handed to a less busy one, all loops.
+    public var connectionsHandedOver: Int {
+        controls.reduce(0) { $0 + $1.handedOver.load(ordering: .relaxed) }
     }
 
     /// Stops accepting and lets in-flight requests finish; returns when every client connection is closed

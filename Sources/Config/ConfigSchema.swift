@@ -21,9 +21,23 @@ public struct ListenerConfig: Sendable, Equatable {
     public var tls: ListenerTLSConfig?
     /// Whether the listener offers HTTP/2 (on TLS: `h2` in ALPN, before `http/1.1`).
     public var http2: Bool
-    public init(name: String, address: HostPort, tls: ListenerTLSConfig? = nil, http2: Bool = true) {
-        self.name = name; self.address = address; self.tls = tls; self.http2 = http2
+    /// How accepted connections are spread over the event loops.
+    public var balance: AcceptBalance
+    public init(name: String, address: HostPort, tls: ListenerTLSConfig? = nil, http2: Bool = true,
+                balance: AcceptBalance = .connections) {
+        self.name = name; self.address = address; self.tls = tls; self.http2 = http2; self.balance = balance
     }
+}
+
+/// `balance:` of a listener. Every loop has its own SO_REUSEPORT socket, and the kernel hashes each
+/// new connection to one of them: with few long-lived connections (HTTP/2, gRPC) one loop may get
+/// most of them and saturate its core while another idles.
+public enum AcceptBalance: String, Sendable, Hashable, CaseIterable {
+    /// The loop that accepted a connection hands it to the loop with the fewest open connections
+    /// when it has two or more than that loop (HAProxy and Envoy's `exact_balance` do the same). The default.
+    case connections
+    /// Each connection stays on the loop whose socket the kernel chose.
+    case kernel
 }
 
 /// The certificates of a TLS listener, never empty. The first is the default: it serves clients

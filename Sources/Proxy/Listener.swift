@@ -1,4 +1,5 @@
 // A loop's own SO_REUSEPORT listening socket: accepts in bounded batches and backs off when out of descriptors.
+import Config
 import EventLoop
 import Logging
 import TLS
@@ -11,15 +12,18 @@ final class Listener: Pollable {
     var tls: TLSContext?
     /// h2c with prior knowledge on a plain listener, ALPN "h2" on a TLS one.
     var http2: Bool
+    /// Replaced on reload.
+    var balance: AcceptBalance
     unowned(unsafe) let proxy: ProxyLoop
     private var paused = false
 
     /// Accepts per readiness event, so one busy listener cannot starve the loop's other sockets.
     private static let acceptBatch = 64
 
-    init(name: String, address: SocketAddress, tls: TLSContext?, http2: Bool, proxy: ProxyLoop) throws(Errno) {
+    init(name: String, address: SocketAddress, tls: TLSContext?, http2: Bool, balance: AcceptBalance, proxy: ProxyLoop) throws(Errno) {
         self.name = name
         self.http2 = http2
+        self.balance = balance
         self.tls = tls
         self.address = address
         self.proxy = proxy
@@ -38,7 +42,7 @@ final class Listener: Pollable {
             do {
                 switch try fd.accept(peer: &peer) {
                 case .wouldBlock: return
-                case .value(let client): proxy.adopt(client, peer: peer!, from: self)
+                case .value(let client): proxy.accepted(client, peer: peer!, on: self)
                 }
             } catch let error where error == .tooManyOpenFiles || error == .fileTableOverflow || error == .noBuffers || error == .noMemory {
                 // The pending connection stays in the backlog and the level-triggered listener would fire

@@ -10,19 +10,34 @@ public enum LoopCommand: Sendable {
     case drain
     /// Close the idle pooled connections to these endpoints (a finished canary's pool).
     case closeIdle([HostPort])
+    /// The loops that share the listeners, this one included (sent once, after every loop started).
+    case peers([LoopControl])
+    /// Serve a connection another loop accepted on the listener named `listener` (see `AcceptBalance`).
+    case adopt(HandedConnection)
+}
+
+/// An accepted client socket on its way to another loop; that loop's open-connection count already includes it.
+public struct HandedConnection: Sendable {
+    let fd: Int32
+    let peer: SocketAddress
+    let listener: String
 }
 
 public final class LoopControl: Sendable {
     public let handle: EventLoopHandle
     private let inbox = Mutex<[LoopCommand]>([])
-    /// Client connections open on the loop (written only by the loop).
+    /// Client connections open on the loop, counting those handed to it and not yet adopted: the
+    /// loop adds and subtracts its own, a peer adds the ones it hands over.
     public let openConnections = Atomic<Int>(0)
+    /// Connections this loop accepted and handed to a peer with fewer (`balance: connections`).
+    public let handedOver = Atomic<Int>(0)
     /// The generation of the snapshot the loop serves new requests with.
     public let servedGeneration = Atomic<Int>(0)
 
     init(handle: EventLoopHandle) { self.handle = handle }
 
-    /// Queues `command` and wakes the loop; the mailbox lock is taken only on these rare commands, never per request.
+    /// Queues `command` and wakes the loop; the mailbox lock is taken only on these rare commands (and a
+    /// connection handed over by a peer), never per request.
     public func send(_ command: LoopCommand) {
         inbox.withLock { $0.append(command) }
         handle.wake()

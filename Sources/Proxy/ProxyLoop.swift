@@ -21,7 +21,8 @@ public final class ProxyLoop {
     public let control: LoopControl
     /// Set by a drain: no new connections, and every connection closes after its current request.
     private(set) var draining = false
-    private var openConnections = 0
+    /// The other loops serving the same listeners (see `AcceptBalance.connections`).
+    private var peers: [LoopControl] = []
 
     /// Deadline lists, one per timeout kind (see DeadlineList: one duration per list).
     private struct TimeoutLists {
@@ -79,6 +80,8 @@ public final class ProxyLoop {
             case .drain: beginDrain()
             case .closeIdle(let endpoints):
                 for pool in poolsByAddress.values where endpoints.contains(pool.configured) { pool.closeAll() }
+            case .peers(let all): peers = all.filter { $0 !== control }
+            case .adopt(let handed): adoptHanded(handed)
             }
         }
     }
@@ -107,6 +110,7 @@ public final class ProxyLoop {
             if let same = next.listeners.first(where: { $0.name == l.name && $0.address == l.address && ($0.tls == nil) == (l.tls == nil) }) {
                 l.tls = same.tls
                 l.http2 = same.http2
+                l.balance = same.balance
                 kept.append(l)
             } else {
                 l.close()
@@ -115,7 +119,7 @@ public final class ProxyLoop {
         }
         listeners = kept
         for l in next.listeners where !listeners.contains(where: { $0.name == l.name && $0.address == l.address }) {
-            listeners.append(try Listener(name: l.name, address: l.address, tls: l.tls, http2: l.http2, proxy: self))
+            listeners.append(try Listener(name: l.name, address: l.address, tls: l.tls, http2: l.http2, balance: l.balance, proxy: self))
         }
     }
 
@@ -166,8 +170,35 @@ public final class ProxyLoop {
         poolsByAddress = pools
     }
 
-    /// Takes ownership of an accepted client socket.
-    func adopt(_ fd: SocketDescriptor, peer: SocketAddress, from listener: Listener) {
+    /// Serves a connection `listener` accepted, or hands it to the loop with the fewest connections.
+    func accepted(_ fd: SocketDescriptor, peer: SocketAddress, on listener: Listener) {
+        // Counted before deciding, so two loops accepting at once each see the other's new connection.
+        let mine = control.openConnections.add(1, ordering: .relaxed).newValue
+        if listener.balance == .connections, !peers.isEmpty,
+           let i = AcceptBalancer.target(mine: mine, peerCounts: peers.lazy.map { $0.openConnections.load(ordering: .relaxed) }) {
+            let target = peers[i]
+            target.openConnections.add(1, ordering: .relaxed)
+            control.openConnections.subtract(1, ordering: .relaxed)
+            control.handedOver.add(1, ordering: .relaxed)
+            target.send(.adopt(HandedConnection(fd: fd.raw, peer: peer, listener: listener.name)))
+            return
+        }
+        adopt(fd, peer: peer, from: listener)
+    }
+
+    /// A connection a peer accepted; closed if this loop no longer has that listener (a drain or a reload).
+    private func adoptHanded(_ handed: HandedConnection) {
+        let fd = SocketDescriptor(raw: handed.fd)
+        guard !draining, let listener = listeners.first(where: { $0.name == handed.listener }) else {
+            fd.close()
+            connectionClosed()
+            return
+        }
+        adopt(fd, peer: handed.peer, from: listener)
+    }
+
+    /// Takes ownership of an accepted client socket, already counted in `control.openConnections`.
+    private func adopt(_ fd: SocketDescriptor, peer: SocketAddress, from listener: Listener) {
         let tls = listener.tls
         // Responses go out as soon as they are ready, in one write or several (a streamed body, a TLS
         // head record then a body record): with Nagle on, a second small write would wait ~40 ms for
@@ -178,6 +209,7 @@ public final class ProxyLoop {
             do { session = try TLSSession(context: tls, fd: fd.raw) } catch {
                 log.warning("TLS session: \(error)")
                 fd.close()
+                connectionClosed()
                 return
             }
         }
@@ -187,10 +219,9 @@ public final class ProxyLoop {
             try loop.reactor.register(fd, connection, interest: Reactor.readable | Reactor.writable | Reactor.readHangup | Reactor.edgeTriggered)
         } catch {
             fd.close()
+            connectionClosed()
             return
         }
-        openConnections += 1
-        control.openConnections.store(openConnections, ordering: .relaxed)
         // The header timeout runs from accept on plain connections; TLS ones get the handshake
         // timeout first, then the header timeout from the handshake's end.
         (session == nil ? headerDeadlines : handshakeDeadlines).arm(connection, now: loop.now)
@@ -288,8 +319,7 @@ public final class ProxyLoop {
     }
 
     func connectionClosed() {
-        openConnections -= 1
-        control.openConnections.store(openConnections, ordering: .relaxed)
+        control.openConnections.subtract(1, ordering: .relaxed)
     }
 
     /// Picks the arm for a request of `route`, and an endpoint of it (nil when every endpoint of the

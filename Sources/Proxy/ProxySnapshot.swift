@@ -9,7 +9,7 @@ public final class ProxySnapshot: Sendable {
     public let routes: RouteTable
     /// `tls`: the certificates of a TLS listener, loaded with the snapshot so a bad file refuses the reload.
     /// `http2`: the listener's `http2` setting, which its TLS context already offers through ALPN.
-    public let listeners: [(name: String, address: SocketAddress, tls: TLSContext?, http2: Bool)]
+    public let listeners: [(name: String, address: SocketAddress, tls: TLSContext?, http2: Bool, balance: AcceptBalance)]
     /// Increases with every successful reload.
     public let generation: Int
 
@@ -18,14 +18,14 @@ public final class ProxySnapshot: Sendable {
         self.config = config
         self.generation = generation
         self.routes = try RouteTable(routes: config.routes, weights: weights)
-        var resolved: [(String, SocketAddress, TLSContext?, Bool)] = []
+        var resolved: [(String, SocketAddress, TLSContext?, Bool, AcceptBalance)] = []
         for l in config.listeners {
             let alpn = l.http2 ? ["h2", "http/1.1"] : ["http/1.1"]
             let tls = try l.tls.map { tls in
                 try TLSContext(keyPairs: tls.certificates.map { TLSKeyPair(certificateFile: $0.certificate, privateKeyFile: $0.privateKey) },
                                alpn: alpn)
             }
-            resolved.append((l.name, try SocketAddress.resolve(host: l.address.host, port: l.address.port), tls, l.http2))
+            resolved.append((l.name, try SocketAddress.resolve(host: l.address.host, port: l.address.port), tls, l.http2, l.balance))
         }
         self.listeners = resolved
     }

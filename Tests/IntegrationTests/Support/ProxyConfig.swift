@@ -39,9 +39,12 @@ struct ListenerSpec: Sendable {
     var certificates: [(certificate: String, privateKey: String)]
     /// The `http2:` key (nil: not written).
     var http2: Bool?
+    /// The `balance:` key (nil: not written).
+    var balance: String?
     init(_ name: String, port: UInt16, tls: (certificate: String, privateKey: String)? = nil,
-         certificates: [(certificate: String, privateKey: String)] = [], http2: Bool? = nil) {
+         certificates: [(certificate: String, privateKey: String)] = [], http2: Bool? = nil, balance: String? = nil) {
         self.name = name; self.port = port; self.tls = tls; self.certificates = certificates; self.http2 = http2
+        self.balance = balance
     }
 }
 
@@ -97,6 +100,7 @@ struct ProxyConfig: Sendable {
             }
             if !tlsFields.isEmpty { out += "    tls: { \(tlsFields.joined(separator: ", ")) }\n" }
             if let http2 = extra.http2 { out += "    http2: \(http2)\n" }
+            if let balance = extra.balance { out += "    balance: \(balance)\n" }
         }
         if !timeouts.isEmpty {
             out += "timeouts:\n"
