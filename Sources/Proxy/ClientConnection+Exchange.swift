@@ -110,7 +110,7 @@ extension ClientConnection {
         if head.count + body.count > 0 {
             guard up.writable else { return false }
             do {
-                let result = body.count == 0 ? try up.transport.write(head) : try up.transport.write(head, body)
+                let result = try up.transport.write(head, body, scratch: proxy.tlsRecordScratch)
                 switch result {
                 case .wouldBlock:
                     up.writable = false
@@ -311,7 +311,7 @@ extension ClientConnection {
         if head.count + body.count == 0 { return .done }
         guard writable else { return .blocked }
         do {
-            let result = try transport.write(head, body)
+            let result = try transport.write(head, body, scratch: proxy.tlsRecordScratch)
             switch result {
             case .wouldBlock:
                 writable = false

@@ -111,7 +111,7 @@ extension H2Stream {
             }
             guard up.writable else { return }
             do {
-                switch try (chunk.count == 0 ? up.transport.write(head) : up.transport.write(head, chunk)) {
+                switch try up.transport.write(head, chunk, scratch: proxy.tlsRecordScratch) {
                 case .wouldBlock:
                     up.writable = false
                     return

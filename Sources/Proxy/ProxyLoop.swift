@@ -48,6 +48,10 @@ public final class ProxyLoop {
     /// How long a connection closed after an error response of ours keeps draining the client's bytes.
     let lingerDeadlines: DeadlineList
 
+    /// One TLS record's worth of plaintext: a response head and the start of its body are joined
+    /// here to go out as one record (see `ClientTransport.write(_:_:scratch:)`).
+    let tlsRecordScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * 1024, alignment: 16)
+
     /// Parser limits; copied from the snapshot so the hot path reads a stored property.
     private(set) var maxHeaderBytes: Int
     private(set) var maxHeaderCount: Int
@@ -72,6 +76,8 @@ public final class ProxyLoop {
         loop.onWake = { [unowned self] in self.processCommands() }
         loop.afterEvents = { [unowned self] in self.flushDirty() }
     }
+
+    deinit { tlsRecordScratch.deallocate() }
 
     private func processCommands() {
         for command in control.takeCommands() {

@@ -19,6 +19,24 @@ private func handshake(port: UInt16, serverName: String = "localhost", _ extra: 
 extension Integration {
     @Suite("TLS listeners")
     struct TLSListenerTests {
+        /// A response the upstream sends in one piece leaves in one TLS record (head and body joined): two
+        /// records meant two sends, each as costly as the whole exchange's other send to the client.
+        @Test(arguments: [12, 8_000])
+        func aSmallResponseIsOneTLSRecord(bodyLength: Int) throws {
+            let dir = try TempDir.make()
+            defer { dir.remove() }
+            let upstream = try TestUpstream(text: String(repeating: "r", count: bodyLength))
+            defer { upstream.stop() }
+            let (config, tlsPort, _) = try ProxyConfig.single(primary: upstream).withTLSListener(in: dir)
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Support/tls_records.py").path
+            try withProxy(config) { _ in
+                let run = try ChildProcess.run(H2Tools.python, [script, String(tlsPort), "/one"], timeout: 15)
+                #expect(run.status == 0, "tls_records.py: \(run.stderr)")
+                #expect(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                    == #"{"records": 1, "status": 200, "bodyLength": \#(bodyLength)}"#, "\(run.stdout)")
+            }
+        }
+
         @Test func curlOverHTTPSReachesTheUpstreamMarkedHTTPS() throws {
             let dir = try TempDir.make()
             defer { dir.remove() }
