@@ -19,6 +19,10 @@ static inline long cg_SSL_CTX_set_mode(SSL_CTX *ctx, long mode) {
     return SSL_CTX_set_mode(ctx, mode);
 }
 
+static inline long cg_SSL_CTX_set_read_ahead(SSL_CTX *ctx, long on) {
+    return SSL_CTX_set_read_ahead(ctx, on);
+}
+
 static inline long cg_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode) {
     return SSL_CTX_set_session_cache_mode(ctx, mode);
 }
