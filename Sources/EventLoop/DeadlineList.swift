@@ -9,9 +9,13 @@ public final class DeadlineList {
     private var head: Pollable?
     private unowned(unsafe) var tail: Pollable?
 
+    /// No longer handed out for new deadlines (a reload changed the duration): its loop drops it once empty.
+    var retired = false
+
     public init(duration: Duration) { self.duration = duration.nanoseconds }
 
     public var earliest: UInt64? { head?.deadline }
+    public var isEmpty: Bool { head == nil }
 
     /// (Re)arms `object` to expire `duration` after `now`, moving it from whatever list it was on.
     public func arm(_ object: Pollable, now: UInt64) {

@@ -34,6 +34,7 @@ public final class EventLoop {
     /// Runs after each batch of events and expired deadlines: work deferred by the handlers.
     public var afterEvents: (() -> Void)?
     private var deadlineLists: [DeadlineList] = []
+    private var hasRetiredDeadlineLists = false
     private let wakeReader: WakeReader
 
     public init(bufferSize: Int) throws(Errno) {
@@ -51,10 +52,28 @@ public final class EventLoop {
     /// A deadline list for timeouts of `duration`; lists of equal duration are shared.
     public func deadlineList(for duration: Duration) -> DeadlineList {
         let ns = duration.nanoseconds
-        if let existing = deadlineLists.first(where: { $0.duration == ns }) { return existing }
+        if let existing = deadlineLists.first(where: { $0.duration == ns }) {
+            existing.retired = false
+            return existing
+        }
         let list = DeadlineList(duration: duration)
         deadlineLists.append(list)
         return list
+    }
+
+    /// Marks every list but `inUse` retired: each is dropped once its last deadline is gone, so
+    /// reloads that change timeouts do not leave the loop checking ever more empty lists.
+    public func retireDeadlineLists(except inUse: [DeadlineList]) {
+        for list in deadlineLists { list.retired = !inUse.contains { $0 === list } }
+        dropRetiredDeadlineLists()
+    }
+
+    /// How many lists the loop checks on each turn (retired ones included until empty).
+    public var deadlineListCount: Int { deadlineLists.count }
+
+    func dropRetiredDeadlineLists() {
+        deadlineLists.removeAll { $0.retired && $0.isEmpty }
+        hasRetiredDeadlineLists = deadlineLists.contains { $0.retired }
     }
 
     /// Runs until `handle.requestStop()`.
@@ -68,6 +87,7 @@ public final class EventLoop {
             }
             reactor.now = MonotonicClock.nowNanoseconds()
             for list in deadlineLists { list.expire(now: reactor.now) }
+            if hasRetiredDeadlineLists { dropRetiredDeadlineLists() }
             afterEvents?()
         }
     }

@@ -402,7 +402,9 @@ final class ClientConnection: UpstreamOwner {
     /// The loop drains: an idle connection closes now, a busy one after its current response.
     func drainRequested() {
         switch state {
-        case .handshaking, .awaitingHead where input?.isEmpty ?? true:
+        case .handshaking:
+            close()
+        case .awaitingHead where input?.isEmpty ?? true:
             close()
         case .awaitingHead, .exchanging:
             closeAfterResponse = true

@@ -36,6 +36,8 @@ public final class ProxyLoop {
             response = loop.deadlineList(for: t.upstreamResponse)
             upstreamIdle = loop.deadlineList(for: t.upstreamIdle)
         }
+
+        var all: [DeadlineList] { [header, handshake, idle, connect, response, upstreamIdle] }
     }
     private var timeouts: TimeoutLists
     var headerDeadlines: DeadlineList { timeouts.header }
@@ -100,6 +102,7 @@ public final class ProxyLoop {
         maxHeaderBytes = min(limits.maxHeaderBytes, loop.buffers.bufferSize - 1024)
         maxHeaderCount = limits.maxHeaderCount
         timeouts = TimeoutLists(next.config.timeouts, on: loop)
+        loop.retireDeadlineLists(except: timeouts.all + [listenerBackoff, lingerDeadlines])
         installRoutes(next)
         if !draining {
             do { try openListeners(next) } catch {

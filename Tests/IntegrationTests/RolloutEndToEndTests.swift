@@ -147,7 +147,7 @@ extension Integration {
                 #expect(metrics.value("canarygate_canary_weight", ["route": "web"]) == 0)
                 #expect(metrics.value("canarygate_rollout_phase", ["route": "web", "phase": "Failed"]) == 1)
 
-                try withLoad(proxy.port, clients: 2) { _ in Self.expectCanaryIdle(canary, for: 0.5) }
+                withLoad(proxy.port, clients: 2) { _ in Self.expectCanaryIdle(canary, for: 0.5) }
             }
         }
 

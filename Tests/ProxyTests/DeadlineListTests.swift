@@ -1,4 +1,4 @@
-// Deadline lists: expiry in order, re-arming moves an entry, cancelled entries never fire.
+// Deadline lists: expiry in order, re-arming moves an entry, cancelled entries never fire; lists a reload replaced are dropped once empty.
 import EventLoop
 import Testing
 
@@ -26,5 +26,29 @@ private final class Probe: Pollable {
         list.expire(now: 130_000_000)
         #expect(Probe.log == [3, 1])
         #expect(list.earliest == nil)
+    }
+
+    /// A reload that changes a timeout gets a new list; the old one keeps its entries until they go, then
+    /// leaves the loop, so reload after reload does not grow the lists checked on every turn.
+    @Test func aReplacedListLeavesTheLoopOnceEmpty() throws {
+        let loop = try EventLoop(bufferSize: 4096)
+        let old = loop.deadlineList(for: .seconds(1))
+        let kept = loop.deadlineList(for: .seconds(2))
+        _ = loop.deadlineList(for: .seconds(3))  // a list nothing uses after the reload
+        #expect(loop.deadlineListCount == 3)
+        let waiting = Probe(1)
+        old.arm(waiting, now: 0)
+        let replacement = loop.deadlineList(for: .seconds(5))
+        loop.retireDeadlineLists(except: [kept, replacement])
+        // The empty one is gone at once; the one with an entry stays until the entry leaves it.
+        #expect(loop.deadlineListCount == 3)
+        waiting.cancelDeadline()
+        loop.retireDeadlineLists(except: [kept, replacement])
+        #expect(loop.deadlineListCount == 2)
+        // Asking for a retired duration again brings it back into use rather than duplicating it.
+        let again = loop.deadlineList(for: .seconds(2))
+        #expect(again === kept)
+        loop.retireDeadlineLists(except: [again])
+        #expect(loop.deadlineListCount == 1)
     }
 }
