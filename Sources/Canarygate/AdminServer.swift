@@ -109,19 +109,22 @@ final class AdminServer: Sendable {
         }
     }
 
-    /// Reads the head (bounded in size and time) and returns the method and path.
+    /// Reads the head and any `Content-Length` body (16 KiB and 64 KiB, 2 s in all) and returns the
+    /// method and path. The API uses no body, but one left unread would make the close a reset that
+    /// can destroy the response before the client reads it.
     private func readRequestLine(_ client: SocketDescriptor) -> (String, String)? {
-        makeBlocking(client, receiveTimeoutSeconds: 2)
-        var head = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 2048)
-        while head.count < 16 * 1024 {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(client.raw, $0.baseAddress, $0.count) }
-            if n <= 0 { return nil }
-            head += chunk[0..<n]
-            if head.count >= 4 && head.suffix(4).elementsEqual([13, 10, 13, 10]) { break }
+        makeBlocking(client, receiveTimeoutSeconds: 2, sendTimeoutSeconds: 2)
+        let deadline = MonotonicClock.nowNanoseconds() + 2_000_000_000
+        guard let received = readHead(client, limit: 16 * 1024, deadline: deadline), let end = headEnd(received),
+              let lineEnd = received.firstIndex(of: 13) else { return nil }
+        let head = String(decoding: received[0..<end], as: UTF8.self).lowercased()
+        if head.contains("\r\ntransfer-encoding:") { return nil }
+        if let field = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }) {
+            guard let length = Int(field.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)),
+                  length <= 64 * 1024,
+                  readExactly(client, count: end + length - received.count, deadline: deadline) else { return nil }
         }
-        guard let lineEnd = head.firstIndex(of: 13) else { return nil }
-        let parts = head[0..<lineEnd].split(separator: UInt8(ascii: " "))
+        let parts = received[0..<lineEnd].split(separator: UInt8(ascii: " "))
         guard parts.count == 3 else { return nil }
         return (String(decoding: parts[0], as: UTF8.self), String(decoding: parts[1], as: UTF8.self))
     }

@@ -1,4 +1,4 @@
-// The admin listener (/healthz, /status) and `canarygate validate` with line-precise errors.
+// The admin listener (/healthz, /status, a slow or body-sending client) and `canarygate validate` with line-precise errors.
 import Foundation
 import Testing
 
@@ -89,6 +89,51 @@ extension Integration {
             let outcome = try CanarygateBinary.run(["run", "--config", file.path], timeout: 10)
             #expect(outcome.status != 0)
             #expect(!outcome.stderr.isEmpty)
+        }
+    
+        /// The admin thread serves one client at a time, so a head that arrives a byte at a time must be
+        /// cut at 2 s in all (a per-read timeout restarted with every byte and held the thread as long
+        /// as the client kept dribbling).
+        @Test func aClientDribblingItsHeadCannotHoldTheAdminAPI() throws {
+            let upstream = try TestUpstream(text: "ok")
+            defer { upstream.stop() }
+            try withProxy(.single(primary: upstream)) { proxy in
+                let dribbler = try Posix.connect(port: proxy.adminPort, timeout: 2)
+                defer { close(dribbler) }
+                let started = Date()
+                let done = DispatchSemaphore(value: 0)
+                // One byte every 200 ms for 6 s, never finishing the head.
+                Thread.detachNewThread {
+                    let bytes = Array("GET /status HTTP/1.1\r\nX-Slow: ".utf8) + Array(repeating: UInt8(ascii: "a"), count: 40)
+                    for byte in bytes.prefix(30) {
+                        if (try? Posix.sendAll(dribbler, [byte])) == nil { break }
+                        usleep(200_000)
+                    }
+                    done.signal()
+                }
+                usleep(300_000)  // the dribbler is being served
+                let health = try proxy.admin("/healthz")
+                let waited = Date().timeIntervalSince(started)
+                #expect(health.status == 200)
+                #expect(waited < 3.5, "/healthz waited \(waited) s behind a client sending its head a byte every 200 ms")
+                _ = done.wait(timeout: .now() + 8)
+            }
+        }
+
+        /// A request with a body (which the API ignores) is answered at once, completely: the head ends where
+        /// CRLFCRLF is, not at the end of a read, and the body is consumed so the close is not a reset.
+        @Test func aPostWithABodyIsAnsweredAtOnce() throws {
+            let upstream = try TestUpstream(text: "ok")
+            defer { upstream.stop() }
+            try withProxy(.single(primary: upstream)) { proxy in
+                let client = try RawClient(port: proxy.adminPort)
+                defer { client.close() }
+                let started = Date()
+                try client.send("POST /reload HTTP/1.1\r\nHost: admin\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"reason\":\"ci\"}")
+                let response = try client.readResponse(method: "POST")
+                #expect(response.status == 200, "\(response.status) \(response.text)")
+                #expect(Date().timeIntervalSince(started) < 1.5, "answered after \(Date().timeIntervalSince(started)) s")
+            }
         }
     }
 }
