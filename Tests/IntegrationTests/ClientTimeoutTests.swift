@@ -1,4 +1,4 @@
-// The client's own timeouts: an unfinished head (slowloris) gets 408 and a close; an idle keep-alive is closed.
+// The client's own timeouts: an unfinished head (slowloris) gets 408 and a close; an idle keep-alive is closed; a slow reader that keeps reading is not idle.
 import Foundation
 import Testing
 
@@ -68,6 +68,34 @@ extension Integration {
                 let response = try client.get("/")
                 #expect(response.status == 200)
                 #expect(response.text == "slow")
+            }
+        }
+    
+        /// A client reading a large response more slowly than it arrives keeps the socket full most of the
+        /// time; it is idle only if it stops taking bytes. Here it takes 16 MiB at ~8 MiB/s with a 300 ms
+        /// idle timeout: the timeout counts from the last bytes it took, not from when the socket first filled.
+        @Test func aSlowReaderThatKeepsReadingIsNotCutAtTheIdleTimeout() throws {
+            let size = 16 << 20
+            let upstream = try TestUpstream { _ in .respond(UpstreamResponse(body: .pattern(count: size, chunked: false))) }
+            defer { upstream.stop() }
+            try withProxy(.single(primary: upstream, timeouts: Self.timeouts)) { proxy in
+                let fd = try Posix.connect(port: proxy.port, timeout: 2)
+                defer { close(fd) }
+                Posix.setTimeouts(fd, receive: 2, send: 2)
+                try Posix.sendAll(fd, HTTPText.request("GET", "/big"))
+                var received = 0
+                var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+                let started = Date()
+                // 64 KiB every 8 ms at most: ~8 MiB/s, 2 s for the whole body; bounded at 10 s.
+                while Date().timeIntervalSince(started) < 10 {
+                    let n = try buffer.withUnsafeMutableBytes { try Posix.receive(fd, into: $0) }
+                    if n == 0 { break }
+                    received += n
+                    if received >= size { break }
+                    usleep(8_000)
+                }
+                // Head (a few hundred bytes) and the whole body, then the connection still open.
+                #expect(received >= size, "got \(received) of \(size) body bytes before the proxy closed after \(Date().timeIntervalSince(started)) s")
             }
         }
     }
