@@ -3,7 +3,7 @@ import Config
 
 enum AcceptBalancer {
     /// The index in `peerCounts` of the loop that should take the connection, or nil to keep it.
-    /// `mine` already counts the new connection. Handing over only at a difference of two or more
+    /// `mine` already counts the new connection; a peer counted `Int.max` is never chosen. Handing over only at a difference of two or more
     /// keeps every loop within one connection of the others (accepts arriving one at a time) without
     /// moving connections back and forth between loops that are level.
     static func target(mine: Int, peerCounts: some Sequence<Int>) -> Int? {

@@ -183,8 +183,13 @@ public final class ProxyLoop {
     func accepted(_ fd: SocketDescriptor, peer: SocketAddress, on listener: Listener) {
         // Counted before deciding, so two loops accepting at once each see the other's new connection.
         let mine = control.openConnections.add(1, ordering: .relaxed).newValue
+        // A peer still serving an older snapshot may not have this listener yet (a reload just added
+        // it): it counts as full until it catches up.
+        let generation = snapshot.generation
         if listener.balance == .connections, !peers.isEmpty,
-           let i = AcceptBalancer.target(mine: mine, peerCounts: peers.lazy.map { $0.openConnections.load(ordering: .relaxed) }) {
+           let i = AcceptBalancer.target(mine: mine, peerCounts: peers.lazy.map {
+               $0.servedGeneration.load(ordering: .acquiring) >= generation ? $0.openConnections.load(ordering: .relaxed) : Int.max
+           }) {
             let target = peers[i]
             target.openConnections.add(1, ordering: .relaxed)
             control.openConnections.subtract(1, ordering: .relaxed)

@@ -15,6 +15,9 @@ import Testing
     @Test func handsOverToTheLeastLoadedPeer() {
         #expect(AcceptBalancer.target(mine: 2, peerCounts: [0]) == 0)
         #expect(AcceptBalancer.target(mine: 7, peerCounts: [6, 3, 5]) == 1)
+        // A peer that cannot take connections yet (counted Int.max) is passed over.
+        #expect(AcceptBalancer.target(mine: 9, peerCounts: [Int.max, 5]) == 1)
+        #expect(AcceptBalancer.target(mine: 9, peerCounts: [Int.max]) == nil)
         // Ties go to the first such loop.
         #expect(AcceptBalancer.target(mine: 9, peerCounts: [8, 4, 4]) == 1)
     }
