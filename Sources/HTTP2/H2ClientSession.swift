@@ -21,10 +21,10 @@ public final class H2ClientSession: H2SessionCore {
     unowned(unsafe) let delegate: H2ClientDelegate
 
     /// The client preface and SETTINGS are queued at once; `send` delivers them with the first request.
-    public init(delegate: H2ClientDelegate, settings: H2Settings) throws(H2Error) {
+    public init(delegate: H2ClientDelegate, settings: H2Settings, memory: H2Memory? = nil) throws(H2Error) {
         self.delegate = delegate
         super.init()
-        try start(server: false, settings: settings, install: H2ClientCallbacks.install)
+        try start(server: false, settings: settings, memory: memory, install: H2ClientCallbacks.install)
     }
 
     /// Whether a new stream may be opened now: the server has not sent GOAWAY and its stream limit

@@ -35,11 +35,11 @@ public final class H2Session: H2SessionCore {
     /// Streams admitted and not yet closed.
     var openStreams: UInt32 = 0
 
-    public init(delegate: H2SessionDelegate, settings: H2Settings) throws(H2Error) {
+    public init(delegate: H2SessionDelegate, settings: H2Settings, memory: H2Memory? = nil) throws(H2Error) {
         self.delegate = delegate
         maxConcurrentStreams = settings.maxConcurrentStreams
         super.init()
-        try start(server: true, settings: settings, install: H2ServerCallbacks.install)
+        try start(server: true, settings: settings, memory: memory, install: H2ServerCallbacks.install)
     }
 
     /// Adds SETTINGS_MAX_CONCURRENT_STREAMS to the server preface's SETTINGS frame, so clients learn

@@ -46,7 +46,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
         self.input = input
         self.proxy = proxy
         super.init()
-        session = try H2Session(delegate: self, settings: H2Settings(maxHeaderListSize: UInt32(proxy.maxHeaderBytes)))
+        session = try H2Session(delegate: self, settings: H2Settings(maxHeaderListSize: UInt32(proxy.maxHeaderBytes)), memory: proxy.h2Memory)
     }
 
     var isTLS: Bool { transport.isTLS }

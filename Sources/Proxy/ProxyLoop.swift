@@ -3,6 +3,7 @@ import Config
 import EventLoop
 import Glibc
 import HTTP
+import HTTP2
 import Logging
 import Telemetry
 import TLS
@@ -53,6 +54,9 @@ public final class ProxyLoop {
     /// One TLS record's worth of plaintext: a response head and the start of its body are joined
     /// here to go out as one record (see `ClientTransport.write(_:_:scratch:)`).
     let tlsRecordScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * 1024, alignment: 16)
+
+    /// Blocks libnghttp2 allocates per stream, recycled for this loop's HTTP/2 sessions.
+    let h2Memory = H2Memory()
 
     /// Parser limits; copied from the snapshot so the hot path reads a stored property.
     private(set) var maxHeaderBytes: Int

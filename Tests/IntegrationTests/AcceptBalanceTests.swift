@@ -20,6 +20,13 @@ extension Integration {
         static func openOneAtATime(_ count: Int, port: UInt16, proxy: ProxyProcess) throws -> ([RawClient], PromText) {
             var clients: [RawClient] = []
             var last = try scrape(proxy)
+            // The harness's readiness probe connected and closed: wait until the proxy let it go, or it
+            // would be counted as one of ours and leave its loop one short when it goes.
+            for _ in 0..<400 where value(last, "canarygate_active_connections") != 0 {
+                usleep(5_000)
+                last = try scrape(proxy)
+            }
+            #expect(value(last, "canarygate_active_connections") == 0, "connections open before the test: \(last.text)")
             for n in 1...count {
                 clients.append(try RawClient(port: port))
                 var accepted = false

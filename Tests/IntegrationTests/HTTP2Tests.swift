@@ -144,6 +144,23 @@ extension Integration {
             }
         }
 
+        /// One connection carrying many streams does not grow with them: nghttp2 kept every closed stream
+        /// (≈ 300 bytes each) for as long as the connection lived, because the proxy never gives nghttp2
+        /// its own stream limit. 30,000 streams on one connection grew the proxy by ~9 MB before the fix.
+        @Test func aLongLivedConnectionDoesNotGrowWithItsStreams() throws {
+            let upstream = try TestUpstream(text: "x")
+            defer { upstream.stop() }
+            try withProxy(.single(primary: upstream), threads: 1) { proxy in
+                let warm = try Self.h2load("http://127.0.0.1:\(proxy.port)/", requests: 2_000, clients: 1, streams: 10)
+                #expect(warm.status == 0, "\(warm.output.suffix(1000))")
+                let before = try #require(proxy.rssKiB())
+                let run = try Self.h2load("http://127.0.0.1:\(proxy.port)/", requests: 30_000, clients: 1, streams: 10)
+                #expect(Self.h2loadSummary(run.output).requests.contains("30000 succeeded, 0 failed"), "\(Self.h2loadSummary(run.output))")
+                let after = try #require(proxy.rssKiB())
+                #expect(after - before < 3_000, "RSS grew \(after - before) KiB over 30,000 streams on one connection")
+            }
+        }
+
         /// One POST stream with a 100 KB body and no content-length: the upstream sees :authority as
         /// Host, the method, path, the client's fields, X-Forwarded-*, and the whole body; the client
         /// sees the upstream's status, fields and chunked body, without hop-by-hop fields. :authority

@@ -262,8 +262,8 @@ final class H2Pair {
     let server: H2Session
     let client: H2TestClient
 
-    init(settings: H2Settings = H2Settings(), client: H2TestClient = H2TestClient()) throws {
-        server = try H2Session(delegate: recorder, settings: settings)
+    init(settings: H2Settings = H2Settings(), client: H2TestClient = H2TestClient(), memory: H2Memory? = nil) throws {
+        server = try H2Session(delegate: recorder, settings: settings, memory: memory)
         self.client = client
     }
 
