@@ -27,10 +27,10 @@ public final class H2Memory {
     /// The table nghttp2 copies into each session; `mem_user_data` is this object, unretained.
     var table: nghttp2_mem {
         nghttp2_mem(mem_user_data: Unmanaged.passUnretained(self).toOpaque(),
-                    malloc: { size, user in H2Memory.from(user).allocate(size) },
-                    free: { pointer, user in H2Memory.from(user).release(pointer) },
-                    calloc: { count, size, user in H2Memory.from(user).allocateZeroed(count, size) },
-                    realloc: { pointer, size, user in H2Memory.from(user).reallocate(pointer, size) })
+                    malloc: { size, user in H2Memory.with(user) { $0.allocate(size) } },
+                    free: { pointer, user in H2Memory.with(user) { $0.release(pointer) } },
+                    calloc: { count, size, user in H2Memory.with(user) { $0.allocateZeroed(count, size) } },
+                    realloc: { pointer, size, user in H2Memory.with(user) { $0.reallocate(pointer, size) } })
     }
 
     public init(retainedBytesPerClass: Int = 1 << 20) {
@@ -54,9 +54,11 @@ public final class H2Memory {
         limits.deallocate()
     }
 
+    /// Calls `body` on the allocator without retaining it (a retain and release per nghttp2 allocation
+    /// otherwise): every session holding this table holds the allocator too.
     @inline(__always)
-    private static func from(_ user: UnsafeMutableRawPointer?) -> H2Memory {
-        Unmanaged<H2Memory>.fromOpaque(user!).takeUnretainedValue()
+    private static func with<R>(_ user: UnsafeMutableRawPointer?, _ body: (H2Memory) -> R) -> R {
+        Unmanaged<H2Memory>.fromOpaque(user!)._withUnsafeGuaranteedRef(body)
     }
 
     /// The smallest class holding `size` bytes, or nil when it is larger than 16 KiB.
