@@ -187,12 +187,13 @@ public final class ProxyLoop {
     func accepted(_ fd: SocketDescriptor, peer: SocketAddress, on listener: Listener) {
         // Counted before deciding, so two loops accepting at once each see the other's new connection.
         let mine = control.openConnections.add(1, ordering: .relaxed).newValue
-        // A peer still serving an older snapshot may not have this listener yet (a reload just added
-        // it): it counts as full until it catches up.
+        // Only to a peer serving the same snapshot: an older one may not have this listener yet (a
+        // reload just added it), a newer one may have changed it (another address, TLS on or off).
+        // Until they agree the peer counts as full.
         let generation = snapshot.generation
         if listener.balance == .connections, !peers.isEmpty,
            let i = AcceptBalancer.target(mine: mine, peerCounts: peers.lazy.map {
-               $0.servedGeneration.load(ordering: .acquiring) >= generation ? $0.openConnections.load(ordering: .relaxed) : Int.max
+               $0.servedGeneration.load(ordering: .acquiring) == generation ? $0.openConnections.load(ordering: .relaxed) : Int.max
            }) {
             let target = peers[i]
             target.openConnections.add(1, ordering: .relaxed)
