@@ -121,7 +121,7 @@ final class AdminServer: Sendable {
         if head.contains("\r\ntransfer-encoding:") { return nil }
         if let field = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }) {
             guard let length = Int(field.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)),
-                  length <= 64 * 1024,
+                  length >= 0, length <= 64 * 1024,
                   readExactly(client, count: end + length - received.count, deadline: deadline) else { return nil }
         }
         let parts = received[0..<lineEnd].split(separator: UInt8(ascii: " "))

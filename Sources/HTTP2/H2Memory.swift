@@ -70,6 +70,7 @@ public final class H2Memory {
     }
 
     public func allocate(_ size: Int) -> UnsafeMutableRawPointer? {
+        guard size >= 0 else { return nil }  // a size_t above Int.max
         guard let c = Self.sizeClass(size) else { return systemBlock(size: size, sizeClass: Self.unpooled) }
         if let block = heads[c] {
             heads[c] = block.load(as: UnsafeMutableRawPointer?.self)
@@ -102,6 +103,7 @@ public final class H2Memory {
 
     public func reallocate(_ pointer: UnsafeMutableRawPointer?, _ size: Int) -> UnsafeMutableRawPointer? {
         guard let pointer else { return allocate(size) }
+        guard size >= 0 else { return nil }
         let capacity = (pointer - Self.headerSize + 8).load(as: Int.self)
         if size <= capacity { return pointer }
         guard let grown = allocate(size) else { return nil }  // the old block stays valid, as realloc's contract says

@@ -2,6 +2,7 @@
 import Config
 import EventLoop
 import Synchronization
+import TLS
 
 public enum LoopCommand: Sendable {
     /// Serve new requests with this snapshot; requests in flight finish under theirs.
@@ -17,10 +18,14 @@ public enum LoopCommand: Sendable {
 }
 
 /// An accepted client socket on its way to another loop; that loop's open-connection count already includes it.
+/// It carries the accepting listener's TLS and HTTP/2 settings as they were at accept, so a reload
+/// that reaches the receiving loop first cannot serve it with a changed listener's (TLS on or off).
 public struct HandedConnection: Sendable {
     let fd: Int32
     let peer: SocketAddress
     let listener: String
+    let tls: TLSContext?
+    let http2: Bool
 }
 
 public final class LoopControl: Sendable {

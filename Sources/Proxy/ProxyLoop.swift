@@ -199,13 +199,16 @@ public final class ProxyLoop {
             target.openConnections.add(1, ordering: .relaxed)
             control.openConnections.subtract(1, ordering: .relaxed)
             control.handedOver.add(1, ordering: .relaxed)
-            target.send(.adopt(HandedConnection(fd: fd.raw, peer: peer, listener: listener.name)))
+            target.send(.adopt(HandedConnection(fd: fd.raw, peer: peer, listener: listener.name, tls: listener.tls,
+                                                http2: listener.http2)))
             return
         }
-        adopt(fd, peer: peer, from: listener)
+        adopt(fd, peer: peer, tls: listener.tls, http2: listener.http2, listener: ObjectIdentifier(listener))
     }
 
-    /// A connection a peer accepted; closed if this loop no longer has that listener (a drain or a reload).
+    /// A connection a peer accepted, served with the settings its listener had then; closed if this
+    /// loop no longer has a listener of that name (a drain, or a reload that removed it: as a drain
+    /// would, since no request has arrived on it yet).
     private func adoptHanded(_ handed: HandedConnection) {
         let fd = SocketDescriptor(raw: handed.fd)
         guard !draining, let listener = listeners.first(where: { $0.name == handed.listener }) else {
@@ -213,12 +216,12 @@ public final class ProxyLoop {
             connectionClosed()
             return
         }
-        adopt(fd, peer: handed.peer, from: listener)
+        adopt(fd, peer: handed.peer, tls: handed.tls, http2: handed.http2, listener: ObjectIdentifier(listener))
     }
 
     /// Takes ownership of an accepted client socket, already counted in `control.openConnections`.
-    private func adopt(_ fd: SocketDescriptor, peer: SocketAddress, from listener: Listener) {
-        let tls = listener.tls
+    /// `listener` identifies the local listener of that name, whose removal by a reload drains the connection.
+    private func adopt(_ fd: SocketDescriptor, peer: SocketAddress, tls: TLSContext?, http2: Bool, listener: ObjectIdentifier) {
         // Responses go out as soon as they are ready, in one write or several (a streamed body, a TLS
         // head record then a body record): with Nagle on, a second small write would wait ~40 ms for
         // the client's delayed ACK (measured: HTTPS keep-alive stalled at 44 ms per request).
@@ -232,8 +235,7 @@ public final class ProxyLoop {
                 return
             }
         }
-        let connection = ClientConnection(fd: fd, peer: peer, proxy: self, session: session, http2: listener.http2,
-                                          listener: ObjectIdentifier(listener))
+        let connection = ClientConnection(fd: fd, peer: peer, proxy: self, session: session, http2: http2, listener: listener)
         do {
             try loop.reactor.register(fd, connection, interest: Reactor.readable | Reactor.writable | Reactor.readHangup | Reactor.edgeTriggered)
         } catch {
