@@ -115,7 +115,7 @@ final class AdminServer: Sendable {
     private func readRequestLine(_ client: SocketDescriptor) -> (String, String)? {
         makeBlocking(client, receiveTimeoutSeconds: 2, sendTimeoutSeconds: 2)
         let deadline = MonotonicClock.nowNanoseconds() + 2_000_000_000
-        guard let received = readHead(client, limit: 16 * 1024, deadline: deadline), let end = headEnd(received),
+        guard let (received, end) = readHead(client, limit: 16 * 1024, deadline: deadline),
               let lineEnd = received.firstIndex(of: 13) else { return nil }
         let head = String(decoding: received[0..<end], as: UTF8.self).lowercased()
         if head.contains("\r\ntransfer-encoding:") { return nil }

@@ -29,8 +29,9 @@ func makeBlocking(_ fd: SocketDescriptor, receiveTimeoutSeconds: Int, sendTimeou
 
 /// Reads until the end of a request head (CRLFCRLF, wherever it falls), at most `limit` bytes and
 /// until `deadline` (monotonic ns) in all: a receive timeout alone restarts with every byte, so a
-/// peer sending one byte at a time could hold the reader for hours. The head and anything after it.
-func readHead(_ fd: SocketDescriptor, limit: Int, deadline: UInt64) -> [UInt8]? {
+/// peer sending one byte at a time could hold the reader for hours. The bytes read (the head and
+/// anything after it) and the offset just past the head.
+func readHead(_ fd: SocketDescriptor, limit: Int, deadline: UInt64) -> (bytes: [UInt8], headEnd: Int)? {
     var bytes = [UInt8]()
     var chunk = [UInt8](repeating: 0, count: 2048)
     while bytes.count < limit {
@@ -38,7 +39,7 @@ func readHead(_ fd: SocketDescriptor, limit: Int, deadline: UInt64) -> [UInt8]? 
         let n = chunk.withUnsafeMutableBytes { Glibc.read(fd.raw, $0.baseAddress, min($0.count, limit - bytes.count)) }
         if n <= 0 { return nil }
         bytes += chunk[0..<n]
-        if headEnd(bytes) != nil { return bytes }
+        if let end = headEnd(bytes) { return (bytes, end) }
     }
     return nil
 }

@@ -69,7 +69,7 @@ extension ArmConfig {
         let revision = m.required("revision") { $0.nonEmptyString() }
         let endpoints = m.required("endpoints") { $0.list(atLeastOne: true) { $0.hostPort() } }
         let tls = m.optional("tls", UpstreamTLSConfig.decode)
-        let upstreamProtocol = m.optional("protocol", default: .http1, UpstreamProtocol.decode)
+        let upstreamProtocol = m.optional("protocol", default: .http1) { $0.oneOf(UpstreamProtocol.self, noun: "an upstream protocol") }
         guard let revision, let endpoints, let upstreamProtocol else { return nil }
         return ArmConfig(revision: revision, endpoints: endpoints, tls: tls, protocol: upstreamProtocol)
     }

@@ -47,6 +47,18 @@ extension ConfigNode {
         }
     }
 
+    /// One of an enum's raw values; `noun` names the kind in the error ("\"x\" is not a balance;
+    /// expected connections or kernel").
+    func oneOf<E: RawRepresentable & CaseIterable>(_ type: E.Type, noun: String) -> E? where E.RawValue == String {
+        let expected = E.allCases.map(\.rawValue).joined(separator: " or ")
+        return scalar(expected: expected) { text throws(InvalidValue) in
+            guard let value = E(rawValue: text) else {
+                throw InvalidValue("\(text.debugDescription) is not \(noun); expected \(expected)")
+            }
+            return value
+        }
+    }
+
     func integer(atLeast minimum: Int) -> Int? {
         scalar(expected: "an integer of at least \(minimum)") { text throws(InvalidValue) in
             guard let value = Int(text) else {

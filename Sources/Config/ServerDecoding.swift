@@ -61,21 +61,10 @@ extension ListenerConfig {
                 }
                 let tls = m.optional("tls", ListenerTLSConfig.decode)
                 let http2 = m.optional("http2", default: true) { $0.boolean() }
-                let balance = m.optional("balance", default: .connections, AcceptBalance.decode)
+                let balance = m.optional("balance", default: .connections) { $0.oneOf(AcceptBalance.self, noun: "a balance") }
                 guard let name, let address, let http2, let balance else { return nil }
                 return ListenerConfig(name: name, address: address, tls: tls, http2: http2, balance: balance)
             }
-        }
-    }
-}
-
-extension AcceptBalance {
-    static func decode(_ node: ConfigNode) -> AcceptBalance? {
-        node.scalar(expected: "connections or kernel") { text throws(InvalidValue) in
-            guard let value = AcceptBalance(rawValue: text) else {
-                throw InvalidValue("\(text.debugDescription) is not a balance; expected connections or kernel")
-            }
-            return value
         }
     }
 }

@@ -11,14 +11,3 @@ extension UpstreamTLSConfig {
         }
     }
 }
-
-extension UpstreamProtocol {
-    static func decode(_ node: ConfigNode) -> UpstreamProtocol? {
-        node.scalar(expected: "http1 or h2") { text throws(InvalidValue) in
-            guard let value = UpstreamProtocol(rawValue: text) else {
-                throw InvalidValue("\(text.debugDescription) is not an upstream protocol; expected http1 or h2")
-            }
-            return value
-        }
-    }
-}

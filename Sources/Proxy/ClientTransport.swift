@@ -42,12 +42,7 @@ enum ClientTransport {
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws -> IOResult<Int> {
-        switch self {
-        case .plain(let fd): return try fd.write(bytes)
-        case .tls(_, let session):
-            let a = try Self.writeAll(bytes, session)
-            return a.written == 0 && a.blocked ? .wouldBlock : .value(a.written)
-        }
+        try write(bytes, UnsafeRawBufferPointer(start: nil, count: 0), scratch: UnsafeMutableRawBufferPointer(start: nil, count: 0))
     }
 
     /// Head and body in one go: one `sendmsg` in the clear. Under TLS the head and as much of the
@@ -62,19 +57,19 @@ enum ClientTransport {
         case .plain(let fd):
             return second.count == 0 ? try fd.write(first) : try fd.write(first, second)
         case .tls(_, let session):
-            guard first.count > 0, second.count > 0, first.count < scratch.count else {
-                let a = try Self.writeAll(first.count > 0 ? first : second, session)
-                if a.blocked || first.count == 0 || second.count == 0 { return a.written == 0 && a.blocked ? .wouldBlock : .value(a.written) }
-                let b = try Self.writeAll(second, session)
-                let total = a.written + b.written
-                return total == 0 && b.blocked ? .wouldBlock : .value(total)
+            // What goes out first (the head, with as much of the body as fits its record), then the rest.
+            var lead = first.count > 0 ? first : second
+            var rest = first.count > 0 ? second : UnsafeRawBufferPointer(start: nil, count: 0)
+            if first.count > 0, second.count > 0, first.count < scratch.count {
+                let joinedBody = min(second.count, scratch.count - first.count)
+                scratch.baseAddress!.copyMemory(from: first.baseAddress!, byteCount: first.count)
+                (scratch.baseAddress! + first.count).copyMemory(from: second.baseAddress!, byteCount: joinedBody)
+                lead = UnsafeRawBufferPointer(rebasing: scratch[0..<(first.count + joinedBody)])
+                rest = UnsafeRawBufferPointer(rebasing: second[joinedBody...])
             }
-            let joinedBody = min(second.count, scratch.count - first.count)
-            scratch.baseAddress!.copyMemory(from: first.baseAddress!, byteCount: first.count)
-            (scratch.baseAddress! + first.count).copyMemory(from: second.baseAddress!, byteCount: joinedBody)
-            let a = try Self.writeAll(UnsafeRawBufferPointer(rebasing: scratch[0..<(first.count + joinedBody)]), session)
-            if a.blocked || joinedBody == second.count { return a.written == 0 && a.blocked ? .wouldBlock : .value(a.written) }
-            let b = try Self.writeAll(UnsafeRawBufferPointer(rebasing: second[joinedBody...]), session)
+            let a = try Self.writeAll(lead, session)
+            if a.blocked || rest.isEmpty { return a.written == 0 && a.blocked ? .wouldBlock : .value(a.written) }
+            let b = try Self.writeAll(rest, session)
             let total = a.written + b.written
             return total == 0 && b.blocked ? .wouldBlock : .value(total)
         }

@@ -322,7 +322,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
 
     /// Client resets beyond what normal cancellation explains (CVE-2023-44487 "rapid reset": open
     /// a stream, reset it, repeat — each one costs an upstream exchange, and the stream limit does
-    /// not bound the rate). nghttp2 1.52 has no limit of its own.
+    /// not bound the rate). Upstream nghttp2 1.52 has no limit of its own (Debian backported one of ~1,000 resets).
     private var clientResets = 0
     private var answeredStreams = 0
 

@@ -5,37 +5,25 @@ import Testing
 extension Integration {
     @Suite("Accept balance over the loops")
     struct AcceptBalance {
-        static func scrape(_ proxy: ProxyProcess) throws -> PromText {
-            let response = try proxy.admin("/metrics")
-            guard response.status == 200 else { throw PromText.ParseError(description: "/metrics: \(response.status)") }
-            return try PromText(response.text)
-        }
-
+        /// A gauge or counter of the scrape, as an integer (nil when absent).
         static func value(_ text: PromText, _ name: String, _ labels: [String: String] = [:]) -> Int? {
-            text.samples.first { $0.name == name && $0.labels == labels }.map { Int($0.value) }
+            text.value(name, labels).map { Int($0) }
         }
 
         /// Opens `count` connections to `port` one at a time, each accepted (counted by the proxy) before the next,
         /// so the loops' counts are never read mid-decision; returns them with the last scrape.
         static func openOneAtATime(_ count: Int, port: UInt16, proxy: ProxyProcess) throws -> ([RawClient], PromText) {
+            let active = "canarygate_active_connections"
             var clients: [RawClient] = []
-            var last = try scrape(proxy)
             // The harness's readiness probe connected and closed: wait until the proxy let it go, or it
             // would be counted as one of ours and leave its loop one short when it goes.
-            for _ in 0..<400 where value(last, "canarygate_active_connections") != 0 {
-                usleep(5_000)
-                last = try scrape(proxy)
-            }
-            #expect(value(last, "canarygate_active_connections") == 0, "connections open before the test: \(last.text)")
+            var last = try Metrics.scrape(proxy) { value($0, active) == 0 }
+            #expect(value(last, active) == 0, "connections open before the test: \(last.text)")
             for n in 1...count {
                 clients.append(try RawClient(port: port))
-                var accepted = false
-                for _ in 0..<400 {
-                    last = try scrape(proxy)
-                    if value(last, "canarygate_active_connections") == n { accepted = true; break }
-                    usleep(5_000)
-                }
-                #expect(accepted, "connection \(n) was not counted within 2 s: \(value(last, "canarygate_active_connections") ?? -1)")
+                last = try Metrics.scrape(proxy) { value($0, active) == n }
+                let accepted = value(last, active) == n
+                #expect(accepted, "connection \(n) was not counted within 2 s: \(value(last, active) ?? -1)")
                 if !accepted { break }
             }
             return (clients, last)
@@ -86,7 +74,7 @@ extension Integration {
                 let run = try HTTP2.h2load("https://127.0.0.1:\(tlsPort)/", requests: 1_600, clients: 32, streams: 4)
                 let summary = HTTP2.h2loadSummary(run.output)
                 #expect(run.status == 0 && summary.requests.contains("1600 succeeded, 0 failed, 0 errored"), "\(summary)")
-                let handed = Self.value(try Self.scrape(proxy), "canarygate_connections_handed_over_total") ?? 0
+                let handed = Self.value(try Metrics.scrape(proxy), "canarygate_connections_handed_over_total") ?? 0
                 // 32 connections hashed over two loops: at least one hand-over unless the hash split them 16/16 in
                 // arrival order, which is vanishingly rare.
                 #expect(handed > 0, "no connection was handed over")
