@@ -97,7 +97,7 @@ extension ReloadRules {
         // group for a moment, and connections hashed to it would be reset.
         for l in next.listeners where !current.listeners.contains(where: { $0.address == l.address }) {
             do {
-                let probe = try SocketDescriptor.listen(on: l.address, backlog: 1)
+                let probe = try SocketDescriptor.listen(on: l.address, backlog: 1, reusePort: true)
                 probe.close()
             } catch {
                 throw ReloadError(message: "listeners: \(l.name): cannot listen on \(l.address): \(error)")

@@ -10,13 +10,16 @@ public struct SocketDescriptor: Hashable, Sendable {
 
     // MARK: setup
 
-    /// A non-blocking listening socket with SO_REUSEPORT, so every event loop binds its own and the kernel spreads accepts.
-    public static func listen(on address: SocketAddress, backlog: Int32 = 1024) throws(Errno) -> SocketDescriptor {
+    /// A non-blocking listening socket. `reusePort`: SO_REUSEPORT, so every event loop binds its own and
+    /// the kernel spreads accepts — only for the proxy's listeners: with it, any socket of the same user
+    /// that sets it may share the port (a second instance, or a bind to port 0 the kernel gives the same
+    /// port), and connections would silently go to either.
+    public static func listen(on address: SocketAddress, backlog: Int32 = 1024, reusePort: Bool = false) throws(Errno) -> SocketDescriptor {
         let fd = try checkedSyscall { socket(address.family, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0) }
         let sock = SocketDescriptor(raw: fd)
         do {
             try sock.setOption(SOL_SOCKET, SO_REUSEADDR, 1)
-            try sock.setOption(SOL_SOCKET, SO_REUSEPORT, 1)
+            if reusePort { try sock.setOption(SOL_SOCKET, SO_REUSEPORT, 1) }
             _ = try checkedSyscall { address.withSockAddr { bind(fd, $0, $1) } }
             _ = try checkedSyscall { Glibc.listen(fd, backlog) }
         } catch {

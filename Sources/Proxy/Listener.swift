@@ -27,7 +27,7 @@ final class Listener: Pollable {
         self.tls = tls
         self.address = address
         self.proxy = proxy
-        self.fd = try SocketDescriptor.listen(on: address)
+        self.fd = try SocketDescriptor.listen(on: address, reusePort: true)
         super.init()
         // Level-triggered: connections left in the backlog after a batch are reported again.
         do { try proxy.loop.reactor.register(fd, self, interest: Reactor.readable) } catch {

@@ -82,6 +82,33 @@ extension Integration {
                     "want routes[0] … colour … (line \(line)) on stderr, got:\n\(outcome.stderr)")
         }
 
+        /// Another program holding the admin port with SO_REUSEPORT (as a second instance of the proxy
+        /// would) must make the start fail, not share the port and split the admin requests with it.
+        @Test func anAdminPortSharedByAnotherSocketIsRefusedAtStart() throws {
+            let holder = try Posix.newTCPSocket()
+            defer { close(holder) }
+            var one: Int32 = 1
+            setsockopt(holder, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+            setsockopt(holder, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size))
+            var address = Posix.loopbackAddress(port: 0)
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            #expect(bound == 0 && listen(holder, 8) == 0)
+            let adminPort = try Posix.localPort(holder)
+            let dir = try TempDir.make()
+            defer { dir.remove() }
+            let file = try dir.write("shared.yaml", """
+                admin: { address: "127.0.0.1:\(adminPort)" }
+                listeners: [ { name: http, address: "127.0.0.1:\(try Posix.freePort())" } ]
+                routes: [ { name: web, primary: { revision: v1, endpoints: ["127.0.0.1:9"] } } ]
+
+                """)
+            let outcome = try CanarygateBinary.run(["run", "--config", file.path], timeout: 5)
+            #expect(outcome.status != 0)
+            #expect(outcome.stderr.contains("admin listener 127.0.0.1:\(adminPort)"), "\(outcome.stderr.suffix(1000))")
+        }
+
         @Test func runRefusesAnInvalidConfig() throws {
             let dir = try TempDir.make()
             defer { dir.remove() }
