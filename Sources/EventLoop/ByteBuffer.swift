@@ -74,7 +74,7 @@ public final class BufferPool {
     }
 
     @inline(__always)
-    public func give(_ buffer: ByteBuffer) {
+    public func give(_ buffer: consuming ByteBuffer) {
         buffer.clear()
         if free.count < maxCached { free.append(buffer) }
     }

@@ -8,11 +8,15 @@ open class Pollable {
 
     /// Absolute monotonic deadline in ns while on a deadline list.
     public internal(set) var deadline: UInt64 = 0
-    var deadlineNext: Pollable?
-    unowned(unsafe) var deadlinePrev: Pollable?
-    unowned(unsafe) var deadlineList: DeadlineList?
+    // Unmanaged rather than unowned(unsafe): reading an unowned(unsafe) link into a local still retains it.
+    var deadlineNext: Unmanaged<Pollable>?
+    var deadlinePrev: Unmanaged<Pollable>?
+    var deadlineList: Unmanaged<DeadlineList>?
 
     public init() {}
+
+    // The list does not own its objects: one that goes away while armed must leave no dangling link.
+    deinit { cancelDeadline() }
 
     /// Called with the epoll event mask (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP bits).
     open func handleEvent(_ events: UInt32) {}

@@ -24,6 +24,7 @@ extension H2Stream {
             return
         }
         let source = UnsafeRawBufferPointer(start: scratch.base, count: fields.used)
+        let proxy = self.proxy  // once: every read of the unowned(unsafe) property is a retain
         snapshot = proxy.snapshot
         let host = fields.authority.map { source.slice($0) }
         guard let route = snapshot.routes.match(host: host, path: fields.path(in: source)) else {
@@ -200,6 +201,7 @@ extension H2Stream {
     /// The upstream's head as an HTTP/2 response: lower-case names, no connection-specific fields.
     private func submitHead(_ buffer: ByteBuffer) {
         let bytes = buffer.readable
+        let session = self.session  // once: every read of the unowned(unsafe) property is a retain
         for field in response.headers where !field.isHopByHop {
             // HTTP/2 field names are lower-case (RFC 9113 §8.2.1); the buffer is ours to rewrite.
             for i in field.name.lowerBound..<field.name.upperBound {

@@ -207,13 +207,15 @@ final class H2Stream: UpstreamOwner {
     }
 
     func releaseBuffers() {
-        if let b = scratch { proxy.loop.buffers.give(b); scratch = nil }
-        if let b = headOut { proxy.loop.buffers.give(b); headOut = nil }
-        if let b = fromUpstream { proxy.loop.buffers.give(b); fromUpstream = nil }
-        if let b = upstreamFieldBytes { proxy.loop.buffers.give(b); upstreamFieldBytes = nil }
-        if let b = replay { proxy.loop.buffers.give(b); replay = nil }
-        body.release(pool: proxy.loop.buffers)
-        responseData.release(pool: proxy.loop.buffers)
+        // One read of the pool and buffers moved out, not copied: each read through `proxy` is a retain.
+        let pool = proxy.loop.buffers
+        if let b = scratch.take() { pool.give(b) }
+        if let b = headOut.take() { pool.give(b) }
+        if let b = fromUpstream.take() { pool.give(b) }
+        if let b = upstreamFieldBytes.take() { pool.give(b) }
+        if let b = replay.take() { pool.give(b) }
+        body.release(pool: pool)
+        responseData.release(pool: pool)
     }
 
     /// Gives the upstream connection back to its pool when the exchange ended cleanly, else closes it.

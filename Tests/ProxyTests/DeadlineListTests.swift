@@ -1,4 +1,4 @@
-// Deadline lists: expiry in order, re-arming moves an entry, cancelled entries never fire; lists a reload replaced are dropped once empty.
+// Deadline lists: expiry in order, re-arming moves an entry, cancelled entries never fire; lists a reload replaced are dropped once empty; links never dangle.
 import EventLoop
 import Testing
 
@@ -50,5 +50,45 @@ private final class Probe: Pollable {
         #expect(again === kept)
         loop.retireDeadlineLists(except: [again])
         #expect(loop.deadlineListCount == 1)
+    }
+
+    /// The list does not own its entries: one released while armed unlinks itself, and its neighbours still expire.
+    @Test func anEntryReleasedWhileArmedLeavesTheListIntact() {
+        Probe.log = []
+        let list = DeadlineList(duration: .milliseconds(100))
+        let a = Probe(1), c = Probe(3)
+        weak var gone: Probe?
+        do {
+            let b = Probe(2)
+            gone = b
+            list.arm(a, now: 0)
+            list.arm(b, now: 1)
+            list.arm(c, now: 2)
+        }
+        #expect(gone == nil)
+        list.expire(now: 1_000_000_000)
+        #expect(Probe.log == [1, 3])
+        #expect(list.isEmpty)
+        // The tail was the released one's neighbour: arming after it links correctly.
+        let d = Probe(4)
+        list.arm(d, now: 0)
+        list.expire(now: 1_000_000_000)
+        #expect(Probe.log == [1, 3, 4])
+    }
+
+    /// A list dropped with entries on it (a loop torn down) leaves them unarmed, not pointing at freed memory.
+    @Test func aListReleasedWithEntriesUnarmsThem() {
+        let a = Probe(1), b = Probe(2)
+        do {
+            let list = DeadlineList(duration: .seconds(1))
+            list.arm(a, now: 0)
+            list.arm(b, now: 0)
+            #expect(a.hasDeadline && b.hasDeadline)
+        }
+        #expect(!a.hasDeadline && !b.hasDeadline)
+        a.cancelDeadline()  // a no-op now; it would touch the freed list if the link remained
+        let next = DeadlineList(duration: .seconds(1))
+        next.arm(b, now: 0)
+        #expect(next.earliest == 1_000_000_000)
     }
 }
