@@ -1,6 +1,6 @@
 // Byte classes of the HTTP grammar (RFC 9110 §5.6) and comparisons of buffer ranges against literals.
 
-enum ASCII {
+public enum ASCII {
     // Computed rather than stored so they fold to immediates (no lazy global initialisation on the hot path).
     static var cr: UInt8 { 0x0D }
     static var lf: UInt8 { 0x0A }
@@ -72,21 +72,76 @@ enum ASCII {
     }
 
     /// Exact comparison, for case-sensitive things (methods, the version's "HTTP").
+    @inline(__always)
     static func equals(_ p: UnsafeRawBufferPointer, _ r: ByteRange, _ literal: StaticString) -> Bool {
-        literal.withUTF8Buffer { lit in
-            guard r.count == lit.count else { return false }
-            for k in 0..<r.count where p[r.lowerBound + k] != lit[k] { return false }
-            return true
-        }
+        guard r.count == literal.utf8CodeUnitCount else { return false }
+        if r.count == 0 { return true }
+        return literal.withUTF8Buffer { lit in sameBytes(p.baseAddress! + r.lowerBound, lit.baseAddress!, count: r.count, fold: 0) }
     }
 
     /// Case-insensitive comparison against a lowercase literal made of letters, digits and '-'.
     /// `| 0x20` lowercases letters and leaves '-' and digits alone; no other tchar maps onto a lowercase letter.
+    @inline(__always)
     static func equalsIgnoringCase(_ p: UnsafeRawBufferPointer, _ r: ByteRange, _ literal: StaticString) -> Bool {
-        literal.withUTF8Buffer { lit in
-            guard r.count == lit.count else { return false }
-            for k in 0..<r.count where p[r.lowerBound + k] | 0x20 != lit[k] { return false }
-            return true
+        guard r.count == literal.utf8CodeUnitCount else { return false }
+        if r.count == 0 { return true }
+        return literal.withUTF8Buffer { lit in
+            sameBytes(p.baseAddress! + r.lowerBound, lit.baseAddress!, count: r.count, fold: 0x2020_2020_2020_2020)
+        }
+    }
+
+    /// Whether `a | fold` equals `b` over `count` bytes, a word at a time: these comparisons run for
+    /// every field of every head (measured: ~90 instructions each byte by byte, through a closure).
+    /// Short tails are compared as two overlapping loads, never reading outside either range.
+    @inline(__always)
+    private static func sameBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count n: Int, fold: UInt64) -> Bool {
+        func word(_ p: UnsafeRawPointer, _ at: Int) -> UInt64 { p.loadUnaligned(fromByteOffset: at, as: UInt64.self) }
+        func half(_ p: UnsafeRawPointer, _ at: Int) -> UInt32 { p.loadUnaligned(fromByteOffset: at, as: UInt32.self) }
+        func pair(_ p: UnsafeRawPointer, _ at: Int) -> UInt16 { p.loadUnaligned(fromByteOffset: at, as: UInt16.self) }
+        if n >= 8 {
+            var k = 0
+            while k + 8 <= n {
+                if word(a, k) | fold != word(b, k) { return false }
+                k += 8
+            }
+            return k == n || word(a, n - 8) | fold == word(b, n - 8)
+        }
+        if n >= 4 {
+            let f = UInt32(truncatingIfNeeded: fold)
+            return half(a, 0) | f == half(b, 0) && half(a, n - 4) | f == half(b, n - 4)
+        }
+        if n >= 2 {
+            let f = UInt16(truncatingIfNeeded: fold)
+            return pair(a, 0) | f == pair(b, 0) && pair(a, n - 2) | f == pair(b, n - 2)
+        }
+        return a.load(as: UInt8.self) | UInt8(truncatingIfNeeded: fold) == b.load(as: UInt8.self)
+    }
+
+    /// Lowercases the ASCII letters of `count` bytes in place, a word at a time (HTTP/2 needs lower-case
+    /// field names; an HTTP/1.1 upstream's are usually capitalised). Other bytes are left as they are.
+    public static func lowercase(_ p: UnsafeMutableRawPointer, count n: Int) {
+        guard n >= 8 else {
+            for k in 0..<n {
+                let c = p.load(fromByteOffset: k, as: UInt8.self)
+                if c &- 65 < 26 { p.storeBytes(of: c | 0x20, toByteOffset: k, as: UInt8.self) }
+            }
+            return
+        }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        func lowered(_ w: UInt64) -> UInt64 {
+            // Per byte, on its low 7 bits: >= 'A' and not >= '[' sets bit 7; bytes >= 0x80 are excluded.
+            let low = w & (ones &* 0x7F)
+            let upper = (low &+ ones &* (0x80 - 0x41)) & ~(low &+ ones &* (0x80 - 0x5B)) & ~w & (ones &* 0x80)
+            return w | (upper >> 2)
+        }
+        var k = 0
+        while k + 8 <= n {
+            p.storeBytes(of: lowered(p.loadUnaligned(fromByteOffset: k, as: UInt64.self)), toByteOffset: k, as: UInt64.self)
+            k += 8
+        }
+        // The last word again, overlapping: lowercasing twice changes nothing.
+        if k < n {
+            p.storeBytes(of: lowered(p.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)), toByteOffset: n - 8, as: UInt64.self)
         }
     }
 

@@ -13,6 +13,8 @@ struct ByteWriter {
     /// Bytes written, or nil when `out` was too small.
     var result: Int? { overflowed ? nil : position }
 
+    // Inlined: heads are written a dozen pieces at a time, and literal pieces then copy with a known length.
+    @inline(__always)
     mutating func write(_ bytes: UnsafeRawBufferPointer) {
         guard !overflowed, bytes.count <= out.count - position else {
             overflowed = true
@@ -24,6 +26,7 @@ struct ByteWriter {
         position += bytes.count
     }
 
+    @inline(__always)
     mutating func write(_ literal: StaticString) {
         // Not utf8Start: a one-character literal may be stored as a scalar, without a pointer.
         literal.withUTF8Buffer { write(UnsafeRawBufferPointer($0)) }

@@ -25,7 +25,8 @@ final class ClientConnection: UpstreamOwner {
     let fd: SocketDescriptor
     /// The socket itself, or a TLS session on it.
     let transport: ClientTransport
-    unowned(unsafe) let proxy: ProxyLoop
+    /// Strong: a read costs no retain; the loop closes what is still open when it stops (no cycle outlives it).
+    let proxy: ProxyLoop
     /// The client's numeric address, written once at accept, appended to X-Forwarded-For.
     let peerText: [UInt8]
 
@@ -259,7 +260,7 @@ final class ClientConnection: UpstreamOwner {
         input = nil
         state = .closed
         cancelDeadline()
-        if let b = output { proxy.loop.buffers.give(b); output = nil }
+        if let b = output.take() { proxy.loop.buffers.give(b) }
         proxy.recycle(&request.headers)
         proxy.recycle(&response.headers)
         proxy.switchToHTTP2(self, input: bytes)
@@ -303,7 +304,7 @@ final class ClientConnection: UpstreamOwner {
                 close()
                 return false
             }
-            if let b = input { proxy.loop.buffers.give(b); input = nil }
+            if let b = input.take() { proxy.loop.buffers.give(b) }
             state = .lingering
             cancelDeadline()
             proxy.lingerDeadlines.arm(self, now: proxy.loop.now)
@@ -368,8 +369,8 @@ final class ClientConnection: UpstreamOwner {
                 up.close()
             }
         }
-        if let b = headOut { proxy.loop.buffers.give(b); headOut = nil }
-        if let b = fromUpstream { proxy.loop.buffers.give(b); fromUpstream = nil }
+        if let b = headOut.take() { proxy.loop.buffers.give(b) }
+        if let b = fromUpstream.take() { proxy.loop.buffers.give(b) }
         responseParser.reset()
         response.reset()
     }
@@ -381,8 +382,8 @@ final class ClientConnection: UpstreamOwner {
         state = .closed
         cancelDeadline()
         releaseExchange(reuseUpstream: false)
-        if let b = input { proxy.loop.buffers.give(b); input = nil }
-        if let b = output { proxy.loop.buffers.give(b); output = nil }
+        if let b = input.take() { proxy.loop.buffers.give(b) }
+        if let b = output.take() { proxy.loop.buffers.give(b) }
         proxy.recycle(&request.headers)
         proxy.recycle(&response.headers)
         proxy.loop.reactor.deregister(self)

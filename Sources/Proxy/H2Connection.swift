@@ -8,7 +8,8 @@ import HTTP2
 final class H2Connection: Pollable, H2SessionDelegate {
     let fd: SocketDescriptor
     let transport: ClientTransport
-    unowned(unsafe) let proxy: ProxyLoop
+    /// Strong: a read costs no retain; the loop closes what is still open when it stops (no cycle outlives it).
+    let proxy: ProxyLoop
     let peerText: [UInt8]
     /// The listener that accepted it (see ClientConnection.listener).
     let listener: ObjectIdentifier
@@ -248,8 +249,8 @@ final class H2Connection: Pollable, H2SessionDelegate {
         recent = nil
         touched.removeAll()
         ended.removeAll()
-        if let b = input { proxy.loop.buffers.give(b); input = nil }
-        if let b = output { proxy.loop.buffers.give(b); output = nil }
+        if let b = input.take() { proxy.loop.buffers.give(b) }
+        if let b = output.take() { proxy.loop.buffers.give(b) }
         proxy.loop.reactor.deregister(self)
         fd.close()
         proxy.connectionClosed()

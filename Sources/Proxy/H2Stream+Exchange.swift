@@ -201,13 +201,11 @@ extension H2Stream {
     /// The upstream's head as an HTTP/2 response: lower-case names, no connection-specific fields.
     private func submitHead(_ buffer: ByteBuffer) {
         let bytes = buffer.readable
+        let head = buffer.base + buffer.readerIndex
         let session = self.session  // once: every read of the unowned(unsafe) property is a retain
         for field in response.headers where !field.isHopByHop {
             // HTTP/2 field names are lower-case (RFC 9113 §8.2.1); the buffer is ours to rewrite.
-            for i in field.name.lowerBound..<field.name.upperBound {
-                let c = buffer.base.load(fromByteOffset: buffer.readerIndex + i, as: UInt8.self)
-                if c >= 65 && c <= 90 { buffer.base.storeBytes(of: c | 0x20, toByteOffset: buffer.readerIndex + i, as: UInt8.self) }
-            }
+            ASCII.lowercase(head + field.name.lowerBound, count: field.name.count)
             session.addField(name: bytes.slice(field.name), value: bytes.slice(field.value))
         }
         responseBody = BodyProgress(response.framing)

@@ -59,8 +59,8 @@ extension H2Stream {
 
     /// The response head arrived: no resend can happen any more.
     private func forgetReplay() {
-        if let b = scratch { proxy.loop.buffers.give(b); scratch = nil }
-        if let b = replay { proxy.loop.buffers.give(b); replay = nil }
+        if let b = scratch.take() { proxy.loop.buffers.give(b) }
+        if let b = replay.take() { proxy.loop.buffers.give(b) }
         replayable = false
     }
 

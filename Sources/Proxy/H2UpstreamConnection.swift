@@ -14,7 +14,8 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
     private var handshaking: TLSSession?
     /// Strong, as for `UpstreamConnection`: a reload may retire the pool while streams are open.
     let pool: UpstreamPool
-    unowned(unsafe) let proxy: ProxyLoop
+    /// Strong: a read costs no retain; the loop closes what is still open when it stops (no cycle outlives it).
+    let proxy: ProxyLoop
     private(set) var session: H2ClientSession!
     private var connected: Bool
     private var readable = false
@@ -190,7 +191,7 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
                 fail(.upstreamReset)
             }
         }
-        if let b = input { proxy.loop.buffers.give(b); input = nil }
+        if let b = input.take() { proxy.loop.buffers.give(b) }
     }
 
     /// Writes pending frames while the socket takes them.
@@ -257,8 +258,8 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
         // Inside the session's receive or send, nghttp2 still works on these buffers: the caller
         // gives them back once it returns.
         if inSession == 0 {
-            if let b = input { proxy.loop.buffers.give(b); input = nil }
-            if let b = output { proxy.loop.buffers.give(b); output = nil }
+            if let b = input.take() { proxy.loop.buffers.give(b) }
+            if let b = output.take() { proxy.loop.buffers.give(b) }
         }
         proxy.loop.reactor.deregister(self)
         if handshaking == nil, connected { transport.shutdownWrite() }

@@ -14,7 +14,8 @@ final class Listener: Pollable {
     var http2: Bool
     /// Replaced on reload.
     var balance: AcceptBalance
-    unowned(unsafe) let proxy: ProxyLoop
+    /// Strong: a read costs no retain; the loop closes what is still open when it stops (no cycle outlives it).
+    let proxy: ProxyLoop
     private var paused = false
 
     /// Accepts per readiness event, so one busy listener cannot starve the loop's other sockets.

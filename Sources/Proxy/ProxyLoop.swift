@@ -359,10 +359,22 @@ public final class ProxyLoop {
 
     public func run() { loop.run() }
 
-    /// Closes listeners and pooled connections (the loop is stopping).
+    /// Closes listeners, pooled connections and whatever the drain left open (the loop is stopping).
+    /// Connections and streams hold their loop strongly (a read through an unowned reference costs a
+    /// retain on every access, measured ~10 per request), so nothing may outlive this with a cycle.
     public func shutdown() {
         for l in listeners { l.close() }
         listeners.removeAll()
         for p in poolsByAddress.values { p.closeAll() }
+        loop.reactor.forEachRegistered { object in
+            switch object {
+            case let c as ClientConnection: c.close()
+            case let c as H2Connection: c.close()
+            case let c as UpstreamConnection: c.close()
+            case let c as H2UpstreamConnection: c.close()
+            default: break
+            }
+        }
+        spareStreams.removeAll()
     }
 }

@@ -11,7 +11,8 @@ final class UpstreamConnection: Pollable {
     /// Strong: a reload may retire the pool while this connection is busy; the pool must outlive it.
     /// (While idle, pool → connection → pool is a cycle that `closeAll`/`forget` break.)
     let pool: UpstreamPool
-    unowned(unsafe) let proxy: ProxyLoop
+    /// Strong: a read costs no retain; the loop closes what is still open when it stops (no cycle outlives it).
+    let proxy: ProxyLoop
     /// The exchange using this connection; nil while idle in the pool.
     var owner: UpstreamOwner?
     var connected: Bool
