@@ -28,7 +28,9 @@ public protocol H2SessionDelegate: AnyObject {
 /// Request bodies are not acknowledged automatically: the owner calls `consume` once it handed
 /// bytes on, so the windows bound what is held for a slow upstream.
 public final class H2Session: H2SessionCore {
-    unowned(unsafe) let delegate: H2SessionDelegate
+    /// Strong and immutable, so the callbacks borrow it (an unowned read costs a retain per callback,
+    /// ~10 per stream). The owner ends the cycle by dropping the session when the connection closes.
+    let delegate: H2SessionDelegate
     /// Our SETTINGS_MAX_CONCURRENT_STREAMS, enforced here: a stream beyond it gets RST_STREAM
     /// REFUSED_STREAM and the connection lives on (nghttp2 itself would end the connection).
     let maxConcurrentStreams: UInt32
@@ -103,43 +105,47 @@ enum H2ServerCallbacks {
         nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks) { session, frame, userData in
             let f = frame!.pointee
             guard f.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) && f.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
-            let owner = server(userData)
-            guard owner.openStreams < owner.maxConcurrentStreams else {
-                // Refused before anything of it is processed; the header block is still decoded (HPACK state).
-                _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), f.hd.stream_id, H2ErrorCode.refusedStream.rawValue)
-                return Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
+            return withServer(userData) { owner in
+                guard owner.openStreams < owner.maxConcurrentStreams else {
+                    // Refused before anything of it is processed; the header block is still decoded (HPACK state).
+                    _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), f.hd.stream_id, H2ErrorCode.refusedStream.rawValue)
+                    return Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
+                }
+                owner.openStreams += 1
+                _ = nghttp2_session_set_stream_user_data(session, f.hd.stream_id, admittedMarker)
+                owner.delegate.h2StreamBegan(f.hd.stream_id)
+                return 0
             }
-            owner.openStreams += 1
-            _ = nghttp2_session_set_stream_user_data(session, f.hd.stream_id, admittedMarker)
-            owner.delegate.h2StreamBegan(f.hd.stream_id)
-            return 0
         }
         nghttp2_session_callbacks_set_on_header_callback(callbacks) { _, frame, name, nameLength, value, valueLength, _, userData in
             let f = frame!.pointee
             guard f.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
             let trailer = f.headers.cat == NGHTTP2_HCAT_HEADERS
             guard trailer || f.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
-            server(userData).delegate.h2Field(f.hd.stream_id, name: UnsafeRawBufferPointer(start: name, count: nameLength),
-                                             value: UnsafeRawBufferPointer(start: value, count: valueLength), trailer: trailer)
+            withServer(userData) {
+                $0.delegate.h2Field(f.hd.stream_id, name: UnsafeRawBufferPointer(start: name, count: nameLength),
+                                    value: UnsafeRawBufferPointer(start: value, count: valueLength), trailer: trailer)
+            }
             return 0
         }
         nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks) { _, frame, userData in
             let f = frame!.pointee
             let endStream = f.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
-            let delegate = server(userData).delegate
-            switch f.hd.type {
-            case UInt8(NGHTTP2_HEADERS.rawValue):
-                if f.headers.cat == NGHTTP2_HCAT_REQUEST {
-                    delegate.h2HeadEnded(f.hd.stream_id, endStream: endStream)
-                } else if endStream {
-                    delegate.h2RequestEnded(f.hd.stream_id)
+            withServer(userData) { owner in
+                switch f.hd.type {
+                case UInt8(NGHTTP2_HEADERS.rawValue):
+                    if f.headers.cat == NGHTTP2_HCAT_REQUEST {
+                        owner.delegate.h2HeadEnded(f.hd.stream_id, endStream: endStream)
+                    } else if endStream {
+                        owner.delegate.h2RequestEnded(f.hd.stream_id)
+                    }
+                case UInt8(NGHTTP2_DATA.rawValue):
+                    if endStream { owner.delegate.h2RequestEnded(f.hd.stream_id) }
+                case UInt8(NGHTTP2_RST_STREAM.rawValue):
+                    owner.delegate.h2StreamResetByClient(f.hd.stream_id)
+                default:
+                    break
                 }
-            case UInt8(NGHTTP2_DATA.rawValue):
-                if endStream { delegate.h2RequestEnded(f.hd.stream_id) }
-            case UInt8(NGHTTP2_RST_STREAM.rawValue):
-                delegate.h2StreamResetByClient(f.hd.stream_id)
-            default:
-                break
             }
             return 0
         }
@@ -147,33 +153,39 @@ enum H2ServerCallbacks {
             let f = frame!.pointee
             let ends = f.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
             if ends && (f.hd.type == UInt8(NGHTTP2_DATA.rawValue) || f.hd.type == UInt8(NGHTTP2_HEADERS.rawValue)) {
-                server(userData).delegate.h2ResponseSent(f.hd.stream_id)
+                withServer(userData) { $0.delegate.h2ResponseSent(f.hd.stream_id) }
             }
             return 0
         }
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks) { _, _, stream, data, length, userData in
-            let owner = server(userData)
-            owner.receivedData(length)
-            owner.delegate.h2Data(stream, UnsafeRawBufferPointer(start: data, count: length))
+            withServer(userData) { owner in
+                owner.receivedData(length)
+                owner.delegate.h2Data(stream, UnsafeRawBufferPointer(start: data, count: length))
+            }
             return 0
         }
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks) { session, stream, errorCode, userData in
             guard nghttp2_session_get_stream_user_data(session, stream) == admittedMarker else { return 0 }
-            let owner = server(userData)
-            owner.openStreams -= 1
-            owner.delegate.h2StreamClosed(stream, errorCode: errorCode)
+            withServer(userData) { owner in
+                owner.openStreams -= 1
+                owner.delegate.h2StreamClosed(stream, errorCode: errorCode)
+            }
             return 0
         }
     }
 
     static let readBody: nghttp2_data_source_read_callback = { _, stream, buffer, length, flags, _, userData in
-        server(userData).delegate.h2ReadBody(stream, into: UnsafeMutableRawBufferPointer(start: buffer, count: length)).frameResult(flags!)
+        withServer(userData) {
+            $0.delegate.h2ReadBody(stream, into: UnsafeMutableRawBufferPointer(start: buffer, count: length)).frameResult(flags!)
+        }
     }
 }
 
 /// Stream user data of admitted streams (its value is never dereferenced): a refused stream closes without one.
 private var admittedMarker: UnsafeMutableRawPointer? { UnsafeMutableRawPointer(bitPattern: 1) }
 
-private func server(_ userData: UnsafeMutableRawPointer?) -> H2Session {
-    Unmanaged<H2Session>.fromOpaque(userData!).takeUnretainedValue()
+/// The session behind nghttp2's user data, borrowed for the callback: no retain, no release (it outlives its callbacks).
+@inline(__always)
+private func withServer<R>(_ userData: UnsafeMutableRawPointer?, _ body: (H2Session) -> R) -> R {
+    Unmanaged<H2Session>.fromOpaque(userData!)._withUnsafeGuaranteedRef(body)
 }

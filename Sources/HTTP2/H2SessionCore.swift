@@ -31,9 +31,6 @@ public class H2SessionCore {
         statusDigits.deallocate()
     }
 
-    static func from(_ userData: UnsafeMutableRawPointer?) -> H2SessionCore {
-        Unmanaged<H2SessionCore>.fromOpaque(userData!).takeUnretainedValue()
-    }
 
     /// Creates the session with `install`'s callbacks (plus the shared send callback) and queues our SETTINGS.
     func start(server: Bool, settings: H2Settings, memory: H2Memory?, install: (OpaquePointer?) -> Void) throws(H2Error) {
@@ -41,7 +38,7 @@ public class H2SessionCore {
         try check(nghttp2_session_callbacks_new(&callbacks), "nghttp2_session_callbacks_new")
         defer { nghttp2_session_callbacks_del(callbacks) }
         nghttp2_session_callbacks_set_send_callback(callbacks) { _, data, length, _, userData in
-            H2SessionCore.from(userData).accept(data!, length)
+            Unmanaged<H2SessionCore>.fromOpaque(userData!)._withUnsafeGuaranteedRef { $0.accept(data!, length) }
         }
         install(callbacks)
         var option: OpaquePointer?

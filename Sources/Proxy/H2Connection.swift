@@ -260,13 +260,14 @@ final class H2Connection: Pollable, H2SessionDelegate {
     // MARK: session events
 
     /// The stream the last event was about: a head arrives as one event per field, so most lookups
-    /// repeat the previous one and skip the dictionary.
-    private var recent: H2Stream?
+    /// repeat the previous one and skip the dictionary. Unmanaged so that a field can be handed to it
+    /// borrowed (no retain); it is always also in `streams`, and leaves with it.
+    private var recent: Unmanaged<H2Stream>?
 
     private func stream(_ id: Int32) -> H2Stream? {
-        if let recent, recent.id == id { return recent }
+        if let recent, recent._withUnsafeGuaranteedRef({ $0.id == id }) { return recent.takeUnretainedValue() }
         let found = streams[id]
-        recent = found
+        recent = found.map { Unmanaged.passUnretained($0) }
         return found
     }
 
@@ -274,7 +275,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
         let stream = proxy.takeH2Stream(for: self)
         stream.begin(id: id, connection: self)
         streams[id] = stream
-        recent = stream
+        recent = Unmanaged.passUnretained(stream)
         unanswered += 1
     }
 
@@ -291,8 +292,13 @@ final class H2Connection: Pollable, H2SessionDelegate {
 
     func h2Field(_ id: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, trailer: Bool) {
         // Request trailers have no place in the HTTP/1.1 request sent upstream (its body framing is ours).
-        guard !trailer, let stream = stream(id) else { return }
-        stream.addField(name: name, value: value)
+        guard !trailer else { return }
+        if let recent, recent._withUnsafeGuaranteedRef({ $0.id == id }) {
+            // The common case, once per field: adding a field cannot end the stream, so borrowing is safe.
+            recent._withUnsafeGuaranteedRef { $0.addField(name: name, value: value) }
+        } else {
+            stream(id)?.addField(name: name, value: value)
+        }
     }
 
     func h2HeadEnded(_ id: Int32, endStream: Bool) {
@@ -315,7 +321,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
 
     func h2StreamClosed(_ id: Int32, errorCode: UInt32) {
         guard let stream = streams.removeValue(forKey: id) else { return }
-        if recent === stream { recent = nil }
+        if recent?.toOpaque() == Unmanaged.passUnretained(stream).toOpaque() { recent = nil }
         markAnswered(stream)
         stream.closed(errorCode: errorCode)
         ended.append(stream)

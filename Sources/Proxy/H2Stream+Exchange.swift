@@ -24,7 +24,6 @@ extension H2Stream {
             return
         }
         let source = UnsafeRawBufferPointer(start: scratch.base, count: fields.used)
-        let proxy = self.proxy  // once: every read of the unowned(unsafe) property is a retain
         snapshot = proxy.snapshot
         let host = fields.authority.map { source.slice($0) }
         guard let route = snapshot.routes.match(host: host, path: fields.path(in: source)) else {
@@ -44,6 +43,7 @@ extension H2Stream {
         }
         chunkedBody = !requestEnded && !fields.hasContentLength
         let out = proxy.loop.buffers.take()
+        let connection = self.connection  // once: each read of the unowned(unsafe) property is a retain
         let written = connection.peerText.withUnsafeBytes { peer in
             fields.writeHTTP1(source: source, clientAddress: peer, proto: connection.isTLS ? "https" : "http",
                               chunkedBody: chunkedBody, into: out.writable)
@@ -56,8 +56,8 @@ extension H2Stream {
         out.commit(written)
         headOut = out
         headOutLength = written
-        proxy.loop.buffers.give(scratch)
         self.scratch = nil
+        proxy.loop.buffers.give(scratch)
         bind(pool: pool, reuse: true)
     }
 
