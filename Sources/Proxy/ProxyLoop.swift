@@ -77,7 +77,14 @@ public final class ProxyLoop {
         lingerDeadlines = loop.deadlineList(for: .seconds(2))
         control = LoopControl(handle: loop.handle)
         installRoutes(snapshot)
-        try openListeners(snapshot)
+        do {
+            try openListeners(snapshot)
+        } catch {
+            // The listeners already open hold this loop: close them, or a failed start leaks it and their fds.
+            for l in listeners { l.close() }
+            listeners.removeAll()
+            throw error
+        }
         control.servedGeneration.store(snapshot.generation, ordering: .releasing)
         loop.onWake = { [unowned self] in self.processCommands() }
         loop.afterEvents = { [unowned self] in self.flushDirty() }
@@ -366,15 +373,26 @@ public final class ProxyLoop {
         for l in listeners { l.close() }
         listeners.removeAll()
         for p in poolsByAddress.values { p.closeAll() }
+        // Clients first: their exchanges end as "client gone", as in a drain, not as upstream failures.
         loop.reactor.forEachRegistered { object in
             switch object {
             case let c as ClientConnection: c.close()
             case let c as H2Connection: c.close()
+            default: break
+            }
+        }
+        loop.reactor.forEachRegistered { object in
+            switch object {
             case let c as UpstreamConnection: c.close()
             case let c as H2UpstreamConnection: c.close()
             default: break
             }
         }
         spareStreams.removeAll()
+        // Closing marks connections dirty, and no flush runs again to empty these lists.
+        dirtyDownstreams.removeAll()
+        dirtyUpstreams.removeAll()
+        flushingDownstreams.removeAll()
+        flushingUpstreams.removeAll()
     }
 }
