@@ -7,7 +7,9 @@ struct FramingFields: Sendable {
     private var sawOtherCoding = false
     private(set) var connectionClose = false
     private var connectionKeepAlive = false
-    private(set) var hasConnectionField = false
+    /// A Connection option other than "keep-alive" was seen: it may name a field to drop. ("keep-alive"
+    /// names the Keep-Alive field, hop-by-hop already, so the common `Connection: keep-alive` costs no walk.)
+    private(set) var nominatesFields = false
 
     /// Content-Length = 1*DIGIT, possibly received as a list of identical values ("5, 5") or repeated fields
     /// (RFC 9112 §6.3 ¶5); anything else is an unrecoverable framing error.
@@ -67,13 +69,16 @@ struct FramingFields: Sendable {
 
     /// Connection options are tokens; "close" and "keep-alive" set persistence, every option names a hop-by-hop field.
     mutating func addConnection(_ p: UnsafeRawBufferPointer, _ value: ByteRange) throws(HTTPParseError) {
-        hasConnectionField = true
         try FramingFields.forEachListElement(p, value) { (option) throws(HTTPParseError) in
             for k in option.lowerBound..<option.upperBound where !ASCII.isTokenChar(p[k]) {
                 throw .badRequest("invalid connection option")
             }
+            if ASCII.equalsIgnoringCase(p, option, "keep-alive") {
+                connectionKeepAlive = true
+                return
+            }
             if ASCII.equalsIgnoringCase(p, option, "close") { connectionClose = true }
-            else if ASCII.equalsIgnoringCase(p, option, "keep-alive") { connectionKeepAlive = true }
+            nominatesFields = true
         }
     }
 

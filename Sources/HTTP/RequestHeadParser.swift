@@ -129,6 +129,6 @@ public struct RequestHeadParser: Sendable {
             head.framing = .none
         }
         head.keepAlive = framing.keepAlive(versionMinor: head.versionMinor)
-        if framing.hasConnectionField { FramingFields.markNominatedFields(&head.headers, in: p) }
+        if framing.nominatesFields { FramingFields.markNominatedFields(&head.headers, in: p) }
     }
 }

@@ -133,6 +133,6 @@ public struct ResponseHeadParser: Sendable {
         let suspectFraming = chunked && (framing.contentLength != nil || head.versionMinor == 0)
         head.keepAlive = framing.keepAlive(versionMinor: head.versionMinor)
             && head.framing != .untilClose && !suspectFraming
-        if framing.hasConnectionField { FramingFields.markNominatedFields(&head.headers, in: p) }
+        if framing.nominatesFields { FramingFields.markNominatedFields(&head.headers, in: p) }
     }
 }

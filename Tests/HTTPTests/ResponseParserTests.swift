@@ -114,6 +114,19 @@ let malformedResponses: [Rejected] = [
         #expect(forwardedNames(head.headers, in: raw) == ["X-Forwarded-For", "Content-Length"])
     }
 
+    /// "keep-alive" among the options names only the Keep-Alive field (hop-by-hop anyway); any other
+    /// option still names a field to drop, in any position of the list, and "close" is one too.
+    @Test(arguments: ["keep-alive", "keep-alive, X-Internal", "X-Internal, keep-alive", "close", "Close, keep-alive"])
+    func connectionOptionsNameFields(_ options: String) {
+        let raw = bytes("HTTP/1.1 200 OK\r\nConnection: \(options)\r\nX-Internal: 1\r\nClose: 2\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n")
+        let (result, head) = parseResponse(raw)
+        #expect(result == .complete)
+        var kept = ["X-Internal", "Close", "Content-Length"]
+        if options.lowercased().contains("x-internal") { kept.removeAll { $0 == "X-Internal" } }
+        if options.lowercased().contains("close") { kept.removeAll { $0 == "Close" } }
+        #expect(forwardedNames(head.headers, in: raw) == kept)
+    }
+
     @Test func limits() {
         let raw = bytes("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\n\r\n")
         #expect(parseResponse(raw, maxHeaderCount: 1).0 == .error(HTTPParseError(status: 502, reason: "too many header fields")))
