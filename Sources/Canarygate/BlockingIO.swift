@@ -86,9 +86,3 @@ func writeAll(_ fd: SocketDescriptor, _ bytes: [UInt8]) -> Bool {
     return true
 }
 
-func boundPort(_ fd: SocketDescriptor) -> UInt16 {
-    var storage = sockaddr_storage()
-    var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-    _ = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd.raw, $0, &len) } }
-    return SocketAddress(storage: storage, length: len).port
-}

@@ -14,7 +14,7 @@ final class DemoBackend: Sendable {
 
     init(revision: String, errorPercent: Int = 0) throws {
         listener = try SocketDescriptor.listen(on: try SocketAddress.resolve(host: "127.0.0.1", port: 0))
-        port = boundPort(listener)
+        port = try listener.localAddress().port
         self.errorPercent = errorPercent
         let body = "hello from \(revision)\n"
         LoopThread.spawn { [self] in acceptLoop(body: body) }.detach()

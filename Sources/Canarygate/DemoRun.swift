@@ -133,7 +133,7 @@ public enum DemoRun {
     static func freePort() throws -> UInt16 {
         let fd = try SocketDescriptor.listen(on: try SocketAddress.resolve(host: "127.0.0.1", port: 0))
         defer { fd.close() }
-        return boundPort(fd)
+        return try fd.localAddress().port
     }
 }
 

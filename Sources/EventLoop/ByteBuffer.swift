@@ -78,4 +78,10 @@ public final class BufferPool {
         buffer.clear()
         if free.count < maxCached { free.append(buffer) }
     }
+
+    /// Gives back the buffer a connection holds in `slot`, if any, leaving the slot empty (moved, not copied).
+    @inline(__always)
+    public func give(from slot: inout ByteBuffer?) {
+        if let buffer = slot.take() { give(buffer) }
+    }
 }

@@ -29,6 +29,16 @@ public struct SocketDescriptor: Hashable, Sendable {
         return sock
     }
 
+    /// The address the socket is bound to: after a bind to port 0, the port the kernel chose.
+    public func localAddress() throws(Errno) -> SocketAddress {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        _ = try checkedSyscall {
+            withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(raw, $0, &length) } }
+        }
+        return SocketAddress(storage: storage, length: length)
+    }
+
     /// Starts a non-blocking connect. `.value(true)`: connected at once; `.value(false)`: in progress (wait for writable,
     /// then `pendingError()`).
     public static func connect(to address: SocketAddress) throws(Errno) -> (SocketDescriptor, Bool) {

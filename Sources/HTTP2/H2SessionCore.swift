@@ -31,7 +31,6 @@ public class H2SessionCore {
         statusDigits.deallocate()
     }
 
-
     /// Creates the session with `install`'s callbacks (plus the shared send callback) and queues our SETTINGS.
     func start(server: Bool, settings: H2Settings, memory: H2Memory?, install: (OpaquePointer?) -> Void) throws(H2Error) {
         var callbacks: OpaquePointer?

@@ -355,7 +355,7 @@ extension ClientConnection {
             proxy.headerDeadlines.arm(self, now: proxy.loop.now)
         } else {
             headStarted = false
-            if let b = input.take() { proxy.loop.buffers.give(b) }
+            proxy.loop.buffers.give(from: &input)
             if let b = output, b.isEmpty { proxy.loop.buffers.give(b); output = nil }
             proxy.recycle(&request.headers)
             proxy.recycle(&response.headers)

@@ -260,7 +260,7 @@ final class ClientConnection: UpstreamOwner {
         input = nil
         state = .closed
         cancelDeadline()
-        if let b = output.take() { proxy.loop.buffers.give(b) }
+        proxy.loop.buffers.give(from: &output)
         proxy.recycle(&request.headers)
         proxy.recycle(&response.headers)
         proxy.switchToHTTP2(self, input: bytes)
@@ -304,7 +304,7 @@ final class ClientConnection: UpstreamOwner {
                 close()
                 return false
             }
-            if let b = input.take() { proxy.loop.buffers.give(b) }
+            proxy.loop.buffers.give(from: &input)
             state = .lingering
             cancelDeadline()
             proxy.lingerDeadlines.arm(self, now: proxy.loop.now)
@@ -369,8 +369,8 @@ final class ClientConnection: UpstreamOwner {
                 up.close()
             }
         }
-        if let b = headOut.take() { proxy.loop.buffers.give(b) }
-        if let b = fromUpstream.take() { proxy.loop.buffers.give(b) }
+        proxy.loop.buffers.give(from: &headOut)
+        proxy.loop.buffers.give(from: &fromUpstream)
         responseParser.reset()
         response.reset()
     }
@@ -382,8 +382,8 @@ final class ClientConnection: UpstreamOwner {
         state = .closed
         cancelDeadline()
         releaseExchange(reuseUpstream: false)
-        if let b = input.take() { proxy.loop.buffers.give(b) }
-        if let b = output.take() { proxy.loop.buffers.give(b) }
+        proxy.loop.buffers.give(from: &input)
+        proxy.loop.buffers.give(from: &output)
         proxy.recycle(&request.headers)
         proxy.recycle(&response.headers)
         proxy.loop.reactor.deregister(self)

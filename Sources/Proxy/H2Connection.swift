@@ -249,8 +249,8 @@ final class H2Connection: Pollable, H2SessionDelegate {
         recent = nil
         touched.removeAll()
         ended.removeAll()
-        if let b = input.take() { proxy.loop.buffers.give(b) }
-        if let b = output.take() { proxy.loop.buffers.give(b) }
+        proxy.loop.buffers.give(from: &input)
+        proxy.loop.buffers.give(from: &output)
         proxy.loop.reactor.deregister(self)
         fd.close()
         proxy.connectionClosed()
@@ -264,8 +264,14 @@ final class H2Connection: Pollable, H2SessionDelegate {
     /// borrowed (no retain); it is always also in `streams`, and leaves with it.
     private var recent: Unmanaged<H2Stream>?
 
+    /// `recent`, when it is stream `id`.
+    private func recent(_ id: Int32) -> Unmanaged<H2Stream>? {
+        guard let recent, recent._withUnsafeGuaranteedRef({ $0.id == id }) else { return nil }
+        return recent
+    }
+
     private func stream(_ id: Int32) -> H2Stream? {
-        if let recent, recent._withUnsafeGuaranteedRef({ $0.id == id }) { return recent.takeUnretainedValue() }
+        if let recent = recent(id) { return recent.takeUnretainedValue() }
         let found = streams[id]
         recent = found.map { Unmanaged.passUnretained($0) }
         return found
@@ -293,7 +299,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
     func h2Field(_ id: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, trailer: Bool) {
         // Request trailers have no place in the HTTP/1.1 request sent upstream (its body framing is ours).
         guard !trailer else { return }
-        if let recent, recent._withUnsafeGuaranteedRef({ $0.id == id }) {
+        if let recent = recent(id) {
             // The common case, once per field: adding a field cannot end the stream, so borrowing is safe.
             recent._withUnsafeGuaranteedRef { $0.addField(name: name, value: value) }
         } else {

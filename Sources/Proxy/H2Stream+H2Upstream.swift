@@ -59,8 +59,8 @@ extension H2Stream {
 
     /// The response head arrived: no resend can happen any more.
     private func forgetReplay() {
-        if let b = scratch.take() { proxy.loop.buffers.give(b) }
-        if let b = replay.take() { proxy.loop.buffers.give(b) }
+        proxy.loop.buffers.give(from: &scratch)
+        proxy.loop.buffers.give(from: &replay)
         replayable = false
     }
 

@@ -208,13 +208,12 @@ final class H2Stream: UpstreamOwner {
     }
 
     func releaseBuffers() {
-        // One read of the pool and buffers moved out, not copied: each read through `proxy` is a retain.
         let pool = proxy.loop.buffers
-        if let b = scratch.take() { pool.give(b) }
-        if let b = headOut.take() { pool.give(b) }
-        if let b = fromUpstream.take() { pool.give(b) }
-        if let b = upstreamFieldBytes.take() { pool.give(b) }
-        if let b = replay.take() { pool.give(b) }
+        pool.give(from: &scratch)
+        pool.give(from: &headOut)
+        pool.give(from: &fromUpstream)
+        pool.give(from: &upstreamFieldBytes)
+        pool.give(from: &replay)
         body.release(pool: pool)
         responseData.release(pool: pool)
     }

@@ -191,7 +191,7 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
                 fail(.upstreamReset)
             }
         }
-        if let b = input.take() { proxy.loop.buffers.give(b) }
+        proxy.loop.buffers.give(from: &input)
     }
 
     /// Writes pending frames while the socket takes them.
@@ -258,8 +258,8 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
         // Inside the session's receive or send, nghttp2 still works on these buffers: the caller
         // gives them back once it returns.
         if inSession == 0 {
-            if let b = input.take() { proxy.loop.buffers.give(b) }
-            if let b = output.take() { proxy.loop.buffers.give(b) }
+            proxy.loop.buffers.give(from: &input)
+            proxy.loop.buffers.give(from: &output)
         }
         proxy.loop.reactor.deregister(self)
         if handshaking == nil, connected { transport.shutdownWrite() }

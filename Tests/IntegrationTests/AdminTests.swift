@@ -117,7 +117,7 @@ extension Integration {
             #expect(outcome.status != 0)
             #expect(!outcome.stderr.isEmpty)
         }
-    
+
         /// The admin thread serves one client at a time, so a head that arrives a byte at a time must be
         /// cut at 2 s in all (a per-read timeout restarted with every byte and held the thread as long
         /// as the client kept dribbling).

@@ -70,7 +70,7 @@ extension Integration {
                 #expect(response.text == "slow")
             }
         }
-    
+
         /// A client reading a large response more slowly than it arrives keeps the socket full most of the
         /// time; it is idle only if it stops taking bytes. Here it takes 16 MiB at ~8 MiB/s with a 300 ms
         /// idle timeout: the timeout counts from the last bytes it took, not from when the socket first filled.

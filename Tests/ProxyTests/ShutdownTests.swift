@@ -31,7 +31,7 @@ import Testing
                     primary:
                       revision: v1
                       protocol: h2
-                      endpoints: ["127.0.0.1:\(try boundPort(upstream))"]
+                      endpoints: ["127.0.0.1:\(try upstream.localAddress().port)"]
                 """)
             freedLoop = loop
             let pool = loop.routeRuntimes[0].primary.pools[0]
@@ -61,7 +61,7 @@ import Testing
               - name: a
                 address: 127.0.0.1:\(first)
               - name: b
-                address: 127.0.0.1:\(try boundPort(held))
+                address: 127.0.0.1:\(try held.localAddress().port)
             routes:
               - name: web
                 primary:
@@ -80,21 +80,11 @@ private func makeLoop(yaml: String) throws -> ProxyLoop {
     return try ProxyLoop(index: 0, snapshot: snapshot, metrics: MetricsRegistry(loopCount: 1), log: Logger(label: "shutdown-test"))
 }
 
-private func boundPort(_ socket: SocketDescriptor) throws -> UInt16 {
-    var address = sockaddr_in()
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let rc = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket.raw, $0, &length) }
-    }
-    try #require(rc == 0)
-    return UInt16(bigEndian: address.sin_port)
-}
-
 /// A port nothing listens on now (the kernel's pick for an ephemeral bind, released at once).
 private func freePort() throws -> UInt16 {
     let probe = try SocketDescriptor.listen(on: SocketAddress.resolve(host: "127.0.0.1", port: 0))
     defer { probe.close() }
-    return try boundPort(probe)
+    return try probe.localAddress().port
 }
 
 /// The client preface and one GET, as an HTTP/2 client sends them.

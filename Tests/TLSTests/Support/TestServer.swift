@@ -38,12 +38,7 @@ final class TestListener {
     init() throws {
         let socket = try SocketDescriptor.listen(on: try SocketAddress.resolve(host: "127.0.0.1", port: 0), backlog: 16)
         self.socket = socket
-        var storage = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket.raw, $0, &length) }
-        }
-        port = UInt16(bigEndian: storage.sin_port)
+        port = try socket.localAddress().port
     }
 
     deinit { socket.close() }
