@@ -286,38 +286,40 @@ done
 
 # ---------------------------------------------------------------- measurement primitive
 
-# h2_run TARGET MODE OUTFILE DURATION -> H2_RES="rps succeeded cpu_us failed errored timeout non2xx"
+# h2_run TARGET MODE OUTFILE DURATION -> H2_RES="rps succeeded cpu_us failed errored timeout non2xx
+# user_us system_us machine_us" (per request succeeded: the proxy's user and system CPU, and every
+# CPU tick of the machine, idle ones included, i.e. CPUs × wall time)
 # and H2_WHY (what is wrong with this run, "" if nothing).
 # Over TLS h2load offers only h2 (--npn-list=h2): with its default list it would quietly fall back to
 # HTTP/1.1 when the server does not select h2, and measure the wrong protocol.
 H2_RES=""; H2_WHY=""
 declare -A NEGOTIATED=()
 h2_run() {
-    local t="$1" mode="$2" out="$3" dur="$4" pid c0 c1 rc=0 proto opts=()
+    local t="$1" mode="$2" out="$3" dur="$4" pid u0 s0 u1 s1 m0 m1 rc=0 proto opts=()
     pid="$(proxy_pid "$t")"
-    H2_RES="0 0 0 0 0 0 0"; H2_WHY=""
+    H2_RES="0 0 0 0 0 0 0 0 0 0"; H2_WHY=""
     if ! kill -0 "$pid" 2>/dev/null; then H2_WHY="$t is not running"; return 0; fi
     [ "$mode" = tls ] && opts=(--npn-list=h2)
-    c0="$(tree_cpu_ticks "$pid")"
+    read -r u0 s0 <<<"$(tree_cpu_split "$pid")"; m0="$(machine_ticks)"
     bg_run "$out" timeout --kill-after=5 "$(h2load_limit "$dur")" \
         h2load -c "$H2LOAD_CONNS" -m "$H2LOAD_STREAMS" -t "$H2LOAD_THREADS" -D "$dur" "${opts[@]}" "$(url_of "$t" "$mode")" \
         || rc=$?
-    c1="$(tree_cpu_ticks "$pid")"
+    read -r u1 s1 <<<"$(tree_cpu_split "$pid")"; m1="$(machine_ticks)"
     # h2load prints, among others:
     #   finished in 10.00s, 41234.50 req/s, 1.23MB/s
     #   requests: 412345 total, 412665 started, 412345 done, 412345 succeeded, 0 failed, 0 errored, 0 timeout
     #   status codes: 412345 2xx, 0 3xx, 0 4xx, 0 5xx
-    H2_RES="$(awk -v c0="$c0" -v c1="$c1" -v hz="$CLK_TCK" '
+    H2_RES="$(awk -v u="$(( u1 - u0 ))" -v s="$(( s1 - s0 ))" -v m="$(( m1 - m0 ))" -v hz="$CLK_TCK" '
         /^finished in/   { for (i = 1; i <= NF; i++) if ($(i+1) ~ /^req\/s/) { v = $i; gsub(/,/, "", v); rps = v + 0 } }
         /^requests:/     { for (i = 2; i <= NF; i++) { v = $i; k = $(i+1); gsub(/,/, "", k)
                                if (k == "succeeded") ok = v; if (k == "failed") f = v; if (k == "errored") e = v; if (k == "timeout") to = v } }
         /^status codes:/ { for (i = 3; i <= NF; i++) { k = $(i+1); gsub(/,/, "", k); if (k ~ /^[345]xx$/) bad += $i } }
         END {
-            cpu = (ok > 0) ? (c1 - c0) * 1000000 / hz / ok : 0
-            printf "%.0f %d %.2f %d %d %d %d\n", rps, ok + 0, cpu, f + 0, e + 0, to + 0, bad + 0
+            per = (ok > 0) ? 1000000 / hz / ok : 0
+            printf "%.0f %d %.2f %d %d %d %d %.2f %.2f %.2f\n", rps, ok + 0, (u + s) * per, f + 0, e + 0, to + 0, bad + 0, u * per, s * per, m * per
         }' "$out")"
     local rps ok cpu f e to bad
-    read -r rps ok cpu f e to bad <<<"$H2_RES"
+    read -r rps ok cpu f e to bad _ <<<"$H2_RES"
     # Over TLS this is what ALPN selected. For http:// URLs h2load prints "h2c" whatever the server
     # does, so h2c is judged by the requests that succeeded (and by the sanity check).
     proto="$(awk -F': ' '/^Application protocol:/ { print $2; exit }' "$out")"
@@ -351,7 +353,7 @@ if [ "$WARMUP" != "0" ]; then
     done
 fi
 
-RESULTS="$TMP/rounds.tsv"    # mode target round rps succeeded cpu_us failed errored timeout non2xx
+RESULTS="$TMP/rounds.tsv"    # mode target round rps succeeded cpu_us failed errored timeout non2xx user_us system_us machine_us
 : >"$RESULTS"
 n="${#TARGET_LIST[@]}"
 for r in $(seq 1 "$ROUNDS"); do
@@ -363,7 +365,7 @@ for r in $(seq 1 "$ROUNDS"); do
             log "round $r/$ROUNDS $mode: $t (h2load -c$H2LOAD_CONNS -m$H2LOAD_STREAMS -t$H2LOAD_THREADS -D $DURATION)"
             h2_run "$t" "$mode" "$TMP/h2load-r$r-$t-$mode.txt" "$DURATION"
             echo "$mode $t $r $H2_RES" >>"$RESULTS"
-            read -r rps ok cpu f e to bad <<<"$H2_RES"
+            read -r rps ok cpu f e to bad _ <<<"$H2_RES"
             log "  $t $mode: $rps req/s, $cpu CPU µs/req, failed $f, errored $e, timeout $to, non-2xx $bad"
             if [ -n "$H2_WHY" ]; then
                 flag "$t" "$mode" "$r" "$H2_WHY"
@@ -378,11 +380,13 @@ median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) { print "n/a"; exit 
 col() { awk -v m="$1" -v t="$2" -v c="$3" '$1 == m && $2 == t { print $c }' "$RESULTS"; }
 sumcol() { col "$@" | awk '{ s += $1 } END { print s + 0 }'; }
 
-declare -A MED_RPS MED_CPU SUMS
+declare -A MED_RPS MED_CPU MED_USER MED_SYS SUMS
 for mode in "${MODE_LIST[@]}"; do
     for t in "${TARGET_LIST[@]}"; do
         MED_RPS[$t.$mode]="$(col "$mode" "$t" 4 | median)"
         MED_CPU[$t.$mode]="$(col "$mode" "$t" 6 | median)"
+        MED_USER[$t.$mode]="$(col "$mode" "$t" 11 | median)"
+        MED_SYS[$t.$mode]="$(col "$mode" "$t" 12 | median)"
         if [ -n "${SKIP[$t.$mode]:-}" ]; then
             SUMS[$t.$mode]="– | – | – | –"   # not measured
         else
@@ -410,13 +414,13 @@ for t in "${TARGET_LIST[@]}"; do
 done
 echo "- Load: \`h2load -c $H2LOAD_CONNS -m $H2LOAD_STREAMS -t $H2LOAD_THREADS -D $DURATION\` (over TLS with \`--npn-list=h2\`: h2 or nothing), $ROUNDS alternating round(s) after $( [ "$WARMUP" = 0 ] && echo "no warm-up" || echo "a $WARMUP warm-up per target and mode"), medians shown; CPU = utime+stime of the proxy's processes (all threads; nginx: master + workers) / requests succeeded (tick = $(( 1000000 / CLK_TCK )) µs). A row is FLAGGED when any of its runs had failed, errored or timed-out requests, non-2xx answers, no h2, or the proxy died; its figures are then not comparable."
 echo
-echo "| mode | target | req/s (median) | CPU µs/req (median) | failed | errored | timeout | non-2xx | status |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---|"
+echo "| mode | target | req/s (median) | CPU µs/req (median) | user | system | failed | errored | timeout | non-2xx | status |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 for mode in "${MODE_LIST[@]}"; do
     for t in "${TARGET_LIST[@]}"; do
         status="ok"
         if flagged "$t" "$mode"; then status="**FLAGGED**: $(problem_text "$t" "$mode")"; ANY_FLAGGED=1; fi
-        echo "| $(mode_label "$mode") | $t | ${MED_RPS[$t.$mode]} | ${MED_CPU[$t.$mode]} | ${SUMS[$t.$mode]} | $status |"
+        echo "| $(mode_label "$mode") | $t | ${MED_RPS[$t.$mode]} | ${MED_CPU[$t.$mode]} | ${MED_USER[$t.$mode]} | ${MED_SYS[$t.$mode]} | ${SUMS[$t.$mode]} | $status |"
     done
 done
 pairs=()
@@ -441,12 +445,27 @@ if [ "${#pairs[@]}" -gt 0 ]; then
         done
     done
 fi
+if has_target canarygate && has_target haproxy; then
+    echo
+    echo "Ceiling: h2load, the nginx upstream and the proxy share the machine and keep it busy, so each request costs the machine its CPUs × wall time / requests (\"machine µs/req\", idle ticks included). If Canarygate's own user-space work (its code, libnghttp2, OpenSSL, the Swift runtime) cost nothing and everything else stayed the same, a request would cost that minus Canarygate's user µs, and Canarygate would serve req/s × machine / (machine − user). That is the most any user-space optimisation can give in this setup:"
+    echo
+    echo "| mode | machine µs/req, HAProxy | machine µs/req, Canarygate | of which Canarygate user | Canarygate req/s with no user time | ratio to HAProxy req/s |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    for mode in "${MODE_LIST[@]}"; do
+        { [ -z "${SKIP[canarygate.$mode]:-}" ] && [ -z "${SKIP[haproxy.$mode]:-}" ]; } || continue
+        mark=""; { flagged canarygate "$mode" || flagged haproxy "$mode"; } && mark=" (flagged)"
+        ceiling="$(awk -v m="$mode" '$1 == m && $2 == "canarygate" && $13 > $11 { print $4 * $13 / ($13 - $11) }' "$RESULTS" | median)"
+        awk -v m="$(mode_label "$mode")" -v mark="$mark" -v mh="$(col "$mode" haproxy 13 | median)" -v mc="$(col "$mode" canarygate 13 | median)" \
+            -v u="${MED_USER[canarygate.$mode]}" -v c="$ceiling" -v h="${MED_RPS[haproxy.$mode]}" '
+            BEGIN { printf "| %s | %s | %s | %s | %.0f | %s |\n", m, mh, mc, u, c, (h > 0 && c ~ /^[0-9.]+$/) ? sprintf("%.2f×", c / h) mark : "n/a" mark }'
+    done
+fi
 echo
 echo "<details><summary>Per-round figures</summary>"
 echo
-echo "| round | mode | target | req/s | requests succeeded | CPU µs/req | failed | errored | timeout | non-2xx |"
-echo "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"
-sort -k3,3n -s "$RESULTS" | awk '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $3, $1, $2, $4, $5, $6, $7, $8, $9, $10 }'
+echo "| round | mode | target | req/s | requests succeeded | CPU µs/req | user | system | machine µs/req | failed | errored | timeout | non-2xx |"
+echo "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+sort -k3,3n -s "$RESULTS" | awk '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $3, $1, $2, $4, $5, $6, $11, $12, $13, $7, $8, $9, $10 }'
 echo
 echo "</details>"
 } >"$TMP/report.md"

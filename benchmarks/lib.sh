@@ -139,16 +139,30 @@ pid_tree() {
     for c in $(pgrep -P "$p" 2>/dev/null || true); do pid_tree "$c"; done
 }
 
-# Total CPU ticks (utime+stime) of a process tree (/proc/PID/stat of a thread-group leader already
-# aggregates all of its threads).
-tree_cpu_ticks() {
-    local total=0 p line rest
+# CPU ticks of a process tree as "user system" (utime, stime; /proc/PID/stat of a thread-group
+# leader already aggregates all of its threads).
+tree_cpu_split() {
+    local user=0 sys=0 p line rest u s
     for p in $(pid_tree "$1"); do
         line="$(cat "/proc/$p/stat" 2>/dev/null)" || continue
         rest="${line##*) }"                      # drop "pid (comm) " (comm may contain spaces)
-        total=$(( total + $(awk '{ print $12 + $13 }' <<<"$rest") ))   # stat fields 14 (utime) + 15 (stime)
+        read -r u s <<<"$(awk '{ print $12, $13 }' <<<"$rest")"   # stat fields 14 (utime) and 15 (stime)
+        user=$(( user + u )); sys=$(( sys + s ))
     done
-    echo "$total"
+    echo "$user $sys"
+}
+
+# Total CPU ticks (utime+stime) of a process tree.
+tree_cpu_ticks() {
+    local u s
+    read -r u s <<<"$(tree_cpu_split "$1")"
+    echo $(( u + s ))
+}
+
+# Ticks of every CPU of the machine, busy or idle (the first line of /proc/stat: user nice system
+# idle iowait irq softirq steal): what the whole machine had to spend, load generator included.
+machine_ticks() {
+    awk '$1 == "cpu" { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat
 }
 
 # Sum of a /proc/PID/status field (kB) over a process tree: tree_status_kb PID [FIELD].
