@@ -19,7 +19,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
     private var readable = true
     private var writable = true
     private var peerHungUp = false
-    private var streams: [Int32: H2Stream] = [:]
+    private let streams = StreamTable<H2Stream>()
     /// Streams the session's callbacks changed, driven after it returns.
     private var touched: [H2Stream] = []
     /// Streams closed by the session, given back to the loop's spares once no list refers to them.
@@ -243,8 +243,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
         guard !closed else { return }
         closed = true
         cancelDeadline()
-        for stream in streams.values { stream.connectionGone() }
-        streams.removeAll()
+        for stream in streams.removeAll() { stream.connectionGone() }
         unanswered = 0
         recent = nil
         touched.removeAll()
@@ -260,7 +259,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
     // MARK: session events
 
     /// The stream the last event was about: a head arrives as one event per field, so most lookups
-    /// repeat the previous one and skip the dictionary. Unmanaged so that a field can be handed to it
+    /// repeat the previous one and skip the table. Unmanaged so that a field can be handed to it
     /// borrowed (no retain); it is always also in `streams`, and leaves with it.
     private var recent: Unmanaged<H2Stream>?
 
@@ -280,7 +279,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
     func h2StreamBegan(_ id: Int32) {
         let stream = proxy.takeH2Stream(for: self)
         stream.begin(id: id, connection: self)
-        streams[id] = stream
+        streams.insert(stream, for: id)
         recent = Unmanaged.passUnretained(stream)
         unanswered += 1
     }
@@ -326,7 +325,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
     }
 
     func h2StreamClosed(_ id: Int32, errorCode: UInt32) {
-        guard let stream = streams.removeValue(forKey: id) else { return }
+        guard let stream = streams.removeValue(for: id) else { return }
         if recent?.toOpaque() == Unmanaged.passUnretained(stream).toOpaque() { recent = nil }
         markAnswered(stream)
         stream.closed(errorCode: errorCode)

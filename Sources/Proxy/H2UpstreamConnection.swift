@@ -23,7 +23,7 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
     private var peerHungUp = false
     private var input: ByteBuffer?
     private var output: ByteBuffer?
-    private var streams: [Int32: H2Stream] = [:]
+    private let streams = StreamTable<H2Stream>()
     private(set) var closed = false
     /// Depth of calls into the session (its callbacks may close this connection).
     private var inSession = 0
@@ -82,7 +82,7 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
     /// Opens a stream for `stream` with the fields added to `session`; sent at the next flush.
     func open(_ stream: H2Stream, hasBody: Bool) throws(H2Error) -> Int32 {
         let id = try session.submitRequest(hasBody: hasBody)
-        streams[id] = stream
+        streams.insert(stream, for: id)
         // The idle timeout stops; a connect timeout still running must not.
         if connected && handshaking == nil { cancelDeadline() }
         proxy.markDirty(self)
@@ -91,7 +91,7 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
 
     /// The downstream stream is done with `id` (answered, or gone): cancel it upstream if still open.
     func abandon(_ id: Int32, cancel: Bool) {
-        guard streams.removeValue(forKey: id) != nil, !closed else { return }
+        guard streams.removeValue(for: id) != nil, !closed else { return }
         if cancel { session.reset(stream: id, code: .cancel) }
         proxy.markDirty(self)
         // A retiring connection ends with its last stream, however that stream ended.
@@ -243,18 +243,16 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
     /// The connection is lost: every stream on it fails with `failure`.
     private func fail(_ failure: ProxyFailure) {
         guard !closed else { return }
-        let lost = streams
-        streams.removeAll()
+        let lost = streams.removeAll()
         close()
-        for stream in lost.values { stream.upstreamLost(failure) }
+        for stream in lost { stream.upstreamLost(failure) }
     }
 
     func close() {
         guard !closed else { return }
         closed = true
         cancelDeadline()
-        for stream in streams.values { stream.upstreamLost(.upstreamClosed) }
-        streams.removeAll()
+        for stream in streams.removeAll() { stream.upstreamLost(.upstreamClosed) }
         // Inside the session's receive or send, nghttp2 still works on these buffers: the caller
         // gives them back once it returns.
         if inSession == 0 {
@@ -287,7 +285,7 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
     }
 
     func h2StreamClosed(_ id: Int32, errorCode: UInt32) {
-        guard let stream = streams.removeValue(forKey: id) else { return }
+        guard let stream = streams.removeValue(for: id) else { return }
         stream.upstreamStreamClosed(errorCode: errorCode)
         // Closing inside the session's callback is safe: `close` leaves the session alive, and the
         // caller (the reactor or the loop's dirty list) holds this connection until it returns.
