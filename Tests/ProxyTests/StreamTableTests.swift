@@ -1,4 +1,5 @@
 // The stream table of an HTTP/2 connection: agrees with Dictionary under churn, keeps colliding and wrapped-around ids findable after removals, grows, and owns its streams.
+import Simulation
 import Testing
 @testable import Proxy
 
@@ -7,23 +8,11 @@ private final class Entry {
     init(_ id: Int32) { self.id = id }
 }
 
-/// SplitMix64: a fixed sequence, so a failure replays.
-private struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite struct StreamTableTests {
     /// Streams opened in order and closed out of order (as a connection sees them), plus ids far
     /// apart, checked against a Dictionary after every operation.
     @Test func agreesWithADictionaryUnderChurn() {
-        var random = SeededGenerator(state: 42)
+        var random = Xoshiro256(seed: 42)  // a fixed sequence, so a failure replays
         let table = StreamTable<Entry>()
         var model: [Int32: Entry] = [:]
         var nextID: Int32 = 1
