@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Telemetry", "Config", "Simulation"]),
         .testTarget(name: "RolloutTests", dependencies: ["Rollout", "Analysis", "Config"]),
-        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Config", "EventLoop", "HTTP2", "Telemetry", "Simulation",
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Config", "EventLoop", "HTTP2", "Telemetry", "Simulation", "TLS",
                                                     .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "IntegrationTests", dependencies: ["canarygate"],
                     // Python HTTP/2 peers the tests run as child processes (Debian's python3-h2).

@@ -163,6 +163,12 @@ final class ClientConnection: UpstreamOwner {
                 }
                 state = .awaitingHead
                 proxy.headerDeadlines.arm(self, now: proxy.loop.now)
+                // The last handshake step reads ahead whatever the socket holds: the request that
+                // followed the client's Finished may be inside OpenSSL now, the socket drained, and no
+                // EPOLLIN will come for it (an event reported before those bytes arrived shows the
+                // drained socket). That step may have run on a writable event with `readable` false,
+                // so read once regardless: SSL_read returns the request or wants more.
+                readable = true
                 return true
             case .wantRead:
                 readable = false

@@ -75,18 +75,6 @@ import Testing
     }
 }
 
-private func makeLoop(yaml: String) throws -> ProxyLoop {
-    let snapshot = try ProxySnapshot(config: try ConfigLoader.parse(yaml + "\n"), generation: 1)
-    return try ProxyLoop(index: 0, snapshot: snapshot, metrics: MetricsRegistry(loopCount: 1), log: Logger(label: "shutdown-test"))
-}
-
-/// A port nothing listens on now (the kernel's pick for an ephemeral bind, released at once).
-private func freePort() throws -> UInt16 {
-    let probe = try SocketDescriptor.listen(on: SocketAddress.resolve(host: "127.0.0.1", port: 0))
-    defer { probe.close() }
-    return try probe.localAddress().port
-}
-
 /// The client preface and one GET, as an HTTP/2 client sends them.
 private func sendRequest(to fd: Int32) throws {
     let client = try H2ClientSession(delegate: IgnoredResponses(), settings: H2Settings())

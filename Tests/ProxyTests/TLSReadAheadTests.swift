@@ -1,0 +1,175 @@
+// A TLS handshake finished by an event that reported no input still serves the request OpenSSL read ahead with the client's Finished.
+@testable import Proxy
+import EventLoop
+import Glibc
+import Testing
+import TLS
+
+/// Runs `action` when its socket is reported writable: queued on the loop's reactor ahead of the
+/// connection, it acts between epoll_wait's report and the connection's handling of it.
+private final class Interposer: Pollable {
+    var ends: [Int32] = [-1, -1]
+    var action: () -> Void = {}
+    func open() throws {
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue), 0, &ends) == 0 else { throw Errno.current }
+    }
+    deinit { for fd in ends where fd >= 0 { Glibc.close(fd) } }
+    override func handleEvent(_ events: UInt32) { action() }
+}
+
+@Suite(.serialized) struct TLSReadAheadTests {
+    /// The race that left one idle-TLS benchmark connection in a thousand unanswered: an event is
+    /// reported for a connection mid-handshake without EPOLLIN (the client's Finished has not
+    /// arrived), the Finished and the request arrive before the event is handled, and the handshake
+    /// step, which reads whatever the socket holds (read-ahead), finishes the handshake with the
+    /// request inside OpenSSL. No EPOLLIN will follow: the socket is drained. The request must be
+    /// read anyway and reach the upstream.
+    @Test func aRequestReadAheadWithTheFinishedReachesTheUpstream() throws {
+        let dir = try TestFiles()
+        defer { dir.remove() }
+        let certificate = try dir.write("cert.pem", testCertificate)
+        let key = try dir.write("key.pem", testKey)
+        let upstream = try SocketDescriptor.listen(on: SocketAddress.resolve(host: "127.0.0.1", port: 0))
+        defer { upstream.close() }
+        let port = try freePort()
+        let loop = try makeLoop(yaml: """
+            listeners:
+              - name: tls
+                address: 127.0.0.1:\(port)
+                tls: { certificate: \(certificate), privateKey: \(key) }
+            routes:
+              - name: web
+                primary:
+                  revision: v1
+                  endpoints: ["127.0.0.1:\(try upstream.localAddress().port)"]
+            """)
+        defer { loop.shutdown() }
+        let reactor = loop.loop.reactor
+        func step() throws { try reactor.poll(timeoutMilliseconds: 20) }
+
+        // The client connects; the loop accepts and tries the handshake before any ClientHello (wants input).
+        let client = try connectedSocket(port: port)
+        defer { Glibc.close(client) }
+        var connection: ClientConnection?
+        for _ in 0..<50 where connection == nil {
+            try step()
+            reactor.forEachRegistered { if let c = $0 as? ClientConnection { connection = c } }
+        }
+        let server = try #require(connection)
+        try step()
+        #expect(server.state == .handshaking && !server.readable)
+
+        // ClientHello; the loop answers with its flight and waits for the client's Finished.
+        let session = try TLSSession(client: TLSClientContext(caFile: certificate), fd: client, serverName: "proxy.test")
+        #expect(try session.handshake() == .wantRead)
+        try step()
+        #expect(server.state == .handshaking && !server.readable)
+
+        // An event for the connection reported while the socket holds nothing new (as an ACK's wake-up
+        // would be), then the client's Finished and request arrive before it is handled.
+        let interposer = Interposer()
+        try interposer.open()
+        let request = Array("GET /read-ahead HTTP/1.1\r\nHost: proxy.test\r\n\r\n".utf8)
+        var sent = false
+        interposer.action = {
+            guard !sent else { return }
+            sent = true
+            #expect((try? session.handshake()) == .done)
+            let written = request.withUnsafeBytes { try? session.write($0) }
+            #expect(written == .bytes(request.count))
+            // Loopback delivers within the send; wait (bounded) until the server's socket holds it all.
+            for _ in 0..<1000 where pendingBytes(server.fd.raw) < 100 { usleep(100) }
+        }
+        try reactor.register(SocketDescriptor(raw: interposer.ends[0]), interposer, interest: Reactor.writable | Reactor.edgeTriggered)
+        try reactor.modify(server.fd, server, interest: Reactor.readable | Reactor.writable | Reactor.readHangup | Reactor.edgeTriggered)
+        try step()
+        #expect(sent)
+        #expect(server.state != .handshaking, "the handshake finished in that step")
+
+        // The request reaches the upstream without the client sending anything more.
+        var received = [UInt8]()
+        var upstreamSide: SocketDescriptor?
+        defer { upstreamSide?.close() }
+        for _ in 0..<50 where !received.starts(with: Array("GET /read-ahead ".utf8)) {
+            try step()
+            var peer: SocketAddress?
+            if upstreamSide == nil, case .value(let accepted) = try upstream.accept(peer: &peer) { upstreamSide = accepted }
+            if let side = upstreamSide {
+                var chunk = [UInt8](repeating: 0, count: 4096)
+                if case .value(let n) = try chunk.withUnsafeMutableBytes({ try side.read(into: $0) }), n > 0 { received += chunk[0..<n] }
+            }
+        }
+        #expect(received.starts(with: Array("GET /read-ahead HTTP/1.1\r\n".utf8)),
+                "upstream received \(String(decoding: received, as: UTF8.self).debugDescription)")
+    }
+}
+
+/// Bytes waiting in a socket's receive queue.
+private func pendingBytes(_ fd: Int32) -> Int32 {
+    var count: Int32 = 0
+    _ = ioctl(fd, UInt(FIONREAD), &count)
+    return count
+}
+
+/// A blocking connect to 127.0.0.1:`port`, then non-blocking (as the client's TLS session expects).
+private func connectedSocket(port: UInt16) throws -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    let rc = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    if rc != 0 {
+        let error = Errno.current
+        Glibc.close(fd)
+        throw error
+    }
+    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    return fd
+}
+
+/// A temporary directory for the certificate files the listener's config names.
+private struct TestFiles {
+    let path: String
+    init() throws {
+        var template = Array("/tmp/canarygate-proxytests-XXXXXX".utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else { throw Errno.current }
+        path = String(cString: made)
+    }
+    func write(_ name: String, _ text: String) throws -> String {
+        let file = path + "/" + name
+        guard let f = fopen(file, "w") else { throw Errno.current }
+        defer { fclose(f) }
+        fputs(text, f)
+        return file
+    }
+    func remove() {
+        for name in ["cert.pem", "key.pem"] { unlink(path + "/" + name) }
+        rmdir(path)
+    }
+}
+
+// Self-signed P-256, CN and subjectAltName proxy.test, valid until 2126: a fixture, not a secret.
+private let testCertificate = """
+-----BEGIN CERTIFICATE-----
+MIIBmTCCAT6gAwIBAgIUQXEdOhwJ5003qXrOxrOy8+7x/HkwCgYIKoZIzj0EAwIw
+FTETMBEGA1UEAwwKcHJveHkudGVzdDAgFw0yNjExMjcwMzM3MzhaGA8yMTI2MTEw
+MzAzMzczOFowFTETMBEGA1UEAwwKcHJveHkudGVzdDBZMBMGByqGSM49AgEGCCqG
+SM49AwEHA0IABIUyB3T9xytOAmot7IjBrytS1+OtBmoz6nnXCdbC8KqbKwYTldMq
+weurkFV8C8DdFtOMArYGieNZWEdSaCZykM2jajBoMB0GA1UdDgQWBBTNiZgg/5io
+UdQlbJhbwZMFGnmwgTAfBgNVHSMEGDAWgBTNiZgg/5ioUdQlbJhbwZMFGnmwgTAP
+BgNVHRMBAf8EBTADAQH/MBUGA1UdEQQOMAyCCnByb3h5LnRlc3QwCgYIKoZIzj0E
+AwIDSQAwRgIhAIsl8pcY90EW8lkhRHRoNITIgmo11U+qumLZmhypQ0D0AiEA9E8c
+d1L693mEpVydtbj5VgW4+Yf1T8y1WwEyel/Nd1o=
+-----END CERTIFICATE-----
+"""
+
+private let testKey = """
+-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgecZ2ZSo/i/MGxL+P
+/Ko08mAYajLnX4lDcul1HpSD5k6hRANCAASFMgd0/ccrTgJqLeyIwa8rUtfjrQZq
+M+p51wnWwvCqmysGE5XTKsHrq5BVfAvA3RbTjAK2BonjWVhHUmgmcpDN
+-----END PRIVATE KEY-----
+"""
