@@ -62,7 +62,8 @@ private final class Interposer: Pollable {
         // ClientHello; the loop answers with its flight and waits for the client's Finished.
         let session = try TLSSession(client: TLSClientContext(caFile: certificate), fd: client, serverName: "proxy.test")
         #expect(try session.handshake() == .wantRead)
-        try step()
+        for _ in 0..<50 where pendingBytes(client) == 0 { try step() }
+        try #require(pendingBytes(client) > 0, "the server's handshake flight")
         #expect(server.state == .handshaking && !server.readable)
 
         // An event for the connection reported while the socket holds nothing new (as an ACK's wake-up
@@ -71,19 +72,24 @@ private final class Interposer: Pollable {
         try interposer.open()
         let request = Array("GET /read-ahead HTTP/1.1\r\nHost: proxy.test\r\n\r\n".utf8)
         var sent = false
+        var delivered: Int32 = 0
         interposer.action = {
             guard !sent else { return }
             sent = true
             #expect((try? session.handshake()) == .done)
             let written = request.withUnsafeBytes { try? session.write($0) }
             #expect(written == .bytes(request.count))
-            // Loopback delivers within the send; wait (bounded) until the server's socket holds it all.
+            // Loopback delivers within the send; wait (bounded) until the server's socket holds it all:
+            // the CCS and Finished are at most 80 bytes, with the request about 140.
             for _ in 0..<1000 where pendingBytes(server.fd.raw) < 100 { usleep(100) }
+            delivered = pendingBytes(server.fd.raw)
         }
         try reactor.register(SocketDescriptor(raw: interposer.ends[0]), interposer, interest: Reactor.writable | Reactor.edgeTriggered)
         try reactor.modify(server.fd, server, interest: Reactor.readable | Reactor.writable | Reactor.readHangup | Reactor.edgeTriggered)
         try step()
         #expect(sent)
+        // Otherwise the request arrives later with an EPOLLIN of its own, and the race is not reproduced.
+        try #require(delivered >= 100, "Finished and request in the server's socket before its event is handled")
         #expect(server.state != .handshaking, "the handshake finished in that step")
 
         // The request reaches the upstream without the client sending anything more.
