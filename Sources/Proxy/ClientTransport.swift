@@ -32,8 +32,10 @@ enum ClientTransport {
                 switch try session.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[total...])) {
                 case .bytes(0): return .value(total)  // close_notify or EOF: reported (0) on the next call
                 case .bytes(let n): total += n
-                // A key update may ask to write during a read; the socket is writable in practice, and
-                // the next read event retries.
+                // A read that wants to write is reported as "no more input now". A server session
+                // never gets one (OpenSSL sends a KeyUpdate's reply with the next write, and
+                // renegotiation is off); a client session may, if a TLS 1.2 upstream renegotiates,
+                // and then waits for the upstream's next bytes or its timeout.
                 case .wantRead, .wantWrite: return total == 0 ? .wouldBlock : .value(total)
                 }
             }
