@@ -56,41 +56,43 @@ enum H2ClientCallbacks {
         nghttp2_session_callbacks_set_on_header_callback(callbacks) { _, frame, name, nameLength, value, valueLength, _, userData in
             let f = frame!.pointee
             guard f.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
-            client(userData).delegate.h2ResponseField(f.hd.stream_id, name: UnsafeRawBufferPointer(start: name, count: nameLength),
-                                                      value: UnsafeRawBufferPointer(start: value, count: valueLength))
+            withSession(userData, as: H2ClientSession.self) {
+                $0.delegate.h2ResponseField(f.hd.stream_id, name: UnsafeRawBufferPointer(start: name, count: nameLength),
+                                            value: UnsafeRawBufferPointer(start: value, count: valueLength))
+            }
             return 0
         }
         nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks) { _, frame, userData in
             let f = frame!.pointee
             let endStream = f.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
-            let delegate = client(userData).delegate
-            switch f.hd.type {
-            case UInt8(NGHTTP2_HEADERS.rawValue):
-                delegate.h2ResponseHeadersEnded(f.hd.stream_id, endStream: endStream)
-            case UInt8(NGHTTP2_DATA.rawValue):
-                if endStream { delegate.h2ResponseEnded(f.hd.stream_id) }
-            default:
-                break
+            withSession(userData, as: H2ClientSession.self) { owner in
+                switch f.hd.type {
+                case UInt8(NGHTTP2_HEADERS.rawValue):
+                    owner.delegate.h2ResponseHeadersEnded(f.hd.stream_id, endStream: endStream)
+                case UInt8(NGHTTP2_DATA.rawValue):
+                    if endStream { owner.delegate.h2ResponseEnded(f.hd.stream_id) }
+                default:
+                    break
+                }
             }
             return 0
         }
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks) { _, _, stream, data, length, userData in
-            let owner = client(userData)
-            owner.receivedData(length)
-            owner.delegate.h2ResponseData(stream, UnsafeRawBufferPointer(start: data, count: length))
+            withSession(userData, as: H2ClientSession.self) { owner in
+                owner.receivedData(length)
+                owner.delegate.h2ResponseData(stream, UnsafeRawBufferPointer(start: data, count: length))
+            }
             return 0
         }
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks) { _, stream, errorCode, userData in
-            client(userData).delegate.h2StreamClosed(stream, errorCode: errorCode)
+            withSession(userData, as: H2ClientSession.self) { $0.delegate.h2StreamClosed(stream, errorCode: errorCode) }
             return 0
         }
     }
 
     static let readBody: nghttp2_data_source_read_callback = { _, stream, buffer, length, flags, _, userData in
-        client(userData).delegate.h2ReadRequestBody(stream, into: UnsafeMutableRawBufferPointer(start: buffer, count: length)).frameResult(flags!)
+        withSession(userData, as: H2ClientSession.self) {
+            $0.delegate.h2ReadRequestBody(stream, into: UnsafeMutableRawBufferPointer(start: buffer, count: length)).frameResult(flags!)
+        }
     }
-}
-
-private func client(_ userData: UnsafeMutableRawPointer?) -> H2ClientSession {
-    Unmanaged<H2ClientSession>.fromOpaque(userData!).takeUnretainedValue()
 }

@@ -105,7 +105,7 @@ enum H2ServerCallbacks {
         nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks) { session, frame, userData in
             let f = frame!.pointee
             guard f.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) && f.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
-            return withServer(userData) { owner in
+            return withSession(userData, as: H2Session.self) { owner in
                 guard owner.openStreams < owner.maxConcurrentStreams else {
                     // Refused before anything of it is processed; the header block is still decoded (HPACK state).
                     _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), f.hd.stream_id, H2ErrorCode.refusedStream.rawValue)
@@ -122,7 +122,7 @@ enum H2ServerCallbacks {
             guard f.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
             let trailer = f.headers.cat == NGHTTP2_HCAT_HEADERS
             guard trailer || f.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
-            withServer(userData) {
+            withSession(userData, as: H2Session.self) {
                 $0.delegate.h2Field(f.hd.stream_id, name: UnsafeRawBufferPointer(start: name, count: nameLength),
                                     value: UnsafeRawBufferPointer(start: value, count: valueLength), trailer: trailer)
             }
@@ -131,7 +131,7 @@ enum H2ServerCallbacks {
         nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks) { _, frame, userData in
             let f = frame!.pointee
             let endStream = f.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
-            withServer(userData) { owner in
+            withSession(userData, as: H2Session.self) { owner in
                 switch f.hd.type {
                 case UInt8(NGHTTP2_HEADERS.rawValue):
                     if f.headers.cat == NGHTTP2_HCAT_REQUEST {
@@ -153,12 +153,12 @@ enum H2ServerCallbacks {
             let f = frame!.pointee
             let ends = f.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
             if ends && (f.hd.type == UInt8(NGHTTP2_DATA.rawValue) || f.hd.type == UInt8(NGHTTP2_HEADERS.rawValue)) {
-                withServer(userData) { $0.delegate.h2ResponseSent(f.hd.stream_id) }
+                withSession(userData, as: H2Session.self) { $0.delegate.h2ResponseSent(f.hd.stream_id) }
             }
             return 0
         }
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks) { _, _, stream, data, length, userData in
-            withServer(userData) { owner in
+            withSession(userData, as: H2Session.self) { owner in
                 owner.receivedData(length)
                 owner.delegate.h2Data(stream, UnsafeRawBufferPointer(start: data, count: length))
             }
@@ -166,7 +166,7 @@ enum H2ServerCallbacks {
         }
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks) { session, stream, errorCode, userData in
             guard nghttp2_session_get_stream_user_data(session, stream) == admittedMarker else { return 0 }
-            withServer(userData) { owner in
+            withSession(userData, as: H2Session.self) { owner in
                 owner.openStreams -= 1
                 owner.delegate.h2StreamClosed(stream, errorCode: errorCode)
             }
@@ -175,7 +175,7 @@ enum H2ServerCallbacks {
     }
 
     static let readBody: nghttp2_data_source_read_callback = { _, stream, buffer, length, flags, _, userData in
-        withServer(userData) {
+        withSession(userData, as: H2Session.self) {
             $0.delegate.h2ReadBody(stream, into: UnsafeMutableRawBufferPointer(start: buffer, count: length)).frameResult(flags!)
         }
     }
@@ -183,9 +183,3 @@ enum H2ServerCallbacks {
 
 /// Stream user data of admitted streams (its value is never dereferenced): a refused stream closes without one.
 private var admittedMarker: UnsafeMutableRawPointer? { UnsafeMutableRawPointer(bitPattern: 1) }
-
-/// The session behind nghttp2's user data, borrowed for the callback: no retain, no release (it outlives its callbacks).
-@inline(__always)
-private func withServer<R>(_ userData: UnsafeMutableRawPointer?, _ body: (H2Session) -> R) -> R {
-    Unmanaged<H2Session>.fromOpaque(userData!)._withUnsafeGuaranteedRef(body)
-}

@@ -37,7 +37,7 @@ public class H2SessionCore {
         try check(nghttp2_session_callbacks_new(&callbacks), "nghttp2_session_callbacks_new")
         defer { nghttp2_session_callbacks_del(callbacks) }
         nghttp2_session_callbacks_set_send_callback(callbacks) { _, data, length, _, userData in
-            Unmanaged<H2SessionCore>.fromOpaque(userData!)._withUnsafeGuaranteedRef { $0.accept(data!, length) }
+            withSession(userData, as: H2SessionCore.self) { $0.accept(data!, length) }
         }
         install(callbacks)
         var option: OpaquePointer?
@@ -166,4 +166,11 @@ public class H2SessionCore {
     public func reset(stream: Int32, code: H2ErrorCode) {
         _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream, code.rawValue)
     }
+}
+
+/// The session behind nghttp2's user data, borrowed for a callback: no retain and no release (a
+/// session outlives its callbacks; retaining it cost a pair per callback, several per stream).
+@inline(__always)
+func withSession<Session: H2SessionCore, R>(_ userData: UnsafeMutableRawPointer?, as _: Session.Type, _ body: (Session) -> R) -> R {
+    Unmanaged<Session>.fromOpaque(userData!)._withUnsafeGuaranteedRef(body)
 }

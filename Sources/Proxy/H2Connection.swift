@@ -326,7 +326,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
 
     func h2StreamClosed(_ id: Int32, errorCode: UInt32) {
         guard let stream = streams.removeValue(for: id) else { return }
-        if recent?.toOpaque() == Unmanaged.passUnretained(stream).toOpaque() { recent = nil }
+        if recent(id) != nil { recent = nil }
         markAnswered(stream)
         stream.closed(errorCode: errorCode)
         ended.append(stream)

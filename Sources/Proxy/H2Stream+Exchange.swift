@@ -56,8 +56,7 @@ extension H2Stream {
         out.commit(written)
         headOut = out
         headOutLength = written
-        self.scratch = nil
-        proxy.loop.buffers.give(scratch)
+        proxy.loop.buffers.give(from: &self.scratch)
         bind(pool: pool, reuse: true)
     }
 

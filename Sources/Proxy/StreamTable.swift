@@ -16,10 +16,9 @@ final class StreamTable<Value: AnyObject> {
     private var mask: Int
     private(set) var count = 0
 
-    /// `capacity` is rounded up to a power of two (at least 8); the table grows as needed.
-    init(capacity: Int = 8) {
-        var size = 8
-        while size < capacity { size <<= 1 }
+    /// Eight slots to start (a connection's usual handful of streams); the table doubles as needed.
+    init() {
+        let size = 8
         mask = size - 1
         keys = .allocate(capacity: size)
         keys.initialize(repeating: 0, count: size)

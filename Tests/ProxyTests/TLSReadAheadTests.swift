@@ -25,10 +25,9 @@ private final class Interposer: Pollable {
     /// request inside OpenSSL. No EPOLLIN will follow: the socket is drained. The request must be
     /// read anyway and reach the upstream.
     @Test func aRequestReadAheadWithTheFinishedReachesTheUpstream() throws {
-        let dir = try TestFiles()
-        defer { dir.remove() }
-        let certificate = try dir.write("cert.pem", testCertificate)
-        let key = try dir.write("key.pem", testKey)
+        let files = try CertificateFiles()
+        defer { files.remove() }
+        let certificate = files.certificate
         let upstream = try SocketDescriptor.listen(on: SocketAddress.resolve(host: "127.0.0.1", port: 0))
         defer { upstream.close() }
         let port = try freePort()
@@ -36,7 +35,7 @@ private final class Interposer: Pollable {
             listeners:
               - name: tls
                 address: 127.0.0.1:\(port)
-                tls: { certificate: \(certificate), privateKey: \(key) }
+                tls: { certificate: \(certificate), privateKey: \(files.key) }
             routes:
               - name: web
                 primary:

@@ -1,4 +1,4 @@
-// TLS test fixtures for loops built by hand: a certificate and key for proxy.test, their files, a client socket, and bytes pending on a socket.
+// TLS test fixtures for loops built by hand: files of a certificate and key for proxy.test, a connected client socket, and bytes pending on a socket.
 import EventLoop
 import Glibc
 
@@ -9,48 +9,51 @@ func pendingBytes(_ fd: Int32) -> Int32 {
     return count
 }
 
-/// A blocking connect to 127.0.0.1:`port`, then non-blocking (as the client's TLS session expects).
+/// A client socket connected to 127.0.0.1:`port` (non-blocking, as the client's TLS session expects).
 func connectedSocket(port: UInt16) throws -> Int32 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = port.bigEndian
-    address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-    let rc = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    let (socket, connected) = try SocketDescriptor.connect(to: SocketAddress.resolve(host: "127.0.0.1", port: port))
+    if !connected {
+        var wait = pollfd(fd: socket.raw, events: Int16(POLLOUT), revents: 0)
+        _ = poll(&wait, 1, 2000)
+        if let error = socket.pendingError() {
+            socket.close()
+            throw error
+        }
     }
-    if rc != 0 {
-        let error = Errno.current
-        Glibc.close(fd)
-        throw error
-    }
-    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-    return fd
+    return socket.raw
 }
 
-/// A temporary directory for the certificate files the listener's config names.
-struct TestFiles {
-    let path: String
+/// The test certificate and key written to a temporary directory, for a listener's `tls:` config.
+struct CertificateFiles {
+    let directory: String
+    let certificate: String
+    let key: String
+
     init() throws {
         var template = Array("/tmp/canarygate-proxytests-XXXXXX".utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else { throw Errno.current }
-        path = String(cString: made)
+        directory = String(cString: made)
+        certificate = directory + "/cert.pem"
+        key = directory + "/key.pem"
+        try Self.write(testCertificate, to: certificate)
+        try Self.write(testKey, to: key)
     }
-    func write(_ name: String, _ text: String) throws -> String {
-        let file = path + "/" + name
+
+    private static func write(_ text: String, to file: String) throws {
         guard let f = fopen(file, "w") else { throw Errno.current }
         defer { fclose(f) }
         fputs(text, f)
-        return file
     }
+
     func remove() {
-        for name in ["cert.pem", "key.pem"] { unlink(path + "/" + name) }
-        rmdir(path)
+        unlink(certificate)
+        unlink(key)
+        rmdir(directory)
     }
 }
 
 // Self-signed P-256, CN and subjectAltName proxy.test, valid until 2126: a fixture, not a secret.
-let testCertificate = """
+private let testCertificate = """
 -----BEGIN CERTIFICATE-----
 MIIBmTCCAT6gAwIBAgIUQXEdOhwJ5003qXrOxrOy8+7x/HkwCgYIKoZIzj0EAwIw
 FTETMBEGA1UEAwwKcHJveHkudGVzdDAgFw0yNjExMjcwMzM3MzhaGA8yMTI2MTEw
@@ -64,7 +67,7 @@ d1L693mEpVydtbj5VgW4+Yf1T8y1WwEyel/Nd1o=
 -----END CERTIFICATE-----
 """
 
-let testKey = """
+private let testKey = """
 -----BEGIN PRIVATE KEY-----
 MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgecZ2ZSo/i/MGxL+P
 /Ko08mAYajLnX4lDcul1HpSD5k6hRANCAASFMgd0/ccrTgJqLeyIwa8rUtfjrQZq
