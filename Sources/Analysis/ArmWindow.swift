@@ -1,13 +1,13 @@
-// One arm's measurements over one window (an interval delta): responses, failures, latency histogram.
+// One arm's measurements over one window (an interval delta): responses, bad outcomes by class, latency histogram.
 
 import Telemetry
 
 /// What the judges read of one arm over one window: an `ArmSnapshot` interval delta reduced to the
 /// counts the statistics need.
 ///
-/// Definitions (DESIGN.md §3; the controller relies on them):
+/// Definitions (docs/JUDGES.md; the controller relies on them):
 /// - `n`, the responses: `ArmSnapshot.responses`, every response whatever its status (the
-///   histogram records the same responses; client aborts are counted apart and are in neither).
+///   histogram records the same responses; client aborts are counted apart, in `aborts`).
 /// - `failures`: responses with a 5xx status, plus gRPC responses whose grpc-status is a server
 ///   failure, `ArmSnapshot.failedResponses`. The proxy records its own 502/503/504 for upstream
 ///   faults (refused, reset, timed out, invalid response) and truncated responses under 5xx, so
@@ -20,18 +20,32 @@ public struct ArmWindow: Sendable, Equatable {
     public var n: UInt64
     /// Failed responses (5xx or failed gRPC) in the window, at most `n`.
     public var failures: UInt64
+    /// Responses with a 4xx status, at most `n − failures`.
+    public var clientErrors: UInt64
+    /// Requests whose client went away before the response ended (not in `n`).
+    public var aborts: UInt64
     /// The latencies of the window's responses.
     public var histogram: HistogramSnapshot
 
-    public init(n: UInt64, failures: UInt64, histogram: HistogramSnapshot = HistogramSnapshot()) {
+    public init(n: UInt64, failures: UInt64, clientErrors: UInt64 = 0, aborts: UInt64 = 0, histogram: HistogramSnapshot = HistogramSnapshot()) {
         self.n = n
         self.failures = min(failures, n)
+        self.clientErrors = min(clientErrors, n - self.failures)
+        self.aborts = aborts
         self.histogram = histogram
     }
 
     /// The window of an interval delta (`ArmSnapshot.delta(since:)`).
     public init(_ s: ArmSnapshot) {
-        self.init(n: s.responses, failures: s.failedResponses, histogram: s.histogram)
+        let clientErrors = s.requestsByStatus.reduce(UInt64(0)) { (400...499).contains($1.key) ? $0 &+ $1.value : $0 }
+        self.init(n: s.responses, failures: s.failedResponses, clientErrors: clientErrors,
+                  aborts: s.failureCount(.downstreamAbort), histogram: s.histogram)
+    }
+
+    /// The window's counts by outcome class, with "slow" cut at `slowThreshold` seconds (none when nil).
+    public func outcomes(slowThreshold: Double?) -> OutcomeCounts {
+        OutcomeCounts(responses: n, aborts: aborts, serverErrors: failures, clientErrors: clientErrors,
+                      slow: slowThreshold.map { slow(threshold: $0) } ?? 0)
     }
 
     /// Responses that did not fail.

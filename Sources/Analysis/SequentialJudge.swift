@@ -1,4 +1,4 @@
-// Judge 3: the anytime-valid mixture martingale over bad events, "which arm did this bad event come from?"
+// Judge 3: one anytime-valid e-process over every bad outcome class, "does the canary take more than its share?"
 
 #if canImport(Glibc)
 import Glibc
@@ -7,144 +7,113 @@ import Darwin
 #endif
 import Config
 
-/// Judge 3 (JUDGES.md §3, DESIGN.md §4): a sequential test, anytime-valid, fed every control tick
-/// (e.g. 100 ms) with the tick's request and bad-event counts of both arms. One instance per kind
-/// of bad event: failures, and slow requests (latency above a threshold `T` fixed before the
-/// events it judges — see `SlowThreshold`).
+/// Judge 3 (docs/JUDGES.md): fed every control tick (100 ms) with both arms' counts by outcome class,
+/// from the rollout's first canary request to its end — pauses, hooks and restarts continue it.
 ///
-/// **Model.** Under H0 (the canary is as good as the primary) a bad event of a tick falls on the
-/// canary with the canary's share of that tick's requests, `q = n_c / (n_c + n_p)`. Under H1 the
-/// canary's odds are multiplied by θ > 1: `p(θ) = qθ / (1 − q + qθ)`. A tick with `k_c` bad canary
-/// events and `k_p` bad primary events multiplies θ's likelihood ratio by
+/// **Model.** Requests are assigned to the arms at random (the split), so under H0 — the canary is
+/// as good as the primary — a request of any bad class (5xx, 4xx, abort, slow) is on the canary with
+/// the canary's share of the traffic, q. One `ShareBet` per class bets, episode by episode, that the
+/// canary holds more than q of that class (clusters of events count once; see `ShareBet`).
 ///
-///     LR_tick(θ) = (p(θ)/q)^{k_c} · ((1 − p(θ))/(1 − q))^{k_p}
-///                = θ^{k_c} / (1 − q + qθ)^{k_c + k_p}
+/// **One α for all classes.** The judge's evidence is the weighted sum of the classes' e-values,
+/// `M = Σ_c w_c · E_c` with `Σ w_c = 1` — itself a test martingale — and the judge fails as soon as
+/// M ≥ 1/α. By Ville's inequality the chance that this ever happens under H0 is at most α for the
+/// whole rollout, however long it runs and however often it is looked at: the weights are the α
+/// budget, class c alone failing the judge only when E_c ≥ 1/(α·w_c). 5xx gets `weights[5xx]` = 0.4,
+/// the other three 0.2 each.
 ///
-/// and the evidence is the mixture `M = Σ_j w_j Π_ticks LR_tick(θ_j)` over θ ∈ {1.5, 2, 3, 5, 10,
-/// 30} with equal weights w_j = 1/6, kept as logarithms: `ln M = logsumexp_j(ln w_j + L_j)` with
-/// `L_j = Σ_ticks (k_c ln θ_j − (k_c + k_p) ln(1 − q + qθ_j))`, so nothing overflows.
-///
-/// **Guarantee.** Under H0 each `Π LR(θ_j)` is a non-negative martingale with mean 1 (given the
-/// tick's counts, the product of Bernoulli(q) likelihood ratios), so is the mixture, and by Ville's
-/// inequality P(M ever ≥ 1/α) ≤ α: the judge fails **as soon as M ≥ 1/α**, however often it is
-/// looked at, with no minimum sample, no interval and no assumption about the traffic rate (which
-/// changes at every weight step). Low traffic gives less evidence, never a false failure.
-/// Conditioning on both arms' request counts makes the exact law of `k_c` hypergeometric; the
-/// binomial form is accurate at failure rates of a few percent, and the calibration test
-/// (`CalibrationTests`) measures the false-rollback rate on simulated healthy rollouts.
-///
-/// - Ticks where either arm had no requests carry no information and are skipped (q ∈ {0, 1}).
-/// - The failure is sticky: once M has reached 1/α the verdict stays `.fail` until `reset()`
-///   (the guarantee is about M *ever* crossing).
-/// - The judge never answers *no data*: without evidence it passes; it only ever vetoes.
-/// - Bad counts are capped at the tick's requests.
-///
-/// References: Lindon & Malek, "Anytime-Valid Inference for Multinomial Count Data", NeurIPS 2022
-/// (arXiv 2011.03567); Lindon, Sanden & Shirikian, "Rapid Regression Detection in Software
-/// Deployments through Sequential Testing", KDD 2022 (arXiv 2205.14762); Robbins, "Statistical
-/// methods related to the law of the iterated logarithm", Ann. Math. Stat. 41, 1970 (mixture
-/// martingales); Ville, *Étude critique de la notion de collectif*, 1939.
-public struct SequentialJudge: Sendable, Equatable {
-    /// The grid of odds ratios θ under H1, equally weighted.
-    public static let thetas: [Double] = [1.5, 2, 3, 5, 10, 30]
-    private static let logThetas: [Double] = thetas.map { log($0) }
-    private static let logWeight = -log(Double(thetas.count))
+/// - The failure is sticky (the guarantee is about M *ever* crossing).
+/// - It never answers *no data* and never passes a canary on absence of evidence: it only vetoes.
+///   Promotion needs positive evidence from `PromotionEvidence`.
+public struct SequentialJudge: Sendable, Equatable, Codable {
+    /// The α budget of each class, as a share of α.
+    public static let weights: [OutcomeClass: Double] = [.serverError: 0.4, .clientError: 0.2, .abort: 0.2, .slow: 0.2]
 
-    /// The false-rollback rate guaranteed: the judge fails when M ≥ 1/α.
+    /// The false-rollback rate guaranteed for the whole rollout.
     public let alpha: Double
-    /// What the bad events are, for the summary: "failures", "slow requests".
-    public let events: String
-    /// ln(1/α).
-    public let logThreshold: Double
-
-    /// L_j = ln Π_ticks LR_tick(θ_j).
-    private var logLikelihoods: [Double]
-    /// ln M.
-    public private(set) var logEValue: Double = 0
-    /// Totals over the ticks the test used (ticks with requests on both arms).
+    /// One bet per class, indexed by `OutcomeClass.rawValue`.
+    public private(set) var bets: [ShareBet]
+    /// Ticks observed with requests on both arms, and requests seen on each arm.
+    public private(set) var ticks = 0
     public private(set) var canaryRequests: UInt64 = 0
-    public private(set) var canaryBad: UInt64 = 0
     public private(set) var primaryRequests: UInt64 = 0
-    public private(set) var primaryBad: UInt64 = 0
-    /// Ticks used, and ticks skipped because an arm had no requests.
-    public private(set) var ticks: Int = 0
-    public private(set) var skippedTicks: Int = 0
-    /// M has reached 1/α (sticky until `reset()`).
+    /// M has reached 1/α.
     public private(set) var failed = false
 
-    /// A judge at the configured `alpha` (`config.enabled` and `slowThreshold` are the
-    /// controller's: it decides whether to feed the judge and what counts as slow).
-    public init(config: SequentialConfig, events: String = "failures") {
-        self.init(alpha: config.alpha, events: events)
+    public init(config: SequentialConfig) {
+        self.init(alpha: config.alpha)
     }
 
     /// A judge at level `alpha` in (0, 1).
-    public init(alpha: Double, events: String = "failures") {
+    public init(alpha: Double) {
         precondition(alpha > 0 && alpha < 1, "alpha must be in (0, 1)")
         self.alpha = alpha
-        self.events = events
-        logThreshold = -log(alpha)
-        logLikelihoods = [Double](repeating: 0, count: Self.thetas.count)
+        bets = OutcomeClass.allCases.map { _ in ShareBet() }
     }
 
-    /// The e-value M (capped at the largest finite Double).
-    public var eValue: Double { min(exp(logEValue), .greatestFiniteMagnitude) }
+    /// ln(1/α).
+    public var logThreshold: Double { -log(alpha) }
 
-    /// Forgets all evidence (a new rollout, or a new weight after the controller decides to restart).
-    public mutating func reset() {
-        self = SequentialJudge(alpha: alpha, events: events)
+    /// ln M.
+    public var logEValue: Double {
+        var terms: [Double] = []
+        terms.reserveCapacity(bets.count)
+        for c in OutcomeClass.allCases { terms.append(log(Self.weights[c]!) + bets[c.rawValue].logEValue) }
+        let largest = terms.max()!
+        return largest + log(terms.reduce(0) { $0 + exp($1 - largest) })
     }
 
-    /// Feeds one tick's counts; returns whether the judge has failed. The allocation-free form of
-    /// `observe`, for simulations.
+    /// ln E_c of one class.
+    public func logEValue(_ c: OutcomeClass) -> Double { bets[c.rawValue].logEValue }
+
+    /// Feeds one tick's counts; returns whether the judge has failed.
     @discardableResult
-    public mutating func update(canaryRequests nc: UInt64, canaryBad kc: UInt64, primaryRequests np: UInt64, primaryBad kp: UInt64) -> Bool {
-        guard nc > 0, np > 0 else {
-            skippedTicks += 1
-            return failed
+    public mutating func update(canary: OutcomeCounts, primary: OutcomeCounts) -> Bool {
+        if canary.requests > 0 && primary.requests > 0 { ticks += 1 }
+        canaryRequests += canary.requests
+        primaryRequests += primary.requests
+        var moved = false
+        for c in OutcomeClass.allCases {
+            let nc = canary.population(c), np = primary.population(c)
+            let q = nc + np == 0 ? 0 : Double(nc) / Double(nc + np)
+            if bets[c.rawValue].observe(canaryBad: canary[c], primaryBad: primary[c], canaryShare: q) { moved = true }
         }
-        let canaryBadHere = min(kc, nc), primaryBadHere = min(kp, np)
-        ticks += 1
-        canaryRequests += nc
-        primaryRequests += np
-        canaryBad += canaryBadHere
-        primaryBad += primaryBadHere
-        guard canaryBadHere > 0 || primaryBadHere > 0 else { return failed }
-        let q = Double(nc) / (Double(nc) + Double(np))
-        let kCanary = Double(canaryBadHere), kAll = Double(canaryBadHere + primaryBadHere)
-        var largest = -Double.infinity
-        for j in logLikelihoods.indices {
-            logLikelihoods[j] += kCanary * Self.logThetas[j] - kAll * log1p(q * (Self.thetas[j] - 1))
-            largest = max(largest, logLikelihoods[j])
-        }
-        var sum = 0.0
-        for value in logLikelihoods { sum += exp(value - largest) }
-        logEValue = Self.logWeight + largest + log(sum)
-        if logEValue >= logThreshold { failed = true }
+        if moved, !failed, logEValue >= logThreshold { failed = true }
         return failed
     }
 
-    /// Feeds one tick's counts and returns the judge's verdict (judge "sequential").
-    public mutating func observe(canaryRequests: UInt64, canaryBad: UInt64, primaryRequests: UInt64, primaryBad: UInt64) -> Verdict {
-        update(canaryRequests: canaryRequests, canaryBad: canaryBad, primaryRequests: primaryRequests, primaryBad: primaryBad)
+    /// Feeds one tick's counts and returns the verdict.
+    public mutating func observe(canary: OutcomeCounts, primary: OutcomeCounts) -> Verdict {
+        update(canary: canary, primary: primary)
         return verdict
     }
 
-    /// The verdict for the evidence so far.
+    /// The class with the most evidence against the canary, relative to its budget.
+    public var leadingClass: OutcomeClass {
+        OutcomeClass.allCases.max { a, b in
+            log(Self.weights[a]!) + logEValue(a) < log(Self.weights[b]!) + logEValue(b)
+        }!
+    }
+
+    /// The verdict for the evidence so far (judge "sequential"): which class leads, and each class's e-value.
     public var verdict: Verdict {
-        let log10M = logEValue / log(10.0)
-        let log10Threshold = logThreshold / log(10.0)
-        let comparison = failed ? "≥" : "<"
-        let summary = "sequential (\(events)): e-value 10^\(Format.fixed(log10M, 2)) \(comparison) 10^\(Format.fixed(log10Threshold, 2)) = 1/α; "
-            + "bad events canary \(canaryBad)/\(canaryRequests) vs primary \(primaryBad)/\(primaryRequests) over \(ticks) ticks"
-        return Verdict(
-            judge: "sequential", outcome: failed ? .fail : .pass, summary: summary,
-            evidence: [
-                .init("log10-e-value", log10M), .init("e-value", eValue), .init("e-value-threshold", 1 / alpha),
-                .init("alpha", alpha),
-                .init("canary-requests", Double(canaryRequests)), .init("canary-bad", Double(canaryBad)),
-                .init("primary-requests", Double(primaryRequests)), .init("primary-bad", Double(primaryBad)),
-                .init("ticks", Double(ticks)), .init("skipped-ticks", Double(skippedTicks)),
-            ])
+        let log10M = logEValue / log(10.0), log10Threshold = logThreshold / log(10.0)
+        let lead = leadingClass, bet = bets[lead.rawValue]
+        let summary = "sequential: e-value 10^\(Format.fixed(log10M, 2)) \(failed ? "≥" : "<") 10^\(Format.fixed(log10Threshold, 2)) = 1/α, "
+            + "led by \(lead.label) (canary \(bet.canaryBad) vs primary \(bet.primaryBad) over \(bet.episodes) episodes; "
+            + "canary \(canaryRequests) / primary \(primaryRequests) requests)"
+        var evidence: [Verdict.Evidence] = [
+            .init("log10-e-value", log10M), .init("e-value-threshold", 1 / alpha), .init("alpha", alpha),
+            .init("canary-requests", Double(canaryRequests)), .init("primary-requests", Double(primaryRequests)),
+        ]
+        for c in OutcomeClass.allCases {
+            let b = bets[c.rawValue]
+            evidence += [
+                .init("log10-e-value-\(c.label)", b.logEValue / log(10.0)), .init("alpha-\(c.label)", alpha * Self.weights[c]!),
+                .init("canary-\(c.label)", Double(b.canaryBad)), .init("primary-\(c.label)", Double(b.primaryBad)),
+                .init("episodes-\(c.label)", Double(b.episodes)),
+            ]
+        }
+        return Verdict(judge: "sequential", outcome: failed ? .fail : .pass, summary: summary, evidence: evidence)
     }
 }

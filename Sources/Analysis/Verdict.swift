@@ -6,6 +6,10 @@ public struct Verdict: Sendable, Equatable {
         case fail
         /// Too few requests to judge: the weight is held and the interval does not count as failed.
         case noData = "no-data"
+        /// Not yet enough evidence that the canary is good enough to go further: the weight is held
+        /// (whatever the other judges say) and the interval is not progress, so `progressDeadline`
+        /// ends a rollout that never gathers it.
+        case hold
     }
 
     /// One named figure: a measured value, a threshold, a sample size, a statistic.
@@ -15,7 +19,8 @@ public struct Verdict: Sendable, Equatable {
         public init(_ name: String, _ value: Double) { self.name = name; self.value = value }
     }
 
-    /// Which judge: "request-success-rate", "request-duration", "comparison-errors", "comparison-latency", "sequential".
+    /// Which judge: "request-success-rate", "request-duration", "comparison-errors", "comparison-latency",
+    /// "sequential", "dead-canary", "evidence".
     public var judge: String
     public var outcome: Outcome
     /// One human sentence, e.g. "success rate 97.1% < 99% (n=412)".

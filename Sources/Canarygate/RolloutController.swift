@@ -21,6 +21,8 @@ final class RolloutController {
     let inbox = RolloutInbox()
     /// Recent transitions, newest last, for /status.
     private(set) var eventLog: [String] = []
+    /// Evidence read from the state file, until its route's rollout takes it.
+    private var restoredEvidence: [String: RolloutJudges.Evidence] = [:]
     /// Finished rollouts per route (since the process started).
     private(set) var results: [String: (succeeded: Int, failed: Int)] = [:]
 
@@ -37,6 +39,7 @@ final class RolloutController {
             do {
                 if let bytes = try store.load() {
                     let document = try JSONDecoder().decode(PersistedRollouts.self, from: Data(bytes))
+                    restoredEvidence = document.evidence ?? [:]
                     for var s in document.routes {
                         // A fresh analysis window: timers restart from now.
                         s.phaseEnteredAt = now
@@ -60,7 +63,8 @@ final class RolloutController {
             seen.insert(route.name)
             if rollouts[route.name] == nil {
                 let machine = RolloutMachine(route: route.name, restored: restored[route.name])
-                rollouts[route.name] = ManagedRollout(machine: machine, weight: compiled.weight, analysis: analysis)
+                rollouts[route.name] = ManagedRollout(machine: machine, weight: compiled.weight, analysis: analysis,
+                                                      evidence: restoredEvidence.removeValue(forKey: route.name))
                 if let r = restored[route.name] { compiled.weight.set(r.canaryWeight) }
             }
             rollouts[route.name]!.analysis = analysis
@@ -114,6 +118,10 @@ final class RolloutController {
             let actions = r.machine.handle(next, now: now)
             rollouts[route] = r
             let after = r.machine.state.phase
+            if after != before && after == .initializing {
+                r.beginRollout()
+                rollouts[route] = r
+            }
             if after != before && after == .succeeded { results[route, default: (0, 0)].succeeded += 1 }
             if after != before && after == .failed { results[route, default: (0, 0)].failed += 1 }
             for action in actions {
@@ -152,7 +160,11 @@ final class RolloutController {
             return nil
         case .analyseInterval:
             let current = state.metrics.snapshot().route(named: route) ?? RouteSnapshot(name: route)
-            return .intervalVerdicts(r.analyseInterval(current))
+            let verdicts = r.analyseInterval(current)
+            // The evidence grows between transitions; keep it on disk at every interval too.
+            rollouts[route] = r
+            persistAll()
+            return .intervalVerdicts(verdicts)
         case .probePrimary:
             // After the promote hook deployed the new revision as the primary: wait until the primary's
             // endpoints pass the readiness probe (the machine asks again every readiness interval).
@@ -187,7 +199,9 @@ final class RolloutController {
 
     private func persistAll() {
         guard let store else { return }
-        let document = PersistedRollouts(routes: rollouts.keys.sorted().map { rollouts[$0]!.machine.state })
+        let names = rollouts.keys.sorted()
+        let document = PersistedRollouts(routes: names.map { rollouts[$0]!.machine.state },
+                                         evidence: Dictionary(uniqueKeysWithValues: names.map { ($0, rollouts[$0]!.judges.evidence) }))
         do {
             let data = try JSONEncoder().encode(document)
             try store.save([UInt8](data))
@@ -214,4 +228,6 @@ final class RolloutInbox: Sendable {
 /// The state file's document: every managed route's rollout.
 struct PersistedRollouts: Codable {
     var routes: [RolloutState]
+    /// Each route's rollout evidence; absent in files written before it was kept.
+    var evidence: [String: RolloutJudges.Evidence]?
 }

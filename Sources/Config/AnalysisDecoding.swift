@@ -20,6 +20,7 @@ extension AnalysisConfig {
             analysis.minRequests = m.optional("minRequests") { $0.integer(atLeast: 1) } ?? analysis.minRequests
             analysis.progressDeadline = m.optional("progressDeadline") { $0.duration() } ?? analysis.progressDeadline
             analysis.skipAnalysis = m.optional("skipAnalysis") { $0.boolean() } ?? analysis.skipAnalysis
+            analysis.requireEvidence = m.optional("requireEvidence") { $0.boolean() } ?? analysis.requireEvidence
             analysis.metrics = m.optional("metrics", MetricCheckConfig.decodeList) ?? analysis.metrics
             analysis.comparison = m.optional("comparison", ComparisonConfig.decode) ?? analysis.comparison
             analysis.sequential = m.optional("sequential", SequentialConfig.decode) ?? analysis.sequential

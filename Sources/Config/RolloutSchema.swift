@@ -37,19 +37,21 @@ public struct MetricCheckConfig: Sendable, Equatable {
     public init(name: Name, min: Double? = nil, max: Double? = nil) { self.name = name; self.min = min; self.max = max }
 }
 
-/// Judge 2: the canary compared with the primary over the same interval (JUDGES.md §2).
+/// Judge 2: the canary compared with the primary over the same interval (docs/JUDGES.md).
 public struct ComparisonConfig: Sendable, Equatable {
     public var enabled = true
-    /// One-sided significance level of both tests, in (0, 0.5].
-    public var alpha = 0.05
+    /// This judge's share of a rollout's false-rollback budget, in (0, 0.5]: the i-th interval is
+    /// tested at alpha / (i (i + 1)), so all of a rollout's intervals together spend at most alpha.
+    public var alpha = 0.01
     /// Allowed canary error-rate increase over the primary, in percentage points (0...100).
     public var allowedErrorRateIncrease = 0.5
     /// Allowed P(canary slower than primary) (CLES); 0.5 means no difference. In [0.5, 1).
     public var allowedSlowdown = 0.6
-    /// Allowed canary p99 / primary p99, at least 1.
+    /// Allowed canary latency relative to the primary's, at least 1: a shift below (ratio − 1) × the
+    /// primary's median never fails the latency check.
     public var maxLatencyRatio = 1.2
-    /// A latency effect smaller than this (the mean's increase for the CLES, the p99's for the ratio)
-    /// never fails the check, and the sequential judge's "slow" starts this far above the primary's p99.
+    /// A latency shift smaller than this never fails the check, and the sequential judge's "slow"
+    /// starts this far above the primary's p99.
     /// Measured on loopback: after each weight step the canary's pool opens new upstream connections,
     /// which lifts its tail by 1–3 ms with identical backends; 5 ms keeps that from rolling back.
     public var minLatencyIncrease: Duration = .milliseconds(5)
@@ -133,6 +135,10 @@ public struct AnalysisConfig: Sendable, Equatable {
     public var progressDeadline: Duration = .seconds(600)
     /// Promote without running the checks.
     public var skipAnalysis = false
+    /// Step up and promote only on positive evidence: upper confidence bounds on the canary's excess
+    /// of every bad class (5xx, 4xx, abort, slow) over the step below `comparison.allowedErrorRateIncrease`.
+    /// Off: an interval without a failed check passes, as in Flagger.
+    public var requireEvidence = true
     public var metrics: [MetricCheckConfig] = []
     public var comparison = ComparisonConfig()
     public var sequential = SequentialConfig()

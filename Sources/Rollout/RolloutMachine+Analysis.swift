@@ -47,8 +47,13 @@ extension RolloutMachine {
         awaiting = nil
         state.lastVerdicts = verdicts.map(VerdictRecord.init)
         let failed = verdicts.filter { $0.outcome == .fail }
+        let holding = verdicts.filter { $0.outcome == .hold }
         if !failed.isEmpty {
             failedCheck(failed.map { "\($0.judge): \($0.summary)" }.joined(separator: "; "))
+        } else if !holding.isEmpty {
+            // Not enough evidence yet that the canary is good enough to go further: hold without counting
+            // progress, so progressDeadline ends a rollout that never gathers it (failing safe).
+            note("\(holding.map(\.summary).joined(separator: "; ")) at \(state.canaryWeight)%")
         } else if !verdicts.isEmpty, !verdicts.contains(where: { $0.outcome == .pass }) {
             // Every judge lacked data (fewer than minRequests): hold, not failed, until progressDeadline.
             // Waiting for promotion, the analysis is complete anyway and the gate is re-asked.

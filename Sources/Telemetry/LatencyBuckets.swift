@@ -68,7 +68,7 @@ public enum LatencyBuckets {
     /// The value reported for a bucket by quantiles: its midpoint; 1 µs for bucket 0 (values below
     /// 1 µs are reported as 1 µs); the overflow bucket's lower bound (a quantile there is only
     /// known to be at least that).
-    static func representative(_ index: Int) -> UInt64 {
+    public static func representative(_ index: Int) -> UInt64 {
         if index == 0 { return floorNanoseconds }
         let lower = lowerBound(index)
         if index == overflowIndex { return lower }

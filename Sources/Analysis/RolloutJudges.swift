@@ -1,0 +1,112 @@
+// Every judge of one rollout, fed per tick and per interval: what the controller and the simulations both run.
+
+import Config
+import Telemetry
+
+/// The judging of one rollout, without clocks or sockets: the controller feeds it each tick's and
+/// each interval's counts (from the proxy's metrics), benchmarks/analysis feeds it simulated ones.
+///
+/// - Per tick: the dead-canary guard (always, whatever `sequential.enabled` says), then the
+///   sequential judge over the outcome classes; a failing verdict means "roll back now".
+/// - Per interval: the thresholds, the comparison (at the α it may spend on this interval), the
+///   evidence for going further (over the current step), and the sequential judge's standing.
+public struct RolloutJudges: Sendable {
+    /// What the rollout has learned; it belongs to the rollout, so it is persisted with its state.
+    public struct Evidence: Sendable, Equatable, Codable {
+        /// The canary revision the evidence is about.
+        public var revision: String?
+        public var sequential: SequentialJudge
+        /// Intervals tested by the comparison so far (the next is tested at α / ((n+1)(n+2))).
+        public var comparedIntervals = 0
+
+        public init(revision: String?, alpha: Double) {
+            self.revision = revision
+            sequential = SequentialJudge(alpha: alpha)
+        }
+    }
+
+    public var analysis: AnalysisConfig
+    public private(set) var evidence: Evidence
+    /// Requests slower than this (seconds) are "slow"; fixed before the events it judges.
+    public private(set) var slowThreshold: Double?
+    /// The canary's (time, requests, failures) per tick over the last second, for the dead-canary guard.
+    private var lastSecond: [(at: UInt64, requests: UInt64, failures: UInt64)] = []
+    /// The current step: its weight, both arms' counts by class since it began, intervals judged in it.
+    private var step: (weight: Int, canary: OutcomeCounts, primary: OutcomeCounts, looks: Int) = (-1, .init(), .init(), 0)
+
+    /// Judges for `revision`, continuing `restored` evidence when it is about the same revision and α.
+    public init(analysis: AnalysisConfig, revision: String?, restored: Evidence? = nil) {
+        self.analysis = analysis
+        if let restored, restored.revision == revision, restored.sequential.alpha == analysis.sequential.alpha {
+            evidence = restored
+        } else {
+            evidence = Evidence(revision: revision, alpha: analysis.sequential.alpha)
+        }
+        slowThreshold = Self.slowThreshold(analysis, previousPrimary: HistogramSnapshot())
+    }
+
+    /// A new rollout (a new revision, or a retry): new evidence, a new α.
+    public mutating func beginRollout(revision: String?) {
+        evidence = Evidence(revision: revision, alpha: analysis.sequential.alpha)
+        step = (-1, .init(), .init(), 0)
+        lastSecond.removeAll()
+    }
+
+    /// One tick's counts at canary weight `weight`; returns a failing verdict when the canary must go now.
+    public mutating func observeTick(canary: ArmWindow, primary: ArmWindow, weight: Int, now: UInt64) -> Verdict? {
+        let canaryCounts = canary.outcomes(slowThreshold: slowThreshold), primaryCounts = primary.outcomes(slowThreshold: slowThreshold)
+        if step.weight != weight { step = (weight, .init(), .init(), 0) }
+        step.canary = step.canary + canaryCounts
+        step.primary = step.primary + primaryCounts
+
+        lastSecond.append((now, canary.n, canary.failures))
+        lastSecond.removeAll { now &- $0.at >= 1_000_000_000 }
+        let recentRequests = lastSecond.reduce(0) { $0 + $1.requests }
+        let recentFailures = lastSecond.reduce(0) { $0 + $1.failures }
+        let dead = DeadCanaryRule().evaluate(canaryRequests: recentRequests, canaryFailures: recentFailures)
+        if dead.outcome == .fail { return dead }
+
+        guard analysis.sequential.enabled else { return nil }
+        let verdict = evidence.sequential.observe(canary: canaryCounts, primary: primaryCounts)
+        return verdict.outcome == .fail ? verdict : nil
+    }
+
+    /// The interval's verdicts; `previousPrimary` sets the next interval's slow threshold.
+    public mutating func analyseInterval(canary: ArmWindow, primary: ArmWindow) -> [Verdict] {
+        var verdicts = ThresholdJudge.evaluate(canary: canary, checks: analysis.metrics, minRequests: analysis.minRequests)
+        if analysis.comparison.enabled {
+            let comparison = ComparisonJudge.evaluate(
+                canary: canary, primary: primary, config: analysis.comparison, minRequests: analysis.minRequests,
+                alpha: ComparisonJudge.spentAlpha(analysis.comparison.alpha, interval: evidence.comparedIntervals + 1))
+            // Only an interval that was actually tested spends α.
+            if comparison.contains(where: { $0.outcome != .noData }) { evidence.comparedIntervals += 1 }
+            verdicts += comparison
+        }
+        if analysis.requireEvidence {
+            step.looks += 1
+            verdicts.append(PromotionEvidence.evaluate(
+                canary: step.canary, primary: step.primary, margin: analysis.comparison.allowedErrorRateIncrease / 100, look: step.looks))
+        }
+        if analysis.sequential.enabled { verdicts.append(evidence.sequential.verdict) }
+        // The next interval's slowness threshold (e.g. this interval's primary p99): fixed before the events it will judge.
+        if primary.n >= UInt64(analysis.minRequests), let t = Self.slowThreshold(analysis, previousPrimary: primary.histogram) {
+            slowThreshold = t
+        }
+        return verdicts
+    }
+
+    /// The comparison's α not yet spent: α − Σ_{i ≤ n} α / (i (i + 1)) = α / (n + 1).
+    public var comparisonAlphaRemaining: Double {
+        analysis.comparison.enabled ? analysis.comparison.alpha / Double(evidence.comparedIntervals + 1) : 0
+    }
+
+    /// T for the slow class. Relative to the primary's p99 it is raised by the comparison's minimum
+    /// latency increase, so "slow" means slower by an amount a person cares about; still a constant
+    /// fixed before the events it judges, so the test keeps its guarantee.
+    static func slowThreshold(_ analysis: AnalysisConfig, previousPrimary: HistogramSnapshot) -> Double? {
+        guard let t = SlowThreshold.seconds(analysis.sequential.slowThreshold, previousPrimary: previousPrimary) else { return nil }
+        guard case .primaryP99 = analysis.sequential.slowThreshold else { return t }
+        let floor = analysis.comparison.minLatencyIncrease.components
+        return t + Double(floor.seconds) + Double(floor.attoseconds) * 1e-18
+    }
+}
