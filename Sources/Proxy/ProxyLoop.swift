@@ -178,9 +178,10 @@ public final class ProxyLoop {
                 return p
             }
         }
+        // Each loop and route draws from its own seed, so no two splits pick the canary in step.
+        var seeds = SystemRandomNumberGenerator()
         routeRuntimes = snapshot.routes.byIndex.map { route in
-            // Each loop and route starts the split at its own offset so loops do not pick the canary in step.
-            RouteRuntime(split: WeightedSplit(initialCredit: (index * 37 + route.index * 53) % 100),
+            RouteRuntime(split: WeightedSplit(seed: seeds.next()),
                          primary: ArmRuntime(pools: armPools(route.primary)),
                          canary: route.canary.map { ArmRuntime(pools: armPools($0)) },
                          primaryShard: metrics.shard(route: route.name, arm: .primary, loop: index),

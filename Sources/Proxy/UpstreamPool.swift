@@ -96,7 +96,7 @@ struct ArmRuntime {
     }
 }
 
-/// Per-loop mutable state of one route: its split accumulator, its arms' pools and metrics shards.
+/// Per-loop mutable state of one route: its split, its arms' pools and metrics shards.
 struct RouteRuntime {
     var split: WeightedSplit
     var primary: ArmRuntime
