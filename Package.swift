@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "CanarygateAnalysis", targets: ["Analysis"]),
         // Seeded random traffic for the judges' calibration tests and benchmarks/analysis; not used by the proxy.
         .library(name: "CanarygateSimulation", targets: ["Simulation"]),
+        // The rollout state machine, driven on a virtual clock by benchmarks/analysis.
+        .library(name: "CanarygateRollout", targets: ["Rollout"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),

@@ -13,7 +13,9 @@ import Telemetry
 /// whole rollout: `comparison.alpha` is this judge's share of the rollout's false-rollback budget.
 ///
 /// **`comparison-errors`** — `FisherExactTest`, one-sided: fails when p ≤ α_i and
-/// `x_c/n_c − x_p/n_p > allowedErrorRateIncrease` (percentage points). Exact at any sample size.
+/// `x_c/n_c − x_p/n_p > allowedErrorRateIncrease` (percentage points). Exact at any sample size. Failures
+/// that cluster (an outage fails every request for a second) are not independent; the counts are
+/// divided by the interval's dispersion φ (`Dispersion`) first, the quasi-binomial correction.
 /// - *No data* when either arm has fewer than `minRequests` responses (at least 1).
 /// - No failure on either arm: **pass** — there is nothing that could count against the canary.
 ///
@@ -36,16 +38,22 @@ public enum ComparisonJudge {
     }
 
     /// `[comparison-errors, comparison-latency]` at level `alpha` (this interval's α_i), or `[]` when disabled.
-    public static func evaluate(canary: ArmWindow, primary: ArmWindow, config: ComparisonConfig, minRequests: Int, alpha: Double) -> [Verdict] {
+    public static func evaluate(
+        canary: ArmWindow, primary: ArmWindow, config: ComparisonConfig, minRequests: Int, alpha: Double, dispersion: Double = 1
+    ) -> [Verdict] {
         guard config.enabled else { return [] }
         return [
-            errors(canary: canary, primary: primary, config: config, minRequests: minRequests, alpha: alpha),
+            errors(canary: canary, primary: primary, config: config, minRequests: minRequests, alpha: alpha, dispersion: dispersion),
             latency(canary: canary.histogram, primary: primary.histogram, config: config, minRequests: minRequests, alpha: alpha),
         ]
     }
 
     /// The error-rate verdict (`comparison-errors`).
-    public static func errors(canary: ArmWindow, primary: ArmWindow, config: ComparisonConfig, minRequests: Int, alpha: Double) -> Verdict {
+    /// `dispersion` (φ ≥ 1, from `Dispersion`) divides every count before the test: failures that come
+    /// in clusters carry the information of fewer independent ones (the quasi-binomial model).
+    public static func errors(
+        canary: ArmWindow, primary: ArmWindow, config: ComparisonConfig, minRequests: Int, alpha: Double, dispersion: Double = 1
+    ) -> Verdict {
         let judge = "comparison-errors"
         let required = UInt64(max(minRequests, 1))
         guard canary.n >= required, primary.n >= required else {
@@ -60,7 +68,11 @@ public enum ComparisonJudge {
         let test = FisherExactTest(
             canaryFailures: canary.failures, canaryRequests: canary.n,
             primaryFailures: primary.failures, primaryRequests: primary.n)
-        let p = test.pValue
+        let phi = max(1, dispersion)
+        func effective(_ count: UInt64) -> UInt64 { UInt64((Double(count) / phi).rounded()) }
+        let p = phi == 1 ? test.pValue : FisherExactTest(
+            canaryFailures: effective(canary.failures), canaryRequests: max(1, effective(canary.n)),
+            primaryFailures: effective(primary.failures), primaryRequests: max(1, effective(primary.n))).pValue
         let differencePoints = 100 * test.difference
         let significant = p <= alpha
         let beyondAllowance = differencePoints > config.allowedErrorRateIncrease
@@ -74,6 +86,7 @@ public enum ComparisonJudge {
             let sign = differencePoints >= 0 ? "+" : ""
             let effect = "\(sign)\(Format.short(differencePoints)) pts \(beyondAllowance ? ">" : "≤") \(Format.trimmed(config.allowedErrorRateIncrease)) allowed"
             let test = "Fisher p=\(Format.short(p)) \(significant ? "≤" : ">") α=\(Format.short(alpha))"
+                + (phi > 1 ? " (counts ÷ dispersion \(Format.fixed(phi, 1)))" : "")
             // Say which condition decided: both for a failure, the first unmet one for a pass.
             reason = failed ? "\(test) and \(effect)" : !significant ? "\(test) (not significant; \(effect))" : "\(effect) (\(test))"
         }
@@ -82,7 +95,7 @@ public enum ComparisonJudge {
             evidence: [
                 .init("canary-error-rate", 100 * test.canaryRate), .init("primary-error-rate", 100 * test.primaryRate),
                 .init("difference-points", differencePoints), .init("allowed-increase-points", config.allowedErrorRateIncrease),
-                .init("p-value", p), .init("alpha", alpha),
+                .init("p-value", p), .init("alpha", alpha), .init("dispersion", phi),
                 .init("canary-requests", Double(canary.n)), .init("canary-failures", Double(canary.failures)),
                 .init("primary-requests", Double(primary.n)), .init("primary-failures", Double(primary.failures)),
             ])

@@ -13,7 +13,8 @@ import Darwin
 ///
 /// For each class c (5xx, 4xx, abort, slow), over the requests of the current step (since the weight
 /// last changed): an upper confidence bound U_c on the canary's rate and a lower bound L_c on the
-/// primary's. The step passes when U_c − L_c ≤ margin for every class; otherwise it holds, and
+/// primary's. The step passes when U_c − L_c ≤ the class's allowed excess (`allowedExcess`: the margin,
+/// or more where the primary's own rate makes the margin meaningless) for every class; otherwise it holds, and
 /// `progressDeadline` ends a rollout that cannot gather the evidence (failing safe).
 ///
 /// The bounds are Chernoff's for a Bernoulli rate: U = the largest p ≥ p̂ with n · KL(p̂ ‖ p) ≤ ln(1/δ),
@@ -37,29 +38,43 @@ public enum PromotionEvidence {
             .init("canary-requests", Double(canary.requests)), .init("primary-requests", Double(primary.requests)),
         ]
         var short: [String] = []
-        var worst = -Double.infinity
+        /// The class closest to (or furthest beyond) its allowance.
+        var worst: (label: String, excess: Double, allowed: Double) = ("", -.infinity, 0)
         for c in OutcomeClass.allCases {
             let upper = upperBound(c, canary, delta), lower = lowerBound(c, primary, delta)
+            let allowed = allowedExcess(c, primary: primary, margin: margin)
             let excess = upper - lower
-            worst = max(worst, excess)
-            evidence += [.init("canary-\(c.label)-upper-%", 100 * upper), .init("primary-\(c.label)-lower-%", 100 * lower)]
-            if excess > margin {
+            if excess - allowed > worst.excess - worst.allowed { worst = (c.label, excess, allowed) }
+            evidence += [.init("canary-\(c.label)-upper-%", 100 * upper), .init("primary-\(c.label)-lower-%", 100 * lower),
+                         .init("allowed-\(c.label)-points", 100 * allowed)]
+            if excess > allowed {
                 short.append("\(c.label) canary ≤ \(Format.short(100 * upper))% vs primary ≥ \(Format.short(100 * lower))%")
             }
         }
-        evidence.append(.init("worst-excess-points", 100 * worst))
+        evidence.append(.init("worst-excess-points", 100 * worst.excess))
+        let closest = "\(worst.label) excess at most \(Format.short(100 * worst.excess)) pts"
         if short.isEmpty {
             return Verdict(
                 judge: "evidence", outcome: .pass,
-                summary: "evidence: every class's excess is at most \(Format.short(100 * max(worst, 0))) pts ≤ \(Format.trimmed(100 * margin)) allowed "
-                    + "(95% bounds, canary \(canary.requests) / primary \(primary.requests) requests this step)",
+                summary: "evidence: every class within its allowance (closest: \(closest) ≤ \(Format.short(100 * worst.allowed)) allowed; "
+                    + "95% bounds over canary \(canary.requests) / primary \(primary.requests) requests this step)",
                 evidence: evidence)
         }
         return Verdict(
             judge: "evidence", outcome: .hold,
-            summary: "evidence: not yet — \(short.joined(separator: ", ")): excess up to \(Format.short(100 * worst)) pts > "
-                + "\(Format.trimmed(100 * margin)) allowed (canary \(canary.requests) requests this step); weight held",
+            summary: "evidence: not yet — \(short.joined(separator: ", ")) (\(closest) > \(Format.short(100 * worst.allowed)) allowed; "
+                + "canary \(canary.requests) requests this step); weight held",
             evidence: evidence)
+    }
+
+    /// The excess allowed in class `c`: the margin, or a quarter of the primary's own rate when that is
+    /// larger (a service whose clients meet 5 % of 404s anyway is not broken by 5.5 %), and for the slow
+    /// class at least one point (a canary may have its own p98 where the primary has its p99: the arms
+    /// carry different loads by construction).
+    static func allowedExcess(_ c: OutcomeClass, primary: OutcomeCounts, margin: Double) -> Double {
+        let n = primary.population(c)
+        let relative = n == 0 ? 0 : 0.25 * Double(primary[c]) / Double(n)
+        return max(margin, relative, c == .slow ? 0.01 : 0)
     }
 
     static func upperBound(_ c: OutcomeClass, _ counts: OutcomeCounts, _ delta: Double) -> Double {

@@ -31,6 +31,8 @@ public struct RolloutJudges: Sendable {
     public private(set) var slowThreshold: Double?
     /// The canary's (time, requests, failures) per tick over the last second, for the dead-canary guard.
     private var lastSecond: [(at: UInt64, requests: UInt64, failures: UInt64)] = []
+    /// The current interval's per-tick failures, for the comparison's dispersion.
+    private var dispersion = Dispersion()
     /// The current step: its weight, both arms' counts by class since it began, intervals judged in it.
     private var step: (weight: Int, canary: OutcomeCounts, primary: OutcomeCounts, looks: Int) = (-1, .init(), .init(), 0)
 
@@ -58,6 +60,7 @@ public struct RolloutJudges: Sendable {
         if step.weight != weight { step = (weight, .init(), .init(), 0) }
         step.canary = step.canary + canaryCounts
         step.primary = step.primary + primaryCounts
+        dispersion.add(canary: canary, primary: primary)
 
         lastSecond.append((now, canary.n, canary.failures))
         lastSecond.removeAll { now &- $0.at >= 1_000_000_000 }
@@ -77,7 +80,8 @@ public struct RolloutJudges: Sendable {
         if analysis.comparison.enabled {
             let comparison = ComparisonJudge.evaluate(
                 canary: canary, primary: primary, config: analysis.comparison, minRequests: analysis.minRequests,
-                alpha: ComparisonJudge.spentAlpha(analysis.comparison.alpha, interval: evidence.comparedIntervals + 1))
+                alpha: ComparisonJudge.spentAlpha(analysis.comparison.alpha, interval: evidence.comparedIntervals + 1),
+                dispersion: dispersion.phi)
             // Only an interval that was actually tested spends α.
             if comparison.contains(where: { $0.outcome != .noData }) { evidence.comparedIntervals += 1 }
             verdicts += comparison
@@ -88,6 +92,7 @@ public struct RolloutJudges: Sendable {
                 canary: step.canary, primary: step.primary, margin: analysis.comparison.allowedErrorRateIncrease / 100, look: step.looks))
         }
         if analysis.sequential.enabled { verdicts.append(evidence.sequential.verdict) }
+        dispersion = Dispersion()
         // The next interval's slowness threshold (e.g. this interval's primary p99): fixed before the events it will judge.
         if primary.n >= UInt64(analysis.minRequests), let t = Self.slowThreshold(analysis, previousPrimary: primary.histogram) {
             slowThreshold = t

@@ -1,5 +1,5 @@
 // swift-tools-version: 6.1
-// judge-sim: time to detect and false-rollback rate of Canarygate's judges vs a Flagger-equivalent setup.
+// judge-sim: whole rollouts on a virtual clock through Canarygate's judges and rollout machine, under nulls and regressions.
 import PackageDescription
 
 let package = Package(
@@ -10,6 +10,8 @@ let package = Package(
         .executableTarget(name: "judge-sim", dependencies: [
             .product(name: "CanarygateAnalysis", package: "canarygate"),
             .product(name: "CanarygateSimulation", package: "canarygate"),
+            .product(name: "CanarygateRollout", package: "canarygate"),
+            .product(name: "CanarygateTelemetry", package: "canarygate"),
         ]),
     ]
 )
