@@ -1,4 +1,6 @@
 // The text of GET /metrics: every route's measurements plus the process's own (reloads, connections, build).
+import Analysis
+import Foundation
 import Rollout
 import Telemetry
 
@@ -62,6 +64,21 @@ enum MetricsDocument {
                     writer.sample("canarygate_analysis_evidence", [("route", route), ("judge", verdict.judge), ("name", e.name)], e.value)
                 }
             }
+        }
+        let judges = server.rolloutJudges
+        writer.family("canarygate_judge_log10_e_value", type: .gauge,
+                      help: "The rollout's sequential evidence against the canary (log10 of the e-value), in all and by outcome class.")
+        writer.family("canarygate_judge_alpha", type: .gauge,
+                      help: "The false-rollback budget: alpha of the sequential judge in all and each class's share; the comparison's alpha not yet spent.")
+        for (route, j) in judges {
+            let s = j.evidence.sequential
+            writer.sample("canarygate_judge_log10_e_value", [("route", route), ("class", "all")], s.logEValue / log(10.0))
+            writer.sample("canarygate_judge_alpha", [("route", route), ("judge", "sequential"), ("class", "all")], s.alpha)
+            for c in OutcomeClass.allCases {
+                writer.sample("canarygate_judge_log10_e_value", [("route", route), ("class", c.label)], s.logEValue(c) / log(10.0))
+                writer.sample("canarygate_judge_alpha", [("route", route), ("judge", "sequential"), ("class", c.label)], s.alpha * SequentialJudge.weights[c]!)
+            }
+            writer.sample("canarygate_judge_alpha", [("route", route), ("judge", "comparison-remaining"), ("class", "all")], j.comparisonAlphaRemaining)
         }
         let results = server.rolloutResults
         writer.family("canarygate_rollouts_total", type: .counter, help: "Finished rollouts by result.")

@@ -105,6 +105,11 @@ final class RolloutController {
         rollouts.keys.sorted().map { ($0, rollouts[$0]!.machine.state) }
     }
 
+    /// Each managed route's live judges (the evidence as of the last tick), for /status and /metrics.
+    var judges: [(route: String, judges: RolloutJudges)] {
+        rollouts.keys.sorted().map { ($0, rollouts[$0]!.judges) }
+    }
+
     // MARK: carrying out actions
 
     /// Feeds `event` to the route's machine and carries out the actions, including the events that

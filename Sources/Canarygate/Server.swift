@@ -1,4 +1,5 @@
 // Starts the event-loop threads and the admin listener; reloads the config into them; drains and stops them.
+import Analysis
 import Config
 import EventLoop
 import Glibc
@@ -135,6 +136,11 @@ public final class Server: Sendable {
 
     public var rolloutStatuses: [(route: String, state: RolloutState)] {
         rollouts.withLock { $0.statuses }
+    }
+
+    /// Each managed route's judges, with the rollout's evidence so far.
+    var rolloutJudges: [(route: String, judges: RolloutJudges)] {
+        rollouts.withLock { $0.judges }
     }
 
     public var rolloutResults: [String: (succeeded: Int, failed: Int)] {

@@ -1,11 +1,14 @@
 // The JSON of GET /status: routes with their weights, revisions and endpoints.
+import Analysis
 import Config
+import Foundation
 import Rollout
 
 enum StatusDocument {
     static func render(_ server: Server) -> String {
         let state = server.state
         let rollouts = Dictionary(server.rolloutStatuses.map { ($0.route, $0.state) }, uniquingKeysWith: { a, _ in a })
+        let judges = Dictionary(server.rolloutJudges.map { ($0.route, $0.judges) }, uniquingKeysWith: { a, _ in a })
         let snapshot = state.snapshot
         let reloads = state.reloads
         let config = snapshot.config
@@ -18,6 +21,7 @@ enum StatusDocument {
             ]
             fields.append("\"canary\":\(route.canary.map { arm($0.arm) } ?? "null")")
             fields.append("\"rollout\":\(rollouts[route.name].map(rollout) ?? "null")")
+            fields.append("\"evidence\":\(judges[route.name].map(evidence) ?? "null")")
             return "{" + fields.joined(separator: ",") + "}"
         }
         let reload = "{\"generation\":\(snapshot.generation),\"successes\":\(reloads.successes),\"failures\":\(reloads.failures),"
@@ -37,6 +41,21 @@ enum StatusDocument {
             + "\"canaryRevision\":\(r.canaryRevision.map(json) ?? "null"),\"primaryRevision\":\(json(r.primaryRevision)),"
             + "\"lastAnalysedRevision\":\(r.lastAnalysedRevision.map(json) ?? "null"),\"message\":\(json(r.message)),"
             + "\"lastVerdicts\":[\(verdicts.joined(separator: ","))]}"
+    }
+
+    /// The rollout's evidence so far: the sequential e-value against 1/α, each class's e-value and share
+    /// of α, and the comparison's α not yet spent.
+    private static func evidence(_ j: RolloutJudges) -> String {
+        let s = j.evidence.sequential
+        let classes = OutcomeClass.allCases.map { c -> String in
+            let bet = s.bets[c.rawValue]
+            return "\(json(c.label)):{\"eValue\":\(number(min(exp(s.logEValue(c)), 1e300))),\"alpha\":\(number(s.alpha * SequentialJudge.weights[c]!)),"
+                + "\"canary\":\(bet.canaryBad),\"primary\":\(bet.primaryBad),\"episodes\":\(bet.episodes)}"
+        }
+        return "{\"revision\":\(j.evidence.revision.map(json) ?? "null"),\"eValue\":\(number(min(exp(s.logEValue), 1e300))),"
+            + "\"eValueThreshold\":\(number(1 / s.alpha)),\"alpha\":\(number(s.alpha)),\"failed\":\(s.failed),"
+            + "\"classes\":{\(classes.joined(separator: ","))},"
+            + "\"comparisonIntervals\":\(j.evidence.comparedIntervals),\"comparisonAlphaRemaining\":\(number(j.comparisonAlphaRemaining))}"
     }
 
     /// JSON has no NaN or infinities; they become null.
