@@ -29,7 +29,7 @@ public enum OutcomeClass: Int, CaseIterable, Sendable, Codable {
 
 /// One arm's requests and bad outcomes over one tick (or any window), by class. Fixed fields and no
 /// collections, so the simulations feed millions of ticks without allocating.
-public struct OutcomeCounts: Sendable, Equatable {
+public struct OutcomeCounts: Sendable, Equatable, Codable {
     /// Responses sent (every status).
     public var responses: UInt64
     /// Requests abandoned by their clients before the response ended (not in `responses`).

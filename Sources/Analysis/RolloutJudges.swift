@@ -18,6 +18,16 @@ public struct RolloutJudges: Sendable {
         public var sequential: SequentialJudge
         /// Intervals tested by the comparison so far (the next is tested at α / ((n+1)(n+2))).
         public var comparedIntervals = 0
+        /// The current step: its weight, both arms' counts by class since it began, intervals judged in
+        /// it — kept here so that a restart does not throw away the evidence a step has gathered.
+        public var step = Step()
+
+        public struct Step: Sendable, Equatable, Codable {
+            public var weight = -1
+            public var canary = OutcomeCounts()
+            public var primary = OutcomeCounts()
+            public var looks = 0
+        }
 
         public init(revision: String?, alpha: Double) {
             self.revision = revision
@@ -33,8 +43,6 @@ public struct RolloutJudges: Sendable {
     private var lastSecond: [(at: UInt64, requests: UInt64, failures: UInt64)] = []
     /// The current interval's per-tick failures, for the comparison's dispersion.
     private var dispersion = Dispersion()
-    /// The current step: its weight, both arms' counts by class since it began, intervals judged in it.
-    private var step: (weight: Int, canary: OutcomeCounts, primary: OutcomeCounts, looks: Int) = (-1, .init(), .init(), 0)
 
     /// Judges for `revision`, continuing `restored` evidence when it is about the same revision and α.
     public init(analysis: AnalysisConfig, revision: String?, restored: Evidence? = nil) {
@@ -50,16 +58,15 @@ public struct RolloutJudges: Sendable {
     /// A new rollout (a new revision, or a retry): new evidence, a new α.
     public mutating func beginRollout(revision: String?) {
         evidence = Evidence(revision: revision, alpha: analysis.sequential.alpha)
-        step = (-1, .init(), .init(), 0)
         lastSecond.removeAll()
     }
 
     /// One tick's counts at canary weight `weight`; returns a failing verdict when the canary must go now.
     public mutating func observeTick(canary: ArmWindow, primary: ArmWindow, weight: Int, now: UInt64) -> Verdict? {
         let canaryCounts = canary.outcomes(slowThreshold: slowThreshold), primaryCounts = primary.outcomes(slowThreshold: slowThreshold)
-        if step.weight != weight { step = (weight, .init(), .init(), 0) }
-        step.canary = step.canary + canaryCounts
-        step.primary = step.primary + primaryCounts
+        if evidence.step.weight != weight { evidence.step = Evidence.Step(weight: weight) }
+        evidence.step.canary = evidence.step.canary + canaryCounts
+        evidence.step.primary = evidence.step.primary + primaryCounts
         dispersion.add(canary: canary, primary: primary)
 
         lastSecond.append((now, canary.n, canary.failures))
@@ -87,9 +94,10 @@ public struct RolloutJudges: Sendable {
             verdicts += comparison
         }
         if analysis.requireEvidence {
-            step.looks += 1
+            evidence.step.looks += 1
             verdicts.append(PromotionEvidence.evaluate(
-                canary: step.canary, primary: step.primary, margin: analysis.comparison.allowedErrorRateIncrease / 100, look: step.looks))
+                canary: evidence.step.canary, primary: evidence.step.primary,
+                margin: analysis.comparison.allowedErrorRateIncrease / 100, look: evidence.step.looks))
         }
         if analysis.sequential.enabled { verdicts.append(evidence.sequential.verdict) }
         dispersion = Dispersion()
