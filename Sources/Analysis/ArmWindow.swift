@@ -54,7 +54,7 @@ public struct ArmWindow: Sendable, Equatable {
     /// The failure proportion x/n; nil when the window is empty.
     public var failureRate: Double? { n == 0 ? nil : Double(failures) / Double(n) }
 
-    /// Responses slower than `seconds` (the sequential judge's slow events; JUDGES.md §3).
+    /// Responses slower than `seconds` (the "slow" outcome class; docs/JUDGES.md, section 2).
     /// Saturates at 0 should the histogram hold more values than `n` (two counters read a few
     /// nanoseconds apart).
     public func slow(threshold seconds: Double) -> UInt64 {

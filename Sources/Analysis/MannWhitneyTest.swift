@@ -3,7 +3,7 @@
 import Telemetry
 
 /// The one-sided Mann-Whitney U test (Wilcoxon rank-sum) of "the canary is slower than the
-/// primary", computed on the binned histograms (JUDGES.md §2).
+/// primary", computed on the binned histograms; the latency comparison reports its CLES (docs/JUDGES.md, section 5).
 ///
 /// Both histograms share the `LatencyBuckets` boundaries, so every latency in a bucket is taken to
 /// be tied with every other in it (the values differ by < 1.6 %), and the rank-sum is computed per

@@ -3,7 +3,7 @@
 import Config
 import Telemetry
 
-/// The slow-request threshold `T` of the sequential judge (JUDGES.md §3), in seconds.
+/// The slow-request threshold `T` of the sequential judge (docs/JUDGES.md, section 2), in seconds.
 ///
 /// `T` must be fixed *before* the events it judges: the primary's p99 over the **previous**
 /// interval (or over the warm-up at weight 0), or a configured SLO. Re-deriving `T` from data that

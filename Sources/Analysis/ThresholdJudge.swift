@@ -3,14 +3,14 @@
 import Config
 import Telemetry
 
-/// Judge 1 (JUDGES.md §1, DESIGN.md §4): each configured check of the canary's interval delta
+/// Judge 1 (docs/JUDGES.md): each configured check of the canary's interval delta
 /// against its `thresholdRange`, exactly as Flagger reads them.
 ///
 /// - `request-success-rate` = 100 × (n − failures) / n, in percent.
 /// - `request-duration` = the check's quantile (default 0.99) of the interval's latency
 ///   histogram, in milliseconds. The histogram is log-linear (`LatencyBuckets`): the quantile is
 ///   found at the exact nearest rank and reported as its bucket's midpoint, within 0.78 % of the
-///   true sample quantile from 1 µs to 60 s (DESIGN.md §3 promises ≤ 3 %); beyond 60 s it is a
+///   true sample quantile from 1 µs to 60 s (the histograms promise ≤ 3 %); beyond 60 s it is a
 ///   lower bound (60 129.5 ms).
 /// - A value passes when `min ≤ value ≤ max` (each bound optional, inclusive, as in Flagger).
 /// - Fewer than `minRequests` canary responses (or none at all) → every verdict is *no data*: the

@@ -43,6 +43,10 @@ struct RolloutSpec: Sendable {
     var successRateMin: Double? = 99
     /// `request-duration` `thresholdRange.max` (ms, p99); nil: no such check.
     var durationMax: Double? = 500
+    /// `analysis.requireEvidence`. Off here: these rollouts take a few hundred requests per step in
+    /// 300 ms intervals, and the evidence gate asks thousands at the default 0.5-point margin (it would
+    /// hold every step until the deadline). The tests of the gate itself (JudgementEndToEndTests) turn it on.
+    var requireEvidence = false
     /// Raw lines inside `analysis:` (e.g. `comparison: { enabled: false }`), indented by the writer.
     var extraAnalysis: [String] = []
     var hooks: [HookSpec] = []
@@ -103,6 +107,7 @@ struct RolloutSpec: Sendable {
               maxWeight: \(maxWeight)
               minRequests: \(minRequests)
               progressDeadline: \(progressDeadline)
+              requireEvidence: \(requireEvidence)
 
         """
         var metrics: [String] = []
