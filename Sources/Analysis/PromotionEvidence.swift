@@ -56,13 +56,13 @@ public enum PromotionEvidence {
         if short.isEmpty {
             return Verdict(
                 judge: "evidence", outcome: .pass,
-                summary: "evidence: every class within its allowance (closest: \(closest) ≤ \(Format.short(100 * worst.allowed)) allowed; "
+                summary: "every class within its allowance (closest: \(closest) ≤ \(Format.short(100 * worst.allowed)) allowed; "
                     + "95% bounds over canary \(canary.requests) / primary \(primary.requests) requests this step)",
                 evidence: evidence)
         }
         return Verdict(
             judge: "evidence", outcome: .hold,
-            summary: "evidence: not yet — \(short.joined(separator: ", ")) (\(closest) > \(Format.short(100 * worst.allowed)) allowed; "
+            summary: "not yet — \(short.joined(separator: ", ")) (\(closest) > \(Format.short(100 * worst.allowed)) allowed; "
                 + "canary \(canary.requests) requests this step); weight held",
             evidence: evidence)
     }

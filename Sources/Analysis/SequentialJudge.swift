@@ -99,7 +99,7 @@ public struct SequentialJudge: Sendable, Equatable, Codable {
     public var verdict: Verdict {
         let log10M = logEValue / log(10.0), log10Threshold = logThreshold / log(10.0)
         let lead = leadingClass, bet = bets[lead.rawValue]
-        let summary = "sequential: e-value 10^\(Format.fixed(log10M, 2)) \(failed ? "≥" : "<") 10^\(Format.fixed(log10Threshold, 2)) = 1/α, "
+        let summary = "e-value 10^\(Format.fixed(log10M, 2)) \(failed ? "≥" : "<") 10^\(Format.fixed(log10Threshold, 2)) = 1/α, "
             + "led by \(lead.label) (canary \(bet.canaryBad) vs primary \(bet.primaryBad) over \(bet.episodes) episodes; "
             + "canary \(canaryRequests) / primary \(primaryRequests) requests)"
         var evidence: [Verdict.Evidence] = [

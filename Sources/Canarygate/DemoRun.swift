@@ -47,7 +47,8 @@ public enum DemoRun {
         say("canarygate demo: proxy on 127.0.0.1:\(proxyPort) (admin 127.0.0.1:\(adminPort)), primary v1 on :\(primary.port), "
             + "canary v2 on :\(canary.port)\(options.faulty ? " (faulty: 30% of its requests fail)" : "")")
         say("analysis: every 1s, step 10% up to 50%, success rate >= 99%, p99 <= 500ms, compared with the primary, "
-            + "sequential test at alpha 0.01\n")
+            + "sequential test at alpha 0.01; each step needs evidence that the canary is at most 5 points worse "
+            + "in every outcome class (a production margin of 0.5 points needs thousands of requests per step)\n")
 
         let load = DemoLoad(port: proxyPort, requestsPerSecond: options.requestsPerSecond)
         defer { load.stop() }
@@ -122,6 +123,7 @@ public enum DemoRun {
               maxWeight: 50
               minRequests: 10
               progressDeadline: 30s
+              comparison: { allowedErrorRateIncrease: 5 }
               metrics:
                 - name: request-success-rate
                   thresholdRange: { min: 99 }
