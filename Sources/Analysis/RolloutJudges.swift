@@ -41,6 +41,9 @@ public struct RolloutJudges: Sendable {
     public private(set) var slowThreshold: Double?
     /// The canary's (time, requests, failures) per tick over the last second, for the dead-canary guard.
     private var lastSecond: [(at: UInt64, requests: UInt64, failures: UInt64)] = []
+    /// When the current step began (its first tick at the new weight), and when `pace: evidence` last looked.
+    private var stepStartedAt: UInt64 = 0
+    private var lastPaceCheckAt: UInt64 = 0
     /// The current interval's per-tick failures, for the comparison's dispersion.
     private var dispersion = Dispersion()
 
@@ -64,7 +67,13 @@ public struct RolloutJudges: Sendable {
     /// One tick's counts at canary weight `weight`; returns a failing verdict when the canary must go now.
     public mutating func observeTick(canary: ArmWindow, primary: ArmWindow, weight: Int, now: UInt64) -> Verdict? {
         let canaryCounts = canary.outcomes(slowThreshold: slowThreshold), primaryCounts = primary.outcomes(slowThreshold: slowThreshold)
-        if evidence.step.weight != weight { evidence.step = Evidence.Step(weight: weight) }
+        if evidence.step.weight != weight {
+            evidence.step = Evidence.Step(weight: weight)
+            stepStartedAt = now
+        } else if stepStartedAt == 0 {
+            // Restored mid-step: the dwell counts from the restart, the step's evidence is kept.
+            stepStartedAt = now
+        }
         evidence.step.canary = evidence.step.canary + canaryCounts
         evidence.step.primary = evidence.step.primary + primaryCounts
         dispersion.add(canary: canary, primary: primary)
@@ -106,6 +115,24 @@ public struct RolloutJudges: Sendable {
             slowThreshold = t
         }
         return verdicts
+    }
+
+    /// `pace: evidence`: whether the current step has lasted `minDwell` and the evidence gate passes, so
+    /// the interval may be analysed now. Looks once per `minDwell`: each look counts in the gate's union
+    /// bound like an interval's, so looking often would cost evidence (never validity) — at a look a
+    /// second a step needed twice the requests of one looked at every 10 s.
+    public mutating func evidenceAllowsAdvance(now: UInt64) -> Bool {
+        let dwell = analysis.minDwell.components
+        let dwellNanoseconds = UInt64(dwell.seconds) * 1_000_000_000 + UInt64(dwell.attoseconds / 1_000_000_000)
+        guard analysis.pace == .evidence, evidence.step.weight > 0, stepStartedAt > 0,
+              now &- stepStartedAt >= dwellNanoseconds, now &- lastPaceCheckAt >= dwellNanoseconds,
+              !evidence.sequential.failed
+        else { return false }
+        lastPaceCheckAt = now
+        evidence.step.looks += 1
+        return PromotionEvidence.evaluate(
+            canary: evidence.step.canary, primary: evidence.step.primary,
+            margin: analysis.comparison.allowedErrorRateIncrease / 100, look: evidence.step.looks).outcome == .pass
     }
 
     /// The comparison's α not yet spent: α − Σ_{i ≤ n} α / (i (i + 1)) = α / (n + 1).

@@ -53,6 +53,11 @@ struct ManagedRollout {
         return judges.observeTick(canary: ArmWindow(delta.canary), primary: ArmWindow(delta.primary), weight: weight.weight, now: now)
     }
 
+    /// `pace: evidence`: while progressing, whether the step may be analysed now.
+    mutating func evidenceAllowsAdvance(now: UInt64) -> Bool {
+        machine.state.phase == .progressing && weight.weight > 0 && judges.evidenceAllowsAdvance(now: now)
+    }
+
     /// The interval's verdicts; starts the next interval.
     mutating func analyseInterval(_ current: RouteSnapshot) -> [Verdict] {
         let delta = current.delta(since: windowStart ?? current)

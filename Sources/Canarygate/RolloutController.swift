@@ -87,8 +87,10 @@ final class RolloutController {
             guard var r = rollouts[name] else { continue }
             let current = metrics.route(named: name) ?? RouteSnapshot(name: name)
             let failure = r.observeTick(current, now: now)
+            let advance = failure == nil && r.evidenceAllowsAdvance(now: now)
             rollouts[name] = r
             if let failure { deliver(name, .immediateFailure(failure), now: now) }
+            if advance { deliver(name, .evidenceSufficient, now: now) }
             deliver(name, .tick(now: now), now: now)
         }
     }

@@ -21,6 +21,8 @@ extension AnalysisConfig {
             analysis.progressDeadline = m.optional("progressDeadline") { $0.duration() } ?? analysis.progressDeadline
             analysis.skipAnalysis = m.optional("skipAnalysis") { $0.boolean() } ?? analysis.skipAnalysis
             analysis.requireEvidence = m.optional("requireEvidence") { $0.boolean() } ?? analysis.requireEvidence
+            analysis.pace = m.optional("pace") { $0.oneOf(Pace.self, noun: "pace") } ?? analysis.pace
+            analysis.minDwell = m.optional("minDwell") { $0.duration(atLeast: minimumInterval, written: "100ms") } ?? analysis.minDwell
             analysis.metrics = m.optional("metrics", MetricCheckConfig.decodeList) ?? analysis.metrics
             analysis.comparison = m.optional("comparison", ComparisonConfig.decode) ?? analysis.comparison
             analysis.sequential = m.optional("sequential", SequentialConfig.decode) ?? analysis.sequential

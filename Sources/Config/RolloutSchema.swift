@@ -139,6 +139,17 @@ public struct AnalysisConfig: Sendable, Equatable {
     /// of every bad class (5xx, 4xx, abort, slow) over the step below `comparison.allowedErrorRateIncrease`.
     /// Off: an interval without a failed check passes, as in Flagger.
     public var requireEvidence = true
+    /// What moves the weight: `interval` (every `interval`, as in Flagger) or `evidence` (as soon as
+    /// the evidence gate passes, checked every `minDwell`; `interval` still bounds how long a step
+    /// waits between full analyses).
+    public var pace = Pace.interval
+    /// With `pace: evidence`, the least time a step lasts and the spacing of its looks (at least 100ms).
+    public var minDwell: Duration = .seconds(10)
+
+    public enum Pace: String, Sendable, CaseIterable {
+        case interval
+        case evidence
+    }
     public var metrics: [MetricCheckConfig] = []
     public var comparison = ComparisonConfig()
     public var sequential = SequentialConfig()

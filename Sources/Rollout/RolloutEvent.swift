@@ -22,6 +22,9 @@ public enum RolloutEvent: Sendable {
     case primaryReady(revision: String?)
     /// An operator's verb from the admin API or the CLI.
     case command(ManualVerb)
+    /// With `pace: evidence`: the step has lasted `minDwell` and the evidence gate passes, so the
+    /// interval is analysed now instead of at its end (the verdicts still decide).
+    case evidenceSufficient
 }
 
 /// The manual verbs, as Argo Rollouts has them (DESIGN.md §1).

@@ -17,6 +17,14 @@ extension RolloutMachine {
         if !requestHooks(.rollout) { requestVerdicts() }
     }
 
+    /// `pace: evidence`: the controller found the evidence for this step sufficient after `minDwell`, so the
+    /// interval (rollout hooks, then every judge) is analysed now. Only while progressing and not paused or
+    /// busy; the verdicts still decide, and a hold waits for the next chance as before.
+    mutating func analyseEarly() {
+        guard state.phase == .progressing, analysis?.pace == .evidence, awaiting == nil, !state.paused, !needsResume else { return }
+        if !requestHooks(.rollout) { requestVerdicts() }
+    }
+
     /// Fresh interval and sequential windows from now; the interval ends `interval` later.
     mutating func openWindow() {
         awaiting = nil

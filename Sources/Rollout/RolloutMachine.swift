@@ -77,6 +77,8 @@ public struct RolloutMachine: Sendable {
             primaryReady(revision: revision)
         case .command(let verb):
             apply(verb)
+        case .evidenceSufficient:
+            analyseEarly()
         }
         if state != before { actions.append(.persist(state)) }
         defer { actions = [] }

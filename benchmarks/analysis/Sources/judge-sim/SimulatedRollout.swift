@@ -78,6 +78,8 @@ struct SimulatedRollout {
             let judging = weight > 0 && [.progressing, .waitingPromotion].contains(machine.state.phase)
             if judging, let failure = judges.observeTick(canary: windows.canary, primary: windows.primary, weight: weight, now: now) {
                 deliver(.immediateFailure(failure))
+            } else if judging, machine.state.phase == .progressing, judges.evidenceAllowsAdvance(now: now) {
+                deliver(.evidenceSufficient)
             }
             deliver(.tick(now: now))
             if let end { return end }

@@ -62,10 +62,24 @@ let scenarios: [Scenario] = [
              analysis: standardAnalysis { $0.maxWeight = 60 }),
     Scenario(name: "null: restarted every 45 s (evidence through the state file)", null: true,
              traffic: Traffic(requestsPerSecond: 1_000, primary: healthy, canary: healthy), restartEverySeconds: 45),
+    Scenario(name: "null: independent 5xx, 0.5%, 1,000 req/s, pace: evidence (minDwell 10 s)", null: true,
+             traffic: Traffic(requestsPerSecond: 1_000, primary: healthy, canary: healthy),
+             analysis: standardAnalysis { $0.pace = .evidence }),
+    Scenario(name: "null: independent 5xx, 0.5%, 10,000 req/s, pace: interval", null: true,
+             traffic: Traffic(requestsPerSecond: 10_000, primary: healthy, canary: healthy)),
+    Scenario(name: "null: independent 5xx, 0.5%, 10,000 req/s, pace: evidence (minDwell 10 s)", null: true,
+             traffic: Traffic(requestsPerSecond: 10_000, primary: healthy, canary: healthy),
+             analysis: standardAnalysis { $0.pace = .evidence }),
+    Scenario(name: "null: independent 5xx, 0.5%, 100 req/s, pace: evidence (minDwell 10 s)", null: true,
+             traffic: Traffic(requestsPerSecond: 100, primary: healthy, canary: healthy),
+             analysis: standardAnalysis { $0.pace = .evidence }),
     Scenario(name: "null: low traffic, 2 req/s", null: true,
              traffic: Traffic(requestsPerSecond: 2, primary: healthy, canary: healthy)),
     Scenario(name: "5xx 5% vs 0.5%, 1,000 req/s", null: false,
              traffic: Traffic(requestsPerSecond: 1_000, primary: healthy, canary: ArmBehaviour(serverErrors: 0.05))),
+    Scenario(name: "5xx 5% vs 0.5%, 1,000 req/s, pace: evidence", null: false,
+             traffic: Traffic(requestsPerSecond: 1_000, primary: healthy, canary: ArmBehaviour(serverErrors: 0.05)),
+             analysis: standardAnalysis { $0.pace = .evidence }),
     Scenario(name: "5xx 2% vs 0.5%, 1,000 req/s", null: false,
              traffic: Traffic(requestsPerSecond: 1_000, primary: healthy, canary: ArmBehaviour(serverErrors: 0.02))),
     Scenario(name: "5xx 5% vs 0.5%, 2 req/s", null: false,
@@ -96,28 +110,30 @@ func quantileText(_ values: [Double?], _ q: Double) -> String {
     return value < 10 ? "\(Double(Int(value * 10 + 0.5)) / 10) s" : "\(Int(value.rounded())) s"
 }
 
-print("| scenario | runs | rolled back by a judge | held until progressDeadline | promoted | unfinished (30 min) | time to rollback median / p90 | judges that rolled back |")
-print("|---|---:|---:|---:|---:|---:|---:|---|")
+print("| scenario | runs | rolled back by a judge | held until progressDeadline | promoted | unfinished (30 min) | time to rollback median / p90 | time to promote median / p90 | judges that rolled back |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
 for (index, scenario) in scenarios.enumerated() where only.map({ scenario.name.contains($0) }) ?? true {
     var rng = Xoshiro256(seed: seed &+ UInt64(index + 1) &* 0x9E37_79B9)
     let n = scenario.traffic.latency ? max(1, runs / 5) : runs
     let rollout = SimulatedRollout(analysis: scenario.analysis, horizonSeconds: scenario.horizonSeconds, restartEverySeconds: scenario.restartEverySeconds)
     var rolledBack = 0, deadline = 0, promoted = 0, unfinished = 0
-    var rollbackTimes: [Double?] = []
+    var rollbackTimes: [Double?] = [], promotionTimes: [Double?] = []
     var judges: [String: Int] = [:]
     for _ in 0..<n {
         switch rollout.run(scenario.traffic, rng: &rng) {
         case .rolledBack(let seconds, let judge):
             rolledBack += 1
             rollbackTimes.append(seconds)
+            promotionTimes.append(nil)
             judges[judge, default: 0] += 1
-        case .deadline: deadline += 1; rollbackTimes.append(nil)
-        case .promoted: promoted += 1; rollbackTimes.append(nil)
-        case .unfinished: unfinished += 1; rollbackTimes.append(nil)
+        case .deadline: deadline += 1; rollbackTimes.append(nil); promotionTimes.append(nil)
+        case .promoted(let seconds): promoted += 1; rollbackTimes.append(nil); promotionTimes.append(seconds)
+        case .unfinished: unfinished += 1; rollbackTimes.append(nil); promotionTimes.append(nil)
         }
     }
     let judgeText = judges.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
     let times = scenario.null ? "–" : "\(quantileText(rollbackTimes, 0.5)) / \(quantileText(rollbackTimes, 0.9))"
+    let promotion = promoted == 0 ? "–" : "\(quantileText(promotionTimes, 0.5)) / \(quantileText(promotionTimes, 0.9))"
     let rolled = scenario.null ? "**\(percent(rolledBack, of: n))** (\(rolledBack))" : "\(percent(rolledBack, of: n))"
-    print("| \(scenario.name) | \(n) | \(rolled) | \(percent(deadline, of: n)) | \(scenario.null ? "" : "**")\(percent(promoted, of: n))\(scenario.null ? "" : "**") | \(percent(unfinished, of: n)) | \(times) | \(judgeText) |")
+    print("| \(scenario.name) | \(n) | \(rolled) | \(percent(deadline, of: n)) | \(scenario.null ? "" : "**")\(percent(promoted, of: n))\(scenario.null ? "" : "**") | \(percent(unfinished, of: n)) | \(times) | \(promotion) | \(judgeText) |")
 }
