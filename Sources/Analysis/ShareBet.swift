@@ -32,6 +32,15 @@ import Darwin
 /// without choosing it in advance). Ville's inequality bounds the chance that it *ever* reaches
 /// 1/α by α. It bets only on the canary being worse: a canary better than the primary loses wealth.
 ///
+/// **Small episodes are staked less.** An episode's stake is scaled by its size relative to the
+/// average episode so far, min(1, K / K̄) with K̄ from earlier episodes only: predictable, so the
+/// guarantee holds (under H0 E[X | K] = q̄ whatever the stake). It matters when bursts come per arm
+/// and per unit of time rather than per request — a pod's garbage collection, a periodic job, one
+/// endpoint per arm in a sidecar: then each arm has as many bursts as the other, but the canary's,
+/// carrying its smaller share of the traffic, are smaller. Counted as equal units they made a canary
+/// with exactly the primary's failure rate per request look guilty (measured end to end: bursts every
+/// 3 s on both backends, out of phase, rolled back a healthy canary in 45 s).
+///
 /// **What the episode answers and what it does not.** Clusters within a tick, and clusters spanning
 /// ticks with no quiet tick between them (up to `maxEpisodeTicks`), count once. A longer outage of one
 /// arm counts as ⌈length / maxEpisodeTicks⌉ episodes. Sustained traffic with a bad event in every tick
@@ -53,8 +62,9 @@ public struct ShareBet: Sendable, Equatable, Codable {
     /// Totals over the ticks seen, for the verdicts.
     public private(set) var canaryBad: UInt64 = 0
     public private(set) var primaryBad: UInt64 = 0
-    /// Episodes judged so far.
+    /// Episodes judged so far, and the bad events they held.
     public private(set) var episodes = 0
+    public private(set) var episodeEvents = 0.0
 
     public init() {
         logWealth = [Double](repeating: 0, count: Self.stakes.count)
@@ -86,13 +96,16 @@ public struct ShareBet: Sendable, Equatable, Codable {
     /// Judges the open episode, if any.
     private mutating func closeEpisode() -> Bool {
         guard openTicks > 0 else { return false }
-        let share = openCanary / openAll, expected = openExpected / openAll
+        let share = openCanary / openAll, expected = openExpected / openAll, all = openAll
         openCanary = 0; openAll = 0; openExpected = 0; openTicks = 0
         // An episode in which one arm had no traffic at all says nothing about which arm is worse.
         guard expected > 0, expected < 1 else { return false }
+        // An episode smaller than the average so far is staked in proportion (see the type's comment).
+        let size = episodes == 0 ? 1 : min(1, all / (episodeEvents / Double(episodes)))
         episodes += 1
+        episodeEvents += all
         for (j, s) in Self.stakes.enumerated() {
-            logWealth[j] += log1p(s * (share / expected - 1))
+            logWealth[j] += log1p(s * size * (share / expected - 1))
         }
         return true
     }

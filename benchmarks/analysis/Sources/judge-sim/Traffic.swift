@@ -31,6 +31,9 @@ struct Traffic {
     /// Outages: starting at this rate per second (each on the canary with the canary's share of the
     /// traffic, so both arms fail at the same rate per request), lasting 0.5–2 s, failing half the arm's requests.
     var outagesPerSecond = 0.0
+    /// Bursts per arm and per unit of time (not per request): every `period` seconds each arm fails every
+    /// request for `length` seconds, the primary's bursts shifted by `primaryOffset` seconds.
+    var periodicBursts: (period: Double, length: Double, primaryOffset: Double)?
     /// Whether latencies are simulated (histograms per tick are costly; only latency scenarios need them).
     var latency = false
 }
@@ -40,6 +43,9 @@ struct TrafficRun {
     let traffic: Traffic
     /// Ticks left of an ongoing outage, per arm (0 canary, 1 primary).
     var outageTicks = [0, 0]
+    /// Ticks since the run began (for periodic bursts), and where in its period the run starts.
+    var tickCount = 0
+    var phase: Double = -1
     static let emptyHistogram = HistogramSnapshot()
 
     init(_ traffic: Traffic) { self.traffic = traffic }
@@ -51,8 +57,21 @@ struct TrafficRun {
             let arm = rng.uniform() < share ? 0 : 1
             outageTicks[arm] = max(outageTicks[arm], 5 + Int(rng.uniform() * 16))
         }
-        let canary = arm(traffic.canary, requests: rng.poisson(perTick * share), load: share, outage: outageTicks[0] > 0, rng: &rng)
-        let primary = arm(traffic.primary, requests: rng.poisson(perTick * (1 - share)), load: 1 - share, outage: outageTicks[1] > 0, rng: &rng)
+        var bursting = (canary: false, primary: false)
+        if let bursts = traffic.periodicBursts {
+            if phase < 0 { phase = rng.uniform() * bursts.period }
+            let t = phase + Double(tickCount) * 0.1
+            tickCount += 1
+            func inBurst(_ offset: Double) -> Bool {
+                let x = (t - offset).truncatingRemainder(dividingBy: bursts.period)
+                return (x < 0 ? x + bursts.period : x) < bursts.length
+            }
+            bursting = (inBurst(0), inBurst(bursts.primaryOffset))
+        }
+        var canary = arm(traffic.canary, requests: rng.poisson(perTick * share), load: share, outage: outageTicks[0] > 0, rng: &rng)
+        var primary = arm(traffic.primary, requests: rng.poisson(perTick * (1 - share)), load: 1 - share, outage: outageTicks[1] > 0, rng: &rng)
+        if bursting.canary { canary.failures = canary.n; canary.clientErrors = 0 }
+        if bursting.primary { primary.failures = primary.n; primary.clientErrors = 0 }
         outageTicks = outageTicks.map { max(0, $0 - 1) }
         return (canary, primary)
     }
