@@ -6,75 +6,99 @@ import Telemetry
 @testable import Analysis
 import Simulation
 
-/// The false-rollback rate of each judge on healthy canaries, against the binomial bound
+/// The false-failure rate of each judge on healthy canaries, against the binomial bound
 /// α + 3·sqrt(α(1 − α)/runs): if the true rate were α, the observed one would exceed the bound with
-/// probability ≈ 0.1 %. The simulations are seeded, so the test is deterministic.
+/// probability ≈ 0.1 %. The simulations are seeded, so the tests are deterministic.
 @Suite struct CalibrationTests {
-    static func bound(alpha: Double, runs: Int) -> Double {
-        alpha + 3 * (alpha * (1 - alpha) / Double(runs)).squareRoot()
+    /// Healthy rollouts of 10 minutes (6,000 ticks of 100 ms) through the sequential judge at α = 0.01
+    /// with the dead-canary guard; the false-failure rate.
+    static func sequentialFalseFailures(_ traffic: SimulatedTraffic, runs: Int, seed: UInt64) -> Double {
+        var rng = Xoshiro256(seed: seed)
+        var failures = 0
+        for _ in 0..<runs where traffic.firstFailure(ticks: 6_000, alpha: 0.01, deadCanaryGuard: true, rng: &rng) != nil {
+            failures += 1
+        }
+        return Double(failures) / Double(runs)
     }
 
-    /// 1,000 healthy rollouts of 300 ticks (30 s at 100 ms) at 1,000 req/s, 10 % canary weight,
-    /// 0.5 % failures on both arms, through the sequential judge at α = 0.01 with the dead-canary
-    /// guard: false rollbacks ≤ α + 3σ.
-    @Test func sequentialJudgeFalseRollbacks() {
-        let runs = 1_000, alpha = 0.01
+    /// Rollouts per sequential calibration: 500 of 10 minutes each (3 million ticks) keeps the two
+    /// calibrations near 20 s of CPU in a debug build; the bound is then α + 3σ = 2.33 %, far below
+    /// the 9–22 % the per-event judge gave on clustered failures.
+    static let sequentialRuns = 500
+
+    /// Rollouts at 1,000 req/s, 10 % weight, 0.5 % 5xx on both arms, each request independent.
+    @Test func sequentialJudgeFalseFailures() {
         let traffic = SimulatedTraffic(requestsPerSecond: 1_000, canaryWeight: 0.1, canaryFailureRate: 0.005, primaryFailureRate: 0.005)
-        var rng = Xoshiro256(seed: 0xCA1B_0001)
-        var falseRollbacks = 0
-        for _ in 0..<runs where traffic.firstFailure(ticks: 300, alpha: alpha, deadCanaryGuard: true, rng: &rng) != nil {
-            falseRollbacks += 1
-        }
-        let rate = Double(falseRollbacks) / Double(runs)
-        #expect(rate <= Self.bound(alpha: alpha, runs: runs), "false-rollback rate \(rate)")
+        let rate = Self.sequentialFalseFailures(traffic, runs: Self.sequentialRuns, seed: 0xCA1B_0001)
+        print("measured: sequential false failures, independent 5xx: \(rate) of \(Self.sequentialRuns) rollouts")
+        #expect(rate <= threeSigmaBound(0.01, runs: Self.sequentialRuns), "false-failure rate \(rate)")
     }
 
-    /// The same at 100 req/s, 3,000 ticks (5 minutes): fewer events per tick, longer rollouts.
-    @Test func sequentialJudgeFalseRollbacksAtLowTraffic() {
-        let runs = 1_000, alpha = 0.01
-        let traffic = SimulatedTraffic(requestsPerSecond: 100, canaryWeight: 0.1, canaryFailureRate: 0.005, primaryFailureRate: 0.005)
-        var rng = Xoshiro256(seed: 0xCA1B_0002)
-        var falseRollbacks = 0
-        for _ in 0..<runs where traffic.firstFailure(ticks: 3_000, alpha: alpha, deadCanaryGuard: true, rng: &rng) != nil {
-            falseRollbacks += 1
-        }
-        let rate = Double(falseRollbacks) / Double(runs)
-        #expect(rate <= Self.bound(alpha: alpha, runs: runs), "false-rollback rate \(rate)")
+    /// The same per-request rate, but failures come in clusters of 3–5 within a tick on either arm
+    /// (the per-event judge this replaced failed 9–22 % of such rollouts).
+    @Test func sequentialJudgeFalseFailuresWithClusters() {
+        var traffic = SimulatedTraffic(requestsPerSecond: 1_000, canaryWeight: 0.1, canaryFailureRate: 0.005, primaryFailureRate: 0.005)
+        traffic.clusterSizes = 3...5
+        let rate = Self.sequentialFalseFailures(traffic, runs: Self.sequentialRuns, seed: 0xCA1B_0002)
+        print("measured: sequential false failures, 5xx in clusters of 3-5: \(rate) of \(Self.sequentialRuns) rollouts")
+        #expect(rate <= threeSigmaBound(0.01, runs: Self.sequentialRuns), "false-failure rate \(rate)")
     }
 
-    /// The comparison judge's error test per interval, at its α = 0.05, with the effect allowance
-    /// set to 0 so that the z-test alone decides: 2,000 healthy 60 s intervals at 1,000 req/s, 10 %
-    /// weight, 0.5 % failures on both arms.
-    @Test func comparisonErrorTestFalseFailures() {
+    /// The contrast that shows the clustered simulation can catch a judge that is not burst-robust:
+    /// the same bet fed event by event (each 5xx its own episode) on the same clustered traffic falsely
+    /// fails far more than α + 3σ of 200 rollouts of 10 minutes.
+    @Test func aPerEventJudgeFailsTheClusteredNull() {
+        var traffic = SimulatedTraffic(requestsPerSecond: 1_000, canaryWeight: 0.1, canaryFailureRate: 0.005, primaryFailureRate: 0.005)
+        traffic.clusterSizes = 3...5
+        var rng = Xoshiro256(seed: 0xCA1B_0005)
+        let runs = 200
+        var failures = 0
+        for _ in 0..<runs where traffic.firstPerEventFailure(ticks: 6_000, alpha: 0.01, rng: &rng) != nil { failures += 1 }
+        let rate = Double(failures) / Double(runs)
+        print("measured: per-event bet on clustered 5xx: false failures \(rate) of \(runs) rollouts")
+        #expect(rate > threeSigmaBound(0.01, runs: runs), "per-event false-failure rate \(rate)")
+    }
+
+    /// The comparison's error test over whole rollouts of 10 one-minute intervals at 1,000 req/s, 10 %
+    /// weight, 0.5 % on both arms, the i-th interval at α / (i (i + 1)), the effect allowance 0 so that
+    /// Fisher's test alone decides: rollouts with a false failure ≤ α + 3σ. Every summary states only
+    /// true inequalities.
+    @Test func comparisonErrorTestFalseFailuresPerRollout() {
         var config = ComparisonConfig()
         config.allowedErrorRateIncrease = 0
-        let runs = 2_000
+        let runs = 1_000
         var rng = Xoshiro256(seed: 0xCA1B_0003)
-        var failures = 0, failuresWithDefaultAllowance = 0
-        for _ in 0..<runs {
-            let nc = rng.poisson(6_000), np = rng.poisson(54_000)
-            let canary = ArmWindow(n: nc, failures: rng.binomial(nc, 0.005))
-            let primary = ArmWindow(n: np, failures: rng.binomial(np, 0.005))
-            if ComparisonJudge.errors(canary: canary, primary: primary, config: config, minRequests: 10).outcome == .fail { failures += 1 }
-            if ComparisonJudge.errors(canary: canary, primary: primary, config: ComparisonConfig(), minRequests: 10).outcome == .fail {
-                failuresWithDefaultAllowance += 1
+        var failedRollouts = 0, honest = true
+        for run in 0..<runs {
+            var failed = false
+            for i in 1...10 {
+                let nc = rng.poisson(6_000), np = rng.poisson(54_000)
+                let v = ComparisonJudge.errors(
+                    canary: ArmWindow(n: nc, failures: rng.binomial(nc, 0.005)), primary: ArmWindow(n: np, failures: rng.binomial(np, 0.005)),
+                    config: config, minRequests: 10, alpha: ComparisonJudge.spentAlpha(config.alpha, interval: i))
+                if v.outcome == .fail { failed = true }
+                if run % 20 == 0 && !statesOnlyTrueInequalities(v.summary) { honest = false; Issue.record("false summary: \(v.summary)") }
             }
+            if failed { failedRollouts += 1 }
         }
-        let rate = Double(failures) / Double(runs)
-        #expect(rate <= Self.bound(alpha: config.alpha, runs: runs), "false-failure rate \(rate)")
-        #expect(failuresWithDefaultAllowance <= failures)
+        let rate = Double(failedRollouts) / Double(runs)
+        print("measured: comparison error test, rollouts with a false failure: \(rate) of \(runs)")
+        #expect(rate <= threeSigmaBound(config.alpha, runs: runs), "false-failure rate \(rate)")
+        #expect(honest)
     }
 
-    /// The comparison judge's latency test per interval, at α = 0.05, allowances off (CLES > 0.5 or
-    /// any p99 ratio counts as beyond them): 1,000 healthy 60 s intervals at 100 req/s, 10 % weight,
-    /// both arms drawing from the same discrete latency distribution (heavy ties: 12 values).
+    /// The latency test per interval at α = 0.05 with its practical size off (minLatencyIncrease 0,
+    /// maxLatencyRatio 1, allowedSlowdown 0.5: any certain shift fails): 1,000 healthy intervals at
+    /// 100 req/s, 10 % weight, both arms drawing from the same distribution — a discrete one with heavy
+    /// ties (12 values), and a continuous one (uniform 20–40 ms).
     @Test func comparisonLatencyTestFalseFailures() {
         var config = ComparisonConfig()
         config.allowedSlowdown = 0.5
-        config.maxLatencyRatio = 0
+        config.maxLatencyRatio = 1
+        config.minLatencyIncrease = .zero
         let latencies: [Double] = [2, 3, 4, 5, 7, 10, 15, 20, 30, 50, 100, 400]
         let probabilities = [0.05, 0.15, 0.2, 0.18, 0.14, 0.1, 0.07, 0.05, 0.03, 0.02, 0.008, 0.002]
-        func sample(_ n: UInt64, _ rng: inout Xoshiro256) -> HistogramSnapshot {
+        func discrete(_ n: UInt64, _ rng: inout Xoshiro256) -> HistogramSnapshot {
             // Multinomial as successive conditional binomials.
             var counts: [UInt64] = [], remaining = n, mass = 1.0
             for p in probabilities {
@@ -85,14 +109,23 @@ import Simulation
             }
             return histogram(milliseconds: latencies, counts: counts)
         }
-        let runs = 1_000
-        var rng = Xoshiro256(seed: 0xCA1B_0004)
-        var failures = 0
-        for _ in 0..<runs {
-            let canary = sample(rng.poisson(600), &rng), primary = sample(rng.poisson(5_400), &rng)
-            if ComparisonJudge.latency(canary: canary, primary: primary, config: config, minRequests: 10).outcome == .fail { failures += 1 }
+        func continuous(_ n: UInt64, _ rng: inout Xoshiro256) -> HistogramSnapshot {
+            var h = HistogramSnapshot()
+            for _ in 0..<n { h.record(nanoseconds: UInt64(1e6 * (20 + 20 * rng.uniform()))) }
+            return h
         }
-        let rate = Double(failures) / Double(runs)
-        #expect(rate <= Self.bound(alpha: config.alpha, runs: runs), "false-failure rate \(rate)")
+        let runs = 1_000
+        for (name, sample) in [("discrete", discrete), ("continuous", continuous)] as [(String, (UInt64, inout Xoshiro256) -> HistogramSnapshot)] {
+            var rng = Xoshiro256(seed: 0xCA1B_0004)
+            var failures = 0
+            for _ in 0..<runs {
+                let canary = sample(rng.poisson(600), &rng), primary = sample(rng.poisson(5_400), &rng)
+                let v = ComparisonJudge.latency(canary: canary, primary: primary, config: config, minRequests: 10, alpha: 0.05)
+                if v.outcome == .fail { failures += 1 }
+            }
+            let rate = Double(failures) / Double(runs)
+            print("measured: comparison latency test (\(name)), false failures per interval at α = 0.05: \(rate) of \(runs)")
+            #expect(rate <= threeSigmaBound(0.05, runs: runs), "\(name): false-failure rate \(rate)")
+        }
     }
 }
