@@ -39,6 +39,8 @@ public struct SequentialJudge: Sendable, Equatable, Codable {
     public private(set) var primaryRequests: UInt64 = 0
     /// M has reached 1/α.
     public private(set) var failed = false
+    /// The class that led when M reached 1/α (what the verdict names once the failure is sticky).
+    public private(set) var failedBy: OutcomeClass?
 
     public init(config: SequentialConfig) {
         self.init(alpha: config.alpha)
@@ -78,7 +80,10 @@ public struct SequentialJudge: Sendable, Equatable, Codable {
             let q = nc + np == 0 ? 0 : Double(nc) / Double(nc + np)
             if bets[c.rawValue].observe(canaryBad: canary[c], primaryBad: primary[c], canaryShare: q) { moved = true }
         }
-        if moved, !failed, logEValue >= logThreshold { failed = true }
+        if moved, !failed, logEValue >= logThreshold {
+            failed = true
+            failedBy = leadingClass
+        }
         return failed
     }
 
@@ -98,7 +103,7 @@ public struct SequentialJudge: Sendable, Equatable, Codable {
     /// The verdict for the evidence so far (judge "sequential"): which class leads, and each class's e-value.
     public var verdict: Verdict {
         let log10M = logEValue / log(10.0), log10Threshold = logThreshold / log(10.0)
-        let lead = leadingClass, bet = bets[lead.rawValue]
+        let lead = failedBy ?? leadingClass, bet = bets[lead.rawValue]
         // The failure is sticky, and later evidence may lower M below 1/α: then say that it reached 1/α.
         let standing = failed && logEValue < logThreshold
             ? "e-value reached 10^\(Format.fixed(log10Threshold, 2)) = 1/α (now 10^\(Format.fixed(log10M, 2))), "
