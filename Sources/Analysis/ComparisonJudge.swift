@@ -102,8 +102,10 @@ public enum ComparisonJudge {
     }
 
     /// The latency verdict (`comparison-latency`).
+    /// `reference` names the primary's latencies when they are not this interval's (e.g. at matched load).
     public static func latency(
-        canary: HistogramSnapshot, primary: HistogramSnapshot, config: ComparisonConfig, minRequests: Int, alpha: Double
+        canary: HistogramSnapshot, primary: HistogramSnapshot, config: ComparisonConfig, minRequests: Int, alpha: Double,
+        reference: String? = nil
     ) -> Verdict {
         let judge = "comparison-latency"
         let required = UInt64(max(minRequests, 1))
@@ -137,7 +139,8 @@ public enum ComparisonJudge {
         } else {
             reason = "P(canary slower)=\(Format.fixed(cles, 2)) ≤ \(Format.trimmed(config.allowedSlowdown)) though its lower bound \(bound) > \(ms(practical))"
         }
-        let summary = "latency: shift \(ms(shift.estimate)) (medians \(ms(canaryMedian)) vs \(ms(primaryMedian)), n=\(canary.count)/\(primary.count)): \(reason)"
+        let summary = "latency: shift \(ms(shift.estimate)) (medians \(ms(canaryMedian)) vs \(ms(primaryMedian)), n=\(canary.count)/\(primary.count)"
+            + (reference.map { ", against \($0)" } ?? "") + "): \(reason)"
         return Verdict(
             judge: judge, outcome: failed ? .fail : .pass, summary: summary,
             evidence: [

@@ -46,6 +46,9 @@ public struct RolloutJudges: Sendable {
     /// When the current step began (its first tick at the new weight), and when `pace: evidence` last looked.
     private var stepStartedAt: UInt64 = 0
     private var lastPaceCheckAt: UInt64 = 0
+    /// The primary's latencies over each step, by the canary's weight then: the reference at matched
+    /// load once the canary carries more than half the traffic (see `observeTick`).
+    private var primaryLatencyByWeight: [Int: HistogramSnapshot] = [:]
     /// The current interval's per-tick failures, for the comparison's dispersion.
     private var dispersion = Dispersion()
 
@@ -65,11 +68,21 @@ public struct RolloutJudges: Sendable {
         evidence = Evidence(revision: revision, alpha: analysis.sequential.alpha)
         lastSecond.removeAll()
         judgingSince = nil
+        primaryLatencyByWeight.removeAll()
     }
 
     /// One tick's counts at canary weight `weight`; returns a failing verdict when the canary must go now.
+    ///
+    /// Above 50 % the canary carries more of the load than the primary, so a service whose latency grows
+    /// with its load is slower on the canary whatever its version (measured end to end: identical Python
+    /// backends at 60 %, canary median 14.4 ms vs the primary's 8.4 ms). The tick compares the arms at
+    /// the same moment, hence at different loads: there the slow class is not counted (a predictable
+    /// choice, so the guarantee holds). The interval's latency comparison uses the primary's latencies
+    /// from the step where the loads were mirrored instead (`analyseInterval`). Without a baseline arm
+    /// that is the best available: a latency regression that only shows above half the load is missed.
     public mutating func observeTick(canary: ArmWindow, primary: ArmWindow, weight: Int, now: UInt64) -> Verdict? {
-        let canaryCounts = canary.outcomes(slowThreshold: slowThreshold), primaryCounts = primary.outcomes(slowThreshold: slowThreshold)
+        let slow = weight > 50 ? nil : slowThreshold
+        let canaryCounts = canary.outcomes(slowThreshold: slow), primaryCounts = primary.outcomes(slowThreshold: slow)
         if evidence.step.weight != weight {
             evidence.step = Evidence.Step(weight: weight)
             stepStartedAt = now
@@ -102,11 +115,21 @@ public struct RolloutJudges: Sendable {
     /// The interval's verdicts; `previousPrimary` sets the next interval's slow threshold.
     public mutating func analyseInterval(canary: ArmWindow, primary: ArmWindow) -> [Verdict] {
         var verdicts = ThresholdJudge.evaluate(canary: canary, checks: analysis.metrics, minRequests: analysis.minRequests)
+        let weight = evidence.step.weight
+        if weight >= 0, primary.histogram.count > 0 {
+            primaryLatencyByWeight[weight] = primaryLatencyByWeight[weight].map { $0.merged(with: primary.histogram) } ?? primary.histogram
+        }
         if analysis.comparison.enabled {
-            let comparison = ComparisonJudge.evaluate(
-                canary: canary, primary: primary, config: analysis.comparison, minRequests: analysis.minRequests,
-                alpha: ComparisonJudge.spentAlpha(analysis.comparison.alpha, interval: evidence.comparedIntervals + 1),
-                dispersion: dispersion.phi)
+            let alpha = ComparisonJudge.spentAlpha(analysis.comparison.alpha, interval: evidence.comparedIntervals + 1)
+            // Above 50 %, the primary at matched load: its step at the mirrored weight, when there was one.
+            let mirrored = weight > 50 ? primaryLatencyByWeight[100 - weight].flatMap { $0.count >= UInt64(analysis.minRequests) ? $0 : nil } : nil
+            let comparison = [
+                ComparisonJudge.errors(canary: canary, primary: primary, config: analysis.comparison, minRequests: analysis.minRequests,
+                                       alpha: alpha, dispersion: dispersion.phi),
+                ComparisonJudge.latency(canary: canary.histogram, primary: mirrored ?? primary.histogram, config: analysis.comparison,
+                                        minRequests: analysis.minRequests, alpha: alpha,
+                                        reference: mirrored == nil ? nil : "the primary at matched load (its step at weight \(100 - weight)%)"),
+            ]
             // Only an interval that was actually tested spends α.
             if comparison.contains(where: { $0.outcome != .noData }) { evidence.comparedIntervals += 1 }
             verdicts += comparison
