@@ -101,10 +101,49 @@ final class ClientConnection: UpstreamOwner {
     }
 
     override func handleEvent(_ events: UInt32) {
-        if events & (Reactor.readable | Reactor.readHangup | Reactor.hangup | Reactor.error) != 0 { readable = true }
-        if events & (Reactor.readHangup | Reactor.hangup | Reactor.error) != 0 { peerHungUp = true }
+        let hangup = Reactor.readHangup | Reactor.hangup | Reactor.error
+        if events & (Reactor.readable | hangup) != 0 { readable = true }
+        if events & hangup != 0 {
+            if state == .exchanging && clientAbandonsExchange(events) {
+                proxy.log.debug("client closed its connection before its response was complete")
+                // The same end as any client going away mid-exchange: the abort recorded once on
+                // the arm, the upstream connection closed (a response may still come on it, so it
+                // cannot be reused), the client connection closed. Nothing is held against the arm.
+                close()
+                return
+            }
+            peerHungUp = true
+        }
         if events & Reactor.writable != 0 { writable = true }
         drive()
+    }
+
+    /// Whether a hang-up the kernel reports (EPOLLRDHUP, EPOLLHUP, EPOLLERR: free with the
+    /// registration, no syscall) ends the exchange in flight as a client abort. While the proxy waits
+    /// for the upstream it does not read the client (back-pressure, and a pipelined request must wait
+    /// its turn), so without this a client that gave up went unnoticed until the response or
+    /// `timeouts.upstreamResponse`, which then blamed the arm with a 504.
+    ///
+    /// - A reset or an error (EPOLLHUP, EPOLLERR; our side is never shut during an exchange) is a
+    ///   client gone: always an abort.
+    /// - Readable bytes alone are not a close: a pipelined request waits in the socket.
+    /// - A FIN (EPOLLRDHUP) cannot tell a close from a half-close (shutdown(SHUT_WR)), and RFC 9112
+    ///   §9.6 says a half-close does not mean the client lost interest. Clients that give up close
+    ///   after their timeout, long after their request; a client that half-closes does so right
+    ///   after its last byte. So, as nginx does by default (proxy_ignore_client_abort off: its EOF
+    ///   check on EPOLLRDHUP) and unlike HAProxy without `option abortonclose`: a FIN that arrives
+    ///   once the whole request has been read, before the response is complete, is an abort. One
+    ///   that arrived before that (with the head, or while the body was still being read, whose rest
+    ///   comes before it) is a half-close: the request is served and the connection closed after.
+    ///   A half-closing client whose FIN is late (after the proxy read the request) is taken for one
+    ///   that gave up, as with nginx.
+    private func clientAbandonsExchange(_ events: UInt32) -> Bool {
+        if events & (Reactor.hangup | Reactor.error) != 0 { return true }
+        // Edge-triggered: later events repeat EPOLLRDHUP once it is set; only the first one is news.
+        if peerHungUp { return false }
+        // Still reading the body: the bytes before the FIN are read first, and a 0-byte read before
+        // the body's end is the abort (pumpRequest).
+        return requestBody.isFullyClassified
     }
 
     /// Makes every step that the current readiness allows.

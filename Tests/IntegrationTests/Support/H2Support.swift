@@ -158,6 +158,9 @@ final class H2Client {
 
     deinit { child.terminate(grace: 0); dir.remove() }
 
+    /// Sends `signal` to the client (the `abandon` scenario waits for SIGUSR1).
+    func signal(_ signal: Int32) { kill(child.pid, signal) }
+
     /// Waits (bounded) for the client to exit and parses what it printed.
     func finish() -> H2Run {
         if !child.wait(timeout: timeout) { child.terminate(grace: 0) }

@@ -25,6 +25,7 @@ final class TestUpstream: @unchecked Sendable {
     private var log: [RecordedRequest] = []
     private var nextConnectionID = 1
     private var accepted = 0
+    private var peerEndedHangs = 0
     private let threads = DispatchGroup()
 
     /// `port` 0 (the default) takes an ephemeral port; a fixed one revives an endpoint a test left closed.
@@ -60,6 +61,8 @@ final class TestUpstream: @unchecked Sendable {
     var connectionCount: Int { lock.withLock { accepted } }
     /// TCP connections open right now (accepted and not yet closed by either side).
     var openConnections: Int { lock.withLock { openFDs.count } }
+    /// `.hang` requests whose connection the peer (the proxy) closed while they waited.
+    var hangsEndedByPeer: Int { lock.withLock { peerEndedHangs } }
     /// How many distinct connections carried the recorded requests.
     var distinctConnections: Int { Set(requests.map(\.connectionID)).count }
 
@@ -176,6 +179,11 @@ final class TestUpstream: @unchecked Sendable {
                     default: break
                     }
                     return
+                case .hang(let seconds):
+                    try readBody(&request, reader: reader, fd: fd, pause: nil, echo: nil)
+                    record(request)
+                    if waitForPeerClose(fd, seconds: seconds) { lock.withLock { peerEndedHangs += 1 } }
+                    return
                 case .respond(let response):
                     let keepGoing = try respond(response, to: &request, reader: reader, fd: fd)
                     if !keepGoing { return }
@@ -184,6 +192,23 @@ final class TestUpstream: @unchecked Sendable {
         } catch {
             // The peer went away or misbehaved: the connection just ends (requests so far are recorded).
         }
+    }
+
+    /// Waits, answering nothing, until the peer closes `fd` (EOF or reset: true), or `seconds` pass or
+    /// the upstream stops (false). Bytes the peer sends meanwhile are dropped.
+    private func waitForPeerClose(_ fd: Int32, seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        var scratch = [UInt8](repeating: 0, count: 4096)
+        while !isStopping {
+            let remaining = deadline.timeIntervalSinceNow
+            if remaining <= 0 { return false }
+            // Short steps, so that `stop()` is noticed (it also shuts the socket, which reads as EOF).
+            guard Posix.waitReadable(fd, timeout: min(remaining, 0.2)) else { continue }
+            let n = recv(fd, &scratch, scratch.count, Int32(MSG_DONTWAIT))
+            if n == 0 { return !isStopping }
+            if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR { return !isStopping }
+        }
+        return false
     }
 
     static func parseRequest(_ head: WireHead, connectionID: Int, index: Int) -> RecordedRequest? {

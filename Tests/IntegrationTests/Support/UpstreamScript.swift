@@ -91,6 +91,9 @@ enum UpstreamAction: Sendable {
     case raw([UInt8])
     /// Read the request, then close without a word.
     case close
+    /// Read the request and never answer: hold the connection until the peer closes it (counted in
+    /// `TestUpstream.hangsEndedByPeer`), the upstream stops, or `seconds` pass.
+    case hang(seconds: Double)
 
     static func text(_ text: String, status: Int = 200, headers: [HTTPField] = []) -> UpstreamAction {
         .respond(.text(text, status: status, headers: headers))

@@ -12,7 +12,8 @@ check), prints exactly one JSON line on stdout and exits:
   2  bad command line (argparse)
 
 Every socket operation is bounded (--io-timeout, 10 s by default) and every scenario by an overall
-deadline (--timeout), so the client never hangs. No sleeps: it only waits for frames.
+deadline (--timeout), so the client never hangs. No sleeps: it only waits for frames (and, in
+`abandon`, for the test's signal).
 
 Request bodies are BodyPattern bytes (the same xorshift stream as BodyPattern.swift), so the test
 upstream can check an upload byte for byte; response bodies are checked against the same pattern
@@ -21,6 +22,7 @@ upstream can check an upload byte for byte; response bodies are checked against 
 
 import argparse
 import json
+import signal
 import socket
 import ssl
 import sys
@@ -617,6 +619,32 @@ def scenario_drain(args, state):
                          **state.get("extra", {}))
 
 
+def scenario_abandon(args, state):
+    """Opens stream "abandoned" to --path (an upstream that never answers) and waits for SIGUSR1, which
+    the test sends once the request reached the upstream; then resets the stream (CANCEL) and opens
+    stream "after" to --after-path, which must be answered on the same connection. With --close, the
+    connection is closed (FIN, no GOAWAY) instead of the reset."""
+    # Blocked before the request goes out, so the test's signal (sent once the upstream has it) is
+    # waited for, never delivered with its default action.
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
+    client = state["client"] = Client(args)
+    client.wait_for_settings()
+    stream = client.open(args.path, label="abandoned")
+    client.flush()
+    if signal.sigtimedwait([signal.SIGUSR1], max(0.0, client.remaining())) is None:
+        raise Surprise("no SIGUSR1 from the test before the deadline")
+    if args.close:
+        client.sock.close()
+        client.peer_closed = True  # nothing more can be read; close() at exit finds the socket closed
+        return client.report(closedByClient=True)
+    client.conn.reset_stream(stream.sid, CANCEL)
+    stream.reset_by_client = "CANCEL"
+    client.flush()
+    after = client.open(args.after_path, label="after")
+    client.wait_done([after])
+    return client.report()
+
+
 SCENARIOS = {
     "request": scenario_request,
     "rst-isolation": scenario_rst_isolation,
@@ -626,6 +654,7 @@ SCENARIOS = {
     "large-headers": scenario_large_headers,
     "upstream-failure": scenario_upstream_failure,
     "drain": scenario_drain,
+    "abandon": scenario_abandon,
 }
 
 
@@ -681,6 +710,11 @@ def build_parser():
     p = sub.add_parser("upstream-failure", parents=[common], help="one stream to a dead upstream")
     p.add_argument("--fail-path", required=True)
     p.add_argument("--path", default="/")
+
+    p = sub.add_parser("abandon", parents=[common], help="reset (or close) while the response is awaited")
+    p.add_argument("--path", required=True, help="a request the upstream never answers")
+    p.add_argument("--after-path", default="/", help="the stream opened after the reset")
+    p.add_argument("--close", action="store_true", help="close the connection instead of resetting the stream")
 
     p = sub.add_parser("drain", parents=[common], help="GOAWAY while a stream is in flight")
     p.add_argument("--path", required=True)
