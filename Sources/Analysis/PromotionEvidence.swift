@@ -23,8 +23,8 @@ import Darwin
 /// union bound: look i of a step uses δ_i = δ / (8 i (i + 1)) (Σ_i over looks ≤ δ/8, and 8 bounds:
 /// two arms × four classes). So the chance that this judge ever lets through a canary whose true
 /// excess in some class exceeds the margin is at most δ = `level` per step. With no failure at all
-/// the canary needs about ln(1/δ_i) / margin requests (≈ 1,160 at a margin of 0.5 points on the first
-/// look); at a 0.5 % base rate on both arms, about 3,700.
+/// the canary needs about ln(1/δ_i) / margin requests (≈ 580 at the default margin of 1 point on the
+/// first look); at a 0.5 % base rate on both arms, about 1,300 (3,700 at a margin of 0.5 points).
 public enum PromotionEvidence {
     /// δ, the chance of passing a step whose canary is worse than the margin.
     public static let level = 0.05

@@ -48,7 +48,7 @@ public enum DemoRun {
             + "canary v2 on :\(canary.port)\(options.faulty ? " (faulty: 30% of its requests fail)" : "")")
         say("analysis: every 1s, step 10% up to 50%, success rate >= 99%, p99 <= 500ms, compared with the primary, "
             + "sequential test at alpha 0.01; each step needs evidence that the canary is at most 5 points worse "
-            + "in every outcome class (a production margin of 0.5 points needs thousands of requests per step)\n")
+            + "in every outcome class (the default margin of 1 point needs over a thousand requests per step)\n")
 
         let load = DemoLoad(port: proxyPort, requestsPerSecond: options.requestsPerSecond)
         defer { load.stop() }

@@ -196,7 +196,7 @@ let rolloutExample = """
               - name: request-duration
                 thresholdRange: { max: 500 }
                 quantile: 0.99
-            comparison: { enabled: true, alpha: 0.01, allowedErrorRateIncrease: 0.5, allowedSlowdown: 0.6, maxLatencyRatio: 1.2 }
+            comparison: { enabled: true, alpha: 0.01, allowedErrorRateIncrease: 1, allowedSlowdown: 0.6, maxLatencyRatio: 1.2 }
             sequential: { enabled: true, alpha: 0.01, slowThreshold: primaryP99 }
             readiness: { tcp: true }
             webhooks:

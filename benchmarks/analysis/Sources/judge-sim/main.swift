@@ -23,7 +23,7 @@ while let argument = arguments.next() {
 }
 
 /// The analysis every scenario runs: Flagger's usual steps (10 % up to 50 %, threshold 5) at a 30 s
-/// interval, every judge at its default.
+/// interval, every judge at its default (the evidence margin 1 point).
 func standardAnalysis(_ change: (inout AnalysisConfig) -> Void = { _ in }) -> AnalysisConfig {
     var a = AnalysisConfig()
     a.interval = .seconds(30)
@@ -77,6 +77,11 @@ let scenarios: [Scenario] = [
     Scenario(name: "null: independent 5xx, 0.5%, 100 req/s, pace: evidence (minDwell 10 s)", null: true,
              traffic: Traffic(requestsPerSecond: 100, primary: healthy, canary: healthy),
              analysis: standardAnalysis { $0.pace = .evidence }),
+    Scenario(name: "null: independent 5xx, 0.5%, 100 req/s", null: true,
+             traffic: Traffic(requestsPerSecond: 100, primary: healthy, canary: healthy)),
+    Scenario(name: "null: independent 5xx, 0.5%, 1,000 req/s, margin 0.5 points", null: true,
+             traffic: Traffic(requestsPerSecond: 1_000, primary: healthy, canary: healthy),
+             analysis: standardAnalysis { $0.comparison.allowedErrorRateIncrease = 0.5 }),
     Scenario(name: "null: low traffic, 2 req/s", null: true,
              traffic: Traffic(requestsPerSecond: 2, primary: healthy, canary: healthy)),
     Scenario(name: "5xx 5% vs 0.5%, 1,000 req/s", null: false,
@@ -86,6 +91,8 @@ let scenarios: [Scenario] = [
              analysis: standardAnalysis { $0.pace = .evidence }),
     Scenario(name: "5xx 2% vs 0.5%, 1,000 req/s", null: false,
              traffic: Traffic(requestsPerSecond: 1_000, primary: healthy, canary: ArmBehaviour(serverErrors: 0.02))),
+    Scenario(name: "5xx 2% vs 0.5%, 100 req/s", null: false,
+             traffic: Traffic(requestsPerSecond: 100, primary: healthy, canary: ArmBehaviour(serverErrors: 0.02))),
     Scenario(name: "5xx 5% vs 0.5%, 2 req/s", null: false,
              traffic: Traffic(requestsPerSecond: 2, primary: healthy, canary: ArmBehaviour(serverErrors: 0.05))),
     Scenario(name: "404 on 20% of canary requests", null: false,
