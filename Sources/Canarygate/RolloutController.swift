@@ -142,6 +142,14 @@ final class RolloutController {
         defer { rollouts[route] = r }
         switch action {
         case .setWeight(let w):
+            // A step up: the canary's pool is opened to the share of the route's concurrency it is about to
+            // carry (at least one connection per loop) while the new weight takes effect.
+            if w > r.weight.weight, w < 100, let canary = r.route?.canary {
+                let route = state.metrics.snapshot().route(named: route)
+                let inFlight = Double(max(0, (route?.canary.inFlight ?? 0) + (route?.primary.inFlight ?? 0)))
+                let perLoop = Int((inFlight * Double(w) / 100 / Double(max(1, state.loopCount))).rounded(.up))
+                warm(canary.arm.endpoints, max(1, perLoop + 1))
+            }
             r.weight.set(w)
             return nil
         case .runHooks(let type):
@@ -203,6 +211,8 @@ final class RolloutController {
 
     /// Asks every loop to close its idle connections to `endpoints`.
     var closeIdle: ([HostPort]) -> Void = { _ in }
+    /// Asks every loop to open connections to `endpoints` until each has this many idle.
+    var warm: ([HostPort], Int) -> Void = { _, _ in }
 
     private func persistAll() {
         guard let store else { return }

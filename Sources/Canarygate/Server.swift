@@ -73,6 +73,7 @@ public final class Server: Sendable {
             let admin = try AdminServer.bind(address: config.admin.address)
             let controller = RolloutController(state: state, logger: logger)
             controller.closeIdle = { endpoints in for c in controls { c.send(.closeIdle(endpoints)) } }
+            controller.warm = { endpoints, perEndpoint in for c in controls { c.send(.warm(endpoints, perEndpoint: perEndpoint)) } }
             controller.start(now: MonotonicClock.nowNanoseconds())
             let server = Server(state: state, controls: controls, threads: threads, admin: admin, logger: logger, rollouts: controller)
             admin.start(server: server)

@@ -11,6 +11,8 @@ public enum LoopCommand: Sendable {
     case drain
     /// Close the idle pooled connections to these endpoints (a finished canary's pool).
     case closeIdle([HostPort])
+    /// Open connections to these endpoints until each has `perEndpoint` idle ones (a canary about to step up).
+    case warm([HostPort], perEndpoint: Int)
     /// The loops that share the listeners, this one included (sent once, after every loop started).
     case peers([LoopControl])
     /// Serve a connection another loop accepted on the listener named `listener` (see `AcceptBalance`).

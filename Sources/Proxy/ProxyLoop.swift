@@ -99,6 +99,8 @@ public final class ProxyLoop {
             case .drain: beginDrain()
             case .closeIdle(let endpoints):
                 for pool in poolsByAddress.values where endpoints.contains(pool.configured) { pool.closeAll() }
+            case .warm(let endpoints, let perEndpoint):
+                warm(poolsByAddress.values.filter { endpoints.contains($0.configured) }, perEndpoint: perEndpoint)
             case .peers(let all): peers = all.filter { $0 !== control }
             case .adopt(let handed): adoptHanded(handed)
             }

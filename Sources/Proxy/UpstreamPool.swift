@@ -17,6 +17,8 @@ final class UpstreamPool {
     /// TLS only: the endpoint's latest session, which new connections offer to skip a full handshake.
     let resumption: TLSResumption?
     private(set) var idle: [UpstreamConnection] = []
+    /// Connections being opened ahead of traffic (`PoolWarmer`), not yet idle.
+    var warming = 0
     /// For `protocol: h2`: this loop's multiplexed connections to the endpoint.
     var h2Connections: [H2UpstreamConnection] = []
     var maxIdle: Int
