@@ -36,15 +36,31 @@ public struct OutcomeCounts: Sendable, Equatable, Codable {
     public var aborts: UInt64
     public var serverErrors: UInt64
     public var clientErrors: UInt64
-    /// Responses slower than the slow threshold in force.
+    /// Responses slower than the slow threshold in force, and requests found in flight past it
+    /// (`ArmWindow.outcomes`), at most `slowPopulation`.
     public var slow: UInt64
+    /// The requests the slow class is counted among: the responses, plus the requests marked slow while
+    /// in flight, less the marked ones answered (counted at their mark already). `responses` by default.
+    public var slowPopulation: UInt64
 
-    public init(responses: UInt64 = 0, aborts: UInt64 = 0, serverErrors: UInt64 = 0, clientErrors: UInt64 = 0, slow: UInt64 = 0) {
+    public init(responses: UInt64 = 0, aborts: UInt64 = 0, serverErrors: UInt64 = 0, clientErrors: UInt64 = 0, slow: UInt64 = 0,
+                slowPopulation: UInt64? = nil) {
         self.responses = responses
         self.aborts = aborts
         self.serverErrors = min(serverErrors, responses)
         self.clientErrors = min(clientErrors, responses - self.serverErrors)
-        self.slow = min(slow, responses)
+        self.slowPopulation = slowPopulation ?? responses
+        self.slow = min(slow, self.slowPopulation)
+    }
+
+    private enum CodingKeys: String, CodingKey { case responses, aborts, serverErrors, clientErrors, slow, slowPopulation }
+
+    /// State files written before `slowPopulation` existed decode with it equal to `responses`.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(responses: try c.decode(UInt64.self, forKey: .responses), aborts: try c.decode(UInt64.self, forKey: .aborts),
+                  serverErrors: try c.decode(UInt64.self, forKey: .serverErrors), clientErrors: try c.decode(UInt64.self, forKey: .clientErrors),
+                  slow: try c.decode(UInt64.self, forKey: .slow), slowPopulation: try c.decodeIfPresent(UInt64.self, forKey: .slowPopulation))
     }
 
     /// Requests that ended, answered or abandoned.
@@ -60,11 +76,13 @@ public struct OutcomeCounts: Sendable, Equatable, Codable {
         }
     }
 
-    /// The requests a class is counted among: slowness is a property of answered requests only.
-    public func population(_ c: OutcomeClass) -> UInt64 { c == .slow ? responses : requests }
+    /// The requests a class is counted among: slowness is a property of answered requests only (and of
+    /// requests found in flight past the threshold, counted as answered late at that moment).
+    public func population(_ c: OutcomeClass) -> UInt64 { c == .slow ? slowPopulation : requests }
 
     public static func + (a: OutcomeCounts, b: OutcomeCounts) -> OutcomeCounts {
         OutcomeCounts(responses: a.responses + b.responses, aborts: a.aborts + b.aborts, serverErrors: a.serverErrors + b.serverErrors,
-                      clientErrors: a.clientErrors + b.clientErrors, slow: a.slow + b.slow)
+                      clientErrors: a.clientErrors + b.clientErrors, slow: a.slow + b.slow,
+                      slowPopulation: a.slowPopulation + b.slowPopulation)
     }
 }

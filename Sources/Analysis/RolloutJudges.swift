@@ -80,9 +80,19 @@ public struct RolloutJudges: Sendable {
     /// choice, so the guarantee holds). The interval's latency comparison uses the primary's latencies
     /// from the step where the loads were mirrored instead (`analyseInterval`). Without a baseline arm
     /// that is the best available: a latency regression that only shows above half the load is missed.
+    ///
+    /// `canaryCarry`, `primaryCarry`: each arm's slow take-backs seen a tick early, from one tick to the
+    /// next (`ArmWindow.outcomes(slowThreshold:carry:)`); the simulations, whose windows are whole, omit them.
     public mutating func observeTick(canary: ArmWindow, primary: ArmWindow, weight: Int, now: UInt64) -> Verdict? {
+        var canaryCarry = ArmWindow.SlowCarry(), primaryCarry = ArmWindow.SlowCarry()
+        return observeTick(canary: canary, primary: primary, weight: weight, now: now, canaryCarry: &canaryCarry, primaryCarry: &primaryCarry)
+    }
+
+    public mutating func observeTick(canary: ArmWindow, primary: ArmWindow, weight: Int, now: UInt64,
+                                     canaryCarry: inout ArmWindow.SlowCarry, primaryCarry: inout ArmWindow.SlowCarry) -> Verdict? {
         let slow = weight > 50 ? nil : slowThreshold
-        let canaryCounts = canary.outcomes(slowThreshold: slow), primaryCounts = primary.outcomes(slowThreshold: slow)
+        let canaryCounts = canary.outcomes(slowThreshold: slow, carry: &canaryCarry)
+        let primaryCounts = primary.outcomes(slowThreshold: slow, carry: &primaryCarry)
         if evidence.step.weight != weight {
             evidence.step = Evidence.Step(weight: weight)
             stepStartedAt = now

@@ -8,6 +8,8 @@ import Telemetry
 struct ManagedRollout {
     var machine: RolloutMachine
     let weight: WeightCell
+    /// Where the loops read T for their in-flight sweep (`publishSlowThreshold`).
+    let slowThreshold: SlowThresholdCell
     var analysis: AnalysisConfig {
         didSet { judges.analysis = analysis }
     }
@@ -19,10 +21,14 @@ struct ManagedRollout {
     private var windowStart: RouteSnapshot?
     /// Counts at the previous tick, for the per-tick deltas.
     private var lastTick: RouteSnapshot?
+    /// Each arm's slow take-backs seen a tick early, for the next tick (`ArmWindow.outcomes(slowThreshold:carry:)`).
+    private var canaryCarry = ArmWindow.SlowCarry(), primaryCarry = ArmWindow.SlowCarry()
 
-    init(machine: RolloutMachine, weight: WeightCell, analysis: AnalysisConfig, evidence: RolloutJudges.Evidence? = nil) {
+    init(machine: RolloutMachine, weight: WeightCell, slowThreshold: SlowThresholdCell = SlowThresholdCell(), analysis: AnalysisConfig,
+         evidence: RolloutJudges.Evidence? = nil) {
         self.machine = machine
         self.weight = weight
+        self.slowThreshold = slowThreshold
         self.analysis = analysis
         judges = RolloutJudges(analysis: analysis, revision: machine.state.canaryRevision, restored: evidence)
     }
@@ -50,7 +56,15 @@ struct ManagedRollout {
         defer { lastTick = current }
         guard judging, let previous = lastTick else { return nil }
         let delta = current.delta(since: previous)
-        return judges.observeTick(canary: ArmWindow(delta.canary), primary: ArmWindow(delta.primary), weight: weight.weight, now: now)
+        return judges.observeTick(canary: ArmWindow(delta.canary), primary: ArmWindow(delta.primary), weight: weight.weight, now: now,
+                                  canaryCarry: &canaryCarry, primaryCarry: &primaryCarry)
+    }
+
+    /// Publishes to the loops the T the next tick judges by: the judges' slow threshold while judging at a
+    /// canary weight of 50 or less, none otherwise (as `RolloutJudges.observeTick` counts the slow class).
+    /// Loops then count a request in flight past T as slow before it ends.
+    func publishSlowThreshold() {
+        slowThreshold.set(seconds: judging && weight.weight <= 50 ? judges.slowThreshold : nil)
     }
 
     /// `pace: evidence`: while progressing, whether the step may be analysed now.

@@ -63,8 +63,8 @@ final class RolloutController {
             seen.insert(route.name)
             if rollouts[route.name] == nil {
                 let machine = RolloutMachine(route: route.name, restored: restored[route.name])
-                rollouts[route.name] = ManagedRollout(machine: machine, weight: compiled.weight, analysis: analysis,
-                                                      evidence: restoredEvidence.removeValue(forKey: route.name))
+                rollouts[route.name] = ManagedRollout(machine: machine, weight: compiled.weight, slowThreshold: compiled.slowThreshold,
+                                                      analysis: analysis, evidence: restoredEvidence.removeValue(forKey: route.name))
                 if let r = restored[route.name] { compiled.weight.set(r.canaryWeight) }
             }
             rollouts[route.name]!.analysis = analysis
@@ -74,6 +74,7 @@ final class RolloutController {
         for name in rollouts.keys where !seen.contains(name) {
             // No longer managed: its weight cell must not bring an old canary share back later.
             rollouts[name]?.weight.set(0)
+            rollouts[name]?.slowThreshold.set(seconds: nil)
             rollouts[name] = nil
         }
     }
@@ -92,6 +93,8 @@ final class RolloutController {
             if let failure { deliver(name, .immediateFailure(failure), now: now) }
             if advance { deliver(name, .evidenceSufficient, now: now) }
             deliver(name, .tick(now: now), now: now)
+            // After the tick's transitions: the weight and T (a new interval's) the next tick judges by.
+            rollouts[name]?.publishSlowThreshold()
         }
     }
 

@@ -3,18 +3,34 @@ import Telemetry
 
 extension ArmShard {
     /// Records how a request ended: a response `status` (with the upstream `failure` that caused it,
-    /// if any), or with `status` nil the client going away.
+    /// if any), or with `status` nil the client going away. `slowMarked`: the in-flight sweep already
+    /// counted the request slow (`markSlowInFlight`); a response to it is then also counted as taken back,
+    /// since the histogram counts it slow again. An abort of it is not in the histogram: nothing to take back.
     @inline(__always)
-    func recordOutcome(status: Int?, failure: FailureKind?, latencyNanoseconds: UInt64, bytesFromClient: UInt64, bytesToClient: UInt64) {
+    func recordOutcome(status: Int?, failure: FailureKind?, latencyNanoseconds: UInt64, bytesFromClient: UInt64, bytesToClient: UInt64,
+                       slowMarked: Bool) {
         #if CANARYGATE_NO_METRICS
         // A build for benchmarks/metrics-cost.sh only: the same proxy without recording, to price the recording.
         return
         #endif
         if let failure { recordFailure(failure) }
         if let status {
+            // The take-back before the response's bucket: a reader never sees the bucket without it (ShardSum.add).
+            if slowMarked { recordSlowMarkedAnswered() }
             recordResponse(status: status, latencyNanoseconds: latencyNanoseconds, bytesFromClient: bytesFromClient, bytesToClient: bytesToClient)
         } else {
             recordAbort()
         }
+    }
+}
+
+extension ArmShard {
+    /// The in-flight sweep's mark of a request older than the slow threshold (see `ProxyLoop.sweepSlowInFlight`).
+    @inline(__always)
+    func markSlowInFlight() {
+        #if CANARYGATE_NO_METRICS
+        return
+        #endif
+        recordSlowInFlight()
     }
 }

@@ -24,6 +24,7 @@ extension ClientConnection {
         let (picked, armShard) = proxy.pickUpstream(route: route)
         shard = armShard
         requestStartedAt = proxy.loop.now
+        slowMarked = false
         bytesFromClient = UInt64(request.headLength)
         bytesToClient = 0
         guard let pool = picked else {

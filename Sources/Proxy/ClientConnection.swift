@@ -57,6 +57,8 @@ final class ClientConnection: UpstreamOwner {
     /// The arm's metrics for the request in flight; nil once its outcome is recorded.
     var shard: ArmShard?
     var requestStartedAt: UInt64 = 0
+    /// The in-flight sweep counted this exchange slow (older than T); reset when an exchange begins.
+    var slowMarked = false
     var bytesFromClient: UInt64 = 0
     var bytesToClient: UInt64 = 0
     /// The rewritten request head for the upstream; kept whole until a response byte arrives so a
@@ -442,7 +444,17 @@ final class ClientConnection: UpstreamOwner {
         guard let shard else { return }
         self.shard = nil
         shard.recordOutcome(status: status, failure: failure, latencyNanoseconds: proxy.loop.now &- requestStartedAt,
-                            bytesFromClient: bytesFromClient, bytesToClient: bytesToClient)
+                            bytesFromClient: bytesFromClient, bytesToClient: bytesToClient, slowMarked: slowMarked)
+    }
+
+    /// The in-flight sweep: counts the request in flight as slow once it is older than `threshold`
+    /// nanoseconds (its arm's route's T), before it ends. Called every 100 ms by the loop, never per request.
+    func markIfSlow(now: UInt64, threshold: (ArmShard) -> UInt64) {
+        guard let shard, !slowMarked else { return }
+        let t = threshold(shard)
+        guard t > 0, now &- requestStartedAt > t else { return }
+        slowMarked = true
+        shard.markSlowInFlight()
     }
 
     /// The loop drains: an idle connection closes now, a busy one after its current response.

@@ -231,6 +231,9 @@ final class H2Connection: Pollable, H2SessionDelegate {
 
     // MARK: lifecycle
 
+    /// Every stream of the connection, for the loop's in-flight sweep (which only marks them).
+    func forEachStream(_ body: (H2Stream) -> Void) { streams.forEach(body) }
+
     /// The loop drains: GOAWAY now, close once the streams in flight are answered.
     func drainRequested() {
         guard !closed, !goingAway else { return }

@@ -33,6 +33,7 @@ extension H2Stream {
         let (picked, armShard) = proxy.pickUpstream(route: route)
         shard = armShard
         requestStartedAt = proxy.loop.now
+        slowMarked = false
         guard let pool = picked else {
             fail(.noHealthyEndpoint)
             return

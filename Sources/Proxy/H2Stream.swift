@@ -47,6 +47,8 @@ final class H2Stream: UpstreamOwner {
     var upstream: UpstreamConnection?
     var shard: ArmShard?
     var requestStartedAt: UInt64 = 0
+    /// The in-flight sweep counted this exchange slow (older than T); reset when an exchange begins.
+    var slowMarked = false
     var bytesFromClient: UInt64 = 0
     var bytesToClient: UInt64 = 0
     var fromUpstream: ByteBuffer?
@@ -244,7 +246,17 @@ final class H2Stream: UpstreamOwner {
         guard let shard else { return }
         self.shard = nil
         shard.recordOutcome(status: status, failure: failure, latencyNanoseconds: proxy.loop.now &- requestStartedAt,
-                            bytesFromClient: bytesFromClient, bytesToClient: bytesToClient)
+                            bytesFromClient: bytesFromClient, bytesToClient: bytesToClient, slowMarked: slowMarked)
+    }
+
+    /// The in-flight sweep: counts the request in flight as slow once it is older than `threshold`
+    /// nanoseconds (its arm's route's T), before it ends. Called every 100 ms by the loop, never per request.
+    func markIfSlow(now: UInt64, threshold: (ArmShard) -> UInt64) {
+        guard let shard, !slowMarked else { return }
+        let t = threshold(shard)
+        guard t > 0, now &- requestStartedAt > t else { return }
+        slowMarked = true
+        shard.markSlowInFlight()
     }
 
     // MARK: answers of our own

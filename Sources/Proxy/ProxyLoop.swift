@@ -50,6 +50,12 @@ public final class ProxyLoop {
     let listenerBackoff: DeadlineList
     /// How long a connection closed after an error response of ours keeps draining the client's bytes.
     let lingerDeadlines: DeadlineList
+    /// The in-flight sweep's period (shared with `listenerBackoff`: lists of one duration are one list).
+    private let sweepDeadlines: DeadlineList
+    /// Fires every 100 ms while the snapshot has a managed route: `sweepSlowInFlight`.
+    private let sweepTimer = SweepTimer()
+    /// The sweep's T by arm shard, refilled at each sweep (kept for its capacity: no allocation per sweep).
+    private var slowThresholdByShard: [ObjectIdentifier: UInt64] = [:]
 
     /// One TLS record's worth of plaintext: a response head and the start of its body are joined
     /// here to go out as one record (see `ClientTransport.write(_:_:scratch:)`).
@@ -75,6 +81,7 @@ public final class ProxyLoop {
         timeouts = TimeoutLists(snapshot.config.timeouts, on: loop)
         listenerBackoff = loop.deadlineList(for: .milliseconds(100))
         lingerDeadlines = loop.deadlineList(for: .seconds(2))
+        sweepDeadlines = loop.deadlineList(for: .milliseconds(100))
         control = LoopControl(handle: loop.handle)
         installRoutes(snapshot)
         do {
@@ -88,6 +95,8 @@ public final class ProxyLoop {
         control.servedGeneration.store(snapshot.generation, ordering: .releasing)
         loop.onWake = { [unowned self] in self.processCommands() }
         loop.afterEvents = { [unowned self] in self.flushDirty() }
+        sweepTimer.proxy = self
+        armSweep()
     }
 
     deinit { tlsRecordScratch.deallocate() }
@@ -115,8 +124,9 @@ public final class ProxyLoop {
         maxHeaderBytes = min(limits.maxHeaderBytes, loop.buffers.bufferSize - 1024)
         maxHeaderCount = limits.maxHeaderCount
         timeouts = TimeoutLists(next.config.timeouts, on: loop)
-        loop.retireDeadlineLists(except: timeouts.all + [listenerBackoff, lingerDeadlines])
+        loop.retireDeadlineLists(except: timeouts.all + [listenerBackoff, lingerDeadlines, sweepDeadlines])
         installRoutes(next)
+        armSweep()
         if !draining {
             do { try openListeners(next) } catch {
                 log.error("reload: cannot open listener: \(error)")
@@ -156,9 +166,58 @@ public final class ProxyLoop {
     /// Idle connections close, busy ones after their current response; HTTP/2 ones get GOAWAY.
     /// `listener` nil: every connection (a drain); else those of a listener a reload removed.
     private func drainConnections(acceptedBy listener: ObjectIdentifier?) {
+        forEachClient { c in
+            if listener == nil || c.listener == listener { c.drainRequested() }
+        } http2: { c in
+            if listener == nil || c.listener == listener { c.drainRequested() }
+        }
+    }
+
+    /// Every client connection of this loop, HTTP/1.1 then HTTP/2 as registered: the one walk the drain,
+    /// the shutdown and the in-flight sweep share.
+    private func forEachClient(http1: (ClientConnection) -> Void, http2: (H2Connection) -> Void) {
         loop.reactor.forEachRegistered { object in
-            if let c = object as? ClientConnection, listener == nil || c.listener == listener { c.drainRequested() }
-            if let c = object as? H2Connection, listener == nil || c.listener == listener { c.drainRequested() }
+            switch object {
+            case let c as ClientConnection: http1(c)
+            case let c as H2Connection: http2(c)
+            default: break
+            }
+        }
+    }
+
+    // MARK: slow in flight
+
+    /// Keeps the sweep ticking while the served snapshot has a managed route (none: the loop sleeps undisturbed).
+    private func armSweep() {
+        guard !sweepTimer.hasDeadline, snapshot.routes.byIndex.contains(where: \.managed) else { return }
+        sweepDeadlines.arm(sweepTimer, now: loop.now)
+    }
+
+    fileprivate func sweepFired() {
+        sweepSlowInFlight()
+        armSweep()
+    }
+
+    /// Every 100 ms: each exchange in flight (an HTTP/1.1 connection in an exchange, an HTTP/2 stream awaiting
+    /// or receiving its response) of a managed route whose T is published, older than T and not yet marked,
+    /// is marked and counted slow on its arm's shard (`slowInFlight`), so a canary that hangs requests
+    /// shows as slow within T plus a tick rather than when the requests end. Exchanges are found by their
+    /// shard, which identifies the (route, arm) across reloads; the request path pays one Bool store.
+    func sweepSlowInFlight() {
+        slowThresholdByShard.removeAll(keepingCapacity: true)
+        for (route, runtime) in zip(snapshot.routes.byIndex, routeRuntimes) where route.managed {
+            let t = route.slowThreshold.nanoseconds
+            guard t > 0 else { continue }
+            slowThresholdByShard[ObjectIdentifier(runtime.primaryShard)] = t
+            slowThresholdByShard[ObjectIdentifier(runtime.canaryShard)] = t
+        }
+        guard !slowThresholdByShard.isEmpty else { return }
+        let now = loop.now
+        let threshold = { (shard: ArmShard) -> UInt64 in self.slowThresholdByShard[ObjectIdentifier(shard)] ?? 0 }
+        forEachClient { c in
+            c.markIfSlow(now: now, threshold: threshold)
+        } http2: { c in
+            c.forEachStream { $0.markIfSlow(now: now, threshold: threshold) }
         }
     }
 
@@ -376,14 +435,9 @@ public final class ProxyLoop {
         for l in listeners { l.close() }
         listeners.removeAll()
         for p in poolsByAddress.values { p.closeAll() }
+        sweepTimer.cancelDeadline()
         // Clients first: their exchanges end as "client gone", as in a drain, not as upstream failures.
-        loop.reactor.forEachRegistered { object in
-            switch object {
-            case let c as ClientConnection: c.close()
-            case let c as H2Connection: c.close()
-            default: break
-            }
-        }
+        forEachClient { $0.close() } http2: { $0.close() }
         loop.reactor.forEachRegistered { object in
             switch object {
             case let c as UpstreamConnection: c.close()
@@ -398,4 +452,12 @@ public final class ProxyLoop {
         flushingDownstreams.removeAll()
         flushingUpstreams.removeAll()
     }
+}
+
+/// The in-flight sweep's deadline object: on no reactor, only on the loop's 100 ms deadline list.
+private final class SweepTimer: Pollable {
+    /// Unowned: the loop owns the timer.
+    unowned(unsafe) var proxy: ProxyLoop?
+
+    override func handleDeadline() { proxy?.sweepFired() }
 }

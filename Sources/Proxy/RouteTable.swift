@@ -71,14 +71,17 @@ public final class CompiledRoute: Sendable {
     public let weight: WeightCell
     /// The weight is the rollout controller's (the route has an `analysis` section).
     public let managed: Bool
+    /// The judges' slow threshold T, published by the rollout controller (managed routes only; else 0).
+    public let slowThreshold: SlowThresholdCell
     /// An arm of the route is an HTTP/2 upstream, which only HTTP/2 clients are relayed to
     /// (decided here once, read on every HTTP/1.1 request).
     public let speaksOnlyHTTP2: Bool
 
     init(index: Int, name: String, host: HostMatch, pathPrefix: [UInt8], primary: CompiledArm, canary: CompiledArm?,
-         weight: WeightCell, managed: Bool, speaksOnlyHTTP2: Bool) {
+         weight: WeightCell, managed: Bool, slowThreshold: SlowThresholdCell, speaksOnlyHTTP2: Bool) {
         self.index = index; self.name = name; self.host = host; self.pathPrefix = pathPrefix
         self.primary = primary; self.canary = canary; self.weight = weight; self.managed = managed
+        self.slowThreshold = slowThreshold
         self.speaksOnlyHTTP2 = speaksOnlyHTTP2
     }
 }
@@ -100,10 +103,12 @@ public struct RouteTable: Sendable {
             if let c = r.canary {
                 canary = try CompiledArm(c.arm, route: r.name, role: "canary", contexts: &contexts)
             }
+            let managed = r.analysis != nil && r.canary != nil
             compiled.append(CompiledRoute(index: i, name: r.name, host: HostMatch(pattern: r.match.host),
                                           pathPrefix: Array(r.match.pathPrefix.utf8), primary: primary, canary: canary,
-                                          weight: r.analysis != nil && r.canary != nil ? weights.cell(route: r.name) : WeightCell(r.canary?.weight ?? 0),
-                                          managed: r.analysis != nil && r.canary != nil,
+                                          weight: managed ? weights.cell(route: r.name) : WeightCell(r.canary?.weight ?? 0),
+                                          managed: managed,
+                                          slowThreshold: managed ? weights.slowThresholdCell(route: r.name) : SlowThresholdCell(),
                                           speaksOnlyHTTP2: primary.protocol == .h2 || canary?.protocol == .h2))
         }
         byIndex = compiled

@@ -96,6 +96,11 @@ final class StreamTable<Value: AnyObject> {
         return removed
     }
 
+    /// Calls `body` with every stream held (in no particular order); `body` must not change the table.
+    func forEach(_ body: (Value) -> Void) {
+        for i in 0...mask where keys[i] != 0 { body(values[i]!) }
+    }
+
     /// Empties the table and returns what it held (in no particular order), for a connection that
     /// ends: the caller tells each stream after the table no longer holds it.
     func removeAll() -> [Value] {

@@ -12,9 +12,26 @@ public final class WeightCell: Sendable {
     public func set(_ weight: Int) { value.store(min(100, max(0, weight)), ordering: .relaxed) }
 }
 
-/// The cells of managed routes by route name, so a rollout's weight survives config reloads.
+/// A managed route's slow threshold T in nanoseconds (0: none), published by the control thread on
+/// every tick and read by each loop's in-flight sweep every 100 ms (not per request).
+public final class SlowThresholdCell: Sendable {
+    private let value = Atomic<UInt64>(0)
+
+    public init() {}
+
+    @inline(__always) public var nanoseconds: UInt64 { value.load(ordering: .relaxed) }
+
+    /// `seconds` nil or not positive: no threshold (nothing is marked).
+    public func set(seconds: Double?) {
+        guard let seconds, seconds > 0, seconds.isFinite else { return value.store(0, ordering: .relaxed) }
+        value.store(UInt64(min(seconds, 1e9) * 1e9), ordering: .relaxed)
+    }
+}
+
+/// The cells of managed routes by route name, so a rollout's weight (and slow threshold) survives config reloads.
 public final class WeightRegistry: Sendable {
     private let cells = Mutex<[String: WeightCell]>([:])
+    private let slowCells = Mutex<[String: SlowThresholdCell]>([:])
 
     public init() {}
 
@@ -22,6 +39,15 @@ public final class WeightRegistry: Sendable {
         cells.withLock { cells in
             if let existing = cells[route] { return existing }
             let cell = WeightCell(0)
+            cells[route] = cell
+            return cell
+        }
+    }
+
+    public func slowThresholdCell(route: String) -> SlowThresholdCell {
+        slowCells.withLock { cells in
+            if let existing = cells[route] { return existing }
+            let cell = SlowThresholdCell()
             cells[route] = cell
             return cell
         }

@@ -20,6 +20,11 @@ public final class ArmShard: Sendable {
     static let bytesToClientCell = 1
     static let inFlightCell = 2
     static let latencySumCell = 3
+    /// Requests of a managed route found still in flight past the slow threshold T (marked once each).
+    static let slowInFlightCell = 4
+    /// Marked requests that then ended with a response (which the histogram counts slow again).
+    static let slowMarkedAnsweredCell = 5
+    static let scalarCount = 6
 
     /// Status counters: `status - 100` for 100...599, then one slot for anything else.
     static let statusSlots = 501
@@ -27,7 +32,7 @@ public final class ArmShard: Sendable {
 
     /// Keeps the previous heap neighbour off the first cache line of the cells.
     private let leadingPad: InlineArray<8, UInt64>
-    let scalars: InlineArray<4, Atomic<UInt64>>
+    let scalars: InlineArray<6, Atomic<UInt64>>
     let failures: InlineArray<11, Atomic<UInt64>>
     let statuses: InlineArray<501, Atomic<UInt64>>
     let buckets: InlineArray<1652, Atomic<UInt64>>
@@ -45,6 +50,7 @@ public final class ArmShard: Sendable {
         precondition(buckets.count == LatencyBuckets.bucketCount)
         precondition(failures.count == FailureKind.allCases.count)
         precondition(statuses.count == Self.statusSlots)
+        precondition(scalars.count == Self.scalarCount)
     }
 
     /// Single-writer increment: see the type's comment for why this is not `wrappingAdd`.
@@ -88,6 +94,20 @@ public final class ArmShard: Sendable {
         Self.add(scalars[Self.inFlightCell], 0 &- 1)
     }
 
+    /// The loop's in-flight sweep found a request of this arm older than the slow threshold T (each
+    /// request at most once): it counts as slow now, before it ends (docs/JUDGES.md, section 2).
+    @inline(__always)
+    public func recordSlowInFlight() {
+        Self.add(scalars[Self.slowInFlightCell], 1)
+    }
+
+    /// A request marked by `recordSlowInFlight` ends with a response: the histogram counts it slow
+    /// again, so the judges take this one back. Call it just before `recordResponse` (see `ShardSum.add`).
+    @inline(__always)
+    public func recordSlowMarkedAnswered() {
+        Self.add(scalars[Self.slowMarkedAnsweredCell], 1)
+    }
+
     /// This shard's counters alone (the registry sums shards without building one per loop).
     public func snapshot() -> ArmSnapshot {
         var sum = ShardSum()
@@ -98,18 +118,26 @@ public final class ArmShard: Sendable {
 
 /// Running sums of the cells of several shards of one series, loaded relaxed: a reader's view.
 struct ShardSum {
-    var scalars = [UInt64](repeating: 0, count: 4)
+    var scalars = [UInt64](repeating: 0, count: ArmShard.scalarCount)
     var failures = [UInt64](repeating: 0, count: FailureKind.allCases.count)
     var statuses = [UInt64](repeating: 0, count: ArmShard.statusSlots)
     var buckets = [UInt64](repeating: 0, count: LatencyBuckets.bucketCount)
 
     /// Adds a shard's current values. Each cell only grows (in-flight aside), so a later sum of the
     /// same shards is at least this one cell by cell.
+    ///
+    /// The cells are read one by one while the loop keeps writing, so a response being recorded may be
+    /// seen in part. The order makes the parts predictable: the writer stores a response's take-back of
+    /// a slow in-flight mark (`slowMarkedAnswered`) first, then its status, then its latency bucket; the
+    /// reader loads the buckets first and the scalars last. With x86's ordered stores and loads, a view
+    /// that holds a response's bucket also holds its status and its take-back; a part seen without the
+    /// bucket is a take-back or a status one snapshot early, never a bucket without them
+    /// (`ArmWindow.outcomes` carries such an early take-back to the next tick).
     mutating func add(_ shard: ArmShard) {
-        for i in scalars.indices { scalars[i] &+= shard.scalars[i].load(ordering: .relaxed) }
-        for i in failures.indices { failures[i] &+= shard.failures[i].load(ordering: .relaxed) }
-        for i in statuses.indices { statuses[i] &+= shard.statuses[i].load(ordering: .relaxed) }
         for i in buckets.indices { buckets[i] &+= shard.buckets[i].load(ordering: .relaxed) }
+        for i in statuses.indices { statuses[i] &+= shard.statuses[i].load(ordering: .relaxed) }
+        for i in failures.indices { failures[i] &+= shard.failures[i].load(ordering: .relaxed) }
+        for i in scalars.indices { scalars[i] &+= shard.scalars[i].load(ordering: .relaxed) }
     }
 
     func snapshot() -> ArmSnapshot {
@@ -128,7 +156,9 @@ struct ShardSum {
             bytesFromClient: scalars[ArmShard.bytesFromClientCell],
             bytesToClient: scalars[ArmShard.bytesToClientCell],
             inFlight: Int64(bitPattern: scalars[ArmShard.inFlightCell]),
-            histogram: HistogramSnapshot(counts: buckets, sumNanoseconds: scalars[ArmShard.latencySumCell])
+            histogram: HistogramSnapshot(counts: buckets, sumNanoseconds: scalars[ArmShard.latencySumCell]),
+            slowInFlight: scalars[ArmShard.slowInFlightCell],
+            slowMarkedAnswered: scalars[ArmShard.slowMarkedAnsweredCell]
         )
     }
 }

@@ -19,11 +19,16 @@ public struct ArmSnapshot: Sendable, Equatable {
     public var inFlight: Int64
     /// The latencies of the responses (aborts excluded).
     public var histogram: HistogramSnapshot
+    /// Requests of a managed route marked slow while still in flight (older than the slow threshold T
+    /// at a loop's 100 ms sweep), each once.
+    public var slowInFlight: UInt64
+    /// Marked requests that then ended with a response: those are in the histogram (and slow there) too.
+    public var slowMarkedAnswered: UInt64
 
     public init(
         requestsByStatus: [Int: UInt64] = [:], otherStatusRequests: UInt64 = 0, failures: [FailureKind: UInt64] = [:],
         bytesFromClient: UInt64 = 0, bytesToClient: UInt64 = 0, inFlight: Int64 = 0,
-        histogram: HistogramSnapshot = HistogramSnapshot()
+        histogram: HistogramSnapshot = HistogramSnapshot(), slowInFlight: UInt64 = 0, slowMarkedAnswered: UInt64 = 0
     ) {
         self.requestsByStatus = requestsByStatus.filter { $0.value != 0 }
         self.otherStatusRequests = otherStatusRequests
@@ -32,6 +37,8 @@ public struct ArmSnapshot: Sendable, Equatable {
         self.bytesToClient = bytesToClient
         self.inFlight = inFlight
         self.histogram = histogram
+        self.slowInFlight = slowInFlight
+        self.slowMarkedAnswered = slowMarkedAnswered
     }
 
     /// All responses, whatever their status.
@@ -69,7 +76,9 @@ public struct ArmSnapshot: Sendable, Equatable {
             bytesFromClient: Self.difference(bytesFromClient, earlier.bytesFromClient),
             bytesToClient: Self.difference(bytesToClient, earlier.bytesToClient),
             inFlight: inFlight,
-            histogram: histogram.delta(since: earlier.histogram)
+            histogram: histogram.delta(since: earlier.histogram),
+            slowInFlight: Self.difference(slowInFlight, earlier.slowInFlight),
+            slowMarkedAnswered: Self.difference(slowMarkedAnswered, earlier.slowMarkedAnswered)
         )
     }
 

@@ -35,8 +35,8 @@ public final class MetricsRegistry: Sendable {
 
     /// Every route's counters, summed over the loops, routes sorted by name. Costs
     /// O(routes × loops × cells); each cell is read once, relaxed, while the loops keep writing, so
-    /// a snapshot is not one instant across cells, but every cell is at least its value in any
-    /// earlier snapshot.
+    /// a snapshot is not one instant across cells (`ShardSum.add` says in which order), but every cell
+    /// is at least its value in any earlier snapshot.
     public func snapshot() -> MetricsSnapshot {
         // Only the list is copied under the lock; the summing happens outside it.
         let all = series.withLock { Array($0.values) }

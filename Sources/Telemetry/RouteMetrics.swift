@@ -74,6 +74,18 @@ public func renderRouteMetrics(_ snapshot: MetricsSnapshot, into writer: inout P
         writer.sample("canarygate_downstream_aborts_total", labels, arm.failureCount(.downstreamAbort))
     }
 
+    writer.family("canarygate_slow_in_flight_total", type: .counter,
+                  help: "Requests of a managed route found still in flight past the judges' slow threshold, counted then (once each).")
+    for (labels, arm) in series {
+        writer.sample("canarygate_slow_in_flight_total", labels, arm.slowInFlight)
+    }
+
+    writer.family("canarygate_slow_in_flight_answered_total", type: .counter,
+                  help: "Requests counted in canarygate_slow_in_flight_total that then got a response (also in the duration histogram).")
+    for (labels, arm) in series {
+        writer.sample("canarygate_slow_in_flight_answered_total", labels, arm.slowMarkedAnswered)
+    }
+
     writer.family("canarygate_received_bytes_total", type: .counter, help: "Request bytes received from clients, counted when the response is complete.")
     for (labels, arm) in series {
         writer.sample("canarygate_received_bytes_total", labels, arm.bytesFromClient)

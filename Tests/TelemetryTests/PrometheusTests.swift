@@ -129,6 +129,14 @@ import Telemetry
         # TYPE canarygate_downstream_aborts_total counter
         canarygate_downstream_aborts_total{route="checkout \"v2\"",arm="primary"} 0
         canarygate_downstream_aborts_total{route="checkout \"v2\"",arm="canary"} 1
+        # HELP canarygate_slow_in_flight_total Requests of a managed route found still in flight past the judges' slow threshold, counted then (once each).
+        # TYPE canarygate_slow_in_flight_total counter
+        canarygate_slow_in_flight_total{route="checkout \"v2\"",arm="primary"} 0
+        canarygate_slow_in_flight_total{route="checkout \"v2\"",arm="canary"} 0
+        # HELP canarygate_slow_in_flight_answered_total Requests counted in canarygate_slow_in_flight_total that then got a response (also in the duration histogram).
+        # TYPE canarygate_slow_in_flight_answered_total counter
+        canarygate_slow_in_flight_answered_total{route="checkout \"v2\"",arm="primary"} 0
+        canarygate_slow_in_flight_answered_total{route="checkout \"v2\"",arm="canary"} 0
         # HELP canarygate_received_bytes_total Request bytes received from clients, counted when the response is complete.
         # TYPE canarygate_received_bytes_total counter
         canarygate_received_bytes_total{route="checkout \"v2\"",arm="primary"} 200
