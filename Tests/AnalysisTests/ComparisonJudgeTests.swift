@@ -6,7 +6,8 @@ import Telemetry
 @testable import Analysis
 
 @Suite struct ComparisonJudgeTests {
-    let config = ComparisonConfig()
+    /// The defaults, with the error allowance at 0.5 points: the fixtures below sit on either side of it.
+    let config = { var c = ComparisonConfig(); c.allowedErrorRateIncrease = 0.5; return c }()
     /// The first interval's α: 0.01 / 2.
     let alpha = ComparisonJudge.spentAlpha(ComparisonConfig().alpha, interval: 1)
 
