@@ -22,6 +22,8 @@ struct SimulatedRollout {
     var horizonSeconds: Double
     /// Restart the proxy (the judges' evidence through JSON, as the state file carries it) this often; nil: never.
     var restartEverySeconds: Double?
+    /// An operator pauses the rollout at `at` seconds and resumes it `for` seconds later; nil: never.
+    var pause: (at: Double, for: Double)?
 
     func run(_ traffic: Traffic, rng: inout Xoshiro256) -> RolloutEnd {
         var machine = RolloutMachine(route: "web", restored: nil)
@@ -83,6 +85,8 @@ struct SimulatedRollout {
             }
             deliver(.tick(now: now))
             if let end { return end }
+            if let pause, t == Int(pause.at * 10) { deliver(.command(.pause)) }
+            if let pause, t == Int((pause.at + pause.for) * 10) { deliver(.command(.resume)) }
             if let every = restartTicks, t % every == 0 {
                 // A restart: the evidence goes through the state file's JSON and comes back.
                 let data = try! JSONEncoder().encode(judges.evidence)

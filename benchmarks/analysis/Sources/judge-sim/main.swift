@@ -43,6 +43,7 @@ struct Scenario {
     var analysis = standardAnalysis()
     var horizonSeconds = 1_800.0
     var restartEverySeconds: Double?
+    var pause: (at: Double, for: Double)?
 }
 
 let healthy = ArmBehaviour(serverErrors: 0.005)
@@ -66,6 +67,8 @@ let scenarios: [Scenario] = [
              analysis: standardAnalysis { $0.maxWeight = 60 }),
     Scenario(name: "null: restarted every 45 s (evidence through the state file)", null: true,
              traffic: Traffic(requestsPerSecond: 1_000, primary: healthy, canary: healthy), restartEverySeconds: 45),
+    Scenario(name: "null: paused for 2 minutes mid-rollout (at 45 s), then resumed", null: true,
+             traffic: Traffic(requestsPerSecond: 1_000, primary: healthy, canary: healthy), pause: (45, 120)),
     Scenario(name: "null: independent 5xx, 0.5%, 1,000 req/s, pace: evidence (minDwell 10 s)", null: true,
              traffic: Traffic(requestsPerSecond: 1_000, primary: healthy, canary: healthy),
              analysis: standardAnalysis { $0.pace = .evidence }),
@@ -126,7 +129,8 @@ print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
 for (index, scenario) in scenarios.enumerated() where only.map({ scenario.name.contains($0) }) ?? true {
     var rng = Xoshiro256(seed: seed &+ UInt64(index + 1) &* 0x9E37_79B9)
     let n = scenario.traffic.latency ? max(1, runs / 5) : runs
-    let rollout = SimulatedRollout(analysis: scenario.analysis, horizonSeconds: scenario.horizonSeconds, restartEverySeconds: scenario.restartEverySeconds)
+    let rollout = SimulatedRollout(analysis: scenario.analysis, horizonSeconds: scenario.horizonSeconds,
+                                   restartEverySeconds: scenario.restartEverySeconds, pause: scenario.pause)
     var rolledBack = 0, deadline = 0, promoted = 0, unfinished = 0
     var rollbackTimes: [Double?] = [], promotionTimes: [Double?] = []
     var judges: [String: Int] = [:]
