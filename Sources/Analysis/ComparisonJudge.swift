@@ -85,7 +85,7 @@ public enum ComparisonJudge {
         } else {
             let sign = differencePoints >= 0 ? "+" : ""
             let effect = "\(sign)\(Format.short(differencePoints)) pts \(beyondAllowance ? ">" : "≤") \(Format.trimmed(config.allowedErrorRateIncrease)) allowed"
-            let test = "Fisher p=\(Format.short(p)) \(significant ? "≤" : ">") α=\(Format.short(alpha))"
+            let test = "Fisher p=\(Format.probability(p)) \(significant ? "≤" : ">") α=\(Format.probability(alpha))"
                 + (phi > 1 ? " (counts ÷ dispersion \(Format.fixed(phi, 1)))" : "")
             // Say which condition decided: both for a failure, the first unmet one for a pass.
             reason = failed ? "\(test) and \(effect)" : !significant ? "\(test) (not significant; \(effect))" : "\(effect) (\(test))"

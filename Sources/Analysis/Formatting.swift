@@ -32,6 +32,16 @@ public enum Format {
         return fixed(value, 4)
     }
 
+    /// A probability or a level, readable however small: 0.0076 as "0.0076", 9.1e-5 as "9.1e-5", 0 as "0".
+    /// (`short` shows every p-value and spent α below 0.00005 as "0.0000", and a comparison of two such
+    /// numbers then reads as false.)
+    static func probability(_ value: Double) -> String {
+        guard value > 0, value < 0.001, value.isFinite else { return short(value) }
+        var exponent = 0, mantissa = value
+        while mantissa < 1 { mantissa *= 10; exponent -= 1 }
+        return "\(fixed(mantissa, 1))e\(exponent)"
+    }
+
     /// A configured figure without trailing zeros: 99 → "99", 99.5 → "99.5", 0.25 → "0.25" (up to 4 decimals).
     static func trimmed(_ value: Double) -> String {
         var text = fixed(value, 4)

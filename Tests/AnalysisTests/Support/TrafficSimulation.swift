@@ -87,7 +87,7 @@ func threeSigmaBound(_ rate: Double, runs: Int) -> Double {
 /// Every inequality a summary states between two figures ("9.71 ms > 6 ms", "p=0.0123 ≤ α=0.005",
 /// "10^-0.52 < 10^2.00") as (left, operator, right, the matched text).
 func statedInequalities(_ summary: String) -> [(left: Double, op: String, right: Double, text: String)] {
-    let number = #"(-?[0-9]+(?:\.[0-9]+)?)"#
+    let number = #"(-?[0-9]+(?:\.[0-9]+)?(?:e-?[0-9]+)?)"#
     let pattern = try! Regex(#"(?:10\^)?"# + number + #"\s*(?:ms|%|×|pts)?\s*(≤|≥|<|>)\s*(?:[A-Za-zα]+=)?(?:10\^)?"# + number)
     return summary.matches(of: pattern).compactMap { match in
         guard let left = match.output[1].substring.flatMap({ Double($0) }),
