@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Purpose: count the user-space instructions (callgrind Ir) Canarygate spends on 20,000 HTTP/1.1 requests through one loop, per binary given.
+#
+# Usage (from anywhere; relative paths are relative to the repository root):
+#   benchmarks/callgrind-h1.sh                                   # .build/release/canarygate
+#   benchmarks/callgrind-h1.sh /tmp/base/canarygate .build/release/canarygate   # before / after
+#   REQUESTS=5000 KEEP_LOGS=/tmp/cg benchmarks/callgrind-h1.sh   # keep the callgrind.out files
+# Progress on stderr; one markdown table row per binary on stdout. See benchmarks/README.md.
+set -euo pipefail
+
+REQUESTS="${REQUESTS:-20000}"       # h2load -n
+CLIENTS="${CLIENTS:-4}"             # h2load -c (one request in flight per connection: -m1)
+KEEP_LOGS="${KEEP_LOGS:-}"          # if set to a directory, configs, logs and callgrind.out files are copied there
+CANARYGATE_THREADS=1
+
+LOG_TAG=callgrind
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=benchmarks/lib.sh
+source "$SCRIPT_DIR/lib.sh"   # log, die, need, cleanup, wait_port, nginx upstream
+REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
+cd "$REPO_ROOT"
+
+[[ "$REQUESTS" =~ ^[1-9][0-9]*$ ]] || die "REQUESTS must be a positive integer (got '$REQUESTS')"
+[[ "$CLIENTS" =~ ^[1-9][0-9]*$ ]] || die "CLIENTS must be a positive integer (got '$CLIENTS')"
+[ "$REQUESTS" -gt "$CLIENTS" ] || die "REQUESTS must be more than CLIENTS"
+BINS=("$@")
+[ "${#BINS[@]}" -gt 0 ] || BINS=(.build/release/canarygate)
+for b in "${BINS[@]}"; do [ -x "$b" ] || die "Canarygate binary '$b' not found or not executable (swift build -c release)"; done
+need valgrind; need callgrind_annotate; need objcopy; need h2load; need nginx; need ss; need awk
+
+# free_port : sets PORT to a loopback port no socket uses (and not one already handed out by this run), below the kernel's
+# ephemeral range, so no outgoing connection (h2load's, the proxy's to nginx) can take it meanwhile.
+USED_PORTS=" "
+EPHEMERAL_LOW="$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
+free_port() {
+    local p i span=$(( EPHEMERAL_LOW - 10000 ))
+    [ "$span" -gt 100 ] || die "ephemeral port range starts too low ($EPHEMERAL_LOW)"
+    for i in $(seq 1 200); do
+        p=$(( 10000 + (RANDOM * 32768 + RANDOM) % span ))
+        [[ "$USED_PORTS" == *" $p "* ]] && continue
+        if [ -z "$(ss -Htan "sport = :$p")" ]; then USED_PORTS+="$p "; PORT="$p"; return 0; fi
+    done
+    die "no free loopback port found"
+}
+
+init_run callgrind
+free_port; PORT_PRIMARY="$PORT"; free_port; PORT_CANARY="$PORT"
+start_nginx
+
+# Wait up to 60 s for 127.0.0.1:$2 (valgrind starts a Swift binary far slower than wait_port's 10 s).
+wait_port_slow() {
+    local pid="$1" port="$2" logf="$3" i
+    for i in $(seq 1 600); do
+        kill -0 "$pid" 2>/dev/null || { tail -n 30 "$logf" >&2 || true; die "canarygate under valgrind exited during startup (log above)"; }
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    tail -n 30 "$logf" >&2 || true
+    die "canarygate under valgrind did not listen on 127.0.0.1:$port within 60 s"
+}
+
+# run_once TAG BINARY N : one run under callgrind with N requests; sets IR (instructions) and FAILED.
+IR=""; FAILED=""
+run_once() {
+    local k="$1" bin="$2" n="$3" dir="$TMP/run$1" port admin pid out rc=0 ir ok failed
+    mkdir -p "$dir"
+    free_port; port="$PORT"; free_port; admin="$PORT"
+    cat >"$dir/canarygate.yaml" <<EOF
+admin: { address: 127.0.0.1:$admin }
+listeners: [ { name: http, address: 127.0.0.1:$port } ]
+routes:
+  - name: bench
+    primary: { revision: v1, endpoints: ["127.0.0.1:$PORT_PRIMARY"] }
+    canary:  { revision: v2, endpoints: ["127.0.0.1:$PORT_CANARY"], weight: 20 }
+EOF
+    out="$dir/callgrind.out"
+    # Valgrind 3.19 gives up on the DWARF 5 debug info the Swift toolchain writes ("unhandled dwarf2
+    # abbrev form code 0x25"): run a copy without it. The symbol table stays, so functions keep their names.
+    objcopy --strip-debug "$bin" "$dir/canarygate" || die "objcopy --strip-debug $bin failed"
+    log "[$k] $bin (debug info stripped) under callgrind on :$port (--threads $CANARYGATE_THREADS)"
+    valgrind --tool=callgrind --callgrind-out-file="$out" \
+        "$dir/canarygate" run --config "$dir/canarygate.yaml" --threads "$CANARYGATE_THREADS" >"$dir/canarygate.log" 2>&1 &
+    pid=$!; PID_OF[canarygate]="$pid"
+    wait_port_slow "$pid" "$port" "$dir/canarygate.log"
+    log "[$k] h2load --h1 -n $n -c$CLIENTS -m1"
+    bg_run "$dir/h2load.txt" h2load --h1 -n "$n" -c"$CLIENTS" -m1 "http://127.0.0.1:$port/" \
+        || { cat "$dir/h2load.txt" >&2; die "h2load against $bin failed"; }
+    # "requests: N total, N started, N done, N succeeded, N failed, ..." ; "status codes: N 2xx, ..."
+    ok="$(awk '/^status codes:/ { print $3 + 0 }' "$dir/h2load.txt")"
+    failed="$(awk '/^requests:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^failed/) print $i + 0 }' "$dir/h2load.txt")"
+    [ "${ok:-0}" -eq "$n" ] || { cat "$dir/h2load.txt" >&2; die "$bin: ${ok:-0}/$n answered 2xx"; }
+    # Graceful stop: SIGINT drains (no connection is left open) and callgrind writes its file at exit.
+    log "[$k] SIGINT, waiting for the drain and callgrind's dump"
+    kill -INT "$pid"
+    local deadline=$(( SECONDS + 60 ))
+    while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "[$k] still running after 60 s; SIGTERM"
+        kill -TERM "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" || rc=$?
+    PID_OF[canarygate]=""
+    [ "$rc" -eq 0 ] || log "[$k] canarygate exited with status $rc (see $dir/canarygate.log)"
+    [ -s "$out" ] || die "$bin: callgrind wrote no $out"
+    # The out file's "totals:" (or "summary:") line: the first event is Ir.
+    ir="$(awk '/^(totals|summary):/ { v = $2 } END { print v }' "$out")"
+    [ -n "$ir" ] || ir="$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(/,/, "", $1); print $1; exit }')"
+    [ -n "$ir" ] || die "$bin: no instruction total in $out"
+    callgrind_annotate "$out" >"$dir/annotate.txt" 2>/dev/null || true
+    log "[$k] $ir instructions"
+    IR="$ir"; FAILED="${failed:-0}"
+}
+
+# measure INDEX BINARY : the fixed run (CLIENTS requests: startup, config, connections, shutdown) and
+# the full run; prints the markdown row.
+measure() {
+    local k="$1" bin="$2" fixed total f1
+    run_once "$k-fixed" "$bin" "$CLIENTS"; fixed="$IR"; f1="$FAILED"
+    run_once "$k" "$bin" "$REQUESTS"; total="$IR"
+    printf '| %s | %s | %s | %s (%.1fM) | %.1fM | %.0f | %.0f | %s |\n' "$bin" "$(sha_of "$bin")" "$REQUESTS" "$total" \
+        "$(awk -v x="$total" 'BEGIN { print x / 1e6 }')" "$(awk -v x="$fixed" 'BEGIN { print x / 1e6 }')" \
+        "$(awk -v x="$total" -v n="$REQUESTS" 'BEGIN { print x / n }')" \
+        "$(awk -v x="$total" -v f="$fixed" -v n="$REQUESTS" -v c="$CLIENTS" 'BEGIN { print (x - f) / (n - c) }')" "$(( f1 + FAILED ))"
+}
+
+# The first 12 hex digits of the file's sha256, to tell the rows apart when two paths hold the same name.
+sha_of() { sha256sum "$1" | cut -c1-12; }
+
+echo "Command: \`benchmarks/callgrind-h1.sh${*:+ $*}\` ($(date -u '+%Y-%m-%d %H:%M UTC'); $(valgrind --version); h2load --h1 -n $REQUESTS -c$CLIENTS -m1; --threads 1; nginx upstream pair, canary weight 20)"
+echo
+echo "| binary | sha256 | requests | Ir total | Ir fixed ($CLIENTS requests) | Ir total / request | (total − fixed) / request | h2load failed |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|"
+k=0
+for b in "${BINS[@]}"; do
+    k=$(( k + 1 ))
+    measure "$k" "$b"
+done
