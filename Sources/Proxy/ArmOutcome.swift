@@ -1,4 +1,4 @@
-// How a request's outcome is written to its arm's shard: one place for the HTTP/1.1 connection and the HTTP/2 stream.
+// How a request's outcome (and its slowness while in flight) is written to its arm's shard: one place for the HTTP/1.1 connection and the HTTP/2 stream.
 import Telemetry
 
 extension ArmShard {
@@ -32,5 +32,16 @@ extension ArmShard {
         return
         #endif
         recordSlowInFlight()
+    }
+}
+
+extension ArmShard {
+    /// The in-flight sweep's rule for one request (an HTTP/1.1 exchange or an HTTP/2 stream): once it is
+    /// older than `threshold` nanoseconds (0: no threshold) it is counted slow, once (`marked`).
+    @inline(__always)
+    func markIfSlow(startedAt: UInt64, now: UInt64, threshold: UInt64, marked: inout Bool) {
+        guard !marked, threshold > 0, now &- startedAt > threshold else { return }
+        marked = true
+        markSlowInFlight()
     }
 }

@@ -450,11 +450,8 @@ final class ClientConnection: UpstreamOwner {
     /// The in-flight sweep: counts the request in flight as slow once it is older than `threshold`
     /// nanoseconds (its arm's route's T), before it ends. Called every 100 ms by the loop, never per request.
     func markIfSlow(now: UInt64, threshold: (ArmShard) -> UInt64) {
-        guard let shard, !slowMarked else { return }
-        let t = threshold(shard)
-        guard t > 0, now &- requestStartedAt > t else { return }
-        slowMarked = true
-        shard.markSlowInFlight()
+        guard let shard else { return }
+        shard.markIfSlow(startedAt: requestStartedAt, now: now, threshold: threshold(shard), marked: &slowMarked)
     }
 
     /// The loop drains: an idle connection closes now, a busy one after its current response.

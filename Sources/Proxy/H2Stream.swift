@@ -252,11 +252,8 @@ final class H2Stream: UpstreamOwner {
     /// The in-flight sweep: counts the request in flight as slow once it is older than `threshold`
     /// nanoseconds (its arm's route's T), before it ends. Called every 100 ms by the loop, never per request.
     func markIfSlow(now: UInt64, threshold: (ArmShard) -> UInt64) {
-        guard let shard, !slowMarked else { return }
-        let t = threshold(shard)
-        guard t > 0, now &- requestStartedAt > t else { return }
-        slowMarked = true
-        shard.markSlowInFlight()
+        guard let shard else { return }
+        shard.markIfSlow(startedAt: requestStartedAt, now: now, threshold: threshold(shard), marked: &slowMarked)
     }
 
     // MARK: answers of our own
