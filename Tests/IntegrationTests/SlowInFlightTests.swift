@@ -106,6 +106,73 @@ extension Integration {
             }
         }
 
+        /// HTTP/2: the same canary, reached by h2c (prior knowledge) clients of four streams each, sent until
+        /// four streams wait on the canary. Each hung stream is found by the loop's sweep of its connection's
+        /// streams: /status shows slow within 1.5 s of the first, while none is answered (the canary answers
+        /// 5 s after each arrives); once answered, the slow count is still one per hung stream.
+        @Test func aHangingCanaryIsSlowBeforeItsHTTP2StreamsEnd() throws {
+            let primary = try TestUpstream.arm("primary", text: "v1")
+            let canary = try TestUpstream(name: "canary") { request in
+                guard request.target.hasPrefix("/hang") else { return .text("v2") }
+                var late = UpstreamResponse.text("v2 late")
+                late.delay = 5
+                return .respond(late)
+            }
+            defer { primary.stop(); canary.stop() }
+            try withRolloutProxy(Self.spec(primary: primary, canary: canary)) { proxy in
+                try Self.waitUntilProgressing(proxy)
+                #expect(Self.slowClass(proxy)?.canary == 0)
+                let hung = { canary.requests.filter { $0.target.hasPrefix("/hang") }.count }
+                var clients: [H2Client] = []
+                var firstHungAt: Date?
+                let sendingSince = Date()
+                while hung() < 4 && clients.count < 40 && Date().timeIntervalSince(sendingSince) < 3 {
+                    let n = clients.count
+                    let paths = (1...4).flatMap { ["--path", "/hang/\(n)-\($0)"] }
+                    clients.append(try H2Client("request", port: proxy.port, paths + ["--timeout", "15"], timeout: 20))
+                    // Until this client's streams have arrived (the primary's answered at once), noting the first hung one.
+                    let before = primary.requests.count + hung()
+                    let deadline = Date().addingTimeInterval(1)
+                    while Date() < deadline {
+                        if firstHungAt == nil && hung() > 0 { firstHungAt = Date() }
+                        if primary.requests.count + hung() >= before + 4 { break }
+                        usleep(5_000)
+                    }
+                    if firstHungAt == nil && hung() > 0 { firstHungAt = Date() }
+                }
+                let started = try #require(firstHungAt, "no stream reached the canary in \(clients.count) clients")
+
+                // Seen slow while in flight: T (200 ms) + a sweep (100 ms) + a control tick (100 ms), well under 1.5 s;
+                // the canary answers each hung stream 5 s after it arrived, so none is answered yet.
+                var seenAt: Date?
+                while seenAt == nil && Date().timeIntervalSince(started) < 4 {
+                    if let slow = Self.slowClass(proxy), slow.canary > 0 { seenAt = Date() } else { usleep(50_000) }
+                }
+                let seen = try #require(seenAt, "slow.canary still 0 after 4 s: \(String(describing: Self.slowClass(proxy)))")
+                #expect(seen.timeIntervalSince(started) < 1.5, "slow seen \(seen.timeIntervalSince(started)) s after the first hung stream")
+
+                // The hung streams are answered at 5 s; a few ticks later each is still counted once.
+                let runs = clients.map { $0.finish() }
+                clients.removeAll()
+                for run in runs { #expect(run.ok, "\(run)") }
+                let streams = runs.flatMap(\.streams)
+                let total = hung()
+                #expect(streams.count == 4 * runs.count && streams.allSatisfy { $0.succeeded() }, "every stream answered 200: \(streams)")
+                #expect(streams.filter { $0.body == "v2 late" }.count == total, "every hung stream answered late: \(streams)")
+                usleep(500_000)
+                let slow = try #require(Self.slowClass(proxy))
+                #expect(slow.canary == Double(total), "one slow count per hung stream (\(total)), not two: \(slow)")
+                #expect(slow.primary == 0, "the primary was never slow: \(slow)")
+                let s = try proxy.rollout()
+                #expect(s.phase == "Progressing" && s.weight == 25, "still judging at 25 % (answers were judged): \(s)")
+
+                let metrics = try proxy.metrics()
+                #expect(metrics.value("canarygate_slow_in_flight_total", ["route": "web", "arm": "canary"]) == Double(total))
+                #expect(metrics.value("canarygate_slow_in_flight_answered_total", ["route": "web", "arm": "canary"]) == Double(total))
+                #expect(metrics.value("canarygate_slow_in_flight_total", ["route": "web", "arm": "primary"]) == 0)
+            }
+        }
+
         /// The same route with a canary that answers at once: nothing is slow on either arm.
         @Test func aFastCanaryIsNeverSlow() throws {
             let primary = try TestUpstream.arm("primary", text: "v1")
