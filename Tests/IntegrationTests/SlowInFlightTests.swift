@@ -34,10 +34,8 @@ extension Integration {
             try #require(met && s.weight == 25, "the canary takes traffic: \(s)")
         }
 
-        /// The canary answers `/hang/…` after 5 s (the primary at once). Patient clients, one connection each,
-        /// are sent until four of them wait on the canary. /status shows them slow within 1.5 s of the first,
-        /// while none is answered; once they are answered (≈5 s) the slow count is still one per hung request.
-        @Test func aHangingCanaryIsSlowBeforeItsRequestsEnd() throws {
+        /// A primary answering at once, and a canary that answers `/hang…` 5 s late (anything else at once).
+        static func primaryAndLateCanary() throws -> (TestUpstream, TestUpstream) {
             let primary = try TestUpstream.arm("primary", text: "v1")
             let canary = try TestUpstream(name: "canary") { request in
                 guard request.target.hasPrefix("/hang") else { return .text("v2") }
@@ -45,6 +43,14 @@ extension Integration {
                 late.delay = 5
                 return .respond(late)
             }
+            return (primary, canary)
+        }
+
+        /// The canary answers `/hang/…` after 5 s (the primary at once). Patient clients, one connection each,
+        /// are sent until four of them wait on the canary. /status shows them slow within 1.5 s of the first,
+        /// while none is answered; once they are answered (≈5 s) the slow count is still one per hung request.
+        @Test func aHangingCanaryIsSlowBeforeItsRequestsEnd() throws {
+            let (primary, canary) = try Self.primaryAndLateCanary()
             defer { primary.stop(); canary.stop() }
             try withRolloutProxy(Self.spec(primary: primary, canary: canary)) { proxy in
                 try Self.waitUntilProgressing(proxy)
@@ -111,13 +117,7 @@ extension Integration {
         /// streams: /status shows slow within 1.5 s of the first, while none is answered (the canary answers
         /// 5 s after each arrives); once answered, the slow count is still one per hung stream.
         @Test func aHangingCanaryIsSlowBeforeItsHTTP2StreamsEnd() throws {
-            let primary = try TestUpstream.arm("primary", text: "v1")
-            let canary = try TestUpstream(name: "canary") { request in
-                guard request.target.hasPrefix("/hang") else { return .text("v2") }
-                var late = UpstreamResponse.text("v2 late")
-                late.delay = 5
-                return .respond(late)
-            }
+            let (primary, canary) = try Self.primaryAndLateCanary()
             defer { primary.stop(); canary.stop() }
             try withRolloutProxy(Self.spec(primary: primary, canary: canary)) { proxy in
                 try Self.waitUntilProgressing(proxy)
