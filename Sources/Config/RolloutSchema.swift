@@ -7,7 +7,7 @@ public struct StateConfig: Sendable, Equatable {
     public init(path: String) { self.path = path }
 }
 
-/// How the canary's readiness is checked before it gets traffic (DESIGN.md §1 step 2).
+/// How the canary's readiness is checked before it gets traffic (step 2 of the rollout, README's "The process").
 public enum ReadinessProbe: Sendable, Equatable {
     /// `GET path` on every canary endpoint must answer 2xx.
     case http(path: String)
@@ -61,7 +61,7 @@ public struct ComparisonConfig: Sendable, Equatable {
     public init() {}
 }
 
-/// Judge 3: the sequential, anytime-valid test between intervals (JUDGES.md §3).
+/// Judge 3: the sequential, anytime-valid test between intervals (docs/JUDGES.md, section 3).
 public struct SequentialConfig: Sendable, Equatable {
     public enum SlowThreshold: Sendable, Equatable {
         /// The primary's p99 over the previous interval.

@@ -1,6 +1,6 @@
 // The phases of a rollout, with Flagger's names so its users read /status without a glossary.
 
-/// Where a route's rollout stands (DESIGN.md §1). Raw values are Flagger's `status.phase` strings,
+/// Where a route's rollout stands (README, "The process"). Raw values are Flagger's `status.phase` strings,
 /// plus `Promoted`: the canary holds 100% and the primary does not yet run its revision.
 public enum Phase: String, Sendable, CaseIterable, Codable {
     /// The canary must pass readiness before it gets any traffic; `confirm-rollout` is asked next.

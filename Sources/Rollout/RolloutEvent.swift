@@ -27,7 +27,7 @@ public enum RolloutEvent: Sendable {
     case evidenceSufficient
 }
 
-/// The manual verbs, as Argo Rollouts has them (DESIGN.md §1).
+/// The manual verbs, as Argo Rollouts has them.
 public enum ManualVerb: Sendable, Equatable {
     /// Freeze the timers and the weight; the phase stays.
     case pause

@@ -1,4 +1,4 @@
-// One route's rollout as a pure value: events in, actions out (DESIGN.md §1), driven by a virtual clock.
+// One route's rollout as a pure value: events in, actions out (README, "The process"), driven by a virtual clock.
 import Analysis
 import Config
 

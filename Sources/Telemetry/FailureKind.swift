@@ -1,7 +1,7 @@
 // The source of a failed exchange, as the counters and the `source` label of /metrics name it.
 
 /// Why an exchange failed. All but `downstreamAbort` are the upstream arm's fault; the client
-/// going away is counted apart and never held against an arm (DESIGN.md §3).
+/// going away is counted apart and never held against an arm (docs/JUDGES.md, section 2: aborts are their own outcome class).
 public enum FailureKind: Int, CaseIterable, Sendable {
     case connectRefused
     case connectFailed

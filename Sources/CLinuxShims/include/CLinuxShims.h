@@ -12,7 +12,7 @@
 #include <signal.h>
 #include <errno.h>
 
-// Re-declared because Glibc's module is built without _GNU_SOURCE (see SWIFT-ON-LINUX.md).
+// Re-declared because Glibc's module is built without _GNU_SOURCE (GNU-only functions such as accept4 are invisible to Swift without it).
 extern int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
 
 // errno is a macro over a thread-local; Swift reads it through this function.
