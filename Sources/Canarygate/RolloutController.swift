@@ -178,11 +178,9 @@ final class RolloutController {
             return nil
         case .analyseInterval:
             let current = state.metrics.snapshot().route(named: route) ?? RouteSnapshot(name: route)
-            let verdicts = r.analyseInterval(current)
-            // The evidence grows between transitions; keep it on disk at every interval too.
-            rollouts[route] = r
-            persistAll()
-            return .intervalVerdicts(verdicts)
+            // The machine stores the verdicts (their figures change every interval) and asks for a persist,
+            // which writes the judges' evidence of this interval with it.
+            return .intervalVerdicts(r.analyseInterval(current))
         case .probePrimary:
             // After the promote hook deployed the new revision as the primary: wait until the primary's
             // endpoints pass the readiness probe (the machine asks again every readiness interval).

@@ -34,6 +34,23 @@ extension Integration {
             try #require(met && s.weight == 25, "the canary takes traffic: \(s)")
         }
 
+        /// Once the `total` hung requests (or streams) are answered: each was counted slow once, not again
+        /// at its answer, the primary never, the rollout still judging at 25 %, and /metrics agreeing.
+        static func expectEachCountedOnce(_ proxy: RolloutProxy, total: Int, what: String) throws {
+            usleep(500_000)
+            let slow = try #require(slowClass(proxy))
+            #expect(slow.canary == Double(total), "one slow count per hung \(what) (\(total)), not two: \(slow)")
+            #expect(slow.primary == 0, "the primary was never slow: \(slow)")
+            let s = try proxy.rollout()
+            #expect(s.phase == "Progressing" && s.weight == 25, "still judging at 25 % (answers were judged): \(s)")
+
+            let metrics = try proxy.metrics()
+            #expect(metrics.value("canarygate_slow_in_flight_total", ["route": "web", "arm": "canary"]) == Double(total))
+            #expect(metrics.value("canarygate_slow_in_flight_answered_total", ["route": "web", "arm": "canary"]) == Double(total))
+            #expect(metrics.value("canarygate_slow_in_flight_total", ["route": "web", "arm": "primary"]) == 0)
+            #expect(metrics.types["canarygate_slow_in_flight_total"] == "counter")
+        }
+
         /// A primary answering at once, and a canary that answers `/hang…` 5 s late (anything else at once).
         static func primaryAndLateCanary() throws -> (TestUpstream, TestUpstream) {
             let primary = try TestUpstream.arm("primary", text: "v1")
@@ -97,18 +114,7 @@ extension Integration {
                 #expect(clients.wait(timeout: .now() + 12) == .success, "clients done: \(answers.value)")
                 let total = hung()
                 #expect(answers.value.filter { $0 == "200 v2 late" }.count == total, "every hung request answered 200: \(answers.value)")
-                usleep(500_000)
-                let slow = try #require(Self.slowClass(proxy))
-                #expect(slow.canary == Double(total), "one slow count per hung request (\(total)), not two: \(slow)")
-                #expect(slow.primary == 0, "the primary was never slow: \(slow)")
-                let s = try proxy.rollout()
-                #expect(s.phase == "Progressing" && s.weight == 25, "still judging at 25 % (answers were judged): \(s)")
-
-                let metrics = try proxy.metrics()
-                #expect(metrics.value("canarygate_slow_in_flight_total", ["route": "web", "arm": "canary"]) == Double(total))
-                #expect(metrics.value("canarygate_slow_in_flight_answered_total", ["route": "web", "arm": "canary"]) == Double(total))
-                #expect(metrics.value("canarygate_slow_in_flight_total", ["route": "web", "arm": "primary"]) == 0)
-                #expect(metrics.types["canarygate_slow_in_flight_total"] == "counter")
+                try Self.expectEachCountedOnce(proxy, total: total, what: "request")
             }
         }
 
@@ -159,17 +165,7 @@ extension Integration {
                 let total = hung()
                 #expect(streams.count == 4 * runs.count && streams.allSatisfy { $0.succeeded() }, "every stream answered 200: \(streams)")
                 #expect(streams.filter { $0.body == "v2 late" }.count == total, "every hung stream answered late: \(streams)")
-                usleep(500_000)
-                let slow = try #require(Self.slowClass(proxy))
-                #expect(slow.canary == Double(total), "one slow count per hung stream (\(total)), not two: \(slow)")
-                #expect(slow.primary == 0, "the primary was never slow: \(slow)")
-                let s = try proxy.rollout()
-                #expect(s.phase == "Progressing" && s.weight == 25, "still judging at 25 % (answers were judged): \(s)")
-
-                let metrics = try proxy.metrics()
-                #expect(metrics.value("canarygate_slow_in_flight_total", ["route": "web", "arm": "canary"]) == Double(total))
-                #expect(metrics.value("canarygate_slow_in_flight_answered_total", ["route": "web", "arm": "canary"]) == Double(total))
-                #expect(metrics.value("canarygate_slow_in_flight_total", ["route": "web", "arm": "primary"]) == 0)
+                try Self.expectEachCountedOnce(proxy, total: total, what: "stream")
             }
         }
 
