@@ -62,6 +62,11 @@ public struct TimeoutsConfig: Sendable, Equatable {
     public var tlsHandshake: Duration = .seconds(10)
     /// An idle keep-alive client connection is closed after this.
     public var idle: Duration = .seconds(60)
+    /// A request body is judged over windows of this length while the proxy waits for it: each
+    /// window must bring at least `LimitsConfig.minRequestBodyRate` × its length in bytes (and at
+    /// least one byte) → 408, and the upstream connection is not reused. Time spent blocked on the
+    /// upstream (backpressure) is not the client's and is not counted.
+    public var requestBody: Duration = .seconds(10)
     /// Non-blocking connect to an upstream → 504 when exceeded.
     public var upstreamConnect: Duration = .seconds(2)
     /// From request sent to response head (and between reads of the body) → 504.
@@ -80,6 +85,9 @@ public struct LimitsConfig: Sendable, Equatable {
     public var maxHeaderCount: Int = 100
     /// Idle keep-alive connections kept per upstream endpoint per event loop.
     public var maxIdlePerEndpoint: Int = 64
+    /// Bytes per second a request body must average over each `TimeoutsConfig.requestBody` window
+    /// (Kestrel's minimum data rate; 0: only the window's one byte is required).
+    public var minRequestBodyRate: Int = 256
     public init() {}
 }
 

@@ -112,6 +112,7 @@ extension TimeoutsConfig {
             timeouts.requestHeader = m.optional("requestHeader", duration) ?? timeouts.requestHeader
             timeouts.tlsHandshake = m.optional("tlsHandshake", duration) ?? timeouts.tlsHandshake
             timeouts.idle = m.optional("idle", duration) ?? timeouts.idle
+            timeouts.requestBody = m.optional("requestBody", duration) ?? timeouts.requestBody
             timeouts.upstreamConnect = m.optional("upstreamConnect", duration) ?? timeouts.upstreamConnect
             timeouts.upstreamResponse = m.optional("upstreamResponse", duration) ?? timeouts.upstreamResponse
             timeouts.upstreamIdle = m.optional("upstreamIdle", duration) ?? timeouts.upstreamIdle
@@ -131,6 +132,8 @@ extension LimitsConfig {
             limits.maxHeaderCount = m.optional("maxHeaderCount") { $0.integer(in: 1...10_000) } ?? limits.maxHeaderCount
             limits.maxIdlePerEndpoint =
                 m.optional("maxIdlePerEndpoint") { $0.integer(in: 0...10_000) } ?? limits.maxIdlePerEndpoint
+            limits.minRequestBodyRate =
+                m.optional("minRequestBodyRate") { $0.integer(in: 0...1_073_741_824) } ?? limits.minRequestBodyRate
             return limits
         }
     }

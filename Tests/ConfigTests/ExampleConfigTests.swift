@@ -77,8 +77,8 @@ let issueExample = """
             listeners:
               - { name: http, address: 0.0.0.0:80 }
               - { name: alt, address: "[::]:8080" }
-            timeouts: { requestHeader: 5s, idle: 1m, upstreamConnect: 500ms, upstreamResponse: 1h30m, upstreamIdle: 90s, drain: 250us }
-            limits: { maxHeaderBytes: 1024, maxHeaderCount: 10000, maxIdlePerEndpoint: 0 }
+            timeouts: { requestHeader: 5s, idle: 1m, requestBody: 4s, upstreamConnect: 500ms, upstreamResponse: 1h30m, upstreamIdle: 90s, drain: 250us }
+            limits: { maxHeaderBytes: 1024, maxHeaderCount: 10000, maxIdlePerEndpoint: 0, minRequestBodyRate: 0 }
             routes:
               - name: api.v2_x-y
                 match: { host: "*.Example.COM", pathPrefix: /api }
@@ -92,6 +92,7 @@ let issueExample = """
         let timeouts = config.timeouts
         #expect(timeouts.requestHeader == .seconds(5))
         #expect(timeouts.idle == .seconds(60))
+        #expect(timeouts.requestBody == .seconds(4))
         #expect(timeouts.upstreamConnect == .milliseconds(500))
         #expect(timeouts.upstreamResponse == .seconds(5400))
         #expect(timeouts.upstreamIdle == .seconds(90))
@@ -99,6 +100,7 @@ let issueExample = """
         #expect(config.limits.maxHeaderBytes == 1024)
         #expect(config.limits.maxHeaderCount == 10000)
         #expect(config.limits.maxIdlePerEndpoint == 0)
+        #expect(config.limits.minRequestBodyRate == 0)
         let route = config.routes[0]
         #expect(route.name == "api.v2_x-y")
         #expect(route.match == MatchConfig(host: "*.example.com", pathPrefix: "/api"))
