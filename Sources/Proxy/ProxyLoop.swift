@@ -27,23 +27,26 @@ public final class ProxyLoop {
 
     /// Deadline lists, one per timeout kind (see DeadlineList: one duration per list).
     private struct TimeoutLists {
-        let header, handshake, idle, connect, response, upstreamIdle: DeadlineList
+        let header, handshake, idle, requestBody, connect, response, upstreamIdle: DeadlineList
 
         init(_ t: TimeoutsConfig, on loop: EventLoop) {
             header = loop.deadlineList(for: t.requestHeader)
             handshake = loop.deadlineList(for: t.tlsHandshake)
             idle = loop.deadlineList(for: t.idle)
+            requestBody = loop.deadlineList(for: t.requestBody)
             connect = loop.deadlineList(for: t.upstreamConnect)
             response = loop.deadlineList(for: t.upstreamResponse)
             upstreamIdle = loop.deadlineList(for: t.upstreamIdle)
         }
 
-        var all: [DeadlineList] { [header, handshake, idle, connect, response, upstreamIdle] }
+        var all: [DeadlineList] { [header, handshake, idle, requestBody, connect, response, upstreamIdle] }
     }
     private var timeouts: TimeoutLists
     var headerDeadlines: DeadlineList { timeouts.header }
     var handshakeDeadlines: DeadlineList { timeouts.handshake }
     var idleDeadlines: DeadlineList { timeouts.idle }
+    /// One window of `timeouts.requestBody` while a request body is awaited (HTTP/1.1 connections, HTTP/2 streams).
+    var requestBodyDeadlines: DeadlineList { timeouts.requestBody }
     var connectDeadlines: DeadlineList { timeouts.connect }
     var responseDeadlines: DeadlineList { timeouts.response }
     var upstreamIdleDeadlines: DeadlineList { timeouts.upstreamIdle }
