@@ -1,4 +1,5 @@
 // One admin API connection on the admin loop: read a request, answer it, close; a deadline for each half.
+import Config
 import EventLoop
 import Glibc
 
@@ -9,12 +10,21 @@ final class AdminConnection: Pollable {
     }
 
     let socket: SocketDescriptor
+    /// Where the client reached this API ("127.0.0.1:9901", "[::1]:9901"): a name it may use in `Host`.
+    let localAddress: String
+    let localIsLoopback: Bool
     private(set) var state = State.reading(AdminRequestReader())
     private unowned let loop: AdminLoop
 
     init(socket: SocketDescriptor, loop: AdminLoop) {
         self.socket = socket
         self.loop = loop
+        let local = try? socket.localAddress()
+        var text = [UInt8](repeating: 0, count: 64)
+        let count = local.map { address in text.withUnsafeMutableBytes { address.writeNumericHost(into: $0) } } ?? 0
+        let name = HostPort(host: String(decoding: text[0..<count], as: UTF8.self), port: local?.port ?? 0)
+        localAddress = name.description
+        localIsLoopback = name.isLoopback
     }
 
     var isReading: Bool {

@@ -9,7 +9,7 @@ import Rollout
 import Synchronization
 import Telemetry
 
-/// Admin verbs change the proxy, so the listener should stay on loopback (the default).
+/// Admin verbs change the proxy: beyond loopback, the config must set an operator token (see AdminAccess).
 final class AdminServer: Sendable {
     private let listener: SocketDescriptor
     private let stopping = Atomic<Bool>(false)
@@ -28,7 +28,7 @@ final class AdminServer: Sendable {
         let t = LoopThread.spawn {
             let loop: AdminLoop
             do {
-                loop = try AdminLoop(listener: self.listener) { request, _ in self.respond(to: request, server: server) }
+                loop = try AdminLoop(listener: self.listener) { request, connection in self.respond(to: request, on: connection, server: server) }
             } catch {
                 Logger(label: "canarygate").critical("the admin API cannot start its loop: \(error)")
                 return
@@ -45,7 +45,13 @@ final class AdminServer: Sendable {
         listener.close()
     }
 
-    private func respond(to request: AdminRequest, server: Server) -> AdminResponse {
+    /// The access rules first (the tokens of the config in force: a reload re-reads their files), then the route.
+    private func respond(to request: AdminRequest, on connection: AdminConnection, server: Server) -> AdminResponse {
+        let admin = server.state.snapshot.config.admin
+        if let refusal = AdminAccess.refusal(for: request, admin: admin, localAddress: connection.localAddress,
+                                             localIsLoopback: connection.localIsLoopback) {
+            return refusal
+        }
         let (method, path) = (request.method, request.path)
         if path.hasPrefix("/routes/") {
             return rolloutVerb(server: server, method: method, path: path, query: request.query)
