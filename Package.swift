@@ -74,6 +74,8 @@ let package = Package(
         .testTarget(name: "RolloutTests", dependencies: ["Rollout", "Analysis", "Config"]),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Config", "EventLoop", "HTTP2", "Telemetry", "Simulation", "TLS",
                                                     .product(name: "Logging", package: "swift-log")]),
+        // The control plane's state machines (admin requests and access rules), without sockets.
+        .testTarget(name: "CanarygateTests", dependencies: ["Canarygate", "Config"]),
         .testTarget(name: "IntegrationTests", dependencies: ["canarygate"],
                     // Python HTTP/2 peers the tests run as child processes (Debian's python3-h2).
                     exclude: ["Support/h2client.py", "Support/h2upstream.py", "Support/tls_records.py", "Support/judge_backend.py"]),

@@ -1,4 +1,4 @@
-// A one-shot client for the admin API, used by the command line (`canarygate reload`, later the rollout verbs).
+// A one-shot client for the admin API, used by the command line (`canarygate reload`, `status`, the rollout verbs).
 import EventLoop
 import Glibc
 
@@ -7,16 +7,9 @@ public enum AdminClient {
         public var description: String
     }
 
-    public static func post(address: String, path: String) throws -> (Int, String) {
-        try request("POST", address: address, path: path)
-    }
-
-    public static func get(address: String, path: String) throws -> (Int, String) {
-        try request("GET", address: address, path: path)
-    }
-
-    /// Sends `method path` to `address` ("host:port", "[v6]:port") and returns the status and body.
-    public static func request(_ method: String, address: String, path: String) throws -> (Int, String) {
+    /// Sends `method path` to `address` ("host:port", "[v6]:port"), with `token` as a bearer token if
+    /// given, and returns the status and body. `Host` is `address`, a name the admin API accepts as its own.
+    public static func request(_ method: String, address: String, path: String, token: String? = nil) throws -> (Int, String) {
         guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]) else {
             throw Failure(description: "bad admin address \(address)")
         }
@@ -31,7 +24,9 @@ public enum AdminClient {
         guard resolved.withSockAddr({ connect(fd, $0, $1) }) == 0 else {
             throw Failure(description: "cannot reach the admin API at \(address): \(Errno.current)")
         }
-        guard writeAll(SocketDescriptor(raw: fd), Array("\(method) \(path) HTTP/1.1\r\nHost: \(address)\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)) else {
+        let authorization = token.map { "Authorization: Bearer \($0)\r\n" } ?? ""
+        let head = "\(method) \(path) HTTP/1.1\r\nHost: \(address)\r\n\(authorization)Content-Length: 0\r\nConnection: close\r\n\r\n"
+        guard writeAll(SocketDescriptor(raw: fd), Array(head.utf8)) else {
             throw Failure(description: "admin API at \(address) closed the connection")
         }
         var response = [UInt8]()

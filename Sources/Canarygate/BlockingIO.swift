@@ -1,4 +1,4 @@
-// Small blocking-socket helpers of the control plane: the admin API, the demo's backends and clients.
+// Small blocking-socket helpers of the control plane: the CLI's admin client, the demo's backends and clients.
 import CLinuxShims
 import EventLoop
 import Glibc
@@ -25,46 +25,6 @@ func makeBlocking(_ fd: SocketDescriptor, receiveTimeoutSeconds: Int, sendTimeou
         var send = timeval(tv_sec: sendTimeoutSeconds, tv_usec: 0)
         setsockopt(fd.raw, SOL_SOCKET, SO_SNDTIMEO, &send, socklen_t(MemoryLayout<timeval>.size))
     }
-}
-
-/// Reads until the end of a request head (CRLFCRLF, wherever it falls), at most `limit` bytes and
-/// until `deadline` (monotonic ns) in all: a receive timeout alone restarts with every byte, so a
-/// peer sending one byte at a time could hold the reader for hours. The bytes read (the head and
-/// anything after it) and the offset just past the head.
-func readHead(_ fd: SocketDescriptor, limit: Int, deadline: UInt64) -> (bytes: [UInt8], headEnd: Int)? {
-    var bytes = [UInt8]()
-    var chunk = [UInt8](repeating: 0, count: 2048)
-    while bytes.count < limit {
-        guard waitReadable(fd, deadline: deadline) else { return nil }
-        let n = chunk.withUnsafeMutableBytes { Glibc.read(fd.raw, $0.baseAddress, min($0.count, limit - bytes.count)) }
-        if n <= 0 { return nil }
-        bytes += chunk[0..<n]
-        if let end = headEnd(bytes) { return (bytes, end) }
-    }
-    return nil
-}
-
-/// Waits until `fd` has bytes (or EOF) to read; false once `deadline` (monotonic ns) has passed.
-private func waitReadable(_ fd: SocketDescriptor, deadline: UInt64) -> Bool {
-    while true {
-        let now = MonotonicClock.nowNanoseconds()
-        guard now < deadline else { return false }
-        var pfd = pollfd(fd: fd.raw, events: Int16(POLLIN), revents: 0)
-        if poll(&pfd, 1, Int32(min((deadline - now + 999_999) / 1_000_000, 60_000))) > 0 { return true }
-    }
-}
-
-/// Reads and discards `count` bytes (nothing if `count` <= 0) before `deadline` (monotonic ns).
-func readExactly(_ fd: SocketDescriptor, count: Int, deadline: UInt64) -> Bool {
-    var remaining = count
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while remaining > 0 {
-        guard waitReadable(fd, deadline: deadline) else { return false }
-        let n = chunk.withUnsafeMutableBytes { Glibc.read(fd.raw, $0.baseAddress, min($0.count, remaining)) }
-        if n <= 0 { return false }
-        remaining -= n
-    }
-    return true
 }
 
 /// Offset just past the first CRLFCRLF, if any.

@@ -11,7 +11,13 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
 
 public struct AdminConfig: Sendable, Equatable {
     public var address: HostPort
-    public init(address: HostPort = HostPort(host: "127.0.0.1", port: 9901)) { self.address = address }
+    /// Set: every POST needs this bearer token.
+    public var operatorToken: AdminToken?
+    /// Set: `/status` and `/metrics` need this token or the operator's.
+    public var readerToken: AdminToken?
+    public init(address: HostPort = HostPort(host: "127.0.0.1", port: 9901), operatorToken: AdminToken? = nil, readerToken: AdminToken? = nil) {
+        self.address = address; self.operatorToken = operatorToken; self.readerToken = readerToken
+    }
 }
 
 public struct ListenerConfig: Sendable, Equatable {

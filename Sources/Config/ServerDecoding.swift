@@ -22,6 +22,15 @@ extension AdminConfig {
         node.mapping { m in
             var admin = AdminConfig()
             admin.address = m.optional("address") { $0.hostPort() } ?? admin.address
+            admin.operatorToken = m.optional("operatorTokenFile") { $0.adminTokenFile() }
+            admin.readerToken = m.optional("readerTokenFile") { $0.adminTokenFile() }
+            // Anyone who can reach the port could reload the proxy or abort a rollout.
+            if !admin.address.isLoopback && !m.isWritten("operatorTokenFile") {
+                m.report("address", "\(admin.address) is reachable from other hosts; set admin.operatorTokenFile, or listen on loopback")
+            }
+            if let operatorToken = admin.operatorToken, let readerToken = admin.readerToken, operatorToken.bytes == readerToken.bytes {
+                m.report("readerTokenFile", "holds the operator's token; a reader token must differ, or readers could change the proxy")
+            }
             return admin
         }
     }

@@ -8,13 +8,14 @@ struct Reload: ParsableCommand {
     @OptionGroup var target: AdminTarget
 
     func run() throws {
-        try callAdmin("POST", address: try target.address(), path: "/reload")
+        try callAdmin("POST", target: target, path: "/reload")
     }
 }
 
 /// Calls the admin API, prints the answer, and fails the command unless it was a 200.
-func callAdmin(_ method: String, address: String, path: String) throws {
-    let (status, body) = try AdminClient.request(method, address: address, path: path)
+func callAdmin(_ method: String, target: AdminTarget, path: String) throws {
+    let (address, token) = try target.resolve()
+    let (status, body) = try AdminClient.request(method, address: address, path: path, token: token)
     if status == 200 {
         print(body, terminator: "")
     } else {

@@ -5,7 +5,7 @@ struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show routes, weights, rollout phases and the last verdicts (the admin API's /status).")
     @OptionGroup var target: AdminTarget
 
-    func run() throws { try callAdmin("GET", address: try target.address(), path: "/status") }
+    func run() throws { try callAdmin("GET", target: target, path: "/status") }
 }
 
 /// A verb on one route's rollout: `POST /routes/ROUTE/VERB`.
@@ -17,7 +17,7 @@ protocol RouteVerbCommand: ParsableCommand {
 }
 
 extension RouteVerbCommand {
-    func run() throws { try callAdmin("POST", address: try target.address(), path: "/routes/\(route)/\(verbPath)") }
+    func run() throws { try callAdmin("POST", target: target, path: "/routes/\(route)/\(verbPath)") }
 }
 
 struct Promote: RouteVerbCommand {

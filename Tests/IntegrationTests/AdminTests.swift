@@ -1,4 +1,4 @@
-// The admin listener (/healthz, /status, a slow or body-sending client) and `canarygate validate` with line-precise errors.
+// The admin listener (/healthz, /status, slow, silent or body-sending clients) and `canarygate validate` with line-precise errors.
 import Foundation
 import Testing
 
@@ -118,9 +118,8 @@ extension Integration {
             #expect(!outcome.stderr.isEmpty)
         }
 
-        /// The admin thread serves one client at a time, so a head that arrives a byte at a time must be
-        /// cut at 2 s in all (a per-read timeout restarted with every byte and held the thread as long
-        /// as the client kept dribbling).
+        /// A client sending its head a byte at a time must not hold up the others (a per-read timeout restarted
+        /// with every byte once held the one-at-a-time admin thread as long as the client kept dribbling).
         @Test func aClientDribblingItsHeadCannotHoldTheAdminAPI() throws {
             let upstream = try TestUpstream(text: "ok")
             defer { upstream.stop() }
@@ -147,6 +146,51 @@ extension Integration {
             }
         }
 
+        /// Silent clients cost the admin API a descriptor each, not its thread: `/healthz` answers while
+        /// they are all still connected. (Served one at a time, it waited behind each one's 2 s deadline:
+        /// 5.7 s behind three.)
+        @Test func healthzAnswersWhileSilentClientsHoldConnections() throws {
+            let upstream = try TestUpstream(text: "ok")
+            defer { upstream.stop() }
+            try withProxy(.single(primary: upstream)) { proxy in
+                var silent: [Int32] = []
+                defer { for fd in silent { close(fd) } }
+                for _ in 0..<5 { silent.append(try Posix.connect(port: proxy.adminPort, timeout: 2)) }
+                let started = Date()
+                let health = try RawClient.fetch(port: proxy.adminPort, HTTPText.request("GET", "/healthz", host: "127.0.0.1:\(proxy.adminPort)"),
+                                                 timeout: 15)
+                let waited = Date().timeIntervalSince(started)
+                #expect(health.status == 200)
+                let cut = silent.filter { Posix.waitReadable($0, timeout: 0) }
+                #expect(cut.isEmpty, "/healthz answered after \(waited) s, once \(cut.count) of 5 silent connections had been cut")
+                // Their own deadline still comes: 408, then the close.
+                for fd in silent {
+                    #expect(Posix.waitReadable(fd, timeout: 8), "a silent connection outlived its deadline")
+                    var buffer = [UInt8](repeating: 0, count: 256)
+                    let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                    #expect(String(decoding: buffer.prefix(max(0, count)), as: UTF8.self).hasPrefix("HTTP/1.1 408 "))
+                }
+            }
+        }
+
+        /// Past 32 connections the oldest one still sending its request makes room for the new one, so even a
+        /// full house of silent clients cannot keep `/healthz` out.
+        @Test func pastTheConnectionCapTheOldestSilentClientMakesRoom() throws {
+            let upstream = try TestUpstream(text: "ok")
+            defer { upstream.stop() }
+            try withProxy(.single(primary: upstream)) { proxy in
+                var silent: [Int32] = []
+                defer { for fd in silent { close(fd) } }
+                for _ in 0..<32 { silent.append(try Posix.connect(port: proxy.adminPort, timeout: 2)) }
+                let health = try RawClient.fetch(port: proxy.adminPort, HTTPText.request("GET", "/healthz", host: "127.0.0.1:\(proxy.adminPort)"),
+                                                 timeout: 15)
+                #expect(health.status == 200)
+                #expect(Posix.waitReadable(silent[0], timeout: 0), "the oldest silent connection is still open")
+                let cut = silent.dropFirst().filter { Posix.waitReadable($0, timeout: 0) }
+                #expect(cut.isEmpty, "\(cut.count) more silent connections were cut than the one that made room")
+            }
+        }
+
         /// A request with a body (which the API ignores) is answered at once, completely: the head ends where
         /// CRLFCRLF is, not at the end of a read, and the body is consumed so the close is not a reset.
         @Test func aPostWithABodyIsAnsweredAtOnce() throws {
@@ -156,7 +200,7 @@ extension Integration {
                 let client = try RawClient(port: proxy.adminPort)
                 defer { client.close() }
                 let started = Date()
-                try client.send("POST /reload HTTP/1.1\r\nHost: admin\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"reason\":\"ci\"}")
+                try client.send("POST /reload HTTP/1.1\r\nHost: 127.0.0.1:\(proxy.adminPort)\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"reason\":\"ci\"}")
                 let response = try client.readResponse(method: "POST")
                 #expect(response.status == 200, "\(response.status) \(response.text)")
                 #expect(Date().timeIntervalSince(started) < 1.5, "answered after \(Date().timeIntervalSince(started)) s")
