@@ -80,9 +80,10 @@ public final class TLSSession {
         switch SSL_get_error(ssl, 0) {
         case SSL_ERROR_WANT_READ: return .wantRead
         case SSL_ERROR_WANT_WRITE: return .wantWrite
-        // close_notify, or (SSL_OP_IGNORE_UNEXPECTED_EOF) a TCP FIN without one.
+        // close_notify, or on a server session (SSL_OP_IGNORE_UNEXPECTED_EOF) a TCP FIN without one.
         case SSL_ERROR_ZERO_RETURN: return .bytes(0)
-        case SSL_ERROR_SYSCALL where cg_tls_errno() == 0 && ERR_peek_error() == 0: return .bytes(0)
+        // A bare FIN as older OpenSSL reports it: an end of stream only where it is not an error (a server session).
+        case SSL_ERROR_SYSCALL where clientContext == nil && cg_tls_errno() == 0 && ERR_peek_error() == 0: return .bytes(0)
         case let code: throw fail(code, operation: "read", eofText: nil)
         }
     }
