@@ -39,6 +39,23 @@ extension Integration {
             }
         }
 
+        /// A limit set above what the descriptors allow lets clients take them all: the listener retries
+        /// every 100 ms instead of spinning, and the admin API answers with its spare descriptor.
+        @Test func clientsHoldingEveryDescriptorLeaveTheProxyAnswering() throws {
+            let upstream = try TestUpstream(text: "served\n")
+            defer { upstream.stop() }
+            let config = ProxyConfig.single(primary: upstream, timeouts: Self.headerTimeout, limits: ["maxConnections": 10_000])
+            try withProxy(config, threads: 1, fileLimit: Self.fileLimit) { proxy in
+                let idle = try Self.openIdleClients(proxy)
+                defer { idle.forEach { $0.close() } }
+                #expect(Posix.waitUntil(timeout: 5) { Self.descriptorCount(pid: proxy.pid) == Self.fileLimit },
+                        "the proxy holds \(Self.descriptorCount(pid: proxy.pid) ?? -1) descriptors")
+                try Self.expectAnsweringAndIdle(proxy)
+                try Self.expectANewClientServed(proxy)
+                #expect(proxy.log.components(separatedBy: "Too many open files").count - 1 < 10, "one warning per shortage")
+            }
+        }
+
         /// `idleClients` connections, each with a head that never ends. The kernel completes every connect
         /// from the backlog whether the proxy accepts it or not.
         static func openIdleClients(_ proxy: ProxyProcess) throws -> [RawClient] {
