@@ -25,6 +25,9 @@ final class Listener: Pollable {
     /// A shortage of descriptors was logged and no accept succeeded since: one warning per shortage,
     /// not one per 100 ms retry.
     private var shortageLogged = false
+    /// Reaching a connection limit is logged once per socket: under sustained load it happens each time
+    /// a connection closes, and `canarygate_listener_limited_total` counts it.
+    private var limitLogged = false
 
     /// Why the socket is not watched. Both wait on the loop's 100 ms backoff list: a limit frees up
     /// when connections close, on this loop or another, so it is checked again then rather than signalled.
@@ -62,7 +65,13 @@ final class Listener: Pollable {
         for _ in 0..<Self.acceptBatch {
             if proxy.atConnectionLimit(self) {
                 gauge.limited.add(1, ordering: .relaxed)
-                proxy.log.info("listener \(name): connection limit reached (listener \(maxConnections.map(String.init) ?? "none"), proxy \(proxy.maxConnections)); new connections wait in the backlog")
+                if !limitLogged {
+                    limitLogged = true
+                    proxy.log.notice("""
+                        listener \(name): connection limit reached (listener \(maxConnections.map(String.init) ?? "none"), \
+                        proxy \(proxy.maxConnections)); new connections wait in the backlog (logged once per loop)
+                        """)
+                }
                 pause(.atLimit)
                 return
             }
