@@ -5,7 +5,8 @@ import Glibc
 /// and a level-triggered poll reports it again at once: without help the thread spins. Holding one
 /// descriptor (on /dev/null) and closing it to make room lets the accept succeed; the caller serves
 /// the connection (or just closes it) and calls `restore()` once it is closed, so the spare is taken
-/// back before anything else can use the freed number. Used by one thread.
+/// back before anything else can use the freed number (`restore()` retries on later calls while the
+/// process is still out of descriptors). Used by one thread.
 public final class SpareDescriptor {
     private var fd: Int32
 
