@@ -29,6 +29,21 @@ extension Integration {
             }
         }
 
+        /// A body framed by its length is complete at its last byte: a bare FIN right behind it (many
+        /// servers close without close_notify), even read in the same go as the body, costs nothing.
+        @Test func aLengthFramedBodyFollowedByABareFINIsRelayedWhole() throws {
+            let upstream = try TLSCloseUpstream(name: "upstream.test")
+            defer { upstream.stop() }
+            try withProxy(Self.config(upstream), threads: 1) { proxy in
+                for _ in 0..<5 {
+                    let response = try proxy.fetch(HTTPText.request("GET", "/length"))
+                    #expect(response.status == 200)
+                    #expect(response.text == TLSCloseUpstream.body)
+                }
+                #expect(try proxy.admin("/metrics").text.contains(Self.resetFailures + " 0"))
+            }
+        }
+
         /// A FIN without close_notify (forgeable by anyone on the path) is not the end of the body: the HTTP/1.1
         /// client's connection is reset after the head and body relayed so far, the HTTP/2 client's stream
         /// too, and each counts as an upstream failure. (Should the FIN come in the same read as the head,

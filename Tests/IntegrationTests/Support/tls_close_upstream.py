@@ -7,6 +7,8 @@ HTTP/1.0 200 with a close-delimited body; then:
   GET /whole  sends close_notify, then FIN: the body is complete;
   GET /cut    sends FIN without close_notify, as a forged or middlebox FIN would: the body may be cut.
 The end comes 300 ms after the body, so that the proxy has relayed the head and body when it sees it.
+  GET /length answers HTTP/1.1 with Content-Length and Connection: close, and sends the FIN without
+              close_notify right behind the body (as many servers close): the body is complete.
 TLS runs over memory BIOs so that nothing but these bytes reaches the socket. Prints "ready" once listening.
 """
 import socket
@@ -50,9 +52,13 @@ def serve(conn):
         while b"\r\n\r\n" not in request:
             request += pump(lambda: tls.read(65536))
         path = request.split(b" ")[1]
-        tls.write(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + BODY)
-        flush()
-        time.sleep(0.3)
+        if path == b"/length":
+            tls.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(BODY) + BODY)
+            flush()
+        else:
+            tls.write(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + BODY)
+            flush()
+            time.sleep(0.3)
         if path == b"/whole":
             try:
                 tls.unwrap()
