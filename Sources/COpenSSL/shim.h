@@ -40,9 +40,17 @@ static inline long cg_server_modes(void) {
 // SSL_OP_BIT(n) is an expression macro; Swift sees none of the SSL_OP_* constants.
 // No renegotiation (a CPU-cost lever for clients and a source of reads that want writes), no
 // compression (CRIME), and an EOF without close_notify is a clean end (SSL_ERROR_ZERO_RETURN) rather
-// than an error: HTTP framing already detects truncation, and browsers routinely skip close_notify.
+// than an error: a request's framing already detects truncation (a request body is never
+// close-delimited), and browsers and many HTTP clients routinely skip close_notify.
 static inline uint64_t cg_server_options(void) {
     return SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF;
+}
+
+// For connections to upstreams, without SSL_OP_IGNORE_UNEXPECTED_EOF: a response body may be
+// delimited by the close, and a FIN is unauthenticated (anyone on the path can forge one), so only
+// close_notify ends such a body; an EOF without it is an error (SSL_R_UNEXPECTED_EOF_WHILE_READING).
+static inline uint64_t cg_client_options(void) {
+    return SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION;
 }
 
 static inline long cg_sess_cache_server(void) { return SSL_SESS_CACHE_SERVER; }

@@ -4,13 +4,23 @@ import EventLoop
 import Glibc
 
 /// Accepts connections on `listener` until `isStopping()`, waking every `pollMilliseconds` to check.
+/// `handle` owns the connection. Out of descriptors, a spare one is given up to take it (the admin API
+/// must answer while clients hold every other) and taken back once `handle` returns and a descriptor
+/// is free; with no spare left, it waits a poll period instead of spinning on a listener that stays readable.
 func acceptEach(_ listener: SocketDescriptor, pollMilliseconds: Int32, isStopping: () -> Bool, _ handle: (SocketDescriptor) -> Void) {
+    let spare = SpareDescriptor()
     while !isStopping() {
         var pfd = pollfd(fd: listener.raw, events: Int16(POLLIN), revents: 0)
         guard poll(&pfd, 1, pollMilliseconds) > 0 else { continue }
         var peer: SocketAddress?
-        guard case .value(let client)? = try? listener.accept(peer: &peer) else { continue }
+        let accepted: IOResult<SocketDescriptor>
+        do { accepted = try spare.accept(on: listener, peer: &peer) } catch {
+            if error.isDescriptorShortage { _ = poll(nil, 0, pollMilliseconds) }
+            continue
+        }
+        guard case .value(let client) = accepted else { continue }
         handle(client)
+        spare.restore()
     }
 }
 

@@ -1,6 +1,7 @@
 // The text of GET /metrics: every route's measurements plus the process's own (reloads, connections, build).
 import Analysis
 import Foundation
+import Proxy
 import Rollout
 import Telemetry
 
@@ -26,6 +27,19 @@ enum MetricsDocument {
         writer.family("canarygate_loop_active_connections", type: .gauge, help: "Open client connections of each event loop.")
         for (loop, count) in perLoop.enumerated() {
             writer.sample("canarygate_loop_active_connections", [("loop", "\(loop)")], UInt64(count))
+        }
+        writer.family("canarygate_max_connections", type: .gauge,
+                      help: "Client connections beyond which listeners stop accepting (limits.maxConnections, or derived from the descriptor limit).")
+        writer.sample("canarygate_max_connections", [], UInt64(ConnectionBudget.maxConnections(server.state.snapshot.config, loops: server.state.loopCount)))
+        let listeners = server.state.metrics.listeners
+        writer.family("canarygate_listener_connections", type: .gauge, help: "Open client connections of each listener, all loops.")
+        for l in listeners {
+            writer.sample("canarygate_listener_connections", [("listener", l.name)], Int64(l.connections.load(ordering: .relaxed)))
+        }
+        writer.family("canarygate_listener_limited_total", type: .counter,
+                      help: "Times a listener's socket stopped accepting because its or the proxy's maxConnections was reached.")
+        for l in listeners {
+            writer.sample("canarygate_listener_limited_total", [("listener", l.name)], l.limited.load(ordering: .relaxed))
         }
         writer.family("canarygate_connections_handed_over_total", type: .counter,
                       help: "Accepted connections handed to the event loop with the fewest open (listeners with balance: connections).")

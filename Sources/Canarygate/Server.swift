@@ -30,6 +30,12 @@ public final class Server: Sendable {
         let snapshot: ProxySnapshot
         do { snapshot = try ProxySnapshot(config: config, generation: 1, weights: weights) } catch { throw StartupError(description: "\(error)") }
         let count = max(1, threadCount ?? config.threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        // Before any loop sizes its connection budget from it.
+        let descriptors = DescriptorLimit.raiseToHard()
+        logger.info("""
+            descriptor limit \(descriptors.after)\(descriptors.after != descriptors.before ? " (soft limit raised from \(descriptors.before))" : ""); \
+            maxConnections \(ConnectionBudget.maxConnections(config, loops: count))\(config.limits.maxConnections == nil ? " (derived)" : "")
+            """)
         let state = ServerState(snapshot: snapshot, configPath: configPath, loopCount: count, weights: weights)
 
         // Each loop is built on its own thread; this collects their controls or their startup errors.

@@ -29,9 +29,12 @@ public struct ListenerConfig: Sendable, Equatable {
     public var http2: Bool
     /// How accepted connections are spread over the event loops.
     public var balance: AcceptBalance
+    /// Client connections this listener keeps open at most (all loops); nil: only `LimitsConfig.maxConnections`.
+    public var maxConnections: Int?
     public init(name: String, address: HostPort, tls: ListenerTLSConfig? = nil, http2: Bool = true,
-                balance: AcceptBalance = .connections) {
+                balance: AcceptBalance = .connections, maxConnections: Int? = nil) {
         self.name = name; self.address = address; self.tls = tls; self.http2 = http2; self.balance = balance
+        self.maxConnections = maxConnections
     }
 }
 
@@ -94,6 +97,10 @@ public struct LimitsConfig: Sendable, Equatable {
     /// Bytes per second a request body must average over each `TimeoutsConfig.requestBody` window
     /// (Kestrel's minimum data rate; 0: only the window's one byte is required).
     public var minRequestBodyRate: Int = 256
+    /// Client connections the proxy keeps open at most, all listeners and loops; beyond it listeners
+    /// stop accepting and new connections wait in the kernel's backlog. nil: derived from the
+    /// descriptor limit at start (see `ConnectionBudget`).
+    public var maxConnections: Int?
     public init() {}
 }
 

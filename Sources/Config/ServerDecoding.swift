@@ -71,8 +71,10 @@ extension ListenerConfig {
                 let tls = m.optional("tls", ListenerTLSConfig.decode)
                 let http2 = m.optional("http2", default: true) { $0.boolean() }
                 let balance = m.optional("balance", default: .connections) { $0.oneOf(AcceptBalance.self, noun: "a balance") }
+                let maxConnections = m.optional("maxConnections") { $0.integer(in: 1...10_000_000) }
                 guard let name, let address, let http2, let balance else { return nil }
-                return ListenerConfig(name: name, address: address, tls: tls, http2: http2, balance: balance)
+                return ListenerConfig(name: name, address: address, tls: tls, http2: http2, balance: balance,
+                                      maxConnections: maxConnections)
             }
         }
     }
@@ -143,6 +145,7 @@ extension LimitsConfig {
                 m.optional("maxIdlePerEndpoint") { $0.integer(in: 0...10_000) } ?? limits.maxIdlePerEndpoint
             limits.minRequestBodyRate =
                 m.optional("minRequestBodyRate") { $0.integer(in: 0...1_073_741_824) } ?? limits.minRequestBodyRate
+            limits.maxConnections = m.optional("maxConnections") { $0.integer(in: 1...10_000_000) }
             return limits
         }
     }

@@ -24,6 +24,9 @@ public struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
         guard let text = strerror(rawValue) else { return "errno \(rawValue)" }
         return String(cString: text)
     }
+
+    /// EMFILE (this process) or ENFILE (the whole system): no descriptor for a new socket.
+    public var isDescriptorShortage: Bool { self == .tooManyOpenFiles || self == .fileTableOverflow }
 }
 
 /// Outcome of a non-blocking operation: a value, or "try again when the fd is ready".

@@ -393,6 +393,8 @@ extension ClientConnection {
             // The client already has part of the response: cut it. For the arm's success rate the
             // truncated response counts as a 502.
             recordOutcome(status: 502, failure: failure.kind)
+            // A reset, not a FIN: the end of a close-delimited body would look complete.
+            fd.setLingerZero()
             close()
         }
     }

@@ -35,7 +35,7 @@ final class ClientConnection: UpstreamOwner {
     var writable = true
     var peerHungUp = false
     /// The listener that accepted it: a reload that removes the listener drains its connections.
-    let listener: ObjectIdentifier
+    let listener: Listener
     /// The listener speaks HTTP/2 too: a plain connection may open with the prior-knowledge preface.
     let http2: Bool
     /// No request was read yet: the only moment a prior-knowledge preface may arrive.
@@ -82,7 +82,7 @@ final class ClientConnection: UpstreamOwner {
     var closeAfterResponse = false
 
     /// `session`: the TLS session of a TLS listener's connection, nil for plain HTTP.
-    init(fd: SocketDescriptor, peer: SocketAddress, proxy: ProxyLoop, session: TLSSession?, http2: Bool, listener: ObjectIdentifier) {
+    init(fd: SocketDescriptor, peer: SocketAddress, proxy: ProxyLoop, session: TLSSession?, http2: Bool, listener: Listener) {
         self.fd = fd
         self.listener = listener
         self.http2 = http2
@@ -435,7 +435,7 @@ final class ClientConnection: UpstreamOwner {
         proxy.recycle(&response.headers)
         proxy.loop.reactor.deregister(self)
         fd.close()
-        proxy.connectionClosed()
+        proxy.connectionClosed(listener)
     }
 
     /// Records how the request in flight ended, once: a response status (with the upstream failure

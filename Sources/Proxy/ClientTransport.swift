@@ -29,7 +29,15 @@ enum ClientTransport {
         case .tls(_, let session):
             var total = 0
             while total < buffer.count {
-                switch try session.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[total...])) {
+                let result: TLSIO
+                do { result = try session.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[total...])) } catch {
+                    // Records decrypted before the error are the peer's bytes: a body framed by its length
+                    // may be complete in them (an upstream's FIN without close_notify right behind its
+                    // last record). The session keeps its error and throws it on the next read.
+                    if total > 0 { return .value(total) }
+                    throw error
+                }
+                switch result {
                 case .bytes(0): return .value(total)  // close_notify or EOF: reported (0) on the next call
                 case .bytes(let n): total += n
                 // A read that wants to write is reported as "no more input now". A server session

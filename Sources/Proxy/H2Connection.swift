@@ -12,7 +12,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
     let proxy: ProxyLoop
     let peerText: [UInt8]
     /// The listener that accepted it (see ClientConnection.listener).
-    let listener: ObjectIdentifier
+    let listener: Listener
     private(set) var session: H2Session!
     private var input: ByteBuffer?
     private var output: ByteBuffer?
@@ -38,7 +38,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
     private var sentResponseData = false
 
     /// Takes over a connection whose first bytes (in `input`, if any) start the HTTP/2 preface.
-    init(fd: SocketDescriptor, transport: ClientTransport, peerText: [UInt8], input: ByteBuffer?, listener: ObjectIdentifier,
+    init(fd: SocketDescriptor, transport: ClientTransport, peerText: [UInt8], input: ByteBuffer?, listener: Listener,
          proxy: ProxyLoop) throws(H2Error) {
         self.fd = fd
         self.listener = listener
@@ -255,7 +255,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
         proxy.loop.buffers.give(from: &output)
         proxy.loop.reactor.deregister(self)
         fd.close()
-        proxy.connectionClosed()
+        proxy.connectionClosed(listener)
         session = nil
     }
 

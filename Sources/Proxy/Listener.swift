@@ -1,7 +1,8 @@
-// A loop's own SO_REUSEPORT listening socket: accepts in bounded batches and backs off when out of descriptors.
+// A loop's own SO_REUSEPORT listening socket: accepts in bounded batches, stops at its connection limits and backs off when out of descriptors.
 import Config
 import EventLoop
 import Logging
+import Telemetry
 import TLS
 
 final class Listener: Pollable {
@@ -14,15 +15,38 @@ final class Listener: Pollable {
     var http2: Bool
     /// Replaced on reload.
     var balance: AcceptBalance
+    /// Replaced on reload: this listener's own limit (all loops), on top of the proxy's.
+    var maxConnections: Int?
+    /// Shared by every loop's socket of this name: the open count the limit is checked against.
+    let gauge: ListenerGauge
     /// Strong: a read costs no retain; the loop closes what is still open when it stops (no cycle outlives it).
     let proxy: ProxyLoop
-    private var paused = false
+    private var paused = Pause.no
+    /// A shortage of descriptors was logged and no accept succeeded since: one warning per shortage,
+    /// not one per 100 ms retry.
+    private var shortageLogged = false
+    /// Reaching a connection limit is logged once per socket: under sustained load it happens each time
+    /// a connection closes, and `canarygate_listener_limited_total` counts it.
+    private var limitLogged = false
+
+    /// Why the socket is not watched. Both wait on the loop's 100 ms backoff list: a limit frees up
+    /// when connections close, on this loop or another, so it is checked again then rather than signalled.
+    private enum Pause {
+        case no
+        /// accept failed with EMFILE/ENFILE (or no memory): the connection waits in the backlog.
+        case outOfDescriptors
+        /// The listener's or the proxy's `maxConnections` is reached.
+        case atLimit
+    }
 
     /// Accepts per readiness event, so one busy listener cannot starve the loop's other sockets.
     private static let acceptBatch = 64
 
-    init(name: String, address: SocketAddress, tls: TLSContext?, http2: Bool, balance: AcceptBalance, proxy: ProxyLoop) throws(Errno) {
+    init(name: String, address: SocketAddress, tls: TLSContext?, http2: Bool, balance: AcceptBalance, maxConnections: Int?,
+         proxy: ProxyLoop) throws(Errno) {
         self.name = name
+        self.maxConnections = maxConnections
+        self.gauge = proxy.metrics.listener(name)
         self.http2 = http2
         self.balance = balance
         self.tls = tls
@@ -39,17 +63,36 @@ final class Listener: Pollable {
 
     override func handleEvent(_ events: UInt32) {
         for _ in 0..<Self.acceptBatch {
+            if proxy.atConnectionLimit(self) {
+                gauge.limited.add(1, ordering: .relaxed)
+                if !limitLogged {
+                    limitLogged = true
+                    proxy.log.notice("""
+                        listener \(name): connection limit reached (listener \(maxConnections.map(String.init) ?? "none"), \
+                        proxy \(proxy.maxConnections)); new connections wait in the backlog (logged once per loop)
+                        """)
+                }
+                pause(.atLimit)
+                return
+            }
             var peer: SocketAddress?
             do {
                 switch try fd.accept(peer: &peer) {
                 case .wouldBlock: return
-                case .value(let client): proxy.accepted(client, peer: peer!, on: self)
+                case .value(let client):
+                    shortageLogged = false
+                    proxy.accepted(client, peer: peer!, on: self)
                 }
-            } catch let error where error == .tooManyOpenFiles || error == .fileTableOverflow || error == .noBuffers || error == .noMemory {
+            } catch let error where error.isDescriptorShortage || error == .noBuffers || error == .noMemory {
                 // The pending connection stays in the backlog and the level-triggered listener would fire
-                // again at once: stop watching it for a moment instead of spinning.
-                proxy.log.warning("accept on \(name): \(error); pausing the listener for 100ms")
-                pause()
+                // again at once: stop watching it for a moment instead of spinning. It is served once
+                // descriptors free up (accepting it with a spare only to close it would turn a passing
+                // shortage into an error for the client; `maxConnections` keeps this rare).
+                if !shortageLogged {
+                    shortageLogged = true
+                    proxy.log.warning("accept on \(name): \(error); retrying every 100 ms")
+                }
+                pause(.outOfDescriptors)
                 return
             } catch {
                 // ECONNABORTED and friends concern one connection only.
@@ -58,15 +101,20 @@ final class Listener: Pollable {
         }
     }
 
-    private func pause() {
-        guard !paused else { return }
-        paused = true
+    private func pause(_ reason: Pause) {
+        guard case .no = paused else { return }
+        paused = reason
         try? proxy.loop.reactor.modify(fd, self, interest: 0)
         proxy.listenerBackoff.arm(self, now: proxy.loop.now)
     }
 
     override func handleDeadline() {
-        paused = false
+        // Still full: keep waiting without a readiness event (each would find the limit again).
+        if case .atLimit = paused, proxy.atConnectionLimit(self) {
+            proxy.listenerBackoff.arm(self, now: proxy.loop.now)
+            return
+        }
+        paused = .no
         try? proxy.loop.reactor.modify(fd, self, interest: Reactor.readable)
     }
 

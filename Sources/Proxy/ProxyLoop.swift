@@ -18,7 +18,7 @@ public final class ProxyLoop {
     private(set) var routeRuntimes: [RouteRuntime] = []
     /// Keyed by `ResolvedEndpoint.poolKey`: address, protocol and TLS settings.
     private var poolsByAddress: [String: UpstreamPool] = [:]
-    private var listeners: [Listener] = []
+    private(set) var listeners: [Listener] = []
     public let control: LoopControl
     /// Set by a drain: no new connections, and every connection closes after its current request.
     private(set) var draining = false
@@ -70,6 +70,8 @@ public final class ProxyLoop {
     /// Parser limits; copied from the snapshot so the hot path reads a stored property.
     private(set) var maxHeaderBytes: Int
     private(set) var maxHeaderCount: Int
+    /// Client connections of all loops beyond which listeners stop accepting (see ConnectionBudget).
+    private(set) var maxConnections: Int
 
     public init(index: Int, snapshot: ProxySnapshot, metrics: MetricsRegistry, log: Logger) throws {
         let limits = snapshot.config.limits
@@ -81,6 +83,7 @@ public final class ProxyLoop {
         self.snapshot = snapshot
         maxHeaderBytes = limits.maxHeaderBytes
         maxHeaderCount = limits.maxHeaderCount
+        maxConnections = ConnectionBudget.maxConnections(snapshot.config, loops: metrics.loopCount)
         timeouts = TimeoutLists(snapshot.config.timeouts, on: loop)
         listenerBackoff = loop.deadlineList(for: .milliseconds(100))
         lingerDeadlines = loop.deadlineList(for: .seconds(2))
@@ -126,6 +129,7 @@ public final class ProxyLoop {
         // Buffers were sized at start; a larger head limit than they hold needs a restart (the reload validator says so).
         maxHeaderBytes = min(limits.maxHeaderBytes, loop.buffers.bufferSize - 1024)
         maxHeaderCount = limits.maxHeaderCount
+        maxConnections = ConnectionBudget.maxConnections(next.config, loops: metrics.loopCount)
         timeouts = TimeoutLists(next.config.timeouts, on: loop)
         loop.retireDeadlineLists(except: timeouts.all + [listenerBackoff, lingerDeadlines, sweepDeadlines])
         installRoutes(next)
@@ -146,15 +150,17 @@ public final class ProxyLoop {
                 l.tls = same.tls
                 l.http2 = same.http2
                 l.balance = same.balance
+                l.maxConnections = next.config.listeners.first { $0.name == l.name }?.maxConnections
                 kept.append(l)
             } else {
                 l.close()
-                drainConnections(acceptedBy: ObjectIdentifier(l))
+                drainConnections(acceptedBy: l)
             }
         }
         listeners = kept
         for l in next.listeners where !listeners.contains(where: { $0.name == l.name && $0.address == l.address }) {
-            listeners.append(try Listener(name: l.name, address: l.address, tls: l.tls, http2: l.http2, balance: l.balance, proxy: self))
+            listeners.append(try Listener(name: l.name, address: l.address, tls: l.tls, http2: l.http2, balance: l.balance,
+                                          maxConnections: next.config.listeners.first { $0.name == l.name }?.maxConnections, proxy: self))
         }
     }
 
@@ -168,11 +174,11 @@ public final class ProxyLoop {
 
     /// Idle connections close, busy ones after their current response; HTTP/2 ones get GOAWAY.
     /// `listener` nil: every connection (a drain); else those of a listener a reload removed.
-    private func drainConnections(acceptedBy listener: ObjectIdentifier?) {
+    private func drainConnections(acceptedBy listener: Listener?) {
         forEachClient { c in
-            if listener == nil || c.listener == listener { c.drainRequested() }
+            if listener == nil || c.listener === listener { c.drainRequested() }
         } http2: { c in
-            if listener == nil || c.listener == listener { c.drainRequested() }
+            if listener == nil || c.listener === listener { c.drainRequested() }
         }
     }
 
@@ -255,8 +261,19 @@ public final class ProxyLoop {
         poolsByAddress = pools
     }
 
+    /// Whether `listener` must stop accepting: its own limit or the proxy's is reached. The counts
+    /// are other loops' too, read relaxed: loops accepting at once may pass the limit by one each,
+    /// which the descriptor reserve absorbs.
+    func atConnectionLimit(_ listener: Listener) -> Bool {
+        if let limit = listener.maxConnections, listener.gauge.connections.load(ordering: .relaxed) >= limit { return true }
+        var open = control.openConnections.load(ordering: .relaxed)
+        for peer in peers { open += peer.openConnections.load(ordering: .relaxed) }
+        return open >= maxConnections
+    }
+
     /// Serves a connection `listener` accepted, or hands it to the loop with the fewest connections.
     func accepted(_ fd: SocketDescriptor, peer: SocketAddress, on listener: Listener) {
+        listener.gauge.connections.add(1, ordering: .relaxed)
         // Counted before deciding, so two loops accepting at once each see the other's new connection.
         let mine = control.openConnections.add(1, ordering: .relaxed).newValue
         // Only to a peer serving the same snapshot: an older one may not have this listener yet (a
@@ -275,7 +292,7 @@ public final class ProxyLoop {
                                                 http2: listener.http2)))
             return
         }
-        adopt(fd, peer: peer, tls: listener.tls, http2: listener.http2, listener: ObjectIdentifier(listener))
+        adopt(fd, peer: peer, tls: listener.tls, http2: listener.http2, listener: listener)
     }
 
     /// A connection a peer accepted, served with the settings its listener had then; closed if this
@@ -285,15 +302,16 @@ public final class ProxyLoop {
         let fd = SocketDescriptor(raw: handed.fd)
         guard !draining, let listener = listeners.first(where: { $0.name == handed.listener }) else {
             fd.close()
-            connectionClosed()
+            control.openConnections.subtract(1, ordering: .relaxed)
+            metrics.listener(handed.listener).connections.subtract(1, ordering: .relaxed)
             return
         }
-        adopt(fd, peer: handed.peer, tls: handed.tls, http2: handed.http2, listener: ObjectIdentifier(listener))
+        adopt(fd, peer: handed.peer, tls: handed.tls, http2: handed.http2, listener: listener)
     }
 
     /// Takes ownership of an accepted client socket, already counted in `control.openConnections`.
-    /// `listener` identifies the local listener of that name, whose removal by a reload drains the connection.
-    private func adopt(_ fd: SocketDescriptor, peer: SocketAddress, tls: TLSContext?, http2: Bool, listener: ObjectIdentifier) {
+    /// `listener` is the local listener of that name, whose removal by a reload drains the connection.
+    private func adopt(_ fd: SocketDescriptor, peer: SocketAddress, tls: TLSContext?, http2: Bool, listener: Listener) {
         // Responses go out as soon as they are ready, in one write or several (a streamed body, a TLS
         // head record then a body record): with Nagle on, a second small write would wait ~40 ms for
         // the client's delayed ACK (measured: HTTPS keep-alive stalled at 44 ms per request).
@@ -303,7 +321,7 @@ public final class ProxyLoop {
             do { session = try TLSSession(context: tls, fd: fd.raw) } catch {
                 log.warning("TLS session: \(error)")
                 fd.close()
-                connectionClosed()
+                connectionClosed(listener)
                 return
             }
         }
@@ -312,7 +330,7 @@ public final class ProxyLoop {
             try loop.reactor.register(fd, connection, interest: Reactor.readable | Reactor.writable | Reactor.readHangup | Reactor.edgeTriggered)
         } catch {
             fd.close()
-            connectionClosed()
+            connectionClosed(listener)
             return
         }
         // The header timeout runs from accept on plain connections; TLS ones get the handshake
@@ -400,7 +418,7 @@ public final class ProxyLoop {
             if let input { loop.buffers.give(input) }
             loop.reactor.deregister(connection)
             connection.fd.close()
-            connectionClosed()
+            connectionClosed(connection.listener)
             return
         }
         connection.cancelDeadline()
@@ -411,8 +429,10 @@ public final class ProxyLoop {
         if draining || connection.closeAfterResponse { h2.drainRequested() }
     }
 
-    func connectionClosed() {
+    /// A client connection of `listener` closed: it no longer counts against the connection limits.
+    func connectionClosed(_ listener: Listener) {
         control.openConnections.subtract(1, ordering: .relaxed)
+        listener.gauge.connections.subtract(1, ordering: .relaxed)
     }
 
     /// Picks the arm for a request of `route`, and an endpoint of it (nil when every endpoint of the

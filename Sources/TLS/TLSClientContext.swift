@@ -66,12 +66,12 @@ public final class TLSClientContext: Sendable {
         guard SSL_CTX_set_cipher_list(ctx, TLSContext.tls12Ciphers) == 1 else {
             throw TLSError.fromQueue("cannot set the TLS 1.2 cipher list")
         }
-        // The server side's modes and options suit a client on a non-blocking socket as well: record by
-        // record partial writes retried from a moved buffer, small idle connections, no renegotiation or
-        // compression, and an upstream's close without close_notify read as a clean end of stream
-        // (a close-delimited response body ends that way).
+        // The server side's modes suit a client on a non-blocking socket as well: record by record
+        // partial writes retried from a moved buffer, small idle connections. Its options too (no
+        // renegotiation or compression) but one: an upstream's close without close_notify is an error,
+        // so a close-delimited response cut by a forged FIN is never relayed as complete.
         _ = cg_SSL_CTX_set_mode(ctx, cg_server_modes())
-        _ = SSL_CTX_set_options(ctx, cg_server_options())
+        _ = SSL_CTX_set_options(ctx, cg_client_options())
         // No callback: a chain that does not verify, or a name that does not match, fails the handshake.
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
         // Resumption: new sessions go to the connection's `TLSResumption` (per server), not to a

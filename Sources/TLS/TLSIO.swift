@@ -13,7 +13,7 @@ public enum HandshakeResult: Equatable, Sendable {
 /// A `want` is about the *socket*, not the operation: a read may want a write (a TLS 1.3 key update
 /// answer) and a write may want a read. Wait for that readiness, then retry the *same* operation.
 public enum TLSIO: Equatable, Sendable {
-    /// Plaintext bytes moved. For a read, 0 is the end of the stream: close_notify, or a TCP EOF.
+    /// Plaintext bytes moved. For a read, 0 is the end of the stream: close_notify, or a TCP EOF on a server session.
     case bytes(Int)
     case wantRead
     case wantWrite

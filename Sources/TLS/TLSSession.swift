@@ -14,12 +14,14 @@ import EventLoop
 /// - A read returns at most one record's plaintext. With edge-triggered epoll, keep reading while
 ///   `hasBufferedPlaintext` is true even if the socket reported nothing new: decrypted bytes of a
 ///   record that did not fit the caller's buffer wait inside OpenSSL, not in the kernel.
-/// - After any thrown error the session is dead: close the socket (do not call `shutdown()`).
+/// - After any thrown error the session is dead: every later call throws the same error again;
+///   close the socket (`shutdown()` does nothing then).
 public final class TLSSession {
     let ssl: OpaquePointer
     /// Keeps the SSL_CTX, the BIO method and the ALPN callback's `arg` alive as long as the SSL.
     public let context: TLSContext?
-    private var failed = false
+    /// The first error thrown: the session is dead, and every later call throws it again.
+    private var failure: TLSError?
     /// A client session's context (see TLSSession+Client.swift), kept alive like `context`.
     private let clientContext: TLSClientContext?
 
@@ -57,6 +59,7 @@ public final class TLSSession {
 
     /// Advances the handshake. After `.done`, further calls return `.done` at once.
     public func handshake() throws(TLSError) -> HandshakeResult {
+        if let failure { throw failure }
         ERR_clear_error()
         cg_tls_clear_errno()
         let rc = SSL_do_handshake(ssl)
@@ -73,6 +76,7 @@ public final class TLSSession {
     /// Decrypts into `buffer` (which must not be empty). `.bytes(0)` is the end of the stream.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(TLSError) -> TLSIO {
         precondition(buffer.count > 0, "TLSSession.read needs room: .bytes(0) means end of stream")
+        if let failure { throw failure }
         ERR_clear_error()
         cg_tls_clear_errno()
         var count = 0
@@ -80,9 +84,10 @@ public final class TLSSession {
         switch SSL_get_error(ssl, 0) {
         case SSL_ERROR_WANT_READ: return .wantRead
         case SSL_ERROR_WANT_WRITE: return .wantWrite
-        // close_notify, or (SSL_OP_IGNORE_UNEXPECTED_EOF) a TCP FIN without one.
+        // close_notify, or on a server session (SSL_OP_IGNORE_UNEXPECTED_EOF) a TCP FIN without one.
         case SSL_ERROR_ZERO_RETURN: return .bytes(0)
-        case SSL_ERROR_SYSCALL where cg_tls_errno() == 0 && ERR_peek_error() == 0: return .bytes(0)
+        // A bare FIN as older OpenSSL reports it: an end of stream only where it is not an error (a server session).
+        case SSL_ERROR_SYSCALL where clientContext == nil && cg_tls_errno() == 0 && ERR_peek_error() == 0: return .bytes(0)
         case let code: throw fail(code, operation: "read", eofText: nil)
         }
     }
@@ -91,6 +96,7 @@ public final class TLSSession {
     /// On `want…`, retry later with a buffer of the same (or greater) length starting at the same byte.
     public func write(_ buffer: UnsafeRawBufferPointer) throws(TLSError) -> TLSIO {
         if buffer.isEmpty { return .bytes(0) }  // SSL_write of 0 bytes is an error in OpenSSL
+        if let failure { throw failure }
         ERR_clear_error()
         cg_tls_clear_errno()
         var count = 0
@@ -125,7 +131,7 @@ public final class TLSSession {
     /// Non-blocking and best effort: if the socket is full the alert is simply lost.
     public func shutdown() {
         // OpenSSL forbids SSL_shutdown after a fatal error, and it fails during the handshake.
-        guard !failed, isHandshakeDone else { return }
+        guard failure == nil, isHandshakeDone else { return }
         ERR_clear_error()
         _ = SSL_shutdown(ssl)
         ERR_clear_error()
@@ -135,7 +141,12 @@ public final class TLSSession {
 
     /// Marks the session dead and turns an SSL_get_error code into a message.
     private func fail(_ code: Int32, operation: String, eofText: String?) -> TLSError {
-        failed = true
+        let error = describe(code, operation: operation, eofText: eofText)
+        failure = error
+        return error
+    }
+
+    private func describe(_ code: Int32, operation: String, eofText: String?) -> TLSError {
         switch code {
         case SSL_ERROR_ZERO_RETURN:
             return TLSError("TLS \(operation): \(eofText ?? "peer closed the connection")")

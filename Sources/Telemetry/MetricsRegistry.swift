@@ -15,6 +15,8 @@ public final class MetricsRegistry: Sendable {
 
     public let loopCount: Int
     private let series: Mutex<[String: Series]>
+    /// By listener name (see ListenerGauge.swift).
+    let listenerGauges = Mutex<[String: ListenerGauge]>([:])
 
     public init(loopCount: Int) {
         precondition(loopCount > 0, "a registry needs at least one loop")

@@ -41,6 +41,8 @@ struct ListenerSpec: Sendable {
     var http2: Bool?
     /// The `balance:` key (nil: not written).
     var balance: String?
+    /// The `maxConnections:` key (nil: not written).
+    var maxConnections: Int?
     init(_ name: String, port: UInt16, tls: (certificate: String, privateKey: String)? = nil,
          certificates: [(certificate: String, privateKey: String)] = [], http2: Bool? = nil, balance: String? = nil) {
         self.name = name; self.port = port; self.tls = tls; self.certificates = certificates; self.http2 = http2
@@ -101,6 +103,7 @@ struct ProxyConfig: Sendable {
             if !tlsFields.isEmpty { out += "    tls: { \(tlsFields.joined(separator: ", ")) }\n" }
             if let http2 = extra.http2 { out += "    http2: \(http2)\n" }
             if let balance = extra.balance { out += "    balance: \(balance)\n" }
+            if let maxConnections = extra.maxConnections { out += "    maxConnections: \(maxConnections)\n" }
         }
         if !timeouts.isEmpty {
             out += "timeouts:\n"

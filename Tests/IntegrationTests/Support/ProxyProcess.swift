@@ -103,12 +103,13 @@ final class ProxyProcess {
 
     /// Starts the proxy and waits until its listener and admin port accept connections.
     /// A bind race on the chosen ports (another socket took one) is retried with fresh ports.
-    static func start(_ config: ProxyConfig, threads: Int? = nil, readyTimeout: Double = 5) throws -> ProxyProcess {
+    /// `fileLimit`: RLIMIT_NOFILE (soft and hard) the proxy starts with, set by prlimit before it execs.
+    static func start(_ config: ProxyConfig, threads: Int? = nil, readyTimeout: Double = 5, fileLimit: Int? = nil) throws -> ProxyProcess {
         var attempt = 0
         while true {
             attempt += 1
             do {
-                return try ProxyProcess(config, threads: threads, readyTimeout: readyTimeout)
+                return try ProxyProcess(config, threads: threads, readyTimeout: readyTimeout, fileLimit: fileLimit)
             } catch ProxyError.exitedEarly(let status, let log)
                 where attempt < 3 && (log.localizedCaseInsensitiveContains("in use") || log.contains("EADDRINUSE")) {
                 _ = status
@@ -117,7 +118,7 @@ final class ProxyProcess {
         }
     }
 
-    private init(_ config: ProxyConfig, threads: Int?, readyTimeout: Double) throws {
+    private init(_ config: ProxyConfig, threads: Int?, readyTimeout: Double, fileLimit: Int?) throws {
         port = try Posix.freePort()
         var admin = try Posix.freePort()
         while admin == port { admin = try Posix.freePort() }
@@ -126,7 +127,13 @@ final class ProxyProcess {
         configFile = try dir.write("canarygate.yaml", config.yaml(listenPort: port, adminPort: adminPort))
         logFile = dir.url.appendingPathComponent("stderr.log")
         let arguments = ["run", "--config", configFile.path] + (threads.map { ["--threads", String($0)] } ?? [])
-        child = try ChildProcess(path: try CanarygateBinary.path(), arguments: arguments, stdoutPath: logFile.path)
+        if let fileLimit {
+            // prlimit execs the binary: the child's PID stays the proxy's.
+            child = try ChildProcess(path: "/usr/bin/prlimit", arguments: ["--nofile=\(fileLimit):\(fileLimit)", try CanarygateBinary.path()] + arguments,
+                                     stdoutPath: logFile.path)
+        } else {
+            child = try ChildProcess(path: try CanarygateBinary.path(), arguments: arguments, stdoutPath: logFile.path)
+        }
 
         do {
             try waitUntilReady(timeout: readyTimeout)
@@ -187,8 +194,8 @@ final class ProxyProcess {
 
 /// Runs `body` with a started proxy and stops it afterwards, whatever happens. When `body` throws,
 /// the proxy's log is printed and its temp dir kept; `CANARYGATE_KEEP_LOGS=1` keeps every one.
-func withProxy<T>(_ config: ProxyConfig, threads: Int? = nil, _ body: (ProxyProcess) throws -> T) throws -> T {
-    let proxy = try ProxyProcess.start(config, threads: threads)
+func withProxy<T>(_ config: ProxyConfig, threads: Int? = nil, fileLimit: Int? = nil, _ body: (ProxyProcess) throws -> T) throws -> T {
+    let proxy = try ProxyProcess.start(config, threads: threads, fileLimit: fileLimit)
     var keep = ProcessInfo.processInfo.environment["CANARYGATE_KEEP_LOGS"] == "1"
     defer {
         proxy.stop()
