@@ -23,6 +23,9 @@ final class AdminLoop {
     /// In accept order, so the first one reading is the oldest.
     private var connections: [AdminConnection] = []
     private var acceptResumesAt: UInt64?
+    /// Given up to accept when clients hold every other descriptor, so `/healthz` still answers;
+    /// taken back when a connection closes.
+    private let spare = SpareDescriptor()
 
     init(listener: SocketDescriptor, respond: @escaping (AdminRequest, AdminConnection) -> AdminResponse) throws(Errno) {
         reactor = try Reactor()
@@ -56,6 +59,7 @@ final class AdminLoop {
         connection.cancelDeadline()
         connection.socket.close()
         connections.removeAll { $0 === connection }
+        spare.restore()
     }
 
     /// Takes the pending connections, a bounded number per wake-up so that deadlines keep running.
@@ -63,10 +67,8 @@ final class AdminLoop {
         for _ in 0..<Self.maxConnections {
             var peer: SocketAddress?
             let accepted: IOResult<SocketDescriptor>
-            do { accepted = try listener.accept(peer: &peer) } catch {
-                if error == .tooManyOpenFiles || error == .fileTableOverflow || error == .noBuffers || error == .noMemory {
-                    pauseAccepting()
-                }
+            do { accepted = try spare.accept(on: listener, peer: &peer) } catch {
+                if error.isDescriptorShortage || error == .noBuffers || error == .noMemory { pauseAccepting() }
                 return  // ECONNABORTED and the like: the next wake-up goes on.
             }
             guard case .value(let socket) = accepted else { return }
@@ -85,6 +87,7 @@ final class AdminLoop {
                 let busy = AdminResponse(status: "503 Service Unavailable", body: "the admin API is answering \(Self.maxConnections) requests; try again\n")
                 _ = try? busy.bytes.withUnsafeBytes { try socket.write($0) }
                 socket.close()
+                spare.restore()
                 return
             }
             close(stalled)
@@ -92,6 +95,7 @@ final class AdminLoop {
         let connection = AdminConnection(socket: socket, loop: self)
         do { try reactor.register(socket, connection, interest: Reactor.readable | Reactor.readHangup) } catch {
             socket.close()
+            spare.restore()
             return
         }
         connections.append(connection)

@@ -4,9 +4,9 @@ import EventLoop
 import Glibc
 
 /// Accepts connections on `listener` until `isStopping()`, waking every `pollMilliseconds` to check.
-/// `handle` owns the connection. Out of descriptors, a spare one is given up to take it (the admin API
-/// must answer while clients hold every other) and taken back once `handle` returns and a descriptor
-/// is free; with no spare left, it waits a poll period instead of spinning on a listener that stays readable.
+/// `handle` owns the connection. Out of descriptors, a spare one is given up to take it and taken back
+/// once `handle` returns and a descriptor is free; with no spare left, it waits a poll period instead of
+/// spinning on a listener that stays readable.
 func acceptEach(_ listener: SocketDescriptor, pollMilliseconds: Int32, isStopping: () -> Bool, _ handle: (SocketDescriptor) -> Void) {
     let spare = SpareDescriptor()
     while !isStopping() {
