@@ -96,18 +96,15 @@ extension ClientConnection {
     private func pumpRequest(_ up: UpstreamConnection) -> Bool {
         if requestComplete { return false }
         var progressed = false
-        if let input {
-            switch requestBody.classify(input.readable, alreadyPending: requestPending) {
-            case .success(let n): requestPending += n
-            case .failure(let e):
-                // A malformed body is the client's fault: not counted against the arm.
-                recordOutcome(status: nil, failure: nil)
-                if responseStarted { close() } else { respond(status: e.status, message: e.reason) }
-                return true
-            }
+        if let input, let error = takeRequestBody(from: input) {
+            // A malformed body is the client's fault: not counted against the arm.
+            recordOutcome(status: nil, failure: nil)
+            if responseStarted { close() } else { respond(status: error.status, message: error.reason) }
+            return true
         }
         let head = headOut.map { $0.readable } ?? UnsafeRawBufferPointer(start: nil, count: 0)
-        let body = input.map { UnsafeRawBufferPointer(rebasing: $0.readable[0..<requestPending]) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        let bodySource = reframed ?? input
+        let body = bodySource.map { UnsafeRawBufferPointer(rebasing: $0.readable[0..<requestPending]) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
         if head.count + body.count > 0 {
             guard up.writable else { return false }
             do {
@@ -121,9 +118,10 @@ extension ClientConnection {
                     headOut?.consume(fromHead)
                     let fromBody = n - fromHead
                     if fromBody > 0 {
-                        input!.consume(fromBody)
+                        bodySource!.consume(fromBody)
                         requestPending -= fromBody
-                        bytesFromClient &+= UInt64(fromBody)
+                        // Re-framed bytes were counted as they were taken from `input`.
+                        if reframed == nil { bytesFromClient &+= UInt64(fromBody) }
                     }
                     if n < head.count + body.count { up.writable = false }
                     progressed = n > 0
@@ -167,6 +165,35 @@ extension ClientConnection {
         return progressed
     }
 
+    /// Makes the body bytes that arrived in `input` ready for the upstream (`requestPending`): a length
+    /// or close-delimited body is sent from `input` as it is, a chunked one re-framed into `reframed`.
+    private func takeRequestBody(from input: ByteBuffer) -> HTTPParseError? {
+        guard case .chunked(var scanner, false) = requestBody else {
+            switch requestBody.classify(input.readable, alreadyPending: requestPending) {
+            case .success(let n): requestPending += n
+            case .failure(let e): return e
+            }
+            return nil
+        }
+        let out = reframed ?? proxy.loop.buffers.take()
+        reframed = out
+        out.compact()
+        let room = max(0, out.writableCount - ChunkedScanner.reframeSlack)
+        let feed = UnsafeRawBufferPointer(rebasing: input.readable.prefix(room))
+        let consumed: Int
+        var finished = false
+        switch scanner.reframe(feed, emit: { out.append($0) }) {
+        case .needMore(let n): consumed = n
+        case .done(let n): consumed = n; finished = true
+        case .error(let e): return e
+        }
+        input.consume(consumed)
+        bytesFromClient &+= UInt64(consumed)
+        requestBody = .chunked(scanner, done: finished)
+        requestPending = out.readableCount
+        return nil
+    }
+
     /// Upstream → client: response heads (1xx relayed, then the final one), then the body by its framing.
     private func pumpResponse(_ up: UpstreamConnection) -> Bool {
         var progressed = false
@@ -191,6 +218,8 @@ extension ClientConnection {
         switch flushed {
         case .failed:
             close()
+            return true
+        case .upstreamFailed:
             return true
         case .blocked:
             // The client is not taking bytes: its idle timeout guards the wait, counted from the last
@@ -285,18 +314,24 @@ extension ClientConnection {
     /// Writes our queued head and the upstream's body bytes to the client, in one writev where possible.
     private func relayResponseBody() -> FlushResult {
         guard let from = fromUpstream else { return flushOutput() }
-        if dechunk, case .chunked(var scanner, false) = responseBody, let out = output {
-            // De-chunking copies payload into `output`; feed no more than fits, flush, and go on until
-            // the held bytes are all decoded or the client blocks: stopping earlier would strand bytes
-            // that no epoll event will ever come back for.
+        if case .chunked(var scanner, false) = responseBody, let out = output {
+            // A chunked body is copied into `output`: de-chunked for an HTTP/1.0 client, else re-framed
+            // canonically. Feed no more than fits, flush, and go on until the held bytes are all taken
+            // or the client blocks: stopping earlier would strand bytes that no epoll event will ever
+            // come back for.
             while true {
                 out.compact()
-                let feed = UnsafeRawBufferPointer(rebasing: from.readable.prefix(out.writableCount))
+                let room = dechunk ? out.writableCount : max(0, out.writableCount - ChunkedScanner.reframeSlack)
+                let feed = UnsafeRawBufferPointer(rebasing: from.readable.prefix(room))
                 var finished = false
-                switch scanner.decode(feed, payload: { out.append($0) }) {
+                let result = dechunk ? scanner.decode(feed, payload: { out.append($0) })
+                                     : scanner.reframe(feed, emit: { out.append($0) })
+                switch result {
                 case .needMore(let consumed): from.consume(consumed)
                 case .done(let consumed): from.consume(consumed); finished = true
-                case .error: return .failed
+                case .error(let e):
+                    failChunkedResponse(e)
+                    return .upstreamFailed
                 }
                 responseBody = .chunked(scanner, done: finished)
                 let flushed = flushOutput()
@@ -333,6 +368,17 @@ extension ClientConnection {
         } catch {
             return .failed
         }
+    }
+
+    /// The upstream's chunked body is malformed (or a chunk is larger than the proxy relays). If none of
+    /// the response reached the client yet, it gets a 502 instead of the head queued for it.
+    private func failChunkedResponse(_ error: HTTPParseError) {
+        if let up = upstream { proxy.log.warning("invalid chunked body from \(up.pool.configured): \(error)") }
+        if bytesToClient == 0 {
+            responseStarted = false
+            output?.clear()
+        }
+        failUpstream(.invalidResponse)
     }
 
     // MARK: end of an exchange

@@ -66,8 +66,10 @@ final class ClientConnection: UpstreamOwner {
     var headOut: ByteBuffer?
     var headOutLength = 0
     var requestBody = BodyProgress.none
-    /// Bytes at the front of `input` that belong to the request body and are not yet sent upstream.
+    /// Body bytes ready for the upstream and not yet sent: at the front of `input`, or (chunked) in `reframed`.
     var requestPending = 0
+    /// A chunked request body re-framed for the upstream (see `ChunkedScanner.reframe`).
+    var reframed: ByteBuffer?
     var requestComplete = false
     var retried = false
     /// Response bytes from the upstream (head, then body in transit).
@@ -337,7 +339,7 @@ final class ClientConnection: UpstreamOwner {
 
     private func stepClosing() -> Bool {
         switch flushOutput() {
-        case .failed:
+        case .failed, .upstreamFailed:
             close()
             return false
         case .blocked:
@@ -383,7 +385,11 @@ final class ClientConnection: UpstreamOwner {
         }
     }
 
-    enum FlushResult { case done, blocked, failed }
+    enum FlushResult {
+        case done, blocked, failed
+        /// The upstream's body broke its framing: the exchange was ended as the upstream's failure.
+        case upstreamFailed
+    }
 
     /// Writes `output` to the client.
     func flushOutput() -> FlushResult {
@@ -417,6 +423,7 @@ final class ClientConnection: UpstreamOwner {
             }
         }
         proxy.loop.buffers.give(from: &headOut)
+        proxy.loop.buffers.give(from: &reframed)
         proxy.loop.buffers.give(from: &fromUpstream)
         responseParser.reset()
         response.reset()
