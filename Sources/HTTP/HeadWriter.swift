@@ -24,6 +24,8 @@ public enum HeadWriter {
                 // An absolute-form authority overrides Host, and the upstream must see the one that was routed on.
                 w.write("Host: ")
                 w.write(source.slice(host))
+            } else if field.wellKnown == .contentLength {
+                writeContentLength(field, source: source, into: &w)
             } else {
                 w.write(source.slice(ByteRange(lowerBound: field.name.lowerBound, upperBound: field.value.upperBound)))
             }
@@ -69,7 +71,11 @@ public enum HeadWriter {
         w.write(source.slice(head.reason))
         w.write("\r\n")
         for field in head.headers where !field.isHopByHop {
-            w.write(source.slice(ByteRange(lowerBound: field.name.lowerBound, upperBound: field.value.upperBound)))
+            if field.wellKnown == .contentLength {
+                writeContentLength(field, source: source, into: &w)
+            } else {
+                w.write(source.slice(ByteRange(lowerBound: field.name.lowerBound, upperBound: field.value.upperBound)))
+            }
             w.write("\r\n")
         }
         if chunked { w.write("Transfer-Encoding: chunked\r\n") }
@@ -80,6 +86,14 @@ public enum HeadWriter {
         }
         w.write("\r\n")
         return w.result
+    }
+
+    /// The parser narrowed Content-Length's value to its canonical digits; what precedes them in the
+    /// received line (a leading zero, OWS) is not copied.
+    private static func writeContentLength(_ field: HeaderField, source: UnsafeRawBufferPointer, into w: inout ByteWriter) {
+        w.write(source.slice(field.name))
+        w.write(": ")
+        w.write(source.slice(field.value))
     }
 
     /// A complete plain-text response of the proxy's own (errors, mostly): `message` and a newline as the body.

@@ -4,6 +4,7 @@ public struct HeaderField: Sendable, Equatable {
     public var name: ByteRange
     /// Excludes leading and trailing OWS. An empty value is anchored just after the colon, so that the bytes from
     /// `name.lowerBound` to `value.upperBound` are always the field line as received, minus trailing OWS.
+    /// Except Content-Length's: the parser narrows it to the canonical digits (see `FramingFields.addContentLength`).
     public var value: ByteRange
     /// Not forwarded: connection-specific (RFC 9110 §7.6.1), or re-created by the writer (X-Forwarded-*, requests only).
     public var isHopByHop: Bool

@@ -101,6 +101,15 @@ private func rewriteResponse(_ text: String, method: HTTPMethod = .get, chunked:
         }
     }
 
+    /// A list of identical values, repeats and leading zeros all leave as one canonical field.
+    @Test func contentLengthIsRewrittenAsOneCanonicalField() {
+        let request = "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 007, 7\r\nX-A: 1\r\ncontent-length:7\r\n\r\n"
+        #expect(rewriteRequest(request) == "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 7\r\nX-A: 1\r\n"
+            + "X-Forwarded-For: 10.0.0.9\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: h\r\n\r\n")
+        #expect(rewriteResponse("HTTP/1.1 200 OK\r\nContent-Length: 0, 0\r\nContent-Length: 00\r\n\r\n",
+                                chunked: false, connection: .none) == "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    }
+
     @Test func rewrittenResponse() {
         let text = """
             HTTP/1.0 200 Fine\r
@@ -113,9 +122,9 @@ private func rewriteResponse(_ text: String, method: HTTPMethod = .get, chunked:
 
             """
         #expect(rewriteResponse(text, chunked: false, connection: .none)
-            == "HTTP/1.1 200 Fine\r\nServer: app\r\nContent-Length:  2\r\n\r\n")
+            == "HTTP/1.1 200 Fine\r\nServer: app\r\nContent-Length: 2\r\n\r\n")
         #expect(rewriteResponse(text, chunked: false, connection: .keepAlive)
-            == "HTTP/1.1 200 Fine\r\nServer: app\r\nContent-Length:  2\r\nConnection: keep-alive\r\n\r\n")
+            == "HTTP/1.1 200 Fine\r\nServer: app\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n")
         #expect(rewriteResponse("HTTP/1.1 503 \r\nTransfer-Encoding: chunked\r\nRetry-After: 1\r\n\r\n",
                                 chunked: true, connection: .close)
             == "HTTP/1.1 503 \r\nRetry-After: 1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
