@@ -8,6 +8,8 @@ extension ClientConnection {
 
     func startExchange() {
         cancelDeadline()
+        requestBodyWindow = nil
+        requestBodyRead = 0
         guard let input else { return }
         snapshot = proxy.snapshot
         let bytes = input.readable
@@ -154,6 +156,7 @@ extension ClientConnection {
                     return true
                 case .value(let n):
                     buffer.commit(n)
+                    requestBodyRead &+= UInt64(n)
                     if n < space && !peerHungUp { readable = false }
                     progressed = true
                 }
@@ -223,10 +226,15 @@ extension ClientConnection {
             return true
         case .blocked:
             // The client is not taking bytes: its idle timeout guards the wait, counted from the last
-            // bytes it took (a slow reader that keeps reading is not idle).
-            if !hasDeadline || bytesToClient != sentBefore { proxy.idleDeadlines.arm(self, now: proxy.loop.now) }
+            // bytes it took (a slow reader that keeps reading is not idle). It replaces a request-body
+            // window: a client that neither reads nor sends is idle.
+            if !hasDeadline || bytesToClient != sentBefore || requestBodyWindow != nil {
+                requestBodyWindow = nil
+                proxy.idleDeadlines.arm(self, now: proxy.loop.now)
+            }
         case .done:
-            cancelDeadline()
+            // Nothing to write: the idle deadline is done with, a request-body window runs on.
+            if requestBodyWindow == nil { cancelDeadline() }
             if responseStarted && responseBody.isFullyClassified && responsePending == 0 {
                 finishExchange()
                 return true
@@ -453,13 +461,15 @@ extension ClientConnection {
     func exchangeDeadlinePassed() {
         guard let up = upstream else { return }
         // Silence caused by the client — its request body not arriving, or it not reading our
-        // response — is not the upstream's fault: keep waiting under the client's idle timeout,
-        // whose expiry ends the exchange as a downstream abort, never counted against the arm.
+        // response — is not the upstream's fault: keep waiting under the client's deadline
+        // (timeouts.requestBody windows, or the idle timeout), whose expiry ends the exchange as a
+        // downstream abort, never counted against the arm.
         let awaitingClientBody = up.connected && !requestComplete && requestPending == 0 && !readable
         let blockedOnClient = up.connected && responseStarted && !writable
         if awaitingClientBody || blockedOnClient {
             proxy.responseDeadlines.arm(up, now: proxy.loop.now)
-            if !hasDeadline { proxy.idleDeadlines.arm(self, now: proxy.loop.now) }
+            if blockedOnClient && !hasDeadline { proxy.idleDeadlines.arm(self, now: proxy.loop.now) }
+            if awaitingClientBody { updateRequestBodyWindow() }
             return
         }
         if !up.connected {

@@ -70,6 +70,11 @@ final class ClientConnection: UpstreamOwner {
     var requestPending = 0
     /// A chunked request body re-framed for the upstream (see `ChunkedScanner.reframe`).
     var reframed: ByteBuffer?
+    /// Request-body bytes read from the client in this exchange (after those that came with the head).
+    var requestBodyRead: UInt64 = 0
+    /// The `timeouts.requestBody` window running while the proxy waits for body bytes; its deadline is
+    /// the connection's deadline whenever it is set (see ClientConnection+RequestBody.swift).
+    var requestBodyWindow: RequestBodyWindow?
     var requestComplete = false
     var retried = false
     /// Response bytes from the upstream (head, then body in transit).
@@ -162,7 +167,10 @@ final class ClientConnection: UpstreamOwner {
             case .lingering: progressed = stepLingering()
             case .closed: return
             }
-            if !progressed { return }
+            if !progressed {
+                if state == .exchanging { updateRequestBodyWindow() }
+                return
+            }
         }
     }
 
@@ -182,6 +190,10 @@ final class ClientConnection: UpstreamOwner {
                 // Nothing of a request arrived (idle keep-alive, or a connection that never spoke): close quietly.
                 close()
             }
+        case .exchanging where requestBodyWindow != nil:
+            let window = requestBodyWindow!
+            requestBodyWindow = nil
+            requestBodyWindowEnded(window)
         case .exchanging, .closing:
             // The client stopped reading what we send it.
             close()
@@ -407,6 +419,7 @@ final class ClientConnection: UpstreamOwner {
 
     /// Gives back the exchange's buffers and its upstream connection (to the pool when reusable).
     func releaseExchange(reuseUpstream: Bool) {
+        requestBodyWindow = nil
         if let up = upstream {
             upstream = nil
             if reuseUpstream {
