@@ -3,7 +3,8 @@
 public enum HeadWriter {
     /// The upstream request head. Fields that are not hop-by-hop are copied byte-exact (name through value), in order;
     /// then X-Forwarded-For (every received X-Forwarded-For value, then `clientAddress`), X-Forwarded-Proto,
-    /// X-Forwarded-Host (when the host is known and not empty) and, for a chunked body, "Transfer-Encoding: chunked".
+    /// X-Forwarded-Host (when the host is known and not empty), Forwarded (every well-formed received value,
+    /// then the proxy's element: see ForwardedField) and, for a chunked body, "Transfer-Encoding: chunked".
     /// Always HTTP/1.1, whatever the client spoke. Returns bytes written, or nil when `out` is too small.
     public static func writeRequest(
         _ head: RequestHead, source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer,
@@ -53,6 +54,14 @@ public enum HeadWriter {
             w.write(source.slice(host))
             w.write("\r\n")
         }
+        w.write("Forwarded: ")
+        for field in head.headers where field.wellKnown == .forwarded && !field.value.isEmpty
+            && ForwardedField.isValid(source, field.value) {
+            w.write(source.slice(field.value))
+            w.write(", ")
+        }
+        ForwardedField.writeOwnElement(&w, clientAddress: clientAddress, host: head.host.map { source.slice($0) }, proto: proto)
+        w.write("\r\n")
         if head.framing == .chunked { w.write("Transfer-Encoding: chunked\r\n") }
         w.write("\r\n")
         return w.result

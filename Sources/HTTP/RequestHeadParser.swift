@@ -111,7 +111,7 @@ public struct RequestHeadParser: Sendable {
             head.expectsContinue = head.versionMinor == 1
         case .xForwardedFor:
             if head.forwardedFor == nil { head.forwardedFor = field.value }
-        case .other, .keepAlive, .proxyConnection, .te, .trailer, .upgrade, .xForwardedProto, .xForwardedHost:
+        case .other, .keepAlive, .proxyConnection, .te, .trailer, .upgrade, .xForwardedProto, .xForwardedHost, .forwarded:
             break
         }
         // The request-smuggling case of RFC 9112 §6.1: a proxy that forwards both lets two parsers disagree.
