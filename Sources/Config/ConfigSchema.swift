@@ -88,6 +88,10 @@ public struct LimitsConfig: Sendable, Equatable {
     /// Bytes per second a request body must average over each `TimeoutsConfig.requestBody` window
     /// (Kestrel's minimum data rate; 0: only the window's one byte is required).
     public var minRequestBodyRate: Int = 256
+    /// A request body up to this many bytes is read whole before an upstream is chosen and connected
+    /// (HTTP/1.1; capped by what one loop buffer holds after the head); a larger one streams once this
+    /// much arrived. 0: bodies stream from the first byte.
+    public var requestBuffer: Int = 0
     public init() {}
 }
 

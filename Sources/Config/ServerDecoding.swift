@@ -134,6 +134,7 @@ extension LimitsConfig {
                 m.optional("maxIdlePerEndpoint") { $0.integer(in: 0...10_000) } ?? limits.maxIdlePerEndpoint
             limits.minRequestBodyRate =
                 m.optional("minRequestBodyRate") { $0.integer(in: 0...1_073_741_824) } ?? limits.minRequestBodyRate
+            limits.requestBuffer = m.optional("requestBuffer") { $0.integer(in: 0...1_048_576) } ?? limits.requestBuffer
             return limits
         }
     }

@@ -10,8 +10,17 @@ extension ClientConnection {
         cancelDeadline()
         requestBodyWindow = nil
         requestBodyRead = 0
-        guard let input else { return }
+        responseStarted = false
         snapshot = proxy.snapshot
+        if startBufferingBody() { return }
+        beginExchange()
+    }
+
+    /// Routes the request, picks its arm and connects upstream (after its body was buffered, if it was).
+    func beginExchange() {
+        cancelDeadline()
+        requestBodyWindow = nil
+        guard let input else { return }
         let bytes = input.readable
         let path = bytes.slice(request.path)
         let host = request.host.map { bytes.slice($0) }

@@ -7,6 +7,7 @@ extension ClientConnection {
     /// read so far, and the body is not complete. (Bytes held for an upstream that is not taking them,
     /// or a connect in progress, are the upstream's wait, not the client's.)
     private var awaitsClientBody: Bool {
+        if state == .bufferingBody { return true }
         guard let up = upstream, up.connected else { return false }
         return (headOut?.isEmpty ?? true) && requestPending == 0 && !requestComplete && !requestBody.isFullyClassified
     }

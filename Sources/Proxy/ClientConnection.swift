@@ -13,6 +13,8 @@ final class ClientConnection: UpstreamOwner {
         /// TLS listeners: the handshake comes before any request.
         case handshaking
         case awaitingHead
+        /// Reading a request body into `input` before choosing an upstream (`limits.requestBuffer`).
+        case bufferingBody
         case exchanging
         /// Sending a final response of our own (an error) before closing.
         case closing
@@ -162,13 +164,14 @@ final class ClientConnection: UpstreamOwner {
             switch state {
             case .handshaking: progressed = stepHandshake()
             case .awaitingHead: progressed = stepAwaitingHead()
+            case .bufferingBody: progressed = stepBufferingBody()
             case .exchanging: progressed = stepExchange()
             case .closing: progressed = stepClosing()
             case .lingering: progressed = stepLingering()
             case .closed: return
             }
             if !progressed {
-                if state == .exchanging { updateRequestBodyWindow() }
+                if state == .exchanging || state == .bufferingBody { updateRequestBodyWindow() }
                 return
             }
         }
@@ -190,11 +193,11 @@ final class ClientConnection: UpstreamOwner {
                 // Nothing of a request arrived (idle keep-alive, or a connection that never spoke): close quietly.
                 close()
             }
-        case .exchanging where requestBodyWindow != nil:
+        case .exchanging where requestBodyWindow != nil, .bufferingBody where requestBodyWindow != nil:
             let window = requestBodyWindow!
             requestBodyWindow = nil
             requestBodyWindowEnded(window)
-        case .exchanging, .closing:
+        case .exchanging, .closing, .bufferingBody:
             // The client stopped reading what we send it.
             close()
         case .lingering:
@@ -481,7 +484,7 @@ final class ClientConnection: UpstreamOwner {
             close()
         case .awaitingHead where input?.isEmpty ?? true:
             close()
-        case .awaitingHead, .exchanging:
+        case .awaitingHead, .bufferingBody, .exchanging:
             closeAfterResponse = true
         case .closing, .lingering, .closed:
             break
