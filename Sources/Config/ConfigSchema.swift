@@ -101,6 +101,10 @@ public struct LimitsConfig: Sendable, Equatable {
     /// stop accepting and new connections wait in the kernel's backlog. nil: derived from the
     /// descriptor limit at start (see `ConnectionBudget`).
     public var maxConnections: Int?
+    /// A request body up to this many bytes is read whole before an upstream is chosen and connected
+    /// (HTTP/1.1; capped by what one loop buffer holds after the head); a larger one streams once this
+    /// much arrived. 0: bodies stream from the first byte.
+    public var requestBuffer: Int = 0
     public init() {}
 }
 

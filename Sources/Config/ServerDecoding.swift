@@ -146,6 +146,7 @@ extension LimitsConfig {
             limits.minRequestBodyRate =
                 m.optional("minRequestBodyRate") { $0.integer(in: 0...1_073_741_824) } ?? limits.minRequestBodyRate
             limits.maxConnections = m.optional("maxConnections") { $0.integer(in: 1...10_000_000) }
+            limits.requestBuffer = m.optional("requestBuffer") { $0.integer(in: 0...1_048_576) } ?? limits.requestBuffer
             return limits
         }
     }

@@ -26,6 +26,8 @@ public struct FieldRequest: Sendable {
     private var linesStart = -1
     private var linesEnd = -1
     private var forwardedFor: [ByteRange] = []
+    /// The client's well-formed Forwarded values (see ForwardedField), kept ahead of the proxy's element.
+    private var forwarded: [ByteRange] = []
     private var cookies: [ByteRange] = []
     /// RFC 9113 §6.5.2's measure: name + value + 32 per field.
     private var listSize = 0
@@ -60,6 +62,7 @@ public struct FieldRequest: Sendable {
         linesStart = -1
         linesEnd = -1
         forwardedFor.removeAll(keepingCapacity: true)
+        forwarded.removeAll(keepingCapacity: true)
         cookies.removeAll(keepingCapacity: true)
         listSize = 0
         count = 0
@@ -100,6 +103,12 @@ public struct FieldRequest: Sendable {
             return
         case .xForwardedFor:
             if let r = store(value, in: scratch), !r.isEmpty { forwardedFor.append(r) }
+            return
+        case .forwarded:
+            if !value.isEmpty && ForwardedField.isValid(value, ByteRange(lowerBound: 0, upperBound: value.count)),
+               let r = store(value, in: scratch) {
+                forwarded.append(r)
+            }
             return
         case .te:
             // Hop-by-hop for HTTP/1.1; only "trailers" is allowed in HTTP/2, and passed on to HTTP/2 upstreams.
@@ -209,6 +218,9 @@ public struct FieldRequest: Sendable {
             w.write(source.slice(authority))
             w.write("\r\n")
         }
+        w.write("Forwarded: ")
+        writeForwarded(&w, source: source, clientAddress: clientAddress, proto: proto)
+        w.write("\r\n")
         if chunkedBody { w.write("Transfer-Encoding: chunked\r\n") }
         w.write("\r\n")
         return w.result
@@ -246,10 +258,26 @@ public struct FieldRequest: Sendable {
         }
         w.write(clientAddress)
         guard let n = w.result else { return false }
+        // Forwarded is composed after X-Forwarded-For in the same storage.
+        let rest = UnsafeMutableRawBufferPointer(rebasing: storage[n...])
+        var fw = ByteWriter(rest)
+        writeForwarded(&fw, source: source, clientAddress: clientAddress, proto: proto)
+        guard let m = fw.result else { return false }
         emit(literal("x-forwarded-for"), UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(storage)[0..<n]))
         emit(literal("x-forwarded-proto"), literal(proto))
         if let authority, !authority.isEmpty { emit(literal("x-forwarded-host"), source.slice(authority)) }
+        emit(literal("forwarded"), UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(rest)[0..<m]))
         return true
+    }
+
+    /// The client's well-formed Forwarded values, then the proxy's element (as for HTTP/1.1, see ForwardedField).
+    private func writeForwarded(_ w: inout ByteWriter, source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer,
+                                proto: StaticString) {
+        for f in forwarded {
+            w.write(source.slice(f))
+            w.write(", ")
+        }
+        ForwardedField.writeOwnElement(&w, clientAddress: clientAddress, host: authority.map { source.slice($0) }, proto: proto)
     }
 
     private func literal(_ s: StaticString) -> UnsafeRawBufferPointer {

@@ -12,14 +12,18 @@ struct FramingFields: Sendable {
     private(set) var nominatesFields = false
 
     /// Content-Length = 1*DIGIT, possibly received as a list of identical values ("5, 5") or repeated fields
-    /// (RFC 9112 §6.3 ¶5); anything else is an unrecoverable framing error.
-    mutating func addContentLength(_ p: UnsafeRawBufferPointer, _ value: ByteRange) throws(HTTPParseError) {
+    /// (RFC 9112 §6.3 ¶5); anything else is an unrecoverable framing error. Returns the canonical value
+    /// within `value`: the first element's digits without leading zeros, which is what gets relayed (one
+    /// field, one value: a recipient that rejects lists, or reads "010" as octal, reads the same length).
+    mutating func addContentLength(_ p: UnsafeRawBufferPointer, _ value: ByteRange) throws(HTTPParseError) -> ByteRange {
         var i = value.lowerBound
         let end = value.upperBound
         guard i < end else { throw .badRequest("empty content-length") }
+        var canonical: ByteRange?
         while true {
             guard i < end, ASCII.isDigit(p[i]) else { throw .badRequest("malformed content-length") }
             var n: UInt64 = 0
+            let start = i
             while i < end && ASCII.isDigit(p[i]) {
                 let (times10, o1) = n.multipliedReportingOverflow(by: 10)
                 let (sum, o2) = times10.addingReportingOverflow(UInt64(p[i] - UInt8(ascii: "0")))
@@ -29,8 +33,13 @@ struct FramingFields: Sendable {
             }
             if let previous = contentLength, previous != n { throw .badRequest("differing content-length values") }
             contentLength = n
+            if canonical == nil {
+                var first = start
+                while first < i - 1 && p[first] == UInt8(ascii: "0") { first += 1 }
+                canonical = ByteRange(lowerBound: first, upperBound: i)
+            }
             while i < end && ASCII.isOWS(p[i]) { i += 1 }
-            if i == end { return }
+            if i == end { return canonical! }
             guard p[i] == ASCII.comma else { throw .badRequest("malformed content-length") }
             i += 1
             while i < end && ASCII.isOWS(p[i]) { i += 1 }

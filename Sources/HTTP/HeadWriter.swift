@@ -3,7 +3,8 @@
 public enum HeadWriter {
     /// The upstream request head. Fields that are not hop-by-hop are copied byte-exact (name through value), in order;
     /// then X-Forwarded-For (every received X-Forwarded-For value, then `clientAddress`), X-Forwarded-Proto,
-    /// X-Forwarded-Host (when the host is known and not empty) and, for a chunked body, "Transfer-Encoding: chunked".
+    /// X-Forwarded-Host (when the host is known and not empty), Forwarded (every well-formed received value,
+    /// then the proxy's element: see ForwardedField) and, for a chunked body, "Transfer-Encoding: chunked".
     /// Always HTTP/1.1, whatever the client spoke. Returns bytes written, or nil when `out` is too small.
     public static func writeRequest(
         _ head: RequestHead, source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer,
@@ -24,6 +25,8 @@ public enum HeadWriter {
                 // An absolute-form authority overrides Host, and the upstream must see the one that was routed on.
                 w.write("Host: ")
                 w.write(source.slice(host))
+            } else if field.wellKnown == .contentLength {
+                writeContentLength(field, source: source, into: &w)
             } else {
                 w.write(source.slice(ByteRange(lowerBound: field.name.lowerBound, upperBound: field.value.upperBound)))
             }
@@ -51,6 +54,14 @@ public enum HeadWriter {
             w.write(source.slice(host))
             w.write("\r\n")
         }
+        w.write("Forwarded: ")
+        for field in head.headers where field.wellKnown == .forwarded && !field.value.isEmpty
+            && ForwardedField.isValid(source, field.value) {
+            w.write(source.slice(field.value))
+            w.write(", ")
+        }
+        ForwardedField.writeOwnElement(&w, clientAddress: clientAddress, host: head.host.map { source.slice($0) }, proto: proto)
+        w.write("\r\n")
         if head.framing == .chunked { w.write("Transfer-Encoding: chunked\r\n") }
         w.write("\r\n")
         return w.result
@@ -69,7 +80,11 @@ public enum HeadWriter {
         w.write(source.slice(head.reason))
         w.write("\r\n")
         for field in head.headers where !field.isHopByHop {
-            w.write(source.slice(ByteRange(lowerBound: field.name.lowerBound, upperBound: field.value.upperBound)))
+            if field.wellKnown == .contentLength {
+                writeContentLength(field, source: source, into: &w)
+            } else {
+                w.write(source.slice(ByteRange(lowerBound: field.name.lowerBound, upperBound: field.value.upperBound)))
+            }
             w.write("\r\n")
         }
         if chunked { w.write("Transfer-Encoding: chunked\r\n") }
@@ -80,6 +95,14 @@ public enum HeadWriter {
         }
         w.write("\r\n")
         return w.result
+    }
+
+    /// The parser narrowed Content-Length's value to its canonical digits; what precedes them in the
+    /// received line (a leading zero, OWS) is not copied.
+    private static func writeContentLength(_ field: HeaderField, source: UnsafeRawBufferPointer, into w: inout ByteWriter) {
+        w.write(source.slice(field.name))
+        w.write(": ")
+        w.write(source.slice(field.value))
     }
 
     /// A complete plain-text response of the proxy's own (errors, mostly): `message` and a newline as the body.

@@ -4,6 +4,7 @@ public struct HeaderField: Sendable, Equatable {
     public var name: ByteRange
     /// Excludes leading and trailing OWS. An empty value is anchored just after the colon, so that the bytes from
     /// `name.lowerBound` to `value.upperBound` are always the field line as received, minus trailing OWS.
+    /// Except Content-Length's: the parser narrows it to the canonical digits (see `FramingFields.addContentLength`).
     public var value: ByteRange
     /// Not forwarded: connection-specific (RFC 9110 §7.6.1), or re-created by the writer (X-Forwarded-*, requests only).
     public var isHopByHop: Bool
@@ -23,7 +24,7 @@ public enum WellKnownField: UInt8, Sendable {
     case other
     case host, contentLength, transferEncoding, expect
     case connection, keepAlive, proxyConnection, te, trailer, upgrade
-    case xForwardedFor, xForwardedProto, xForwardedHost
+    case xForwardedFor, xForwardedProto, xForwardedHost, forwarded
 
     /// Field names are case-insensitive (RFC 9110 §5.1); dispatching on length first keeps this to one comparison.
     init(name r: ByteRange, in p: UnsafeRawBufferPointer) {
@@ -33,6 +34,7 @@ public enum WellKnownField: UInt8, Sendable {
         case 4: self = eq("host") ? .host : .other
         case 6: self = eq("expect") ? .expect : .other
         case 7: self = eq("trailer") ? .trailer : eq("upgrade") ? .upgrade : .other
+        case 9: self = eq("forwarded") ? .forwarded : .other
         case 10: self = eq("connection") ? .connection : eq("keep-alive") ? .keepAlive : .other
         case 14: self = eq("content-length") ? .contentLength : .other
         case 15: self = eq("x-forwarded-for") ? .xForwardedFor : .other
@@ -46,8 +48,9 @@ public enum WellKnownField: UInt8, Sendable {
         switch self {
         case .connection, .keepAlive, .proxyConnection, .te, .trailer, .transferEncoding, .upgrade:
             return true
-        case .xForwardedFor, .xForwardedProto, .xForwardedHost:
-            // A client must not choose what the upstream believes about the connection; the writer sets these.
+        case .xForwardedFor, .xForwardedProto, .xForwardedHost, .forwarded:
+            // A client must not choose what the upstream believes about the connection; the writer sets these
+            // (keeping the client's X-Forwarded-For and well-formed Forwarded values ahead of its own).
             return inRequest
         case .other, .host, .contentLength, .expect:
             return false

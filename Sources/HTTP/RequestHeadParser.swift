@@ -84,6 +84,8 @@ public struct RequestHeadParser: Sendable {
             throw HTTPParseError(status: 431, reason: "too many header fields")
         }
         let known = WellKnownField(name: field.name, in: p)
+        var value = field.value
+        var repeated = false
         switch known {
         case .host:
             hostFieldCount += 1
@@ -93,7 +95,9 @@ public struct RequestHeadParser: Sendable {
             // An absolute-form authority, parsed earlier from the request line, takes precedence.
             if head.host == nil { head.host = field.value }
         case .contentLength:
-            try framing.addContentLength(p, field.value)
+            // One field with the canonical value goes upstream; a repeat (already checked equal) is dropped.
+            repeated = framing.contentLength != nil
+            value = try framing.addContentLength(p, field.value)
         case .transferEncoding:
             // An HTTP/1.0 hop may not understand chunked, so framing would be ambiguous (RFC 9112 §6.1).
             guard head.versionMinor == 1 else { throw .badRequest("transfer-encoding in an HTTP/1.0 request") }
@@ -107,7 +111,7 @@ public struct RequestHeadParser: Sendable {
             head.expectsContinue = head.versionMinor == 1
         case .xForwardedFor:
             if head.forwardedFor == nil { head.forwardedFor = field.value }
-        case .other, .keepAlive, .proxyConnection, .te, .trailer, .upgrade, .xForwardedProto, .xForwardedHost:
+        case .other, .keepAlive, .proxyConnection, .te, .trailer, .upgrade, .xForwardedProto, .xForwardedHost, .forwarded:
             break
         }
         // The request-smuggling case of RFC 9112 §6.1: a proxy that forwards both lets two parsers disagree.
@@ -115,7 +119,7 @@ public struct RequestHeadParser: Sendable {
             throw .badRequest("content-length and transfer-encoding together")
         }
         head.headers.append(HeaderField(
-            name: field.name, value: field.value, isHopByHop: known.isHopByHop(inRequest: true), wellKnown: known))
+            name: field.name, value: value, isHopByHop: repeated || known.isHopByHop(inRequest: true), wellKnown: known))
     }
 
     private func finish(_ p: UnsafeRawBufferPointer, _ head: inout RequestHead) throws(HTTPParseError) {

@@ -64,14 +64,19 @@ public struct ResponseHeadParser: Sendable {
                 let field = try FieldLine.parse(p, line)
                 guard head.headers.count < maxHeaderCount else { throw .badRequest("too many header fields") }
                 let known = WellKnownField(name: field.name, in: p)
+                var value = field.value
+                var repeated = false
                 switch known {
-                case .contentLength: try framing.addContentLength(p, field.value)
+                case .contentLength:
+                    // As for requests: one field with the canonical value is relayed.
+                    repeated = framing.contentLength != nil
+                    value = try framing.addContentLength(p, field.value)
                 case .transferEncoding: try framing.addTransferEncoding(p, field.value)
                 case .connection: try framing.addConnection(p, field.value)
                 default: break
                 }
                 head.headers.append(HeaderField(
-                    name: field.name, value: field.value, isHopByHop: known.isHopByHop(inRequest: false),
+                    name: field.name, value: value, isHopByHop: repeated || known.isHopByHop(inRequest: false),
                     wellKnown: known))
             }
         }

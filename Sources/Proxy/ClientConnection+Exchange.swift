@@ -8,8 +8,19 @@ extension ClientConnection {
 
     func startExchange() {
         cancelDeadline()
-        guard let input else { return }
+        requestBodyWindow = nil
+        requestBodyRead = 0
+        responseStarted = false
         snapshot = proxy.snapshot
+        if startBufferingBody() { return }
+        beginExchange()
+    }
+
+    /// Routes the request, picks its arm and connects upstream (after its body was buffered, if it was).
+    func beginExchange() {
+        cancelDeadline()
+        requestBodyWindow = nil
+        guard let input else { return }
         let bytes = input.readable
         let path = bytes.slice(request.path)
         let host = request.host.map { bytes.slice($0) }
@@ -96,18 +107,15 @@ extension ClientConnection {
     private func pumpRequest(_ up: UpstreamConnection) -> Bool {
         if requestComplete { return false }
         var progressed = false
-        if let input {
-            switch requestBody.classify(input.readable, alreadyPending: requestPending) {
-            case .success(let n): requestPending += n
-            case .failure(let e):
-                // A malformed body is the client's fault: not counted against the arm.
-                recordOutcome(status: nil, failure: nil)
-                if responseStarted { close() } else { respond(status: e.status, message: e.reason) }
-                return true
-            }
+        if let input, let error = takeRequestBody(from: input) {
+            // A malformed body is the client's fault: not counted against the arm.
+            recordOutcome(status: nil, failure: nil)
+            if responseStarted { close() } else { respond(status: error.status, message: error.reason) }
+            return true
         }
         let head = headOut.map { $0.readable } ?? UnsafeRawBufferPointer(start: nil, count: 0)
-        let body = input.map { UnsafeRawBufferPointer(rebasing: $0.readable[0..<requestPending]) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        let bodySource = reframed ?? input
+        let body = bodySource.map { UnsafeRawBufferPointer(rebasing: $0.readable[0..<requestPending]) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
         if head.count + body.count > 0 {
             guard up.writable else { return false }
             do {
@@ -121,9 +129,10 @@ extension ClientConnection {
                     headOut?.consume(fromHead)
                     let fromBody = n - fromHead
                     if fromBody > 0 {
-                        input!.consume(fromBody)
+                        bodySource!.consume(fromBody)
                         requestPending -= fromBody
-                        bytesFromClient &+= UInt64(fromBody)
+                        // Re-framed bytes were counted as they were taken from `input`.
+                        if reframed == nil { bytesFromClient &+= UInt64(fromBody) }
                     }
                     if n < head.count + body.count { up.writable = false }
                     progressed = n > 0
@@ -156,6 +165,7 @@ extension ClientConnection {
                     return true
                 case .value(let n):
                     buffer.commit(n)
+                    requestBodyRead &+= UInt64(n)
                     if n < space && !peerHungUp { readable = false }
                     progressed = true
                 }
@@ -165,6 +175,35 @@ extension ClientConnection {
             }
         }
         return progressed
+    }
+
+    /// Makes the body bytes that arrived in `input` ready for the upstream (`requestPending`): a length
+    /// or close-delimited body is sent from `input` as it is, a chunked one re-framed into `reframed`.
+    private func takeRequestBody(from input: ByteBuffer) -> HTTPParseError? {
+        guard case .chunked(var scanner, false) = requestBody else {
+            switch requestBody.classify(input.readable, alreadyPending: requestPending) {
+            case .success(let n): requestPending += n
+            case .failure(let e): return e
+            }
+            return nil
+        }
+        let out = reframed ?? proxy.loop.buffers.take()
+        reframed = out
+        out.compact()
+        let room = max(0, out.writableCount - ChunkedScanner.reframeSlack)
+        let feed = UnsafeRawBufferPointer(rebasing: input.readable.prefix(room))
+        let consumed: Int
+        var finished = false
+        switch scanner.reframe(feed, emit: { out.append($0) }) {
+        case .needMore(let n): consumed = n
+        case .done(let n): consumed = n; finished = true
+        case .error(let e): return e
+        }
+        input.consume(consumed)
+        bytesFromClient &+= UInt64(consumed)
+        requestBody = .chunked(scanner, done: finished)
+        requestPending = out.readableCount
+        return nil
     }
 
     /// Upstream → client: response heads (1xx relayed, then the final one), then the body by its framing.
@@ -192,12 +231,19 @@ extension ClientConnection {
         case .failed:
             close()
             return true
+        case .upstreamFailed:
+            return true
         case .blocked:
             // The client is not taking bytes: its idle timeout guards the wait, counted from the last
-            // bytes it took (a slow reader that keeps reading is not idle).
-            if !hasDeadline || bytesToClient != sentBefore { proxy.idleDeadlines.arm(self, now: proxy.loop.now) }
+            // bytes it took (a slow reader that keeps reading is not idle). It replaces a request-body
+            // window: a client that neither reads nor sends is idle.
+            if !hasDeadline || bytesToClient != sentBefore || requestBodyWindow != nil {
+                requestBodyWindow = nil
+                proxy.idleDeadlines.arm(self, now: proxy.loop.now)
+            }
         case .done:
-            cancelDeadline()
+            // Nothing to write: the idle deadline is done with, a request-body window runs on.
+            if requestBodyWindow == nil { cancelDeadline() }
             if responseStarted && responseBody.isFullyClassified && responsePending == 0 {
                 finishExchange()
                 return true
@@ -285,18 +331,24 @@ extension ClientConnection {
     /// Writes our queued head and the upstream's body bytes to the client, in one writev where possible.
     private func relayResponseBody() -> FlushResult {
         guard let from = fromUpstream else { return flushOutput() }
-        if dechunk, case .chunked(var scanner, false) = responseBody, let out = output {
-            // De-chunking copies payload into `output`; feed no more than fits, flush, and go on until
-            // the held bytes are all decoded or the client blocks: stopping earlier would strand bytes
-            // that no epoll event will ever come back for.
+        if case .chunked(var scanner, false) = responseBody, let out = output {
+            // A chunked body is copied into `output`: de-chunked for an HTTP/1.0 client, else re-framed
+            // canonically. Feed no more than fits, flush, and go on until the held bytes are all taken
+            // or the client blocks: stopping earlier would strand bytes that no epoll event will ever
+            // come back for.
             while true {
                 out.compact()
-                let feed = UnsafeRawBufferPointer(rebasing: from.readable.prefix(out.writableCount))
+                let room = dechunk ? out.writableCount : max(0, out.writableCount - ChunkedScanner.reframeSlack)
+                let feed = UnsafeRawBufferPointer(rebasing: from.readable.prefix(room))
                 var finished = false
-                switch scanner.decode(feed, payload: { out.append($0) }) {
+                let result = dechunk ? scanner.decode(feed, payload: { out.append($0) })
+                                     : scanner.reframe(feed, emit: { out.append($0) })
+                switch result {
                 case .needMore(let consumed): from.consume(consumed)
                 case .done(let consumed): from.consume(consumed); finished = true
-                case .error: return .failed
+                case .error(let e):
+                    failChunkedResponse(e)
+                    return .upstreamFailed
                 }
                 responseBody = .chunked(scanner, done: finished)
                 let flushed = flushOutput()
@@ -333,6 +385,17 @@ extension ClientConnection {
         } catch {
             return .failed
         }
+    }
+
+    /// The upstream's chunked body is malformed (or a chunk is larger than the proxy relays). If none of
+    /// the response reached the client yet, it gets a 502 instead of the head queued for it.
+    private func failChunkedResponse(_ error: HTTPParseError) {
+        if let up = upstream { proxy.log.warning("invalid chunked body from \(up.pool.configured): \(error)") }
+        if bytesToClient == 0 {
+            responseStarted = false
+            output?.clear()
+        }
+        failUpstream(.invalidResponse)
     }
 
     // MARK: end of an exchange
@@ -409,13 +472,15 @@ extension ClientConnection {
     func exchangeDeadlinePassed() {
         guard let up = upstream else { return }
         // Silence caused by the client — its request body not arriving, or it not reading our
-        // response — is not the upstream's fault: keep waiting under the client's idle timeout,
-        // whose expiry ends the exchange as a downstream abort, never counted against the arm.
+        // response — is not the upstream's fault: keep waiting under the client's deadline
+        // (timeouts.requestBody windows, or the idle timeout), whose expiry ends the exchange as a
+        // downstream abort, never counted against the arm.
         let awaitingClientBody = up.connected && !requestComplete && requestPending == 0 && !readable
         let blockedOnClient = up.connected && responseStarted && !writable
         if awaitingClientBody || blockedOnClient {
             proxy.responseDeadlines.arm(up, now: proxy.loop.now)
-            if !hasDeadline { proxy.idleDeadlines.arm(self, now: proxy.loop.now) }
+            if blockedOnClient && !hasDeadline { proxy.idleDeadlines.arm(self, now: proxy.loop.now) }
+            if awaitingClientBody { updateRequestBodyWindow() }
             return
         }
         if !up.connected {

@@ -13,6 +13,8 @@ final class ClientConnection: UpstreamOwner {
         /// TLS listeners: the handshake comes before any request.
         case handshaking
         case awaitingHead
+        /// Reading a request body into `input` before choosing an upstream (`limits.requestBuffer`).
+        case bufferingBody
         case exchanging
         /// Sending a final response of our own (an error) before closing.
         case closing
@@ -66,8 +68,15 @@ final class ClientConnection: UpstreamOwner {
     var headOut: ByteBuffer?
     var headOutLength = 0
     var requestBody = BodyProgress.none
-    /// Bytes at the front of `input` that belong to the request body and are not yet sent upstream.
+    /// Body bytes ready for the upstream and not yet sent: at the front of `input`, or (chunked) in `reframed`.
     var requestPending = 0
+    /// A chunked request body re-framed for the upstream (see `ChunkedScanner.reframe`).
+    var reframed: ByteBuffer?
+    /// Request-body bytes read from the client in this exchange (after those that came with the head).
+    var requestBodyRead: UInt64 = 0
+    /// The `timeouts.requestBody` window running while the proxy waits for body bytes; its deadline is
+    /// the connection's deadline whenever it is set (see ClientConnection+RequestBody.swift).
+    var requestBodyWindow: RequestBodyWindow?
     var requestComplete = false
     var retried = false
     /// Response bytes from the upstream (head, then body in transit).
@@ -155,12 +164,16 @@ final class ClientConnection: UpstreamOwner {
             switch state {
             case .handshaking: progressed = stepHandshake()
             case .awaitingHead: progressed = stepAwaitingHead()
+            case .bufferingBody: progressed = stepBufferingBody()
             case .exchanging: progressed = stepExchange()
             case .closing: progressed = stepClosing()
             case .lingering: progressed = stepLingering()
             case .closed: return
             }
-            if !progressed { return }
+            if !progressed {
+                if state == .exchanging || state == .bufferingBody { updateRequestBodyWindow() }
+                return
+            }
         }
     }
 
@@ -180,7 +193,11 @@ final class ClientConnection: UpstreamOwner {
                 // Nothing of a request arrived (idle keep-alive, or a connection that never spoke): close quietly.
                 close()
             }
-        case .exchanging, .closing:
+        case .exchanging where requestBodyWindow != nil, .bufferingBody where requestBodyWindow != nil:
+            let window = requestBodyWindow!
+            requestBodyWindow = nil
+            requestBodyWindowEnded(window)
+        case .exchanging, .closing, .bufferingBody:
             // The client stopped reading what we send it.
             close()
         case .lingering:
@@ -337,7 +354,7 @@ final class ClientConnection: UpstreamOwner {
 
     private func stepClosing() -> Bool {
         switch flushOutput() {
-        case .failed:
+        case .failed, .upstreamFailed:
             close()
             return false
         case .blocked:
@@ -383,7 +400,11 @@ final class ClientConnection: UpstreamOwner {
         }
     }
 
-    enum FlushResult { case done, blocked, failed }
+    enum FlushResult {
+        case done, blocked, failed
+        /// The upstream's body broke its framing: the exchange was ended as the upstream's failure.
+        case upstreamFailed
+    }
 
     /// Writes `output` to the client.
     func flushOutput() -> FlushResult {
@@ -401,6 +422,7 @@ final class ClientConnection: UpstreamOwner {
 
     /// Gives back the exchange's buffers and its upstream connection (to the pool when reusable).
     func releaseExchange(reuseUpstream: Bool) {
+        requestBodyWindow = nil
         if let up = upstream {
             upstream = nil
             if reuseUpstream {
@@ -417,6 +439,7 @@ final class ClientConnection: UpstreamOwner {
             }
         }
         proxy.loop.buffers.give(from: &headOut)
+        proxy.loop.buffers.give(from: &reframed)
         proxy.loop.buffers.give(from: &fromUpstream)
         responseParser.reset()
         response.reset()
@@ -461,7 +484,7 @@ final class ClientConnection: UpstreamOwner {
             close()
         case .awaitingHead where input?.isEmpty ?? true:
             close()
-        case .awaitingHead, .exchanging:
+        case .awaitingHead, .bufferingBody, .exchanging:
             closeAfterResponse = true
         case .closing, .lingering, .closed:
             break

@@ -78,7 +78,7 @@ let issueExample = """
               - { name: http, address: 0.0.0.0:80 }
               - { name: alt, address: "[::]:8080" }
             timeouts: { requestHeader: 5s, idle: 1m, requestBody: 4s, upstreamConnect: 500ms, upstreamResponse: 1h30m, upstreamIdle: 90s, drain: 250us }
-            limits: { maxHeaderBytes: 1024, maxHeaderCount: 10000, maxIdlePerEndpoint: 0, minRequestBodyRate: 0 }
+            limits: { maxHeaderBytes: 1024, maxHeaderCount: 10000, maxIdlePerEndpoint: 0, minRequestBodyRate: 0, requestBuffer: 8192 }
             routes:
               - name: api.v2_x-y
                 match: { host: "*.Example.COM", pathPrefix: /api }
@@ -101,6 +101,7 @@ let issueExample = """
         #expect(config.limits.maxHeaderCount == 10000)
         #expect(config.limits.maxIdlePerEndpoint == 0)
         #expect(config.limits.minRequestBodyRate == 0)
+        #expect(config.limits.requestBuffer == 8192)
         let route = config.routes[0]
         #expect(route.name == "api.v2_x-y")
         #expect(route.match == MatchConfig(host: "*.example.com", pathPrefix: "/api"))

@@ -161,11 +161,13 @@ import Testing
               maxHeaderBytes: 1023
               maxHeaderCount: 10001
               maxIdlePerEndpoint: -1
+              requestBuffer: 1048577
             """) == [
                 "threads: 0 is not in 1...256 (line 9)",
                 "limits.maxHeaderBytes: 1023 is not in 1024...1048576 (line 11)",
                 "limits.maxHeaderCount: 10001 is not in 1...10000 (line 12)",
                 "limits.maxIdlePerEndpoint: -1 is not in 0...10000 (line 13)",
+                "limits.requestBuffer: 1048577 is not in 0...1048576 (line 14)",
             ])
         #expect(problems(minimalConfig + "threads: 257\n") == ["threads: 257 is not in 1...256 (line 9)"])
         #expect(problems(minimalConfig + "threads: 2.5\n") == [

@@ -42,7 +42,7 @@ import Testing
         let head = try #require(http1(request, scratch, chunked: true))
         #expect(head == "POST /v1/items?limit=5 HTTP/1.1\r\nHost: api.example\r\naccept: */*\r\nuser-agent: t\r\n"
             + "cookie: a=1; b=2\r\nX-Forwarded-For: 192.0.2.1, 10.0.0.9\r\nX-Forwarded-Proto: https\r\n"
-            + "X-Forwarded-Host: api.example\r\nTransfer-Encoding: chunked\r\n\r\n")
+            + "X-Forwarded-Host: api.example\r\nForwarded: for=10.0.0.9;host=\"api.example\";proto=https\r\nTransfer-Encoding: chunked\r\n\r\n")
         let path = scratch.withUnsafeBytes { Array(request.path(in: UnsafeRawBufferPointer(rebasing: $0[0..<request.used]))) }
         #expect(String(decoding: path, as: UTF8.self) == "/v1/items")
     }
@@ -64,6 +64,7 @@ import Testing
         }
         #expect(ok)
         #expect(emitted == [":method: GET", ":scheme: https", ":authority: a", ":path: /p", "grpc-timeout: 1S", "te: trailers",
-                            "x-forwarded-for: 192.0.2.1, 10.0.0.9", "x-forwarded-proto: http", "x-forwarded-host: a"])
+                            "x-forwarded-for: 192.0.2.1, 10.0.0.9", "x-forwarded-proto: http", "x-forwarded-host: a",
+                            "forwarded: for=10.0.0.9;host=\"a\";proto=http"])
     }
 }

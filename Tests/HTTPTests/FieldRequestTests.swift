@@ -81,6 +81,7 @@ private let pseudo = [(":method", "GET"), (":scheme", "https"), (":authority", "
             X-Forwarded-For: 203.0.113.1, 198.51.100.2, 198.51.100.3, 192.0.2.7\r
             X-Forwarded-Proto: https\r
             X-Forwarded-Host: example.com\r
+            Forwarded: for=192.0.2.7;host="example.com";proto=https\r
             Transfer-Encoding: chunked\r
             \r
 
@@ -92,14 +93,14 @@ private let pseudo = [(":method", "GET"), (":scheme", "https"), (":authority", "
         #expect(c.request.method == .post)
         #expect(c.request.hasContentLength)
         #expect(c.head() == "POST /form HTTP/1.1\r\nHost: h\r\ncontent-length: 12\r\n"
-            + "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: h\r\n\r\n")
+            + "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: h\r\nForwarded: for=192.0.2.7;host=\"h\";proto=https\r\n\r\n")
     }
 
     @Test func theHostFieldStandsInForAMissingAuthority() {
         let c = collect([(":method", "GET"), (":scheme", "http"), (":path", "/"), ("host", "h.example:8080"), ("accept", "*/*")])
         #expect(c.text(c.request.authority) == "h.example:8080")
         #expect(c.head() == "GET / HTTP/1.1\r\nHost: h.example:8080\r\naccept: */*\r\n"
-            + "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: h.example:8080\r\n\r\n")
+            + "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: h.example:8080\r\nForwarded: for=192.0.2.7;host=\"h.example:8080\";proto=https\r\n\r\n")
     }
 
     @Test func authorityWinsOverAHostFieldWhichIsNotRepeated() {
@@ -111,7 +112,7 @@ private let pseudo = [(":method", "GET"), (":scheme", "https"), (":authority", "
     @Test func noAuthorityAtAllGivesAnEmptyHostAndNoForwardedHost() {
         let c = collect([(":method", "GET"), (":path", "/")])
         #expect(c.request.problem == nil)
-        #expect(c.head() == "GET / HTTP/1.1\r\nHost: \r\nX-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\n\r\n")
+        #expect(c.head() == "GET / HTTP/1.1\r\nHost: \r\nX-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\nForwarded: for=192.0.2.7;proto=https\r\n\r\n")
     }
 
     @Test func splitCookiesAreJoinedIntoOneField() {
@@ -124,6 +125,7 @@ private let pseudo = [(":method", "GET"), (":scheme", "https"), (":authority", "
             X-Forwarded-For: 192.0.2.7\r
             X-Forwarded-Proto: https\r
             X-Forwarded-Host: example.com\r
+            Forwarded: for=192.0.2.7;host="example.com";proto=https\r
             \r
 
             """)
@@ -143,6 +145,7 @@ private let pseudo = [(":method", "GET"), (":scheme", "https"), (":authority", "
             X-Forwarded-For: 192.0.2.7\r
             X-Forwarded-Proto: https\r
             X-Forwarded-Host: example.com\r
+            Forwarded: for=192.0.2.7;host="example.com";proto=https\r
             \r
 
             """)
@@ -167,6 +170,7 @@ private let pseudo = [(":method", "GET"), (":scheme", "https"), (":authority", "
             X-Forwarded-For: 10.0.0.1, 192.0.2.7\r
             X-Forwarded-Proto: https\r
             X-Forwarded-Host: h\r
+            Forwarded: for=192.0.2.7;host="h";proto=https\r
             \r
 
             """)
