@@ -23,6 +23,10 @@ final class H2Stream: UpstreamOwner {
 
     // Request.
     var fields: FieldRequest
+    /// The HTTP/1.1 parser's checks, applied to the decoded fields.
+    var rules = DecodedRequestRules()
+    /// The first field the rules refused: the stream is answered with it once the head ends.
+    var headProblem: HTTPParseError?
     /// Field bytes while the head arrives; given back once the upstream head is written.
     var scratch: ByteBuffer?
     var snapshot: ProxySnapshot
@@ -114,6 +118,8 @@ final class H2Stream: UpstreamOwner {
         answered = false
         isTouched = false
         fields.reset(maxListSize: proxy.maxHeaderBytes, maxCount: proxy.maxHeaderCount)
+        rules.reset()
+        headProblem = nil
         if responseParser.maxHeaderBytes != proxy.maxHeaderBytes || responseParser.maxHeaderCount != proxy.maxHeaderCount {
             // A reload changed the limits since this spare object was made.
             responseParser = ResponseHeadParser(maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
@@ -150,9 +156,13 @@ final class H2Stream: UpstreamOwner {
         grpcStatus = -1
     }
 
+    /// One field of the request head: checked, then collected.
     func addField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         guard let scratch else { return }
         bytesFromClient &+= UInt64(name.count + value.count + 4)
+        if headProblem == nil && fields.problem == nil {
+            do { try rules.check(name: name, value: value) } catch { headProblem = error }
+        }
         fields.add(name: name, value: value, scratch: UnsafeMutableRawBufferPointer(start: scratch.base, count: scratch.capacity))
     }
 
