@@ -83,6 +83,7 @@ extension H2Stream {
     /// Makes the progress the upstream's readiness allows (outside the session's callbacks).
     func advance() {
         guard !finished else { return }
+        defer { updateRequestBodyWindow() }
         if acknowledgeLater > 0 {
             session.consume(stream: id, acknowledgeLater)
             acknowledgeLater = 0

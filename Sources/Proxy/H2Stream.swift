@@ -92,6 +92,8 @@ final class H2Stream: UpstreamOwner {
     /// `content-type: application/grpc…`: `grpc-status` decides whether the response failed.
     var isGRPC = false
     var grpcStatus = -1
+    /// The deadline of the request body's current progress window (see H2Stream+RequestBody).
+    lazy var bodyWindow = H2RequestBodyWindow(stream: self)
 
     init(proxy: ProxyLoop, connection: H2Connection) {
         self.proxy = proxy
@@ -207,6 +209,7 @@ final class H2Stream: UpstreamOwner {
         finished = true
         h2Pool = nil
         cancelDeadline()
+        bodyWindow.cancelDeadline()
         // Still recording means the response did not complete: the client went away or reset it.
         recordOutcome(status: nil, failure: nil)
         releaseExchange(reuseUpstream: false)
