@@ -328,15 +328,15 @@ final class H2Connection: Pollable, H2SessionDelegate {
         sentResponseData = true
     }
 
-    func h2Field(_ id: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, trailer: Bool) {
-        // Request trailers have no place in the HTTP/1.1 request sent upstream (its body framing is ours).
-        guard !trailer else { return }
+    func h2Field(_ id: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, trailer: Bool) -> Bool {
         if let recent = recent(id) {
             // The common case, once per field: adding a field cannot end the stream, so borrowing is safe.
-            recent._withUnsafeGuaranteedRef { $0.addField(name: name, value: value) }
-        } else {
-            stream(id)?.addField(name: name, value: value)
+            return recent._withUnsafeGuaranteedRef {
+                trailer ? $0.addTrailerField(name: name, value: value) : $0.addField(name: name, value: value)
+            }
         }
+        guard let stream = stream(id) else { return true }
+        return trailer ? stream.addTrailerField(name: name, value: value) : stream.addField(name: name, value: value)
     }
 
     func h2HeadEnded(_ id: Int32, endStream: Bool) {
