@@ -83,5 +83,26 @@ extension Integration {
                 #expect(upstream.requests.filter { $0.path.hasPrefix("/stall/") }.allSatisfy { !$0.complete })
             }
         }
+
+        /// An 8 MiB upload to an upstream that stops reading for 2.5 s after 64 KiB: once the socket
+        /// buffers fill, received bytes wait for the upstream and the client's window stays shut. That
+        /// wait is the upstream's: five 500 ms windows pass without a byte, and the upload completes.
+        @Test func timeBlockedOnTheUpstreamIsNotTheClients() throws {
+            try H2Tools.requirePythonH2()
+            let size = 8 << 20
+            let upstream = try TestUpstream { _ in
+                .respond(UpstreamResponse(body: .fixed("done".bytes), pauseReading: ReadPause(afterBytes: 1 << 16, seconds: 2.5)))
+            }
+            defer { upstream.stop() }
+            let config = ProxyConfig.single(primary: upstream, timeouts: ["requestBody": "500ms", "upstreamResponse": "10s"])
+            try withProxy(config) { proxy in
+                let run = try H2Client.run("flow-upload", port: proxy.port, ["--path", "/big", "--bytes", String(size), "--content-length"])
+                try #require(run.ok, "\(run)")
+                let response = try #require(run.stream("upload"))
+                #expect(response.succeeded() && response.body == "done", "\(response)")
+                #expect(upstream.waitForRequests(1))
+                #expect(upstream.requests.first?.bodyCount == size)
+            }
+        }
     }
 }
