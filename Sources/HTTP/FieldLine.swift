@@ -23,14 +23,7 @@ struct FieldLine {
         while lo < end && ASCII.isOWS(p[lo]) { lo += 1 }
         var hi = end
         while hi > lo && ASCII.isOWS(p[hi - 1]) { hi -= 1 }
-        let bad = ASCII.firstNonFieldValueByte(p, from: lo, to: hi)
-        if bad < hi {
-            switch p[bad] {
-            case ASCII.cr: throw .badRequest("CR in field value")
-            case 0: throw .badRequest("NUL in field value")
-            default: throw .badRequest("control character in field value")
-            }
-        }
+        try RequestRules.fieldValue(p, ByteRange(lowerBound: lo, upperBound: hi))
         let value = lo == hi
             ? ByteRange(lowerBound: colon + 1, upperBound: colon + 1)
             : ByteRange(lowerBound: lo, upperBound: hi)

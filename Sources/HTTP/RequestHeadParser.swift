@@ -91,7 +91,7 @@ public struct RequestHeadParser: Sendable {
             hostFieldCount += 1
             // Two Hosts could route one way here and another way upstream (RFC 9110 §7.2: MUST reject).
             guard hostFieldCount == 1 else { throw .badRequest("more than one host field") }
-            guard HostSyntax.isValid(p, field.value, allowEmpty: true) else { throw .badRequest("invalid host") }
+            try RequestRules.host(p, field.value)
             // An absolute-form authority, parsed earlier from the request line, takes precedence.
             if head.host == nil { head.host = field.value }
         case .contentLength:

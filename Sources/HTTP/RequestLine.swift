@@ -4,23 +4,19 @@ enum RequestLine {
     static func parse(_ p: UnsafeRawBufferPointer, _ line: ByteRange, into head: inout RequestHead) throws(HTTPParseError) {
         let end = line.upperBound
         var i = line.lowerBound
-        while i < end && ASCII.isTokenChar(p[i]) { i += 1 }
+        while i < end && p[i] != ASCII.sp { i += 1 }
         let method = ByteRange(lowerBound: line.lowerBound, upperBound: i)
-        guard !method.isEmpty, i < end, p[i] == ASCII.sp else { throw .badRequest("invalid method") }
+        guard i < end else { throw .badRequest("invalid method") }
         head.methodRange = method
-        head.method = HTTPMethod(p, method)
-        // Tunnelling is not what a reverse proxy in front of one service is for.
-        if head.method == .connect { throw HTTPParseError(status: 501, reason: "CONNECT is not supported") }
+        head.method = try RequestRules.method(p, method)
 
         let targetStart = i + 1
         var j = targetStart
-        while j < end && p[j] != ASCII.sp {
-            guard isTargetByte(p[j]) else { throw .badRequest("invalid character in request-target") }
-            j += 1
-        }
+        while j < end && p[j] != ASCII.sp { j += 1 }
         guard j > targetStart else {
             throw .badRequest(j < end ? "extra space in request line" : "missing request-target")
         }
+        try RequestRules.targetBytes(p, ByteRange(lowerBound: targetStart, upperBound: j))
         guard j < end else { throw .badRequest("missing HTTP version") }
         head.versionMinor = try parseVersion(p, ByteRange(lowerBound: j + 1, upperBound: end))
         try parseTarget(p, ByteRange(lowerBound: targetStart, upperBound: j), into: &head)
@@ -43,44 +39,17 @@ enum RequestLine {
         return p[v + 7] == UInt8(ascii: "0") ? 0 : 1
     }
 
-    /// origin-form, absolute-form (http/https only) or asterisk-form for OPTIONS (RFC 9112 §3.2).
+    /// Records the target's parts by its form (RequestRules.targetForm).
     private static func parseTarget(_ p: UnsafeRawBufferPointer, _ t: ByteRange, into head: inout RequestHead) throws(HTTPParseError) {
-        let first = p[t.lowerBound]
-        if first == ASCII.slash {
+        switch try RequestRules.targetForm(p, t, method: head.method) {
+        case .origin, .asterisk:
             head.target = t
-        } else if t.count == 1 && first == UInt8(ascii: "*") {
-            guard head.method == .options else { throw .badRequest("asterisk-form is only for OPTIONS") }
-            head.target = t
-        } else if let schemeLength = absoluteSchemeLength(p, t) {
-            let authorityStart = t.lowerBound + schemeLength
-            var k = authorityStart
-            while k < t.upperBound && p[k] != ASCII.slash && p[k] != ASCII.question { k += 1 }
-            let authority = ByteRange(lowerBound: authorityStart, upperBound: k)
-            guard HostSyntax.isValid(p, authority, allowEmpty: false) else { throw .badRequest("invalid authority in request-target") }
+        case .absolute(let authority, let rest):
             head.host = authority
-            head.target = ByteRange(lowerBound: k, upperBound: t.upperBound)
-        } else {
-            throw .badRequest("invalid request-target")
+            head.target = rest
         }
         var q = head.target.lowerBound
         while q < head.target.upperBound && p[q] != ASCII.question { q += 1 }
         head.path = ByteRange(lowerBound: head.target.lowerBound, upperBound: q)
-    }
-
-    /// The length of a case-insensitive "http://" or "https://" prefix, or nil.
-    private static func absoluteSchemeLength(_ p: UnsafeRawBufferPointer, _ t: ByteRange) -> Int? {
-        let lo = t.lowerBound
-        if t.count >= 7, ASCII.equalsIgnoringCase(p, ByteRange(lowerBound: lo, upperBound: lo + 4), "http") {
-            if ASCII.equals(p, ByteRange(lowerBound: lo + 4, upperBound: lo + 7), "://") { return 7 }
-            if t.count >= 8, p[lo + 4] | 0x20 == UInt8(ascii: "s"),
-               ASCII.equals(p, ByteRange(lowerBound: lo + 5, upperBound: lo + 8), "://") { return 8 }
-        }
-        return nil
-    }
-
-    /// Visible ASCII except '#': no CTL, SP, DEL, fragment or raw non-ASCII byte can be part of a URI (RFC 3986).
-    @inline(__always)
-    private static func isTargetByte(_ b: UInt8) -> Bool {
-        b > ASCII.sp && b < 0x7F && b != UInt8(ascii: "#")
     }
 }

@@ -7,8 +7,11 @@ public protocol H2SessionDelegate: AnyObject {
     /// A request's HEADERS frame began on a new stream.
     func h2StreamBegan(_ stream: Int32)
     /// One field of the request head (pseudo-fields first, as the protocol requires), or of a trailing
-    /// HEADERS frame when `trailer`.
-    func h2Field(_ stream: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, trailer: Bool)
+    /// HEADERS frame when `trailer`. False stops the header block there: the session resets the
+    /// stream (INTERNAL_ERROR; a response submitted for it would be dropped) and skips the rest of
+    /// the block unchecked. A block's size is the client's choice: HPACK lets a few bytes name the same
+    /// large table entry over and over, and every field delivered costs a scan of its value.
+    func h2Field(_ stream: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, trailer: Bool) -> Bool
     /// The request head is complete; `endStream`: there is no body.
     func h2HeadEnded(_ stream: Int32, endStream: Bool)
     func h2Data(_ stream: Int32, _ bytes: UnsafeRawBufferPointer)
@@ -122,11 +125,11 @@ enum H2ServerCallbacks {
             guard f.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
             let trailer = f.headers.cat == NGHTTP2_HCAT_HEADERS
             guard trailer || f.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
-            withSession(userData, as: H2Session.self) {
+            let more = withSession(userData, as: H2Session.self) {
                 $0.delegate.h2Field(f.hd.stream_id, name: UnsafeRawBufferPointer(start: name, count: nameLength),
                                     value: UnsafeRawBufferPointer(start: value, count: valueLength), trailer: trailer)
             }
-            return 0
+            return more ? 0 : Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
         }
         nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks) { _, frame, userData in
             let f = frame!.pointee

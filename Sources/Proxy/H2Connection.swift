@@ -36,6 +36,10 @@ final class H2Connection: Pollable, H2SessionDelegate {
     private var unanswered = 0
     /// A stream produced response DATA during the current flush: the client is taking bytes.
     private var sentResponseData = false
+    /// Whether the client is in the middle of a header block, from the frames it sent.
+    private var headerBlocks = H2HeaderBlockWatch()
+    /// The deadline running is `timeouts.requestHeader` for the open header block, armed at its first frame.
+    private var timingHeaderBlock = false
 
     /// Takes over a connection whose first bytes (in `input`, if any) start the HTTP/2 preface.
     init(fd: SocketDescriptor, transport: ClientTransport, peerText: [UInt8], input: ByteBuffer?, listener: Listener,
@@ -73,9 +77,20 @@ final class H2Connection: Pollable, H2SessionDelegate {
         ended.removeAll(keepingCapacity: true)
     }
 
-    /// The client has been idle (no stream) or has not taken our bytes for the idle timeout.
+    /// The client has been idle (no stream) or has not taken our bytes for the idle timeout, or has
+    /// left a header block unfinished for the request header timeout.
     override func handleDeadline() {
         guard !closed else { return }
+        if timingHeaderBlock {
+            // Nothing else can be processed on the connection until the block ends (RFC 9113 §6.10):
+            // it is over. PROTOCOL_ERROR: the frames the client owes will never be read.
+            proxy.log.info("HTTP/2 header block unfinished after the request header timeout: closing the connection")
+            goingAway = true
+            session.terminate(.protocolError)
+            flush()
+            close()
+            return
+        }
         if unanswered == 0 && !goingAway {
             goingAway = true
             session.goAway()
@@ -91,6 +106,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
             let buffer = input ?? proxy.loop.buffers.take()
             input = buffer
             if !buffer.isEmpty {
+                headerBlocks.scan(buffer.readable)
                 do {
                     try session.receive(buffer.readable)
                 } catch {
@@ -208,6 +224,20 @@ final class H2Connection: Pollable, H2SessionDelegate {
     /// for that long (a slow reader that keeps taking bytes is not idle). Streams waiting on their
     /// upstream are guarded by the upstream deadlines instead.
     private func updateDeadline(wrote: Bool) {
+        // A header block in progress holds its stream, its buffer and the whole connection (its
+        // stream counts as unanswered, which would otherwise cancel the idle deadline): it must end
+        // within the request header timeout from its first frame, however it trickles.
+        if headerBlocks.isOpen {
+            if !timingHeaderBlock {
+                timingHeaderBlock = true
+                proxy.headerDeadlines.arm(self, now: proxy.loop.now)
+            }
+            return
+        }
+        if timingHeaderBlock {
+            timingHeaderBlock = false
+            cancelDeadline()
+        }
         let blocked = output.map { !$0.isEmpty } ?? false
         // Only response DATA shows a stream waiting on the client's window is moving again (a PING
         // answer is a write too, and would keep a client that never opens its window alive).
@@ -298,15 +328,15 @@ final class H2Connection: Pollable, H2SessionDelegate {
         sentResponseData = true
     }
 
-    func h2Field(_ id: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, trailer: Bool) {
-        // Request trailers have no place in the HTTP/1.1 request sent upstream (its body framing is ours).
-        guard !trailer else { return }
+    func h2Field(_ id: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, trailer: Bool) -> Bool {
         if let recent = recent(id) {
             // The common case, once per field: adding a field cannot end the stream, so borrowing is safe.
-            recent._withUnsafeGuaranteedRef { $0.addField(name: name, value: value) }
-        } else {
-            stream(id)?.addField(name: name, value: value)
+            return recent._withUnsafeGuaranteedRef {
+                trailer ? $0.addTrailerField(name: name, value: value) : $0.addField(name: name, value: value)
+            }
         }
+        guard let stream = stream(id) else { return true }
+        return trailer ? stream.addTrailerField(name: name, value: value) : stream.addField(name: name, value: value)
     }
 
     func h2HeadEnded(_ id: Int32, endStream: Bool) {

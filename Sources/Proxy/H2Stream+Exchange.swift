@@ -19,11 +19,16 @@ extension H2Stream {
         case nil:
             break
         }
-        if fields.method == .connect {
-            respond(status: 501, message: "CONNECT is not supported")
+        let source = UnsafeRawBufferPointer(start: scratch.base, count: fields.used)
+        // The rules the HTTP/1.1 parser applies (CONNECT's 501 among them): the upstream sees the
+        // request as an HTTP/1.1 request line and Host, so it must be one that parser accepts.
+        if headProblem == nil, let target = fields.target {
+            do { try rules.checkTarget(path: source.slice(target), method: fields.method) } catch { headProblem = error }
+        }
+        if let problem = headProblem {
+            respond(status: problem.status, message: problem.reason)
             return
         }
-        let source = UnsafeRawBufferPointer(start: scratch.base, count: fields.used)
         snapshot = proxy.snapshot
         let host = fields.authority.map { source.slice($0) }
         guard let route = snapshot.routes.match(host: host, path: fields.path(in: source)) else {
@@ -78,6 +83,7 @@ extension H2Stream {
     /// Makes the progress the upstream's readiness allows (outside the session's callbacks).
     func advance() {
         guard !finished else { return }
+        defer { updateRequestBodyWindow() }
         if acknowledgeLater > 0 {
             session.consume(stream: id, acknowledgeLater)
             acknowledgeLater = 0

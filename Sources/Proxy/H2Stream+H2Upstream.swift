@@ -93,6 +93,7 @@ extension H2Stream {
             let acknowledged = min(n, unacknowledged)
             unacknowledged -= acknowledged
             session.consume(stream: id, acknowledged)
+            updateRequestBodyWindow()
             proxy.markDirty(connection)
         }
         if body.isEmpty && requestEnded {

@@ -23,6 +23,15 @@ final class H2Stream: UpstreamOwner {
 
     // Request.
     var fields: FieldRequest
+    /// The HTTP/1.1 parser's checks, applied to the decoded fields.
+    var rules = DecodedRequestRules()
+    /// The first field the rules refused: the stream is answered with it once the head ends.
+    var headProblem: HTTPParseError?
+    /// RFC 9113 §6.5.2's measure of the trailing fields, bounded like the head's.
+    var trailerListSize = 0
+    /// The measure and count of the head's fields past its limits (see `addField`).
+    var excessListSize = 0
+    var excessCount = 0
     /// Field bytes while the head arrives; given back once the upstream head is written.
     var scratch: ByteBuffer?
     var snapshot: ProxySnapshot
@@ -88,6 +97,8 @@ final class H2Stream: UpstreamOwner {
     /// `content-type: application/grpc…`: `grpc-status` decides whether the response failed.
     var isGRPC = false
     var grpcStatus = -1
+    /// The deadline of the request body's current progress window (see H2Stream+RequestBody).
+    lazy var bodyWindow = H2RequestBodyWindow(stream: self)
 
     init(proxy: ProxyLoop, connection: H2Connection) {
         self.proxy = proxy
@@ -114,6 +125,11 @@ final class H2Stream: UpstreamOwner {
         answered = false
         isTouched = false
         fields.reset(maxListSize: proxy.maxHeaderBytes, maxCount: proxy.maxHeaderCount)
+        rules.reset()
+        headProblem = nil
+        trailerListSize = 0
+        excessListSize = 0
+        excessCount = 0
         if responseParser.maxHeaderBytes != proxy.maxHeaderBytes || responseParser.maxHeaderCount != proxy.maxHeaderCount {
             // A reload changed the limits since this spare object was made.
             responseParser = ResponseHeadParser(maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
@@ -150,10 +166,29 @@ final class H2Stream: UpstreamOwner {
         grpcStatus = -1
     }
 
-    func addField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        guard let scratch else { return }
+    /// One field of the request head: checked, then collected. A head over the limits is still
+    /// decoded to its end while the excess stays within three times the limits, so that an ordinary
+    /// oversized head gets its 431 (the session could not send it after stopping the block: the
+    /// stream's reset goes first). Beyond that, e.g. an HPACK bomb, false: the stream is reset and
+    /// the rest of the block is not checked for nothing.
+    func addField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
+        guard let scratch else { return true }
         bytesFromClient &+= UInt64(name.count + value.count + 4)
+        if headProblem == nil && fields.problem == nil {
+            do { try rules.check(name: name, value: value) } catch { headProblem = error }
+        }
         fields.add(name: name, value: value, scratch: UnsafeMutableRawBufferPointer(start: scratch.base, count: scratch.capacity))
+        guard fields.problem == .tooLarge else { return true }
+        excessListSize += name.count + value.count + 32
+        excessCount += 1
+        return excessListSize <= 3 * proxy.maxHeaderBytes && excessCount <= 3 * proxy.maxHeaderCount
+    }
+
+    /// One trailing field: dropped (trailers have no place in the HTTP/1.1 request sent upstream, whose
+    /// body framing is ours), but measured, so a trailer block cannot be an endless one either.
+    func addTrailerField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
+        trailerListSize += name.count + value.count + 32
+        return trailerListSize <= proxy.maxHeaderBytes
     }
 
     func headEnded(endStream: Bool) {
@@ -197,6 +232,7 @@ final class H2Stream: UpstreamOwner {
         finished = true
         h2Pool = nil
         cancelDeadline()
+        bodyWindow.cancelDeadline()
         // Still recording means the response did not complete: the client went away or reset it.
         recordOutcome(status: nil, failure: nil)
         releaseExchange(reuseUpstream: false)

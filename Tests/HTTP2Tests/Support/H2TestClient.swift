@@ -236,8 +236,9 @@ final class ServerRecorder: H2SessionDelegate {
 
     func h2StreamBegan(_ stream: Int32) { events.append(.began(stream)) }
 
-    func h2Field(_ stream: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, trailer: Bool) {
+    func h2Field(_ stream: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, trailer: Bool) -> Bool {
         events.append(.field(stream, String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self), trailer: trailer))
+        return true
     }
 
     func h2HeadEnded(_ stream: Int32, endStream: Bool) { events.append(.headEnded(stream, endStream: endStream)) }
