@@ -32,6 +32,12 @@ final class RolloutController {
         store = state.snapshot.config.state.map { StateStore(path: $0.path) }
     }
 
+    /// Refuses a state file in a directory other users could write to: at start, and at every reload, so a
+    /// directory opened up since is noticed before the next save refuses it.
+    static func checkStateDirectory(_ config: CanarygateConfig) throws(StateDirectoryError) {
+        if let state = config.state { try StateStore(path: state.path).checkDirectory() }
+    }
+
     /// Loads persisted rollouts (a restarted proxy resumes at the same phase and weight) and applies the config.
     func start(now: UInt64) {
         var restored: [String: RolloutState] = [:]
