@@ -88,6 +88,7 @@ final class RolloutController {
     /// One control tick (every 100 ms): sequential judges on the tick's counts, async results, timers.
     func tick(now: UInt64) {
         let metrics = state.metrics.snapshot()
+        for (route, line) in inbox.takeHookOutputs() { record("\(route): \(line)") }
         let pending = inbox.takeAll()
         for (route, event) in pending { deliver(route, event, now: now) }
         for name in Array(rollouts.keys) {
@@ -169,7 +170,10 @@ final class RolloutController {
             if requests.isEmpty { return .hooksCompleted(type, passed: true, detail: "no \(type.rawValue) hooks") }
             hooks.start(requests) { [inbox] results in
                 let passed = results.allSatisfy(\.passed)
+                // The detail becomes the rollout's message, which the state file keeps: a hook's output
+                // (whatever a script prints, credentials included) goes to the event log only.
                 let detail = results.map { "\($0.name): \($0.passed ? "passed" : $0.detail)" }.joined(separator: "; ")
+                inbox.postHookOutputs(route, results)
                 inbox.post(route, .hooksCompleted(type, passed: passed, detail: detail))
             }
             return nil
@@ -203,17 +207,21 @@ final class RolloutController {
             persistAll()
             return nil
         case .emit(let entry):
-            let line = "\(route): \(entry.phase.rawValue) weight=\(entry.weight) \(entry.message)"
-            logger.info("rollout \(line)")
-            eventLog.append(line)
-            if eventLog.count > 100 { eventLog.removeFirst(eventLog.count - 100) }
+            record("\(route): \(entry.phase.rawValue) weight=\(entry.weight) \(entry.message)")
             let eventHooks = r.analysis.webhooks.filter { $0.type == .event }.map {
                 HookRequest(route: route, hook: $0, phase: entry.phase.rawValue, revision: r.machine.state.canaryRevision ?? "",
                             weight: entry.weight, environment: ["CANARYGATE_MESSAGE": entry.message])
             }
-            if !eventHooks.isEmpty { hooks.start(eventHooks) { _ in } }
+            if !eventHooks.isEmpty { hooks.start(eventHooks) { [inbox] in inbox.postHookOutputs(route, $0) } }
             return nil
         }
+    }
+
+    /// A line for the log and the event log (the last 100, for /status).
+    private func record(_ line: String) {
+        logger.info("rollout \(line)")
+        eventLog.append(line)
+        if eventLog.count > 100 { eventLog.removeFirst(eventLog.count - 100) }
     }
 
     /// Asks every loop to close its idle connections to `endpoints`.
@@ -245,6 +253,23 @@ final class RolloutInbox: Sendable {
         queue.withLock { queue in
             defer { queue.removeAll() }
             return queue
+        }
+    }
+
+    private let outputs = Mutex<[(route: String, line: String)]>([])
+
+    /// Event-log lines for the failed hooks of `results` that printed something (bounded and escaped by the runner).
+    func postHookOutputs(_ route: String, _ results: [HookResult]) {
+        let lines = results.filter { !$0.passed && !$0.output.isEmpty }.map {
+            "hook \($0.name) (\($0.type.rawValue)) \($0.detail), output: \($0.output)"
+        }
+        if !lines.isEmpty { outputs.withLock { $0 += lines.map { (route, $0) } } }
+    }
+
+    func takeHookOutputs() -> [(route: String, line: String)] {
+        outputs.withLock { outputs in
+            defer { outputs.removeAll() }
+            return outputs
         }
     }
 }

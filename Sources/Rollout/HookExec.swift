@@ -37,7 +37,7 @@ struct ExecCall {
         while true {
             if let status = Self.reapIfExited(pid) {
                 if pipeOpen { output.drain(readEnd) }
-                return Self.judge(status: status, output: output.text)
+                return Self.judge(status: status, output: output.shown)
             }
             let wait = HookClock.pollMilliseconds(until: deadline, cap: Self.pollMilliseconds)
             if wait == 0 { break }
@@ -50,9 +50,7 @@ struct ExecCall {
         }
         terminate(pid)
         if pipeOpen { output.drain(readEnd) }
-        let text = output.text
-        let detail = "timed out after \(HookClock.describe(request.hook.timeout))"
-        return .fail(text.isEmpty ? detail : "\(detail): \(text)")
+        return .fail("timed out after \(HookClock.describe(request.hook.timeout))", output: output.shown)
     }
 
     struct SpawnFailure: Error { var message: String }
@@ -169,7 +167,7 @@ struct ExecCall {
         }
     }
 
-    /// "exit 0" passes; "exit 2", "killed by signal 9" fail, with the output's tail.
+    /// "exit 0" passes; "exit 2", "killed by signal 9" fail, with the output's tail beside the detail.
     static func judge(status: Int32, output: String) -> HookAttempt {
         let detail: String
         if status == -1 {
@@ -181,14 +179,16 @@ struct ExecCall {
         } else {
             detail = "killed by signal \(status & 0x7F)"
         }
-        return .fail(output.isEmpty ? detail : "\(detail): \(output)")
+        return .fail(detail, output: output)
     }
 }
 
-/// The last `limit` bytes of a child's stdout and stderr.
+/// The last `limit` bytes of a child's stdout and stderr, and how many came before them.
 struct OutputTail {
     let limit: Int
     private(set) var bytes: [UInt8] = []
+    /// Every byte the child wrote, kept or not.
+    private(set) var total = 0
 
     init(limit: Int) { self.limit = limit }
 
@@ -208,17 +208,33 @@ struct OutputTail {
     }
 
     mutating func append(_ chunk: ArraySlice<UInt8>) {
+        total += chunk.count
         bytes += chunk
         // Trimmed in batches so a chatty child does not cost a copy per read.
         if bytes.count > 2 * limit { bytes.removeFirst(bytes.count - limit) }
     }
 
-    /// The tail as text, trimmed of surrounding white space.
-    var text: String {
+    /// The tail as one line for logs and /status: trimmed of surrounding white space, line breaks and
+    /// other control characters escaped (a child must not forge log lines or terminal escapes), invalid
+    /// UTF-8 replaced, and "(N bytes dropped) " in front when the output was longer than `limit`.
+    var shown: String {
         let tail = bytes.suffix(limit)
         var text = String(decoding: tail, as: UTF8.self)
         while let last = text.last, last.isWhitespace { text.removeLast() }
         while let first = text.first, first.isWhitespace { text.removeFirst() }
-        return text
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            case "\t": escaped += "\\t"
+            case "\\": escaped += "\\\\"
+            case _ where scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value):
+                escaped += "\\x" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        let dropped = total - tail.count
+        return dropped > 0 && !escaped.isEmpty ? "(\(dropped) bytes dropped) \(escaped)" : escaped
     }
 }

@@ -19,19 +19,30 @@ import Testing
         #expect(result.detail == "exit 1")
     }
 
-    @Test func theOutputTailGoesIntoTheFailureDetail() async {
+    @Test func theOutputTailGoesBesideTheFailureDetailOnOneLine() async {
         let result = await runner.results([hookRequest(execHook("loud", ["sh", "-c", "echo out; echo 'bad thing' >&2; exit 2"]))])[0]
         #expect(!result.passed)
-        #expect(result.detail == "exit 2: out\nbad thing")
+        #expect(result.detail == "exit 2")
+        #expect(result.output == "out\\nbad thing")
     }
 
-    @Test func onlyTheLast4KiBOfOutputIsKept() async {
+    @Test func controlCharactersInTheOutputAreEscaped() {
+        var tail = OutputTail(limit: 64)
+        tail.append(ArraySlice(Array("ok\r\n\u{1B}[31mred\tback\\slash\u{7F}\n".utf8) + [0xFF]))
+        #expect(tail.shown == "ok\\r\\n\\x1b[31mred\\tback\\\\slash\\x7f\\n\u{FFFD}")
+    }
+
+    @Test func onlyTheLast4KiBOfOutputIsKeptWithHowMuchWasDropped() async {
         let result = await runner.results([hookRequest(execHook("chatty", ["sh", "-c", "i=0; while [ $i -lt 2000 ]; do echo line-$i; i=$((i+1)); done; exit 1"]))])[0]
         #expect(!result.passed)
-        #expect(result.detail.hasPrefix("exit 1: "))
-        #expect(result.detail.hasSuffix("line-1999"))
-        #expect(result.detail.utf8.count <= 4096 + "exit 1: ".utf8.count)
-        #expect(!result.detail.contains("line-0\n"))
+        #expect(result.detail == "exit 1")
+        // 10 × "line-N\n" (70 bytes) + 90 × 8 + 900 × 9 + 1000 × 10 = 18,890 bytes written.
+        let written = 70 + 90 * 8 + 900 * 9 + 1000 * 10
+        #expect(result.output.hasPrefix("(\(written - 4096) bytes dropped) "), "\(result.output.prefix(60))")
+        #expect(result.output.hasSuffix("line-1999"))
+        #expect(!result.output.contains("line-0\\n"))
+        // 4096 bytes kept, each newline shown as two characters.
+        #expect(result.output.utf8.count < 2 * 4096 + 40)
     }
 
     @Test func theRolloutIsInTheEnvironment() async throws {
@@ -104,7 +115,8 @@ import Testing
         let result = await runner.results([hookRequest(hook)])[0]
         let elapsed = clock.now - started
         #expect(!result.passed)
-        #expect(result.detail == "timed out after 0.3s: started")
+        #expect(result.detail == "timed out after 0.3s")
+        #expect(result.output == "started")
         #expect(elapsed >= .milliseconds(600))
         #expect(elapsed < .seconds(30), "took \(elapsed)")
     }
