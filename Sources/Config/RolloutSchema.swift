@@ -108,6 +108,12 @@ public struct HookConfig: Sendable, Equatable {
     public var retries = 0
     /// Free-form facts for the hook: a webhook gets them as its payload's `metadata`.
     public var metadata: [String: String] = [:]
+    /// Exec hooks (`env:`): variables set for the command, over those it inherits (`passEnvironment`).
+    public var environment: [String: String] = [:]
+    /// Exec hooks (`passEnv:`): the names of the proxy's own variables the command inherits; no others do.
+    public var passEnvironment = HookConfig.defaultPassEnvironment
+    /// PATH only: what a command needs to find programs, nothing that could carry a secret.
+    public static let defaultPassEnvironment = ["PATH"]
     public init(name: String, type: HookType, action: Action) { self.name = name; self.type = type; self.action = action }
 }
 
