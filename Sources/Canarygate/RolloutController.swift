@@ -15,7 +15,8 @@ final class RolloutController {
     private var rollouts: [String: ManagedRollout] = [:]
     private let state: ServerState
     private let hooks = HookRunner()
-    private let store: StateStore?
+    /// nil without a state file, or when an unreadable one could not be moved aside (saving would overwrite it).
+    private var store: StateStore?
     private let logger: Logger
     /// Results of hooks and probes, posted from their own threads, delivered on the next tick.
     let inbox = RolloutInbox()
@@ -39,8 +40,14 @@ final class RolloutController {
     }
 
     /// Loads persisted rollouts (a restarted proxy resumes at the same phase and weight) and applies the config.
+    ///
+    /// A state file that cannot be read or decoded does not mean "start afresh": it may have said that the
+    /// configured canary was rolled back, and starting afresh would probe it, run its pre-rollout hooks and
+    /// send it traffic again. Every managed route is held instead (weight 0, phase Held, the reason in its
+    /// message) for an operator, and the file is moved aside for inspection rather than overwritten.
     func start(now: UInt64) {
         var restored: [String: RolloutState] = [:]
+        var lost: String?
         if let store {
             do {
                 if let bytes = try store.load() {
@@ -55,23 +62,41 @@ final class RolloutController {
                     logger.info("restored rollout state of \(restored.count) route(s) from \(store.path)")
                 }
             } catch {
-                logger.error("cannot restore rollout state: \(error); starting fresh")
+                lost = setAsideUnreadableState(store, error)
             }
         }
-        configure(state.snapshot, restored: restored, now: now)
+        configure(state.snapshot, restored: restored, held: lost, now: now)
+    }
+
+    /// Moves the unreadable file aside; the reason every route is held, naming where the file now is.
+    private func setAsideUnreadableState(_ store: StateStore, _ error: any Error) -> String {
+        let reason = "the state file \(store.path) could not be read (\(error))"
+        do {
+            let aside = try store.setAside(unixTime: Int(Date().timeIntervalSince1970))
+            logger.error("\(reason); kept as \(aside); every managed route is held at weight 0 for an operator")
+            return "\(reason); kept as \(aside)"
+        } catch let asideError {
+            // Saving would overwrite the only copy: run without persistence until an operator has looked.
+            self.store = nil
+            logger.error("\(reason), and it cannot be moved aside (\(asideError)); rollout state is not saved until a restart")
+            return "\(reason); not saving rollout state until a restart, so as not to overwrite it"
+        }
     }
 
     /// Applies a (re)loaded config: new managed routes get a machine; each learns the revisions it now has.
-    func configure(_ snapshot: ProxySnapshot, restored: [String: RolloutState] = [:], now: UInt64) {
+    /// `held`: why the routes created now start held (their persisted state was lost).
+    func configure(_ snapshot: ProxySnapshot, restored: [String: RolloutState] = [:], held: String? = nil, now: UInt64) {
         var seen = Set<String>()
         for (route, compiled) in zip(snapshot.config.routes, snapshot.routes.byIndex) {
             guard let analysis = route.analysis, let canary = route.canary else { continue }
             seen.insert(route.name)
             if rollouts[route.name] == nil {
-                let machine = RolloutMachine(route: route.name, restored: restored[route.name])
+                let initial = restored[route.name] ?? held.map { RolloutState.held(route: route.name, reason: $0) }
+                let machine = RolloutMachine(route: route.name, restored: initial)
                 rollouts[route.name] = ManagedRollout(machine: machine, weight: compiled.weight, slowThreshold: compiled.slowThreshold,
                                                       analysis: analysis, evidence: restoredEvidence.removeValue(forKey: route.name))
-                if let r = restored[route.name] { compiled.weight.set(r.canaryWeight) }
+                // At once, not on the first tick: the config's static weight must not reach a held canary meanwhile.
+                if let r = initial { compiled.weight.set(r.canaryWeight) }
             }
             rollouts[route.name]!.analysis = analysis
             rollouts[route.name]!.route = route

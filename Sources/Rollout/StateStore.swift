@@ -134,6 +134,27 @@ public struct StateStore: Sendable {
         }
     }
 
+    /// Moves an unreadable state file aside, under `<path>.corrupt-<UTC time>`, never replacing a file of that
+    /// name (a hard link, then the old name removed), so the next save cannot overwrite the evidence.
+    /// Returns the new path.
+    public func setAside(unixTime: Int) throws -> String {
+        var time = time_t(unixTime)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let stamp = "\(parts.tm_year + 1900)\(two(parts.tm_mon + 1))\(two(parts.tm_mday))T"
+            + "\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))Z"
+        for attempt in 0..<100 {
+            let aside = "\(path).corrupt-\(stamp)" + (attempt == 0 ? "" : "-\(attempt)")
+            if link(path, aside) == 0 {
+                if unlink(path) != 0 { throw StateStoreError("remove (kept as \(aside))", path, errno) }
+                return aside
+            }
+            if errno != EEXIST { throw StateStoreError("keep aside as \(aside)", path, errno) }
+        }
+        throw StateStoreError("keep aside", path, EEXIST)
+    }
+
     // MARK: - Steps
 
     private static func writeAll(_ data: [UInt8], to fd: Int32, path: String) throws {

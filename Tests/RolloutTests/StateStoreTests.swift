@@ -87,6 +87,20 @@ import Testing
         }
     }
 
+    @Test func anUnreadableFileIsSetAsideWithoutReplacingAnEarlierOne() throws {
+        let directory = hookTestDirectory()
+        let store = StateStore(path: directory + "/state.json")
+        try store.save(Array("first corrupt".utf8))
+        let first = try store.setAside(unixTime: 1_765_000_000)
+        #expect(first == store.path + ".corrupt-20251206T054640Z")
+        try store.save(Array("second corrupt".utf8))
+        let second = try store.setAside(unixTime: 1_765_000_000)
+        #expect(second == first + "-1")
+        #expect(try String(contentsOfFile: first, encoding: .utf8) == "first corrupt")
+        #expect(try String(contentsOfFile: second, encoding: .utf8) == "second corrupt")
+        #expect(try store.load() == nil)
+    }
+
     @Test func aReaderAlwaysSeesAWholeDocument() throws {
         let store = StateStore(path: hookTestDirectory() + "/state.json")
         let old = Array(String(repeating: "o", count: 10_000).utf8)
