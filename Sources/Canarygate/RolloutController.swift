@@ -204,8 +204,8 @@ final class RolloutController {
             return nil
         case .probeCanaryReadiness:
             guard let canary = r.route?.canary else { return .canaryReady(false) }
-            ReadinessProbe.start(endpoints: canary.arm.endpoints, config: r.analysis.readiness) { [inbox] ready in
-                inbox.post(route, .canaryReady(ready))
+            ReadinessProbe.start(endpoints: canary.arm.endpoints, config: r.analysis.readiness) { [inbox] answers in
+                inbox.post(route, .canaryReady(answers.allSatisfy { $0 != .notReady }))
             }
             return nil
         case .startAnalysisWindow:
@@ -216,12 +216,23 @@ final class RolloutController {
             // The machine stores the verdicts (their figures change every interval) and asks for a persist,
             // which writes the judges' evidence of this interval with it.
             return .intervalVerdicts(r.analyseInterval(current))
-        case .probePrimary:
+        case .probePrimary(let expected):
             // After the promote hook deployed the new revision as the primary: wait until the primary's
-            // endpoints pass the readiness probe (the machine asks again every readiness interval).
+            // endpoints pass the readiness probe and, with `readiness.revisionHeader`, all report `expected`
+            // (the machine asks again every readiness interval, up to progressDeadline).
             guard let primary = r.route?.primary else { return nil }
-            ReadinessProbe.start(endpoints: primary.endpoints, config: r.analysis.readiness) { [inbox] ready in
-                if ready { inbox.post(route, .primaryReady(revision: nil)) }
+            let readiness = r.analysis.readiness
+            ReadinessProbe.start(endpoints: primary.endpoints, config: readiness) { [inbox] answers in
+                guard answers.allSatisfy({ $0 != .notReady }) else { return }
+                guard readiness.revisionHeader != nil else {
+                    inbox.post(route, .primaryReady(revision: nil))
+                    return
+                }
+                // One endpoint still on another revision (mid-deploy) is the primary's answer: not yet.
+                let reported = answers.compactMap { answer -> String? in
+                    if case .ready(let revision) = answer { return revision } else { return nil }
+                }
+                inbox.post(route, .primaryReady(revision: reported.first { $0 != expected } ?? expected))
             }
             return nil
         case .drainCanary:

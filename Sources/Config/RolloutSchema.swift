@@ -20,6 +20,10 @@ public struct ReadinessConfig: Sendable, Equatable {
     public var probe: ReadinessProbe = .tcp
     public var interval: Duration = .seconds(1)
     public var timeout: Duration = .seconds(1)
+    /// With `http`: the response header in which an endpoint names the revision it runs (`X-Revision`).
+    /// After a `promote` hook the rollout then waits until every primary endpoint reports the canary's
+    /// revision; nil: a ready primary is taken to run it.
+    public var revisionHeader: String?
     public init() {}
 }
 
