@@ -16,7 +16,7 @@ public enum AdminClient {
         var host = String(address[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         let resolved = try SocketAddress.resolve(host: host, port: port)
-        let fd = socket(resolved.family, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(resolved.family, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Errno.current }
         defer { close(fd) }
         var tv = timeval(tv_sec: 10, tv_usec: 0)

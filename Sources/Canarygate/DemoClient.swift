@@ -8,7 +8,7 @@ final class DemoClient {
 
     init(port: UInt16) throws {
         let address = try SocketAddress.resolve(host: "127.0.0.1", port: port)
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
         var tv = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         let rc = address.withSockAddr { connect(fd, $0, $1) }

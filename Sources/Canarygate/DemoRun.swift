@@ -30,7 +30,8 @@ public enum DemoRun {
         defer { primary.stop(); canary.stop() }
         let proxyPort = try freePort(), adminPort = try freePort()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("canarygate-demo-\(getpid())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // Owner-only: the state file refuses a directory others can write (a umask of 002 would allow the group).
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(at: directory) }
         let configPath = directory.appendingPathComponent("canarygate.yaml").path
 

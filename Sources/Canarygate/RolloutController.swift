@@ -15,7 +15,8 @@ final class RolloutController {
     private var rollouts: [String: ManagedRollout] = [:]
     private let state: ServerState
     private let hooks = HookRunner()
-    private let store: StateStore?
+    /// nil without a state file, or when an unreadable one could not be moved aside (saving would overwrite it).
+    private var store: StateStore?
     private let logger: Logger
     /// Results of hooks and probes, posted from their own threads, delivered on the next tick.
     let inbox = RolloutInbox()
@@ -32,9 +33,21 @@ final class RolloutController {
         store = state.snapshot.config.state.map { StateStore(path: $0.path) }
     }
 
+    /// Refuses a state file in a directory other users could write to: at start, and at every reload, so a
+    /// directory opened up since is noticed before the next save refuses it.
+    static func checkStateDirectory(_ config: CanarygateConfig) throws(StateDirectoryError) {
+        if let state = config.state { try StateStore(path: state.path).checkDirectory() }
+    }
+
     /// Loads persisted rollouts (a restarted proxy resumes at the same phase and weight) and applies the config.
+    ///
+    /// A state file that cannot be read or decoded does not mean "start afresh": it may have said that the
+    /// configured canary was rolled back, and starting afresh would probe it, run its pre-rollout hooks and
+    /// send it traffic again. Every managed route is held instead (weight 0, phase Held, the reason in its
+    /// message) for an operator, and the file is moved aside for inspection rather than overwritten.
     func start(now: UInt64) {
         var restored: [String: RolloutState] = [:]
+        var lost: String?
         if let store {
             do {
                 if let bytes = try store.load() {
@@ -49,23 +62,41 @@ final class RolloutController {
                     logger.info("restored rollout state of \(restored.count) route(s) from \(store.path)")
                 }
             } catch {
-                logger.error("cannot restore rollout state: \(error); starting fresh")
+                lost = setAsideUnreadableState(store, error)
             }
         }
-        configure(state.snapshot, restored: restored, now: now)
+        configure(state.snapshot, restored: restored, held: lost, now: now)
+    }
+
+    /// Moves the unreadable file aside; the reason every route is held, naming where the file now is.
+    private func setAsideUnreadableState(_ store: StateStore, _ error: any Error) -> String {
+        let reason = "the state file \(store.path) could not be read (\(error))"
+        do {
+            let aside = try store.setAside(unixTime: Int(Date().timeIntervalSince1970))
+            logger.error("\(reason); kept as \(aside); every managed route is held at weight 0 for an operator")
+            return "\(reason); kept as \(aside)"
+        } catch let asideError {
+            // Saving would overwrite the only copy: run without persistence until an operator has looked.
+            self.store = nil
+            logger.error("\(reason), and it cannot be moved aside (\(asideError)); rollout state is not saved until a restart")
+            return "\(reason); not saving rollout state until a restart, so as not to overwrite it"
+        }
     }
 
     /// Applies a (re)loaded config: new managed routes get a machine; each learns the revisions it now has.
-    func configure(_ snapshot: ProxySnapshot, restored: [String: RolloutState] = [:], now: UInt64) {
+    /// `held`: why the routes created now start held (their persisted state was lost).
+    func configure(_ snapshot: ProxySnapshot, restored: [String: RolloutState] = [:], held: String? = nil, now: UInt64) {
         var seen = Set<String>()
         for (route, compiled) in zip(snapshot.config.routes, snapshot.routes.byIndex) {
             guard let analysis = route.analysis, let canary = route.canary else { continue }
             seen.insert(route.name)
             if rollouts[route.name] == nil {
-                let machine = RolloutMachine(route: route.name, restored: restored[route.name])
+                let initial = restored[route.name] ?? held.map { RolloutState.held(route: route.name, reason: $0) }
+                let machine = RolloutMachine(route: route.name, restored: initial)
                 rollouts[route.name] = ManagedRollout(machine: machine, weight: compiled.weight, slowThreshold: compiled.slowThreshold,
                                                       analysis: analysis, evidence: restoredEvidence.removeValue(forKey: route.name))
-                if let r = restored[route.name] { compiled.weight.set(r.canaryWeight) }
+                // At once, not on the first tick: the config's static weight must not reach a held canary meanwhile.
+                if let r = initial { compiled.weight.set(r.canaryWeight) }
             }
             rollouts[route.name]!.analysis = analysis
             rollouts[route.name]!.route = route
@@ -82,6 +113,7 @@ final class RolloutController {
     /// One control tick (every 100 ms): sequential judges on the tick's counts, async results, timers.
     func tick(now: UInt64) {
         let metrics = state.metrics.snapshot()
+        for (route, line) in inbox.takeHookOutputs() { record("\(route): \(line)") }
         let pending = inbox.takeAll()
         for (route, event) in pending { deliver(route, event, now: now) }
         for name in Array(rollouts.keys) {
@@ -163,14 +195,17 @@ final class RolloutController {
             if requests.isEmpty { return .hooksCompleted(type, passed: true, detail: "no \(type.rawValue) hooks") }
             hooks.start(requests) { [inbox] results in
                 let passed = results.allSatisfy(\.passed)
+                // The detail becomes the rollout's message, which the state file keeps: a hook's output
+                // (whatever a script prints, credentials included) goes to the event log only.
                 let detail = results.map { "\($0.name): \($0.passed ? "passed" : $0.detail)" }.joined(separator: "; ")
+                inbox.postHookOutputs(route, results)
                 inbox.post(route, .hooksCompleted(type, passed: passed, detail: detail))
             }
             return nil
         case .probeCanaryReadiness:
             guard let canary = r.route?.canary else { return .canaryReady(false) }
-            ReadinessProbe.start(endpoints: canary.arm.endpoints, config: r.analysis.readiness) { [inbox] ready in
-                inbox.post(route, .canaryReady(ready))
+            ReadinessProbe.start(endpoints: canary.arm.endpoints, config: r.analysis.readiness) { [inbox] answers in
+                inbox.post(route, .canaryReady(answers.allSatisfy { $0 != .notReady }))
             }
             return nil
         case .startAnalysisWindow:
@@ -181,12 +216,23 @@ final class RolloutController {
             // The machine stores the verdicts (their figures change every interval) and asks for a persist,
             // which writes the judges' evidence of this interval with it.
             return .intervalVerdicts(r.analyseInterval(current))
-        case .probePrimary:
+        case .probePrimary(let expected):
             // After the promote hook deployed the new revision as the primary: wait until the primary's
-            // endpoints pass the readiness probe (the machine asks again every readiness interval).
+            // endpoints pass the readiness probe and, with `readiness.revisionHeader`, all report `expected`
+            // (the machine asks again every readiness interval, up to progressDeadline).
             guard let primary = r.route?.primary else { return nil }
-            ReadinessProbe.start(endpoints: primary.endpoints, config: r.analysis.readiness) { [inbox] ready in
-                if ready { inbox.post(route, .primaryReady(revision: nil)) }
+            let readiness = r.analysis.readiness
+            ReadinessProbe.start(endpoints: primary.endpoints, config: readiness) { [inbox] answers in
+                guard answers.allSatisfy({ $0 != .notReady }) else { return }
+                guard readiness.revisionHeader != nil else {
+                    inbox.post(route, .primaryReady(revision: nil))
+                    return
+                }
+                // One endpoint still on another revision (mid-deploy) is the primary's answer: not yet.
+                let reported = answers.compactMap { answer -> String? in
+                    if case .ready(let revision) = answer { return revision } else { return nil }
+                }
+                inbox.post(route, .primaryReady(revision: reported.first { $0 != expected } ?? expected))
             }
             return nil
         case .drainCanary:
@@ -197,17 +243,21 @@ final class RolloutController {
             persistAll()
             return nil
         case .emit(let entry):
-            let line = "\(route): \(entry.phase.rawValue) weight=\(entry.weight) \(entry.message)"
-            logger.info("rollout \(line)")
-            eventLog.append(line)
-            if eventLog.count > 100 { eventLog.removeFirst(eventLog.count - 100) }
+            record("\(route): \(entry.phase.rawValue) weight=\(entry.weight) \(entry.message)")
             let eventHooks = r.analysis.webhooks.filter { $0.type == .event }.map {
                 HookRequest(route: route, hook: $0, phase: entry.phase.rawValue, revision: r.machine.state.canaryRevision ?? "",
                             weight: entry.weight, environment: ["CANARYGATE_MESSAGE": entry.message])
             }
-            if !eventHooks.isEmpty { hooks.start(eventHooks) { _ in } }
+            if !eventHooks.isEmpty { hooks.start(eventHooks) { [inbox] in inbox.postHookOutputs(route, $0) } }
             return nil
         }
+    }
+
+    /// A line for the log and the event log (the last 100, for /status).
+    private func record(_ line: String) {
+        logger.info("rollout \(line)")
+        eventLog.append(line)
+        if eventLog.count > 100 { eventLog.removeFirst(eventLog.count - 100) }
     }
 
     /// Asks every loop to close its idle connections to `endpoints`.
@@ -239,6 +289,23 @@ final class RolloutInbox: Sendable {
         queue.withLock { queue in
             defer { queue.removeAll() }
             return queue
+        }
+    }
+
+    private let outputs = Mutex<[(route: String, line: String)]>([])
+
+    /// Event-log lines for the failed hooks of `results` that printed something (bounded and escaped by the runner).
+    func postHookOutputs(_ route: String, _ results: [HookResult]) {
+        let lines = results.filter { !$0.passed && !$0.output.isEmpty }.map {
+            "hook \($0.name) (\($0.type.rawValue)) \($0.detail), output: \($0.output)"
+        }
+        if !lines.isEmpty { outputs.withLock { $0 += lines.map { (route, $0) } } }
+    }
+
+    func takeHookOutputs() -> [(route: String, line: String)] {
+        outputs.withLock { outputs in
+            defer { outputs.removeAll() }
+            return outputs
         }
     }
 }

@@ -26,6 +26,7 @@ public final class Server: Sendable {
 
     /// `configPath` is re-read on reload; nil for a config built in code (the demo).
     public static func start(config: CanarygateConfig, configPath: String?, threadCount: Int?, logger: Logger) throws -> Server {
+        try RolloutController.checkStateDirectory(config)
         let weights = WeightRegistry()
         let snapshot: ProxySnapshot
         do { snapshot = try ProxySnapshot(config: config, generation: 1, weights: weights) } catch { throw StartupError(description: "\(error)") }
@@ -114,6 +115,7 @@ public final class Server: Sendable {
             do {
                 let config = try ConfigLoader.load(path: path)
                 try ReloadRules.check(old: state.startupConfig, new: config)
+                try RolloutController.checkStateDirectory(config)
                 next = try ProxySnapshot(config: config, generation: current.generation + 1, weights: state.weights)
                 try ReloadRules.checkNewListeners(current: current, next: next)
             } catch let error as ConfigError {

@@ -1,4 +1,4 @@
-// Decodes `analysis.readiness`: the canary's health check before it gets traffic, by HTTP path or TCP connect.
+// Decodes `analysis.readiness`: the health check (HTTP path or TCP connect) and the header naming an endpoint's revision.
 
 extension ReadinessConfig {
     /// `{ http: /healthz }` or `{ tcp: true }`, not both; neither (or no section) means TCP.
@@ -22,8 +22,21 @@ extension ReadinessConfig {
             if let path { readiness.probe = .http(path: path) }
             readiness.interval = m.optional("interval") { $0.duration() } ?? readiness.interval
             readiness.timeout = m.optional("timeout") { $0.duration() } ?? readiness.timeout
+            readiness.revisionHeader = m.optional("revisionHeader") { $0.scalar(expected: "a header name like X-Revision", parseHeaderName) }
+            if m.isWritten("revisionHeader") && !m.isWritten("http") {
+                m.report("revisionHeader", "needs an http probe: a TCP connect has no headers")
+            }
             return readiness
         }
+    }
+
+    /// An HTTP field name (a token), kept as written; compared without regard to case.
+    private static func parseHeaderName(_ text: String) throws(InvalidValue) -> String {
+        let punctuation = Set("!#$%&'*+-.^_`|~".unicodeScalars)
+        guard !text.isEmpty, text.unicodeScalars.allSatisfy({ ("A"..."Z").contains($0)
+                                                             || ("a"..."z").contains($0) || ("0"..."9").contains($0) || punctuation.contains($0) })
+        else { throw InvalidValue("\(text.debugDescription) is not a header name") }
+        return text
     }
 
     /// The request target of the `GET`: an absolute path, query allowed, no spaces or controls.

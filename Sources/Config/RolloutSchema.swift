@@ -20,6 +20,10 @@ public struct ReadinessConfig: Sendable, Equatable {
     public var probe: ReadinessProbe = .tcp
     public var interval: Duration = .seconds(1)
     public var timeout: Duration = .seconds(1)
+    /// With `http`: the response header in which an endpoint names the revision it runs (`X-Revision`).
+    /// After a `promote` hook the rollout then waits until every primary endpoint reports the canary's
+    /// revision; nil: a ready primary is taken to run it.
+    public var revisionHeader: String?
     public init() {}
 }
 
@@ -108,6 +112,12 @@ public struct HookConfig: Sendable, Equatable {
     public var retries = 0
     /// Free-form facts for the hook: a webhook gets them as its payload's `metadata`.
     public var metadata: [String: String] = [:]
+    /// Exec hooks (`env:`): variables set for the command, over those it inherits (`passEnvironment`).
+    public var environment: [String: String] = [:]
+    /// Exec hooks (`passEnv:`): the names of the proxy's own variables the command inherits; no others do.
+    public var passEnvironment = HookConfig.defaultPassEnvironment
+    /// PATH only: what a command needs to find programs, nothing that could carry a secret.
+    public static let defaultPassEnvironment = ["PATH"]
     public init(name: String, type: HookType, action: Action) { self.name = name; self.type = type; self.action = action }
 }
 

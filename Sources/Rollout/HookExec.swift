@@ -1,4 +1,4 @@
-// An exec hook: posix_spawnp of argv with the rollout in its environment, output captured, killed at its timeout.
+// An exec hook: posix_spawnp of argv with only its configured environment and stdio, output captured, killed at its timeout.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,6 +9,14 @@ import Synchronization
 /// (and any SIG_IGN disposition, e.g. SIGPIPE's) — a hook that cannot be stopped by SIGTERM. So the
 /// mask is emptied and every disposition reset (POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF).
 /// The child also leads a process group of its own, so a timeout stops `sh -c '…'` and what it started.
+///
+/// It gets nothing of the proxy's it was not given: its environment is the hook's `passEnv` names (PATH
+/// by default), its `env`, and the rollout's facts — as systemd starts a service with a clean environment
+/// and sudo's env_reset keeps a short list — because the proxy's environment may hold secrets (a TLS key's
+/// passphrase, a cloud token) that a deploy script's output or a compromised hook would leak. Its only
+/// descriptors are stdin (/dev/null) and stdout/stderr (the output pipe): every descriptor the proxy opens
+/// is close-on-exec, and the child closes all above 2 before exec as well (`closeFrom`), which also covers
+/// a descriptor opened without the flag by a library or in the window of a racing `fcntl`.
 struct ExecCall {
     let request: HookRequest
     let command: [String]
@@ -37,7 +45,7 @@ struct ExecCall {
         while true {
             if let status = Self.reapIfExited(pid) {
                 if pipeOpen { output.drain(readEnd) }
-                return Self.judge(status: status, output: output.text)
+                return Self.judge(status: status, output: output.shown)
             }
             let wait = HookClock.pollMilliseconds(until: deadline, cap: Self.pollMilliseconds)
             if wait == 0 { break }
@@ -50,9 +58,7 @@ struct ExecCall {
         }
         terminate(pid)
         if pipeOpen { output.drain(readEnd) }
-        let text = output.text
-        let detail = "timed out after \(HookClock.describe(request.hook.timeout))"
-        return .fail(text.isEmpty ? detail : "\(detail): \(text)")
+        return .fail("timed out after \(HookClock.describe(request.hook.timeout))", output: output.shown)
     }
 
     struct SpawnFailure: Error { var message: String }
@@ -89,6 +95,8 @@ struct ExecCall {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
         posix_spawn_file_actions_adddup2(&actions, writeEnd, 2)
+        // After the dup2s: it closes the pipe's own descriptor too.
+        if let closeFrom = Self.closeFrom { _ = closeFrom(&actions, 3) }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -105,7 +113,8 @@ struct ExecCall {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
 
         let facts = HookEnvironment.variables(for: request)
-        let environment = HookEnvironment.entries(parent: Self.parentEnvironment(), extra: request.environment, facts: facts)
+        let environment = HookEnvironment.entries(parent: Self.parentEnvironment(), pass: request.hook.passEnvironment,
+                                                  configured: request.hook.environment, extra: request.environment, facts: facts)
         let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
         defer {
@@ -117,6 +126,18 @@ struct ExecCall {
         let rc = posix_spawnp(&pid, program, &actions, &attributes, argv, envp)
         return rc == 0 ? .success(pid) : .failure(SpawnError(code: rc))
     }
+
+    typealias CloseFromAction = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+; close_range(2) in the child, /proc/self/fd
+    /// where that is missing), looked up at run time because Glibc's Swift module is built without
+    /// _GNU_SOURCE, which hides it. Older C libraries: nil, and close-on-exec is the only line of defence.
+    static var closeFrom: CloseFromAction? {
+        closeFromAddress.map { unsafeBitCast(UnsafeRawPointer(bitPattern: $0)!, to: CloseFromAction.self) }
+    }
+
+    /// Kept as an integer: a raw pointer is not Sendable. RTLD_DEFAULT is glibc's null handle.
+    private static let closeFromAddress: UInt? = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np").map { UInt(bitPattern: $0) }
 
     /// The proxy's own environment as `KEY=VALUE` strings.
     static func parentEnvironment() -> [String] {
@@ -169,7 +190,7 @@ struct ExecCall {
         }
     }
 
-    /// "exit 0" passes; "exit 2", "killed by signal 9" fail, with the output's tail.
+    /// "exit 0" passes; "exit 2", "killed by signal 9" fail, with the output's tail beside the detail.
     static func judge(status: Int32, output: String) -> HookAttempt {
         let detail: String
         if status == -1 {
@@ -181,14 +202,16 @@ struct ExecCall {
         } else {
             detail = "killed by signal \(status & 0x7F)"
         }
-        return .fail(output.isEmpty ? detail : "\(detail): \(output)")
+        return .fail(detail, output: output)
     }
 }
 
-/// The last `limit` bytes of a child's stdout and stderr.
+/// The last `limit` bytes of a child's stdout and stderr, and how many came before them.
 struct OutputTail {
     let limit: Int
     private(set) var bytes: [UInt8] = []
+    /// Every byte the child wrote, kept or not.
+    private(set) var total = 0
 
     init(limit: Int) { self.limit = limit }
 
@@ -208,17 +231,33 @@ struct OutputTail {
     }
 
     mutating func append(_ chunk: ArraySlice<UInt8>) {
+        total += chunk.count
         bytes += chunk
         // Trimmed in batches so a chatty child does not cost a copy per read.
         if bytes.count > 2 * limit { bytes.removeFirst(bytes.count - limit) }
     }
 
-    /// The tail as text, trimmed of surrounding white space.
-    var text: String {
+    /// The tail as one line for logs and /status: trimmed of surrounding white space, line breaks and
+    /// other control characters escaped (a child must not forge log lines or terminal escapes), invalid
+    /// UTF-8 replaced, and "(N bytes dropped) " in front when the output was longer than `limit`.
+    var shown: String {
         let tail = bytes.suffix(limit)
         var text = String(decoding: tail, as: UTF8.self)
         while let last = text.last, last.isWhitespace { text.removeLast() }
         while let first = text.first, first.isWhitespace { text.removeFirst() }
-        return text
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            case "\t": escaped += "\\t"
+            case "\\": escaped += "\\\\"
+            case _ where scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value):
+                escaped += "\\x" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        let dropped = total - tail.count
+        return dropped > 0 && !escaped.isEmpty ? "(\(dropped) bytes dropped) \(escaped)" : escaped
     }
 }

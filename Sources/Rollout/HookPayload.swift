@@ -59,13 +59,19 @@ enum HookEnvironment {
         })
     }
 
-    /// `KEY=VALUE` strings: the parent's environment, then `extra`, then `facts`, later ones winning.
-    static func entries(parent: [String], extra: [String: String], facts: [String: String]) -> [String] {
-        var overrides = extra
+    /// `KEY=VALUE` strings: the parent's variables named in `pass` (nothing else of the proxy's: it may hold
+    /// secrets a hook has no business reading), then `configured` (the hook's `env:`), then `extra`, then
+    /// `facts`, later ones winning.
+    static func entries(parent: [String], pass: [String], configured: [String: String], extra: [String: String],
+                        facts: [String: String]) -> [String] {
+        var overrides = configured
+        for (key, value) in extra { overrides[key] = value }
         for (key, value) in facts { overrides[key] = value }
+        let passed = Set(pass)
         var entries = parent.filter { entry in
             guard let equals = entry.firstIndex(of: "=") else { return false }
-            return overrides[String(entry[..<equals])] == nil
+            let name = String(entry[..<equals])
+            return passed.contains(name) && overrides[name] == nil
         }
         entries += overrides.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         return entries

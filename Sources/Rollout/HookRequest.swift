@@ -12,7 +12,7 @@ public struct HookRequest: Sendable {
     public var revision: String
     /// The canary's current weight, percent.
     public var weight: Int
-    /// Extra environment variables for an exec hook (over the parent's, under the `CANARYGATE_*` facts);
+    /// Extra environment variables for an exec hook (over its `env:`, under the `CANARYGATE_*` facts);
     /// webhooks ignore them.
     public var environment: [String: String]
 
@@ -36,16 +36,22 @@ public struct HookResult: Sendable, Equatable {
     /// The last attempt's outcome in a few words: "HTTP 200", "HTTP 503: …", "exit 0", "exit 2: <output>",
     /// "timed out after 5s", "connection refused".
     public var detail: String
+    /// An exec hook's output when it failed: the last `ExecCall.outputTail` bytes, one line with control
+    /// characters escaped, prefixed with how much was dropped; "" otherwise. It goes to the event log,
+    /// never into `detail`, which the rollout's message (and so the state file) carries.
+    public var output: String
     /// Attempts made: 1 + the retries used.
     public var attempts: Int
     /// From the first attempt's start to the last one's end, backoffs included.
     public var durationNanoseconds: UInt64
 
-    public init(name: String, type: HookType, passed: Bool, detail: String, attempts: Int, durationNanoseconds: UInt64) {
+    public init(name: String, type: HookType, passed: Bool, detail: String, output: String = "", attempts: Int,
+                durationNanoseconds: UInt64) {
         self.name = name
         self.type = type
         self.passed = passed
         self.detail = detail
+        self.output = output
         self.attempts = attempts
         self.durationNanoseconds = durationNanoseconds
     }
@@ -57,9 +63,11 @@ struct HookAttempt: Sendable, Equatable {
     var detail: String
     /// False when trying again cannot help (a malformed URL, an empty command).
     var retryable = true
+    /// A failed exec hook's output (`HookResult.output`).
+    var output = ""
 
     static func pass(_ detail: String) -> HookAttempt { HookAttempt(passed: true, detail: detail) }
-    static func fail(_ detail: String, retryable: Bool = true) -> HookAttempt {
-        HookAttempt(passed: false, detail: detail, retryable: retryable)
+    static func fail(_ detail: String, retryable: Bool = true, output: String = "") -> HookAttempt {
+        HookAttempt(passed: false, detail: detail, retryable: retryable, output: output)
     }
 }

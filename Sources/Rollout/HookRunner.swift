@@ -52,7 +52,7 @@ public final class HookRunner: Sendable {
             outcome = attempt(request)
             if outcome.passed || !outcome.retryable { break }
         }
-        return HookResult(name: hook.name, type: hook.type, passed: outcome.passed, detail: outcome.detail,
+        return HookResult(name: hook.name, type: hook.type, passed: outcome.passed, detail: outcome.detail, output: outcome.output,
                           attempts: attempts, durationNanoseconds: HookClock.now() - started)
     }
 

@@ -23,10 +23,14 @@ public enum Phase: String, Sendable, CaseIterable, Codable {
     case succeeded = "Succeeded"
     /// Steady: the last rollout was rolled back; `retry` runs that revision again.
     case failed = "Failed"
+    /// The state file could not be read, so where this revision's rollout stood (perhaps rolled back) is
+    /// unknown: weight 0, nothing runs, until an operator retries, aborts or force-promotes it (or a new
+    /// revision is configured). `message` says why.
+    case held = "Held"
 
     /// A rollout is under way: the weight belongs to the machine and a reload's new revision restarts it.
     public var isInProgress: Bool { !isSteady }
 
-    /// Waiting for the next revision.
-    public var isSteady: Bool { self == .succeeded || self == .failed }
+    /// Waiting for the next revision (or, held, for an operator).
+    public var isSteady: Bool { self == .succeeded || self == .failed || self == .held }
 }

@@ -37,7 +37,7 @@ extension RolloutMachine {
         switch state.phase {
         case .progressing, .waitingPromotion, .promoted: true
         case .promoting: !state.promoteHookPassed
-        case .initializing, .waiting, .initialized, .finalising, .succeeded, .failed: false
+        case .initializing, .waiting, .initialized, .finalising, .succeeded, .failed, .held: false
         }
     }
 }

@@ -10,29 +10,41 @@ extension RolloutMachine {
             switch state.phase {
             case .initializing, .waiting, .initialized, .progressing, .waitingPromotion, .promoting: return nil
             // Promoted waits for a reload, Finalising is short, and a steady route has no timers to freeze.
-            case .promoted, .finalising, .succeeded, .failed: return "nothing to pause in phase \(phase)"
+            case .promoted, .finalising, .succeeded, .failed, .held: return "nothing to pause in phase \(phase)"
             }
         case .resume:
+            if state.phase == .held { return Self.heldAdvice }
             return state.paused ? nil : "the rollout is not paused"
-        case .promote:
+        case .promote(let force):
             switch state.phase {
             case .progressing, .waitingPromotion: return nil
+            case .held where force: return heldRevisionIsConfigured ? nil : "the held revision is no longer the configured canary"
+            case .held: return Self.heldAdvice
             default: return "promote applies in Progressing or WaitingPromotion, not \(phase)"
             }
         case .abort:
             switch state.phase {
-            case .initializing, .waiting, .initialized: return nil
+            case .initializing, .waiting, .initialized, .held: return nil
             case .promoting where state.promoteHookPassed:
                 return "the promote hook has already updated the primary"
             default: return canRollBack ? nil : "no rollout to abort in phase \(phase)"
             }
         case .retry:
-            guard state.phase == .failed else { return "retry applies to a Failed rollout, not \(phase)" }
-            guard let canary = state.canaryRevision, canary == configuredCanary, analysis != nil else {
-                return "the failed revision is no longer the configured canary"
+            guard state.phase == .failed || state.phase == .held else { return "retry applies to a Failed or Held rollout, not \(phase)" }
+            guard heldRevisionIsConfigured else {
+                return "the \(state.phase == .held ? "held" : "failed") revision is no longer the configured canary"
             }
             return nil
         }
+    }
+
+    /// Where a held rollout stood is unknown, so there is nothing to resume or to judge for a promotion.
+    public static let heldAdvice = "the rollout's state was lost, so where it stood is unknown: retry, abort or promote --force "
+        + "(run it again from readiness, count it rolled back, or promote it without analysis)"
+
+    private var heldRevisionIsConfigured: Bool {
+        guard let canary = state.canaryRevision else { return false }
+        return canary == configuredCanary && analysis != nil
     }
 
     /// An illegal verb changes nothing but leaves a line in the event log.

@@ -30,10 +30,28 @@ extension RolloutMachine {
             if canary != state.canaryRevision { start(canary, replacing: state.canaryRevision) }
             return
         }
+        if state.phase == .held, holds(canary) { return }
         // Steady: the revision last analysed (promoted or rolled back) changes nothing, and neither does a
         // canary that already is the primary's revision (e.g. a first start after a promotion, no state file).
         if canary == state.lastAnalysedRevision || canary == configuredPrimary { return }
         start(canary, replacing: nil)
+    }
+
+    /// Held: whether `canary` is the revision held (the one configured when the state was found lost, which
+    /// may have been rolled back already: it must not get traffic, a readiness probe or hooks again by itself).
+    /// Any other revision is a new rollout; one that is the primary's has nothing to hold.
+    mutating func holds(_ canary: String) -> Bool {
+        if canary == configuredPrimary {
+            enter(.succeeded)
+            note("revision \(canary) is the primary's: nothing to roll out (\(state.message))")
+            return true
+        }
+        guard state.canaryRevision == nil || state.canaryRevision == canary else { return false }
+        if state.canaryRevision == nil {
+            state.canaryRevision = canary
+            note("\(state.message); revision \(canary) gets no traffic until an operator runs retry, abort or promote --force")
+        }
+        return true
     }
 
     /// Step 1–2: a new revision. Weight 0, counters reset, readiness probed before any traffic.

@@ -95,7 +95,7 @@ public struct RolloutMachine: Sendable {
         case .waiting: if awaiting == nil, now >= dueAt { askConfirmRollout() }
         case .progressing, .waitingPromotion: tickAnalysis(analysis)
         case .promoting: tickPromoting(analysis)
-        case .initialized, .promoted, .finalising, .succeeded, .failed: break
+        case .initialized, .promoted, .finalising, .succeeded, .failed, .held: break
         }
     }
 
@@ -122,7 +122,7 @@ public struct RolloutMachine: Sendable {
         case .progressing, .waitingPromotion: openWindow()
         case .promoting: resumePromotion()
         case .finalising: finalise()
-        case .promoted, .succeeded, .failed: break
+        case .promoted, .succeeded, .failed, .held: break
         }
     }
 

@@ -54,6 +54,11 @@ public struct RolloutState: Sendable, Equatable, Codable {
         self.message = message
     }
 
+    /// A route whose persisted state was lost: held at weight 0 for an operator; the first config names the revision.
+    public static func held(route: String, reason: String) -> RolloutState {
+        RolloutState(route: route, phase: .held, primaryRevision: "", message: reason)
+    }
+
     /// A route that has never rolled anything out: steady (`Succeeded`), all traffic on the primary.
     public static func initial(route: String, primaryRevision: String) -> RolloutState {
         RolloutState(route: route, phase: .succeeded, primaryRevision: primaryRevision, message: "no rollout yet")

@@ -19,34 +19,58 @@ import Testing
         #expect(result.detail == "exit 1")
     }
 
-    @Test func theOutputTailGoesIntoTheFailureDetail() async {
+    @Test func theOutputTailGoesBesideTheFailureDetailOnOneLine() async {
         let result = await runner.results([hookRequest(execHook("loud", ["sh", "-c", "echo out; echo 'bad thing' >&2; exit 2"]))])[0]
         #expect(!result.passed)
-        #expect(result.detail == "exit 2: out\nbad thing")
+        #expect(result.detail == "exit 2")
+        #expect(result.output == "out\\nbad thing")
     }
 
-    @Test func onlyTheLast4KiBOfOutputIsKept() async {
+    @Test func controlCharactersInTheOutputAreEscaped() {
+        var tail = OutputTail(limit: 64)
+        tail.append(ArraySlice(Array("ok\r\n\u{1B}[31mred\tback\\slash\u{7F}\n".utf8) + [0xFF]))
+        #expect(tail.shown == "ok\\r\\n\\x1b[31mred\\tback\\\\slash\\x7f\\n\u{FFFD}")
+    }
+
+    @Test func onlyTheLast4KiBOfOutputIsKeptWithHowMuchWasDropped() async {
         let result = await runner.results([hookRequest(execHook("chatty", ["sh", "-c", "i=0; while [ $i -lt 2000 ]; do echo line-$i; i=$((i+1)); done; exit 1"]))])[0]
         #expect(!result.passed)
-        #expect(result.detail.hasPrefix("exit 1: "))
-        #expect(result.detail.hasSuffix("line-1999"))
-        #expect(result.detail.utf8.count <= 4096 + "exit 1: ".utf8.count)
-        #expect(!result.detail.contains("line-0\n"))
+        #expect(result.detail == "exit 1")
+        // 10 × "line-N\n" (70 bytes) + 90 × 8 + 900 × 9 + 1000 × 10 = 18,890 bytes written.
+        let written = 70 + 90 * 8 + 900 * 9 + 1000 * 10
+        #expect(result.output.hasPrefix("(\(written - 4096) bytes dropped) "), "\(result.output.prefix(60))")
+        #expect(result.output.hasSuffix("line-1999"))
+        #expect(!result.output.contains("line-0\\n"))
+        // 4096 bytes kept, each newline shown as two characters.
+        #expect(result.output.utf8.count < 2 * 4096 + 40)
     }
 
     @Test func theRolloutIsInTheEnvironment() async throws {
         let directory = hookTestDirectory()
         let file = directory + "/env"
         let script = "echo \"$CANARYGATE_ROUTE $CANARYGATE_HOOK $CANARYGATE_HOOK_TYPE $CANARYGATE_PHASE $CANARYGATE_REVISION "
-            + "$CANARYGATE_WEIGHT $CANARYGATE_META_DRY_RUN $CANARYGATE_META_TEAM $EXTRA ${HOME:+home}\" > \(file)"
+            + "$CANARYGATE_WEIGHT $CANARYGATE_META_DRY_RUN $CANARYGATE_META_TEAM $EXTRA ${HOME:-no-home}\" > \(file)"
         let hook = execHook("env", ["sh", "-c", script], type: .confirmPromotion, metadata: ["dry-run": "yes", "team": "web"])
         let request = hookRequest(hook, route: "shop", phase: "WaitingPromotion", revision: "v7", weight: 50,
                                   environment: ["EXTRA": "extra"])
         let result = await runner.results([request])[0]
         #expect(result.passed, "\(result.detail)")
         let written = try String(contentsOfFile: file, encoding: .utf8)
-        let expectedHome = ProcessInfo.processInfo.environment["HOME"] == nil ? "" : "home"
-        #expect(written == "shop env confirm-promotion WaitingPromotion v7 50 yes web extra \(expectedHome)\n")
+        // HOME is the proxy's, not passed unless `passEnv` names it.
+        #expect(written == "shop env confirm-promotion WaitingPromotion v7 50 yes web extra no-home\n")
+    }
+
+    @Test func configuredVariablesAndPassedNamesReachTheHook() async throws {
+        setenv("CANARYGATE_TEST_REGION", "eu-west", 1)
+        setenv("CANARYGATE_TEST_TOKEN", "not-for-hooks", 1)
+        let file = hookTestDirectory() + "/env"
+        var hook = execHook("env", ["sh", "-c", "echo \"$DEPLOY_ENV $CANARYGATE_TEST_REGION ${CANARYGATE_TEST_TOKEN:-none} ${UNSET_NAME:-unset}\" > \(file)"])
+        hook.environment = ["DEPLOY_ENV": "prod"]
+        hook.passEnvironment = ["CANARYGATE_TEST_REGION", "UNSET_NAME"]
+        let result = await runner.results([hookRequest(hook)])[0]
+        #expect(result.passed, "\(result.detail) \(result.output)")
+        // `sh` itself is found through the proxy's PATH (posix_spawnp), whatever the child is given.
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "prod eu-west none unset\n")
     }
 
     @Test func theRevisionIsVisibleToAShell() async throws {
@@ -104,7 +128,8 @@ import Testing
         let result = await runner.results([hookRequest(hook)])[0]
         let elapsed = clock.now - started
         #expect(!result.passed)
-        #expect(result.detail == "timed out after 0.3s: started")
+        #expect(result.detail == "timed out after 0.3s")
+        #expect(result.output == "started")
         #expect(elapsed >= .milliseconds(600))
         #expect(elapsed < .seconds(30), "took \(elapsed)")
     }
@@ -150,6 +175,28 @@ import Testing
         }
     }
 
+    @Test func aHookGetsNeitherTheProxysSecretsNorItsDescriptors() async throws {
+        // What the security review found in a hook: a secret from the proxy's environment, and a pipe
+        // and a /proc directory of the proxy's, opened without close-on-exec.
+        setenv("CANARYGATE_TEST_SECRET", "hunter2", 1)
+        var ends: [Int32] = [-1, -1]
+        #expect(pipe(&ends) == 0)
+        let procDirectory = open("/proc/self", O_RDONLY | O_DIRECTORY)
+        defer { close(ends[0]); close(ends[1]); close(procDirectory) }
+        // `ls` runs as the shell's child, so it lists the shell's descriptors, not its own directory's; no
+        // redirection either (dash keeps a copy of the redirected descriptor). The exit makes the output kept.
+        let script = "ls /proc/$$/fd; echo ---; env; exit 1"
+        let result = await runner.results([hookRequest(execHook("dump", ["sh", "-c", script]))])[0]
+        #expect(result.detail == "exit 1")
+        let lines = result.output.components(separatedBy: "\\n")
+        let descriptors = lines.prefix { $0 != "---" }
+        let names = lines.drop { $0 != "---" }.dropFirst().map { String($0.prefix { $0 != "=" }) }
+        // The shell exports PWD itself.
+        #expect(Set(names).subtracting(["PWD"]) == ["PATH", "CANARYGATE_ROUTE", "CANARYGATE_HOOK", "CANARYGATE_HOOK_TYPE",
+                                                    "CANARYGATE_PHASE", "CANARYGATE_REVISION", "CANARYGATE_WEIGHT"])
+        #expect(descriptors == ["0", "1", "2"])
+    }
+
     @Test func metadataKeysBecomeVariableNames() {
         #expect(HookEnvironment.metaName("dry-run") == "DRY_RUN")
         #expect(HookEnvironment.metaName("team.name") == "TEAM_NAME")
@@ -157,9 +204,11 @@ import Testing
     }
 
     @Test func theFactsOverrideTheParentsEnvironment() {
-        let entries = HookEnvironment.entries(parent: ["PATH=/bin", "CANARYGATE_ROUTE=stale", "EXTRA=old"],
+        let entries = HookEnvironment.entries(parent: ["PATH=/bin", "CANARYGATE_ROUTE=stale", "EXTRA=old", "SECRET=x", "HOME=/root"],
+                                              pass: ["PATH", "EXTRA", "CANARYGATE_ROUTE", "HOME"],
+                                              configured: ["HOME": "/srv/deploy", "DEPLOY": "yes"],
                                               extra: ["EXTRA": "new", "CANARYGATE_ROUTE": "extra"],
                                               facts: ["CANARYGATE_ROUTE": "web"])
-        #expect(entries == ["PATH=/bin", "CANARYGATE_ROUTE=web", "EXTRA=new"])
+        #expect(entries == ["PATH=/bin", "CANARYGATE_ROUTE=web", "DEPLOY=yes", "EXTRA=new", "HOME=/srv/deploy"])
     }
 }

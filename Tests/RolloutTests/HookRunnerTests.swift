@@ -92,7 +92,8 @@ func hookTestDirectory() -> String {
             .results([hookRequest(execHook("never", ["sh", "-c", "echo nope; exit 3"], retries: 2))])[0]
         #expect(!result.passed)
         #expect(result.attempts == 3)
-        #expect(result.detail == "exit 3: nope")
+        #expect(result.detail == "exit 3")
+        #expect(result.output == "nope")
     }
 
     @Test func aFailureThatRetryingCannotHelpIsNotRetried() async {

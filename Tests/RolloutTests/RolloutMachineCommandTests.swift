@@ -23,13 +23,13 @@ import Testing
     func whereEachVerbApplies(phase: Phase) {
         let m = machine(in: phase)
         let pausable: Set<Phase> = [.initializing, .waiting, .initialized, .progressing, .waitingPromotion, .promoting]
-        let abortable: Set<Phase> = [.initializing, .waiting, .initialized, .progressing, .waitingPromotion, .promoting, .promoted]
+        let abortable: Set<Phase> = [.initializing, .waiting, .initialized, .progressing, .waitingPromotion, .promoting, .promoted, .held]
         #expect((m.canApply(.pause) == nil) == pausable.contains(phase))
-        #expect(m.canApply(.resume) == "the rollout is not paused")
+        #expect(m.canApply(.resume) == (phase == .held ? RolloutMachine.heldAdvice : "the rollout is not paused"))
         #expect((m.canApply(.promote(force: false)) == nil) == [.progressing, .waitingPromotion].contains(phase))
-        #expect((m.canApply(.promote(force: true)) == nil) == [.progressing, .waitingPromotion].contains(phase))
+        #expect((m.canApply(.promote(force: true)) == nil) == [.progressing, .waitingPromotion, .held].contains(phase))
         #expect((m.canApply(.abort) == nil) == abortable.contains(phase))
-        #expect((m.canApply(.retry) == nil) == (phase == .failed))
+        #expect((m.canApply(.retry) == nil) == [.failed, .held].contains(phase))
     }
 
     @Test func reasonsForRefusals() {
@@ -38,7 +38,7 @@ import Testing
         #expect(machine(in: .initializing).canApply(.promote(force: true)) == "promote applies in Progressing or WaitingPromotion, not Initializing")
         #expect(machine(in: .promoting, promoteHookPassed: true).canApply(.abort) == "the promote hook has already updated the primary")
         #expect(machine(in: .succeeded).canApply(.abort) == "no rollout to abort in phase Succeeded")
-        #expect(machine(in: .progressing).canApply(.retry) == "retry applies to a Failed rollout, not Progressing")
+        #expect(machine(in: .progressing).canApply(.retry) == "retry applies to a Failed or Held rollout, not Progressing")
     }
 
     @Test(arguments: [ManualVerb.pause, .resume, .promote(force: false), .promote(force: true), .abort, .retry])

@@ -171,7 +171,7 @@ import Testing
     @Test func phasesUseFlaggersNames() {
         #expect(Phase.allCases.map(\.rawValue) == [
             "Initializing", "Initialized", "Waiting", "Progressing", "WaitingPromotion",
-            "Promoting", "Promoted", "Finalising", "Succeeded", "Failed",
+            "Promoting", "Promoted", "Finalising", "Succeeded", "Failed", "Held",
         ])
     }
 

@@ -32,8 +32,73 @@ import Testing
         try store.save(Array("new".utf8))
         #expect(try store.load() == Array("new".utf8))
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["state.json"])
-        let attributes = try FileManager.default.attributesOfItem(atPath: store.path)
-        #expect((attributes[.posixPermissions] as? Int).map { $0 & 0o644 } == 0o644)
+    }
+
+    @Test func theFileIsReadableByItsOwnerOnly() throws {
+        let store = StateStore(path: hookTestDirectory() + "/state.json")
+        try store.save(Array("{}".utf8))
+        var info = stat()
+        #expect(stat(store.path, &info) == 0)
+        #expect(info.st_mode & 0o777 == 0o600)
+    }
+
+    @Test func symlinksPlantedAtTemporaryNamesOrTheTargetAreNeverFollowed() throws {
+        let directory = hookTestDirectory()
+        let path = directory + "/state.json"
+        let victims = hookTestDirectory()
+        // Plausible temporary names (including the one this store used to take: the pid's), and the target.
+        let planted = ["\(path).tmp-\(getpid())", "\(path).tmp", "\(path).new", "\(path)~", "\(directory)/.state.json.tmp", path]
+        for (index, link) in planted.enumerated() {
+            let victim = "\(victims)/victim-\(index)"
+            #expect(FileManager.default.createFile(atPath: victim, contents: Data("precious \(index)".utf8)))
+            #expect(symlink(victim, link) == 0)
+        }
+        try StateStore(path: path).save(Array("new state".utf8))
+        for index in planted.indices {
+            #expect(try String(contentsOfFile: "\(victims)/victim-\(index)", encoding: .utf8) == "precious \(index)")
+        }
+        var info = stat()
+        #expect(lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG, "the target is a regular file now")
+        #expect(try StateStore(path: path).load() == Array("new state".utf8))
+    }
+
+    @Test func aDirectoryOthersCanWriteIsRefusedEvenWithTheStickyBit() throws {
+        for mode: mode_t in [0o777, 0o775, 0o1777, 0o757] {
+            let directory = hookTestDirectory()
+            #expect(chmod(directory, mode) == 0)
+            let store = StateStore(path: directory + "/state.json")
+            #expect(throws: StateDirectoryError.self) { try store.save(Array("x".utf8)) }
+            #expect(throws: StateDirectoryError.self) { try store.checkDirectory() }
+            #expect(!FileManager.default.fileExists(atPath: store.path))
+        }
+        let privateDirectory = hookTestDirectory()
+        #expect(chmod(privateDirectory, 0o755) == 0)
+        try StateStore(path: privateDirectory + "/state.json").save(Array("x".utf8))
+        // Not created yet: judged by the nearest directory that exists, where it would be created.
+        try StateStore(path: privateDirectory + "/sub/dir/state.json").checkDirectory()
+        let open = hookTestDirectory()
+        #expect(chmod(open, 0o777) == 0)
+        do {
+            try StateStore(path: open + "/sub/state.json").checkDirectory()
+            Issue.record("a missing directory under a world-writable one was accepted")
+        } catch {
+            #expect(error.description.hasPrefix("state.path: \(open)/sub/state.json: its directory \(open) is writable by every user (mode 777)"),
+                    "\(error)")
+        }
+    }
+
+    @Test func anUnreadableFileIsSetAsideWithoutReplacingAnEarlierOne() throws {
+        let directory = hookTestDirectory()
+        let store = StateStore(path: directory + "/state.json")
+        try store.save(Array("first corrupt".utf8))
+        let first = try store.setAside(unixTime: 1_765_000_000)
+        #expect(first == store.path + ".corrupt-20251206T054640Z")
+        try store.save(Array("second corrupt".utf8))
+        let second = try store.setAside(unixTime: 1_765_000_000)
+        #expect(second == first + "-1")
+        #expect(try String(contentsOfFile: first, encoding: .utf8) == "first corrupt")
+        #expect(try String(contentsOfFile: second, encoding: .utf8) == "second corrupt")
+        #expect(try store.load() == nil)
     }
 
     @Test func aReaderAlwaysSeesAWholeDocument() throws {
@@ -98,7 +163,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: path + "/inner", withIntermediateDirectories: true)
         let store = StateStore(path: path)
         #expect(throws: StateStoreError.self) { try store.save(Array("x".utf8)) }
-        #expect(!FileManager.default.fileExists(atPath: store.temporaryPath))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root) == ["state.json"])
     }
 }
 
