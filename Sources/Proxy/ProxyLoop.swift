@@ -228,16 +228,20 @@ public final class ProxyLoop {
     private func installRoutes(_ snapshot: ProxySnapshot) {
         let maxIdle = snapshot.config.limits.maxIdlePerEndpoint
         var pools: [String: UpstreamPool] = [:]
-        func armPools(_ arm: CompiledArm) -> [UpstreamPool] {
+        func armPools(_ arm: CompiledArm, route: CompiledRoute, shard: ArmShard) -> [UpstreamPool] {
             arm.endpoints.map { e in
                 let key = e.poolKey(arm.protocol)
-                if let p = pools[key] ?? poolsByAddress[key] {
-                    p.maxIdle = maxIdle
-                    p.tls = e.tls
-                    pools[key] = p
+                if let p = pools[key] {
+                    if !p.ejectionShards.contains(where: { $0 === shard }) { p.ejectionShards.append(shard) }
                     return p
                 }
-                let p = UpstreamPool(address: e.address, configured: e.configured, protocolKind: arm.protocol, tls: e.tls, maxIdle: maxIdle)
+                let p = poolsByAddress[key]
+                    ?? UpstreamPool(address: e.address, configured: e.configured, protocolKind: arm.protocol, tls: e.tls, maxIdle: maxIdle)
+                p.maxIdle = maxIdle
+                p.tls = e.tls
+                // The first route listing the endpoint sets its outlier detection.
+                p.outlierPolicy = route.outlier
+                p.ejectionShards = [shard]
                 pools[key] = p
                 return p
             }
@@ -245,11 +249,15 @@ public final class ProxyLoop {
         // Each loop and route draws from its own seed, so no two splits pick the canary in step.
         var seeds = SystemRandomNumberGenerator()
         routeRuntimes = snapshot.routes.byIndex.map { route in
-            RouteRuntime(split: WeightedSplit(seed: seeds.next()),
-                         primary: ArmRuntime(pools: armPools(route.primary)),
-                         canary: route.canary.map { ArmRuntime(pools: armPools($0)) },
-                         primaryShard: metrics.shard(route: route.name, arm: .primary, loop: index),
-                         canaryShard: metrics.shard(route: route.name, arm: .canary, loop: index))
+            let primaryShard = metrics.shard(route: route.name, arm: .primary, loop: index)
+            let canaryShard = metrics.shard(route: route.name, arm: .canary, loop: index)
+            return RouteRuntime(split: WeightedSplit(seed: seeds.next()),
+                                primary: ArmRuntime(pools: armPools(route.primary, route: route, shard: primaryShard),
+                                                    outlier: route.outlier, retry: route.retry),
+                                canary: route.canary.map {
+                                    ArmRuntime(pools: armPools($0, route: route, shard: canaryShard), outlier: route.outlier, retry: route.retry)
+                                },
+                                primaryShard: primaryShard, canaryShard: canaryShard)
         }
         for (key, old) in poolsByAddress where pools[key] == nil { old.retire() }
         poolsByAddress = pools
@@ -415,8 +423,8 @@ public final class ProxyLoop {
         control.openConnections.subtract(1, ordering: .relaxed)
     }
 
-    /// Picks the arm for a request of `route`, and an endpoint of it (nil when every endpoint of the
-    /// arm is down); the request counts as started on the arm's shard (in flight until its outcome).
+    /// Picks the arm for a request of `route`, and an endpoint of it (`ArmRuntime.pick`: one always,
+    /// ejected or not); the request counts as started on the arm's shard (in flight until its outcome).
     func pickUpstream(route: CompiledRoute) -> (pool: UpstreamPool?, shard: ArmShard) {
         let now = loop.now
         let i = route.index

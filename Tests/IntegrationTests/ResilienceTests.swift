@@ -1,0 +1,166 @@
+// Failing endpoints over real sockets: outlier ejection, retries within the arm, and what the judges still see.
+import Foundation
+import Synchronization
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Integration {
+    @Suite("Resilience")
+    struct Resilience {
+        static let failures = "canarygate_upstream_failures_total"
+        static let retriedFailures = "canarygate_retried_failures_total"
+        static let ejections = "canarygate_endpoint_ejections_total"
+        static let requests = "canarygate_requests_total"
+
+        /// Sends `count` GETs, each on its own connection: the statuses, and the bodies of the 200s.
+        static func send(_ proxy: ProxyProcess, count: Int) throws -> (statuses: [Int], bodies: [String]) {
+            var statuses: [Int] = [], bodies: [String] = []
+            for _ in 0..<count {
+                let response = try proxy.fetch(HTTPText.request())
+                statuses.append(response.status)
+                if response.status == 200 { bodies.append(response.text) }
+            }
+            return (statuses, bodies)
+        }
+
+        /// The finding: one connect failure took a route's only endpoint out for 2 s, and every request
+        /// in between got the proxy's own 503 (224 of them in a real run). An arm's last endpoint is now
+        /// never out of rotation: once the endpoint is back, the next request reaches it.
+        @Test func anArmsOnlyEndpointIsTriedAgainRightAfterAConnectFailure() throws {
+            let port = try Posix.freePort()
+            try withProxy(.single(primaryEndpoints: ["127.0.0.1:\(port)"]), threads: 1) { proxy in
+                let refused = try proxy.fetch(HTTPText.request())
+                #expect(refused.status == 502, "connect refused: \(refused.status) \(refused.text)")
+                let revived = try TestUpstream(port: port, text: "back")
+                defer { revived.stop() }
+                let (statuses, bodies) = try Self.send(proxy, count: 5)
+                #expect(statuses == [200, 200, 200, 200, 200], "right after the endpoint came back: \(statuses)")
+                #expect(bodies.allSatisfy { $0 == "back" })
+            }
+        }
+
+        /// A canary whose endpoint resets every other request, behind retries: its clients see only
+        /// successes, but the judges see every reset (as failures of the canary), and the primary is
+        /// never asked.
+        @Test func aCanaryResettingEveryOtherRequestStillShowsItsFailures() throws {
+            let primary = try TestUpstream(name: "primary", text: "primary")
+            defer { primary.stop() }
+            let served = Atomic<Int>(0)
+            let canary = try TestUpstream(name: "canary") { _ in
+                served.add(1, ordering: .relaxed).newValue % 2 == 1 ? .reset : .text("canary")
+            }
+            defer { canary.stop() }
+            let n = 20
+            try withProxy(.single(primary: primary, canary: canary, weight: 100), threads: 1) { proxy in
+                let (statuses, bodies) = try Self.send(proxy, count: n)
+                #expect(statuses.allSatisfy { $0 == 200 }, "the client sees successes: \(statuses)")
+                #expect(bodies.allSatisfy { $0 == "canary" })
+                #expect(primary.requestCount == 0, "a retry never crosses arms")
+                #expect(canary.requestCount == 2 * n, "every request took two attempts: \(canary.requestCount)")
+                let canaryLabels = ["route": "web", "arm": "canary"]
+                let metrics = try Integration.Metrics.scrape(proxy) { $0.sum(Self.requests, canaryLabels) >= Double(n) }
+                #expect(metrics.value(Self.failures, canaryLabels.merging(["source": "upstream_reset"]) { $1 }) == Double(n),
+                        "resets counted against the canary: \(metrics.samples(Self.failures, canaryLabels))")
+                #expect(metrics.value(Self.retriedFailures, canaryLabels) == Double(n),
+                        "requests whose failure a retry hid: \(metrics.samples(Self.retriedFailures))")
+                #expect(metrics.value(Self.requests, canaryLabels.merging(["code": "200"]) { $1 }) == Double(n))
+            }
+        }
+
+        /// A connect failure goes to another endpoint of the same arm (never the other arm); the
+        /// refused endpoint is ejected after its fifth consecutive failure and then skipped.
+        @Test func aRefusedCanaryEndpointIsRetriedOnTheCanarysOtherEndpointThenEjected() throws {
+            let primary = try TestUpstream(name: "primary", text: "primary")
+            defer { primary.stop() }
+            let live = try TestUpstream(name: "canary", text: "canary")
+            defer { live.stop() }
+            let closed = try Posix.freePort()
+            // The default ejection (10 s) outlasts the test.
+            let route = RouteSpec(primary: ArmSpec("v1", primary), canary: ArmSpec("v2", ["127.0.0.1:\(closed)", live.endpoint]), weight: 100)
+            try withProxy(ProxyConfig(routes: [route]), threads: 1) { proxy in
+                let n = 30
+                let (statuses, bodies) = try Self.send(proxy, count: n)
+                #expect(statuses.allSatisfy { $0 == 200 }, "statuses: \(statuses)")
+                #expect(bodies.allSatisfy { $0 == "canary" })
+                #expect(primary.requestCount == 0, "a retry never crosses arms")
+                let canaryLabels = ["route": "web", "arm": "canary"]
+                let metrics = try Integration.Metrics.scrape(proxy) { $0.sum(Self.requests, canaryLabels) >= Double(n) }
+                // Round robin sends every other request to the refused endpoint until its fifth refusal.
+                #expect(metrics.value(Self.failures, canaryLabels.merging(["source": "connect_refused"]) { $1 }) == 5,
+                        "\(metrics.samples(Self.failures, canaryLabels))")
+                #expect(metrics.value(Self.retriedFailures, canaryLabels) == 5)
+                #expect(metrics.value(Self.ejections, canaryLabels) == 1)
+                #expect(metrics.value(Self.ejections, ["route": "web", "arm": "primary"]) == 0)
+            }
+        }
+
+        /// An endpoint failing in a burst of 503s is ejected after five of them: the burst's rest is
+        /// not served to clients, and the five 503s stay the canary's in the counts the judges read.
+        @Test func anEndpointFailingInABurstIsEjectedAfterFiveGatewayFailures() throws {
+            let primary = try TestUpstream(name: "primary", text: "primary")
+            defer { primary.stop() }
+            let burst = try TestUpstream(name: "burst") { _ in .text("overloaded", status: 503) }
+            defer { burst.stop() }
+            let healthy = try TestUpstream(name: "healthy", text: "canary")
+            defer { healthy.stop() }
+            let route = RouteSpec(primary: ArmSpec("v1", primary), canary: ArmSpec("v2", burst, healthy), weight: 100)
+            try withProxy(ProxyConfig(routes: [route]), threads: 1) { proxy in
+                let (statuses, _) = try Self.send(proxy, count: 40)
+                #expect(statuses.filter { $0 == 503 }.count == 5, "statuses: \(statuses)")
+                #expect(burst.requestCount == 5, "requests to the ejected endpoint: \(burst.requestCount)")
+                #expect(primary.requestCount == 0)
+                let canaryLabels = ["route": "web", "arm": "canary"]
+                let metrics = try Integration.Metrics.scrape(proxy) { $0.sum(Self.requests, canaryLabels) >= 40 }
+                #expect(metrics.value(Self.requests, canaryLabels.merging(["code": "503"]) { $1 }) == 5)
+                #expect(metrics.value(Self.ejections, canaryLabels) == 1)
+            }
+        }
+
+        /// A hanging upstream is not retried: the upstream may still be acting on the request.
+        @Test func aResponseTimeoutIsNotRetried() throws {
+            let hang = try TestUpstream(name: "hang") { _ in .hang(seconds: 5) }
+            defer { hang.stop() }
+            let other = try TestUpstream(name: "other", text: "other")
+            defer { other.stop() }
+            let route = RouteSpec(primary: ArmSpec("v1", hang, other))
+            try withProxy(ProxyConfig(routes: [route], timeouts: ["upstreamResponse": "300ms"]), threads: 1) { proxy in
+                let response = try proxy.fetch(HTTPText.request())
+                #expect(response.status == 504)
+                #expect(hang.requestCount == 1)
+                #expect(other.requestCount == 0)
+            }
+        }
+
+        /// A request with a body that was sent is not sent again after a reset: its body is gone.
+        @Test func aResetAfterAPostWithABodyIsNotRetried() throws {
+            let reset = try TestUpstream(name: "reset") { _ in .reset }
+            defer { reset.stop() }
+            let other = try TestUpstream(name: "other", text: "other")
+            defer { other.stop() }
+            let route = RouteSpec(primary: ArmSpec("v1", reset, other))
+            try withProxy(ProxyConfig(routes: [route]), threads: 1) { proxy in
+                let response = try proxy.fetch(HTTPText.request("POST", "/", text: "payload"))
+                #expect(response.status == 502)
+                #expect(reset.waitForRequests(1))
+                #expect(reset.requestCount == 1)
+                #expect(other.requestCount == 0)
+            }
+        }
+
+        /// With `retries.attempts: 0` nothing is retried, not even a connect failure.
+        @Test func retriesCanBeTurnedOff() throws {
+            let live = try TestUpstream(name: "live", text: "live")
+            defer { live.stop() }
+            let closed = try Posix.freePort()
+            var route = RouteSpec(primary: ArmSpec("v1", ["127.0.0.1:\(closed)", live.endpoint]))
+            route.retries = ["attempts": "0"]
+            try withProxy(ProxyConfig(routes: [route]), threads: 1) { proxy in
+                let (statuses, _) = try Self.send(proxy, count: 2)
+                #expect(statuses.sorted() == [200, 502], "statuses: \(statuses)")
+            }
+        }
+
+    }
+}
