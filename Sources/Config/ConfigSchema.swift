@@ -131,6 +131,8 @@ public struct RouteConfig: Sendable, Equatable {
     public var outlierDetection = OutlierDetectionConfig()
     /// Retries of failed attempts, always within the arm that failed.
     public var retries = RetryConfig()
+    /// Active health checks of both arms' endpoints; nil: none.
+    public var healthCheck: HealthCheckConfig?
     public init(name: String, match: MatchConfig, primary: ArmConfig, canary: CanaryConfig?, analysis: AnalysisConfig? = nil) {
         self.name = name; self.match = match; self.primary = primary; self.canary = canary; self.analysis = analysis
     }

@@ -46,3 +46,22 @@ public struct RetryConfig: Sendable, Equatable {
     public var minRetriesPerSecond: Int = 3
     public init() {}
 }
+
+/// `healthCheck:` of a route: every event loop probes the endpoints of both arms, and an endpoint that
+/// failed `fall` probes in a row gets no traffic until it passes `rise` in a row.
+public struct HealthCheckConfig: Sendable, Equatable {
+    /// What a probe does.
+    public enum Probe: Sendable, Equatable {
+        /// `GET path` over HTTP/1.1 (TLS with the arm's `tls:`): healthy on a 2xx or 3xx status.
+        case http(path: String)
+        /// A TCP connect (and the TLS handshake with the arm's `tls:`) that succeeds.
+        case tcp
+    }
+    public var probe: Probe
+    public var interval: Duration = .seconds(5)
+    /// A probe that has not passed within this fails.
+    public var timeout: Duration = .seconds(1)
+    public var rise: Int = 2
+    public var fall: Int = 3
+    public init(probe: Probe) { self.probe = probe }
+}
