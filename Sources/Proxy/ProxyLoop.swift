@@ -248,15 +248,17 @@ public final class ProxyLoop {
         }
         // Each loop and route draws from its own seed, so no two splits pick the canary in step.
         var seeds = SystemRandomNumberGenerator()
+        stopHealthChecks()
         routeRuntimes = snapshot.routes.byIndex.map { route in
             let primaryShard = metrics.shard(route: route.name, arm: .primary, loop: index)
             let canaryShard = metrics.shard(route: route.name, arm: .canary, loop: index)
+            let arm = { (compiled: CompiledArm, shard: ArmShard) -> ArmRuntime in
+                let pools = armPools(compiled, route: route, shard: shard)
+                return ArmRuntime(pools: pools, outlier: route.outlier, retry: route.retry, probes: self.startProbes(pools, route: route))
+            }
             return RouteRuntime(split: WeightedSplit(seed: seeds.next()),
-                                primary: ArmRuntime(pools: armPools(route.primary, route: route, shard: primaryShard),
-                                                    outlier: route.outlier, retry: route.retry),
-                                canary: route.canary.map {
-                                    ArmRuntime(pools: armPools($0, route: route, shard: canaryShard), outlier: route.outlier, retry: route.retry)
-                                },
+                                primary: arm(route.primary, primaryShard),
+                                canary: route.canary.map { arm($0, canaryShard) },
                                 primaryShard: primaryShard, canaryShard: canaryShard)
         }
         for (key, old) in poolsByAddress where pools[key] == nil { old.retire() }
@@ -439,6 +441,13 @@ public final class ProxyLoop {
 
     public func run() { loop.run() }
 
+    private func stopHealthChecks() {
+        for route in routeRuntimes {
+            route.primary.stopProbes()
+            route.canary?.stopProbes()
+        }
+    }
+
     /// Closes listeners, pooled connections and whatever the drain left open (the loop is stopping).
     /// Connections and streams hold their loop strongly (a read through an unowned reference costs a
     /// retain on every access, measured ~10 per request), so nothing may outlive this with a cycle.
@@ -446,6 +455,7 @@ public final class ProxyLoop {
         for l in listeners { l.close() }
         listeners.removeAll()
         for p in poolsByAddress.values { p.closeAll() }
+        stopHealthChecks()
         sweepTimer.cancelDeadline()
         // Clients first: their exchanges end as "client gone", as in a drain, not as upstream failures.
         forEachClient { $0.close() } http2: { $0.close() }

@@ -99,8 +99,8 @@ final class UpstreamPool {
     }
 }
 
-/// Round-robin over an arm's endpoints on one loop, skipping ejected ones while few enough are, and
-/// the arm's retry budget. A class: an exchange that retries finds its arm again (`ProxyLoop.retryTarget`).
+/// Round-robin over an arm's endpoints on one loop, skipping ejected and unhealthy ones while few
+/// enough are, and the arm's retry budget. A class: an exchange that retries finds its arm again (`ProxyLoop.retryTarget`).
 final class ArmRuntime {
     let pools: [UpstreamPool]
     private var next = 0
@@ -109,16 +109,19 @@ final class ArmRuntime {
     let maxOutOfRotation: Int
     let retryPolicy: RetryPolicy
     private var budget = RetryBudget()
+    /// One per pool, in order, with a `healthCheck`; else empty.
+    let probes: [HealthProbe]
 
-    init(pools: [UpstreamPool], outlier: OutlierPolicy, retry: RetryPolicy) {
+    init(pools: [UpstreamPool], outlier: OutlierPolicy, retry: RetryPolicy, probes: [HealthProbe] = []) {
         self.pools = pools
+        self.probes = probes
         maxOutOfRotation = min(pools.count - 1, pools.count * outlier.maxEjectedPercent / 100)
         retryPolicy = retry
     }
 
     /// The endpoint for a new request of the arm; counts the request for the retry budget.
     ///
-    /// Ejected endpoints are skipped while at most `maxOutOfRotation` of them are ejected. Beyond
+    /// Ejected and unhealthy endpoints are skipped while at most `maxOutOfRotation` of them are. Beyond
     /// that the arm is in panic (Envoy's name): it uses all its endpoints, ejected or not. An arm's
     /// traffic never moves to the other arm, so skipping every endpoint would only turn each request
     /// into the proxy's own 503, which hides what the endpoints would have answered; an arm whose
@@ -137,20 +140,30 @@ final class ArmRuntime {
         return pools.count == 1 ? failed : choose(now: now, avoiding: failed)
     }
 
+    /// Ends the arm's health checks (a reload replaced the arm, or the loop stops).
+    func stopProbes() {
+        for probe in probes { probe.stop() }
+    }
+
+    private func isOutOfRotation(_ i: Int, now: UInt64) -> Bool {
+        pools[i].isEjected(now: now) || (!probes.isEmpty && !probes[i].healthy)
+    }
+
     private func choose(now: UInt64, avoiding avoided: UpstreamPool?) -> UpstreamPool {
         let n = pools.count
         var honourEjections = false
         if maxOutOfRotation > 0 {
-            var ejected = 0
-            for pool in pools where pool.isEjected(now: now) { ejected += 1 }
-            honourEjections = ejected > 0 && ejected <= maxOutOfRotation
+            var out = 0
+            for i in 0..<n where isOutOfRotation(i, now: now) { out += 1 }
+            honourEjections = out > 0 && out <= maxOutOfRotation
         }
         var fallback: UpstreamPool?
         for _ in 0..<n {
-            let pool = pools[next]
+            let i = next
+            let pool = pools[i]
             next = next + 1 == n ? 0 : next + 1
             if pool === avoided { continue }
-            if honourEjections && pool.isEjected(now: now) {
+            if honourEjections && isOutOfRotation(i, now: now) {
                 if fallback == nil { fallback = pool }
                 continue
             }

@@ -162,5 +162,92 @@ extension Integration {
             }
         }
 
+
+        // MARK: active health checks
+
+        /// Sends GETs until `done` holds for the body of the last `run` in a row (bounded by `timeout`):
+        /// whether it did.
+        static func sendUntil(_ proxy: ProxyProcess, run: Int = 10, timeout: Double = 5, _ done: (String) -> Bool) throws -> Bool {
+            let deadline = Date().addingTimeInterval(timeout)
+            var streak = 0
+            while Date() < deadline {
+                let response = try proxy.fetch(HTTPText.request())
+                streak = response.status == 200 && done(response.text) ? streak + 1 : 0
+                if streak >= run { return true }
+                usleep(10_000)
+            }
+            return false
+        }
+
+        /// An endpoint whose health check fails gets no traffic until it passes `rise` checks again.
+        @Test func anEndpointFailingItsHealthCheckGetsNoTrafficUntilItPassesAgain() throws {
+            let healthy = Atomic<Bool>(false)
+            let flaky = try TestUpstream(name: "flaky") { request in
+                if request.path == "/healthz" { return .text("", status: healthy.load(ordering: .relaxed) ? 200 : 503) }
+                return .text("flaky")
+            }
+            defer { flaky.stop() }
+            let steady = try TestUpstream(name: "steady") { request in .text(request.path == "/healthz" ? "" : "steady") }
+            defer { steady.stop() }
+            var route = RouteSpec(primary: ArmSpec("v1", flaky, steady))
+            route.healthCheck = ["path": "/healthz", "interval": "100ms", "timeout": "100ms", "rise": "2", "fall": "2"]
+            try withProxy(ProxyConfig(routes: [route]), threads: 1) { proxy in
+                let reached = try Self.sendUntil(proxy) { $0 == "steady" }
+                #expect(reached, "the failing endpoint still had traffic")
+                let before = flaky.requests.filter { $0.path == "/" }.count
+                let (statuses, bodies) = try Self.send(proxy, count: 20)
+                #expect(statuses.allSatisfy { $0 == 200 } && bodies.allSatisfy { $0 == "steady" }, "\(bodies)")
+                #expect(flaky.requests.filter { $0.path == "/" }.count == before)
+                healthy.store(true, ordering: .relaxed)
+                let cameBack = try Self.sendUntil(proxy, run: 1) { $0 == "flaky" }
+                #expect(cameBack, "the endpoint never came back")
+            }
+        }
+
+        /// A health check that hangs fails at its timeout: a hanging endpoint is taken out too.
+        @Test func aHangingHealthCheckTimesOutAndTakesTheEndpointOut() throws {
+            let hanging = try TestUpstream(name: "hanging") { request in
+                request.path == "/healthz" ? .hang(seconds: 3) : .text("hanging")
+            }
+            defer { hanging.stop() }
+            let steady = try TestUpstream(name: "steady") { request in .text(request.path == "/healthz" ? "" : "steady") }
+            defer { steady.stop() }
+            var route = RouteSpec(primary: ArmSpec("v1", hanging, steady))
+            route.healthCheck = ["path": "/healthz", "interval": "200ms", "timeout": "100ms", "rise": "1", "fall": "1"]
+            try withProxy(ProxyConfig(routes: [route]), threads: 1) { proxy in
+                let reached = try Self.sendUntil(proxy) { $0 == "steady" }
+                #expect(reached, "the hanging endpoint still had traffic")
+                #expect(hanging.hangsEndedByPeer >= 1 || hanging.requests.filter { $0.path == "/healthz" }.count >= 1)
+            }
+        }
+
+        /// A TCP check of an endpoint that refuses connections takes it out of the canary's rotation; an
+        /// arm's only endpoint, failing its checks, keeps its traffic (it never goes to the other arm).
+        @Test func tcpChecksAndAnArmsOnlyEndpointKeepsItsTraffic() throws {
+            let primary = try TestUpstream(name: "primary", text: "primary")
+            defer { primary.stop() }
+            let canary = try TestUpstream(name: "canary") { request in
+                request.path == "/healthz" ? .text("", status: 503) : .text("canary")
+            }
+            defer { canary.stop() }
+            var route = RouteSpec(primary: ArmSpec("v1", primary), canary: ArmSpec("v2", canary), weight: 100)
+            route.healthCheck = ["path": "/healthz", "interval": "100ms", "timeout": "100ms", "rise": "1", "fall": "1"]
+            try withProxy(ProxyConfig(routes: [route]), threads: 1) { proxy in
+                #expect(canary.waitForRequests(3), "no health checks reached the canary")
+                let (statuses, bodies) = try Self.send(proxy, count: 10)
+                #expect(statuses.allSatisfy { $0 == 200 } && bodies.allSatisfy { $0 == "canary" }, "\(statuses) \(bodies)")
+                #expect(primary.requests.filter { $0.path == "/" }.isEmpty)
+            }
+            let live = try TestUpstream(name: "live", text: "live")
+            defer { live.stop() }
+            let closed = try Posix.freePort()
+            var tcpRoute = RouteSpec(primary: ArmSpec("v1", ["127.0.0.1:\(closed)", live.endpoint]))
+            tcpRoute.healthCheck = ["tcp": "true", "interval": "100ms", "timeout": "100ms", "rise": "1", "fall": "1"]
+            tcpRoute.retries = ["attempts": "0"]
+            try withProxy(ProxyConfig(routes: [tcpRoute]), threads: 1) { proxy in
+                let reached = try Self.sendUntil(proxy) { $0 == "live" }
+                #expect(reached, "the refusing endpoint still had traffic")
+            }
+        }
     }
 }
