@@ -69,7 +69,7 @@ extension H2Stream {
                let next = proxy.retryTarget(for: FailedAttempt(kind: kind, retriesSoFar: attempts.retries, responseBytesReceived: false,
                                                                replayable: false, method: fields.method), on: pool, shard: shard) {
                 attempts.retried()
-                bind(pool: next, reuse: next !== pool)
+                bind(pool: next, reuse: false)
                 return
             }
             fail(failure)
@@ -363,7 +363,9 @@ extension H2Stream {
             out.readerIndex = 0
             out.writerIndex = headOutLength
             requestComplete = false
-            bind(pool: next, reuse: next !== up.pool)
+            // A fresh connection: its first readiness event drives the stream again (an idle one,
+            // already writable, would bring none).
+            bind(pool: next, reuse: false)
             return
         }
         fail(failure)

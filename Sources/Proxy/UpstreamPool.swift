@@ -149,6 +149,9 @@ final class ArmRuntime {
         pools[i].isEjected(now: now) || (!probes.isEmpty && !probes[i].healthy)
     }
 
+    /// The next endpoint in turn that is in rotation (all are, in panic), other than `avoided`. Only a
+    /// new request's choice moves the turn: a retry's does not, so a failing endpoint's share of new
+    /// requests stays its share.
     private func choose(now: UInt64, avoiding avoided: UpstreamPool?) -> UpstreamPool {
         let n = pools.count
         var honourEjections = false
@@ -158,15 +161,17 @@ final class ArmRuntime {
             honourEjections = out > 0 && out <= maxOutOfRotation
         }
         var fallback: UpstreamPool?
+        var cursor = next
         for _ in 0..<n {
-            let i = next
+            let i = cursor
             let pool = pools[i]
-            next = next + 1 == n ? 0 : next + 1
+            cursor = cursor + 1 == n ? 0 : cursor + 1
             if pool === avoided { continue }
             if honourEjections && isOutOfRotation(i, now: now) {
                 if fallback == nil { fallback = pool }
                 continue
             }
+            if avoided == nil { next = cursor }
             return pool
         }
         // Only when avoiding `avoided` left nothing in rotation: another endpoint, ejected or not.
