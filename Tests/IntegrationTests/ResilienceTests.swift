@@ -69,6 +69,88 @@ extension Integration {
             }
         }
 
+        /// The same over HTTP/2 (streams relayed to an HTTP/1.1 canary): the retry and its accounting
+        /// are the stream's too.
+        @Test func overHTTP2TheRetriedResetsAreStillTheCanarys() throws {
+            try H2Tools.require(H2Tools.curl, package: "curl")
+            let primary = try TestUpstream(name: "primary", text: "primary")
+            defer { primary.stop() }
+            let served = Atomic<Int>(0)
+            let canary = try TestUpstream(name: "canary") { _ in
+                served.add(1, ordering: .relaxed).newValue % 2 == 1 ? .reset : .text("canary")
+            }
+            defer { canary.stop() }
+            let n = 10
+            try withProxy(.single(primary: primary, canary: canary, weight: 100), threads: 1) { proxy in
+                // One connection per request: several URLs on one h2c connection trip curl (also before this change).
+                var codes: [String] = [], errors = ""
+                for i in 0..<n {
+                    let run = try ChildProcess.run(H2Tools.curl, ["-sS", "--http2-prior-knowledge", "--max-time", "5", "-o", "/dev/null",
+                                                                  "-w", "%{http_code}", "http://127.0.0.1:\(proxy.port)/\(i)"], timeout: 10)
+                    codes.append(run.stdout)
+                    errors += run.stderr
+                }
+                #expect(codes == Array(repeating: "200", count: n), "\(codes) \(errors)")
+                #expect(primary.requestCount == 0)
+                let canaryLabels = ["route": "web", "arm": "canary"]
+                let metrics = try Integration.Metrics.scrape(proxy) { $0.sum(Self.requests, canaryLabels) >= Double(n) }
+                #expect(metrics.value(Self.retriedFailures, canaryLabels) == Double(n))
+                #expect(metrics.value(Self.failures, canaryLabels.merging(["source": "upstream_reset"]) { $1 }) == Double(n))
+            }
+        }
+
+        /// An HTTP/2 stream retried on another endpoint of its arm whose pool holds an idle connection
+        /// goes on at once (a fresh connection's first event drives it; an idle one would bring none).
+        @Test func overHTTP2ARetryOnAnotherEndpointGoesOnAtOnce() throws {
+            let reset = try TestUpstream(name: "reset") { _ in .reset }
+            defer { reset.stop() }
+            let live = try TestUpstream(name: "live", text: "live")
+            defer { live.stop() }
+            // Only the retries are counted: five resets would eject the endpoint and end the test's point.
+            var route = RouteSpec(primary: ArmSpec("v1", reset, live))
+            route.outlierDetection = ["consecutiveFailures": "0"]
+            try withProxy(ProxyConfig(routes: [route]), threads: 1) { proxy in
+                var codes: [String] = []
+                for i in 0..<6 {
+                    let run = try ChildProcess.run(H2Tools.curl, ["-sS", "--http2-prior-knowledge", "--max-time", "3", "-o", "/dev/null",
+                                                                  "-w", "%{http_code}", "http://127.0.0.1:\(proxy.port)/\(i)"], timeout: 10)
+                    codes.append(run.stdout)
+                }
+                #expect(codes == Array(repeating: "200", count: 6), "\(codes)")
+                #expect(reset.requestCount == 3)
+            }
+        }
+
+        /// The same canary in a managed rollout: its clients get 200s, and the judges roll it back, since
+        /// every one of its requests failed once.
+        @Test func aCanaryWhoseFailuresRetriesHideIsStillRolledBack() throws {
+            let primary = try TestUpstream.arm("primary", text: "v1")
+            defer { primary.stop() }
+            let served = Atomic<Int>(0)
+            let canary = try TestUpstream(name: "canary") { _ in
+                served.add(1, ordering: .relaxed).newValue % 2 == 1 ? .reset : .text("v2")
+            }
+            defer { canary.stop() }
+            var spec = RolloutSpec(primary: primary, canary: canary)
+            spec.interval = "5s"
+            spec.progressDeadline = "30s"
+            // Every canary request needs its retry: a budget as large as the traffic, so none is refused.
+            spec.retries = ["budgetPercent": "100"]
+            try withRolloutProxy(spec) { proxy in
+                let history = RolloutHistory()
+                // One client: the canary's requests alternate reset, success without two meeting.
+                let (s, statuses) = try withLoad(proxy.port, clients: 1) { load in
+                    let s = try proxy.waitForRollout(timeout: 8, history: history) { ["Failed", "Promoted"].contains($0.phase) }.status
+                    return (s, load.statusCounts)
+                }
+                #expect(s.phase == "Failed", "canary: \(s)\nsteps: \(history.description)")
+                #expect(statuses.keys.allSatisfy { $0 == 200 }, "clients saw \(statuses)")
+                #expect(canary.requestCount >= 10)
+                let metrics = try proxy.metrics()
+                #expect((metrics.value(Self.retriedFailures, ["route": "web", "arm": "canary"]) ?? 0) >= 5)
+            }
+        }
+
         /// A connect failure goes to another endpoint of the same arm (never the other arm); the
         /// refused endpoint is ejected after its fifth consecutive failure and then skipped.
         @Test func aRefusedCanaryEndpointIsRetriedOnTheCanarysOtherEndpointThenEjected() throws {
