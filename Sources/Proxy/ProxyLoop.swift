@@ -242,6 +242,7 @@ public final class ProxyLoop {
                 // The first route listing the endpoint sets its outlier detection.
                 p.outlierPolicy = route.outlier
                 p.ejectionShards = [shard]
+                p.log = log
                 pools[key] = p
                 return p
             }

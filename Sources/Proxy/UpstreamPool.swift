@@ -1,6 +1,7 @@
 // One endpoint's idle keep-alive connections on one loop, and whether the endpoint is currently ejected.
 import Config
 import EventLoop
+import Logging
 import Telemetry
 import TLS
 
@@ -28,6 +29,8 @@ final class UpstreamPool {
     var outlierPolicy = OutlierPolicy.default
     /// The shards of the arms listing the endpoint, which count its ejections (set at each config install).
     var ejectionShards: [ArmShard] = []
+    /// Where an ejection is logged, naming the endpoint (the loop's logger, set at each config install).
+    var log: Logger?
 
     init(address: SocketAddress, configured: HostPort, protocolKind: UpstreamProtocol, tls: UpstreamTLS?, maxIdle: Int) {
         self.address = address
@@ -44,8 +47,9 @@ final class UpstreamPool {
 
     /// A gateway failure of the endpoint (see `OutlierState`); may eject it.
     func recordFailure(now: UInt64) {
-        if case .ejected = outlier.recordFailure(now: now, policy: outlierPolicy) {
+        if case .ejected(let until) = outlier.recordFailure(now: now, policy: outlierPolicy) {
             for shard in ejectionShards { shard.recordEjection() }
+            log?.warning("outlier detection: \(configured) ejected for \((until - now) / 1_000_000) ms after \(outlierPolicy.consecutiveFailures) consecutive failures (ejection \(outlier.ejections))")
         }
     }
 

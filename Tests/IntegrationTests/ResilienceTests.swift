@@ -197,6 +197,7 @@ extension Integration {
                 let metrics = try Integration.Metrics.scrape(proxy) { $0.sum(Self.requests, canaryLabels) >= 40 }
                 #expect(metrics.value(Self.requests, canaryLabels.merging(["code": "503"]) { $1 }) == 5)
                 #expect(metrics.value(Self.ejections, canaryLabels) == 1)
+                #expect(Posix.waitUntil(timeout: 2) { proxy.log.contains("\(burst.endpoint) ejected for 10000 ms") }, "\(proxy.log)")
             }
         }
 
