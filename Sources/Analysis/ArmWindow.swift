@@ -9,7 +9,7 @@ import Telemetry
 /// - `n`, the responses: `ArmSnapshot.responses`, every response whatever its status (the
 ///   histogram records the same responses; client aborts are counted apart, in `aborts`).
 /// - `failures`: responses with a 5xx status, plus gRPC responses whose grpc-status is a server
-///   failure, `ArmSnapshot.failedResponses`. The proxy records its own 502/503/504 for upstream
+///   failure, plus responses whose failed attempt a retry hid, `ArmSnapshot.failedResponses`. The proxy records its own 502/503/504 for upstream
 ///   faults (refused, reset, timed out, invalid response) and truncated responses under 5xx, so
 ///   these are the whole failure count of the arm.
 /// - `slow(threshold:)`: responses slower than `T` seconds, `n − histogram.cumulative(atOrBelow: T)`;

@@ -144,6 +144,12 @@ public struct RouteConfig: Sendable, Equatable {
     /// Present: the canary weight is managed by the rollout controller, not static.
     /// Only valid with a `canary` (`routes[0].analysis: requires a canary`).
     public var analysis: AnalysisConfig?
+    /// Passive ejection of failing endpoints, for both arms alike.
+    public var outlierDetection = OutlierDetectionConfig()
+    /// Retries of failed attempts, always within the arm that failed.
+    public var retries = RetryConfig()
+    /// Active health checks of both arms' endpoints; nil: none.
+    public var healthCheck: HealthCheckConfig?
     public init(name: String, match: MatchConfig, primary: ArmConfig, canary: CanaryConfig?, analysis: AnalysisConfig? = nil) {
         self.name = name; self.match = match; self.primary = primary; self.canary = canary; self.analysis = analysis
     }

@@ -1,4 +1,4 @@
-// Decodes `routes`: each route's name, match, primary arm, optional canary arm and its analysis.
+// Decodes `routes`: each route's name, match, primary arm, optional canary arm, its analysis, outlier detection, retries and health check.
 
 extension RouteConfig {
     /// Two routes with the same match would make the second unreachable, so that is an error too.
@@ -19,10 +19,17 @@ extension RouteConfig {
                 let primary = m.required("primary", ArmConfig.decode)
                 let canary = m.optional("canary", CanaryConfig.decode)
                 let analysis = m.optional("analysis", AnalysisConfig.decode)
+                let outlierDetection = m.optional("outlierDetection", default: OutlierDetectionConfig(), OutlierDetectionConfig.decode)
+                let retries = m.optional("retries", default: RetryConfig(), RetryConfig.decode)
+                let healthCheck = m.optional("healthCheck", HealthCheckConfig.decode)
                 // Checked on what is written, so that an invalid canary is not also reported missing.
                 if m.isWritten("analysis") && !m.isWritten("canary") { m.report("analysis", "requires a canary") }
-                guard let name, let match, let primary else { return nil }
-                return RouteConfig(name: name, match: match, primary: primary, canary: canary, analysis: analysis)
+                guard let name, let match, let primary, let outlierDetection, let retries else { return nil }
+                var route = RouteConfig(name: name, match: match, primary: primary, canary: canary, analysis: analysis)
+                route.outlierDetection = outlierDetection
+                route.retries = retries
+                route.healthCheck = healthCheck
+                return route
             }
         }
     }

@@ -6,9 +6,11 @@ extension ArmShard {
     /// if any), or with `status` nil the client going away. `slowMarked`: the in-flight sweep already
     /// counted the request slow (`markSlowInFlight`); a response to it is then also counted as taken back,
     /// since the histogram counts it slow again. An abort of it is not in the histogram: nothing to take back.
+    /// `retriedFailure`: an attempt of the request failed and a retry hid it; a response that is not a
+    /// 5xx is then counted as a failed response for the judges (`ArmSnapshot.failedResponses`).
     @inline(__always)
     func recordOutcome(status: Int?, failure: FailureKind?, latencyNanoseconds: UInt64, bytesFromClient: UInt64, bytesToClient: UInt64,
-                       slowMarked: Bool) {
+                       slowMarked: Bool, retriedFailure: Bool = false) {
         #if CANARYGATE_NO_METRICS
         // A build for benchmarks/metrics-cost.sh only: the same proxy without recording, to price the recording.
         return
@@ -17,6 +19,7 @@ extension ArmShard {
         if let status {
             // The take-back before the response's bucket: a reader never sees the bucket without it (ShardSum.add).
             if slowMarked { recordSlowMarkedAnswered() }
+            if retriedFailure && !(500...599).contains(status) { recordRetriedFailure() }
             recordResponse(status: status, latencyNanoseconds: latencyNanoseconds, bytesFromClient: bytesFromClient, bytesToClient: bytesToClient)
         } else {
             recordAbort()

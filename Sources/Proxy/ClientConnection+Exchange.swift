@@ -60,7 +60,7 @@ extension ClientConnection {
         requestBody = BodyProgress(request.framing)
         requestPending = 0
         requestComplete = false
-        retried = false
+        attempts = AttemptLog()
         responseStarted = false
         responsePending = 0
         dechunk = false
@@ -76,11 +76,20 @@ extension ClientConnection {
         respond(with: failure)
     }
 
-    /// Binds an idle pooled connection, or starts a non-blocking connect.
+    /// Binds an idle pooled connection, or starts a non-blocking connect (a connect that fails at once
+    /// is retried within the arm, as one that fails later is).
     private func connectUpstream(pool: UpstreamPool, reuse: Bool) {
         switch proxy.bindUpstream(pool: pool, reuse: reuse, owner: self) {
         case .success(let up): upstream = up
-        case .failure(let failure): failExchange(failure)
+        case .failure(let failure):
+            if let kind = failure.kind,
+               let next = proxy.retryTarget(for: FailedAttempt(kind: kind, retriesSoFar: attempts.retries, responseBytesReceived: false,
+                                                               replayable: false, method: request.method), on: pool, shard: shard) {
+                attempts.retried()
+                connectUpstream(pool: next, reuse: next !== pool)
+                return
+            }
+            failExchange(failure)
         }
     }
 
@@ -404,6 +413,7 @@ extension ClientConnection {
         guard let up = upstream else { return }
         let upstreamReusable = response.keepAlive && requestComplete && !up.hungUp && (fromUpstream?.isEmpty ?? true)
             && !(responseBody.isUntilClose)
+        up.pool.recordResponse(status: response.status, now: proxy.loop.now)
         recordOutcome(status: response.status, failure: nil)
         releaseExchange(reuseUpstream: upstreamReusable)
         if closeAfterResponse || !requestComplete {
@@ -427,25 +437,30 @@ extension ClientConnection {
         }
     }
 
-    /// The upstream failed. Before any response byte: retry a body-less request once if the pooled
-    /// connection was stale, else answer with the failure's status. After: the client connection is cut.
+    /// The upstream failed. Before any response byte: send the request again within its arm when that
+    /// is safe (`FailedAttempt.mayRetry`), else answer with the failure's status. After: the client
+    /// connection is cut.
     func failUpstream(_ failure: ProxyFailure) {
         guard let up = upstream else { return }
+        // Connect failures were counted against the endpoint where they were seen (UpstreamBinding.swift).
+        if up.connected && failure.kind != nil { up.pool.recordFailure(now: proxy.loop.now) }
         let nothingReceived = !responseStarted && (fromUpstream?.isEmpty ?? true)
         let bodyless: Bool = {
             if case .none = BodyProgress(request.framing) { return true }
             return false
         }()
-        if nothingReceived && up.completedExchanges > 0 && !retried && bodyless && request.method.isIdempotent
-            && failure.kind != .responseTimeout, let out = headOut {
-            retried = true
+        if let kind = failure.kind, let out = headOut,
+           let next = proxy.retryTarget(for: FailedAttempt(kind: kind, retriesSoFar: attempts.retries, responseBytesReceived: !nothingReceived,
+                                                           replayable: bodyless, method: request.method), on: up.pool, shard: shard) {
+            attempts.retried()
             upstream = nil
             up.close()
+            // Nothing of the request went out (a connect failure), or all of it did (a body-less request).
             out.readerIndex = 0
             out.writerIndex = headOutLength
             requestComplete = false
-            requestBody = .none
-            connectUpstream(pool: up.pool, reuse: false)
+            // Another endpoint may have an idle connection; the failed one gets a fresh one.
+            connectUpstream(pool: next, reuse: next !== up.pool)
             return
         }
         proxy.log.info("\(failure.status) \(failure.message) (\(up.pool.configured))")
@@ -484,7 +499,7 @@ extension ClientConnection {
             return
         }
         if !up.connected {
-            up.pool.markDown(now: proxy.loop.now)
+            up.pool.recordFailure(now: proxy.loop.now)
             failUpstream(.connectTimeout)
         } else {
             failUpstream(.responseTimeout)
@@ -494,7 +509,7 @@ extension ClientConnection {
 }
 
 extension HTTPMethod {
-    /// RFC 9110 §9.2.2: safe to send again when a stale pooled connection failed before any response byte.
+    /// RFC 9110 §9.2.2: the methods whose intended effect is the same when sent twice (`FailedAttempt.mayRetry`).
     var isIdempotent: Bool {
         switch self {
         case .get, .head, .options, .put, .delete, .trace: return true

@@ -78,7 +78,7 @@ final class ClientConnection: UpstreamOwner {
     /// the connection's deadline whenever it is set (see ClientConnection+RequestBody.swift).
     var requestBodyWindow: RequestBodyWindow?
     var requestComplete = false
-    var retried = false
+    var attempts = AttemptLog()
     /// Response bytes from the upstream (head, then body in transit).
     var fromUpstream: ByteBuffer?
     var responseParser: ResponseHeadParser
@@ -467,7 +467,8 @@ final class ClientConnection: UpstreamOwner {
         guard let shard else { return }
         self.shard = nil
         shard.recordOutcome(status: status, failure: failure, latencyNanoseconds: proxy.loop.now &- requestStartedAt,
-                            bytesFromClient: bytesFromClient, bytesToClient: bytesToClient, slowMarked: slowMarked)
+                            bytesFromClient: bytesFromClient, bytesToClient: bytesToClient, slowMarked: slowMarked,
+                            retriedFailure: attempts.hidFailure)
     }
 
     /// The in-flight sweep: counts the request in flight as slow once it is older than `threshold`

@@ -69,7 +69,15 @@ extension H2Stream {
     private func bind(pool: UpstreamPool, reuse: Bool) {
         switch proxy.bindUpstream(pool: pool, reuse: reuse, owner: self) {
         case .success(let up): upstream = up
-        case .failure(let failure): fail(failure)
+        case .failure(let failure):
+            if let kind = failure.kind,
+               let next = proxy.retryTarget(for: FailedAttempt(kind: kind, retriesSoFar: attempts.retries, responseBytesReceived: false,
+                                                               replayable: false, method: fields.method), on: pool, shard: shard) {
+                attempts.retried()
+                bind(pool: next, reuse: false)
+                return
+            }
+            fail(failure)
         }
     }
 
@@ -334,6 +342,7 @@ extension H2Stream {
     private func responseCompleted() {
         recordOutcome(status: response.status, failure: nil)
         guard let up = upstream else { return }
+        up.pool.recordResponse(status: response.status, now: proxy.loop.now)
         let reusable = response.keepAlive && requestComplete && !up.hungUp && (fromUpstream?.isEmpty ?? true)
         // Answered before the whole body was sent: the upstream is done with it, the rest is dropped.
         if !requestComplete { dropRequestBody() }
@@ -342,20 +351,27 @@ extension H2Stream {
 
     // MARK: failures
 
-    /// Before any response byte: a stale pooled connection is retried once for a body-less idempotent
-    /// request; otherwise the stream gets the failure's status (or is reset once its head went out).
+    /// Before any response byte: the request is sent again within its arm when that is safe
+    /// (`FailedAttempt.mayRetry`); otherwise the stream gets the failure's status (or is reset once its
+    /// head went out).
     func failUpstream(_ failure: ProxyFailure) {
         guard let up = upstream else { return }
+        // Connect failures were counted against the endpoint where they were seen (UpstreamBinding.swift).
+        if up.connected && failure.kind != nil { up.pool.recordFailure(now: proxy.loop.now) }
         let nothingReceived = !responseStarted && (fromUpstream?.isEmpty ?? true)
-        if nothingReceived && up.completedExchanges > 0 && !retried && requestEnded && body.isEmpty && !chunkedBody
-            && !fields.hasContentLength && fields.method.isIdempotent && failure.kind != .responseTimeout, let out = headOut {
-            retried = true
+        let bodyless = requestEnded && body.isEmpty && !chunkedBody && !fields.hasContentLength
+        if let kind = failure.kind, let out = headOut,
+           let next = proxy.retryTarget(for: FailedAttempt(kind: kind, retriesSoFar: attempts.retries, responseBytesReceived: !nothingReceived,
+                                                           replayable: bodyless, method: fields.method), on: up.pool, shard: shard) {
+            attempts.retried()
             upstream = nil
             up.close()
             out.readerIndex = 0
             out.writerIndex = headOutLength
             requestComplete = false
-            bind(pool: up.pool, reuse: false)
+            // A fresh connection: its first readiness event drives the stream again (an idle one,
+            // already writable, would bring none).
+            bind(pool: next, reuse: false)
             return
         }
         fail(failure)
@@ -374,7 +390,7 @@ extension H2Stream {
             return
         }
         if !up.connected {
-            up.pool.markDown(now: proxy.loop.now)
+            up.pool.recordFailure(now: proxy.loop.now)
             failUpstream(.connectTimeout)
         } else {
             failUpstream(.responseTimeout)

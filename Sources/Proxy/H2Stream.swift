@@ -51,6 +51,8 @@ final class H2Stream: UpstreamOwner {
     /// The request is answered without the upstream seeing (the rest of) its body: DATA is acknowledged and dropped.
     var discardingBody = false
     var retried = false
+    /// Retries of the HTTP/1.1 exchange within its arm (`FailedAttempt`).
+    var attempts = AttemptLog()
 
     // Exchange and response.
     var upstream: UpstreamConnection?
@@ -143,6 +145,7 @@ final class H2Stream: UpstreamOwner {
         requestComplete = false
         discardingBody = false
         retried = false
+        attempts = AttemptLog()
         bytesFromClient = 0
         bytesToClient = 0
         responseParser.reset()
@@ -282,7 +285,8 @@ final class H2Stream: UpstreamOwner {
         guard let shard else { return }
         self.shard = nil
         shard.recordOutcome(status: status, failure: failure, latencyNanoseconds: proxy.loop.now &- requestStartedAt,
-                            bytesFromClient: bytesFromClient, bytesToClient: bytesToClient, slowMarked: slowMarked)
+                            bytesFromClient: bytesFromClient, bytesToClient: bytesToClient, slowMarked: slowMarked,
+                            retriedFailure: attempts.hidFailure)
     }
 
     /// The in-flight sweep: counts the request in flight as slow once it is older than `threshold`

@@ -106,13 +106,13 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
         if !connected {
             guard writable || peerHungUp else { return }
             if let error = fd.pendingError() {
-                pool.markDown(now: proxy.loop.now)
+                pool.recordFailure(now: proxy.loop.now)
                 fail(.connect(error))
                 return
             }
             connected = true
             if handshaking == nil {
-                pool.markUp()
+                pool.recordConnected()
                 cancelDeadline()
             }
         }
@@ -132,12 +132,12 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
             case .done:
                 guard session.negotiatedProtocol == "h2" else {
                     proxy.log.warning("HTTP/2 upstream \(pool.configured): the TLS server did not choose h2 by ALPN")
-                    pool.markDown(now: proxy.loop.now)
+                    pool.recordFailure(now: proxy.loop.now)
                     fail(.upstreamTLSFailed)
                     return false
                 }
                 handshaking = nil
-                pool.markUp()
+                pool.recordConnected()
                 cancelDeadline()
                 // The handshake's reads took the socket's readable edge.
                 readable = true
@@ -147,7 +147,7 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
         } catch {
             let reason = session.verificationFailure.map { " (\($0))" } ?? ""
             proxy.log.warning("HTTP/2 upstream \(pool.configured): TLS handshake failed: \(error)\(reason)")
-            pool.markDown(now: proxy.loop.now)
+            pool.recordFailure(now: proxy.loop.now)
             fail(.upstreamTLSFailed)
             return false
         }
@@ -157,7 +157,7 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
     override func handleDeadline() {
         guard !closed else { return }
         if !connected || handshaking != nil {
-            pool.markDown(now: proxy.loop.now)
+            pool.recordFailure(now: proxy.loop.now)
             fail(.connectTimeout)
         } else if streams.isEmpty {
             close()

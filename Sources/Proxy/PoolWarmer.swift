@@ -13,7 +13,7 @@ extension ProxyLoop {
     func warm(_ pools: [UpstreamPool], perEndpoint: Int) {
         for pool in pools where pool.protocolKind == .http1 {
             let missing = min(perEndpoint, pool.maxIdle) - pool.idle.count - pool.warming
-            guard missing > 0, !pool.isDown(now: loop.now) else { continue }
+            guard missing > 0, !pool.isEjected(now: loop.now) else { continue }
             for _ in 0..<missing {
                 let warmer = PoolWarmer()
                 guard case .success(let connection) = bindUpstream(pool: pool, reuse: false, owner: warmer) else { break }

@@ -234,28 +234,39 @@ public final class ProxyLoop {
     private func installRoutes(_ snapshot: ProxySnapshot) {
         let maxIdle = snapshot.config.limits.maxIdlePerEndpoint
         var pools: [String: UpstreamPool] = [:]
-        func armPools(_ arm: CompiledArm) -> [UpstreamPool] {
+        func armPools(_ arm: CompiledArm, route: CompiledRoute, shard: ArmShard) -> [UpstreamPool] {
             arm.endpoints.map { e in
                 let key = e.poolKey(arm.protocol)
-                if let p = pools[key] ?? poolsByAddress[key] {
-                    p.maxIdle = maxIdle
-                    p.tls = e.tls
-                    pools[key] = p
+                if let p = pools[key] {
+                    if !p.ejectionShards.contains(where: { $0 === shard }) { p.ejectionShards.append(shard) }
                     return p
                 }
-                let p = UpstreamPool(address: e.address, configured: e.configured, protocolKind: arm.protocol, tls: e.tls, maxIdle: maxIdle)
+                let p = poolsByAddress[key]
+                    ?? UpstreamPool(address: e.address, configured: e.configured, protocolKind: arm.protocol, tls: e.tls, maxIdle: maxIdle)
+                p.maxIdle = maxIdle
+                p.tls = e.tls
+                // The first route listing the endpoint sets its outlier detection.
+                p.outlierPolicy = route.outlier
+                p.ejectionShards = [shard]
+                p.log = log
                 pools[key] = p
                 return p
             }
         }
         // Each loop and route draws from its own seed, so no two splits pick the canary in step.
         var seeds = SystemRandomNumberGenerator()
+        stopHealthChecks()
         routeRuntimes = snapshot.routes.byIndex.map { route in
-            RouteRuntime(split: WeightedSplit(seed: seeds.next()),
-                         primary: ArmRuntime(pools: armPools(route.primary)),
-                         canary: route.canary.map { ArmRuntime(pools: armPools($0)) },
-                         primaryShard: metrics.shard(route: route.name, arm: .primary, loop: index),
-                         canaryShard: metrics.shard(route: route.name, arm: .canary, loop: index))
+            let primaryShard = metrics.shard(route: route.name, arm: .primary, loop: index)
+            let canaryShard = metrics.shard(route: route.name, arm: .canary, loop: index)
+            let arm = { (compiled: CompiledArm, shard: ArmShard) -> ArmRuntime in
+                let pools = armPools(compiled, route: route, shard: shard)
+                return ArmRuntime(pools: pools, outlier: route.outlier, retry: route.retry, probes: self.startProbes(pools, route: route))
+            }
+            return RouteRuntime(split: WeightedSplit(seed: seeds.next()),
+                                primary: arm(route.primary, primaryShard),
+                                canary: route.canary.map { arm($0, canaryShard) },
+                                primaryShard: primaryShard, canaryShard: canaryShard)
         }
         for (key, old) in poolsByAddress where pools[key] == nil { old.retire() }
         poolsByAddress = pools
@@ -435,8 +446,8 @@ public final class ProxyLoop {
         listener.gauge.connections.subtract(1, ordering: .relaxed)
     }
 
-    /// Picks the arm for a request of `route`, and an endpoint of it (nil when every endpoint of the
-    /// arm is down); the request counts as started on the arm's shard (in flight until its outcome).
+    /// Picks the arm for a request of `route`, and an endpoint of it (`ArmRuntime.pick`: one always,
+    /// ejected or not); the request counts as started on the arm's shard (in flight until its outcome).
     func pickUpstream(route: CompiledRoute) -> (pool: UpstreamPool?, shard: ArmShard) {
         let now = loop.now
         let i = route.index
@@ -451,6 +462,13 @@ public final class ProxyLoop {
 
     public func run() { loop.run() }
 
+    private func stopHealthChecks() {
+        for route in routeRuntimes {
+            route.primary.stopProbes()
+            route.canary?.stopProbes()
+        }
+    }
+
     /// Closes listeners, pooled connections and whatever the drain left open (the loop is stopping).
     /// Connections and streams hold their loop strongly (a read through an unowned reference costs a
     /// retain on every access, measured ~10 per request), so nothing may outlive this with a cycle.
@@ -458,6 +476,7 @@ public final class ProxyLoop {
         for l in listeners { l.close() }
         listeners.removeAll()
         for p in poolsByAddress.values { p.closeAll() }
+        stopHealthChecks()
         sweepTimer.cancelDeadline()
         // Clients first: their exchanges end as "client gone", as in a drain, not as upstream failures.
         forEachClient { $0.close() } http2: { $0.close() }

@@ -76,13 +76,21 @@ public final class CompiledRoute: Sendable {
     /// An arm of the route is an HTTP/2 upstream, which only HTTP/2 clients are relayed to
     /// (decided here once, read on every HTTP/1.1 request).
     public let speaksOnlyHTTP2: Bool
+    /// `outlierDetection` and `retries`, in the loops' nanoseconds, and `healthCheck`.
+    let outlier: OutlierPolicy
+    let retry: RetryPolicy
+    let healthCheck: HealthCheckConfig?
 
     init(index: Int, name: String, host: HostMatch, pathPrefix: [UInt8], primary: CompiledArm, canary: CompiledArm?,
-         weight: WeightCell, managed: Bool, slowThreshold: SlowThresholdCell, speaksOnlyHTTP2: Bool) {
+         weight: WeightCell, managed: Bool, slowThreshold: SlowThresholdCell, speaksOnlyHTTP2: Bool,
+         outlier: OutlierPolicy = .default, retry: RetryPolicy = .default, healthCheck: HealthCheckConfig? = nil) {
         self.index = index; self.name = name; self.host = host; self.pathPrefix = pathPrefix
         self.primary = primary; self.canary = canary; self.weight = weight; self.managed = managed
         self.slowThreshold = slowThreshold
         self.speaksOnlyHTTP2 = speaksOnlyHTTP2
+        self.outlier = outlier
+        self.retry = retry
+        self.healthCheck = healthCheck
     }
 }
 
@@ -109,7 +117,9 @@ public struct RouteTable: Sendable {
                                           weight: managed ? weights.cell(route: r.name) : WeightCell(r.canary?.weight ?? 0),
                                           managed: managed,
                                           slowThreshold: managed ? weights.slowThresholdCell(route: r.name) : SlowThresholdCell(),
-                                          speaksOnlyHTTP2: primary.protocol == .h2 || canary?.protocol == .h2))
+                                          speaksOnlyHTTP2: primary.protocol == .h2 || canary?.protocol == .h2,
+                                          outlier: OutlierPolicy(r.outlierDetection), retry: RetryPolicy(r.retries),
+                                          healthCheck: r.healthCheck))
         }
         byIndex = compiled
         ordered = compiled.sorted { a, b in
@@ -154,4 +164,17 @@ public struct RouteTable: Sendable {
 private func memcmpEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
     for i in 0..<n where a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
     return true
+}
+
+extension OutlierPolicy {
+    init(_ c: OutlierDetectionConfig) {
+        self.init(consecutiveFailures: c.consecutiveFailures, baseEjection: c.baseEjectionTime.nanoseconds,
+                  maxEjection: c.maxEjectionTime.nanoseconds, maxEjectedPercent: c.maxEjectedPercent)
+    }
+}
+
+extension RetryPolicy {
+    init(_ c: RetryConfig) {
+        self.init(attempts: c.attempts, budget: RetryBudgetPolicy(percent: c.budgetPercent, minPerSecond: c.minRetriesPerSecond))
+    }
 }

@@ -3,7 +3,7 @@ import EventLoop
 
 extension ProxyLoop {
     /// A connection of `pool` bound to `owner`, with its connect or response deadline running; or the
-    /// failure to answer with (the endpoint is marked down when it refused or failed).
+    /// failure to answer with (counted against the endpoint when it refused or failed).
     func bindUpstream(pool: UpstreamPool, reuse: Bool, owner: UpstreamOwner) -> Result<UpstreamConnection, ProxyFailure> {
         if reuse, let idle = pool.takeIdle() {
             idle.cancelDeadline()
@@ -32,18 +32,18 @@ extension ProxyLoop {
 
 extension UpstreamPool {
     /// Starts a non-blocking connect to the endpoint (HTTP/1.1 and HTTP/2 connections alike): the
-    /// socket and whether it connected at once; or the failure to answer with (the endpoint is
-    /// marked down when it refused or failed, not when the proxy ran out of descriptors).
+    /// socket and whether it connected at once; or the failure to answer with (counted against the
+    /// endpoint when it refused or failed, not when the proxy ran out of descriptors).
     func connect(now: UInt64) throws(ProxyFailure) -> (SocketDescriptor, Bool) {
         do {
             return try SocketDescriptor.connect(to: address)
         } catch let error where error == .connectionRefused {
-            markDown(now: now)
+            recordFailure(now: now)
             throw .connectRefused
         } catch let error where error == .tooManyOpenFiles || error == .fileTableOverflow || error == .noBuffers {
             throw .resourceExhausted
         } catch {
-            markDown(now: now)
+            recordFailure(now: now)
             throw .connectFailed
         }
     }
@@ -51,18 +51,18 @@ extension UpstreamPool {
 
 extension UpstreamConnection {
     /// Finishes a non-blocking connect once the socket reported writable (or hung up): nil when
-    /// connected (the response deadline now runs), else the failure (the endpoint is marked down
-    /// unless the failure is the proxy's own). A TLS connection reports this only once its handshake
+    /// connected (the response deadline now runs), else the failure (counted against the endpoint
+    /// unless the failure is the proxy's own). A connect that succeeds does not end the endpoint's
+    /// failure streak: an endpoint that accepts and then resets every connection is failing. A TLS connection reports this only once its handshake
     /// ended (UpstreamConnection+TLS.swift), so here its outcome is already known.
     func completeConnect() -> ProxyFailure? {
         let failure: ProxyFailure?
         if case .none = tlsPhase { failure = fd.pendingError().map(ProxyFailure.connect) } else { failure = tlsSetupFailure }
         if let failure {
-            if failure.kind != nil { pool.markDown(now: proxy.loop.now) }
+            if failure.kind != nil { pool.recordFailure(now: proxy.loop.now) }
             return failure
         }
         connected = true
-        pool.markUp()
         proxy.responseDeadlines.arm(self, now: proxy.loop.now)
         return nil
     }

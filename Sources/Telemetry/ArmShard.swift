@@ -24,7 +24,14 @@ public final class ArmShard: Sendable {
     static let slowInFlightCell = 4
     /// Marked requests that then ended with a response (which the histogram counts slow again).
     static let slowMarkedAnsweredCell = 5
-    static let scalarCount = 6
+    /// Requests answered with a non-5xx status after an attempt of theirs failed and was retried:
+    /// failures the client did not see, which the judges count as failed responses all the same.
+    static let retriedFailureCell = 6
+    /// Attempts sent again after a failure (`retries` of the route).
+    static let retryCell = 7
+    /// Times an endpoint of the arm was ejected (`outlierDetection` of the route).
+    static let ejectionCell = 8
+    static let scalarCount = 9
 
     /// Status counters: `status - 100` for 100...599, then one slot for anything else.
     static let statusSlots = 501
@@ -32,7 +39,7 @@ public final class ArmShard: Sendable {
 
     /// Keeps the previous heap neighbour off the first cache line of the cells.
     private let leadingPad: InlineArray<8, UInt64>
-    let scalars: InlineArray<6, Atomic<UInt64>>
+    let scalars: InlineArray<9, Atomic<UInt64>>
     let failures: InlineArray<11, Atomic<UInt64>>
     let statuses: InlineArray<501, Atomic<UInt64>>
     let buckets: InlineArray<1652, Atomic<UInt64>>
@@ -108,6 +115,24 @@ public final class ArmShard: Sendable {
         Self.add(scalars[Self.slowMarkedAnsweredCell], 1)
     }
 
+    /// A failed attempt is sent again (its failure is counted with `recordFailure` too).
+    @inline(__always)
+    public func recordRetry() {
+        Self.add(scalars[Self.retryCell], 1)
+    }
+
+    /// The request whose failed attempt a retry hid is answered without a 5xx: the judges still count
+    /// it failed. Call it just before `recordResponse` (the reader's order: see `ShardSum.add`).
+    @inline(__always)
+    public func recordRetriedFailure() {
+        Self.add(scalars[Self.retriedFailureCell], 1)
+    }
+
+    /// An endpoint of the arm was ejected on this loop.
+    public func recordEjection() {
+        Self.add(scalars[Self.ejectionCell], 1)
+    }
+
     /// This shard's counters alone (the registry sums shards without building one per loop).
     public func snapshot() -> ArmSnapshot {
         var sum = ShardSum()
@@ -158,7 +183,10 @@ struct ShardSum {
             inFlight: Int64(bitPattern: scalars[ArmShard.inFlightCell]),
             histogram: HistogramSnapshot(counts: buckets, sumNanoseconds: scalars[ArmShard.latencySumCell]),
             slowInFlight: scalars[ArmShard.slowInFlightCell],
-            slowMarkedAnswered: scalars[ArmShard.slowMarkedAnsweredCell]
+            slowMarkedAnswered: scalars[ArmShard.slowMarkedAnsweredCell],
+            retriedFailures: scalars[ArmShard.retriedFailureCell],
+            retries: scalars[ArmShard.retryCell],
+            ejections: scalars[ArmShard.ejectionCell]
         )
     }
 }

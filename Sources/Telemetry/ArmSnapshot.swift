@@ -24,11 +24,18 @@ public struct ArmSnapshot: Sendable, Equatable {
     public var slowInFlight: UInt64
     /// Marked requests that then ended with a response: those are in the histogram (and slow there) too.
     public var slowMarkedAnswered: UInt64
+    /// Responses without a 5xx whose request had a failed attempt that a retry hid from the client.
+    public var retriedFailures: UInt64
+    /// Attempts sent again after a failure.
+    public var retries: UInt64
+    /// Ejections of the arm's endpoints (each loop ejects on its own).
+    public var ejections: UInt64
 
     public init(
         requestsByStatus: [Int: UInt64] = [:], otherStatusRequests: UInt64 = 0, failures: [FailureKind: UInt64] = [:],
         bytesFromClient: UInt64 = 0, bytesToClient: UInt64 = 0, inFlight: Int64 = 0,
-        histogram: HistogramSnapshot = HistogramSnapshot(), slowInFlight: UInt64 = 0, slowMarkedAnswered: UInt64 = 0
+        histogram: HistogramSnapshot = HistogramSnapshot(), slowInFlight: UInt64 = 0, slowMarkedAnswered: UInt64 = 0,
+        retriedFailures: UInt64 = 0, retries: UInt64 = 0, ejections: UInt64 = 0
     ) {
         self.requestsByStatus = requestsByStatus.filter { $0.value != 0 }
         self.otherStatusRequests = otherStatusRequests
@@ -39,6 +46,9 @@ public struct ArmSnapshot: Sendable, Equatable {
         self.histogram = histogram
         self.slowInFlight = slowInFlight
         self.slowMarkedAnswered = slowMarkedAnswered
+        self.retriedFailures = retriedFailures
+        self.retries = retries
+        self.ejections = ejections
     }
 
     /// All responses, whatever their status.
@@ -50,8 +60,9 @@ public struct ArmSnapshot: Sendable, Equatable {
     }
 
     /// Responses that failed: 5xx, plus gRPC responses whose grpc-status is a server failure (those
-    /// carry HTTP 200, so they are counted apart as `grpcError`). What the judges count as failures.
-    public var failedResponses: UInt64 { serverErrors &+ failureCount(.grpcError) }
+    /// carry HTTP 200, so they are counted apart as `grpcError`), plus responses whose request had a
+    /// failed attempt that a retry hid (`retriedFailures`). What the judges count as failures.
+    public var failedResponses: UInt64 { serverErrors &+ failureCount(.grpcError) &+ retriedFailures }
 
     /// The count of one failure source (0 when none).
     public func failureCount(_ kind: FailureKind) -> UInt64 { failures[kind] ?? 0 }
@@ -78,7 +89,10 @@ public struct ArmSnapshot: Sendable, Equatable {
             inFlight: inFlight,
             histogram: histogram.delta(since: earlier.histogram),
             slowInFlight: Self.difference(slowInFlight, earlier.slowInFlight),
-            slowMarkedAnswered: Self.difference(slowMarkedAnswered, earlier.slowMarkedAnswered)
+            slowMarkedAnswered: Self.difference(slowMarkedAnswered, earlier.slowMarkedAnswered),
+            retriedFailures: Self.difference(retriedFailures, earlier.retriedFailures),
+            retries: Self.difference(retries, earlier.retries),
+            ejections: Self.difference(ejections, earlier.ejections)
         )
     }
 

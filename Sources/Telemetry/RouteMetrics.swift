@@ -86,6 +86,23 @@ public func renderRouteMetrics(_ snapshot: MetricsSnapshot, into writer: inout P
         writer.sample("canarygate_slow_in_flight_answered_total", labels, arm.slowMarkedAnswered)
     }
 
+    writer.family("canarygate_retried_failures_total", type: .counter,
+                  help: "Responses without a 5xx whose request had a failed attempt hidden by a retry; the judges count them as failed.")
+    for (labels, arm) in series {
+        writer.sample("canarygate_retried_failures_total", labels, arm.retriedFailures)
+    }
+
+    writer.family("canarygate_retries_total", type: .counter, help: "Attempts sent again, to the same arm, after a failure.")
+    for (labels, arm) in series {
+        writer.sample("canarygate_retries_total", labels, arm.retries)
+    }
+
+    writer.family("canarygate_endpoint_ejections_total", type: .counter,
+                  help: "Times an endpoint of the arm was taken out of rotation by outlier detection (per loop).")
+    for (labels, arm) in series {
+        writer.sample("canarygate_endpoint_ejections_total", labels, arm.ejections)
+    }
+
     writer.family("canarygate_received_bytes_total", type: .counter, help: "Request bytes received from clients, counted when the response is complete.")
     for (labels, arm) in series {
         writer.sample("canarygate_received_bytes_total", labels, arm.bytesFromClient)

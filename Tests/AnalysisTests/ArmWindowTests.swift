@@ -5,6 +5,19 @@ import Telemetry
 @testable import Analysis
 
 @Suite struct ArmWindowTests {
+    /// A request whose failed attempt a retry hid from its client is a failed response for the judges:
+    /// its 200 is the client's, the failure is the arm's.
+    @Test func aFailureHiddenByARetryIsAFailedResponse() {
+        var h = HistogramSnapshot()
+        h.record(nanoseconds: 5_000_000, times: 20)
+        let snapshot = ArmSnapshot(requestsByStatus: [200: 18, 502: 2], failures: [.upstreamReset: 12, .connectRefused: 2],
+                                   histogram: h, retriedFailures: 10, retries: 10)
+        let window = ArmWindow(snapshot)
+        #expect(window.n == 20)
+        #expect(window.failures == 12)
+        #expect(window.outcomes(slowThreshold: nil).serverErrors == 12)
+    }
+
     @Test func countsFromAnArmSnapshot() {
         var h = HistogramSnapshot()
         h.record(nanoseconds: 5_000_000, times: 95)    // 5 ms

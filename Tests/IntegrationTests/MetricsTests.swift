@@ -224,11 +224,15 @@ extension Integration {
                 #expect(response.status == 502, "\(response.status) \(response.text)")
 
                 let canary = ["route": "web", "arm": "canary"]
-                let metrics = try Self.scrape(proxy) { ($0.value(Self.failures, canary.merging(["source": "connect_refused"]) { $1 }) ?? 0) >= 1 }
+                let metrics = try Self.scrape(proxy) { ($0.value(Self.failures, canary.merging(["source": "connect_refused"]) { $1 }) ?? 0) >= 2 }
                 let c502 = metrics.value(Self.requests, canary.merging(["code": "502"]) { $1 })
                 #expect(c502 == 1, "canary code 502: \(c502.map { "\($0)" } ?? "missing"); all: \(metrics.samples(Self.requests))")
+                // Failures count attempts: the refusal, and that of its retry on the arm's only endpoint.
+                // The request is one failed response (its 502), not two.
                 let refused = metrics.value(Self.failures, canary.merging(["source": "connect_refused"]) { $1 })
-                #expect(refused == 1, "connect_refused failures of the canary: \(refused.map { "\($0)" } ?? "missing"); all: \(metrics.samples(Self.failures))")
+                #expect(refused == 2, "connect_refused failures of the canary: \(refused.map { "\($0)" } ?? "missing"); all: \(metrics.samples(Self.failures))")
+                #expect(metrics.value("canarygate_retries_total", canary) == 1)
+                #expect(metrics.value("canarygate_retried_failures_total", canary) == 0)
                 #expect(metrics.types[Self.failures] == "counter")
                 #expect(metrics.sum(Self.requests, ["route": "web", "arm": "primary"]) == 0)
                 #expect(metrics.sum(Self.failures, ["arm": "primary"]) == 0)

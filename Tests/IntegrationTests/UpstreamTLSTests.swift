@@ -70,7 +70,7 @@ extension Integration {
             }
         }
 
-        @Test func aWrongServerNameIs502AndMarksTheEndpointDown() throws {
+        @Test func aWrongServerNameIs502AndCountsEveryAttempt() throws {
             let upstream = try TLSUpstream(name: "upstream.test")
             defer { upstream.stop() }
             try upstream.serve("hello.txt", "unreachable\n")
@@ -79,10 +79,11 @@ extension Integration {
                 #expect(refused.status == 502)
                 #expect(refused.text.contains("upstream TLS handshake failed"), "\(refused.text)")
                 #expect(Posix.waitUntil(timeout: 2) { proxy.log.contains("hostname mismatch") }, "\(proxy.log)")
-                // Like a refused connect, the failure takes the endpoint out of rotation for a while.
-                #expect(try proxy.fetch(HTTPText.request("GET", "/hello.txt")).status == 503)
+                // The arm's only endpoint stays in rotation: the next request fails the same way, not with a 503.
+                #expect(try proxy.fetch(HTTPText.request("GET", "/hello.txt")).status == 502)
+                // Each request made two attempts (one retry on the arm's only endpoint), each counted.
                 let metrics = try proxy.admin("/metrics").text
-                #expect(metrics.contains("canarygate_upstream_failures_total{route=\"web\",arm=\"primary\",source=\"tls_handshake_failed\"} 1"))
+                #expect(metrics.contains("canarygate_upstream_failures_total{route=\"web\",arm=\"primary\",source=\"tls_handshake_failed\"} 4"))
                 #expect(!upstream.log.contains("FILE:"), "nothing may be served: \(upstream.log)")
             }
         }

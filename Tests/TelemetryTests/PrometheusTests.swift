@@ -137,6 +137,18 @@ import Telemetry
         # TYPE canarygate_slow_in_flight_answered_total counter
         canarygate_slow_in_flight_answered_total{route="checkout \"v2\"",arm="primary"} 0
         canarygate_slow_in_flight_answered_total{route="checkout \"v2\"",arm="canary"} 0
+        # HELP canarygate_retried_failures_total Responses without a 5xx whose request had a failed attempt hidden by a retry; the judges count them as failed.
+        # TYPE canarygate_retried_failures_total counter
+        canarygate_retried_failures_total{route="checkout \"v2\"",arm="primary"} 0
+        canarygate_retried_failures_total{route="checkout \"v2\"",arm="canary"} 0
+        # HELP canarygate_retries_total Attempts sent again, to the same arm, after a failure.
+        # TYPE canarygate_retries_total counter
+        canarygate_retries_total{route="checkout \"v2\"",arm="primary"} 0
+        canarygate_retries_total{route="checkout \"v2\"",arm="canary"} 0
+        # HELP canarygate_endpoint_ejections_total Times an endpoint of the arm was taken out of rotation by outlier detection (per loop).
+        # TYPE canarygate_endpoint_ejections_total counter
+        canarygate_endpoint_ejections_total{route="checkout \"v2\"",arm="primary"} 0
+        canarygate_endpoint_ejections_total{route="checkout \"v2\"",arm="canary"} 0
         # HELP canarygate_received_bytes_total Request bytes received from clients, counted when the response is complete.
         # TYPE canarygate_received_bytes_total counter
         canarygate_received_bytes_total{route="checkout \"v2\"",arm="primary"} 200

@@ -21,6 +21,10 @@ struct RouteSpec: Sendable {
     var primary: ArmSpec
     var canary: ArmSpec?
     var weight: Int
+    /// The route's `outlierDetection`, `retries` and `healthCheck` keys to their YAML values (empty: not written).
+    var outlierDetection: [String: String] = [:]
+    var retries: [String: String] = [:]
+    var healthCheck: [String: String] = [:]
 
     init(_ name: String = "web", host: String? = nil, pathPrefix: String = "/", primary: ArmSpec,
          canary: ArmSpec? = nil, weight: Int = 0) {
@@ -129,6 +133,10 @@ struct ProxyConfig: Sendable {
                 out += "      endpoints: [\(canary.endpoints.map(quoted).joined(separator: ", "))]\n"
                 out += upstreamKeys(canary)
                 out += "      weight: \(route.weight)\n"
+            }
+            for (section, keys) in [("outlierDetection", route.outlierDetection), ("retries", route.retries), ("healthCheck", route.healthCheck)] where !keys.isEmpty {
+                out += "    \(section):\n"
+                for key in keys.keys.sorted() { out += "      \(key): \(keys[key]!)\n" }
             }
         }
         return out

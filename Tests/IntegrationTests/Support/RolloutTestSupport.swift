@@ -53,6 +53,8 @@ struct RolloutSpec: Sendable {
     /// `state.path`; nil: no state file.
     var statePath: String?
     var timeouts: [String: String] = [:]
+    /// The route's `retries` keys (empty: not written).
+    var retries: [String: String] = [:]
 
     init(primary: TestUpstream, canary: TestUpstream) {
         self.primary = ArmSpec("v1", primary)
@@ -77,6 +79,10 @@ struct RolloutSpec: Sendable {
         extraAnalysis.append("sequential: { slowThreshold: 250ms }")
     }
 
+    private var retriesLines: String {
+        retries.isEmpty ? "" : "\n    retries:" + retries.keys.sorted().map { "\n      \($0): \(retries[$0]!)" }.joined()
+    }
+
     func yaml(listenPort: UInt16, adminPort: UInt16) -> String {
         var out = """
         admin:
@@ -99,7 +105,7 @@ struct RolloutSpec: Sendable {
               endpoints: [\(primary.endpoints.map(q).joined(separator: ", "))]\(protocolLine(primary))
             canary:
               revision: \(q(canary.revision))
-              endpoints: [\(canary.endpoints.map(q).joined(separator: ", "))]\(protocolLine(canary))
+              endpoints: [\(canary.endpoints.map(q).joined(separator: ", "))]\(protocolLine(canary))\(retriesLines)
             analysis:
               interval: \(interval)
               threshold: \(threshold)
