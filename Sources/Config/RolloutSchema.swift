@@ -95,12 +95,13 @@ public enum HookType: String, Sendable, Equatable, CaseIterable {
 }
 
 /// One of `analysis.webhooks`: `{ name, type, url | command, timeout, retries, metadata }`.
-/// Exactly one of `url` (an `http://` URL; https is not supported yet) and `command` (a non-empty
-/// argv list). Names are unique within a route.
+/// Exactly one of `url` (an `http://` or `https://` URL) and `command` (a non-empty argv list).
+/// Names are unique within a route.
 public struct HookConfig: Sendable, Equatable {
     public enum Action: Sendable, Equatable {
-        /// POST JSON `{name, phase, revision, weight, metadata}`; 2xx passes.
-        case webhook(url: String)
+        /// POST JSON `{name, phase, revision, weight, metadata}` with `headers`; 2xx passes. An https
+        /// server's certificate must chain to `caFile` (nil: the system's CAs) and cover the URL's host.
+        case webhook(url: String, headers: [WebhookHeader] = [], caFile: String? = nil)
         /// posix_spawn of argv; exit status 0 passes. Rollout facts are passed as environment variables.
         case exec(command: [String])
     }

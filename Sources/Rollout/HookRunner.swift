@@ -59,8 +59,8 @@ public final class HookRunner: Sendable {
     private func attempt(_ request: HookRequest) -> HookAttempt {
         let deadline = HookClock.now() + HookClock.nanoseconds(request.hook.timeout)
         switch request.hook.action {
-        case .webhook(let url):
-            return WebhookCall(request: request, url: url).perform(deadline: deadline)
+        case .webhook(let url, let headers, let caFile):
+            return WebhookCall(request: request, url: url, headers: headers, caFile: caFile).perform(deadline: deadline)
         case .exec(let command):
             return ExecCall(request: request, command: command, killGrace: killGrace).perform(deadline: deadline)
         }

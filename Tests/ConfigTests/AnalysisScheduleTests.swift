@@ -147,12 +147,12 @@ import Testing
             webhooks:
               - name: smoke
                 type: pre-rollout
-                url: https://example.com/hook
+                url: ftp://example.com/hook
             """) + "state: { path: \"\" }\n") == [
                 #"routes[0].analysis.interval: "10ms" is shorter than 100ms (line 11)"#,
                 "routes[0].analysis.threshold: 0 must be at least 1 (line 12)",
                 #"routes[0].analysis.metrics[0].name: "error-rate" is not a metric; use request-success-rate or request-duration (line 14)"#,
-                #"routes[0].analysis.webhooks[0].url: "https://example.com/hook": https is not supported yet; use an http:// URL (line 19)"#,
+                #"routes[0].analysis.webhooks[0].url: must start with "http://" or "https://" (line 19)"#,
                 "state.path: must not be empty (line 20)",
             ])
     }

@@ -106,9 +106,9 @@ final class TestWebhookServer: @unchecked Sendable {
     }
 }
 
-private func webhook(_ name: String, url: String, type: HookType = .confirmTrafficIncrease, timeout: Duration = .seconds(5),
-             retries: Int = 0, metadata: [String: String] = [:]) -> HookConfig {
-    var hook = HookConfig(name: name, type: type, action: .webhook(url: url))
+func webhook(_ name: String, url: String, type: HookType = .confirmTrafficIncrease, timeout: Duration = .seconds(5),
+             retries: Int = 0, metadata: [String: String] = [:], headers: [WebhookHeader] = [], caFile: String? = nil) -> HookConfig {
+    var hook = HookConfig(name: name, type: type, action: .webhook(url: url, headers: headers, caFile: caFile))
     hook.timeout = timeout
     hook.retries = retries
     hook.metadata = metadata
@@ -198,15 +198,79 @@ private func webhook(_ name: String, url: String, type: HookType = .confirmTraff
         #expect(result.attempts == 2)
     }
 
-    @Test func httpsAndMalformedURLsFailAtOnceWithoutRetries() async {
+    /// A hook built without the config's checks: a bad URL fails at once, and the detail never repeats it.
+    @Test func malformedURLsFailAtOnceWithoutRetriesOrShowingTheURL() async {
         let results = await runner.results([
-            hookRequest(webhook("tls", url: "https://example.com/hook", retries: 3)),
-            hookRequest(webhook("port", url: "http://127.0.0.1:99999/", retries: 3)),
+            hookRequest(webhook("scheme", url: "ftp://example.com/s3cr3t", retries: 3)),
+            hookRequest(webhook("port", url: "http://127.0.0.1:99999/s3cr3t", retries: 3)),
+            hookRequest(webhook("credentials", url: "https://alice:s3cr3t@127.0.0.1:1/", retries: 3)),
         ])
-        #expect(results.map(\.passed) == [false, false])
-        #expect(results.map(\.attempts) == [1, 1])
-        #expect(results[0].detail.contains("only http://"))
-        #expect(results[1].detail.contains("invalid port"))
+        #expect(results.map(\.passed) == [false, false, false])
+        #expect(results.map(\.attempts) == [1, 1, 1])
+        #expect(results[0].detail == #"invalid webhook URL: it must start with "http://" or "https://""#)
+        #expect(results[1].detail == "invalid webhook URL: it has an invalid port: not in 1...65535")
+        #expect(results[2].detail.hasPrefix("invalid webhook URL: it must not carry credentials"))
+        for result in results { #expect(!result.detail.contains("s3cr3t"), "\(result.detail)") }
+    }
+
+    /// Credentials in an http URL used to be dropped without a word, and the call made without them.
+    @Test func credentialsInTheURLAreNotDroppedSilently() async throws {
+        let server = try TestWebhookServer { _ in TestWebhookServer.response(200) }
+        defer { server.stop() }
+        let result = await runner.results([hookRequest(webhook("gate", url: "http://alice:s3cr3t@127.0.0.1:\(server.port)/"))])[0]
+        #expect(!result.passed)
+        #expect(!result.detail.contains("s3cr3t"))
+        #expect(server.requests.isEmpty)
+    }
+
+    @Test func redirectsAreNotFollowed() async throws {
+        let server = try TestWebhookServer { _ in
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:1/elsewhere\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        }
+        defer { server.stop() }
+        let result = await runner.results([hookRequest(webhook("gate", url: server.url))])[0]
+        #expect(!result.passed)
+        #expect(result.detail == "HTTP 307: redirects are not followed")
+        #expect(server.requests.count == 1)
+    }
+
+    /// The configured headers are sent; a response that repeats a secret one (an echoing error page)
+    /// has it replaced in the detail, which the event log, /status and the state file show.
+    @Test func headersAreSentAndAnEchoedSecretIsRedacted() async throws {
+        let secret = "Bearer s3cret-token-42"
+        let server = try TestWebhookServer { _ in TestWebhookServer.response(401, "bad token \(secret); try again") }
+        defer { server.stop() }
+        let headers = [WebhookHeader(name: "Authorization", value: secret, file: "/etc/canarygate/hook-token"),
+                       WebhookHeader(name: "X-Team", value: "payments")]
+        let result = await runner.results([hookRequest(webhook("gate", url: server.url, headers: headers))])[0]
+        #expect(!result.passed)
+        #expect(result.detail == "HTTP 401: bad token [redacted]; try again")
+        #expect(!String(describing: result).contains("s3cret"))
+        let head = try #require(server.requests.first).head
+        #expect(head.contains("\r\nAuthorization: \(secret)\r\n"))
+        #expect(head.contains("\r\nX-Team: payments\r\n"))
+    }
+
+    /// A body read only in part may stop inside a secret: its start is not shown either.
+    @Test func aSecretCutShortIsRedactedToo() {
+        let secret = "Bearer s3cret-token-42"
+        #expect(WebhookCall.withoutSecrets("denied: Bearer s3cr", [secret], complete: false) == "denied: [redacted]")
+        #expect(WebhookCall.withoutSecrets("denied: Bearer s3cr", [secret], complete: true) == "denied: Bearer s3cr")
+        #expect(WebhookCall.withoutSecrets("a \(secret) b \(secret)", [secret], complete: true) == "a [redacted] b [redacted]")
+        let long = String(repeating: "x", count: 190) + secret
+        #expect(WebhookCall.withoutSecrets(long, [secret], complete: true) == String(repeating: "x", count: 190) + "[redacted]")
+    }
+
+    /// Headers that bypassed the config's checks cannot inject lines into the request.
+    @Test func anInvalidHeaderFailsWithoutSending() async throws {
+        let server = try TestWebhookServer { _ in TestWebhookServer.response(200) }
+        defer { server.stop() }
+        let headers = [WebhookHeader(name: "X-A", value: "a\r\nX-Injected: 1")]
+        let result = await runner.results([hookRequest(webhook("gate", url: server.url, retries: 2, headers: headers))])[0]
+        #expect(!result.passed)
+        #expect(result.attempts == 1)
+        #expect(result.detail == #"header "X-A": value may hold only visible ASCII characters and spaces on one line"#)
+        #expect(server.requests.isEmpty)
     }
 
     @Test func anAnswerThatIsNotHTTPFails() async throws {
@@ -218,13 +282,15 @@ private func webhook(_ name: String, url: String, type: HookType = .confirmTraff
     }
 
     @Test func urlsAreSplitIntoHostPortAndTarget() throws {
-        #expect(try HookURL.parse("http://hooks.local/x").get() == HookURL(host: "hooks.local", port: 80, target: "/x", authority: "hooks.local"))
-        #expect(try HookURL.parse("HTTP://10.0.0.1:8080").get() == HookURL(host: "10.0.0.1", port: 8080, target: "/", authority: "10.0.0.1:8080"))
-        #expect(try HookURL.parse("http://[::1]:9000/a?b=c#frag").get() == HookURL(host: "::1", port: 9000, target: "/a?b=c", authority: "[::1]:9000"))
-        #expect(try HookURL.parse("http://user:pw@h:81?q").get() == HookURL(host: "h", port: 81, target: "/?q", authority: "h:81"))
-        #expect(throws: HookURLError.self) { try HookURL.parse("http://").get() }
-        #expect(throws: HookURLError.self) { try HookURL.parse("http://h:0/").get() }
-        #expect(throws: HookURLError.self) { try HookURL.parse("ftp://h/").get() }
+        #expect(try WebhookURL.parse("http://hooks.local/x").get() == WebhookURL(scheme: .http, host: "hooks.local", port: 80, target: "/x", authority: "hooks.local"))
+        #expect(try WebhookURL.parse("HTTP://10.0.0.1:8080").get() == WebhookURL(scheme: .http, host: "10.0.0.1", port: 8080, target: "/", authority: "10.0.0.1:8080"))
+        #expect(try WebhookURL.parse("http://[::1]:9000/a?b=c#frag").get() == WebhookURL(scheme: .http, host: "::1", port: 9000, target: "/a?b=c", authority: "[::1]:9000"))
+        #expect(try WebhookURL.parse("https://h?q").get() == WebhookURL(scheme: .https, host: "h", port: 443, target: "/?q", authority: "h"))
+        #expect(try WebhookURL.parse("HTTPS://h:8443/p").get() == WebhookURL(scheme: .https, host: "h", port: 8443, target: "/p", authority: "h:8443"))
+        #expect(throws: WebhookURLError.self) { try WebhookURL.parse("http://user:pw@h:81?q").get() }
+        #expect(throws: WebhookURLError.self) { try WebhookURL.parse("http://").get() }
+        #expect(throws: WebhookURLError.self) { try WebhookURL.parse("http://h:0/").get() }
+        #expect(throws: WebhookURLError.self) { try WebhookURL.parse("ftp://h/").get() }
     }
 
     @Test func statusLinesAreParsed() {
