@@ -7,9 +7,8 @@ import HTTP2
 /// upstream's response deadline.
 final class H2RequestBodyWindow: Pollable {
     unowned(unsafe) let stream: H2Stream
-    var startedAt: UInt64 = 0
-    /// The stream's bytes received from the client when the window opened.
-    var bytesAtStart: UInt64 = 0
+    /// The window running (`bytesAtStart` counts the stream's bytes received from the client).
+    var window = RequestBodyWindow(startedAt: 0, bytesAtStart: 0)
 
     init(stream: H2Stream) {
         self.stream = stream
@@ -36,8 +35,7 @@ extension H2Stream {
         if awaitingClientBody {
             guard !bodyWindow.hasDeadline else { return }
             let now = proxy.loop.now
-            bodyWindow.startedAt = now
-            bodyWindow.bytesAtStart = bytesFromClient
+            bodyWindow.window = RequestBodyWindow(startedAt: now, bytesAtStart: bytesFromClient)
             proxy.requestBodyDeadlines.arm(bodyWindow, now: now)
         } else if bodyWindow.hasDeadline {
             bodyWindow.cancelDeadline()
@@ -49,15 +47,13 @@ extension H2Stream {
     /// recorded as a downstream abort, like a client gone, never as a failure (or a latency) of the arm.
     func requestBodyWindowEnded() {
         guard awaitingClientBody else { return }
-        let elapsed = proxy.loop.now &- bodyWindow.startedAt
+        let window = bodyWindow.window, now = proxy.loop.now
         let minRate = snapshot.config.limits.minRequestBodyRate
-        let (product, overflow) = UInt64(max(0, minRate)).multipliedReportingOverflow(by: elapsed / 1_000_000)
-        let required = max(1, overflow ? UInt64.max : product / 1000)
-        let received = bytesFromClient &- bodyWindow.bytesAtStart
-        if received >= required {
+        if window.isMet(now: now, bytesRead: bytesFromClient, minRate: minRate) {
             updateRequestBodyWindow()
             return
         }
+        let elapsed = now &- window.startedAt, received = bytesFromClient &- window.bytesAtStart
         proxy.log.info("408 HTTP/2 request body too slow: \(received) bytes in \(elapsed / 1_000_000) ms, below limits.minRequestBodyRate \(minRate) B/s")
         recordOutcome(status: nil, failure: nil)
         if responseStarted {
