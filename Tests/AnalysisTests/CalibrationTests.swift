@@ -27,19 +27,20 @@ import Simulation
     static let sequentialRuns = 500
 
     /// Rollouts at 1,000 req/s, 10 % weight, 0.5 % 5xx on both arms, each request independent.
-    @Test func sequentialJudgeFalseFailures() {
+    @Test func sequentialJudgeFalseFailures() async {
         let traffic = SimulatedTraffic(requestsPerSecond: 1_000, canaryWeight: 0.1, canaryFailureRate: 0.005, primaryFailureRate: 0.005)
-        let rate = Self.sequentialFalseFailures(traffic, runs: Self.sequentialRuns, seed: 0xCA1B_0001)
+        let rate = await onOwnThread { Self.sequentialFalseFailures(traffic, runs: Self.sequentialRuns, seed: 0xCA1B_0001) }
         print("measured: sequential false failures, independent 5xx: \(rate) of \(Self.sequentialRuns) rollouts")
         #expect(rate <= threeSigmaBound(0.01, runs: Self.sequentialRuns), "false-failure rate \(rate)")
     }
 
     /// The same per-request rate, but failures come in clusters of 3–5 within a tick on either arm
     /// (the per-event judge this replaced failed 9–22 % of such rollouts).
-    @Test func sequentialJudgeFalseFailuresWithClusters() {
+    @Test func sequentialJudgeFalseFailuresWithClusters() async {
         var traffic = SimulatedTraffic(requestsPerSecond: 1_000, canaryWeight: 0.1, canaryFailureRate: 0.005, primaryFailureRate: 0.005)
         traffic.clusterSizes = 3...5
-        let rate = Self.sequentialFalseFailures(traffic, runs: Self.sequentialRuns, seed: 0xCA1B_0002)
+        let clustered = traffic
+        let rate = await onOwnThread { Self.sequentialFalseFailures(clustered, runs: Self.sequentialRuns, seed: 0xCA1B_0002) }
         print("measured: sequential false failures, 5xx in clusters of 3-5: \(rate) of \(Self.sequentialRuns) rollouts")
         #expect(rate <= threeSigmaBound(0.01, runs: Self.sequentialRuns), "false-failure rate \(rate)")
     }
@@ -47,14 +48,17 @@ import Simulation
     /// The contrast that shows the clustered simulation can catch a judge that is not burst-robust:
     /// the same bet fed event by event (each 5xx its own episode) on the same clustered traffic falsely
     /// fails far more than α + 3σ of 200 rollouts of 10 minutes.
-    @Test func aPerEventJudgeFailsTheClusteredNull() {
+    @Test func aPerEventJudgeFailsTheClusteredNull() async {
         var traffic = SimulatedTraffic(requestsPerSecond: 1_000, canaryWeight: 0.1, canaryFailureRate: 0.005, primaryFailureRate: 0.005)
         traffic.clusterSizes = 3...5
-        var rng = Xoshiro256(seed: 0xCA1B_0005)
+        let clustered = traffic
         let runs = 200
-        var failures = 0
-        for _ in 0..<runs where traffic.firstPerEventFailure(ticks: 6_000, alpha: 0.01, rng: &rng) != nil { failures += 1 }
-        let rate = Double(failures) / Double(runs)
+        let rate = await onOwnThread {
+            var rng = Xoshiro256(seed: 0xCA1B_0005)
+            var failures = 0
+            for _ in 0..<runs where clustered.firstPerEventFailure(ticks: 6_000, alpha: 0.01, rng: &rng) != nil { failures += 1 }
+            return Double(failures) / Double(runs)
+        }
         print("measured: per-event bet on clustered 5xx: false failures \(rate) of \(runs) rollouts")
         #expect(rate > threeSigmaBound(0.01, runs: runs), "per-event false-failure rate \(rate)")
     }
@@ -91,14 +95,14 @@ import Simulation
     /// maxLatencyRatio 1, allowedSlowdown 0.5: any certain shift fails): 1,000 healthy intervals at
     /// 100 req/s, 10 % weight, both arms drawing from the same distribution — a discrete one with heavy
     /// ties (12 values), and a continuous one (uniform 20–40 ms).
-    @Test func comparisonLatencyTestFalseFailures() {
+    @Test func comparisonLatencyTestFalseFailures() async {
         var config = ComparisonConfig()
         config.allowedSlowdown = 0.5
         config.maxLatencyRatio = 1
         config.minLatencyIncrease = .zero
         let latencies: [Double] = [2, 3, 4, 5, 7, 10, 15, 20, 30, 50, 100, 400]
         let probabilities = [0.05, 0.15, 0.2, 0.18, 0.14, 0.1, 0.07, 0.05, 0.03, 0.02, 0.008, 0.002]
-        func discrete(_ n: UInt64, _ rng: inout Xoshiro256) -> HistogramSnapshot {
+        @Sendable func discrete(_ n: UInt64, _ rng: inout Xoshiro256) -> HistogramSnapshot {
             // Multinomial as successive conditional binomials.
             var counts: [UInt64] = [], remaining = n, mass = 1.0
             for p in probabilities {
@@ -109,21 +113,25 @@ import Simulation
             }
             return histogram(milliseconds: latencies, counts: counts)
         }
-        func continuous(_ n: UInt64, _ rng: inout Xoshiro256) -> HistogramSnapshot {
+        @Sendable func continuous(_ n: UInt64, _ rng: inout Xoshiro256) -> HistogramSnapshot {
             var h = HistogramSnapshot()
             for _ in 0..<n { h.record(nanoseconds: UInt64(1e6 * (20 + 20 * rng.uniform()))) }
             return h
         }
-        let runs = 1_000
-        for (name, sample) in [("discrete", discrete), ("continuous", continuous)] as [(String, (UInt64, inout Xoshiro256) -> HistogramSnapshot)] {
-            var rng = Xoshiro256(seed: 0xCA1B_0004)
-            var failures = 0
-            for _ in 0..<runs {
-                let canary = sample(rng.poisson(600), &rng), primary = sample(rng.poisson(5_400), &rng)
-                let v = ComparisonJudge.latency(canary: canary, primary: primary, config: config, minRequests: 10, alpha: 0.05)
-                if v.outcome == .fail { failures += 1 }
+        let runs = 1_000, judged = config
+        let rates = await onOwnThread {
+            [("discrete", discrete), ("continuous", continuous)].map { (name: String, sample: (UInt64, inout Xoshiro256) -> HistogramSnapshot) in
+                var rng = Xoshiro256(seed: 0xCA1B_0004)
+                var failures = 0
+                for _ in 0..<runs {
+                    let canary = sample(rng.poisson(600), &rng), primary = sample(rng.poisson(5_400), &rng)
+                    let v = ComparisonJudge.latency(canary: canary, primary: primary, config: judged, minRequests: 10, alpha: 0.05)
+                    if v.outcome == .fail { failures += 1 }
+                }
+                return (name, Double(failures) / Double(runs))
             }
-            let rate = Double(failures) / Double(runs)
+        }
+        for (name, rate) in rates {
             print("measured: comparison latency test (\(name)), false failures per interval at α = 0.05: \(rate) of \(runs)")
             #expect(rate <= threeSigmaBound(0.05, runs: runs), "\(name): false-failure rate \(rate)")
         }
