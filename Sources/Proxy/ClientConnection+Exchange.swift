@@ -32,16 +32,12 @@ extension ClientConnection {
             consumeRequestHeadAndRespond(.needsHTTP2)
             return
         }
-        let (picked, armShard) = proxy.pickUpstream(route: route)
+        let (pool, armShard) = proxy.pickUpstream(route: route)
         shard = armShard
         requestStartedAt = proxy.loop.now
         slowMarked = false
         bytesFromClient = UInt64(request.headLength)
         bytesToClient = 0
-        guard let pool = picked else {
-            consumeRequestHeadAndRespond(.noHealthyEndpoint)
-            return
-        }
 
         // Rewrite the head for the upstream, then drop it from `input`: what follows is body or the next request.
         let out = proxy.loop.buffers.take()

@@ -35,14 +35,10 @@ extension H2Stream {
             fail(.noRoute)
             return
         }
-        let (picked, armShard) = proxy.pickUpstream(route: route)
+        let (pool, armShard) = proxy.pickUpstream(route: route)
         shard = armShard
         requestStartedAt = proxy.loop.now
         slowMarked = false
-        guard let pool = picked else {
-            fail(.noHealthyEndpoint)
-            return
-        }
         if pool.protocolKind == .h2 {
             startH2Exchange(pool: pool, source: source)
             return

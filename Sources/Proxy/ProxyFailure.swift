@@ -17,7 +17,6 @@ public struct ProxyFailure: Error, Sendable {
     public static let upstreamClosed = ProxyFailure(status: 502, message: "upstream closed the connection before responding", kind: .upstreamClosed)
     public static let invalidResponse = ProxyFailure(status: 502, message: "invalid response from upstream", kind: .invalidResponse)
     public static let responseTimeout = ProxyFailure(status: 504, message: "upstream response timeout", kind: .responseTimeout)
-    public static let noHealthyEndpoint = ProxyFailure(status: 503, message: "no healthy upstream endpoint", kind: .noHealthyEndpoint)
     public static let noRoute = ProxyFailure(status: 404, message: "no route matches this request", kind: nil)
     public static let headerTimeout = ProxyFailure(status: 408, message: "request header timeout", kind: nil)
     public static let resourceExhausted = ProxyFailure(status: 503, message: "proxy out of resources", kind: nil)

@@ -448,7 +448,7 @@ public final class ProxyLoop {
 
     /// Picks the arm for a request of `route`, and an endpoint of it (`ArmRuntime.pick`: one always,
     /// ejected or not); the request counts as started on the arm's shard (in flight until its outcome).
-    func pickUpstream(route: CompiledRoute) -> (pool: UpstreamPool?, shard: ArmShard) {
+    func pickUpstream(route: CompiledRoute) -> (pool: UpstreamPool, shard: ArmShard) {
         let now = loop.now
         let i = route.index
         let weight = route.weight.weight

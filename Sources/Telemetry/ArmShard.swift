@@ -40,7 +40,7 @@ public final class ArmShard: Sendable {
     /// Keeps the previous heap neighbour off the first cache line of the cells.
     private let leadingPad: InlineArray<8, UInt64>
     let scalars: InlineArray<9, Atomic<UInt64>>
-    let failures: InlineArray<11, Atomic<UInt64>>
+    let failures: InlineArray<10, Atomic<UInt64>>
     let statuses: InlineArray<501, Atomic<UInt64>>
     let buckets: InlineArray<1652, Atomic<UInt64>>
     /// Keeps the next heap neighbour off the last cache line of the cells.

@@ -13,7 +13,6 @@ public enum FailureKind: Int, CaseIterable, Sendable {
     case upstreamClosed
     case invalidResponse
     case responseTimeout
-    case noHealthyEndpoint
     /// A gRPC response whose `grpc-status` is a server-side failure (UNKNOWN, DEADLINE_EXCEEDED,
     /// INTERNAL, UNAVAILABLE, DATA_LOSS): recorded with its HTTP status (usually 200), and counted
     /// as a failed response of the arm by the judges.
@@ -31,7 +30,6 @@ public enum FailureKind: Int, CaseIterable, Sendable {
         case .upstreamClosed: "upstream_closed"
         case .invalidResponse: "invalid_response"
         case .responseTimeout: "response_timeout"
-        case .noHealthyEndpoint: "no_healthy_endpoint"
         case .grpcError: "grpc_error"
         case .downstreamAbort: "downstream_abort"
         }

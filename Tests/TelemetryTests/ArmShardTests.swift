@@ -49,7 +49,7 @@ import Telemetry
     @Test func failureLabels() {
         #expect(FailureKind.allCases.map(\.label) == [
             "connect_refused", "connect_failed", "connect_timeout", "tls_handshake_failed", "upstream_reset", "upstream_closed",
-            "invalid_response", "response_timeout", "no_healthy_endpoint", "grpc_error", "downstream_abort",
+            "invalid_response", "response_timeout", "grpc_error", "downstream_abort",
         ])
         #expect(FailureKind.allCases.filter { !$0.isUpstream } == [.downstreamAbort])
     }

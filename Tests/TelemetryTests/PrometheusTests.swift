@@ -113,7 +113,6 @@ import Telemetry
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="upstream_closed"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="invalid_response"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="response_timeout"} 0
-        canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="no_healthy_endpoint"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="grpc_error"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="connect_refused"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="connect_failed"} 0
@@ -123,7 +122,6 @@ import Telemetry
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="upstream_closed"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="invalid_response"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="response_timeout"} 0
-        canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="no_healthy_endpoint"} 0
         canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="grpc_error"} 0
         # HELP canarygate_downstream_aborts_total Requests abandoned by the client before the response was complete.
         # TYPE canarygate_downstream_aborts_total counter
