@@ -48,9 +48,10 @@ for t in "${selected[@]}"; do
             -artifact_prefix="$crashes/" -print_final_stats=1 "$work" "corpus/$t" 2> ".build/$t.log"; then
         tail -n 40 ".build/$t.log" >&2
         artifact=$(ls -t "$crashes"/* 2>/dev/null | head -n 1 || true)
-        found+=("${artifact:+$PWD/$artifact}${artifact:-$t: failed without an artifact, see $PWD/.build/$t.log}")
+        if [ -n "$artifact" ]; then found+=("$PWD/$artifact")
+        else found+=("$t: failed without an artifact, see $PWD/.build/$t.log"); fi
     else
-        grep -E '^(stat::number_of_executed_runs|stat::new_units_added|#[0-9]+ +DONE)' ".build/$t.log" >&2 || true
+        grep -aE '^(stat::(number_of_executed_units|average_exec_per_sec|new_units_added)|#[0-9]+[[:space:]]+DONE)' ".build/$t.log" >&2 || true
     fi
 done
 if [ ${#found[@]} -gt 0 ]; then

@@ -19,6 +19,13 @@ func parse(_ input: UnsafeRawBufferPointer, method: HTTPMethod, cuts: [Int],
     return (result, head)
 }
 
+/// Equal results, except that two errors need only agree on the status: a head with two defects may report
+/// either (an obs-fold is refused as soon as the folded line's first byte arrives, before the rest of the line).
+func sameOutcome(_ a: RequestHeadParser.Result, _ b: RequestHeadParser.Result) -> Bool {
+    if case .error(let x) = a, case .error(let y) = b { return x.status == y.status }
+    return a == b
+}
+
 func inBounds(_ r: ByteRange, _ limit: Int) -> Bool { r.lowerBound >= 0 && r.lowerBound <= r.upperBound && r.upperBound <= limit }
 
 /// The forwarded fields as byte strings (name through value), in order.
@@ -33,7 +40,7 @@ func check(_ input: UnsafeRawBufferPointer, method: HTTPMethod) {
     for round: UInt64 in 0..<3 {
         let cuts = Splits.cuts(of: input, round: round)
         let (r, h) = parse(input, method: method, cuts: cuts)
-        invariant(r == result, "cut at \(cuts): \(r), whole: \(result)")
+        invariant(sameOutcome(r, result), "cut at \(cuts): \(r), whole: \(result)")
         if result == .complete { invariant(h == head, "cut at \(cuts): another head") }
     }
     switch result {
