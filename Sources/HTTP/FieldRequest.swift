@@ -9,6 +9,11 @@ public struct FieldRequest: Sendable {
         case tooLarge
         /// A required pseudo-field is missing → 400.
         case incomplete
+        /// A `:path`, `:authority` or `host` the HTTP/1.1 head could not carry as it is → 400. nghttp2 lets
+        /// through `#` and bytes above 0x7F in `:path`, any `:path` when `:scheme` is not http(s), and
+        /// userinfo in `:authority`; the request line and Host written from them would be ones
+        /// `RequestHeadParser` itself refuses, so the upstream must not see them either.
+        case malformed
     }
 
     public private(set) var method = HTTPMethod.other
@@ -34,6 +39,8 @@ public struct FieldRequest: Sendable {
     private var maxCount: Int
     /// `te: trailers` was sent: the client accepts trailers (gRPC requires saying so to an HTTP/2 server).
     public private(set) var acceptsTrailers = false
+    /// `:path` is "*", which only OPTIONS may use (the method may come after it).
+    private var asteriskTarget = false
 
     public init(maxListSize: Int, maxCount: Int) {
         self.maxListSize = maxListSize
@@ -49,6 +56,7 @@ public struct FieldRequest: Sendable {
 
     public mutating func reset() {
         acceptsTrailers = false
+        asteriskTarget = false
         method = .other
         methodRange = nil
         target = nil
@@ -85,11 +93,18 @@ public struct FieldRequest: Sendable {
         if name.first == UInt8(ascii: ":") {
             guard let range = store(value, in: scratch) else { return }
             switch name.count {
-            case 5 where equal(name, ":path"): target = range
+            case 5 where equal(name, ":path"):
+                target = range
+                asteriskTarget = value.count == 1 && value[0] == UInt8(ascii: "*")
+                if !asteriskTarget && !RequestLine.isOriginForm(value) { problem = .malformed }
             case 7 where equal(name, ":method"):
                 methodRange = range
                 method = HTTPMethod(UnsafeRawBufferPointer(scratch), range)
-            case 10 where equal(name, ":authority"): authority = range
+            case 10 where equal(name, ":authority"):
+                authority = range
+                if !HostSyntax.isValid(value, ByteRange(lowerBound: 0, upperBound: value.count), allowEmpty: true) {
+                    problem = .malformed
+                }
             default: break  // :scheme — the upstream learns it from X-Forwarded-Proto
             }
             return
@@ -97,6 +112,9 @@ public struct FieldRequest: Sendable {
         switch WellKnownField(name: ByteRange(lowerBound: 0, upperBound: name.count), in: name) {
         case .host:
             hostField = store(value, in: scratch)
+            if !HostSyntax.isValid(value, ByteRange(lowerBound: 0, upperBound: value.count), allowEmpty: true) {
+                problem = .malformed
+            }
             return
         case .xForwardedFor:
             if let r = store(value, in: scratch), !r.isEmpty { forwardedFor.append(r) }
@@ -158,6 +176,7 @@ public struct FieldRequest: Sendable {
     public mutating func finish() {
         if authority == nil { authority = hostField }
         if problem == nil && (methodRange == nil || (target == nil && method != .connect)) { problem = .incomplete }
+        if problem == nil && asteriskTarget && method != .options { problem = .malformed }
     }
 
     private mutating func store(_ value: UnsafeRawBufferPointer, in scratch: UnsafeMutableRawBufferPointer) -> ByteRange? {

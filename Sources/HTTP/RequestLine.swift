@@ -78,6 +78,11 @@ enum RequestLine {
         return nil
     }
 
+    /// origin-form as this parser accepts it: '/' then target bytes. HTTP/2 `:path` values are held to it too.
+    static func isOriginForm(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        bytes.first == ASCII.slash && bytes.allSatisfy(isTargetByte)
+    }
+
     /// Visible ASCII except '#': no CTL, SP, DEL, fragment or raw non-ASCII byte can be part of a URI (RFC 3986).
     @inline(__always)
     private static func isTargetByte(_ b: UInt8) -> Bool {

@@ -16,6 +16,9 @@ extension H2Stream {
         case .incomplete?:
             respond(status: 400, message: "request lacks :method or :path")
             return
+        case .malformed?:
+            respond(status: 400, message: "request :path or :authority cannot be forwarded")
+            return
         case nil:
             break
         }
