@@ -12,8 +12,10 @@ func fuzzConfig(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     invariant(outcome(text) == first, "parsing the same text twice disagreed")
     guard case .failure(let error) = first else { return 0 }
     invariant(!error.problems.isEmpty, "an error without problems")
-    // A line one past the last newline is where an unterminated last line or end-of-input error sits.
-    let lines = text.utf8.reduce(1) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+    // YAML breaks lines at LF, CR, NEL, LS and PS (libyaml counts a lone CR as a line too), so the bound counts
+    // them all (a CRLF twice: a bound, not an exact count); one more line for an error at the end of input.
+    let breaks: Set<Unicode.Scalar> = ["\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"]
+    let lines = text.unicodeScalars.reduce(1) { $0 + (breaks.contains($1) ? 1 : 0) }
     for problem in error.problems {
         invariant(!problem.message.isEmpty, "a problem without a message at \(problem.path)")
         if let line = problem.line {
