@@ -37,8 +37,7 @@ func decodedFields(_ input: UnsafeRawBufferPointer) -> [(name: [UInt8], value: [
                 guard !value.isEmpty else { return nil }
                 path = value
             case ":scheme": scheme = value
-            case ":authority": hasAuthority = true
-            default: return nil
+            default: hasAuthority = true  // ":authority", the only other one checkField lets through
             }
         } else {
             regularSeen = true
@@ -76,7 +75,8 @@ private func checkField(_ n: UnsafeBufferPointer<UInt8>, _ v: UnsafeBufferPointe
         guard let first = v.first, (first | 0x20) >= 0x61 && (first | 0x20) <= 0x7a else { return false }
         return v.allSatisfy { b in (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7a || (b >= 0x30 && b <= 0x39) || b == 0x2b || b == 0x2d || b == 0x2e }
     default:
-        if pseudo { return nghttp2_check_header_name(n.baseAddress! + 1, n.count - 1) != 0 }
+        // An unknown pseudo-field (":protocol" included: extended CONNECT is not enabled) resets the stream.
+        if pseudo { return false }
         return nghttp2_check_header_name(n.baseAddress, n.count) != 0
             && nghttp2_check_header_value_rfc9113(v.baseAddress, v.count) != 0
     }
