@@ -19,6 +19,9 @@ let package = Package(
         .library(name: "CanarygateSimulation", targets: ["Simulation"]),
         // The rollout state machine, driven on a virtual clock by benchmarks/analysis.
         .library(name: "CanarygateRollout", targets: ["Rollout"]),
+        // The HTTP/1.1 parsers and the config decoder, for the libFuzzer targets under fuzz/.
+        .library(name: "CanarygateHTTP", targets: ["HTTP"]),
+        .library(name: "CanarygateConfig", targets: ["Config"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),

@@ -1,0 +1,4 @@
+// Entry point of the `config` fuzz target.
+import FuzzSupport
+
+runFuzzer { fuzzConfig($0, $1) }
