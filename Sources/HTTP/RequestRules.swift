@@ -60,14 +60,19 @@ public enum RequestRules {
         guard isToken(p, r) else { throw .badRequest("invalid character in field name") }
     }
 
-    /// A field value (without its surrounding whitespace) holds no CTL but HTAB, and no DEL.
+    /// A field value (without its surrounding whitespace) holds no CTL but HTAB, and no DEL. Inlined:
+    /// it runs once per field line, and the call cost 20 instructions of its ~40 (callgrind).
+    @inline(__always)
     static func fieldValue(_ p: UnsafeRawBufferPointer, _ r: ByteRange) throws(HTTPParseError) {
         let bad = ASCII.firstNonFieldValueByte(p, from: r.lowerBound, to: r.upperBound)
-        guard bad < r.upperBound else { return }
-        switch p[bad] {
-        case ASCII.cr: throw .badRequest("CR in field value")
-        case 0: throw .badRequest("NUL in field value")
-        default: throw .badRequest("control character in field value")
+        if bad < r.upperBound { throw fieldValueError(p[bad]) }
+    }
+
+    private static func fieldValueError(_ byte: UInt8) -> HTTPParseError {
+        switch byte {
+        case ASCII.cr: .badRequest("CR in field value")
+        case 0: .badRequest("NUL in field value")
+        default: .badRequest("control character in field value")
         }
     }
 
