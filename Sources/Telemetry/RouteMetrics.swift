@@ -69,48 +69,34 @@ public func renderRouteMetrics(_ snapshot: MetricsSnapshot, into writer: inout P
         }
     }
 
-    writer.family("canarygate_downstream_aborts_total", type: .counter, help: "Requests abandoned by the client before the response was complete.")
-    for (labels, arm) in series {
-        writer.sample("canarygate_downstream_aborts_total", labels, arm.failureCount(.downstreamAbort))
+    /// A family of one counter per route and arm.
+    func counter(_ name: String, help: String, _ value: (ArmSnapshot) -> UInt64) {
+        writer.family(name, type: .counter, help: help)
+        for (labels, arm) in series { writer.sample(name, labels, value(arm)) }
     }
-
-    writer.family("canarygate_slow_in_flight_total", type: .counter,
-                  help: "Requests of a managed route found still in flight past the judges' slow threshold, counted then (once each).")
-    for (labels, arm) in series {
-        writer.sample("canarygate_slow_in_flight_total", labels, arm.slowInFlight)
+    counter("canarygate_downstream_aborts_total", help: "Requests abandoned by the client before the response was complete.") {
+        $0.failureCount(.downstreamAbort)
     }
-
-    writer.family("canarygate_slow_in_flight_answered_total", type: .counter,
-                  help: "Requests counted in canarygate_slow_in_flight_total that then got a response (also in the duration histogram).")
-    for (labels, arm) in series {
-        writer.sample("canarygate_slow_in_flight_answered_total", labels, arm.slowMarkedAnswered)
+    counter("canarygate_slow_in_flight_total",
+            help: "Requests of a managed route found still in flight past the judges' slow threshold, counted then (once each).") {
+        $0.slowInFlight
     }
-
-    writer.family("canarygate_retried_failures_total", type: .counter,
-                  help: "Responses without a 5xx whose request had a failed attempt hidden by a retry; the judges count them as failed.")
-    for (labels, arm) in series {
-        writer.sample("canarygate_retried_failures_total", labels, arm.retriedFailures)
+    counter("canarygate_slow_in_flight_answered_total",
+            help: "Requests counted in canarygate_slow_in_flight_total that then got a response (also in the duration histogram).") {
+        $0.slowMarkedAnswered
     }
-
-    writer.family("canarygate_retries_total", type: .counter, help: "Attempts sent again, to the same arm, after a failure.")
-    for (labels, arm) in series {
-        writer.sample("canarygate_retries_total", labels, arm.retries)
+    counter("canarygate_retried_failures_total",
+            help: "Responses without a 5xx whose request had a failed attempt hidden by a retry; the judges count them as failed.") {
+        $0.retriedFailures
     }
-
-    writer.family("canarygate_endpoint_ejections_total", type: .counter,
-                  help: "Times an endpoint of the arm was taken out of rotation by outlier detection (per loop).")
-    for (labels, arm) in series {
-        writer.sample("canarygate_endpoint_ejections_total", labels, arm.ejections)
+    counter("canarygate_retries_total", help: "Attempts sent again, to the same arm, after a failure.") { $0.retries }
+    counter("canarygate_endpoint_ejections_total",
+            help: "Times an endpoint of the arm was taken out of rotation by outlier detection (per loop).") { $0.ejections }
+    counter("canarygate_received_bytes_total", help: "Request bytes received from clients, counted when the response is complete.") {
+        $0.bytesFromClient
     }
-
-    writer.family("canarygate_received_bytes_total", type: .counter, help: "Request bytes received from clients, counted when the response is complete.")
-    for (labels, arm) in series {
-        writer.sample("canarygate_received_bytes_total", labels, arm.bytesFromClient)
-    }
-
-    writer.family("canarygate_sent_bytes_total", type: .counter, help: "Response bytes sent to clients, counted when the response is complete.")
-    for (labels, arm) in series {
-        writer.sample("canarygate_sent_bytes_total", labels, arm.bytesToClient)
+    counter("canarygate_sent_bytes_total", help: "Response bytes sent to clients, counted when the response is complete.") {
+        $0.bytesToClient
     }
 
     writer.family("canarygate_requests_in_flight", type: .gauge, help: "Requests started and not yet answered or aborted.")

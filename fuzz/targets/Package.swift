@@ -11,7 +11,7 @@ let package = Package(
     ],
     targets: [
         // Deterministic input splitting and the invariant check every target reports through.
-        .target(name: "FuzzSupport", dependencies: ["CLibFuzzer"]),
+        .target(name: "FuzzSupport", dependencies: ["CLibFuzzer", .product(name: "CanarygateHTTP", package: "canarygate")]),
         // The declaration of libFuzzer's driver entry; the symbol comes from the runtime -sanitize=fuzzer links.
         .systemLibrary(name: "CLibFuzzer"),
         // nghttp2's own field validators, so the HTTP/2 path is fed exactly what the decoder lets through.

@@ -19,15 +19,6 @@ func parse(_ input: UnsafeRawBufferPointer, method: HTTPMethod, cuts: [Int],
     return (result, head)
 }
 
-/// Equal results, except that two errors need only agree on the status: a head with two defects may report
-/// either (an obs-fold is refused as soon as the folded line's first byte arrives, before the rest of the line).
-func sameOutcome(_ a: RequestHeadParser.Result, _ b: RequestHeadParser.Result) -> Bool {
-    if case .error(let x) = a, case .error(let y) = b { return x.status == y.status }
-    return a == b
-}
-
-func inBounds(_ r: ByteRange, _ limit: Int) -> Bool { r.lowerBound >= 0 && r.lowerBound <= r.upperBound && r.upperBound <= limit }
-
 /// The forwarded fields as byte strings (name through value), in order. Content-Length is left out: the
 /// proxy writes it canonically once (`050` → `50`); `contentLength` compares its value.
 func forwarded(_ head: ResponseHead, _ p: UnsafeRawBufferPointer) -> [[UInt8]] {
