@@ -452,8 +452,7 @@ extension ClientConnection {
             upstream = nil
             up.close()
             // Nothing of the request went out (a connect failure), or all of it did (a body-less request).
-            out.readerIndex = 0
-            out.writerIndex = headOutLength
+            out.rewind(to: headOutLength)
             requestComplete = false
             // Another endpoint may have an idle connection; the failed one gets a fresh one.
             connectUpstream(pool: next, reuse: next !== up.pool)

@@ -362,8 +362,7 @@ extension H2Stream {
             attempts.retried()
             upstream = nil
             up.close()
-            out.readerIndex = 0
-            out.writerIndex = headOutLength
+            out.rewind(to: headOutLength)
             requestComplete = false
             // A fresh connection: its first readiness event drives the stream again (an idle one,
             // already writable, would bring none).
