@@ -1,20 +1,13 @@
 // Incremental, strict HTTP/1.x response-head parser: the same field rules as requests, every failure a 502.
 
 public struct ResponseHeadParser: Sendable {
-    private enum Phase: Sendable, Equatable {
-        case idle, statusLine, fields, complete
-        case failed(HTTPParseError)
-    }
+    private var core: HeadParser<ResponseGrammar>
 
-    public let maxHeaderBytes: Int
-    public let maxHeaderCount: Int
-    private var phase = Phase.idle
-    private var lines = LineSplitter()
-    private var framing = FramingFields()
+    public var maxHeaderBytes: Int { core.maxHeaderBytes }
+    public var maxHeaderCount: Int { core.maxHeaderCount }
 
     public init(maxHeaderBytes: Int, maxHeaderCount: Int) {
-        self.maxHeaderBytes = maxHeaderBytes
-        self.maxHeaderCount = maxHeaderCount
+        core = HeadParser(maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
     }
 
     /// Same contract as `RequestHeadParser.parse`. `requestMethod` matters because a response to HEAD has no body.
@@ -22,73 +15,34 @@ public struct ResponseHeadParser: Sendable {
     public mutating func parse(
         _ bytes: UnsafeRawBufferPointer, requestMethod: HTTPMethod, into head: inout ResponseHead
     ) -> RequestHeadParser.Result {
-        switch phase {
-        case .complete: return .complete
-        case .failed(let error): return .error(error)
-        case .idle:
-            head.reset()
-            phase = .statusLine
-        case .statusLine, .fields:
-            break
-        }
-        do {
-            return try advance(bytes, requestMethod, &head)
-        } catch {
-            // Whatever is wrong, the upstream sent it: the client gets a Bad Gateway, the reason is kept for the log.
-            let upstreamError = HTTPParseError(status: 502, reason: error.reason)
-            phase = .failed(upstreamError)
-            return .error(upstreamError)
-        }
+        core.parse(bytes, requestMethod, into: &head)
     }
 
     public mutating func reset() {
-        phase = .idle
-        lines = LineSplitter()
-        framing = FramingFields()
+        core.reset()
+    }
+}
+
+/// The response's own rules: the status line, and framing by status, method and fields (RFC 9112 §6.3).
+struct ResponseGrammar: HeadGrammar {
+    private var framing = FramingFields()
+
+    static var headTooLarge: HTTPParseError { .badRequest("response head too large") }
+
+    /// Whatever is wrong, the upstream sent it: the client gets a Bad Gateway, the reason is kept for the log.
+    static func reported(_ error: HTTPParseError) -> HTTPParseError {
+        HTTPParseError(status: 502, reason: error.reason)
     }
 
-    private mutating func advance(
-        _ p: UnsafeRawBufferPointer, _ method: HTTPMethod, _ head: inout ResponseHead
-    ) throws(HTTPParseError) -> RequestHeadParser.Result {
-        let limit = min(p.count, maxHeaderBytes)
-        while let line = try lines.next(in: p, limit: limit) {
-            if phase == .statusLine {
-                try parseStatusLine(p, line, &head)
-                phase = .fields
-            } else if line.isEmpty {
-                try finish(p, method, &head)
-                head.headLength = lines.lineStart
-                phase = .complete
-                return .complete
-            } else {
-                let field = try FieldLine.parse(p, line)
-                guard head.headers.count < maxHeaderCount else { throw .badRequest("too many header fields") }
-                let known = WellKnownField(name: field.name, in: p)
-                var value = field.value
-                var repeated = false
-                switch known {
-                case .contentLength:
-                    // As for requests: one field with the canonical value is relayed.
-                    repeated = framing.contentLength != nil
-                    value = try framing.addContentLength(p, field.value)
-                case .transferEncoding: try framing.addTransferEncoding(p, field.value)
-                case .connection: try framing.addConnection(p, field.value)
-                default: break
-                }
-                head.headers.append(HeaderField(
-                    name: field.name, value: value, isHopByHop: repeated || known.isHopByHop(inRequest: false),
-                    wellKnown: known))
-            }
-        }
-        if p.count >= maxHeaderBytes { throw .badRequest("response head too large") }
-        if phase == .fields && lines.pendingLineStartsWithWhitespace(p, limit: limit) {
-            throw .badRequest("obsolete line folding")
-        }
-        return .incomplete
+    mutating func addField(
+        _ p: UnsafeRawBufferPointer, _ field: FieldLine, _ known: WellKnownField, _ head: inout ResponseHead
+    ) throws(HTTPParseError) {
+        head.headers.append(try framing.add(p, field, known, inRequest: false))
     }
 
     /// HTTP-version SP 3DIGIT SP reason-phrase (RFC 9112 §4). Only HTTP/1.0 and HTTP/1.1 upstreams are spoken to.
-    private func parseStatusLine(_ p: UnsafeRawBufferPointer, _ line: ByteRange, _ head: inout ResponseHead) throws(HTTPParseError) {
+    /// Never skips a line: unlike a request, a response has no leftover CRLF to tolerate before it.
+    func startLine(_ p: UnsafeRawBufferPointer, _ line: ByteRange, _ head: inout ResponseHead) throws(HTTPParseError) -> Bool {
         let v = line.lowerBound
         guard line.count >= 12, ASCII.equals(p, ByteRange(lowerBound: v, upperBound: v + 7), "HTTP/1."),
               p[v + 7] == UInt8(ascii: "0") || p[v + 7] == UInt8(ascii: "1"), p[v + 8] == ASCII.sp else {
@@ -106,17 +60,18 @@ public struct ResponseHeadParser: Sendable {
         // The SP before an empty reason is required by the grammar but commonly omitted; it frames nothing.
         if afterCode == line.upperBound {
             head.reason = ByteRange(lowerBound: afterCode, upperBound: afterCode)
-            return
+            return true
         }
         guard p[afterCode] == ASCII.sp else { throw .badRequest("invalid status code") }
         head.reason = ByteRange(lowerBound: afterCode + 1, upperBound: line.upperBound)
         for k in head.reason.lowerBound..<head.reason.upperBound where !ASCII.isFieldValueByte(p[k]) {
             throw .badRequest("invalid character in reason phrase")
         }
+        return true
     }
 
     /// RFC 9112 §6.3, in its order of precedence.
-    private func finish(_ p: UnsafeRawBufferPointer, _ method: HTTPMethod, _ head: inout ResponseHead) throws(HTTPParseError) {
+    func finish(_ p: UnsafeRawBufferPointer, _ method: HTTPMethod, _ head: inout ResponseHead) throws(HTTPParseError) {
         try framing.checkTransferCodings()
         let chunked = framing.hasTransferEncoding
         if chunked && framing.contentLength != nil {
