@@ -11,9 +11,9 @@ struct FramingFields: Sendable {
     /// names the Keep-Alive field, hop-by-hop already, so the common `Connection: keep-alive` costs no walk.)
     private(set) var nominatesFields = false
 
-    /// Records `field` if it is Content-Length, Transfer-Encoding or Connection, and returns it as the head stores it:
-    /// Content-Length relays its canonical value, and only its first occurrence is relayed at all (the others are
-    /// hop-by-hop: one field, one value upstream).
+    /// Records `field` if it is Content-Length, Transfer-Encoding or Connection, and returns it as the head stores it.
+    /// One Content-Length field with the canonical value goes on; a repeat (already checked equal) is marked
+    /// hop-by-hop, so it is dropped.
     mutating func add(
         _ p: UnsafeRawBufferPointer, _ field: FieldLine, _ known: WellKnownField, inRequest: Bool
     ) throws(HTTPParseError) -> HeaderField {

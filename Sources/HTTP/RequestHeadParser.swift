@@ -7,13 +7,15 @@ public struct RequestHeadParser: Sendable {
         case error(HTTPParseError)
     }
 
-    private var core: HeadParser<RequestGrammar>
+    private var lines: HeadLines
+    private var framing = FramingFields()
+    private var hostFieldCount = 0
 
-    public var maxHeaderBytes: Int { core.maxHeaderBytes }
-    public var maxHeaderCount: Int { core.maxHeaderCount }
+    public var maxHeaderBytes: Int { lines.maxHeaderBytes }
+    public var maxHeaderCount: Int { lines.maxHeaderCount }
 
     public init(maxHeaderBytes: Int, maxHeaderCount: Int) {
-        core = HeadParser(maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
+        lines = HeadLines(maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
     }
 
     /// `bytes` holds everything received so far for this request, from its first byte; call again with the longer
@@ -21,31 +23,39 @@ public struct RequestHeadParser: Sendable {
     /// arrives and never scanned again. The first call resets `head`; pass the same `head` on every call.
     /// Bytes after `head.headLength` are not looked at: they are the body or the next request.
     public mutating func parse(_ bytes: UnsafeRawBufferPointer, into head: inout RequestHead) -> Result {
-        core.parse(bytes, (), into: &head)
+        if let done = lines.begin(&head) { return done }
+        do {
+            return try advance(bytes, &head)
+        } catch {
+            return lines.fail(error)
+        }
     }
 
     public mutating func reset() {
-        core.reset()
-    }
-}
-
-/// The request's own rules: the request line, Host, Expect, X-Forwarded-For, and framing a proxy can trust.
-struct RequestGrammar: HeadGrammar {
-    private var framing = FramingFields()
-    private var hostFieldCount = 0
-
-    static var headTooLarge: HTTPParseError { HTTPParseError(status: 431, reason: "request head too large") }
-
-    static func reported(_ error: HTTPParseError) -> HTTPParseError { error }
-
-    func startLine(_ p: UnsafeRawBufferPointer, _ line: ByteRange, _ head: inout RequestHead) throws(HTTPParseError) -> Bool {
-        // RFC 9112 §2.2: empty lines before the request line are left over from a previous body; skip them.
-        if line.isEmpty { return false }
-        try RequestLine.parse(p, line, into: &head)
-        return true
+        lines.reset()
+        framing = FramingFields()
+        hostFieldCount = 0
     }
 
-    mutating func addField(
+    private mutating func advance(_ p: UnsafeRawBufferPointer, _ head: inout RequestHead) throws(HTTPParseError) -> Result {
+        while let line = try lines.next(in: p, headerCount: head.headers.count) {
+            switch line {
+            case .start(let range):
+                // RFC 9112 §2.2: empty lines before the request line are left over from a previous body; skip them.
+                if range.isEmpty { continue }
+                try RequestLine.parse(p, range, into: &head)
+                lines.acceptStartLine()
+            case .field(let field, let known):
+                try addField(p, field, known, &head)
+            case .end:
+                try finish(p, &head)
+                return lines.complete(&head)
+            }
+        }
+        return try lines.incomplete(p, tooLarge: HTTPParseError(status: 431, reason: "request head too large"))
+    }
+
+    private mutating func addField(
         _ p: UnsafeRawBufferPointer, _ field: FieldLine, _ known: WellKnownField, _ head: inout RequestHead
     ) throws(HTTPParseError) {
         switch known {
@@ -78,7 +88,7 @@ struct RequestGrammar: HeadGrammar {
         head.headers.append(stored)
     }
 
-    func finish(_ p: UnsafeRawBufferPointer, _ context: Void, _ head: inout RequestHead) throws(HTTPParseError) {
+    private func finish(_ p: UnsafeRawBufferPointer, _ head: inout RequestHead) throws(HTTPParseError) {
         if head.versionMinor == 1 && hostFieldCount == 0 { throw .badRequest("missing host") }
         try framing.checkTransferCodings()
         if framing.hasTransferEncoding {

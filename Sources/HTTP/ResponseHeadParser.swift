@@ -1,13 +1,14 @@
 // Incremental, strict HTTP/1.x response-head parser: the same field rules as requests, every failure a 502.
 
 public struct ResponseHeadParser: Sendable {
-    private var core: HeadParser<ResponseGrammar>
+    private var lines: HeadLines
+    private var framing = FramingFields()
 
-    public var maxHeaderBytes: Int { core.maxHeaderBytes }
-    public var maxHeaderCount: Int { core.maxHeaderCount }
+    public var maxHeaderBytes: Int { lines.maxHeaderBytes }
+    public var maxHeaderCount: Int { lines.maxHeaderCount }
 
     public init(maxHeaderBytes: Int, maxHeaderCount: Int) {
-        core = HeadParser(maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
+        lines = HeadLines(maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
     }
 
     /// Same contract as `RequestHeadParser.parse`. `requestMethod` matters because a response to HEAD has no body.
@@ -15,34 +16,41 @@ public struct ResponseHeadParser: Sendable {
     public mutating func parse(
         _ bytes: UnsafeRawBufferPointer, requestMethod: HTTPMethod, into head: inout ResponseHead
     ) -> RequestHeadParser.Result {
-        core.parse(bytes, requestMethod, into: &head)
+        if let done = lines.begin(&head) { return done }
+        do {
+            return try advance(bytes, requestMethod, &head)
+        } catch {
+            // Whatever is wrong, the upstream sent it: the client gets a Bad Gateway, the reason is kept for the log.
+            return lines.fail(HTTPParseError(status: 502, reason: error.reason))
+        }
     }
 
     public mutating func reset() {
-        core.reset()
-    }
-}
-
-/// The response's own rules: the status line, and framing by status, method and fields (RFC 9112 §6.3).
-struct ResponseGrammar: HeadGrammar {
-    private var framing = FramingFields()
-
-    static var headTooLarge: HTTPParseError { .badRequest("response head too large") }
-
-    /// Whatever is wrong, the upstream sent it: the client gets a Bad Gateway, the reason is kept for the log.
-    static func reported(_ error: HTTPParseError) -> HTTPParseError {
-        HTTPParseError(status: 502, reason: error.reason)
+        lines.reset()
+        framing = FramingFields()
     }
 
-    mutating func addField(
-        _ p: UnsafeRawBufferPointer, _ field: FieldLine, _ known: WellKnownField, _ head: inout ResponseHead
-    ) throws(HTTPParseError) {
-        head.headers.append(try framing.add(p, field, known, inRequest: false))
+    private mutating func advance(
+        _ p: UnsafeRawBufferPointer, _ method: HTTPMethod, _ head: inout ResponseHead
+    ) throws(HTTPParseError) -> RequestHeadParser.Result {
+        while let line = try lines.next(in: p, headerCount: head.headers.count) {
+            switch line {
+            case .start(let range):
+                // Unlike a request, a response has no leftover CRLF to tolerate before it: an empty line is invalid.
+                try parseStatusLine(p, range, &head)
+                lines.acceptStartLine()
+            case .field(let field, let known):
+                head.headers.append(try framing.add(p, field, known, inRequest: false))
+            case .end:
+                try finish(p, method, &head)
+                return lines.complete(&head)
+            }
+        }
+        return try lines.incomplete(p, tooLarge: .badRequest("response head too large"))
     }
 
     /// HTTP-version SP 3DIGIT SP reason-phrase (RFC 9112 §4). Only HTTP/1.0 and HTTP/1.1 upstreams are spoken to.
-    /// Never skips a line: unlike a request, a response has no leftover CRLF to tolerate before it.
-    func startLine(_ p: UnsafeRawBufferPointer, _ line: ByteRange, _ head: inout ResponseHead) throws(HTTPParseError) -> Bool {
+    private func parseStatusLine(_ p: UnsafeRawBufferPointer, _ line: ByteRange, _ head: inout ResponseHead) throws(HTTPParseError) {
         let v = line.lowerBound
         guard line.count >= 12, ASCII.equals(p, ByteRange(lowerBound: v, upperBound: v + 7), "HTTP/1."),
               p[v + 7] == UInt8(ascii: "0") || p[v + 7] == UInt8(ascii: "1"), p[v + 8] == ASCII.sp else {
@@ -60,18 +68,17 @@ struct ResponseGrammar: HeadGrammar {
         // The SP before an empty reason is required by the grammar but commonly omitted; it frames nothing.
         if afterCode == line.upperBound {
             head.reason = ByteRange(lowerBound: afterCode, upperBound: afterCode)
-            return true
+            return
         }
         guard p[afterCode] == ASCII.sp else { throw .badRequest("invalid status code") }
         head.reason = ByteRange(lowerBound: afterCode + 1, upperBound: line.upperBound)
         for k in head.reason.lowerBound..<head.reason.upperBound where !ASCII.isFieldValueByte(p[k]) {
             throw .badRequest("invalid character in reason phrase")
         }
-        return true
     }
 
     /// RFC 9112 §6.3, in its order of precedence.
-    func finish(_ p: UnsafeRawBufferPointer, _ method: HTTPMethod, _ head: inout ResponseHead) throws(HTTPParseError) {
+    private func finish(_ p: UnsafeRawBufferPointer, _ method: HTTPMethod, _ head: inout ResponseHead) throws(HTTPParseError) {
         try framing.checkTransferCodings()
         let chunked = framing.hasTransferEncoding
         if chunked && framing.contentLength != nil {
