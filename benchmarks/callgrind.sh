@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Purpose: count the user-space instructions (callgrind Ir) Canarygate spends on 20,000 HTTP/1.1 requests through one loop, per binary given.
+# Purpose: count the user-space instructions (callgrind Ir) Canarygate spends on 20,000 HTTP/1.1 requests and on 20,000 h2c streams through one loop, per binary given.
 #
 # Usage (from anywhere; relative paths are relative to the repository root):
-#   benchmarks/callgrind-h1.sh                                   # .build/release/canarygate
-#   benchmarks/callgrind-h1.sh /tmp/base/canarygate .build/release/canarygate   # before / after
-#   REQUESTS=5000 KEEP_LOGS=/tmp/cg benchmarks/callgrind-h1.sh   # keep the callgrind.out files
-# Progress on stderr; one markdown table row per binary on stdout. See benchmarks/README.md.
+#   benchmarks/callgrind.sh                                      # .build/release/canarygate, h1 and h2c
+#   benchmarks/callgrind.sh /tmp/base/canarygate .build/release/canarygate   # before / after
+#   PROTOCOLS=h2c benchmarks/callgrind.sh                        # one protocol only
+#   REQUESTS=5000 KEEP_LOGS=/tmp/cg benchmarks/callgrind.sh      # keep the callgrind.out files
+# Progress on stderr; one markdown table row per binary and protocol on stdout. See benchmarks/README.md.
 set -euo pipefail
 
-REQUESTS="${REQUESTS:-20000}"       # h2load -n
-CLIENTS="${CLIENTS:-4}"             # h2load -c (one request in flight per connection: -m1)
+PROTOCOLS="${PROTOCOLS:-h1 h2c}"    # h1 = HTTP/1.1 (h2load --h1); h2c = HTTP/2 with prior knowledge on the same listener
+REQUESTS="${REQUESTS:-20000}"       # h2load -n: requests (h1) or streams (h2c)
+CLIENTS="${CLIENTS:-4}"             # h2load -c
+H2C_STREAMS="${H2C_STREAMS:-10}"    # h2load -m for h2c: streams in flight per connection (h1 is always -m1: no pipelining)
 KEEP_LOGS="${KEEP_LOGS:-}"          # if set to a directory, configs, logs and callgrind.out files are copied there
 CANARYGATE_THREADS=1
 
@@ -22,7 +25,11 @@ cd "$REPO_ROOT"
 
 [[ "$REQUESTS" =~ ^[1-9][0-9]*$ ]] || die "REQUESTS must be a positive integer (got '$REQUESTS')"
 [[ "$CLIENTS" =~ ^[1-9][0-9]*$ ]] || die "CLIENTS must be a positive integer (got '$CLIENTS')"
+[[ "$H2C_STREAMS" =~ ^[1-9][0-9]*$ ]] || die "H2C_STREAMS must be a positive integer (got '$H2C_STREAMS')"
 [ "$REQUESTS" -gt "$CLIENTS" ] || die "REQUESTS must be more than CLIENTS"
+read -r -a PROTOCOL_LIST <<<"$PROTOCOLS"
+[ "${#PROTOCOL_LIST[@]}" -gt 0 ] || die "PROTOCOLS is empty"
+for p in "${PROTOCOL_LIST[@]}"; do [ "$p" = h1 ] || [ "$p" = h2c ] || die "unknown protocol '$p' (allowed: h1 h2c)"; done
 BINS=("$@")
 [ "${#BINS[@]}" -gt 0 ] || BINS=(.build/release/canarygate)
 for b in "${BINS[@]}"; do [ -x "$b" ] || die "Canarygate binary '$b' not found or not executable (swift build -c release)"; done
@@ -59,10 +66,20 @@ wait_port_slow() {
     die "canarygate under valgrind did not listen on 127.0.0.1:$port within 60 s"
 }
 
-# run_once TAG BINARY N : one run under callgrind with N requests; sets IR (instructions) and FAILED.
+# load_args PROTOCOL N : sets LOAD to h2load's options for N requests (h1) or streams (h2c). Both go to
+# the same listener (HTTP/2 is on by default): without --h1, h2load speaks h2c with prior knowledge.
+LOAD=()
+load_args() {
+    case "$1" in
+        h1)  LOAD=(--h1 -n "$2" -c"$CLIENTS" -m1) ;;
+        h2c) LOAD=(-n "$2" -c"$CLIENTS" -m"$H2C_STREAMS") ;;
+    esac
+}
+
+# run_once TAG BINARY PROTOCOL N : one run under callgrind with N requests; sets IR (instructions) and FAILED.
 IR=""; FAILED=""
 run_once() {
-    local k="$1" bin="$2" n="$3" dir="$TMP/run$1" port admin pid out rc=0 ir ok failed
+    local k="$1" bin="$2" proto="$3" n="$4" dir="$TMP/run$1" port admin pid out rc=0 ir ok failed
     mkdir -p "$dir"
     free_port; port="$PORT"; free_port; admin="$PORT"
     cat >"$dir/canarygate.yaml" <<EOF
@@ -82,8 +99,9 @@ EOF
         "$dir/canarygate" run --config "$dir/canarygate.yaml" --threads "$CANARYGATE_THREADS" >"$dir/canarygate.log" 2>&1 &
     pid=$!; PID_OF[canarygate]="$pid"
     wait_port_slow "$pid" "$port" "$dir/canarygate.log"
-    log "[$k] h2load --h1 -n $n -c$CLIENTS -m1"
-    bg_run "$dir/h2load.txt" h2load --h1 -n "$n" -c"$CLIENTS" -m1 "http://127.0.0.1:$port/" \
+    load_args "$proto" "$n"
+    log "[$k] h2load ${LOAD[*]}"
+    bg_run "$dir/h2load.txt" h2load "${LOAD[@]}" "http://127.0.0.1:$port/" \
         || { cat "$dir/h2load.txt" >&2; die "h2load against $bin failed"; }
     # "requests: N total, N started, N done, N succeeded, N failed, ..." ; "status codes: N 2xx, ..."
     ok="$(awk '/^status codes:/ { print $3 + 0 }' "$dir/h2load.txt")"
@@ -111,13 +129,13 @@ EOF
     IR="$ir"; FAILED="${failed:-0}"
 }
 
-# measure INDEX BINARY : the fixed run (CLIENTS requests: startup, config, connections, shutdown) and
-# the full run; prints the markdown row.
+# measure INDEX BINARY PROTOCOL : the fixed run (CLIENTS requests: startup, config, connections,
+# shutdown) and the full run; prints the markdown row.
 measure() {
-    local k="$1" bin="$2" fixed total f1
-    run_once "$k-fixed" "$bin" "$CLIENTS"; fixed="$IR"; f1="$FAILED"
-    run_once "$k" "$bin" "$REQUESTS"; total="$IR"
-    printf '| %s | %s | %s | %s (%.1fM) | %.1fM | %.0f | %.0f | %s |\n' "$bin" "$(sha_of "$bin")" "$REQUESTS" "$total" \
+    local k="$1" bin="$2" proto="$3" fixed total f1
+    run_once "$k-$proto-fixed" "$bin" "$proto" "$CLIENTS"; fixed="$IR"; f1="$FAILED"
+    run_once "$k-$proto" "$bin" "$proto" "$REQUESTS"; total="$IR"
+    printf '| %s | %s | %s | %s | %s (%.1fM) | %.1fM | %.0f | %.0f | %s |\n' "$bin" "$(sha_of "$bin")" "$proto" "$REQUESTS" "$total" \
         "$(awk -v x="$total" 'BEGIN { print x / 1e6 }')" "$(awk -v x="$fixed" 'BEGIN { print x / 1e6 }')" \
         "$(awk -v x="$total" -v n="$REQUESTS" 'BEGIN { print x / n }')" \
         "$(awk -v x="$total" -v f="$fixed" -v n="$REQUESTS" -v c="$CLIENTS" 'BEGIN { print (x - f) / (n - c) }')" "$(( f1 + FAILED ))"
@@ -126,12 +144,15 @@ measure() {
 # The first 12 hex digits of the file's sha256, to tell the rows apart when two paths hold the same name.
 sha_of() { sha256sum "$1" | cut -c1-12; }
 
-echo "Command: \`benchmarks/callgrind-h1.sh${*:+ $*}\` ($(date -u '+%Y-%m-%d %H:%M UTC'); $(valgrind --version); h2load --h1 -n $REQUESTS -c$CLIENTS -m1; --threads 1; nginx upstream pair, canary weight 20)"
+command_line benchmarks/callgrind.sh PROTOCOLS REQUESTS CLIENTS H2C_STREAMS
+LOADS=""
+for p in "${PROTOCOL_LIST[@]}"; do load_args "$p" "$REQUESTS"; LOADS+="$p: h2load ${LOAD[*]}; "; done
+echo "Command: \`$CMDLINE${*:+ $*}\` ($(date -u '+%Y-%m-%d %H:%M UTC'); $(valgrind --version); $LOADS--threads 1; nginx upstream pair, canary weight 20)"
 echo
-echo "| binary | sha256 | requests | Ir total | Ir fixed ($CLIENTS requests) | Ir total / request | (total − fixed) / request | h2load failed |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|"
+echo "| binary | sha256 | protocol | requests | Ir total | Ir fixed ($CLIENTS requests) | Ir total / request | (total − fixed) / request | h2load failed |"
+echo "|---|---|---|---:|---:|---:|---:|---:|---:|"
 k=0
 for b in "${BINS[@]}"; do
     k=$(( k + 1 ))
-    measure "$k" "$b"
+    for p in "${PROTOCOL_LIST[@]}"; do measure "$k" "$b" "$p"; done
 done
