@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Purpose: count the user-space instructions (callgrind Ir) Canarygate spends on 20,000 HTTP/1.1 requests and on 20,000 h2c streams through one loop, per binary given.
+# Purpose: count the user-space instructions (callgrind Ir) Canarygate spends on 20,000 HTTP/1.1 requests and on 20,000 h2c streams through one loop, per binary given: all threads, and the loop thread alone.
 #
 # Usage (from anywhere; relative paths are relative to the repository root):
 #   benchmarks/callgrind.sh                                      # .build/release/canarygate, h1 and h2c
 #   benchmarks/callgrind.sh /tmp/base/canarygate .build/release/canarygate   # before / after
 #   PROTOCOLS=h2c benchmarks/callgrind.sh                        # one protocol only
-#   REQUESTS=5000 KEEP_LOGS=/tmp/cg benchmarks/callgrind.sh      # keep the callgrind.out files
+#   REQUESTS=5000 KEEP_LOGS=/tmp/cg benchmarks/callgrind.sh      # keep the per-thread callgrind.out-NN files
 # Progress on stderr; one markdown table row per binary and protocol on stdout. See benchmarks/README.md.
 set -euo pipefail
 
@@ -76,8 +76,9 @@ load_args() {
     esac
 }
 
-# run_once TAG BINARY PROTOCOL N : one run under callgrind with N requests; sets IR (instructions) and FAILED.
-IR=""; FAILED=""
+# run_once TAG BINARY PROTOCOL N : one run under callgrind with N requests; sets IR (instructions of
+# every thread), LOOP_IR (the loop thread's) and FAILED.
+IR=""; LOOP_IR=""; FAILED=""
 run_once() {
     local k="$1" bin="$2" proto="$3" n="$4" dir="$TMP/run$1" port admin pid out rc=0 ir ok failed
     mkdir -p "$dir"
@@ -95,7 +96,9 @@ EOF
     # abbrev form code 0x25"): run a copy without it. The symbol table stays, so functions keep their names.
     objcopy --strip-debug "$bin" "$dir/canarygate" || die "objcopy --strip-debug $bin failed"
     log "[$k] $bin (debug info stripped) under callgrind on :$port (--threads $CANARYGATE_THREADS)"
-    valgrind --tool=callgrind --callgrind-out-file="$out" \
+    # One file per thread ("$out-01", "$out-02", ...): the loop thread's count leaves out the control
+    # thread, whose 100 ms metrics snapshot costs instructions by wall time, not by request.
+    valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out" \
         "$dir/canarygate" run --config "$dir/canarygate.yaml" --threads "$CANARYGATE_THREADS" >"$dir/canarygate.log" 2>&1 &
     pid=$!; PID_OF[canarygate]="$pid"
     wait_port_slow "$pid" "$port" "$dir/canarygate.log"
@@ -119,27 +122,40 @@ EOF
     wait "$pid" || rc=$?
     PID_OF[canarygate]=""
     [ "$rc" -eq 0 ] || log "[$k] canarygate exited with status $rc (see $dir/canarygate.log)"
-    [ -s "$out" ] || die "$bin: callgrind wrote no $out"
-    # The out file's "totals:" (or "summary:") line: the first event is Ir.
-    ir="$(awk '/^(totals|summary):/ { v = $2 } END { print v }' "$out")"
-    [ -n "$ir" ] || ir="$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(/,/, "", $1); print $1; exit }')"
-    [ -n "$ir" ] || die "$bin: no instruction total in $out"
-    callgrind_annotate "$out" >"$dir/annotate.txt" 2>/dev/null || true
-    log "[$k] $ir instructions"
-    IR="$ir"; FAILED="${failed:-0}"
+    # Each file's "totals:" (or "summary:") line: the first event is Ir. The loop thread is the one
+    # that ran EventLoop.run() (mangled: $s9EventLoopAAC3runyyF; the admin loop has its own).
+    local f t loop="" total=0
+    for f in "$out"-[0-9]*; do
+        [ -s "$f" ] || continue
+        t="$(awk '/^(totals|summary):/ { v = $2 } END { print v }' "$f")"
+        [ -n "$t" ] || die "$bin: no instruction total in $f"
+        total=$(( total + t ))
+        if grep -q 's9EventLoopAAC3runyyF' "$f"; then
+            [ -z "$loop" ] || die "$bin: two threads ran EventLoop.run ($f)"
+            loop="$t"
+            callgrind_annotate "$f" >"$dir/annotate-loop.txt" 2>/dev/null || true
+        fi
+    done
+    [ "$total" -gt 0 ] || die "$bin: callgrind wrote no $out-NN files"
+    [ -n "$loop" ] || die "$bin: no thread of $out ran EventLoop.run"
+    log "[$k] $total instructions, $loop in the loop thread"
+    IR="$total"; LOOP_IR="$loop"; FAILED="${failed:-0}"
 }
 
 # measure INDEX BINARY PROTOCOL : the fixed run (CLIENTS requests: startup, config, connections,
 # shutdown) and the full run; prints the markdown row.
 measure() {
-    local k="$1" bin="$2" proto="$3" fixed total f1
-    run_once "$k-$proto-fixed" "$bin" "$proto" "$CLIENTS"; fixed="$IR"; f1="$FAILED"
-    run_once "$k-$proto" "$bin" "$proto" "$REQUESTS"; total="$IR"
-    printf '| %s | %s | %s | %s | %s (%.1fM) | %.1fM | %.0f | %.0f | %s |\n' "$bin" "$(sha_of "$bin")" "$proto" "$REQUESTS" "$total" \
-        "$(awk -v x="$total" 'BEGIN { print x / 1e6 }')" "$(awk -v x="$fixed" 'BEGIN { print x / 1e6 }')" \
-        "$(awk -v x="$total" -v n="$REQUESTS" 'BEGIN { print x / n }')" \
-        "$(awk -v x="$total" -v f="$fixed" -v n="$REQUESTS" -v c="$CLIENTS" 'BEGIN { print (x - f) / (n - c) }')" "$(( f1 + FAILED ))"
+    local k="$1" bin="$2" proto="$3" fixed loop_fixed f1
+    run_once "$k-$proto-fixed" "$bin" "$proto" "$CLIENTS"; fixed="$IR"; loop_fixed="$LOOP_IR"; f1="$FAILED"
+    run_once "$k-$proto" "$bin" "$proto" "$REQUESTS"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$bin" "$(sha_of "$bin")" "$proto" "$REQUESTS" \
+        "$(millions "$IR")" "$(millions "$fixed")" "$(per_request "$IR" "$fixed")" \
+        "$(millions "$LOOP_IR")" "$(per_request "$LOOP_IR" "$loop_fixed")" "$(( f1 + FAILED ))"
 }
+
+millions() { awk -v x="$1" 'BEGIN { printf "%.1fM", x / 1e6 }'; }
+# per_request TOTAL FIXED : what the REQUESTS − CLIENTS requests beyond the fixed run cost each.
+per_request() { awk -v x="$1" -v f="$2" -v n="$REQUESTS" -v c="$CLIENTS" 'BEGIN { printf "%.0f", (x - f) / (n - c) }'; }
 
 # The first 12 hex digits of the file's sha256, to tell the rows apart when two paths hold the same name.
 sha_of() { sha256sum "$1" | cut -c1-12; }
@@ -149,8 +165,8 @@ LOADS=""
 for p in "${PROTOCOL_LIST[@]}"; do load_args "$p" "$REQUESTS"; LOADS+="$p: h2load ${LOAD[*]}; "; done
 echo "Command: \`$CMDLINE${*:+ $*}\` ($(date -u '+%Y-%m-%d %H:%M UTC'); $(valgrind --version); $LOADS--threads 1; nginx upstream pair, canary weight 20)"
 echo
-echo "| binary | sha256 | protocol | requests | Ir total | Ir fixed ($CLIENTS requests) | Ir total / request | (total − fixed) / request | h2load failed |"
-echo "|---|---|---|---:|---:|---:|---:|---:|---:|"
+echo "| binary | sha256 | protocol | requests | Ir, all threads | fixed ($CLIENTS requests) | (all − fixed) / request | Ir, loop thread | **(loop − its fixed) / request** | h2load failed |"
+echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
 k=0
 for b in "${BINS[@]}"; do
     k=$(( k + 1 ))
