@@ -20,7 +20,7 @@ public struct RolloutJudges: Sendable {
             judges = factory.judges(for: analysis, continuing: record, current: judges)
         }
     }
-    public let factory: JudgeFactory
+    private let factory: JudgeFactory
     private var judges: [any Judge]
     /// The evidence but for the memories of the judges built now, which they hold: the revision, the step,
     /// and the memories of the judges not built (as restored, or as the rollout began them).
