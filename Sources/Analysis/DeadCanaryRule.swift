@@ -2,8 +2,8 @@
 
 import Config
 
-/// A deterministic guard beside the sequential judge, for the issue's demand that "a canary whose
-/// every request fails, or that is unreachable, is rolled back within one second at any weight".
+/// A deterministic guard beside the sequential judge, for the promise that a canary whose every
+/// request fails, or that is unreachable, is rolled back within one second at any weight.
 ///
 /// With a healthy primary taking traffic the `SequentialJudge` does this by itself in a tick or
 /// two (each canary failure multiplies M by up to θ/(1 − q + qθ)). But it only compares the arms:
