@@ -6,25 +6,27 @@ import Telemetry
 extension ClientConnection {
     // MARK: start
 
+    /// A request head arrived: its body is buffered first (`limits.requestBuffer`), or the exchange begins now.
     func startExchange() {
         cancelDeadline()
-        requestBodyWindow = nil
-        requestBodyRead = 0
-        responseStarted = false
-        snapshot = proxy.snapshot
-        if startBufferingBody() { return }
-        beginExchange()
+        let exchange = nextExchange()
+        if bodyToBuffer(exchange) > 0 {
+            state = .bufferingBody(exchange)
+            return
+        }
+        beginExchange(exchange)
     }
 
     /// Routes the request, picks its arm and connects upstream (after its body was buffered, if it was).
-    func beginExchange() {
+    func beginExchange(_ exchange: H1Exchange) {
         cancelDeadline()
-        requestBodyWindow = nil
+        exchange.requestBodyWindow = nil
+        state = .exchanging(exchange)
         guard let input else { return }
         let bytes = input.readable
         let path = bytes.slice(request.path)
         let host = request.host.map { bytes.slice($0) }
-        guard let route = snapshot.routes.match(host: host, path: path) else {
+        guard let route = exchange.snapshot.routes.match(host: host, path: path) else {
             consumeRequestHeadAndRespond(.noRoute)
             return
         }
@@ -33,11 +35,9 @@ extension ClientConnection {
             return
         }
         let (pool, armShard) = proxy.pickUpstream(route: route)
-        shard = armShard
-        requestStartedAt = proxy.loop.now
-        slowMarked = false
-        bytesFromClient = UInt64(request.headLength)
-        bytesToClient = 0
+        exchange.shard = armShard
+        exchange.startedAt = proxy.loop.now
+        exchange.bytesFromClient = UInt64(request.headLength)
 
         // Rewrite the head for the upstream, then drop it from `input`: what follows is body or the next request.
         let out = proxy.loop.buffers.take()
@@ -50,20 +50,13 @@ extension ClientConnection {
             return
         }
         out.commit(written)
-        headOut = out
-        headOutLength = written
+        exchange.headOut = out
+        exchange.headOutLength = written
         input.consume(request.headLength)
-        requestBody = BodyProgress(request.framing)
-        requestPending = 0
-        requestComplete = false
-        attempts = AttemptLog()
-        responseStarted = false
-        responsePending = 0
-        dechunk = false
+        exchange.requestBody = BodyProgress(request.framing)
         closeAfterResponse = closeAfterResponse || !request.keepAlive || peerHungUp || proxy.draining
-        state = .exchanging
-        if response.headers.capacity == 0 { response.headers = proxy.takeHeaderArray() }
-        connectUpstream(pool: pool, reuse: true)
+        if exchange.response.headers.capacity == 0 { exchange.response.headers = proxy.takeHeaderArray() }
+        connectUpstream(exchange, pool: pool, reuse: true)
     }
 
     /// A request we answer ourselves: its body (if any) is unread, so the connection closes afterwards.
@@ -74,15 +67,15 @@ extension ClientConnection {
 
     /// Binds an idle pooled connection, or starts a non-blocking connect (a connect that fails at once
     /// is retried within the arm, as one that fails later is).
-    private func connectUpstream(pool: UpstreamPool, reuse: Bool) {
+    private func connectUpstream(_ exchange: H1Exchange, pool: UpstreamPool, reuse: Bool) {
         switch proxy.bindUpstream(pool: pool, reuse: reuse, owner: self) {
-        case .success(let up): upstream = up
+        case .success(let up): exchange.upstream = up
         case .failure(let failure):
             if let kind = failure.kind,
-               let next = proxy.retryTarget(for: FailedAttempt(kind: kind, retriesSoFar: attempts.retries, responseBytesReceived: false,
-                                                               replayable: false, method: request.method), on: pool, shard: shard) {
-                attempts.retried()
-                connectUpstream(pool: next, reuse: next !== pool)
+               let next = proxy.retryTarget(for: FailedAttempt(kind: kind, retriesSoFar: exchange.attempts.retries, responseBytesReceived: false,
+                                                               replayable: false, method: request.method), on: pool, shard: exchange.shard) {
+                exchange.attempts.retried()
+                connectUpstream(exchange, pool: next, reuse: next !== pool)
                 return
             }
             failExchange(failure)
@@ -91,36 +84,37 @@ extension ClientConnection {
 
     // MARK: relay
 
-    func stepExchange() -> Bool {
-        guard let up = upstream else { return false }
+    func stepExchange(_ exchange: H1Exchange) -> Bool {
+        guard let up = exchange.upstream else { return false }
         if !up.connected {
             guard up.writable || up.hungUp else { return false }
             if let failure = up.completeConnect() {
-                failUpstream(failure)
+                failUpstream(exchange, failure)
                 return true
             }
         }
-        let sent = pumpRequest(up)
+        let sent = pumpRequest(exchange, up)
         // A failure may have ended the exchange, or a retry bound a fresh connection in place of `up`.
-        if state != .exchanging || upstream !== up { return true }
-        let received = pumpResponse(up)
+        guard case .exchanging = state, exchange.upstream === up else { return true }
+        let received = pumpResponse(exchange, up)
         return sent || received
     }
 
     /// Client → upstream: the rewritten head, then body bytes as they arrive. Reads from the client only
     /// when everything read so far has been handed to the upstream (back-pressure).
-    private func pumpRequest(_ up: UpstreamConnection) -> Bool {
-        if requestComplete { return false }
+    private func pumpRequest(_ exchange: H1Exchange, _ up: UpstreamConnection) -> Bool {
+        if exchange.requestComplete { return false }
         var progressed = false
-        if let input, let error = takeRequestBody(from: input) {
+        if let input, let error = takeRequestBody(exchange, from: input) {
             // A malformed body is the client's fault: not counted against the arm.
-            recordOutcome(status: nil, failure: nil)
-            if responseStarted { close() } else { respond(status: error.status, message: error.reason) }
+            exchange.recordOutcome(status: nil, failure: nil, now: proxy.loop.now)
+            if exchange.responseStarted { close() } else { respond(status: error.status, message: error.reason) }
             return true
         }
-        let head = headOut.map { $0.readable } ?? UnsafeRawBufferPointer(start: nil, count: 0)
-        let bodySource = reframed ?? input
-        let body = bodySource.map { UnsafeRawBufferPointer(rebasing: $0.readable[0..<requestPending]) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        let head = exchange.headOut.map { $0.readable } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        let bodySource = exchange.reframed ?? input
+        let body = bodySource.map { UnsafeRawBufferPointer(rebasing: $0.readable[0..<exchange.requestPending]) }
+            ?? UnsafeRawBufferPointer(start: nil, count: 0)
         if head.count + body.count > 0 {
             guard up.writable else { return false }
             do {
@@ -131,52 +125,34 @@ extension ClientConnection {
                     return false
                 case .value(let n):
                     let fromHead = min(n, head.count)
-                    headOut?.consume(fromHead)
+                    exchange.headOut?.consume(fromHead)
                     let fromBody = n - fromHead
                     if fromBody > 0 {
                         bodySource!.consume(fromBody)
-                        requestPending -= fromBody
+                        exchange.requestPending -= fromBody
                         // Re-framed bytes were counted as they were taken from `input`.
-                        if reframed == nil { bytesFromClient &+= UInt64(fromBody) }
+                        if exchange.reframed == nil { exchange.bytesFromClient &+= UInt64(fromBody) }
                     }
                     if n < head.count + body.count { up.writable = false }
                     progressed = n > 0
                     proxy.responseDeadlines.arm(up, now: proxy.loop.now)
                 }
             } catch {
-                failUpstream(.upstreamReset)
+                failUpstream(exchange, .upstreamReset)
                 return true
             }
         }
-        let headSent = headOut.map { $0.isEmpty } ?? true
-        if headSent && requestPending == 0 && requestBody.isFullyClassified {
-            requestComplete = true
+        let headSent = exchange.headOut.map { $0.isEmpty } ?? true
+        if headSent && exchange.requestPending == 0 && exchange.requestBody.isFullyClassified {
+            exchange.requestComplete = true
             return true
         }
         // Need more body from the client.
-        if requestPending == 0 && readable && !requestBody.isFullyClassified {
-            let buffer = input ?? proxy.loop.buffers.take()
-            input = buffer
-            if buffer.writableCount == 0 { buffer.compact() }
-            let space = buffer.writableCount
-            do {
-                switch try transport.read(into: buffer.writable) {
-                case .wouldBlock:
-                    readable = false
-                case .value(0):
-                    // The client went away in the middle of its body: not the upstream's fault.
-                    proxy.log.debug("client closed during request body")
-                    close()
-                    return true
-                case .value(let n):
-                    buffer.commit(n)
-                    requestBodyRead &+= UInt64(n)
-                    if n < space && !peerHungUp { readable = false }
-                    progressed = true
-                }
-            } catch {
-                close()
-                return true
+        if exchange.requestPending == 0 && readable && !exchange.requestBody.isFullyClassified {
+            switch readRequestBody(exchange) {
+            case .read: progressed = true
+            case .blocked: break
+            case .closed: return true
             }
         }
         return progressed
@@ -184,16 +160,16 @@ extension ClientConnection {
 
     /// Makes the body bytes that arrived in `input` ready for the upstream (`requestPending`): a length
     /// or close-delimited body is sent from `input` as it is, a chunked one re-framed into `reframed`.
-    private func takeRequestBody(from input: ByteBuffer) -> HTTPParseError? {
-        guard case .chunked(var scanner, false) = requestBody else {
-            switch requestBody.classify(input.readable, alreadyPending: requestPending) {
-            case .success(let n): requestPending += n
+    private func takeRequestBody(_ exchange: H1Exchange, from input: ByteBuffer) -> HTTPParseError? {
+        guard case .chunked(var scanner, false) = exchange.requestBody else {
+            switch exchange.requestBody.classify(input.readable, alreadyPending: exchange.requestPending) {
+            case .success(let n): exchange.requestPending += n
             case .failure(let e): return e
             }
             return nil
         }
-        let out = reframed ?? proxy.loop.buffers.take()
-        reframed = out
+        let out = exchange.reframed ?? proxy.loop.buffers.take()
+        exchange.reframed = out
         out.compact()
         let room = max(0, out.writableCount - ChunkedScanner.reframeSlack)
         let feed = UnsafeRawBufferPointer(rebasing: input.readable.prefix(room))
@@ -205,33 +181,38 @@ extension ClientConnection {
         case .error(let e): return e
         }
         input.consume(consumed)
-        bytesFromClient &+= UInt64(consumed)
-        requestBody = .chunked(scanner, done: finished)
-        requestPending = out.readableCount
+        exchange.bytesFromClient &+= UInt64(consumed)
+        exchange.requestBody = .chunked(scanner, done: finished)
+        exchange.requestPending = out.readableCount
         return nil
     }
 
     /// Upstream → client: response heads (1xx relayed, then the final one), then the body by its framing.
-    private func pumpResponse(_ up: UpstreamConnection) -> Bool {
+    private func pumpResponse(_ exchange: H1Exchange, _ up: UpstreamConnection) -> Bool {
         var progressed = false
-        if !responseStarted, let buffer = fromUpstream, !buffer.isEmpty {
-            switch responseParser.parse(buffer.readable, requestMethod: request.method, into: &response) {
+        if !exchange.responseStarted, let buffer = exchange.fromUpstream, !buffer.isEmpty {
+            switch exchange.responseParser.parse(buffer.readable, requestMethod: request.method, into: &exchange.response) {
             case .complete:
-                if !acceptResponseHead(buffer) { return true }
+                if !acceptResponseHead(exchange, buffer) { return true }
                 // After an interim head the final one may already be in the buffer: parse again
                 // before reading (a read could meet the upstream's close and fail the exchange).
-                if !responseStarted { return true }
+                if !exchange.responseStarted { return true }
                 progressed = true
             case .error(let e):
                 proxy.log.warning("invalid response from \(up.pool.configured): \(e)")
-                failUpstream(.invalidResponse)
+                failUpstream(exchange, .invalidResponse)
                 return true
             case .incomplete:
                 break
             }
         }
-        let sentBefore = bytesToClient
-        let flushed = responseStarted ? relayResponseBody() : flushOutput()
+        let sentBefore = exchange.bytesToClient
+        let flushed: FlushResult
+        if case .relaying(let body) = exchange.relay {
+            flushed = relayResponseBody(exchange, body)
+        } else {
+            flushed = flushOutput(sent: &exchange.bytesToClient)
+        }
         switch flushed {
         case .failed:
             close()
@@ -242,26 +223,26 @@ extension ClientConnection {
             // The client is not taking bytes: its idle timeout guards the wait, counted from the last
             // bytes it took (a slow reader that keeps reading is not idle). It replaces a request-body
             // window: a client that neither reads nor sends is idle.
-            if !hasDeadline || bytesToClient != sentBefore || requestBodyWindow != nil {
-                requestBodyWindow = nil
+            if !hasDeadline || exchange.bytesToClient != sentBefore || exchange.requestBodyWindow != nil {
+                exchange.requestBodyWindow = nil
                 proxy.idleDeadlines.arm(self, now: proxy.loop.now)
             }
         case .done:
             // Nothing to write: the idle deadline is done with, a request-body window runs on.
-            if requestBodyWindow == nil { cancelDeadline() }
-            if responseStarted && responseBody.isFullyClassified && responsePending == 0 {
-                finishExchange()
+            if exchange.requestBodyWindow == nil { cancelDeadline() }
+            if case .relaying(let body) = exchange.relay, body.isDone {
+                finishExchange(exchange)
                 return true
             }
         }
         // Need more from the upstream.
         guard up.readable else { return progressed }
-        let buffer = fromUpstream ?? proxy.loop.buffers.take()
-        fromUpstream = buffer
+        let buffer = exchange.fromUpstream ?? proxy.loop.buffers.take()
+        exchange.fromUpstream = buffer
         if buffer.writableCount == 0 { buffer.compact() }
         guard buffer.writableCount > 0 else {
-            if responseStarted { return progressed }  // wait for the client to take what we hold
-            failUpstream(.invalidResponse)  // a response head larger than the buffer
+            if exchange.responseStarted { return progressed }  // wait for the client to take what we hold
+            failUpstream(exchange, .invalidResponse)  // a response head larger than the buffer
             return true
         }
         let space = buffer.writableCount
@@ -273,13 +254,14 @@ extension ClientConnection {
             case .value(0):
                 up.readable = false
                 up.hungUp = true
-                if responseStarted, responseBody.isUntilClose {
+                if case .relaying(var body) = exchange.relay, body.progress.isUntilClose {
                     // A close-delimited body ends here.
-                    responseBody = .none
+                    body.progress = .none
+                    exchange.relay = .relaying(body)
                     closeAfterResponse = true
                     return true
                 }
-                failUpstream(.upstreamClosed)
+                failUpstream(exchange, .upstreamClosed)
                 return true
             case .value(let n):
                 buffer.commit(n)
@@ -288,147 +270,155 @@ extension ClientConnection {
                 return true
             }
         } catch {
-            failUpstream(.upstreamReset)
+            failUpstream(exchange, .upstreamReset)
             return true
         }
     }
 
     /// Handles a complete response head in `buffer`; false when the exchange ended (failure).
-    private func acceptResponseHead(_ buffer: ByteBuffer) -> Bool {
+    private func acceptResponseHead(_ exchange: H1Exchange, _ buffer: ByteBuffer) -> Bool {
         let out = output ?? proxy.loop.buffers.take()
         output = out
-        if response.status < 200 {
-            if response.status == 101 {
+        if exchange.response.status < 200 {
+            if exchange.response.status == 101 {
                 // We never forward Upgrade, so a switch of protocols is a broken upstream.
-                failUpstream(.invalidResponse)
+                failUpstream(exchange, .invalidResponse)
                 return false
             }
             // Interim responses (100 Continue, 103 Early Hints) are relayed and the final head is
             // awaited; never to an HTTP/1.0 client, which cannot tell them from the final response
             // (RFC 9110 §15.2).
             if request.versionMinor != 0,
-               let n = HeadWriter.writeResponse(response, source: buffer.readable, chunked: false, connection: .none, into: out.writable) {
+               let n = HeadWriter.writeResponse(exchange.response, source: buffer.readable, chunked: false, connection: .none,
+                                                into: out.writable) {
                 out.commit(n)
             }
-            buffer.consume(response.headLength)
-            responseParser.reset()
-            response.reset()
+            buffer.consume(exchange.response.headLength)
+            exchange.responseParser.reset()
+            exchange.response.reset()
             return true
         }
-        let clientIsHTTP10 = request.versionMinor == 0
-        dechunk = clientIsHTTP10 && response.framing == .chunked
-        if case .untilClose = response.framing { closeAfterResponse = true }
-        if dechunk { closeAfterResponse = true }
-        let directive: ConnectionDirective = closeAfterResponse ? .close : (clientIsHTTP10 ? .keepAlive : .none)
-        guard let n = HeadWriter.writeResponse(response, source: buffer.readable, chunked: response.framing == .chunked && !dechunk,
-                                               connection: directive, into: out.writable) else {
-            failUpstream(.invalidResponse)
+        let plan = FinalHeadPlan(clientVersionMinor: request.versionMinor, framing: exchange.response.framing,
+                                 closeAfterResponse: closeAfterResponse)
+        closeAfterResponse = plan.closeAfter
+        guard let n = HeadWriter.writeResponse(exchange.response, source: buffer.readable, chunked: plan.chunked,
+                                               connection: plan.directive, into: out.writable) else {
+            failUpstream(exchange, .invalidResponse)
             return false
         }
         out.commit(n)
-        buffer.consume(response.headLength)
-        responseBody = BodyProgress(response.framing)
-        responsePending = 0
-        responseStarted = true
+        buffer.consume(exchange.response.headLength)
+        exchange.relay = .relaying(ResponseBody(exchange.response.framing, dechunk: plan.dechunk))
         return true
     }
 
     /// Writes our queued head and the upstream's body bytes to the client, in one writev where possible.
-    private func relayResponseBody() -> FlushResult {
-        guard let from = fromUpstream else { return flushOutput() }
-        if case .chunked(var scanner, false) = responseBody, let out = output {
+    private func relayResponseBody(_ exchange: H1Exchange, _ held: ResponseBody) -> FlushResult {
+        guard let from = exchange.fromUpstream else { return flushOutput(sent: &exchange.bytesToClient) }
+        var body = held
+        if case .chunked(var scanner, false) = body.progress, let out = output {
             // A chunked body is copied into `output`: de-chunked for an HTTP/1.0 client, else re-framed
             // canonically. Feed no more than fits, flush, and go on until the held bytes are all taken
             // or the client blocks: stopping earlier would strand bytes that no epoll event will ever
             // come back for.
             while true {
                 out.compact()
-                let room = dechunk ? out.writableCount : max(0, out.writableCount - ChunkedScanner.reframeSlack)
+                let room = body.dechunk ? out.writableCount : max(0, out.writableCount - ChunkedScanner.reframeSlack)
                 let feed = UnsafeRawBufferPointer(rebasing: from.readable.prefix(room))
                 var finished = false
-                let result = dechunk ? scanner.decode(feed, payload: { out.append($0) })
-                                     : scanner.reframe(feed, emit: { out.append($0) })
+                let result = body.dechunk ? scanner.decode(feed, payload: { out.append($0) })
+                                          : scanner.reframe(feed, emit: { out.append($0) })
                 switch result {
                 case .needMore(let consumed): from.consume(consumed)
                 case .done(let consumed): from.consume(consumed); finished = true
                 case .error(let e):
-                    failChunkedResponse(e)
+                    failChunkedResponse(exchange, e)
                     return .upstreamFailed
                 }
-                responseBody = .chunked(scanner, done: finished)
-                let flushed = flushOutput()
+                body.progress = .chunked(scanner, done: finished)
+                exchange.relay = .relaying(body)
+                let flushed = flushOutput(sent: &exchange.bytesToClient)
                 if flushed != .done || finished || from.isEmpty { return flushed }
             }
         }
-        switch responseBody.classify(from.readable, alreadyPending: responsePending) {
-        case .success(let n): responsePending += n
+        switch body.progress.classify(from.readable, alreadyPending: body.pending) {
+        case .success(let n): body.pending += n
         case .failure: return .failed
         }
         let head = output.map { $0.readable } ?? UnsafeRawBufferPointer(start: nil, count: 0)
-        let body = UnsafeRawBufferPointer(rebasing: from.readable[0..<responsePending])
-        if head.count + body.count == 0 { return .done }
-        guard writable else { return .blocked }
+        let bytes = UnsafeRawBufferPointer(rebasing: from.readable[0..<body.pending])
+        if head.count + bytes.count == 0 {
+            exchange.relay = .relaying(body)
+            return .done
+        }
+        guard writable else {
+            exchange.relay = .relaying(body)
+            return .blocked
+        }
         do {
-            let result = try transport.write(head, body, scratch: proxy.tlsRecordScratch)
+            let result = try transport.write(head, bytes, scratch: proxy.tlsRecordScratch)
             switch result {
             case .wouldBlock:
                 writable = false
+                exchange.relay = .relaying(body)
                 return .blocked
             case .value(let n):
                 let fromHead = min(n, head.count)
                 output?.consume(fromHead)
                 let fromBody = n - fromHead
                 from.consume(fromBody)
-                responsePending -= fromBody
-                bytesToClient &+= UInt64(n)
-                if n < head.count + body.count {
+                body.pending -= fromBody
+                exchange.relay = .relaying(body)
+                exchange.bytesToClient &+= UInt64(n)
+                if n < head.count + bytes.count {
                     writable = false
                     return .blocked
                 }
                 return .done
             }
         } catch {
+            exchange.relay = .relaying(body)
             return .failed
         }
     }
 
     /// The upstream's chunked body is malformed (or a chunk is larger than the proxy relays). If none of
     /// the response reached the client yet, it gets a 502 instead of the head queued for it.
-    private func failChunkedResponse(_ error: HTTPParseError) {
-        if let up = upstream { proxy.log.warning("invalid chunked body from \(up.pool.configured): \(error)") }
-        if bytesToClient == 0 {
-            responseStarted = false
+    private func failChunkedResponse(_ exchange: H1Exchange, _ error: HTTPParseError) {
+        if let up = exchange.upstream { proxy.log.warning("invalid chunked body from \(up.pool.configured): \(error)") }
+        if exchange.bytesToClient == 0 {
+            exchange.relay = .awaitingHead
             output?.clear()
         }
-        failUpstream(.invalidResponse)
+        failUpstream(exchange, .invalidResponse)
     }
 
     // MARK: end of an exchange
 
-    private func finishExchange() {
-        guard let up = upstream else { return }
-        let upstreamReusable = response.keepAlive && requestComplete && !up.hungUp && (fromUpstream?.isEmpty ?? true)
-            && !(responseBody.isUntilClose)
-        up.pool.recordResponse(status: response.status, now: proxy.loop.now)
-        recordOutcome(status: response.status, failure: nil)
-        releaseExchange(reuseUpstream: upstreamReusable)
-        if closeAfterResponse || !requestComplete {
+    /// The whole response reached the client.
+    private func finishExchange(_ exchange: H1Exchange) {
+        guard let up = exchange.upstream else { return }
+        // A body delimited by the upstream's close ended with `up.hungUp`.
+        let upstreamReusable = exchange.response.keepAlive && exchange.requestComplete && !up.hungUp
+            && (exchange.fromUpstream?.isEmpty ?? true)
+        up.pool.recordResponse(status: exchange.response.status, now: proxy.loop.now)
+        exchange.recordOutcome(status: exchange.response.status, failure: nil, now: proxy.loop.now)
+        releaseExchange(exchange, reuseUpstream: upstreamReusable)
+        if closeAfterResponse || !exchange.requestComplete {
             transport.shutdownWrite()
             close()
             return
         }
         parser.reset()
         request.reset()
-        state = .awaitingHead
         if let input, !input.isEmpty {
-            headStarted = true
+            state = .awaitingHead(firstRequest: false, headTimed: true)
             proxy.headerDeadlines.arm(self, now: proxy.loop.now)
         } else {
-            headStarted = false
+            state = .awaitingHead(firstRequest: false, headTimed: false)
             proxy.loop.buffers.give(from: &input)
             if let b = output, b.isEmpty { proxy.loop.buffers.give(b); output = nil }
-            proxy.recycle(&request.headers)
-            proxy.recycle(&response.headers)
+            recycleHeaderArrays()
             proxy.idleDeadlines.arm(self, now: proxy.loop.now)
         }
     }
@@ -436,37 +426,38 @@ extension ClientConnection {
     /// The upstream failed. Before any response byte: send the request again within its arm when that
     /// is safe (`FailedAttempt.mayRetry`), else answer with the failure's status. After: the client
     /// connection is cut.
-    func failUpstream(_ failure: ProxyFailure) {
-        guard let up = upstream else { return }
+    func failUpstream(_ exchange: H1Exchange, _ failure: ProxyFailure) {
+        guard let up = exchange.upstream else { return }
         // Connect failures were counted against the endpoint where they were seen (UpstreamBinding.swift).
         if up.connected && failure.kind != nil { up.pool.recordFailure(now: proxy.loop.now) }
-        let nothingReceived = !responseStarted && (fromUpstream?.isEmpty ?? true)
+        let nothingReceived = !exchange.responseStarted && (exchange.fromUpstream?.isEmpty ?? true)
         let bodyless: Bool = {
             if case .none = BodyProgress(request.framing) { return true }
             return false
         }()
-        if let kind = failure.kind, let out = headOut,
-           let next = proxy.retryTarget(for: FailedAttempt(kind: kind, retriesSoFar: attempts.retries, responseBytesReceived: !nothingReceived,
-                                                           replayable: bodyless, method: request.method), on: up.pool, shard: shard) {
-            attempts.retried()
-            upstream = nil
+        if let kind = failure.kind, let out = exchange.headOut,
+           let next = proxy.retryTarget(for: FailedAttempt(kind: kind, retriesSoFar: exchange.attempts.retries,
+                                                           responseBytesReceived: !nothingReceived, replayable: bodyless,
+                                                           method: request.method), on: up.pool, shard: exchange.shard) {
+            exchange.attempts.retried()
+            exchange.upstream = nil
             up.close()
             // Nothing of the request went out (a connect failure), or all of it did (a body-less request).
             out.readerIndex = 0
-            out.writerIndex = headOutLength
-            requestComplete = false
+            out.writerIndex = exchange.headOutLength
+            exchange.requestComplete = false
             // Another endpoint may have an idle connection; the failed one gets a fresh one.
-            connectUpstream(pool: next, reuse: next !== up.pool)
+            connectUpstream(exchange, pool: next, reuse: next !== up.pool)
             return
         }
         proxy.log.info("\(failure.status) \(failure.message) (\(up.pool.configured))")
-        if !responseStarted && output?.isEmpty != false {
+        if !exchange.responseStarted && output?.isEmpty != false {
             // Nothing reached the client yet: it gets our answer naming the failure.
             respond(with: failure)
         } else {
             // The client already has part of the response: cut it. For the arm's success rate the
             // truncated response counts as a 502.
-            recordOutcome(status: 502, failure: failure.kind)
+            exchange.recordOutcome(status: 502, failure: failure.kind, now: proxy.loop.now)
             // A reset, not a FIN: the end of a close-delimited body would look complete.
             fd.setLingerZero()
             close()
@@ -481,24 +472,24 @@ extension ClientConnection {
 
     /// The upstream's connect or response deadline passed.
     func exchangeDeadlinePassed() {
-        guard let up = upstream else { return }
+        guard case .exchanging(let exchange) = state, let up = exchange.upstream else { return }
         // Silence caused by the client — its request body not arriving, or it not reading our
         // response — is not the upstream's fault: keep waiting under the client's deadline
         // (timeouts.requestBody windows, or the idle timeout), whose expiry ends the exchange as a
         // downstream abort, never counted against the arm.
-        let awaitingClientBody = up.connected && !requestComplete && requestPending == 0 && !readable
-        let blockedOnClient = up.connected && responseStarted && !writable
+        let awaitingClientBody = up.connected && !exchange.requestComplete && exchange.requestPending == 0 && !readable
+        let blockedOnClient = up.connected && exchange.responseStarted && !writable
         if awaitingClientBody || blockedOnClient {
             proxy.responseDeadlines.arm(up, now: proxy.loop.now)
             if blockedOnClient && !hasDeadline { proxy.idleDeadlines.arm(self, now: proxy.loop.now) }
-            if awaitingClientBody { updateRequestBodyWindow() }
+            if awaitingClientBody { updateRequestBodyWindow(exchange) }
             return
         }
         if !up.connected {
             up.pool.recordFailure(now: proxy.loop.now)
-            failUpstream(.connectTimeout)
+            failUpstream(exchange, .connectTimeout)
         } else {
-            failUpstream(.responseTimeout)
+            failUpstream(exchange, .responseTimeout)
         }
         drive()
     }

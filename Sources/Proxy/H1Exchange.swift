@@ -1,0 +1,118 @@
+// The request in flight on an HTTP/1.1 client connection: everything that lives from its head to the end of its response.
+import EventLoop
+import HTTP
+import Telemetry
+
+/// The payload of `ClientConnection.State.bufferingBody` and `.exchanging`: the exchange's data is
+/// reachable only through the state, so it cannot be read in another phase.
+///
+/// A class, reused by its connection for every request (`begin` resets it), for two measured reasons:
+/// an enum payload of this size held by value is copied out and written back (with a retain per
+/// reference inside) at every step, and a fresh object per request is a heap allocation per request.
+/// Binding it costs one retain/release per step, not per field.
+final class H1Exchange {
+    /// The configuration the request is served under: the snapshot current when its head arrived.
+    private(set) var snapshot: ProxySnapshot
+    /// The arm's metrics for the request; nil until it is routed and once its outcome is recorded.
+    var shard: ArmShard?
+    var startedAt: UInt64 = 0
+    /// The in-flight sweep counted this exchange slow (older than its route's T).
+    var slowMarked = false
+    var bytesFromClient: UInt64 = 0
+    var bytesToClient: UInt64 = 0
+    var attempts = AttemptLog()
+
+    var upstream: UpstreamConnection?
+    /// The rewritten request head for the upstream; kept whole until a response byte arrives so a
+    /// request that failed on a stale pooled connection can be sent again.
+    var headOut: ByteBuffer?
+    var headOutLength = 0
+    var requestBody = BodyProgress.none
+    /// Body bytes ready for the upstream and not yet sent: at the front of `input`, or (chunked) in `reframed`.
+    var requestPending = 0
+    /// A chunked request body re-framed for the upstream (see `ChunkedScanner.reframe`).
+    var reframed: ByteBuffer?
+    /// Request-body bytes read from the client (after those that came with the head).
+    var requestBodyRead: UInt64 = 0
+    /// The `timeouts.requestBody` window running while the proxy waits for body bytes; its deadline is
+    /// the connection's deadline whenever it is set (see ClientConnection+RequestBody.swift).
+    var requestBodyWindow: RequestBodyWindow?
+    /// The head and the whole body went to the upstream.
+    var requestComplete = false
+
+    /// Response bytes from the upstream (head, then body in transit).
+    var fromUpstream: ByteBuffer?
+    /// Reused across requests with its header array's capacity.
+    var responseParser: ResponseHeadParser
+    var response = ResponseHead()
+    var relay = ResponseRelay.awaitingHead
+
+    init(snapshot: ProxySnapshot, maxHeaderBytes: Int, maxHeaderCount: Int) {
+        self.snapshot = snapshot
+        responseParser = ResponseHeadParser(maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
+    }
+
+    /// A new request's head arrived: every per-request field starts over. The buffers, the upstream
+    /// and the shard were let go by the previous exchange's end (`ClientConnection.releaseExchange`).
+    func begin(snapshot: ProxySnapshot) {
+        self.snapshot = snapshot
+        slowMarked = false
+        bytesFromClient = 0
+        bytesToClient = 0
+        attempts = AttemptLog()
+        headOutLength = 0
+        requestBody = .none
+        requestPending = 0
+        requestBodyRead = 0
+        requestBodyWindow = nil
+        requestComplete = false
+        relay = .awaitingHead
+    }
+
+    /// Whether a response head (or part of one) reached the client, or bytes of it are queued for it.
+    var responseStarted: Bool {
+        if case .relaying = relay { return true }
+        return false
+    }
+
+    /// Records how the request ended, once: a response status (with the upstream failure that caused
+    /// it, if any) or, with `status` nil, the client going away.
+    func recordOutcome(status: Int?, failure: FailureKind?, now: UInt64) {
+        guard let shard else { return }
+        self.shard = nil
+        shard.recordOutcome(status: status, failure: failure, latencyNanoseconds: now &- startedAt,
+                            bytesFromClient: bytesFromClient, bytesToClient: bytesToClient, slowMarked: slowMarked,
+                            retriedFailure: attempts.hidFailure)
+    }
+
+    /// Counts the request as slow once it is older than `threshold` nanoseconds (its arm's route's T).
+    func markIfSlow(now: UInt64, threshold: (ArmShard) -> UInt64) {
+        guard let shard else { return }
+        shard.markIfSlow(startedAt: startedAt, now: now, threshold: threshold(shard), marked: &slowMarked)
+    }
+}
+
+/// The response side of an exchange: the final head awaited, then its body relayed.
+enum ResponseRelay {
+    /// No final head yet (interim 1xx heads may have been relayed).
+    case awaitingHead
+    /// The final head is queued for or sent to the client; its body follows.
+    case relaying(ResponseBody)
+}
+
+/// What of a response body is still to be relayed, once its head was accepted.
+struct ResponseBody {
+    var progress: BodyProgress
+    /// Body bytes at the front of `fromUpstream` ready for the client.
+    var pending = 0
+    /// The upstream's chunked body is decoded for an HTTP/1.0 client (which cannot read chunked).
+    let dechunk: Bool
+
+    init(_ framing: BodyFraming, dechunk: Bool) {
+        progress = BodyProgress(framing)
+        self.dechunk = dechunk
+    }
+
+    /// Every byte of the body has been handed to the client.
+    var isDone: Bool { progress.isFullyClassified && pending == 0 }
+}
