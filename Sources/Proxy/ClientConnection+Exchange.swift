@@ -24,18 +24,15 @@ extension ClientConnection {
         state = .exchanging(exchange)
         guard let input else { return }
         let bytes = input.readable
-        let path = bytes.slice(request.path)
-        let host = request.host.map { bytes.slice($0) }
-        guard let route = exchange.snapshot.routes.match(host: host, path: path) else {
-            consumeRequestHeadAndRespond(.noRoute)
+        let decision: RouteDecision
+        switch request.withView(source: bytes, { proxy.route($0, client: .http1) }) {
+        case .refused(let failure):
+            consumeRequestHeadAndRespond(failure)
             return
+        case .routed(let routed):
+            decision = routed
         }
-        if route.speaksOnlyHTTP2 {
-            consumeRequestHeadAndRespond(.needsHTTP2)
-            return
-        }
-        let (pool, armShard) = proxy.pickUpstream(route: route)
-        exchange.shard = armShard
+        exchange.shard = decision.shard
         exchange.startedAt = proxy.loop.now
         exchange.bytesFromClient = UInt64(request.headLength)
 
@@ -56,7 +53,7 @@ extension ClientConnection {
         exchange.requestBody = BodyProgress(request.framing)
         closeAfterResponse = closeAfterResponse || !request.keepAlive || peerHungUp || proxy.draining
         if exchange.response.headers.capacity == 0 { exchange.response.headers = proxy.takeHeaderArray() }
-        connectUpstream(exchange, pool: pool, reuse: true)
+        connectUpstream(exchange, pool: decision.pool, reuse: true)
     }
 
     /// A request we answer ourselves: its body (if any) is unread, so the connection closes afterwards.
@@ -71,9 +68,9 @@ extension ClientConnection {
         switch proxy.bindUpstream(pool: pool, reuse: reuse, owner: self) {
         case .success(let up): exchange.upstream = up
         case .failure(let failure):
-            if let kind = failure.kind,
-               let next = proxy.retryTarget(for: FailedAttempt(kind: kind, retriesSoFar: exchange.attempts.retries, responseBytesReceived: false,
-                                                               replayable: false, method: request.method), on: pool, shard: exchange.shard) {
+            let attempt = AttemptFailure(failure: failure, connected: false, responseBytesReceived: false, clientHasResponse: false,
+                                         replayable: false, method: request.method, retriesSoFar: exchange.attempts.retries)
+            if let candidate = attempt.retryCandidate, let next = proxy.retryTarget(for: candidate, on: pool, shard: exchange.shard) {
                 exchange.attempts.retried()
                 connectUpstream(exchange, pool: next, reuse: next !== pool)
                 return
@@ -231,7 +228,7 @@ extension ClientConnection {
             // Nothing to write: the idle deadline is done with, a request-body window runs on.
             if exchange.requestBodyWindow == nil { cancelDeadline() }
             if case .relaying(let body) = exchange.relay, body.isDone {
-                finishExchange(exchange)
+                finishExchange(exchange, closeDelimited: body.progress.isUntilClose)
                 return true
             }
         }
@@ -395,12 +392,12 @@ extension ClientConnection {
 
     // MARK: end of an exchange
 
-    /// The whole response reached the client.
-    private func finishExchange(_ exchange: H1Exchange) {
+    /// The whole response reached the client. `closeDelimited`: its body was delimited by the upstream's close.
+    private func finishExchange(_ exchange: H1Exchange, closeDelimited: Bool) {
         guard let up = exchange.upstream else { return }
-        // A body delimited by the upstream's close ended with `up.hungUp`.
-        let upstreamReusable = exchange.response.keepAlive && exchange.requestComplete && !up.hungUp
-            && (exchange.fromUpstream?.isEmpty ?? true)
+        let upstreamReusable = UpstreamReuse(responseKeepAlive: exchange.response.keepAlive, requestComplete: exchange.requestComplete,
+                                             upstreamHungUp: up.hungUp, unreadResponseBytes: !(exchange.fromUpstream?.isEmpty ?? true),
+                                             closeDelimited: closeDelimited).allowed
         up.pool.recordResponse(status: exchange.response.status, now: proxy.loop.now)
         exchange.recordOutcome(status: exchange.response.status, failure: nil, now: proxy.loop.now)
         releaseExchange(exchange, reuseUpstream: upstreamReusable)
@@ -428,36 +425,26 @@ extension ClientConnection {
     /// connection is cut.
     func failUpstream(_ exchange: H1Exchange, _ failure: ProxyFailure) {
         guard let up = exchange.upstream else { return }
-        // Connect failures were counted against the endpoint where they were seen (UpstreamBinding.swift).
-        if up.connected && failure.kind != nil { up.pool.recordFailure(now: proxy.loop.now) }
-        let nothingReceived = !exchange.responseStarted && (exchange.fromUpstream?.isEmpty ?? true)
-        let bodyless: Bool = {
-            if case .none = BodyProgress(request.framing) { return true }
-            return false
-        }()
-        if let kind = failure.kind, let out = exchange.headOut,
-           let next = proxy.retryTarget(for: FailedAttempt(kind: kind, retriesSoFar: exchange.attempts.retries,
-                                                           responseBytesReceived: !nothingReceived, replayable: bodyless,
-                                                           method: request.method), on: up.pool, shard: exchange.shard) {
-            exchange.attempts.retried()
+        let attempt = AttemptFailure(failure: failure, connected: up.connected,
+                                     responseBytesReceived: exchange.responseStarted || !(exchange.fromUpstream?.isEmpty ?? true),
+                                     clientHasResponse: exchange.responseStarted || output?.isEmpty == false,
+                                     replayable: BodyProgress(request.framing).isNone, method: request.method,
+                                     retriesSoFar: exchange.attempts.retries)
+        if attempt.countsAgainstEndpoint { up.pool.recordFailure(now: proxy.loop.now) }
+        if let next = proxy.resend(attempt, failed: up, head: exchange.headOut, headLength: exchange.headOutLength,
+                                   attempts: &exchange.attempts, shard: exchange.shard) {
             exchange.upstream = nil
-            up.close()
-            // Nothing of the request went out (a connect failure), or all of it did (a body-less request).
-            out.readerIndex = 0
-            out.writerIndex = exchange.headOutLength
             exchange.requestComplete = false
             // Another endpoint may have an idle connection; the failed one gets a fresh one.
             connectUpstream(exchange, pool: next, reuse: next !== up.pool)
             return
         }
         proxy.log.info("\(failure.status) \(failure.message) (\(up.pool.configured))")
-        if !exchange.responseStarted && output?.isEmpty != false {
-            // Nothing reached the client yet: it gets our answer naming the failure.
+        switch attempt.ending {
+        case .answer(let failure):
             respond(with: failure)
-        } else {
-            // The client already has part of the response: cut it. For the arm's success rate the
-            // truncated response counts as a 502.
-            exchange.recordOutcome(status: 502, failure: failure.kind, now: proxy.loop.now)
+        case .cut:
+            exchange.recordOutcome(status: ExchangeEnding.cutStatus, failure: failure.kind, now: proxy.loop.now)
             // A reset, not a FIN: the end of a close-delimited body would look complete.
             fd.setLingerZero()
             close()
@@ -473,25 +460,19 @@ extension ClientConnection {
     /// The upstream's connect or response deadline passed.
     func exchangeDeadlinePassed() {
         guard case .exchanging(let exchange) = state, let up = exchange.upstream else { return }
-        // Silence caused by the client — its request body not arriving, or it not reading our
-        // response — is not the upstream's fault: keep waiting under the client's deadline
-        // (timeouts.requestBody windows, or the idle timeout), whose expiry ends the exchange as a
-        // downstream abort, never counted against the arm.
-        let awaitingClientBody = up.connected && !exchange.requestComplete && exchange.requestPending == 0 && !readable
-        let blockedOnClient = up.connected && exchange.responseStarted && !writable
-        if awaitingClientBody || blockedOnClient {
+        let awaitingClientBody = !exchange.requestComplete && exchange.requestPending == 0 && !readable
+        let blockedOnClient = exchange.responseStarted && !writable
+        let silence = UpstreamSilence.judge(connected: up.connected, awaitingClientBody: awaitingClientBody, blockedOnClient: blockedOnClient)
+        switch silence {
+        case .client:
             proxy.responseDeadlines.arm(up, now: proxy.loop.now)
             if blockedOnClient && !hasDeadline { proxy.idleDeadlines.arm(self, now: proxy.loop.now) }
             if awaitingClientBody { updateRequestBodyWindow(exchange) }
-            return
+        case .upstream(let failure):
+            if silence.countsAgainstEndpoint { up.pool.recordFailure(now: proxy.loop.now) }
+            failUpstream(exchange, failure)
+            drive()
         }
-        if !up.connected {
-            up.pool.recordFailure(now: proxy.loop.now)
-            failUpstream(exchange, .connectTimeout)
-        } else {
-            failUpstream(exchange, .responseTimeout)
-        }
-        drive()
     }
 }
 
@@ -508,6 +489,12 @@ extension HTTPMethod {
 extension BodyProgress {
     var isUntilClose: Bool {
         if case .untilClose = self { return true }
+        return false
+    }
+
+    /// The message has no body at all.
+    var isNone: Bool {
+        if case .none = self { return true }
         return false
     }
 }

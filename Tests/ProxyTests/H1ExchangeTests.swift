@@ -10,7 +10,7 @@ import Testing
         try ProxySnapshot(config: ConfigLoader.parse("""
             listeners:
               - name: web
-                address: "127.0.0.1:0"
+                address: "127.0.0.1:8080"
             routes:
               - name: web
                 primary:
