@@ -204,12 +204,7 @@ extension ClientConnection {
             }
         }
         let sentBefore = exchange.bytesToClient
-        let flushed: FlushResult
-        if case .relaying(let body) = exchange.relay {
-            flushed = relayResponseBody(exchange, body)
-        } else {
-            flushed = flushOutput(sent: &exchange.bytesToClient)
-        }
+        let flushed = exchange.responseStarted ? relayResponseBody(exchange) : flushOutput(sent: &exchange.bytesToClient)
         switch flushed {
         case .failed:
             close()
@@ -227,8 +222,8 @@ extension ClientConnection {
         case .done:
             // Nothing to write: the idle deadline is done with, a request-body window runs on.
             if exchange.requestBodyWindow == nil { cancelDeadline() }
-            if case .relaying(let body) = exchange.relay, body.isDone {
-                finishExchange(exchange, closeDelimited: body.progress.isUntilClose)
+            if exchange.responseBody?.isDone == true {
+                finishExchange(exchange)
                 return true
             }
         }
@@ -251,10 +246,9 @@ extension ClientConnection {
             case .value(0):
                 up.readable = false
                 up.hungUp = true
-                if case .relaying(var body) = exchange.relay, body.progress.isUntilClose {
+                if exchange.responseBody?.progress.isUntilClose == true {
                     // A close-delimited body ends here.
-                    body.progress = .none
-                    exchange.relay = .relaying(body)
+                    exchange.responseBody?.progress = .none
                     closeAfterResponse = true
                     return true
                 }
@@ -305,26 +299,27 @@ extension ClientConnection {
         }
         out.commit(n)
         buffer.consume(exchange.response.headLength)
-        exchange.relay = .relaying(ResponseBody(exchange.response.framing, dechunk: plan.dechunk))
+        exchange.responseBody = ResponseBody(exchange.response.framing, dechunk: plan.dechunk)
         return true
     }
 
     /// Writes our queued head and the upstream's body bytes to the client, in one writev where possible.
-    private func relayResponseBody(_ exchange: H1Exchange, _ held: ResponseBody) -> FlushResult {
+    /// Only once the final head was accepted (`responseBody` set), which it mutates in place.
+    private func relayResponseBody(_ exchange: H1Exchange) -> FlushResult {
         guard let from = exchange.fromUpstream else { return flushOutput(sent: &exchange.bytesToClient) }
-        var body = held
-        if case .chunked(var scanner, false) = body.progress, let out = output {
+        if case .chunked(var scanner, false)? = exchange.responseBody?.progress, let out = output {
             // A chunked body is copied into `output`: de-chunked for an HTTP/1.0 client, else re-framed
             // canonically. Feed no more than fits, flush, and go on until the held bytes are all taken
             // or the client blocks: stopping earlier would strand bytes that no epoll event will ever
             // come back for.
+            let dechunk = exchange.responseBody?.dechunk == true
             while true {
                 out.compact()
-                let room = body.dechunk ? out.writableCount : max(0, out.writableCount - ChunkedScanner.reframeSlack)
+                let room = dechunk ? out.writableCount : max(0, out.writableCount - ChunkedScanner.reframeSlack)
                 let feed = UnsafeRawBufferPointer(rebasing: from.readable.prefix(room))
                 var finished = false
-                let result = body.dechunk ? scanner.decode(feed, payload: { out.append($0) })
-                                          : scanner.reframe(feed, emit: { out.append($0) })
+                let result = dechunk ? scanner.decode(feed, payload: { out.append($0) })
+                                     : scanner.reframe(feed, emit: { out.append($0) })
                 switch result {
                 case .needMore(let consumed): from.consume(consumed)
                 case .done(let consumed): from.consume(consumed); finished = true
@@ -332,49 +327,40 @@ extension ClientConnection {
                     failChunkedResponse(exchange, e)
                     return .upstreamFailed
                 }
-                body.progress = .chunked(scanner, done: finished)
-                exchange.relay = .relaying(body)
+                exchange.responseBody?.progress = .chunked(scanner, done: finished)
                 let flushed = flushOutput(sent: &exchange.bytesToClient)
                 if flushed != .done || finished || from.isEmpty { return flushed }
             }
         }
-        switch body.progress.classify(from.readable, alreadyPending: body.pending) {
-        case .success(let n): body.pending += n
-        case .failure: return .failed
+        let pending = exchange.responseBody?.pending ?? 0
+        switch exchange.responseBody?.progress.classify(from.readable, alreadyPending: pending) {
+        case .success(let n)?: exchange.responseBody?.pending += n
+        case .failure?, nil: return .failed
         }
         let head = output.map { $0.readable } ?? UnsafeRawBufferPointer(start: nil, count: 0)
-        let bytes = UnsafeRawBufferPointer(rebasing: from.readable[0..<body.pending])
-        if head.count + bytes.count == 0 {
-            exchange.relay = .relaying(body)
-            return .done
-        }
-        guard writable else {
-            exchange.relay = .relaying(body)
-            return .blocked
-        }
+        let body = UnsafeRawBufferPointer(rebasing: from.readable[0..<(exchange.responseBody?.pending ?? 0)])
+        if head.count + body.count == 0 { return .done }
+        guard writable else { return .blocked }
         do {
-            let result = try transport.write(head, bytes, scratch: proxy.tlsRecordScratch)
+            let result = try transport.write(head, body, scratch: proxy.tlsRecordScratch)
             switch result {
             case .wouldBlock:
                 writable = false
-                exchange.relay = .relaying(body)
                 return .blocked
             case .value(let n):
                 let fromHead = min(n, head.count)
                 output?.consume(fromHead)
                 let fromBody = n - fromHead
                 from.consume(fromBody)
-                body.pending -= fromBody
-                exchange.relay = .relaying(body)
+                exchange.responseBody?.pending -= fromBody
                 exchange.bytesToClient &+= UInt64(n)
-                if n < head.count + bytes.count {
+                if n < head.count + body.count {
                     writable = false
                     return .blocked
                 }
                 return .done
             }
         } catch {
-            exchange.relay = .relaying(body)
             return .failed
         }
     }
@@ -384,7 +370,7 @@ extension ClientConnection {
     private func failChunkedResponse(_ exchange: H1Exchange, _ error: HTTPParseError) {
         if let up = exchange.upstream { proxy.log.warning("invalid chunked body from \(up.pool.configured): \(error)") }
         if exchange.bytesToClient == 0 {
-            exchange.relay = .awaitingHead
+            exchange.responseBody = nil
             output?.clear()
         }
         failUpstream(exchange, .invalidResponse)
@@ -392,12 +378,12 @@ extension ClientConnection {
 
     // MARK: end of an exchange
 
-    /// The whole response reached the client. `closeDelimited`: its body was delimited by the upstream's close.
-    private func finishExchange(_ exchange: H1Exchange, closeDelimited: Bool) {
+    /// The whole response reached the client.
+    private func finishExchange(_ exchange: H1Exchange) {
         guard let up = exchange.upstream else { return }
         let upstreamReusable = UpstreamReuse(responseKeepAlive: exchange.response.keepAlive, requestComplete: exchange.requestComplete,
                                              upstreamHungUp: up.hungUp, unreadResponseBytes: !(exchange.fromUpstream?.isEmpty ?? true),
-                                             closeDelimited: closeDelimited).allowed
+                                             closeDelimited: exchange.responseBody?.progress.isUntilClose == true).allowed
         up.pool.recordResponse(status: exchange.response.status, now: proxy.loop.now)
         exchange.recordOutcome(status: exchange.response.status, failure: nil, now: proxy.loop.now)
         releaseExchange(exchange, reuseUpstream: upstreamReusable)

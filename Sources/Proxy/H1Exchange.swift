@@ -45,7 +45,11 @@ final class H1Exchange {
     /// Reused across requests with its header array's capacity.
     var responseParser: ResponseHeadParser
     var response = ResponseHead()
-    var relay = ResponseRelay.awaitingHead
+    /// The final response head's body, from the moment that head is accepted; nil before (interim 1xx
+    /// heads may have been relayed). An optional, not an enum with a payload: `?.` mutates it in place,
+    /// where a payload would be copied out and written back at every step (measured, see the report in
+    /// the commit that made it).
+    var responseBody: ResponseBody?
 
     init(snapshot: ProxySnapshot, maxHeaderBytes: Int, maxHeaderCount: Int) {
         self.snapshot = snapshot
@@ -66,14 +70,11 @@ final class H1Exchange {
         requestBodyRead = 0
         requestBodyWindow = nil
         requestComplete = false
-        relay = .awaitingHead
+        responseBody = nil
     }
 
-    /// Whether a response head (or part of one) reached the client, or bytes of it are queued for it.
-    var responseStarted: Bool {
-        if case .relaying = relay { return true }
-        return false
-    }
+    /// Whether the final response head reached the client, or is queued for it.
+    var responseStarted: Bool { responseBody != nil }
 
     /// Records how the request ended, once: a response status (with the upstream failure that caused
     /// it, if any) or, with `status` nil, the client going away.
@@ -90,14 +91,6 @@ final class H1Exchange {
         guard let shard else { return }
         shard.markIfSlow(startedAt: startedAt, now: now, threshold: threshold(shard), marked: &slowMarked)
     }
-}
-
-/// The response side of an exchange: the final head awaited, then its body relayed.
-enum ResponseRelay {
-    /// No final head yet (interim 1xx heads may have been relayed).
-    case awaitingHead
-    /// The final head is queued for or sent to the client; its body follows.
-    case relaying(ResponseBody)
 }
 
 /// What of a response body is still to be relayed, once its head was accepted.

@@ -33,7 +33,7 @@ import Testing
         exchange.requestBodyRead = 60
         exchange.requestBodyWindow = RequestBodyWindow(startedAt: 1, bytesAtStart: 2)
         exchange.requestComplete = true
-        exchange.relay = .relaying(ResponseBody(.contentLength(70), dechunk: false))
+        exchange.responseBody = ResponseBody(.contentLength(70), dechunk: false)
 
         let second = try Self.snapshot()
         exchange.begin(snapshot: second)
@@ -43,13 +43,13 @@ import Testing
         #expect(exchange.headOutLength == 0 && exchange.requestPending == 0 && exchange.requestBodyRead == 0)
         #expect(exchange.requestBody.isFullyClassified && !exchange.requestComplete)
         #expect(exchange.requestBodyWindow == nil)
-        #expect(!exchange.responseStarted)
+        #expect(exchange.responseBody == nil && !exchange.responseStarted)
     }
 
     @Test func theResponseStartsWithItsFinalHead() throws {
         let exchange = H1Exchange(snapshot: try Self.snapshot(), maxHeaderBytes: 8192, maxHeaderCount: 100)
         #expect(!exchange.responseStarted)
-        exchange.relay = .relaying(ResponseBody(.none, dechunk: false))
+        exchange.responseBody = ResponseBody(.none, dechunk: false)
         #expect(exchange.responseStarted)
     }
 
