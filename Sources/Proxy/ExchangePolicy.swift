@@ -100,6 +100,7 @@ extension ProxyLoop {
 
     /// Ends an exchange's hold on `up`: back to its pool when `reusable` and the pool keeps it (armed
     /// with the upstream idle timeout), else closed. The one place an exchange gives an upstream back.
+    @inline(__always)
     func release(_ up: UpstreamConnection, reusable: Bool) {
         guard reusable else {
             up.close()

@@ -449,6 +449,7 @@ public final class ProxyLoop {
     /// Picks the arm for a request of `route`, and an endpoint of it (`ArmRuntime.pick`: one always,
     /// ejected or not); the request counts as started on the arm's shard (in flight until its outcome).
     /// Called only by `route(_:client:)`, which keeps the decision.
+    @inline(__always)
     func pickArm(route: CompiledRoute) -> (arm: ArmRole, reason: ArmReason, pool: UpstreamPool, shard: ArmShard) {
         let now = loop.now
         let i = route.index

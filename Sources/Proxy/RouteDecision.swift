@@ -23,7 +23,9 @@ enum ArmReason: Sendable, Equatable {
 /// The decision for one request: taken once, when its head is complete, and kept by its exchange.
 /// The request counts as started on `shard` from here until its outcome is recorded there.
 struct RouteDecision {
-    let route: CompiledRoute
+    /// Not retained: the snapshot the exchange holds keeps its routes alive (a retain and a release a
+    /// request otherwise, measured).
+    unowned(unsafe) let route: CompiledRoute
     let arm: ArmRole
     let reason: ArmReason
     /// The endpoint's pool: every attempt of the request stays within `arm` (see ProxyLoop+Retry.swift).
@@ -46,6 +48,7 @@ extension ProxyLoop {
     /// The one place a request is routed: the route its authority and path match (most specific
     /// first, `RouteTable.match`), then its arm and endpoint (`pickArm`). An HTTP/1.1 request for a
     /// route with an HTTP/2 arm is refused (505): requests are not translated across versions.
+    @inline(__always)
     func route(_ request: RequestView, client: ClientProtocol) -> Routing {
         guard let route = snapshot.routes.match(host: request.authority, path: request.path) else { return .refused(.noRoute) }
         if client == .http1 && route.speaksOnlyHTTP2 { return .refused(.needsHTTP2) }

@@ -32,7 +32,7 @@ private struct Seen: Equatable {
 
 private func viewOfHTTP1(_ head: String) -> Seen {
     let raw = bytes(head)
-    let (result, request) = parseRequest(raw)
+    var (result, request) = parseRequest(raw)
     #expect(result == .complete)
     return raw.withUnsafeBytes { source in request.withView(source: source) { Seen($0) } }
 }
