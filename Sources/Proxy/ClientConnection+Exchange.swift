@@ -11,7 +11,7 @@ extension ClientConnection {
         cancelDeadline()
         let exchange = nextExchange()
         if bodyToBuffer(exchange) > 0 {
-            state = .bufferingBody(exchange)
+            state = .bufferingBody(H1Exchange.Handle(exchange))
             return
         }
         beginExchange(exchange)
@@ -21,7 +21,7 @@ extension ClientConnection {
     func beginExchange(_ exchange: H1Exchange) {
         cancelDeadline()
         exchange.requestBodyWindow = nil
-        state = .exchanging(exchange)
+        state = .exchanging(H1Exchange.Handle(exchange))
         guard let input else { return }
         let bytes = input.readable
         let decision: RouteDecision
@@ -445,7 +445,9 @@ extension ClientConnection {
 
     /// The upstream's connect or response deadline passed.
     func exchangeDeadlinePassed() {
-        guard case .exchanging(let exchange) = state, let up = exchange.upstream else { return }
+        guard case .exchanging(let handle) = state else { return }
+        let exchange = handle.exchange
+        guard let up = exchange.upstream else { return }
         let awaitingClientBody = !exchange.requestComplete && exchange.requestPending == 0 && !readable
         let blockedOnClient = exchange.responseStarted && !writable
         let silence = UpstreamSilence.judge(connected: up.connected, awaitingClientBody: awaitingClientBody, blockedOnClient: blockedOnClient)

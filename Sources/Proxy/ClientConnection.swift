@@ -16,8 +16,8 @@ final class ClientConnection: UpstreamOwner {
         /// arrive. `headTimed`: the header timeout runs for the request being received.
         case awaitingHead(firstRequest: Bool, headTimed: Bool)
         /// Reading a request body into `input` before choosing an upstream (`limits.requestBuffer`).
-        case bufferingBody(H1Exchange)
-        case exchanging(H1Exchange)
+        case bufferingBody(H1Exchange.Handle)
+        case exchanging(H1Exchange.Handle)
         /// Sending a final response of our own (an error) before closing.
         case closing
         /// Our side is shut; what the client still sends (the rest of a body we refused) is read
@@ -55,6 +55,7 @@ final class ClientConnection: UpstreamOwner {
     var request = RequestHead()
     /// The exchange object, created for the first request and reused for every later one; it is the
     /// payload of the state while a request is in flight, and holds no buffer or connection in between.
+    /// This strong reference keeps it alive under the state's unowned handle.
     private var reusedExchange: H1Exchange?
 
     /// `session`: the TLS session of a TLS listener's connection, nil for plain HTTP.
@@ -80,8 +81,8 @@ final class ClientConnection: UpstreamOwner {
         let hangup = Reactor.readHangup | Reactor.hangup | Reactor.error
         if events & (Reactor.readable | hangup) != 0 { readable = true }
         if events & hangup != 0 {
-            if case .exchanging(let exchange) = state,
-               H1ExchangeRules.clientAbandons(events: events, alreadyHungUp: peerHungUp, requestRead: exchange.requestBody.isFullyClassified) {
+            if case .exchanging(let handle) = state,
+               H1ExchangeRules.clientAbandons(events: events, alreadyHungUp: peerHungUp, requestRead: handle.exchange.requestBody.isFullyClassified) {
                 proxy.log.debug("client closed its connection before its response was complete")
                 // The same end as any client going away mid-exchange: the abort recorded once on
                 // the arm, the upstream connection closed (a response may still come on it, so it
@@ -102,7 +103,7 @@ final class ClientConnection: UpstreamOwner {
             switch state {
             case .handshaking: progressed = stepHandshake()
             case .awaitingHead(let firstRequest, let headTimed): progressed = stepAwaitingHead(firstRequest: firstRequest, headTimed: headTimed)
-            case .bufferingBody(let exchange), .exchanging(let exchange): progressed = driveExchange(exchange)
+            case .bufferingBody(let handle), .exchanging(let handle): progressed = driveExchange(handle.exchange)
             case .closing: progressed = stepClosing()
             case .lingering: progressed = stepLingering()
             case .closed: return
@@ -111,10 +112,10 @@ final class ClientConnection: UpstreamOwner {
         }
     }
 
-    /// The steps of the exchange in flight, under one binding of the state's payload (each binding costs
-    /// a retain and a release: measured, a binding per step cost more than the 2 % per request allowed).
-    /// The payload cannot change under it: a new exchange starts only from `.awaitingHead`. True when
-    /// the state left the exchange's phases; false when the exchange ran out of progress.
+    /// The steps of the exchange in flight, under one read of the state's payload (each read of the
+    /// object costs a retain and a release). The payload cannot change under it: a new exchange starts
+    /// only from `.awaitingHead`. True when the state left the exchange's phases; false when the
+    /// exchange ran out of progress.
     private func driveExchange(_ exchange: H1Exchange) -> Bool {
         while true {
             let progressed: Bool
@@ -146,8 +147,9 @@ final class ClientConnection: UpstreamOwner {
                 // Nothing of a request arrived (idle keep-alive, or a connection that never spoke): close quietly.
                 close()
             }
-        case .exchanging(let exchange) where exchange.requestBodyWindow != nil,
-             .bufferingBody(let exchange) where exchange.requestBodyWindow != nil:
+        case .exchanging(let handle) where handle.exchange.requestBodyWindow != nil,
+             .bufferingBody(let handle) where handle.exchange.requestBodyWindow != nil:
+            let exchange = handle.exchange
             let window = exchange.requestBodyWindow!
             exchange.requestBodyWindow = nil
             requestBodyWindowEnded(exchange, window)
@@ -390,7 +392,7 @@ final class ClientConnection: UpstreamOwner {
     /// Ends the exchange the state carries, if any, giving back what it holds (its upstream closed).
     private func releaseExchangeInFlight() {
         switch state {
-        case .bufferingBody(let exchange), .exchanging(let exchange): releaseExchange(exchange, reuseUpstream: false)
+        case .bufferingBody(let handle), .exchanging(let handle): releaseExchange(handle.exchange, reuseUpstream: false)
         default: break
         }
     }
@@ -432,13 +434,13 @@ final class ClientConnection: UpstreamOwner {
 
     /// Records how the request in flight ended, once (see `H1Exchange.recordOutcome`).
     func recordOutcome(status: Int?, failure: FailureKind?) {
-        if case .exchanging(let exchange) = state { exchange.recordOutcome(status: status, failure: failure, now: proxy.loop.now) }
+        if case .exchanging(let handle) = state { handle.exchange.recordOutcome(status: status, failure: failure, now: proxy.loop.now) }
     }
 
     /// The in-flight sweep: counts the request in flight as slow once it is older than `threshold`
     /// nanoseconds (its arm's route's T), before it ends. Called every 100 ms by the loop, never per request.
     func markIfSlow(now: UInt64, threshold: (ArmShard) -> UInt64) {
-        if case .exchanging(let exchange) = state { exchange.markIfSlow(now: now, threshold: threshold) }
+        if case .exchanging(let handle) = state { handle.exchange.markIfSlow(now: now, threshold: threshold) }
     }
 
     /// The loop drains: an idle connection closes now, a busy one after its current response.
