@@ -222,7 +222,7 @@ extension ClientConnection {
         case .done:
             // Nothing to write: the idle deadline is done with, a request-body window runs on.
             if exchange.requestBodyWindow == nil { cancelDeadline() }
-            if exchange.responseBody?.isDone == true {
+            if exchange.responseStarted && exchange.responseBody.isDone {
                 finishExchange(exchange)
                 return true
             }
@@ -246,9 +246,9 @@ extension ClientConnection {
             case .value(0):
                 up.readable = false
                 up.hungUp = true
-                if exchange.responseBody?.progress.isUntilClose == true {
+                if exchange.responseStarted && exchange.responseBody.progress.isUntilClose {
                     // A close-delimited body ends here.
-                    exchange.responseBody?.progress = .none
+                    exchange.responseBody.progress = .none
                     closeAfterResponse = true
                     return true
                 }
@@ -300,19 +300,20 @@ extension ClientConnection {
         out.commit(n)
         buffer.consume(exchange.response.headLength)
         exchange.responseBody = ResponseBody(exchange.response.framing, dechunk: plan.dechunk)
+        exchange.responseStarted = true
         return true
     }
 
     /// Writes our queued head and the upstream's body bytes to the client, in one writev where possible.
-    /// Only once the final head was accepted (`responseBody` set), which it mutates in place.
+    /// Only once the final head was accepted (`responseStarted`).
     private func relayResponseBody(_ exchange: H1Exchange) -> FlushResult {
         guard let from = exchange.fromUpstream else { return flushOutput(sent: &exchange.bytesToClient) }
-        if case .chunked(var scanner, false)? = exchange.responseBody?.progress, let out = output {
+        if case .chunked(var scanner, false) = exchange.responseBody.progress, let out = output {
             // A chunked body is copied into `output`: de-chunked for an HTTP/1.0 client, else re-framed
             // canonically. Feed no more than fits, flush, and go on until the held bytes are all taken
             // or the client blocks: stopping earlier would strand bytes that no epoll event will ever
             // come back for.
-            let dechunk = exchange.responseBody?.dechunk == true
+            let dechunk = exchange.responseBody.dechunk
             while true {
                 out.compact()
                 let room = dechunk ? out.writableCount : max(0, out.writableCount - ChunkedScanner.reframeSlack)
@@ -327,18 +328,18 @@ extension ClientConnection {
                     failChunkedResponse(exchange, e)
                     return .upstreamFailed
                 }
-                exchange.responseBody?.progress = .chunked(scanner, done: finished)
+                exchange.responseBody.progress = .chunked(scanner, done: finished)
                 let flushed = flushOutput(sent: &exchange.bytesToClient)
                 if flushed != .done || finished || from.isEmpty { return flushed }
             }
         }
-        let pending = exchange.responseBody?.pending ?? 0
-        switch exchange.responseBody?.progress.classify(from.readable, alreadyPending: pending) {
-        case .success(let n)?: exchange.responseBody?.pending += n
-        case .failure?, nil: return .failed
+        let pending = exchange.responseBody.pending
+        switch exchange.responseBody.progress.classify(from.readable, alreadyPending: pending) {
+        case .success(let n): exchange.responseBody.pending += n
+        case .failure: return .failed
         }
         let head = output.map { $0.readable } ?? UnsafeRawBufferPointer(start: nil, count: 0)
-        let body = UnsafeRawBufferPointer(rebasing: from.readable[0..<(exchange.responseBody?.pending ?? 0)])
+        let body = UnsafeRawBufferPointer(rebasing: from.readable[0..<exchange.responseBody.pending])
         if head.count + body.count == 0 { return .done }
         guard writable else { return .blocked }
         do {
@@ -352,7 +353,7 @@ extension ClientConnection {
                 output?.consume(fromHead)
                 let fromBody = n - fromHead
                 from.consume(fromBody)
-                exchange.responseBody?.pending -= fromBody
+                exchange.responseBody.pending -= fromBody
                 exchange.bytesToClient &+= UInt64(n)
                 if n < head.count + body.count {
                     writable = false
@@ -370,7 +371,7 @@ extension ClientConnection {
     private func failChunkedResponse(_ exchange: H1Exchange, _ error: HTTPParseError) {
         if let up = exchange.upstream { proxy.log.warning("invalid chunked body from \(up.pool.configured): \(error)") }
         if exchange.bytesToClient == 0 {
-            exchange.responseBody = nil
+            exchange.responseStarted = false
             output?.clear()
         }
         failUpstream(exchange, .invalidResponse)
@@ -383,7 +384,7 @@ extension ClientConnection {
         guard let up = exchange.upstream else { return }
         let upstreamReusable = UpstreamReuse(responseKeepAlive: exchange.response.keepAlive, requestComplete: exchange.requestComplete,
                                              upstreamHungUp: up.hungUp, unreadResponseBytes: !(exchange.fromUpstream?.isEmpty ?? true),
-                                             closeDelimited: exchange.responseBody?.progress.isUntilClose == true).allowed
+                                             closeDelimited: exchange.responseBody.progress.isUntilClose).allowed
         up.pool.recordResponse(status: exchange.response.status, now: proxy.loop.now)
         exchange.recordOutcome(status: exchange.response.status, failure: nil, now: proxy.loop.now)
         releaseExchange(exchange, reuseUpstream: upstreamReusable)
@@ -446,7 +447,7 @@ extension ClientConnection {
     /// The upstream's connect or response deadline passed.
     func exchangeDeadlinePassed() {
         guard case .exchanging(let handle) = state else { return }
-        let exchange = handle.exchange
+        let exchange = handle.object
         guard let up = exchange.upstream else { return }
         let awaitingClientBody = !exchange.requestComplete && exchange.requestPending == 0 && !readable
         let blockedOnClient = exchange.responseStarted && !writable

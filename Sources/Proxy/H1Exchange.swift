@@ -10,14 +10,20 @@ import Telemetry
 /// size held by value is copied out and written back (with a retain per reference inside) at every
 /// step, and a fresh object per request is a heap allocation per request.
 final class H1Exchange {
-    /// How the state holds its exchange: unowned(unsafe), so the state stays a plain value. With a
-    /// strong payload every `switch state` (binding or not) copied the enum with a retain and a release,
-    /// about 170 instructions per HTTP/1.1 request (callgrind); the connection's own strong reference
-    /// (`ClientConnection.reusedExchange`) keeps the object alive for as long as the connection.
+    /// How the state holds its exchange: unretained, so the state stays a plain value. With a strong
+    /// payload every `switch state` (binding or not) copied the enum with a retain and a release, about
+    /// 170 instructions per HTTP/1.1 request (callgrind); the connection's own strong reference
+    /// (`ClientConnection.exchangeStorage`) keeps the object alive for as long as the connection.
     struct Handle {
-        unowned(unsafe) let exchange: H1Exchange
+        private let unretained: Unmanaged<H1Exchange>
 
-        init(_ exchange: H1Exchange) { self.exchange = exchange }
+        init(_ exchange: H1Exchange) { unretained = .passUnretained(exchange) }
+
+        /// The exchange, as a strong reference (a retain; for the rare paths).
+        var object: H1Exchange { unretained.takeUnretainedValue() }
+
+        /// Runs `body` with the exchange lent, without a retain: for the hot path (`drive`).
+        func borrow<Result>(_ body: (H1Exchange) -> Result) -> Result { unretained._withUnsafeGuaranteedRef(body) }
     }
 
     /// The configuration the request is served under: the snapshot current when its head arrived.
@@ -54,11 +60,14 @@ final class H1Exchange {
     /// Reused across requests with its header array's capacity.
     var responseParser: ResponseHeadParser
     var response = ResponseHead()
-    /// The final response head's body, from the moment that head is accepted; nil before (interim 1xx
-    /// heads may have been relayed). An optional, not an enum with a payload: `?.` mutates it in place,
-    /// where a payload would be copied out and written back at every step (measured, see the report in
-    /// the commit that made it).
-    var responseBody: ResponseBody?
+    /// The final response head was accepted (queued for or sent to the client); before, interim 1xx heads
+    /// may have been relayed. A stored flag, where an optional `responseBody` would have been the phase's
+    /// own test: that optional's tag lives in the spare bits of the body's enum and took ten instructions
+    /// to test, at each of the many tests of an exchange (callgrind), and an enum payload is copied out
+    /// and written back at every step.
+    var responseStarted = false
+    /// The final response's body: assigned whole when its head is accepted, read only once `responseStarted`.
+    var responseBody = ResponseBody(.none, dechunk: false)
 
     init(snapshot: ProxySnapshot, maxHeaderBytes: Int, maxHeaderCount: Int) {
         self.snapshot = snapshot
@@ -79,11 +88,8 @@ final class H1Exchange {
         requestBodyRead = 0
         requestBodyWindow = nil
         requestComplete = false
-        responseBody = nil
+        responseStarted = false
     }
-
-    /// Whether the final response head reached the client, or is queued for it.
-    var responseStarted: Bool { responseBody != nil }
 
     /// Records how the request ended, once: a response status (with the upstream failure that caused
     /// it, if any) or, with `status` nil, the client going away.
