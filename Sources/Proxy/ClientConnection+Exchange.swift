@@ -6,20 +6,22 @@ import Telemetry
 extension ClientConnection {
     // MARK: start
 
+    /// A request head arrived: its body is buffered first (`limits.requestBuffer`), or the exchange begins now.
     func startExchange() {
         cancelDeadline()
-        requestBodyWindow = nil
-        requestBodyRead = 0
-        responseStarted = false
-        snapshot = proxy.snapshot
-        if startBufferingBody() { return }
-        beginExchange()
+        let exchange = nextExchange()
+        if bodyToBuffer(exchange) > 0 {
+            state = .bufferingBody(H1Exchange.Handle(exchange))
+            return
+        }
+        beginExchange(exchange)
     }
 
     /// Routes the request, picks its arm and connects upstream (after its body was buffered, if it was).
-    func beginExchange() {
+    func beginExchange(_ exchange: H1Exchange) {
         cancelDeadline()
-        requestBodyWindow = nil
+        exchange.requestBodyWindow = nil
+        state = .exchanging(H1Exchange.Handle(exchange))
         guard let input else { return }
         let bytes = input.readable
         let decision: RouteDecision
@@ -30,11 +32,9 @@ extension ClientConnection {
         case .routed(let routed):
             decision = routed
         }
-        shard = decision.shard
-        requestStartedAt = proxy.loop.now
-        slowMarked = false
-        bytesFromClient = UInt64(request.headLength)
-        bytesToClient = 0
+        exchange.shard = decision.shard
+        exchange.startedAt = proxy.loop.now
+        exchange.bytesFromClient = UInt64(request.headLength)
 
         // Rewrite the head for the upstream, then drop it from `input`: what follows is body or the next request.
         let out = proxy.loop.buffers.take()
@@ -47,20 +47,13 @@ extension ClientConnection {
             return
         }
         out.commit(written)
-        headOut = out
-        headOutLength = written
+        exchange.headOut = out
+        exchange.headOutLength = written
         input.consume(request.headLength)
-        requestBody = BodyProgress(request.framing)
-        requestPending = 0
-        requestComplete = false
-        attempts = AttemptLog()
-        responseStarted = false
-        responsePending = 0
-        dechunk = false
+        exchange.requestBody = BodyProgress(request.framing)
         closeAfterResponse = closeAfterResponse || !request.keepAlive || peerHungUp || proxy.draining
-        state = .exchanging
-        if response.headers.capacity == 0 { response.headers = proxy.takeHeaderArray() }
-        connectUpstream(pool: decision.pool, reuse: true)
+        if exchange.response.headers.capacity == 0 { exchange.response.headers = proxy.takeHeaderArray() }
+        connectUpstream(exchange, pool: decision.pool, reuse: true)
     }
 
     /// A request we answer ourselves: its body (if any) is unread, so the connection closes afterwards.
@@ -71,15 +64,15 @@ extension ClientConnection {
 
     /// Binds an idle pooled connection, or starts a non-blocking connect (a connect that fails at once
     /// is retried within the arm, as one that fails later is).
-    private func connectUpstream(pool: UpstreamPool, reuse: Bool) {
+    private func connectUpstream(_ exchange: H1Exchange, pool: UpstreamPool, reuse: Bool) {
         switch proxy.bindUpstream(pool: pool, reuse: reuse, owner: self) {
-        case .success(let up): upstream = up
+        case .success(let up): exchange.upstream = up
         case .failure(let failure):
             let attempt = AttemptFailure(failure: failure, connected: false, responseBytesReceived: false, clientHasResponse: false,
-                                         replayable: false, method: request.method, retriesSoFar: attempts.retries)
-            if let candidate = attempt.retryCandidate, let next = proxy.retryTarget(for: candidate, on: pool, shard: shard) {
-                attempts.retried()
-                connectUpstream(pool: next, reuse: next !== pool)
+                                         replayable: false, method: request.method, retriesSoFar: exchange.attempts.retries)
+            if let candidate = attempt.retryCandidate, let next = proxy.retryTarget(for: candidate, on: pool, shard: exchange.shard) {
+                exchange.attempts.retried()
+                connectUpstream(exchange, pool: next, reuse: next !== pool)
                 return
             }
             failExchange(failure)
@@ -88,36 +81,37 @@ extension ClientConnection {
 
     // MARK: relay
 
-    func stepExchange() -> Bool {
-        guard let up = upstream else { return false }
+    func stepExchange(_ exchange: H1Exchange) -> Bool {
+        guard let up = exchange.upstream else { return false }
         if !up.connected {
             guard up.writable || up.hungUp else { return false }
             if let failure = up.completeConnect() {
-                failUpstream(failure)
+                failUpstream(exchange, failure)
                 return true
             }
         }
-        let sent = pumpRequest(up)
+        let sent = pumpRequest(exchange, up)
         // A failure may have ended the exchange, or a retry bound a fresh connection in place of `up`.
-        if state != .exchanging || upstream !== up { return true }
-        let received = pumpResponse(up)
+        guard case .exchanging = state, exchange.upstream === up else { return true }
+        let received = pumpResponse(exchange, up)
         return sent || received
     }
 
     /// Client → upstream: the rewritten head, then body bytes as they arrive. Reads from the client only
     /// when everything read so far has been handed to the upstream (back-pressure).
-    private func pumpRequest(_ up: UpstreamConnection) -> Bool {
-        if requestComplete { return false }
+    private func pumpRequest(_ exchange: H1Exchange, _ up: UpstreamConnection) -> Bool {
+        if exchange.requestComplete { return false }
         var progressed = false
-        if let input, let error = takeRequestBody(from: input) {
+        if let input, let error = takeRequestBody(exchange, from: input) {
             // A malformed body is the client's fault: not counted against the arm.
-            recordOutcome(status: nil, failure: nil)
-            if responseStarted { close() } else { respond(status: error.status, message: error.reason) }
+            exchange.recordOutcome(status: nil, failure: nil, now: proxy.loop.now)
+            if exchange.responseStarted { close() } else { respond(status: error.status, message: error.reason) }
             return true
         }
-        let head = headOut.map { $0.readable } ?? UnsafeRawBufferPointer(start: nil, count: 0)
-        let bodySource = reframed ?? input
-        let body = bodySource.map { UnsafeRawBufferPointer(rebasing: $0.readable[0..<requestPending]) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        let head = exchange.headOut.map { $0.readable } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        let bodySource = exchange.reframed ?? input
+        let body = bodySource.map { UnsafeRawBufferPointer(rebasing: $0.readable[0..<exchange.requestPending]) }
+            ?? UnsafeRawBufferPointer(start: nil, count: 0)
         if head.count + body.count > 0 {
             guard up.writable else { return false }
             do {
@@ -128,52 +122,34 @@ extension ClientConnection {
                     return false
                 case .value(let n):
                     let fromHead = min(n, head.count)
-                    headOut?.consume(fromHead)
+                    exchange.headOut?.consume(fromHead)
                     let fromBody = n - fromHead
                     if fromBody > 0 {
                         bodySource!.consume(fromBody)
-                        requestPending -= fromBody
+                        exchange.requestPending -= fromBody
                         // Re-framed bytes were counted as they were taken from `input`.
-                        if reframed == nil { bytesFromClient &+= UInt64(fromBody) }
+                        if exchange.reframed == nil { exchange.bytesFromClient &+= UInt64(fromBody) }
                     }
                     if n < head.count + body.count { up.writable = false }
                     progressed = n > 0
                     proxy.responseDeadlines.arm(up, now: proxy.loop.now)
                 }
             } catch {
-                failUpstream(.upstreamReset)
+                failUpstream(exchange, .upstreamReset)
                 return true
             }
         }
-        let headSent = headOut.map { $0.isEmpty } ?? true
-        if headSent && requestPending == 0 && requestBody.isFullyClassified {
-            requestComplete = true
+        let headSent = exchange.headOut.map { $0.isEmpty } ?? true
+        if headSent && exchange.requestPending == 0 && exchange.requestBody.isFullyClassified {
+            exchange.requestComplete = true
             return true
         }
         // Need more body from the client.
-        if requestPending == 0 && readable && !requestBody.isFullyClassified {
-            let buffer = input ?? proxy.loop.buffers.take()
-            input = buffer
-            if buffer.writableCount == 0 { buffer.compact() }
-            let space = buffer.writableCount
-            do {
-                switch try transport.read(into: buffer.writable) {
-                case .wouldBlock:
-                    readable = false
-                case .value(0):
-                    // The client went away in the middle of its body: not the upstream's fault.
-                    proxy.log.debug("client closed during request body")
-                    close()
-                    return true
-                case .value(let n):
-                    buffer.commit(n)
-                    requestBodyRead &+= UInt64(n)
-                    if n < space && !peerHungUp { readable = false }
-                    progressed = true
-                }
-            } catch {
-                close()
-                return true
+        if exchange.requestPending == 0 && readable && !exchange.requestBody.isFullyClassified {
+            switch readRequestBody(exchange) {
+            case .read: progressed = true
+            case .blocked: break
+            case .closed: return true
             }
         }
         return progressed
@@ -181,16 +157,16 @@ extension ClientConnection {
 
     /// Makes the body bytes that arrived in `input` ready for the upstream (`requestPending`): a length
     /// or close-delimited body is sent from `input` as it is, a chunked one re-framed into `reframed`.
-    private func takeRequestBody(from input: ByteBuffer) -> HTTPParseError? {
-        guard case .chunked(var scanner, false) = requestBody else {
-            switch requestBody.classify(input.readable, alreadyPending: requestPending) {
-            case .success(let n): requestPending += n
+    private func takeRequestBody(_ exchange: H1Exchange, from input: ByteBuffer) -> HTTPParseError? {
+        guard case .chunked(var scanner, false) = exchange.requestBody else {
+            switch exchange.requestBody.classify(input.readable, alreadyPending: exchange.requestPending) {
+            case .success(let n): exchange.requestPending += n
             case .failure(let e): return e
             }
             return nil
         }
-        let out = reframed ?? proxy.loop.buffers.take()
-        reframed = out
+        let out = exchange.reframed ?? proxy.loop.buffers.take()
+        exchange.reframed = out
         out.compact()
         let room = max(0, out.writableCount - ChunkedScanner.reframeSlack)
         let feed = UnsafeRawBufferPointer(rebasing: input.readable.prefix(room))
@@ -202,33 +178,33 @@ extension ClientConnection {
         case .error(let e): return e
         }
         input.consume(consumed)
-        bytesFromClient &+= UInt64(consumed)
-        requestBody = .chunked(scanner, done: finished)
-        requestPending = out.readableCount
+        exchange.bytesFromClient &+= UInt64(consumed)
+        exchange.requestBody = .chunked(scanner, done: finished)
+        exchange.requestPending = out.readableCount
         return nil
     }
 
     /// Upstream → client: response heads (1xx relayed, then the final one), then the body by its framing.
-    private func pumpResponse(_ up: UpstreamConnection) -> Bool {
+    private func pumpResponse(_ exchange: H1Exchange, _ up: UpstreamConnection) -> Bool {
         var progressed = false
-        if !responseStarted, let buffer = fromUpstream, !buffer.isEmpty {
-            switch responseParser.parse(buffer.readable, requestMethod: request.method, into: &response) {
+        if !exchange.responseStarted, let buffer = exchange.fromUpstream, !buffer.isEmpty {
+            switch exchange.responseParser.parse(buffer.readable, requestMethod: request.method, into: &exchange.response) {
             case .complete:
-                if !acceptResponseHead(buffer) { return true }
+                if !acceptResponseHead(exchange, buffer) { return true }
                 // After an interim head the final one may already be in the buffer: parse again
                 // before reading (a read could meet the upstream's close and fail the exchange).
-                if !responseStarted { return true }
+                if !exchange.responseStarted { return true }
                 progressed = true
             case .error(let e):
                 proxy.log.warning("invalid response from \(up.pool.configured): \(e)")
-                failUpstream(.invalidResponse)
+                failUpstream(exchange, .invalidResponse)
                 return true
             case .incomplete:
                 break
             }
         }
-        let sentBefore = bytesToClient
-        let flushed = responseStarted ? relayResponseBody() : flushOutput()
+        let sentBefore = exchange.bytesToClient
+        let flushed = exchange.responseStarted ? relayResponseBody(exchange) : flushOutput(sent: &exchange.bytesToClient)
         switch flushed {
         case .failed:
             close()
@@ -239,26 +215,26 @@ extension ClientConnection {
             // The client is not taking bytes: its idle timeout guards the wait, counted from the last
             // bytes it took (a slow reader that keeps reading is not idle). It replaces a request-body
             // window: a client that neither reads nor sends is idle.
-            if !hasDeadline || bytesToClient != sentBefore || requestBodyWindow != nil {
-                requestBodyWindow = nil
+            if !hasDeadline || exchange.bytesToClient != sentBefore || exchange.requestBodyWindow != nil {
+                exchange.requestBodyWindow = nil
                 proxy.idleDeadlines.arm(self, now: proxy.loop.now)
             }
         case .done:
             // Nothing to write: the idle deadline is done with, a request-body window runs on.
-            if requestBodyWindow == nil { cancelDeadline() }
-            if responseStarted && responseBody.isFullyClassified && responsePending == 0 {
-                finishExchange()
+            if exchange.requestBodyWindow == nil { cancelDeadline() }
+            if exchange.responseStarted && exchange.responseBody.isDone {
+                finishExchange(exchange)
                 return true
             }
         }
         // Need more from the upstream.
         guard up.readable else { return progressed }
-        let buffer = fromUpstream ?? proxy.loop.buffers.take()
-        fromUpstream = buffer
+        let buffer = exchange.fromUpstream ?? proxy.loop.buffers.take()
+        exchange.fromUpstream = buffer
         if buffer.writableCount == 0 { buffer.compact() }
         guard buffer.writableCount > 0 else {
-            if responseStarted { return progressed }  // wait for the client to take what we hold
-            failUpstream(.invalidResponse)  // a response head larger than the buffer
+            if exchange.responseStarted { return progressed }  // wait for the client to take what we hold
+            failUpstream(exchange, .invalidResponse)  // a response head larger than the buffer
             return true
         }
         let space = buffer.writableCount
@@ -270,13 +246,13 @@ extension ClientConnection {
             case .value(0):
                 up.readable = false
                 up.hungUp = true
-                if responseStarted, responseBody.isUntilClose {
+                if exchange.responseStarted && exchange.responseBody.progress.isUntilClose {
                     // A close-delimited body ends here.
-                    responseBody = .none
+                    exchange.responseBody.progress = .none
                     closeAfterResponse = true
                     return true
                 }
-                failUpstream(.upstreamClosed)
+                failUpstream(exchange, .upstreamClosed)
                 return true
             case .value(let n):
                 buffer.commit(n)
@@ -285,59 +261,59 @@ extension ClientConnection {
                 return true
             }
         } catch {
-            failUpstream(.upstreamReset)
+            failUpstream(exchange, .upstreamReset)
             return true
         }
     }
 
     /// Handles a complete response head in `buffer`; false when the exchange ended (failure).
-    private func acceptResponseHead(_ buffer: ByteBuffer) -> Bool {
+    private func acceptResponseHead(_ exchange: H1Exchange, _ buffer: ByteBuffer) -> Bool {
         let out = output ?? proxy.loop.buffers.take()
         output = out
-        if response.status < 200 {
-            if response.status == 101 {
+        if exchange.response.status < 200 {
+            if exchange.response.status == 101 {
                 // We never forward Upgrade, so a switch of protocols is a broken upstream.
-                failUpstream(.invalidResponse)
+                failUpstream(exchange, .invalidResponse)
                 return false
             }
             // Interim responses (100 Continue, 103 Early Hints) are relayed and the final head is
             // awaited; never to an HTTP/1.0 client, which cannot tell them from the final response
             // (RFC 9110 §15.2).
             if request.versionMinor != 0,
-               let n = HeadWriter.writeResponse(response, source: buffer.readable, chunked: false, connection: .none, into: out.writable) {
+               let n = HeadWriter.writeResponse(exchange.response, source: buffer.readable, chunked: false, connection: .none,
+                                                into: out.writable) {
                 out.commit(n)
             }
-            buffer.consume(response.headLength)
-            responseParser.reset()
-            response.reset()
+            buffer.consume(exchange.response.headLength)
+            exchange.responseParser.reset()
+            exchange.response.reset()
             return true
         }
-        let clientIsHTTP10 = request.versionMinor == 0
-        dechunk = clientIsHTTP10 && response.framing == .chunked
-        if case .untilClose = response.framing { closeAfterResponse = true }
-        if dechunk { closeAfterResponse = true }
-        let directive: ConnectionDirective = closeAfterResponse ? .close : (clientIsHTTP10 ? .keepAlive : .none)
-        guard let n = HeadWriter.writeResponse(response, source: buffer.readable, chunked: response.framing == .chunked && !dechunk,
-                                               connection: directive, into: out.writable) else {
-            failUpstream(.invalidResponse)
+        let plan = FinalHeadPlan(clientVersionMinor: request.versionMinor, framing: exchange.response.framing,
+                                 closeAfterResponse: closeAfterResponse)
+        closeAfterResponse = plan.closeAfter
+        guard let n = HeadWriter.writeResponse(exchange.response, source: buffer.readable, chunked: plan.chunked,
+                                               connection: plan.directive, into: out.writable) else {
+            failUpstream(exchange, .invalidResponse)
             return false
         }
         out.commit(n)
-        buffer.consume(response.headLength)
-        responseBody = BodyProgress(response.framing)
-        responsePending = 0
-        responseStarted = true
+        buffer.consume(exchange.response.headLength)
+        exchange.responseBody = ResponseBody(exchange.response.framing, dechunk: plan.dechunk)
+        exchange.responseStarted = true
         return true
     }
 
     /// Writes our queued head and the upstream's body bytes to the client, in one writev where possible.
-    private func relayResponseBody() -> FlushResult {
-        guard let from = fromUpstream else { return flushOutput() }
-        if case .chunked(var scanner, false) = responseBody, let out = output {
+    /// Only once the final head was accepted (`responseStarted`).
+    private func relayResponseBody(_ exchange: H1Exchange) -> FlushResult {
+        guard let from = exchange.fromUpstream else { return flushOutput(sent: &exchange.bytesToClient) }
+        if case .chunked(var scanner, false) = exchange.responseBody.progress, let out = output {
             // A chunked body is copied into `output`: de-chunked for an HTTP/1.0 client, else re-framed
             // canonically. Feed no more than fits, flush, and go on until the held bytes are all taken
             // or the client blocks: stopping earlier would strand bytes that no epoll event will ever
             // come back for.
+            let dechunk = exchange.responseBody.dechunk
             while true {
                 out.compact()
                 let room = dechunk ? out.writableCount : max(0, out.writableCount - ChunkedScanner.reframeSlack)
@@ -349,20 +325,21 @@ extension ClientConnection {
                 case .needMore(let consumed): from.consume(consumed)
                 case .done(let consumed): from.consume(consumed); finished = true
                 case .error(let e):
-                    failChunkedResponse(e)
+                    failChunkedResponse(exchange, e)
                     return .upstreamFailed
                 }
-                responseBody = .chunked(scanner, done: finished)
-                let flushed = flushOutput()
+                exchange.responseBody.progress = .chunked(scanner, done: finished)
+                let flushed = flushOutput(sent: &exchange.bytesToClient)
                 if flushed != .done || finished || from.isEmpty { return flushed }
             }
         }
-        switch responseBody.classify(from.readable, alreadyPending: responsePending) {
-        case .success(let n): responsePending += n
+        let pending = exchange.responseBody.pending
+        switch exchange.responseBody.progress.classify(from.readable, alreadyPending: pending) {
+        case .success(let n): exchange.responseBody.pending += n
         case .failure: return .failed
         }
         let head = output.map { $0.readable } ?? UnsafeRawBufferPointer(start: nil, count: 0)
-        let body = UnsafeRawBufferPointer(rebasing: from.readable[0..<responsePending])
+        let body = UnsafeRawBufferPointer(rebasing: from.readable[0..<exchange.responseBody.pending])
         if head.count + body.count == 0 { return .done }
         guard writable else { return .blocked }
         do {
@@ -376,8 +353,8 @@ extension ClientConnection {
                 output?.consume(fromHead)
                 let fromBody = n - fromHead
                 from.consume(fromBody)
-                responsePending -= fromBody
-                bytesToClient &+= UInt64(n)
+                exchange.responseBody.pending -= fromBody
+                exchange.bytesToClient &+= UInt64(n)
                 if n < head.count + body.count {
                     writable = false
                     return .blocked
@@ -391,41 +368,41 @@ extension ClientConnection {
 
     /// The upstream's chunked body is malformed (or a chunk is larger than the proxy relays). If none of
     /// the response reached the client yet, it gets a 502 instead of the head queued for it.
-    private func failChunkedResponse(_ error: HTTPParseError) {
-        if let up = upstream { proxy.log.warning("invalid chunked body from \(up.pool.configured): \(error)") }
-        if bytesToClient == 0 {
-            responseStarted = false
+    private func failChunkedResponse(_ exchange: H1Exchange, _ error: HTTPParseError) {
+        if let up = exchange.upstream { proxy.log.warning("invalid chunked body from \(up.pool.configured): \(error)") }
+        if exchange.bytesToClient == 0 {
+            exchange.responseStarted = false
             output?.clear()
         }
-        failUpstream(.invalidResponse)
+        failUpstream(exchange, .invalidResponse)
     }
 
     // MARK: end of an exchange
 
-    private func finishExchange() {
-        guard let up = upstream else { return }
-        let upstreamReusable = UpstreamReuse(responseKeepAlive: response.keepAlive, requestComplete: requestComplete, upstreamHungUp: up.hungUp,
-                                             unreadResponseBytes: !(fromUpstream?.isEmpty ?? true), closeDelimited: responseBody.isUntilClose).allowed
-        up.pool.recordResponse(status: response.status, now: proxy.loop.now)
-        recordOutcome(status: response.status, failure: nil)
-        releaseExchange(reuseUpstream: upstreamReusable)
-        if closeAfterResponse || !requestComplete {
+    /// The whole response reached the client.
+    private func finishExchange(_ exchange: H1Exchange) {
+        guard let up = exchange.upstream else { return }
+        let upstreamReusable = UpstreamReuse(responseKeepAlive: exchange.response.keepAlive, requestComplete: exchange.requestComplete,
+                                             upstreamHungUp: up.hungUp, unreadResponseBytes: !(exchange.fromUpstream?.isEmpty ?? true),
+                                             closeDelimited: exchange.responseBody.progress.isUntilClose).allowed
+        up.pool.recordResponse(status: exchange.response.status, now: proxy.loop.now)
+        exchange.recordOutcome(status: exchange.response.status, failure: nil, now: proxy.loop.now)
+        releaseExchange(exchange, reuseUpstream: upstreamReusable)
+        if closeAfterResponse || !exchange.requestComplete {
             transport.shutdownWrite()
             close()
             return
         }
         parser.reset()
         request.reset()
-        state = .awaitingHead
         if let input, !input.isEmpty {
-            headStarted = true
+            state = .awaitingHead(firstRequest: false, headTimed: true)
             proxy.headerDeadlines.arm(self, now: proxy.loop.now)
         } else {
-            headStarted = false
+            state = .awaitingHead(firstRequest: false, headTimed: false)
             proxy.loop.buffers.give(from: &input)
             if let b = output, b.isEmpty { proxy.loop.buffers.give(b); output = nil }
-            proxy.recycle(&request.headers)
-            proxy.recycle(&response.headers)
+            recycleHeaderArrays()
             proxy.idleDeadlines.arm(self, now: proxy.loop.now)
         }
     }
@@ -433,18 +410,20 @@ extension ClientConnection {
     /// The upstream failed. Before any response byte: send the request again within its arm when that
     /// is safe (`FailedAttempt.mayRetry`), else answer with the failure's status. After: the client
     /// connection is cut.
-    func failUpstream(_ failure: ProxyFailure) {
-        guard let up = upstream else { return }
+    func failUpstream(_ exchange: H1Exchange, _ failure: ProxyFailure) {
+        guard let up = exchange.upstream else { return }
         let attempt = AttemptFailure(failure: failure, connected: up.connected,
-                                     responseBytesReceived: responseStarted || !(fromUpstream?.isEmpty ?? true),
-                                     clientHasResponse: responseStarted || output?.isEmpty == false,
-                                     replayable: BodyProgress(request.framing).isNone, method: request.method, retriesSoFar: attempts.retries)
+                                     responseBytesReceived: exchange.responseStarted || !(exchange.fromUpstream?.isEmpty ?? true),
+                                     clientHasResponse: exchange.responseStarted || output?.isEmpty == false,
+                                     replayable: BodyProgress(request.framing).isNone, method: request.method,
+                                     retriesSoFar: exchange.attempts.retries)
         if attempt.countsAgainstEndpoint { up.pool.recordFailure(now: proxy.loop.now) }
-        if let next = proxy.resend(attempt, failed: up, head: headOut, headLength: headOutLength, attempts: &attempts, shard: shard) {
-            upstream = nil
-            requestComplete = false
+        if let next = proxy.resend(attempt, failed: up, head: exchange.headOut, headLength: exchange.headOutLength,
+                                   attempts: &exchange.attempts, shard: exchange.shard) {
+            exchange.upstream = nil
+            exchange.requestComplete = false
             // Another endpoint may have an idle connection; the failed one gets a fresh one.
-            connectUpstream(pool: next, reuse: next !== up.pool)
+            connectUpstream(exchange, pool: next, reuse: next !== up.pool)
             return
         }
         proxy.log.info("\(failure.status) \(failure.message) (\(up.pool.configured))")
@@ -452,7 +431,7 @@ extension ClientConnection {
         case .answer(let failure):
             respond(with: failure)
         case .cut:
-            recordOutcome(status: ExchangeEnding.cutStatus, failure: failure.kind)
+            exchange.recordOutcome(status: ExchangeEnding.cutStatus, failure: failure.kind, now: proxy.loop.now)
             // A reset, not a FIN: the end of a close-delimited body would look complete.
             fd.setLingerZero()
             close()
@@ -467,18 +446,20 @@ extension ClientConnection {
 
     /// The upstream's connect or response deadline passed.
     func exchangeDeadlinePassed() {
-        guard let up = upstream else { return }
-        let awaitingClientBody = !requestComplete && requestPending == 0 && !readable
-        let blockedOnClient = responseStarted && !writable
+        guard case .exchanging(let handle) = state else { return }
+        let exchange = handle.object
+        guard let up = exchange.upstream else { return }
+        let awaitingClientBody = !exchange.requestComplete && exchange.requestPending == 0 && !readable
+        let blockedOnClient = exchange.responseStarted && !writable
         let silence = UpstreamSilence.judge(connected: up.connected, awaitingClientBody: awaitingClientBody, blockedOnClient: blockedOnClient)
         switch silence {
         case .client:
             proxy.responseDeadlines.arm(up, now: proxy.loop.now)
             if blockedOnClient && !hasDeadline { proxy.idleDeadlines.arm(self, now: proxy.loop.now) }
-            if awaitingClientBody { updateRequestBodyWindow() }
+            if awaitingClientBody { updateRequestBodyWindow(exchange) }
         case .upstream(let failure):
             if silence.countsAgainstEndpoint { up.pool.recordFailure(now: proxy.loop.now) }
-            failUpstream(failure)
+            failUpstream(exchange, failure)
             drive()
         }
     }

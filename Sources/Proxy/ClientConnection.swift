@@ -12,10 +12,12 @@ final class ClientConnection: UpstreamOwner {
     enum State {
         /// TLS listeners: the handshake comes before any request.
         case handshaking
-        case awaitingHead
+        /// `firstRequest`: no request was read yet, the only moment a prior-knowledge preface may
+        /// arrive. `headTimed`: the header timeout runs for the request being received.
+        case awaitingHead(firstRequest: Bool, headTimed: Bool)
         /// Reading a request body into `input` before choosing an upstream (`limits.requestBuffer`).
-        case bufferingBody
-        case exchanging
+        case bufferingBody(H1Exchange.Handle)
+        case exchanging(H1Exchange.Handle)
         /// Sending a final response of our own (an error) before closing.
         case closing
         /// Our side is shut; what the client still sends (the rest of a body we refused) is read
@@ -40,10 +42,8 @@ final class ClientConnection: UpstreamOwner {
     let listener: Listener
     /// The listener speaks HTTP/2 too: a plain connection may open with the prior-knowledge preface.
     let http2: Bool
-    /// No request was read yet: the only moment a prior-knowledge preface may arrive.
-    var firstRequest = true
-    /// The header timeout is running for the request being received.
-    var headStarted = true
+    /// The connection closes once the request in flight (or the next one, already arriving) is answered.
+    var closeAfterResponse = false
 
     /// Bytes from the client: the current head, body bytes in transit and any pipelined requests.
     var input: ByteBuffer?
@@ -51,44 +51,14 @@ final class ClientConnection: UpstreamOwner {
     var output: ByteBuffer?
 
     var parser: RequestHeadParser
+    /// The request head being read, then the one in flight (its ranges point into `input`).
     var request = RequestHead()
-
-    // The exchange in progress (valid while `state == .exchanging`).
-    var snapshot: ProxySnapshot
-    var upstream: UpstreamConnection?
-    /// The arm's metrics for the request in flight; nil once its outcome is recorded.
-    var shard: ArmShard?
-    var requestStartedAt: UInt64 = 0
-    /// The in-flight sweep counted this exchange slow (older than T); reset when an exchange begins.
-    var slowMarked = false
-    var bytesFromClient: UInt64 = 0
-    var bytesToClient: UInt64 = 0
-    /// The rewritten request head for the upstream; kept whole until a response byte arrives so a
-    /// request that failed on a stale pooled connection can be sent again.
-    var headOut: ByteBuffer?
-    var headOutLength = 0
-    var requestBody = BodyProgress.none
-    /// Body bytes ready for the upstream and not yet sent: at the front of `input`, or (chunked) in `reframed`.
-    var requestPending = 0
-    /// A chunked request body re-framed for the upstream (see `ChunkedScanner.reframe`).
-    var reframed: ByteBuffer?
-    /// Request-body bytes read from the client in this exchange (after those that came with the head).
-    var requestBodyRead: UInt64 = 0
-    /// The `timeouts.requestBody` window running while the proxy waits for body bytes; its deadline is
-    /// the connection's deadline whenever it is set (see ClientConnection+RequestBody.swift).
-    var requestBodyWindow: RequestBodyWindow?
-    var requestComplete = false
-    var attempts = AttemptLog()
-    /// Response bytes from the upstream (head, then body in transit).
-    var fromUpstream: ByteBuffer?
-    var responseParser: ResponseHeadParser
-    var response = ResponseHead()
-    var responseStarted = false
-    var responseBody = BodyProgress.none
-    var responsePending = 0
-    /// The upstream's chunked body is decoded for an HTTP/1.0 client (which cannot read chunked).
-    var dechunk = false
-    var closeAfterResponse = false
+    /// The exchange object, reused for every request of the connection; it is the payload of the state
+    /// while a request is in flight, and holds no buffer or connection in between. Read only to start an
+    /// exchange and to recycle its arrays: the exchange's code reaches it through the state. This strong
+    /// reference keeps it alive under the state's unretained handle; a `let`, so reading it costs no retain
+    /// (allocated with the connection: as many bytes as the fields it replaced, which were inline).
+    private let exchangeStorage: H1Exchange
 
     /// `session`: the TLS session of a TLS listener's connection, nil for plain HTTP.
     init(fd: SocketDescriptor, peer: SocketAddress, proxy: ProxyLoop, session: TLSSession?, http2: Bool, listener: Listener) {
@@ -100,22 +70,22 @@ final class ClientConnection: UpstreamOwner {
             state = .handshaking
         } else {
             transport = .plain(fd)
-            state = .awaitingHead
+            state = .awaitingHead(firstRequest: true, headTimed: true)
         }
         self.proxy = proxy
         var text = [UInt8](repeating: 0, count: 64)
         let n = text.withUnsafeMutableBytes { peer.writeNumericHost(into: $0) }
         peerText = Array(text[0..<n])
         parser = RequestHeadParser(maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
-        responseParser = ResponseHeadParser(maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
-        snapshot = proxy.snapshot
+        exchangeStorage = H1Exchange(snapshot: proxy.snapshot, maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
     }
 
     override func handleEvent(_ events: UInt32) {
         let hangup = Reactor.readHangup | Reactor.hangup | Reactor.error
         if events & (Reactor.readable | hangup) != 0 { readable = true }
         if events & hangup != 0 {
-            if state == .exchanging && clientAbandonsExchange(events) {
+            if case .exchanging(let handle) = state,
+               H1ExchangeRules.clientAbandons(events: events, alreadyHungUp: peerHungUp, requestRead: handle.object.requestBody.isFullyClassified) {
                 proxy.log.debug("client closed its connection before its response was complete")
                 // The same end as any client going away mid-exchange: the abort recorded once on
                 // the arm, the upstream connection closed (a response may still come on it, so it
@@ -129,50 +99,36 @@ final class ClientConnection: UpstreamOwner {
         drive()
     }
 
-    /// Whether a hang-up the kernel reports (EPOLLRDHUP, EPOLLHUP, EPOLLERR: free with the
-    /// registration, no syscall) ends the exchange in flight as a client abort. While the proxy waits
-    /// for the upstream it does not read the client (back-pressure, and a pipelined request must wait
-    /// its turn), so without this a client that gave up went unnoticed until the response or
-    /// `timeouts.upstreamResponse`, which then blamed the arm with a 504.
-    ///
-    /// - A reset or an error (EPOLLHUP, EPOLLERR; our side is never shut during an exchange) is a
-    ///   client gone: always an abort.
-    /// - Readable bytes alone are not a close: a pipelined request waits in the socket.
-    /// - A FIN (EPOLLRDHUP) cannot tell a close from a half-close (shutdown(SHUT_WR)), and RFC 9112
-    ///   §9.6 says a half-close does not mean the client lost interest. Clients that give up close
-    ///   after their timeout, long after their request; a client that half-closes does so right
-    ///   after its last byte. So, as nginx does by default (proxy_ignore_client_abort off: its EOF
-    ///   check on EPOLLRDHUP) and unlike HAProxy without `option abortonclose`: a FIN that arrives
-    ///   once the whole request has been read, before the response is complete, is an abort. One
-    ///   that arrived before that (with the head, or while the body was still being read, whose rest
-    ///   comes before it) is a half-close: the request is served and the connection closed after.
-    ///   A half-closing client whose FIN is late (after the proxy read the request) is taken for one
-    ///   that gave up, as with nginx.
-    private func clientAbandonsExchange(_ events: UInt32) -> Bool {
-        if events & (Reactor.hangup | Reactor.error) != 0 { return true }
-        // Edge-triggered: later events repeat EPOLLRDHUP once it is set; only the first one is news.
-        if peerHungUp { return false }
-        // Still reading the body: the bytes before the FIN are read first, and a 0-byte read before
-        // the body's end is the abort (pumpRequest).
-        return requestBody.isFullyClassified
-    }
-
     /// Makes every step that the current readiness allows.
     func drive() {
         while true {
             let progressed: Bool
             switch state {
             case .handshaking: progressed = stepHandshake()
-            case .awaitingHead: progressed = stepAwaitingHead()
-            case .bufferingBody: progressed = stepBufferingBody()
-            case .exchanging: progressed = stepExchange()
+            case .awaitingHead(let firstRequest, let headTimed): progressed = stepAwaitingHead(firstRequest: firstRequest, headTimed: headTimed)
+            case .bufferingBody(let handle), .exchanging(let handle): progressed = handle.borrow { driveExchange($0) }
             case .closing: progressed = stepClosing()
             case .lingering: progressed = stepLingering()
             case .closed: return
             }
+            if !progressed { return }
+        }
+    }
+
+    /// The steps of the exchange in flight, under one read of the state's payload. The payload cannot change under it: a new exchange starts
+    /// only from `.awaitingHead`. True when the state left the exchange's phases; false when the
+    /// exchange ran out of progress.
+    private func driveExchange(_ exchange: H1Exchange) -> Bool {
+        while true {
+            let progressed: Bool
+            switch state {
+            case .bufferingBody: progressed = stepBufferingBody(exchange)
+            case .exchanging: progressed = stepExchange(exchange)
+            default: return true
+            }
             if !progressed {
-                if state == .exchanging || state == .bufferingBody { updateRequestBodyWindow() }
-                return
+                updateRequestBodyWindow(exchange)
+                return false
             }
         }
     }
@@ -193,10 +149,12 @@ final class ClientConnection: UpstreamOwner {
                 // Nothing of a request arrived (idle keep-alive, or a connection that never spoke): close quietly.
                 close()
             }
-        case .exchanging where requestBodyWindow != nil, .bufferingBody where requestBodyWindow != nil:
-            let window = requestBodyWindow!
-            requestBodyWindow = nil
-            requestBodyWindowEnded(window)
+        case .exchanging(let handle) where handle.object.requestBodyWindow != nil,
+             .bufferingBody(let handle) where handle.object.requestBodyWindow != nil:
+            let exchange = handle.object
+            let window = exchange.requestBodyWindow!
+            exchange.requestBodyWindow = nil
+            requestBodyWindowEnded(exchange, window)
         case .exchanging, .closing, .bufferingBody:
             // The client stopped reading what we send it.
             close()
@@ -219,7 +177,7 @@ final class ClientConnection: UpstreamOwner {
                     handOverToHTTP2()
                     return false
                 }
-                state = .awaitingHead
+                state = .awaitingHead(firstRequest: true, headTimed: true)
                 proxy.headerDeadlines.arm(self, now: proxy.loop.now)
                 // The last handshake step reads ahead whatever the socket holds: the request that
                 // followed the client's Finished may be inside OpenSSL now, the socket drained, and no
@@ -244,10 +202,9 @@ final class ClientConnection: UpstreamOwner {
 
     // MARK: waiting for a request head
 
-    private func stepAwaitingHead() -> Bool {
+    private func stepAwaitingHead(firstRequest: Bool, headTimed: Bool) -> Bool {
         var mayParse = true
         if firstRequest, let input, !input.isEmpty {
-            firstRequest = false
             if http2 && !transport.isTLS {
                 switch HTTP2Preface.match(input.readable) {
                 case .yes:
@@ -255,11 +212,12 @@ final class ClientConnection: UpstreamOwner {
                     return false
                 case .needMore:
                     // Too short to tell an HTTP/2 preface from an HTTP/1.1 request line yet.
-                    firstRequest = true
                     mayParse = false
                 case .no:
-                    break
+                    state = .awaitingHead(firstRequest: false, headTimed: headTimed)
                 }
+            } else {
+                state = .awaitingHead(firstRequest: false, headTimed: headTimed)
             }
         }
         if mayParse, let input, !input.isEmpty {
@@ -296,9 +254,10 @@ final class ClientConnection: UpstreamOwner {
                 close()
                 return false
             case .value(let n):
-                if !headStarted {
-                    // The header timeout runs from the first byte of a keep-alive request (from accept for the first).
-                    headStarted = true
+                if !headTimed {
+                    // The header timeout runs from the first byte of a keep-alive request (from accept for the
+                    // first, so this is never the first request).
+                    state = .awaitingHead(firstRequest: false, headTimed: true)
                     proxy.headerDeadlines.arm(self, now: proxy.loop.now)
                 }
                 buffer.commit(n)
@@ -325,8 +284,7 @@ final class ClientConnection: UpstreamOwner {
         state = .closed
         cancelDeadline()
         proxy.loop.buffers.give(from: &output)
-        proxy.recycle(&request.headers)
-        proxy.recycle(&response.headers)
+        recycleHeaderArrays()
         proxy.switchToHTTP2(self, input: bytes)
     }
 
@@ -341,7 +299,7 @@ final class ClientConnection: UpstreamOwner {
     /// Replaces whatever was going on with a final response of ours, then closes.
     func respond(status: Int, message: StaticString) {
         cancelDeadline()
-        releaseExchange(reuseUpstream: false)
+        releaseExchangeInFlight()
         let out = output ?? proxy.loop.buffers.take()
         out.clear()
         output = out
@@ -353,7 +311,9 @@ final class ClientConnection: UpstreamOwner {
     }
 
     private func stepClosing() -> Bool {
-        switch flushOutput() {
+        // Our own answer: no exchange counts its bytes any more.
+        var sent: UInt64 = 0
+        switch flushOutput(sent: &sent) {
         case .failed, .upstreamFailed:
             close()
             return false
@@ -406,12 +366,12 @@ final class ClientConnection: UpstreamOwner {
         case upstreamFailed
     }
 
-    /// Writes `output` to the client.
-    func flushOutput() -> FlushResult {
+    /// Writes `output` to the client, adding the count written to `sent`.
+    func flushOutput(sent: inout UInt64) -> FlushResult {
         guard let out = output, !out.isEmpty else { return .done }
         guard writable else { return .blocked }
         do {
-            bytesToClient &+= UInt64(try transport.write(out, writable: &writable))
+            sent &+= UInt64(try transport.write(out, writable: &writable))
             return writable ? .done : .blocked
         } catch {
             return .failed
@@ -420,51 +380,64 @@ final class ClientConnection: UpstreamOwner {
 
     // MARK: teardown
 
+    /// The exchange object for a request whose head just arrived: the connection's own, started afresh.
+    func nextExchange() -> H1Exchange {
+        exchangeStorage.begin(snapshot: proxy.snapshot)
+        return exchangeStorage
+    }
+
+    /// Ends the exchange the state carries, if any, giving back what it holds (its upstream closed).
+    private func releaseExchangeInFlight() {
+        switch state {
+        case .bufferingBody(let handle), .exchanging(let handle): releaseExchange(handle.object, reuseUpstream: false)
+        default: break
+        }
+    }
+
     /// Gives back the exchange's buffers and its upstream connection (to the pool when reusable).
-    func releaseExchange(reuseUpstream: Bool) {
-        requestBodyWindow = nil
-        if let up = upstream {
-            upstream = nil
+    func releaseExchange(_ exchange: H1Exchange, reuseUpstream: Bool) {
+        exchange.requestBodyWindow = nil
+        if let up = exchange.upstream {
+            exchange.upstream = nil
             proxy.release(up, reusable: reuseUpstream)
         }
-        proxy.loop.buffers.give(from: &headOut)
-        proxy.loop.buffers.give(from: &reframed)
-        proxy.loop.buffers.give(from: &fromUpstream)
-        responseParser.reset()
-        response.reset()
+        proxy.loop.buffers.give(from: &exchange.headOut)
+        proxy.loop.buffers.give(from: &exchange.reframed)
+        proxy.loop.buffers.give(from: &exchange.fromUpstream)
+        exchange.responseParser.reset()
+        exchange.response.reset()
+    }
+
+    /// Header arrays go back to the loop while the connection holds no request (idle, closed, or handed over).
+    func recycleHeaderArrays() {
+        proxy.recycle(&request.headers)
+        proxy.recycle(&exchangeStorage.response.headers)
     }
 
     func close() {
-        guard state != .closed else { return }
+        if case .closed = state { return }
         // A request still in flight ends with the client gone: not the arm's fault.
         recordOutcome(status: nil, failure: nil)
+        releaseExchangeInFlight()
         state = .closed
         cancelDeadline()
-        releaseExchange(reuseUpstream: false)
         proxy.loop.buffers.give(from: &input)
         proxy.loop.buffers.give(from: &output)
-        proxy.recycle(&request.headers)
-        proxy.recycle(&response.headers)
+        recycleHeaderArrays()
         proxy.loop.reactor.deregister(self)
         fd.close()
         proxy.connectionClosed(listener)
     }
 
-    /// Records how the request in flight ended, once: a response status (with the upstream failure
-    /// that caused it, if any) or, with `status` nil, the client going away.
+    /// Records how the request in flight ended, once (see `H1Exchange.recordOutcome`).
     func recordOutcome(status: Int?, failure: FailureKind?) {
-        guard let shard else { return }
-        self.shard = nil
-        shard.recordOutcome(status: status, failure: failure, latencyNanoseconds: proxy.loop.now &- requestStartedAt,
-                            bytesFromClient: bytesFromClient, bytesToClient: bytesToClient, slowMarked: slowMarked,
-                            retriedFailure: attempts.hidFailure)
+        if case .exchanging(let handle) = state { handle.object.recordOutcome(status: status, failure: failure, now: proxy.loop.now) }
     }
 
     /// The in-flight sweep: counts the request in flight as slow once it is older than `threshold`
     /// nanoseconds (its arm's route's T), before it ends. Called every 100 ms by the loop, never per request.
     func markIfSlow(now: UInt64, threshold: (ArmShard) -> UInt64) {
-        guard let shard else { return }
-        shard.markIfSlow(startedAt: requestStartedAt, now: now, threshold: threshold(shard), marked: &slowMarked)
+        if case .exchanging(let handle) = state { handle.object.markIfSlow(now: now, threshold: threshold) }
     }
 
     /// The loop drains: an idle connection closes now, a busy one after its current response.

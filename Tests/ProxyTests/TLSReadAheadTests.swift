@@ -56,14 +56,14 @@ private final class Interposer: Pollable {
         }
         let server = try #require(connection)
         try step()
-        #expect(server.state == .handshaking && !server.readable)
+        #expect(isHandshaking(server) && !server.readable)
 
         // ClientHello; the loop answers with its flight and waits for the client's Finished.
         let session = try TLSSession(client: TLSClientContext(caFile: certificate), fd: client, serverName: "proxy.test")
         #expect(try session.handshake() == .wantRead)
         for _ in 0..<50 where pendingBytes(client) == 0 { try step() }
         try #require(pendingBytes(client) > 0, "the server's handshake flight")
-        #expect(server.state == .handshaking && !server.readable)
+        #expect(isHandshaking(server) && !server.readable)
 
         // An event for the connection reported while the socket holds nothing new (as an ACK's wake-up
         // would be), then the client's Finished and request arrive before it is handled.
@@ -89,7 +89,7 @@ private final class Interposer: Pollable {
         #expect(sent)
         // Otherwise the request arrives later with an EPOLLIN of its own, and the race is not reproduced.
         try #require(delivered >= 100, "Finished and request in the server's socket before its event is handled")
-        #expect(server.state != .handshaking, "the handshake finished in that step")
+        #expect(!isHandshaking(server), "the handshake finished in that step")
 
         // The request reaches the upstream without the client sending anything more.
         var received = [UInt8]()
@@ -107,4 +107,10 @@ private final class Interposer: Pollable {
         #expect(received.starts(with: Array("GET /read-ahead HTTP/1.1\r\n".utf8)),
                 "upstream received \(String(decoding: received, as: UTF8.self).debugDescription)")
     }
+}
+
+/// The state's payload-free test: `ClientConnection.State` carries its phases' data, so it is not Equatable.
+private func isHandshaking(_ connection: ClientConnection) -> Bool {
+    if case .handshaking = connection.state { return true }
+    return false
 }

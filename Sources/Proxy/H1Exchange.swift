@@ -1,0 +1,126 @@
+// The request in flight on an HTTP/1.1 client connection: everything that lives from its head to the end of its response.
+import EventLoop
+import HTTP
+import Telemetry
+
+/// The payload of `ClientConnection.State.bufferingBody` and `.exchanging`: the exchange's data is
+/// reachable only through the state, so it cannot be read in another phase.
+///
+/// A class, reused by its connection for every request (`begin` resets it): an enum payload of this
+/// size held by value is copied out and written back (with a retain per reference inside) at every
+/// step, and a fresh object per request is a heap allocation per request.
+final class H1Exchange {
+    /// How the state holds its exchange: unretained, so the state stays a plain value. With a strong
+    /// payload every `switch state` (binding or not) copied the enum with a retain and a release, about
+    /// 170 instructions per HTTP/1.1 request (callgrind); the connection's own strong reference
+    /// (`ClientConnection.exchangeStorage`) keeps the object alive for as long as the connection.
+    struct Handle {
+        private let unretained: Unmanaged<H1Exchange>
+
+        init(_ exchange: H1Exchange) { unretained = .passUnretained(exchange) }
+
+        /// The exchange, as a strong reference (a retain; for the rare paths).
+        var object: H1Exchange { unretained.takeUnretainedValue() }
+
+        /// Runs `body` with the exchange lent, without a retain: for the hot path (`drive`).
+        func borrow<Result>(_ body: (H1Exchange) -> Result) -> Result { unretained._withUnsafeGuaranteedRef(body) }
+    }
+
+    /// The configuration the request is served under: the snapshot current when its head arrived.
+    private(set) var snapshot: ProxySnapshot
+    /// The arm's metrics for the request; nil until it is routed and once its outcome is recorded.
+    var shard: ArmShard?
+    var startedAt: UInt64 = 0
+    /// The in-flight sweep counted this exchange slow (older than its route's T).
+    var slowMarked = false
+    var bytesFromClient: UInt64 = 0
+    var bytesToClient: UInt64 = 0
+    var attempts = AttemptLog()
+
+    var upstream: UpstreamConnection?
+    /// The rewritten request head for the upstream; kept whole until a response byte arrives so a
+    /// request that failed on a stale pooled connection can be sent again.
+    var headOut: ByteBuffer?
+    var headOutLength = 0
+    var requestBody = BodyProgress.none
+    /// Body bytes ready for the upstream and not yet sent: at the front of `input`, or (chunked) in `reframed`.
+    var requestPending = 0
+    /// A chunked request body re-framed for the upstream (see `ChunkedScanner.reframe`).
+    var reframed: ByteBuffer?
+    /// Request-body bytes read from the client (after those that came with the head).
+    var requestBodyRead: UInt64 = 0
+    /// The `timeouts.requestBody` window running while the proxy waits for body bytes; its deadline is
+    /// the connection's deadline whenever it is set (see ClientConnection+RequestBody.swift).
+    var requestBodyWindow: RequestBodyWindow?
+    /// The head and the whole body went to the upstream.
+    var requestComplete = false
+
+    /// Response bytes from the upstream (head, then body in transit).
+    var fromUpstream: ByteBuffer?
+    /// Reused across requests with its header array's capacity.
+    var responseParser: ResponseHeadParser
+    var response = ResponseHead()
+    /// The final response head was accepted (queued for or sent to the client); before, interim 1xx heads
+    /// may have been relayed. A stored flag, where an optional `responseBody` would have been the phase's
+    /// own test: that optional's tag lives in the spare bits of the body's enum and took ten instructions
+    /// to test, at each of the many tests of an exchange (callgrind), and an enum payload is copied out
+    /// and written back at every step.
+    var responseStarted = false
+    /// The final response's body: assigned whole when its head is accepted, read only once `responseStarted`.
+    var responseBody = ResponseBody(.none, dechunk: false)
+
+    init(snapshot: ProxySnapshot, maxHeaderBytes: Int, maxHeaderCount: Int) {
+        self.snapshot = snapshot
+        responseParser = ResponseHeadParser(maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
+    }
+
+    /// A new request's head arrived: every per-request field starts over. The buffers, the upstream
+    /// and the shard were let go by the previous exchange's end (`ClientConnection.releaseExchange`).
+    func begin(snapshot: ProxySnapshot) {
+        self.snapshot = snapshot
+        slowMarked = false
+        bytesFromClient = 0
+        bytesToClient = 0
+        attempts = AttemptLog()
+        headOutLength = 0
+        requestBody = .none
+        requestPending = 0
+        requestBodyRead = 0
+        requestBodyWindow = nil
+        requestComplete = false
+        responseStarted = false
+    }
+
+    /// Records how the request ended, once: a response status (with the upstream failure that caused
+    /// it, if any) or, with `status` nil, the client going away.
+    func recordOutcome(status: Int?, failure: FailureKind?, now: UInt64) {
+        guard let shard else { return }
+        self.shard = nil
+        shard.recordOutcome(status: status, failure: failure, latencyNanoseconds: now &- startedAt,
+                            bytesFromClient: bytesFromClient, bytesToClient: bytesToClient, slowMarked: slowMarked,
+                            retriedFailure: attempts.hidFailure)
+    }
+
+    /// Counts the request as slow once it is older than `threshold` nanoseconds (its arm's route's T).
+    func markIfSlow(now: UInt64, threshold: (ArmShard) -> UInt64) {
+        guard let shard else { return }
+        shard.markIfSlow(startedAt: startedAt, now: now, threshold: threshold(shard), marked: &slowMarked)
+    }
+}
+
+/// What of a response body is still to be relayed, once its head was accepted.
+struct ResponseBody {
+    var progress: BodyProgress
+    /// Body bytes at the front of `fromUpstream` ready for the client.
+    var pending = 0
+    /// The upstream's chunked body is decoded for an HTTP/1.0 client (which cannot read chunked).
+    let dechunk: Bool
+
+    init(_ framing: BodyFraming, dechunk: Bool) {
+        progress = BodyProgress(framing)
+        self.dechunk = dechunk
+    }
+
+    /// Every byte of the body has been handed to the client.
+    var isDone: Bool { progress.isFullyClassified && pending == 0 }
+}

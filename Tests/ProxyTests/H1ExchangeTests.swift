@@ -1,0 +1,63 @@
+// H1Exchange: the reused exchange object starts every request afresh; a response body is done once classified and handed over.
+
+import Config
+import HTTP
+@testable import Proxy
+import Testing
+
+@Suite struct H1ExchangeTests {
+    private static func snapshot() throws -> ProxySnapshot {
+        try ProxySnapshot(config: ConfigLoader.parse("""
+            listeners:
+              - name: web
+                address: "127.0.0.1:8080"
+            routes:
+              - name: web
+                primary:
+                  revision: v1
+                  endpoints: ["127.0.0.1:9"]
+
+            """), generation: 1)
+    }
+
+    @Test func beginForgetsEverythingOfThePreviousRequest() throws {
+        let first = try Self.snapshot()
+        let exchange = H1Exchange(snapshot: first, maxHeaderBytes: 8192, maxHeaderCount: 100)
+        exchange.slowMarked = true
+        exchange.bytesFromClient = 10
+        exchange.bytesToClient = 20
+        exchange.attempts.retried()
+        exchange.headOutLength = 30
+        exchange.requestBody = .length(remaining: 40)
+        exchange.requestPending = 50
+        exchange.requestBodyRead = 60
+        exchange.requestBodyWindow = RequestBodyWindow(startedAt: 1, bytesAtStart: 2)
+        exchange.requestComplete = true
+        exchange.responseBody = ResponseBody(.contentLength(70), dechunk: false)
+        exchange.responseStarted = true
+
+        let second = try Self.snapshot()
+        exchange.begin(snapshot: second)
+        #expect(exchange.snapshot === second)
+        #expect(!exchange.slowMarked && exchange.bytesFromClient == 0 && exchange.bytesToClient == 0)
+        #expect(exchange.attempts.retries == 0 && !exchange.attempts.hidFailure)
+        #expect(exchange.headOutLength == 0 && exchange.requestPending == 0 && exchange.requestBodyRead == 0)
+        #expect(exchange.requestBody.isFullyClassified && !exchange.requestComplete)
+        #expect(exchange.requestBodyWindow == nil)
+        #expect(!exchange.responseStarted)
+    }
+
+    @Test func aResponseBodyIsDoneOnceClassifiedAndHandedOver() {
+        var body = ResponseBody(.contentLength(5), dechunk: false)
+        #expect(!body.isDone)
+        let bytes: [UInt8] = Array("hello".utf8)
+        bytes.withUnsafeBytes { raw in
+            if case .success(let n) = body.progress.classify(raw, alreadyPending: body.pending) { body.pending += n }
+        }
+        #expect(body.pending == 5 && !body.isDone)
+        body.pending = 0
+        #expect(body.isDone)
+        #expect(ResponseBody(.none, dechunk: false).isDone)
+        #expect(!ResponseBody(.untilClose, dechunk: false).isDone)
+    }
+}
