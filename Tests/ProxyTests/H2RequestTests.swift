@@ -1,0 +1,142 @@
+// The request side of an HTTP/2 stream without sockets: body framing, flow-control debt, head and trailer bounds, and a restart that keeps nothing.
+import EventLoop
+import Testing
+@testable import Proxy
+
+@Suite struct H2RequestTests {
+    private let pool = BufferPool(bufferSize: 256)
+
+    private func request(maxListSize: Int = 4096, maxCount: Int = 100) -> H2Request {
+        var r = H2Request(maxListSize: maxListSize, maxCount: maxCount)
+        r.restart(maxListSize: maxListSize, maxCount: maxCount, scratch: pool.take())
+        return r
+    }
+
+    private func add(_ r: inout H2Request, _ name: String, _ value: String, maxListSize: Int = 4096, maxCount: Int = 100) -> Bool {
+        Array(name.utf8).withUnsafeBytes { n in
+            Array(value.utf8).withUnsafeBytes { v in r.addField(name: n, value: v, maxListSize: maxListSize, maxCount: maxCount) }
+        }
+    }
+
+    private func receive(_ r: inout H2Request, _ text: String) -> Bool {
+        Array(text.utf8).withUnsafeBytes { r.receive($0, pool: pool) }
+    }
+
+    private func queued(_ r: inout H2Request) -> String {
+        var out = [UInt8](repeating: 0, count: 1024)
+        let n = out.withUnsafeMutableBytes { r.body.take(into: $0, pool: pool) }
+        return String(decoding: out[0..<n], as: UTF8.self)
+    }
+
+    @Test func aChunkedBodyIsFramedAndEndedWithTheLastChunk() {
+        var r = request()
+        r.chunkedBody = true
+        #expect(receive(&r, "hello"))
+        #expect(receive(&r, String(repeating: "x", count: 26)))
+        r.bodyEnded(pool: pool)
+        #expect(queued(&r) == "5\r\nhello\r\n1a\r\n" + String(repeating: "x", count: 26) + "\r\n0\r\n\r\n")
+        #expect(r.ended)
+    }
+
+    @Test func aBodyWithALengthGoesOutAsItCame() {
+        var r = request()
+        #expect(receive(&r, "hello"))
+        r.bodyEnded(pool: pool)
+        #expect(queued(&r) == "hello")
+        #expect(r.fullyQueuedOut)
+    }
+
+    /// Chunk framing bytes written upstream never acknowledge more than the client sent.
+    @Test func acknowledgementsNeverExceedTheBytesReceived() {
+        var r = request()
+        r.chunkedBody = true
+        #expect(receive(&r, "hello"))
+        #expect(r.unacknowledged == 5)
+        #expect(r.acknowledge(3) == 3)
+        #expect(r.acknowledge(10) == 2)
+        #expect(r.acknowledge(10) == 0)
+    }
+
+    /// A dropped body is still owed to the client's window: what was queued, and what comes after.
+    @Test func aDroppedBodyIsAcknowledgedAndNotQueued() {
+        var r = request()
+        #expect(receive(&r, "abc"))
+        r.dropBody(pool: pool)
+        #expect(r.discardingBody)
+        #expect(r.body.isEmpty)
+        #expect(r.unacknowledged == 0)
+        #expect(r.acknowledgeLater == 3)
+        #expect(!receive(&r, "defg"))
+        #expect(r.acknowledgeLater == 7)
+        #expect(r.body.isEmpty)
+        r.chunkedBody = true
+        r.bodyEnded(pool: pool)
+        #expect(r.body.isEmpty, "no last chunk for a dropped body")
+    }
+
+    @Test func fieldAndDataBytesAreCounted() {
+        var r = request()
+        #expect(add(&r, ":method", "GET"))
+        #expect(r.bytesFromClient == 7 + 3 + 4)
+        #expect(receive(&r, "12345"))
+        #expect(r.bytesFromClient == 14 + 5)
+    }
+
+    /// An oversized head is decoded on (for its 431) until the excess passes three times the limits.
+    @Test func anOversizedHeadIsDecodedOnlyWithinThreeTimesTheLimits() {
+        var r = request(maxListSize: 100, maxCount: 100)
+        var accepted = 0
+        // Each field measures 1 + 10 + 32 = 43 toward the list size.
+        while add(&r, "a", "0123456789", maxListSize: 100, maxCount: 100) { accepted += 1 }
+        #expect(r.fields.problem == .tooLarge)
+        // Two fit the limit (86); the third makes the head too large; the excess then stops past 300.
+        #expect(accepted >= 2 + 6 && accepted <= 2 + 8)
+    }
+
+    @Test func trailersAreBoundedByTheListSize() {
+        var r = request()
+        let ok = Array("n".utf8).withUnsafeBytes { n in
+            Array(repeating: UInt8(ascii: "v"), count: 60).withUnsafeBytes { v in r.addTrailerField(name: n, value: v, maxListSize: 100) }
+        }
+        #expect(ok)
+        let over = Array("n".utf8).withUnsafeBytes { n in
+            Array(repeating: UInt8(ascii: "v"), count: 60).withUnsafeBytes { v in r.addTrailerField(name: n, value: v, maxListSize: 100) }
+        }
+        #expect(!over)
+    }
+
+    /// The first refused field is the one the stream is answered with.
+    @Test func theFirstRefusedFieldIsKept() {
+        var r = request()
+        #expect(add(&r, "host", "a.example"))
+        #expect(add(&r, "host", "b.example"))
+        #expect(add(&r, ":scheme", "ftp"))
+        #expect(r.headProblem.map { "\($0.reason)" } == "more than one host field")
+    }
+
+    /// One assignment empties everything of the previous stream.
+    @Test func aRestartKeepsNothingOfThePreviousStream() {
+        var r = request()
+        #expect(add(&r, "host", "a.example"))
+        #expect(add(&r, "host", "b.example"))
+        #expect(receive(&r, "abc"))
+        r.chunkedBody = true
+        r.ended = true
+        r.complete = true
+        r.dropBody(pool: pool)
+        _ = Array("n".utf8).withUnsafeBytes { n in Array("v".utf8).withUnsafeBytes { v in r.addTrailerField(name: n, value: v, maxListSize: 34) } }
+        r.releaseBuffers(pool: pool)
+        r.restart(maxListSize: 4096, maxCount: 100, scratch: pool.take())
+        #expect(r.headProblem == nil)
+        #expect(r.fields.used == 0)
+        #expect(r.body.isEmpty)
+        #expect(r.unacknowledged == 0 && r.acknowledgeLater == 0)
+        #expect(!r.chunkedBody && !r.ended && !r.complete && !r.discardingBody)
+        #expect(r.bytesFromClient == 0)
+        #expect(r.scratch != nil)
+        #expect(add(&r, "host", "c.example"))
+        #expect(r.headProblem == nil, "the host count restarted")
+        let trailer = Array("n".utf8).withUnsafeBytes { n in Array("v".utf8).withUnsafeBytes { v in r.addTrailerField(name: n, value: v, maxListSize: 34) } }
+        #expect(trailer, "the trailer measure restarted")
+    }
+}
