@@ -80,14 +80,14 @@ extension H2Stream {
         switch proxy.bindUpstream(pool: pool, reuse: reuse, owner: self) {
         case .success(let up): relay.upstream = up
         case .failure(let failure):
-            if let kind = failure.kind, let outcome,
-               let next = proxy.retryTarget(for: FailedAttempt(kind: kind, retriesSoFar: outcome.attempts.retries, responseBytesReceived: false,
-                                                               replayable: false, method: request.fields.method), on: pool, shard: outcome.shard) {
-                self.outcome?.attempts.retried()
+            let attempt = AttemptFailure(failure: failure, connected: false, responseBytesReceived: false, clientHasResponse: false,
+                                         replayable: false, method: request.fields.method, retriesSoFar: outcome?.attempts.retries ?? 0)
+            if let candidate = attempt.retryCandidate, let next = proxy.retryTarget(for: candidate, on: pool, shard: outcome?.shard) {
+                outcome?.attempts.retried()
                 bind(relay, pool: next, reuse: false)
                 return
             }
-            fail(failure)
+            end(with: failure, attempt.ending)
         }
     }
 
@@ -331,7 +331,7 @@ extension H2Stream {
     /// The upstream failed mid-body (inside the session's send): the stream is reset by the session.
     private func cutBody(_ failure: ProxyFailure) {
         proxy.log.info("\(failure.status) \(failure.message) (HTTP/2 stream cut)")
-        recordOutcome(status: 502, failure: failure.kind)
+        recordOutcome(status: ExchangeEnding.cutStatus, failure: failure.kind)
         endExchange(reuseUpstream: false)
     }
 
@@ -341,7 +341,8 @@ extension H2Stream {
         recordOutcome(status: relay.response.status, failure: nil)
         guard let up = relay.upstream else { return }
         up.pool.recordResponse(status: relay.response.status, now: proxy.loop.now)
-        let reusable = relay.response.keepAlive && request.complete && !up.hungUp && (relay.fromUpstream?.isEmpty ?? true)
+        let reusable = UpstreamReuse(responseKeepAlive: relay.response.keepAlive, requestComplete: request.complete, upstreamHungUp: up.hungUp,
+                                     unreadResponseBytes: !(relay.fromUpstream?.isEmpty ?? true), closeDelimited: relay.body.isUntilClose).allowed
         // Answered before the whole body was sent: the upstream is done with it, the rest is dropped.
         if !request.complete { dropRequestBody() }
         endExchange(reuseUpstream: reusable)
@@ -354,45 +355,41 @@ extension H2Stream {
     /// head went out).
     func failUpstream(_ relay: H2HTTP1Relay, _ failure: ProxyFailure) {
         guard let up = relay.upstream else { return }
-        // Connect failures were counted against the endpoint where they were seen (UpstreamBinding.swift).
-        if up.connected && failure.kind != nil { up.pool.recordFailure(now: proxy.loop.now) }
-        let nothingReceived = !relay.headSubmitted && (relay.fromUpstream?.isEmpty ?? true)
-        let bodyless = request.fullyQueuedOut && !request.chunkedBody && !request.fields.hasContentLength
-        if let kind = failure.kind, let out = relay.headOut, let outcome,
-           let next = proxy.retryTarget(for: FailedAttempt(kind: kind, retriesSoFar: outcome.attempts.retries, responseBytesReceived: !nothingReceived,
-                                                           replayable: bodyless, method: request.fields.method), on: up.pool, shard: outcome.shard) {
-            self.outcome?.attempts.retried()
+        let attempt = AttemptFailure(failure: failure, connected: up.connected,
+                                     responseBytesReceived: relay.headSubmitted || !(relay.fromUpstream?.isEmpty ?? true),
+                                     clientHasResponse: relay.headSubmitted,
+                                     replayable: request.fullyQueuedOut && !request.chunkedBody && !request.fields.hasContentLength,
+                                     method: request.fields.method, retriesSoFar: outcome?.attempts.retries ?? 0)
+        if attempt.countsAgainstEndpoint { up.pool.recordFailure(now: proxy.loop.now) }
+        let shard = outcome?.shard
+        if outcome != nil,
+           let next = proxy.resend(attempt, failed: up, head: relay.headOut, headLength: relay.headOutLength, attempts: &outcome!.attempts, shard: shard) {
             relay.upstream = nil
-            up.close()
-            out.readerIndex = 0
-            out.writerIndex = relay.headOutLength
             request.complete = false
             // A fresh connection: its first readiness event drives the stream again (an idle one,
             // already writable, would bring none).
             bind(relay, pool: next, reuse: false)
             return
         }
-        fail(failure)
+        end(with: failure, attempt.ending)
     }
 
     func exchangeDeadlinePassed() {
         guard case .relayingHTTP1(let relay) = exchange, let up = relay.upstream, !finished else { return }
-        // Silence caused by the client (body not arriving, window not opened) is not the upstream's fault.
-        let awaitingClientBody = up.connected && !request.complete && !request.ended && request.body.isEmpty && (relay.headOut?.isEmpty ?? true)
         // Once the head went out, body bytes are read only when the session asks for them; if it has
         // not asked (`deferred` false), the client's window is what holds them up.
-        let blockedOnClient = up.connected && relay.headSubmitted && (!relay.deferred || !(relay.fromUpstream?.isEmpty ?? true))
-        if awaitingClientBody || blockedOnClient {
+        let silence = UpstreamSilence.judge(connected: up.connected,
+                                            awaitingClientBody: !request.complete && !request.ended && request.body.isEmpty
+                                                && (relay.headOut?.isEmpty ?? true),
+                                            blockedOnClient: relay.headSubmitted && (!relay.deferred || !(relay.fromUpstream?.isEmpty ?? true)))
+        switch silence {
+        case .client:
             proxy.responseDeadlines.arm(up, now: proxy.loop.now)
             connection.watchClient()
-            return
+        case .upstream(let failure):
+            if silence.countsAgainstEndpoint { up.pool.recordFailure(now: proxy.loop.now) }
+            failUpstream(relay, failure)
+            proxy.markDirty(connection)
         }
-        if !up.connected {
-            up.pool.recordFailure(now: proxy.loop.now)
-            failUpstream(relay, .connectTimeout)
-        } else {
-            failUpstream(relay, .responseTimeout)
-        }
-        proxy.markDirty(connection)
     }
 }

@@ -136,17 +136,19 @@ final class H2Stream: UpstreamOwner {
             return
         }
         snapshot = proxy.snapshot
-        let host = request.fields.authority.map { source.slice($0) }
-        guard let route = snapshot.routes.match(host: host, path: request.fields.path(in: source)) else {
-            fail(.noRoute)
+        let decision: RouteDecision
+        switch request.fields.withView(source: source, { proxy.route($0, client: .http2) }) {
+        case .refused(let failure):
+            fail(failure)
             return
+        case .routed(let routed):
+            decision = routed
         }
-        let (pool, shard) = proxy.pickUpstream(route: route)
-        outcome = H2PendingOutcome(shard: shard, startedAt: proxy.loop.now)
-        if pool.protocolKind == .h2 {
-            startHTTP2Exchange(pool: pool, source: source)
+        outcome = H2PendingOutcome(shard: decision.shard, startedAt: proxy.loop.now)
+        if decision.pool.protocolKind == .h2 {
+            startHTTP2Exchange(pool: decision.pool, source: source)
         } else {
-            startHTTP1Exchange(pool: pool, source: source)
+            startHTTP1Exchange(pool: decision.pool, source: source)
         }
     }
 
@@ -166,7 +168,7 @@ final class H2Stream: UpstreamOwner {
         switch exchange {
         case .relayingHTTP1(let relay):
             exchange = .ended
-            if let up = relay.upstream { releaseUpstream(up, reusable: reuseUpstream) }
+            if let up = relay.upstream { proxy.release(up, reusable: reuseUpstream) }
             relay.release(pool: proxy.loop.buffers)
             idleHTTP1Relay = relay
         case .relayingHTTP2(let relay):
@@ -180,20 +182,6 @@ final class H2Stream: UpstreamOwner {
         case .receivingHead, .answering, .ended:
             exchange = .ended
         }
-    }
-
-    /// Gives an HTTP/1.1 upstream connection back to its pool, or closes it.
-    private func releaseUpstream(_ up: UpstreamConnection, reusable: Bool) {
-        if reusable {
-            up.owner = nil
-            up.completedExchanges += 1
-            up.readable = false
-            if up.pool.keep(up) {
-                proxy.upstreamIdleDeadlines.arm(up, now: proxy.loop.now)
-                return
-            }
-        }
-        up.close()
     }
 
     /// Records how the request ended, once (see ClientConnection.recordOutcome).
@@ -244,20 +232,27 @@ final class H2Stream: UpstreamOwner {
 
     // MARK: answers of our own
 
-    /// Answers with `failure` (counted against the arm when it is the arm's fault). After the response
-    /// head went out, the stream is reset instead and the arm records a 502.
+    /// Ends the exchange with `failure`: answered with it while the client has nothing of the response,
+    /// else cut (`ExchangeEnding`).
     func fail(_ failure: ProxyFailure) {
-        if exchange.responseStarted {
+        end(with: failure, exchange.responseStarted ? .cut : .answer(failure))
+    }
+
+    /// An answer is counted against the arm when it is the arm's fault; a cut resets the stream, and
+    /// the arm records the truncated response as `ExchangeEnding.cutStatus`.
+    func end(with failure: ProxyFailure, _ ending: ExchangeEnding) {
+        switch ending {
+        case .cut:
             proxy.log.info("\(failure.status) \(failure.message) (HTTP/2 stream cut)")
-            recordOutcome(status: 502, failure: failure.kind)
+            recordOutcome(status: ExchangeEnding.cutStatus, failure: failure.kind)
             endExchange(reuseUpstream: false)
             session.reset(stream: id, code: .internalError)
             proxy.markDirty(connection)
-            return
+        case .answer(let failure):
+            if failure.kind != nil { proxy.log.info("\(failure.status) \(failure.message)") }
+            recordOutcome(status: failure.status, failure: failure.kind)
+            respond(status: failure.status, message: failure.message)
         }
-        if failure.kind != nil { proxy.log.info("\(failure.status) \(failure.message)") }
-        recordOutcome(status: failure.status, failure: failure.kind)
-        respond(status: failure.status, message: failure.message)
     }
 
     /// Submits a plain-text response of ours; the request body, if still coming, is dropped.

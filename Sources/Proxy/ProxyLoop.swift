@@ -448,16 +448,19 @@ public final class ProxyLoop {
 
     /// Picks the arm for a request of `route`, and an endpoint of it (`ArmRuntime.pick`: one always,
     /// ejected or not); the request counts as started on the arm's shard (in flight until its outcome).
-    func pickUpstream(route: CompiledRoute) -> (pool: UpstreamPool, shard: ArmShard) {
+    /// Called only by `route(_:client:)`, which keeps the decision.
+    func pickArm(route: CompiledRoute) -> (arm: ArmRole, reason: ArmReason, pool: UpstreamPool, shard: ArmShard) {
         let now = loop.now
         let i = route.index
         let weight = route.weight.weight
-        let canary = weight > 0 && routeRuntimes[i].canary != nil && routeRuntimes[i].split.pickCanary(weight: weight)
+        let hasCanary = routeRuntimes[i].canary != nil
+        let canary = weight > 0 && hasCanary && routeRuntimes[i].split.pickCanary(weight: weight)
         let shard = canary ? routeRuntimes[i].canaryShard : routeRuntimes[i].primaryShard
         #if !CANARYGATE_NO_METRICS
         shard.requestStarted()
         #endif
-        return (canary ? routeRuntimes[i].canary!.pick(now: now) : routeRuntimes[i].primary.pick(now: now), shard)
+        let pool = canary ? routeRuntimes[i].canary!.pick(now: now) : routeRuntimes[i].primary.pick(now: now)
+        return (canary ? .canary : .primary, ArmReason.forRoute(hasCanary: hasCanary, weight: weight), pool, shard)
     }
 
     public func run() { loop.run() }
