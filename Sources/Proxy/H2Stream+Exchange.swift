@@ -3,9 +3,10 @@ import EventLoop
 import HTTP
 import HTTP2
 
-/// The data of one exchange with an HTTP/1.1 upstream, held by `H2Exchange.relayingHTTP1`. Reused with
-/// the stream object: `start` sets every field for the next exchange (the parser's and the response
-/// head's storage keep their capacity), `release` gives the buffers back.
+/// The data of one exchange with an HTTP/1.1 upstream, used while the stream's exchange is
+/// `.relayingHTTP1`. Reused by the stream object's streams: `start` sets every field for the next
+/// exchange (the parser's and the response head's storage keep their capacity), `release` gives the
+/// buffers back.
 final class H2HTTP1Relay {
     var upstream: UpstreamConnection?
     /// The request head as HTTP/1.1 bytes, and its length (a retry writes it again from the start).
@@ -56,12 +57,11 @@ extension H2Stream {
 
     /// Writes the request as HTTP/1.1 and binds an upstream connection of `pool` (idle or fresh).
     func startHTTP1Exchange(pool: UpstreamPool, source: UnsafeRawBufferPointer) {
-        request.chunkedBody = !request.ended && !request.fields.hasContentLength
+        request.progress.chunkedBody = !request.progress.ended && !request.fields.hasContentLength
         let out = proxy.loop.buffers.take()
         let connection = self.connection  // once: each read of the unowned(unsafe) property is a retain
         let written = connection.peerText.withUnsafeBytes { peer in
-            request.fields.writeHTTP1(source: source, clientAddress: peer, proto: connection.isTLS ? "https" : "http",
-                                      chunkedBody: request.chunkedBody, into: out.writable)
+            request.writeHTTP1(source: source, clientAddress: peer, proto: connection.isTLS ? "https" : "http", into: out.writable)
         }
         guard let written else {
             proxy.loop.buffers.give(out)
@@ -70,10 +70,9 @@ extension H2Stream {
         }
         out.commit(written)
         proxy.loop.buffers.give(from: &request.scratch)
-        let relay = takeHTTP1Relay()
-        relay.start(headOut: out, length: written, maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
-        exchange = .relayingHTTP1(relay)
-        bind(relay, pool: pool, reuse: true)
+        http1Relay.start(headOut: out, length: written, maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
+        exchange = .relayingHTTP1
+        bind(http1Relay, pool: pool, reuse: true)
     }
 
     private func bind(_ relay: H2HTTP1Relay, pool: UpstreamPool, reuse: Bool) {
@@ -120,11 +119,11 @@ extension H2Stream {
 
     /// Head and queued body to the upstream; written DATA bytes are acknowledged to the client.
     private func pumpRequest(_ relay: H2HTTP1Relay, _ up: UpstreamConnection) {
-        while !request.complete {
+        while !request.progress.complete {
             let head = relay.headOut.map { $0.readable } ?? UnsafeRawBufferPointer(start: nil, count: 0)
             let chunk = request.body.front
             if head.count + chunk.count == 0 {
-                if request.fullyQueuedOut { request.complete = true }
+                if request.fullyQueuedOut { request.progress.complete = true }
                 return
             }
             guard up.writable else { return }
@@ -341,10 +340,10 @@ extension H2Stream {
         recordOutcome(status: relay.response.status, failure: nil)
         guard let up = relay.upstream else { return }
         up.pool.recordResponse(status: relay.response.status, now: proxy.loop.now)
-        let reusable = UpstreamReuse(responseKeepAlive: relay.response.keepAlive, requestComplete: request.complete, upstreamHungUp: up.hungUp,
+        let reusable = UpstreamReuse(responseKeepAlive: relay.response.keepAlive, requestComplete: request.progress.complete, upstreamHungUp: up.hungUp,
                                      unreadResponseBytes: !(relay.fromUpstream?.isEmpty ?? true), closeDelimited: relay.body.isUntilClose).allowed
         // Answered before the whole body was sent: the upstream is done with it, the rest is dropped.
-        if !request.complete { dropRequestBody() }
+        if !request.progress.complete { dropRequestBody() }
         endExchange(reuseUpstream: reusable)
     }
 
@@ -358,14 +357,14 @@ extension H2Stream {
         let attempt = AttemptFailure(failure: failure, connected: up.connected,
                                      responseBytesReceived: relay.headSubmitted || !(relay.fromUpstream?.isEmpty ?? true),
                                      clientHasResponse: relay.headSubmitted,
-                                     replayable: request.fullyQueuedOut && !request.chunkedBody && !request.fields.hasContentLength,
+                                     replayable: request.fullyQueuedOut && !request.progress.chunkedBody && !request.fields.hasContentLength,
                                      method: request.fields.method, retriesSoFar: outcome?.attempts.retries ?? 0)
         if attempt.countsAgainstEndpoint { up.pool.recordFailure(now: proxy.loop.now) }
         let shard = outcome?.shard
         if outcome != nil,
            let next = proxy.resend(attempt, failed: up, head: relay.headOut, headLength: relay.headOutLength, attempts: &outcome!.attempts, shard: shard) {
             relay.upstream = nil
-            request.complete = false
+            request.progress.complete = false
             // A fresh connection: its first readiness event drives the stream again (an idle one,
             // already writable, would bring none).
             bind(relay, pool: next, reuse: false)
@@ -375,11 +374,12 @@ extension H2Stream {
     }
 
     func exchangeDeadlinePassed() {
-        guard case .relayingHTTP1(let relay) = exchange, let up = relay.upstream, !finished else { return }
+        guard case .relayingHTTP1 = exchange, let up = http1Relay.upstream, !finished else { return }
+        let relay = http1Relay
         // Once the head went out, body bytes are read only when the session asks for them; if it has
         // not asked (`deferred` false), the client's window is what holds them up.
         let silence = UpstreamSilence.judge(connected: up.connected,
-                                            awaitingClientBody: !request.complete && !request.ended && request.body.isEmpty
+                                            awaitingClientBody: !request.progress.complete && !request.progress.ended && request.body.isEmpty
                                                 && (relay.headOut?.isEmpty ?? true),
                                             blockedOnClient: relay.headSubmitted && (!relay.deferred || !(relay.fromUpstream?.isEmpty ?? true)))
         switch silence {

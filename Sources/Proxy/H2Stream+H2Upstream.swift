@@ -3,8 +3,9 @@ import EventLoop
 import HTTP
 import HTTP2
 
-/// The data of one exchange with an HTTP/2 upstream, held by `H2Exchange.relayingHTTP2`. Reused with
-/// the stream object: `start` sets every field for the next exchange, `release` gives the buffers back.
+/// The data of one exchange with an HTTP/2 upstream, used while the stream's exchange is
+/// `.relayingHTTP2`. Reused by the stream object's streams: `start` sets every field for the next
+/// exchange, `release` gives the buffers back.
 final class H2HTTP2Relay {
     /// The upstream connection carrying the stream; nil once the stream is done with it, or it was lost
     /// (the response may still be going out from `data`).
@@ -62,11 +63,10 @@ extension H2Stream {
     // MARK: start
 
     func startHTTP2Exchange(pool: UpstreamPool, source: UnsafeRawBufferPointer) {
-        let relay = takeHTTP2Relay()
-        relay.start(pool: pool)
-        exchange = .relayingHTTP2(relay)
-        request.chunkedBody = false
-        open(relay, on: pool, source: source)
+        http2Relay.start(pool: pool)
+        exchange = .relayingHTTP2
+        request.progress.chunkedBody = false
+        open(http2Relay, on: pool, source: source)
     }
 
     /// Opens the upstream stream: the request's fields, with the forwarding fields composed.
@@ -91,7 +91,7 @@ extension H2Stream {
             return
         }
         do {
-            relay.streamID = try conn.open(self, hasBody: !request.ended || !request.body.isEmpty)
+            relay.streamID = try conn.open(self, hasBody: !request.progress.ended || !request.body.isEmpty)
         } catch {
             proxy.log.warning("HTTP/2 upstream \(pool.configured): \(error)")
             fail(.upstreamReset)
@@ -114,7 +114,7 @@ extension H2Stream {
             request.body.prepend(r)
             relay.replay = nil
         }
-        request.complete = false
+        request.progress.complete = false
         relay.requestDeferred = false
         open(relay, on: pool, source: UnsafeRawBufferPointer(start: scratch.base, count: request.fields.used))
         return true
@@ -138,7 +138,8 @@ extension H2Stream {
     // MARK: request body (inside the upstream session's send)
 
     func readRequestBody(into out: UnsafeMutableRawBufferPointer) -> H2BodyRead {
-        guard case .relayingHTTP2(let relay) = exchange else { return .failed }
+        guard case .relayingHTTP2 = exchange else { return .failed }
+        let relay = http2Relay
         let n = request.body.take(into: out, pool: proxy.loop.buffers)
         if n > 0 && relay.replayable {
             // Kept for a resend while it fits one buffer; a longer body is not resent.
@@ -159,7 +160,7 @@ extension H2Stream {
             proxy.markDirty(connection)
         }
         if request.fullyQueuedOut {
-            request.complete = true
+            request.progress.complete = true
             return .bytes(n, last: true)
         }
         if n > 0 { return .bytes(n, last: false) }
@@ -170,12 +171,14 @@ extension H2Stream {
     // MARK: response (inside the upstream session's receive)
 
     func upstreamField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        guard case .relayingHTTP2(let relay) = exchange else { return }
+        guard case .relayingHTTP2 = exchange else { return }
+        let relay = http2Relay
         relay.fields.add(name: name, value: value, pool: proxy.loop.buffers)
     }
 
     func upstreamHeadersEnded(endStream: Bool) {
-        guard !finished, case .relayingHTTP2(let relay) = exchange else { return }
+        guard !finished, case .relayingHTTP2 = exchange else { return }
+        let relay = http2Relay
         proxy.responseDeadlines.arm(self, now: proxy.loop.now)
         if relay.headDelivered {
             // Trailers: kept until the last DATA went to the client.
@@ -217,14 +220,16 @@ extension H2Stream {
     }
 
     func upstreamData(_ bytes: UnsafeRawBufferPointer) {
-        guard !finished, case .relayingHTTP2(let relay) = exchange else { return }
+        guard !finished, case .relayingHTTP2 = exchange else { return }
+        let relay = http2Relay
         relay.data.append(bytes, pool: proxy.loop.buffers)
         proxy.responseDeadlines.arm(self, now: proxy.loop.now)
         wakeDownstream(relay)
     }
 
     func upstreamEnded() {
-        guard case .relayingHTTP2(let relay) = exchange else { return }
+        guard case .relayingHTTP2 = exchange else { return }
+        let relay = http2Relay
         relay.upstreamFinished = true
         wakeDownstream(relay)
     }
@@ -239,11 +244,12 @@ extension H2Stream {
 
     /// The upstream closed its stream: normal after the response; before it, a reset.
     func upstreamStreamClosed(errorCode: UInt32) {
-        guard !finished, case .relayingHTTP2(let relay) = exchange else { return }
+        guard !finished, case .relayingHTTP2 = exchange else { return }
+        let relay = http2Relay
         if !relay.upstreamFinished {
             if errorCode == H2ErrorCode.refusedStream.rawValue && retryRefusedStream(relay) { return }
             upstreamLost(.upstreamReset)
-        } else if !request.complete {
+        } else if !request.progress.complete {
             // Answered before the request body was all sent: the rest is dropped.
             dropRequestBody()
         }
@@ -251,13 +257,14 @@ extension H2Stream {
 
     /// The upstream connection or stream failed before the response ended.
     func upstreamLost(_ failure: ProxyFailure) {
-        guard case .relayingHTTP2(let relay) = exchange else { return }
+        guard case .relayingHTTP2 = exchange else { return }
+        let relay = http2Relay
         relay.connection = nil
         guard !finished else { return }
         if relay.upstreamFinished {
             // The whole response is here (an early answer, then the upstream closed): it still goes
             // to the client; only the request body has nowhere to go.
-            if !request.complete { dropRequestBody() }
+            if !request.progress.complete { dropRequestBody() }
             return
         }
         cancelDeadline()
@@ -302,11 +309,11 @@ extension H2Stream {
     private func upstreamResponseCompleted(_ relay: H2HTTP2Relay) {
         recordOutcome(status: relay.fields.status, failure: relay.fields.failedGRPC ? .grpcError : nil)
         cancelDeadline()
-        if !request.complete { dropRequestBody() }
+        if !request.progress.complete { dropRequestBody() }
         if let conn = relay.connection {
             // Still sending the request body: the upstream stream is cancelled, it answered already.
             relay.connection = nil
-            conn.abandon(relay.streamID, cancel: !request.complete)
+            conn.abandon(relay.streamID, cancel: !request.progress.complete)
         }
         endExchange(reuseUpstream: false)
     }
@@ -315,17 +322,22 @@ extension H2Stream {
 
     /// The response deadline of a stream relayed to an HTTP/2 upstream (armed on the stream itself).
     func h2UpstreamDeadlinePassed() {
-        guard !finished, case .relayingHTTP2(let relay) = exchange else { return }
-        let blockedOnClient = !relay.data.isEmpty || (relay.headDelivered && !relay.deferred)
-        let awaitingClientBody = !request.ended && request.body.isEmpty && relay.requestDeferred
-        if blockedOnClient || awaitingClientBody {
+        guard !finished, case .relayingHTTP2 = exchange else { return }
+        let relay = http2Relay
+        // `connected`: the upstream connection's connect and handshake have a deadline of their own
+        // (H2UpstreamConnection), whose expiry fails its streams; this one is the response's.
+        let silence = UpstreamSilence.judge(connected: true,
+                                            awaitingClientBody: !request.progress.ended && request.body.isEmpty && relay.requestDeferred,
+                                            blockedOnClient: !relay.data.isEmpty || (relay.headDelivered && !relay.deferred))
+        switch silence {
+        case .client:
             proxy.responseDeadlines.arm(self, now: proxy.loop.now)
             connection.watchClient()
-            return
+        case .upstream(let failure):
+            guard let conn = relay.connection else { return }
+            proxy.log.info("\(failure.status) \(failure.message) (\(conn.pool.configured))")
+            fail(failure)
+            proxy.markDirty(connection)
         }
-        guard let conn = relay.connection else { return }
-        proxy.log.info("504 upstream response timeout (\(conn.pool.configured))")
-        fail(.responseTimeout)
-        proxy.markDirty(connection)
     }
 }

@@ -25,10 +25,10 @@ extension H2Stream {
     /// A gRPC stream whose response is under way is exempt: a bidirectional stream's client may
     /// rightly send nothing for a long time.
     private var awaitingClientBody: Bool {
-        guard !finished && !request.ended && !request.discardingBody && request.unacknowledged == 0 else { return false }
+        guard !finished && !request.progress.ended && !request.progress.discardingBody && request.progress.unacknowledged == 0 else { return false }
         switch exchange {
-        case .relayingHTTP1(let relay): return (relay.upstream?.connected ?? true) && (relay.headOut?.isEmpty ?? true)
-        case .relayingHTTP2(let relay): return !(relay.headDelivered && relay.fields.isGRPC)
+        case .relayingHTTP1: return (http1Relay.upstream?.connected ?? true) && (http1Relay.headOut?.isEmpty ?? true)
+        case .relayingHTTP2: return !(http2Relay.headDelivered && http2Relay.fields.isGRPC)
         case .receivingHead, .answering, .ended: return true
         }
     }
@@ -39,7 +39,7 @@ extension H2Stream {
         if awaitingClientBody {
             guard !bodyWindow.hasDeadline else { return }
             let now = proxy.loop.now
-            bodyWindow.window = RequestBodyWindow(startedAt: now, bytesAtStart: request.bytesFromClient)
+            bodyWindow.window = RequestBodyWindow(startedAt: now, bytesAtStart: request.progress.bytesFromClient)
             proxy.requestBodyDeadlines.arm(bodyWindow, now: now)
         } else if bodyWindow.hasDeadline {
             bodyWindow.cancelDeadline()
@@ -53,14 +53,14 @@ extension H2Stream {
         guard awaitingClientBody else { return }
         let window = bodyWindow.window, now = proxy.loop.now
         let minRate = snapshot.config.limits.minRequestBodyRate
-        if window.isMet(now: now, bytesRead: request.bytesFromClient, minRate: minRate) {
+        if window.isMet(now: now, bytesRead: request.progress.bytesFromClient, minRate: minRate) {
             updateRequestBodyWindow()
             return
         }
-        let elapsed = now &- window.startedAt, received = request.bytesFromClient &- window.bytesAtStart
+        let elapsed = now &- window.startedAt, received = request.progress.bytesFromClient &- window.bytesAtStart
         proxy.log.info("408 HTTP/2 request body too slow: \(received) bytes in \(elapsed / 1_000_000) ms, below limits.minRequestBodyRate \(minRate) B/s")
         recordOutcome(status: nil, failure: nil)
-        if exchange.responseStarted {
+        if responseStarted {
             // The upstream answered already (its head went out): only a reset can end the stream.
             endExchange(reuseUpstream: false)
             session.reset(stream: id, code: .cancel)

@@ -24,7 +24,7 @@ final class H2Stream: UpstreamOwner {
     var answered = false
 
     var request: H2Request
-    /// What the stream does with its request; each role's data lives in its case.
+    /// What the stream does with its request: which role is on (see H2Exchange for where its data lives).
     var exchange = H2Exchange.ended
     /// The arm the request was routed to, from routing until its outcome is recorded (once).
     var outcome: H2PendingOutcome?
@@ -34,15 +34,17 @@ final class H2Stream: UpstreamOwner {
     /// The deadline of the request body's current progress window (see H2Stream+RequestBody).
     lazy var bodyWindow = H2RequestBodyWindow(stream: self)
 
-    /// The relay objects while no exchange holds them: made once per stream object, reused by its streams.
-    private var idleHTTP1Relay: H2HTTP1Relay?
-    private var idleHTTP2Relay: H2HTTP2Relay?
+    /// Each relay's data, used only while `exchange` is its case: made once per stream object, reused
+    /// by its streams (`let`: a read costs no retain).
+    let http1Relay: H2HTTP1Relay
+    let http2Relay = H2HTTP2Relay()
 
     init(proxy: ProxyLoop, connection: H2Connection) {
         self.proxy = proxy
         self.connection = connection
         session = connection.session
         request = H2Request(maxListSize: proxy.maxHeaderBytes, maxCount: proxy.maxHeaderCount)
+        http1Relay = H2HTTP1Relay(maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
         snapshot = proxy.snapshot
     }
 
@@ -75,19 +77,19 @@ final class H2Stream: UpstreamOwner {
     }
 
     func headEnded(endStream: Bool) {
-        request.ended = endStream
+        request.progress.ended = endStream
         startExchange()
     }
 
     /// Request DATA: queued for the upstream (with chunk framing when needed), acknowledged once written there.
     func received(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0, !finished, request.receive(bytes, pool: proxy.loop.buffers) else { return }
-        if case .relayingHTTP2(let relay) = exchange { wakeUpstreamBody(relay) }
+        if case .relayingHTTP2 = exchange { wakeUpstreamBody(http2Relay) }
     }
 
     func requestBodyEnded() {
         request.bodyEnded(pool: proxy.loop.buffers)
-        if case .relayingHTTP2(let relay) = exchange { wakeUpstreamBody(relay) }
+        if case .relayingHTTP2 = exchange { wakeUpstreamBody(http2Relay) }
     }
 
     /// The session closed the stream: after our last frame, or reset by the client or by us.
@@ -126,18 +128,18 @@ final class H2Stream: UpstreamOwner {
         let source = UnsafeRawBufferPointer(start: scratch.base, count: request.fields.used)
         // The rules the HTTP/1.1 parser applies (CONNECT's 501 among them): the upstream sees the
         // request as an HTTP/1.1 request line and Host, so it must be one that parser accepts.
-        if request.headProblem == nil, let target = request.fields.target {
+        if request.progress.headProblem == nil, let target = request.fields.target {
             do { try request.rules.checkTarget(path: source.slice(target), method: request.fields.method) } catch {
-                request.headProblem = error
+                request.progress.headProblem = error
             }
         }
-        if let problem = request.headProblem {
+        if let problem = request.progress.headProblem {
             respond(status: problem.status, message: problem.reason)
             return
         }
         snapshot = proxy.snapshot
         let decision: RouteDecision
-        switch request.fields.withView(source: source, { proxy.route($0, client: .http2) }) {
+        switch request.withView(source: source, { proxy.route($0, client: .http2) }) {
         case .refused(let failure):
             fail(failure)
             return
@@ -152,35 +154,34 @@ final class H2Stream: UpstreamOwner {
         }
     }
 
-    /// A relay for a new exchange: the stream object's own, made on its first use.
-    func takeHTTP1Relay() -> H2HTTP1Relay {
-        idleHTTP1Relay.take() ?? H2HTTP1Relay(maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
-    }
-
-    func takeHTTP2Relay() -> H2HTTP2Relay {
-        idleHTTP2Relay.take() ?? H2HTTP2Relay()
-    }
-
-    /// Ends the exchange's role in one assignment: an HTTP/1.1 upstream connection goes back to its pool
-    /// when `reuseUpstream` (the exchange left it clean), else is closed; an HTTP/2 upstream stream still
-    /// open is cancelled; the relay's buffers go back to the pool and the relay waits for the next stream.
+    /// Ends the exchange's role: an HTTP/1.1 upstream connection goes back to its pool when
+    /// `reuseUpstream` (the exchange left it clean), else is closed; an HTTP/2 upstream stream still
+    /// open is cancelled; the relay's buffers go back to the pool.
     func endExchange(reuseUpstream: Bool) {
         switch exchange {
-        case .relayingHTTP1(let relay):
+        case .relayingHTTP1:
             exchange = .ended
-            if let up = relay.upstream { proxy.release(up, reusable: reuseUpstream) }
-            relay.release(pool: proxy.loop.buffers)
-            idleHTTP1Relay = relay
-        case .relayingHTTP2(let relay):
+            if let up = http1Relay.upstream { proxy.release(up, reusable: reuseUpstream) }
+            http1Relay.release(pool: proxy.loop.buffers)
+        case .relayingHTTP2:
             exchange = .ended
-            if let conn = relay.connection {
+            if let conn = http2Relay.connection {
                 cancelDeadline()
-                conn.abandon(relay.streamID, cancel: !relay.upstreamFinished)
+                conn.abandon(http2Relay.streamID, cancel: !http2Relay.upstreamFinished)
             }
-            relay.release(pool: proxy.loop.buffers)
-            idleHTTP2Relay = relay
+            http2Relay.release(pool: proxy.loop.buffers)
         case .receivingHead, .answering, .ended:
             exchange = .ended
+        }
+    }
+
+    /// The response head was handed to the client's session (after an own answer, or once the exchange ended).
+    var responseStarted: Bool {
+        switch exchange {
+        case .receivingHead: return false
+        case .relayingHTTP1: return http1Relay.headSubmitted
+        case .relayingHTTP2: return http2Relay.headDelivered
+        case .answering, .ended: return true
         }
     }
 
@@ -189,7 +190,7 @@ final class H2Stream: UpstreamOwner {
         guard let outcome else { return }
         self.outcome = nil
         outcome.shard.recordOutcome(status: status, failure: failure, latencyNanoseconds: proxy.loop.now &- outcome.startedAt,
-                                    bytesFromClient: request.bytesFromClient, bytesToClient: bytesToClient,
+                                    bytesFromClient: request.progress.bytesFromClient, bytesToClient: bytesToClient,
                                     slowMarked: outcome.slowMarked, retriedFailure: outcome.attempts.hidFailure)
     }
 
@@ -205,20 +206,20 @@ final class H2Stream: UpstreamOwner {
     func advance() {
         guard !finished else { return }
         defer { updateRequestBodyWindow() }
-        if request.acknowledgeLater > 0 {
-            session.consume(stream: id, request.acknowledgeLater)
-            request.acknowledgeLater = 0
+        if request.progress.acknowledgeLater > 0 {
+            session.consume(stream: id, request.progress.acknowledgeLater)
+            request.progress.acknowledgeLater = 0
         }
-        if case .relayingHTTP1(let relay) = exchange { advanceHTTP1(relay) }
+        if case .relayingHTTP1 = exchange { advanceHTTP1(http1Relay) }
     }
 
     /// Fills a DATA frame of the response (inside the session's send), from whichever role answers.
     func readBody(into out: UnsafeMutableRawBufferPointer) -> H2BodyRead {
         switch exchange {
-        case .relayingHTTP1(let relay):
-            return readHTTP1Body(relay, into: out)
-        case .relayingHTTP2(let relay):
-            return readUpstreamData(relay, into: out)
+        case .relayingHTTP1:
+            return readHTTP1Body(http1Relay, into: out)
+        case .relayingHTTP2:
+            return readUpstreamData(http2Relay, into: out)
         case .answering(var own):
             let (n, last) = own.read(into: out)
             exchange = .answering(own)
@@ -235,7 +236,7 @@ final class H2Stream: UpstreamOwner {
     /// Ends the exchange with `failure`: answered with it while the client has nothing of the response,
     /// else cut (`ExchangeEnding`).
     func fail(_ failure: ProxyFailure) {
-        end(with: failure, exchange.responseStarted ? .cut : .answer(failure))
+        end(with: failure, responseStarted ? .cut : .answer(failure))
     }
 
     /// An answer is counted against the arm when it is the arm's fault; a cut resets the stream, and
@@ -258,7 +259,7 @@ final class H2Stream: UpstreamOwner {
     /// Submits a plain-text response of ours; the request body, if still coming, is dropped.
     func respond(status: Int, message: StaticString) {
         endExchange(reuseUpstream: false)
-        if !request.ended || !request.body.isEmpty { dropRequestBody() }
+        if !request.progress.ended || !request.body.isEmpty { dropRequestBody() }
         let own = H2OwnResponse(message: message)
         exchange = .answering(own)
         var digits: (UInt64, UInt64) = (0, 0)

@@ -30,12 +30,12 @@ import Testing
 
     @Test func aChunkedBodyIsFramedAndEndedWithTheLastChunk() {
         var r = request()
-        r.chunkedBody = true
+        r.progress.chunkedBody = true
         #expect(receive(&r, "hello"))
         #expect(receive(&r, String(repeating: "x", count: 26)))
         r.bodyEnded(pool: pool)
         #expect(queued(&r) == "5\r\nhello\r\n1a\r\n" + String(repeating: "x", count: 26) + "\r\n0\r\n\r\n")
-        #expect(r.ended)
+        #expect(r.progress.ended)
     }
 
     @Test func aBodyWithALengthGoesOutAsItCame() {
@@ -49,9 +49,9 @@ import Testing
     /// Chunk framing bytes written upstream never acknowledge more than the client sent.
     @Test func acknowledgementsNeverExceedTheBytesReceived() {
         var r = request()
-        r.chunkedBody = true
+        r.progress.chunkedBody = true
         #expect(receive(&r, "hello"))
-        #expect(r.unacknowledged == 5)
+        #expect(r.progress.unacknowledged == 5)
         #expect(r.acknowledge(3) == 3)
         #expect(r.acknowledge(10) == 2)
         #expect(r.acknowledge(10) == 0)
@@ -62,14 +62,14 @@ import Testing
         var r = request()
         #expect(receive(&r, "abc"))
         r.dropBody(pool: pool)
-        #expect(r.discardingBody)
+        #expect(r.progress.discardingBody)
         #expect(r.body.isEmpty)
-        #expect(r.unacknowledged == 0)
-        #expect(r.acknowledgeLater == 3)
+        #expect(r.progress.unacknowledged == 0)
+        #expect(r.progress.acknowledgeLater == 3)
         #expect(!receive(&r, "defg"))
-        #expect(r.acknowledgeLater == 7)
+        #expect(r.progress.acknowledgeLater == 7)
         #expect(r.body.isEmpty)
-        r.chunkedBody = true
+        r.progress.chunkedBody = true
         r.bodyEnded(pool: pool)
         #expect(r.body.isEmpty, "no last chunk for a dropped body")
     }
@@ -77,9 +77,9 @@ import Testing
     @Test func fieldAndDataBytesAreCounted() {
         var r = request()
         #expect(add(&r, ":method", "GET"))
-        #expect(r.bytesFromClient == 7 + 3 + 4)
+        #expect(r.progress.bytesFromClient == 7 + 3 + 4)
         #expect(receive(&r, "12345"))
-        #expect(r.bytesFromClient == 14 + 5)
+        #expect(r.progress.bytesFromClient == 14 + 5)
     }
 
     /// An oversized head is decoded on (for its 431) until the excess passes three times the limits.
@@ -111,7 +111,7 @@ import Testing
         #expect(add(&r, "host", "a.example"))
         #expect(add(&r, "host", "b.example"))
         #expect(add(&r, ":scheme", "ftp"))
-        #expect(r.headProblem.map { "\($0.reason)" } == "more than one host field")
+        #expect(r.progress.headProblem.map { "\($0.reason)" } == "more than one host field")
     }
 
     /// One assignment empties everything of the previous stream.
@@ -120,22 +120,22 @@ import Testing
         #expect(add(&r, "host", "a.example"))
         #expect(add(&r, "host", "b.example"))
         #expect(receive(&r, "abc"))
-        r.chunkedBody = true
-        r.ended = true
-        r.complete = true
+        r.progress.chunkedBody = true
+        r.progress.ended = true
+        r.progress.complete = true
         r.dropBody(pool: pool)
         _ = Array("n".utf8).withUnsafeBytes { n in Array("v".utf8).withUnsafeBytes { v in r.addTrailerField(name: n, value: v, maxListSize: 34) } }
         r.releaseBuffers(pool: pool)
         r.restart(maxListSize: 4096, maxCount: 100, scratch: pool.take())
-        #expect(r.headProblem == nil)
+        #expect(r.progress.headProblem == nil)
         #expect(r.fields.used == 0)
         #expect(r.body.isEmpty)
-        #expect(r.unacknowledged == 0 && r.acknowledgeLater == 0)
-        #expect(!r.chunkedBody && !r.ended && !r.complete && !r.discardingBody)
-        #expect(r.bytesFromClient == 0)
+        #expect(r.progress.unacknowledged == 0 && r.progress.acknowledgeLater == 0)
+        #expect(!r.progress.chunkedBody && !r.progress.ended && !r.progress.complete && !r.progress.discardingBody)
+        #expect(r.progress.bytesFromClient == 0)
         #expect(r.scratch != nil)
         #expect(add(&r, "host", "c.example"))
-        #expect(r.headProblem == nil, "the host count restarted")
+        #expect(r.progress.headProblem == nil, "the host count restarted")
         let trailer = Array("n".utf8).withUnsafeBytes { n in Array("v".utf8).withUnsafeBytes { v in r.addTrailerField(name: n, value: v, maxListSize: 34) } }
         #expect(trailer, "the trailer measure restarted")
     }

@@ -1,4 +1,4 @@
-// The pieces of an HTTP/2 stream's response without sockets: the proxy's own body, an HTTP/2 upstream's stored fields and gRPC verdict, the exchange's phases.
+// The pieces of an HTTP/2 stream's response without sockets: the proxy's own body, an HTTP/2 upstream's stored fields and gRPC verdict, a relay's reuse.
 import EventLoop
 import Testing
 @testable import Proxy
@@ -89,20 +89,6 @@ import Testing
         plain.restart()
         #expect(plain.status == 0 && !plain.isGRPC && plain.grpcStatus == -1)
         plain.release(pool: pool)
-    }
-
-    @Test func theResponseStartsWithTheRelayedHeadOrAnOwnAnswer() {
-        #expect(!H2Exchange.receivingHead.responseStarted)
-        #expect(H2Exchange.answering(H2OwnResponse(message: "x")).responseStarted)
-        #expect(H2Exchange.ended.responseStarted)
-        let http1 = H2HTTP1Relay(maxHeaderBytes: 1024, maxHeaderCount: 10)
-        #expect(!H2Exchange.relayingHTTP1(http1).responseStarted)
-        http1.headSubmitted = true
-        #expect(H2Exchange.relayingHTTP1(http1).responseStarted)
-        let http2 = H2HTTP2Relay()
-        #expect(!H2Exchange.relayingHTTP2(http2).responseStarted)
-        http2.headDelivered = true
-        #expect(H2Exchange.relayingHTTP2(http2).responseStarted)
     }
 
     /// A relay object serves many exchanges: starting one leaves nothing of the last.
