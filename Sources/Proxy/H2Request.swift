@@ -118,7 +118,8 @@ struct H2Request {
     /// END_STREAM: the last chunk closes a chunked body.
     mutating func bodyEnded(pool: BufferPool) {
         progress.ended = true
-        if progress.chunkedBody && !progress.discardingBody { lastChunk.withUTF8Buffer { body.append(UnsafeRawBufferPointer($0), pool: pool) } }
+        guard progress.chunkedBody && !progress.discardingBody else { return }
+        lastChunk.withUTF8Buffer { body.append(UnsafeRawBufferPointer($0), pool: pool) }
     }
 
     /// `n` body bytes went upstream: the DATA bytes among them free the client's window (chunk framing
@@ -140,6 +141,9 @@ struct H2Request {
 
     /// Everything queued was written and the client ended the body.
     var fullyQueuedOut: Bool { progress.ended && body.isEmpty }
+
+    /// The request ended without a body (none declared, none sent): it can be sent again whole.
+    var isBodiless: Bool { fullyQueuedOut && !progress.chunkedBody && !fields.hasContentLength }
 
     /// The stream ended: its buffers go back to `pool`.
     mutating func releaseBuffers(pool: BufferPool) {

@@ -340,8 +340,9 @@ extension H2Stream {
         recordOutcome(status: relay.response.status, failure: nil)
         guard let up = relay.upstream else { return }
         up.pool.recordResponse(status: relay.response.status, now: proxy.loop.now)
-        let reusable = UpstreamReuse(responseKeepAlive: relay.response.keepAlive, requestComplete: request.progress.complete, upstreamHungUp: up.hungUp,
-                                     unreadResponseBytes: !(relay.fromUpstream?.isEmpty ?? true), closeDelimited: relay.body.isUntilClose).allowed
+        let reusable = UpstreamReuse(responseKeepAlive: relay.response.keepAlive, requestComplete: request.progress.complete,
+                                     upstreamHungUp: up.hungUp, unreadResponseBytes: !(relay.fromUpstream?.isEmpty ?? true),
+                                     closeDelimited: relay.body.isUntilClose).allowed
         // Answered before the whole body was sent: the upstream is done with it, the rest is dropped.
         if !request.progress.complete { dropRequestBody() }
         endExchange(reuseUpstream: reusable)
@@ -357,12 +358,12 @@ extension H2Stream {
         let attempt = AttemptFailure(failure: failure, connected: up.connected,
                                      responseBytesReceived: relay.headSubmitted || !(relay.fromUpstream?.isEmpty ?? true),
                                      clientHasResponse: relay.headSubmitted,
-                                     replayable: request.fullyQueuedOut && !request.progress.chunkedBody && !request.fields.hasContentLength,
+                                     replayable: request.isBodiless,
                                      method: request.fields.method, retriesSoFar: outcome?.attempts.retries ?? 0)
         if attempt.countsAgainstEndpoint { up.pool.recordFailure(now: proxy.loop.now) }
         let shard = outcome?.shard
-        if outcome != nil,
-           let next = proxy.resend(attempt, failed: up, head: relay.headOut, headLength: relay.headOutLength, attempts: &outcome!.attempts, shard: shard) {
+        if outcome != nil, let next = proxy.resend(attempt, failed: up, head: relay.headOut, headLength: relay.headOutLength,
+                                                   attempts: &outcome!.attempts, shard: shard) {
             relay.upstream = nil
             request.progress.complete = false
             // A fresh connection: its first readiness event drives the stream again (an idle one,
@@ -378,10 +379,10 @@ extension H2Stream {
         let relay = http1Relay
         // Once the head went out, body bytes are read only when the session asks for them; if it has
         // not asked (`deferred` false), the client's window is what holds them up.
-        let silence = UpstreamSilence.judge(connected: up.connected,
-                                            awaitingClientBody: !request.progress.complete && !request.progress.ended && request.body.isEmpty
-                                                && (relay.headOut?.isEmpty ?? true),
-                                            blockedOnClient: relay.headSubmitted && (!relay.deferred || !(relay.fromUpstream?.isEmpty ?? true)))
+        let awaitingClientBody = !request.progress.complete && !request.progress.ended && request.body.isEmpty
+            && (relay.headOut?.isEmpty ?? true)
+        let blockedOnClient = relay.headSubmitted && (!relay.deferred || !(relay.fromUpstream?.isEmpty ?? true))
+        let silence = UpstreamSilence.judge(connected: up.connected, awaitingClientBody: awaitingClientBody, blockedOnClient: blockedOnClient)
         switch silence {
         case .client:
             proxy.responseDeadlines.arm(up, now: proxy.loop.now)

@@ -172,8 +172,7 @@ extension H2Stream {
 
     func upstreamField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         guard case .relayingHTTP2 = exchange else { return }
-        let relay = http2Relay
-        relay.fields.add(name: name, value: value, pool: proxy.loop.buffers)
+        http2Relay.fields.add(name: name, value: value, pool: proxy.loop.buffers)
     }
 
     func upstreamHeadersEnded(endStream: Bool) {

@@ -25,7 +25,8 @@ extension H2Stream {
     /// A gRPC stream whose response is under way is exempt: a bidirectional stream's client may
     /// rightly send nothing for a long time.
     private var awaitingClientBody: Bool {
-        guard !finished && !request.progress.ended && !request.progress.discardingBody && request.progress.unacknowledged == 0 else { return false }
+        let progress = request.progress
+        guard !finished && !progress.ended && !progress.discardingBody && progress.unacknowledged == 0 else { return false }
         switch exchange {
         case .relayingHTTP1: return (http1Relay.upstream?.connected ?? true) && (http1Relay.headOut?.isEmpty ?? true)
         case .relayingHTTP2: return !(http2Relay.headDelivered && http2Relay.fields.isGRPC)

@@ -266,7 +266,9 @@ final class H2Stream: UpstreamOwner {
         let n = withUnsafeMutableBytes(of: &digits) { writeDecimal(own.length, into: $0) }
         withUnsafeBytes(of: &digits) { lengthBytes in
             contentTypeName.withUTF8Buffer { name in
-                textPlain.withUTF8Buffer { value in session.addField(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value)) }
+                textPlain.withUTF8Buffer { value in
+                    session.addField(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value))
+                }
             }
             contentLengthName.withUTF8Buffer { name in
                 session.addField(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(rebasing: lengthBytes[0..<n]))

@@ -18,6 +18,14 @@ import Testing
         }
     }
 
+    private func trailer(_ r: inout H2Request, valueLength: Int, maxListSize: Int) -> Bool {
+        Array("n".utf8).withUnsafeBytes { n in
+            Array(repeating: UInt8(ascii: "v"), count: valueLength).withUnsafeBytes { v in
+                r.addTrailerField(name: n, value: v, maxListSize: maxListSize)
+            }
+        }
+    }
+
     private func receive(_ r: inout H2Request, _ text: String) -> Bool {
         Array(text.utf8).withUnsafeBytes { r.receive($0, pool: pool) }
     }
@@ -55,6 +63,26 @@ import Testing
         #expect(r.acknowledge(3) == 3)
         #expect(r.acknowledge(10) == 2)
         #expect(r.acknowledge(10) == 0)
+    }
+
+    /// Only a request that ended with no body declared or sent can be sent again whole (a retry).
+    @Test func onlyARequestWithoutABodyIsBodiless() {
+        var r = request()
+        #expect(!r.isBodiless, "not ended yet")
+        r.progress.ended = true
+        #expect(r.isBodiless)
+        var declared = request()
+        #expect(add(&declared, "content-length", "0"))
+        declared.progress.ended = true
+        #expect(!declared.isBodiless)
+        var chunked = request()
+        chunked.progress.chunkedBody = true
+        chunked.progress.ended = true
+        #expect(!chunked.isBodiless)
+        var queued = request()
+        #expect(receive(&queued, "x"))
+        queued.progress.ended = true
+        #expect(!queued.isBodiless)
     }
 
     /// A dropped body is still owed to the client's window: what was queued, and what comes after.
@@ -95,14 +123,9 @@ import Testing
 
     @Test func trailersAreBoundedByTheListSize() {
         var r = request()
-        let ok = Array("n".utf8).withUnsafeBytes { n in
-            Array(repeating: UInt8(ascii: "v"), count: 60).withUnsafeBytes { v in r.addTrailerField(name: n, value: v, maxListSize: 100) }
-        }
-        #expect(ok)
-        let over = Array("n".utf8).withUnsafeBytes { n in
-            Array(repeating: UInt8(ascii: "v"), count: 60).withUnsafeBytes { v in r.addTrailerField(name: n, value: v, maxListSize: 100) }
-        }
-        #expect(!over)
+        // Each measures 1 + 60 + 32 = 93: one fits 100, two do not.
+        #expect(trailer(&r, valueLength: 60, maxListSize: 100))
+        #expect(!trailer(&r, valueLength: 60, maxListSize: 100))
     }
 
     /// The first refused field is the one the stream is answered with.
@@ -124,7 +147,7 @@ import Testing
         r.progress.ended = true
         r.progress.complete = true
         r.dropBody(pool: pool)
-        _ = Array("n".utf8).withUnsafeBytes { n in Array("v".utf8).withUnsafeBytes { v in r.addTrailerField(name: n, value: v, maxListSize: 34) } }
+        _ = trailer(&r, valueLength: 1, maxListSize: 34)
         r.releaseBuffers(pool: pool)
         r.restart(maxListSize: 4096, maxCount: 100, scratch: pool.take())
         #expect(r.progress.headProblem == nil)
@@ -136,7 +159,6 @@ import Testing
         #expect(r.scratch != nil)
         #expect(add(&r, "host", "c.example"))
         #expect(r.progress.headProblem == nil, "the host count restarted")
-        let trailer = Array("n".utf8).withUnsafeBytes { n in Array("v".utf8).withUnsafeBytes { v in r.addTrailerField(name: n, value: v, maxListSize: 34) } }
-        #expect(trailer, "the trailer measure restarted")
+        #expect(trailer(&r, valueLength: 1, maxListSize: 34), "the trailer measure restarted")
     }
 }

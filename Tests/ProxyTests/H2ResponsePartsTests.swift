@@ -70,7 +70,8 @@ import Testing
     }
 
     @Test func aGRPCResponseFailsOnTheServersStatusesOnly() {
-        for (code, failed) in [("0", false), ("5", false), ("2", true), ("4", true), ("13", true), ("14", true), ("15", true), ("1x", false)] {
+        let verdicts = [("0", false), ("5", false), ("2", true), ("4", true), ("13", true), ("14", true), ("15", true), ("1x", false)]
+        for (code, failed) in verdicts {
             var fields = H2ResponseFields()
             add(&fields, ":status", "200")
             add(&fields, "content-type", "application/grpc+proto")
