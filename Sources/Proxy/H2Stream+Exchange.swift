@@ -70,9 +70,7 @@ extension H2Stream {
         }
         out.commit(written)
         proxy.loop.buffers.give(from: &request.scratch)
-        http1Relay.start(headOut: out, length: written, maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
-        exchange = .relayingHTTP1
-        bind(http1Relay, pool: pool, reuse: true)
+        bind(startRelayingHTTP1(headOut: out, length: written), pool: pool, reuse: true)
     }
 
     private func bind(_ relay: H2HTTP1Relay, pool: UpstreamPool, reuse: Bool) {
@@ -375,8 +373,7 @@ extension H2Stream {
     }
 
     func exchangeDeadlinePassed() {
-        guard case .relayingHTTP1 = exchange, let up = http1Relay.upstream, !finished else { return }
-        let relay = http1Relay
+        guard let relay = relayingHTTP1, let up = relay.upstream, !finished else { return }
         // Once the head went out, body bytes are read only when the session asks for them; if it has
         // not asked (`deferred` false), the client's window is what holds them up.
         let awaitingClientBody = !request.progress.complete && !request.progress.ended && request.body.isEmpty

@@ -63,10 +63,8 @@ extension H2Stream {
     // MARK: start
 
     func startHTTP2Exchange(pool: UpstreamPool, source: UnsafeRawBufferPointer) {
-        http2Relay.start(pool: pool)
-        exchange = .relayingHTTP2
         request.progress.chunkedBody = false
-        open(http2Relay, on: pool, source: source)
+        open(startRelayingHTTP2(pool: pool), on: pool, source: source)
     }
 
     /// Opens the upstream stream: the request's fields, with the forwarding fields composed.
@@ -138,8 +136,7 @@ extension H2Stream {
     // MARK: request body (inside the upstream session's send)
 
     func readRequestBody(into out: UnsafeMutableRawBufferPointer) -> H2BodyRead {
-        guard case .relayingHTTP2 = exchange else { return .failed }
-        let relay = http2Relay
+        guard let relay = relayingHTTP2 else { return .failed }
         let n = request.body.take(into: out, pool: proxy.loop.buffers)
         if n > 0 && relay.replayable {
             // Kept for a resend while it fits one buffer; a longer body is not resent.
@@ -171,13 +168,11 @@ extension H2Stream {
     // MARK: response (inside the upstream session's receive)
 
     func upstreamField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        guard case .relayingHTTP2 = exchange else { return }
-        http2Relay.fields.add(name: name, value: value, pool: proxy.loop.buffers)
+        relayingHTTP2?.fields.add(name: name, value: value, pool: proxy.loop.buffers)
     }
 
     func upstreamHeadersEnded(endStream: Bool) {
-        guard !finished, case .relayingHTTP2 = exchange else { return }
-        let relay = http2Relay
+        guard !finished, let relay = relayingHTTP2 else { return }
         proxy.responseDeadlines.arm(self, now: proxy.loop.now)
         if relay.headDelivered {
             // Trailers: kept until the last DATA went to the client.
@@ -219,16 +214,14 @@ extension H2Stream {
     }
 
     func upstreamData(_ bytes: UnsafeRawBufferPointer) {
-        guard !finished, case .relayingHTTP2 = exchange else { return }
-        let relay = http2Relay
+        guard !finished, let relay = relayingHTTP2 else { return }
         relay.data.append(bytes, pool: proxy.loop.buffers)
         proxy.responseDeadlines.arm(self, now: proxy.loop.now)
         wakeDownstream(relay)
     }
 
     func upstreamEnded() {
-        guard case .relayingHTTP2 = exchange else { return }
-        let relay = http2Relay
+        guard let relay = relayingHTTP2 else { return }
         relay.upstreamFinished = true
         wakeDownstream(relay)
     }
@@ -243,8 +236,7 @@ extension H2Stream {
 
     /// The upstream closed its stream: normal after the response; before it, a reset.
     func upstreamStreamClosed(errorCode: UInt32) {
-        guard !finished, case .relayingHTTP2 = exchange else { return }
-        let relay = http2Relay
+        guard !finished, let relay = relayingHTTP2 else { return }
         if !relay.upstreamFinished {
             if errorCode == H2ErrorCode.refusedStream.rawValue && retryRefusedStream(relay) { return }
             upstreamLost(.upstreamReset)
@@ -256,8 +248,7 @@ extension H2Stream {
 
     /// The upstream connection or stream failed before the response ended.
     func upstreamLost(_ failure: ProxyFailure) {
-        guard case .relayingHTTP2 = exchange else { return }
-        let relay = http2Relay
+        guard let relay = relayingHTTP2 else { return }
         relay.connection = nil
         guard !finished else { return }
         if relay.upstreamFinished {
@@ -321,8 +312,7 @@ extension H2Stream {
 
     /// The response deadline of a stream relayed to an HTTP/2 upstream (armed on the stream itself).
     func h2UpstreamDeadlinePassed() {
-        guard !finished, case .relayingHTTP2 = exchange else { return }
-        let relay = http2Relay
+        guard !finished, let relay = relayingHTTP2 else { return }
         // `connected`: the upstream connection's connect and handshake have a deadline of their own
         // (H2UpstreamConnection), whose expiry fails its streams; this one is the response's.
         let silence = UpstreamSilence.judge(connected: true,

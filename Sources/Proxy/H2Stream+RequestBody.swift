@@ -27,11 +27,7 @@ extension H2Stream {
     private var awaitingClientBody: Bool {
         let progress = request.progress
         guard !finished && !progress.ended && !progress.discardingBody && progress.unacknowledged == 0 else { return false }
-        switch exchange {
-        case .relayingHTTP1: return (http1Relay.upstream?.connected ?? true) && (http1Relay.headOut?.isEmpty ?? true)
-        case .relayingHTTP2: return !(http2Relay.headDelivered && http2Relay.fields.isGRPC)
-        case .receivingHead, .answering, .ended: return true
-        }
+        return roleAwaitsClientBody
     }
 
     /// Opens a window when the stream starts waiting on the client's body, closes it when it stops;

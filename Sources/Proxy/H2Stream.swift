@@ -34,10 +34,23 @@ final class H2Stream: UpstreamOwner {
     /// The deadline of the request body's current progress window (see H2Stream+RequestBody).
     lazy var bodyWindow = H2RequestBodyWindow(stream: self)
 
-    /// Each relay's data, used only while `exchange` is its case: made once per stream object, reused
-    /// by its streams (`let`: a read costs no retain).
-    let http1Relay: H2HTTP1Relay
-    let http2Relay = H2HTTP2Relay()
+    /// Each relay's data: made once per stream object and reused by its streams (`let`: a read costs no
+    /// retain). Private: outside this file a relay is reached through `relayingHTTP1`/`relayingHTTP2`,
+    /// nil unless `exchange` is its case, so a role's data is used only in its phase.
+    private let http1Relay: H2HTTP1Relay
+    private let http2Relay = H2HTTP2Relay()
+
+    /// The HTTP/1.1 relay while the exchange is `.relayingHTTP1`, else nil.
+    var relayingHTTP1: H2HTTP1Relay? {
+        if case .relayingHTTP1 = exchange { return http1Relay }
+        return nil
+    }
+
+    /// The HTTP/2 relay while the exchange is `.relayingHTTP2`, else nil.
+    var relayingHTTP2: H2HTTP2Relay? {
+        if case .relayingHTTP2 = exchange { return http2Relay }
+        return nil
+    }
 
     init(proxy: ProxyLoop, connection: H2Connection) {
         self.proxy = proxy
@@ -154,6 +167,20 @@ final class H2Stream: UpstreamOwner {
         }
     }
 
+    /// Starts relaying to an HTTP/1.1 upstream the request whose head (as HTTP/1.1) is `headOut`.
+    func startRelayingHTTP1(headOut: ByteBuffer, length: Int) -> H2HTTP1Relay {
+        http1Relay.start(headOut: headOut, length: length, maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
+        exchange = .relayingHTTP1
+        return http1Relay
+    }
+
+    /// Starts relaying the request as a stream to an endpoint of `pool` (an HTTP/2 arm).
+    func startRelayingHTTP2(pool: UpstreamPool) -> H2HTTP2Relay {
+        http2Relay.start(pool: pool)
+        exchange = .relayingHTTP2
+        return http2Relay
+    }
+
     /// Ends the exchange's role: an HTTP/1.1 upstream connection goes back to its pool when
     /// `reuseUpstream` (the exchange left it clean), else is closed; an HTTP/2 upstream stream still
     /// open is cancelled; the relay's buffers go back to the pool.
@@ -172,6 +199,17 @@ final class H2Stream: UpstreamOwner {
             http2Relay.release(pool: proxy.loop.buffers)
         case .receivingHead, .answering, .ended:
             exchange = .ended
+        }
+    }
+
+    /// Whether the role lets the request wait on the client's body (see `awaitingClientBody`): an HTTP/1.1
+    /// upstream connected and holding all of the head; a gRPC stream's client, once the response is under
+    /// way, may rightly send nothing for a long time.
+    var roleAwaitsClientBody: Bool {
+        switch exchange {
+        case .relayingHTTP1: return (http1Relay.upstream?.connected ?? true) && (http1Relay.headOut?.isEmpty ?? true)
+        case .relayingHTTP2: return !(http2Relay.headDelivered && http2Relay.fields.isGRPC)
+        case .receivingHead, .answering, .ended: return true
         }
     }
 
