@@ -123,24 +123,16 @@ final class H2Connection: Pollable, H2SessionDelegate {
                 buffer.clear()
             }
             guard readable else { break }
-            let space = buffer.writableCount
-            do {
-                switch try transport.read(into: buffer.writable) {
-                case .wouldBlock:
-                    readable = false
-                case .value(0):
-                    close()
-                    return
-                case .value(let n):
-                    buffer.commit(n)
-                    if n < space && !peerHungUp { readable = false }
-                    continue
-                }
-            } catch {
+            let n: Int?
+            do { n = try transport.read(into: buffer, readable: &readable, peerHungUp: peerHungUp) } catch {
                 close()
                 return
             }
-            break
+            guard let n else { break }
+            if n == 0 {
+                close()
+                return
+            }
         }
         if let b = input, b.isEmpty {
             proxy.loop.buffers.give(b)
@@ -176,19 +168,15 @@ final class H2Connection: Pollable, H2SessionDelegate {
         var wrote = false
         sentResponseData = false
         while true {
-            if let out = output, !out.isEmpty {
-                guard writable else { break }
-                do {
-                    if try transport.write(out, writable: &writable) > 0 { wrote = true }
-                } catch {
-                    close()
-                    return
-                }
-                if !writable { break }
+            do {
+                let pending = try transport.writePending(output, writable: &writable)
+                if pending.written > 0 { wrote = true }
+                guard pending.done else { break }
+            } catch {
+                close()
+                return
             }
-            let out = output ?? proxy.loop.buffers.take()
-            output = out
-            out.clear()
+            let out = proxy.loop.buffers.emptied(&output)
             do {
                 let n = try session.send(into: out.writable)
                 if n == 0 {

@@ -1,57 +1,67 @@
-// An HTTP/2 stream's exchange with its HTTP/1.1 upstream: route and arm, head and body out, response head and DATA back.
+// An HTTP/2 stream relayed to an HTTP/1.1 upstream: the relay's data, and its exchange (head and body out, response head and DATA back).
 import EventLoop
 import HTTP
 import HTTP2
 
+/// The data of one exchange with an HTTP/1.1 upstream, used while the stream's exchange is
+/// `.relayingHTTP1`. Reused by the stream object's streams: `start` sets every field for the next
+/// exchange (the parser's and the response head's storage keep their capacity), `release` gives the
+/// buffers back.
+final class H2HTTP1Relay {
+    var upstream: UpstreamConnection?
+    /// The request head as HTTP/1.1 bytes, and its length (a retry writes it again from the start).
+    var headOut: ByteBuffer?
+    var headOutLength = 0
+    var fromUpstream: ByteBuffer?
+    var parser: ResponseHeadParser
+    var response = ResponseHead()
+    /// The response head was submitted to the client's session.
+    var headSubmitted = false
+    var body = BodyProgress.none
+    /// Response body bytes classified in `fromUpstream` and not yet handed to the session.
+    var pending = 0
+    /// The session asked for DATA and got `.deferred`: resume it when bytes arrive.
+    var deferred = false
+
+    init(maxHeaderBytes: Int, maxHeaderCount: Int) {
+        parser = ResponseHeadParser(maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
+    }
+
+    /// Ready for an exchange whose head is `headOut`, under the current limits.
+    func start(headOut: ByteBuffer, length: Int, maxHeaderBytes: Int, maxHeaderCount: Int) {
+        if parser.maxHeaderBytes != maxHeaderBytes || parser.maxHeaderCount != maxHeaderCount {
+            // A reload changed the limits since this relay was made.
+            parser = ResponseHeadParser(maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
+        } else {
+            parser.reset()
+        }
+        response.reset()
+        self.headOut = headOut
+        headOutLength = length
+        headSubmitted = false
+        body = .none
+        pending = 0
+        deferred = false
+    }
+
+    /// The exchange ended (the upstream connection was released by the stream): buffers back to `pool`.
+    func release(pool: BufferPool) {
+        upstream = nil
+        pool.give(from: &headOut)
+        pool.give(from: &fromUpstream)
+    }
+}
+
 extension H2Stream {
     // MARK: start
 
-    func startExchange() {
-        guard let scratch else { return }
-        fields.finish()
-        switch fields.problem {
-        case .tooLarge?:
-            respond(status: 431, message: "request header fields too large")
-            return
-        case .incomplete?:
-            respond(status: 400, message: "request lacks :method or :path")
-            return
-        case nil:
-            break
-        }
-        let source = UnsafeRawBufferPointer(start: scratch.base, count: fields.used)
-        // The rules the HTTP/1.1 parser applies (CONNECT's 501 among them): the upstream sees the
-        // request as an HTTP/1.1 request line and Host, so it must be one that parser accepts.
-        if headProblem == nil, let target = fields.target {
-            do { try rules.checkTarget(path: source.slice(target), method: fields.method) } catch { headProblem = error }
-        }
-        if let problem = headProblem {
-            respond(status: problem.status, message: problem.reason)
-            return
-        }
-        snapshot = proxy.snapshot
-        let decision: RouteDecision
-        switch fields.withView(source: source, { proxy.route($0, client: .http2) }) {
-        case .refused(let failure):
-            fail(failure)
-            return
-        case .routed(let routed):
-            decision = routed
-        }
-        let pool = decision.pool
-        shard = decision.shard
-        requestStartedAt = proxy.loop.now
-        slowMarked = false
-        if pool.protocolKind == .h2 {
-            startH2Exchange(pool: pool, source: source)
-            return
-        }
-        chunkedBody = !requestEnded && !fields.hasContentLength
+    /// Writes the request as HTTP/1.1 and binds an upstream connection of `pool` (idle or fresh).
+    func startHTTP1Exchange(pool: UpstreamPool, source: UnsafeRawBufferPointer) {
+        request.progress.chunkedBody = !request.progress.ended && !request.fields.hasContentLength
         let out = proxy.loop.buffers.take()
         let connection = self.connection  // once: each read of the unowned(unsafe) property is a retain
         let written = connection.peerText.withUnsafeBytes { peer in
-            fields.writeHTTP1(source: source, clientAddress: peer, proto: connection.isTLS ? "https" : "http",
-                              chunkedBody: chunkedBody, into: out.writable)
+            request.writeHTTP1(source: source, clientAddress: peer, proto: connection.isTLS ? "https" : "http", into: out.writable)
         }
         guard let written else {
             proxy.loop.buffers.give(out)
@@ -59,24 +69,22 @@ extension H2Stream {
             return
         }
         out.commit(written)
-        headOut = out
-        headOutLength = written
-        proxy.loop.buffers.give(from: &self.scratch)
-        bind(pool: pool, reuse: true)
+        proxy.loop.buffers.give(from: &request.scratch)
+        bind(startRelayingHTTP1(headOut: out, length: written), pool: pool, reuse: true)
     }
 
-    private func bind(pool: UpstreamPool, reuse: Bool) {
+    private func bind(_ relay: H2HTTP1Relay, pool: UpstreamPool, reuse: Bool) {
         switch proxy.bindUpstream(pool: pool, reuse: reuse, owner: self) {
-        case .success(let up): upstream = up
+        case .success(let up): relay.upstream = up
         case .failure(let failure):
             let attempt = AttemptFailure(failure: failure, connected: false, responseBytesReceived: false, clientHasResponse: false,
-                                         replayable: false, method: fields.method, retriesSoFar: attempts.retries)
-            if let candidate = attempt.retryCandidate, let next = proxy.retryTarget(for: candidate, on: pool, shard: shard) {
-                attempts.retried()
-                bind(pool: next, reuse: false)
+                                         replayable: false, method: request.fields.method, retriesSoFar: outcome?.attempts.retries ?? 0)
+            if let candidate = attempt.retryCandidate, let next = proxy.retryTarget(for: candidate, on: pool, shard: outcome?.shard) {
+                outcome?.attempts.retried()
+                bind(relay, pool: next, reuse: false)
                 return
             }
-            fail(failure)
+            end(with: failure, attempt.ending)
         }
     }
 
@@ -88,39 +96,32 @@ extension H2Stream {
     }
 
     /// Makes the progress the upstream's readiness allows (outside the session's callbacks).
-    func advance() {
-        guard !finished else { return }
-        defer { updateRequestBodyWindow() }
-        if acknowledgeLater > 0 {
-            session.consume(stream: id, acknowledgeLater)
-            acknowledgeLater = 0
-        }
-        if h2Upstream != nil { return }
-        guard let up = upstream else { return }
+    func advanceHTTP1(_ relay: H2HTTP1Relay) {
+        guard let up = relay.upstream else { return }
         if !up.connected {
             guard up.writable || up.hungUp else { return }
             if let failure = up.completeConnect() {
-                failUpstream(failure)
+                failUpstream(relay, failure)
                 return
             }
         }
-        pumpRequest(up)
-        guard upstream === up, !finished else { return }
-        if !responseStarted {
-            readResponseHead(up)
-        } else if deferred {
-            deferred = false
+        pumpRequest(relay, up)
+        guard relay.upstream === up, !finished else { return }
+        if !relay.headSubmitted {
+            readResponseHead(relay, up)
+        } else if relay.deferred {
+            relay.deferred = false
             session.resume(stream: id)
         }
     }
 
     /// Head and queued body to the upstream; written DATA bytes are acknowledged to the client.
-    private func pumpRequest(_ up: UpstreamConnection) {
-        while !requestComplete {
-            let head = headOut.map { $0.readable } ?? UnsafeRawBufferPointer(start: nil, count: 0)
-            let chunk = body.front
+    private func pumpRequest(_ relay: H2HTTP1Relay, _ up: UpstreamConnection) {
+        while !request.progress.complete {
+            let head = relay.headOut.map { $0.readable } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+            let chunk = request.body.front
             if head.count + chunk.count == 0 {
-                if requestEnded && body.isEmpty { requestComplete = true }
+                if request.fullyQueuedOut { request.progress.complete = true }
                 return
             }
             guard up.writable else { return }
@@ -131,14 +132,11 @@ extension H2Stream {
                     return
                 case .value(let n):
                     let fromHead = min(n, head.count)
-                    headOut?.consume(fromHead)
+                    relay.headOut?.consume(fromHead)
                     let fromBody = n - fromHead
                     if fromBody > 0 {
-                        body.consumeFront(fromBody, pool: proxy.loop.buffers)
-                        // Chunk framing bytes are counted too: an early acknowledgement by a few bytes, never more than received.
-                        let acknowledged = min(fromBody, unacknowledged)
-                        unacknowledged -= acknowledged
-                        session.consume(stream: id, acknowledged)
+                        request.body.consumeFront(fromBody, pool: proxy.loop.buffers)
+                        session.consume(stream: id, request.acknowledge(fromBody))
                     }
                     proxy.responseDeadlines.arm(up, now: proxy.loop.now)
                     if n < head.count + chunk.count {
@@ -147,7 +145,7 @@ extension H2Stream {
                     }
                 }
             } catch {
-                failUpstream(.upstreamReset)
+                failUpstream(relay, .upstreamReset)
                 return
             }
         }
@@ -155,37 +153,37 @@ extension H2Stream {
 
     /// Reads until a final response head is complete, then submits it (interim 1xx heads are dropped:
     /// the upstream request carries no Expect, and HTTP/2 clients do not need them).
-    private func readResponseHead(_ up: UpstreamConnection) {
+    private func readResponseHead(_ relay: H2HTTP1Relay, _ up: UpstreamConnection) {
         while true {
-            if let buffer = fromUpstream, !buffer.isEmpty {
-                switch responseParser.parse(buffer.readable, requestMethod: fields.method, into: &response) {
+            if let buffer = relay.fromUpstream, !buffer.isEmpty {
+                switch relay.parser.parse(buffer.readable, requestMethod: request.fields.method, into: &relay.response) {
                 case .complete:
-                    if response.status < 200 {
-                        if response.status == 101 {
-                            failUpstream(.invalidResponse)
+                    if relay.response.status < 200 {
+                        if relay.response.status == 101 {
+                            failUpstream(relay, .invalidResponse)
                             return
                         }
-                        buffer.consume(response.headLength)
-                        responseParser.reset()
-                        response.reset()
+                        buffer.consume(relay.response.headLength)
+                        relay.parser.reset()
+                        relay.response.reset()
                         continue
                     }
-                    submitHead(buffer)
+                    submitHead(relay, buffer)
                     return
                 case .error(let e):
                     proxy.log.warning("invalid response from \(up.pool.configured): \(e)")
-                    failUpstream(.invalidResponse)
+                    failUpstream(relay, .invalidResponse)
                     return
                 case .incomplete:
                     break
                 }
             }
             guard up.readable else { return }
-            let buffer = fromUpstream ?? proxy.loop.buffers.take()
-            fromUpstream = buffer
+            let buffer = relay.fromUpstream ?? proxy.loop.buffers.take()
+            relay.fromUpstream = buffer
             if buffer.writableCount == 0 { buffer.compact() }
             guard buffer.writableCount > 0 else {
-                failUpstream(.invalidResponse)
+                failUpstream(relay, .invalidResponse)
                 return
             }
             let space = buffer.writableCount
@@ -197,7 +195,7 @@ extension H2Stream {
                 case .value(0):
                     up.readable = false
                     up.hungUp = true
-                    failUpstream(.upstreamClosed)
+                    failUpstream(relay, .upstreamClosed)
                     return
                 case .value(let n):
                     buffer.commit(n)
@@ -205,49 +203,47 @@ extension H2Stream {
                     proxy.responseDeadlines.arm(up, now: proxy.loop.now)
                 }
             } catch {
-                failUpstream(.upstreamReset)
+                failUpstream(relay, .upstreamReset)
                 return
             }
         }
     }
 
     /// The upstream's head as an HTTP/2 response: lower-case names, no connection-specific fields.
-    private func submitHead(_ buffer: ByteBuffer) {
+    private func submitHead(_ relay: H2HTTP1Relay, _ buffer: ByteBuffer) {
         let bytes = buffer.readable
         let head = buffer.base + buffer.readerIndex
         let session = self.session  // once: every read of the unowned(unsafe) property is a retain
-        for field in response.headers where !field.isHopByHop {
+        for field in relay.response.headers where !field.isHopByHop {
             // HTTP/2 field names are lower-case (RFC 9113 §8.2.1); the buffer is ours to rewrite.
             ASCII.lowercase(head + field.name.lowerBound, count: field.name.count)
             session.addField(name: bytes.slice(field.name), value: bytes.slice(field.value))
         }
-        responseBody = BodyProgress(response.framing)
+        relay.body = BodyProgress(relay.response.framing)
         let hasBody: Bool
-        if case .none = responseBody { hasBody = false } else { hasBody = true }
+        if case .none = relay.body { hasBody = false } else { hasBody = true }
         do {
-            try session.submitResponse(stream: id, status: response.status, hasBody: hasBody)
+            try session.submitResponse(stream: id, status: relay.response.status, hasBody: hasBody)
         } catch {
-            failUpstream(.invalidResponse)
+            failUpstream(relay, .invalidResponse)
             return
         }
-        bytesToClient &+= UInt64(response.headLength)
-        buffer.consume(response.headLength)
-        responseStarted = true
-        responsePending = 0
-        if !hasBody { responseCompleted() }
+        bytesToClient &+= UInt64(relay.response.headLength)
+        buffer.consume(relay.response.headLength)
+        relay.headSubmitted = true
+        relay.pending = 0
+        if !hasBody { responseCompleted(relay) }
     }
 
     // MARK: response body
 
     /// Fills a DATA frame from the upstream's body (inside the session's send): what is buffered,
     /// else a read from the upstream socket; `.deferred` until its next readiness event.
-    func readBody(into out: UnsafeMutableRawBufferPointer) -> H2BodyRead {
-        if let message = ownBody { return readOwnBody(message, into: out) }
-        if upstreamHeadDelivered { return readUpstreamData(into: out) }
-        guard let from = fromUpstream else { return .failed }
+    func readHTTP1Body(_ relay: H2HTTP1Relay, into out: UnsafeMutableRawBufferPointer) -> H2BodyRead {
+        guard let from = relay.fromUpstream else { return .failed }
         while true {
             var n = 0
-            if case .chunked(var scanner, false) = responseBody {
+            if case .chunked(var scanner, false) = relay.body {
                 let feed = UnsafeRawBufferPointer(rebasing: from.readable.prefix(out.count))
                 var finished = false
                 let result = scanner.decode(feed) { payload in
@@ -261,35 +257,35 @@ extension H2Stream {
                     cutBody(.invalidResponse)
                     return .failed
                 }
-                responseBody = .chunked(scanner, done: finished)
+                relay.body = .chunked(scanner, done: finished)
             } else {
-                switch responseBody.classify(from.readable, alreadyPending: responsePending) {
-                case .success(let more): responsePending += more
+                switch relay.body.classify(from.readable, alreadyPending: relay.pending) {
+                case .success(let more): relay.pending += more
                 case .failure:
                     cutBody(.invalidResponse)
                     return .failed
                 }
-                n = min(responsePending, out.count)
+                n = min(relay.pending, out.count)
                 if n > 0 {
                     out.baseAddress!.copyMemory(from: from.readable.baseAddress!, byteCount: n)
                     from.consume(n)
-                    responsePending -= n
+                    relay.pending -= n
                 }
             }
             bytesToClient &+= UInt64(n)
             if n > 0 { connection.responseDataSent() }
-            if responseBody.isFullyClassified && responsePending == 0 {
-                responseCompleted()
+            if relay.body.isFullyClassified && relay.pending == 0 {
+                responseCompleted(relay)
                 return .bytes(n, last: true)
             }
             if n > 0 { return .bytes(n, last: false) }
-            switch readMoreBody(from) {
+            switch readMoreBody(relay, from) {
             case .more: continue
             case .wait:
-                deferred = true
+                relay.deferred = true
                 return .deferred
             case .ended:
-                responseCompleted()
+                responseCompleted(relay)
                 return .bytes(0, last: true)
             case .failed(let failure):
                 cutBody(failure)
@@ -300,8 +296,8 @@ extension H2Stream {
 
     private enum BodyRead { case more, wait, ended, failed(ProxyFailure) }
 
-    private func readMoreBody(_ from: ByteBuffer) -> BodyRead {
-        guard let up = upstream, up.readable else { return .wait }
+    private func readMoreBody(_ relay: H2HTTP1Relay, _ from: ByteBuffer) -> BodyRead {
+        guard let up = relay.upstream, up.readable else { return .wait }
         from.compact()
         guard from.writableCount > 0 else { return .wait }
         let space = from.writableCount
@@ -313,8 +309,8 @@ extension H2Stream {
             case .value(0):
                 up.readable = false
                 up.hungUp = true
-                if responseBody.isUntilClose {
-                    responseBody = .none
+                if relay.body.isUntilClose {
+                    relay.body = .none
                     return .ended
                 }
                 return .failed(.upstreamClosed)
@@ -332,21 +328,22 @@ extension H2Stream {
     /// The upstream failed mid-body (inside the session's send): the stream is reset by the session.
     private func cutBody(_ failure: ProxyFailure) {
         proxy.log.info("\(failure.status) \(failure.message) (HTTP/2 stream cut)")
-        recordOutcome(status: 502, failure: failure.kind)
-        releaseExchange(reuseUpstream: false)
+        recordOutcome(status: ExchangeEnding.cutStatus, failure: failure.kind)
+        endExchange(reuseUpstream: false)
     }
 
     /// The last response byte was handed to the session: the arm's outcome is final, and the upstream
     /// connection goes back to its pool if the exchange left it clean.
-    private func responseCompleted() {
-        recordOutcome(status: response.status, failure: nil)
-        guard let up = upstream else { return }
-        up.pool.recordResponse(status: response.status, now: proxy.loop.now)
-        let reusable = UpstreamReuse(responseKeepAlive: response.keepAlive, requestComplete: requestComplete, upstreamHungUp: up.hungUp,
-                                     unreadResponseBytes: !(fromUpstream?.isEmpty ?? true), closeDelimited: responseBody.isUntilClose).allowed
+    private func responseCompleted(_ relay: H2HTTP1Relay) {
+        recordOutcome(status: relay.response.status, failure: nil)
+        guard let up = relay.upstream else { return }
+        up.pool.recordResponse(status: relay.response.status, now: proxy.loop.now)
+        let reusable = UpstreamReuse(responseKeepAlive: relay.response.keepAlive, requestComplete: request.progress.complete,
+                                     upstreamHungUp: up.hungUp, unreadResponseBytes: !(relay.fromUpstream?.isEmpty ?? true),
+                                     closeDelimited: relay.body.isUntilClose).allowed
         // Answered before the whole body was sent: the upstream is done with it, the rest is dropped.
-        if !requestComplete { dropRequestBody() }
-        releaseExchange(reuseUpstream: reusable)
+        if !request.progress.complete { dropRequestBody() }
+        endExchange(reuseUpstream: reusable)
     }
 
     // MARK: failures
@@ -354,39 +351,42 @@ extension H2Stream {
     /// Before any response byte: the request is sent again within its arm when that is safe
     /// (`FailedAttempt.mayRetry`); otherwise the stream gets the failure's status (or is reset once its
     /// head went out).
-    func failUpstream(_ failure: ProxyFailure) {
-        guard let up = upstream else { return }
+    func failUpstream(_ relay: H2HTTP1Relay, _ failure: ProxyFailure) {
+        guard let up = relay.upstream else { return }
         let attempt = AttemptFailure(failure: failure, connected: up.connected,
-                                     responseBytesReceived: responseStarted || !(fromUpstream?.isEmpty ?? true),
-                                     clientHasResponse: responseStarted,
-                                     replayable: requestEnded && body.isEmpty && !chunkedBody && !fields.hasContentLength,
-                                     method: fields.method, retriesSoFar: attempts.retries)
+                                     responseBytesReceived: relay.headSubmitted || !(relay.fromUpstream?.isEmpty ?? true),
+                                     clientHasResponse: relay.headSubmitted,
+                                     replayable: request.isBodiless,
+                                     method: request.fields.method, retriesSoFar: outcome?.attempts.retries ?? 0)
         if attempt.countsAgainstEndpoint { up.pool.recordFailure(now: proxy.loop.now) }
-        if let next = proxy.resend(attempt, failed: up, head: headOut, headLength: headOutLength, attempts: &attempts, shard: shard) {
-            upstream = nil
-            requestComplete = false
+        let shard = outcome?.shard
+        if outcome != nil, let next = proxy.resend(attempt, failed: up, head: relay.headOut, headLength: relay.headOutLength,
+                                                   attempts: &outcome!.attempts, shard: shard) {
+            relay.upstream = nil
+            request.progress.complete = false
             // A fresh connection: its first readiness event drives the stream again (an idle one,
             // already writable, would bring none).
-            bind(pool: next, reuse: false)
+            bind(relay, pool: next, reuse: false)
             return
         }
-        fail(failure)
+        end(with: failure, attempt.ending)
     }
 
     func exchangeDeadlinePassed() {
-        guard let up = upstream, !finished else { return }
+        guard let relay = relayingHTTP1, let up = relay.upstream, !finished else { return }
         // Once the head went out, body bytes are read only when the session asks for them; if it has
         // not asked (`deferred` false), the client's window is what holds them up.
-        let silence = UpstreamSilence.judge(connected: up.connected,
-                                            awaitingClientBody: !requestComplete && !requestEnded && body.isEmpty && (headOut?.isEmpty ?? true),
-                                            blockedOnClient: responseStarted && (!deferred || !(fromUpstream?.isEmpty ?? true)))
+        let awaitingClientBody = !request.progress.complete && !request.progress.ended && request.body.isEmpty
+            && (relay.headOut?.isEmpty ?? true)
+        let blockedOnClient = relay.headSubmitted && (!relay.deferred || !(relay.fromUpstream?.isEmpty ?? true))
+        let silence = UpstreamSilence.judge(connected: up.connected, awaitingClientBody: awaitingClientBody, blockedOnClient: blockedOnClient)
         switch silence {
         case .client:
             proxy.responseDeadlines.arm(up, now: proxy.loop.now)
             connection.watchClient()
         case .upstream(let failure):
             if silence.countsAgainstEndpoint { up.pool.recordFailure(now: proxy.loop.now) }
-            failUpstream(failure)
+            failUpstream(relay, failure)
             proxy.markDirty(connection)
         }
     }

@@ -25,8 +25,9 @@ extension H2Stream {
     /// A gRPC stream whose response is under way is exempt: a bidirectional stream's client may
     /// rightly send nothing for a long time.
     private var awaitingClientBody: Bool {
-        !finished && !requestEnded && !discardingBody && unacknowledged == 0 && !(responseStarted && isGRPC)
-            && (upstream?.connected ?? true) && (headOut?.isEmpty ?? true)
+        let progress = request.progress
+        guard !finished && !progress.ended && !progress.discardingBody && progress.unacknowledged == 0 else { return false }
+        return roleAwaitsClientBody
     }
 
     /// Opens a window when the stream starts waiting on the client's body, closes it when it stops;
@@ -35,7 +36,7 @@ extension H2Stream {
         if awaitingClientBody {
             guard !bodyWindow.hasDeadline else { return }
             let now = proxy.loop.now
-            bodyWindow.window = RequestBodyWindow(startedAt: now, bytesAtStart: bytesFromClient)
+            bodyWindow.window = RequestBodyWindow(startedAt: now, bytesAtStart: request.progress.bytesFromClient)
             proxy.requestBodyDeadlines.arm(bodyWindow, now: now)
         } else if bodyWindow.hasDeadline {
             bodyWindow.cancelDeadline()
@@ -49,16 +50,16 @@ extension H2Stream {
         guard awaitingClientBody else { return }
         let window = bodyWindow.window, now = proxy.loop.now
         let minRate = snapshot.config.limits.minRequestBodyRate
-        if window.isMet(now: now, bytesRead: bytesFromClient, minRate: minRate) {
+        if window.isMet(now: now, bytesRead: request.progress.bytesFromClient, minRate: minRate) {
             updateRequestBodyWindow()
             return
         }
-        let elapsed = now &- window.startedAt, received = bytesFromClient &- window.bytesAtStart
+        let elapsed = now &- window.startedAt, received = request.progress.bytesFromClient &- window.bytesAtStart
         proxy.log.info("408 HTTP/2 request body too slow: \(received) bytes in \(elapsed / 1_000_000) ms, below limits.minRequestBodyRate \(minRate) B/s")
         recordOutcome(status: nil, failure: nil)
         if responseStarted {
             // The upstream answered already (its head went out): only a reset can end the stream.
-            releaseExchange(reuseUpstream: false)
+            endExchange(reuseUpstream: false)
             session.reset(stream: id, code: .cancel)
             proxy.markDirty(connection)
         } else {

@@ -1,11 +1,13 @@
-// One HTTP/2 stream: its request head from decoded fields, its body queue, and how it ends; the upstream side is in H2Stream+Exchange.
+// One HTTP/2 stream: its request, what it does with it (`H2Exchange`), how it is answered and how it ends.
 import EventLoop
 import HTTP
 import HTTP2
 import Telemetry
 
-/// A stream is one request of its arm, relayed to an HTTP/1.1 upstream exactly like a request of an
-/// HTTP/1.1 client. Objects are reused by the loop (`takeH2Stream`/`recycle`) with their arrays' capacity.
+/// A stream is one request of its arm: relayed to an HTTP/1.1 upstream exactly like a request of an
+/// HTTP/1.1 client (H2Stream+Exchange), to an HTTP/2 upstream as a stream (H2Stream+H2Upstream), or
+/// answered by the proxy itself. Objects are reused by the loop (`takeH2Stream`/`recycle`) with their
+/// arrays' capacity and their relay objects.
 final class H2Stream: UpstreamOwner {
     /// Strong and immutable, so a read costs no retain (an unowned(unsafe) read costs one; measured
     /// ~10 per request over all classes). The loop's `shutdown` breaks the cycle through its spare streams.
@@ -21,93 +23,41 @@ final class H2Stream: UpstreamOwner {
     /// The response went out completely (or the stream closed): counted by the connection once.
     var answered = false
 
-    // Request.
-    var fields: FieldRequest
-    /// The HTTP/1.1 parser's checks, applied to the decoded fields.
-    var rules = DecodedRequestRules()
-    /// The first field the rules refused: the stream is answered with it once the head ends.
-    var headProblem: HTTPParseError?
-    /// RFC 9113 §6.5.2's measure of the trailing fields, bounded like the head's.
-    var trailerListSize = 0
-    /// The measure and count of the head's fields past its limits (see `addField`).
-    var excessListSize = 0
-    var excessCount = 0
-    /// Field bytes while the head arrives; given back once the upstream head is written.
-    var scratch: ByteBuffer?
+    var request: H2Request
+    /// What the stream does with its request: which role is on (see H2Exchange for where its data lives).
+    var exchange = H2Exchange.ended
+    /// The arm the request was routed to, from routing until its outcome is recorded (once).
+    var outcome: H2PendingOutcome?
+    /// The config the request was routed under.
     var snapshot: ProxySnapshot
-    var headOut: ByteBuffer?
-    var headOutLength = 0
-    /// Request body for the upstream, already framed (chunked when the client declared no length), in order.
-    var body = BufferQueue()
-    /// DATA bytes received and not yet acknowledged to the client (the flow-control window they hold).
-    var unacknowledged = 0
-    /// Bytes to acknowledge once the session returns (callbacks do not call back into it).
-    var acknowledgeLater = 0
-    var chunkedBody = false
-    /// END_STREAM from the client.
-    var requestEnded = false
-    /// Everything, head and body, was written to the upstream.
-    var requestComplete = false
-    /// The request is answered without the upstream seeing (the rest of) its body: DATA is acknowledged and dropped.
-    var discardingBody = false
-    var retried = false
-    /// Retries of the HTTP/1.1 exchange within its arm (`FailedAttempt`).
-    var attempts = AttemptLog()
-
-    // Exchange and response.
-    var upstream: UpstreamConnection?
-    var shard: ArmShard?
-    var requestStartedAt: UInt64 = 0
-    /// The in-flight sweep counted this exchange slow (older than T); reset when an exchange begins.
-    var slowMarked = false
-    var bytesFromClient: UInt64 = 0
     var bytesToClient: UInt64 = 0
-    var fromUpstream: ByteBuffer?
-    var responseParser: ResponseHeadParser
-    var response = ResponseHead()
-    /// The response head was submitted to the session.
-    var responseStarted = false
-    var responseBody = BodyProgress.none
-    var responsePending = 0
-    /// The session asked for DATA and got `.deferred`: resume it when bytes arrive.
-    var deferred = false
-    /// A response of ours: its plain-text body and how much of it was sent.
-    var ownBody: StaticString?
-    var ownBodySent = 0
-
-    // HTTP/2 upstream (an arm with `protocol: h2`): the stream is relayed as a stream.
-    var h2Upstream: H2UpstreamConnection?
-    var upstreamStreamID: Int32 = 0
-    /// Response fields (head, then trailers) copied out of the upstream session's callbacks.
-    var upstreamFieldBytes: ByteBuffer?
-    var upstreamFields: [(name: ByteRange, value: ByteRange)] = []
-    var upstreamStatus = 0
-    var upstreamHeadDelivered = false
-    /// The stored fields are trailers, sent after the last DATA.
-    var upstreamTrailers = false
-    var upstreamFinished = false
-    /// Response DATA from the upstream, waiting for the client's window.
-    var responseData = BufferQueue()
-    /// The upstream session asked for request body and got `.deferred`.
-    var requestDeferred = false
-    /// The endpoint's pool, for a resend of a refused stream.
-    var h2Pool: UpstreamPool?
-    /// Request body bytes the upstream session took, kept until the response head for a resend.
-    var replay: ByteBuffer?
-    /// The body sent so far fits `replay`: a refused stream can be sent again.
-    var replayable = true
-    /// `content-type: application/grpc…`: `grpc-status` decides whether the response failed.
-    var isGRPC = false
-    var grpcStatus = -1
     /// The deadline of the request body's current progress window (see H2Stream+RequestBody).
     lazy var bodyWindow = H2RequestBodyWindow(stream: self)
+
+    /// Each relay's data: made once per stream object and reused by its streams (`let`: a read costs no
+    /// retain). Private: outside this file a relay is reached through `relayingHTTP1`/`relayingHTTP2`,
+    /// nil unless `exchange` is its case, so a role's data is used only in its phase.
+    private let http1Relay: H2HTTP1Relay
+    private let http2Relay = H2HTTP2Relay()
+
+    /// The HTTP/1.1 relay while the exchange is `.relayingHTTP1`, else nil.
+    var relayingHTTP1: H2HTTP1Relay? {
+        if case .relayingHTTP1 = exchange { return http1Relay }
+        return nil
+    }
+
+    /// The HTTP/2 relay while the exchange is `.relayingHTTP2`, else nil.
+    var relayingHTTP2: H2HTTP2Relay? {
+        if case .relayingHTTP2 = exchange { return http2Relay }
+        return nil
+    }
 
     init(proxy: ProxyLoop, connection: H2Connection) {
         self.proxy = proxy
         self.connection = connection
         session = connection.session
-        fields = FieldRequest(maxListSize: proxy.maxHeaderBytes, maxCount: proxy.maxHeaderCount)
-        responseParser = ResponseHeadParser(maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
+        request = H2Request(maxListSize: proxy.maxHeaderBytes, maxCount: proxy.maxHeaderCount)
+        http1Relay = H2HTTP1Relay(maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
         snapshot = proxy.snapshot
     }
 
@@ -126,120 +76,44 @@ final class H2Stream: UpstreamOwner {
         finished = false
         answered = false
         isTouched = false
-        fields.reset(maxListSize: proxy.maxHeaderBytes, maxCount: proxy.maxHeaderCount)
-        rules.reset()
-        headProblem = nil
-        trailerListSize = 0
-        excessListSize = 0
-        excessCount = 0
-        if responseParser.maxHeaderBytes != proxy.maxHeaderBytes || responseParser.maxHeaderCount != proxy.maxHeaderCount {
-            // A reload changed the limits since this spare object was made.
-            responseParser = ResponseHeadParser(maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
-        }
-        scratch = proxy.loop.buffers.take()
-        headOutLength = 0
-        unacknowledged = 0
-        acknowledgeLater = 0
-        chunkedBody = false
-        requestEnded = false
-        requestComplete = false
-        discardingBody = false
-        retried = false
-        attempts = AttemptLog()
-        bytesFromClient = 0
+        request.restart(maxListSize: proxy.maxHeaderBytes, maxCount: proxy.maxHeaderCount, scratch: proxy.loop.buffers.take())
+        exchange = .receivingHead
         bytesToClient = 0
-        responseParser.reset()
-        response.reset()
-        responseStarted = false
-        responseBody = .none
-        responsePending = 0
-        deferred = false
-        ownBody = nil
-        ownBodySent = 0
-        upstreamStreamID = 0
-        upstreamFields.removeAll(keepingCapacity: true)
-        upstreamStatus = 0
-        upstreamHeadDelivered = false
-        upstreamTrailers = false
-        upstreamFinished = false
-        requestDeferred = false
-        h2Pool = nil
-        replayable = true
-        isGRPC = false
-        grpcStatus = -1
     }
 
-    /// One field of the request head: checked, then collected. A head over the limits is still
-    /// decoded to its end while the excess stays within three times the limits, so that an ordinary
-    /// oversized head gets its 431 (the session could not send it after stopping the block: the
-    /// stream's reset goes first). Beyond that, e.g. an HPACK bomb, false: the stream is reset and
-    /// the rest of the block is not checked for nothing.
     func addField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
-        guard let scratch else { return true }
-        bytesFromClient &+= UInt64(name.count + value.count + 4)
-        if headProblem == nil && fields.problem == nil {
-            do { try rules.check(name: name, value: value) } catch { headProblem = error }
-        }
-        fields.add(name: name, value: value, scratch: UnsafeMutableRawBufferPointer(start: scratch.base, count: scratch.capacity))
-        guard fields.problem == .tooLarge else { return true }
-        excessListSize += name.count + value.count + 32
-        excessCount += 1
-        return excessListSize <= 3 * proxy.maxHeaderBytes && excessCount <= 3 * proxy.maxHeaderCount
+        request.addField(name: name, value: value, maxListSize: proxy.maxHeaderBytes, maxCount: proxy.maxHeaderCount)
     }
 
-    /// One trailing field: dropped (trailers have no place in the HTTP/1.1 request sent upstream, whose
-    /// body framing is ours), but measured, so a trailer block cannot be an endless one either.
     func addTrailerField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
-        trailerListSize += name.count + value.count + 32
-        return trailerListSize <= proxy.maxHeaderBytes
+        request.addTrailerField(name: name, value: value, maxListSize: proxy.maxHeaderBytes)
     }
 
     func headEnded(endStream: Bool) {
-        requestEnded = endStream
+        request.progress.ended = endStream
         startExchange()
     }
 
     /// Request DATA: queued for the upstream (with chunk framing when needed), acknowledged once written there.
     func received(_ bytes: UnsafeRawBufferPointer) {
-        guard bytes.count > 0 else { return }
-        if discardingBody || finished {
-            acknowledgeLater += bytes.count
-            return
-        }
-        defer { if h2Upstream != nil { wakeUpstreamBody() } }
-        unacknowledged += bytes.count
-        bytesFromClient &+= UInt64(bytes.count)
-        if chunkedBody {
-            var size: (UInt64, UInt64) = (0, 0)
-            let n = withUnsafeMutableBytes(of: &size) { writeChunkSize(bytes.count, into: $0) }
-            withUnsafeBytes(of: &size) { enqueue(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-            enqueue(bytes)
-            crlf.withUTF8Buffer { enqueue(UnsafeRawBufferPointer($0)) }
-        } else {
-            enqueue(bytes)
-        }
+        guard bytes.count > 0, !finished, request.receive(bytes, pool: proxy.loop.buffers) else { return }
+        if case .relayingHTTP2 = exchange { wakeUpstreamBody(http2Relay) }
     }
 
     func requestBodyEnded() {
-        requestEnded = true
-        if chunkedBody && !discardingBody { lastChunk.withUTF8Buffer { enqueue(UnsafeRawBufferPointer($0)) } }
-        if h2Upstream != nil { wakeUpstreamBody() }
-    }
-
-    private func enqueue(_ bytes: UnsafeRawBufferPointer) {
-        body.append(bytes, pool: proxy.loop.buffers)
+        request.bodyEnded(pool: proxy.loop.buffers)
+        if case .relayingHTTP2 = exchange { wakeUpstreamBody(http2Relay) }
     }
 
     /// The session closed the stream: after our last frame, or reset by the client or by us.
     func closed(errorCode: UInt32) {
         finished = true
-        h2Pool = nil
         cancelDeadline()
         bodyWindow.cancelDeadline()
         // Still recording means the response did not complete: the client went away or reset it.
         recordOutcome(status: nil, failure: nil)
-        releaseExchange(reuseUpstream: false)
-        releaseBuffers()
+        endExchange(reuseUpstream: false)
+        request.releaseBuffers(pool: proxy.loop.buffers)
     }
 
     /// The connection is closing with this stream open.
@@ -248,77 +122,191 @@ final class H2Stream: UpstreamOwner {
         closed(errorCode: H2ErrorCode.cancel.rawValue)
     }
 
-    func releaseBuffers() {
-        let pool = proxy.loop.buffers
-        pool.give(from: &scratch)
-        pool.give(from: &headOut)
-        pool.give(from: &fromUpstream)
-        pool.give(from: &upstreamFieldBytes)
-        pool.give(from: &replay)
-        body.release(pool: pool)
-        responseData.release(pool: pool)
+    // MARK: the exchange
+
+    /// The head ended: the checks the head's fields must pass, then routing, then the role that relays it.
+    func startExchange() {
+        guard let scratch = request.scratch else { return }
+        request.fields.finish()
+        switch request.fields.problem {
+        case .tooLarge?:
+            respond(status: 431, message: "request header fields too large")
+            return
+        case .incomplete?:
+            respond(status: 400, message: "request lacks :method or :path")
+            return
+        case nil:
+            break
+        }
+        let source = UnsafeRawBufferPointer(start: scratch.base, count: request.fields.used)
+        // The rules the HTTP/1.1 parser applies (CONNECT's 501 among them): the upstream sees the
+        // request as an HTTP/1.1 request line and Host, so it must be one that parser accepts.
+        if request.progress.headProblem == nil, let target = request.fields.target {
+            do { try request.rules.checkTarget(path: source.slice(target), method: request.fields.method) } catch {
+                request.progress.headProblem = error
+            }
+        }
+        if let problem = request.progress.headProblem {
+            respond(status: problem.status, message: problem.reason)
+            return
+        }
+        snapshot = proxy.snapshot
+        let decision: RouteDecision
+        switch request.withView(source: source, { proxy.route($0, client: .http2) }) {
+        case .refused(let failure):
+            fail(failure)
+            return
+        case .routed(let routed):
+            decision = routed
+        }
+        outcome = H2PendingOutcome(shard: decision.shard, startedAt: proxy.loop.now)
+        if decision.pool.protocolKind == .h2 {
+            startHTTP2Exchange(pool: decision.pool, source: source)
+        } else {
+            startHTTP1Exchange(pool: decision.pool, source: source)
+        }
     }
 
-    /// Gives the upstream connection back to its pool when the exchange ended cleanly, else closes it.
-    func releaseExchange(reuseUpstream: Bool) {
-        if let conn = h2Upstream {
-            h2Upstream = nil
-            cancelDeadline()
-            conn.abandon(upstreamStreamID, cancel: !upstreamFinished)
+    /// Starts relaying to an HTTP/1.1 upstream the request whose head (as HTTP/1.1) is `headOut`.
+    func startRelayingHTTP1(headOut: ByteBuffer, length: Int) -> H2HTTP1Relay {
+        http1Relay.start(headOut: headOut, length: length, maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
+        exchange = .relayingHTTP1
+        return http1Relay
+    }
+
+    /// Starts relaying the request as a stream to an endpoint of `pool` (an HTTP/2 arm).
+    func startRelayingHTTP2(pool: UpstreamPool) -> H2HTTP2Relay {
+        http2Relay.start(pool: pool)
+        exchange = .relayingHTTP2
+        return http2Relay
+    }
+
+    /// Ends the exchange's role: an HTTP/1.1 upstream connection goes back to its pool when
+    /// `reuseUpstream` (the exchange left it clean), else is closed; an HTTP/2 upstream stream still
+    /// open is cancelled; the relay's buffers go back to the pool.
+    func endExchange(reuseUpstream: Bool) {
+        switch exchange {
+        case .relayingHTTP1:
+            exchange = .ended
+            if let up = http1Relay.upstream { proxy.release(up, reusable: reuseUpstream) }
+            http1Relay.release(pool: proxy.loop.buffers)
+        case .relayingHTTP2:
+            exchange = .ended
+            if let conn = http2Relay.connection {
+                cancelDeadline()
+                conn.abandon(http2Relay.streamID, cancel: !http2Relay.upstreamFinished)
+            }
+            http2Relay.release(pool: proxy.loop.buffers)
+        case .receivingHead, .answering, .ended:
+            exchange = .ended
         }
-        guard let up = upstream else { return }
-        upstream = nil
-        proxy.release(up, reusable: reuseUpstream)
+    }
+
+    /// Whether the role lets the request wait on the client's body (see `awaitingClientBody`): an HTTP/1.1
+    /// upstream connected and holding all of the head; a gRPC stream's client, once the response is under
+    /// way, may rightly send nothing for a long time.
+    var roleAwaitsClientBody: Bool {
+        switch exchange {
+        case .relayingHTTP1: return (http1Relay.upstream?.connected ?? true) && (http1Relay.headOut?.isEmpty ?? true)
+        case .relayingHTTP2: return !(http2Relay.headDelivered && http2Relay.fields.isGRPC)
+        case .receivingHead, .answering, .ended: return true
+        }
+    }
+
+    /// The response head was handed to the client's session (after an own answer, or once the exchange ended).
+    var responseStarted: Bool {
+        switch exchange {
+        case .receivingHead: return false
+        case .relayingHTTP1: return http1Relay.headSubmitted
+        case .relayingHTTP2: return http2Relay.headDelivered
+        case .answering, .ended: return true
+        }
     }
 
     /// Records how the request ended, once (see ClientConnection.recordOutcome).
     func recordOutcome(status: Int?, failure: FailureKind?) {
-        guard let shard else { return }
-        self.shard = nil
-        shard.recordOutcome(status: status, failure: failure, latencyNanoseconds: proxy.loop.now &- requestStartedAt,
-                            bytesFromClient: bytesFromClient, bytesToClient: bytesToClient, slowMarked: slowMarked,
-                            retriedFailure: attempts.hidFailure)
+        guard let outcome else { return }
+        self.outcome = nil
+        outcome.shard.recordOutcome(status: status, failure: failure, latencyNanoseconds: proxy.loop.now &- outcome.startedAt,
+                                    bytesFromClient: request.progress.bytesFromClient, bytesToClient: bytesToClient,
+                                    slowMarked: outcome.slowMarked, retriedFailure: outcome.attempts.hidFailure)
     }
 
     /// The in-flight sweep: counts the request in flight as slow once it is older than `threshold`
     /// nanoseconds (its arm's route's T), before it ends. Called every 100 ms by the loop, never per request.
     func markIfSlow(now: UInt64, threshold: (ArmShard) -> UInt64) {
-        guard let shard else { return }
-        shard.markIfSlow(startedAt: requestStartedAt, now: now, threshold: threshold(shard), marked: &slowMarked)
+        guard var pending = outcome else { return }
+        pending.shard.markIfSlow(startedAt: pending.startedAt, now: now, threshold: threshold(pending.shard), marked: &pending.slowMarked)
+        outcome = pending
+    }
+
+    /// Makes the progress the stream's state allows (outside the session's callbacks).
+    func advance() {
+        guard !finished else { return }
+        defer { updateRequestBodyWindow() }
+        if request.progress.acknowledgeLater > 0 {
+            session.consume(stream: id, request.progress.acknowledgeLater)
+            request.progress.acknowledgeLater = 0
+        }
+        if case .relayingHTTP1 = exchange { advanceHTTP1(http1Relay) }
+    }
+
+    /// Fills a DATA frame of the response (inside the session's send), from whichever role answers.
+    func readBody(into out: UnsafeMutableRawBufferPointer) -> H2BodyRead {
+        switch exchange {
+        case .relayingHTTP1:
+            return readHTTP1Body(http1Relay, into: out)
+        case .relayingHTTP2:
+            return readUpstreamData(http2Relay, into: out)
+        case .answering(var own):
+            let (n, last) = own.read(into: out)
+            exchange = .answering(own)
+            bytesToClient &+= UInt64(n)
+            if n > 0 { connection.responseDataSent() }
+            return .bytes(n, last: last)
+        case .receivingHead, .ended:
+            return .failed
+        }
     }
 
     // MARK: answers of our own
 
-    /// Answers with `failure` (counted against the arm when it is the arm's fault). After the response
-    /// head went out, the stream is reset instead and the arm records a 502.
+    /// Ends the exchange with `failure`: answered with it while the client has nothing of the response,
+    /// else cut (`ExchangeEnding`).
     func fail(_ failure: ProxyFailure) {
-        if responseStarted {
-            proxy.log.info("\(failure.status) \(failure.message) (HTTP/2 stream cut)")
-            recordOutcome(status: 502, failure: failure.kind)
-            releaseExchange(reuseUpstream: false)
-            session.reset(stream: id, code: .internalError)
-            proxy.markDirty(connection)
-            return
-        }
-        if failure.kind != nil { proxy.log.info("\(failure.status) \(failure.message)") }
-        recordOutcome(status: failure.status, failure: failure.kind)
-        respond(status: failure.status, message: failure.message)
+        end(with: failure, responseStarted ? .cut : .answer(failure))
     }
 
+    /// An answer is counted against the arm when it is the arm's fault; a cut resets the stream, and
+    /// the arm records the truncated response as `ExchangeEnding.cutStatus`.
+    func end(with failure: ProxyFailure, _ ending: ExchangeEnding) {
+        switch ending {
+        case .cut:
+            proxy.log.info("\(failure.status) \(failure.message) (HTTP/2 stream cut)")
+            recordOutcome(status: ExchangeEnding.cutStatus, failure: failure.kind)
+            endExchange(reuseUpstream: false)
+            session.reset(stream: id, code: .internalError)
+            proxy.markDirty(connection)
+        case .answer(let failure):
+            if failure.kind != nil { proxy.log.info("\(failure.status) \(failure.message)") }
+            recordOutcome(status: failure.status, failure: failure.kind)
+            respond(status: failure.status, message: failure.message)
+        }
+    }
 
     /// Submits a plain-text response of ours; the request body, if still coming, is dropped.
     func respond(status: Int, message: StaticString) {
-        releaseExchange(reuseUpstream: false)
-        if !requestEnded || !body.isEmpty { dropRequestBody() }
-        ownBody = message
-        ownBodySent = 0
-        responseStarted = true
-        let length = message.utf8CodeUnitCount + 1
+        endExchange(reuseUpstream: false)
+        if !request.progress.ended || !request.body.isEmpty { dropRequestBody() }
+        let own = H2OwnResponse(message: message)
+        exchange = .answering(own)
         var digits: (UInt64, UInt64) = (0, 0)
-        let n = withUnsafeMutableBytes(of: &digits) { writeDecimal(length, into: $0) }
+        let n = withUnsafeMutableBytes(of: &digits) { writeDecimal(own.length, into: $0) }
         withUnsafeBytes(of: &digits) { lengthBytes in
             contentTypeName.withUTF8Buffer { name in
-                textPlain.withUTF8Buffer { value in session.addField(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value)) }
+                textPlain.withUTF8Buffer { value in
+                    session.addField(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value))
+                }
             }
             contentLengthName.withUTF8Buffer { name in
                 session.addField(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(rebasing: lengthBytes[0..<n]))
@@ -334,52 +322,24 @@ final class H2Stream: UpstreamOwner {
     /// The request is answered without (the rest of) its body: what came is acknowledged and freed,
     /// what still comes is acknowledged and dropped, so the client's window never closes on it.
     func dropRequestBody() {
-        discardingBody = true
-        acknowledgeLater += unacknowledged
-        unacknowledged = 0
-        body.release(pool: proxy.loop.buffers)
+        request.dropBody(pool: proxy.loop.buffers)
         // The acknowledgement goes out from `advance`, outside the session's callbacks.
         connection.touch(self)
     }
+}
 
-    /// Our own body: the message and a newline, like HTTP/1.1 error responses.
-    func readOwnBody(_ message: StaticString, into buffer: UnsafeMutableRawBufferPointer) -> H2BodyRead {
-        let total = message.utf8CodeUnitCount + 1
-        var n = 0
-        message.withUTF8Buffer { text in
-            while ownBodySent < total && n < buffer.count {
-                buffer[n] = ownBodySent < text.count ? text[ownBodySent] : UInt8(ascii: "\n")
-                ownBodySent += 1
-                n += 1
-            }
-        }
-        bytesToClient &+= UInt64(n)
-        if n > 0 { connection.responseDataSent() }
-        return .bytes(n, last: ownBodySent == total)
-    }
+/// The request's arm while its outcome is still to record: the shard it counts on, since when, whether
+/// the in-flight sweep counted it slow, and its retries within the arm.
+struct H2PendingOutcome {
+    let shard: ArmShard
+    let startedAt: UInt64
+    var slowMarked = false
+    var attempts = AttemptLog()
 }
 
 private let contentTypeName: StaticString = "content-type"
 private let textPlain: StaticString = "text/plain; charset=utf-8"
 private let contentLengthName: StaticString = "content-length"
-private let crlf: StaticString = "\r\n"
-private let lastChunk: StaticString = "0\r\n\r\n"
-
-/// "1a2b\r\n" for a chunk of `size` bytes; returns the length written.
-private func writeChunkSize(_ size: Int, into out: UnsafeMutableRawBufferPointer) -> Int {
-    var digits = 0
-    var v = size
-    repeat { digits += 1; v >>= 4 } while v != 0
-    v = size
-    for i in stride(from: digits - 1, through: 0, by: -1) {
-        let nibble = UInt8(v & 15)
-        out[i] = nibble < 10 ? 48 + nibble : 87 + nibble
-        v >>= 4
-    }
-    out[digits] = 13
-    out[digits + 1] = 10
-    return digits + 2
-}
 
 private func writeDecimal(_ value: Int, into out: UnsafeMutableRawBufferPointer) -> Int {
     var digits = 0

@@ -166,29 +166,23 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
 
     private func receive() {
         while readable && !closed {
-            let buffer = input ?? proxy.loop.buffers.take()
-            input = buffer
-            buffer.clear()
-            let space = buffer.writableCount
-            do {
-                switch try transport.read(into: buffer.writable) {
-                case .wouldBlock:
-                    readable = false
-                case .value(0):
-                    fail(.upstreamClosed)
-                case .value(let n):
-                    buffer.commit(n)
-                    if n < space && !peerHungUp { readable = false }
-                    inSession += 1
-                    defer { inSession -= 1 }
-                    do { try session.receive(buffer.readable) } catch {
-                        proxy.log.warning("HTTP/2 upstream \(pool.configured): \(error)")
-                        flush()
-                        fail(.invalidResponse)
-                    }
-                }
-            } catch {
+            let buffer = proxy.loop.buffers.emptied(&input)
+            let n: Int?
+            do { n = try transport.read(into: buffer, readable: &readable, peerHungUp: peerHungUp) } catch {
                 fail(.upstreamReset)
+                continue
+            }
+            guard let n else { continue }
+            if n == 0 {
+                fail(.upstreamClosed)
+                continue
+            }
+            inSession += 1
+            defer { inSession -= 1 }
+            do { try session.receive(buffer.readable) } catch {
+                proxy.log.warning("HTTP/2 upstream \(pool.configured): \(error)")
+                flush()
+                fail(.invalidResponse)
             }
         }
         proxy.loop.buffers.give(from: &input)
@@ -198,19 +192,13 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
     func flush() {
         guard !closed, connected, handshaking == nil else { return }
         while true {
-            if let out = output, !out.isEmpty {
-                guard writable else { break }
-                do {
-                    _ = try transport.write(out, writable: &writable)
-                } catch {
-                    fail(.upstreamReset)
-                    return
-                }
-                if !writable { break }
+            do {
+                guard try transport.writePending(output, writable: &writable).done else { break }
+            } catch {
+                fail(.upstreamReset)
+                return
             }
-            let out = output ?? proxy.loop.buffers.take()
-            output = out
-            out.clear()
+            let out = proxy.loop.buffers.emptied(&output)
             do {
                 inSession += 1
                 let n = try session.send(into: out.writable)
