@@ -185,13 +185,7 @@ public final class ProxyLoop {
     /// Every client connection of this loop, HTTP/1.1 then HTTP/2 as registered: the one walk the drain,
     /// the shutdown and the in-flight sweep share.
     private func forEachClient(http1: (ClientConnection) -> Void, http2: (H2Connection) -> Void) {
-        loop.reactor.forEachRegistered { object in
-            switch object {
-            case let c as ClientConnection: http1(c)
-            case let c as H2Connection: http2(c)
-            default: break
-            }
-        }
+        loop.reactor.forEachRegistered(http1, or: http2)
     }
 
     // MARK: slow in flight
@@ -480,13 +474,7 @@ public final class ProxyLoop {
         sweepTimer.cancelDeadline()
         // Clients first: their exchanges end as "client gone", as in a drain, not as upstream failures.
         forEachClient { $0.close() } http2: { $0.close() }
-        loop.reactor.forEachRegistered { object in
-            switch object {
-            case let c as UpstreamConnection: c.close()
-            case let c as H2UpstreamConnection: c.close()
-            default: break
-            }
-        }
+        loop.reactor.forEachRegistered({ (c: UpstreamConnection) in c.close() }, or: { (c: H2UpstreamConnection) in c.close() })
         spareStreams.removeAll()
         // Closing marks connections dirty, and no flush runs again to empty these lists.
         dirtyDownstreams.removeAll()
