@@ -375,40 +375,17 @@ public final class ProxyLoop {
         return fresh
     }
 
-    // HTTP/2 connections whose session has frames to send because of another connection's events
-    // (a WINDOW_UPDATE, DATA or a reset relayed across the proxy): flushed once the events are handled.
-    private var dirtyDownstreams: [H2Connection] = []
-    private var dirtyUpstreams: [H2UpstreamConnection] = []
-    // Swapped with the lists above while they are flushed: copying a list and emptying it would
-    // make the copy share its storage and the emptying allocate (a malloc per batch, measured).
-    private var flushingDownstreams: [H2Connection] = []
-    private var flushingUpstreams: [H2UpstreamConnection] = []
+    /// HTTP/2 connections with frames queued by another connection's events, flushed after each batch of events.
+    private let dirtyDownstreams = DirtyList<H2Connection>()
+    private let dirtyUpstreams = DirtyList<H2UpstreamConnection>()
 
-    func markDirty(_ connection: H2Connection) {
-        guard !connection.isDirty else { return }
-        connection.isDirty = true
-        dirtyDownstreams.append(connection)
-    }
+    @inline(__always)
+    func markDirty(_ connection: H2Connection) { dirtyDownstreams.mark(connection) }
 
-    func markDirty(_ connection: H2UpstreamConnection) {
-        guard !connection.isDirty else { return }
-        connection.isDirty = true
-        dirtyUpstreams.append(connection)
-    }
+    @inline(__always)
+    func markDirty(_ connection: H2UpstreamConnection) { dirtyUpstreams.mark(connection) }
 
-    /// Flushes until quiet: a flush on one side may queue frames on the other (bounded rounds).
-    private func flushDirty() {
-        var rounds = 0
-        while (!dirtyDownstreams.isEmpty || !dirtyUpstreams.isEmpty) && rounds < 16 {
-            rounds += 1
-            swap(&dirtyDownstreams, &flushingDownstreams)
-            for c in flushingDownstreams { c.isDirty = false; c.flush() }
-            flushingDownstreams.removeAll(keepingCapacity: true)
-            swap(&dirtyUpstreams, &flushingUpstreams)
-            for c in flushingUpstreams { c.isDirty = false; c.flush() }
-            flushingUpstreams.removeAll(keepingCapacity: true)
-        }
-    }
+    private func flushDirty() { DirtyList.flushUntilQuiet(dirtyDownstreams, dirtyUpstreams) }
 
     /// A client connection that turned out to speak HTTP/2 (prior-knowledge preface or ALPN "h2")
     /// continues as an `H2Connection` on the same socket and registration.
@@ -479,8 +456,6 @@ public final class ProxyLoop {
         // Closing marks connections dirty, and no flush runs again to empty these lists.
         dirtyDownstreams.removeAll()
         dirtyUpstreams.removeAll()
-        flushingDownstreams.removeAll()
-        flushingUpstreams.removeAll()
     }
 }
 
