@@ -25,36 +25,18 @@ public final class ProxyLoop {
     /// The other loops serving the same listeners (see `AcceptBalance.connections`).
     private var peers: [LoopControl] = []
 
-    /// Deadline lists, one per timeout kind (see DeadlineList: one duration per list).
-    private struct TimeoutLists {
-        let header, handshake, idle, requestBody, connect, response, upstreamIdle: DeadlineList
-
-        init(_ t: TimeoutsConfig, on loop: EventLoop) {
-            header = loop.deadlineList(for: t.requestHeader)
-            handshake = loop.deadlineList(for: t.tlsHandshake)
-            idle = loop.deadlineList(for: t.idle)
-            requestBody = loop.deadlineList(for: t.requestBody)
-            connect = loop.deadlineList(for: t.upstreamConnect)
-            response = loop.deadlineList(for: t.upstreamResponse)
-            upstreamIdle = loop.deadlineList(for: t.upstreamIdle)
-        }
-
-        var all: [DeadlineList] { [header, handshake, idle, requestBody, connect, response, upstreamIdle] }
-    }
-    private var timeouts: TimeoutLists
-    var headerDeadlines: DeadlineList { timeouts.header }
-    var handshakeDeadlines: DeadlineList { timeouts.handshake }
-    var idleDeadlines: DeadlineList { timeouts.idle }
+    /// One list per timeout kind (see LoopDeadlines); the properties below are the ones connections arm.
+    private var deadlines: LoopDeadlines
+    @inline(__always) var headerDeadlines: DeadlineList { deadlines.header }
+    @inline(__always) var handshakeDeadlines: DeadlineList { deadlines.handshake }
+    @inline(__always) var idleDeadlines: DeadlineList { deadlines.idle }
     /// One window of `timeouts.requestBody` while a request body is awaited (HTTP/1.1 connections, HTTP/2 streams).
-    var requestBodyDeadlines: DeadlineList { timeouts.requestBody }
-    var connectDeadlines: DeadlineList { timeouts.connect }
-    var responseDeadlines: DeadlineList { timeouts.response }
-    var upstreamIdleDeadlines: DeadlineList { timeouts.upstreamIdle }
-    let listenerBackoff: DeadlineList
-    /// How long a connection closed after an error response of ours keeps draining the client's bytes.
-    let lingerDeadlines: DeadlineList
-    /// The in-flight sweep's period (shared with `listenerBackoff`: lists of one duration are one list).
-    private let sweepDeadlines: DeadlineList
+    @inline(__always) var requestBodyDeadlines: DeadlineList { deadlines.requestBody }
+    @inline(__always) var connectDeadlines: DeadlineList { deadlines.connect }
+    @inline(__always) var responseDeadlines: DeadlineList { deadlines.response }
+    @inline(__always) var upstreamIdleDeadlines: DeadlineList { deadlines.upstreamIdle }
+    @inline(__always) var listenerBackoff: DeadlineList { deadlines.listenerBackoff }
+    @inline(__always) var lingerDeadlines: DeadlineList { deadlines.linger }
     /// Fires every 100 ms while the snapshot has a managed route: `sweepSlowInFlight`.
     private let sweepTimer = SweepTimer()
     /// The sweep's T by arm shard, refilled at each sweep (kept for its capacity: no allocation per sweep).
@@ -84,10 +66,7 @@ public final class ProxyLoop {
         maxHeaderBytes = limits.maxHeaderBytes
         maxHeaderCount = limits.maxHeaderCount
         maxConnections = ConnectionBudget.maxConnections(snapshot.config, loops: metrics.loopCount)
-        timeouts = TimeoutLists(snapshot.config.timeouts, on: loop)
-        listenerBackoff = loop.deadlineList(for: .milliseconds(100))
-        lingerDeadlines = loop.deadlineList(for: .seconds(2))
-        sweepDeadlines = loop.deadlineList(for: .milliseconds(100))
+        deadlines = LoopDeadlines(snapshot.config.timeouts, on: loop)
         control = LoopControl(handle: loop.handle)
         installRoutes(snapshot)
         do {
@@ -130,8 +109,7 @@ public final class ProxyLoop {
         maxHeaderBytes = min(limits.maxHeaderBytes, loop.buffers.bufferSize - 1024)
         maxHeaderCount = limits.maxHeaderCount
         maxConnections = ConnectionBudget.maxConnections(next.config, loops: metrics.loopCount)
-        timeouts = TimeoutLists(next.config.timeouts, on: loop)
-        loop.retireDeadlineLists(except: timeouts.all + [listenerBackoff, lingerDeadlines, sweepDeadlines])
+        deadlines.install(next.config.timeouts, on: loop)
         installRoutes(next)
         armSweep()
         if !draining {
@@ -193,7 +171,7 @@ public final class ProxyLoop {
     /// Keeps the sweep ticking while the served snapshot has a managed route (none: the loop sleeps undisturbed).
     private func armSweep() {
         guard !sweepTimer.hasDeadline, snapshot.routes.byIndex.contains(where: \.managed) else { return }
-        sweepDeadlines.arm(sweepTimer, now: loop.now)
+        deadlines.sweep.arm(sweepTimer, now: loop.now)
     }
 
     fileprivate func sweepFired() {
