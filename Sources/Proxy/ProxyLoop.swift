@@ -18,7 +18,7 @@ public final class ProxyLoop {
     private(set) var routeRuntimes: [RouteRuntime] = []
     /// Keyed by `ResolvedEndpoint.poolKey`: address, protocol and TLS settings.
     private var poolsByAddress: [String: UpstreamPool] = [:]
-    private(set) var listeners: [Listener] = []
+    let listeners = ListenerSet()
     public let control: LoopControl
     /// Set by a drain: no new connections, and every connection closes after its current request.
     private(set) var draining = false
@@ -73,8 +73,7 @@ public final class ProxyLoop {
             try openListeners(snapshot)
         } catch {
             // The listeners already open hold this loop: close them, or a failed start leaks it and their fds.
-            for l in listeners { l.close() }
-            listeners.removeAll()
+            listeners.closeAll()
             throw error
         }
         control.servedGeneration.store(snapshot.generation, ordering: .releasing)
@@ -120,33 +119,15 @@ public final class ProxyLoop {
         control.servedGeneration.store(next.generation, ordering: .releasing)
     }
 
-    /// Keeps listeners whose name and address are unchanged, closes the others, opens the new ones.
+    /// Keeps listeners whose name and address are unchanged, closes the others (draining their connections), opens the new ones.
     private func openListeners(_ next: ProxySnapshot) throws {
-        var kept: [Listener] = []
-        for l in listeners {
-            if let same = next.listeners.first(where: { $0.name == l.name && $0.address == l.address && ($0.tls == nil) == (l.tls == nil) }) {
-                l.tls = same.tls
-                l.http2 = same.http2
-                l.balance = same.balance
-                l.maxConnections = next.config.listeners.first { $0.name == l.name }?.maxConnections
-                kept.append(l)
-            } else {
-                l.close()
-                drainConnections(acceptedBy: l)
-            }
-        }
-        listeners = kept
-        for l in next.listeners where !listeners.contains(where: { $0.name == l.name && $0.address == l.address }) {
-            listeners.append(try Listener(name: l.name, address: l.address, tls: l.tls, http2: l.http2, balance: l.balance,
-                                          maxConnections: next.config.listeners.first { $0.name == l.name }?.maxConnections, proxy: self))
-        }
+        try listeners.install(next, proxy: self) { drainConnections(acceptedBy: $0) }
     }
 
     private func beginDrain() {
         guard !draining else { return }
         draining = true
-        for l in listeners { l.close() }
-        listeners.removeAll()
+        listeners.closeAll()
         drainConnections(acceptedBy: nil)
     }
 
@@ -283,7 +264,7 @@ public final class ProxyLoop {
     /// would, since no request has arrived on it yet).
     private func adoptHanded(_ handed: HandedConnection) {
         let fd = SocketDescriptor(raw: handed.fd)
-        guard !draining, let listener = listeners.first(where: { $0.name == handed.listener }) else {
+        guard !draining, let listener = listeners.named(handed.listener) else {
             fd.close()
             control.openConnections.subtract(1, ordering: .relaxed)
             metrics.listener(handed.listener).connections.subtract(1, ordering: .relaxed)
@@ -422,8 +403,7 @@ public final class ProxyLoop {
     /// Connections and streams hold their loop strongly (a read through an unowned reference costs a
     /// retain on every access, measured ~10 per request), so nothing may outlive this with a cycle.
     public func shutdown() {
-        for l in listeners { l.close() }
-        listeners.removeAll()
+        listeners.closeAll()
         for p in poolsByAddress.values { p.closeAll() }
         stopHealthChecks()
         sweepTimer.cancelDeadline()

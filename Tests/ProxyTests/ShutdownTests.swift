@@ -38,7 +38,7 @@ import Testing
             if upstreamOpenedFirst { _ = try loop.h2Connection(for: pool) }
             let fd = SocketDescriptor(raw: pair[0])
             let client = try H2Connection(fd: fd, transport: .plain(fd), peerText: Array("127.0.0.1".utf8), input: nil,
-                                          listener: loop.listeners[0], proxy: loop)
+                                          listener: loop.listeners.all[0], proxy: loop)
             freedClient = client
             try loop.loop.reactor.register(fd, client, interest: Reactor.readable)
             try sendRequest(to: pair[1])
