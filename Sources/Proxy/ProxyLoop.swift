@@ -15,9 +15,7 @@ public final class ProxyLoop {
     let log: Logger
     let metrics: MetricsRegistry
     private(set) var snapshot: ProxySnapshot
-    private(set) var routeRuntimes: [RouteRuntime] = []
-    /// Keyed by `ResolvedEndpoint.poolKey`: address, protocol and TLS settings.
-    private var poolsByAddress: [String: UpstreamPool] = [:]
+    let upstreams = UpstreamDirectory()
     let listeners = ListenerSet()
     public let control: LoopControl
     /// Set by a drain: no new connections, and every connection closes after its current request.
@@ -91,9 +89,9 @@ public final class ProxyLoop {
             case .install(let next): install(next)
             case .drain: beginDrain()
             case .closeIdle(let endpoints):
-                for pool in poolsByAddress.values where endpoints.contains(pool.configured) { pool.closeAll() }
+                for pool in upstreams.pools(of: endpoints) { pool.closeAll() }
             case .warm(let endpoints, let perEndpoint):
-                warm(poolsByAddress.values.filter { endpoints.contains($0.configured) }, perEndpoint: perEndpoint)
+                warm(upstreams.pools(of: endpoints), perEndpoint: perEndpoint)
             case .peers(let all): peers = all.filter { $0 !== control }
             case .adopt(let handed): adoptHanded(handed)
             }
@@ -167,7 +165,7 @@ public final class ProxyLoop {
     /// shard, which identifies the (route, arm) across reloads; the request path pays one Bool store.
     func sweepSlowInFlight() {
         slowThresholdByShard.removeAll(keepingCapacity: true)
-        for (route, runtime) in zip(snapshot.routes.byIndex, routeRuntimes) where route.managed {
+        for (route, runtime) in zip(snapshot.routes.byIndex, upstreams.routes) where route.managed {
             let t = route.slowThreshold.nanoseconds
             guard t > 0 else { continue }
             slowThresholdByShard[ObjectIdentifier(runtime.primaryShard)] = t
@@ -183,46 +181,9 @@ public final class ProxyLoop {
         }
     }
 
-    /// Builds per-route state for `snapshot`, keeping the pools of endpoints that remain.
+    /// Builds per-route state for `snapshot`, keeping the pools of endpoints that remain (see `UpstreamDirectory`).
     private func installRoutes(_ snapshot: ProxySnapshot) {
-        let maxIdle = snapshot.config.limits.maxIdlePerEndpoint
-        var pools: [String: UpstreamPool] = [:]
-        func armPools(_ arm: CompiledArm, route: CompiledRoute, shard: ArmShard) -> [UpstreamPool] {
-            arm.endpoints.map { e in
-                let key = e.poolKey(arm.protocol)
-                if let p = pools[key] {
-                    if !p.ejectionShards.contains(where: { $0 === shard }) { p.ejectionShards.append(shard) }
-                    return p
-                }
-                let p = poolsByAddress[key]
-                    ?? UpstreamPool(address: e.address, configured: e.configured, protocolKind: arm.protocol, tls: e.tls, maxIdle: maxIdle)
-                p.maxIdle = maxIdle
-                p.tls = e.tls
-                // The first route listing the endpoint sets its outlier detection.
-                p.outlierPolicy = route.outlier
-                p.ejectionShards = [shard]
-                p.log = log
-                pools[key] = p
-                return p
-            }
-        }
-        // Each loop and route draws from its own seed, so no two splits pick the canary in step.
-        var seeds = SystemRandomNumberGenerator()
-        stopHealthChecks()
-        routeRuntimes = snapshot.routes.byIndex.map { route in
-            let primaryShard = metrics.shard(route: route.name, arm: .primary, loop: index)
-            let canaryShard = metrics.shard(route: route.name, arm: .canary, loop: index)
-            let arm = { (compiled: CompiledArm, shard: ArmShard) -> ArmRuntime in
-                let pools = armPools(compiled, route: route, shard: shard)
-                return ArmRuntime(pools: pools, outlier: route.outlier, retry: route.retry, probes: self.startProbes(pools, route: route))
-            }
-            return RouteRuntime(split: WeightedSplit(seed: seeds.next()),
-                                primary: arm(route.primary, primaryShard),
-                                canary: route.canary.map { arm($0, canaryShard) },
-                                primaryShard: primaryShard, canaryShard: canaryShard)
-        }
-        for (key, old) in poolsByAddress where pools[key] == nil { old.retire() }
-        poolsByAddress = pools
+        upstreams.install(snapshot, metrics: metrics, loop: index, log: log) { startProbes($0, route: $1) }
     }
 
     /// Whether `listener` must stop accepting: its own limit or the proxy's is reached. The counts
@@ -376,36 +337,21 @@ public final class ProxyLoop {
         listener.gauge.connections.subtract(1, ordering: .relaxed)
     }
 
-    /// Picks the arm for a request of `route`, and an endpoint of it (`ArmRuntime.pick`: one always,
-    /// ejected or not); the request counts as started on the arm's shard (in flight until its outcome).
+    /// Picks the arm for a request of `route`, and an endpoint of it (see `UpstreamDirectory.pick`).
+    @inline(__always)
     func pickUpstream(route: CompiledRoute) -> (pool: UpstreamPool, shard: ArmShard) {
-        let now = loop.now
-        let i = route.index
-        let weight = route.weight.weight
-        let canary = weight > 0 && routeRuntimes[i].canary != nil && routeRuntimes[i].split.pickCanary(weight: weight)
-        let shard = canary ? routeRuntimes[i].canaryShard : routeRuntimes[i].primaryShard
-        #if !CANARYGATE_NO_METRICS
-        shard.requestStarted()
-        #endif
-        return (canary ? routeRuntimes[i].canary!.pick(now: now) : routeRuntimes[i].primary.pick(now: now), shard)
+        upstreams.pick(route: route, now: loop.now)
     }
 
     public func run() { loop.run() }
-
-    private func stopHealthChecks() {
-        for route in routeRuntimes {
-            route.primary.stopProbes()
-            route.canary?.stopProbes()
-        }
-    }
 
     /// Closes listeners, pooled connections and whatever the drain left open (the loop is stopping).
     /// Connections and streams hold their loop strongly (a read through an unowned reference costs a
     /// retain on every access, measured ~10 per request), so nothing may outlive this with a cycle.
     public func shutdown() {
         listeners.closeAll()
-        for p in poolsByAddress.values { p.closeAll() }
-        stopHealthChecks()
+        upstreams.closeAll()
+        upstreams.stopProbes()
         sweepTimer.cancelDeadline()
         // Clients first: their exchanges end as "client gone", as in a drain, not as upstream failures.
         forEachClient { $0.close() } http2: { $0.close() }
