@@ -35,10 +35,7 @@ public final class ProxyLoop {
     @inline(__always) var upstreamIdleDeadlines: DeadlineList { deadlines.upstreamIdle }
     @inline(__always) var listenerBackoff: DeadlineList { deadlines.listenerBackoff }
     @inline(__always) var lingerDeadlines: DeadlineList { deadlines.linger }
-    /// Fires every 100 ms while the snapshot has a managed route: `sweepSlowInFlight`.
-    private let sweepTimer = SweepTimer()
-    /// The sweep's T by arm shard, refilled at each sweep (kept for its capacity: no allocation per sweep).
-    private var slowThresholdByShard: [ObjectIdentifier: UInt64] = [:]
+    private let slowSweep = SlowInFlightSweep()
 
     /// One TLS record's worth of plaintext: a response head and the start of its body are joined
     /// here to go out as one record (see `ClientTransport.write(_:_:scratch:)`).
@@ -77,7 +74,7 @@ public final class ProxyLoop {
         control.servedGeneration.store(snapshot.generation, ordering: .releasing)
         loop.onWake = { [unowned self] in self.processCommands() }
         loop.afterEvents = { [unowned self] in self.flushDirty() }
-        sweepTimer.proxy = self
+        slowSweep.proxy = self
         armSweep()
     }
 
@@ -147,38 +144,23 @@ public final class ProxyLoop {
 
     // MARK: slow in flight
 
-    /// Keeps the sweep ticking while the served snapshot has a managed route (none: the loop sleeps undisturbed).
     private func armSweep() {
-        guard !sweepTimer.hasDeadline, snapshot.routes.byIndex.contains(where: \.managed) else { return }
-        deadlines.sweep.arm(sweepTimer, now: loop.now)
+        slowSweep.keepTicking(routes: snapshot.routes.byIndex, on: deadlines.sweep, now: loop.now)
     }
 
-    fileprivate func sweepFired() {
-        sweepSlowInFlight()
-        armSweep()
-    }
-
-    /// Every 100 ms: each exchange in flight (an HTTP/1.1 connection in an exchange, an HTTP/2 stream awaiting
-    /// or receiving its response) of a managed route whose T is published, older than T and not yet marked,
-    /// is marked and counted slow on its arm's shard (`slowInFlight`), so a canary that hangs requests
-    /// shows as slow within T plus a tick rather than when the requests end. Exchanges are found by their
-    /// shard, which identifies the (route, arm) across reloads; the request path pays one Bool store.
+    /// Every 100 ms: marks and counts the exchanges in flight longer than their route's T (see `SlowInFlightSweep`),
+    /// then arms the next tick while a route is managed.
     func sweepSlowInFlight() {
-        slowThresholdByShard.removeAll(keepingCapacity: true)
-        for (route, runtime) in zip(snapshot.routes.byIndex, upstreams.routes) where route.managed {
-            let t = route.slowThreshold.nanoseconds
-            guard t > 0 else { continue }
-            slowThresholdByShard[ObjectIdentifier(runtime.primaryShard)] = t
-            slowThresholdByShard[ObjectIdentifier(runtime.canaryShard)] = t
+        if slowSweep.refillThresholds(routes: snapshot.routes.byIndex, runtimes: upstreams.routes) {
+            let now = loop.now
+            let threshold = { (shard: ArmShard) -> UInt64 in self.slowSweep.threshold(of: shard) }
+            forEachClient { c in
+                c.markIfSlow(now: now, threshold: threshold)
+            } http2: { c in
+                c.forEachStream { $0.markIfSlow(now: now, threshold: threshold) }
+            }
         }
-        guard !slowThresholdByShard.isEmpty else { return }
-        let now = loop.now
-        let threshold = { (shard: ArmShard) -> UInt64 in self.slowThresholdByShard[ObjectIdentifier(shard)] ?? 0 }
-        forEachClient { c in
-            c.markIfSlow(now: now, threshold: threshold)
-        } http2: { c in
-            c.forEachStream { $0.markIfSlow(now: now, threshold: threshold) }
-        }
+        armSweep()
     }
 
     /// Builds per-route state for `snapshot`, keeping the pools of endpoints that remain (see `UpstreamDirectory`).
@@ -352,7 +334,7 @@ public final class ProxyLoop {
         listeners.closeAll()
         upstreams.closeAll()
         upstreams.stopProbes()
-        sweepTimer.cancelDeadline()
+        slowSweep.cancelDeadline()
         // Clients first: their exchanges end as "client gone", as in a drain, not as upstream failures.
         forEachClient { $0.close() } http2: { $0.close() }
         loop.reactor.forEachRegistered({ (c: UpstreamConnection) in c.close() }, or: { (c: H2UpstreamConnection) in c.close() })
@@ -361,12 +343,4 @@ public final class ProxyLoop {
         dirtyDownstreams.removeAll()
         dirtyUpstreams.removeAll()
     }
-}
-
-/// The in-flight sweep's deadline object: on no reactor, only on the loop's 100 ms deadline list.
-private final class SweepTimer: Pollable {
-    /// Unowned: the loop owns the timer.
-    unowned(unsafe) var proxy: ProxyLoop?
-
-    override func handleDeadline() { proxy?.sweepFired() }
 }
