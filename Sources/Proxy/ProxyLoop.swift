@@ -247,26 +247,26 @@ public final class ProxyLoop {
 
     /// Header-field arrays of idle connections, so an idle keep-alive client holds none and a busy one
     /// reuses a warm array instead of allocating.
-    private var spareHeaderArrays: [[HeaderField]] = []
+    private var spareHeaderArrays = SpareList<[HeaderField]>(limit: 4096)
 
     func takeHeaderArray() -> [HeaderField] {
-        spareHeaderArrays.popLast() ?? []
+        spareHeaderArrays.take() ?? []
     }
 
     func recycle(_ headers: inout [HeaderField]) {
-        if headers.capacity > 0 && spareHeaderArrays.count < 4096 { spareHeaderArrays.append(headers) }
+        if headers.capacity > 0 { spareHeaderArrays.keep(headers) }
         headers = []
     }
 
     /// HTTP/2 stream objects of ended streams, reused with their buffers' and arrays' capacity.
-    private var spareStreams: [H2Stream] = []
+    private var spareStreams = SpareList<H2Stream>(limit: 1024)
 
     func takeH2Stream(for connection: H2Connection) -> H2Stream {
-        spareStreams.popLast() ?? H2Stream(proxy: self, connection: connection)
+        spareStreams.take() ?? H2Stream(proxy: self, connection: connection)
     }
 
     func recycle(_ stream: H2Stream) {
-        if spareStreams.count < 1024 { spareStreams.append(stream) }
+        spareStreams.keep(stream)
     }
 
     /// A connection of `pool` (an HTTP/2 arm) with room for one more stream, opened if needed.
