@@ -20,8 +20,8 @@ public final class ProxyLoop {
     public let control: LoopControl
     /// Set by a drain: no new connections, and every connection closes after its current request.
     private(set) var draining = false
-    /// The other loops serving the same listeners (see `AcceptBalance.connections`).
-    private var peers: [LoopControl] = []
+    /// The connection limits and the balancing between loops.
+    let admission: ConnectionAdmission
 
     /// One list per timeout kind (see LoopDeadlines); the properties below are the ones connections arm.
     private var deadlines: LoopDeadlines
@@ -47,8 +47,6 @@ public final class ProxyLoop {
     /// Parser limits; copied from the snapshot so the hot path reads a stored property.
     private(set) var maxHeaderBytes: Int
     private(set) var maxHeaderCount: Int
-    /// Client connections of all loops beyond which listeners stop accepting (see ConnectionBudget).
-    private(set) var maxConnections: Int
 
     public init(index: Int, snapshot: ProxySnapshot, metrics: MetricsRegistry, log: Logger) throws {
         let limits = snapshot.config.limits
@@ -60,9 +58,10 @@ public final class ProxyLoop {
         self.snapshot = snapshot
         maxHeaderBytes = limits.maxHeaderBytes
         maxHeaderCount = limits.maxHeaderCount
-        maxConnections = ConnectionBudget.maxConnections(snapshot.config, loops: metrics.loopCount)
         deadlines = LoopDeadlines(snapshot.config.timeouts, on: loop)
         control = LoopControl(handle: loop.handle)
+        admission = ConnectionAdmission(control: control,
+                                        maxConnections: ConnectionBudget.maxConnections(snapshot.config, loops: metrics.loopCount))
         installRoutes(snapshot)
         do {
             try openListeners(snapshot)
@@ -89,7 +88,7 @@ public final class ProxyLoop {
                 for pool in upstreams.pools(of: endpoints) { pool.closeAll() }
             case .warm(let endpoints, let perEndpoint):
                 warm(upstreams.pools(of: endpoints), perEndpoint: perEndpoint)
-            case .peers(let all): peers = all.filter { $0 !== control }
+            case .peers(let all): admission.peers = all.filter { $0 !== control }
             case .adopt(let handed): adoptHanded(handed)
             }
         }
@@ -102,7 +101,7 @@ public final class ProxyLoop {
         // Buffers were sized at start; a larger head limit than they hold needs a restart (the reload validator says so).
         maxHeaderBytes = min(limits.maxHeaderBytes, loop.buffers.bufferSize - 1024)
         maxHeaderCount = limits.maxHeaderCount
-        maxConnections = ConnectionBudget.maxConnections(next.config, loops: metrics.loopCount)
+        admission.maxConnections = ConnectionBudget.maxConnections(next.config, loops: metrics.loopCount)
         deadlines.install(next.config.timeouts, on: loop)
         installRoutes(next)
         armSweep()
@@ -168,33 +167,9 @@ public final class ProxyLoop {
         upstreams.install(snapshot, metrics: metrics, loop: index, log: log) { startProbes($0, route: $1) }
     }
 
-    /// Whether `listener` must stop accepting: its own limit or the proxy's is reached. The counts
-    /// are other loops' too, read relaxed: loops accepting at once may pass the limit by one each,
-    /// which the descriptor reserve absorbs.
-    func atConnectionLimit(_ listener: Listener) -> Bool {
-        if let limit = listener.maxConnections, listener.gauge.connections.load(ordering: .relaxed) >= limit { return true }
-        var open = control.openConnections.load(ordering: .relaxed)
-        for peer in peers { open += peer.openConnections.load(ordering: .relaxed) }
-        return open >= maxConnections
-    }
-
     /// Serves a connection `listener` accepted, or hands it to the loop with the fewest connections.
     func accepted(_ fd: SocketDescriptor, peer: SocketAddress, on listener: Listener) {
-        listener.gauge.connections.add(1, ordering: .relaxed)
-        // Counted before deciding, so two loops accepting at once each see the other's new connection.
-        let mine = control.openConnections.add(1, ordering: .relaxed).newValue
-        // Only to a peer serving the same snapshot: an older one may not have this listener yet (a
-        // reload just added it), a newer one may have changed it (another address, TLS on or off).
-        // Until they agree the peer counts as full.
-        let generation = snapshot.generation
-        if listener.balance == .connections, !peers.isEmpty,
-           let i = AcceptBalancer.target(mine: mine, peerCounts: peers.lazy.map {
-               $0.servedGeneration.load(ordering: .acquiring) == generation ? $0.openConnections.load(ordering: .relaxed) : Int.max
-           }) {
-            let target = peers[i]
-            target.openConnections.add(1, ordering: .relaxed)
-            control.openConnections.subtract(1, ordering: .relaxed)
-            control.handedOver.add(1, ordering: .relaxed)
+        if let target = admission.admit(on: listener.gauge, balance: listener.balance, generation: snapshot.generation) {
             target.send(.adopt(HandedConnection(fd: fd.raw, peer: peer, listener: listener.name, tls: listener.tls,
                                                 http2: listener.http2)))
             return
@@ -209,8 +184,7 @@ public final class ProxyLoop {
         let fd = SocketDescriptor(raw: handed.fd)
         guard !draining, let listener = listeners.named(handed.listener) else {
             fd.close()
-            control.openConnections.subtract(1, ordering: .relaxed)
-            metrics.listener(handed.listener).connections.subtract(1, ordering: .relaxed)
+            admission.closed(metrics.listener(handed.listener))
             return
         }
         adopt(fd, peer: handed.peer, tls: handed.tls, http2: handed.http2, listener: listener)
@@ -314,10 +288,7 @@ public final class ProxyLoop {
     }
 
     /// A client connection of `listener` closed: it no longer counts against the connection limits.
-    func connectionClosed(_ listener: Listener) {
-        control.openConnections.subtract(1, ordering: .relaxed)
-        listener.gauge.connections.subtract(1, ordering: .relaxed)
-    }
+    func connectionClosed(_ listener: Listener) { admission.closed(listener.gauge) }
 
     /// Picks the arm for a request of `route`, and an endpoint of it (see `UpstreamDirectory.pick`).
     @inline(__always)
