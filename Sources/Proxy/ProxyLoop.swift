@@ -1,4 +1,4 @@
-// Everything one event loop owns: its listeners, client connections, upstream pools, route state and timeouts.
+// One event loop's proxy: commands, reload, drain, accept and shutdown, over the owners of its listeners, upstreams, deadlines and lists.
 import Config
 import EventLoop
 import Glibc
@@ -15,7 +15,9 @@ public final class ProxyLoop {
     let log: Logger
     let metrics: MetricsRegistry
     private(set) var snapshot: ProxySnapshot
+    /// Each route's arms and split, and the endpoint pools they share.
     let upstreams = UpstreamDirectory()
+    /// This loop's listening sockets (SO_REUSEPORT: every loop has its own).
     let listeners = ListenerSet()
     public let control: LoopControl
     /// Set by a drain: no new connections, and every connection closes after its current request.
@@ -35,6 +37,7 @@ public final class ProxyLoop {
     @inline(__always) var upstreamIdleDeadlines: DeadlineList { deadlines.upstreamIdle }
     @inline(__always) var listenerBackoff: DeadlineList { deadlines.listenerBackoff }
     @inline(__always) var lingerDeadlines: DeadlineList { deadlines.linger }
+    /// Ticks every 100 ms while a route is managed: `sweepSlowInFlight`.
     private let slowSweep = SlowInFlightSweep()
 
     /// One TLS record's worth of plaintext: a response head and the start of its body are joined
