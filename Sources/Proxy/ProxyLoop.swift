@@ -231,7 +231,7 @@ public final class ProxyLoop {
     }
 
     func recycle(_ headers: inout [HeaderField]) {
-        if headers.capacity > 0 { spareHeaderArrays.keep(headers) }
+        if headers.capacity > 0 { spareHeaderArrays.keep(consume headers) }
         headers = []
     }
 

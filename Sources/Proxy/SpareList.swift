@@ -12,9 +12,10 @@ struct SpareList<Element> {
     @inline(__always)
     mutating func take() -> Element? { spares.popLast() }
 
-    /// Keeps `element` for reuse unless `limit` are kept already; false: the caller lets it go.
+    /// Keeps `element` for reuse unless `limit` are kept already; false: the caller lets it go. Consuming, so
+    /// a caller that gives up its own reference (`keep(consume array)`) moves it in without a retain and release.
     @inline(__always) @discardableResult
-    mutating func keep(_ element: Element) -> Bool {
+    mutating func keep(_ element: consuming Element) -> Bool {
         guard spares.count < limit else { return false }
         spares.append(element)
         return true
