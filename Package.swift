@@ -52,7 +52,7 @@ let package = Package(
         // Seeded random traffic for the judges' calibration tests and benchmarks/analysis; not used by the proxy.
         .target(name: "Simulation"),
         // The rollout state machine (events in, actions out), hooks (https webhooks use TLS's client sessions), the state file.
-        .target(name: "Rollout", dependencies: ["Analysis", "Config", "TLS"]),
+        .target(name: "Rollout", dependencies: ["Analysis", "Config", "TLS", "EventLoop"]),
         // Listeners, routing + split, upstream pools, the exchange of one request.
         .target(name: "Proxy", dependencies: [
             "EventLoop", "HTTP", "HTTP2", "Config", "CLinuxShims", "Telemetry", "TLS",
@@ -68,6 +68,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "EventLoop"]),
         .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2", "CNGHTTP2"]),

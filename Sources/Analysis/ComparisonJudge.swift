@@ -30,7 +30,35 @@ import Telemetry
 /// - *No data* when either histogram has fewer than `minRequests` values (at least 1).
 ///
 /// A disabled comparison (`config.enabled == false`) returns no verdicts.
-public enum ComparisonJudge {
+///
+/// As one of a rollout's judges (built when `comparison.enabled`), it counts the intervals it has tested
+/// (its memory, `comparedIntervals` in the state file), each tick's failures for the interval's
+/// dispersion, and the primary's latencies of each step by the canary's weight then: above 50 % the
+/// latency is compared with the primary at matched load, its step at the mirrored weight
+/// (`RolloutJudges.observeTick` says why).
+public struct ComparisonJudge {
+    /// Intervals tested by the comparison in this rollout so far (the next is tested at α / ((n+1)(n+2))).
+    public struct TestedIntervals: JudgeMemory {
+        public static let key = "comparedIntervals"
+        public var count = 0
+
+        public init(newRolloutUnder analysis: AnalysisConfig) {}
+
+        /// A bare number in the state file.
+        public init(from decoder: any Decoder) throws { count = try decoder.singleValueContainer().decode(Int.self) }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(count)
+        }
+    }
+
+    private var tested: TestedIntervals
+    /// The primary's latencies over each step, by the canary's weight then.
+    private var primaryLatencyByWeight: [Int: HistogramSnapshot] = [:]
+    /// The current interval's per-tick failures.
+    private var dispersion = Dispersion()
+
     /// α_i for the i-th interval (1-based) of a rollout.
     public static func spentAlpha(_ alpha: Double, interval i: Int) -> Double {
         let i = Double(max(i, 1))
@@ -150,5 +178,61 @@ public enum ComparisonJudge {
                 .init("max-latency-ratio", config.maxLatencyRatio), .init("cles", cles), .init("allowed-slowdown", config.allowedSlowdown),
                 .init("alpha", alpha), .init("canary-requests", Double(canary.count)), .init("primary-requests", Double(primary.count)),
             ])
+    }
+}
+
+extension ComparisonJudge: Judge {
+    public init?(configuredBy analysis: AnalysisConfig, continuing evidence: RolloutJudges.Evidence) {
+        guard analysis.comparison.enabled else { return nil }
+        tested = evidence[TestedIntervals.self]
+    }
+
+    public var name: String { "comparison" }
+    public static var memoryType: (any JudgeMemory.Type)? { TestedIntervals.self }
+    public var memory: (any JudgeMemory)? { tested }
+
+    /// The interval's dispersion carries on: a new rollout's first interval may hold ticks of the previous one.
+    public mutating func beginRollout(_ analysis: AnalysisConfig) {
+        tested = TestedIntervals(newRolloutUnder: analysis)
+        primaryLatencyByWeight.removeAll()
+    }
+
+    public mutating func observeTick(_ tick: JudgeTick) -> Verdict? {
+        dispersion.add(canary: tick.canary, primary: tick.primary)
+        return nil
+    }
+
+    /// `[comparison-errors, comparison-latency]` at the α this interval may spend.
+    public mutating func analyseInterval(_ interval: inout JudgeInterval) -> [Verdict] {
+        let analysis = interval.analysis, canary = interval.canary, primary = interval.primary, weight = interval.step.weight
+        if weight >= 0, primary.histogram.count > 0 {
+            primaryLatencyByWeight[weight] = primaryLatencyByWeight[weight].map { $0.merged(with: primary.histogram) } ?? primary.histogram
+        }
+        defer { dispersion = Dispersion() }
+        let alpha = Self.spentAlpha(analysis.comparison.alpha, interval: tested.count + 1)
+        // Above 50 %, the primary at matched load: its step at the mirrored weight, when there was one.
+        let mirrored = weight > 50 ? primaryLatencyByWeight[100 - weight].flatMap { $0.count >= UInt64(analysis.minRequests) ? $0 : nil } : nil
+        let verdicts = [
+            Self.errors(canary: canary, primary: primary, config: analysis.comparison, minRequests: analysis.minRequests,
+                        alpha: alpha, dispersion: dispersion.phi),
+            Self.latency(canary: canary.histogram, primary: mirrored ?? primary.histogram, config: analysis.comparison,
+                         minRequests: analysis.minRequests, alpha: alpha,
+                         reference: mirrored == nil ? nil : "the primary at matched load (its step at weight \(100 - weight)%)"),
+        ]
+        // Only an interval that was actually tested spends α.
+        if verdicts.contains(where: { $0.outcome != .noData }) { tested.count += 1 }
+        return verdicts
+    }
+}
+
+extension RolloutJudges.Evidence {
+    /// Intervals tested by the comparison in this rollout.
+    public var comparedIntervals: Int { self[ComparisonJudge.TestedIntervals.self].count }
+}
+
+extension RolloutJudges {
+    /// The comparison's α not yet spent: α − Σ_{i ≤ n} α / (i (i + 1)) = α / (n + 1).
+    public var comparisonAlphaRemaining: Double {
+        analysis.comparison.enabled ? analysis.comparison.alpha / Double(evidence.comparedIntervals + 1) : 0
     }
 }

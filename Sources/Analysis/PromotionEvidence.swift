@@ -5,6 +5,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Config
 
 /// The gate of every step up and of the promotion (judge "evidence"): absence of evidence against
 /// the canary is not evidence for it. At 2 req/s a canary failing 5 % of its requests would pass every
@@ -25,9 +26,16 @@ import Darwin
 /// excess in some class exceeds the margin is at most δ = `level` per step. With no failure at all
 /// the canary needs about ln(1/δ_i) / margin requests (≈ 580 at the default margin of 1 point on the
 /// first look); at a 0.5 % base rate on both arms, about 1,300 (3,700 at a margin of 0.5 points).
-public enum PromotionEvidence {
+///
+/// As a rollout's judge (built when `requireEvidence` or `pace: evidence` asks for it) it looks at the
+/// current step each interval (with `requireEvidence`) and, with `pace: evidence`, once per `minDwell`:
+/// each look counts in the union bound like an interval's, so looking often would cost evidence (never
+/// validity) — at a look a second a step needed twice the requests of one looked at every 10 s.
+public struct PromotionEvidence {
     /// δ, the chance of passing a step whose canary is worse than the margin.
     public static let level = 0.05
+    /// When `pace: evidence` last looked.
+    private var lastPaceCheckAt: UInt64 = 0
 
     /// The verdict for the step's counts at its `look`-th interval (1-based), with `margin` a proportion.
     public static func evaluate(canary: OutcomeCounts, primary: OutcomeCounts, margin: Double, look: Int) -> Verdict {
@@ -105,5 +113,37 @@ public enum PromotionEvidence {
             if mid >= 1 || divergence(mid) > budget { high = mid } else { low = mid }
         }
         return high
+    }
+}
+
+extension PromotionEvidence: Judge {
+    public init?(configuredBy analysis: AnalysisConfig, continuing evidence: RolloutJudges.Evidence) {
+        guard analysis.requireEvidence || analysis.pace == .evidence else { return nil }
+    }
+
+    public var name: String { "evidence" }
+
+    /// With `requireEvidence`, the step's evidence at this look (judge "evidence"); a hold keeps the weight.
+    public mutating func analyseInterval(_ interval: inout JudgeInterval) -> [Verdict] {
+        guard interval.analysis.requireEvidence else { return [] }
+        interval.step.looks += 1
+        return [Self.evaluate(step: interval.step, analysis: interval.analysis)]
+    }
+
+    /// Once the step has lasted `minDwell`, and `minDwell` after its last look: whether the gate passes.
+    public mutating func allowsAdvance(_ look: inout JudgeLook) -> Bool? {
+        let dwell = look.analysis.minDwell.components
+        let dwellNanoseconds = UInt64(dwell.seconds) * 1_000_000_000 + UInt64(dwell.attoseconds / 1_000_000_000)
+        guard look.step.weight > 0, look.stepStartedAt > 0, look.now &- look.stepStartedAt >= dwellNanoseconds,
+              look.now &- lastPaceCheckAt >= dwellNanoseconds
+        else { return false }
+        lastPaceCheckAt = look.now
+        look.step.looks += 1
+        return Self.evaluate(step: look.step, analysis: look.analysis).outcome == .pass
+    }
+
+    /// The verdict over the step's counts at its latest look, the margin the comparison's allowed increase.
+    static func evaluate(step: RolloutJudges.Evidence.Step, analysis: AnalysisConfig) -> Verdict {
+        evaluate(canary: step.canary, primary: step.primary, margin: analysis.comparison.allowedErrorRateIncrease / 100, look: step.looks)
     }
 }

@@ -126,3 +126,44 @@ public struct SequentialJudge: Sendable, Equatable, Codable {
         return Verdict(judge: "sequential", outcome: failed ? .fail : .pass, summary: summary, evidence: evidence)
     }
 }
+
+/// Built when `sequential.enabled`; the judge is its own memory (`sequential` in the state file), continued
+/// only at the same α: the guarantee is for one α over the whole rollout.
+extension SequentialJudge: Judge, JudgeMemory {
+    public static let key = "sequential"
+
+    public init(newRolloutUnder analysis: AnalysisConfig) {
+        self.init(alpha: analysis.sequential.alpha)
+    }
+
+    public init?(configuredBy analysis: AnalysisConfig, continuing evidence: RolloutJudges.Evidence) {
+        guard analysis.sequential.enabled else { return nil }
+        self = evidence[SequentialJudge.self]
+    }
+
+    public func holds(under analysis: AnalysisConfig) -> Bool { alpha == analysis.sequential.alpha }
+
+    public var name: String { "sequential" }
+    public static var memoryType: (any JudgeMemory.Type)? { SequentialJudge.self }
+    public var memory: (any JudgeMemory)? { self }
+
+    public mutating func beginRollout(_ analysis: AnalysisConfig) {
+        self = SequentialJudge(newRolloutUnder: analysis)
+    }
+
+    /// A failure is sticky: once failed, every tick answers it again.
+    public mutating func observeTick(_ tick: JudgeTick) -> Verdict? {
+        update(canary: tick.canaryOutcomes, primary: tick.primaryOutcomes) ? verdict : nil
+    }
+
+    /// Its standing: it never holds nor passes a canary on absence of evidence, it only vetoes.
+    public mutating func analyseInterval(_ interval: inout JudgeInterval) -> [Verdict] { [verdict] }
+
+    /// A failed judge forbids going further whatever the other judges say.
+    public var forbidsAdvance: Bool { failed }
+}
+
+extension RolloutJudges.Evidence {
+    /// The sequential judge's evidence, kept (and shown) whether or not the judge is enabled.
+    public var sequential: SequentialJudge { self[SequentialJudge.self] }
+}

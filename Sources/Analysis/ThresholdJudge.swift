@@ -17,7 +17,7 @@ import Telemetry
 ///   check neither passes nor fails and the controller holds the weight (until `progressDeadline`).
 ///
 /// Verdict judges are the check names, `request-success-rate` and `request-duration`.
-public enum ThresholdJudge {
+public struct ThresholdJudge {
     /// One verdict per check, in the order of `checks`.
     public static func evaluate(canary: ArmWindow, checks: [MetricCheckConfig], minRequests: Int) -> [Verdict] {
         checks.map { evaluate(canary: canary, check: $0, minRequests: minRequests) }
@@ -94,5 +94,18 @@ public enum ThresholdJudge {
         case .requestSuccessRate: return "success rate"
         case .requestDuration: return "p\(Format.fixed(check.quantile * 100, check.quantile * 100 == (check.quantile * 100).rounded() ? 0 : 1)) duration"
         }
+    }
+}
+
+/// Built when `metrics` lists a check; judges intervals only.
+extension ThresholdJudge: Judge {
+    public init?(configuredBy analysis: AnalysisConfig, continuing evidence: RolloutJudges.Evidence) {
+        if analysis.metrics.isEmpty { return nil }
+    }
+
+    public var name: String { "thresholds" }
+
+    public mutating func analyseInterval(_ interval: inout JudgeInterval) -> [Verdict] {
+        Self.evaluate(canary: interval.canary, checks: interval.analysis.metrics, minRequests: interval.analysis.minRequests)
     }
 }

@@ -1,12 +1,13 @@
 // A fixed-capacity byte buffer with read and write cursors, recycled through a per-loop pool.
 
 /// Bytes live in `[readerIndex, writerIndex)`; free space is `[writerIndex, capacity)`.
-/// Not thread-safe: a buffer belongs to one event loop.
+/// Not thread-safe: a buffer belongs to one event loop. The cursors move only through `commit`,
+/// `consume`, `compact`, `clear` and `rewind(to:)`, which check their arguments in debug builds.
 public final class ByteBuffer {
     public let capacity: Int
     public let base: UnsafeMutableRawPointer
-    public var readerIndex = 0
-    public var writerIndex = 0
+    public private(set) var readerIndex = 0
+    public private(set) var writerIndex = 0
 
     init(capacity: Int) {
         self.capacity = capacity
@@ -26,13 +27,30 @@ public final class ByteBuffer {
         UnsafeMutableRawBufferPointer(start: base + writerIndex, count: capacity - writerIndex)
     }
 
+    /// Drops `n` bytes from the front of the readable ones (all of them resets both cursors to 0).
     @inline(__always) public func consume(_ n: Int) {
+        assert(n >= 0 && n <= readableCount, "consume(\(n)) of \(readableCount) readable bytes")
         readerIndex += n
         if readerIndex == writerIndex { readerIndex = 0; writerIndex = 0 }
     }
-    @inline(__always) public func commit(_ n: Int) { writerIndex += n }
+
+    /// Makes `n` bytes written into `writable` part of the readable ones.
+    @inline(__always) public func commit(_ n: Int) {
+        assert(n >= 0 && n <= writableCount, "commit(\(n)) into \(writableCount) writable bytes")
+        writerIndex += n
+    }
 
     public func clear() { readerIndex = 0; writerIndex = 0 }
+
+    /// Makes the first `end` bytes readable again, from the start: a message written once at the front
+    /// of a cleared buffer and then sent (consumed) can be sent again, e.g. a request head on a retry.
+    /// Valid only while nothing else was written: the buffer holds that message, whole or consumed.
+    public func rewind(to end: Int) {
+        assert(end >= 0 && end <= capacity, "rewind(to: \(end)) past the capacity \(capacity)")
+        assert(writerIndex == 0 || writerIndex == end, "rewind(to: \(end)) over other bytes (writer at \(writerIndex))")
+        readerIndex = 0
+        writerIndex = end
+    }
 
     /// Moves the readable bytes to the front so the free space is contiguous again.
     public func compact() {

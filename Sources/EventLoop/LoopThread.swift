@@ -11,6 +11,14 @@ public struct LoopThread: Sendable {
 
     /// Spawns a joinable thread.
     public static func spawn(_ body: @escaping @Sendable () -> Void) -> LoopThread {
+        switch start(body) {
+        case .success(let thread): return thread
+        case .failure(let error): preconditionFailure("pthread_create failed: \(error.rawValue)")
+        }
+    }
+
+    /// Spawns a joinable thread, or returns pthread_create's error (the thread could not be created: `body` never runs).
+    public static func start(_ body: @escaping @Sendable () -> Void) -> Result<LoopThread, Errno> {
         let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
         var thread = pthread_t()
         let rc = pthread_create(&thread, nil, { raw in
@@ -18,8 +26,11 @@ public struct LoopThread: Sendable {
             box.body()
             return nil
         }, box)
-        precondition(rc == 0, "pthread_create failed: \(rc)")
-        return LoopThread(thread: thread)
+        guard rc == 0 else {
+            Unmanaged<ThreadBody>.fromOpaque(box).release()
+            return .failure(Errno(rc))
+        }
+        return .success(LoopThread(thread: thread))
     }
 
     public func join() { pthread_join(thread, nil) }

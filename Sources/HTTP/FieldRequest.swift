@@ -23,12 +23,12 @@ public struct FieldRequest: Sendable {
     public private(set) var used = 0
     private var hostField: ByteRange?
     /// The regular field lines, contiguous in scratch.
-    private var linesStart = -1
-    private var linesEnd = -1
+    @usableFromInline private(set) var linesStart = -1
+    @usableFromInline private(set) var linesEnd = -1
     private var forwardedFor: [ByteRange] = []
     /// The client's well-formed Forwarded values (see ForwardedField), kept ahead of the proxy's element.
     private var forwarded: [ByteRange] = []
-    private var cookies: [ByteRange] = []
+    @usableFromInline private(set) var cookies: [ByteRange] = []
     /// RFC 9113 §6.5.2's measure: name + value + 32 per field.
     private var listSize = 0
     private var count = 0

@@ -11,6 +11,26 @@ struct FramingFields: Sendable {
     /// names the Keep-Alive field, hop-by-hop already, so the common `Connection: keep-alive` costs no walk.)
     private(set) var nominatesFields = false
 
+    /// Records `field` if it is Content-Length, Transfer-Encoding or Connection, and returns it as the head stores it.
+    /// One Content-Length field with the canonical value goes on; a repeat (already checked equal) is marked
+    /// hop-by-hop, so it is dropped.
+    mutating func add(
+        _ p: UnsafeRawBufferPointer, _ field: FieldLine, _ known: WellKnownField, inRequest: Bool
+    ) throws(HTTPParseError) -> HeaderField {
+        var value = field.value
+        var repeated = false
+        switch known {
+        case .contentLength:
+            repeated = contentLength != nil
+            value = try addContentLength(p, field.value)
+        case .transferEncoding: try addTransferEncoding(p, field.value)
+        case .connection: try addConnection(p, field.value)
+        default: break
+        }
+        return HeaderField(
+            name: field.name, value: value, isHopByHop: repeated || known.isHopByHop(inRequest: inRequest), wellKnown: known)
+    }
+
     /// Content-Length = 1*DIGIT, possibly received as a list of identical values ("5, 5") or repeated fields
     /// (RFC 9112 §6.3 ¶5); anything else is an unrecoverable framing error. Returns the canonical value
     /// within `value`: the first element's digits without leading zeros, which is what gets relayed (one

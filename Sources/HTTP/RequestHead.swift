@@ -1,6 +1,6 @@
 // A parsed request head: offsets into the caller's buffer plus the facts the proxy acts on.
 
-public struct RequestHead: Sendable, Equatable {
+public struct RequestHead: Sendable, Equatable, ReusableHead {
     public var method: HTTPMethod
     public var methodRange: ByteRange
     /// What to send upstream, in origin-form: for absolute-form "http://h/p?q" it is "/p?q"; "*" for OPTIONS *.
@@ -42,11 +42,5 @@ public struct RequestHead: Sendable, Equatable {
         headLength = 0
     }
 
-    public mutating func reset() {
-        var kept = headers
-        headers = []  // so `kept` is uniquely referenced and removeAll does not copy
-        kept.removeAll(keepingCapacity: true)
-        self = RequestHead()
-        headers = kept
-    }
+    public mutating func reset() { clearKeepingHeaderCapacity() }
 }

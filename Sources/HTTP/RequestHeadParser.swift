@@ -7,21 +7,15 @@ public struct RequestHeadParser: Sendable {
         case error(HTTPParseError)
     }
 
-    private enum Phase: Sendable, Equatable {
-        case idle, requestLine, fields, complete
-        case failed(HTTPParseError)
-    }
-
-    public let maxHeaderBytes: Int
-    public let maxHeaderCount: Int
-    private var phase = Phase.idle
-    private var lines = LineSplitter()
+    private var lines: HeadLines
     private var framing = FramingFields()
     private var hostFieldCount = 0
 
+    public var maxHeaderBytes: Int { lines.maxHeaderBytes }
+    public var maxHeaderCount: Int { lines.maxHeaderCount }
+
     public init(maxHeaderBytes: Int, maxHeaderCount: Int) {
-        self.maxHeaderBytes = maxHeaderBytes
-        self.maxHeaderCount = maxHeaderCount
+        lines = HeadLines(maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
     }
 
     /// `bytes` holds everything received so far for this request, from its first byte; call again with the longer
@@ -29,63 +23,41 @@ public struct RequestHeadParser: Sendable {
     /// arrives and never scanned again. The first call resets `head`; pass the same `head` on every call.
     /// Bytes after `head.headLength` are not looked at: they are the body or the next request.
     public mutating func parse(_ bytes: UnsafeRawBufferPointer, into head: inout RequestHead) -> Result {
-        switch phase {
-        case .complete: return .complete
-        case .failed(let error): return .error(error)
-        case .idle:
-            head.reset()
-            phase = .requestLine
-        case .requestLine, .fields:
-            break
-        }
+        if let done = lines.begin(&head) { return done }
         do {
             return try advance(bytes, &head)
         } catch {
-            phase = .failed(error)
-            return .error(error)
+            return lines.fail(error)
         }
     }
 
     public mutating func reset() {
-        phase = .idle
-        lines = LineSplitter()
+        lines.reset()
         framing = FramingFields()
         hostFieldCount = 0
     }
 
     private mutating func advance(_ p: UnsafeRawBufferPointer, _ head: inout RequestHead) throws(HTTPParseError) -> Result {
-        // Searching only below the limit makes "no end of head within maxHeaderBytes" the 431 condition.
-        let limit = min(p.count, maxHeaderBytes)
-        while let line = try lines.next(in: p, limit: limit) {
-            if phase == .requestLine {
+        while let line = try lines.next(in: p, headerCount: head.headers.count) {
+            switch line {
+            case .start(let range):
                 // RFC 9112 §2.2: empty lines before the request line are left over from a previous body; skip them.
-                if line.isEmpty { continue }
-                try RequestLine.parse(p, line, into: &head)
-                phase = .fields
-            } else if line.isEmpty {
+                if range.isEmpty { continue }
+                try RequestLine.parse(p, range, into: &head)
+                lines.acceptStartLine()
+            case .field(let field, let known):
+                try addField(p, field, known, &head)
+            case .end:
                 try finish(p, &head)
-                head.headLength = lines.lineStart
-                phase = .complete
-                return .complete
-            } else {
-                try addField(p, line, &head)
+                return lines.complete(&head)
             }
         }
-        if p.count >= maxHeaderBytes { throw HTTPParseError(status: 431, reason: "request head too large") }
-        if phase == .fields && lines.pendingLineStartsWithWhitespace(p, limit: limit) {
-            throw .badRequest("obsolete line folding")
-        }
-        return .incomplete
+        return try lines.incomplete(p, tooLarge: HTTPParseError(status: 431, reason: "request head too large"))
     }
 
-    private mutating func addField(_ p: UnsafeRawBufferPointer, _ line: ByteRange, _ head: inout RequestHead) throws(HTTPParseError) {
-        let field = try FieldLine.parse(p, line)
-        guard head.headers.count < maxHeaderCount else {
-            throw HTTPParseError(status: 431, reason: "too many header fields")
-        }
-        let known = WellKnownField(name: field.name, in: p)
-        var value = field.value
-        var repeated = false
+    private mutating func addField(
+        _ p: UnsafeRawBufferPointer, _ field: FieldLine, _ known: WellKnownField, _ head: inout RequestHead
+    ) throws(HTTPParseError) {
         switch known {
         case .host:
             hostFieldCount += 1
@@ -94,16 +66,9 @@ public struct RequestHeadParser: Sendable {
             try RequestRules.host(p, field.value)
             // An absolute-form authority, parsed earlier from the request line, takes precedence.
             if head.host == nil { head.host = field.value }
-        case .contentLength:
-            // One field with the canonical value goes upstream; a repeat (already checked equal) is dropped.
-            repeated = framing.contentLength != nil
-            value = try framing.addContentLength(p, field.value)
         case .transferEncoding:
             // An HTTP/1.0 hop may not understand chunked, so framing would be ambiguous (RFC 9112 §6.1).
             guard head.versionMinor == 1 else { throw .badRequest("transfer-encoding in an HTTP/1.0 request") }
-            try framing.addTransferEncoding(p, field.value)
-        case .connection:
-            try framing.addConnection(p, field.value)
         case .expect:
             guard ASCII.equalsIgnoringCase(p, field.value, "100-continue") else {
                 throw HTTPParseError(status: 417, reason: "unsupported expectation")
@@ -111,15 +76,16 @@ public struct RequestHeadParser: Sendable {
             head.expectsContinue = head.versionMinor == 1
         case .xForwardedFor:
             if head.forwardedFor == nil { head.forwardedFor = field.value }
-        case .other, .keepAlive, .proxyConnection, .te, .trailer, .upgrade, .xForwardedProto, .xForwardedHost, .forwarded:
+        case .other, .contentLength, .connection, .keepAlive, .proxyConnection, .te, .trailer, .upgrade, .xForwardedProto,
+             .xForwardedHost, .forwarded:
             break
         }
+        let stored = try framing.add(p, field, known, inRequest: true)
         // The request-smuggling case of RFC 9112 §6.1: a proxy that forwards both lets two parsers disagree.
         if framing.hasTransferEncoding && framing.contentLength != nil {
             throw .badRequest("content-length and transfer-encoding together")
         }
-        head.headers.append(HeaderField(
-            name: field.name, value: value, isHopByHop: repeated || known.isHopByHop(inRequest: true), wellKnown: known))
+        head.headers.append(stored)
     }
 
     private func finish(_ p: UnsafeRawBufferPointer, _ head: inout RequestHead) throws(HTTPParseError) {

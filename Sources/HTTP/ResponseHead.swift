@@ -1,6 +1,6 @@
 // A parsed upstream response head: offsets into the proxy's buffer plus how its body is framed.
 
-public struct ResponseHead: Sendable, Equatable {
+public struct ResponseHead: Sendable, Equatable, ReusableHead {
     public var status: Int
     public var versionMinor: UInt8
     /// May be empty.
@@ -23,11 +23,5 @@ public struct ResponseHead: Sendable, Equatable {
         headLength = 0
     }
 
-    public mutating func reset() {
-        var kept = headers
-        headers = []  // so `kept` is uniquely referenced and removeAll does not copy
-        kept.removeAll(keepingCapacity: true)
-        self = ResponseHead()
-        headers = kept
-    }
+    public mutating func reset() { clearKeepingHeaderCapacity() }
 }

@@ -1,20 +1,14 @@
 // Incremental, strict HTTP/1.x response-head parser: the same field rules as requests, every failure a 502.
 
 public struct ResponseHeadParser: Sendable {
-    private enum Phase: Sendable, Equatable {
-        case idle, statusLine, fields, complete
-        case failed(HTTPParseError)
-    }
-
-    public let maxHeaderBytes: Int
-    public let maxHeaderCount: Int
-    private var phase = Phase.idle
-    private var lines = LineSplitter()
+    private var lines: HeadLines
     private var framing = FramingFields()
 
+    public var maxHeaderBytes: Int { lines.maxHeaderBytes }
+    public var maxHeaderCount: Int { lines.maxHeaderCount }
+
     public init(maxHeaderBytes: Int, maxHeaderCount: Int) {
-        self.maxHeaderBytes = maxHeaderBytes
-        self.maxHeaderCount = maxHeaderCount
+        lines = HeadLines(maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
     }
 
     /// Same contract as `RequestHeadParser.parse`. `requestMethod` matters because a response to HEAD has no body.
@@ -22,69 +16,37 @@ public struct ResponseHeadParser: Sendable {
     public mutating func parse(
         _ bytes: UnsafeRawBufferPointer, requestMethod: HTTPMethod, into head: inout ResponseHead
     ) -> RequestHeadParser.Result {
-        switch phase {
-        case .complete: return .complete
-        case .failed(let error): return .error(error)
-        case .idle:
-            head.reset()
-            phase = .statusLine
-        case .statusLine, .fields:
-            break
-        }
+        if let done = lines.begin(&head) { return done }
         do {
             return try advance(bytes, requestMethod, &head)
         } catch {
             // Whatever is wrong, the upstream sent it: the client gets a Bad Gateway, the reason is kept for the log.
-            let upstreamError = HTTPParseError(status: 502, reason: error.reason)
-            phase = .failed(upstreamError)
-            return .error(upstreamError)
+            return lines.fail(HTTPParseError(status: 502, reason: error.reason))
         }
     }
 
     public mutating func reset() {
-        phase = .idle
-        lines = LineSplitter()
+        lines.reset()
         framing = FramingFields()
     }
 
     private mutating func advance(
         _ p: UnsafeRawBufferPointer, _ method: HTTPMethod, _ head: inout ResponseHead
     ) throws(HTTPParseError) -> RequestHeadParser.Result {
-        let limit = min(p.count, maxHeaderBytes)
-        while let line = try lines.next(in: p, limit: limit) {
-            if phase == .statusLine {
-                try parseStatusLine(p, line, &head)
-                phase = .fields
-            } else if line.isEmpty {
+        while let line = try lines.next(in: p, headerCount: head.headers.count) {
+            switch line {
+            case .start(let range):
+                // Unlike a request, a response has no leftover CRLF to tolerate before it: an empty line is invalid.
+                try parseStatusLine(p, range, &head)
+                lines.acceptStartLine()
+            case .field(let field, let known):
+                head.headers.append(try framing.add(p, field, known, inRequest: false))
+            case .end:
                 try finish(p, method, &head)
-                head.headLength = lines.lineStart
-                phase = .complete
-                return .complete
-            } else {
-                let field = try FieldLine.parse(p, line)
-                guard head.headers.count < maxHeaderCount else { throw .badRequest("too many header fields") }
-                let known = WellKnownField(name: field.name, in: p)
-                var value = field.value
-                var repeated = false
-                switch known {
-                case .contentLength:
-                    // As for requests: one field with the canonical value is relayed.
-                    repeated = framing.contentLength != nil
-                    value = try framing.addContentLength(p, field.value)
-                case .transferEncoding: try framing.addTransferEncoding(p, field.value)
-                case .connection: try framing.addConnection(p, field.value)
-                default: break
-                }
-                head.headers.append(HeaderField(
-                    name: field.name, value: value, isHopByHop: repeated || known.isHopByHop(inRequest: false),
-                    wellKnown: known))
+                return lines.complete(&head)
             }
         }
-        if p.count >= maxHeaderBytes { throw .badRequest("response head too large") }
-        if phase == .fields && lines.pendingLineStartsWithWhitespace(p, limit: limit) {
-            throw .badRequest("obsolete line folding")
-        }
-        return .incomplete
+        return try lines.incomplete(p, tooLarge: .badRequest("response head too large"))
     }
 
     /// HTTP-version SP 3DIGIT SP reason-phrase (RFC 9112 §4). Only HTTP/1.0 and HTTP/1.1 upstreams are spoken to.

@@ -12,7 +12,7 @@ extension ArmShard {
     func recordOutcome(status: Int?, failure: FailureKind?, latencyNanoseconds: UInt64, bytesFromClient: UInt64, bytesToClient: UInt64,
                        slowMarked: Bool, retriedFailure: Bool = false) {
         #if CANARYGATE_NO_METRICS
-        // A build for benchmarks/metrics-cost.sh only: the same proxy without recording, to price the recording.
+        // A benchmark-only build (-DCANARYGATE_NO_METRICS, benchmarks/RESULTS.md "Cost of measurement"): the same proxy without recording, to price it.
         return
         #endif
         if let failure { recordFailure(failure) }

@@ -22,18 +22,15 @@ extension ClientConnection {
         requestBodyWindow = nil
         guard let input else { return }
         let bytes = input.readable
-        let path = bytes.slice(request.path)
-        let host = request.host.map { bytes.slice($0) }
-        guard let route = snapshot.routes.match(host: host, path: path) else {
-            consumeRequestHeadAndRespond(.noRoute)
+        let decision: RouteDecision
+        switch request.withView(source: bytes, { proxy.route($0, client: .http1) }) {
+        case .refused(let failure):
+            consumeRequestHeadAndRespond(failure)
             return
+        case .routed(let routed):
+            decision = routed
         }
-        if route.speaksOnlyHTTP2 {
-            consumeRequestHeadAndRespond(.needsHTTP2)
-            return
-        }
-        let (pool, armShard) = proxy.pickUpstream(route: route)
-        shard = armShard
+        shard = decision.shard
         requestStartedAt = proxy.loop.now
         slowMarked = false
         bytesFromClient = UInt64(request.headLength)
@@ -63,7 +60,7 @@ extension ClientConnection {
         closeAfterResponse = closeAfterResponse || !request.keepAlive || peerHungUp || proxy.draining
         state = .exchanging
         if response.headers.capacity == 0 { response.headers = proxy.takeHeaderArray() }
-        connectUpstream(pool: pool, reuse: true)
+        connectUpstream(pool: decision.pool, reuse: true)
     }
 
     /// A request we answer ourselves: its body (if any) is unread, so the connection closes afterwards.
@@ -78,9 +75,9 @@ extension ClientConnection {
         switch proxy.bindUpstream(pool: pool, reuse: reuse, owner: self) {
         case .success(let up): upstream = up
         case .failure(let failure):
-            if let kind = failure.kind,
-               let next = proxy.retryTarget(for: FailedAttempt(kind: kind, retriesSoFar: attempts.retries, responseBytesReceived: false,
-                                                               replayable: false, method: request.method), on: pool, shard: shard) {
+            let attempt = AttemptFailure(failure: failure, connected: false, responseBytesReceived: false, clientHasResponse: false,
+                                         replayable: false, method: request.method, retriesSoFar: attempts.retries)
+            if let candidate = attempt.retryCandidate, let next = proxy.retryTarget(for: candidate, on: pool, shard: shard) {
                 attempts.retried()
                 connectUpstream(pool: next, reuse: next !== pool)
                 return
@@ -407,8 +404,8 @@ extension ClientConnection {
 
     private func finishExchange() {
         guard let up = upstream else { return }
-        let upstreamReusable = response.keepAlive && requestComplete && !up.hungUp && (fromUpstream?.isEmpty ?? true)
-            && !(responseBody.isUntilClose)
+        let upstreamReusable = UpstreamReuse(responseKeepAlive: response.keepAlive, requestComplete: requestComplete, upstreamHungUp: up.hungUp,
+                                             unreadResponseBytes: !(fromUpstream?.isEmpty ?? true), closeDelimited: responseBody.isUntilClose).allowed
         up.pool.recordResponse(status: response.status, now: proxy.loop.now)
         recordOutcome(status: response.status, failure: nil)
         releaseExchange(reuseUpstream: upstreamReusable)
@@ -438,35 +435,24 @@ extension ClientConnection {
     /// connection is cut.
     func failUpstream(_ failure: ProxyFailure) {
         guard let up = upstream else { return }
-        // Connect failures were counted against the endpoint where they were seen (UpstreamBinding.swift).
-        if up.connected && failure.kind != nil { up.pool.recordFailure(now: proxy.loop.now) }
-        let nothingReceived = !responseStarted && (fromUpstream?.isEmpty ?? true)
-        let bodyless: Bool = {
-            if case .none = BodyProgress(request.framing) { return true }
-            return false
-        }()
-        if let kind = failure.kind, let out = headOut,
-           let next = proxy.retryTarget(for: FailedAttempt(kind: kind, retriesSoFar: attempts.retries, responseBytesReceived: !nothingReceived,
-                                                           replayable: bodyless, method: request.method), on: up.pool, shard: shard) {
-            attempts.retried()
+        let attempt = AttemptFailure(failure: failure, connected: up.connected,
+                                     responseBytesReceived: responseStarted || !(fromUpstream?.isEmpty ?? true),
+                                     clientHasResponse: responseStarted || output?.isEmpty == false,
+                                     replayable: BodyProgress(request.framing).isNone, method: request.method, retriesSoFar: attempts.retries)
+        if attempt.countsAgainstEndpoint { up.pool.recordFailure(now: proxy.loop.now) }
+        if let next = proxy.resend(attempt, failed: up, head: headOut, headLength: headOutLength, attempts: &attempts, shard: shard) {
             upstream = nil
-            up.close()
-            // Nothing of the request went out (a connect failure), or all of it did (a body-less request).
-            out.readerIndex = 0
-            out.writerIndex = headOutLength
             requestComplete = false
             // Another endpoint may have an idle connection; the failed one gets a fresh one.
             connectUpstream(pool: next, reuse: next !== up.pool)
             return
         }
         proxy.log.info("\(failure.status) \(failure.message) (\(up.pool.configured))")
-        if !responseStarted && output?.isEmpty != false {
-            // Nothing reached the client yet: it gets our answer naming the failure.
+        switch attempt.ending {
+        case .answer(let failure):
             respond(with: failure)
-        } else {
-            // The client already has part of the response: cut it. For the arm's success rate the
-            // truncated response counts as a 502.
-            recordOutcome(status: 502, failure: failure.kind)
+        case .cut:
+            recordOutcome(status: ExchangeEnding.cutStatus, failure: failure.kind)
             // A reset, not a FIN: the end of a close-delimited body would look complete.
             fd.setLingerZero()
             close()
@@ -482,25 +468,19 @@ extension ClientConnection {
     /// The upstream's connect or response deadline passed.
     func exchangeDeadlinePassed() {
         guard let up = upstream else { return }
-        // Silence caused by the client — its request body not arriving, or it not reading our
-        // response — is not the upstream's fault: keep waiting under the client's deadline
-        // (timeouts.requestBody windows, or the idle timeout), whose expiry ends the exchange as a
-        // downstream abort, never counted against the arm.
-        let awaitingClientBody = up.connected && !requestComplete && requestPending == 0 && !readable
-        let blockedOnClient = up.connected && responseStarted && !writable
-        if awaitingClientBody || blockedOnClient {
+        let awaitingClientBody = !requestComplete && requestPending == 0 && !readable
+        let blockedOnClient = responseStarted && !writable
+        let silence = UpstreamSilence.judge(connected: up.connected, awaitingClientBody: awaitingClientBody, blockedOnClient: blockedOnClient)
+        switch silence {
+        case .client:
             proxy.responseDeadlines.arm(up, now: proxy.loop.now)
             if blockedOnClient && !hasDeadline { proxy.idleDeadlines.arm(self, now: proxy.loop.now) }
             if awaitingClientBody { updateRequestBodyWindow() }
-            return
+        case .upstream(let failure):
+            if silence.countsAgainstEndpoint { up.pool.recordFailure(now: proxy.loop.now) }
+            failUpstream(failure)
+            drive()
         }
-        if !up.connected {
-            up.pool.recordFailure(now: proxy.loop.now)
-            failUpstream(.connectTimeout)
-        } else {
-            failUpstream(.responseTimeout)
-        }
-        drive()
     }
 }
 
@@ -517,6 +497,12 @@ extension HTTPMethod {
 extension BodyProgress {
     var isUntilClose: Bool {
         if case .untilClose = self { return true }
+        return false
+    }
+
+    /// The message has no body at all.
+    var isNone: Bool {
+        if case .none = self { return true }
         return false
     }
 }

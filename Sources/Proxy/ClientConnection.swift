@@ -425,18 +425,7 @@ final class ClientConnection: UpstreamOwner {
         requestBodyWindow = nil
         if let up = upstream {
             upstream = nil
-            if reuseUpstream {
-                up.owner = nil
-                up.completedExchanges += 1
-                up.readable = false
-                if up.pool.keep(up) {
-                    proxy.upstreamIdleDeadlines.arm(up, now: proxy.loop.now)
-                } else {
-                    up.close()
-                }
-            } else {
-                up.close()
-            }
+            proxy.release(up, reusable: reuseUpstream)
         }
         proxy.loop.buffers.give(from: &headOut)
         proxy.loop.buffers.give(from: &reframed)

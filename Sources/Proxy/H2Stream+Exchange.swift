@@ -30,13 +30,16 @@ extension H2Stream {
             return
         }
         snapshot = proxy.snapshot
-        let host = fields.authority.map { source.slice($0) }
-        guard let route = snapshot.routes.match(host: host, path: fields.path(in: source)) else {
-            fail(.noRoute)
+        let decision: RouteDecision
+        switch fields.withView(source: source, { proxy.route($0, client: .http2) }) {
+        case .refused(let failure):
+            fail(failure)
             return
+        case .routed(let routed):
+            decision = routed
         }
-        let (pool, armShard) = proxy.pickUpstream(route: route)
-        shard = armShard
+        let pool = decision.pool
+        shard = decision.shard
         requestStartedAt = proxy.loop.now
         slowMarked = false
         if pool.protocolKind == .h2 {
@@ -66,9 +69,9 @@ extension H2Stream {
         switch proxy.bindUpstream(pool: pool, reuse: reuse, owner: self) {
         case .success(let up): upstream = up
         case .failure(let failure):
-            if let kind = failure.kind,
-               let next = proxy.retryTarget(for: FailedAttempt(kind: kind, retriesSoFar: attempts.retries, responseBytesReceived: false,
-                                                               replayable: false, method: fields.method), on: pool, shard: shard) {
+            let attempt = AttemptFailure(failure: failure, connected: false, responseBytesReceived: false, clientHasResponse: false,
+                                         replayable: false, method: fields.method, retriesSoFar: attempts.retries)
+            if let candidate = attempt.retryCandidate, let next = proxy.retryTarget(for: candidate, on: pool, shard: shard) {
                 attempts.retried()
                 bind(pool: next, reuse: false)
                 return
@@ -339,7 +342,8 @@ extension H2Stream {
         recordOutcome(status: response.status, failure: nil)
         guard let up = upstream else { return }
         up.pool.recordResponse(status: response.status, now: proxy.loop.now)
-        let reusable = response.keepAlive && requestComplete && !up.hungUp && (fromUpstream?.isEmpty ?? true)
+        let reusable = UpstreamReuse(responseKeepAlive: response.keepAlive, requestComplete: requestComplete, upstreamHungUp: up.hungUp,
+                                     unreadResponseBytes: !(fromUpstream?.isEmpty ?? true), closeDelimited: responseBody.isUntilClose).allowed
         // Answered before the whole body was sent: the upstream is done with it, the rest is dropped.
         if !requestComplete { dropRequestBody() }
         releaseExchange(reuseUpstream: reusable)
@@ -352,18 +356,14 @@ extension H2Stream {
     /// head went out).
     func failUpstream(_ failure: ProxyFailure) {
         guard let up = upstream else { return }
-        // Connect failures were counted against the endpoint where they were seen (UpstreamBinding.swift).
-        if up.connected && failure.kind != nil { up.pool.recordFailure(now: proxy.loop.now) }
-        let nothingReceived = !responseStarted && (fromUpstream?.isEmpty ?? true)
-        let bodyless = requestEnded && body.isEmpty && !chunkedBody && !fields.hasContentLength
-        if let kind = failure.kind, let out = headOut,
-           let next = proxy.retryTarget(for: FailedAttempt(kind: kind, retriesSoFar: attempts.retries, responseBytesReceived: !nothingReceived,
-                                                           replayable: bodyless, method: fields.method), on: up.pool, shard: shard) {
-            attempts.retried()
+        let attempt = AttemptFailure(failure: failure, connected: up.connected,
+                                     responseBytesReceived: responseStarted || !(fromUpstream?.isEmpty ?? true),
+                                     clientHasResponse: responseStarted,
+                                     replayable: requestEnded && body.isEmpty && !chunkedBody && !fields.hasContentLength,
+                                     method: fields.method, retriesSoFar: attempts.retries)
+        if attempt.countsAgainstEndpoint { up.pool.recordFailure(now: proxy.loop.now) }
+        if let next = proxy.resend(attempt, failed: up, head: headOut, headLength: headOutLength, attempts: &attempts, shard: shard) {
             upstream = nil
-            up.close()
-            out.readerIndex = 0
-            out.writerIndex = headOutLength
             requestComplete = false
             // A fresh connection: its first readiness event drives the stream again (an idle one,
             // already writable, would bring none).
@@ -375,22 +375,19 @@ extension H2Stream {
 
     func exchangeDeadlinePassed() {
         guard let up = upstream, !finished else { return }
-        // Silence caused by the client (body not arriving, window not opened) is not the upstream's fault.
-        let awaitingClientBody = up.connected && !requestComplete && !requestEnded && body.isEmpty && (headOut?.isEmpty ?? true)
         // Once the head went out, body bytes are read only when the session asks for them; if it has
         // not asked (`deferred` false), the client's window is what holds them up.
-        let blockedOnClient = up.connected && responseStarted && (!deferred || !(fromUpstream?.isEmpty ?? true))
-        if awaitingClientBody || blockedOnClient {
+        let silence = UpstreamSilence.judge(connected: up.connected,
+                                            awaitingClientBody: !requestComplete && !requestEnded && body.isEmpty && (headOut?.isEmpty ?? true),
+                                            blockedOnClient: responseStarted && (!deferred || !(fromUpstream?.isEmpty ?? true)))
+        switch silence {
+        case .client:
             proxy.responseDeadlines.arm(up, now: proxy.loop.now)
             connection.watchClient()
-            return
+        case .upstream(let failure):
+            if silence.countsAgainstEndpoint { up.pool.recordFailure(now: proxy.loop.now) }
+            failUpstream(failure)
+            proxy.markDirty(connection)
         }
-        if !up.connected {
-            up.pool.recordFailure(now: proxy.loop.now)
-            failUpstream(.connectTimeout)
-        } else {
-            failUpstream(.responseTimeout)
-        }
-        proxy.markDirty(connection)
     }
 }

@@ -268,16 +268,7 @@ final class H2Stream: UpstreamOwner {
         }
         guard let up = upstream else { return }
         upstream = nil
-        if reuseUpstream {
-            up.owner = nil
-            up.completedExchanges += 1
-            up.readable = false
-            if up.pool.keep(up) {
-                proxy.upstreamIdleDeadlines.arm(up, now: proxy.loop.now)
-                return
-            }
-        }
-        up.close()
+        proxy.release(up, reusable: reuseUpstream)
     }
 
     /// Records how the request ended, once (see ClientConnection.recordOutcome).

@@ -4,7 +4,7 @@ import Telemetry
 /// A failure the proxy answers with a status of its own; `message` becomes the plain-text body.
 /// `kind` is set when an arm was chosen and is at fault (pingora-style: errors carry their source),
 /// so the analysis counts only upstream faults against an arm.
-public struct ProxyFailure: Error, Sendable {
+public struct ProxyFailure: Error, Sendable, Equatable {
     public var status: Int
     public var message: StaticString
     public var kind: FailureKind?
@@ -22,5 +22,11 @@ public struct ProxyFailure: Error, Sendable {
     public static let resourceExhausted = ProxyFailure(status: 503, message: "proxy out of resources", kind: nil)
     /// An HTTP/1.1 request for a route with an HTTP/2 (`protocol: h2`) arm: not relayed across versions.
     public static let needsHTTP2 = ProxyFailure(status: 505, message: "this route's upstream speaks HTTP/2 only: send the request over HTTP/2", kind: nil)
+    /// Same status, kind and message text (two failures with one message are the same failure).
+    public static func == (a: ProxyFailure, b: ProxyFailure) -> Bool {
+        a.status == b.status && a.kind == b.kind
+            && a.message.withUTF8Buffer { x in b.message.withUTF8Buffer { y in x.elementsEqual(y) } }
+    }
+
     public static let headTooLarge = ProxyFailure(status: 431, message: "request header fields too large", kind: nil)
 }

@@ -294,8 +294,9 @@ public final class ProxyLoop {
     func connectionClosed(_ listener: Listener) { admission.closed(listener.gauge) }
 
     /// Picks the arm for a request of `route`, and an endpoint of it (see `UpstreamDirectory.pick`).
+    /// Called only by `route(_:client:)`, which keeps the decision.
     @inline(__always)
-    func pickUpstream(route: CompiledRoute) -> (pool: UpstreamPool, shard: ArmShard) {
+    func pickArm(route: CompiledRoute) -> (arm: ArmRole, reason: ArmReason, pool: UpstreamPool, shard: ArmShard) {
         upstreams.pick(route: route, now: loop.now)
     }
 

@@ -1,4 +1,5 @@
 // A detached POSIX thread for one hook, started with the control thread's signals blocked.
+import EventLoop
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,11 +10,6 @@ import Glibc
 /// creator's mask, so the mask is widened around pthread_create and restored after: there is no window
 /// in which the new thread runs with them unblocked, whichever thread calls `start`.
 enum HookThread {
-    private final class Body {
-        let run: @Sendable () -> Void
-        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
-    }
-
     /// The signals the control thread reads from its signalfd.
     static var controlSignals: sigset_t {
         var set = sigset_t()
@@ -30,19 +26,8 @@ enum HookThread {
         var previous = sigset_t()
         pthread_sigmask(SIG_BLOCK, &block, &previous)
         defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
-
-        let context = Unmanaged.passRetained(Body(body)).toOpaque()
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { raw in
-            let body = Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue()
-            body.run()
-            return nil
-        }, context)
-        if rc != 0 {
-            Unmanaged<Body>.fromOpaque(context).release()
-            return false
-        }
-        pthread_detach(thread)
+        guard case .success(let thread) = LoopThread.start(body) else { return false }
+        thread.detach()
         return true
     }
 }

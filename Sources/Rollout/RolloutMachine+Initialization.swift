@@ -57,7 +57,7 @@ extension RolloutMachine {
 
     /// Step 3: weight 0, `pre-rollout` hooks. Unlike Flagger, which counts a failing pre-rollout hook as a
     /// failed check, a failure here rolls back at once: nothing has been learnt about the canary yet, and a
-    /// failing pre-rollout (e.g. a smoke test) is a reason not to send it any traffic (DESIGN brief).
+    /// failing pre-rollout (e.g. a smoke test) is a reason not to send it any traffic.
     mutating func runPreRollout() {
         note("canary \(state.canaryRevision ?? "?") ready and confirmed" + (hasHooks(.preRollout) ? "; running pre-rollout hooks" : ""))
         if !requestHooks(.preRollout) { startProgressing() }

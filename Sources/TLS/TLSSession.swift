@@ -59,9 +59,7 @@ public final class TLSSession {
 
     /// Advances the handshake. After `.done`, further calls return `.done` at once.
     public func handshake() throws(TLSError) -> HandshakeResult {
-        if let failure { throw failure }
-        ERR_clear_error()
-        cg_tls_clear_errno()
+        try beginCall()
         let rc = SSL_do_handshake(ssl)
         if rc == 1 { return .done }
         switch SSL_get_error(ssl, rc) {
@@ -76,9 +74,7 @@ public final class TLSSession {
     /// Decrypts into `buffer` (which must not be empty). `.bytes(0)` is the end of the stream.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(TLSError) -> TLSIO {
         precondition(buffer.count > 0, "TLSSession.read needs room: .bytes(0) means end of stream")
-        if let failure { throw failure }
-        ERR_clear_error()
-        cg_tls_clear_errno()
+        try beginCall()
         var count = 0
         if SSL_read_ex(ssl, buffer.baseAddress, buffer.count, &count) == 1 { return .bytes(count) }
         switch SSL_get_error(ssl, 0) {
@@ -96,9 +92,7 @@ public final class TLSSession {
     /// On `want…`, retry later with a buffer of the same (or greater) length starting at the same byte.
     public func write(_ buffer: UnsafeRawBufferPointer) throws(TLSError) -> TLSIO {
         if buffer.isEmpty { return .bytes(0) }  // SSL_write of 0 bytes is an error in OpenSSL
-        if let failure { throw failure }
-        ERR_clear_error()
-        cg_tls_clear_errno()
+        try beginCall()
         var count = 0
         if SSL_write_ex(ssl, buffer.baseAddress, buffer.count, &count) == 1 { return .bytes(count) }
         switch SSL_get_error(ssl, 0) {
@@ -138,6 +132,15 @@ public final class TLSSession {
     }
 
     // MARK: errors
+
+    /// Before each SSL call: a dead session throws its first error again; a live one clears the error queue and
+    /// errno, so that what SSL_get_error reads afterwards belongs to this call.
+    @inline(__always)
+    private func beginCall() throws(TLSError) {
+        if let failure { throw failure }
+        ERR_clear_error()
+        cg_tls_clear_errno()
+    }
 
     /// Marks the session dead and turns an SSL_get_error code into a message.
     private func fail(_ code: Int32, operation: String, eofText: String?) -> TLSError {

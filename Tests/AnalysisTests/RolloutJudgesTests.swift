@@ -109,7 +109,7 @@ import Telemetry
         _ = judges.analyseInterval(canary: ArmWindow(n: 2_000, failures: 67), primary: ArmWindow(n: 18_000, failures: 40))
         #expect(judges.evidence.sequential.ticks == 200 && judges.evidence.comparedIntervals == 1)
         judges.beginRollout(revision: "v3")
-        #expect(judges.evidence == RolloutJudges.Evidence(revision: "v3", alpha: 0.01))
+        #expect(judges.evidence == RolloutJudges.Evidence(revision: "v3", analysis: AnalysisConfig()))
         #expect(judges.evidence.sequential == SequentialJudge(alpha: 0.01))
         #expect(judges.comparisonAlphaRemaining == 0.01)
         // The step starts again too: one clean tick is no evidence for going further.
@@ -141,12 +141,12 @@ import Telemetry
         #expect(step?.evidence.contains(.init("canary-requests", Double(saved.step.canary.requests + 10))) == true)
 
         let other = RolloutJudges(analysis: AnalysisConfig(), revision: "v3", restored: saved)
-        #expect(other.evidence == RolloutJudges.Evidence(revision: "v3", alpha: 0.01))
+        #expect(other.evidence == RolloutJudges.Evidence(revision: "v3", analysis: AnalysisConfig()))
 
         var stricter = AnalysisConfig()
         stricter.sequential.alpha = 0.001
         let otherAlpha = RolloutJudges(analysis: stricter, revision: "v2", restored: saved)
-        #expect(otherAlpha.evidence == RolloutJudges.Evidence(revision: "v2", alpha: 0.001))
+        #expect(otherAlpha.evidence == RolloutJudges.Evidence(revision: "v2", analysis: stricter))
     }
 
     /// The promotion evidence covers the current step: a new weight starts it again.

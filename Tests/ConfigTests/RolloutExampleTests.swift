@@ -2,7 +2,7 @@
 import Config
 import Testing
 
-/// Kept identical to config/rollout.yaml (the issue's example plus `admin` and `listeners`), which a test below checks.
+/// Kept identical to config/rollout.yaml (the README's example plus `admin` and `listeners`), which a test below checks.
 let rolloutExample = """
     admin:
       address: 127.0.0.1:9901

@@ -134,6 +134,34 @@ let malformedResponses: [Rejected] = [
         #expect(parseResponse(raw, maxHeaderBytes: raw.count).0 == .complete)
     }
 
+    @Test func failureIsStickyAndStaysA502() {
+        let bad = bytes("HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n")
+        let good = bytes("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        var parser = ResponseHeadParser(maxHeaderBytes: 8192, maxHeaderCount: 64)
+        var head = ResponseHead()
+        let failed = RequestHeadParser.Result.error(HTTPParseError(status: 502, reason: "malformed content-length"))
+        #expect(bad.withUnsafeBytes { parser.parse($0, requestMethod: .get, into: &head) } == failed)
+        // Until reset, even a good head gets the first failure back, still mapped to 502.
+        #expect(good.withUnsafeBytes { parser.parse($0, requestMethod: .get, into: &head) } == failed)
+        parser.reset()
+        #expect(good.withUnsafeBytes { parser.parse($0, requestMethod: .get, into: &head) } == .complete)
+    }
+
+    @Test func resetKeepsHeaderCapacity() {
+        let raw = bytes("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\nContent-Length: 0\r\n\r\n")
+        var parser = ResponseHeadParser(maxHeaderBytes: 8192, maxHeaderCount: 64)
+        var head = ResponseHead()
+        #expect(raw.withUnsafeBytes { parser.parse($0, requestMethod: .get, into: &head) } == .complete)
+        let capacity = head.headers.capacity
+        for _ in 0..<10 {
+            parser.reset()
+            #expect(raw.withUnsafeBytes { parser.parse($0, requestMethod: .get, into: &head) } == .complete)
+            #expect(head.headers.count == 4 && head.headers.capacity == capacity)
+        }
+        head.reset()
+        #expect(head.headers.isEmpty && head.headers.capacity == capacity && head == ResponseHead())
+    }
+
     @Test func oneByteAtATimeMatchesWhole() {
         let fixtures = [
             "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: x\r\nX: 1\r\n\r\nhello",

@@ -1,4 +1,4 @@
-// A corrupt state file end to end: the canary held at weight 0, the file kept aside, the operator decides (issue 13).
+// A corrupt state file end to end: the canary held at weight 0, the file kept aside, the operator decides.
 import Foundation
 import Testing
 #if canImport(Glibc)

@@ -1,4 +1,4 @@
-// A hook's output over real processes: bounded and escaped in the event log, never in the state file (issue 13).
+// A hook's output over real processes: bounded and escaped in the event log, never in the state file.
 import Foundation
 import Testing
 #if canImport(Glibc)

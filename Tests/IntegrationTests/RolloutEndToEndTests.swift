@@ -1,5 +1,5 @@
 // Canary rollouts end to end over real sockets: the binary's control thread steps, judges, rolls back and promotes
-// a managed route while keep-alive clients send traffic through it (issue 4, "How it is checked").
+// a managed route while keep-alive clients send traffic through it (the end-to-end check of a rollout).
 import Foundation
 import Testing
 #if canImport(Glibc)

@@ -1,4 +1,4 @@
-// The state file's directory against other users: refused at start and at reload when others can write it (issue 13).
+// The state file's directory against other users: refused at start and at reload when others can write it.
 import Foundation
 import Testing
 #if canImport(Glibc)
