@@ -63,13 +63,13 @@ final class Listener: Pollable {
 
     override func handleEvent(_ events: UInt32) {
         for _ in 0..<Self.acceptBatch {
-            if proxy.atConnectionLimit(self) {
+            if atConnectionLimit {
                 gauge.limited.add(1, ordering: .relaxed)
                 if !limitLogged {
                     limitLogged = true
                     proxy.log.notice("""
                         listener \(name): connection limit reached (listener \(maxConnections.map(String.init) ?? "none"), \
-                        proxy \(proxy.maxConnections)); new connections wait in the backlog (logged once per loop)
+                        proxy \(proxy.admission.maxConnections)); new connections wait in the backlog (logged once per loop)
                         """)
                 }
                 pause(.atLimit)
@@ -101,6 +101,9 @@ final class Listener: Pollable {
         }
     }
 
+    /// This listener's own limit or the proxy's is reached (see `ConnectionAdmission.atLimit`).
+    private var atConnectionLimit: Bool { proxy.admission.atLimit(gauge, listenerLimit: maxConnections) }
+
     private func pause(_ reason: Pause) {
         guard case .no = paused else { return }
         paused = reason
@@ -110,7 +113,7 @@ final class Listener: Pollable {
 
     override func handleDeadline() {
         // Still full: keep waiting without a readiness event (each would find the limit again).
-        if case .atLimit = paused, proxy.atConnectionLimit(self) {
+        if case .atLimit = paused, atConnectionLimit {
             proxy.listenerBackoff.arm(self, now: proxy.loop.now)
             return
         }

@@ -9,21 +9,11 @@ extension ProxyLoop {
     /// counted on the arm now, by source (`canarygate_upstream_failures_total`), with the retry, and
     /// the exchange marks the request (`AttemptLog`) so that its outcome counts as failed for the judges.
     func retryTarget(for attempt: FailedAttempt, on pool: UpstreamPool, shard: ArmShard?) -> UpstreamPool? {
-        guard let shard, let arm = armRuntime(countedBy: shard), attempt.mayRetry(policy: arm.retryPolicy),
+        guard let shard, let arm = upstreams.arm(countedBy: shard), attempt.mayRetry(policy: arm.retryPolicy),
               let target = arm.retryTarget(after: pool, retriesSoFar: attempt.retriesSoFar, now: loop.now)
         else { return nil }
         shard.recordFailure(attempt.kind)
         shard.recordRetry()
         return target
-    }
-
-    /// The arm whose requests `shard` counts, in the config this loop serves now (nil: the route is gone).
-    /// A walk over the routes: on the failure path only.
-    private func armRuntime(countedBy shard: ArmShard) -> ArmRuntime? {
-        for route in routeRuntimes {
-            if route.primaryShard === shard { return route.primary }
-            if route.canaryShard === shard { return route.canary }
-        }
-        return nil
     }
 }

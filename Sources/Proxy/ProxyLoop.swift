@@ -1,4 +1,4 @@
-// Everything one event loop owns: its listeners, client connections, upstream pools, route state and timeouts.
+// One event loop's proxy: commands, reload, drain, accept and shutdown, over the owners of its listeners, upstreams, deadlines and lists.
 import Config
 import EventLoop
 import Glibc
@@ -15,50 +15,30 @@ public final class ProxyLoop {
     let log: Logger
     let metrics: MetricsRegistry
     private(set) var snapshot: ProxySnapshot
-    private(set) var routeRuntimes: [RouteRuntime] = []
-    /// Keyed by `ResolvedEndpoint.poolKey`: address, protocol and TLS settings.
-    private var poolsByAddress: [String: UpstreamPool] = [:]
-    private(set) var listeners: [Listener] = []
+    /// Each route's arms and split, and the endpoint pools they share.
+    let upstreams = UpstreamDirectory()
+    /// This loop's listening sockets (SO_REUSEPORT: every loop has its own).
+    let listeners = ListenerSet()
     public let control: LoopControl
     /// Set by a drain: no new connections, and every connection closes after its current request.
     private(set) var draining = false
-    /// The other loops serving the same listeners (see `AcceptBalance.connections`).
-    private var peers: [LoopControl] = []
+    /// The connection limits and the balancing between loops.
+    let admission: ConnectionAdmission
 
-    /// Deadline lists, one per timeout kind (see DeadlineList: one duration per list).
-    private struct TimeoutLists {
-        let header, handshake, idle, requestBody, connect, response, upstreamIdle: DeadlineList
-
-        init(_ t: TimeoutsConfig, on loop: EventLoop) {
-            header = loop.deadlineList(for: t.requestHeader)
-            handshake = loop.deadlineList(for: t.tlsHandshake)
-            idle = loop.deadlineList(for: t.idle)
-            requestBody = loop.deadlineList(for: t.requestBody)
-            connect = loop.deadlineList(for: t.upstreamConnect)
-            response = loop.deadlineList(for: t.upstreamResponse)
-            upstreamIdle = loop.deadlineList(for: t.upstreamIdle)
-        }
-
-        var all: [DeadlineList] { [header, handshake, idle, requestBody, connect, response, upstreamIdle] }
-    }
-    private var timeouts: TimeoutLists
-    var headerDeadlines: DeadlineList { timeouts.header }
-    var handshakeDeadlines: DeadlineList { timeouts.handshake }
-    var idleDeadlines: DeadlineList { timeouts.idle }
+    /// One list per timeout kind (see LoopDeadlines); the properties below are the ones connections arm.
+    private var deadlines: LoopDeadlines
+    @inline(__always) var headerDeadlines: DeadlineList { deadlines.header }
+    @inline(__always) var handshakeDeadlines: DeadlineList { deadlines.handshake }
+    @inline(__always) var idleDeadlines: DeadlineList { deadlines.idle }
     /// One window of `timeouts.requestBody` while a request body is awaited (HTTP/1.1 connections, HTTP/2 streams).
-    var requestBodyDeadlines: DeadlineList { timeouts.requestBody }
-    var connectDeadlines: DeadlineList { timeouts.connect }
-    var responseDeadlines: DeadlineList { timeouts.response }
-    var upstreamIdleDeadlines: DeadlineList { timeouts.upstreamIdle }
-    let listenerBackoff: DeadlineList
-    /// How long a connection closed after an error response of ours keeps draining the client's bytes.
-    let lingerDeadlines: DeadlineList
-    /// The in-flight sweep's period (shared with `listenerBackoff`: lists of one duration are one list).
-    private let sweepDeadlines: DeadlineList
-    /// Fires every 100 ms while the snapshot has a managed route: `sweepSlowInFlight`.
-    private let sweepTimer = SweepTimer()
-    /// The sweep's T by arm shard, refilled at each sweep (kept for its capacity: no allocation per sweep).
-    private var slowThresholdByShard: [ObjectIdentifier: UInt64] = [:]
+    @inline(__always) var requestBodyDeadlines: DeadlineList { deadlines.requestBody }
+    @inline(__always) var connectDeadlines: DeadlineList { deadlines.connect }
+    @inline(__always) var responseDeadlines: DeadlineList { deadlines.response }
+    @inline(__always) var upstreamIdleDeadlines: DeadlineList { deadlines.upstreamIdle }
+    @inline(__always) var listenerBackoff: DeadlineList { deadlines.listenerBackoff }
+    @inline(__always) var lingerDeadlines: DeadlineList { deadlines.linger }
+    /// Ticks every 100 ms while a route is managed: `sweepSlowInFlight`.
+    private let slowSweep = SlowInFlightSweep()
 
     /// One TLS record's worth of plaintext: a response head and the start of its body are joined
     /// here to go out as one record (see `ClientTransport.write(_:_:scratch:)`).
@@ -70,8 +50,6 @@ public final class ProxyLoop {
     /// Parser limits; copied from the snapshot so the hot path reads a stored property.
     private(set) var maxHeaderBytes: Int
     private(set) var maxHeaderCount: Int
-    /// Client connections of all loops beyond which listeners stop accepting (see ConnectionBudget).
-    private(set) var maxConnections: Int
 
     public init(index: Int, snapshot: ProxySnapshot, metrics: MetricsRegistry, log: Logger) throws {
         let limits = snapshot.config.limits
@@ -83,25 +61,22 @@ public final class ProxyLoop {
         self.snapshot = snapshot
         maxHeaderBytes = limits.maxHeaderBytes
         maxHeaderCount = limits.maxHeaderCount
-        maxConnections = ConnectionBudget.maxConnections(snapshot.config, loops: metrics.loopCount)
-        timeouts = TimeoutLists(snapshot.config.timeouts, on: loop)
-        listenerBackoff = loop.deadlineList(for: .milliseconds(100))
-        lingerDeadlines = loop.deadlineList(for: .seconds(2))
-        sweepDeadlines = loop.deadlineList(for: .milliseconds(100))
+        deadlines = LoopDeadlines(snapshot.config.timeouts, on: loop)
         control = LoopControl(handle: loop.handle)
+        admission = ConnectionAdmission(control: control,
+                                        maxConnections: ConnectionBudget.maxConnections(snapshot.config, loops: metrics.loopCount))
         installRoutes(snapshot)
         do {
             try openListeners(snapshot)
         } catch {
             // The listeners already open hold this loop: close them, or a failed start leaks it and their fds.
-            for l in listeners { l.close() }
-            listeners.removeAll()
+            listeners.closeAll()
             throw error
         }
         control.servedGeneration.store(snapshot.generation, ordering: .releasing)
         loop.onWake = { [unowned self] in self.processCommands() }
         loop.afterEvents = { [unowned self] in self.flushDirty() }
-        sweepTimer.proxy = self
+        slowSweep.proxy = self
         armSweep()
     }
 
@@ -113,10 +88,10 @@ public final class ProxyLoop {
             case .install(let next): install(next)
             case .drain: beginDrain()
             case .closeIdle(let endpoints):
-                for pool in poolsByAddress.values where endpoints.contains(pool.configured) { pool.closeAll() }
+                for pool in upstreams.pools(of: endpoints) { pool.closeAll() }
             case .warm(let endpoints, let perEndpoint):
-                warm(poolsByAddress.values.filter { endpoints.contains($0.configured) }, perEndpoint: perEndpoint)
-            case .peers(let all): peers = all.filter { $0 !== control }
+                warm(upstreams.pools(of: endpoints), perEndpoint: perEndpoint)
+            case .peers(let all): admission.peers = all.filter { $0 !== control }
             case .adopt(let handed): adoptHanded(handed)
             }
         }
@@ -129,9 +104,8 @@ public final class ProxyLoop {
         // Buffers were sized at start; a larger head limit than they hold needs a restart (the reload validator says so).
         maxHeaderBytes = min(limits.maxHeaderBytes, loop.buffers.bufferSize - 1024)
         maxHeaderCount = limits.maxHeaderCount
-        maxConnections = ConnectionBudget.maxConnections(next.config, loops: metrics.loopCount)
-        timeouts = TimeoutLists(next.config.timeouts, on: loop)
-        loop.retireDeadlineLists(except: timeouts.all + [listenerBackoff, lingerDeadlines, sweepDeadlines])
+        admission.maxConnections = ConnectionBudget.maxConnections(next.config, loops: metrics.loopCount)
+        deadlines.install(next.config.timeouts, on: loop)
         installRoutes(next)
         armSweep()
         if !draining {
@@ -142,33 +116,15 @@ public final class ProxyLoop {
         control.servedGeneration.store(next.generation, ordering: .releasing)
     }
 
-    /// Keeps listeners whose name and address are unchanged, closes the others, opens the new ones.
+    /// Keeps listeners whose name and address are unchanged, closes the others (draining their connections), opens the new ones.
     private func openListeners(_ next: ProxySnapshot) throws {
-        var kept: [Listener] = []
-        for l in listeners {
-            if let same = next.listeners.first(where: { $0.name == l.name && $0.address == l.address && ($0.tls == nil) == (l.tls == nil) }) {
-                l.tls = same.tls
-                l.http2 = same.http2
-                l.balance = same.balance
-                l.maxConnections = next.config.listeners.first { $0.name == l.name }?.maxConnections
-                kept.append(l)
-            } else {
-                l.close()
-                drainConnections(acceptedBy: l)
-            }
-        }
-        listeners = kept
-        for l in next.listeners where !listeners.contains(where: { $0.name == l.name && $0.address == l.address }) {
-            listeners.append(try Listener(name: l.name, address: l.address, tls: l.tls, http2: l.http2, balance: l.balance,
-                                          maxConnections: next.config.listeners.first { $0.name == l.name }?.maxConnections, proxy: self))
-        }
+        try listeners.install(next, proxy: self) { drainConnections(acceptedBy: $0) }
     }
 
     private func beginDrain() {
         guard !draining else { return }
         draining = true
-        for l in listeners { l.close() }
-        listeners.removeAll()
+        listeners.closeAll()
         drainConnections(acceptedBy: nil)
     }
 
@@ -185,120 +141,38 @@ public final class ProxyLoop {
     /// Every client connection of this loop, HTTP/1.1 then HTTP/2 as registered: the one walk the drain,
     /// the shutdown and the in-flight sweep share.
     private func forEachClient(http1: (ClientConnection) -> Void, http2: (H2Connection) -> Void) {
-        loop.reactor.forEachRegistered { object in
-            switch object {
-            case let c as ClientConnection: http1(c)
-            case let c as H2Connection: http2(c)
-            default: break
-            }
-        }
+        loop.reactor.forEachRegistered(http1, or: http2)
     }
 
     // MARK: slow in flight
 
-    /// Keeps the sweep ticking while the served snapshot has a managed route (none: the loop sleeps undisturbed).
     private func armSweep() {
-        guard !sweepTimer.hasDeadline, snapshot.routes.byIndex.contains(where: \.managed) else { return }
-        sweepDeadlines.arm(sweepTimer, now: loop.now)
+        slowSweep.keepTicking(routes: snapshot.routes.byIndex, on: deadlines.sweep, now: loop.now)
     }
 
-    fileprivate func sweepFired() {
-        sweepSlowInFlight()
+    /// Every 100 ms: marks and counts the exchanges in flight longer than their route's T (see `SlowInFlightSweep`),
+    /// then arms the next tick while a route is managed.
+    func sweepSlowInFlight() {
+        if slowSweep.refillThresholds(routes: snapshot.routes.byIndex, runtimes: upstreams.routes) {
+            let now = loop.now
+            let threshold = { (shard: ArmShard) -> UInt64 in self.slowSweep.threshold(of: shard) }
+            forEachClient { c in
+                c.markIfSlow(now: now, threshold: threshold)
+            } http2: { c in
+                c.forEachStream { $0.markIfSlow(now: now, threshold: threshold) }
+            }
+        }
         armSweep()
     }
 
-    /// Every 100 ms: each exchange in flight (an HTTP/1.1 connection in an exchange, an HTTP/2 stream awaiting
-    /// or receiving its response) of a managed route whose T is published, older than T and not yet marked,
-    /// is marked and counted slow on its arm's shard (`slowInFlight`), so a canary that hangs requests
-    /// shows as slow within T plus a tick rather than when the requests end. Exchanges are found by their
-    /// shard, which identifies the (route, arm) across reloads; the request path pays one Bool store.
-    func sweepSlowInFlight() {
-        slowThresholdByShard.removeAll(keepingCapacity: true)
-        for (route, runtime) in zip(snapshot.routes.byIndex, routeRuntimes) where route.managed {
-            let t = route.slowThreshold.nanoseconds
-            guard t > 0 else { continue }
-            slowThresholdByShard[ObjectIdentifier(runtime.primaryShard)] = t
-            slowThresholdByShard[ObjectIdentifier(runtime.canaryShard)] = t
-        }
-        guard !slowThresholdByShard.isEmpty else { return }
-        let now = loop.now
-        let threshold = { (shard: ArmShard) -> UInt64 in self.slowThresholdByShard[ObjectIdentifier(shard)] ?? 0 }
-        forEachClient { c in
-            c.markIfSlow(now: now, threshold: threshold)
-        } http2: { c in
-            c.forEachStream { $0.markIfSlow(now: now, threshold: threshold) }
-        }
-    }
-
-    /// Builds per-route state for `snapshot`, keeping the pools of endpoints that remain.
+    /// Builds per-route state for `snapshot`, keeping the pools of endpoints that remain (see `UpstreamDirectory`).
     private func installRoutes(_ snapshot: ProxySnapshot) {
-        let maxIdle = snapshot.config.limits.maxIdlePerEndpoint
-        var pools: [String: UpstreamPool] = [:]
-        func armPools(_ arm: CompiledArm, route: CompiledRoute, shard: ArmShard) -> [UpstreamPool] {
-            arm.endpoints.map { e in
-                let key = e.poolKey(arm.protocol)
-                if let p = pools[key] {
-                    if !p.ejectionShards.contains(where: { $0 === shard }) { p.ejectionShards.append(shard) }
-                    return p
-                }
-                let p = poolsByAddress[key]
-                    ?? UpstreamPool(address: e.address, configured: e.configured, protocolKind: arm.protocol, tls: e.tls, maxIdle: maxIdle)
-                p.maxIdle = maxIdle
-                p.tls = e.tls
-                // The first route listing the endpoint sets its outlier detection.
-                p.outlierPolicy = route.outlier
-                p.ejectionShards = [shard]
-                p.log = log
-                pools[key] = p
-                return p
-            }
-        }
-        // Each loop and route draws from its own seed, so no two splits pick the canary in step.
-        var seeds = SystemRandomNumberGenerator()
-        stopHealthChecks()
-        routeRuntimes = snapshot.routes.byIndex.map { route in
-            let primaryShard = metrics.shard(route: route.name, arm: .primary, loop: index)
-            let canaryShard = metrics.shard(route: route.name, arm: .canary, loop: index)
-            let arm = { (compiled: CompiledArm, shard: ArmShard) -> ArmRuntime in
-                let pools = armPools(compiled, route: route, shard: shard)
-                return ArmRuntime(pools: pools, outlier: route.outlier, retry: route.retry, probes: self.startProbes(pools, route: route))
-            }
-            return RouteRuntime(split: WeightedSplit(seed: seeds.next()),
-                                primary: arm(route.primary, primaryShard),
-                                canary: route.canary.map { arm($0, canaryShard) },
-                                primaryShard: primaryShard, canaryShard: canaryShard)
-        }
-        for (key, old) in poolsByAddress where pools[key] == nil { old.retire() }
-        poolsByAddress = pools
-    }
-
-    /// Whether `listener` must stop accepting: its own limit or the proxy's is reached. The counts
-    /// are other loops' too, read relaxed: loops accepting at once may pass the limit by one each,
-    /// which the descriptor reserve absorbs.
-    func atConnectionLimit(_ listener: Listener) -> Bool {
-        if let limit = listener.maxConnections, listener.gauge.connections.load(ordering: .relaxed) >= limit { return true }
-        var open = control.openConnections.load(ordering: .relaxed)
-        for peer in peers { open += peer.openConnections.load(ordering: .relaxed) }
-        return open >= maxConnections
+        upstreams.install(snapshot, metrics: metrics, loop: index, log: log) { startProbes($0, route: $1) }
     }
 
     /// Serves a connection `listener` accepted, or hands it to the loop with the fewest connections.
     func accepted(_ fd: SocketDescriptor, peer: SocketAddress, on listener: Listener) {
-        listener.gauge.connections.add(1, ordering: .relaxed)
-        // Counted before deciding, so two loops accepting at once each see the other's new connection.
-        let mine = control.openConnections.add(1, ordering: .relaxed).newValue
-        // Only to a peer serving the same snapshot: an older one may not have this listener yet (a
-        // reload just added it), a newer one may have changed it (another address, TLS on or off).
-        // Until they agree the peer counts as full.
-        let generation = snapshot.generation
-        if listener.balance == .connections, !peers.isEmpty,
-           let i = AcceptBalancer.target(mine: mine, peerCounts: peers.lazy.map {
-               $0.servedGeneration.load(ordering: .acquiring) == generation ? $0.openConnections.load(ordering: .relaxed) : Int.max
-           }) {
-            let target = peers[i]
-            target.openConnections.add(1, ordering: .relaxed)
-            control.openConnections.subtract(1, ordering: .relaxed)
-            control.handedOver.add(1, ordering: .relaxed)
+        if let target = admission.admit(on: listener.gauge, balance: listener.balance, generation: snapshot.generation) {
             target.send(.adopt(HandedConnection(fd: fd.raw, peer: peer, listener: listener.name, tls: listener.tls,
                                                 http2: listener.http2)))
             return
@@ -311,10 +185,9 @@ public final class ProxyLoop {
     /// would, since no request has arrived on it yet).
     private func adoptHanded(_ handed: HandedConnection) {
         let fd = SocketDescriptor(raw: handed.fd)
-        guard !draining, let listener = listeners.first(where: { $0.name == handed.listener }) else {
+        guard !draining, let listener = listeners.named(handed.listener) else {
             fd.close()
-            control.openConnections.subtract(1, ordering: .relaxed)
-            metrics.listener(handed.listener).connections.subtract(1, ordering: .relaxed)
+            admission.closed(metrics.listener(handed.listener))
             return
         }
         adopt(fd, peer: handed.peer, tls: handed.tls, http2: handed.http2, listener: listener)
@@ -351,26 +224,26 @@ public final class ProxyLoop {
 
     /// Header-field arrays of idle connections, so an idle keep-alive client holds none and a busy one
     /// reuses a warm array instead of allocating.
-    private var spareHeaderArrays: [[HeaderField]] = []
+    private var spareHeaderArrays = SpareList<[HeaderField]>(limit: 4096)
 
     func takeHeaderArray() -> [HeaderField] {
-        spareHeaderArrays.popLast() ?? []
+        spareHeaderArrays.take() ?? []
     }
 
     func recycle(_ headers: inout [HeaderField]) {
-        if headers.capacity > 0 && spareHeaderArrays.count < 4096 { spareHeaderArrays.append(headers) }
+        if headers.capacity > 0 { spareHeaderArrays.keep(consume headers) }
         headers = []
     }
 
     /// HTTP/2 stream objects of ended streams, reused with their buffers' and arrays' capacity.
-    private var spareStreams: [H2Stream] = []
+    private var spareStreams = SpareList<H2Stream>(limit: 1024)
 
     func takeH2Stream(for connection: H2Connection) -> H2Stream {
-        spareStreams.popLast() ?? H2Stream(proxy: self, connection: connection)
+        spareStreams.take() ?? H2Stream(proxy: self, connection: connection)
     }
 
     func recycle(_ stream: H2Stream) {
-        if spareStreams.count < 1024 { spareStreams.append(stream) }
+        spareStreams.keep(stream)
     }
 
     /// A connection of `pool` (an HTTP/2 arm) with room for one more stream, opened if needed.
@@ -381,40 +254,17 @@ public final class ProxyLoop {
         return fresh
     }
 
-    // HTTP/2 connections whose session has frames to send because of another connection's events
-    // (a WINDOW_UPDATE, DATA or a reset relayed across the proxy): flushed once the events are handled.
-    private var dirtyDownstreams: [H2Connection] = []
-    private var dirtyUpstreams: [H2UpstreamConnection] = []
-    // Swapped with the lists above while they are flushed: copying a list and emptying it would
-    // make the copy share its storage and the emptying allocate (a malloc per batch, measured).
-    private var flushingDownstreams: [H2Connection] = []
-    private var flushingUpstreams: [H2UpstreamConnection] = []
+    /// HTTP/2 connections with frames queued by another connection's events, flushed after each batch of events.
+    private let dirtyDownstreams = DirtyList<H2Connection>()
+    private let dirtyUpstreams = DirtyList<H2UpstreamConnection>()
 
-    func markDirty(_ connection: H2Connection) {
-        guard !connection.isDirty else { return }
-        connection.isDirty = true
-        dirtyDownstreams.append(connection)
-    }
+    @inline(__always)
+    func markDirty(_ connection: H2Connection) { dirtyDownstreams.mark(connection) }
 
-    func markDirty(_ connection: H2UpstreamConnection) {
-        guard !connection.isDirty else { return }
-        connection.isDirty = true
-        dirtyUpstreams.append(connection)
-    }
+    @inline(__always)
+    func markDirty(_ connection: H2UpstreamConnection) { dirtyUpstreams.mark(connection) }
 
-    /// Flushes until quiet: a flush on one side may queue frames on the other (bounded rounds).
-    private func flushDirty() {
-        var rounds = 0
-        while (!dirtyDownstreams.isEmpty || !dirtyUpstreams.isEmpty) && rounds < 16 {
-            rounds += 1
-            swap(&dirtyDownstreams, &flushingDownstreams)
-            for c in flushingDownstreams { c.isDirty = false; c.flush() }
-            flushingDownstreams.removeAll(keepingCapacity: true)
-            swap(&dirtyUpstreams, &flushingUpstreams)
-            for c in flushingUpstreams { c.isDirty = false; c.flush() }
-            flushingUpstreams.removeAll(keepingCapacity: true)
-        }
-    }
+    private func flushDirty() { DirtyList.flushUntilQuiet(dirtyDownstreams, dirtyUpstreams) }
 
     /// A client connection that turned out to speak HTTP/2 (prior-knowledge preface or ALPN "h2")
     /// continues as an `H2Connection` on the same socket and registration.
@@ -441,69 +291,31 @@ public final class ProxyLoop {
     }
 
     /// A client connection of `listener` closed: it no longer counts against the connection limits.
-    func connectionClosed(_ listener: Listener) {
-        control.openConnections.subtract(1, ordering: .relaxed)
-        listener.gauge.connections.subtract(1, ordering: .relaxed)
-    }
+    func connectionClosed(_ listener: Listener) { admission.closed(listener.gauge) }
 
-    /// Picks the arm for a request of `route`, and an endpoint of it (`ArmRuntime.pick`: one always,
-    /// ejected or not); the request counts as started on the arm's shard (in flight until its outcome).
+    /// Picks the arm for a request of `route`, and an endpoint of it (see `UpstreamDirectory.pick`).
     /// Called only by `route(_:client:)`, which keeps the decision.
     @inline(__always)
     func pickArm(route: CompiledRoute) -> (arm: ArmRole, reason: ArmReason, pool: UpstreamPool, shard: ArmShard) {
-        let now = loop.now
-        let i = route.index
-        let weight = route.weight.weight
-        let hasCanary = routeRuntimes[i].canary != nil
-        let canary = weight > 0 && hasCanary && routeRuntimes[i].split.pickCanary(weight: weight)
-        let shard = canary ? routeRuntimes[i].canaryShard : routeRuntimes[i].primaryShard
-        #if !CANARYGATE_NO_METRICS
-        shard.requestStarted()
-        #endif
-        let pool = canary ? routeRuntimes[i].canary!.pick(now: now) : routeRuntimes[i].primary.pick(now: now)
-        return (canary ? .canary : .primary, ArmReason.forRoute(hasCanary: hasCanary, weight: weight), pool, shard)
+        upstreams.pick(route: route, now: loop.now)
     }
 
     public func run() { loop.run() }
-
-    private func stopHealthChecks() {
-        for route in routeRuntimes {
-            route.primary.stopProbes()
-            route.canary?.stopProbes()
-        }
-    }
 
     /// Closes listeners, pooled connections and whatever the drain left open (the loop is stopping).
     /// Connections and streams hold their loop strongly (a read through an unowned reference costs a
     /// retain on every access, measured ~10 per request), so nothing may outlive this with a cycle.
     public func shutdown() {
-        for l in listeners { l.close() }
-        listeners.removeAll()
-        for p in poolsByAddress.values { p.closeAll() }
-        stopHealthChecks()
-        sweepTimer.cancelDeadline()
+        listeners.closeAll()
+        upstreams.closeAll()
+        upstreams.stopProbes()
+        slowSweep.cancelDeadline()
         // Clients first: their exchanges end as "client gone", as in a drain, not as upstream failures.
         forEachClient { $0.close() } http2: { $0.close() }
-        loop.reactor.forEachRegistered { object in
-            switch object {
-            case let c as UpstreamConnection: c.close()
-            case let c as H2UpstreamConnection: c.close()
-            default: break
-            }
-        }
+        loop.reactor.forEachRegistered({ (c: UpstreamConnection) in c.close() }, or: { (c: H2UpstreamConnection) in c.close() })
         spareStreams.removeAll()
         // Closing marks connections dirty, and no flush runs again to empty these lists.
         dirtyDownstreams.removeAll()
         dirtyUpstreams.removeAll()
-        flushingDownstreams.removeAll()
-        flushingUpstreams.removeAll()
     }
-}
-
-/// The in-flight sweep's deadline object: on no reactor, only on the loop's 100 ms deadline list.
-private final class SweepTimer: Pollable {
-    /// Unowned: the loop owns the timer.
-    unowned(unsafe) var proxy: ProxyLoop?
-
-    override func handleDeadline() { proxy?.sweepFired() }
 }

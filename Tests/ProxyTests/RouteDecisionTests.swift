@@ -33,8 +33,8 @@ import Testing
         switch routing {
         case .refused(let failure): return "refused \(failure.status)"
         case .routed(let d):
-            let shardMatches = d.shard === (d.arm == .canary ? loop.routeRuntimes[d.route.index].canaryShard
-                                                               : loop.routeRuntimes[d.route.index].primaryShard)
+            let shardMatches = d.shard === (d.arm == .canary ? loop.upstreams.routes[d.route.index].canaryShard
+                                                               : loop.upstreams.routes[d.route.index].primaryShard)
             return "\(d.route.name) \(d.arm) \(d.reason) \(shardMatches ? "shard ok" : "wrong shard")"
         }
     }

@@ -34,11 +34,11 @@ import Testing
                       endpoints: ["127.0.0.1:\(try upstream.localAddress().port)"]
                 """)
             freedLoop = loop
-            let pool = loop.routeRuntimes[0].primary.pools[0]
+            let pool = loop.upstreams.routes[0].primary.pools[0]
             if upstreamOpenedFirst { _ = try loop.h2Connection(for: pool) }
             let fd = SocketDescriptor(raw: pair[0])
             let client = try H2Connection(fd: fd, transport: .plain(fd), peerText: Array("127.0.0.1".utf8), input: nil,
-                                          listener: loop.listeners[0], proxy: loop)
+                                          listener: loop.listeners.all[0], proxy: loop)
             freedClient = client
             try loop.loop.reactor.register(fd, client, interest: Reactor.readable)
             try sendRequest(to: pair[1])
