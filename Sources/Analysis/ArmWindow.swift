@@ -34,8 +34,10 @@ public struct ArmWindow: Sendable, Equatable {
     /// Requests marked earlier (in this window or before) that ended with a response in the window.
     public var slowMarkedAnswered: UInt64
 
-    public init(n: UInt64, failures: UInt64, clientErrors: UInt64 = 0, aborts: UInt64 = 0, histogram: HistogramSnapshot = HistogramSnapshot(),
-                slowInFlight: UInt64 = 0, slowMarkedAnswered: UInt64 = 0) {
+    public init(
+        n: UInt64, failures: UInt64, clientErrors: UInt64 = 0, aborts: UInt64 = 0, histogram: HistogramSnapshot = HistogramSnapshot(),
+        slowInFlight: UInt64 = 0, slowMarkedAnswered: UInt64 = 0
+    ) {
         self.n = n
         self.failures = min(failures, n)
         self.clientErrors = min(clientErrors, n - self.failures)
@@ -48,9 +50,10 @@ public struct ArmWindow: Sendable, Equatable {
     /// The window of an interval delta (`ArmSnapshot.delta(since:)`).
     public init(_ s: ArmSnapshot) {
         let clientErrors = s.requestsByStatus.reduce(UInt64(0)) { (400...499).contains($1.key) ? $0 &+ $1.value : $0 }
-        self.init(n: s.responses, failures: s.failedResponses, clientErrors: clientErrors,
-                  aborts: s.failureCount(.downstreamAbort), histogram: s.histogram,
-                  slowInFlight: s.slowInFlight, slowMarkedAnswered: s.slowMarkedAnswered)
+        self.init(
+            n: s.responses, failures: s.failedResponses, clientErrors: clientErrors,
+            aborts: s.failureCount(.downstreamAbort), histogram: s.histogram,
+            slowInFlight: s.slowInFlight, slowMarkedAnswered: s.slowMarkedAnswered)
     }
 
     /// The window's counts by outcome class, with "slow" cut at `slowThreshold` seconds (none when nil).
@@ -91,8 +94,9 @@ public struct ArmWindow: Sendable, Equatable {
         } else {
             carry.slow = 0
         }
-        return OutcomeCounts(responses: n, aborts: aborts, serverErrors: failures, clientErrors: clientErrors,
-                             slow: slowCount, slowPopulation: population.count)
+        return OutcomeCounts(
+            responses: n, aborts: aborts, serverErrors: failures, clientErrors: clientErrors,
+            slow: slowCount, slowPopulation: population.count)
     }
 
     /// What the previous window of the same arm could not take back (`outcomes(slowThreshold:carry:)`).

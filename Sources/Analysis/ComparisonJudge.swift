@@ -98,22 +98,29 @@ public struct ComparisonJudge {
             primaryFailures: primary.failures, primaryRequests: primary.n)
         let phi = max(1, dispersion)
         func effective(_ count: UInt64) -> UInt64 { UInt64((Double(count) / phi).rounded()) }
-        let p = phi == 1 ? test.pValue : FisherExactTest(
-            canaryFailures: effective(canary.failures), canaryRequests: max(1, effective(canary.n)),
-            primaryFailures: effective(primary.failures), primaryRequests: max(1, effective(primary.n))).pValue
+        let p =
+            phi == 1
+            ? test.pValue
+            : FisherExactTest(
+                canaryFailures: effective(canary.failures), canaryRequests: max(1, effective(canary.n)),
+                primaryFailures: effective(primary.failures), primaryRequests: max(1, effective(primary.n))
+            ).pValue
         let differencePoints = 100 * test.difference
         let significant = p <= alpha
         let beyondAllowance = differencePoints > config.allowedErrorRateIncrease
         let failed = significant && beyondAllowance
-        let rates = "canary \(Format.short(100 * test.canaryRate))% (\(canary.failures)/\(canary.n)) vs primary "
+        let rates =
+            "canary \(Format.short(100 * test.canaryRate))% (\(canary.failures)/\(canary.n)) vs primary "
             + "\(Format.short(100 * test.primaryRate))% (\(primary.failures)/\(primary.n))"
         let reason: String
         if canary.failures + primary.failures == 0 {
             reason = "no failures on either arm"
         } else {
             let sign = differencePoints >= 0 ? "+" : ""
-            let effect = "\(sign)\(Format.short(differencePoints)) pts \(beyondAllowance ? ">" : "≤") \(Format.trimmed(config.allowedErrorRateIncrease)) allowed"
-            let test = "Fisher p=\(Format.probability(p)) \(significant ? "≤" : ">") α=\(Format.probability(alpha))"
+            let effect =
+                "\(sign)\(Format.short(differencePoints)) pts \(beyondAllowance ? ">" : "≤") \(Format.trimmed(config.allowedErrorRateIncrease)) allowed"
+            let test =
+                "Fisher p=\(Format.probability(p)) \(significant ? "≤" : ">") α=\(Format.probability(alpha))"
                 + (phi > 1 ? " (counts ÷ dispersion \(Format.fixed(phi, 1)))" : "")
             // Say which condition decided: both for a failure, the first unmet one for a pass.
             reason = failed ? "\(test) and \(effect)" : !significant ? "\(test) (not significant; \(effect))" : "\(effect) (\(test))"
@@ -138,11 +145,12 @@ public struct ComparisonJudge {
         let judge = "comparison-latency"
         let required = UInt64(max(minRequests, 1))
         guard canary.count >= required, primary.count >= required,
-              let canaryMedian = canary.quantile(0.5), let primaryMedian = primary.quantile(0.5)
+            let canaryMedian = canary.quantile(0.5), let primaryMedian = primary.quantile(0.5)
         else {
             return Verdict(
                 judge: judge, outcome: .noData,
-                summary: "latency comparison: no data, \(canary.count) canary / \(primary.count) primary latencies, \(required) each required",
+                summary:
+                    "latency comparison: no data, \(canary.count) canary / \(primary.count) primary latencies, \(required) each required",
                 evidence: [
                     .init("canary-requests", Double(canary.count)), .init("primary-requests", Double(primary.count)),
                     .init("min-requests", Double(required)),
@@ -158,16 +166,20 @@ public struct ComparisonJudge {
         let failed = certainAndLarge && often
         let ms = { (seconds: Double) in Format.short(seconds * 1000) + " ms" }
         let bound = shift.lowerBound.isFinite ? ms(shift.lowerBound) : "unbounded (too few requests)"
-        let size = "the larger of \(ms(floor)) and \(Format.trimmed(config.maxLatencyRatio))× the primary's median \(ms(primaryMedian)) − 1×"
+        let size =
+            "the larger of \(ms(floor)) and \(Format.trimmed(config.maxLatencyRatio))× the primary's median \(ms(primaryMedian)) − 1×"
         let reason: String
         if failed {
-            reason = "canary slower by at least \(bound) > \(ms(practical)) (\(size)), P(canary slower)=\(Format.fixed(cles, 2)) > \(Format.trimmed(config.allowedSlowdown))"
+            reason =
+                "canary slower by at least \(bound) > \(ms(practical)) (\(size)), P(canary slower)=\(Format.fixed(cles, 2)) > \(Format.trimmed(config.allowedSlowdown))"
         } else if !certainAndLarge {
             reason = "the slowdown is not shown to exceed \(ms(practical)): lower bound \(bound)"
         } else {
-            reason = "P(canary slower)=\(Format.fixed(cles, 2)) ≤ \(Format.trimmed(config.allowedSlowdown)) though its lower bound \(bound) > \(ms(practical))"
+            reason =
+                "P(canary slower)=\(Format.fixed(cles, 2)) ≤ \(Format.trimmed(config.allowedSlowdown)) though its lower bound \(bound) > \(ms(practical))"
         }
-        let summary = "latency: shift \(ms(shift.estimate)) (medians \(ms(canaryMedian)) vs \(ms(primaryMedian)), n=\(canary.count)/\(primary.count)"
+        let summary =
+            "latency: shift \(ms(shift.estimate)) (medians \(ms(canaryMedian)) vs \(ms(primaryMedian)), n=\(canary.count)/\(primary.count)"
             + (reference.map { ", against \($0)" } ?? "") + "): \(reason)"
         return Verdict(
             judge: judge, outcome: failed ? .fail : .pass, summary: summary,
@@ -211,13 +223,16 @@ extension ComparisonJudge: Judge {
         defer { dispersion = Dispersion() }
         let alpha = Self.spentAlpha(analysis.comparison.alpha, interval: tested.count + 1)
         // Above 50 %, the primary at matched load: its step at the mirrored weight, when there was one.
-        let mirrored = weight > 50 ? primaryLatencyByWeight[100 - weight].flatMap { $0.count >= UInt64(analysis.minRequests) ? $0 : nil } : nil
+        let mirrored =
+            weight > 50 ? primaryLatencyByWeight[100 - weight].flatMap { $0.count >= UInt64(analysis.minRequests) ? $0 : nil } : nil
         let verdicts = [
-            Self.errors(canary: canary, primary: primary, config: analysis.comparison, minRequests: analysis.minRequests,
-                        alpha: alpha, dispersion: dispersion.phi),
-            Self.latency(canary: canary.histogram, primary: mirrored ?? primary.histogram, config: analysis.comparison,
-                         minRequests: analysis.minRequests, alpha: alpha,
-                         reference: mirrored == nil ? nil : "the primary at matched load (its step at weight \(100 - weight)%)"),
+            Self.errors(
+                canary: canary, primary: primary, config: analysis.comparison, minRequests: analysis.minRequests,
+                alpha: alpha, dispersion: dispersion.phi),
+            Self.latency(
+                canary: canary.histogram, primary: mirrored ?? primary.histogram, config: analysis.comparison,
+                minRequests: analysis.minRequests, alpha: alpha,
+                reference: mirrored == nil ? nil : "the primary at matched load (its step at weight \(100 - weight)%)"),
         ]
         // Only an interval that was actually tested spends α.
         if verdicts.contains(where: { $0.outcome != .noData }) { tested.count += 1 }

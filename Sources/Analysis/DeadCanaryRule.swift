@@ -43,7 +43,8 @@ public struct DeadCanaryRule: Sendable, Equatable {
     /// The verdict (judge "dead-canary") for the last second's canary counts.
     public func evaluate(canaryRequests: UInt64, canaryFailures: UInt64) -> Verdict {
         let dead = isDead(canaryRequests: canaryRequests, canaryFailures: canaryFailures)
-        let summary = dead
+        let summary =
+            dead
             ? "dead canary: all \(canaryRequests) canary requests of the last second failed"
             : "canary alive: \(min(canaryFailures, canaryRequests)) of \(canaryRequests) canary requests failed in the last second"
                 + (canaryRequests < minRequests ? " (fewer than \(minRequests): the rule does not apply)" : "")
@@ -85,7 +86,8 @@ extension DeadCanaryRule: Judge {
         let since = judgingSince ?? now
         judgingSince = since
         guard now &- since >= 900_000_000 else { return nil }
-        let dead = evaluate(canaryRequests: lastSecond.reduce(0) { $0 + $1.requests }, canaryFailures: lastSecond.reduce(0) { $0 + $1.failures })
+        let dead = evaluate(
+            canaryRequests: lastSecond.reduce(0) { $0 + $1.requests }, canaryFailures: lastSecond.reduce(0) { $0 + $1.failures })
         return dead.outcome == .fail ? dead : nil
     }
 }

@@ -23,8 +23,10 @@ public struct JudgeFactory: Sendable {
 
     /// The judges `analysis` asks for, continuing their memories in `evidence`. A judge in `current` of a
     /// kind still asked for carries on as it is (a reload keeps what it has seen of the interval so far).
-    public func judges(for analysis: AnalysisConfig, continuing evidence: RolloutJudges.Evidence,
-                       current: [any Judge] = []) -> [any Judge] {
+    public func judges(
+        for analysis: AnalysisConfig, continuing evidence: RolloutJudges.Evidence,
+        current: [any Judge] = []
+    ) -> [any Judge] {
         kinds.compactMap { kind in
             guard let new = kind.init(configuredBy: analysis, continuing: evidence) else { return nil }
             return current.first { type(of: $0) == kind } ?? new

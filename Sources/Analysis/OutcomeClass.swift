@@ -43,8 +43,10 @@ public struct OutcomeCounts: Sendable, Equatable, Codable {
     /// in flight, less the marked ones answered (counted at their mark already). `responses` by default.
     public var slowPopulation: UInt64
 
-    public init(responses: UInt64 = 0, aborts: UInt64 = 0, serverErrors: UInt64 = 0, clientErrors: UInt64 = 0, slow: UInt64 = 0,
-                slowPopulation: UInt64? = nil) {
+    public init(
+        responses: UInt64 = 0, aborts: UInt64 = 0, serverErrors: UInt64 = 0, clientErrors: UInt64 = 0, slow: UInt64 = 0,
+        slowPopulation: UInt64? = nil
+    ) {
         self.responses = responses
         self.aborts = aborts
         self.serverErrors = min(serverErrors, responses)
@@ -58,9 +60,10 @@ public struct OutcomeCounts: Sendable, Equatable, Codable {
     /// State files written before `slowPopulation` existed decode with it equal to `responses`.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(responses: try c.decode(UInt64.self, forKey: .responses), aborts: try c.decode(UInt64.self, forKey: .aborts),
-                  serverErrors: try c.decode(UInt64.self, forKey: .serverErrors), clientErrors: try c.decode(UInt64.self, forKey: .clientErrors),
-                  slow: try c.decode(UInt64.self, forKey: .slow), slowPopulation: try c.decodeIfPresent(UInt64.self, forKey: .slowPopulation))
+        self.init(
+            responses: try c.decode(UInt64.self, forKey: .responses), aborts: try c.decode(UInt64.self, forKey: .aborts),
+            serverErrors: try c.decode(UInt64.self, forKey: .serverErrors), clientErrors: try c.decode(UInt64.self, forKey: .clientErrors),
+            slow: try c.decode(UInt64.self, forKey: .slow), slowPopulation: try c.decodeIfPresent(UInt64.self, forKey: .slowPopulation))
     }
 
     /// Requests that ended, answered or abandoned.
@@ -81,8 +84,9 @@ public struct OutcomeCounts: Sendable, Equatable, Codable {
     public func population(_ c: OutcomeClass) -> UInt64 { c == .slow ? slowPopulation : requests }
 
     public static func + (a: OutcomeCounts, b: OutcomeCounts) -> OutcomeCounts {
-        OutcomeCounts(responses: a.responses + b.responses, aborts: a.aborts + b.aborts, serverErrors: a.serverErrors + b.serverErrors,
-                      clientErrors: a.clientErrors + b.clientErrors, slow: a.slow + b.slow,
-                      slowPopulation: a.slowPopulation + b.slowPopulation)
+        OutcomeCounts(
+            responses: a.responses + b.responses, aborts: a.aborts + b.aborts, serverErrors: a.serverErrors + b.serverErrors,
+            clientErrors: a.clientErrors + b.clientErrors, slow: a.slow + b.slow,
+            slowPopulation: a.slowPopulation + b.slowPopulation)
     }
 }

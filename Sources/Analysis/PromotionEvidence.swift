@@ -53,8 +53,10 @@ public struct PromotionEvidence {
             let allowed = allowedExcess(c, primary: primary, margin: margin)
             let excess = upper - lower
             if excess - allowed > worst.excess - worst.allowed { worst = (c.label, excess, allowed) }
-            evidence += [.init("canary-\(c.label)-upper-%", 100 * upper), .init("primary-\(c.label)-lower-%", 100 * lower),
-                         .init("allowed-\(c.label)-points", 100 * allowed)]
+            evidence += [
+                .init("canary-\(c.label)-upper-%", 100 * upper), .init("primary-\(c.label)-lower-%", 100 * lower),
+                .init("allowed-\(c.label)-points", 100 * allowed),
+            ]
             if excess > allowed {
                 short.append("\(c.label) canary ≤ \(Format.short(100 * upper))% vs primary ≥ \(Format.short(100 * lower))%")
             }
@@ -135,7 +137,7 @@ extension PromotionEvidence: Judge {
         let dwell = look.analysis.minDwell.components
         let dwellNanoseconds = UInt64(dwell.seconds) * 1_000_000_000 + UInt64(dwell.attoseconds / 1_000_000_000)
         guard look.step.weight > 0, look.stepStartedAt > 0, look.now &- look.stepStartedAt >= dwellNanoseconds,
-              look.now &- lastPaceCheckAt >= dwellNanoseconds
+            look.now &- lastPaceCheckAt >= dwellNanoseconds
         else { return false }
         lastPaceCheckAt = look.now
         look.step.looks += 1

@@ -71,16 +71,20 @@ public struct RolloutJudges: Sendable {
     /// next (`ArmWindow.outcomes(slowThreshold:carry:)`); the simulations, whose windows are whole, omit them.
     public mutating func observeTick(canary: ArmWindow, primary: ArmWindow, weight: Int, now: UInt64) -> Verdict? {
         var canaryCarry = ArmWindow.SlowCarry(), primaryCarry = ArmWindow.SlowCarry()
-        return observeTick(canary: canary, primary: primary, weight: weight, now: now, canaryCarry: &canaryCarry, primaryCarry: &primaryCarry)
+        return observeTick(
+            canary: canary, primary: primary, weight: weight, now: now, canaryCarry: &canaryCarry, primaryCarry: &primaryCarry)
     }
 
-    public mutating func observeTick(canary: ArmWindow, primary: ArmWindow, weight: Int, now: UInt64,
-                                     canaryCarry: inout ArmWindow.SlowCarry, primaryCarry: inout ArmWindow.SlowCarry) -> Verdict? {
+    public mutating func observeTick(
+        canary: ArmWindow, primary: ArmWindow, weight: Int, now: UInt64,
+        canaryCarry: inout ArmWindow.SlowCarry, primaryCarry: inout ArmWindow.SlowCarry
+    ) -> Verdict? {
         let slow = weight > 50 ? nil : slowThreshold
-        let tick = JudgeTick(canary: canary, primary: primary,
-                             canaryOutcomes: canary.outcomes(slowThreshold: slow, carry: &canaryCarry),
-                             primaryOutcomes: primary.outcomes(slowThreshold: slow, carry: &primaryCarry),
-                             weight: weight, now: now, analysis: analysis)
+        let tick = JudgeTick(
+            canary: canary, primary: primary,
+            canaryOutcomes: canary.outcomes(slowThreshold: slow, carry: &canaryCarry),
+            primaryOutcomes: primary.outcomes(slowThreshold: slow, carry: &primaryCarry),
+            weight: weight, now: now, analysis: analysis)
         if record.step.weight != weight {
             record.step = Evidence.Step(weight: weight)
             stepStartedAt = now

@@ -105,10 +105,12 @@ public struct SequentialJudge: Sendable, Equatable, Codable {
         let log10M = logEValue / log(10.0), log10Threshold = logThreshold / log(10.0)
         let lead = failedBy ?? leadingClass, bet = bets[lead.rawValue]
         // The failure is sticky, and later evidence may lower M below 1/α: then say that it reached 1/α.
-        let standing = failed && logEValue < logThreshold
+        let standing =
+            failed && logEValue < logThreshold
             ? "e-value reached 10^\(Format.fixed(log10Threshold, 2)) = 1/α (now 10^\(Format.fixed(log10M, 2))), "
             : "e-value 10^\(Format.fixed(log10M, 2)) \(failed ? "≥" : "<") 10^\(Format.fixed(log10Threshold, 2)) = 1/α, "
-        let summary = standing
+        let summary =
+            standing
             + "led by \(lead.label) (canary \(bet.canaryBad) vs primary \(bet.primaryBad) over \(bet.episodes) episodes; "
             + "canary \(canaryRequests) / primary \(primaryRequests) requests)"
         var evidence: [Verdict.Evidence] = [

@@ -25,7 +25,8 @@ public struct ShiftEstimate: Sendable, Equatable {
     public init(canary: HistogramSnapshot, primary: HistogramSnapshot, alpha: Double) {
         func occupied(_ h: HistogramSnapshot) -> [(value: Double, count: Double)] {
             h.counts.indices.compactMap { i in
-                h.counts[i] == 0 ? nil
+                h.counts[i] == 0
+                    ? nil
                     : (Double(LatencyBuckets.representative(i)) / 1e9, Double(h.counts[i]))
             }
         }

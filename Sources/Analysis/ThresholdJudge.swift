@@ -35,10 +35,12 @@ public struct ThresholdJudge {
         switch check.name {
         case .requestSuccessRate:
             let rate = 100 * Double(canary.successes) / Double(canary.n)
-            return verdict(check, value: rate, unit: "%", evidence: [
-                .init("success-rate", rate), .init("requests", Double(canary.n)),
-                .init("failures", Double(canary.failures)),
-            ], n: canary.n)
+            return verdict(
+                check, value: rate, unit: "%",
+                evidence: [
+                    .init("success-rate", rate), .init("requests", Double(canary.n)),
+                    .init("failures", Double(canary.failures)),
+                ], n: canary.n)
         case .requestDuration:
             guard let seconds = canary.histogram.quantile(check.quantile) else {
                 return Verdict(
@@ -47,10 +49,12 @@ public struct ThresholdJudge {
                     evidence: [.init("requests", Double(canary.n)), .init("quantile", check.quantile)] + bounds(check))
             }
             let milliseconds = seconds * 1000
-            return verdict(check, value: milliseconds, unit: " ms", evidence: [
-                .init("duration-ms", milliseconds), .init("quantile", check.quantile),
-                .init("requests", Double(canary.histogram.count)),
-            ], n: canary.histogram.count)
+            return verdict(
+                check, value: milliseconds, unit: " ms",
+                evidence: [
+                    .init("duration-ms", milliseconds), .init("quantile", check.quantile),
+                    .init("requests", Double(canary.histogram.count)),
+                ], n: canary.histogram.count)
         }
     }
 
@@ -92,7 +96,8 @@ public struct ThresholdJudge {
     private static func label(_ check: MetricCheckConfig) -> String {
         switch check.name {
         case .requestSuccessRate: return "success rate"
-        case .requestDuration: return "p\(Format.fixed(check.quantile * 100, check.quantile * 100 == (check.quantile * 100).rounded() ? 0 : 1)) duration"
+        case .requestDuration:
+            return "p\(Format.fixed(check.quantile * 100, check.quantile * 100 == (check.quantile * 100).rounded() ? 0 : 1)) duration"
         }
     }
 }

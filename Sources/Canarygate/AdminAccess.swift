@@ -44,8 +44,10 @@ enum AdminAccess {
 
     private static func unauthorized(presented: Bool) -> AdminResponse {
         let challenge = presented ? #"Bearer realm="canarygate-admin", error="invalid_token""# : #"Bearer realm="canarygate-admin""#
-        return AdminResponse(status: "401 Unauthorized", body: presented ? "unauthorized: the token is not valid here\n" : "unauthorized: send Authorization: Bearer TOKEN\n",
-                             extraHeaders: [("WWW-Authenticate", challenge)])
+        return AdminResponse(
+            status: "401 Unauthorized",
+            body: presented ? "unauthorized: the token is not valid here\n" : "unauthorized: send Authorization: Bearer TOKEN\n",
+            extraHeaders: [("WWW-Authenticate", challenge)])
     }
 
     /// Why `Host` or `Origin` names someone else, or nil when both name this API.

@@ -84,7 +84,8 @@ final class AdminLoop {
     private func admit(_ socket: SocketDescriptor) {
         if connections.count >= Self.maxConnections {
             guard let stalled = connections.first(where: \.isReading) else {
-                let busy = AdminResponse(status: "503 Service Unavailable", body: "the admin API is answering \(Self.maxConnections) requests; try again\n")
+                let busy = AdminResponse(
+                    status: "503 Service Unavailable", body: "the admin API is answering \(Self.maxConnections) requests; try again\n")
                 _ = try? busy.bytes.withUnsafeBytes { try socket.write($0) }
                 socket.close()
                 spare.restore()

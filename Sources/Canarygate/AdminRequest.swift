@@ -79,8 +79,9 @@ struct AdminRequestReader {
         }
         let target = parts[1]
         let query = target.firstIndex(of: "?")
-        var request = AdminRequest(method: String(parts[0]), path: String(target[..<(query ?? target.endIndex)]),
-                                   query: query.map { String(target[target.index(after: $0)...]) } ?? "")
+        var request = AdminRequest(
+            method: String(parts[0]), path: String(target[..<(query ?? target.endIndex)]),
+            query: query.map { String(target[target.index(after: $0)...]) } ?? "")
         var contentLength: Int?
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { return .failure(Reason(text: "malformed header line")) }

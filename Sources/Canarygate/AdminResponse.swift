@@ -8,7 +8,8 @@ struct AdminResponse {
 
     var bytes: [UInt8] {
         // nosniff: a refusal quotes the request's Host or Origin, and must stay plain text whoever loads it.
-        var head = "HTTP/1.1 \(status)\r\nContent-Type: \(contentType)\r\nX-Content-Type-Options: nosniff\r\n"
+        var head =
+            "HTTP/1.1 \(status)\r\nContent-Type: \(contentType)\r\nX-Content-Type-Options: nosniff\r\n"
             + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n"
         for (name, value) in extraHeaders { head += "\(name): \(value)\r\n" }
         return Array((head + "\r\n" + body).utf8)

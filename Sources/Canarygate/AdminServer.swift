@@ -28,7 +28,9 @@ final class AdminServer: Sendable {
         let t = LoopThread.spawn {
             let loop: AdminLoop
             do {
-                loop = try AdminLoop(listener: self.listener) { request, connection in self.respond(to: request, on: connection, server: server) }
+                loop = try AdminLoop(listener: self.listener) { request, connection in
+                    self.respond(to: request, on: connection, server: server)
+                }
             } catch {
                 Logger(label: "canarygate").critical("the admin API cannot start its loop: \(error)")
                 return
@@ -48,8 +50,10 @@ final class AdminServer: Sendable {
     /// The access rules first (the tokens of the config in force: a reload re-reads their files), then the route.
     private func respond(to request: AdminRequest, on connection: AdminConnection, server: Server) -> AdminResponse {
         let admin = server.state.snapshot.config.admin
-        if let refusal = AdminAccess.refusal(for: request, admin: admin, localAddress: connection.localAddress,
-                                             localIsLoopback: connection.localIsLoopback) {
+        if let refusal = AdminAccess.refusal(
+            for: request, admin: admin, localAddress: connection.localAddress,
+            localIsLoopback: connection.localIsLoopback)
+        {
             return refusal
         }
         let (method, path) = (request.method, request.path)
@@ -68,7 +72,8 @@ final class AdminServer: Sendable {
             case .success(let generation):
                 return AdminResponse(status: "200 OK", body: "reloaded: generation \(generation)\n")
             case .failure(let error):
-                return AdminResponse(status: "422 Unprocessable Content", body: "reload refused, the running config is kept:\n\(error.message)\n")
+                return AdminResponse(
+                    status: "422 Unprocessable Content", body: "reload refused, the running config is kept:\n\(error.message)\n")
             }
         case (_, "/healthz"), (_, "/status"), (_, "/reload"), (_, "/metrics"):
             return AdminResponse(status: "405 Method Not Allowed", body: "method not allowed\n")

@@ -55,4 +55,3 @@ func writeAll(_ fd: SocketDescriptor, _ bytes: [UInt8]) -> Bool {
     }
     return true
 }
-

@@ -36,20 +36,24 @@ public enum DemoRun {
         let configPath = directory.appendingPathComponent("canarygate.yaml").path
 
         func writeConfig(primaryRevision: String, primaryPort: UInt16) throws {
-            try Self.config(proxyPort: proxyPort, adminPort: adminPort, primaryRevision: primaryRevision, primaryPort: primaryPort,
-                       canaryPort: canary.port, statePath: directory.appendingPathComponent("state.json").path)
-                .write(toFile: configPath, atomically: true, encoding: .utf8)
+            try Self.config(
+                proxyPort: proxyPort, adminPort: adminPort, primaryRevision: primaryRevision, primaryPort: primaryPort,
+                canaryPort: canary.port, statePath: directory.appendingPathComponent("state.json").path
+            )
+            .write(toFile: configPath, atomically: true, encoding: .utf8)
         }
         try writeConfig(primaryRevision: "v1", primaryPort: primary.port)
         let config = try ConfigLoader.load(path: configPath)
         let server = try Server.start(config: config, configPath: configPath, threadCount: 1, logger: logger)
         defer { server.stop() }
 
-        say("canarygate demo: proxy on 127.0.0.1:\(proxyPort) (admin 127.0.0.1:\(adminPort)), primary v1 on :\(primary.port), "
-            + "canary v2 on :\(canary.port)\(options.faulty ? " (faulty: 30% of its requests fail)" : "")")
-        say("analysis: every 1s, step 10% up to 50%, success rate >= 99%, p99 <= 500ms, compared with the primary, "
-            + "sequential test at alpha 0.01; each step needs evidence that the canary is at most 5 points worse "
-            + "in every outcome class (the default margin of 1 point needs over a thousand requests per step)\n")
+        say(
+            "canarygate demo: proxy on 127.0.0.1:\(proxyPort) (admin 127.0.0.1:\(adminPort)), primary v1 on :\(primary.port), "
+                + "canary v2 on :\(canary.port)\(options.faulty ? " (faulty: 30% of its requests fail)" : "")")
+        say(
+            "analysis: every 1s, step 10% up to 50%, success rate >= 99%, p99 <= 500ms, compared with the primary, "
+                + "sequential test at alpha 0.01; each step needs evidence that the canary is at most 5 points worse "
+                + "in every outcome class (the default margin of 1 point needs over a thousand requests per step)\n")
 
         let load = DemoLoad(port: proxyPort, requestsPerSecond: options.requestsPerSecond)
         defer { load.stop() }
@@ -102,12 +106,15 @@ public enum DemoRun {
             let p99 = (a.histogram.quantile(0.99) ?? 0) * 1000
             return "\(Format.fixed(ok, 1))% p99 \(Format.fixed(p99, 1))ms"
         }
-        return "\(String(elapsed / 1_000_000_000).padding(3))s  \(r.phase.rawValue.padding(16)) [\(bar)] \(String(r.canaryWeight).padding(3))%"
+        return
+            "\(String(elapsed / 1_000_000_000).padding(3))s  \(r.phase.rawValue.padding(16)) [\(bar)] \(String(r.canaryWeight).padding(3))%"
             + "  primary \(arm(window?.primary))  canary \(arm(window?.canary))"
     }
 
-    static func config(proxyPort: UInt16, adminPort: UInt16, primaryRevision: String, primaryPort: UInt16, canaryPort: UInt16,
-                       statePath: String) -> String {
+    static func config(
+        proxyPort: UInt16, adminPort: UInt16, primaryRevision: String, primaryPort: UInt16, canaryPort: UInt16,
+        statePath: String
+    ) -> String {
         """
         admin: { address: "127.0.0.1:\(adminPort)" }
         listeners: [ { name: demo, address: "127.0.0.1:\(proxyPort)" } ]

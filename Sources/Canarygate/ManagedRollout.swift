@@ -24,8 +24,10 @@ struct ManagedRollout {
     /// Each arm's slow take-backs seen a tick early, for the next tick (`ArmWindow.outcomes(slowThreshold:carry:)`).
     private var canaryCarry = ArmWindow.SlowCarry(), primaryCarry = ArmWindow.SlowCarry()
 
-    init(machine: RolloutMachine, weight: WeightCell, slowThreshold: SlowThresholdCell = SlowThresholdCell(), analysis: AnalysisConfig,
-         evidence: RolloutJudges.Evidence? = nil) {
+    init(
+        machine: RolloutMachine, weight: WeightCell, slowThreshold: SlowThresholdCell = SlowThresholdCell(), analysis: AnalysisConfig,
+        evidence: RolloutJudges.Evidence? = nil
+    ) {
         self.machine = machine
         self.weight = weight
         self.slowThreshold = slowThreshold
@@ -56,8 +58,9 @@ struct ManagedRollout {
         defer { lastTick = current }
         guard judging, let previous = lastTick else { return nil }
         let delta = current.delta(since: previous)
-        return judges.observeTick(canary: ArmWindow(delta.canary), primary: ArmWindow(delta.primary), weight: weight.weight, now: now,
-                                  canaryCarry: &canaryCarry, primaryCarry: &primaryCarry)
+        return judges.observeTick(
+            canary: ArmWindow(delta.canary), primary: ArmWindow(delta.primary), weight: weight.weight, now: now,
+            canaryCarry: &canaryCarry, primaryCarry: &primaryCarry)
     }
 
     /// Publishes to the loops the T the next tick judges by: the judges' slow threshold while judging at a

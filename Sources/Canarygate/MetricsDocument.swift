@@ -16,8 +16,9 @@ enum MetricsDocument {
         writer.family("canarygate_config_reloads_total", type: .counter, help: "Config reloads (SIGHUP or admin API) by result.")
         writer.sample("canarygate_config_reloads_total", [("result", "success")], UInt64(reloads.successes))
         writer.sample("canarygate_config_reloads_total", [("result", "failure")], UInt64(reloads.failures))
-        writer.family("canarygate_config_last_reload_success_timestamp_seconds", type: .gauge,
-                      help: "Unix time of the last successful config load (start or reload).")
+        writer.family(
+            "canarygate_config_last_reload_success_timestamp_seconds", type: .gauge,
+            help: "Unix time of the last successful config load (start or reload).")
         writer.sample("canarygate_config_last_reload_success_timestamp_seconds", [], reloads.lastSuccessUnixTime.rounded())
         writer.family("canarygate_config_generation", type: .gauge, help: "Generation of the config serving new requests.")
         writer.sample("canarygate_config_generation", [], UInt64(server.state.snapshot.generation))
@@ -28,21 +29,26 @@ enum MetricsDocument {
         for (loop, count) in perLoop.enumerated() {
             writer.sample("canarygate_loop_active_connections", [("loop", "\(loop)")], UInt64(count))
         }
-        writer.family("canarygate_max_connections", type: .gauge,
-                      help: "Client connections beyond which listeners stop accepting (limits.maxConnections, or derived from the descriptor limit).")
-        writer.sample("canarygate_max_connections", [], UInt64(ConnectionBudget.maxConnections(server.state.snapshot.config, loops: server.state.loopCount)))
+        writer.family(
+            "canarygate_max_connections", type: .gauge,
+            help: "Client connections beyond which listeners stop accepting (limits.maxConnections, or derived from the descriptor limit).")
+        writer.sample(
+            "canarygate_max_connections", [],
+            UInt64(ConnectionBudget.maxConnections(server.state.snapshot.config, loops: server.state.loopCount)))
         let listeners = server.state.metrics.listeners
         writer.family("canarygate_listener_connections", type: .gauge, help: "Open client connections of each listener, all loops.")
         for l in listeners {
             writer.sample("canarygate_listener_connections", [("listener", l.name)], Int64(l.connections.load(ordering: .relaxed)))
         }
-        writer.family("canarygate_listener_limited_total", type: .counter,
-                      help: "Times a listener's socket stopped accepting because its or the proxy's maxConnections was reached.")
+        writer.family(
+            "canarygate_listener_limited_total", type: .counter,
+            help: "Times a listener's socket stopped accepting because its or the proxy's maxConnections was reached.")
         for l in listeners {
             writer.sample("canarygate_listener_limited_total", [("listener", l.name)], l.limited.load(ordering: .relaxed))
         }
-        writer.family("canarygate_connections_handed_over_total", type: .counter,
-                      help: "Accepted connections handed to the event loop with the fewest open (listeners with balance: connections).")
+        writer.family(
+            "canarygate_connections_handed_over_total", type: .counter,
+            help: "Accepted connections handed to the event loop with the fewest open (listeners with balance: connections).")
         writer.sample("canarygate_connections_handed_over_total", [], UInt64(server.connectionsHandedOver))
         writer.family("canarygate_event_loops", type: .gauge, help: "Event-loop threads.")
         writer.sample("canarygate_event_loops", [], UInt64(server.state.loopCount))
@@ -63,15 +69,17 @@ enum MetricsDocument {
         writer.family("canarygate_rollout_phase", type: .gauge, help: "1 for the rollout's current phase, 0 for the others.")
         for (route, state) in rollouts {
             for phase in Phase.allCases {
-                writer.sample("canarygate_rollout_phase", [("route", route), ("phase", phase.rawValue)], UInt64(phase == state.phase ? 1 : 0))
+                writer.sample(
+                    "canarygate_rollout_phase", [("route", route), ("phase", phase.rawValue)], UInt64(phase == state.phase ? 1 : 0))
             }
         }
         writer.family("canarygate_rollout_failed_checks", type: .gauge, help: "Failed checks of the rollout in progress.")
         for (route, state) in rollouts {
             writer.sample("canarygate_rollout_failed_checks", [("route", route)], UInt64(state.failedChecks))
         }
-        writer.family("canarygate_analysis_evidence", type: .gauge,
-                      help: "Figures behind the last verdicts: measured values, thresholds, sample sizes, statistics.")
+        writer.family(
+            "canarygate_analysis_evidence", type: .gauge,
+            help: "Figures behind the last verdicts: measured values, thresholds, sample sizes, statistics.")
         for (route, state) in rollouts {
             for verdict in state.lastVerdicts {
                 for e in verdict.evidence where e.value.isFinite {
@@ -80,19 +88,27 @@ enum MetricsDocument {
             }
         }
         let judges = server.rolloutJudges
-        writer.family("canarygate_judge_log10_e_value", type: .gauge,
-                      help: "The rollout's sequential evidence against the canary (log10 of the e-value), in all and by outcome class.")
-        writer.family("canarygate_judge_alpha", type: .gauge,
-                      help: "The false-rollback budget: alpha of the sequential judge in all and each class's share; the comparison's alpha not yet spent.")
+        writer.family(
+            "canarygate_judge_log10_e_value", type: .gauge,
+            help: "The rollout's sequential evidence against the canary (log10 of the e-value), in all and by outcome class.")
+        writer.family(
+            "canarygate_judge_alpha", type: .gauge,
+            help:
+                "The false-rollback budget: alpha of the sequential judge in all and each class's share; the comparison's alpha not yet spent."
+        )
         for (route, j) in judges {
             let s = j.evidence.sequential
             writer.sample("canarygate_judge_log10_e_value", [("route", route), ("class", "all")], s.logEValue / log(10.0))
             writer.sample("canarygate_judge_alpha", [("route", route), ("judge", "sequential"), ("class", "all")], s.alpha)
             for c in OutcomeClass.allCases {
                 writer.sample("canarygate_judge_log10_e_value", [("route", route), ("class", c.label)], s.logEValue(c) / log(10.0))
-                writer.sample("canarygate_judge_alpha", [("route", route), ("judge", "sequential"), ("class", c.label)], s.alpha * SequentialJudge.weights[c]!)
+                writer.sample(
+                    "canarygate_judge_alpha", [("route", route), ("judge", "sequential"), ("class", c.label)],
+                    s.alpha * SequentialJudge.weights[c]!)
             }
-            writer.sample("canarygate_judge_alpha", [("route", route), ("judge", "comparison-remaining"), ("class", "all")], j.comparisonAlphaRemaining)
+            writer.sample(
+                "canarygate_judge_alpha", [("route", route), ("judge", "comparison-remaining"), ("class", "all")],
+                j.comparisonAlphaRemaining)
         }
         let results = server.rolloutResults
         writer.family("canarygate_rollouts_total", type: .counter, help: "Finished rollouts by result.")

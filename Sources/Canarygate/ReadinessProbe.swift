@@ -23,17 +23,21 @@ enum ReadinessProbe {
     /// The response head is read up to this size; a longer one fails the probe.
     static let maxHeadBytes = 16 * 1024
 
-    static func probe(_ endpoint: HostPort, _ kind: Config.ReadinessProbe, revisionHeader: String?,
-                      timeoutMilliseconds: Int32) -> Answer {
+    static func probe(
+        _ endpoint: HostPort, _ kind: Config.ReadinessProbe, revisionHeader: String?,
+        timeoutMilliseconds: Int32
+    ) -> Answer {
         guard let address = try? SocketAddress.resolve(host: endpoint.host, port: endpoint.port),
-              let (fd, connected) = try? SocketDescriptor.connect(to: address) else { return .notReady }
+            let (fd, connected) = try? SocketDescriptor.connect(to: address)
+        else { return .notReady }
         defer { fd.close() }
         if !connected {
             var pfd = pollfd(fd: fd.raw, events: Int16(POLLOUT), revents: 0)
             guard poll(&pfd, 1, timeoutMilliseconds) > 0, fd.pendingError() == nil else { return .notReady }
         }
         guard case .http(let path) = kind else { return .ready(revision: nil) }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(endpoint)\r\nUser-Agent: canarygate-readiness\r\nConnection: close\r\n\r\n".utf8)
+        let request = Array(
+            "GET \(path) HTTP/1.1\r\nHost: \(endpoint)\r\nUser-Agent: canarygate-readiness\r\nConnection: close\r\n\r\n".utf8)
         var sent = 0
         while sent < request.count {
             var pfd = pollfd(fd: fd.raw, events: Int16(POLLOUT), revents: 0)
@@ -60,7 +64,8 @@ enum ReadinessProbe {
     }
 
     private static func endsHead(_ bytes: ArraySlice<UInt8>) -> Bool {
-        bytes.count >= 4 && bytes.indices.dropLast(3).contains { bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10 }
+        bytes.count >= 4
+            && bytes.indices.dropLast(3).contains { bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10 }
     }
 
     /// The value of the first field called `name` (any case) in a response head, without surrounding white space.

@@ -93,14 +93,17 @@ final class RolloutController {
             if rollouts[route.name] == nil {
                 let initial = restored[route.name] ?? held.map { RolloutState.held(route: route.name, reason: $0) }
                 let machine = RolloutMachine(route: route.name, restored: initial)
-                rollouts[route.name] = ManagedRollout(machine: machine, weight: compiled.weight, slowThreshold: compiled.slowThreshold,
-                                                      analysis: analysis, evidence: restoredEvidence.removeValue(forKey: route.name))
+                rollouts[route.name] = ManagedRollout(
+                    machine: machine, weight: compiled.weight, slowThreshold: compiled.slowThreshold,
+                    analysis: analysis, evidence: restoredEvidence.removeValue(forKey: route.name))
                 // At once, not on the first tick: the config's static weight must not reach a held canary meanwhile.
                 if let r = initial { compiled.weight.set(r.canaryWeight) }
             }
             rollouts[route.name]!.analysis = analysis
             rollouts[route.name]!.route = route
-            deliver(route.name, .configured(primaryRevision: route.primary.revision, canaryRevision: canary.arm.revision, analysis: analysis), now: now)
+            deliver(
+                route.name, .configured(primaryRevision: route.primary.revision, canaryRevision: canary.arm.revision, analysis: analysis),
+                now: now)
         }
         for name in rollouts.keys where !seen.contains(name) {
             // No longer managed: its weight cell must not bring an old canary share back later.
@@ -189,8 +192,9 @@ final class RolloutController {
             return nil
         case .runHooks(let type):
             let requests = r.analysis.webhooks.filter { $0.type == type }.map {
-                HookRequest(route: route, hook: $0, phase: r.machine.state.phase.rawValue,
-                            revision: r.machine.state.canaryRevision ?? "", weight: r.machine.state.canaryWeight, environment: [:])
+                HookRequest(
+                    route: route, hook: $0, phase: r.machine.state.phase.rawValue,
+                    revision: r.machine.state.canaryRevision ?? "", weight: r.machine.state.canaryWeight, environment: [:])
             }
             if requests.isEmpty { return .hooksCompleted(type, passed: true, detail: "no \(type.rawValue) hooks") }
             hooks.start(requests) { [inbox] results in
@@ -245,8 +249,9 @@ final class RolloutController {
         case .emit(let entry):
             record("\(route): \(entry.phase.rawValue) weight=\(entry.weight) \(entry.message)")
             let eventHooks = r.analysis.webhooks.filter { $0.type == .event }.map {
-                HookRequest(route: route, hook: $0, phase: entry.phase.rawValue, revision: r.machine.state.canaryRevision ?? "",
-                            weight: entry.weight, environment: ["CANARYGATE_MESSAGE": entry.message])
+                HookRequest(
+                    route: route, hook: $0, phase: entry.phase.rawValue, revision: r.machine.state.canaryRevision ?? "",
+                    weight: entry.weight, environment: ["CANARYGATE_MESSAGE": entry.message])
             }
             if !eventHooks.isEmpty { hooks.start(eventHooks) { [inbox] in inbox.postHookOutputs(route, $0) } }
             return nil
@@ -268,8 +273,9 @@ final class RolloutController {
     private func persistAll() {
         guard let store else { return }
         let names = rollouts.keys.sorted()
-        let document = PersistedRollouts(routes: names.map { rollouts[$0]!.machine.state },
-                                         evidence: Dictionary(uniqueKeysWithValues: names.map { ($0, rollouts[$0]!.judges.evidence) }))
+        let document = PersistedRollouts(
+            routes: names.map { rollouts[$0]!.machine.state },
+            evidence: Dictionary(uniqueKeysWithValues: names.map { ($0, rollouts[$0]!.judges.evidence) }))
         do {
             let data = try JSONEncoder().encode(document)
             try store.save([UInt8](data))

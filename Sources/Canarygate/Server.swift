@@ -29,11 +29,14 @@ public final class Server: Sendable {
         try RolloutController.checkStateDirectory(config)
         let weights = WeightRegistry()
         let snapshot: ProxySnapshot
-        do { snapshot = try ProxySnapshot(config: config, generation: 1, weights: weights) } catch { throw StartupError(description: "\(error)") }
+        do { snapshot = try ProxySnapshot(config: config, generation: 1, weights: weights) } catch {
+            throw StartupError(description: "\(error)")
+        }
         let count = max(1, threadCount ?? config.threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         // Before any loop sizes its connection budget from it.
         let descriptors = DescriptorLimit.raiseToHard()
-        logger.info("""
+        logger.info(
+            """
             descriptor limit \(descriptors.after)\(descriptors.after != descriptors.before ? " (soft limit raised from \(descriptors.before))" : ""); \
             maxConnections \(ConnectionBudget.maxConnections(config, loops: count))\(config.limits.maxConnections == nil ? " (derived)" : "")
             """)
@@ -43,20 +46,21 @@ public final class Server: Sendable {
         let started = Mutex<[Int: Result<LoopControl, StartupError>]>([:])
         var threads: [LoopThread] = []
         for i in 0..<count {
-            threads.append(LoopThread.spawn {
-                var log = logger
-                log[metadataKey: "loop"] = "\(i)"
-                let loop: ProxyLoop
-                do {
-                    loop = try ProxyLoop(index: i, snapshot: snapshot, metrics: state.metrics, log: log)
-                } catch {
-                    started.withLock { $0[i] = .failure(StartupError(description: "loop \(i): \(error)")) }
-                    return
-                }
-                started.withLock { $0[i] = .success(loop.control) }
-                loop.run()
-                loop.shutdown()
-            })
+            threads.append(
+                LoopThread.spawn {
+                    var log = logger
+                    log[metadataKey: "loop"] = "\(i)"
+                    let loop: ProxyLoop
+                    do {
+                        loop = try ProxyLoop(index: i, snapshot: snapshot, metrics: state.metrics, log: log)
+                    } catch {
+                        started.withLock { $0[i] = .failure(StartupError(description: "loop \(i): \(error)")) }
+                        return
+                    }
+                    started.withLock { $0[i] = .success(loop.control) }
+                    loop.run()
+                    loop.shutdown()
+                })
         }
         // Startup is bounded: binding sockets takes microseconds, so 10 s means something is wrong.
         var results: [Int: Result<LoopControl, StartupError>] = [:]
@@ -92,8 +96,10 @@ public final class Server: Sendable {
         }
     }
 
-    private init(state: ServerState, controls: [LoopControl], threads: [LoopThread], admin: AdminServer, logger: Logger,
-                 rollouts: consuming sending RolloutController) {
+    private init(
+        state: ServerState, controls: [LoopControl], threads: [LoopThread], admin: AdminServer, logger: Logger,
+        rollouts: consuming sending RolloutController
+    ) {
         self.rollouts = Mutex(rollouts)
         self.state = state
         self.controls = controls

@@ -45,7 +45,10 @@ public final class ServerState: Sendable {
     }
 
     public var reloads: ReloadRecord {
-        current.withLock { ReloadRecord(successes: $0.reloadSuccesses, failures: $0.reloadFailures, lastSuccessUnixTime: $0.lastSuccess, lastError: $0.lastError) }
+        current.withLock {
+            ReloadRecord(
+                successes: $0.reloadSuccesses, failures: $0.reloadFailures, lastSuccessUnixTime: $0.lastSuccess, lastError: $0.lastError)
+        }
     }
 
     func reloadSucceeded(_ snapshot: ProxySnapshot) {
@@ -83,7 +86,10 @@ enum ReloadRules {
         }
         let capacity = max(16 * 1024, old.limits.maxHeaderBytes + 1024) - 1024
         if new.limits.maxHeaderBytes > max(capacity, old.limits.maxHeaderBytes) {
-            throw ReloadError(message: "limits.maxHeaderBytes: \(new.limits.maxHeaderBytes) exceeds the \(capacity) bytes the running buffers hold; restart to raise it")
+            throw ReloadError(
+                message:
+                    "limits.maxHeaderBytes: \(new.limits.maxHeaderBytes) exceeds the \(capacity) bytes the running buffers hold; restart to raise it"
+            )
         }
     }
 }
@@ -105,4 +111,3 @@ extension ReloadRules {
         }
     }
 }
-

@@ -24,7 +24,8 @@ enum StatusDocument {
             fields.append("\"evidence\":\(judges[route.name].map(evidence) ?? "null")")
             return "{" + fields.joined(separator: ",") + "}"
         }
-        let reload = "{\"generation\":\(snapshot.generation),\"successes\":\(reloads.successes),\"failures\":\(reloads.failures),"
+        let reload =
+            "{\"generation\":\(snapshot.generation),\"successes\":\(reloads.successes),\"failures\":\(reloads.failures),"
             + "\"lastSuccessUnixTime\":\(Int(reloads.lastSuccessUnixTime)),\"lastError\":\(reloads.lastError.map(json) ?? "null")}"
         let events = "[" + server.rolloutEvents.suffix(20).map(json).joined(separator: ",") + "]"
         return "{\"routes\":[" + routes.joined(separator: ",") + "],\"config\":" + reload + ",\"events\":" + events + "}"
@@ -49,7 +50,8 @@ enum StatusDocument {
         let s = j.evidence.sequential
         let classes = OutcomeClass.allCases.map { c -> String in
             let bet = s.bets[c.rawValue]
-            return "\(json(c.label)):{\"eValue\":\(number(min(exp(s.logEValue(c)), 1e300))),\"alpha\":\(number(s.alpha * SequentialJudge.weights[c]!)),"
+            return
+                "\(json(c.label)):{\"eValue\":\(number(min(exp(s.logEValue(c)), 1e300))),\"alpha\":\(number(s.alpha * SequentialJudge.weights[c]!)),"
                 + "\"canary\":\(bet.canaryBad),\"primary\":\(bet.primaryBad),\"episodes\":\(bet.episodes)}"
         }
         return "{\"revision\":\(j.evidence.revision.map(json) ?? "null"),\"eValue\":\(number(min(exp(s.logEValue), 1e300))),"

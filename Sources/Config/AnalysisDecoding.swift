@@ -7,7 +7,8 @@ extension AnalysisConfig {
     static func decode(_ node: ConfigNode) -> AnalysisConfig? {
         node.mapping { m in
             var analysis = AnalysisConfig()
-            analysis.interval = m.optional("interval") { $0.duration(atLeast: minimumInterval, written: "100ms") }
+            analysis.interval =
+                m.optional("interval") { $0.duration(atLeast: minimumInterval, written: "100ms") }
                 ?? analysis.interval
             analysis.threshold = m.optional("threshold") { $0.integer(atLeast: 1) } ?? analysis.threshold
             if let steps = Steps.decode(&m) {
@@ -42,9 +43,10 @@ extension AnalysisConfig {
         static func decode(_ m: inout MappingReader) -> Steps? {
             let problemsBefore = m.mapping.log.count
             let stepWeight = m.optional("stepWeight") { $0.integer(in: 1...100) }
-            let stepWeights = m.optional("stepWeights") { node in
-                node.list(atLeastOne: true) { element in element.integer(in: 1...100).map { (weight: $0, node: element) } }
-            } ?? []
+            let stepWeights =
+                m.optional("stepWeights") { node in
+                    node.list(atLeastOne: true) { element in element.integer(in: 1...100).map { (weight: $0, node: element) } }
+                } ?? []
             let maxWeight = m.optional("maxWeight") { $0.integer(in: 1...100) }
             if m.isWritten("stepWeight") && m.isWritten("stepWeights") {
                 m.report("stepWeights", "cannot be combined with stepWeight; write one of them")
@@ -62,8 +64,9 @@ extension AnalysisConfig {
             // An invalid maxWeight is reported already; comparing with a default would mislead.
             if let stepWeight, stepWeight > resolvedMax, stepWeights.isEmpty, maxWeight != nil || !m.isWritten("maxWeight") {
                 let shown = maxWeight == nil ? "maxWeight (\(resolvedMax) by default)" : "maxWeight \(resolvedMax)"
-                m.mapping.log.report(path: m.pathOf("stepWeight"), line: m.lineOf("stepWeight"),
-                                     "\(stepWeight) is greater than \(shown)")
+                m.mapping.log.report(
+                    path: m.pathOf("stepWeight"), line: m.lineOf("stepWeight"),
+                    "\(stepWeight) is greater than \(shown)")
             }
             guard m.mapping.log.count == problemsBefore else { return nil }
             return Steps(stepWeight: stepWeight, stepWeights: stepWeights.map(\.weight), maxWeight: resolvedMax)

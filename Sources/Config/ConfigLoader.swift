@@ -60,8 +60,8 @@ public enum ConfigLoader {
         guard let error = error as? YamlError else { return problem("\(error)", line: nil) }
         switch error {
         case let .scanner(context, message, mark, _),
-             let .parser(context, message, mark, _),
-             let .composer(context, message, mark, _):
+            let .parser(context, message, mark, _),
+            let .composer(context, message, mark, _):
             // libyaml's context reads before its problem: "while parsing a block collection on
             // line 2, did not find expected '-' indicator".
             let during = context.map { "\($0.text) on line \($0.mark.line), " } ?? ""

@@ -15,7 +15,9 @@ public struct AdminConfig: Sendable, Equatable {
     public var operatorToken: AdminToken?
     /// Set: `/status` and `/metrics` need this token or the operator's.
     public var readerToken: AdminToken?
-    public init(address: HostPort = HostPort(host: "127.0.0.1", port: 9901), operatorToken: AdminToken? = nil, readerToken: AdminToken? = nil) {
+    public init(
+        address: HostPort = HostPort(host: "127.0.0.1", port: 9901), operatorToken: AdminToken? = nil, readerToken: AdminToken? = nil
+    ) {
         self.address = address; self.operatorToken = operatorToken; self.readerToken = readerToken
     }
 }
@@ -31,8 +33,10 @@ public struct ListenerConfig: Sendable, Equatable {
     public var balance: AcceptBalance
     /// Client connections this listener keeps open at most (all loops); nil: only `LimitsConfig.maxConnections`.
     public var maxConnections: Int?
-    public init(name: String, address: HostPort, tls: ListenerTLSConfig? = nil, http2: Bool = true,
-                balance: AcceptBalance = .connections, maxConnections: Int? = nil) {
+    public init(
+        name: String, address: HostPort, tls: ListenerTLSConfig? = nil, http2: Bool = true,
+        balance: AcceptBalance = .connections, maxConnections: Int? = nil
+    ) {
         self.name = name; self.address = address; self.tls = tls; self.http2 = http2; self.balance = balance
         self.maxConnections = maxConnections
     }

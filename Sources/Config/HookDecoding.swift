@@ -84,7 +84,8 @@ extension HookConfig {
     /// A name a shell can read back: a letter or `_`, then letters, digits or `_`.
     private static func parseVariableName(_ text: String) throws(InvalidValue) -> String {
         guard let first = text.unicodeScalars.first, first == "_" || ("A"..."Z").contains(first) || ("a"..."z").contains(first),
-              text.unicodeScalars.allSatisfy({ $0 == "_" || ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) })
+            text.unicodeScalars.allSatisfy({ $0 == "_" || ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) }
+            )
         else { throw InvalidValue("\(text.debugDescription) is not a variable name (letters, digits and _, not starting with a digit)") }
         return text
     }

@@ -81,9 +81,10 @@ extension SequentialConfig {
             var sequential = SequentialConfig()
             sequential.enabled = m.optional("enabled") { $0.boolean() } ?? sequential.enabled
             sequential.alpha = m.optional("alpha") { $0.number(alphaBounds) } ?? sequential.alpha
-            sequential.slowThreshold = m.optional("slowThreshold") { node in
-                node.scalar(expected: "primaryP99 or a duration like \"250ms\"", parseSlowThreshold)
-            } ?? sequential.slowThreshold
+            sequential.slowThreshold =
+                m.optional("slowThreshold") { node in
+                    node.scalar(expected: "primaryP99 or a duration like \"250ms\"", parseSlowThreshold)
+                } ?? sequential.slowThreshold
             return sequential
         }
     }

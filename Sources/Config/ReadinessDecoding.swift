@@ -22,7 +22,9 @@ extension ReadinessConfig {
             if let path { readiness.probe = .http(path: path) }
             readiness.interval = m.optional("interval") { $0.duration() } ?? readiness.interval
             readiness.timeout = m.optional("timeout") { $0.duration() } ?? readiness.timeout
-            readiness.revisionHeader = m.optional("revisionHeader") { $0.scalar(expected: "a header name like X-Revision", parseHeaderName) }
+            readiness.revisionHeader = m.optional("revisionHeader") {
+                $0.scalar(expected: "a header name like X-Revision", parseHeaderName)
+            }
             if m.isWritten("revisionHeader") && !m.isWritten("http") {
                 m.report("revisionHeader", "needs an http probe: a TCP connect has no headers")
             }
@@ -33,8 +35,11 @@ extension ReadinessConfig {
     /// An HTTP field name (a token), kept as written; compared without regard to case.
     private static func parseHeaderName(_ text: String) throws(InvalidValue) -> String {
         let punctuation = Set("!#$%&'*+-.^_`|~".unicodeScalars)
-        guard !text.isEmpty, text.unicodeScalars.allSatisfy({ ("A"..."Z").contains($0)
-                                                             || ("a"..."z").contains($0) || ("0"..."9").contains($0) || punctuation.contains($0) })
+        guard !text.isEmpty,
+            text.unicodeScalars.allSatisfy({
+                ("A"..."Z").contains($0)
+                    || ("a"..."z").contains($0) || ("0"..."9").contains($0) || punctuation.contains($0)
+            })
         else { throw InvalidValue("\(text.debugDescription) is not a header name") }
         return text
     }

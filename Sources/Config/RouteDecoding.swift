@@ -13,8 +13,10 @@ extension RouteConfig {
                     }
                 }
                 let match = m.optional("match", default: MatchConfig(), MatchConfig.decode).flatMap { match in
-                    matches.claim(MatchKey(host: match.host, pathPrefix: match.pathPrefix), shown: nil,
-                                  path: m.pathOf("match"), line: m.lineOf("match"), log: m.mapping.log).map { _ in match }
+                    matches.claim(
+                        MatchKey(host: match.host, pathPrefix: match.pathPrefix), shown: nil,
+                        path: m.pathOf("match"), line: m.lineOf("match"), log: m.mapping.log
+                    ).map { _ in match }
                 }
                 let primary = m.required("primary", ArmConfig.decode)
                 let canary = m.optional("canary", CanaryConfig.decode)

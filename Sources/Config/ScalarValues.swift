@@ -74,7 +74,7 @@ extension ConfigNode {
         let expected = bounds.phrase.isEmpty ? "a number" : "a number \(bounds.phrase)"
         return scalar(expected: expected) { text throws(InvalidValue) in
             guard text.contains(where: \.isASCIIDigit), text.allSatisfy({ $0.isASCIIDigit || "+-.eE".contains($0) }),
-                  let value = Double(text), value.isFinite
+                let value = Double(text), value.isFinite
             else { throw InvalidValue("expected \(expected), found \(text.debugDescription)") }
             guard bounds.contains(value) else {
                 let closed = bounds.lower?.inclusive == true && bounds.upper?.inclusive == true

@@ -73,8 +73,9 @@ extension ListenerConfig {
                 let balance = m.optional("balance", default: .connections) { $0.oneOf(AcceptBalance.self, noun: "a balance") }
                 let maxConnections = m.optional("maxConnections") { $0.integer(in: 1...10_000_000) }
                 guard let name, let address, let http2, let balance else { return nil }
-                return ListenerConfig(name: name, address: address, tls: tls, http2: http2, balance: balance,
-                                      maxConnections: maxConnections)
+                return ListenerConfig(
+                    name: name, address: address, tls: tls, http2: http2, balance: balance,
+                    maxConnections: maxConnections)
             }
         }
     }

@@ -67,7 +67,9 @@ extension HealthCheckConfig {
                 }
             }
             let tcp = m.optional("tcp") { $0.boolean() }
-            let interval = m.optional("interval", default: Duration.seconds(5)) { $0.duration(atLeast: .milliseconds(100), written: "100ms") }
+            let interval = m.optional("interval", default: Duration.seconds(5)) {
+                $0.duration(atLeast: .milliseconds(100), written: "100ms")
+            }
             let timeout = m.optional("timeout", default: Duration.seconds(1)) { $0.duration(atLeast: .milliseconds(10), written: "10ms") }
             let rise = m.optional("rise", default: 2) { $0.integer(in: 1...100) }
             let fall = m.optional("fall", default: 3) { $0.integer(in: 1...100) }
@@ -80,8 +82,11 @@ extension HealthCheckConfig {
                 m.report("tcp", "choose one of path (an HTTP check) and tcp: true")
                 return nil
             case (nil, _):
-                if !m.isWritten("path") && !m.isWritten("tcp") { m.report("path", "required unless tcp: true") }
-                else if tcp == false { m.report("tcp", "false needs a path (an HTTP check)") }
+                if !m.isWritten("path") && !m.isWritten("tcp") {
+                    m.report("path", "required unless tcp: true")
+                } else if tcp == false {
+                    m.report("tcp", "false needs a path (an HTTP check)")
+                }
                 return nil
             }
             if timeout > interval {

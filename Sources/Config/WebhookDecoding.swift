@@ -25,7 +25,8 @@ extension WebhookHeader {
                 node.log.report(path: entry.path, line: key.mark?.line, problem)
                 continue
             }
-            guard names.claim(name.lowercased(), shown: name.debugDescription, path: entry.path, line: key.mark?.line, log: node.log) != nil else { continue }
+            guard names.claim(name.lowercased(), shown: name.debugDescription, path: entry.path, line: key.mark?.line, log: node.log) != nil
+            else { continue }
             if let header = decodeValue(entry, name: name) { headers.append(header) }
         }
         return node.log.count == problemsBefore ? headers : nil

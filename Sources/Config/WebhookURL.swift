@@ -43,8 +43,10 @@ public struct WebhookURL: Sendable, Equatable {
         // Refused rather than dropped: the client would not send them, and a URL is shown in places a
         // password must not be. A header whose value is read from a file carries them instead.
         if authority.contains("@") {
-            return .failure(WebhookURLError("must not carry credentials (user:password@); "
-                + "send them in a header whose value is read from a file: headers: { Authorization: { file: /path } }"))
+            return .failure(
+                WebhookURLError(
+                    "must not carry credentials (user:password@); "
+                        + "send them in a header whose value is read from a file: headers: { Authorization: { file: /path } }"))
         }
         var target = String(rest[authorityEnd...])
         if let hash = target.firstIndex(of: "#") { target = String(target[..<hash]) }
@@ -53,10 +55,14 @@ public struct WebhookURL: Sendable, Equatable {
         var host: Substring
         var portText: Substring?
         if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { return .failure(WebhookURLError("has an invalid host: no \"]\" after an IPv6 address")) }
+            guard let close = authority.firstIndex(of: "]") else {
+                return .failure(WebhookURLError("has an invalid host: no \"]\" after an IPv6 address"))
+            }
             host = authority[authority.index(after: authority.startIndex)..<close]
             let after = authority[authority.index(after: close)...]
-            if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty {
+            if after.hasPrefix(":") {
+                portText = after.dropFirst()
+            } else if !after.isEmpty {
                 return .failure(WebhookURLError("has an invalid host: only a port may follow an IPv6 address"))
             }
         } else if let colon = authority.lastIndex(of: ":") {
@@ -68,7 +74,9 @@ public struct WebhookURL: Sendable, Equatable {
         guard !host.isEmpty else { return .failure(WebhookURLError("has no host")) }
         var port = scheme.defaultPort
         if let portText {
-            guard let parsed = UInt16(portText), parsed > 0 else { return .failure(WebhookURLError("has an invalid port: not in 1...65535")) }
+            guard let parsed = UInt16(portText), parsed > 0 else {
+                return .failure(WebhookURLError("has an invalid port: not in 1...65535"))
+            }
             port = parsed
         }
         return .success(WebhookURL(scheme: scheme, host: String(host), port: port, target: target, authority: String(authority)))

@@ -21,11 +21,13 @@ public struct LoopThread: Sendable {
     public static func start(_ body: @escaping @Sendable () -> Void) -> Result<LoopThread, Errno> {
         let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
         var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { raw in
-            let box = Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue()
-            box.body()
-            return nil
-        }, box)
+        let rc = pthread_create(
+            &thread, nil,
+            { raw in
+                let box = Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue()
+                box.body()
+                return nil
+            }, box)
         guard rc == 0 else {
             Unmanaged<ThreadBody>.fromOpaque(box).release()
             return .failure(Errno(rc))

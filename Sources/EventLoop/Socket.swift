@@ -15,7 +15,9 @@ public struct SocketDescriptor: Hashable, Sendable {
     /// that sets it may share the port (a second instance, or a bind to port 0 the kernel gives the same
     /// port), and connections would silently go to either.
     public static func listen(on address: SocketAddress, backlog: Int32 = 1024, reusePort: Bool = false) throws(Errno) -> SocketDescriptor {
-        let fd = try checkedSyscall { socket(address.family, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0) }
+        let fd = try checkedSyscall {
+            socket(address.family, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        }
         let sock = SocketDescriptor(raw: fd)
         do {
             try sock.setOption(SOL_SOCKET, SO_REUSEADDR, 1)
@@ -34,7 +36,9 @@ public struct SocketDescriptor: Hashable, Sendable {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         _ = try checkedSyscall {
-            withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(raw, $0, &length) } }
+            withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(raw, $0, &length) }
+            }
         }
         return SocketAddress(storage: storage, length: length)
     }
@@ -42,7 +46,9 @@ public struct SocketDescriptor: Hashable, Sendable {
     /// Starts a non-blocking connect. `.value(true)`: connected at once; `.value(false)`: in progress (wait for writable,
     /// then `pendingError()`).
     public static func connect(to address: SocketAddress) throws(Errno) -> (SocketDescriptor, Bool) {
-        let fd = try checkedSyscall { socket(address.family, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0) }
+        let fd = try checkedSyscall {
+            socket(address.family, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        }
         let sock = SocketDescriptor(raw: fd)
         if address.family == AF_INET || address.family == AF_INET6 { try? sock.setOption(Int32(IPPROTO_TCP), TCP_NODELAY, 1) }
         while true {
@@ -110,8 +116,10 @@ public struct SocketDescriptor: Hashable, Sendable {
     /// Gathers two buffers (head + body) into one send.
     @inline(__always)
     public func write(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) throws(Errno) -> IOResult<Int> {
-        var iov = (iovec(iov_base: UnsafeMutableRawPointer(mutating: first.baseAddress), iov_len: first.count),
-                   iovec(iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress), iov_len: second.count))
+        var iov = (
+            iovec(iov_base: UnsafeMutableRawPointer(mutating: first.baseAddress), iov_len: first.count),
+            iovec(iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress), iov_len: second.count)
+        )
         return try withUnsafeMutablePointer(to: &iov) { (ptr) throws(Errno) -> IOResult<Int> in
             try ptr.withMemoryRebound(to: iovec.self, capacity: 2) { (vec) throws(Errno) -> IOResult<Int> in
                 var msg = msghdr()

@@ -98,12 +98,14 @@ public struct ChunkedScanner: Sendable {
                 }
             case .sizeWhitespace:
                 // BWS is only allowed before a chunk-ext's ';' (RFC 9112 §7.1.1).
-                if b == ASCII.semicolon { state = .chunkExtension }
-                else if !ASCII.isOWS(b) { return fail("invalid chunk size") }
+                if b == ASCII.semicolon { state = .chunkExtension } else if !ASCII.isOWS(b) { return fail("invalid chunk size") }
             case .chunkExtension:
                 // Extensions are ignored (re-framing drops them): only what could break line framing is refused.
-                if b == ASCII.cr { state = .sizeLF }
-                else if !ASCII.isFieldValueByte(b) { return fail("control character in chunk extension") }
+                if b == ASCII.cr {
+                    state = .sizeLF
+                } else if !ASCII.isFieldValueByte(b) {
+                    return fail("control character in chunk extension")
+                }
             case .sizeLF:
                 guard b == ASCII.lf else { return fail("chunk size line not ended by CRLF") }
                 digits = 0
@@ -124,20 +126,25 @@ public struct ChunkedScanner: Sendable {
                 state = .size
                 if mode == .reframe { emit(crlf) }
             case .trailerLineStart:
-                if b == ASCII.cr { state = .finalLF }
-                else if ASCII.isTokenChar(b) {
+                if b == ASCII.cr {
+                    state = .finalLF
+                } else if ASCII.isTokenChar(b) {
                     state = .trailerName
                     if mode == .reframe { startName(b, emit) }
+                } else if ASCII.isOWS(b) {
+                    return fail("obsolete line folding in trailer")
+                } else {
+                    return fail("invalid trailer field")
                 }
-                else if ASCII.isOWS(b) { return fail("obsolete line folding in trailer") }
-                else { return fail("invalid trailer field") }
             case .trailerName:
                 if b == ASCII.colon {
                     state = .trailerValue
                     if mode == .reframe { endName(emit) }
+                } else if !ASCII.isTokenChar(b) {
+                    return fail("invalid trailer field")
+                } else if mode == .reframe {
+                    addToName(b, emit)
                 }
-                else if !ASCII.isTokenChar(b) { return fail("invalid trailer field") }
-                else if mode == .reframe { addToName(b, emit) }
             case .trailerValue:
                 // The value's bytes as one run: trailer values may be long (digests, signatures).
                 var k = i

@@ -24,7 +24,8 @@ struct FieldLine {
         var hi = end
         while hi > lo && ASCII.isOWS(p[hi - 1]) { hi -= 1 }
         try RequestRules.fieldValue(p, ByteRange(lowerBound: lo, upperBound: hi))
-        let value = lo == hi
+        let value =
+            lo == hi
             ? ByteRange(lowerBound: colon + 1, upperBound: colon + 1)
             : ByteRange(lowerBound: lo, upperBound: hi)
         return FieldLine(name: ByteRange(lowerBound: line.lowerBound, upperBound: colon), value: value)

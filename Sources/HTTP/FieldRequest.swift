@@ -106,7 +106,8 @@ public struct FieldRequest: Sendable {
             return
         case .forwarded:
             if !value.isEmpty && ForwardedField.isValid(value, ByteRange(lowerBound: 0, upperBound: value.count)),
-               let r = store(value, in: scratch) {
+                let r = store(value, in: scratch)
+            {
                 forwarded.append(r)
             }
             return
@@ -185,8 +186,10 @@ public struct FieldRequest: Sendable {
 
     /// The HTTP/1.1 head for the upstream: request line, Host from the authority, the fields,
     /// X-Forwarded-*, and `Transfer-Encoding: chunked` when the body has no declared length.
-    public func writeHTTP1(source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer, proto: StaticString,
-                           chunkedBody: Bool, into out: UnsafeMutableRawBufferPointer) -> Int? {
+    public func writeHTTP1(
+        source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer, proto: StaticString,
+        chunkedBody: Bool, into out: UnsafeMutableRawBufferPointer
+    ) -> Int? {
         guard let methodRange, let target else { return nil }
         var w = ByteWriter(out)
         w.write(source.slice(methodRange))
@@ -229,9 +232,11 @@ public struct FieldRequest: Sendable {
     /// The request's fields for an HTTP/2 upstream, in order: pseudo-fields, the fields, cookies,
     /// X-Forwarded-*. X-Forwarded-For is composed into `storage`, which (like `source`) must stay
     /// valid until the fields are submitted. False when `storage` is too small.
-    public func forEachHTTP2Field(source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer, proto: StaticString,
-                                  scheme: StaticString, storage: UnsafeMutableRawBufferPointer,
-                                  _ emit: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> Bool {
+    public func forEachHTTP2Field(
+        source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer, proto: StaticString,
+        scheme: StaticString, storage: UnsafeMutableRawBufferPointer,
+        _ emit: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
+    ) -> Bool {
         guard let methodRange else { return false }
         emit(literal(":method"), source.slice(methodRange))
         emit(literal(":scheme"), literal(scheme))
@@ -245,7 +250,9 @@ public struct FieldRequest: Sendable {
                 while source[colon] != UInt8(ascii: ":") { colon += 1 }
                 var end = colon + 2
                 while source[end] != ASCII.cr { end += 1 }
-                emit(source.slice(ByteRange(lowerBound: i, upperBound: colon)), source.slice(ByteRange(lowerBound: colon + 2, upperBound: end)))
+                emit(
+                    source.slice(ByteRange(lowerBound: i, upperBound: colon)),
+                    source.slice(ByteRange(lowerBound: colon + 2, upperBound: end)))
                 i = end + 2
             }
         }
@@ -271,8 +278,10 @@ public struct FieldRequest: Sendable {
     }
 
     /// The client's well-formed Forwarded values, then the proxy's element (as for HTTP/1.1, see ForwardedField).
-    private func writeForwarded(_ w: inout ByteWriter, source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer,
-                                proto: StaticString) {
+    private func writeForwarded(
+        _ w: inout ByteWriter, source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer,
+        proto: StaticString
+    ) {
         for f in forwarded {
             w.write(source.slice(f))
             w.write(", ")

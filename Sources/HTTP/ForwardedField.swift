@@ -61,8 +61,10 @@ enum ForwardedField {
 
     /// The proxy's element: `for=` the client (an IPv6 address quoted and bracketed), `host=` the
     /// authority routed on (quoted: it may hold ':'), `proto=` the scheme the client used.
-    static func writeOwnElement(_ w: inout ByteWriter, clientAddress: UnsafeRawBufferPointer,
-                                host: UnsafeRawBufferPointer?, proto: StaticString) {
+    static func writeOwnElement(
+        _ w: inout ByteWriter, clientAddress: UnsafeRawBufferPointer,
+        host: UnsafeRawBufferPointer?, proto: StaticString
+    ) {
         if clientAddress.first == UInt8(ascii: "[") {
             w.write("for=\"")
             w.write(clientAddress)

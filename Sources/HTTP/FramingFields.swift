@@ -124,9 +124,11 @@ struct FramingFields: Sendable {
         for c in headers.indices where headers[c].wellKnown == .connection {
             let list = headers[c].value
             forEachListElement(p, list) { option in
-                for k in headers.indices where !headers[k].isHopByHop
+                for k in headers.indices
+                where !headers[k].isHopByHop
                     && headers[k].wellKnown != .contentLength && headers[k].wellKnown != .host
-                    && ASCII.equalsIgnoringCase(p, headers[k].name, option) {
+                    && ASCII.equalsIgnoringCase(p, headers[k].name, option)
+                {
                     headers[k].isHopByHop = true
                 }
             }

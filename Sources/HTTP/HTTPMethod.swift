@@ -7,23 +7,21 @@ public enum HTTPMethod: UInt8, Sendable {
     init(_ p: UnsafeRawBufferPointer, _ r: ByteRange) {
         switch r.count {
         case 3:
-            if ASCII.equals(p, r, "GET") { self = .get }
-            else if ASCII.equals(p, r, "PUT") { self = .put }
-            else { self = .other }
+            if ASCII.equals(p, r, "GET") { self = .get } else if ASCII.equals(p, r, "PUT") { self = .put } else { self = .other }
         case 4:
-            if ASCII.equals(p, r, "POST") { self = .post }
-            else if ASCII.equals(p, r, "HEAD") { self = .head }
-            else { self = .other }
+            if ASCII.equals(p, r, "POST") { self = .post } else if ASCII.equals(p, r, "HEAD") { self = .head } else { self = .other }
         case 5:
-            if ASCII.equals(p, r, "PATCH") { self = .patch }
-            else if ASCII.equals(p, r, "TRACE") { self = .trace }
-            else { self = .other }
+            if ASCII.equals(p, r, "PATCH") { self = .patch } else if ASCII.equals(p, r, "TRACE") { self = .trace } else { self = .other }
         case 6:
             self = ASCII.equals(p, r, "DELETE") ? .delete : .other
         case 7:
-            if ASCII.equals(p, r, "OPTIONS") { self = .options }
-            else if ASCII.equals(p, r, "CONNECT") { self = .connect }
-            else { self = .other }
+            if ASCII.equals(p, r, "OPTIONS") {
+                self = .options
+            } else if ASCII.equals(p, r, "CONNECT") {
+                self = .connect
+            } else {
+                self = .other
+            }
         default:
             self = .other
         }

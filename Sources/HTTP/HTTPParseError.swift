@@ -12,9 +12,10 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
     }
 
     public static func == (lhs: HTTPParseError, rhs: HTTPParseError) -> Bool {
-        lhs.status == rhs.status && lhs.reason.withUTF8Buffer { a in
-            rhs.reason.withUTF8Buffer { b in a.elementsEqual(b) }
-        }
+        lhs.status == rhs.status
+            && lhs.reason.withUTF8Buffer { a in
+                rhs.reason.withUTF8Buffer { b in a.elementsEqual(b) }
+            }
     }
 
     public var description: String { "\(status) \(reason)" }

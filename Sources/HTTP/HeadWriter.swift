@@ -55,8 +55,10 @@ public enum HeadWriter {
             w.write("\r\n")
         }
         w.write("Forwarded: ")
-        for field in head.headers where field.wellKnown == .forwarded && !field.value.isEmpty
-            && ForwardedField.isValid(source, field.value) {
+        for field in head.headers
+        where field.wellKnown == .forwarded && !field.value.isEmpty
+            && ForwardedField.isValid(source, field.value)
+        {
             w.write(source.slice(field.value))
             w.write(", ")
         }

@@ -77,7 +77,7 @@ public struct RequestHeadParser: Sendable {
         case .xForwardedFor:
             if head.forwardedFor == nil { head.forwardedFor = field.value }
         case .other, .contentLength, .connection, .keepAlive, .proxyConnection, .te, .trailer, .upgrade, .xForwardedProto,
-             .xForwardedHost, .forwarded:
+            .xForwardedHost, .forwarded:
             break
         }
         let stored = try framing.add(p, field, known, inRequest: true)

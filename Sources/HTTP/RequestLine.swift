@@ -29,7 +29,8 @@ enum RequestLine {
         }
         let v = r.lowerBound
         guard r.count == 8, ASCII.equals(p, ByteRange(lowerBound: v, upperBound: v + 5), "HTTP/"),
-              ASCII.isDigit(p[v + 5]), p[v + 6] == UInt8(ascii: "."), ASCII.isDigit(p[v + 7]) else {
+            ASCII.isDigit(p[v + 5]), p[v + 6] == UInt8(ascii: "."), ASCII.isDigit(p[v + 7])
+        else {
             throw .badRequest("invalid HTTP version")
         }
         guard p[v + 5] == UInt8(ascii: "1") else {

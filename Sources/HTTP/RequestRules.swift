@@ -82,7 +82,10 @@ public enum RequestRules {
         if t.count >= 7, ASCII.equalsIgnoringCase(p, ByteRange(lowerBound: lo, upperBound: lo + 4), "http") {
             if ASCII.equals(p, ByteRange(lowerBound: lo + 4, upperBound: lo + 7), "://") { return 7 }
             if t.count >= 8, p[lo + 4] | 0x20 == UInt8(ascii: "s"),
-               ASCII.equals(p, ByteRange(lowerBound: lo + 5, upperBound: lo + 8), "://") { return 8 }
+                ASCII.equals(p, ByteRange(lowerBound: lo + 5, upperBound: lo + 8), "://")
+            {
+                return 8
+            }
         }
         return nil
     }

@@ -30,8 +30,10 @@ public struct RequestView {
     }
 
     @usableFromInline
-    init(method: HTTPMethod, authority: UnsafeRawBufferPointer?, path: UnsafeRawBufferPointer,
-                     source: UnsafeRawBufferPointer, fields: Fields) {
+    init(
+        method: HTTPMethod, authority: UnsafeRawBufferPointer?, path: UnsafeRawBufferPointer,
+        source: UnsafeRawBufferPointer, fields: Fields
+    ) {
         self.method = method
         self.authority = authority
         self.path = path
@@ -55,7 +57,9 @@ public struct RequestView {
                 while source[colon] != UInt8(ascii: ":") { colon += 1 }
                 var end = colon + 2
                 while source[end] != ASCII.cr { end += 1 }
-                body(source.slice(ByteRange(lowerBound: i, upperBound: colon)), source.slice(ByteRange(lowerBound: colon + 2, upperBound: end)))
+                body(
+                    source.slice(ByteRange(lowerBound: i, upperBound: colon)),
+                    source.slice(ByteRange(lowerBound: colon + 2, upperBound: end)))
                 i = end + 2
             }
         }
@@ -101,7 +105,8 @@ public struct RequestView {
             var stop = end
             while stop > i && ASCII.isOWS(pairs[stop - 1]) { stop -= 1 }
             if stop - i > name.count && pairs[i + name.count] == UInt8(ascii: "=")
-                && UnsafeRawBufferPointer(rebasing: pairs[i..<(i + name.count)]).elementsEqual(name) {
+                && UnsafeRawBufferPointer(rebasing: pairs[i..<(i + name.count)]).elementsEqual(name)
+            {
                 return UnsafeRawBufferPointer(rebasing: pairs[(i + name.count + 1)..<stop])
             }
             start = end + 1
@@ -136,8 +141,10 @@ extension RequestHead {
     @inlinable
     public mutating func withView<Result>(source: UnsafeRawBufferPointer, _ body: (RequestView) -> Result) -> Result {
         headers.withUnsafeBufferPointer { headers in
-            body(RequestView(method: method, authority: host.map { source.slice($0) }, path: source.slice(path), source: source,
-                             fields: .parsed(headers)))
+            body(
+                RequestView(
+                    method: method, authority: host.map { source.slice($0) }, path: source.slice(path), source: source,
+                    fields: .parsed(headers)))
         }
     }
 }
@@ -149,8 +156,10 @@ extension FieldRequest {
     public mutating func withView<Result>(source: UnsafeRawBufferPointer, _ body: (RequestView) -> Result) -> Result {
         let lines = linesStart < 0 ? nil : ByteRange(lowerBound: linesStart, upperBound: linesEnd)
         return cookies.withUnsafeBufferPointer { cookies in
-            body(RequestView(method: method, authority: authority.map { source.slice($0) }, path: path(in: source), source: source,
-                             fields: .lines(lines, cookies: cookies)))
+            body(
+                RequestView(
+                    method: method, authority: authority.map { source.slice($0) }, path: path(in: source), source: source,
+                    fields: .lines(lines, cookies: cookies)))
         }
     }
 }

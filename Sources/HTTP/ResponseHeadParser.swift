@@ -53,7 +53,8 @@ public struct ResponseHeadParser: Sendable {
     private func parseStatusLine(_ p: UnsafeRawBufferPointer, _ line: ByteRange, _ head: inout ResponseHead) throws(HTTPParseError) {
         let v = line.lowerBound
         guard line.count >= 12, ASCII.equals(p, ByteRange(lowerBound: v, upperBound: v + 7), "HTTP/1."),
-              p[v + 7] == UInt8(ascii: "0") || p[v + 7] == UInt8(ascii: "1"), p[v + 8] == ASCII.sp else {
+            p[v + 7] == UInt8(ascii: "0") || p[v + 7] == UInt8(ascii: "1"), p[v + 8] == ASCII.sp
+        else {
             throw .badRequest("invalid status line")
         }
         head.versionMinor = p[v + 7] == UInt8(ascii: "0") ? 0 : 1
@@ -98,7 +99,8 @@ public struct ResponseHeadParser: Sendable {
         }
         // CL+TE, or TE in HTTP/1.0, is framing a sender got wrong: finish this message, then drop the connection.
         let suspectFraming = chunked && (framing.contentLength != nil || head.versionMinor == 0)
-        head.keepAlive = framing.keepAlive(versionMinor: head.versionMinor)
+        head.keepAlive =
+            framing.keepAlive(versionMinor: head.versionMinor)
             && head.framing != .untilClose && !suspectFraming
         if framing.nominatesFields { FramingFields.markNominatedFields(&head.headers, in: p) }
     }

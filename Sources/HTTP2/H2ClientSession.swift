@@ -42,7 +42,8 @@ public final class H2ClientSession: H2SessionCore {
         defer { fields.removeAll(keepingCapacity: true) }
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: H2ClientCallbacks.readBody)
         let id = fields.withUnsafeBufferPointer { nva in
-            hasBody ? nghttp2_submit_request(session, nil, nva.baseAddress, nva.count, &provider, nil)
+            hasBody
+                ? nghttp2_submit_request(session, nil, nva.baseAddress, nva.count, &provider, nil)
                 : nghttp2_submit_request(session, nil, nva.baseAddress, nva.count, nil, nil)
         }
         if id < 0 { throw H2Error(code: Int(id), operation: "submit request") }
@@ -57,8 +58,9 @@ enum H2ClientCallbacks {
             let f = frame!.pointee
             guard f.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
             withSession(userData, as: H2ClientSession.self) {
-                $0.delegate.h2ResponseField(f.hd.stream_id, name: UnsafeRawBufferPointer(start: name, count: nameLength),
-                                            value: UnsafeRawBufferPointer(start: value, count: valueLength))
+                $0.delegate.h2ResponseField(
+                    f.hd.stream_id, name: UnsafeRawBufferPointer(start: name, count: nameLength),
+                    value: UnsafeRawBufferPointer(start: value, count: valueLength))
             }
             return 0
         }

@@ -12,9 +12,9 @@ import Glibc
 /// larger requests go to malloc. A free list keeps at most `retainedBytesPerClass` bytes of
 /// blocks; beyond that a freed block goes back to the system, so idle memory stays bounded.
 public final class H2Memory {
-    private static let classCount = 10            // 32 << 0 ... 32 << 9 (16 KiB)
-    private static let headerSize = 16            // keeps malloc's 16-byte alignment
-    private static let unpooled: UInt32 = .max   // the class of a block larger than 16 KiB
+    private static let classCount = 10  // 32 << 0 ... 32 << 9 (16 KiB)
+    private static let headerSize = 16  // keeps malloc's 16-byte alignment
+    private static let unpooled: UInt32 = .max  // the class of a block larger than 16 KiB
 
     /// Head of each class's free list; a free block's first word points to the next one.
     private let heads: UnsafeMutablePointer<UnsafeMutableRawPointer?>
@@ -26,11 +26,12 @@ public final class H2Memory {
 
     /// The table nghttp2 copies into each session; `mem_user_data` is this object, unretained.
     var table: nghttp2_mem {
-        nghttp2_mem(mem_user_data: Unmanaged.passUnretained(self).toOpaque(),
-                    malloc: { size, user in H2Memory.with(user) { $0.allocate(size) } },
-                    free: { pointer, user in H2Memory.with(user) { $0.release(pointer) } },
-                    calloc: { count, size, user in H2Memory.with(user) { $0.allocateZeroed(count, size) } },
-                    realloc: { pointer, size, user in H2Memory.with(user) { $0.reallocate(pointer, size) } })
+        nghttp2_mem(
+            mem_user_data: Unmanaged.passUnretained(self).toOpaque(),
+            malloc: { size, user in H2Memory.with(user) { $0.allocate(size) } },
+            free: { pointer, user in H2Memory.with(user) { $0.release(pointer) } },
+            calloc: { count, size, user in H2Memory.with(user) { $0.allocateZeroed(count, size) } },
+            realloc: { pointer, size, user in H2Memory.with(user) { $0.reallocate(pointer, size) } })
     }
 
     public init(retainedBytesPerClass: Int = 1 << 20) {

@@ -52,7 +52,8 @@ public final class H2Session: H2SessionCore {
     override func rewriteFirstFrame(_ out: UnsafeMutableRawBufferPointer, length: Int) -> Int {
         let entry = 6
         guard length >= 9, out[3] == UInt8(NGHTTP2_SETTINGS.rawValue), out[4] == 0,
-              out[5] | out[6] | out[7] | out[8] == 0 else { return length }
+            out[5] | out[6] | out[7] | out[8] == 0
+        else { return length }
         let payload = Int(out[0]) << 16 | Int(out[1]) << 8 | Int(out[2])
         let end = 9 + payload
         // Only when the whole frame is here and the entry fits; else the limit is enforced unadvertised.
@@ -76,7 +77,8 @@ public final class H2Session: H2SessionCore {
         defer { fields.removeAll(keepingCapacity: true) }
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: H2ServerCallbacks.readBody)
         let rv = fields.withUnsafeBufferPointer { nva in
-            hasBody ? nghttp2_submit_response(session, stream, nva.baseAddress, nva.count, &provider)
+            hasBody
+                ? nghttp2_submit_response(session, stream, nva.baseAddress, nva.count, &provider)
                 : nghttp2_submit_response(session, stream, nva.baseAddress, nva.count, nil)
         }
         try check(rv, "submit response")
@@ -97,8 +99,9 @@ public final class H2Session: H2SessionCore {
 
     /// Graceful shutdown: GOAWAY(NO_ERROR) naming the last stream processed; streams up to it finish.
     public func goAway() {
-        _ = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nghttp2_session_get_last_proc_stream_id(session),
-                                  H2ErrorCode.noError.rawValue, nil, 0)
+        _ = nghttp2_submit_goaway(
+            session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nghttp2_session_get_last_proc_stream_id(session),
+            H2ErrorCode.noError.rawValue, nil, 0)
     }
 }
 
@@ -111,7 +114,8 @@ enum H2ServerCallbacks {
             return withSession(userData, as: H2Session.self) { owner in
                 guard owner.openStreams < owner.maxConcurrentStreams else {
                     // Refused before anything of it is processed; the header block is still decoded (HPACK state).
-                    _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), f.hd.stream_id, H2ErrorCode.refusedStream.rawValue)
+                    _ = nghttp2_submit_rst_stream(
+                        session, UInt8(NGHTTP2_FLAG_NONE.rawValue), f.hd.stream_id, H2ErrorCode.refusedStream.rawValue)
                     return Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
                 }
                 owner.openStreams += 1
@@ -126,8 +130,9 @@ enum H2ServerCallbacks {
             let trailer = f.headers.cat == NGHTTP2_HCAT_HEADERS
             guard trailer || f.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
             let more = withSession(userData, as: H2Session.self) {
-                $0.delegate.h2Field(f.hd.stream_id, name: UnsafeRawBufferPointer(start: name, count: nameLength),
-                                    value: UnsafeRawBufferPointer(start: value, count: valueLength), trailer: trailer)
+                $0.delegate.h2Field(
+                    f.hd.stream_id, name: UnsafeRawBufferPointer(start: name, count: nameLength),
+                    value: UnsafeRawBufferPointer(start: value, count: valueLength), trailer: trailer)
             }
             return more ? 0 : Int32(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
         }

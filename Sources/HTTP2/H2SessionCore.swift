@@ -55,8 +55,9 @@ public class H2SessionCore {
         var table = memory?.table ?? nghttp2_mem()
         let rc = withUnsafeMutablePointer(to: &table) { table -> Int32 in
             let mem = memory == nil ? nil : table  // nil: nghttp2's default (malloc); it copies the table
-            return server ? nghttp2_session_server_new3(&created, callbacks, me, option, mem)
-                          : nghttp2_session_client_new3(&created, callbacks, me, option, mem)
+            return server
+                ? nghttp2_session_server_new3(&created, callbacks, me, option, mem)
+                : nghttp2_session_client_new3(&created, callbacks, me, option, mem)
         }
         try check(rc, "nghttp2_session_new")
         session = created
@@ -67,12 +68,15 @@ public class H2SessionCore {
         // A server enforces its stream limit itself (H2Session): nghttp2 would make the stream over
         // the limit a connection error, killing the others; RFC 9113 §5.1.2 wants a stream error.
         if !server {
-            entries.append(nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
-                                                  value: settings.maxConcurrentStreams))
+            entries.append(
+                nghttp2_settings_entry(
+                    settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
+                    value: settings.maxConcurrentStreams))
         }
         try check(nghttp2_submit_settings(created, UInt8(NGHTTP2_FLAG_NONE.rawValue), &entries, entries.count), "nghttp2_submit_settings")
-        try check(nghttp2_session_set_local_window_size(created, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, settings.connectionWindowSize),
-                  "nghttp2_session_set_local_window_size")
+        try check(
+            nghttp2_session_set_local_window_size(created, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, settings.connectionWindowSize),
+            "nghttp2_session_set_local_window_size")
     }
 
     // MARK: bytes in and out
@@ -123,9 +127,11 @@ public class H2SessionCore {
     /// Adds a field for the next submitted head. Names must be lower-case; the bytes need only stay
     /// valid until the submit, which copies them.
     public func addField(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        fields.append(nghttp2_nv(name: UnsafeMutablePointer(mutating: name.baseAddress?.assumingMemoryBound(to: UInt8.self)),
-                                 value: UnsafeMutablePointer(mutating: value.baseAddress?.assumingMemoryBound(to: UInt8.self)),
-                                 namelen: name.count, valuelen: value.count, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
+        fields.append(
+            nghttp2_nv(
+                name: UnsafeMutablePointer(mutating: name.baseAddress?.assumingMemoryBound(to: UInt8.self)),
+                value: UnsafeMutablePointer(mutating: value.baseAddress?.assumingMemoryBound(to: UInt8.self)),
+                namelen: name.count, valuelen: value.count, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
     }
 
     /// Forgets fields added for a head that will not be submitted.
@@ -138,8 +144,10 @@ public class H2SessionCore {
         statusDigits[0] = UInt8(48 + status / 100 % 10)
         statusDigits[1] = UInt8(48 + status / 10 % 10)
         statusDigits[2] = UInt8(48 + status % 10)
-        fields.insert(nghttp2_nv(name: statusName, value: statusDigits, namelen: 7, valuelen: 3,
-                                 flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)), at: 0)
+        fields.insert(
+            nghttp2_nv(
+                name: statusName, value: statusDigits, namelen: 7, valuelen: 3,
+                flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)), at: 0)
     }
 
     /// The stream's body source has more: ask it again.

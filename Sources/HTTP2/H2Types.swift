@@ -38,8 +38,10 @@ public struct H2Settings: Sendable {
     /// Advertised as SETTINGS_MAX_HEADER_LIST_SIZE (the proxy also enforces it per stream).
     public var maxHeaderListSize: UInt32
 
-    public init(maxConcurrentStreams: UInt32 = 100, initialWindowSize: UInt32 = 65_535,
-                connectionWindowSize: Int32 = 1 << 20, maxHeaderListSize: UInt32 = 16 * 1024) {
+    public init(
+        maxConcurrentStreams: UInt32 = 100, initialWindowSize: UInt32 = 65_535,
+        connectionWindowSize: Int32 = 1 << 20, maxHeaderListSize: UInt32 = 16 * 1024
+    ) {
         self.maxConcurrentStreams = maxConcurrentStreams
         self.initialWindowSize = initialWindowSize
         self.connectionWindowSize = connectionWindowSize

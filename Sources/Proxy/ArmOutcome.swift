@@ -9,8 +9,10 @@ extension ArmShard {
     /// `retriedFailure`: an attempt of the request failed and a retry hid it; a response that is not a
     /// 5xx is then counted as a failed response for the judges (`ArmSnapshot.failedResponses`).
     @inline(__always)
-    func recordOutcome(status: Int?, failure: FailureKind?, latencyNanoseconds: UInt64, bytesFromClient: UInt64, bytesToClient: UInt64,
-                       slowMarked: Bool, retriedFailure: Bool = false) {
+    func recordOutcome(
+        status: Int?, failure: FailureKind?, latencyNanoseconds: UInt64, bytesFromClient: UInt64, bytesToClient: UInt64,
+        slowMarked: Bool, retriedFailure: Bool = false
+    ) {
         #if CANARYGATE_NO_METRICS
         // A benchmark-only build (-DCANARYGATE_NO_METRICS, benchmarks/RESULTS.md "Cost of measurement"): the same proxy without recording, to price it.
         return
@@ -20,7 +22,8 @@ extension ArmShard {
             // The take-back before the response's bucket: a reader never sees the bucket without it (ShardSum.add).
             if slowMarked { recordSlowMarkedAnswered() }
             if retriedFailure && !(500...599).contains(status) { recordRetriedFailure() }
-            recordResponse(status: status, latencyNanoseconds: latencyNanoseconds, bytesFromClient: bytesFromClient, bytesToClient: bytesToClient)
+            recordResponse(
+                status: status, latencyNanoseconds: latencyNanoseconds, bytesFromClient: bytesFromClient, bytesToClient: bytesToClient)
         } else {
             recordAbort()
         }

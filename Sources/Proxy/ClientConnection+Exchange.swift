@@ -39,7 +39,8 @@ extension ClientConnection {
         // Rewrite the head for the upstream, then drop it from `input`: what follows is body or the next request.
         let out = proxy.loop.buffers.take()
         let written = peerText.withUnsafeBytes { peer in
-            HeadWriter.writeRequest(request, source: bytes, clientAddress: peer, proto: transport.isTLS ? "https" : "http", into: out.writable)
+            HeadWriter.writeRequest(
+                request, source: bytes, clientAddress: peer, proto: transport.isTLS ? "https" : "http", into: out.writable)
         }
         guard let written else {
             proxy.loop.buffers.give(out)
@@ -68,8 +69,9 @@ extension ClientConnection {
         switch proxy.bindUpstream(pool: pool, reuse: reuse, owner: self) {
         case .success(let up): exchange.upstream = up
         case .failure(let failure):
-            let attempt = AttemptFailure(failure: failure, connected: false, responseBytesReceived: false, clientHasResponse: false,
-                                         replayable: false, method: request.method, retriesSoFar: exchange.attempts.retries)
+            let attempt = AttemptFailure(
+                failure: failure, connected: false, responseBytesReceived: false, clientHasResponse: false,
+                replayable: false, method: request.method, retriesSoFar: exchange.attempts.retries)
             if let candidate = attempt.retryCandidate, let next = proxy.retryTarget(for: candidate, on: pool, shard: exchange.shard) {
                 exchange.attempts.retried()
                 connectUpstream(exchange, pool: next, reuse: next !== pool)
@@ -110,7 +112,8 @@ extension ClientConnection {
         }
         let head = exchange.headOut.map { $0.readable } ?? UnsafeRawBufferPointer(start: nil, count: 0)
         let bodySource = exchange.reframed ?? input
-        let body = bodySource.map { UnsafeRawBufferPointer(rebasing: $0.readable[0..<exchange.requestPending]) }
+        let body =
+            bodySource.map { UnsafeRawBufferPointer(rebasing: $0.readable[0..<exchange.requestPending]) }
             ?? UnsafeRawBufferPointer(start: nil, count: 0)
         if head.count + body.count > 0 {
             guard up.writable else { return false }
@@ -280,8 +283,10 @@ extension ClientConnection {
             // awaited; never to an HTTP/1.0 client, which cannot tell them from the final response
             // (RFC 9110 §15.2).
             if request.versionMinor != 0,
-               let n = HeadWriter.writeResponse(exchange.response, source: buffer.readable, chunked: false, connection: .none,
-                                                into: out.writable) {
+                let n = HeadWriter.writeResponse(
+                    exchange.response, source: buffer.readable, chunked: false, connection: .none,
+                    into: out.writable)
+            {
                 out.commit(n)
             }
             buffer.consume(exchange.response.headLength)
@@ -289,11 +294,15 @@ extension ClientConnection {
             exchange.response.reset()
             return true
         }
-        let plan = FinalHeadPlan(clientVersionMinor: request.versionMinor, framing: exchange.response.framing,
-                                 closeAfterResponse: closeAfterResponse)
+        let plan = FinalHeadPlan(
+            clientVersionMinor: request.versionMinor, framing: exchange.response.framing,
+            closeAfterResponse: closeAfterResponse)
         closeAfterResponse = plan.closeAfter
-        guard let n = HeadWriter.writeResponse(exchange.response, source: buffer.readable, chunked: plan.chunked,
-                                               connection: plan.directive, into: out.writable) else {
+        guard
+            let n = HeadWriter.writeResponse(
+                exchange.response, source: buffer.readable, chunked: plan.chunked,
+                connection: plan.directive, into: out.writable)
+        else {
             failUpstream(exchange, .invalidResponse)
             return false
         }
@@ -319,8 +328,10 @@ extension ClientConnection {
                 let room = dechunk ? out.writableCount : max(0, out.writableCount - ChunkedScanner.reframeSlack)
                 let feed = UnsafeRawBufferPointer(rebasing: from.readable.prefix(room))
                 var finished = false
-                let result = dechunk ? scanner.decode(feed, payload: { out.append($0) })
-                                     : scanner.reframe(feed, emit: { out.append($0) })
+                let result =
+                    dechunk
+                    ? scanner.decode(feed, payload: { out.append($0) })
+                    : scanner.reframe(feed, emit: { out.append($0) })
                 switch result {
                 case .needMore(let consumed): from.consume(consumed)
                 case .done(let consumed): from.consume(consumed); finished = true
@@ -382,9 +393,11 @@ extension ClientConnection {
     /// The whole response reached the client.
     private func finishExchange(_ exchange: H1Exchange) {
         guard let up = exchange.upstream else { return }
-        let upstreamReusable = UpstreamReuse(responseKeepAlive: exchange.response.keepAlive, requestComplete: exchange.requestComplete,
-                                             upstreamHungUp: up.hungUp, unreadResponseBytes: !(exchange.fromUpstream?.isEmpty ?? true),
-                                             closeDelimited: exchange.responseBody.progress.isUntilClose).allowed
+        let upstreamReusable = UpstreamReuse(
+            responseKeepAlive: exchange.response.keepAlive, requestComplete: exchange.requestComplete,
+            upstreamHungUp: up.hungUp, unreadResponseBytes: !(exchange.fromUpstream?.isEmpty ?? true),
+            closeDelimited: exchange.responseBody.progress.isUntilClose
+        ).allowed
         up.pool.recordResponse(status: exchange.response.status, now: proxy.loop.now)
         exchange.recordOutcome(status: exchange.response.status, failure: nil, now: proxy.loop.now)
         releaseExchange(exchange, reuseUpstream: upstreamReusable)
@@ -412,14 +425,17 @@ extension ClientConnection {
     /// connection is cut.
     func failUpstream(_ exchange: H1Exchange, _ failure: ProxyFailure) {
         guard let up = exchange.upstream else { return }
-        let attempt = AttemptFailure(failure: failure, connected: up.connected,
-                                     responseBytesReceived: exchange.responseStarted || !(exchange.fromUpstream?.isEmpty ?? true),
-                                     clientHasResponse: exchange.responseStarted || output?.isEmpty == false,
-                                     replayable: BodyProgress(request.framing).isNone, method: request.method,
-                                     retriesSoFar: exchange.attempts.retries)
+        let attempt = AttemptFailure(
+            failure: failure, connected: up.connected,
+            responseBytesReceived: exchange.responseStarted || !(exchange.fromUpstream?.isEmpty ?? true),
+            clientHasResponse: exchange.responseStarted || output?.isEmpty == false,
+            replayable: BodyProgress(request.framing).isNone, method: request.method,
+            retriesSoFar: exchange.attempts.retries)
         if attempt.countsAgainstEndpoint { up.pool.recordFailure(now: proxy.loop.now) }
-        if let next = proxy.resend(attempt, failed: up, head: exchange.headOut, headLength: exchange.headOutLength,
-                                   attempts: &exchange.attempts, shard: exchange.shard) {
+        if let next = proxy.resend(
+            attempt, failed: up, head: exchange.headOut, headLength: exchange.headOutLength,
+            attempts: &exchange.attempts, shard: exchange.shard)
+        {
             exchange.upstream = nil
             exchange.requestComplete = false
             // Another endpoint may have an idle connection; the failed one gets a fresh one.
@@ -451,7 +467,8 @@ extension ClientConnection {
         guard let up = exchange.upstream else { return }
         let awaitingClientBody = !exchange.requestComplete && exchange.requestPending == 0 && !readable
         let blockedOnClient = exchange.responseStarted && !writable
-        let silence = UpstreamSilence.judge(connected: up.connected, awaitingClientBody: awaitingClientBody, blockedOnClient: blockedOnClient)
+        let silence = UpstreamSilence.judge(
+            connected: up.connected, awaitingClientBody: awaitingClientBody, blockedOnClient: blockedOnClient)
         switch silence {
         case .client:
             proxy.responseDeadlines.arm(up, now: proxy.loop.now)

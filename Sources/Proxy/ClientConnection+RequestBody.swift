@@ -80,7 +80,9 @@ extension ClientConnection {
             return
         }
         let received = exchange.requestBodyRead &- window.bytesAtStart
-        proxy.log.info("408 request body too slow: \(received) bytes in \((now &- window.startedAt) / 1_000_000) ms, below limits.minRequestBodyRate \(minRate) B/s")
+        proxy.log.info(
+            "408 request body too slow: \(received) bytes in \((now &- window.startedAt) / 1_000_000) ms, below limits.minRequestBodyRate \(minRate) B/s"
+        )
         exchange.recordOutcome(status: nil, failure: nil, now: now)
         if !exchange.responseStarted && output?.isEmpty != false {
             respond(status: 408, message: "request body too slow")

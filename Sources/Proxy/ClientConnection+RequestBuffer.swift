@@ -5,8 +5,9 @@ import HTTP
 extension ClientConnection {
     /// Body bytes to hold before connecting (`H1ExchangeRules.bodyToBuffer`); 0 for no buffering.
     func bodyToBuffer(_ exchange: H1Exchange) -> Int {
-        H1ExchangeRules.bodyToBuffer(limit: exchange.snapshot.config.limits.requestBuffer, expectsContinue: request.expectsContinue,
-                                     bufferSize: proxy.loop.buffers.bufferSize, headLength: request.headLength, framing: request.framing)
+        H1ExchangeRules.bodyToBuffer(
+            limit: exchange.snapshot.config.limits.requestBuffer, expectsContinue: request.expectsContinue,
+            bufferSize: proxy.loop.buffers.bufferSize, headLength: request.headLength, framing: request.framing)
     }
 
     /// Reads body bytes into `input` behind the head until the target is reached (for a chunked body:

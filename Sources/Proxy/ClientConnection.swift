@@ -85,7 +85,9 @@ final class ClientConnection: UpstreamOwner {
         if events & (Reactor.readable | hangup) != 0 { readable = true }
         if events & hangup != 0 {
             if case .exchanging(let handle) = state,
-               H1ExchangeRules.clientAbandons(events: events, alreadyHungUp: peerHungUp, requestRead: handle.object.requestBody.isFullyClassified) {
+                H1ExchangeRules.clientAbandons(
+                    events: events, alreadyHungUp: peerHungUp, requestRead: handle.object.requestBody.isFullyClassified)
+            {
                 proxy.log.debug("client closed its connection before its response was complete")
                 // The same end as any client going away mid-exchange: the abort recorded once on
                 // the arm, the upstream connection closed (a response may still come on it, so it
@@ -105,7 +107,8 @@ final class ClientConnection: UpstreamOwner {
             let progressed: Bool
             switch state {
             case .handshaking: progressed = stepHandshake()
-            case .awaitingHead(let firstRequest, let headTimed): progressed = stepAwaitingHead(firstRequest: firstRequest, headTimed: headTimed)
+            case .awaitingHead(let firstRequest, let headTimed):
+                progressed = stepAwaitingHead(firstRequest: firstRequest, headTimed: headTimed)
             case .bufferingBody(let handle), .exchanging(let handle): progressed = handle.borrow { driveExchange($0) }
             case .closing: progressed = stepClosing()
             case .lingering: progressed = stepLingering()
@@ -150,7 +153,7 @@ final class ClientConnection: UpstreamOwner {
                 close()
             }
         case .exchanging(let handle) where handle.object.requestBodyWindow != nil,
-             .bufferingBody(let handle) where handle.object.requestBodyWindow != nil:
+            .bufferingBody(let handle) where handle.object.requestBodyWindow != nil:
             let exchange = handle.object
             let window = exchange.requestBodyWindow!
             exchange.requestBodyWindow = nil

@@ -61,8 +61,10 @@ enum ClientTransport {
     /// cost as much again as the first (loopback TCP and waking the peer; measured: 3 sends per
     /// HTTPS keep-alive request instead of 2). A retry after `.wouldBlock` passes the same head and
     /// at least the same body, so OpenSSL sees the same bytes again, as it requires.
-    func write(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer,
-               scratch: UnsafeMutableRawBufferPointer) throws -> IOResult<Int> {
+    func write(
+        _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer,
+        scratch: UnsafeMutableRawBufferPointer
+    ) throws -> IOResult<Int> {
         switch self {
         case .plain(let fd):
             return second.count == 0 ? try fd.write(first) : try fd.write(first, second)

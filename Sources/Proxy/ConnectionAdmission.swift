@@ -35,9 +35,11 @@ final class ConnectionAdmission {
         // reload just added it), a newer one may have changed it (another address, TLS on or off).
         // Until they agree the peer counts as full.
         guard balance == .connections, !peers.isEmpty,
-              let i = AcceptBalancer.target(mine: mine, peerCounts: peers.lazy.map {
-                  $0.servedGeneration.load(ordering: .acquiring) == generation ? $0.openConnections.load(ordering: .relaxed) : Int.max
-              })
+            let i = AcceptBalancer.target(
+                mine: mine,
+                peerCounts: peers.lazy.map {
+                    $0.servedGeneration.load(ordering: .acquiring) == generation ? $0.openConnections.load(ordering: .relaxed) : Int.max
+                })
         else { return nil }
         let target = peers[i]
         target.openConnections.add(1, ordering: .relaxed)

@@ -26,8 +26,9 @@ struct AttemptFailure {
     /// is not an upstream's (nothing to retry).
     var retryCandidate: FailedAttempt? {
         guard let kind = failure.kind else { return nil }
-        return FailedAttempt(kind: kind, retriesSoFar: retriesSoFar, responseBytesReceived: responseBytesReceived,
-                             replayable: replayable, method: method)
+        return FailedAttempt(
+            kind: kind, retriesSoFar: retriesSoFar, responseBytesReceived: responseBytesReceived,
+            replayable: replayable, method: method)
     }
 
     /// Without a retry: how the exchange ends.
@@ -87,10 +88,13 @@ extension ProxyLoop {
     /// The endpoint to send a failed attempt to again, within its arm (`retryTarget`: the rule, then the
     /// budget), or nil. On a retry the failed connection is closed, `attempts` records it and the held
     /// request head is rewound to go out again whole.
-    func resend(_ attempt: AttemptFailure, failed up: UpstreamConnection, head: ByteBuffer?, headLength: Int,
-                attempts: inout AttemptLog, shard: ArmShard?) -> UpstreamPool? {
+    func resend(
+        _ attempt: AttemptFailure, failed up: UpstreamConnection, head: ByteBuffer?, headLength: Int,
+        attempts: inout AttemptLog, shard: ArmShard?
+    ) -> UpstreamPool? {
         guard let candidate = attempt.retryCandidate, let head,
-              let next = retryTarget(for: candidate, on: up.pool, shard: shard) else { return nil }
+            let next = retryTarget(for: candidate, on: up.pool, shard: shard)
+        else { return nil }
         attempts.retried()
         up.close()
         // Nothing of the request went out (a connect failure), or all of it did (a body-less request).

@@ -96,9 +96,10 @@ final class H1Exchange {
     func recordOutcome(status: Int?, failure: FailureKind?, now: UInt64) {
         guard let shard else { return }
         self.shard = nil
-        shard.recordOutcome(status: status, failure: failure, latencyNanoseconds: now &- startedAt,
-                            bytesFromClient: bytesFromClient, bytesToClient: bytesToClient, slowMarked: slowMarked,
-                            retriedFailure: attempts.hidFailure)
+        shard.recordOutcome(
+            status: status, failure: failure, latencyNanoseconds: now &- startedAt,
+            bytesFromClient: bytesFromClient, bytesToClient: bytesToClient, slowMarked: slowMarked,
+            retriedFailure: attempts.hidFailure)
     }
 
     /// Counts the request as slow once it is older than `threshold` nanoseconds (its arm's route's T).

@@ -42,8 +42,10 @@ final class H2Connection: Pollable, H2SessionDelegate {
     private var timingHeaderBlock = false
 
     /// Takes over a connection whose first bytes (in `input`, if any) start the HTTP/2 preface.
-    init(fd: SocketDescriptor, transport: ClientTransport, peerText: [UInt8], input: ByteBuffer?, listener: Listener,
-         proxy: ProxyLoop) throws(H2Error) {
+    init(
+        fd: SocketDescriptor, transport: ClientTransport, peerText: [UInt8], input: ByteBuffer?, listener: Listener,
+        proxy: ProxyLoop
+    ) throws(H2Error) {
         self.fd = fd
         self.listener = listener
         self.transport = transport
@@ -51,7 +53,8 @@ final class H2Connection: Pollable, H2SessionDelegate {
         self.input = input
         self.proxy = proxy
         super.init()
-        session = try H2Session(delegate: self, settings: H2Settings(maxHeaderListSize: UInt32(proxy.maxHeaderBytes)), memory: proxy.h2Memory)
+        session = try H2Session(
+            delegate: self, settings: H2Settings(maxHeaderListSize: UInt32(proxy.maxHeaderBytes)), memory: proxy.h2Memory)
     }
 
     var isTLS: Bool { transport.isTLS }

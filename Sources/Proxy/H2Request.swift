@@ -64,8 +64,10 @@ struct H2Request {
     }
 
     /// `fields.writeHTTP1`: the head as an HTTP/1.1 request, with this request's body framing.
-    mutating func writeHTTP1(source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer, proto: StaticString,
-                             into out: UnsafeMutableRawBufferPointer) -> Int? {
+    mutating func writeHTTP1(
+        source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer, proto: StaticString,
+        into out: UnsafeMutableRawBufferPointer
+    ) -> Int? {
         fields.writeHTTP1(source: source, clientAddress: clientAddress, proto: proto, chunkedBody: progress.chunkedBody, into: out)
     }
 

@@ -34,8 +34,11 @@ struct H2ResponseFields {
         let start = buffer.writerIndex
         _ = buffer.append(name)
         _ = buffer.append(value)
-        ranges.append((ByteRange(lowerBound: start, upperBound: start + name.count),
-                       ByteRange(lowerBound: start + name.count, upperBound: buffer.writerIndex)))
+        ranges.append(
+            (
+                ByteRange(lowerBound: start, upperBound: start + name.count),
+                ByteRange(lowerBound: start + name.count, upperBound: buffer.writerIndex)
+            ))
         if name.count == 7 && name.elementsEqual(":status".utf8) && value.count == 3 && status >= 0 {
             status = Int(value[0] &- 48) * 100 + Int(value[1] &- 48) * 10 + Int(value[2] &- 48)
         }

@@ -77,8 +77,9 @@ extension H2Stream {
         switch proxy.bindUpstream(pool: pool, reuse: reuse, owner: self) {
         case .success(let up): relay.upstream = up
         case .failure(let failure):
-            let attempt = AttemptFailure(failure: failure, connected: false, responseBytesReceived: false, clientHasResponse: false,
-                                         replayable: false, method: request.fields.method, retriesSoFar: outcome?.attempts.retries ?? 0)
+            let attempt = AttemptFailure(
+                failure: failure, connected: false, responseBytesReceived: false, clientHasResponse: false,
+                replayable: false, method: request.fields.method, retriesSoFar: outcome?.attempts.retries ?? 0)
             if let candidate = attempt.retryCandidate, let next = proxy.retryTarget(for: candidate, on: pool, shard: outcome?.shard) {
                 outcome?.attempts.retried()
                 bind(relay, pool: next, reuse: false)
@@ -338,9 +339,11 @@ extension H2Stream {
         recordOutcome(status: relay.response.status, failure: nil)
         guard let up = relay.upstream else { return }
         up.pool.recordResponse(status: relay.response.status, now: proxy.loop.now)
-        let reusable = UpstreamReuse(responseKeepAlive: relay.response.keepAlive, requestComplete: request.progress.complete,
-                                     upstreamHungUp: up.hungUp, unreadResponseBytes: !(relay.fromUpstream?.isEmpty ?? true),
-                                     closeDelimited: relay.body.isUntilClose).allowed
+        let reusable = UpstreamReuse(
+            responseKeepAlive: relay.response.keepAlive, requestComplete: request.progress.complete,
+            upstreamHungUp: up.hungUp, unreadResponseBytes: !(relay.fromUpstream?.isEmpty ?? true),
+            closeDelimited: relay.body.isUntilClose
+        ).allowed
         // Answered before the whole body was sent: the upstream is done with it, the rest is dropped.
         if !request.progress.complete { dropRequestBody() }
         endExchange(reuseUpstream: reusable)
@@ -353,15 +356,19 @@ extension H2Stream {
     /// head went out).
     func failUpstream(_ relay: H2HTTP1Relay, _ failure: ProxyFailure) {
         guard let up = relay.upstream else { return }
-        let attempt = AttemptFailure(failure: failure, connected: up.connected,
-                                     responseBytesReceived: relay.headSubmitted || !(relay.fromUpstream?.isEmpty ?? true),
-                                     clientHasResponse: relay.headSubmitted,
-                                     replayable: request.isBodiless,
-                                     method: request.fields.method, retriesSoFar: outcome?.attempts.retries ?? 0)
+        let attempt = AttemptFailure(
+            failure: failure, connected: up.connected,
+            responseBytesReceived: relay.headSubmitted || !(relay.fromUpstream?.isEmpty ?? true),
+            clientHasResponse: relay.headSubmitted,
+            replayable: request.isBodiless,
+            method: request.fields.method, retriesSoFar: outcome?.attempts.retries ?? 0)
         if attempt.countsAgainstEndpoint { up.pool.recordFailure(now: proxy.loop.now) }
         let shard = outcome?.shard
-        if outcome != nil, let next = proxy.resend(attempt, failed: up, head: relay.headOut, headLength: relay.headOutLength,
-                                                   attempts: &outcome!.attempts, shard: shard) {
+        if outcome != nil,
+            let next = proxy.resend(
+                attempt, failed: up, head: relay.headOut, headLength: relay.headOutLength,
+                attempts: &outcome!.attempts, shard: shard)
+        {
             relay.upstream = nil
             request.progress.complete = false
             // A fresh connection: its first readiness event drives the stream again (an idle one,
@@ -376,10 +383,12 @@ extension H2Stream {
         guard let relay = relayingHTTP1, let up = relay.upstream, !finished else { return }
         // Once the head went out, body bytes are read only when the session asks for them; if it has
         // not asked (`deferred` false), the client's window is what holds them up.
-        let awaitingClientBody = !request.progress.complete && !request.progress.ended && request.body.isEmpty
+        let awaitingClientBody =
+            !request.progress.complete && !request.progress.ended && request.body.isEmpty
             && (relay.headOut?.isEmpty ?? true)
         let blockedOnClient = relay.headSubmitted && (!relay.deferred || !(relay.fromUpstream?.isEmpty ?? true))
-        let silence = UpstreamSilence.judge(connected: up.connected, awaitingClientBody: awaitingClientBody, blockedOnClient: blockedOnClient)
+        let silence = UpstreamSilence.judge(
+            connected: up.connected, awaitingClientBody: awaitingClientBody, blockedOnClient: blockedOnClient)
         switch silence {
         case .client:
             proxy.responseDeadlines.arm(up, now: proxy.loop.now)

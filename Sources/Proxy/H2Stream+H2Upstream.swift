@@ -78,8 +78,10 @@ extension H2Stream {
         let storage = proxy.loop.buffers.take()
         defer { proxy.loop.buffers.give(storage) }
         let composed = connection.peerText.withUnsafeBytes { peer in
-            request.fields.forEachHTTP2Field(source: source, clientAddress: peer, proto: connection.isTLS ? "https" : "http",
-                                             scheme: pool.tls == nil ? "http" : "https", storage: storage.writable) { name, value in
+            request.fields.forEachHTTP2Field(
+                source: source, clientAddress: peer, proto: connection.isTLS ? "https" : "http",
+                scheme: pool.tls == nil ? "http" : "https", storage: storage.writable
+            ) { name, value in
                 conn.session.addField(name: name, value: value)
             }
         }
@@ -105,7 +107,8 @@ extension H2Stream {
     /// stream id of its GOAWAY, RFC 9113 §8.7): safe to send again, once, on another stream.
     private func retryRefusedStream(_ relay: H2HTTP2Relay) -> Bool {
         guard !relay.retried, relay.replayable, !relay.headDelivered, let pool = relay.pool, !pool.retired,
-              let scratch = request.scratch else { return false }
+            let scratch = request.scratch
+        else { return false }
         relay.retried = true
         relay.connection = nil
         if let r = relay.replay, !r.isEmpty {
@@ -315,9 +318,10 @@ extension H2Stream {
         guard !finished, let relay = relayingHTTP2 else { return }
         // `connected`: the upstream connection's connect and handshake have a deadline of their own
         // (H2UpstreamConnection), whose expiry fails its streams; this one is the response's.
-        let silence = UpstreamSilence.judge(connected: true,
-                                            awaitingClientBody: !request.progress.ended && request.body.isEmpty && relay.requestDeferred,
-                                            blockedOnClient: !relay.data.isEmpty || (relay.headDelivered && !relay.deferred))
+        let silence = UpstreamSilence.judge(
+            connected: true,
+            awaitingClientBody: !request.progress.ended && request.body.isEmpty && relay.requestDeferred,
+            blockedOnClient: !relay.data.isEmpty || (relay.headDelivered && !relay.deferred))
         switch silence {
         case .client:
             proxy.responseDeadlines.arm(self, now: proxy.loop.now)

@@ -55,7 +55,9 @@ extension H2Stream {
             return
         }
         let elapsed = now &- window.startedAt, received = request.progress.bytesFromClient &- window.bytesAtStart
-        proxy.log.info("408 HTTP/2 request body too slow: \(received) bytes in \(elapsed / 1_000_000) ms, below limits.minRequestBodyRate \(minRate) B/s")
+        proxy.log.info(
+            "408 HTTP/2 request body too slow: \(received) bytes in \(elapsed / 1_000_000) ms, below limits.minRequestBodyRate \(minRate) B/s"
+        )
         recordOutcome(status: nil, failure: nil)
         if responseStarted {
             // The upstream answered already (its head went out): only a reset can end the stream.

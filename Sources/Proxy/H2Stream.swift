@@ -66,7 +66,6 @@ final class H2Stream: UpstreamOwner {
     /// Only armed on the stream itself for an HTTP/2 upstream (an HTTP/1.1 one carries its own).
     override func handleDeadline() { h2UpstreamDeadlinePassed() }
 
-
     // MARK: events from the session
 
     func begin(id: Int32, connection: H2Connection) {
@@ -227,9 +226,10 @@ final class H2Stream: UpstreamOwner {
     func recordOutcome(status: Int?, failure: FailureKind?) {
         guard let outcome else { return }
         self.outcome = nil
-        outcome.shard.recordOutcome(status: status, failure: failure, latencyNanoseconds: proxy.loop.now &- outcome.startedAt,
-                                    bytesFromClient: request.progress.bytesFromClient, bytesToClient: bytesToClient,
-                                    slowMarked: outcome.slowMarked, retriedFailure: outcome.attempts.hidFailure)
+        outcome.shard.recordOutcome(
+            status: status, failure: failure, latencyNanoseconds: proxy.loop.now &- outcome.startedAt,
+            bytesFromClient: request.progress.bytesFromClient, bytesToClient: bytesToClient,
+            slowMarked: outcome.slowMarked, retriedFailure: outcome.attempts.hidFailure)
     }
 
     /// The in-flight sweep: counts the request in flight as slow once it is older than `threshold`

@@ -54,8 +54,10 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
         }
         super.init()
         do {
-            session = try H2ClientSession(delegate: self, settings: H2Settings(maxHeaderListSize: UInt32(proxy.maxHeaderBytes)), memory: proxy.h2Memory)
-            try proxy.loop.reactor.register(fd, self, interest: Reactor.readable | Reactor.writable | Reactor.readHangup | Reactor.edgeTriggered)
+            session = try H2ClientSession(
+                delegate: self, settings: H2Settings(maxHeaderListSize: UInt32(proxy.maxHeaderBytes)), memory: proxy.h2Memory)
+            try proxy.loop.reactor.register(
+                fd, self, interest: Reactor.readable | Reactor.writable | Reactor.readHangup | Reactor.edgeTriggered)
         } catch {
             fd.close()
             closed = true

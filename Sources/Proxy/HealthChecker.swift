@@ -37,7 +37,8 @@ final class HealthProbe: UpstreamOwner {
         case .tcp:
             request = nil
         case .http(let path):
-            request = Array("GET \(path) HTTP/1.1\r\nHost: \(pool.configured)\r\nUser-Agent: canarygate-health-check\r\nConnection: close\r\n\r\n".utf8)
+            request = Array(
+                "GET \(path) HTTP/1.1\r\nHost: \(pool.configured)\r\nUser-Agent: canarygate-health-check\r\nConnection: close\r\n\r\n".utf8)
         }
     }
 
@@ -120,7 +121,9 @@ final class HealthProbe: UpstreamOwner {
 
     /// A 2xx or 3xx status line.
     static func passes(_ bytes: [UInt8]) -> Bool {
-        guard bytes.count >= statusLineLength, bytes.starts(with: Array("HTTP/1.".utf8)), bytes[8] == UInt8(ascii: " ") else { return false }
+        guard bytes.count >= statusLineLength, bytes.starts(with: Array("HTTP/1.".utf8)), bytes[8] == UInt8(ascii: " ") else {
+            return false
+        }
         let first = bytes[9]
         let digits = bytes[9...11].allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
         return digits && (first == UInt8(ascii: "2") || first == UInt8(ascii: "3"))

@@ -42,8 +42,10 @@ final class Listener: Pollable {
     /// Accepts per readiness event, so one busy listener cannot starve the loop's other sockets.
     private static let acceptBatch = 64
 
-    init(name: String, address: SocketAddress, tls: TLSContext?, http2: Bool, balance: AcceptBalance, maxConnections: Int?,
-         proxy: ProxyLoop) throws(Errno) {
+    init(
+        name: String, address: SocketAddress, tls: TLSContext?, http2: Bool, balance: AcceptBalance, maxConnections: Int?,
+        proxy: ProxyLoop
+    ) throws(Errno) {
         self.name = name
         self.maxConnections = maxConnections
         self.gauge = proxy.metrics.listener(name)
@@ -67,7 +69,8 @@ final class Listener: Pollable {
                 gauge.limited.add(1, ordering: .relaxed)
                 if !limitLogged {
                     limitLogged = true
-                    proxy.log.notice("""
+                    proxy.log.notice(
+                        """
                         listener \(name): connection limit reached (listener \(maxConnections.map(String.init) ?? "none"), \
                         proxy \(proxy.admission.maxConnections)); new connections wait in the backlog (logged once per loop)
                         """)

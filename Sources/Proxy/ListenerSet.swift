@@ -36,8 +36,9 @@ final class ListenerSet {
     /// cannot be opened; those opened before it stay open and listed.
     func install(_ next: ProxySnapshot, proxy: ProxyLoop, closed: (Listener) -> Void) throws {
         let nextIdentities = next.listeners.map { ListenerIdentity(name: $0.name, address: $0.address, tls: $0.tls != nil) }
-        let plan = ListenerReconcile(current: all.map { ListenerIdentity(name: $0.name, address: $0.address, tls: $0.tls != nil) },
-                                     next: nextIdentities)
+        let plan = ListenerReconcile(
+            current: all.map { ListenerIdentity(name: $0.name, address: $0.address, tls: $0.tls != nil) },
+            next: nextIdentities)
         let maxConnections = { (name: String) in next.config.listeners.first { $0.name == name }?.maxConnections }
         var kept: [Listener] = []
         for (l, j) in zip(all, plan.keptAs) {
@@ -56,8 +57,10 @@ final class ListenerSet {
         all = kept
         for j in plan.opened {
             let l = next.listeners[j]
-            all.append(try Listener(name: l.name, address: l.address, tls: l.tls, http2: l.http2, balance: l.balance,
-                                    maxConnections: maxConnections(l.name), proxy: proxy))
+            all.append(
+                try Listener(
+                    name: l.name, address: l.address, tls: l.tls, http2: l.http2, balance: l.balance,
+                    maxConnections: maxConnections(l.name), proxy: proxy))
         }
     }
 

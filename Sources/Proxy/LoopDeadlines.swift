@@ -32,7 +32,9 @@ struct LoopDeadlines {
     /// after this, which un-retires them.
     mutating func install(_ timeouts: TimeoutsConfig, on loop: EventLoop) {
         self = LoopDeadlines(timeouts, on: loop)
-        loop.retireDeadlineLists(except: [header, handshake, idle, requestBody, connect, response, upstreamIdle,
-                                          listenerBackoff, linger, sweep])
+        loop.retireDeadlineLists(except: [
+            header, handshake, idle, requestBody, connect, response, upstreamIdle,
+            listenerBackoff, linger, sweep,
+        ])
     }
 }

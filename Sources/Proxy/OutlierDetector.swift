@@ -10,8 +10,9 @@ struct OutlierPolicy: Sendable, Equatable {
     /// The largest share (percent) of an arm's endpoints kept out of rotation at once (`ArmRuntime.pick`).
     var maxEjectedPercent: Int
 
-    static let `default` = OutlierPolicy(consecutiveFailures: 5, baseEjection: 10_000_000_000, maxEjection: 300_000_000_000,
-                                         maxEjectedPercent: 50)
+    static let `default` = OutlierPolicy(
+        consecutiveFailures: 5, baseEjection: 10_000_000_000, maxEjection: 300_000_000_000,
+        maxEjectedPercent: 50)
 }
 
 /// What an outcome did to the endpoint, for the caller to count (ejections are a metric).

@@ -9,19 +9,22 @@ public struct ProxyFailure: Error, Sendable, Equatable {
     public var message: StaticString
     public var kind: FailureKind?
 
-    public static let connectRefused = ProxyFailure(status: 502, message: "upstream connect failed: connection refused", kind: .connectRefused)
+    public static let connectRefused = ProxyFailure(
+        status: 502, message: "upstream connect failed: connection refused", kind: .connectRefused)
     public static let connectFailed = ProxyFailure(status: 502, message: "upstream connect failed", kind: .connectFailed)
     public static let connectTimeout = ProxyFailure(status: 504, message: "upstream connect timeout", kind: .connectTimeout)
     public static let upstreamTLSFailed = ProxyFailure(status: 502, message: "upstream TLS handshake failed", kind: .tlsHandshakeFailed)
     public static let upstreamReset = ProxyFailure(status: 502, message: "upstream connection reset", kind: .upstreamReset)
-    public static let upstreamClosed = ProxyFailure(status: 502, message: "upstream closed the connection before responding", kind: .upstreamClosed)
+    public static let upstreamClosed = ProxyFailure(
+        status: 502, message: "upstream closed the connection before responding", kind: .upstreamClosed)
     public static let invalidResponse = ProxyFailure(status: 502, message: "invalid response from upstream", kind: .invalidResponse)
     public static let responseTimeout = ProxyFailure(status: 504, message: "upstream response timeout", kind: .responseTimeout)
     public static let noRoute = ProxyFailure(status: 404, message: "no route matches this request", kind: nil)
     public static let headerTimeout = ProxyFailure(status: 408, message: "request header timeout", kind: nil)
     public static let resourceExhausted = ProxyFailure(status: 503, message: "proxy out of resources", kind: nil)
     /// An HTTP/1.1 request for a route with an HTTP/2 (`protocol: h2`) arm: not relayed across versions.
-    public static let needsHTTP2 = ProxyFailure(status: 505, message: "this route's upstream speaks HTTP/2 only: send the request over HTTP/2", kind: nil)
+    public static let needsHTTP2 = ProxyFailure(
+        status: 505, message: "this route's upstream speaks HTTP/2 only: send the request over HTTP/2", kind: nil)
     /// Same status, kind and message text (two failures with one message are the same failure).
     public static func == (a: ProxyFailure, b: ProxyFailure) -> Bool {
         a.status == b.status && a.kind == b.kind

@@ -10,7 +10,7 @@ extension ProxyLoop {
     /// the exchange marks the request (`AttemptLog`) so that its outcome counts as failed for the judges.
     func retryTarget(for attempt: FailedAttempt, on pool: UpstreamPool, shard: ArmShard?) -> UpstreamPool? {
         guard let shard, let arm = upstreams.arm(countedBy: shard), attempt.mayRetry(policy: arm.retryPolicy),
-              let target = arm.retryTarget(after: pool, retriesSoFar: attempt.retriesSoFar, now: loop.now)
+            let target = arm.retryTarget(after: pool, retriesSoFar: attempt.retriesSoFar, now: loop.now)
         else { return nil }
         shard.recordFailure(attempt.kind)
         shard.recordRetry()

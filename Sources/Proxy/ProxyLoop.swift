@@ -63,8 +63,9 @@ public final class ProxyLoop {
         maxHeaderCount = limits.maxHeaderCount
         deadlines = LoopDeadlines(snapshot.config.timeouts, on: loop)
         control = LoopControl(handle: loop.handle)
-        admission = ConnectionAdmission(control: control,
-                                        maxConnections: ConnectionBudget.maxConnections(snapshot.config, loops: metrics.loopCount))
+        admission = ConnectionAdmission(
+            control: control,
+            maxConnections: ConnectionBudget.maxConnections(snapshot.config, loops: metrics.loopCount))
         installRoutes(snapshot)
         do {
             try openListeners(snapshot)
@@ -173,8 +174,11 @@ public final class ProxyLoop {
     /// Serves a connection `listener` accepted, or hands it to the loop with the fewest connections.
     func accepted(_ fd: SocketDescriptor, peer: SocketAddress, on listener: Listener) {
         if let target = admission.admit(on: listener.gauge, balance: listener.balance, generation: snapshot.generation) {
-            target.send(.adopt(HandedConnection(fd: fd.raw, peer: peer, listener: listener.name, tls: listener.tls,
-                                                http2: listener.http2)))
+            target.send(
+                .adopt(
+                    HandedConnection(
+                        fd: fd.raw, peer: peer, listener: listener.name, tls: listener.tls,
+                        http2: listener.http2)))
             return
         }
         adopt(fd, peer: peer, tls: listener.tls, http2: listener.http2, listener: listener)
@@ -211,7 +215,8 @@ public final class ProxyLoop {
         }
         let connection = ClientConnection(fd: fd, peer: peer, proxy: self, session: session, http2: http2, listener: listener)
         do {
-            try loop.reactor.register(fd, connection, interest: Reactor.readable | Reactor.writable | Reactor.readHangup | Reactor.edgeTriggered)
+            try loop.reactor.register(
+                fd, connection, interest: Reactor.readable | Reactor.writable | Reactor.readHangup | Reactor.edgeTriggered)
         } catch {
             fd.close()
             connectionClosed(listener)
@@ -271,8 +276,9 @@ public final class ProxyLoop {
     func switchToHTTP2(_ connection: ClientConnection, input: ByteBuffer?) {
         let h2: H2Connection
         do {
-            h2 = try H2Connection(fd: connection.fd, transport: connection.transport, peerText: connection.peerText,
-                                  input: input, listener: connection.listener, proxy: self)
+            h2 = try H2Connection(
+                fd: connection.fd, transport: connection.transport, peerText: connection.peerText,
+                input: input, listener: connection.listener, proxy: self)
         } catch {
             // The client connection already let go of its state: the socket is closed here.
             log.warning("HTTP/2 session: \(error)")
@@ -311,7 +317,11 @@ public final class ProxyLoop {
         upstreams.stopProbes()
         slowSweep.cancelDeadline()
         // Clients first: their exchanges end as "client gone", as in a drain, not as upstream failures.
-        forEachClient { $0.close() } http2: { $0.close() }
+        forEachClient {
+            $0.close()
+        } http2: {
+            $0.close()
+        }
         loop.reactor.forEachRegistered({ (c: UpstreamConnection) in c.close() }, or: { (c: H2UpstreamConnection) in c.close() })
         spareStreams.removeAll()
         // Closing marks connections dirty, and no flush runs again to empty these lists.

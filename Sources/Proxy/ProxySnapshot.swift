@@ -22,8 +22,9 @@ public final class ProxySnapshot: Sendable {
         for l in config.listeners {
             let alpn = l.http2 ? ["h2", "http/1.1"] : ["http/1.1"]
             let tls = try l.tls.map { tls in
-                try TLSContext(keyPairs: tls.certificates.map { TLSKeyPair(certificateFile: $0.certificate, privateKeyFile: $0.privateKey) },
-                               alpn: alpn)
+                try TLSContext(
+                    keyPairs: tls.certificates.map { TLSKeyPair(certificateFile: $0.certificate, privateKeyFile: $0.privateKey) },
+                    alpn: alpn)
             }
             resolved.append((l.name, try SocketAddress.resolve(host: l.address.host, port: l.address.port), tls, l.http2, l.balance))
         }

@@ -81,9 +81,11 @@ public final class CompiledRoute: Sendable {
     let retry: RetryPolicy
     let healthCheck: HealthCheckConfig?
 
-    init(index: Int, name: String, host: HostMatch, pathPrefix: [UInt8], primary: CompiledArm, canary: CompiledArm?,
-         weight: WeightCell, managed: Bool, slowThreshold: SlowThresholdCell, speaksOnlyHTTP2: Bool,
-         outlier: OutlierPolicy = .default, retry: RetryPolicy = .default, healthCheck: HealthCheckConfig? = nil) {
+    init(
+        index: Int, name: String, host: HostMatch, pathPrefix: [UInt8], primary: CompiledArm, canary: CompiledArm?,
+        weight: WeightCell, managed: Bool, slowThreshold: SlowThresholdCell, speaksOnlyHTTP2: Bool,
+        outlier: OutlierPolicy = .default, retry: RetryPolicy = .default, healthCheck: HealthCheckConfig? = nil
+    ) {
         self.index = index; self.name = name; self.host = host; self.pathPrefix = pathPrefix
         self.primary = primary; self.canary = canary; self.weight = weight; self.managed = managed
         self.slowThreshold = slowThreshold
@@ -112,14 +114,16 @@ public struct RouteTable: Sendable {
                 canary = try CompiledArm(c.arm, route: r.name, role: "canary", contexts: &contexts)
             }
             let managed = r.analysis != nil && r.canary != nil
-            compiled.append(CompiledRoute(index: i, name: r.name, host: HostMatch(pattern: r.match.host),
-                                          pathPrefix: Array(r.match.pathPrefix.utf8), primary: primary, canary: canary,
-                                          weight: managed ? weights.cell(route: r.name) : WeightCell(r.canary?.weight ?? 0),
-                                          managed: managed,
-                                          slowThreshold: managed ? weights.slowThresholdCell(route: r.name) : SlowThresholdCell(),
-                                          speaksOnlyHTTP2: primary.protocol == .h2 || canary?.protocol == .h2,
-                                          outlier: OutlierPolicy(r.outlierDetection), retry: RetryPolicy(r.retries),
-                                          healthCheck: r.healthCheck))
+            compiled.append(
+                CompiledRoute(
+                    index: i, name: r.name, host: HostMatch(pattern: r.match.host),
+                    pathPrefix: Array(r.match.pathPrefix.utf8), primary: primary, canary: canary,
+                    weight: managed ? weights.cell(route: r.name) : WeightCell(r.canary?.weight ?? 0),
+                    managed: managed,
+                    slowThreshold: managed ? weights.slowThresholdCell(route: r.name) : SlowThresholdCell(),
+                    speaksOnlyHTTP2: primary.protocol == .h2 || canary?.protocol == .h2,
+                    outlier: OutlierPolicy(r.outlierDetection), retry: RetryPolicy(r.retries),
+                    healthCheck: r.healthCheck))
         }
         byIndex = compiled
         ordered = compiled.sorted { a, b in
@@ -137,9 +141,11 @@ public struct RouteTable: Sendable {
         if let host { hostOnly = Self.stripPort(host) }
         for route in ordered {
             if case .any = route.host {} else if host == nil || !route.host.matches(hostOnly) { continue }
-            if path.count >= route.pathPrefix.count && route.pathPrefix.withUnsafeBytes({ prefix in
-                prefix.count == 0 || memcmpEqual(path.baseAddress!, prefix.baseAddress!, prefix.count)
-            }) {
+            if path.count >= route.pathPrefix.count
+                && route.pathPrefix.withUnsafeBytes({ prefix in
+                    prefix.count == 0 || memcmpEqual(path.baseAddress!, prefix.baseAddress!, prefix.count)
+                })
+            {
                 return route
             }
         }
@@ -168,8 +174,9 @@ private func memcmpEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int)
 
 extension OutlierPolicy {
     init(_ c: OutlierDetectionConfig) {
-        self.init(consecutiveFailures: c.consecutiveFailures, baseEjection: c.baseEjectionTime.nanoseconds,
-                  maxEjection: c.maxEjectionTime.nanoseconds, maxEjectedPercent: c.maxEjectedPercent)
+        self.init(
+            consecutiveFailures: c.consecutiveFailures, baseEjection: c.baseEjectionTime.nanoseconds,
+            maxEjection: c.maxEjectionTime.nanoseconds, maxEjectedPercent: c.maxEjectedPercent)
     }
 }
 

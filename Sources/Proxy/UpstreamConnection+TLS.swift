@@ -79,7 +79,8 @@ extension UpstreamConnection {
             }
         } catch {
             let reason = session.verificationFailure.map { " (\($0))" } ?? ""
-            proxy.log.warning("upstream \(pool.configured): TLS handshake for server name \(pool.tls?.serverName ?? "?") failed: \(error)\(reason)")
+            proxy.log.warning(
+                "upstream \(pool.configured): TLS handshake for server name \(pool.tls?.serverName ?? "?") failed: \(error)\(reason)")
             return endTLSSetup(.upstreamTLSFailed)
         }
     }

@@ -14,8 +14,10 @@ final class UpstreamDirectory {
     /// Builds per-route state for `snapshot`, keeping the pools of endpoints that remain. The first route
     /// listing an endpoint sets its outlier detection; every arm listing it counts its ejections.
     /// `startProbes` starts an arm's health checks (none when the route has no `healthCheck`).
-    func install(_ snapshot: ProxySnapshot, metrics: MetricsRegistry, loop: Int, log: Logger,
-                 startProbes: ([UpstreamPool], CompiledRoute) -> [HealthProbe]) {
+    func install(
+        _ snapshot: ProxySnapshot, metrics: MetricsRegistry, loop: Int, log: Logger,
+        startProbes: ([UpstreamPool], CompiledRoute) -> [HealthProbe]
+    ) {
         let maxIdle = snapshot.config.limits.maxIdlePerEndpoint
         var pools: [String: UpstreamPool] = [:]
         func armPools(_ arm: CompiledArm, route: CompiledRoute, shard: ArmShard) -> [UpstreamPool] {
@@ -25,7 +27,8 @@ final class UpstreamDirectory {
                     if !p.ejectionShards.contains(where: { $0 === shard }) { p.ejectionShards.append(shard) }
                     return p
                 }
-                let p = poolsByKey[key]
+                let p =
+                    poolsByKey[key]
                     ?? UpstreamPool(address: e.address, configured: e.configured, protocolKind: arm.protocol, tls: e.tls, maxIdle: maxIdle)
                 p.maxIdle = maxIdle
                 p.tls = e.tls
@@ -46,10 +49,11 @@ final class UpstreamDirectory {
         routes = snapshot.routes.byIndex.map { route in
             let primaryShard = metrics.shard(route: route.name, arm: .primary, loop: loop)
             let canaryShard = metrics.shard(route: route.name, arm: .canary, loop: loop)
-            return RouteRuntime(split: WeightedSplit(seed: seeds.next()),
-                                primary: arm(route.primary, route: route, shard: primaryShard),
-                                canary: route.canary.map { arm($0, route: route, shard: canaryShard) },
-                                primaryShard: primaryShard, canaryShard: canaryShard)
+            return RouteRuntime(
+                split: WeightedSplit(seed: seeds.next()),
+                primary: arm(route.primary, route: route, shard: primaryShard),
+                canary: route.canary.map { arm($0, route: route, shard: canaryShard) },
+                primaryShard: primaryShard, canaryShard: canaryShard)
         }
         for (key, old) in poolsByKey where pools[key] == nil { old.retire() }
         poolsByKey = pools

@@ -49,7 +49,9 @@ final class UpstreamPool {
     func recordFailure(now: UInt64) {
         if case .ejected(let until) = outlier.recordFailure(now: now, policy: outlierPolicy) {
             for shard in ejectionShards { shard.recordEjection() }
-            log?.warning("outlier detection: \(configured) ejected for \((until - now) / 1_000_000) ms after \(outlierPolicy.consecutiveFailures) consecutive failures (ejection \(outlier.ejections))")
+            log?.warning(
+                "outlier detection: \(configured) ejected for \((until - now) / 1_000_000) ms after \(outlierPolicy.consecutiveFailures) consecutive failures (ejection \(outlier.ejections))"
+            )
         }
     }
 

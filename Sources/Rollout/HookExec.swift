@@ -113,8 +113,9 @@ struct ExecCall {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
 
         let facts = HookEnvironment.variables(for: request)
-        let environment = HookEnvironment.entries(parent: Self.parentEnvironment(), pass: request.hook.passEnvironment,
-                                                  configured: request.hook.environment, extra: request.environment, facts: facts)
+        let environment = HookEnvironment.entries(
+            parent: Self.parentEnvironment(), pass: request.hook.passEnvironment,
+            configured: request.hook.environment, extra: request.environment, facts: facts)
         let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
         defer {

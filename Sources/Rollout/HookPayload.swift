@@ -51,19 +51,22 @@ enum HookEnvironment {
 
     /// `dry-run` → `DRY_RUN`: uppercased, and anything a shell variable name cannot hold becomes `_`.
     static func metaName(_ key: String) -> String {
-        String(key.uppercased().unicodeScalars.map { scalar -> Character in
-            switch scalar {
-            case "A"..."Z", "0"..."9", "_": Character(scalar)
-            default: "_"
-            }
-        })
+        String(
+            key.uppercased().unicodeScalars.map { scalar -> Character in
+                switch scalar {
+                case "A"..."Z", "0"..."9", "_": Character(scalar)
+                default: "_"
+                }
+            })
     }
 
     /// `KEY=VALUE` strings: the parent's variables named in `pass` (nothing else of the proxy's: it may hold
     /// secrets a hook has no business reading), then `configured` (the hook's `env:`), then `extra`, then
     /// `facts`, later ones winning.
-    static func entries(parent: [String], pass: [String], configured: [String: String], extra: [String: String],
-                        facts: [String: String]) -> [String] {
+    static func entries(
+        parent: [String], pass: [String], configured: [String: String], extra: [String: String],
+        facts: [String: String]
+    ) -> [String] {
         var overrides = configured
         for (key, value) in extra { overrides[key] = value }
         for (key, value) in facts { overrides[key] = value }

@@ -16,8 +16,10 @@ public struct HookRequest: Sendable {
     /// webhooks ignore them.
     public var environment: [String: String]
 
-    public init(route: String, hook: HookConfig, phase: String, revision: String, weight: Int,
-                environment: [String: String] = [:]) {
+    public init(
+        route: String, hook: HookConfig, phase: String, revision: String, weight: Int,
+        environment: [String: String] = [:]
+    ) {
         self.route = route
         self.hook = hook
         self.phase = phase
@@ -45,8 +47,10 @@ public struct HookResult: Sendable, Equatable {
     /// From the first attempt's start to the last one's end, backoffs included.
     public var durationNanoseconds: UInt64
 
-    public init(name: String, type: HookType, passed: Bool, detail: String, output: String = "", attempts: Int,
-                durationNanoseconds: UInt64) {
+    public init(
+        name: String, type: HookType, passed: Bool, detail: String, output: String = "", attempts: Int,
+        durationNanoseconds: UInt64
+    ) {
         self.name = name
         self.type = type
         self.passed = passed

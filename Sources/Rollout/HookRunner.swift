@@ -31,8 +31,9 @@ public final class HookRunner: Sendable {
                 batch.finish(index, with: self.run(request))
             }
             if !started {
-                let result = HookResult(name: request.hook.name, type: request.hook.type, passed: false,
-                                        detail: "cannot start a hook thread", attempts: 0, durationNanoseconds: 0)
+                let result = HookResult(
+                    name: request.hook.name, type: request.hook.type, passed: false,
+                    detail: "cannot start a hook thread", attempts: 0, durationNanoseconds: 0)
                 batch.finish(index, with: result)
             }
         }
@@ -52,8 +53,9 @@ public final class HookRunner: Sendable {
             outcome = attempt(request)
             if outcome.passed || !outcome.retryable { break }
         }
-        return HookResult(name: hook.name, type: hook.type, passed: outcome.passed, detail: outcome.detail, output: outcome.output,
-                          attempts: attempts, durationNanoseconds: HookClock.now() - started)
+        return HookResult(
+            name: hook.name, type: hook.type, passed: outcome.passed, detail: outcome.detail, output: outcome.output,
+            attempts: attempts, durationNanoseconds: HookClock.now() - started)
     }
 
     private func attempt(_ request: HookRequest) -> HookAttempt {

@@ -28,7 +28,9 @@ struct WebhookCall {
         }
         for header in headers {
             // The config refuses these; a hook built some other way must not inject lines into the request.
-            if let problem = WebhookHeader.problem(withName: header.name) ?? WebhookHeader.problem(withValue: header.value).map({ "value \($0)" }) {
+            if let problem = WebhookHeader.problem(withName: header.name)
+                ?? WebhookHeader.problem(withValue: header.value).map({ "value \($0)" })
+            {
                 return .fail("header \(header.name.debugDescription): \(problem)", retryable: false)
             }
         }
@@ -48,13 +50,15 @@ struct WebhookCall {
         }
 
         let body = WebhookPayload(request).json()
-        var head = "POST \(target.target) HTTP/1.1\r\n"
+        var head =
+            "POST \(target.target) HTTP/1.1\r\n"
             + "Host: \(target.authority)\r\n"
             + "User-Agent: canarygate\r\n"
             + "Content-Type: application/json\r\n"
             + "Accept: */*\r\n"
         for header in headers { head += "\(header.name): \(header.value)\r\n" }
-        head += "Content-Length: \(body.count)\r\n"
+        head +=
+            "Content-Length: \(body.count)\r\n"
             + "Connection: close\r\n\r\n"
         if case .failure(let reason) = connection.send(Array(head.utf8) + body, deadline: deadline) { return failure(reason) }
 

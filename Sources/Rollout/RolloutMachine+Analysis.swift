@@ -9,8 +9,9 @@ extension RolloutMachine {
         // Only `no data` intervals fail to move `lastProgressAt`; judged ones (pass or fail) do. In
         // WaitingPromotion the analysis is done and a human gate holds it, so no deadline applies there.
         if state.phase == .progressing, deadlinePassed(analysis) {
-            rollBack("no progress within progressDeadline \(Self.describe(analysis.progressDeadline))"
-                + " (intervals without enough data)")
+            rollBack(
+                "no progress within progressDeadline \(Self.describe(analysis.progressDeadline))"
+                    + " (intervals without enough data)")
             return
         }
         guard now >= dueAt else { return }

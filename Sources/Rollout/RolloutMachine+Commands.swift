@@ -39,7 +39,8 @@ extension RolloutMachine {
     }
 
     /// Where a held rollout stood is unknown, so there is nothing to resume or to judge for a promotion.
-    public static let heldAdvice = "the rollout's state was lost, so where it stood is unknown: retry, abort or promote --force "
+    public static let heldAdvice =
+        "the rollout's state was lost, so where it stood is unknown: retry, abort or promote --force "
         + "(run it again from readiness, count it rolled back, or promote it without analysis)"
 
     private var heldRevisionIsConfigured: Bool {

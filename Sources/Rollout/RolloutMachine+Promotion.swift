@@ -27,8 +27,9 @@ extension RolloutMachine {
         if state.promoteHookPassed, state.primaryRevision != state.canaryRevision {
             // Waiting for the primary after the promote hook: like readiness, bounded by progressDeadline.
             if deadlinePassed(analysis) {
-                rollBack("primary not running \(state.canaryRevision ?? "?") within progressDeadline "
-                    + Self.describe(analysis.progressDeadline))
+                rollBack(
+                    "primary not running \(state.canaryRevision ?? "?") within progressDeadline "
+                        + Self.describe(analysis.progressDeadline))
             } else if now >= dueAt {
                 probePrimary()
             }
@@ -59,8 +60,8 @@ extension RolloutMachine {
     /// is still being updated, and the next probe asks again.
     mutating func primaryReady(revision: String?) {
         guard state.phase == .promoting, state.promoteHookPassed, !state.paused,
-              let canary = state.canaryRevision, state.primaryRevision != canary,
-              revision == nil || revision == canary
+            let canary = state.canaryRevision, state.primaryRevision != canary,
+            revision == nil || revision == canary
         else { return }
         state.primaryRevision = canary
         state.lastProgressAt = now
@@ -119,8 +120,9 @@ extension RolloutMachine {
         enter(.succeeded)
         state.lastAnalysedRevision = state.canaryRevision
         if let canary = state.canaryRevision { state.primaryRevision = canary }
-        note("promotion of \(state.canaryRevision ?? "?") completed"
-            + (postRolloutFailure.map { "; post-rollout hook failed: \($0)" } ?? ""))
+        note(
+            "promotion of \(state.canaryRevision ?? "?") completed"
+                + (postRolloutFailure.map { "; post-rollout hook failed: \($0)" } ?? ""))
         applyConfiguration()
     }
 

@@ -107,8 +107,9 @@ public struct RolloutMachine: Sendable {
         actions.append(.setWeight(state.canaryWeight))
         guard state.phase.isInProgress else { return }
         state.lastProgressAt = now
-        note("resumed after a restart at \(state.phase.rawValue), weight \(state.canaryWeight)%"
-            + (state.paused ? " (paused)" : ""))
+        note(
+            "resumed after a restart at \(state.phase.rawValue), weight \(state.canaryWeight)%"
+                + (state.paused ? " (paused)" : ""))
         if !state.paused { resumeStage() }
     }
 

@@ -85,7 +85,8 @@ public struct StateStore: Sendable {
             let code = errno
             let parent = Self.parentDirectory(of: directory)
             if code != ENOENT || parent == directory {
-                throw StateDirectoryError(path: path, directory: directory, problem: "cannot be examined: \(String(cString: strerror(code)))")
+                throw StateDirectoryError(
+                    path: path, directory: directory, problem: "cannot be examined: \(String(cString: strerror(code)))")
             }
             directory = parent
         }
@@ -142,7 +143,8 @@ public struct StateStore: Sendable {
         var parts = tm()
         gmtime_r(&time, &parts)
         func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        let stamp = "\(parts.tm_year + 1900)\(two(parts.tm_mon + 1))\(two(parts.tm_mday))T"
+        let stamp =
+            "\(parts.tm_year + 1900)\(two(parts.tm_mon + 1))\(two(parts.tm_mday))T"
             + "\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))Z"
         for attempt in 0..<100 {
             let aside = "\(path).corrupt-\(stamp)" + (attempt == 0 ? "" : "-\(attempt)")

@@ -26,7 +26,9 @@ struct ALPNPreference: Sendable {
                 let length = Int(client[i])
                 let start = i + 1
                 guard length > 0, start + length <= client.count else { return nil }
-                if length == wanted.count, wanted.withUnsafeBufferPointer({ memcmp($0.baseAddress!, client.baseAddress! + start, length) == 0 }) {
+                if length == wanted.count,
+                    wanted.withUnsafeBufferPointer({ memcmp($0.baseAddress!, client.baseAddress! + start, length) == 0 })
+                {
                     return (start, length)
                 }
                 i = start + length
@@ -44,15 +46,16 @@ struct ALPNPreference: Sendable {
 /// list, which OpenSSL copies before `in` goes away). No overlap → `SSL_TLSEXT_ERR_NOACK`: the
 /// handshake proceeds without ALPN and the connection speaks HTTP/1.1, which every HTTPS client
 /// accepts — friendlier than the fatal alert RFC 7301 permits.
-let alpnSelectCallback: @convention(c) (
-    OpaquePointer?, UnsafeMutablePointer<UnsafePointer<UInt8>?>?, UnsafeMutablePointer<UInt8>?,
-    UnsafePointer<UInt8>?, UInt32, UnsafeMutableRawPointer?
-) -> Int32 = { _, out, outLength, input, inputLength, arg in
-    guard let out, let outLength, let input, let arg else { return SSL_TLSEXT_ERR_NOACK }
-    let context = Unmanaged<TLSContext>.fromOpaque(arg).takeUnretainedValue()
-    let client = UnsafeBufferPointer(start: input, count: Int(inputLength))
-    guard let chosen = context.alpn.select(fromClientList: client) else { return SSL_TLSEXT_ERR_NOACK }
-    out.pointee = input + chosen.offset
-    outLength.pointee = UInt8(chosen.length)
-    return SSL_TLSEXT_ERR_OK
-}
+let alpnSelectCallback:
+    @convention(c) (
+        OpaquePointer?, UnsafeMutablePointer<UnsafePointer<UInt8>?>?, UnsafeMutablePointer<UInt8>?,
+        UnsafePointer<UInt8>?, UInt32, UnsafeMutableRawPointer?
+    ) -> Int32 = { _, out, outLength, input, inputLength, arg in
+        guard let out, let outLength, let input, let arg else { return SSL_TLSEXT_ERR_NOACK }
+        let context = Unmanaged<TLSContext>.fromOpaque(arg).takeUnretainedValue()
+        let client = UnsafeBufferPointer(start: input, count: Int(inputLength))
+        guard let chosen = context.alpn.select(fromClientList: client) else { return SSL_TLSEXT_ERR_NOACK }
+        out.pointee = input + chosen.offset
+        outLength.pointee = UInt8(chosen.length)
+        return SSL_TLSEXT_ERR_OK
+    }

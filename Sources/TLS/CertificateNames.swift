@@ -18,7 +18,7 @@ enum CertificateNames {
         var found: [String] = []
         for index in 0..<cg_GENERAL_NAMES_count(names) {
             guard let entry = cg_GENERAL_NAMES_value(names, index), entry.pointee.type == GEN_DNS,
-                  let dns = entry.pointee.d.dNSName, let text = string(dns)
+                let dns = entry.pointee.d.dNSName, let text = string(dns)
             else { continue }
             found.append(text)
         }
@@ -35,7 +35,7 @@ enum CertificateNames {
             index = X509_NAME_get_index_by_NID(subject, NID_commonName, index)
         }
         guard last >= 0, let entry = X509_NAME_get_entry(subject, last),
-              let data = X509_NAME_ENTRY_get_data(entry)
+            let data = X509_NAME_ENTRY_get_data(entry)
         else { return nil }
         return string(data)
     }

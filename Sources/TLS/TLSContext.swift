@@ -27,7 +27,8 @@ public final class TLSContext: Sendable {
             let certificate = try CertificateContext(pair)
             // Only the default certificate is served without a name; any other one must have a name.
             if !loaded.isEmpty && certificate.serverNames.isEmpty {
-                throw TLSError("certificate \(pair.certificateFile): no DNS subjectAltName and no subject CN, so no server name can select it")
+                throw TLSError(
+                    "certificate \(pair.certificateFile): no DNS subjectAltName and no subject CN, so no server name can select it")
             }
             try Self.configure(certificate.ctx)
             loaded.append(certificate)
@@ -57,7 +58,8 @@ public final class TLSContext: Sendable {
 
     /// Mozilla's "intermediate" TLS 1.2 suites (forward secret AEADs only); TLS 1.3 keeps OpenSSL's
     /// default suites, which are all modern.
-    static let tls12Ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    static let tls12Ciphers =
+        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
         + "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
         + "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 

@@ -39,16 +39,18 @@ public final class TLSResumption {
     /// with each new session; returning 1 keeps the reference it hands over.
     static let newSessionCallback: @convention(c) (OpaquePointer?, OpaquePointer?) -> Int32 = { ssl, session in
         guard let ssl, let session, SSL_SESSION_is_resumable(session) == 1,
-              let linked = SSL_get_ex_data(ssl, exDataIndex) else { return 0 }
+            let linked = SSL_get_ex_data(ssl, exDataIndex)
+        else { return 0 }
         Unmanaged<TLSResumption>.fromOpaque(linked).takeUnretainedValue().replace(with: session)
         return 1
     }
 }
 
 /// Called for every SSL freed (with nil where nothing was linked): drops the link's reference.
-private let releaseResumption: @convention(c) (
-    UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<CRYPTO_EX_DATA>?, Int32, Int, UnsafeMutableRawPointer?
-) -> Void = { _, linked, _, _, _, _ in
-    guard let linked else { return }
-    Unmanaged<TLSResumption>.fromOpaque(linked).release()
-}
+private let releaseResumption:
+    @convention(c) (
+        UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<CRYPTO_EX_DATA>?, Int32, Int, UnsafeMutableRawPointer?
+    ) -> Void = { _, linked, _, _, _, _ in
+        guard let linked else { return }
+        Unmanaged<TLSResumption>.fromOpaque(linked).release()
+    }

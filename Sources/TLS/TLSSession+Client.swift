@@ -12,7 +12,9 @@ extension TLSSession {
     /// mismatch of either fails the handshake; `verificationFailure` then says why.
     ///
     /// `resumption`: the session to offer, and where the server's new sessions go (see `TLSResumption`).
-    public convenience init(client context: TLSClientContext, fd: Int32, serverName: String, resumption: TLSResumption? = nil) throws(TLSError) {
+    public convenience init(
+        client context: TLSClientContext, fd: Int32, serverName: String, resumption: TLSResumption? = nil
+    ) throws(TLSError) {
         let ssl = try Self.newSSL(context.ctx, method: context.socketMethod, fd: fd, what: "a TLS client session")
         SSL_set_connect_state(ssl)
         do throws(TLSError) {

@@ -41,8 +41,9 @@ public struct MetricsSnapshot: Sendable, Equatable {
     /// `earlier` did not have yet counts from zero.
     public func delta(since earlier: MetricsSnapshot) -> MetricsSnapshot {
         let before = Dictionary(earlier.routes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        return MetricsSnapshot(routes: routes.map { route in
-            before[route.name].map { route.delta(since: $0) } ?? route
-        })
+        return MetricsSnapshot(
+            routes: routes.map { route in
+                before[route.name].map { route.delta(since: $0) } ?? route
+            })
     }
 }

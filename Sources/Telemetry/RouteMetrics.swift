@@ -77,21 +77,29 @@ public func renderRouteMetrics(_ snapshot: MetricsSnapshot, into writer: inout P
     counter("canarygate_downstream_aborts_total", help: "Requests abandoned by the client before the response was complete.") {
         $0.failureCount(.downstreamAbort)
     }
-    counter("canarygate_slow_in_flight_total",
-            help: "Requests of a managed route found still in flight past the judges' slow threshold, counted then (once each).") {
+    counter(
+        "canarygate_slow_in_flight_total",
+        help: "Requests of a managed route found still in flight past the judges' slow threshold, counted then (once each)."
+    ) {
         $0.slowInFlight
     }
-    counter("canarygate_slow_in_flight_answered_total",
-            help: "Requests counted in canarygate_slow_in_flight_total that then got a response (also in the duration histogram).") {
+    counter(
+        "canarygate_slow_in_flight_answered_total",
+        help: "Requests counted in canarygate_slow_in_flight_total that then got a response (also in the duration histogram)."
+    ) {
         $0.slowMarkedAnswered
     }
-    counter("canarygate_retried_failures_total",
-            help: "Responses without a 5xx whose request had a failed attempt hidden by a retry; the judges count them as failed.") {
+    counter(
+        "canarygate_retried_failures_total",
+        help: "Responses without a 5xx whose request had a failed attempt hidden by a retry; the judges count them as failed."
+    ) {
         $0.retriedFailures
     }
     counter("canarygate_retries_total", help: "Attempts sent again, to the same arm, after a failure.") { $0.retries }
-    counter("canarygate_endpoint_ejections_total",
-            help: "Times an endpoint of the arm was taken out of rotation by outlier detection (per loop).") { $0.ejections }
+    counter(
+        "canarygate_endpoint_ejections_total",
+        help: "Times an endpoint of the arm was taken out of rotation by outlier detection (per loop)."
+    ) { $0.ejections }
     counter("canarygate_received_bytes_total", help: "Request bytes received from clients, counted when the response is complete.") {
         $0.bytesFromClient
     }

@@ -10,7 +10,9 @@ struct CanarygateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "canarygate",
         abstract: "A reverse proxy that splits traffic between a primary and a canary, and runs the rollout itself.",
-        subcommands: [Run.self, Validate.self, Reload.self, Status.self, Promote.self, Abort.self, Pause.self, Resume.self, Retry.self, Demo.self]
+        subcommands: [
+            Run.self, Validate.self, Reload.self, Status.self, Promote.self, Abort.self, Pause.self, Resume.self, Retry.self, Demo.self,
+        ]
     )
 }
 
@@ -42,14 +44,17 @@ struct Run: ParsableCommand {
             writeStderr("canarygate: cannot start: \(error)\n")
             throw ExitCode(1)
         }
-        logger.info("canarygate running: \(config.listeners.map { "\($0.name)=\($0.address)" }.joined(separator: " ")), admin=\(config.admin.address)")
+        logger.info(
+            "canarygate running: \(config.listeners.map { "\($0.name)=\($0.address)" }.joined(separator: " ")), admin=\(config.admin.address)"
+        )
         let code = signals.run(server, logger: logger)
         if code != 0 { throw ExitCode(code) }
     }
 }
 
 struct Validate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Check a configuration file and report every problem with its field and line.")
+    static let configuration = CommandConfiguration(
+        abstract: "Check a configuration file and report every problem with its field and line.")
 
     @OptionGroup var options: ConfigOption
 

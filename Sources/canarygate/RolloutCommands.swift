@@ -2,7 +2,8 @@
 import ArgumentParser
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show routes, weights, rollout phases and the last verdicts (the admin API's /status).")
+    static let configuration = CommandConfiguration(
+        abstract: "Show routes, weights, rollout phases and the last verdicts (the admin API's /status).")
     @OptionGroup var target: AdminTarget
 
     func run() throws { try callAdmin("GET", target: target, path: "/status") }
@@ -26,7 +27,8 @@ extension RouteVerbCommand {
 }
 
 struct Promote: RouteVerbCommand {
-    static let configuration = CommandConfiguration(abstract: "Skip the remaining steps and promote (still through confirm-promotion gates unless --force).")
+    static let configuration = CommandConfiguration(
+        abstract: "Skip the remaining steps and promote (still through confirm-promotion gates unless --force).")
     @OptionGroup var on: RouteArguments
     @Flag(help: "Skip the confirm-promotion gates too.") var force = false
     var verbPath: String { force ? "promote?force=true" : "promote" }

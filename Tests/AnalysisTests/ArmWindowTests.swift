@@ -10,8 +10,9 @@ import Telemetry
     @Test func aFailureHiddenByARetryIsAFailedResponse() {
         var h = HistogramSnapshot()
         h.record(nanoseconds: 5_000_000, times: 20)
-        let snapshot = ArmSnapshot(requestsByStatus: [200: 18, 502: 2], failures: [.upstreamReset: 12, .connectRefused: 2],
-                                   histogram: h, retriedFailures: 10, retries: 10)
+        let snapshot = ArmSnapshot(
+            requestsByStatus: [200: 18, 502: 2], failures: [.upstreamReset: 12, .connectRefused: 2],
+            histogram: h, retriedFailures: 10, retries: 10)
         let window = ArmWindow(snapshot)
         #expect(window.n == 20)
         #expect(window.failures == 12)
@@ -20,7 +21,7 @@ import Telemetry
 
     @Test func countsFromAnArmSnapshot() {
         var h = HistogramSnapshot()
-        h.record(nanoseconds: 5_000_000, times: 95)    // 5 ms
+        h.record(nanoseconds: 5_000_000, times: 95)  // 5 ms
         h.record(nanoseconds: 800_000_000, times: 10)  // 800 ms
         let snapshot = ArmSnapshot(
             requestsByStatus: [200: 90, 404: 5, 500: 3, 503: 7], failures: [.responseTimeout: 7], histogram: h)

@@ -78,7 +78,8 @@ import Simulation
             for i in 1...10 {
                 let nc = rng.poisson(6_000), np = rng.poisson(54_000)
                 let v = ComparisonJudge.errors(
-                    canary: ArmWindow(n: nc, failures: rng.binomial(nc, 0.005)), primary: ArmWindow(n: np, failures: rng.binomial(np, 0.005)),
+                    canary: ArmWindow(n: nc, failures: rng.binomial(nc, 0.005)),
+                    primary: ArmWindow(n: np, failures: rng.binomial(np, 0.005)),
                     config: config, minRequests: 10, alpha: ComparisonJudge.spentAlpha(config.alpha, interval: i))
                 if v.outcome == .fail { failed = true }
                 if run % 20 == 0 && !statesOnlyTrueInequalities(v.summary) { honest = false; Issue.record("false summary: \(v.summary)") }
@@ -120,7 +121,8 @@ import Simulation
         }
         let runs = 1_000, judged = config
         let rates = await onOwnThread {
-            [("discrete", discrete), ("continuous", continuous)].map { (name: String, sample: (UInt64, inout Xoshiro256) -> HistogramSnapshot) in
+            [("discrete", discrete), ("continuous", continuous)].map {
+                (name: String, sample: (UInt64, inout Xoshiro256) -> HistogramSnapshot) in
                 var rng = Xoshiro256(seed: 0xCA1B_0004)
                 var failures = 0
                 for _ in 0..<runs {

@@ -7,7 +7,9 @@ import Telemetry
 
 @Suite struct ComparisonJudgeTests {
     /// The defaults, with the error allowance at 0.5 points: the fixtures below sit on either side of it.
-    let config = { var c = ComparisonConfig(); c.allowedErrorRateIncrease = 0.5; return c }()
+    let config = {
+        var c = ComparisonConfig(); c.allowedErrorRateIncrease = 0.5; return c
+    }()
     /// The first interval's α: 0.01 / 2.
     let alpha = ComparisonJudge.spentAlpha(ComparisonConfig().alpha, interval: 1)
 
@@ -24,14 +26,17 @@ import Telemetry
 
     @Test func significantErrorIncreaseBeyondTheAllowanceFails() {
         let v = ComparisonJudge.errors(
-            canary: ArmWindow(n: 1200, failures: 60), primary: ArmWindow(n: 10800, failures: 60), config: config, minRequests: 10, alpha: alpha)
+            canary: ArmWindow(n: 1200, failures: 60), primary: ArmWindow(n: 10800, failures: 60), config: config, minRequests: 10,
+            alpha: alpha)
         #expect(alpha == 0.005)
         #expect(v.judge == "comparison-errors")
         #expect(v.outcome == .fail)
-        #expect(close(value(v, "p-value"), 6.665016279351067e-29, relative: 1e-6))   // the FisherExactTest fixture
+        #expect(close(value(v, "p-value"), 6.665016279351067e-29, relative: 1e-6))  // the FisherExactTest fixture
         #expect(value(v, "alpha") == alpha)
         #expect(close(value(v, "difference-points"), 5 - 100 * 60.0 / 10800))
-        #expect(v.summary == "errors canary 5.00% (60/1200) vs primary 0.556% (60/10800): Fisher p=6.7e-29 ≤ α=0.0050 and +4.44 pts > 0.5 allowed")
+        #expect(
+            v.summary
+                == "errors canary 5.00% (60/1200) vs primary 0.556% (60/10800): Fisher p=6.7e-29 ≤ α=0.0050 and +4.44 pts > 0.5 allowed")
         #expect(statesOnlyTrueInequalities(v.summary))
     }
 
@@ -146,7 +151,8 @@ import Telemetry
         var lenient = config
         lenient.allowedSlowdown = 0.9
         let v = ComparisonJudge.latency(
-            canary: uniform(2_000, from: 20, to: 40, plus: 10), primary: uniform(2_000, from: 20, to: 40), config: lenient, minRequests: 10, alpha: alpha)
+            canary: uniform(2_000, from: 20, to: 40, plus: 10), primary: uniform(2_000, from: 20, to: 40), config: lenient, minRequests: 10,
+            alpha: alpha)
         #expect(v.outcome == .pass)
         #expect(v.summary.contains(": P(canary slower)=\(Format.fixed(value(v, "cles"), 2)) ≤ 0.9 though its lower bound "), "\(v.summary)")
         #expect(statesOnlyTrueInequalities(v.summary), "\(v.summary)")
@@ -173,11 +179,14 @@ import Telemetry
 
     @Test func emptyIsNoDataAndEvaluateReturnsBothOrNothing() {
         let bigger = histogram(milliseconds: sixLatencies, counts: [100, 200, 300, 200, 100, 20])
-        #expect(ComparisonJudge.latency(canary: HistogramSnapshot(), primary: bigger, config: config, minRequests: 10, alpha: alpha).outcome == .noData)
+        #expect(
+            ComparisonJudge.latency(canary: HistogramSnapshot(), primary: bigger, config: config, minRequests: 10, alpha: alpha).outcome
+                == .noData)
         let canary = ArmWindow(n: 92, failures: 0, histogram: histogram(milliseconds: sixLatencies, counts: [10, 20, 30, 20, 10, 2]))
         let primary = ArmWindow(n: 920, failures: 2, histogram: bigger)
-        #expect(ComparisonJudge.evaluate(canary: canary, primary: primary, config: config, minRequests: 10, alpha: alpha).map(\.judge)
-            == ["comparison-errors", "comparison-latency"])
+        #expect(
+            ComparisonJudge.evaluate(canary: canary, primary: primary, config: config, minRequests: 10, alpha: alpha).map(\.judge)
+                == ["comparison-errors", "comparison-latency"])
         var off = config
         off.enabled = false
         #expect(ComparisonJudge.evaluate(canary: canary, primary: primary, config: off, minRequests: 10, alpha: alpha).isEmpty)

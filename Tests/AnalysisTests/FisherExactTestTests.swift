@@ -17,7 +17,7 @@ import Simulation
         (3150, 600_000, 27_000, 5_400_000, 0.005021641767432471),
         (2900, 600_000, 27_000, 5_400_000, 0.9603092511279882),
         (4800, 600_000, 27_000, 5_400_000, 1.287145388743709e-178),
-        (20, 20, 0, 180, 6.197369659445108e-28),    // = 1 / C(200, 20)
+        (20, 20, 0, 180, 6.197369659445108e-28),  // = 1 / C(200, 20)
     ]
 
     @Test func pValuesMatchScipy() {
@@ -67,7 +67,9 @@ import Simulation
         let critical = Normal.upperCritical(alpha: alpha)
         for _ in 0..<runs {
             let xc = rng.binomial(20, 0.05), xp = rng.binomial(180, 0.05)
-            if FisherExactTest(canaryFailures: xc, canaryRequests: 20, primaryFailures: xp, primaryRequests: 180).pValue <= alpha { fisher += 1 }
+            if FisherExactTest(canaryFailures: xc, canaryRequests: 20, primaryFailures: xp, primaryRequests: 180).pValue <= alpha {
+                fisher += 1
+            }
             let pooled = Double(xc + xp) / 200
             if pooled > 0 && pooled < 1 {
                 let z = (Double(xc) / 20 - Double(xp) / 180) / (pooled * (1 - pooled) * (1.0 / 20 + 1.0 / 180)).squareRoot()

@@ -69,22 +69,31 @@ struct TickCountingJudge: Judge {
             return RolloutJudges(analysis: analysis, revision: "v2").names
         }
         #expect(names { _ in } == ["comparison", "dead-canary", "evidence", "sequential"])
-        #expect(names { $0.metrics = [MetricCheckConfig(name: .requestSuccessRate, min: 99)] }
-            == ["thresholds", "comparison", "dead-canary", "evidence", "sequential"])
+        #expect(
+            names { $0.metrics = [MetricCheckConfig(name: .requestSuccessRate, min: 99)] }
+                == ["thresholds", "comparison", "dead-canary", "evidence", "sequential"])
         #expect(names { $0.comparison.enabled = false } == ["dead-canary", "evidence", "sequential"])
         #expect(names { $0.sequential.enabled = false } == ["comparison", "dead-canary", "evidence"])
         #expect(names { $0.requireEvidence = false } == ["comparison", "dead-canary", "sequential"])
         // pace: evidence needs the gate even where the intervals do not ask for its verdict.
-        #expect(names { $0.requireEvidence = false; $0.pace = .evidence } == ["comparison", "dead-canary", "evidence", "sequential"])
+        #expect(
+            names {
+                $0.requireEvidence = false; $0.pace = .evidence
+            } == ["comparison", "dead-canary", "evidence", "sequential"])
         // The guard is the one judge no setting turns off.
-        #expect(names { $0.comparison.enabled = false; $0.sequential.enabled = false; $0.requireEvidence = false } == ["dead-canary"])
+        #expect(
+            names {
+                $0.comparison.enabled = false; $0.sequential.enabled = false; $0.requireEvidence = false
+            } == ["dead-canary"])
     }
 
     @Test func aJudgeRegisteredThroughTheFactoryIsBuiltOnlyWhereConfigured() {
-        #expect(RolloutJudges(analysis: AnalysisConfig(), revision: "v2", factory: Self.factory).names
-            == ["comparison", "dead-canary", "evidence", "sequential"])
-        #expect(RolloutJudges(analysis: Self.withTestJudge, revision: "v2", factory: Self.factory).names
-            == ["comparison", "dead-canary", "test", "evidence", "sequential"])
+        #expect(
+            RolloutJudges(analysis: AnalysisConfig(), revision: "v2", factory: Self.factory).names
+                == ["comparison", "dead-canary", "evidence", "sequential"])
+        #expect(
+            RolloutJudges(analysis: Self.withTestJudge, revision: "v2", factory: Self.factory).names
+                == ["comparison", "dead-canary", "test", "evidence", "sequential"])
     }
 
     /// Its failing verdict is the tick's answer (the controller's immediate failure); the judges after it
@@ -92,11 +101,14 @@ struct TickCountingJudge: Judge {
     @Test func aPluggedInJudgesFailingTickVerdictRollsBack() {
         var judges = RolloutJudges(analysis: Self.withTestJudge, revision: "v2", factory: Self.factory)
         for t in 0..<5 {
-            #expect(judges.observeTick(canary: ArmWindow(n: 10, failures: 0), primary: ArmWindow(n: 90, failures: 0), weight: 10,
-                                       now: UInt64(t) * Self.tick) == nil)
+            #expect(
+                judges.observeTick(
+                    canary: ArmWindow(n: 10, failures: 0), primary: ArmWindow(n: 90, failures: 0), weight: 10,
+                    now: UInt64(t) * Self.tick) == nil)
         }
-        let failure = judges.observeTick(canary: ArmWindow(n: 10, failures: 3), primary: ArmWindow(n: 90, failures: 0), weight: 10,
-                                         now: 5 * Self.tick)
+        let failure = judges.observeTick(
+            canary: ArmWindow(n: 10, failures: 3), primary: ArmWindow(n: 90, failures: 0), weight: 10,
+            now: 5 * Self.tick)
         #expect(failure?.judge == "test" && failure?.outcome == .fail && failure?.summary == "3 canary failures")
         #expect(judges.evidence[TickCountingJudge.SeenTicks.self].count == 6)
         #expect(judges.evidence.sequential.ticks == 5)
@@ -115,14 +127,17 @@ struct TickCountingJudge: Judge {
         analysis.minDwell = .seconds(1)
         var judges = RolloutJudges(analysis: analysis, revision: "v2", factory: Self.factory)
         for t in 1...20 {
-            _ = judges.observeTick(canary: ArmWindow(n: 1_000, failures: 0), primary: ArmWindow(n: 9_000, failures: 0), weight: 10,
-                                   now: UInt64(t) * Self.tick)
+            _ = judges.observeTick(
+                canary: ArmWindow(n: 1_000, failures: 0), primary: ArmWindow(n: 9_000, failures: 0), weight: 10,
+                now: UInt64(t) * Self.tick)
         }
         var forbidding = judges
-        _ = forbidding.observeTick(canary: ArmWindow(n: 1_000, failures: 1), primary: ArmWindow(n: 9_000, failures: 0), weight: 10,
-                                   now: 21 * Self.tick)
-        _ = judges.observeTick(canary: ArmWindow(n: 1_000, failures: 0), primary: ArmWindow(n: 9_000, failures: 0), weight: 10,
-                               now: 21 * Self.tick)
+        _ = forbidding.observeTick(
+            canary: ArmWindow(n: 1_000, failures: 1), primary: ArmWindow(n: 9_000, failures: 0), weight: 10,
+            now: 21 * Self.tick)
+        _ = judges.observeTick(
+            canary: ArmWindow(n: 1_000, failures: 0), primary: ArmWindow(n: 9_000, failures: 0), weight: 10,
+            now: 21 * Self.tick)
         let forbidden = forbidding.evidenceAllowsAdvance(now: 22 * Self.tick)
         #expect(!forbidden && forbidding.evidence.step.looks == 0)
         let allowed = judges.evidenceAllowsAdvance(now: 22 * Self.tick)
@@ -134,8 +149,9 @@ struct TickCountingJudge: Judge {
     @Test func aPluggedInJudgesMemoryIsKeptWithTheEvidence() {
         var judges = RolloutJudges(analysis: Self.withTestJudge, revision: "v2", factory: Self.factory)
         for t in 0..<7 {
-            _ = judges.observeTick(canary: ArmWindow(n: 10, failures: 0), primary: ArmWindow(n: 90, failures: 0), weight: 10,
-                                   now: UInt64(t) * Self.tick)
+            _ = judges.observeTick(
+                canary: ArmWindow(n: 10, failures: 0), primary: ArmWindow(n: 90, failures: 0), weight: 10,
+                now: UInt64(t) * Self.tick)
         }
         let saved = judges.evidence
         #expect(saved[TickCountingJudge.SeenTicks.self].count == 7)
@@ -156,8 +172,10 @@ struct TickCountingJudge: Judge {
         // A canary failing every request, as the primary does: the guard's case, and no evidence for the sequential judge.
         var judges = RolloutJudges(analysis: AnalysisConfig(), revision: "v2")
         for t in 0..<5 {
-            #expect(judges.observeTick(canary: ArmWindow(n: 1, failures: 1), primary: ArmWindow(n: 90, failures: 90), weight: 10,
-                                       now: UInt64(t) * Self.tick) == nil)
+            #expect(
+                judges.observeTick(
+                    canary: ArmWindow(n: 1, failures: 1), primary: ArmWindow(n: 90, failures: 90), weight: 10,
+                    now: UInt64(t) * Self.tick) == nil)
         }
         let ticks = judges.evidence.sequential.ticks
         var off = AnalysisConfig()
@@ -166,24 +184,31 @@ struct TickCountingJudge: Judge {
         #expect(judges.names == ["comparison", "dead-canary", "evidence"])
         #expect(judges.evidence.sequential.ticks == ticks)
         for t in 5..<9 {
-            #expect(judges.observeTick(canary: ArmWindow(n: 1, failures: 1), primary: ArmWindow(n: 90, failures: 90), weight: 10,
-                                       now: UInt64(t) * Self.tick) == nil)
+            #expect(
+                judges.observeTick(
+                    canary: ArmWindow(n: 1, failures: 1), primary: ArmWindow(n: 90, failures: 90), weight: 10,
+                    now: UInt64(t) * Self.tick) == nil)
         }
         #expect(judges.evidence.sequential.ticks == ticks)
         judges.analysis = AnalysisConfig()
         #expect(judges.names == ["comparison", "dead-canary", "evidence", "sequential"])
         // The guard was not rebuilt: it has judged since tick 0, so its whole second ends at tick 9.
-        #expect(judges.observeTick(canary: ArmWindow(n: 1, failures: 1), primary: ArmWindow(n: 90, failures: 90), weight: 10,
-                                   now: 9 * Self.tick)?.judge == "dead-canary")
+        #expect(
+            judges.observeTick(
+                canary: ArmWindow(n: 1, failures: 1), primary: ArmWindow(n: 90, failures: 90), weight: 10,
+                now: 9 * Self.tick)?.judge == "dead-canary")
     }
 
     /// The state file's evidence as the build before the judge seam wrote it still loads, and is written
     /// back under the same keys, the comparison's memory a bare number.
     @Test func evidenceInTheEarlierFormatLoads() throws {
-        let bet = #"{"logWealth":[0.5,0,0,0],"openCanary":0,"openAll":0,"openExpected":0,"openTicks":0,"canaryBad":2,"primaryBad":9,"episodes":3,"episodeEvents":11}"#
-        let idle = #"{"logWealth":[0,0,0,0],"openCanary":0,"openAll":0,"openExpected":0,"openTicks":0,"canaryBad":0,"primaryBad":0,"episodes":0,"episodeEvents":0}"#
+        let bet =
+            #"{"logWealth":[0.5,0,0,0],"openCanary":0,"openAll":0,"openExpected":0,"openTicks":0,"canaryBad":2,"primaryBad":9,"episodes":3,"episodeEvents":11}"#
+        let idle =
+            #"{"logWealth":[0,0,0,0],"openCanary":0,"openAll":0,"openExpected":0,"openTicks":0,"canaryBad":0,"primaryBad":0,"episodes":0,"episodeEvents":0}"#
         let counts = #"{"responses":70,"aborts":0,"serverErrors":2,"clientErrors":0,"slow":0,"slowPopulation":70}"#
-        let json = #"{"revision":"v2","sequential":{"alpha":0.01,"bets":["# + [bet, idle, idle, idle].joined(separator: ",")
+        let json =
+            #"{"revision":"v2","sequential":{"alpha":0.01,"bets":["# + [bet, idle, idle, idle].joined(separator: ",")
             + #"],"ticks":7,"canaryRequests":70,"primaryRequests":630,"failed":false},"comparedIntervals":3,"#
             + #""step":{"weight":10,"canary":"# + counts + #","primary":"# + counts + #","looks":2}}"#
         let evidence = try JSONDecoder().decode(RolloutJudges.Evidence.self, from: Data(json.utf8))

@@ -19,7 +19,9 @@ import Simulation
         let results = Self.detections(traffic, runs: 200, ticks: 600, seed: 0x90E4_0001)
         #expect(results.allSatisfy { $0 != nil })
         let within10s = results.filter { ($0 ?? .max) <= 100 }.count
-        print("measured: 5 % vs 0.5 %: \(within10s) of 200 caught within 10 s, median tick \(results.compactMap { $0 }.sorted()[results.count / 2])")
+        print(
+            "measured: 5 % vs 0.5 %: \(within10s) of 200 caught within 10 s, median tick \(results.compactMap { $0 }.sorted()[results.count / 2])"
+        )
         #expect(within10s >= 190, "\(within10s) of 200 caught within 10 s")
     }
 

@@ -5,7 +5,7 @@ import Testing
 import Simulation
 
 @Suite struct PromotionEvidenceTests {
-    let margin = 0.005   // 0.5 percentage points, the default allowedErrorRateIncrease
+    let margin = 0.005  // 0.5 percentage points, the default allowedErrorRateIncrease
 
     func value(_ v: Verdict, _ name: String) -> Double { v.evidence.first { $0.name == name }!.value }
 
@@ -37,17 +37,22 @@ import Simulation
         #expect(v.summary.contains(" pts ≤ 0.500 allowed; "))
         #expect(statesOnlyTrueInequalities(v.summary), "\(v.summary)")
         // Still at the 10th look of the step, whose δ is 0.05 / 880.
-        #expect(PromotionEvidence.evaluate(
-            canary: OutcomeCounts(responses: 20_000), primary: OutcomeCounts(responses: 200_000), margin: margin, look: 10).outcome == .pass)
+        #expect(
+            PromotionEvidence.evaluate(
+                canary: OutcomeCounts(responses: 20_000), primary: OutcomeCounts(responses: 200_000), margin: margin, look: 10
+            ).outcome == .pass)
     }
 
     /// Clean traffic needs about ln(1/δ_1) / margin = ln(320) / 0.005 ≈ 1,154 canary requests at the first look.
     @Test func cleanTrafficNeedsAboutLnOneOverDeltaOverMarginRequests() {
         let primary = OutcomeCounts(responses: 200_000)
-        #expect(PromotionEvidence.evaluate(canary: OutcomeCounts(responses: 1_100), primary: primary, margin: margin, look: 1).outcome == .hold)
-        #expect(PromotionEvidence.evaluate(canary: OutcomeCounts(responses: 1_200), primary: primary, margin: margin, look: 1).outcome == .pass)
+        #expect(
+            PromotionEvidence.evaluate(canary: OutcomeCounts(responses: 1_100), primary: primary, margin: margin, look: 1).outcome == .hold)
+        #expect(
+            PromotionEvidence.evaluate(canary: OutcomeCounts(responses: 1_200), primary: primary, margin: margin, look: 1).outcome == .pass)
         // Later looks spend less δ each: 1,200 no longer suffice at the fifth.
-        #expect(PromotionEvidence.evaluate(canary: OutcomeCounts(responses: 1_200), primary: primary, margin: margin, look: 5).outcome == .hold)
+        #expect(
+            PromotionEvidence.evaluate(canary: OutcomeCounts(responses: 1_200), primary: primary, margin: margin, look: 5).outcome == .hold)
     }
 
     /// A canary answering 20 % 4xx over 1,000 requests holds, and the summary names the class as the
@@ -64,7 +69,8 @@ import Simulation
         #expect(statesOnlyTrueInequalities(v.summary), "\(v.summary)")
         // With a lot of traffic too: more data only sharpens a real excess, and 4xx alone holds.
         let more = PromotionEvidence.evaluate(
-            canary: OutcomeCounts(responses: 100_000, clientErrors: 20_000), primary: OutcomeCounts(responses: 900_000, clientErrors: 9_000),
+            canary: OutcomeCounts(responses: 100_000, clientErrors: 20_000),
+            primary: OutcomeCounts(responses: 900_000, clientErrors: 9_000),
             margin: margin, look: 1)
         #expect(more.outcome == .hold)
         #expect(more.summary.contains("4xx canary ≤ "))
@@ -81,11 +87,13 @@ import Simulation
         #expect(PromotionEvidence.allowedExcess(.slow, primary: primary, margin: margin) == 0.01)
         #expect(PromotionEvidence.allowedExcess(.abort, primary: OutcomeCounts(), margin: margin) == margin)
         let near = PromotionEvidence.evaluate(
-            canary: OutcomeCounts(responses: 100_000, serverErrors: 100, clientErrors: 5_500, slow: 1_000), primary: primary, margin: margin, look: 1)
+            canary: OutcomeCounts(responses: 100_000, serverErrors: 100, clientErrors: 5_500, slow: 1_000), primary: primary,
+            margin: margin, look: 1)
         #expect(near.outcome == .pass, "\(near.summary)")
         #expect(statesOnlyTrueInequalities(near.summary), "\(near.summary)")
         let worse = PromotionEvidence.evaluate(
-            canary: OutcomeCounts(responses: 100_000, serverErrors: 100, clientErrors: 7_000, slow: 1_000), primary: primary, margin: margin, look: 1)
+            canary: OutcomeCounts(responses: 100_000, serverErrors: 100, clientErrors: 7_000, slow: 1_000), primary: primary,
+            margin: margin, look: 1)
         #expect(worse.outcome == .hold)
         #expect(worse.summary.contains("(4xx excess at most ") && worse.summary.contains("> 1.25 allowed"), "\(worse.summary)")
     }
@@ -131,8 +139,12 @@ import Simulation
                 let nc = rng.poisson(6_000), np = rng.poisson(54_000)
                 canary = canary + OutcomeCounts(responses: nc, serverErrors: rng.binomial(nc, 0.0105))
                 primary = primary + OutcomeCounts(responses: np, serverErrors: rng.binomial(np, 0.005))
-                if PromotionEvidence.evaluate(canary: canary, primary: primary, margin: margin, look: look).outcome == .pass { stepPassed = true }
-                if Double(canary.serverErrors) / Double(canary.responses) - Double(primary.serverErrors) / Double(primary.responses) <= margin {
+                if PromotionEvidence.evaluate(canary: canary, primary: primary, margin: margin, look: look).outcome == .pass {
+                    stepPassed = true
+                }
+                if Double(canary.serverErrors) / Double(canary.responses) - Double(primary.serverErrors) / Double(primary.responses)
+                    <= margin
+                {
                     naivePassed = true
                 }
             }
@@ -140,7 +152,9 @@ import Simulation
             if naivePassed { naive += 1 }
         }
         let rate = Double(passed) / Double(runs)
-        print("measured: evidence passed \(rate) of \(runs) steps of a canary 0.55 pts worse (point estimates: \(Double(naive) / Double(runs)))")
+        print(
+            "measured: evidence passed \(rate) of \(runs) steps of a canary 0.55 pts worse (point estimates: \(Double(naive) / Double(runs)))"
+        )
         #expect(rate <= threeSigmaBound(PromotionEvidence.level, runs: runs), "\(rate)")
         #expect(naive > runs / 2)
     }

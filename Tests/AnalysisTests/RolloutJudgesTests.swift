@@ -7,14 +7,16 @@ import Telemetry
 @testable import Analysis
 
 @Suite struct RolloutJudgesTests {
-    static let tick = UInt64(100_000_000)   // 100 ms in nanoseconds
+    static let tick = UInt64(100_000_000)  // 100 ms in nanoseconds
 
     /// Ticks at 10 % weight with 5xx, 4xx and aborts on both arms, the canary taking less than its
     /// share of each: evidence that moves (down), never to a failure.
     static func ticks(_ range: Range<Int>) -> [(canary: ArmWindow, primary: ArmWindow)] {
         range.map { i in
-            (ArmWindow(n: 10, failures: i % 30 == 0 ? 1 : 0, clientErrors: i % 40 == 0 ? 1 : 0, aborts: i % 50 == 0 ? 1 : 0),
-             ArmWindow(n: 90, failures: i % 2 == 0 ? 1 : 0, clientErrors: i % 3 == 0 ? 1 : 0, aborts: i % 4 == 0 ? 1 : 0))
+            (
+                ArmWindow(n: 10, failures: i % 30 == 0 ? 1 : 0, clientErrors: i % 40 == 0 ? 1 : 0, aborts: i % 50 == 0 ? 1 : 0),
+                ArmWindow(n: 90, failures: i % 2 == 0 ? 1 : 0, clientErrors: i % 3 == 0 ? 1 : 0, aborts: i % 4 == 0 ? 1 : 0)
+            )
         }
     }
 
@@ -25,9 +27,13 @@ import Telemetry
         analysis.sequential.enabled = false
         var judges = RolloutJudges(analysis: analysis, revision: "v2")
         for t in 0..<9 {
-            #expect(judges.observeTick(canary: ArmWindow(n: 1, failures: 1), primary: ArmWindow(n: 90, failures: 0), weight: 10, now: UInt64(t) * Self.tick) == nil)
+            #expect(
+                judges.observeTick(
+                    canary: ArmWindow(n: 1, failures: 1), primary: ArmWindow(n: 90, failures: 0), weight: 10, now: UInt64(t) * Self.tick)
+                    == nil)
         }
-        let dead = judges.observeTick(canary: ArmWindow(n: 1, failures: 1), primary: ArmWindow(n: 90, failures: 0), weight: 10, now: 9 * Self.tick)
+        let dead = judges.observeTick(
+            canary: ArmWindow(n: 1, failures: 1), primary: ArmWindow(n: 90, failures: 0), weight: 10, now: 9 * Self.tick)
         #expect(dead?.judge == "dead-canary")
         #expect(dead?.outcome == .fail)
         #expect(dead?.summary == "dead canary: all 10 canary requests of the last second failed")
@@ -35,9 +41,15 @@ import Telemetry
         #expect(judges.evidence.sequential.ticks == 0)
         var other = RolloutJudges(analysis: analysis, revision: "v2")
         for t in 0..<600 {
-            #expect(other.observeTick(canary: ArmWindow(n: 10, failures: 9), primary: ArmWindow(n: 90, failures: 0), weight: 10, now: UInt64(t) * Self.tick) == nil)
+            #expect(
+                other.observeTick(
+                    canary: ArmWindow(n: 10, failures: 9), primary: ArmWindow(n: 90, failures: 0), weight: 10, now: UInt64(t) * Self.tick)
+                    == nil)
         }
-        #expect(!other.analyseInterval(canary: ArmWindow(n: 6_000, failures: 5_400), primary: ArmWindow(n: 54_000, failures: 0)).contains { $0.judge == "sequential" })
+        #expect(
+            !other.analyseInterval(canary: ArmWindow(n: 6_000, failures: 5_400), primary: ArmWindow(n: 54_000, failures: 0)).contains {
+                $0.judge == "sequential"
+            })
     }
 
     /// The guard looks at the last second only: 3 failing requests, then 3 more a second later, is not
@@ -45,7 +57,8 @@ import Telemetry
     @Test func theDeadCanaryGuardLooksAtTheLastSecond() {
         var judges = RolloutJudges(analysis: AnalysisConfig(), revision: "v2")
         func tick(_ t: Int, _ n: UInt64, _ failures: UInt64) -> Verdict? {
-            judges.observeTick(canary: ArmWindow(n: n, failures: failures), primary: ArmWindow(n: 90, failures: 0), weight: 10, now: UInt64(t) * Self.tick)
+            judges.observeTick(
+                canary: ArmWindow(n: n, failures: failures), primary: ArmWindow(n: 90, failures: 0), weight: 10, now: UInt64(t) * Self.tick)
         }
         for t in 0..<10 { #expect(tick(t, 1, 0) == nil) }
         #expect(tick(10, 3, 3) == nil)
@@ -57,8 +70,12 @@ import Telemetry
         var deadAt: Int?
         for t in 0..<30 where deadAt == nil {
             let failures: UInt64 = t == 9 ? 4 : 5
-            if other.observeTick(canary: ArmWindow(n: 5, failures: failures), primary: ArmWindow(n: 90, failures: 0), weight: 10,
-                                 now: UInt64(t) * Self.tick)?.judge == "dead-canary" { deadAt = t }
+            if other.observeTick(
+                canary: ArmWindow(n: 5, failures: failures), primary: ArmWindow(n: 90, failures: 0), weight: 10,
+                now: UInt64(t) * Self.tick)?.judge == "dead-canary"
+            {
+                deadAt = t
+            }
         }
         #expect(deadAt == 19)
     }
@@ -136,7 +153,9 @@ import Telemetry
         // The step goes on too: the next interval at the same weight is its second look, over all its requests.
         var continued = same
         _ = continued.observeTick(canary: ArmWindow(n: 10, failures: 0), primary: ArmWindow(n: 90, failures: 0), weight: 10, now: now)
-        let step = continued.analyseInterval(canary: ArmWindow(n: 10, failures: 0), primary: ArmWindow(n: 90, failures: 0)).first { $0.judge == "evidence" }
+        let step = continued.analyseInterval(canary: ArmWindow(n: 10, failures: 0), primary: ArmWindow(n: 90, failures: 0)).first {
+            $0.judge == "evidence"
+        }
         #expect(step?.evidence.contains(.init("look", 2)) == true)
         #expect(step?.evidence.contains(.init("canary-requests", Double(saved.step.canary.requests + 10))) == true)
 
@@ -155,17 +174,20 @@ import Telemetry
         var now: UInt64 = 0
         func feed(_ ticks: Int, weight: Int) {
             for _ in 0..<ticks {
-                _ = judges.observeTick(canary: ArmWindow(n: 100, failures: 0), primary: ArmWindow(n: 900, failures: 0), weight: weight, now: now)
+                _ = judges.observeTick(
+                    canary: ArmWindow(n: 100, failures: 0), primary: ArmWindow(n: 900, failures: 0), weight: weight, now: now)
                 now += Self.tick
             }
         }
         func evidence() -> Verdict {
-            judges.analyseInterval(canary: ArmWindow(n: 100, failures: 0), primary: ArmWindow(n: 900, failures: 0)).first { $0.judge == "evidence" }!
+            judges.analyseInterval(canary: ArmWindow(n: 100, failures: 0), primary: ArmWindow(n: 900, failures: 0)).first {
+                $0.judge == "evidence"
+            }!
         }
         feed(5, weight: 10)
-        #expect(evidence().outcome == .hold)           // 500 clean canary requests
+        #expect(evidence().outcome == .hold)  // 500 clean canary requests
         feed(195, weight: 10)
-        let step = evidence()                          // 20,000 at the second look
+        let step = evidence()  // 20,000 at the second look
         #expect(step.outcome == .pass)
         #expect(step.evidence.contains(.init("look", 2)))
         feed(5, weight: 20)
@@ -176,7 +198,10 @@ import Telemetry
         var flagger = AnalysisConfig()
         flagger.requireEvidence = false
         var off = RolloutJudges(analysis: flagger, revision: "v2")
-        #expect(!off.analyseInterval(canary: ArmWindow(n: 100, failures: 0), primary: ArmWindow(n: 900, failures: 0)).contains { $0.judge == "evidence" })
+        #expect(
+            !off.analyseInterval(canary: ArmWindow(n: 100, failures: 0), primary: ArmWindow(n: 900, failures: 0)).contains {
+                $0.judge == "evidence"
+            })
     }
 
     /// "Slow" is cut at the previous interval's primary p99 plus minLatencyIncrease, and a tail
@@ -186,7 +211,8 @@ import Telemetry
         #expect(judges.slowThreshold == nil)
         let primaryHistogram = histogram(milliseconds: [10, 12], counts: [9_900, 100])
         let primaryInterval = ArmWindow(n: 10_000, failures: 0, histogram: primaryHistogram)
-        _ = judges.analyseInterval(canary: ArmWindow(n: 1_000, failures: 0, histogram: histogram(milliseconds: [10], counts: [1_000])), primary: primaryInterval)
+        _ = judges.analyseInterval(
+            canary: ArmWindow(n: 1_000, failures: 0, histogram: histogram(milliseconds: [10], counts: [1_000])), primary: primaryInterval)
         let threshold = try #require(judges.slowThreshold)
         #expect(close(threshold, primaryHistogram.quantile(0.99)! + 0.005, relative: 1e-12))
         // 1 canary request of 10 at 100 ms every other tick; the primary's 12 ms ones are not slow.
@@ -194,7 +220,8 @@ import Telemetry
         var t = 0
         while failed == nil && t < 200 {
             let slow = t % 2 == 0
-            let canary = ArmWindow(n: 10, failures: 0, histogram: histogram(milliseconds: [10, 100], counts: [slow ? 9 : 10, slow ? 1 : 0]))
+            let canary = ArmWindow(
+                n: 10, failures: 0, histogram: histogram(milliseconds: [10, 100], counts: [slow ? 9 : 10, slow ? 1 : 0]))
             let primary = ArmWindow(n: 90, failures: 0, histogram: histogram(milliseconds: [10, 12], counts: [89, 1]))
             failed = judges.observeTick(canary: canary, primary: primary, weight: 10, now: UInt64(t) * Self.tick)
             t += 1

@@ -7,8 +7,11 @@ import Config
 
 @Suite struct SequentialJudgeTests {
     /// A tick at 10 % weight: 10 canary and 90 primary requests, with the given bad events.
-    static func tick(canary: OutcomeCounts = OutcomeCounts(responses: 10), primary: OutcomeCounts = OutcomeCounts(responses: 90))
-        -> (canary: OutcomeCounts, primary: OutcomeCounts) { (canary, primary) }
+    static func tick(
+        canary: OutcomeCounts = OutcomeCounts(responses: 10), primary: OutcomeCounts = OutcomeCounts(responses: 90)
+    )
+        -> (canary: OutcomeCounts, primary: OutcomeCounts)
+    { (canary, primary) }
     static let quiet = tick()
 
     /// M = Σ_c w_c E_c when class `c` alone has seen `episodes` episodes in which the canary held every
@@ -118,12 +121,13 @@ import Config
     @Test(arguments: [OutcomeClass.clientError, .abort, .slow])
     func eachClassFailsTheJudgeAlone(_ c: OutcomeClass) {
         var judge = SequentialJudge(alpha: 0.01)
-        let canary: OutcomeCounts = switch c {
-        case .serverError: OutcomeCounts(responses: 10, serverErrors: 1)
-        case .clientError: OutcomeCounts(responses: 10, clientErrors: 1)
-        case .abort: OutcomeCounts(responses: 9, aborts: 1)
-        case .slow: OutcomeCounts(responses: 10, slow: 1)
-        }
+        let canary: OutcomeCounts =
+            switch c {
+            case .serverError: OutcomeCounts(responses: 10, serverErrors: 1)
+            case .clientError: OutcomeCounts(responses: 10, clientErrors: 1)
+            case .abort: OutcomeCounts(responses: 9, aborts: 1)
+            case .slow: OutcomeCounts(responses: 10, slow: 1)
+            }
         let primary = OutcomeCounts(responses: 90)
         #expect(Double(canary.population(c)) / Double(canary.population(c) + primary.population(c)) == 0.1)
         let k = Self.episodesToFail(c, q: 0.1, alpha: 0.01)
@@ -218,8 +222,12 @@ import Config
     @Test func aDecodedJudgeContinuesIdentically() throws {
         var judge = SequentialJudge(alpha: 0.01)
         func tick(_ i: Int) -> (OutcomeCounts, OutcomeCounts) {
-            (OutcomeCounts(responses: 10, aborts: UInt64(i % 7 == 0 ? 1 : 0), serverErrors: UInt64(i % 3 == 0 ? 1 : 0), slow: UInt64(i % 5 == 1 ? 2 : 0)),
-             OutcomeCounts(responses: 90, serverErrors: UInt64(i % 4 == 0 ? 1 : 0), clientErrors: UInt64(i % 6 == 0 ? 3 : 0)))
+            (
+                OutcomeCounts(
+                    responses: 10, aborts: UInt64(i % 7 == 0 ? 1 : 0), serverErrors: UInt64(i % 3 == 0 ? 1 : 0),
+                    slow: UInt64(i % 5 == 1 ? 2 : 0)),
+                OutcomeCounts(responses: 90, serverErrors: UInt64(i % 4 == 0 ? 1 : 0), clientErrors: UInt64(i % 6 == 0 ? 3 : 0))
+            )
         }
         for i in 0..<37 { let (c, p) = tick(i); judge.update(canary: c, primary: p) }
         let data = try JSONEncoder().encode(judge)

@@ -50,10 +50,13 @@ import Simulation
         let shift = ShiftEstimate(canary: far, primary: two, alpha: 0.05)
         #expect(shift.lowerBound == -.infinity)
         #expect(shift.estimate > 0.08)
-        #expect(ShiftEstimate(canary: histogram(milliseconds: [100], counts: [1]), primary: Self.uniform(5, from: 1, to: 2), alpha: 0.05).lowerBound
-            == -.infinity)
+        #expect(
+            ShiftEstimate(canary: histogram(milliseconds: [100], counts: [1]), primary: Self.uniform(5, from: 1, to: 2), alpha: 0.05)
+                .lowerBound
+                == -.infinity)
         // Three each is enough at α = 0.05 (k = 0: the smallest difference) but not at α = 0.001.
-        let three = histogram(milliseconds: [10, 11, 12], counts: [1, 1, 1]), farThree = histogram(milliseconds: [100, 110, 120], counts: [1, 1, 1])
+        let three = histogram(milliseconds: [10, 11, 12], counts: [1, 1, 1]),
+            farThree = histogram(milliseconds: [100, 110, 120], counts: [1, 1, 1])
         #expect(ShiftEstimate(canary: farThree, primary: three, alpha: 0.05).lowerBound > 0.08)
         #expect(ShiftEstimate(canary: farThree, primary: three, alpha: 0.001).lowerBound == -.infinity)
         let empty = ShiftEstimate(canary: HistogramSnapshot(), primary: three, alpha: 0.05)

@@ -133,7 +133,8 @@ import Telemetry
         let counts = try JSONDecoder().decode(OutcomeCounts.self, from: Data(old.utf8))
         #expect(counts == OutcomeCounts(responses: 7, aborts: 1, serverErrors: 2, clientErrors: 1, slow: 3))
         #expect(counts.slowPopulation == 7)
-        let round = try JSONDecoder().decode(OutcomeCounts.self, from: JSONEncoder().encode(OutcomeCounts(responses: 2, slow: 3, slowPopulation: 4)))
+        let round = try JSONDecoder().decode(
+            OutcomeCounts.self, from: JSONEncoder().encode(OutcomeCounts(responses: 2, slow: 3, slowPopulation: 4)))
         #expect(round == OutcomeCounts(responses: 2, slow: 3, slowPopulation: 4))
     }
 

@@ -16,9 +16,10 @@ import Telemetry
         #expect(v.judge == "request-success-rate")
         #expect(v.outcome == .fail)
         #expect(v.summary == "success rate 97.1% < 99% (n=412)")
-        #expect(v.evidence == [
-            .init("success-rate", 100 * 400.0 / 412), .init("requests", 412), .init("failures", 12), .init("min", 99),
-        ])
+        #expect(
+            v.evidence == [
+                .init("success-rate", 100 * 400.0 / 412), .init("requests", 412), .init("failures", 12), .init("min", 99),
+            ])
     }
 
     @Test func successRateAtOrAboveMinPasses() {
@@ -43,11 +44,11 @@ import Telemetry
 
     @Test func durationQuantileFromTheHistogram() {
         var h = HistogramSnapshot()
-        h.record(nanoseconds: 10_000_000, times: 98)   // 10 ms
-        h.record(nanoseconds: 600_000_000, times: 2)   // 600 ms: ranks 99 and 100
+        h.record(nanoseconds: 10_000_000, times: 98)  // 10 ms
+        h.record(nanoseconds: 600_000_000, times: 2)  // 600 ms: ranks 99 and 100
         let v = ThresholdJudge.evaluate(canary: ArmWindow(n: 100, failures: 0, histogram: h), checks: [duration], minRequests: 10)[0]
         let p99 = h.quantile(0.99)! * 1000
-        #expect(abs(p99 - 600) / 600 <= 0.0078125)   // the bucket midpoint, within 2⁻⁷
+        #expect(abs(p99 - 600) / 600 <= 0.0078125)  // the bucket midpoint, within 2⁻⁷
         #expect(v.judge == "request-duration")
         #expect(v.outcome == .fail)
         #expect(v.summary == "p99 duration \(Format.short(p99)) ms > 500 ms (n=100)")

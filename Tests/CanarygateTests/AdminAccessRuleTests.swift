@@ -8,11 +8,16 @@ import Testing
     private let readerToken = AdminToken(file: "reader", bytes: Array("reader-0123456789".utf8))
 
     /// The status of the refusal, or 0 when the request may proceed.
-    private func decide(_ method: String, _ path: String, host: String? = "127.0.0.1:9901", origin: String? = nil, token: String? = nil,
-                        admin: AdminConfig = AdminConfig(), local: String = "127.0.0.1:9901", localIsLoopback: Bool = true) -> Int {
-        let request = AdminRequest(method: method, path: path, query: "", host: host, origin: origin,
-                                   authorization: token.map { "Bearer \($0)" })
-        guard let refusal = AdminAccess.refusal(for: request, admin: admin, localAddress: local, localIsLoopback: localIsLoopback) else { return 0 }
+    private func decide(
+        _ method: String, _ path: String, host: String? = "127.0.0.1:9901", origin: String? = nil, token: String? = nil,
+        admin: AdminConfig = AdminConfig(), local: String = "127.0.0.1:9901", localIsLoopback: Bool = true
+    ) -> Int {
+        let request = AdminRequest(
+            method: method, path: path, query: "", host: host, origin: origin,
+            authorization: token.map { "Bearer \($0)" })
+        guard let refusal = AdminAccess.refusal(for: request, admin: admin, localAddress: local, localIsLoopback: localIsLoopback) else {
+            return 0
+        }
         return Int(refusal.status.prefix(3)) ?? -1
     }
 
@@ -64,7 +69,8 @@ import Testing
         #expect(decide("POST", "/reload", host: "10.1.2.3:9901", token: reader, admin: both) == 403)
         #expect(decide("POST", "/reload", host: "evil.example:9901", admin: both) == 403)
         // The scheme is case-insensitive.
-        let lower = AdminRequest(method: "POST", path: "/reload", query: "", host: "127.0.0.1:9901", origin: nil, authorization: "bearer \(op)")
+        let lower = AdminRequest(
+            method: "POST", path: "/reload", query: "", host: "127.0.0.1:9901", origin: nil, authorization: "bearer \(op)")
         #expect(AdminAccess.refusal(for: lower, admin: both, localAddress: "127.0.0.1:9901", localIsLoopback: true) == nil)
         // Operator token alone: reads stay open.
         let operatorOnly = AdminConfig(operatorToken: operatorToken)
@@ -74,7 +80,8 @@ import Testing
 
     @Test func theChallengeNamesBearer() {
         let both = AdminConfig(operatorToken: operatorToken, readerToken: readerToken)
-        let request = AdminRequest(method: "POST", path: "/reload", query: "", host: "127.0.0.1:9901", origin: nil, authorization: "Bearer wrong-token")
+        let request = AdminRequest(
+            method: "POST", path: "/reload", query: "", host: "127.0.0.1:9901", origin: nil, authorization: "Bearer wrong-token")
         let refusal = AdminAccess.refusal(for: request, admin: both, localAddress: "127.0.0.1:9901", localIsLoopback: true)
         #expect(refusal?.extraHeaders.first { $0.0 == "WWW-Authenticate" }?.1 == #"Bearer realm="canarygate-admin", error="invalid_token""#)
     }

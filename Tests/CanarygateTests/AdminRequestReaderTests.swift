@@ -10,8 +10,9 @@ import Testing
         return stride(from: 0, to: bytes.count, by: size).map { reader.receive(bytes[$0..<min($0 + size, bytes.count)]) }
     }
 
-    private let statusRequest = AdminRequest(method: "GET", path: "/status", query: "", host: "127.0.0.1:9901",
-                                             origin: "http://localhost:9901", authorization: "Bearer abc")
+    private let statusRequest = AdminRequest(
+        method: "GET", path: "/status", query: "", host: "127.0.0.1:9901",
+        origin: "http://localhost:9901", authorization: "Bearer abc")
 
     @Test func aHeadInOnePieceOrByteByByte() {
         let text = "GET /status HTTP/1.1\r\nHost: 127.0.0.1:9901\r\norigin:  http://localhost:9901 \r\nAuthorization: Bearer abc\r\n\r\n"

@@ -47,19 +47,21 @@ import Testing
     }
 
     @Test func endpointsAreCheckedOneByOne() {
-        #expect(problems("""
-            listeners: [{ name: http, address: 0.0.0.0:8080 }]
-            routes:
-              - name: web
-                primary:
-                  revision: v1
-                  endpoints:
-                    - 127.0.0.1:9001
-                    - 127.0.0.1
-                    - { host: a }
-            """) == [
-                #"routes[0].primary.endpoints[1]: "127.0.0.1" has no port; expected host:port like "127.0.0.1:8080" or "[::1]:8080" (line 8)"#,
-                #"routes[0].primary.endpoints[2]: expected a string like "127.0.0.1:8080" (line 9)"#,
-            ])
+        #expect(
+            problems(
+                """
+                listeners: [{ name: http, address: 0.0.0.0:8080 }]
+                routes:
+                  - name: web
+                    primary:
+                      revision: v1
+                      endpoints:
+                        - 127.0.0.1:9001
+                        - 127.0.0.1
+                        - { host: a }
+                """) == [
+                    #"routes[0].primary.endpoints[1]: "127.0.0.1" has no port; expected host:port like "127.0.0.1:8080" or "[::1]:8080" (line 8)"#,
+                    #"routes[0].primary.endpoints[2]: expected a string like "127.0.0.1:8080" (line 9)"#,
+                ])
     }
 }

@@ -41,42 +41,50 @@ import Testing
         let short = try dir.write("short", "secret\n")
         let twoLines = try dir.write("two", "0123456789abcdef\n0123456789abcdef\n")
         let missing = "\(dir.path)/missing"
-        #expect(problems(withAdmin("  operatorTokenFile: \(empty)\n  readerTokenFile: \(missing)\n")) == [
-            "admin.operatorTokenFile: \(empty) is empty (line 10)",
-            "admin.readerTokenFile: cannot read \(missing): No such file or directory (line 11)",
-        ])
-        #expect(problems(withAdmin("  operatorTokenFile: \(short)\n")) == [
-            "admin.operatorTokenFile: the token in \(short) has 6 characters; use at least 16 (line 10)",
-        ])
-        #expect(problems(withAdmin("  readerTokenFile: \(twoLines)\n")) == [
-            "admin.readerTokenFile: \(twoLines) must hold one token of visible ASCII characters (no spaces, no second line) (line 10)",
-        ])
+        #expect(
+            problems(withAdmin("  operatorTokenFile: \(empty)\n  readerTokenFile: \(missing)\n")) == [
+                "admin.operatorTokenFile: \(empty) is empty (line 10)",
+                "admin.readerTokenFile: cannot read \(missing): No such file or directory (line 11)",
+            ])
+        #expect(
+            problems(withAdmin("  operatorTokenFile: \(short)\n")) == [
+                "admin.operatorTokenFile: the token in \(short) has 6 characters; use at least 16 (line 10)"
+            ])
+        #expect(
+            problems(withAdmin("  readerTokenFile: \(twoLines)\n")) == [
+                "admin.readerTokenFile: \(twoLines) must hold one token of visible ASCII characters (no spaces, no second line) (line 10)"
+            ])
         #expect(problems(withAdmin("  operatorTokenFile: \"\"\n")) == ["admin.operatorTokenFile: must not be empty (line 10)"])
-        #expect(problems(withAdmin("  operatorTokenFile: \(dir.path)\n")).first?.hasPrefix("admin.operatorTokenFile: cannot read \(dir.path): ") == true)
+        #expect(
+            problems(withAdmin("  operatorTokenFile: \(dir.path)\n")).first?.hasPrefix("admin.operatorTokenFile: cannot read \(dir.path): ")
+                == true)
     }
 
     @Test func theReaderTokenMustDifferFromTheOperators() throws {
         let dir = try TokenDir()
         let one = try dir.write("one", "0123456789abcdef\n")
         let same = try dir.write("same", "0123456789abcdef")
-        #expect(problems(withAdmin("  operatorTokenFile: \(one)\n  readerTokenFile: \(same)\n")) == [
-            "admin.readerTokenFile: holds the operator's token; a reader token must differ, or readers could change the proxy (line 11)",
-        ])
+        #expect(
+            problems(withAdmin("  operatorTokenFile: \(one)\n  readerTokenFile: \(same)\n")) == [
+                "admin.readerTokenFile: holds the operator's token; a reader token must differ, or readers could change the proxy (line 11)"
+            ])
     }
 
     @Test func anAddressBeyondLoopbackNeedsAnOperatorToken() throws {
         for address in ["0.0.0.0:9901", "[::]:9901", "10.0.0.7:9901", "admin.internal:9901"] {
-            #expect(problems(withAdmin("  address: \"\(address)\"\n")) == [
-                "admin.address: \(address) is reachable from other hosts; set admin.operatorTokenFile, or listen on loopback (line 10)",
-            ])
+            #expect(
+                problems(withAdmin("  address: \"\(address)\"\n")) == [
+                    "admin.address: \(address) is reachable from other hosts; set admin.operatorTokenFile, or listen on loopback (line 10)"
+                ])
         }
         for address in ["127.0.0.1:9901", "127.8.9.10:9901", "[::1]:9901", "localhost:9901", "LOCALHOST:9901"] {
             #expect(problems(withAdmin("  address: \"\(address)\"\n")) == [], "\(address)")
         }
         let dir = try TokenDir()
         let token = try dir.write("operator", "0123456789abcdef\n")
-        #expect(try ConfigLoader.parse(withAdmin("  address: 0.0.0.0:9901\n  operatorTokenFile: \(token)\n")).admin.address
-            == HostPort(host: "0.0.0.0", port: 9901))
+        #expect(
+            try ConfigLoader.parse(withAdmin("  address: 0.0.0.0:9901\n  operatorTokenFile: \(token)\n")).admin.address
+                == HostPort(host: "0.0.0.0", port: 9901))
     }
 
     @Test func tokensCompareWholeAndExact() {

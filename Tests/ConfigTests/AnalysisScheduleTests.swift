@@ -62,98 +62,116 @@ import Testing
     }
 
     @Test func stepWeightAndStepWeightsExcludeEachOther() {
-        #expect(problems(withAnalysis("""
-            stepWeight: 10
-            maxWeight: 50
-            stepWeights: [5, 10]
-            """)) == [
-                "routes[0].analysis.stepWeights: cannot be combined with stepWeight; write one of them (line 13)",
-            ])
+        #expect(
+            problems(
+                withAnalysis(
+                    """
+                    stepWeight: 10
+                    maxWeight: 50
+                    stepWeights: [5, 10]
+                    """)) == [
+                    "routes[0].analysis.stepWeights: cannot be combined with stepWeight; write one of them (line 13)"
+                ])
     }
 
     @Test func stepWeightsMustIncreaseAndStayWithinMaxWeight() {
-        #expect(problems(withAnalysis("""
-            stepWeights:
-              - 5
-              - 25
-              - 20
-              - 0
-              - 60
-            maxWeight: 50
-            """)) == [
-                "routes[0].analysis.stepWeights[2]: 20 is not greater than the step before it, 25 (line 14)",
-                "routes[0].analysis.stepWeights[3]: 0 is not in 1...100 (line 15)",
-                "routes[0].analysis.stepWeights[4]: 60 is greater than maxWeight 50 (line 16)",
-            ])
+        #expect(
+            problems(
+                withAnalysis(
+                    """
+                    stepWeights:
+                      - 5
+                      - 25
+                      - 20
+                      - 0
+                      - 60
+                    maxWeight: 50
+                    """)) == [
+                    "routes[0].analysis.stepWeights[2]: 20 is not greater than the step before it, 25 (line 14)",
+                    "routes[0].analysis.stepWeights[3]: 0 is not in 1...100 (line 15)",
+                    "routes[0].analysis.stepWeights[4]: 60 is greater than maxWeight 50 (line 16)",
+                ])
     }
 
     @Test func stepWeightMustNotExceedMaxWeight() {
-        #expect(problems(withAnalysis("stepWeight: 30\nmaxWeight: 20")) == [
-            "routes[0].analysis.stepWeight: 30 is greater than maxWeight 20 (line 11)",
-        ])
+        #expect(
+            problems(withAnalysis("stepWeight: 30\nmaxWeight: 20")) == [
+                "routes[0].analysis.stepWeight: 30 is greater than maxWeight 20 (line 11)"
+            ])
         // An invalid maxWeight is reported alone, not compared as if it were the default.
-        #expect(problems(withAnalysis("stepWeight: 60\nmaxWeight: 200")) == [
-            "routes[0].analysis.maxWeight: 200 is not in 1...100 (line 12)",
-        ])
+        #expect(
+            problems(withAnalysis("stepWeight: 60\nmaxWeight: 200")) == [
+                "routes[0].analysis.maxWeight: 200 is not in 1...100 (line 12)"
+            ])
     }
 
     @Test func analysisRequiresACanary() {
-        #expect(problems(minimalConfig + """
-                analysis:
-                  interval: 1s
-            """) == ["routes[0].analysis: requires a canary (line 9)"])
-        #expect(problems(minimalConfig + "    canary:\n    analysis: {}\n") == [
-            "routes[0].analysis: requires a canary (line 10)",
-        ])
+        #expect(
+            problems(
+                minimalConfig + """
+                        analysis:
+                          interval: 1s
+                    """) == ["routes[0].analysis: requires a canary (line 9)"])
+        #expect(
+            problems(minimalConfig + "    canary:\n    analysis: {}\n") == [
+                "routes[0].analysis: requires a canary (line 10)"
+            ])
         // An invalid canary is reported as such, not as missing.
-        #expect(problems(minimalConfig + "    canary: { revision: v2 }\n    analysis: {}\n") == [
-            "routes[0].canary.endpoints: required (line 9)",
-        ])
+        #expect(
+            problems(minimalConfig + "    canary: { revision: v2 }\n    analysis: {}\n") == [
+                "routes[0].canary.endpoints: required (line 9)"
+            ])
     }
 
     @Test func unknownKeysInEverySection() {
-        #expect(problems(withAnalysis("""
-            intervall: 1s
-            metrics:
-              - name: request-success-rate
-                thresholdRange: { min: 99, mn: 98 }
-                treshold: 1
-            comparison: { beta: 0.2 }
-            sequential: { slow: 1s }
-            readiness: { path: /healthz }
-            webhooks:
-              - name: smoke
-                type: event
-                url: http://127.0.0.1:8080/
-                uri: http://127.0.0.1:8080/
-            """)) == [
-                "routes[0].analysis.intervall: unknown key (line 11)",
-                "routes[0].analysis.metrics[0].thresholdRange.mn: unknown key (line 14)",
-                "routes[0].analysis.metrics[0].treshold: unknown key (line 15)",
-                "routes[0].analysis.comparison.beta: unknown key (line 16)",
-                "routes[0].analysis.sequential.slow: unknown key (line 17)",
-                "routes[0].analysis.readiness.path: unknown key (line 18)",
-                "routes[0].analysis.webhooks[0].uri: unknown key (line 23)",
-            ])
+        #expect(
+            problems(
+                withAnalysis(
+                    """
+                    intervall: 1s
+                    metrics:
+                      - name: request-success-rate
+                        thresholdRange: { min: 99, mn: 98 }
+                        treshold: 1
+                    comparison: { beta: 0.2 }
+                    sequential: { slow: 1s }
+                    readiness: { path: /healthz }
+                    webhooks:
+                      - name: smoke
+                        type: event
+                        url: http://127.0.0.1:8080/
+                        uri: http://127.0.0.1:8080/
+                    """)) == [
+                    "routes[0].analysis.intervall: unknown key (line 11)",
+                    "routes[0].analysis.metrics[0].thresholdRange.mn: unknown key (line 14)",
+                    "routes[0].analysis.metrics[0].treshold: unknown key (line 15)",
+                    "routes[0].analysis.comparison.beta: unknown key (line 16)",
+                    "routes[0].analysis.sequential.slow: unknown key (line 17)",
+                    "routes[0].analysis.readiness.path: unknown key (line 18)",
+                    "routes[0].analysis.webhooks[0].uri: unknown key (line 23)",
+                ])
     }
 
     @Test func problemsAcrossSectionsAreReportedTogetherInFileOrder() {
-        #expect(problems(withAnalysis("""
-            interval: 10ms
-            threshold: 0
-            metrics:
-              - name: error-rate
-                thresholdRange: { max: 1 }
-            webhooks:
-              - name: smoke
-                type: pre-rollout
-                url: ftp://example.com/hook
-            """) + "state: { path: \"\" }\n") == [
-                #"routes[0].analysis.interval: "10ms" is shorter than 100ms (line 11)"#,
-                "routes[0].analysis.threshold: 0 must be at least 1 (line 12)",
-                #"routes[0].analysis.metrics[0].name: "error-rate" is not a metric; use request-success-rate or request-duration (line 14)"#,
-                #"routes[0].analysis.webhooks[0].url: must start with "http://" or "https://" (line 19)"#,
-                "state.path: must not be empty (line 20)",
-            ])
+        #expect(
+            problems(
+                withAnalysis(
+                    """
+                    interval: 10ms
+                    threshold: 0
+                    metrics:
+                      - name: error-rate
+                        thresholdRange: { max: 1 }
+                    webhooks:
+                      - name: smoke
+                        type: pre-rollout
+                        url: ftp://example.com/hook
+                    """) + "state: { path: \"\" }\n") == [
+                    #"routes[0].analysis.interval: "10ms" is shorter than 100ms (line 11)"#,
+                    "routes[0].analysis.threshold: 0 must be at least 1 (line 12)",
+                    #"routes[0].analysis.metrics[0].name: "error-rate" is not a metric; use request-success-rate or request-duration (line 14)"#,
+                    #"routes[0].analysis.webhooks[0].url: must start with "http://" or "https://" (line 19)"#,
+                    "state.path: must not be empty (line 20)",
+                ])
     }
 }

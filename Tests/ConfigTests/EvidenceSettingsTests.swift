@@ -19,7 +19,9 @@ import Testing
 
     @Test func unknownPaceAndShortDwellAreRefusedWithTheirField() {
         let reported = problems(withAnalysis("{ pace: fast, minDwell: 10ms }"))
-        #expect(reported.contains { $0.contains("analysis.pace") && $0.contains("\"fast\" is not pace; expected interval or evidence") }, "\(reported)")
+        #expect(
+            reported.contains { $0.contains("analysis.pace") && $0.contains("\"fast\" is not pace; expected interval or evidence") },
+            "\(reported)")
         #expect(reported.contains { $0.contains("analysis.minDwell") && $0.contains("100ms") }, "\(reported)")
     }
 }

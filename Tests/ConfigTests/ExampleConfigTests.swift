@@ -71,7 +71,8 @@ let issueExample = """
     }
 
     @Test func everyKeyCanBeSet() throws {
-        let config = try ConfigLoader.parse("""
+        let config = try ConfigLoader.parse(
+            """
             threads: 4
             admin: { address: "[::1]:9000" }
             listeners:
@@ -106,11 +107,14 @@ let issueExample = """
         #expect(route.name == "api.v2_x-y")
         #expect(route.match == MatchConfig(host: "*.example.com", pathPrefix: "/api"))
         #expect(route.primary.revision == "1.10")
-        #expect(route.primary.endpoints == [
-            HostPort(host: "backend-1.internal", port: 9001), HostPort(host: "fe80::1", port: 9002),
-        ])
-        #expect(route.canary == CanaryConfig(
-            arm: ArmConfig(revision: "1.11", endpoints: [HostPort(host: "localhost", port: 9003)]), weight: 0))
+        #expect(
+            route.primary.endpoints == [
+                HostPort(host: "backend-1.internal", port: 9001), HostPort(host: "fe80::1", port: 9002),
+            ])
+        #expect(
+            route.canary
+                == CanaryConfig(
+                    arm: ArmConfig(revision: "1.11", endpoints: [HostPort(host: "localhost", port: 9003)]), weight: 0))
     }
 
     @Test func emptyValuesMeanAbsent() throws {
@@ -120,7 +124,8 @@ let issueExample = """
     }
 
     @Test func aliasesAreFollowed() throws {
-        let config = try ConfigLoader.parse("""
+        let config = try ConfigLoader.parse(
+            """
             listeners: [{ name: http, address: 0.0.0.0:8080 }]
             routes:
               - name: web

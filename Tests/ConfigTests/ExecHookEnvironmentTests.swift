@@ -10,14 +10,16 @@ import Testing
     }
 
     @Test func envAndPassEnvAreRead() throws {
-        let hook = try analysis("""
+        let hook = try analysis(
+            """
             webhooks:
               - name: deploy
                 type: promote
                 command: [/bin/deploy]
                 env: { DEPLOY_ENV: prod, replicas: 3, _x: "" }
                 passEnv: [PATH, HOME, LANG]
-            """).webhooks[0]
+            """
+        ).webhooks[0]
         #expect(hook.environment == ["DEPLOY_ENV": "prod", "replicas": "3", "_x": ""])
         #expect(hook.passEnvironment == ["PATH", "HOME", "LANG"])
         let none = try analysis("webhooks:\n  - { name: h, type: promote, command: [/bin/deploy], passEnv: [] }").webhooks[0]
@@ -40,16 +42,19 @@ import Testing
     }
 
     @Test func aWebhookHasNoEnvironment() {
-        #expect(problems(withAnalysis("""
-            webhooks:
-              - name: page
-                type: rollback
-                url: http://127.0.0.1:8080/hook
-                env: { A: b }
-                passEnv: [HOME]
-            """)) == [
-                "routes[0].analysis.webhooks[0].env: applies to a command only; a webhook has no environment (line 15)",
-                "routes[0].analysis.webhooks[0].passEnv: applies to a command only; a webhook has no environment (line 16)",
-            ])
+        #expect(
+            problems(
+                withAnalysis(
+                    """
+                    webhooks:
+                      - name: page
+                        type: rollback
+                        url: http://127.0.0.1:8080/hook
+                        env: { A: b }
+                        passEnv: [HOME]
+                    """)) == [
+                    "routes[0].analysis.webhooks[0].env: applies to a command only; a webhook has no environment (line 15)",
+                    "routes[0].analysis.webhooks[0].passEnv: applies to a command only; a webhook has no environment (line 16)",
+                ])
     }
 }

@@ -25,8 +25,9 @@ import Testing
     }
 
     @Test func anUnknownValueIsRefusedWithFieldAndLine() {
-        #expect(problems(config("roundrobin"))
-            == [#"listeners[0].balance: "roundrobin" is not a balance; expected connections or kernel (line 4)"#])
+        #expect(
+            problems(config("roundrobin"))
+                == [#"listeners[0].balance: "roundrobin" is not a balance; expected connections or kernel (line 4)"#])
         #expect(problems(config("[kernel]")) == ["listeners[0].balance: expected connections or kernel (line 4)"])
     }
 }

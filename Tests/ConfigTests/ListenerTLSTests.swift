@@ -25,24 +25,28 @@ import Testing
     }
 
     @Test func aCertificatesListIsReadInOrder() throws {
-        let parsed = try ConfigLoader.parse(config("""
+        let parsed = try ConfigLoader.parse(
+            config(
+                """
 
-                  certificates:
-                    - { certificate: /etc/canarygate/a-cert.pem, privateKey: /etc/canarygate/a-key.pem }
-                    - certificate: /etc/canarygate/b-cert.pem
-                      privateKey: /etc/canarygate/b-key.pem
-            """))
+                      certificates:
+                        - { certificate: /etc/canarygate/a-cert.pem, privateKey: /etc/canarygate/a-key.pem }
+                        - certificate: /etc/canarygate/b-cert.pem
+                          privateKey: /etc/canarygate/b-key.pem
+                """))
         #expect(parsed.listeners[0].tls == ListenerTLSConfig(certificates: [pair("a"), pair("b")]))
     }
 
     @Test func theSingleCertificateComesFirstAsTheDefault() throws {
-        let parsed = try ConfigLoader.parse(config("""
+        let parsed = try ConfigLoader.parse(
+            config(
+                """
 
-                  certificates:
-                    - { certificate: /etc/canarygate/b-cert.pem, privateKey: /etc/canarygate/b-key.pem }
-                  certificate: /etc/canarygate/a-cert.pem
-                  privateKey: /etc/canarygate/a-key.pem
-            """))
+                      certificates:
+                        - { certificate: /etc/canarygate/b-cert.pem, privateKey: /etc/canarygate/b-key.pem }
+                      certificate: /etc/canarygate/a-cert.pem
+                      privateKey: /etc/canarygate/a-key.pem
+                """))
         #expect(parsed.listeners[0].tls == ListenerTLSConfig(certificates: [pair("a"), pair("b")]))
     }
 
@@ -53,10 +57,11 @@ import Testing
 
     @Test func missingAndUnknownKeysAreNamedWithTheirLines() {
         // Both problems sit on the flow mapping's line; their order between them is not the point.
-        #expect(Set(problems(config("{ certificate: /c.pem, key: /k.pem }"))) == [
-            "listeners[0].tls.privateKey: required (line 4)",
-            "listeners[0].tls.key: unknown key (line 4)",
-        ])
+        #expect(
+            Set(problems(config("{ certificate: /c.pem, key: /k.pem }"))) == [
+                "listeners[0].tls.privateKey: required (line 4)",
+                "listeners[0].tls.key: unknown key (line 4)",
+            ])
         #expect(problems(config("{ privateKey: /k.pem }")) == ["listeners[0].tls.certificate: required (line 4)"])
     }
 
@@ -68,19 +73,23 @@ import Testing
     }
 
     @Test func listEntriesAreCheckedWithTheirPathAndLine() {
-        #expect(problems(config("""
+        #expect(
+            problems(
+                config(
+                    """
 
-                  certificates:
-                    - { certificate: /a.pem, privateKey: /a-key.pem }
-                    - certificate: /b.pem
-                      key: /b-key.pem
-            """)) == [
-            "listeners[0].tls.certificates[1].privateKey: required (line 7)",
-            "listeners[0].tls.certificates[1].key: unknown key (line 8)",
-        ])
+                          certificates:
+                            - { certificate: /a.pem, privateKey: /a-key.pem }
+                            - certificate: /b.pem
+                              key: /b-key.pem
+                    """)) == [
+                    "listeners[0].tls.certificates[1].privateKey: required (line 7)",
+                    "listeners[0].tls.certificates[1].key: unknown key (line 8)",
+                ])
         #expect(problems(config("{ certificates: /a.pem }")) == ["listeners[0].tls.certificates: expected a list (line 4)"])
-        #expect(problems(config("{ certificates: [{ certificate: \"\", privateKey: /k.pem }] }"))
-            == ["listeners[0].tls.certificates[0].certificate: must not be empty (line 4)"])
+        #expect(
+            problems(config("{ certificates: [{ certificate: \"\", privateKey: /k.pem }] }"))
+                == ["listeners[0].tls.certificates[0].certificate: must not be empty (line 4)"])
     }
 }
 

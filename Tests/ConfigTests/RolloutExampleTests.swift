@@ -67,7 +67,8 @@ let rolloutExample = """
     }
 
     @Test func everyRolloutKeyCanBeSet() throws {
-        let config = try ConfigLoader.parse("""
+        let config = try ConfigLoader.parse(
+            """
             listeners: [{ name: http, address: 0.0.0.0:8080 }]
             state: { path: state.json }
             routes:
@@ -125,11 +126,12 @@ let rolloutExample = """
         #expect(analysis.skipAnalysis)
         var p50 = MetricCheckConfig(name: .requestDuration, min: 0.5, max: 100)
         p50.quantile = 0.5
-        #expect(analysis.metrics == [
-            MetricCheckConfig(name: .requestSuccessRate, min: 99.5, max: 100),
-            MetricCheckConfig(name: .requestDuration, max: 500),
-            p50,
-        ])
+        #expect(
+            analysis.metrics == [
+                MetricCheckConfig(name: .requestSuccessRate, min: 99.5, max: 100),
+                MetricCheckConfig(name: .requestDuration, max: 500),
+                p50,
+            ])
         var comparison = ComparisonConfig()
         comparison.enabled = false
         comparison.alpha = 0.5
@@ -151,8 +153,9 @@ let rolloutExample = """
         smoke.timeout = .seconds(5)
         smoke.retries = 2
         smoke.metadata = ["env": "prod", "replicas": "3"]
-        let deploy = HookConfig(name: "deploy", type: .promote,
-                                action: .exec(command: ["/usr/local/bin/deploy", "--revision", "v2"]))
+        let deploy = HookConfig(
+            name: "deploy", type: .promote,
+            action: .exec(command: ["/usr/local/bin/deploy", "--revision", "v2"]))
         #expect(analysis.webhooks == [smoke, deploy])
     }
 
@@ -175,8 +178,9 @@ let rolloutExample = """
         #expect(config.state == nil)
         #expect(config.routes[0].analysis == nil)
         // `analysis:` with nothing after it is absent, like every other key.
-        #expect(try ConfigLoader.parse(minimalConfig + "    canary: { revision: v2, endpoints: [\"127.0.0.1:9002\"] }\n    analysis:\n")
-            .routes[0].analysis == nil)
+        #expect(
+            try ConfigLoader.parse(minimalConfig + "    canary: { revision: v2, endpoints: [\"127.0.0.1:9002\"] }\n    analysis:\n")
+                .routes[0].analysis == nil)
     }
 
     @Test func theBriefsFullExampleIsAcceptedWithEitherStepSetting() throws {

@@ -30,7 +30,8 @@ import Testing
     }
 
     @Test func tlsWithBothKeys() throws {
-        let arm = try ConfigLoader.parse(config("tls: { serverName: API.Example.com, caFile: /etc/canarygate/upstream-ca.pem }")).routes[0].primary
+        let arm = try ConfigLoader.parse(config("tls: { serverName: API.Example.com, caFile: /etc/canarygate/upstream-ca.pem }")).routes[0]
+            .primary
         // The name is lowercased: certificate names match case-insensitively.
         #expect(arm.tls == UpstreamTLSConfig(serverName: "api.example.com", caFile: "/etc/canarygate/upstream-ca.pem"))
     }
@@ -52,15 +53,17 @@ import Testing
     }
 
     @Test func theCanaryReadsTheSameKeys() throws {
-        let yaml = minimalConfig + """
-                canary: { revision: v2, endpoints: ["127.0.0.1:9002"], protocol: h2 }
+        let yaml =
+            minimalConfig + """
+                    canary: { revision: v2, endpoints: ["127.0.0.1:9002"], protocol: h2 }
 
-            """
+                """
         #expect(try #require(try ConfigLoader.parse(yaml).routes[0].canary).arm.protocol == .h2)
-        let withTLS = minimalConfig + """
-                canary: { revision: v2, endpoints: ["127.0.0.1:9002"], tls: { caFile: /ca.pem } }
+        let withTLS =
+            minimalConfig + """
+                    canary: { revision: v2, endpoints: ["127.0.0.1:9002"], tls: { caFile: /ca.pem } }
 
-            """
+                """
         #expect(try #require(try ConfigLoader.parse(withTLS).routes[0].canary).arm.tls == UpstreamTLSConfig(caFile: "/ca.pem"))
     }
 
@@ -71,23 +74,27 @@ import Testing
     }
 
     @Test func badValuesAreNamedWithTheirLines() {
-        #expect(problems(config("protocol: h3")) == [
-            "routes[0].primary.protocol: \"h3\" is not an upstream protocol; expected http1 or h2 (line 9)",
-        ])
+        #expect(
+            problems(config("protocol: h3")) == [
+                "routes[0].primary.protocol: \"h3\" is not an upstream protocol; expected http1 or h2 (line 9)"
+            ])
         #expect(problems(config("protocol: [h2]")) == ["routes[0].primary.protocol: expected http1 or h2 (line 9)"])
-        #expect(problems(config("tls: { serverName: \"api.internal:443\" }")) == [
-            "routes[0].primary.tls.serverName: \"api.internal:443\" is not a host name or an IP address (line 9)",
-        ])
-        #expect(problems(config("tls: { serverName: \"*.internal\" }")) == [
-            "routes[0].primary.tls.serverName: \"*.internal\" is not a host name (line 9)",
-        ])
+        #expect(
+            problems(config("tls: { serverName: \"api.internal:443\" }")) == [
+                "routes[0].primary.tls.serverName: \"api.internal:443\" is not a host name or an IP address (line 9)"
+            ])
+        #expect(
+            problems(config("tls: { serverName: \"*.internal\" }")) == [
+                "routes[0].primary.tls.serverName: \"*.internal\" is not a host name (line 9)"
+            ])
         #expect(problems(config("tls: { caFile: \"\" }")) == ["routes[0].primary.tls.caFile: must not be empty (line 9)"])
         #expect(problems(config("tls: true")) == ["routes[0].primary.tls: expected a mapping (line 9)"])
     }
 
     @Test func unknownTLSKeysAreErrors() {
-        #expect(problems(config("tls:", "  serverName: api.internal", "  verify: false")) == [
-            "routes[0].primary.tls.verify: unknown key (line 11)",
-        ])
+        #expect(
+            problems(config("tls:", "  serverName: api.internal", "  verify: false")) == [
+                "routes[0].primary.tls.verify: unknown key (line 11)"
+            ])
     }
 }

@@ -12,16 +12,17 @@ private let clientPrefaceThenGarbage = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\nGE
         let id = pair.client.submitRequest(get("/items?page=2") + [Field("user-agent", "test/1"), Field("accept", "*/*")])
         try pair.pump()
 
-        #expect(pair.recorder.events == [
-            .began(id),
-            .field(id, ":method", "GET", trailer: false),
-            .field(id, ":scheme", "http", trailer: false),
-            .field(id, ":authority", "example.com", trailer: false),
-            .field(id, ":path", "/items?page=2", trailer: false),
-            .field(id, "user-agent", "test/1", trailer: false),
-            .field(id, "accept", "*/*", trailer: false),
-            .headEnded(id, endStream: true),
-        ])
+        #expect(
+            pair.recorder.events == [
+                .began(id),
+                .field(id, ":method", "GET", trailer: false),
+                .field(id, ":scheme", "http", trailer: false),
+                .field(id, ":authority", "example.com", trailer: false),
+                .field(id, ":path", "/items?page=2", trailer: false),
+                .field(id, "user-agent", "test/1", trailer: false),
+                .field(id, "accept", "*/*", trailer: false),
+                .headEnded(id, endStream: true),
+            ])
 
         // Half the body is available, in 7,000-byte reads; the rest only after resume.
         let body = pattern(50_000)
@@ -59,8 +60,10 @@ private let clientPrefaceThenGarbage = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\nGE
         #expect(pair.client.remoteWindowSize == 1 << 20)
 
         // Non-default values, so none of them can be nghttp2's own default showing through.
-        let custom = try H2Pair(settings: H2Settings(maxConcurrentStreams: 7, initialWindowSize: 100_000,
-                                                     connectionWindowSize: 3 << 20, maxHeaderListSize: 4096))
+        let custom = try H2Pair(
+            settings: H2Settings(
+                maxConcurrentStreams: 7, initialWindowSize: 100_000,
+                connectionWindowSize: 3 << 20, maxHeaderListSize: 4096))
         try custom.pump()
         #expect(custom.client.remoteSetting(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS) == 7)
         #expect(custom.client.remoteSetting(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE) == 100_000)
@@ -267,13 +270,17 @@ private let clientPrefaceThenGarbage = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\nGE
         let id = pair.client.submitRequest(get())
         try pair.pump(serverBufferSize: 7)
         let body = pattern(30_000, seed: 9)
-        try pair.respond(id, fields: [Field("content-type", "application/octet-stream"), Field("x-long", String(repeating: "v", count: 300))],
-                         body: BodySource(body, chunk: 4_000))
+        try pair.respond(
+            id, fields: [Field("content-type", "application/octet-stream"), Field("x-long", String(repeating: "v", count: 300))],
+            body: BodySource(body, chunk: 4_000))
         // Every frame crosses in pieces of at most 7 bytes, each fed to the client on its own.
         try pair.pump(rounds: 50, serverBufferSize: 7)
         let s = pair.client.stream(id)
-        #expect(s.fields == [Field(":status", "200"), Field("content-type", "application/octet-stream"),
-                             Field("x-long", String(repeating: "v", count: 300))])
+        #expect(
+            s.fields == [
+                Field(":status", "200"), Field("content-type", "application/octet-stream"),
+                Field("x-long", String(repeating: "v", count: 300)),
+            ])
         #expect(s.body == body)
         #expect(s.ended)
         #expect(s.closeCode == 0)
@@ -287,11 +294,12 @@ private let clientPrefaceThenGarbage = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\nGE
             body: body, trailers: [Field("x-checksum", "abc"), Field("x-count", "1000")])
         try pair.pump()
         #expect(pair.recorder.received[id] == body)
-        #expect(Array(pair.recorder.events.suffix(4)) == [
-            .headEnded(id, endStream: false),
-            .field(id, "x-checksum", "abc", trailer: true),
-            .field(id, "x-count", "1000", trailer: true),
-            .requestEnded(id),
-        ])
+        #expect(
+            Array(pair.recorder.events.suffix(4)) == [
+                .headEnded(id, endStream: false),
+                .field(id, "x-checksum", "abc", trailer: true),
+                .field(id, "x-count", "1000", trailer: true),
+                .requestEnded(id),
+            ])
     }
 }

@@ -65,8 +65,9 @@ let malformedChunked: [Rejected] = [
     }
 
     @Test func extensionsTrailersAndHex() {
-        let raw = bytes("A;name=value;q=\"a b\"\r\n0123456789\r\n1f ; x\r\n" + String(repeating: "z", count: 31)
-            + "\r\n000000000000000\r\nExpires: never\r\nX-Sum: abc\r\n\r\n")
+        let raw = bytes(
+            "A;name=value;q=\"a b\"\r\n0123456789\r\n1f ; x\r\n" + String(repeating: "z", count: 31)
+                + "\r\n000000000000000\r\nExpires: never\r\nX-Sum: abc\r\n\r\n")
         #expect(scanWhole(raw) == .done(consumed: raw.count))
         let maxDigits = bytes("0000000000000001\r\nq\r\n0\r\n\r\n")
         #expect(scanWhole(maxDigits) == .done(consumed: maxDigits.count))

@@ -4,8 +4,10 @@ import Testing
 
 @Suite struct FieldRequestForwardingTests {
     /// Feeds `fields` through a FieldRequest with a scratch buffer; returns it and the scratch bytes.
-    private func collect(_ fields: [(String, String)], maxListSize: Int = 16_384, maxCount: Int = 100,
-                         scratch size: Int = 4096) -> (FieldRequest, [UInt8]) {
+    private func collect(
+        _ fields: [(String, String)], maxListSize: Int = 16_384, maxCount: Int = 100,
+        scratch size: Int = 4096
+    ) -> (FieldRequest, [UInt8]) {
         var request = FieldRequest(maxListSize: maxListSize, maxCount: maxCount)
         var scratch = [UInt8](repeating: 0, count: size)
         scratch.withUnsafeMutableBytes { out in
@@ -23,8 +25,11 @@ import Testing
         var out = [UInt8](repeating: 0, count: 8192)
         let n = scratch.withUnsafeBytes { source in
             Array("10.0.0.9".utf8).withUnsafeBytes { peer in
-                out.withUnsafeMutableBytes { request.writeHTTP1(source: UnsafeRawBufferPointer(rebasing: source[0..<request.used]),
-                                                                clientAddress: peer, proto: "https", chunkedBody: chunked, into: $0) }
+                out.withUnsafeMutableBytes {
+                    request.writeHTTP1(
+                        source: UnsafeRawBufferPointer(rebasing: source[0..<request.used]),
+                        clientAddress: peer, proto: "https", chunkedBody: chunked, into: $0)
+                }
             }
         }
         return n.map { String(decoding: out[0..<$0], as: UTF8.self) }
@@ -40,31 +45,40 @@ import Testing
         #expect(request.method == .post)
         #expect(request.acceptsTrailers)
         let head = try #require(http1(request, scratch, chunked: true))
-        #expect(head == "POST /v1/items?limit=5 HTTP/1.1\r\nHost: api.example\r\naccept: */*\r\nuser-agent: t\r\n"
-            + "cookie: a=1; b=2\r\nX-Forwarded-For: 192.0.2.1, 10.0.0.9\r\nX-Forwarded-Proto: https\r\n"
-            + "X-Forwarded-Host: api.example\r\nForwarded: for=10.0.0.9;host=\"api.example\";proto=https\r\nTransfer-Encoding: chunked\r\n\r\n")
+        #expect(
+            head == "POST /v1/items?limit=5 HTTP/1.1\r\nHost: api.example\r\naccept: */*\r\nuser-agent: t\r\n"
+                + "cookie: a=1; b=2\r\nX-Forwarded-For: 192.0.2.1, 10.0.0.9\r\nX-Forwarded-Proto: https\r\n"
+                + "X-Forwarded-Host: api.example\r\nForwarded: for=10.0.0.9;host=\"api.example\";proto=https\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
         let path = scratch.withUnsafeBytes { Array(request.path(in: UnsafeRawBufferPointer(rebasing: $0[0..<request.used]))) }
         #expect(String(decoding: path, as: UTF8.self) == "/v1/items")
     }
 
     @Test func http2FieldsCarryTheForwardingFieldsAndTE() {
-        let (request, scratch) = collect([(":method", "GET"), (":scheme", "http"), (":authority", "a"), (":path", "/p"),
-                                          ("x-forwarded-for", "192.0.2.1"), ("te", "trailers"), ("grpc-timeout", "1S")])
+        let (request, scratch) = collect([
+            (":method", "GET"), (":scheme", "http"), (":authority", "a"), (":path", "/p"),
+            ("x-forwarded-for", "192.0.2.1"), ("te", "trailers"), ("grpc-timeout", "1S"),
+        ])
         var emitted: [String] = []
         var storage = [UInt8](repeating: 0, count: 256)
         let ok = scratch.withUnsafeBytes { source in
             Array("10.0.0.9".utf8).withUnsafeBytes { peer in
                 storage.withUnsafeMutableBytes { room in
-                    request.forEachHTTP2Field(source: UnsafeRawBufferPointer(rebasing: source[0..<request.used]), clientAddress: peer,
-                                              proto: "http", scheme: "https", storage: room) { name, value in
+                    request.forEachHTTP2Field(
+                        source: UnsafeRawBufferPointer(rebasing: source[0..<request.used]), clientAddress: peer,
+                        proto: "http", scheme: "https", storage: room
+                    ) { name, value in
                         emitted.append(String(decoding: name, as: UTF8.self) + ": " + String(decoding: value, as: UTF8.self))
                     }
                 }
             }
         }
         #expect(ok)
-        #expect(emitted == [":method: GET", ":scheme: https", ":authority: a", ":path: /p", "grpc-timeout: 1S", "te: trailers",
-                            "x-forwarded-for: 192.0.2.1, 10.0.0.9", "x-forwarded-proto: http", "x-forwarded-host: a",
-                            "forwarded: for=10.0.0.9;host=\"a\";proto=http"])
+        #expect(
+            emitted == [
+                ":method: GET", ":scheme: https", ":authority: a", ":path: /p", "grpc-timeout: 1S", "te: trailers",
+                "x-forwarded-for: 192.0.2.1, 10.0.0.9", "x-forwarded-proto: http", "x-forwarded-host: a",
+                "forwarded: for=10.0.0.9;host=\"a\";proto=http",
+            ])
     }
 }

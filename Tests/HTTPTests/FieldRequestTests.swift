@@ -30,8 +30,9 @@ private struct Collector {
         let n = scratch.withUnsafeBytes { scratch in
             address.withUnsafeBytes { address in
                 out.withUnsafeMutableBytes { out in
-                    request.writeHTTP1(source: UnsafeRawBufferPointer(rebasing: scratch[..<request.used]), clientAddress: address,
-                                       proto: "https", chunkedBody: chunked, into: out)
+                    request.writeHTTP1(
+                        source: UnsafeRawBufferPointer(rebasing: scratch[..<request.used]), clientAddress: address,
+                        proto: "https", chunkedBody: chunked, into: out)
                 }
             }
         }
@@ -59,48 +60,54 @@ private let pseudo = [(":method", "GET"), (":scheme", "https"), (":authority", "
 
 @Suite struct FieldRequestTests {
     @Test func writesTheExactHeadOfATypicalRequest() {
-        let c = collect(pseudo + [
-            ("user-agent", "curl/8"),
-            ("accept", "*/*"),
-            ("x-forwarded-for", "203.0.113.1"),
-            ("x-forwarded-for", "198.51.100.2, 198.51.100.3"),
-            ("x-empty", ""),
-        ])
+        let c = collect(
+            pseudo + [
+                ("user-agent", "curl/8"),
+                ("accept", "*/*"),
+                ("x-forwarded-for", "203.0.113.1"),
+                ("x-forwarded-for", "198.51.100.2, 198.51.100.3"),
+                ("x-empty", ""),
+            ])
         #expect(c.request.problem == nil)
         #expect(c.request.method == .get)
         #expect(c.text(c.request.methodRange) == "GET")
         #expect(c.text(c.request.target) == "/a/b?x=1&y=2")
         #expect(c.text(c.request.authority) == "example.com")
         #expect(!c.request.hasContentLength)
-        #expect(c.head(chunked: true) == """
-            GET /a/b?x=1&y=2 HTTP/1.1\r
-            Host: example.com\r
-            user-agent: curl/8\r
-            accept: */*\r
-            x-empty: \r
-            X-Forwarded-For: 203.0.113.1, 198.51.100.2, 198.51.100.3, 192.0.2.7\r
-            X-Forwarded-Proto: https\r
-            X-Forwarded-Host: example.com\r
-            Forwarded: for=192.0.2.7;host="example.com";proto=https\r
-            Transfer-Encoding: chunked\r
-            \r
+        #expect(
+            c.head(chunked: true) == """
+                GET /a/b?x=1&y=2 HTTP/1.1\r
+                Host: example.com\r
+                user-agent: curl/8\r
+                accept: */*\r
+                x-empty: \r
+                X-Forwarded-For: 203.0.113.1, 198.51.100.2, 198.51.100.3, 192.0.2.7\r
+                X-Forwarded-Proto: https\r
+                X-Forwarded-Host: example.com\r
+                Forwarded: for=192.0.2.7;host="example.com";proto=https\r
+                Transfer-Encoding: chunked\r
+                \r
 
-            """)
+                """)
     }
 
     @Test func aDeclaredLengthIsKeptAndNoChunkingAdded() {
         let c = collect([(":method", "POST"), (":path", "/form"), (":authority", "h"), ("content-length", "12")])
         #expect(c.request.method == .post)
         #expect(c.request.hasContentLength)
-        #expect(c.head() == "POST /form HTTP/1.1\r\nHost: h\r\ncontent-length: 12\r\n"
-            + "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: h\r\nForwarded: for=192.0.2.7;host=\"h\";proto=https\r\n\r\n")
+        #expect(
+            c.head() == "POST /form HTTP/1.1\r\nHost: h\r\ncontent-length: 12\r\n"
+                + "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: h\r\nForwarded: for=192.0.2.7;host=\"h\";proto=https\r\n\r\n"
+        )
     }
 
     @Test func theHostFieldStandsInForAMissingAuthority() {
         let c = collect([(":method", "GET"), (":scheme", "http"), (":path", "/"), ("host", "h.example:8080"), ("accept", "*/*")])
         #expect(c.text(c.request.authority) == "h.example:8080")
-        #expect(c.head() == "GET / HTTP/1.1\r\nHost: h.example:8080\r\naccept: */*\r\n"
-            + "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: h.example:8080\r\nForwarded: for=192.0.2.7;host=\"h.example:8080\";proto=https\r\n\r\n")
+        #expect(
+            c.head() == "GET / HTTP/1.1\r\nHost: h.example:8080\r\naccept: */*\r\n"
+                + "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: h.example:8080\r\nForwarded: for=192.0.2.7;host=\"h.example:8080\";proto=https\r\n\r\n"
+        )
     }
 
     @Test func authorityWinsOverAHostFieldWhichIsNotRepeated() {
@@ -112,68 +119,78 @@ private let pseudo = [(":method", "GET"), (":scheme", "https"), (":authority", "
     @Test func noAuthorityAtAllGivesAnEmptyHostAndNoForwardedHost() {
         let c = collect([(":method", "GET"), (":path", "/")])
         #expect(c.request.problem == nil)
-        #expect(c.head() == "GET / HTTP/1.1\r\nHost: \r\nX-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\nForwarded: for=192.0.2.7;proto=https\r\n\r\n")
+        #expect(
+            c.head()
+                == "GET / HTTP/1.1\r\nHost: \r\nX-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\nForwarded: for=192.0.2.7;proto=https\r\n\r\n"
+        )
     }
 
     @Test func splitCookiesAreJoinedIntoOneField() {
         let c = collect(pseudo + [("cookie", "a=1"), ("accept", "*/*"), ("cookie", "b=2"), ("cookie", "c=3")])
-        #expect(c.head() == """
-            GET /a/b?x=1&y=2 HTTP/1.1\r
-            Host: example.com\r
-            accept: */*\r
-            cookie: a=1; b=2; c=3\r
-            X-Forwarded-For: 192.0.2.7\r
-            X-Forwarded-Proto: https\r
-            X-Forwarded-Host: example.com\r
-            Forwarded: for=192.0.2.7;host="example.com";proto=https\r
-            \r
+        #expect(
+            c.head() == """
+                GET /a/b?x=1&y=2 HTTP/1.1\r
+                Host: example.com\r
+                accept: */*\r
+                cookie: a=1; b=2; c=3\r
+                X-Forwarded-For: 192.0.2.7\r
+                X-Forwarded-Proto: https\r
+                X-Forwarded-Host: example.com\r
+                Forwarded: for=192.0.2.7;host="example.com";proto=https\r
+                \r
 
-            """)
+                """)
     }
 
     @Test func connectionSpecificAndForwardingFieldsAreDropped() {
-        let dropped = [("te", "trailers"), ("connection", "close"), ("keep-alive", "5"), ("proxy-connection", "x"),
-                       ("transfer-encoding", "chunked"), ("upgrade", "h2c"), ("trailer", "x-sum"),
-                       ("x-forwarded-proto", "http"), ("x-forwarded-host", "evil.example")]
+        let dropped = [
+            ("te", "trailers"), ("connection", "close"), ("keep-alive", "5"), ("proxy-connection", "x"),
+            ("transfer-encoding", "chunked"), ("upgrade", "h2c"), ("trailer", "x-sum"),
+            ("x-forwarded-proto", "http"), ("x-forwarded-host", "evil.example"),
+        ]
         let c = collect(pseudo + [("accept", "*/*")] + dropped + [("x-last", "1")])
         #expect(c.request.problem == nil)
-        #expect(c.head() == """
-            GET /a/b?x=1&y=2 HTTP/1.1\r
-            Host: example.com\r
-            accept: */*\r
-            x-last: 1\r
-            X-Forwarded-For: 192.0.2.7\r
-            X-Forwarded-Proto: https\r
-            X-Forwarded-Host: example.com\r
-            Forwarded: for=192.0.2.7;host="example.com";proto=https\r
-            \r
+        #expect(
+            c.head() == """
+                GET /a/b?x=1&y=2 HTTP/1.1\r
+                Host: example.com\r
+                accept: */*\r
+                x-last: 1\r
+                X-Forwarded-For: 192.0.2.7\r
+                X-Forwarded-Proto: https\r
+                X-Forwarded-Host: example.com\r
+                Forwarded: for=192.0.2.7;host="example.com";proto=https\r
+                \r
 
-            """)
+                """)
     }
 
     @Test func regularFieldsStayContiguousAroundStoredValues() {
         // Each stored value (host, cookie, x-forwarded-for) lands after the lines so far, so the next
         // regular field moves the lines past it.
-        let c = collect([(":method", "GET"), (":path", "/"),
-                         ("a", "1"), ("host", "h"), ("b", "2"), ("cookie", "k=v"), ("c", "3"),
-                         ("x-forwarded-for", "10.0.0.1"), ("d", "4"), ("cookie", "m=n"), ("e", "5")])
+        let c = collect([
+            (":method", "GET"), (":path", "/"),
+            ("a", "1"), ("host", "h"), ("b", "2"), ("cookie", "k=v"), ("c", "3"),
+            ("x-forwarded-for", "10.0.0.1"), ("d", "4"), ("cookie", "m=n"), ("e", "5"),
+        ])
         #expect(c.request.problem == nil)
-        #expect(c.head() == """
-            GET / HTTP/1.1\r
-            Host: h\r
-            a: 1\r
-            b: 2\r
-            c: 3\r
-            d: 4\r
-            e: 5\r
-            cookie: k=v; m=n\r
-            X-Forwarded-For: 10.0.0.1, 192.0.2.7\r
-            X-Forwarded-Proto: https\r
-            X-Forwarded-Host: h\r
-            Forwarded: for=192.0.2.7;host="h";proto=https\r
-            \r
+        #expect(
+            c.head() == """
+                GET / HTTP/1.1\r
+                Host: h\r
+                a: 1\r
+                b: 2\r
+                c: 3\r
+                d: 4\r
+                e: 5\r
+                cookie: k=v; m=n\r
+                X-Forwarded-For: 10.0.0.1, 192.0.2.7\r
+                X-Forwarded-Proto: https\r
+                X-Forwarded-Host: h\r
+                Forwarded: for=192.0.2.7;host="h";proto=https\r
+                \r
 
-            """)
+                """)
     }
 
     @Test func theListSizeLimitCountsNameValueAnd32() {
@@ -240,8 +257,10 @@ private let pseudo = [(":method", "GET"), (":scheme", "https"), (":authority", "
 
     @Test func resetMakesTheStructReusable() {
         var c = Collector(maxCount: 8)
-        c.add([(":method", "POST"), (":path", "/first"), ("host", "first.example"), ("content-length", "3"),
-               ("cookie", "a=1"), ("x-forwarded-for", "10.0.0.1"), ("accept", "*/*"), ("x", "1"), ("y", "2")])
+        c.add([
+            (":method", "POST"), (":path", "/first"), ("host", "first.example"), ("content-length", "3"),
+            ("cookie", "a=1"), ("x-forwarded-for", "10.0.0.1"), ("accept", "*/*"), ("x", "1"), ("y", "2"),
+        ])
         c.request.finish()
         #expect(c.request.problem == .tooLarge)
 

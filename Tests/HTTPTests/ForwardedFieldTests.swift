@@ -9,16 +9,20 @@ private func valid(_ text: String) -> Bool {
 }
 
 @Suite struct ForwardedFieldTests {
-    @Test(arguments: ["for=192.0.2.60;proto=http;by=203.0.113.43", "for=\"[2001:db8:cafe::17]:4711\"",
-                      "for=192.0.2.43, for=198.51.100.17", "for=unknown ,  for=_hidden,,", ";for=a;;", "a=\"x\\\"y\"",
-                      "host=\"h:8080\"", ""])
+    @Test(arguments: [
+        "for=192.0.2.60;proto=http;by=203.0.113.43", "for=\"[2001:db8:cafe::17]:4711\"",
+        "for=192.0.2.43, for=198.51.100.17", "for=unknown ,  for=_hidden,,", ";for=a;;", "a=\"x\\\"y\"",
+        "host=\"h:8080\"", "",
+    ])
     func wellFormedValuesAreKept(_ text: String) {
         #expect(valid(text), "\(text)")
     }
 
     /// Each of these, joined ahead of the proxy's element, could change how an upstream reads that element.
-    @Test(arguments: ["for=\"1.2.3.4", "for=\"a\\", "for", "for=", "=a", "for=a b=c", "for=a;b", "for=a\"b\"",
-                      "for=[::1]", "for = a", "for=a=b", "for=\"a\"b"])
+    @Test(arguments: [
+        "for=\"1.2.3.4", "for=\"a\\", "for", "for=", "=a", "for=a b=c", "for=a;b", "for=a\"b\"",
+        "for=[::1]", "for = a", "for=a=b", "for=\"a\"b",
+    ])
     func malformedValuesAreDropped(_ text: String) {
         #expect(!valid(text), "\(text)")
     }

@@ -80,8 +80,9 @@ private func classify(_ raw: [UInt8], maxHeaderBytes: Int = 8192, maxHeaderCount
 
     @Test func resultIsStickyAndOnlyTheFirstCallClearsTheHead() throws {
         let raw = bytes("GET / HTTP/1.1\r\n\r\nnext")
-        let leftover = HeaderField(name: ByteRange(lowerBound: 0, upperBound: 3), value: ByteRange(lowerBound: 4, upperBound: 5),
-                                   isHopByHop: false)
+        let leftover = HeaderField(
+            name: ByteRange(lowerBound: 0, upperBound: 3), value: ByteRange(lowerBound: 4, upperBound: 5),
+            isHopByHop: false)
         var lines = HeadLines(maxHeaderBytes: 8192, maxHeaderCount: 64)
         var head = RequestHead()
         head.headers.append(leftover)

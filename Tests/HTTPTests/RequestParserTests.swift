@@ -40,10 +40,12 @@ import Testing
     @Test func zeroAndRepeatedIdenticalContentLength() {
         #expect(parseRequest("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n").1.framing == .contentLength(0))
         #expect(parseRequest("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n\r\n").1.framing == .contentLength(5))
-        #expect(parseRequest("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 7\r\nContent-Length: 7\r\n\r\n").1.framing
-            == .contentLength(7))
-        #expect(parseRequest("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 18446744073709551615\r\n\r\n").1.framing
-            == .contentLength(UInt64.max))
+        #expect(
+            parseRequest("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 7\r\nContent-Length: 7\r\n\r\n").1.framing
+                == .contentLength(7))
+        #expect(
+            parseRequest("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 18446744073709551615\r\n\r\n").1.framing
+                == .contentLength(UInt64.max))
     }
 
     @Test func chunked() {
@@ -111,7 +113,8 @@ import Testing
     }
 
     @Test func connectionNamedFieldsAreHopByHop() {
-        let raw = bytes("""
+        let raw = bytes(
+            """
             GET / HTTP/1.1\r
             Host: h\r
             Connection: x-secret, CLOSE, content-length, host\r
@@ -134,7 +137,8 @@ import Testing
     }
 
     @Test func forwardedFieldsAreMarked() {
-        let raw = bytes("""
+        let raw = bytes(
+            """
             GET / HTTP/1.1\r
             Host: h\r
             X-Forwarded-For: 1.1.1.1, 2.2.2.2\r
@@ -177,8 +181,10 @@ import Testing
             #expect(result == .complete, "\(token)")
             #expect(head.method == method, "\(token)")
         }
-        for host in ["example.com", "example.com:8080", "10.0.0.1", "10.0.0.1:80", "[2001:db8::1]", "[::1]:8443",
-                     "my_host-1.local", "caf%C3%A9.example"] {
+        for host in [
+            "example.com", "example.com:8080", "10.0.0.1", "10.0.0.1:80", "[2001:db8::1]", "[::1]:8443",
+            "my_host-1.local", "caf%C3%A9.example",
+        ] {
             let raw = bytes("GET / HTTP/1.1\r\nHost: \(host)\r\n\r\n")
             let (result, head) = parseRequest(raw)
             #expect(result == .complete, "\(host)")
@@ -192,8 +198,10 @@ import Testing
     @Test func headExactlyAtLimitIsAccepted() {
         let raw = bytes("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
         #expect(parseRequest(raw, maxHeaderBytes: raw.count).0 == .complete)
-        #expect(parseRequest(raw, maxHeaderBytes: raw.count - 1).0 == .error(
-            HTTPParseError(status: 431, reason: "request head too large")))
+        #expect(
+            parseRequest(raw, maxHeaderBytes: raw.count - 1).0
+                == .error(
+                    HTTPParseError(status: 431, reason: "request head too large")))
         #expect(parseRequest(raw, maxHeaderCount: 1).0 == .complete)
     }
 

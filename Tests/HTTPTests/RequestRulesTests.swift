@@ -71,8 +71,9 @@ private let pairs: [Pair] = [
         let (result, _) = parseRequest(pair.http1)
         let http1: HTTPParseError? = if case .error(let e) = result { e } else { nil }
         #expect(result == .complete || http1 != nil, "\(pair.label): the HTTP/1.1 fixture is incomplete")
-        #expect(pair.decodedVerdict()?.status == http1?.status,
-                "\(pair.label): HTTP/1.1 \(http1.map { "\($0)" } ?? "accepted"), HTTP/2 \(pair.decodedVerdict().map { "\($0)" } ?? "accepted")")
+        #expect(
+            pair.decodedVerdict()?.status == http1?.status,
+            "\(pair.label): HTTP/1.1 \(http1.map { "\($0)" } ?? "accepted"), HTTP/2 \(pair.decodedVerdict().map { "\($0)" } ?? "accepted")")
     }
 
     @Test func aSecondHostFieldIsRefusedAsOverHTTP1() {

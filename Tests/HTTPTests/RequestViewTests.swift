@@ -20,7 +20,9 @@ private struct Seen: Equatable {
         authority = text(view.authority)
         path = text(view.path)!
         var all: [String] = []
-        view.forEachField { name, value in all.append("\(String(decoding: name, as: UTF8.self).lowercased())=\(String(decoding: value, as: UTF8.self))") }
+        view.forEachField { name, value in
+            all.append("\(String(decoding: name, as: UTF8.self).lowercased())=\(String(decoding: value, as: UTF8.self))")
+        }
         fields = all
         canary = Array("x-canary".utf8).withUnsafeBytes { text(view.field($0)) }
         userAgent = Array("user-agent".utf8).withUnsafeBytes { text(view.field($0)) }
@@ -54,7 +56,8 @@ private func viewOfHTTP2(_ fields: [(String, String)]) -> Seen {
 
 @Suite struct RequestViewTests {
     @Test func bothProtocolsGiveTheSameView() {
-        let http1 = viewOfHTTP1("""
+        let http1 = viewOfHTTP1(
+            """
             POST /beta/items?page=2 HTTP/1.1\r
             Host: Shop.example:8443\r
             User-Agent: probe/1\r

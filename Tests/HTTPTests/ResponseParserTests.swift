@@ -97,7 +97,8 @@ let malformedResponses: [Rejected] = [
     }
 
     @Test func hopByHopInResponses() {
-        let raw = bytes("""
+        let raw = bytes(
+            """
             HTTP/1.1 200 OK\r
             Connection: X-Internal\r
             X-Internal: secret\r
@@ -118,7 +119,8 @@ let malformedResponses: [Rejected] = [
     /// option still names a field to drop, in any position of the list, and "close" is one too.
     @Test(arguments: ["keep-alive", "keep-alive, X-Internal", "X-Internal, keep-alive", "close", "Close, keep-alive"])
     func connectionOptionsNameFields(_ options: String) {
-        let raw = bytes("HTTP/1.1 200 OK\r\nConnection: \(options)\r\nX-Internal: 1\r\nClose: 2\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n")
+        let raw = bytes(
+            "HTTP/1.1 200 OK\r\nConnection: \(options)\r\nX-Internal: 1\r\nClose: 2\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n")
         let (result, head) = parseResponse(raw)
         #expect(result == .complete)
         var kept = ["X-Internal", "Close", "Content-Length"]

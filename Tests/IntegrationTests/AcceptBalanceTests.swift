@@ -42,7 +42,9 @@ extension Integration {
                 for (i, client) in clients.enumerated() {
                     for round in 0..<2 {
                         let response = try client.get("/c\(i)/\(round)")
-                        #expect(response.status == 200 && response.text == "served /c\(i)/\(round)", "\(i): \(response.status) \(response.text)")
+                        #expect(
+                            response.status == 200 && response.text == "served /c\(i)/\(round)", "\(i): \(response.status) \(response.text)"
+                        )
                     }
                 }
                 #expect(upstream.requestCount == 128)

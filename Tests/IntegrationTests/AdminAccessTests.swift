@@ -9,24 +9,30 @@ extension Integration {
         static let readerToken = "reader-0123456789abcdef"
 
         /// One request on a fresh admin connection.
-        private func call(_ proxy: ProxyProcess, _ method: String, _ path: String, host: String? = nil,
-                          token: String? = nil, origin: String? = nil) throws -> ClientResponse {
+        private func call(
+            _ proxy: ProxyProcess, _ method: String, _ path: String, host: String? = nil,
+            token: String? = nil, origin: String? = nil
+        ) throws -> ClientResponse {
             var headers: [HTTPField] = []
             if let token { headers.append(HTTPField("Authorization", "Bearer \(token)")) }
             if let origin { headers.append(HTTPField("Origin", origin)) }
-            let request = HTTPText.request(method, path, host: host ?? "127.0.0.1:\(proxy.adminPort)", headers: headers,
-                                           body: method == "POST" ? [] : nil)
+            let request = HTTPText.request(
+                method, path, host: host ?? "127.0.0.1:\(proxy.adminPort)", headers: headers,
+                body: method == "POST" ? [] : nil)
             return try RawClient.fetch(port: proxy.adminPort, request, method: method)
         }
 
         /// Writes the token files into the proxy's dir and reloads into a config naming them (the tokens are
         /// read on reload, as at start). Returns the files.
         @discardableResult
-        private func installTokens(_ proxy: ProxyProcess, _ config: ProxyConfig, reader: Bool = true) throws -> (operator: URL, reader: URL) {
+        private func installTokens(_ proxy: ProxyProcess, _ config: ProxyConfig, reader: Bool = true) throws -> (operator: URL, reader: URL)
+        {
             let operatorFile = try proxy.dir.write("operator.token", Self.operatorToken + "\n")
             let readerFile = try proxy.dir.write("reader.token", Self.readerToken + "\n")
-            try writeConfig(proxy, config, adminKeys: "  operatorTokenFile: \(operatorFile.path)\n"
-                                + (reader ? "  readerTokenFile: \(readerFile.path)\n" : ""))
+            try writeConfig(
+                proxy, config,
+                adminKeys: "  operatorTokenFile: \(operatorFile.path)\n"
+                    + (reader ? "  readerTokenFile: \(readerFile.path)\n" : ""))
             let reload = try call(proxy, "POST", "/reload")
             try #require(reload.status == 200, "reload into the token config: \(reload.status) \(reload.text)")
             return (operatorFile, readerFile)
@@ -35,7 +41,8 @@ extension Integration {
         /// Successful reloads so far, from `/status` read with the operator token.
         private func reloads(_ proxy: ProxyProcess) throws -> Int {
             let status = try call(proxy, "GET", "/status", token: Self.operatorToken)
-            let json = try #require(try JSONSerialization.jsonObject(with: Data(status.body)) as? [String: Any], "\(status.status) \(status.text)")
+            let json = try #require(
+                try JSONSerialization.jsonObject(with: Data(status.body)) as? [String: Any], "\(status.status) \(status.text)")
             return ReloadState(json["config"] as? [String: Any] ?? [:]).successes
         }
 
@@ -54,7 +61,9 @@ extension Integration {
             try withProxy(.single(primary: upstream)) { proxy in
                 let port = proxy.adminPort
                 let crossSite = try call(proxy, "POST", "/reload", origin: "http://evil.example")
-                #expect(crossSite.status == 403 && crossSite.text.contains("Origin http://evil.example"), "\(crossSite.status) \(crossSite.text)")
+                #expect(
+                    crossSite.status == 403 && crossSite.text.contains("Origin http://evil.example"),
+                    "\(crossSite.status) \(crossSite.text)")
                 #expect(crossSite.headers["x-content-type-options"] == "nosniff")
                 let rebound = try call(proxy, "POST", "/routes/web/abort", host: "rebind.example:\(port)")
                 #expect(rebound.status == 403 && rebound.text.contains("Host rebind.example:\(port)"), "\(rebound.status) \(rebound.text)")
@@ -92,8 +101,9 @@ extension Integration {
                 #expect(missing.status == 401, "\(missing.status) \(missing.text)")
                 #expect(missing.headers["www-authenticate"]?.hasPrefix("Bearer") == true, "\(missing.headers)")
                 let wrong = try call(proxy, "POST", "/reload", token: "operator-0123456789abcdeX")
-                #expect(wrong.status == 401 && wrong.headers["www-authenticate"]?.contains(#"error="invalid_token""#) == true,
-                        "\(wrong.status) \(wrong.headers)")
+                #expect(
+                    wrong.status == 401 && wrong.headers["www-authenticate"]?.contains(#"error="invalid_token""#) == true,
+                    "\(wrong.status) \(wrong.headers)")
                 let asReader = try call(proxy, "POST", "/reload", token: Self.readerToken)
                 #expect(asReader.status == 403, "\(asReader.status) \(asReader.text)")
                 #expect(try call(proxy, "POST", "/routes/web/pause").status == 401)
@@ -141,11 +151,15 @@ extension Integration {
                 try FileManager.default.removeItem(at: files.operator)
                 let refused = try call(proxy, "POST", "/reload", token: rotated)
                 let yaml = try String(contentsOf: proxy.configFile, encoding: .utf8)
-                let line = try #require(yaml.split(separator: "\n", omittingEmptySubsequences: false)
-                    .firstIndex { $0.contains("operatorTokenFile") }) + 1
+                let line =
+                    try #require(
+                        yaml.split(separator: "\n", omittingEmptySubsequences: false)
+                            .firstIndex { $0.contains("operatorTokenFile") }) + 1
                 #expect(refused.status == 422)
-                #expect(refused.text.contains("admin.operatorTokenFile: cannot read \(files.operator.path): No such file or directory (line \(line))"),
-                        "\(refused.text)")
+                #expect(
+                    refused.text.contains(
+                        "admin.operatorTokenFile: cannot read \(files.operator.path): No such file or directory (line \(line))"),
+                    "\(refused.text)")
                 #expect(try call(proxy, "POST", "/reload", token: rotated).status == 422, "the rotated token still rules")
                 #expect(try call(proxy, "GET", "/status", token: Self.readerToken).status == 200)
             }
@@ -162,11 +176,13 @@ extension Integration {
                 let bare = try CanarygateBinary.run(["reload", "--admin", address])
                 #expect(bare.status == 1 && bare.stderr.contains("unauthorized"), "\(bare.status) \(bare.stderr)")
                 let byConfig = try CanarygateBinary.run(["reload", "--config", proxy.configFile.path])
-                #expect(byConfig.status == 0 && byConfig.stdout.contains("reloaded"), "\(byConfig.status) \(byConfig.stdout)\(byConfig.stderr)")
+                #expect(
+                    byConfig.status == 0 && byConfig.stdout.contains("reloaded"), "\(byConfig.status) \(byConfig.stdout)\(byConfig.stderr)")
                 let status = try CanarygateBinary.run(["status", "--admin", address, "--token-file", files.reader.path])
                 #expect(status.status == 0 && status.stdout.contains("\"routes\""), "\(status.status) \(status.stderr)")
                 let readerReload = try CanarygateBinary.run(["reload", "--admin", address, "--token-file", files.reader.path])
-                #expect(readerReload.status == 1 && readerReload.stderr.contains("forbidden"), "\(readerReload.status) \(readerReload.stderr)")
+                #expect(
+                    readerReload.status == 1 && readerReload.stderr.contains("forbidden"), "\(readerReload.status) \(readerReload.stderr)")
                 let verb = try CanarygateBinary.run(["pause", "web", "--config", proxy.configFile.path])
                 #expect(verb.status != 0 && !verb.stderr.contains("unauthorized"), "the verb was refused for its token: \(verb.stderr)")
                 let noFile = try CanarygateBinary.run(["status", "--admin", address, "--token-file", proxy.dir.url.path + "/none"])
@@ -180,11 +196,13 @@ extension Integration {
             let yaml = ProxyConfig(routes: [RouteSpec(primary: ArmSpec("v1", ["127.0.0.1:9001"]))])
                 .yaml(listenPort: 18080, adminPort: 19901)
                 .replacingOccurrences(of: "address: 127.0.0.1:19901", with: "address: 0.0.0.0:19901")
-            let line = try #require(yaml.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("0.0.0.0:19901") }) + 1
+            let line =
+                try #require(yaml.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("0.0.0.0:19901") }) + 1
             let file = try dir.write("open.yaml", yaml)
             let outcome = try CanarygateBinary.run(["validate", "--config", file.path])
             #expect(outcome.status == 2)
-            let expected = "admin.address: 0.0.0.0:19901 is reachable from other hosts; set admin.operatorTokenFile, or listen on loopback (line \(line))"
+            let expected =
+                "admin.address: 0.0.0.0:19901 is reachable from other hosts; set admin.operatorTokenFile, or listen on loopback (line \(line))"
             #expect(outcome.stderr.contains(expected), "want \(expected.debugDescription), got:\n\(outcome.stderr)")
         }
     }

@@ -19,8 +19,9 @@ extension Integration {
                 let status = try proxy.admin("/status")
                 #expect(status.status == 200)
                 #expect(status.headers["content-type"]?.lowercased().contains("json") == true)
-                let json = try #require(try JSONSerialization.jsonObject(with: Data(status.body)) as? [String: Any],
-                                        "not a JSON object: \(status.text)")
+                let json = try #require(
+                    try JSONSerialization.jsonObject(with: Data(status.body)) as? [String: Any],
+                    "not a JSON object: \(status.text)")
                 let routes = try #require(json["routes"] as? [[String: Any]], "no routes array: \(status.text)")
                 let web = try #require(routes.first { $0["name"] as? String == "web" }, "no route web: \(status.text)")
                 #expect((web["canaryWeight"] as? NSNumber)?.intValue == 20)
@@ -44,22 +45,33 @@ extension Integration {
         @Test func validateAcceptsAGoodConfig() throws {
             let dir = try TempDir.make()
             defer { dir.remove() }
-            let config = ProxyConfig(routes: [RouteSpec(primary: ArmSpec("v1", ["127.0.0.1:9001"]),
-                                                        canary: ArmSpec("v2", ["127.0.0.1:9002"]), weight: 20)],
-                                     timeouts: ["requestHeader": "500ms", "idle": "1m", "upstreamConnect": "2s"])
+            let config = ProxyConfig(
+                routes: [
+                    RouteSpec(
+                        primary: ArmSpec("v1", ["127.0.0.1:9001"]),
+                        canary: ArmSpec("v2", ["127.0.0.1:9002"]), weight: 20)
+                ],
+                timeouts: ["requestHeader": "500ms", "idle": "1m", "upstreamConnect": "2s"])
             let file = try dir.write("good.yaml", config.yaml(listenPort: 18080, adminPort: 19901))
             let outcome = try CanarygateBinary.run(["validate", "--config", file.path])
-            #expect(outcome.status == 0, "validate failed on a good config:\n\(outcome.stderr)\n\(config.yaml(listenPort: 18080, adminPort: 19901))")
+            #expect(
+                outcome.status == 0,
+                "validate failed on a good config:\n\(outcome.stderr)\n\(config.yaml(listenPort: 18080, adminPort: 19901))")
         }
 
         @Test func validateRejectsABadWeightNamingFieldAndLine() throws {
             let dir = try TempDir.make()
             defer { dir.remove() }
-            let yaml = ProxyConfig(routes: [RouteSpec(primary: ArmSpec("v1", ["127.0.0.1:9001"]),
-                                                      canary: ArmSpec("v2", ["127.0.0.1:9002"]), weight: 150)])
-                .yaml(listenPort: 18080, adminPort: 19901)
-            let line = try #require(yaml.split(separator: "\n", omittingEmptySubsequences: false)
-                .firstIndex { $0.contains("weight: 150") }) + 1
+            let yaml = ProxyConfig(routes: [
+                RouteSpec(
+                    primary: ArmSpec("v1", ["127.0.0.1:9001"]),
+                    canary: ArmSpec("v2", ["127.0.0.1:9002"]), weight: 150)
+            ])
+            .yaml(listenPort: 18080, adminPort: 19901)
+            let line =
+                try #require(
+                    yaml.split(separator: "\n", omittingEmptySubsequences: false)
+                        .firstIndex { $0.contains("weight: 150") }) + 1
             let file = try dir.write("bad.yaml", yaml)
             let outcome = try CanarygateBinary.run(["validate", "--config", file.path])
             #expect(outcome.status != 0)
@@ -77,9 +89,10 @@ extension Integration {
             let file = try dir.write("unknown.yaml", yaml)
             let outcome = try CanarygateBinary.run(["validate", "--config", file.path])
             #expect(outcome.status != 0)
-            #expect(outcome.stderr.contains("routes[0]") && outcome.stderr.contains("colour")
+            #expect(
+                outcome.stderr.contains("routes[0]") && outcome.stderr.contains("colour")
                     && outcome.stderr.contains("(line \(line))"),
-                    "want routes[0] … colour … (line \(line)) on stderr, got:\n\(outcome.stderr)")
+                "want routes[0] … colour … (line \(line)) on stderr, got:\n\(outcome.stderr)")
         }
 
         /// Another program holding the admin port with SO_REUSEPORT (as a second instance of the proxy
@@ -98,7 +111,9 @@ extension Integration {
             let adminPort = try Posix.localPort(holder)
             let dir = try TempDir.make()
             defer { dir.remove() }
-            let file = try dir.write("shared.yaml", """
+            let file = try dir.write(
+                "shared.yaml",
+                """
                 admin: { address: "127.0.0.1:\(adminPort)" }
                 listeners: [ { name: http, address: "127.0.0.1:\(try Posix.freePort())" } ]
                 routes: [ { name: web, primary: { revision: v1, endpoints: ["127.0.0.1:9"] } } ]
@@ -157,8 +172,9 @@ extension Integration {
                 defer { for fd in silent { close(fd) } }
                 for _ in 0..<5 { silent.append(try Posix.connect(port: proxy.adminPort, timeout: 2)) }
                 let started = Date()
-                let health = try RawClient.fetch(port: proxy.adminPort, HTTPText.request("GET", "/healthz", host: "127.0.0.1:\(proxy.adminPort)"),
-                                                 timeout: 15)
+                let health = try RawClient.fetch(
+                    port: proxy.adminPort, HTTPText.request("GET", "/healthz", host: "127.0.0.1:\(proxy.adminPort)"),
+                    timeout: 15)
                 let waited = Date().timeIntervalSince(started)
                 #expect(health.status == 200)
                 let cut = silent.filter { Posix.waitReadable($0, timeout: 0) }
@@ -182,8 +198,9 @@ extension Integration {
                 var silent: [Int32] = []
                 defer { for fd in silent { close(fd) } }
                 for _ in 0..<32 { silent.append(try Posix.connect(port: proxy.adminPort, timeout: 2)) }
-                let health = try RawClient.fetch(port: proxy.adminPort, HTTPText.request("GET", "/healthz", host: "127.0.0.1:\(proxy.adminPort)"),
-                                                 timeout: 15)
+                let health = try RawClient.fetch(
+                    port: proxy.adminPort, HTTPText.request("GET", "/healthz", host: "127.0.0.1:\(proxy.adminPort)"),
+                    timeout: 15)
                 #expect(health.status == 200)
                 #expect(Posix.waitReadable(silent[0], timeout: 0), "the oldest silent connection is still open")
                 let cut = silent.dropFirst().filter { Posix.waitReadable($0, timeout: 0) }
@@ -200,7 +217,9 @@ extension Integration {
                 let client = try RawClient(port: proxy.adminPort)
                 defer { client.close() }
                 let started = Date()
-                try client.send("POST /reload HTTP/1.1\r\nHost: 127.0.0.1:\(proxy.adminPort)\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"reason\":\"ci\"}")
+                try client.send(
+                    "POST /reload HTTP/1.1\r\nHost: 127.0.0.1:\(proxy.adminPort)\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"reason\":\"ci\"}"
+                )
                 let response = try client.readResponse(method: "POST")
                 #expect(response.status == 200, "\(response.status) \(response.text)")
                 #expect(Date().timeIntervalSince(started) < 1.5, "answered after \(Date().timeIntervalSince(started)) s")

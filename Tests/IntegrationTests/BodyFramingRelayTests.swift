@@ -17,8 +17,9 @@ extension Integration {
             try withProxy(.single(primaryEndpoints: [upstream.endpoint])) { proxy in
                 let client = try proxy.client(timeout: 3)
                 // Head and size line in one send: refused before a byte goes upstream.
-                try client.send(HTTPText.request("POST", "/up", headers: [HTTPField("Transfer-Encoding", "chunked")])
-                                + Array("\(size)\r\nabc".utf8))
+                try client.send(
+                    HTTPText.request("POST", "/up", headers: [HTTPField("Transfer-Encoding", "chunked")])
+                        + Array("\(size)\r\nabc".utf8))
                 let response = try client.readResponse()
                 #expect(response.status == 400, "\(size): \(response.status)")
                 let sizeBytes = Array(size.utf8)
@@ -35,8 +36,9 @@ extension Integration {
             defer { upstream.stop() }
             try withProxy(.single(primaryEndpoints: [upstream.endpoint])) { proxy in
                 let client = try proxy.client(timeout: 3)
-                try client.send(HTTPText.request("POST", "/up", headers: [HTTPField("Transfer-Encoding", "chunked")])
-                                + Array("3\r\nabc\r\n".utf8))
+                try client.send(
+                    HTTPText.request("POST", "/up", headers: [HTTPField("Transfer-Encoding", "chunked")])
+                        + Array("3\r\nabc\r\n".utf8))
                 Thread.sleep(forTimeInterval: 0.2)  // lets the head and first chunk go upstream on their own
                 try client.send("ffffffffffffffff\r\nxyz")
                 let response = try client.readResponse()
@@ -54,13 +56,15 @@ extension Integration {
             defer { upstream.stop() }
             try withProxy(.single(primaryEndpoints: [upstream.endpoint])) { proxy in
                 let client = try proxy.client(timeout: 3)
-                try client.send(HTTPText.request("POST", "/up", headers: [HTTPField("Transfer-Encoding", "chunked")])
-                                + Array("0005;ext=\"a b\"\r\nhello\r\n00A \t;x\r\n0123456789\r\n000;last\r\nX-Ok: 1\r\n\r\n".utf8))
+                try client.send(
+                    HTTPText.request("POST", "/up", headers: [HTTPField("Transfer-Encoding", "chunked")])
+                        + Array("0005;ext=\"a b\"\r\nhello\r\n00A \t;x\r\n0123456789\r\n000;last\r\nX-Ok: 1\r\n\r\n".utf8))
                 let response = try client.readResponse()
                 #expect(response.status == 200)
                 let seen = upstream.connections.first ?? []
-                #expect(RawUpstream.body(of: seen).text == "5\r\nhello\r\na\r\n0123456789\r\n0\r\nX-Ok: 1\r\n\r\n",
-                        "relayed: \(RawUpstream.body(of: seen).text.debugDescription)")
+                #expect(
+                    RawUpstream.body(of: seen).text == "5\r\nhello\r\na\r\n0123456789\r\n0\r\nX-Ok: 1\r\n\r\n",
+                    "relayed: \(RawUpstream.body(of: seen).text.debugDescription)")
             }
         }
 
@@ -82,7 +86,9 @@ extension Integration {
 
         @Test func responseChunkLinesAndTrailersAreRelayedCanonically() throws {
             let upstream = try TestUpstream { _ in
-                .raw(Array(("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                .raw(
+                    Array(
+                        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                             + "0005;a=b\r\nhello\r\n000\r\nContent-Length: 9\r\nX-Ok: 1\r\nTransfer-Encoding: x\r\n"
                             + "set-cookie: a=b\r\nLocation: /evil\r\n\r\n").utf8))
             }
@@ -103,16 +109,19 @@ extension Integration {
             let upstream = try TestUpstream { _ in .text("ok") }
             defer { upstream.stop() }
             try withProxy(.single(primary: upstream)) { proxy in
-                let forbidden = ["Transfer-Encoding: chunked", "Content-Length: 5", "Host: evil.test", "Connection: close",
-                                 "Keep-Alive: timeout=1", "Upgrade: h2c", "Proxy-Connection: keep-alive", "TE: trailers",
-                                 "Trailer: X-A", "Authorization: Basic YTpi", "Cookie: a=b", "Cache-Control: no-cache",
-                                 "If-Match: *", "Range: bytes=0-1", "Content-Encoding: gzip", "Content-Type: text/html",
-                                 "Max-Forwards: 0", "Expect: 100-continue", "X-Forwarded-For: 6.6.6.6",
-                                 "Forwarded: for=6.6.6.6", "content-range: bytes 0-1/2"]
+                let forbidden = [
+                    "Transfer-Encoding: chunked", "Content-Length: 5", "Host: evil.test", "Connection: close",
+                    "Keep-Alive: timeout=1", "Upgrade: h2c", "Proxy-Connection: keep-alive", "TE: trailers",
+                    "Trailer: X-A", "Authorization: Basic YTpi", "Cookie: a=b", "Cache-Control: no-cache",
+                    "If-Match: *", "Range: bytes=0-1", "Content-Encoding: gzip", "Content-Type: text/html",
+                    "Max-Forwards: 0", "Expect: 100-continue", "X-Forwarded-For: 6.6.6.6",
+                    "Forwarded: for=6.6.6.6", "content-range: bytes 0-1/2",
+                ]
                 let trailers = (["X-Before: 1"] + forbidden + ["X-After: 2"]).joined(separator: "\r\n") + "\r\n"
-                let response = try proxy.fetch(HTTPText.request(
-                    "POST", "/t", headers: [HTTPField("Transfer-Encoding", "chunked")],
-                    body: Array("3\r\nabc\r\n0\r\n\(trailers)\r\n".utf8)))
+                let response = try proxy.fetch(
+                    HTTPText.request(
+                        "POST", "/t", headers: [HTTPField("Transfer-Encoding", "chunked")],
+                        body: Array("3\r\nabc\r\n0\r\n\(trailers)\r\n".utf8)))
                 #expect(response.status == 200)
                 let seen = try #require(upstream.requests.first)
                 #expect(seen.complete && seen.bodyText == "abc")

@@ -11,7 +11,7 @@ extension Integration {
             let canary = try TestUpstream(name: "canary", text: "v2")
             defer { primary.stop(); canary.stop() }
             var spec = RolloutSpec(primary: primary, canary: canary)
-            spec.interval = "5s"   // the first step lasts long enough to look at it
+            spec.interval = "5s"  // the first step lasts long enough to look at it
             spec.successRateMin = nil
             spec.durationMax = nil
             try withRolloutProxy(spec) { proxy in
@@ -30,8 +30,10 @@ extension Integration {
                     if try client.get("/").text == "v2" { toCanary += 1 }
                 }
                 #expect(toCanary >= 1, "some of 40 requests at 25% reached the canary")
-                #expect(canary.distinctConnections == 1 && canary.connectionCount == warmed,
-                        "the canary's requests came on the warmed connection: \(canary.distinctConnections) connection(s), \(canary.connectionCount - warmed) opened after the step")
+                #expect(
+                    canary.distinctConnections == 1 && canary.connectionCount == warmed,
+                    "the canary's requests came on the warmed connection: \(canary.distinctConnections) connection(s), \(canary.connectionCount - warmed) opened after the step"
+                )
             }
         }
     }

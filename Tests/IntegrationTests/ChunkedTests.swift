@@ -10,11 +10,14 @@ extension Integration {
             defer { upstream.stop() }
             try withProxy(.single(primary: upstream)) { proxy in
                 let client = try proxy.client()
-                let pieces = [BodyPattern.bytes(count: 1), BodyPattern.bytes(offset: 1, count: 5000),
-                              BodyPattern.bytes(offset: 5001, count: 70_000), BodyPattern.bytes(offset: 75_001, count: 17)]
+                let pieces = [
+                    BodyPattern.bytes(count: 1), BodyPattern.bytes(offset: 1, count: 5000),
+                    BodyPattern.bytes(offset: 5001, count: 70_000), BodyPattern.bytes(offset: 75_001, count: 17),
+                ]
                 let expected = pieces.flatMap { $0 }
-                let response = try client.exchange(HTTPText.request(
-                    "POST", "/echo", headers: [HTTPField("Transfer-Encoding", "chunked")], body: HTTPText.chunked(pieces)))
+                let response = try client.exchange(
+                    HTTPText.request(
+                        "POST", "/echo", headers: [HTTPField("Transfer-Encoding", "chunked")], body: HTTPText.chunked(pieces)))
                 #expect(response.status == 200)
                 #expect(response.bodyCount == expected.count)
                 #expect(byteDiff(response.body, expected) == nil)
@@ -32,8 +35,9 @@ extension Integration {
             defer { upstream.stop() }
             try withProxy(.single(primary: upstream)) { proxy in
                 let tiny = (0..<200).map { [UInt8(ascii: "a") + UInt8($0 % 26)] }  // 200 one-byte chunks
-                let response = try proxy.fetch(HTTPText.request(
-                    "PUT", "/tiny", headers: [HTTPField("Transfer-Encoding", "chunked")], body: HTTPText.chunked(tiny)))
+                let response = try proxy.fetch(
+                    HTTPText.request(
+                        "PUT", "/tiny", headers: [HTTPField("Transfer-Encoding", "chunked")], body: HTTPText.chunked(tiny)))
                 #expect(response.status == 200)
                 #expect(byteDiff(response.body, tiny.flatMap { $0 }) == nil)
             }

@@ -52,8 +52,10 @@ extension Integration {
                 }
                 let metrics = try Metrics.scrape(proxy, timeout: 2) { ($0.value(Self.aborts, Self.web) ?? 0) >= 1 }
                 let seenAfter = Date().timeIntervalSince(left)
-                #expect(metrics.value(Self.aborts, Self.web) == 1,
-                        "downstream aborts \(metrics.value(Self.aborts, Self.web).map { "\($0)" } ?? "missing") \(seenAfter) s after the client left")
+                #expect(
+                    metrics.value(Self.aborts, Self.web) == 1,
+                    "downstream aborts \(metrics.value(Self.aborts, Self.web).map { "\($0)" } ?? "missing") \(seenAfter) s after the client left"
+                )
                 #expect(seenAfter < 1, "the abort was seen \(seenAfter) s after the client left")
                 // No response of any status (no 504), and nothing counted against the arm.
                 #expect(metrics.sum(Metrics.requests, Self.web) == 0, "\(metrics.samples(Metrics.requests))")
@@ -133,9 +135,10 @@ extension Integration {
             let upstream = try TestUpstream { request in request.path == "/hang" ? .hang(seconds: 10) : .text("after") }
             defer { upstream.stop() }
             try withProxy(.single(primary: upstream, timeouts: Self.timeouts), threads: 1) { proxy in
-                let client = try H2Client("abandon", port: proxy.port,
-                                          ["--path", "/hang", "--after-path", "/after", "--timeout", "15"] + (closeConnection ? ["--close"] : []),
-                                          timeout: 20)
+                let client = try H2Client(
+                    "abandon", port: proxy.port,
+                    ["--path", "/hang", "--after-path", "/after", "--timeout", "15"] + (closeConnection ? ["--close"] : []),
+                    timeout: 20)
                 try #require(upstream.waitForRequests(1, timeout: 5), "the stream's request never reached the upstream")
                 client.signal(SIGUSR1)
                 let run = client.finish()
@@ -147,7 +150,9 @@ extension Integration {
                 #expect(metrics.value(Self.aborts, Self.web) == 1, "\(metrics.samples(Self.aborts))")
                 #expect(metrics.sum(Metrics.requests, Self.web) == (closeConnection ? 0 : 1), "\(metrics.samples(Metrics.requests))")
                 #expect(metrics.sum(Metrics.failures, Self.web) == 0, "\(metrics.samples(Metrics.failures))")
-                #expect(Posix.waitUntil(timeout: 1) { upstream.hangsEndedByPeer == 1 }, "the proxy kept the abandoned stream's upstream connection open")
+                #expect(
+                    Posix.waitUntil(timeout: 1) { upstream.hangsEndedByPeer == 1 },
+                    "the proxy kept the abandoned stream's upstream connection open")
             }
         }
     }

@@ -95,7 +95,9 @@ extension Integration {
                     usleep(8_000)
                 }
                 // Head (a few hundred bytes) and the whole body, then the connection still open.
-                #expect(received >= size, "got \(received) of \(size) body bytes before the proxy closed after \(Date().timeIntervalSince(started)) s")
+                #expect(
+                    received >= size,
+                    "got \(received) of \(size) body bytes before the proxy closed after \(Date().timeIntervalSince(started)) s")
             }
         }
     }

@@ -20,11 +20,13 @@ extension Integration {
         @Test func idleClientsBeyondTheDescriptorLimitLeaveTheProxyAnswering() throws {
             let upstream = try TestUpstream(text: "served\n")
             defer { upstream.stop() }
-            try withProxy(ProxyConfig.single(primary: upstream, timeouts: Self.headerTimeout), threads: 1, fileLimit: Self.fileLimit) { proxy in
+            try withProxy(ProxyConfig.single(primary: upstream, timeouts: Self.headerTimeout), threads: 1, fileLimit: Self.fileLimit) {
+                proxy in
                 let idle = try Self.openIdleClients(proxy)
                 defer { idle.forEach { $0.close() } }
-                #expect(Posix.waitUntil(timeout: 5) { (Self.descriptorCount(pid: proxy.pid) ?? 0) >= 80 },
-                        "the proxy holds \(Self.descriptorCount(pid: proxy.pid) ?? -1) descriptors")
+                #expect(
+                    Posix.waitUntil(timeout: 5) { (Self.descriptorCount(pid: proxy.pid) ?? 0) >= 80 },
+                    "the proxy holds \(Self.descriptorCount(pid: proxy.pid) ?? -1) descriptors")
                 try Self.expectAnsweringAndIdle(proxy)
                 try Self.expectANewClientServed(proxy)
 
@@ -48,8 +50,9 @@ extension Integration {
             try withProxy(config, threads: 1, fileLimit: Self.fileLimit) { proxy in
                 let idle = try Self.openIdleClients(proxy)
                 defer { idle.forEach { $0.close() } }
-                #expect(Posix.waitUntil(timeout: 5) { Self.descriptorCount(pid: proxy.pid) == Self.fileLimit },
-                        "the proxy holds \(Self.descriptorCount(pid: proxy.pid) ?? -1) descriptors")
+                #expect(
+                    Posix.waitUntil(timeout: 5) { Self.descriptorCount(pid: proxy.pid) == Self.fileLimit },
+                    "the proxy holds \(Self.descriptorCount(pid: proxy.pid) ?? -1) descriptors")
                 try Self.expectAnsweringAndIdle(proxy)
                 try Self.expectANewClientServed(proxy)
                 #expect(proxy.log.components(separatedBy: "Too many open files").count - 1 < 10, "one warning per shortage")
@@ -96,7 +99,8 @@ extension Integration {
         /// User plus system CPU time of `pid` in seconds (/proc/PID/stat fields 14 and 15).
         static func cpuSeconds(pid: Int32) -> Double? {
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return nil }
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
             // After the command name: field 3 (state) is the first.
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }

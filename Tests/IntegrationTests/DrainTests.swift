@@ -31,7 +31,8 @@ extension Integration {
                 // The listeners close right away: new connections are refused while the old one drains.
                 let refused = Posix.waitUntil(timeout: 1) { Posix.connectRefused(port: proxy.port) }
                 #expect(refused, "the listener still accepts 1 s after signal \(signal)")
-                #expect(Date().timeIntervalSince(signalled) < 0.5, "listener closed \(Date().timeIntervalSince(signalled)) s after the signal")
+                #expect(
+                    Date().timeIntervalSince(signalled) < 0.5, "listener closed \(Date().timeIntervalSince(signalled)) s after the signal")
                 #expect(proxy.isRunning, "the proxy exited with a request in flight (status \(proxy.exitStatus.map(String.init) ?? "?"))")
 
                 let response = try client.readFinalResponse().final
@@ -67,8 +68,9 @@ extension Integration {
 
                 let response = try busy.readFinalResponse().final
                 #expect(response.status == 200 && response.text == "slow done", "\(response.status) \(response.text)")
-                #expect(response.headers.tokens("connection") == ["close"],
-                        "want exactly Connection: close on the drained response, got \(response.headers)")
+                #expect(
+                    response.headers.tokens("connection") == ["close"],
+                    "want exactly Connection: close on the drained response, got \(response.headers)")
                 #expect(busy.waitForPeer(timeout: 2) == .closed, "the busy connection stays open after its drained response")
 
                 let status = proxy.waitForExit(timeout: 5)

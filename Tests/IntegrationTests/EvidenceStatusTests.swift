@@ -10,7 +10,9 @@ extension Integration {
             let primary = try TestUpstream.arm("primary", text: "v1")
             let counter = Guarded(0)
             let canary = try TestUpstream(name: "canary") { _ in
-                let k = counter.withValue { $0 += 1; return $0 }
+                let k = counter.withValue {
+                    $0 += 1; return $0
+                }
                 return .respond(.text(k % 4 == 0 ? "v2 not found" : "v2", status: k % 4 == 0 ? 404 : 200))
             }
             defer { primary.stop(); canary.stop() }
@@ -27,7 +29,8 @@ extension Integration {
                     var seen4xx = 0.0
                     let (s, met) = try proxy.waitForRollout(timeout: 15) { s in
                         if let json = try? proxy.statusJSON(), let e = Self.evidence(json),
-                           let classes = e["classes"] as? [String: [String: Any]], let c = classes["4xx"]?["canary"] as? Double {
+                            let classes = e["classes"] as? [String: [String: Any]], let c = classes["4xx"]?["canary"] as? Double
+                        {
                             seen4xx = max(seen4xx, c)
                         }
                         return s.phase == "Failed"
@@ -46,8 +49,9 @@ extension Integration {
                     #expect(Set(classes.keys) == ["5xx", "4xx", "abort", "slow"])
                     let alphas = classes.values.compactMap { $0["alpha"] as? Double }
                     #expect(abs(alphas.reduce(0, +) - 0.01) < 1e-12, "the classes' α shares add up to α: \(alphas)")
-                    #expect((classes["4xx"]?["canary"] as? Double ?? 0) > 0 && (classes["4xx"]?["primary"] as? Double) == 0,
-                            "4xx class: \(classes["4xx"] ?? [:])")
+                    #expect(
+                        (classes["4xx"]?["canary"] as? Double ?? 0) > 0 && (classes["4xx"]?["primary"] as? Double) == 0,
+                        "4xx class: \(classes["4xx"] ?? [:])")
                     let remaining = try #require(evidence["comparisonAlphaRemaining"] as? Double)
                     #expect(remaining > 0 && remaining <= 0.01, "comparison α not yet spent: \(remaining)")
 
@@ -58,8 +62,9 @@ extension Integration {
                     #expect(metrics.value("canarygate_judge_alpha", ["route": "web", "judge": "sequential", "class": "4xx"]) == 0.002)
                     #expect(metrics.types["canarygate_judge_log10_e_value"] == "gauge")
                     let checked = try ChildProcess.run("/usr/bin/promtool", ["check", "metrics"], stdin: metrics.text)
-                    #expect(checked.status == 0 && (checked.stdout + checked.stderr).trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
-                            "promtool check metrics with a rollout's evidence: \(checked.stdout)\(checked.stderr)")
+                    #expect(
+                        checked.status == 0 && (checked.stdout + checked.stderr).trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
+                        "promtool check metrics with a rollout's evidence: \(checked.stdout)\(checked.stderr)")
                 }
             }
         }

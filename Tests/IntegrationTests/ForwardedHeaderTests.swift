@@ -16,10 +16,14 @@ extension Integration {
                 let client = try proxy.client(timeout: 3)
                 let cases: [(sent: [String], seen: String)] = [
                     ([], "for=127.0.0.1;host=\"example.test\";proto=http"),
-                    (["for=192.0.2.60;proto=https;by=203.0.113.43"],
-                     "for=192.0.2.60;proto=https;by=203.0.113.43, for=127.0.0.1;host=\"example.test\";proto=http"),
-                    (["for=\"[2001:db8:cafe::17]:4711\"", "for=unknown, for=_hidden"],
-                     "for=\"[2001:db8:cafe::17]:4711\", for=unknown, for=_hidden, for=127.0.0.1;host=\"example.test\";proto=http"),
+                    (
+                        ["for=192.0.2.60;proto=https;by=203.0.113.43"],
+                        "for=192.0.2.60;proto=https;by=203.0.113.43, for=127.0.0.1;host=\"example.test\";proto=http"
+                    ),
+                    (
+                        ["for=\"[2001:db8:cafe::17]:4711\"", "for=unknown, for=_hidden"],
+                        "for=\"[2001:db8:cafe::17]:4711\", for=unknown, for=_hidden, for=127.0.0.1;host=\"example.test\";proto=http"
+                    ),
                     // An unclosed quote would swallow the proxy's element: such a value is dropped.
                     (["for=\"1.2.3.4"], "for=127.0.0.1;host=\"example.test\";proto=http"),
                     (["for=1.2.3.4 proto=http", "for=5.6.7.8"], "for=5.6.7.8, for=127.0.0.1;host=\"example.test\";proto=http"),

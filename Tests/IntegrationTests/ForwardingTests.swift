@@ -14,18 +14,20 @@ extension Integration {
             defer { upstream.stop() }
             try withProxy(.single(primary: upstream)) { proxy in
                 let client = try proxy.client()
-                let response = try client.get("/path/x?q=1&r=2", host: "example.test", headers: [
-                    HTTPField("Connection", "foo, keep-alive"),
-                    HTTPField("Foo", "bar"),
-                    HTTPField("Keep-Alive", "timeout=5"),
-                    HTTPField("TE", "trailers"),
-                    HTTPField("Trailer", "X-Checksum"),
-                    HTTPField("Upgrade", "websocket"),
-                    HTTPField("Proxy-Connection", "keep-alive"),
-                    HTTPField("X-Forwarded-For", "10.0.0.1"),
-                    HTTPField("X-Custom", "kept"),
-                    HTTPField("User-Agent", "itest"),
-                ])
+                let response = try client.get(
+                    "/path/x?q=1&r=2", host: "example.test",
+                    headers: [
+                        HTTPField("Connection", "foo, keep-alive"),
+                        HTTPField("Foo", "bar"),
+                        HTTPField("Keep-Alive", "timeout=5"),
+                        HTTPField("TE", "trailers"),
+                        HTTPField("Trailer", "X-Checksum"),
+                        HTTPField("Upgrade", "websocket"),
+                        HTTPField("Proxy-Connection", "keep-alive"),
+                        HTTPField("X-Forwarded-For", "10.0.0.1"),
+                        HTTPField("X-Custom", "kept"),
+                        HTTPField("User-Agent", "itest"),
+                    ])
                 #expect(response.status == 200)
                 #expect(response.text == "hello from GET /path/x?q=1&r=2")
                 #expect(response.headers["x-up"] == "1")
@@ -61,14 +63,16 @@ extension Integration {
 
         @Test func hopByHopResponseHeadersAreRemoved() throws {
             let upstream = try TestUpstream { _ in
-                .respond(UpstreamResponse(headers: [
-                    HTTPField("Connection", "x-private"),
-                    HTTPField("X-Private", "secret"),
-                    HTTPField("Keep-Alive", "timeout=30"),
-                    HTTPField("Upgrade", "h2c"),
-                    HTTPField("Proxy-Connection", "keep-alive"),
-                    HTTPField("X-Public", "yes"),
-                ], body: .fixed("body".bytes)))
+                .respond(
+                    UpstreamResponse(
+                        headers: [
+                            HTTPField("Connection", "x-private"),
+                            HTTPField("X-Private", "secret"),
+                            HTTPField("Keep-Alive", "timeout=30"),
+                            HTTPField("Upgrade", "h2c"),
+                            HTTPField("Proxy-Connection", "keep-alive"),
+                            HTTPField("X-Public", "yes"),
+                        ], body: .fixed("body".bytes)))
             }
             defer { upstream.stop() }
             try withProxy(.single(primary: upstream)) { proxy in

@@ -50,8 +50,9 @@ extension Integration {
                 let started = Date()
                 // nghttp uploads under flow control and keeps sending after the response (curl 7.88 stalls
                 // in that case whatever the server does).
-                let run = try ChildProcess.run(H2Tools.nghttp, ["-d", upload.path, "-t", "8", "http://127.0.0.1:\(proxy.port)/upload"],
-                                               timeout: 15)
+                let run = try ChildProcess.run(
+                    H2Tools.nghttp, ["-d", upload.path, "-t", "8", "http://127.0.0.1:\(proxy.port)/upload"],
+                    timeout: 15)
                 // The rest of the upload is acknowledged and dropped: the client finishes it and has the answer.
                 #expect(run.status == 0, "nghttp: \(run.status) \(run.stderr.suffix(500))")
                 #expect(run.stdout == "accepted", "\(run.stdout)")

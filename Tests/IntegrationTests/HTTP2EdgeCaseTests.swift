@@ -41,8 +41,9 @@ extension Integration {
             let size = 4 * Self.mib
             try withH2Front(server, upstream: upstream) { front in
                 for tls in [false, true] {
-                    let run = try H2Client.run("rst-isolation", port: front.port(tls: tls), tls: tls,
-                                               ["--big-path", "/big?bytes=\(size)", "--path", "/small"])
+                    let run = try H2Client.run(
+                        "rst-isolation", port: front.port(tls: tls), tls: tls,
+                        ["--big-path", "/big?bytes=\(size)", "--path", "/small"])
                     try #require(run.ok, "tls \(tls): \(run)")
                     let a = try #require(run.stream("A"))
                     #expect(a.resetByClient == "CANCEL" && !a.ended, "\(a)")
@@ -50,8 +51,9 @@ extension Integration {
                     #expect(aBytes > 0 && aBytes < size, "A had \(aBytes) bytes when reset")
                     for label in ["B", "E"] {
                         let big = try #require(run.stream(label))
-                        #expect(big.succeeded() && big.bodyBytes == size && big.patternIntact,
-                                "tls \(tls): \(big) after resetting A")
+                        #expect(
+                            big.succeeded() && big.bodyBytes == size && big.patternIntact,
+                            "tls \(tls): \(big) after resetting A")
                     }
                     for label in ["C", "D", "F"] {
                         let small = try #require(run.stream(label))
@@ -72,8 +74,9 @@ extension Integration {
             try withH2Front(server, upstream: upstream) { front in
                 for tls in [false, true] {
                     let path = "/big?bytes=\(size)" + (tls ? "&chunked=1" : "")
-                    let run = try H2Client.run("flow-download", port: front.port(tls: tls), tls: tls,
-                                               ["--path", path, "--window", "16384", "--step", "4096", "--streams", "2"])
+                    let run = try H2Client.run(
+                        "flow-download", port: front.port(tls: tls), tls: tls,
+                        ["--path", path, "--window", "16384", "--step", "4096", "--streams", "2"])
                     try #require(run.ok, "tls \(tls): \(run)")
                     #expect(run.streams.count == 2)
                     for stream in run.streams {
@@ -94,19 +97,24 @@ extension Integration {
             try withH2Front(server, upstream: upstream) { front in
                 for tls in [false, true] {
                     let before = upstream.requestCount
-                    let run = try H2Client.run("flow-upload", port: front.port(tls: tls), tls: tls,
-                                               ["--path", "/upload", "--bytes", String(size)] + (tls ? ["--content-length"] : []))
+                    let run = try H2Client.run(
+                        "flow-upload", port: front.port(tls: tls), tls: tls,
+                        ["--path", "/upload", "--bytes", String(size)] + (tls ? ["--content-length"] : []))
                     try #require(run.ok, "tls \(tls): \(run)")
                     let response = try #require(run.stream("upload"))
                     #expect(response.succeeded() && response.body == "received", "\(response)")
                     // The premise: the upload outgrew the server's windows (else raise `size`).
-                    #expect((run.int("windowWaits") ?? 0) > 0,
-                            "the upload never waited for a WINDOW_UPDATE: the server's windows exceed \(size) bytes, so flow control went untested")
+                    #expect(
+                        (run.int("windowWaits") ?? 0) > 0,
+                        "the upload never waited for a WINDOW_UPDATE: the server's windows exceed \(size) bytes, so flow control went untested"
+                    )
                     #expect(upstream.waitForRequests(before + 1))
                     let seen = try #require(upstream.requests.last)
                     #expect(seen.method == "POST" && seen.path == "/upload")
-                    #expect(seen.complete && seen.bodyCount == size && seen.bodyMatchesPattern,
-                            "tls \(tls): upstream got \(seen.bodyCount) bytes, complete \(seen.complete), intact \(seen.bodyMatchesPattern), framing \(seen.framing)")
+                    #expect(
+                        seen.complete && seen.bodyCount == size && seen.bodyMatchesPattern,
+                        "tls \(tls): upstream got \(seen.bodyCount) bytes, complete \(seen.complete), intact \(seen.bodyMatchesPattern), framing \(seen.framing)"
+                    )
                     #expect(seen.framing == .chunked || seen.framing == .contentLength(size), "framing \(seen.framing)")
                     if tls { #expect(seen.headers["content-length"] == String(size), "\(seen.headers)") }
                 }
@@ -121,13 +129,15 @@ extension Integration {
             let upstream = try H2Upstream.make()
             defer { upstream.stop() }
             try withH2Front(server, upstream: upstream) { front in
-                let run = try H2Client.run("concurrency", port: front.h2cPort,
-                                           ["--hold-path", "/hold", "--extra-path", "/extra", "--path", "/after"])
+                let run = try H2Client.run(
+                    "concurrency", port: front.h2cPort,
+                    ["--hold-path", "/hold", "--extra-path", "/extra", "--path", "/after"])
                 try #require(run.ok, "\(run)")
                 #expect(run.int("advertisedMaxConcurrentStreams") == 100)
                 let extra = try #require(run.object("extra"))
-                #expect(extra.resetByServer == "REFUSED_STREAM" && extra.status == nil,
-                        "the stream beyond the limit: \(extra)")
+                #expect(
+                    extra.resetByServer == "REFUSED_STREAM" && extra.status == nil,
+                    "the stream beyond the limit: \(extra)")
                 let held = (run.json["heldStatuses"] as? [String: Any])?.compactMapValues { ($0 as? NSNumber)?.intValue }
                 #expect(held == ["200": 100], "the held streams' outcomes: \(held ?? [:])")
                 let early = run.json["heldFinishedEarly"] as? [Any]
@@ -209,7 +219,8 @@ extension Integration {
                         #expect(closed - done < 2, "closed \(closed - done) s after the last stream ended")
                     }
                     let status = front.waitForExit(timeout: 5)
-                    #expect(status == 0, "exit status \(status.map(String.init) ?? "still running 5 s later"); log:\n\(front.log.suffix(2048))")
+                    #expect(
+                        status == 0, "exit status \(status.map(String.init) ?? "still running 5 s later"); log:\n\(front.log.suffix(2048))")
                     #expect(Date().timeIntervalSince(signalled) < 5)
                 }
                 #expect(upstream.requestCount == 1)

@@ -7,46 +7,48 @@ import Testing
 /// given ("\u00e9" in the JSON is the byte 0xE9). Prints one JSON object: label → "status 400",
 /// "reset PROTOCOL_ERROR", "goaway …" or "silent".
 private let rulesClient = """
-import json, socket, sys
-import h2.config, h2.connection, h2.events
-port, cases = int(sys.argv[1]), json.loads(sys.argv[2])
-out = {}
-for label, fields in cases:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-    conn = h2.connection.H2Connection(config=h2.config.H2Configuration(
-        client_side=True, validate_outbound_headers=False, normalize_outbound_headers=False,
-        validate_inbound_headers=False))
-    conn.initiate_connection()
-    conn.send_headers(1, [(n.encode("latin-1"), v.encode("latin-1")) for n, v in fields], end_stream=True)
-    sock.sendall(conn.data_to_send())
-    result = "silent"
-    try:
-        while result == "silent":
-            data = sock.recv(65536)
-            if not data:
-                result = "closed"
-                break
-            for event in conn.receive_data(data):
-                if isinstance(event, h2.events.ResponseReceived) and event.stream_id == 1:
-                    result = "status " + dict(event.headers)[b":status"].decode()
-                elif isinstance(event, h2.events.StreamReset) and event.stream_id == 1:
-                    result = "reset " + h2.errors.ErrorCodes(event.error_code).name
-                elif isinstance(event, h2.events.ConnectionTerminated):
-                    result = "goaway " + h2.errors.ErrorCodes(event.error_code).name
-            sock.sendall(conn.data_to_send())
-    except (OSError, h2.exceptions.ProtocolError) as error:
-        result = result if result != "silent" else "error " + type(error).__name__
-    sock.close()
-    out[label] = result
-print(json.dumps(out))
-"""
+    import json, socket, sys
+    import h2.config, h2.connection, h2.events
+    port, cases = int(sys.argv[1]), json.loads(sys.argv[2])
+    out = {}
+    for label, fields in cases:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        conn = h2.connection.H2Connection(config=h2.config.H2Configuration(
+            client_side=True, validate_outbound_headers=False, normalize_outbound_headers=False,
+            validate_inbound_headers=False))
+        conn.initiate_connection()
+        conn.send_headers(1, [(n.encode("latin-1"), v.encode("latin-1")) for n, v in fields], end_stream=True)
+        sock.sendall(conn.data_to_send())
+        result = "silent"
+        try:
+            while result == "silent":
+                data = sock.recv(65536)
+                if not data:
+                    result = "closed"
+                    break
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.ResponseReceived) and event.stream_id == 1:
+                        result = "status " + dict(event.headers)[b":status"].decode()
+                    elif isinstance(event, h2.events.StreamReset) and event.stream_id == 1:
+                        result = "reset " + h2.errors.ErrorCodes(event.error_code).name
+                    elif isinstance(event, h2.events.ConnectionTerminated):
+                        result = "goaway " + h2.errors.ErrorCodes(event.error_code).name
+                sock.sendall(conn.data_to_send())
+        except (OSError, h2.exceptions.ProtocolError) as error:
+            result = result if result != "silent" else "error " + type(error).__name__
+        sock.close()
+        out[label] = result
+    print(json.dumps(out))
+    """
 
 extension Integration {
     @Suite("HTTP/2 request rules")
     struct HTTP2RequestRulesTests {
         /// A request as pseudo-fields plus `extra`, each pseudo-field replaceable (nil value: left out).
-        private static func request(method: String? = "GET", scheme: String? = "http", authority: String? = "x",
-                                    path: String? = "/ok", _ extra: [(String, String)] = []) -> [[String]] {
+        private static func request(
+            method: String? = "GET", scheme: String? = "http", authority: String? = "x",
+            path: String? = "/ok", _ extra: [(String, String)] = []
+        ) -> [[String]] {
             let pseudo: [(String, String?)] = [(":method", method), (":scheme", scheme), (":authority", authority), (":path", path)]
             return pseudo.compactMap { name, value in value.map { [name, $0] } } + extra.map { [$0.0, $0.1] }
         }
@@ -88,15 +90,20 @@ extension Integration {
                 for c in Self.cases {
                     let got = results[c.label] ?? "missing"
                     let answered = got == "status \(c.status)"
-                    #expect(answered || (!c.strict && got == "reset PROTOCOL_ERROR"),
-                            "\(c.label): \(got), expected status \(c.status)\(c.strict ? "" : " or reset PROTOCOL_ERROR")")
+                    #expect(
+                        answered || (!c.strict && got == "reset PROTOCOL_ERROR"),
+                        "\(c.label): \(got), expected status \(c.status)\(c.strict ? "" : " or reset PROTOCOL_ERROR")")
                 }
                 #expect(upstream.requestCount == 0, "refused requests reached the upstream: \(upstream.requests.map(\.target))")
 
                 // The rules refuse only what they should: a well-formed request passes, its host intact.
-                let ok = try ChildProcess.run(H2Tools.python, ["-c", rulesClient, String(proxy.port),
-                                                               #"[["fine", [[":method","GET"],[":scheme","http"],[":authority","x:8080"],[":path","/a%20b?q=1&r=*"]]]]"#],
-                                              timeout: 20)
+                let ok = try ChildProcess.run(
+                    H2Tools.python,
+                    [
+                        "-c", rulesClient, String(proxy.port),
+                        #"[["fine", [[":method","GET"],[":scheme","http"],[":authority","x:8080"],[":path","/a%20b?q=1&r=*"]]]]"#,
+                    ],
+                    timeout: 20)
                 #expect(ok.stdout.contains(#""fine": "status 200""#), "\(ok.stdout) \(ok.stderr.suffix(500))")
                 #expect(upstream.waitForRequests(1))
                 #expect(upstream.requests.first?.target == "/a%20b?q=1&r=*")

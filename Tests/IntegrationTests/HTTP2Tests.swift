@@ -18,14 +18,20 @@ extension Integration {
         /// The `requests:` and `status codes:` lines of an h2load run.
         static func h2loadSummary(_ output: String) -> (requests: String, codes: String) {
             let lines = output.split(separator: "\n").map(String.init)
-            return (lines.first { $0.hasPrefix("requests:") } ?? "no requests line",
-                    lines.first { $0.hasPrefix("status codes:") } ?? "no status codes line")
+            return (
+                lines.first { $0.hasPrefix("requests:") } ?? "no requests line",
+                lines.first { $0.hasPrefix("status codes:") } ?? "no status codes line"
+            )
         }
 
         static func h2load(_ url: String, requests: Int, clients: Int, streams: Int) throws -> (status: Int32, output: String) {
             try H2Tools.require(H2Tools.h2load, package: "nghttp2-client")
-            let result = try ChildProcess.run(H2Tools.h2load, ["-n", String(requests), "-c", String(clients), "-m", String(streams),
-                                                               "-T", "20", url], timeout: 60)
+            let result = try ChildProcess.run(
+                H2Tools.h2load,
+                [
+                    "-n", String(requests), "-c", String(clients), "-m", String(streams),
+                    "-T", "20", url,
+                ], timeout: 60)
             return (result.status, result.stdout + result.stderr)
         }
 
@@ -70,7 +76,9 @@ extension Integration {
                 #expect(seen.headers["host"] == "127.0.0.1:\(tlsPort)", "\(seen.headers)")
 
                 let file = dir.url.appendingPathComponent("big.bin")
-                let big = try Self.curl(["-k", "--http2", "-o", file.path, "-w", "%{http_version} %{http_code}", "https://127.0.0.1:\(tlsPort)/big"])
+                let big = try Self.curl([
+                    "-k", "--http2", "-o", file.path, "-w", "%{http_version} %{http_code}", "https://127.0.0.1:\(tlsPort)/big",
+                ])
                 #expect(big.status == 0 && big.stdout == "2 200", "\(big.stdout) \(big.stderr)")
                 let body = try [UInt8](Data(contentsOf: file))
                 #expect(byteDiff(body, BodyPattern.bytes(count: size)) == nil, "\(byteDiff(body, BodyPattern.bytes(count: size)) ?? "")")
@@ -89,8 +97,12 @@ extension Integration {
             let (config, tlsPort, _) = try ProxyConfig.single(primary: upstream).withTLSListener(in: dir)
             try withProxy(config) { _ in
                 for (offer, want) in [("h2", "h2"), ("h2,http/1.1", "h2"), ("http/1.1,h2", "h2"), ("http/1.1", "http/1.1")] {
-                    let result = try ChildProcess.run(H2Tools.openssl, ["s_client", "-connect", "127.0.0.1:\(tlsPort)", "-servername", "localhost",
-                                                                        "-alpn", offer], stdin: "", timeout: 10)
+                    let result = try ChildProcess.run(
+                        H2Tools.openssl,
+                        [
+                            "s_client", "-connect", "127.0.0.1:\(tlsPort)", "-servername", "localhost",
+                            "-alpn", offer,
+                        ], stdin: "", timeout: 10)
                     let output = result.stdout + result.stderr
                     #expect(output.contains("ALPN protocol: \(want)\n"), "offering \(offer): \(output.suffix(1500))")
                 }
@@ -113,7 +125,8 @@ extension Integration {
                     #expect(result.status == 0, "nghttp \(base): exit \(result.status)\n\(output.suffix(3000))")
                     let statuses = output.split(separator: "\n").filter { $0.contains("recv (stream_id=") && $0.contains(":status: ") }
                     #expect(statuses.count == 10 && statuses.allSatisfy { $0.hasSuffix(":status: 200") }, "\(base): \(statuses)")
-                    #expect(output.components(separatedBy: "] Connected").count - 1 == 1, "\(base): not one connection\n\(output.prefix(2000))")
+                    #expect(
+                        output.components(separatedBy: "] Connected").count - 1 == 1, "\(base): not one connection\n\(output.prefix(2000))")
                     if base.hasPrefix("https") { #expect(output.contains("The negotiated protocol: h2"), "\(output.prefix(2000))") }
                     #expect(upstream.waitForRequests(before + 10))
                     #expect(upstream.requests.dropFirst(before).map(\.path).sorted() == paths.sorted())
@@ -167,13 +180,16 @@ extension Integration {
         /// also chooses the route.
         @Test func forwardedStreamCarriesAuthorityMethodPathFieldsAndBodyBothWays() throws {
             let upstream = try TestUpstream { _ in
-                .respond(UpstreamResponse(status: 201, headers: [
-                    HTTPField("Connection", "x-private"),
-                    HTTPField("X-Private", "secret"),
-                    HTTPField("Keep-Alive", "timeout=30"),
-                    HTTPField("Upgrade", "h2c"),
-                    HTTPField("X-Up", "1"),
-                ], body: .chunked(["hello ".bytes, "from ".bytes, "upstream".bytes])))
+                .respond(
+                    UpstreamResponse(
+                        status: 201,
+                        headers: [
+                            HTTPField("Connection", "x-private"),
+                            HTTPField("X-Private", "secret"),
+                            HTTPField("Keep-Alive", "timeout=30"),
+                            HTTPField("Upgrade", "h2c"),
+                            HTTPField("X-Up", "1"),
+                        ], body: .chunked(["hello ".bytes, "from ".bytes, "upstream".bytes])))
             }
             let routed = try TestUpstream(name: "routed") { request in .text("routed \(request.target)") }
             defer { upstream.stop(); routed.stop() }
@@ -183,11 +199,13 @@ extension Integration {
             ])
             try withProxy(config) { proxy in
                 let size = 100_000
-                let run = try H2Client.run("request", port: proxy.port, [
-                    "--authority", "example.test", "--method", "POST", "--path", "/path/x?q=1&r=2",
-                    "--header", "x-custom: kept", "--header", "x-forwarded-for: 10.0.0.1", "--header", "user-agent: h2itest",
-                    "--body-bytes", String(size), "--lenient-headers",
-                ])
+                let run = try H2Client.run(
+                    "request", port: proxy.port,
+                    [
+                        "--authority", "example.test", "--method", "POST", "--path", "/path/x?q=1&r=2",
+                        "--header", "x-custom: kept", "--header", "x-forwarded-for: 10.0.0.1", "--header", "user-agent: h2itest",
+                        "--body-bytes", String(size), "--lenient-headers",
+                    ])
                 try #require(run.ok, "\(run)")
                 let response = try #require(run.streams.first)
                 #expect(response.succeeded(201) && response.body == "hello from upstream", "\(response)")
@@ -205,8 +223,9 @@ extension Integration {
                     .map { $0.trimmingCharacters(in: .whitespaces) }
                 #expect(forwardedFor == ["10.0.0.1", "127.0.0.1"], "X-Forwarded-For: \(seen.headers.values("x-forwarded-for"))")
                 #expect(!seen.headers.contains { $0.name.hasPrefix(":") }, "pseudo-headers reached the upstream: \(seen.headers)")
-                #expect(seen.complete && seen.bodyCount == size && seen.bodyMatchesPattern,
-                        "upstream body: \(seen.bodyCount) bytes, complete \(seen.complete), intact \(seen.bodyMatchesPattern)")
+                #expect(
+                    seen.complete && seen.bodyCount == size && seen.bodyMatchesPattern,
+                    "upstream body: \(seen.bodyCount) bytes, complete \(seen.complete), intact \(seen.bodyMatchesPattern)")
                 #expect(seen.framing == .chunked || seen.framing == .contentLength(size), "framing \(seen.framing)")
 
                 let byHost = try H2Client.run("request", port: proxy.port, ["--authority", "routed.test", "--path", "/r", "--path", "/s"])
@@ -233,8 +252,12 @@ extension Integration {
                 let metrics = try M.scrape(proxy) { $0.sum(M.requests, ["route": "web"]) >= Double(n) }
                 let p200 = metrics.value(M.requests, ["route": "web", "arm": "primary", "code": "200"])
                 let c200 = metrics.value(M.requests, ["route": "web", "arm": "canary", "code": "200"])
-                #expect(p200 == Double(primary.requestCount), "primary: \(p200.map { "\($0)" } ?? "missing"), upstream saw \(primary.requestCount)")
-                #expect(c200 == Double(canary.requestCount), "canary: \(c200.map { "\($0)" } ?? "missing"), upstream saw \(canary.requestCount)")
+                #expect(
+                    p200 == Double(primary.requestCount),
+                    "primary: \(p200.map { "\($0)" } ?? "missing"), upstream saw \(primary.requestCount)")
+                #expect(
+                    c200 == Double(canary.requestCount), "canary: \(c200.map { "\($0)" } ?? "missing"), upstream saw \(canary.requestCount)"
+                )
                 #expect(metrics.sum(M.requests, ["route": "web"]) == Double(n), "\(metrics.samples(M.requests))")
                 M.checkHistogram(metrics, route: "web", arm: "primary", expectedCount: primary.requestCount)
                 M.checkHistogram(metrics, route: "web", arm: "canary", expectedCount: canary.requestCount)

@@ -23,8 +23,11 @@ private struct CurlH2Result {
 }
 
 private func curlH2(_ port: UInt16, _ path: String, _ extra: [String] = []) throws -> CurlH2Result {
-    CurlH2Result(try ChildProcess.run(H2Tools.curl, ["-sv", "--http2-prior-knowledge", "--max-time", "10"] + extra
-        + ["http://127.0.0.1:\(port)\(path)"], timeout: 15))
+    CurlH2Result(
+        try ChildProcess.run(
+            H2Tools.curl,
+            ["-sv", "--http2-prior-knowledge", "--max-time", "10"] + extra
+                + ["http://127.0.0.1:\(port)\(path)"], timeout: 15))
 }
 
 /// One route whose arms are HTTP/2 upstreams.
@@ -50,10 +53,12 @@ extension Integration {
                 // 14 (UNAVAILABLE) fails the arm; 5 (NOT_FOUND) is an answer about the request; 0 is success.
                 for (i, code) in ["14", "5", "0", "14", "0", "5", "14", "0", "0", "14"].enumerated() {
                     let message = "request \(i)"
-                    let r = try curlH2(proxy.port, "/grpc/pkg.Service/Call", [
-                        "-H", "content-type: application/grpc", "-H", "te: trailers", "-H", "x-grpc-status: \(code)",
-                        "--data-binary", message,
-                    ])
+                    let r = try curlH2(
+                        proxy.port, "/grpc/pkg.Service/Call",
+                        [
+                            "-H", "content-type: application/grpc", "-H", "te: trailers", "-H", "x-grpc-status: \(code)",
+                            "--data-binary", message,
+                        ])
                     #expect(r.exitCode == 0)
                     #expect(r.status == 200)
                     #expect(r.body == message, "the request body came back through the upstream")
@@ -73,9 +78,12 @@ extension Integration {
                 for (arm, name) in [("primary", "v1"), ("canary", "v2")] {
                     let labels = ["route": "grpc", "arm": arm]
                     // An arm that answered nothing may have no sample at all.
-                    #expect((metrics.value("canarygate_requests_total", labels.merging(["code": "200"]) { $1 }) ?? 0) == Double(answeredBy[name] ?? 0))
-                    #expect((metrics.value("canarygate_upstream_failures_total", labels.merging(["source": "grpc_error"]) { $1 }) ?? 0)
-                        == Double(failedBy[name] ?? 0), "grpc-status 14 counted against \(arm), 5 and 0 not")
+                    #expect(
+                        (metrics.value("canarygate_requests_total", labels.merging(["code": "200"]) { $1 }) ?? 0)
+                            == Double(answeredBy[name] ?? 0))
+                    #expect(
+                        (metrics.value("canarygate_upstream_failures_total", labels.merging(["source": "grpc_error"]) { $1 }) ?? 0)
+                            == Double(failedBy[name] ?? 0), "grpc-status 14 counted against \(arm), 5 and 0 not")
                 }
             }
         }
@@ -88,9 +96,13 @@ extension Integration {
             let upload = dir.url.appendingPathComponent("upload")
             try Data(repeating: 0x61, count: 3_000_000).write(to: upload)
             try withProxy(h2Route(primary: v1)) { proxy in
-                let down = try ChildProcess.run(H2Tools.curl, ["-s", "--http2-prior-knowledge", "--max-time", "20", "-o", "/dev/null",
-                                                               "-w", "%{http_code} %{size_download}", "http://127.0.0.1:\(proxy.port)/big/4000000"],
-                                                timeout: 25)
+                let down = try ChildProcess.run(
+                    H2Tools.curl,
+                    [
+                        "-s", "--http2-prior-knowledge", "--max-time", "20", "-o", "/dev/null",
+                        "-w", "%{http_code} %{size_download}", "http://127.0.0.1:\(proxy.port)/big/4000000",
+                    ],
+                    timeout: 25)
                 #expect(down.stdout == "200 4000000")
                 let up = try curlH2(proxy.port, "/echo", ["--data-binary", "@\(upload.path)"])
                 #expect(up.status == 200)
@@ -114,9 +126,12 @@ extension Integration {
                 let next = try curlH2(proxy.port, "/echo")
                 #expect(next.status == 200)
                 let metrics = try Integration.Metrics.scrape(proxy) {
-                    ($0.value("canarygate_upstream_failures_total", ["route": "grpc", "arm": "primary", "source": "upstream_reset"]) ?? 0) >= 1
+                    ($0.value("canarygate_upstream_failures_total", ["route": "grpc", "arm": "primary", "source": "upstream_reset"]) ?? 0)
+                        >= 1
                 }
-                #expect(metrics.value("canarygate_upstream_failures_total", ["route": "grpc", "arm": "primary", "source": "upstream_reset"]) == 1)
+                #expect(
+                    metrics.value("canarygate_upstream_failures_total", ["route": "grpc", "arm": "primary", "source": "upstream_reset"])
+                        == 1)
                 #expect(metrics.value("canarygate_requests_total", ["route": "grpc", "arm": "primary", "code": "502"]) == 1)
             }
         }
@@ -157,16 +172,21 @@ extension Integration.HTTP2UpstreamTests {
             defer { dir.remove() }
             let out = dir.url.appendingPathComponent("slow")
             // A one-second response in flight on v1 while the reload moves the route to v2.
-            let slow = try ChildProcess(path: H2Tools.curl, arguments: ["-s", "--http2-prior-knowledge", "--max-time", "10",
-                                                                        "-w", " %{http_code}", "http://127.0.0.1:\(proxy.port)/slow"],
-                                        stdoutPath: out.path)
+            let slow = try ChildProcess(
+                path: H2Tools.curl,
+                arguments: [
+                    "-s", "--http2-prior-knowledge", "--max-time", "10",
+                    "-w", " %{http_code}", "http://127.0.0.1:\(proxy.port)/slow",
+                ],
+                stdoutPath: out.path)
             defer { slow.terminate(grace: 0) }
             usleep(300_000)
             try proxy.rewriteConfig(h2Route(primary: v2))
             #expect(try proxy.reloadBySignal().lastError == nil)
             #expect(try curlH2(proxy.port, "/echo").fields["x-upstream"] == "v2", "new streams go to the new endpoint")
             #expect(slow.wait(timeout: 10))
-            #expect((try? String(contentsOf: out, encoding: .utf8)) == "slow done 200", "the stream in flight on the removed endpoint finished")
+            #expect(
+                (try? String(contentsOf: out, encoding: .utf8)) == "slow done 200", "the stream in flight on the removed endpoint finished")
         }
     }
 }
@@ -186,8 +206,12 @@ extension Integration.HTTP2UpstreamTests {
             return ProxyConfig(routes: [RouteSpec("grpc", primary: arm)])
         }
         try withProxy(config(serverName: "localhost")) { proxy in
-            let r = try curlH2(proxy.port, "/grpc/pkg.Service/Call", ["-H", "content-type: application/grpc", "-H", "x-grpc-status: 0",
-                                                                     "--data-binary", "over tls"])
+            let r = try curlH2(
+                proxy.port, "/grpc/pkg.Service/Call",
+                [
+                    "-H", "content-type: application/grpc", "-H", "x-grpc-status: 0",
+                    "--data-binary", "over tls",
+                ])
             #expect(r.status == 200)
             #expect(r.body == "over tls")
             #expect(r.fields["x-upstream"] == "v1")
@@ -198,7 +222,9 @@ extension Integration.HTTP2UpstreamTests {
             #expect(r.status == 502)
             #expect(r.body.contains("TLS"))
             let metrics = try Integration.Metrics.scrape(proxy)
-            #expect(metrics.value("canarygate_upstream_failures_total", ["route": "grpc", "arm": "primary", "source": "tls_handshake_failed"]) == 1)
+            #expect(
+                metrics.value("canarygate_upstream_failures_total", ["route": "grpc", "arm": "primary", "source": "tls_handshake_failed"])
+                    == 1)
         }
     }
 }
@@ -209,8 +235,12 @@ extension Integration.HTTP2UpstreamTests {
         let v1 = try H2UpstreamProcess(name: "v1")
         defer { v1.stop() }
         try withProxy(h2Route(primary: v1)) { proxy in
-            let r = try curlH2(proxy.port, "/refuse-once/pkg.Service/Call", ["-H", "content-type: application/grpc",
-                                                                             "--data-binary", "sent twice"])
+            let r = try curlH2(
+                proxy.port, "/refuse-once/pkg.Service/Call",
+                [
+                    "-H", "content-type: application/grpc",
+                    "--data-binary", "sent twice",
+                ])
             #expect(r.status == 200)
             #expect(r.fields["x-attempts"] == "2", "the proxy sent the refused stream again")
             #expect(r.body == "sent twice", "the body was sent again intact")
@@ -219,7 +249,9 @@ extension Integration.HTTP2UpstreamTests {
                 ($0.value("canarygate_requests_total", ["route": "grpc", "arm": "primary", "code": "200"]) ?? 0) >= 1
             }
             #expect(metrics.value("canarygate_requests_total", ["route": "grpc", "arm": "primary", "code": "200"]) == 1)
-            #expect((metrics.value("canarygate_upstream_failures_total", ["route": "grpc", "arm": "primary", "source": "upstream_reset"]) ?? 0) == 0)
+            #expect(
+                (metrics.value("canarygate_upstream_failures_total", ["route": "grpc", "arm": "primary", "source": "upstream_reset"]) ?? 0)
+                    == 0)
         }
     }
 }

@@ -50,14 +50,20 @@ extension Integration {
             }
             defer { upstream.stop() }
             let client = try RawClient(port: upstream.port)
-            let chunkedUpload = HTTPText.request("POST", "/chunked", headers: [HTTPField("Transfer-Encoding", "chunked")],
-                                                 body: HTTPText.chunked(["hello ".bytes, "world".bytes]))
+            let chunkedUpload = HTTPText.request(
+                "POST", "/chunked", headers: [HTTPField("Transfer-Encoding", "chunked")],
+                body: HTTPText.chunked(["hello ".bytes, "world".bytes]))
             let echoed = try client.exchange(chunkedUpload)
             #expect(echoed.text == "hello world")
             #expect(echoed.framing == .chunked)
 
-            try client.send(HTTPText.request("POST", "/cl", headers: [HTTPField("Expect", "100-continue"),
-                                                                      HTTPField("Content-Length", "4")]))
+            try client.send(
+                HTTPText.request(
+                    "POST", "/cl",
+                    headers: [
+                        HTTPField("Expect", "100-continue"),
+                        HTTPField("Content-Length", "4"),
+                    ]))
             let interim = try client.readResponse()
             #expect(interim.status == 100)
             try client.send("data")

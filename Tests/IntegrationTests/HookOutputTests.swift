@@ -21,8 +21,11 @@ extension Integration {
             var spec = RolloutSpec(primary: primary, canary: canary)
             spec.statePath = stateFile.path
             // 20,000 bytes of noise, then what a deploy script might print last: a credential.
-            spec.hooks = [.exec("leaky", "pre-rollout",
-                                ["sh", "-c", "i=0; while [ $i -lt 2000 ]; do echo 123456789; i=$((i+1)); done; echo token=OUTPUT-MARKER; exit 3"])]
+            spec.hooks = [
+                .exec(
+                    "leaky", "pre-rollout",
+                    ["sh", "-c", "i=0; while [ $i -lt 2000 ]; do echo 123456789; i=$((i+1)); done; echo token=OUTPUT-MARKER; exit 3"])
+            ]
             try withRolloutProxy(spec, dir: dir) { proxy in
                 let (s, ended) = try proxy.waitForRollout(timeout: 10) { $0.phase == "Failed" }
                 #expect(ended, "the failing pre-rollout hook did not fail the rollout: \(s)\n\(Self.logExcerpt(proxy))")
@@ -36,11 +39,13 @@ extension Integration {
                 }
                 let persisted = (try? String(contentsOf: stateFile, encoding: .utf8)) ?? ""
                 #expect(persisted.contains("Failed"), "state file: \(persisted.prefix(300))")
-                #expect(!persisted.contains("OUTPUT-MARKER") && !persisted.contains("123456789"),
-                        "hook output in the state file: \(persisted.prefix(500))")
+                #expect(
+                    !persisted.contains("OUTPUT-MARKER") && !persisted.contains("123456789"),
+                    "hook output in the state file: \(persisted.prefix(500))")
                 var info = stat()
-                #expect(stat(stateFile.path, &info) == 0 && info.st_mode & 0o777 == 0o600,
-                        "state file mode \(String(info.st_mode & 0o7777, radix: 8))")
+                #expect(
+                    stat(stateFile.path, &info) == 0 && info.st_mode & 0o777 == 0o600,
+                    "state file mode \(String(info.st_mode & 0o7777, radix: 8))")
             }
         }
     }

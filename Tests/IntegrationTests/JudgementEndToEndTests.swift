@@ -51,7 +51,7 @@ extension Integration {
                 // these backends add 3 ms per request in flight, so its median runs 3–6 ms above the primary's
                 // (measured: a Hodges-Lehmann lower bound of up to 5.9 ms), which the default 5 ms would count as a
                 // slowdown of a healthy canary; the faults below are 300 ms and hangs.
-                "comparison: { allowedErrorRateIncrease: 2, minLatencyIncrease: 10ms }",
+                "comparison: { allowedErrorRateIncrease: 2, minLatencyIncrease: 10ms }"
             ]
             return spec
         }
@@ -95,8 +95,9 @@ extension Integration {
                     if let v = s.verdicts.first(where: { $0.judge == "sequential" }) { sequential = v }
                     return done(s)
                 }
-                return Run(status: s, met: met, history: history, failingVerdictsSeen: seen, lastSequential: sequential, load: load.snapshot,
-                           seconds: Date().timeIntervalSince(started))
+                return Run(
+                    status: s, met: met, history: history, failingVerdictsSeen: seen, lastSequential: sequential, load: load.snapshot,
+                    seconds: Date().timeIntervalSince(started))
             }
         }
 
@@ -111,8 +112,9 @@ extension Integration {
         /// Rolled back: phase Failed, weights 0, the message says so.
         static func expectRolledBack(_ run: Run, _ proxy: RolloutProxy, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
             let s = run.status
-            #expect(s.phase == "Failed" && s.weight == 0 && s.routeWeight == 0 && s.message.contains("rolled back"),
-                    "\(what): \(run)\n\(RolloutEndToEnd.logExcerpt(proxy))", sourceLocation: sourceLocation)
+            #expect(
+                s.phase == "Failed" && s.weight == 0 && s.routeWeight == 0 && s.message.contains("rolled back"),
+                "\(what): \(run)\n\(RolloutEndToEnd.logExcerpt(proxy))", sourceLocation: sourceLocation)
             #expect(!run.everPromoted, "\(what) was promoted: steps \(run.history.description)", sourceLocation: sourceLocation)
         }
 
@@ -131,16 +133,25 @@ extension Integration {
             try withRolloutProxy(Self.spec(primary: primary, canary: canary)) { proxy in
                 let run = try Self.run(proxy, timeout: 35, until: Self.ended)
                 let s = run.status
-                print("[judgement a] \(run.description.replacingOccurrences(of: "\n", with: " | ")) | \(primary.statsText) | \(canary.statsText)")
-                #expect(run.met && s.phase == "Promoted" && s.weight == 100 && s.routeWeight == 100,
-                        "healthy load-dependent canary: \(run)\n\(RolloutEndToEnd.logExcerpt(proxy))")
+                print(
+                    "[judgement a] \(run.description.replacingOccurrences(of: "\n", with: " | ")) | \(primary.statsText) | \(canary.statsText)"
+                )
+                #expect(
+                    run.met && s.phase == "Promoted" && s.weight == 100 && s.routeWeight == 100,
+                    "healthy load-dependent canary: \(run)\n\(RolloutEndToEnd.logExcerpt(proxy))")
                 #expect(!run.history.steps.contains { $0.phase == "Failed" }, "rolled back: \(run.history.description)")
-                #expect(run.history.contains(inOrder: [Step(phase: "Progressing", weight: 20), Step(phase: "Progressing", weight: 40),
-                                                       Step(phase: "Progressing", weight: 60), Step(phase: "Promoted", weight: 100)]),
-                        "steps: \(run.history.description)")
-                #expect(run.history.steps.allSatisfy { [0, 20, 40, 60, 100].contains($0.weight) }, "a weight off the schedule: \(run.history.description)")
+                #expect(
+                    run.history.contains(inOrder: [
+                        Step(phase: "Progressing", weight: 20), Step(phase: "Progressing", weight: 40),
+                        Step(phase: "Progressing", weight: 60), Step(phase: "Promoted", weight: 100),
+                    ]),
+                    "steps: \(run.history.description)")
+                #expect(
+                    run.history.steps.allSatisfy { [0, 20, 40, 60, 100].contains($0.weight) },
+                    "a weight off the schedule: \(run.history.description)")
                 // The harness: both arms answered, nothing but 200s.
-                #expect(run.load.answered >= 500 && run.load.byArm["v1", default: 0] > 0 && run.load.byArm["v2", default: 0] > 0
+                #expect(
+                    run.load.answered >= 500 && run.load.byArm["v1", default: 0] > 0 && run.load.byArm["v2", default: 0] > 0
                         && run.load.byStatus.keys.allSatisfy { $0 == 200 } && run.load.errors == 0, "load: \(run.load)")
             }
         }
@@ -161,8 +172,9 @@ extension Integration {
                 #expect(run.startedProgressing, "the rollout never started: \(run)")
                 Self.expectRolledBack(run, proxy, "canary answering 404 to 20%")
                 // Tolerant on the wording: the reason names the class.
-                #expect(run.status.phase != "Failed" || Self.reason(run.status).contains("4xx"),
-                        "the rollback's reason does not name the 4xx class:\n\(Self.reason(run.status))")
+                #expect(
+                    run.status.phase != "Failed" || Self.reason(run.status).contains("4xx"),
+                    "the rollback's reason does not name the 4xx class:\n\(Self.reason(run.status))")
                 #expect(run.load.count404 > 0, "the canary's 404s never reached a client: \(run.load)")
             }
         }
@@ -190,8 +202,9 @@ extension Integration {
                 // hungReleased: hung requests whose upstream connection the proxy closed once their client had gone.
                 Self.expectRolledBack(run, proxy, "canary hanging 10% (backend \(canary.statsText))")
                 // The harness: requests did hang, and the clients gave up on them.
-                #expect(stats["hung", default: 0] > 0 && run.load.abandoned > 0,
-                        "no hung request given up on: \(canary.statsText); load \(run.load)")
+                #expect(
+                    stats["hung", default: 0] > 0 && run.load.abandoned > 0,
+                    "no hung request given up on: \(canary.statsText); load \(run.load)")
             }
         }
 
@@ -212,9 +225,12 @@ extension Integration {
                 let s = run.status
                 print("[judgement d] \(run.description.replacingOccurrences(of: "\n", with: " | ")) | \(canary.statsText)")
                 #expect(run.startedProgressing, "the rollout never started: \(run)")
-                #expect(!run.everPromoted, "a canary with 3% of requests 300 ms slower was promoted: \(run)\n\(RolloutEndToEnd.logExcerpt(proxy))")
-                #expect(s.phase == "Failed" ? (s.weight == 0 && s.routeWeight == 0) : s.phase == "Progressing",
-                        "neither held nor rolled back: \(s)")
+                #expect(
+                    !run.everPromoted,
+                    "a canary with 3% of requests 300 ms slower was promoted: \(run)\n\(RolloutEndToEnd.logExcerpt(proxy))")
+                #expect(
+                    s.phase == "Failed" ? (s.weight == 0 && s.routeWeight == 0) : s.phase == "Progressing",
+                    "neither held nor rolled back: \(s)")
                 #expect(((try? canary.stats()) ?? [:])["slow", default: 0] > 0, "no slow canary request: \(canary.statsText)")
             }
         }
@@ -254,15 +270,22 @@ extension Integration {
             try withRolloutProxy(spec) { proxy in
                 let run = try Self.run(proxy, timeout: 35, until: Self.ended)
                 let s = run.status
-                print("[judgement e offset \(canaryBurstOffset)] \(run.description.replacingOccurrences(of: "\n", with: " | ")) | \(primary.statsText) | \(canary.statsText)")
+                print(
+                    "[judgement e offset \(canaryBurstOffset)] \(run.description.replacingOccurrences(of: "\n", with: " | ")) | \(primary.statsText) | \(canary.statsText)"
+                )
                 #expect(run.startedProgressing, "the rollout never started: \(run)")
-                #expect(run.sequentialFailuresSeen.isEmpty,
-                        "the sequential judge failed on bursts at the primary's rate (offset \(canaryBurstOffset) s): \(run)\n\(RolloutEndToEnd.logExcerpt(proxy))")
-                #expect(s.phase != "Failed" || !s.message.contains("sequential"),
-                        "rolled back by the sequential judge: \(Self.reason(s))")
+                #expect(
+                    run.sequentialFailuresSeen.isEmpty,
+                    "the sequential judge failed on bursts at the primary's rate (offset \(canaryBurstOffset) s): \(run)\n\(RolloutEndToEnd.logExcerpt(proxy))"
+                )
+                #expect(
+                    s.phase != "Failed" || !s.message.contains("sequential"),
+                    "rolled back by the sequential judge: \(Self.reason(s))")
                 // The harness: there were bursts, and on both arms.
-                #expect(((try? primary.stats()) ?? [:])["burstFailed", default: 0] > 0 && ((try? canary.stats()) ?? [:])["burstFailed", default: 0] > 0,
-                        "bursts: \(primary.statsText); \(canary.statsText)")
+                #expect(
+                    ((try? primary.stats()) ?? [:])["burstFailed", default: 0] > 0
+                        && ((try? canary.stats()) ?? [:])["burstFailed", default: 0] > 0,
+                    "bursts: \(primary.statsText); \(canary.statsText)")
             }
         }
     }

@@ -18,8 +18,9 @@ extension Integration {
                     #expect(!response.announcesClose, "response \(i) closes the client connection")
                 }
                 #expect(upstream.requestCount == 50)
-                #expect(upstream.distinctConnections <= threads,
-                        "50 sequential requests used \(upstream.distinctConnections) upstream connections")
+                #expect(
+                    upstream.distinctConnections <= threads,
+                    "50 sequential requests used \(upstream.distinctConnections) upstream connections")
                 #expect(client.waitForPeer(timeout: 0.1) == .open)
                 #expect(try client.get("/after").status == 200)
 
@@ -27,8 +28,9 @@ extension Integration {
                 for i in 0..<20 {
                     #expect(try proxy.fetch(HTTPText.request("GET", "/fresh\(i)")).status == 200)
                 }
-                #expect(upstream.connectionCount <= threads,
-                        "upstream accepted \(upstream.connectionCount) connections for sequential traffic")
+                #expect(
+                    upstream.connectionCount <= threads,
+                    "upstream accepted \(upstream.connectionCount) connections for sequential traffic")
             }
         }
 
@@ -44,8 +46,9 @@ extension Integration {
                     if i == 3 || i == 7 {
                         batch += HTTPText.request("POST", "/p/\(i)", text: "body of \(i)")
                     } else if i == 5 {
-                        batch += HTTPText.request("POST", "/p/\(i)", headers: [HTTPField("Transfer-Encoding", "chunked")],
-                                                  body: HTTPText.chunked(["chunked ".bytes, "5".bytes]))
+                        batch += HTTPText.request(
+                            "POST", "/p/\(i)", headers: [HTTPField("Transfer-Encoding", "chunked")],
+                            body: HTTPText.chunked(["chunked ".bytes, "5".bytes]))
                     } else {
                         batch += HTTPText.request("GET", "/p/\(i)")
                     }
@@ -69,8 +72,10 @@ extension Integration {
         /// a pooled connection is often dead or dying when reused. Every request must still succeed.
         @Test func staleUpstreamConnectionsAreDetectedOrRetried() throws {
             let upstream = try TestUpstream { request in
-                .respond(UpstreamResponse(headers: [HTTPField("Connection", "keep-alive")],
-                                          body: .fixed("ok \(request.target)".bytes), after: .closeAfter(0.05)))
+                .respond(
+                    UpstreamResponse(
+                        headers: [HTTPField("Connection", "keep-alive")],
+                        body: .fixed("ok \(request.target)".bytes), after: .closeAfter(0.05)))
             }
             defer { upstream.stop() }
             try withProxy(.single(primary: upstream), threads: 1) { proxy in

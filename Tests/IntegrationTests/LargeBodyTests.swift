@@ -64,11 +64,13 @@ extension Integration {
                 let (peak, samples) = probe.finish()
                 let after = proxy.rssKiB() ?? 0
                 #expect(samples > 10, "RSS sampled only \(samples) times")
-                #expect(peak - baseline < Self.rssAllowanceKiB,
-                        "proxy RSS peaked at \(peak) KiB, baseline \(baseline) KiB (\(direction), chunked: \(chunked))")
+                #expect(
+                    peak - baseline < Self.rssAllowanceKiB,
+                    "proxy RSS peaked at \(peak) KiB, baseline \(baseline) KiB (\(direction), chunked: \(chunked))")
                 #expect(after - baseline < Self.rssAllowanceKiB, "proxy RSS after: \(after) KiB, baseline \(baseline) KiB")
-                print("50 MiB \(direction) chunked=\(chunked): \(String(format: "%.2f", elapsed)) s, "
-                      + "RSS baseline \(baseline) KiB, peak \(peak) KiB, after \(after) KiB")
+                print(
+                    "50 MiB \(direction) chunked=\(chunked): \(String(format: "%.2f", elapsed)) s, "
+                        + "RSS baseline \(baseline) KiB, peak \(peak) KiB, after \(after) KiB")
 
                 // The connection is still good for another request.
                 #expect(try client.get("/warmup").text == "warm")

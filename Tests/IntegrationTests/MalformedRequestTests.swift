@@ -23,13 +23,15 @@ extension Integration {
         static let limits = ["maxHeaderBytes": 8192, "maxHeaderCount": 20]
 
         static let cases: [Case] = [
-            Case("CL and TE together",
-                 "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", [400]),
+            Case(
+                "CL and TE together",
+                "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", [400]),
             Case("non-numeric Content-Length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: abc\r\n\r\n", [400]),
             Case("negative Content-Length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", [400]),
             Case("signed Content-Length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello", [400]),
-            Case("differing Content-Lengths",
-                 "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", [400]),
+            Case(
+                "differing Content-Lengths",
+                "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", [400]),
             Case("differing Content-Length list", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\nhello!", [400]),
             Case("obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX-Folded: one\r\n two\r\n\r\n", [400]),
             Case("missing Host on HTTP/1.1", "GET / HTTP/1.1\r\nX-A: b\r\n\r\n", [400]),
@@ -41,12 +43,15 @@ extension Integration {
             Case("invalid method token", "GE(T / HTTP/1.1\r\nHost: a\r\n\r\n", [400]),
             Case("extra space in request line", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", [400]),
             Case("garbage request line", "HELLO\r\nHost: a\r\n\r\n", [400]),
-            Case("head over maxHeaderBytes",
-                 "GET / HTTP/1.1\r\nHost: a\r\nX-Big: \(String(repeating: "b", count: 10_000))\r\n\r\n", [431]),
-            Case("more fields than maxHeaderCount",
-                 "GET / HTTP/1.1\r\nHost: a\r\n" + (0..<30).map { "X-F\($0): v\r\n" }.joined() + "\r\n", [431]),
-            Case("unknown transfer coding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: x-unknown, chunked\r\n\r\n0\r\n\r\n",
-                 [501]),
+            Case(
+                "head over maxHeaderBytes",
+                "GET / HTTP/1.1\r\nHost: a\r\nX-Big: \(String(repeating: "b", count: 10_000))\r\n\r\n", [431]),
+            Case(
+                "more fields than maxHeaderCount",
+                "GET / HTTP/1.1\r\nHost: a\r\n" + (0..<30).map { "X-F\($0): v\r\n" }.joined() + "\r\n", [431]),
+            Case(
+                "unknown transfer coding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: x-unknown, chunked\r\n\r\n0\r\n\r\n",
+                [501]),
             // chunked not final: RFC 9112 §6.3 says 400; an implementation that does not know gzip may say 501.
             Case("final coding not chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", [400, 501]),
             Case("chunked twice", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", [400]),
@@ -62,8 +67,10 @@ extension Integration {
                     do {
                         try client.send(testCase.bytes)
                         let response = try client.readResponse()
-                        #expect(testCase.statuses.contains(response.status),
-                                "\(testCase): got \(response.status) \(response.text.prefix(100).debugDescription), want \(testCase.statuses.sorted())")
+                        #expect(
+                            testCase.statuses.contains(response.status),
+                            "\(testCase): got \(response.status) \(response.text.prefix(100).debugDescription), want \(testCase.statuses.sorted())"
+                        )
                         if response.status != 200 {
                             // After refusing a message it cannot frame, the proxy must not read on.
                             #expect(client.waitForPeer(timeout: 3) == .closed, "\(testCase): connection left open")

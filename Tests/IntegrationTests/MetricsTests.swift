@@ -154,31 +154,38 @@ extension Integration {
         }
 
         /// The histogram of one route and arm: buckets sorted by `le`, cumulative, `+Inf` last and equal to `_count`.
-        static func checkHistogram(_ metrics: PromText, route: String, arm: String, expectedCount: Int,
-                                   sourceLocation: SourceLocation = #_sourceLocation) {
+        static func checkHistogram(
+            _ metrics: PromText, route: String, arm: String, expectedCount: Int,
+            sourceLocation: SourceLocation = #_sourceLocation
+        ) {
             let labels = ["route": route, "arm": arm]
             let buckets = metrics.samples(duration + "_bucket", labels)
                 .compactMap { sample in sample.labels["le"].flatMap(PromText.parseValue).map { (le: $0, count: sample.value) } }
                 .sorted { $0.le < $1.le }
             let count = metrics.value(duration + "_count", labels)
             let sum = metrics.value(duration + "_sum", labels)
-            #expect(count == Double(expectedCount), "\(duration)_count \(labels) = \(count.map { "\($0)" } ?? "missing"), want \(expectedCount)",
-                    sourceLocation: sourceLocation)
+            #expect(
+                count == Double(expectedCount),
+                "\(duration)_count \(labels) = \(count.map { "\($0)" } ?? "missing"), want \(expectedCount)",
+                sourceLocation: sourceLocation)
             guard buckets.count >= 2 else {
                 Issue.record("\(duration)_bucket \(labels): \(buckets.count) buckets", sourceLocation: sourceLocation)
                 return
             }
             #expect(Set(buckets.map(\.le)).count == buckets.count, "duplicate le values: \(buckets)", sourceLocation: sourceLocation)
             #expect(buckets.last?.le == .infinity, "no le=\"+Inf\" bucket: \(buckets)", sourceLocation: sourceLocation)
-            #expect(buckets.last?.count == count, "+Inf bucket \(buckets.last!.count) != _count \(count ?? -1)", sourceLocation: sourceLocation)
+            #expect(
+                buckets.last?.count == count, "+Inf bucket \(buckets.last!.count) != _count \(count ?? -1)", sourceLocation: sourceLocation)
             let decreasing = zip(buckets, buckets.dropFirst()).filter { $0.count > $1.count }
-            #expect(decreasing.isEmpty, "buckets not cumulative at le \(decreasing.map { "\($0.le)→\($1.le)" })",
-                    sourceLocation: sourceLocation)
+            #expect(
+                decreasing.isEmpty, "buckets not cumulative at le \(decreasing.map { "\($0.le)→\($1.le)" })",
+                sourceLocation: sourceLocation)
             #expect(buckets.allSatisfy { $0.count >= 0 && $0.count.rounded() == $0.count }, sourceLocation: sourceLocation)
             if let sum, expectedCount > 0 {
                 // Loopback requests to an immediate upstream: well under 0.5 s each, and not zero.
-                #expect(sum > 0 && sum < Double(expectedCount) * 0.5, "\(duration)_sum \(labels) = \(sum) for \(expectedCount) requests",
-                        sourceLocation: sourceLocation)
+                #expect(
+                    sum > 0 && sum < Double(expectedCount) * 0.5, "\(duration)_sum \(labels) = \(sum) for \(expectedCount) requests",
+                    sourceLocation: sourceLocation)
             } else if sum == nil {
                 Issue.record("\(duration)_sum \(labels) missing", sourceLocation: sourceLocation)
             }
@@ -202,10 +209,12 @@ extension Integration {
                 let c200 = metrics.value(Self.requests, ["route": "web", "arm": "canary", "code": "200"])
                 #expect(p200 == Double(primaryCount), "primary code 200: \(p200.map { "\($0)" } ?? "missing"), clients saw \(primaryCount)")
                 #expect(c200 == Double(canaryCount), "canary code 200: \(c200.map { "\($0)" } ?? "missing"), clients saw \(canaryCount)")
-                #expect(metrics.sum(Self.requests, ["route": "web"]) == Double(n),
-                        "requests_total of route web: \(metrics.samples(Self.requests, ["route": "web"]))")
-                #expect(metrics.samples(Self.requests).allSatisfy { ["primary", "canary"].contains($0.labels["arm"] ?? "") },
-                        "arm labels: \(metrics.samples(Self.requests))")
+                #expect(
+                    metrics.sum(Self.requests, ["route": "web"]) == Double(n),
+                    "requests_total of route web: \(metrics.samples(Self.requests, ["route": "web"]))")
+                #expect(
+                    metrics.samples(Self.requests).allSatisfy { ["primary", "canary"].contains($0.labels["arm"] ?? "") },
+                    "arm labels: \(metrics.samples(Self.requests))")
 
                 Self.checkHistogram(metrics, route: "web", arm: "primary", expectedCount: primaryCount)
                 Self.checkHistogram(metrics, route: "web", arm: "canary", expectedCount: canaryCount)
@@ -217,20 +226,28 @@ extension Integration {
             let primary = try TestUpstream(name: "primary", text: "primary")
             defer { primary.stop() }
             let closedPort = try Posix.freePort()
-            let config = ProxyConfig(routes: [RouteSpec(primary: ArmSpec("v1", primary), canary: ArmSpec("v2", ["127.0.0.1:\(closedPort)"]),
-                                                        weight: 100)])
+            let config = ProxyConfig(routes: [
+                RouteSpec(
+                    primary: ArmSpec("v1", primary), canary: ArmSpec("v2", ["127.0.0.1:\(closedPort)"]),
+                    weight: 100)
+            ])
             try withProxy(config, threads: 1) { proxy in
                 let response = try proxy.fetch(HTTPText.request())
                 #expect(response.status == 502, "\(response.status) \(response.text)")
 
                 let canary = ["route": "web", "arm": "canary"]
-                let metrics = try Self.scrape(proxy) { ($0.value(Self.failures, canary.merging(["source": "connect_refused"]) { $1 }) ?? 0) >= 2 }
+                let metrics = try Self.scrape(proxy) {
+                    ($0.value(Self.failures, canary.merging(["source": "connect_refused"]) { $1 }) ?? 0) >= 2
+                }
                 let c502 = metrics.value(Self.requests, canary.merging(["code": "502"]) { $1 })
                 #expect(c502 == 1, "canary code 502: \(c502.map { "\($0)" } ?? "missing"); all: \(metrics.samples(Self.requests))")
                 // Failures count attempts: the refusal, and that of its retry on the arm's only endpoint.
                 // The request is one failed response (its 502), not two.
                 let refused = metrics.value(Self.failures, canary.merging(["source": "connect_refused"]) { $1 })
-                #expect(refused == 2, "connect_refused failures of the canary: \(refused.map { "\($0)" } ?? "missing"); all: \(metrics.samples(Self.failures))")
+                #expect(
+                    refused == 2,
+                    "connect_refused failures of the canary: \(refused.map { "\($0)" } ?? "missing"); all: \(metrics.samples(Self.failures))"
+                )
                 #expect(metrics.value("canarygate_retries_total", canary) == 1)
                 #expect(metrics.value("canarygate_retried_failures_total", canary) == 0)
                 #expect(metrics.types[Self.failures] == "counter")
@@ -263,16 +280,18 @@ extension Integration {
 
         @Test func scrapePassesPromtoolCheckMetrics() throws {
             let promtool = "/usr/bin/promtool"
-            try #require(FileManager.default.isExecutableFile(atPath: promtool),
-                         "\(promtool) is missing: install the Debian package `prometheus` (apt-get install -y prometheus), as .ci/run does")
+            try #require(
+                FileManager.default.isExecutableFile(atPath: promtool),
+                "\(promtool) is missing: install the Debian package `prometheus` (apt-get install -y prometheus), as .ci/run does")
             let primary = try TestUpstream(name: "primary", text: "primary")
             let canary = try TestUpstream(name: "canary", text: "canary")
             defer { primary.stop(); canary.stop() }
             let closedPort = try Posix.freePort()
             let config = ProxyConfig(routes: [
                 RouteSpec("web", primary: ArmSpec("v1", primary), canary: ArmSpec("v2", canary), weight: 30),
-                RouteSpec("broken", pathPrefix: "/broken", primary: ArmSpec("v1", primary),
-                          canary: ArmSpec("v2", ["127.0.0.1:\(closedPort)"]), weight: 100),
+                RouteSpec(
+                    "broken", pathPrefix: "/broken", primary: ArmSpec("v1", primary),
+                    canary: ArmSpec("v2", ["127.0.0.1:\(closedPort)"]), weight: 100),
             ])
             try withProxy(config, threads: 2) { proxy in
                 _ = try Self.send(proxy, count: 50)
@@ -282,8 +301,10 @@ extension Integration {
 
                 let metrics = try Self.scrape(proxy) { $0.sum(Self.requests) >= 52 }
                 let checked = try ChildProcess.run(promtool, ["check", "metrics"], stdin: metrics.text)
-                #expect(checked.status == 0 && (checked.stdout + checked.stderr).trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
-                        "promtool check metrics: exit \(checked.status)\n\(checked.stdout)\(checked.stderr)\n--- scraped text:\n\(metrics.text.prefix(4096))")
+                #expect(
+                    checked.status == 0 && (checked.stdout + checked.stderr).trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
+                    "promtool check metrics: exit \(checked.status)\n\(checked.stdout)\(checked.stderr)\n--- scraped text:\n\(metrics.text.prefix(4096))"
+                )
 
                 #expect(metrics.value("canarygate_build_info") == 1, "build_info: \(metrics.samples("canarygate_build_info"))")
                 #expect(metrics.types["canarygate_active_connections"] == "gauge")
@@ -301,9 +322,10 @@ extension Integration {
                 #expect(response.status == 200, "\(response.status) \(response.text)")
                 let contentType = response.headers["content-type"] ?? ""
                 let parameters = contentType.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-                #expect(parameters.first == "text/plain" && parameters.contains("version=0.0.4")
+                #expect(
+                    parameters.first == "text/plain" && parameters.contains("version=0.0.4")
                         && parameters.dropFirst().allSatisfy { $0 == "version=0.0.4" || $0.hasPrefix("charset=") },
-                        "Content-Type: \(contentType.debugDescription), want text/plain; version=0.0.4")
+                    "Content-Type: \(contentType.debugDescription), want text/plain; version=0.0.4")
                 #expect(try proxy.adminPost("/metrics").status == 405)
             }
         }
@@ -328,13 +350,15 @@ extension Integration {
                 #expect(try proxy.reloadBySignal().generation == 2)
                 #expect(try Self.send(proxy, count: 10) == ["canary": 10])
                 let after = try Self.scrape(proxy) { $0.sum(Self.requests, web) >= 40 }
-                #expect(after.value(Self.requests, ["route": "web", "arm": "primary", "code": "200"]) == 30,
-                        "primary count after the reload: \(after.samples(Self.requests))")
+                #expect(
+                    after.value(Self.requests, ["route": "web", "arm": "primary", "code": "200"]) == 30,
+                    "primary count after the reload: \(after.samples(Self.requests))")
                 #expect(after.value(Self.requests, ["route": "web", "arm": "canary", "code": "200"]) == 10)
                 Self.checkHistogram(after, route: "web", arm: "primary", expectedCount: 30)
                 Self.checkHistogram(after, route: "web", arm: "canary", expectedCount: 10)
-                #expect(after.value(Self.reloads, ["result": "success"]) == successes + 1,
-                        "success reloads \(after.value(Self.reloads, ["result": "success"]) ?? -1), before \(successes)")
+                #expect(
+                    after.value(Self.reloads, ["result": "success"]) == successes + 1,
+                    "success reloads \(after.value(Self.reloads, ["result": "success"]) ?? -1), before \(successes)")
                 #expect(after.value(Self.reloads, ["result": "failure"]) ?? 0 == failures)
                 let reloadedAt = after.value("canarygate_config_last_reload_success_timestamp_seconds") ?? 0
                 #expect(reloadedAt > startedAt, "last reload success timestamp \(reloadedAt), at start \(startedAt)")
@@ -343,8 +367,9 @@ extension Integration {
                 try proxy.rewriteConfig(.single(primary: primary, canary: canary, weight: 150))
                 #expect(try proxy.reloadBySignal().failures == 1)
                 let refused = try Self.scrape(proxy)
-                #expect(refused.value(Self.reloads, ["result": "failure"]) == failures + 1,
-                        "failure reloads \(refused.value(Self.reloads, ["result": "failure"]) ?? -1), before \(failures)")
+                #expect(
+                    refused.value(Self.reloads, ["result": "failure"]) == failures + 1,
+                    "failure reloads \(refused.value(Self.reloads, ["result": "failure"]) ?? -1), before \(failures)")
                 #expect(refused.value(Self.reloads, ["result": "success"]) == successes + 1)
                 #expect(refused.value("canarygate_config_last_reload_success_timestamp_seconds") == reloadedAt)
                 #expect(refused.sum(Self.requests, web) == 40)

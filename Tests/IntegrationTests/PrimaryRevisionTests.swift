@@ -32,8 +32,9 @@ extension Integration {
                     let before = probes()
                     #expect(Posix.waitUntil(timeout: 10) { probes() >= before + 10 }, "the primary was probed \(probes() - before) times")
                     let still = try proxy.rollout()
-                    #expect(still.phase == "Promoting" && still.weight == 50 && still.primaryRevision == "v1",
-                            "moved on while the primary reported v1: \(still)")
+                    #expect(
+                        still.phase == "Promoting" && still.weight == 50 && still.primaryRevision == "v1",
+                        "moved on while the primary reported v1: \(still)")
                     reported.withValue { $0 = "v2" }
                     let (done, finished) = try proxy.waitForRollout(timeout: 10) { $0.phase == "Succeeded" }
                     #expect(finished && done.primaryRevision == "v2" && done.weight == 0, "after the primary reported v2: \(done)")

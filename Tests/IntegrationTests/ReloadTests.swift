@@ -50,8 +50,9 @@ extension Integration {
 
         /// The 1-based line of the first line of `yaml` containing `text`.
         static func line(of text: String, in yaml: String) throws -> Int {
-            try #require(yaml.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains(text) },
-                         "\(text) not in:\n\(yaml)") + 1
+            try #require(
+                yaml.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains(text) },
+                "\(text) not in:\n\(yaml)") + 1
         }
 
         @Test func twelveReloadsUnderKeepAliveLoadLoseNoRequest() throws {
@@ -78,7 +79,9 @@ extension Integration {
                                 if response.status == 200 && (response.text == Self.primaryBody || response.text == Self.canaryBody) {
                                     tally.ok(response.text == Self.primaryBody ? "primary" : "canary")
                                 } else {
-                                    tally.failed("worker \(worker) request \(i): \(response.status), \(response.bodyCount)-byte body \(String(response.text.prefix(80)).debugDescription)")
+                                    tally.failed(
+                                        "worker \(worker) request \(i): \(response.status), \(response.bodyCount)-byte body \(String(response.text.prefix(80)).debugDescription)"
+                                    )
                                 }
                                 if response.announcesClose {
                                     tally.reconnected()
@@ -122,12 +125,14 @@ extension Integration {
                 let total = seen.byArm.values.reduce(0, +)
                 #expect(total >= 800, "only \(total) requests completed under load")
                 #expect((seen.byArm["canary"] ?? 0) > 0 && (seen.byArm["primary"] ?? 0) > 0, "split \(seen.byArm)")
-                #expect(primary.requestCount + canary.requestCount == total,
-                        "upstreams saw \(primary.requestCount + canary.requestCount) requests, clients got \(total) answers")
+                #expect(
+                    primary.requestCount + canary.requestCount == total,
+                    "upstreams saw \(primary.requestCount + canary.requestCount) requests, clients got \(total) answers")
 
                 let state = try proxy.reloadState()
-                #expect(state.generation == 13 && state.successes == 12 && state.failures == 0 && state.lastError == nil,
-                        "/status after 12 reloads: \(state)")
+                #expect(
+                    state.generation == 13 && state.successes == 12 && state.failures == 0 && state.lastError == nil,
+                    "/status after 12 reloads: \(state)")
                 let routes = try #require(try proxy.status()["routes"] as? [[String: Any]])
                 #expect((routes.first?["canaryWeight"] as? NSNumber)?.intValue == finalWeight)
             }
@@ -144,21 +149,24 @@ extension Integration {
                 let expected = "routes[0].canary.weight: 150 is not in 0...100 (line \(line))"
                 #expect(refused.generation == 1 && refused.failures == 1 && refused.successes == 0, "\(refused)")
                 #expect(refused.lastError?.contains(expected) == true, "lastError \(refused), want \(expected.debugDescription)")
-                #expect(proxy.log.contains("routes[0].canary.weight") && proxy.log.contains("line \(line)"),
-                        "the refusal is not logged with field and line:\n\(proxy.log.suffix(2048))")
+                #expect(
+                    proxy.log.contains("routes[0].canary.weight") && proxy.log.contains("line \(line)"),
+                    "the refusal is not logged with field and line:\n\(proxy.log.suffix(2048))")
 
                 // Still weight 0: no request reaches the canary.
                 let during = try Self.arms(proxy, count: 50)
-                #expect(during.count == 50 && during.allSatisfy { $0 == "primary" },
-                        "with the old weight 0 kept, the canary got \(during.filter { $0 == "canary" }.count) of \(during.count)")
+                #expect(
+                    during.count == 50 && during.allSatisfy { $0 == "primary" },
+                    "with the old weight 0 kept, the canary got \(during.filter { $0 == "canary" }.count) of \(during.count)")
                 let routes = try #require(try proxy.status()["routes"] as? [[String: Any]])
                 #expect((routes.first?["canaryWeight"] as? NSNumber)?.intValue == 0)
 
                 // Fixed: weight 100 loads, the error clears, every request goes to the canary.
                 try proxy.rewriteConfig(Self.weighted(primary, canary, 100))
                 let fixed = try proxy.reloadBySignal()
-                #expect(fixed.generation == 2 && fixed.successes == 1 && fixed.failures == 1 && fixed.lastError == nil,
-                        "after the fixed reload: \(fixed)")
+                #expect(
+                    fixed.generation == 2 && fixed.successes == 1 && fixed.failures == 1 && fixed.lastError == nil,
+                    "after the fixed reload: \(fixed)")
                 let after = try Self.arms(proxy, count: 20)
                 #expect(after.count == 20 && after.allSatisfy { $0 == "canary" }, "weight 100 split: \(after)")
                 #expect(canary.requestCount == 20)
@@ -177,13 +185,15 @@ extension Integration {
 
                 try proxy.rewriteConfig(Self.weighted(primary, canary, 40))
                 let byAdmin = try CanarygateBinary.run(["reload", "--admin", "127.0.0.1:\(proxy.adminPort)"])
-                #expect(byAdmin.status == 0 && byAdmin.stdout.contains("generation 3"),
-                        "reload --admin: exit \(byAdmin.status)\n\(byAdmin.stdout)\(byAdmin.stderr)")
+                #expect(
+                    byAdmin.status == 0 && byAdmin.stdout.contains("generation 3"),
+                    "reload --admin: exit \(byAdmin.status)\n\(byAdmin.stdout)\(byAdmin.stderr)")
 
                 try proxy.rewriteConfig(Self.weighted(primary, canary, 50))
                 let byConfig = try CanarygateBinary.run(["reload", "--config", proxy.configFile.path])
-                #expect(byConfig.status == 0 && byConfig.stdout.contains("generation 4"),
-                        "reload --config: exit \(byConfig.status)\n\(byConfig.stdout)\(byConfig.stderr)")
+                #expect(
+                    byConfig.status == 0 && byConfig.stdout.contains("generation 4"),
+                    "reload --config: exit \(byConfig.status)\n\(byConfig.stdout)\(byConfig.stderr)")
                 let routes = try #require(try proxy.status()["routes"] as? [[String: Any]])
                 #expect((routes.first?["canaryWeight"] as? NSNumber)?.intValue == 50)
 
@@ -191,8 +201,9 @@ extension Integration {
                 let broken = try proxy.rewriteConfig(Self.weighted(primary, canary, 150))
                 let line = try Self.line(of: "weight: 150", in: broken)
                 let refused = try proxy.adminPost("/reload")
-                #expect(refused.status == 422 && refused.text.contains("routes[0].canary.weight: 150 is not in 0...100 (line \(line))"),
-                        "\(refused.status) \(refused.text)")
+                #expect(
+                    refused.status == 422 && refused.text.contains("routes[0].canary.weight: 150 is not in 0...100 (line \(line))"),
+                    "\(refused.status) \(refused.text)")
                 let failing = try CanarygateBinary.run(["reload", "--admin", "127.0.0.1:\(proxy.adminPort)"])
                 #expect(failing.status == 1, "reload --admin of a broken file: exit \(failing.status)")
                 #expect(failing.stderr.contains("routes[0].canary.weight"), "stderr: \(failing.stderr)")
@@ -248,8 +259,9 @@ extension Integration {
                 try proxy.rewriteConfig(config)
                 let state = try proxy.reloadBySignal()
                 #expect(state.failures == 1 && state.generation == 1, "\(state)")
-                #expect(state.lastError?.contains("taken") == true && state.lastError?.contains("\(port)") == true,
-                        "the error names the listener and its address: \(state.lastError ?? "none")")
+                #expect(
+                    state.lastError?.contains("taken") == true && state.lastError?.contains("\(port)") == true,
+                    "the error names the listener and its address: \(state.lastError ?? "none")")
                 // The running config keeps serving.
                 #expect(try proxy.fetch(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8)).status == 200)
             }
@@ -263,16 +275,18 @@ extension Integration {
             let onlyB = ProxyConfig(routes: [RouteSpec(primary: ArmSpec("v1", [b.endpoint]))])
             try withProxy(both, threads: 1) { proxy in
                 let before = try Self.arms(proxy, count: 10)
-                #expect(before.filter { $0 == "a" }.count == 5 && before.filter { $0 == "b" }.count == 5,
-                        "round robin over two endpoints: \(before)")
+                #expect(
+                    before.filter { $0 == "a" }.count == 5 && before.filter { $0 == "b" }.count == 5,
+                    "round robin over two endpoints: \(before)")
                 // The proxy keeps its connection to `a` pooled and idle.
                 #expect(a.openConnections >= 1, "no pooled connection to a before the reload")
                 let aRequests = a.requestCount
 
                 try proxy.rewriteConfig(onlyB)
                 #expect(try proxy.reloadBySignal().generation == 2)
-                #expect(a.waitForOpenConnections(atMost: 0, timeout: 3),
-                        "a still has \(a.openConnections) connection(s) open 3 s after it left the config")
+                #expect(
+                    a.waitForOpenConnections(atMost: 0, timeout: 3),
+                    "a still has \(a.openConnections) connection(s) open 3 s after it left the config")
 
                 let after = try Self.arms(proxy, count: 20)
                 #expect(after.count == 20 && after.allSatisfy { $0 == "b" }, "after removing a: \(after)")
@@ -331,8 +345,9 @@ extension Integration {
                 let next = try client.get("/next")
                 #expect(next.status == 200 && next.text == "new", "\(next.status) \(next.text)")
                 #expect(old.requestCount == 1)
-                #expect(old.waitForOpenConnections(atMost: 0, timeout: 3),
-                        "old still has \(old.openConnections) connection(s) open after its last request")
+                #expect(
+                    old.waitForOpenConnections(atMost: 0, timeout: 3),
+                    "old still has \(old.openConnections) connection(s) open after its last request")
             }
         }
 

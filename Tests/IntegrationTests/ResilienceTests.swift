@@ -61,10 +61,12 @@ extension Integration {
                 #expect(canary.requestCount == 2 * n, "every request took two attempts: \(canary.requestCount)")
                 let canaryLabels = ["route": "web", "arm": "canary"]
                 let metrics = try Integration.Metrics.scrape(proxy) { $0.sum(Self.requests, canaryLabels) >= Double(n) }
-                #expect(metrics.value(Self.failures, canaryLabels.merging(["source": "upstream_reset"]) { $1 }) == Double(n),
-                        "resets counted against the canary: \(metrics.samples(Self.failures, canaryLabels))")
-                #expect(metrics.value(Self.retriedFailures, canaryLabels) == Double(n),
-                        "requests whose failure a retry hid: \(metrics.samples(Self.retriedFailures))")
+                #expect(
+                    metrics.value(Self.failures, canaryLabels.merging(["source": "upstream_reset"]) { $1 }) == Double(n),
+                    "resets counted against the canary: \(metrics.samples(Self.failures, canaryLabels))")
+                #expect(
+                    metrics.value(Self.retriedFailures, canaryLabels) == Double(n),
+                    "requests whose failure a retry hid: \(metrics.samples(Self.retriedFailures))")
                 #expect(metrics.value(Self.requests, canaryLabels.merging(["code": "200"]) { $1 }) == Double(n))
             }
         }
@@ -85,8 +87,12 @@ extension Integration {
                 // One connection per request: several URLs on one h2c connection trip curl (also before this change).
                 var codes: [String] = [], errors = ""
                 for i in 0..<n {
-                    let run = try ChildProcess.run(H2Tools.curl, ["-sS", "--http2-prior-knowledge", "--max-time", "5", "-o", "/dev/null",
-                                                                  "-w", "%{http_code}", "http://127.0.0.1:\(proxy.port)/\(i)"], timeout: 10)
+                    let run = try ChildProcess.run(
+                        H2Tools.curl,
+                        [
+                            "-sS", "--http2-prior-knowledge", "--max-time", "5", "-o", "/dev/null",
+                            "-w", "%{http_code}", "http://127.0.0.1:\(proxy.port)/\(i)",
+                        ], timeout: 10)
                     codes.append(run.stdout)
                     errors += run.stderr
                 }
@@ -112,8 +118,12 @@ extension Integration {
             try withProxy(ProxyConfig(routes: [route]), threads: 1) { proxy in
                 var codes: [String] = []
                 for i in 0..<6 {
-                    let run = try ChildProcess.run(H2Tools.curl, ["-sS", "--http2-prior-knowledge", "--max-time", "3", "-o", "/dev/null",
-                                                                  "-w", "%{http_code}", "http://127.0.0.1:\(proxy.port)/\(i)"], timeout: 10)
+                    let run = try ChildProcess.run(
+                        H2Tools.curl,
+                        [
+                            "-sS", "--http2-prior-knowledge", "--max-time", "3", "-o", "/dev/null",
+                            "-w", "%{http_code}", "http://127.0.0.1:\(proxy.port)/\(i)",
+                        ], timeout: 10)
                     codes.append(run.stdout)
                 }
                 #expect(codes == Array(repeating: "200", count: 6), "\(codes)")
@@ -160,7 +170,8 @@ extension Integration {
             defer { live.stop() }
             let closed = try Posix.freePort()
             // The default ejection (10 s) outlasts the test.
-            let route = RouteSpec(primary: ArmSpec("v1", primary), canary: ArmSpec("v2", ["127.0.0.1:\(closed)", live.endpoint]), weight: 100)
+            let route = RouteSpec(
+                primary: ArmSpec("v1", primary), canary: ArmSpec("v2", ["127.0.0.1:\(closed)", live.endpoint]), weight: 100)
             try withProxy(ProxyConfig(routes: [route]), threads: 1) { proxy in
                 let n = 30
                 let (statuses, bodies) = try Self.send(proxy, count: n)
@@ -170,8 +181,9 @@ extension Integration {
                 let canaryLabels = ["route": "web", "arm": "canary"]
                 let metrics = try Integration.Metrics.scrape(proxy) { $0.sum(Self.requests, canaryLabels) >= Double(n) }
                 // Round robin sends every other request to the refused endpoint until its fifth refusal.
-                #expect(metrics.value(Self.failures, canaryLabels.merging(["source": "connect_refused"]) { $1 }) == 5,
-                        "\(metrics.samples(Self.failures, canaryLabels))")
+                #expect(
+                    metrics.value(Self.failures, canaryLabels.merging(["source": "connect_refused"]) { $1 }) == 5,
+                    "\(metrics.samples(Self.failures, canaryLabels))")
                 #expect(metrics.value(Self.retriedFailures, canaryLabels) == 5)
                 #expect(metrics.value(Self.ejections, canaryLabels) == 1)
                 #expect(metrics.value(Self.ejections, ["route": "web", "arm": "primary"]) == 0)
@@ -244,7 +256,6 @@ extension Integration {
                 #expect(statuses.sorted() == [200, 502], "statuses: \(statuses)")
             }
         }
-
 
         // MARK: active health checks
 

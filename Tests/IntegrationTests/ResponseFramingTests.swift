@@ -9,8 +9,12 @@ extension Integration {
             try TestUpstream { request in
                 switch (request.method, request.path) {
                 case ("HEAD", _):
-                    return .respond(UpstreamResponse(headers: [HTTPField("Content-Length", "1234"),
-                                                               HTTPField("Content-Type", "text/plain")], body: .none))
+                    return .respond(
+                        UpstreamResponse(
+                            headers: [
+                                HTTPField("Content-Length", "1234"),
+                                HTTPField("Content-Type", "text/plain"),
+                            ], body: .none))
                 case (_, "/204"):
                     return .respond(UpstreamResponse(status: 204, body: .none))
                 case (_, "/304"):
@@ -49,8 +53,9 @@ extension Integration {
             defer { upstream.stop() }
             try withProxy(.single(primary: upstream)) { proxy in
                 let client = try proxy.client(timeout: 3)
-                try client.send(HTTPText.request("HEAD", "/a") + HTTPText.request("GET", "/204")
-                                + HTTPText.request("GET", "/304") + HTTPText.request("GET", "/last"))
+                try client.send(
+                    HTTPText.request("HEAD", "/a") + HTTPText.request("GET", "/204")
+                        + HTTPText.request("GET", "/304") + HTTPText.request("GET", "/last"))
                 #expect(try client.readResponse(method: "HEAD").status == 200)
                 #expect(try client.readResponse().status == 204)
                 #expect(try client.readResponse().status == 304)
@@ -64,8 +69,13 @@ extension Integration {
             try withProxy(.single(primary: upstream)) { proxy in
                 let client = try proxy.client(timeout: 3)
                 let body = BodyPattern.bytes(count: 20_000)
-                try client.send(HTTPText.request("POST", "/upload", headers: [HTTPField("Expect", "100-continue"),
-                                                                              HTTPField("Content-Length", "\(body.count)")]))
+                try client.send(
+                    HTTPText.request(
+                        "POST", "/upload",
+                        headers: [
+                            HTTPField("Expect", "100-continue"),
+                            HTTPField("Content-Length", "\(body.count)"),
+                        ]))
                 // The body is withheld until the 100 arrives (the client's read bound is 3 s).
                 let interim = try client.readResponse()
                 #expect(interim.status == 100)
@@ -97,7 +107,8 @@ extension Integration {
 extension Integration.ResponseFraming {
     /// RFC 9110 §15.2: no 1xx to an HTTP/1.0 client; an HTTP/1.1 client gets the 103 relayed.
     @Test func interimResponsesAreNotSentToHTTP10Clients() throws {
-        let raw = Array("HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal".utf8)
+        let raw = Array(
+            "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal".utf8)
         let upstream = try TestUpstream { _ in .raw(raw) }
         defer { upstream.stop() }
         try withProxy(.single(primary: upstream)) { proxy in

@@ -24,9 +24,11 @@ extension Integration {
 
         @Test func concurrentClientsEachGetTheirOwnResponses() throws {
             let upstream = try TestUpstream { request in
-                .respond(UpstreamResponse(body: request.path.hasSuffix("/chunked")
-                    ? .chunked([request.target.bytes, "|".bytes, request.bodyText.bytes])
-                    : .echo(.contentLength(0))))
+                .respond(
+                    UpstreamResponse(
+                        body: request.path.hasSuffix("/chunked")
+                            ? .chunked([request.target.bytes, "|".bytes, request.bodyText.bytes])
+                            : .echo(.contentLength(0))))
             }
             defer { upstream.stop() }
             try withProxy(.single(primary: upstream), threads: 2) { proxy in
@@ -55,8 +57,9 @@ extension Integration {
 
         @Test func clientVanishingMidDownloadLeavesTheProxyHealthy() throws {
             let upstream = try TestUpstream { request in
-                request.path == "/big" ? .respond(UpstreamResponse(body: .pattern(count: 50 << 20, chunked: false)))
-                                       : .text("small \(request.target)")
+                request.path == "/big"
+                    ? .respond(UpstreamResponse(body: .pattern(count: 50 << 20, chunked: false)))
+                    : .text("small \(request.target)")
             }
             defer { upstream.stop() }
             try withProxy(.single(primary: upstream), threads: 1) { proxy in
@@ -75,7 +78,8 @@ extension Integration {
                     #expect(received > 1 << 20, "round \(round): only \(received) bytes before hanging up")
                     // The upstream connection that was mid-body must not be reused as if clean.
                     let next = try proxy.fetch(HTTPText.request("GET", "/after\(round)"))
-                    #expect(next.status == 200 && next.text == "small /after\(round)", "round \(round): \(next.status) \(next.text.prefix(80))")
+                    #expect(
+                        next.status == 200 && next.text == "small /after\(round)", "round \(round): \(next.status) \(next.text.prefix(80))")
                 }
                 #expect(proxy.isRunning)
             }
@@ -88,16 +92,22 @@ extension Integration {
                 for round in 0..<3 {
                     let client = try proxy.client()
                     let chunked = round == 1
-                    try client.send(HTTPText.request("POST", "/upload\(round)", headers: [
-                        chunked ? HTTPField("Transfer-Encoding", "chunked") : HTTPField("Content-Length", "\(10 << 20)"),
-                    ]))
+                    try client.send(
+                        HTTPText.request(
+                            "POST", "/upload\(round)",
+                            headers: [
+                                chunked ? HTTPField("Transfer-Encoding", "chunked") : HTTPField("Content-Length", "\(10 << 20)")
+                            ]))
                     // 1 MiB of the body, never its end (for chunked: whole chunks, no last chunk).
-                    if chunked { try client.send(HTTPText.chunk(BodyPattern.bytes(count: 1 << 20))) } else {
+                    if chunked {
+                        try client.send(HTTPText.chunk(BodyPattern.bytes(count: 1 << 20)))
+                    } else {
                         try client.sendPattern(count: 1 << 20, chunked: false)
                     }
                     if round == 2 { client.resetClose() } else { client.close() }
                     let next = try proxy.fetch(HTTPText.request("GET", "/after\(round)"))
-                    #expect(next.status == 200 && next.text == "got /after\(round)", "round \(round): \(next.status) \(next.text.prefix(80))")
+                    #expect(
+                        next.status == 200 && next.text == "got /after\(round)", "round \(round): \(next.status) \(next.text.prefix(80))")
                 }
                 // Whatever reached the upstream of the aborted uploads is marked incomplete there.
                 #expect(upstream.requests.filter { $0.path.hasPrefix("/upload") }.allSatisfy { !$0.complete })
@@ -124,8 +134,9 @@ extension Integration {
                 usleep(300_000)
                 let loaded = try #require(proxy.rssKiB())
                 let perConnection = Double(loaded - baseline) / Double(count)
-                print("idle keep-alive connections: \(count), RSS \(baseline) → \(loaded) KiB, "
-                      + String(format: "%.2f KiB each", perConnection))
+                print(
+                    "idle keep-alive connections: \(count), RSS \(baseline) → \(loaded) KiB, "
+                        + String(format: "%.2f KiB each", perConnection))
                 #expect(perConnection < 4, "each idle keep-alive connection costs \(perConnection) KiB of RSS")
                 #expect(clients.allSatisfy { $0.waitForPeer(timeout: 0) == .open })
                 clients.forEach { $0.close() }

@@ -23,7 +23,7 @@ extension Integration {
                 ("API.Example.COM", "/users", "exact"),
                 ("www.example.com", "/", "wildcard"),
                 ("deep.sub.example.com", "/x", "wildcard"),
-                ("example.com", "/", "root"),              // `*.example.com` needs a subdomain
+                ("example.com", "/", "root"),  // `*.example.com` needs a subdomain
                 ("notexample.com", "/", "root"),
                 ("other.org", "/static/img/logo.png", "long"),
                 ("other.org", "/static/css/site.css", "short"),
@@ -34,8 +34,9 @@ extension Integration {
                 let client = try proxy.client()
                 for (host, path, route) in expectations {
                     let response = try client.get(path, host: host)
-                    #expect(response.status == 200 && response.text == route,
-                            "Host \(host) \(path) went to \(response.text) (\(response.status)), want \(route)")
+                    #expect(
+                        response.status == 200 && response.text == route,
+                        "Host \(host) \(path) went to \(response.text) (\(response.status)), want \(route)")
                 }
                 for (name, upstream) in by {
                     let want = expectations.filter { $0.route == name }.count

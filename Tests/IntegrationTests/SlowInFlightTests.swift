@@ -22,9 +22,10 @@ extension Integration {
 
         static func slowClass(_ proxy: RolloutProxy) -> (canary: Double, primary: Double)? {
             guard let json = try? proxy.statusJSON(),
-                  let evidence = ((json["routes"] as? [[String: Any]])?.first { $0["name"] as? String == "web" })?["evidence"] as? [String: Any],
-                  let slow = (evidence["classes"] as? [String: [String: Any]])?["slow"],
-                  let canary = slow["canary"] as? Double, let primary = slow["primary"] as? Double
+                let evidence = ((json["routes"] as? [[String: Any]])?.first { $0["name"] as? String == "web" })?["evidence"]
+                    as? [String: Any],
+                let slow = (evidence["classes"] as? [String: [String: Any]])?["slow"],
+                let canary = slow["canary"] as? Double, let primary = slow["primary"] as? Double
             else { return nil }
             return (canary, primary)
         }
@@ -107,7 +108,8 @@ extension Integration {
                 }
                 let lateAnswers = answers.value.filter { $0.contains("v2 late") }.count
                 let seen = try #require(seenAt, "slow.canary still 0 after 4 s: \(String(describing: Self.slowClass(proxy)))")
-                #expect(seen.timeIntervalSince(started) < 1.5, "slow seen \(seen.timeIntervalSince(started)) s after the first hung request")
+                #expect(
+                    seen.timeIntervalSince(started) < 1.5, "slow seen \(seen.timeIntervalSince(started)) s after the first hung request")
                 #expect(lateAnswers == 0, "counted slow while the canary's requests were in flight (answered: \(lateAnswers))")
 
                 // The hung requests are answered at 5 s; a few ticks later each is still counted once.
@@ -184,7 +186,10 @@ extension Integration {
                 usleep(300_000)
                 let slow = try #require(Self.slowClass(proxy))
                 let metrics = try proxy.metrics()
-                #expect(slow.canary == 0 && slow.primary == 0, "slow class: \(slow); \(metrics.samples.filter { $0.name.contains("slow") || $0.name.contains("duration_seconds_bucket") && $0.labels["arm"] == "primary" && ["0.1", "0.25", "+Inf"].contains($0.labels["le"] ?? "") })")
+                #expect(
+                    slow.canary == 0 && slow.primary == 0,
+                    "slow class: \(slow); \(metrics.samples.filter { $0.name.contains("slow") || $0.name.contains("duration_seconds_bucket") && $0.labels["arm"] == "primary" && ["0.1", "0.25", "+Inf"].contains($0.labels["le"] ?? "") })"
+                )
                 #expect(metrics.value("canarygate_slow_in_flight_total", ["route": "web", "arm": "canary"]) == 0)
             }
         }

@@ -10,8 +10,11 @@ extension Integration {
         @Test func tricklingBodiesGet408AndReleaseTheirUpstreams() throws {
             let upstream = try TestUpstream { _ in .text("unreached") }
             defer { upstream.stop() }
-            let config = ProxyConfig.single(primary: upstream, timeouts: [
-                "idle": "3s", "upstreamResponse": "2s", "requestBody": "1s"])
+            let config = ProxyConfig.single(
+                primary: upstream,
+                timeouts: [
+                    "idle": "3s", "upstreamResponse": "2s", "requestBody": "1s",
+                ])
             try withProxy(config) { proxy in
                 let clients = try (0..<5).map { _ in try proxy.client(timeout: 3) }
                 for client in clients {
@@ -36,8 +39,9 @@ extension Integration {
                     let response = try? client.readResponse()
                     #expect(response?.status == 408, "got \(String(describing: response?.status))")
                 }
-                #expect(upstream.waitForOpenConnections(atMost: 0, timeout: 3),
-                        "\(upstream.openConnections) upstream connections still open")
+                #expect(
+                    upstream.waitForOpenConnections(atMost: 0, timeout: 3),
+                    "\(upstream.openConnections) upstream connections still open")
                 let metrics = try proxy.admin("/metrics").text
                 let aborts = metrics.split(separator: "\n").filter { $0.hasPrefix("canarygate_downstream_aborts_total{") }
                 #expect(aborts.contains { $0.hasSuffix(" 5") }, "the 408s are not counted as downstream aborts: \(aborts)")
@@ -69,8 +73,9 @@ extension Integration {
         @Test func aSteadyBodyOverManyWindowsPasses() throws {
             let upstream = try TestUpstream { _ in .respond(UpstreamResponse(body: .echo(.contentLength(0)))) }
             defer { upstream.stop() }
-            let config = ProxyConfig.single(primary: upstream, timeouts: ["requestBody": "300ms"],
-                                            limits: ["minRequestBodyRate": 100])
+            let config = ProxyConfig.single(
+                primary: upstream, timeouts: ["requestBody": "300ms"],
+                limits: ["minRequestBodyRate": 100])
             try withProxy(config) { proxy in
                 let client = try proxy.client(timeout: 5)
                 let pieces = 12

@@ -13,8 +13,11 @@ extension Integration {
             let primary = try TestUpstream(name: "primary", text: "primary")
             let canary = try TestUpstream(name: "canary", text: "canary")
             defer { primary.stop(); canary.stop() }
-            let config = ProxyConfig(routes: [RouteSpec("web", pathPrefix: "/", primary: ArmSpec("v1", primary),
-                                                        canary: ArmSpec("v2", canary), weight: 50)])
+            let config = ProxyConfig(routes: [
+                RouteSpec(
+                    "web", pathPrefix: "/", primary: ArmSpec("v1", primary),
+                    canary: ArmSpec("v2", canary), weight: 50)
+            ])
             try withProxy(config, threads: 2) { proxy in
                 let client = try proxy.client()
                 var canaryCount = ["/a": 0, "/b": 0]

@@ -25,10 +25,12 @@ extension Integration {
             let primary = try TestUpstream(name: "primary", text: "primary")
             let canary = try TestUpstream(name: "canary", text: "canary")
             defer { primary.stop(); canary.stop() }
-            let config = ProxyConfig(routes: [20, 0, 100].map { weight in
-                RouteSpec("w\(weight)", pathPrefix: "/w\(weight)", primary: ArmSpec("v1", primary),
-                          canary: ArmSpec("v2", canary), weight: weight)
-            })
+            let config = ProxyConfig(
+                routes: [20, 0, 100].map { weight in
+                    RouteSpec(
+                        "w\(weight)", pathPrefix: "/w\(weight)", primary: ArmSpec("v1", primary),
+                        canary: ArmSpec("v2", canary), weight: weight)
+                })
             try withProxy(config, threads: 1) { proxy in
                 // Weight 20: this connection is the route's only traffic on the one loop, so its
                 // requests are the loop's blocks from the first: exactly 20 canary in each 100.
@@ -44,12 +46,14 @@ extension Integration {
                 #expect(primary.requests.filter { $0.path.hasPrefix("/w20") }.count == 2000 - total)
 
                 let zero = try Self.arms(proxy, prefix: "/w0", count: 1000)
-                #expect(zero.count == 1000 && zero.allSatisfy { $0 == "primary" },
-                        "weight 0 sent \(zero.filter { $0 == "canary" }.count) requests to the canary")
+                #expect(
+                    zero.count == 1000 && zero.allSatisfy { $0 == "primary" },
+                    "weight 0 sent \(zero.filter { $0 == "canary" }.count) requests to the canary")
 
                 let hundred = try Self.arms(proxy, prefix: "/w100", count: 1000)
-                #expect(hundred.count == 1000 && hundred.allSatisfy { $0 == "canary" },
-                        "weight 100 sent \(hundred.filter { $0 == "primary" }.count) requests to the primary")
+                #expect(
+                    hundred.count == 1000 && hundred.allSatisfy { $0 == "canary" },
+                    "weight 100 sent \(hundred.filter { $0 == "primary" }.count) requests to the primary")
                 #expect(primary.requests.filter { $0.path.hasPrefix("/w100") }.isEmpty)
                 #expect(canary.requests.filter { $0.path.hasPrefix("/w0") }.isEmpty)
             }
@@ -69,8 +73,9 @@ extension Integration {
                 // Each loop's completed blocks are exact; its last, partial block is hypergeometric
                 // (sd ≤ 2.3 requests at weight 30), so the total's sd is under 3.3; ±45 has room for
                 // any count of loops and still catches a wrong weight.
-                #expect((255...345).contains(canary.requestCount),
-                        "canary got \(canary.requestCount) of 1000 at weight 30")
+                #expect(
+                    (255...345).contains(canary.requestCount),
+                    "canary got \(canary.requestCount) of 1000 at weight 30")
                 #expect(primary.requestCount + canary.requestCount == 1000)
             }
         }

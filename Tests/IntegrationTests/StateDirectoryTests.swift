@@ -36,8 +36,9 @@ extension Integration {
             try withRolloutProxy(spec, dir: dir) { proxy in
                 #expect(chmod(own.path, 0o770) == 0)
                 let response = try proxy.reload(spec)
-                #expect(response.status == 422 && response.text.contains("state.path") && response.text.contains(own.path),
-                        "reload answered \(response.status): \(response.text)")
+                #expect(
+                    response.status == 422 && response.text.contains("state.path") && response.text.contains(own.path),
+                    "reload answered \(response.status): \(response.text)")
                 #expect(chmod(own.path, 0o700) == 0)
                 let again = try proxy.reload(spec)
                 #expect(again.status == 200, "reload answered \(again.status): \(again.text)")

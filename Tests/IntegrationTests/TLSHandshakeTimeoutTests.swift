@@ -10,8 +10,10 @@ extension Integration {
             defer { dir.remove() }
             let upstream = try TestUpstream(text: "ok\n")
             defer { upstream.stop() }
-            let (config, tlsPort, _) = try ProxyConfig.single(primary: upstream, timeouts: ["tlsHandshake": "300ms", "requestHeader": "5s"])
-                .withTLSListener(in: dir)
+            let (config, tlsPort, _) = try ProxyConfig.single(
+                primary: upstream, timeouts: ["tlsHandshake": "300ms", "requestHeader": "5s"]
+            )
+            .withTLSListener(in: dir)
             try withProxy(config) { _ in
                 let client = try RawClient(port: tlsPort, timeout: 5)
                 defer { client.close() }

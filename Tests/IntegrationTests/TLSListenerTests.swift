@@ -11,8 +11,9 @@ private func servedSubject(port: UInt16, serverName: String) throws -> String {
 
 /// What `openssl s_client` negotiates with the listener: exit status and its output.
 private func handshake(port: UInt16, serverName: String = "localhost", _ extra: [String]) throws -> (status: Int32, output: String) {
-    let result = try ChildProcess.run("/usr/bin/openssl", ["s_client", "-connect", "127.0.0.1:\(port)", "-servername", serverName] + extra,
-                                      stdin: "", timeout: 10)
+    let result = try ChildProcess.run(
+        "/usr/bin/openssl", ["s_client", "-connect", "127.0.0.1:\(port)", "-servername", serverName] + extra,
+        stdin: "", timeout: 10)
     return (result.status, result.stdout + result.stderr)
 }
 
@@ -32,8 +33,9 @@ extension Integration {
             try withProxy(config) { _ in
                 let run = try ChildProcess.run(H2Tools.python, [script, String(tlsPort), "/one"], timeout: 15)
                 #expect(run.status == 0, "tls_records.py: \(run.stderr)")
-                #expect(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-                    == #"{"records": 1, "status": 200, "bodyLength": \#(bodyLength)}"#, "\(run.stdout)")
+                #expect(
+                    run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                        == #"{"records": 1, "status": 200, "bodyLength": \#(bodyLength)}"#, "\(run.stdout)")
             }
         }
 
@@ -44,15 +46,18 @@ extension Integration {
             defer { upstream.stop() }
             let (config, tlsPort, _) = try ProxyConfig.single(primary: upstream).withTLSListener(in: dir)
             try withProxy(config) { _ in
-                let result = try ChildProcess.run("/usr/bin/curl", ["-sk", "--http1.1", "--max-time", "10", "https://127.0.0.1:\(tlsPort)/hello"])
+                let result = try ChildProcess.run(
+                    "/usr/bin/curl", ["-sk", "--http1.1", "--max-time", "10", "https://127.0.0.1:\(tlsPort)/hello"])
                 #expect(result.status == 0, "curl: \(result.stderr)")
                 #expect(result.stdout == "over tls\n")
                 let seen = try #require(upstream.requests.last)
                 #expect(seen.target == "/hello")
                 #expect(seen.headers["x-forwarded-proto"] == "https")
                 // Keep-alive over TLS: several requests on one connection.
-                let many = try ChildProcess.run("/usr/bin/curl", ["-sk", "--http1.1", "--max-time", "10"]
-                    + Array(repeating: "https://127.0.0.1:\(tlsPort)/again", count: 5))
+                let many = try ChildProcess.run(
+                    "/usr/bin/curl",
+                    ["-sk", "--http1.1", "--max-time", "10"]
+                        + Array(repeating: "https://127.0.0.1:\(tlsPort)/again", count: 5))
                 #expect(many.stdout == String(repeating: "over tls\n", count: 5))
             }
         }
@@ -103,7 +108,8 @@ extension Integration {
                 #expect(refused.failures == swapped.failures + 1)
                 #expect(refused.lastError != nil)
                 #expect(try handshake(port: tlsPort, []).output.contains("CN = second.test"))
-                let result = try ChildProcess.run("/usr/bin/curl", ["-sk", "--http1.1", "--max-time", "10", "https://127.0.0.1:\(tlsPort)/"])
+                let result = try ChildProcess.run(
+                    "/usr/bin/curl", ["-sk", "--http1.1", "--max-time", "10", "https://127.0.0.1:\(tlsPort)/"])
                 #expect(result.stdout == "ok\n")
             }
         }
@@ -133,9 +139,12 @@ extension Integration {
                 #expect(try servedSubject(port: tlsPort, serverName: "beta.test") == "CN = beta.test")
                 #expect(try servedSubject(port: tlsPort, serverName: "unknown.test") == "CN = alpha.test")
                 // Requests flow over a connection whose certificate SNI switched.
-                let result = try ChildProcess.run("/usr/bin/curl", [
-                    "-sk", "--http1.1", "--max-time", "10", "--resolve", "gamma.test:\(tlsPort):127.0.0.1", "https://gamma.test:\(tlsPort)/",
-                ])
+                let result = try ChildProcess.run(
+                    "/usr/bin/curl",
+                    [
+                        "-sk", "--http1.1", "--max-time", "10", "--resolve", "gamma.test:\(tlsPort):127.0.0.1",
+                        "https://gamma.test:\(tlsPort)/",
+                    ])
                 #expect(result.stdout == "ok\n", "curl: \(result.stderr)")
             }
         }

@@ -9,14 +9,19 @@ extension Integration {
     @Suite("Upstream errors")
     struct UpstreamErrors {
         /// The proxy's own error responses: the status, and a short text/plain body naming the reason.
-        static func expectError(_ response: ClientResponse, _ status: Int, _ context: String,
-                                sourceLocation: SourceLocation = #_sourceLocation) {
-            #expect(response.status == status, "\(context): got \(response.status) \(response.text)",
-                    sourceLocation: sourceLocation)
-            #expect(response.headers["content-type"]?.lowercased().hasPrefix("text/plain") == true,
-                    "\(context): content-type \(response.headers["content-type"] ?? "none")", sourceLocation: sourceLocation)
-            #expect(!response.body.isEmpty && response.body.count < 1024, "\(context): body \(response.text.debugDescription)",
-                    sourceLocation: sourceLocation)
+        static func expectError(
+            _ response: ClientResponse, _ status: Int, _ context: String,
+            sourceLocation: SourceLocation = #_sourceLocation
+        ) {
+            #expect(
+                response.status == status, "\(context): got \(response.status) \(response.text)",
+                sourceLocation: sourceLocation)
+            #expect(
+                response.headers["content-type"]?.lowercased().hasPrefix("text/plain") == true,
+                "\(context): content-type \(response.headers["content-type"] ?? "none")", sourceLocation: sourceLocation)
+            #expect(
+                !response.body.isEmpty && response.body.count < 1024, "\(context): body \(response.text.debugDescription)",
+                sourceLocation: sourceLocation)
         }
 
         @Test func refusedConnectIs502AndTheEndpointIsUsedAgainOnceItIsBack() throws {
@@ -70,8 +75,9 @@ extension Integration {
             // Prove the trick works on this kernel before blaming the proxy.
             #expect(throws: SocketError.self) { close(try Posix.connect(port: port, timeout: 0.3)) }
 
-            let config = ProxyConfig.single(primaryEndpoints: ["127.0.0.1:\(port)"],
-                                            timeouts: ["upstreamConnect": "300ms", "upstreamResponse": "10s"])
+            let config = ProxyConfig.single(
+                primaryEndpoints: ["127.0.0.1:\(port)"],
+                timeouts: ["upstreamConnect": "300ms", "upstreamResponse": "10s"])
             try withProxy(config, threads: 1) { proxy in
                 let started = Date()
                 Self.expectError(try proxy.fetch(HTTPText.request()), 504, "upstream connect timeout")

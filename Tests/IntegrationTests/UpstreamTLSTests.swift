@@ -24,8 +24,12 @@ extension Integration {
                     #expect(response.text == "hello over tls\n")
                 }
                 // An HTTP/2 client's stream is relayed over the same kind of upstream connection.
-                let h2 = try ChildProcess.run("/usr/bin/curl", ["-s", "--http2-prior-knowledge", "--max-time", "10",
-                                                                 "http://127.0.0.1:\(proxy.port)/hello.txt"])
+                let h2 = try ChildProcess.run(
+                    "/usr/bin/curl",
+                    [
+                        "-s", "--http2-prior-knowledge", "--max-time", "10",
+                        "http://127.0.0.1:\(proxy.port)/hello.txt",
+                    ])
                 #expect(h2.status == 0, "curl: \(h2.stderr)")
                 #expect(h2.stdout == "hello over tls\n")
                 #expect(upstream.log.components(separatedBy: "FILE:hello.txt").count - 1 == 4, "\(upstream.log)")
@@ -83,7 +87,8 @@ extension Integration {
                 #expect(try proxy.fetch(HTTPText.request("GET", "/hello.txt")).status == 502)
                 // Each request made two attempts (one retry on the arm's only endpoint), each counted.
                 let metrics = try proxy.admin("/metrics").text
-                #expect(metrics.contains("canarygate_upstream_failures_total{route=\"web\",arm=\"primary\",source=\"tls_handshake_failed\"} 4"))
+                #expect(
+                    metrics.contains("canarygate_upstream_failures_total{route=\"web\",arm=\"primary\",source=\"tls_handshake_failed\"} 4"))
                 #expect(!upstream.log.contains("FILE:"), "nothing may be served: \(upstream.log)")
             }
         }
@@ -99,8 +104,9 @@ extension Integration {
                 try proxy.rewriteConfig(config)
                 let refused = try proxy.reloadBySignal()
                 #expect(refused.failures == 1)
-                #expect(refused.lastError?.contains("route web, primary arm, tls: CA file \(missing): no such file") == true,
-                        "\(refused.lastError ?? "no error")")
+                #expect(
+                    refused.lastError?.contains("route web, primary arm, tls: CA file \(missing): no such file") == true,
+                    "\(refused.lastError ?? "no error")")
                 #expect(try proxy.fetch(HTTPText.request("GET", "/hello.txt")).text == "still served\n")
             }
         }

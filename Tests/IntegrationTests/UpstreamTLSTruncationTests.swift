@@ -21,8 +21,12 @@ extension Integration {
                 let response = try proxy.fetch(HTTPText.request("GET", "/whole"))
                 #expect(response.status == 200)
                 #expect(response.text == TLSCloseUpstream.body)
-                let h2 = try ChildProcess.run("/usr/bin/curl", ["-s", "--http2-prior-knowledge", "--max-time", "10",
-                                                                 "http://127.0.0.1:\(proxy.port)/whole"])
+                let h2 = try ChildProcess.run(
+                    "/usr/bin/curl",
+                    [
+                        "-s", "--http2-prior-knowledge", "--max-time", "10",
+                        "http://127.0.0.1:\(proxy.port)/whole",
+                    ])
                 #expect(h2.status == 0, "curl: \(h2.status) \(h2.stderr)")
                 #expect(h2.stdout == TLSCloseUpstream.body)
                 #expect(try proxy.admin("/metrics").text.contains(Self.resetFailures + " 0"))
@@ -58,8 +62,12 @@ extension Integration {
                 } catch SocketError.reset {
                     // The head and the body so far, then a reset: the client knows the body is cut.
                 }
-                let h2 = try ChildProcess.run("/usr/bin/curl", ["-s", "--http2-prior-knowledge", "--max-time", "10", "-w", "%{http_code}",
-                                                                 "http://127.0.0.1:\(proxy.port)/cut"])
+                let h2 = try ChildProcess.run(
+                    "/usr/bin/curl",
+                    [
+                        "-s", "--http2-prior-knowledge", "--max-time", "10", "-w", "%{http_code}",
+                        "http://127.0.0.1:\(proxy.port)/cut",
+                    ])
                 // 92: HTTP/2 stream error (our RST_STREAM).
                 #expect(h2.status == 92 || h2.stdout.hasSuffix("502"), "curl: \(h2.status) \(h2.stdout.debugDescription) \(h2.stderr)")
                 let metrics = try proxy.admin("/metrics").text

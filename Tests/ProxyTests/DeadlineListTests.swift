@@ -17,7 +17,7 @@ private final class Probe: Pollable {
         list.arm(a, now: 0)
         list.arm(b, now: 10_000_000)
         list.arm(c, now: 20_000_000)
-        list.arm(a, now: 30_000_000)   // re-armed: now last
+        list.arm(a, now: 30_000_000)  // re-armed: now last
         b.cancelDeadline()
         list.expire(now: 110_000_000)
         #expect(Probe.log == [])

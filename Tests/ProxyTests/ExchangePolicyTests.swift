@@ -4,10 +4,13 @@ import HTTP
 import Telemetry
 import Testing
 
-private func failure(_ f: ProxyFailure = .upstreamReset, connected: Bool = true, received: Bool = false, clientHas: Bool = false,
-                     replayable: Bool = true, method: HTTPMethod = .get, retries: Int = 0) -> AttemptFailure {
-    AttemptFailure(failure: f, connected: connected, responseBytesReceived: received, clientHasResponse: clientHas,
-                   replayable: replayable, method: method, retriesSoFar: retries)
+private func failure(
+    _ f: ProxyFailure = .upstreamReset, connected: Bool = true, received: Bool = false, clientHas: Bool = false,
+    replayable: Bool = true, method: HTTPMethod = .get, retries: Int = 0
+) -> AttemptFailure {
+    AttemptFailure(
+        failure: f, connected: connected, responseBytesReceived: received, clientHasResponse: clientHas,
+        replayable: replayable, method: method, retriesSoFar: retries)
 }
 
 @Suite struct ExchangePolicyTests {
@@ -54,8 +57,9 @@ private func failure(_ f: ProxyFailure = .upstreamReset, connected: Bool = true,
     }
 
     @Test func anUpstreamConnectionIsReusedOnlyWhenEverythingEndedCleanly() {
-        let clean = UpstreamReuse(responseKeepAlive: true, requestComplete: true, upstreamHungUp: false, unreadResponseBytes: false,
-                                  closeDelimited: false)
+        let clean = UpstreamReuse(
+            responseKeepAlive: true, requestComplete: true, upstreamHungUp: false, unreadResponseBytes: false,
+            closeDelimited: false)
         #expect(clean.allowed)
         var r = clean; r.responseKeepAlive = false; #expect(!r.allowed)
         r = clean; r.requestComplete = false; #expect(!r.allowed)

@@ -32,10 +32,13 @@ import Testing
 
     // MARK: limits.requestBuffer
 
-    private func toBuffer(limit: Int = 8192, expectsContinue: Bool = false, bufferSize: Int = 16384, headLength: Int = 100,
-                          _ framing: BodyFraming) -> Int {
-        H1ExchangeRules.bodyToBuffer(limit: limit, expectsContinue: expectsContinue, bufferSize: bufferSize,
-                                     headLength: headLength, framing: framing)
+    private func toBuffer(
+        limit: Int = 8192, expectsContinue: Bool = false, bufferSize: Int = 16384, headLength: Int = 100,
+        _ framing: BodyFraming
+    ) -> Int {
+        H1ExchangeRules.bodyToBuffer(
+            limit: limit, expectsContinue: expectsContinue, bufferSize: bufferSize,
+            headLength: headLength, framing: framing)
     }
 
     @Test func aSmallBodyIsBufferedWhole() {

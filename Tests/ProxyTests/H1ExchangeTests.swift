@@ -7,17 +7,19 @@ import Testing
 
 @Suite struct H1ExchangeTests {
     private static func snapshot() throws -> ProxySnapshot {
-        try ProxySnapshot(config: ConfigLoader.parse("""
-            listeners:
-              - name: web
-                address: "127.0.0.1:8080"
-            routes:
-              - name: web
-                primary:
-                  revision: v1
-                  endpoints: ["127.0.0.1:9"]
+        try ProxySnapshot(
+            config: ConfigLoader.parse(
+                """
+                listeners:
+                  - name: web
+                    address: "127.0.0.1:8080"
+                routes:
+                  - name: web
+                    primary:
+                      revision: v1
+                      endpoints: ["127.0.0.1:9"]
 
-            """), generation: 1)
+                """), generation: 1)
     }
 
     @Test func beginForgetsEverythingOfThePreviousRequest() throws {

@@ -29,8 +29,9 @@ private func listener(_ name: String, port: UInt16, tls: Bool = false) throws ->
     }
 
     @Test func turningTLSOnOrOffIsAnotherSocket() throws {
-        let plan = ListenerReconcile(current: [try listener("a", port: 8443), try listener("b", port: 8444, tls: true)],
-                                     next: [try listener("a", port: 8443, tls: true), try listener("b", port: 8444)])
+        let plan = ListenerReconcile(
+            current: [try listener("a", port: 8443), try listener("b", port: 8444, tls: true)],
+            next: [try listener("a", port: 8443, tls: true), try listener("b", port: 8444)])
         #expect(plan.keptAs == [nil, nil])
         #expect(plan.opened == [0, 1])
     }

@@ -71,8 +71,9 @@ import Testing
 
     static func pools(_ count: Int, policy: OutlierPolicy = policy) throws -> [UpstreamPool] {
         try (0..<count).map { i in
-            let pool = UpstreamPool(address: try SocketAddress.resolve(host: "127.0.0.1", port: UInt16(9000 + i)),
-                                    configured: HostPort(host: "127.0.0.1", port: UInt16(9000 + i)), protocolKind: .http1, tls: nil, maxIdle: 1)
+            let pool = UpstreamPool(
+                address: try SocketAddress.resolve(host: "127.0.0.1", port: UInt16(9000 + i)),
+                configured: HostPort(host: "127.0.0.1", port: UInt16(9000 + i)), protocolKind: .http1, tls: nil, maxIdle: 1)
             pool.outlierPolicy = policy
             return pool
         }

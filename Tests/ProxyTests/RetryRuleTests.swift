@@ -5,8 +5,10 @@ import Testing
 @testable import Proxy
 
 @Suite struct RetryRuleTests {
-    static func attempt(_ kind: FailureKind, method: HTTPMethod = .get, replayable: Bool = true, received: Bool = false,
-                        retries: Int = 0) -> FailedAttempt {
+    static func attempt(
+        _ kind: FailureKind, method: HTTPMethod = .get, replayable: Bool = true, received: Bool = false,
+        retries: Int = 0
+    ) -> FailedAttempt {
         FailedAttempt(kind: kind, retriesSoFar: retries, responseBytesReceived: received, replayable: replayable, method: method)
     }
 

@@ -33,8 +33,11 @@ import Testing
         switch routing {
         case .refused(let failure): return "refused \(failure.status)"
         case .routed(let d):
-            let shardMatches = d.shard === (d.arm == .canary ? loop.upstreams.routes[d.route.index].canaryShard
-                                                               : loop.upstreams.routes[d.route.index].primaryShard)
+            let shardMatches =
+                d.shard
+                === (d.arm == .canary
+                    ? loop.upstreams.routes[d.route.index].canaryShard
+                    : loop.upstreams.routes[d.route.index].primaryShard)
             return "\(d.route.name) \(d.arm) \(d.reason) \(shardMatches ? "shard ok" : "wrong shard")"
         }
     }
@@ -61,15 +64,16 @@ import Testing
     }
 
     @Test func aRequestNoRouteMatchesIsRefusedWith404() throws {
-        let loop = try makeLoop(yaml: """
-            listeners:
-              - name: http
-                address: 127.0.0.1:\(try freePort())
-            routes:
-              - name: only
-                match: { host: a.example }
-                primary: { revision: v1, endpoints: ["127.0.0.1:\(try freePort())"] }
-            """)
+        let loop = try makeLoop(
+            yaml: """
+                listeners:
+                  - name: http
+                    address: 127.0.0.1:\(try freePort())
+                routes:
+                  - name: only
+                    match: { host: a.example }
+                    primary: { revision: v1, endpoints: ["127.0.0.1:\(try freePort())"] }
+                """)
         defer { loop.shutdown() }
         #expect(route("GET / HTTP/1.1\r\nHost: b.example\r\n\r\n", on: loop) == "refused 404")
         #expect(route("GET / HTTP/1.0\r\n\r\n", on: loop) == "refused 404")

@@ -5,8 +5,9 @@ import Testing
 
 @Suite struct RouteTableTests {
     private func route(_ name: String, host: String? = nil, prefix: String = "/", port: UInt16 = 9001) -> RouteConfig {
-        RouteConfig(name: name, match: MatchConfig(host: host, pathPrefix: prefix),
-                    primary: ArmConfig(revision: "v1", endpoints: [HostPort(host: "127.0.0.1", port: port)]), canary: nil)
+        RouteConfig(
+            name: name, match: MatchConfig(host: host, pathPrefix: prefix),
+            primary: ArmConfig(revision: "v1", endpoints: [HostPort(host: "127.0.0.1", port: port)]), canary: nil)
     }
 
     private func match(_ table: RouteTable, host: String?, path: String) -> String? {

@@ -22,23 +22,25 @@ import Testing
         try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue), 0, &pair) == 0)
         defer { Glibc.close(pair[1]) }
         do {
-            let loop = try makeLoop(yaml: """
-                listeners:
-                  - name: http
-                    address: 127.0.0.1:\(try freePort())
-                routes:
-                  - name: grpc
-                    primary:
-                      revision: v1
-                      protocol: h2
-                      endpoints: ["127.0.0.1:\(try upstream.localAddress().port)"]
-                """)
+            let loop = try makeLoop(
+                yaml: """
+                    listeners:
+                      - name: http
+                        address: 127.0.0.1:\(try freePort())
+                    routes:
+                      - name: grpc
+                        primary:
+                          revision: v1
+                          protocol: h2
+                          endpoints: ["127.0.0.1:\(try upstream.localAddress().port)"]
+                    """)
             freedLoop = loop
             let pool = loop.upstreams.routes[0].primary.pools[0]
             if upstreamOpenedFirst { _ = try loop.h2Connection(for: pool) }
             let fd = SocketDescriptor(raw: pair[0])
-            let client = try H2Connection(fd: fd, transport: .plain(fd), peerText: Array("127.0.0.1".utf8), input: nil,
-                                          listener: loop.listeners.all[0], proxy: loop)
+            let client = try H2Connection(
+                fd: fd, transport: .plain(fd), peerText: Array("127.0.0.1".utf8), input: nil,
+                listener: loop.listeners.all[0], proxy: loop)
             freedClient = client
             try loop.loop.reactor.register(fd, client, interest: Reactor.readable)
             try sendRequest(to: pair[1])
@@ -80,8 +82,9 @@ private func sendRequest(to fd: Int32) throws {
     let client = try H2ClientSession(delegate: IgnoredResponses(), settings: H2Settings())
     let fields: [(StaticString, StaticString)] = [(":method", "GET"), (":scheme", "http"), (":authority", "example.com"), (":path", "/")]
     for (name, value) in fields {
-        client.addField(name: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount),
-                        value: UnsafeRawBufferPointer(start: value.utf8Start, count: value.utf8CodeUnitCount))
+        client.addField(
+            name: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount),
+            value: UnsafeRawBufferPointer(start: value.utf8Start, count: value.utf8CodeUnitCount))
     }
     _ = try client.submitRequest(hasBody: false)
     var out = [UInt8](repeating: 0, count: 4096)

@@ -31,17 +31,18 @@ private final class Interposer: Pollable {
         let upstream = try SocketDescriptor.listen(on: SocketAddress.resolve(host: "127.0.0.1", port: 0))
         defer { upstream.close() }
         let port = try freePort()
-        let loop = try makeLoop(yaml: """
-            listeners:
-              - name: tls
-                address: 127.0.0.1:\(port)
-                tls: { certificate: \(certificate), privateKey: \(files.key) }
-            routes:
-              - name: web
-                primary:
-                  revision: v1
-                  endpoints: ["127.0.0.1:\(try upstream.localAddress().port)"]
-            """)
+        let loop = try makeLoop(
+            yaml: """
+                listeners:
+                  - name: tls
+                    address: 127.0.0.1:\(port)
+                    tls: { certificate: \(certificate), privateKey: \(files.key) }
+                routes:
+                  - name: web
+                    primary:
+                      revision: v1
+                      endpoints: ["127.0.0.1:\(try upstream.localAddress().port)"]
+                """)
         defer { loop.shutdown() }
         let reactor = loop.loop.reactor
         func step() throws { try reactor.poll(timeoutMilliseconds: 20) }
@@ -104,8 +105,9 @@ private final class Interposer: Pollable {
                 if case .value(let n) = try chunk.withUnsafeMutableBytes({ try side.read(into: $0) }), n > 0 { received += chunk[0..<n] }
             }
         }
-        #expect(received.starts(with: Array("GET /read-ahead HTTP/1.1\r\n".utf8)),
-                "upstream received \(String(decoding: received, as: UTF8.self).debugDescription)")
+        #expect(
+            received.starts(with: Array("GET /read-ahead HTTP/1.1\r\n".utf8)),
+            "upstream received \(String(decoding: received, as: UTF8.self).debugDescription)")
     }
 }
 

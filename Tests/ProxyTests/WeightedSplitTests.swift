@@ -74,8 +74,9 @@ import Testing
         }
         for (path, count) in canary.enumerated() {
             let share = Double(count) / Double(perPath)
-            #expect(abs(share - Double(weight) / 100) < 0.06,
-                    "weight \(weight), path \(path) of \(paths): canary share \(share)")
+            #expect(
+                abs(share - Double(weight) / 100) < 0.06,
+                "weight \(weight), path \(path) of \(paths): canary share \(share)")
         }
     }
 

@@ -16,8 +16,9 @@ import Testing
         let receiver = try HTTPSWebhookReceiver(certificate: certificate, in: directory)
         defer { receiver.stop() }
 
-        let hook = webhook("gate", url: receiver.url(), headers: [secretHeader, WebhookHeader(name: "X-Team", value: "payments")],
-                           caFile: certificate.certificate)
+        let hook = webhook(
+            "gate", url: receiver.url(), headers: [secretHeader, WebhookHeader(name: "X-Team", value: "payments")],
+            caFile: certificate.certificate)
         let result = await runner.results([hookRequest(hook, revision: "v2")])[0]
         #expect(result.passed, "\(result.detail)")
         #expect(result.detail == "HTTP 200")
@@ -37,7 +38,8 @@ import Testing
     @Test func withoutACAFileTheSystemStoreRefusesATestCertificate() async throws {
         let directory = try WebhookTestDirectory()
         defer { directory.remove() }
-        let receiver = try HTTPSWebhookReceiver(certificate: try directory.makeCertificate("hooks", altNames: "IP:127.0.0.1"), in: directory)
+        let receiver = try HTTPSWebhookReceiver(
+            certificate: try directory.makeCertificate("hooks", altNames: "IP:127.0.0.1"), in: directory)
         defer { receiver.stop() }
 
         let result = await runner.results([hookRequest(webhook("gate", url: receiver.url(), retries: 1, headers: [secretHeader]))])[0]
@@ -50,11 +52,14 @@ import Testing
     @Test func theWrongCAFails() async throws {
         let directory = try WebhookTestDirectory()
         defer { directory.remove() }
-        let receiver = try HTTPSWebhookReceiver(certificate: try directory.makeCertificate("hooks", altNames: "IP:127.0.0.1"), in: directory)
+        let receiver = try HTTPSWebhookReceiver(
+            certificate: try directory.makeCertificate("hooks", altNames: "IP:127.0.0.1"), in: directory)
         defer { receiver.stop() }
         let other = try directory.makeCertificate("other", altNames: "IP:127.0.0.1")
 
-        let result = await runner.results([hookRequest(webhook("gate", url: receiver.url(), headers: [secretHeader], caFile: other.certificate))])[0]
+        let result = await runner.results([
+            hookRequest(webhook("gate", url: receiver.url(), headers: [secretHeader], caFile: other.certificate))
+        ])[0]
         #expect(!result.passed)
         #expect(result.detail == "TLS handshake with 127.0.0.1: certificate verify failed: self-signed certificate")
         #expect(receiver.requests.isEmpty, "the secret header must not reach a server that failed verification")
@@ -99,7 +104,9 @@ import Testing
         defer { silent.stop() }
         let clock = ContinuousClock()
         let started = clock.now
-        let result = await runner.results([hookRequest(webhook("gate", url: "https://127.0.0.1:\(silent.port)/", timeout: .milliseconds(300)))])[0]
+        let result = await runner.results([
+            hookRequest(webhook("gate", url: "https://127.0.0.1:\(silent.port)/", timeout: .milliseconds(300)))
+        ])[0]
         let elapsed = clock.now - started
         #expect(!result.passed)
         #expect(result.detail == "timed out after 0.3s")
@@ -110,7 +117,9 @@ import Testing
     @Test func aCAFileThatCannotBeLoadedFailsAtOnce() async throws {
         let directory = try WebhookTestDirectory()
         defer { directory.remove() }
-        let result = await runner.results([hookRequest(webhook("gate", url: "https://127.0.0.1:1/", retries: 3, caFile: directory.file("gone.pem")))])[0]
+        let result = await runner.results([
+            hookRequest(webhook("gate", url: "https://127.0.0.1:1/", retries: 3, caFile: directory.file("gone.pem")))
+        ])[0]
         #expect(!result.passed)
         #expect(result.attempts == 1)
         #expect(result.detail == "CA file \(directory.file("gone.pem")): no such file")

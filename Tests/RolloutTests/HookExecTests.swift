@@ -9,8 +9,11 @@ import Testing
 
     @Test func trueExitsZeroAndPasses() async {
         let result = await runner.results([hookRequest(execHook("ok", ["/bin/true"], type: .preRollout))])[0]
-        #expect(result == HookResult(name: "ok", type: .preRollout, passed: true, detail: "exit 0",
-                                     attempts: 1, durationNanoseconds: result.durationNanoseconds))
+        #expect(
+            result
+                == HookResult(
+                    name: "ok", type: .preRollout, passed: true, detail: "exit 0",
+                    attempts: 1, durationNanoseconds: result.durationNanoseconds))
     }
 
     @Test func falseFailsWithItsExitStatus() async {
@@ -33,7 +36,9 @@ import Testing
     }
 
     @Test func onlyTheLast4KiBOfOutputIsKeptWithHowMuchWasDropped() async {
-        let result = await runner.results([hookRequest(execHook("chatty", ["sh", "-c", "i=0; while [ $i -lt 2000 ]; do echo line-$i; i=$((i+1)); done; exit 1"]))])[0]
+        let result = await runner.results([
+            hookRequest(execHook("chatty", ["sh", "-c", "i=0; while [ $i -lt 2000 ]; do echo line-$i; i=$((i+1)); done; exit 1"]))
+        ])[0]
         #expect(!result.passed)
         #expect(result.detail == "exit 1")
         // 10 × "line-N\n" (70 bytes) + 90 × 8 + 900 × 9 + 1000 × 10 = 18,890 bytes written.
@@ -48,11 +53,13 @@ import Testing
     @Test func theRolloutIsInTheEnvironment() async throws {
         let directory = hookTestDirectory()
         let file = directory + "/env"
-        let script = "echo \"$CANARYGATE_ROUTE $CANARYGATE_HOOK $CANARYGATE_HOOK_TYPE $CANARYGATE_PHASE $CANARYGATE_REVISION "
+        let script =
+            "echo \"$CANARYGATE_ROUTE $CANARYGATE_HOOK $CANARYGATE_HOOK_TYPE $CANARYGATE_PHASE $CANARYGATE_REVISION "
             + "$CANARYGATE_WEIGHT $CANARYGATE_META_DRY_RUN $CANARYGATE_META_TEAM $EXTRA ${HOME:-no-home}\" > \(file)"
         let hook = execHook("env", ["sh", "-c", script], type: .confirmPromotion, metadata: ["dry-run": "yes", "team": "web"])
-        let request = hookRequest(hook, route: "shop", phase: "WaitingPromotion", revision: "v7", weight: 50,
-                                  environment: ["EXTRA": "extra"])
+        let request = hookRequest(
+            hook, route: "shop", phase: "WaitingPromotion", revision: "v7", weight: 50,
+            environment: ["EXTRA": "extra"])
         let result = await runner.results([request])[0]
         #expect(result.passed, "\(result.detail)")
         let written = try String(contentsOfFile: file, encoding: .utf8)
@@ -64,7 +71,9 @@ import Testing
         setenv("CANARYGATE_TEST_REGION", "eu-west", 1)
         setenv("CANARYGATE_TEST_TOKEN", "not-for-hooks", 1)
         let file = hookTestDirectory() + "/env"
-        var hook = execHook("env", ["sh", "-c", "echo \"$DEPLOY_ENV $CANARYGATE_TEST_REGION ${CANARYGATE_TEST_TOKEN:-none} ${UNSET_NAME:-unset}\" > \(file)"])
+        var hook = execHook(
+            "env",
+            ["sh", "-c", "echo \"$DEPLOY_ENV $CANARYGATE_TEST_REGION ${CANARYGATE_TEST_TOKEN:-none} ${UNSET_NAME:-unset}\" > \(file)"])
         hook.environment = ["DEPLOY_ENV": "prod"]
         hook.passEnvironment = ["CANARYGATE_TEST_REGION", "UNSET_NAME"]
         let result = await runner.results([hookRequest(hook)])[0]
@@ -75,7 +84,9 @@ import Testing
 
     @Test func theRevisionIsVisibleToAShell() async throws {
         let file = hookTestDirectory() + "/revision"
-        let result = await runner.results([hookRequest(execHook("rev", ["sh", "-c", "echo $CANARYGATE_REVISION > \(file)"]), revision: "v2")])[0]
+        let result = await runner.results([
+            hookRequest(execHook("rev", ["sh", "-c", "echo $CANARYGATE_REVISION > \(file)"]), revision: "v2")
+        ])[0]
         #expect(result.passed)
         #expect(try String(contentsOfFile: file, encoding: .utf8) == "v2\n")
     }
@@ -170,7 +181,9 @@ import Testing
         #expect(result.passed)
         #expect(clock.now - started < .seconds(30))
         // Leave no process behind.
-        if let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+        if let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        {
             kill(pid, SIGKILL)
         }
     }
@@ -192,8 +205,11 @@ import Testing
         let descriptors = lines.prefix { $0 != "---" }
         let names = lines.drop { $0 != "---" }.dropFirst().map { String($0.prefix { $0 != "=" }) }
         // The shell exports PWD itself.
-        #expect(Set(names).subtracting(["PWD"]) == ["PATH", "CANARYGATE_ROUTE", "CANARYGATE_HOOK", "CANARYGATE_HOOK_TYPE",
-                                                    "CANARYGATE_PHASE", "CANARYGATE_REVISION", "CANARYGATE_WEIGHT"])
+        #expect(
+            Set(names).subtracting(["PWD"]) == [
+                "PATH", "CANARYGATE_ROUTE", "CANARYGATE_HOOK", "CANARYGATE_HOOK_TYPE",
+                "CANARYGATE_PHASE", "CANARYGATE_REVISION", "CANARYGATE_WEIGHT",
+            ])
         #expect(descriptors == ["0", "1", "2"])
     }
 
@@ -204,11 +220,12 @@ import Testing
     }
 
     @Test func theFactsOverrideTheParentsEnvironment() {
-        let entries = HookEnvironment.entries(parent: ["PATH=/bin", "CANARYGATE_ROUTE=stale", "EXTRA=old", "SECRET=x", "HOME=/root"],
-                                              pass: ["PATH", "EXTRA", "CANARYGATE_ROUTE", "HOME"],
-                                              configured: ["HOME": "/srv/deploy", "DEPLOY": "yes"],
-                                              extra: ["EXTRA": "new", "CANARYGATE_ROUTE": "extra"],
-                                              facts: ["CANARYGATE_ROUTE": "web"])
+        let entries = HookEnvironment.entries(
+            parent: ["PATH=/bin", "CANARYGATE_ROUTE=stale", "EXTRA=old", "SECRET=x", "HOME=/root"],
+            pass: ["PATH", "EXTRA", "CANARYGATE_ROUTE", "HOME"],
+            configured: ["HOME": "/srv/deploy", "DEPLOY": "yes"],
+            extra: ["EXTRA": "new", "CANARYGATE_ROUTE": "extra"],
+            facts: ["CANARYGATE_ROUTE": "web"])
         #expect(entries == ["PATH=/bin", "CANARYGATE_ROUTE=web", "DEPLOY=yes", "EXTRA=new", "HOME=/srv/deploy"])
     }
 }

@@ -14,13 +14,17 @@ extension HookRunner {
 }
 
 /// A request for `hook` with the usual test facts.
-func hookRequest(_ hook: HookConfig, route: String = "web", phase: String = "Progressing",
-                 revision: String = "v2", weight: Int = 25, environment: [String: String] = [:]) -> HookRequest {
+func hookRequest(
+    _ hook: HookConfig, route: String = "web", phase: String = "Progressing",
+    revision: String = "v2", weight: Int = 25, environment: [String: String] = [:]
+) -> HookRequest {
     HookRequest(route: route, hook: hook, phase: phase, revision: revision, weight: weight, environment: environment)
 }
 
-func execHook(_ name: String, _ command: [String], type: HookType = .rollout, timeout: Duration = .seconds(5),
-              retries: Int = 0, metadata: [String: String] = [:]) -> HookConfig {
+func execHook(
+    _ name: String, _ command: [String], type: HookType = .rollout, timeout: Duration = .seconds(5),
+    retries: Int = 0, metadata: [String: String] = [:]
+) -> HookConfig {
     var hook = HookConfig(name: name, type: type, action: .exec(command: command))
     hook.timeout = timeout
     hook.retries = retries

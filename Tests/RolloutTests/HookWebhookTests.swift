@@ -89,7 +89,8 @@ final class TestWebhookServer: @unchecked Sendable {
         while true {
             if let end = WebhookCall.findHeadEnd(received) {
                 let head = String(decoding: received[0..<end], as: UTF8.self)
-                let length = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+                let length =
+                    head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
                     .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
                 if received.count - end >= length {
                     return Request(head: head, body: Array(received[end..<(end + length)]))
@@ -106,8 +107,10 @@ final class TestWebhookServer: @unchecked Sendable {
     }
 }
 
-func webhook(_ name: String, url: String, type: HookType = .confirmTrafficIncrease, timeout: Duration = .seconds(5),
-             retries: Int = 0, metadata: [String: String] = [:], headers: [WebhookHeader] = [], caFile: String? = nil) -> HookConfig {
+func webhook(
+    _ name: String, url: String, type: HookType = .confirmTrafficIncrease, timeout: Duration = .seconds(5),
+    retries: Int = 0, metadata: [String: String] = [:], headers: [WebhookHeader] = [], caFile: String? = nil
+) -> HookConfig {
     var hook = HookConfig(name: name, type: type, action: .webhook(url: url, headers: headers, caFile: caFile))
     hook.timeout = timeout
     hook.retries = retries
@@ -240,8 +243,10 @@ func webhook(_ name: String, url: String, type: HookType = .confirmTrafficIncrea
         let secret = "Bearer s3cret-token-42"
         let server = try TestWebhookServer { _ in TestWebhookServer.response(401, "bad token \(secret); try again") }
         defer { server.stop() }
-        let headers = [WebhookHeader(name: "Authorization", value: secret, file: "/etc/canarygate/hook-token"),
-                       WebhookHeader(name: "X-Team", value: "payments")]
+        let headers = [
+            WebhookHeader(name: "Authorization", value: secret, file: "/etc/canarygate/hook-token"),
+            WebhookHeader(name: "X-Team", value: "payments"),
+        ]
         let result = await runner.results([hookRequest(webhook("gate", url: server.url, headers: headers))])[0]
         #expect(!result.passed)
         #expect(result.detail == "HTTP 401: bad token [redacted]; try again")
@@ -282,11 +287,20 @@ func webhook(_ name: String, url: String, type: HookType = .confirmTrafficIncrea
     }
 
     @Test func urlsAreSplitIntoHostPortAndTarget() throws {
-        #expect(try WebhookURL.parse("http://hooks.local/x").get() == WebhookURL(scheme: .http, host: "hooks.local", port: 80, target: "/x", authority: "hooks.local"))
-        #expect(try WebhookURL.parse("HTTP://10.0.0.1:8080").get() == WebhookURL(scheme: .http, host: "10.0.0.1", port: 8080, target: "/", authority: "10.0.0.1:8080"))
-        #expect(try WebhookURL.parse("http://[::1]:9000/a?b=c#frag").get() == WebhookURL(scheme: .http, host: "::1", port: 9000, target: "/a?b=c", authority: "[::1]:9000"))
-        #expect(try WebhookURL.parse("https://h?q").get() == WebhookURL(scheme: .https, host: "h", port: 443, target: "/?q", authority: "h"))
-        #expect(try WebhookURL.parse("HTTPS://h:8443/p").get() == WebhookURL(scheme: .https, host: "h", port: 8443, target: "/p", authority: "h:8443"))
+        #expect(
+            try WebhookURL.parse("http://hooks.local/x").get()
+                == WebhookURL(scheme: .http, host: "hooks.local", port: 80, target: "/x", authority: "hooks.local"))
+        #expect(
+            try WebhookURL.parse("HTTP://10.0.0.1:8080").get()
+                == WebhookURL(scheme: .http, host: "10.0.0.1", port: 8080, target: "/", authority: "10.0.0.1:8080"))
+        #expect(
+            try WebhookURL.parse("http://[::1]:9000/a?b=c#frag").get()
+                == WebhookURL(scheme: .http, host: "::1", port: 9000, target: "/a?b=c", authority: "[::1]:9000"))
+        #expect(
+            try WebhookURL.parse("https://h?q").get() == WebhookURL(scheme: .https, host: "h", port: 443, target: "/?q", authority: "h"))
+        #expect(
+            try WebhookURL.parse("HTTPS://h:8443/p").get()
+                == WebhookURL(scheme: .https, host: "h", port: 8443, target: "/p", authority: "h:8443"))
         #expect(throws: WebhookURLError.self) { try WebhookURL.parse("http://user:pw@h:81?q").get() }
         #expect(throws: WebhookURLError.self) { try WebhookURL.parse("http://").get() }
         #expect(throws: WebhookURLError.self) { try WebhookURL.parse("http://h:0/").get() }

@@ -35,7 +35,9 @@ import Testing
     @Test func reasonsForRefusals() {
         #expect(machine(in: .progressing, paused: true).canApply(.pause) == "the rollout is already paused")
         #expect(machine(in: .succeeded).canApply(.pause) == "nothing to pause in phase Succeeded")
-        #expect(machine(in: .initializing).canApply(.promote(force: true)) == "promote applies in Progressing or WaitingPromotion, not Initializing")
+        #expect(
+            machine(in: .initializing).canApply(.promote(force: true))
+                == "promote applies in Progressing or WaitingPromotion, not Initializing")
         #expect(machine(in: .promoting, promoteHookPassed: true).canApply(.abort) == "the promote hook has already updated the primary")
         #expect(machine(in: .succeeded).canApply(.abort) == "no rollout to abort in phase Succeeded")
         #expect(machine(in: .progressing).canApply(.retry) == "retry applies to a Failed or Held rollout, not Progressing")
@@ -170,7 +172,8 @@ import Testing
         h.hookOutcome[.confirmRollout] = phase != .waiting
         h.hookOutcome[.confirmPromotion] = phase != .waitingPromotion
         h.canaryReady = phase != .initializing
-        h.drive(.configured(primaryRevision: "v1", canaryRevision: "v2", analysis: withHooks(.confirmRollout, .confirmPromotion, .rollback)))
+        h.drive(
+            .configured(primaryRevision: "v1", canaryRevision: "v2", analysis: withHooks(.confirmRollout, .confirmPromotion, .rollback)))
         h.run(upTo: 50) { $0.phase == phase }
         #expect(h.state.phase == phase)
         h.clearLog()

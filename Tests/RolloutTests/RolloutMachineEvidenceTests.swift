@@ -27,7 +27,9 @@ import Testing
 
     @Test func aPassingGateLetsTheStepGoOn() {
         var h = Harness(analysisConfig())
-        h.defaultVerdicts = [passing(), Verdict(judge: "evidence", outcome: .pass, summary: "every class within its allowance", evidence: [])]
+        h.defaultVerdicts = [
+            passing(), Verdict(judge: "evidence", outcome: .pass, summary: "every class within its allowance", evidence: []),
+        ]
         h.advance(10)
         #expect(h.state.canaryWeight == 50)
     }

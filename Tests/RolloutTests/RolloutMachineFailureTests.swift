@@ -29,7 +29,10 @@ import Testing
 
     @Test func failedChecksAccumulateAcrossPassingIntervals() {
         // Flagger does not reset failedChecks on a passing interval: only a new rollout does.
-        var h = Harness(analysisConfig { $0.threshold = 2; $0.stepWeight = 10; $0.maxWeight = 50 })
+        var h = Harness(
+            analysisConfig {
+                $0.threshold = 2; $0.stepWeight = 10; $0.maxWeight = 50
+            })
         h.verdictScript = [[failing()], [passing()], [failing()]]
         h.advance(20)
         #expect(h.state.failedChecks == 1)

@@ -57,16 +57,23 @@ import Testing
     }
 
     @Test func fullTrailOfPhasesAndWeights() {
-        var h = Harness(analysisConfig { $0.maxWeight = 100; $0.stepWeight = 30 })
+        var h = Harness(
+            analysisConfig {
+                $0.maxWeight = 100; $0.stepWeight = 30
+            })
         h.run { $0.phase == .promoted }
         #expect(h.weights == [30, 60, 90, 100])
-        #expect(h.phases == [.initializing, .initialized, .progressing, .promoting, .promoted]
-            || h.phases == [.initializing, .progressing, .promoted])
+        #expect(
+            h.phases == [.initializing, .initialized, .progressing, .promoting, .promoted]
+                || h.phases == [.initializing, .progressing, .promoted])
         #expect(h.intervalsAnalysed == 4, "3 steps + one interval at maxWeight")
     }
 
     @Test func stepWeightsFollowTheList() {
-        var h = Harness(analysisConfig { $0.stepWeights = [5, 10, 25, 50]; $0.maxWeight = 30 })
+        var h = Harness(
+            analysisConfig {
+                $0.stepWeights = [5, 10, 25, 50]; $0.maxWeight = 30
+            })
         h.run { $0.phase == .promoted }
         // With stepWeights the last entry is the maximum, as in Flagger; maxWeight is not used.
         #expect(h.weights == [5, 10, 25, 50, 100])
@@ -75,7 +82,10 @@ import Testing
     }
 
     @Test func stepWeightIsCappedAtMaxWeight() {
-        var h = Harness(analysisConfig { $0.stepWeight = 20; $0.maxWeight = 50 })
+        var h = Harness(
+            analysisConfig {
+                $0.stepWeight = 20; $0.maxWeight = 50
+            })
         h.run { $0.phase == .promoted }
         #expect(h.weights == [20, 40, 50, 100])
     }
@@ -133,7 +143,10 @@ import Testing
     }
 
     @Test func iterationsModeAnalysesAtMaxWeight() {
-        var h = Harness(analysisConfig { $0.iterations = 3; $0.maxWeight = 40 })
+        var h = Harness(
+            analysisConfig {
+                $0.iterations = 3; $0.maxWeight = 40
+            })
         #expect(h.state.canaryWeight == 40)
         h.advance(20)
         #expect(h.state.completedIterations == 2)
@@ -153,15 +166,17 @@ import Testing
     }
 
     @Test func hooksRunInFlaggerOrder() {
-        var h = Harness(withHooks(.confirmRollout, .preRollout, .rollout, .confirmTrafficIncrease, .confirmPromotion, .promote, .postRollout))
+        var h = Harness(
+            withHooks(.confirmRollout, .preRollout, .rollout, .confirmTrafficIncrease, .confirmPromotion, .promote, .postRollout))
         h.run { $0.phase.isSteady }
         #expect(h.state.phase == .succeeded)
-        #expect(h.hookCalls == [
-            .confirmRollout, .preRollout,
-            .rollout, .confirmTrafficIncrease,  // 25 → 50
-            .rollout, .confirmPromotion,  // one interval at maxWeight
-            .promote, .postRollout,
-        ])
+        #expect(
+            h.hookCalls == [
+                .confirmRollout, .preRollout,
+                .rollout, .confirmTrafficIncrease,  // 25 → 50
+                .rollout, .confirmPromotion,  // one interval at maxWeight
+                .promote, .postRollout,
+            ])
     }
 
     @Test func noVerdictsAtAllPasses() {

@@ -9,8 +9,9 @@ import Testing
 
     /// A machine that starts from a lost state with the given config (hooks of every kind, so any that ran would show).
     static func held(canary: String? = "v2", primary: String = "v1") -> Harness {
-        Harness(withHooks(.confirmRollout, .preRollout, .promote, .rollback), primary: primary, canary: canary,
-                restored: .held(route: "web", reason: reason))
+        Harness(
+            withHooks(.confirmRollout, .preRollout, .promote, .rollback), primary: primary, canary: canary,
+            restored: .held(route: "web", reason: reason))
     }
 
     @Test func aLostStateHoldsTheCanaryAtWeightZeroWithoutProbingOrHooks() {

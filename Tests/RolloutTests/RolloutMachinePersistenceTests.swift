@@ -103,11 +103,12 @@ import Testing
         (.failed, false, [.setWeight(0)]),
     ])
     func restoredPhaseRedoesItsStage(phase: Phase, promoteHookPassed: Bool, expected: [RolloutAction]) {
-        let weight = switch phase {
-        case .waitingPromotion, .promoting: 50
-        case .promoted: 100
-        default: 0
-        }
+        let weight =
+            switch phase {
+            case .waitingPromotion, .promoting: 50
+            case .promoted: 100
+            default: 0
+            }
         let saved = RolloutState(
             route: "web", phase: phase, canaryWeight: weight, canaryRevision: "v2", primaryRevision: "v1",
             lastAnalysedRevision: phase == .failed ? "v2" : nil, promoteHookPassed: promoteHookPassed)
@@ -148,9 +149,11 @@ import Testing
         state.lastAnalysedRevision = "v1"
         state.paused = true
         state.completedIterations = 3
-        state.lastVerdicts.append(VerdictRecord(Verdict(
-            judge: "sequential", outcome: .noData, summary: "odd figures",
-            evidence: [.init("inf", .infinity), .init("-inf", -.infinity), .init("nan", .nan)])))
+        state.lastVerdicts.append(
+            VerdictRecord(
+                Verdict(
+                    judge: "sequential", outcome: .noData, summary: "odd figures",
+                    evidence: [.init("inf", .infinity), .init("-inf", -.infinity), .init("nan", .nan)])))
         let data = try JSONEncoder().encode(state)
         let decoded = try JSONDecoder().decode(RolloutState.self, from: data)
         #expect(decoded == state)
@@ -169,10 +172,11 @@ import Testing
     }
 
     @Test func phasesUseFlaggersNames() {
-        #expect(Phase.allCases.map(\.rawValue) == [
-            "Initializing", "Initialized", "Waiting", "Progressing", "WaitingPromotion",
-            "Promoting", "Promoted", "Finalising", "Succeeded", "Failed", "Held",
-        ])
+        #expect(
+            Phase.allCases.map(\.rawValue) == [
+                "Initializing", "Initialized", "Waiting", "Progressing", "WaitingPromotion",
+                "Promoting", "Promoted", "Finalising", "Succeeded", "Failed", "Held",
+            ])
     }
 
     @Test func verdictRecordMirrorsVerdict() {

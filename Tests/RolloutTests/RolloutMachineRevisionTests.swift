@@ -75,7 +75,12 @@ import Testing
 
     @Test func settingsReloadedMidRolloutApplyToTheNextStep() {
         var h = Harness(analysisConfig())
-        h.drive(.configured(primaryRevision: "v1", canaryRevision: "v2", analysis: analysisConfig { $0.stepWeight = 5; $0.maxWeight = 100 }))
+        h.drive(
+            .configured(
+                primaryRevision: "v1", canaryRevision: "v2",
+                analysis: analysisConfig {
+                    $0.stepWeight = 5; $0.maxWeight = 100
+                }))
         #expect(h.state.phase == .progressing)
         h.advance(10)
         #expect(h.weights == [25, 30])
@@ -97,11 +102,13 @@ import Testing
         var h = Harness(analysisConfig())
         h.advance(10)
         h.clearLog()
-        h.drive(.configured(primaryRevision: "v1", canaryRevision: removeCanary ? nil : "v2", analysis: removeCanary ? analysisConfig() : nil))
+        h.drive(
+            .configured(primaryRevision: "v1", canaryRevision: removeCanary ? nil : "v2", analysis: removeCanary ? analysisConfig() : nil))
         #expect(h.log.requests == [.setWeight(0)])
         #expect(h.state.phase == .succeeded)
-        #expect(h.state.message == "rollout of v2 cancelled: " + (removeCanary ? "no canary configured" : "no analysis section")
-            + "; all traffic on the primary")
+        #expect(
+            h.state.message == "rollout of v2 cancelled: " + (removeCanary ? "no canary configured" : "no analysis section")
+                + "; all traffic on the primary")
         h.advance(100)
         #expect(h.intervalsAnalysed == 1)
     }

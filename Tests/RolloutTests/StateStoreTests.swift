@@ -82,8 +82,10 @@ import Testing
             try StateStore(path: open + "/sub/state.json").checkDirectory()
             Issue.record("a missing directory under a world-writable one was accepted")
         } catch {
-            #expect(error.description.hasPrefix("state.path: \(open)/sub/state.json: its directory \(open) is writable by every user (mode 777)"),
-                    "\(error)")
+            #expect(
+                error.description.hasPrefix(
+                    "state.path: \(open)/sub/state.json: its directory \(open) is writable by every user (mode 777)"),
+                "\(error)")
         }
     }
 

@@ -6,10 +6,12 @@ import TLS
 /// A self-signed P-256 certificate whose subjectAltName is `altName` (`DNS:x` or `IP:x`): it is its own CA.
 private func makeCertificate(_ altName: String, in dir: TempDirectory, prefix: String) throws -> Certificate {
     let key = prefix + "key.pem", cert = prefix + "cert.pem"
-    let result = try runToCompletion("/usr/bin/openssl", [
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=test upstream", "-addext", "subjectAltName=\(altName)",
-    ], in: dir.path)
+    let result = try runToCompletion(
+        "/usr/bin/openssl",
+        [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=test upstream", "-addext", "subjectAltName=\(altName)",
+        ], in: dir.path)
     guard result.status == 0 else { throw FixtureError(description: "openssl req failed: \(result.output)") }
     return Certificate(certificate: dir.file(cert), key: dir.file(key))
 }
@@ -17,8 +19,10 @@ private func makeCertificate(_ altName: String, in dir: TempDirectory, prefix: S
 /// `connections` connections, one after the other: the client (on its thread) handshakes with
 /// `serverName` and trusts `client`; the server (this thread) serves `served`, and on a verified
 /// handshake answers the request head and closes. What the client saw of each, and the server's last error.
-private func exchanges(served: Certificate, client: TLSClientContext, serverName: String,
-                       connections: Int) throws -> (client: [ClientOutcome], serverError: String?) {
+private func exchanges(
+    served: Certificate, client: TLSClientContext, serverName: String,
+    connections: Int
+) throws -> (client: [ClientOutcome], serverError: String?) {
     let context = try TLSContext(keyPairs: [TLSKeyPair(certificateFile: served.certificate, privateKeyFile: served.key)])
     let listener = try TestListener()
     let request = Array("GET / HTTP/1.1\r\nHost: \(serverName)\r\n\r\n".utf8)
@@ -43,7 +47,9 @@ private func exchanges(served: Certificate, client: TLSClientContext, serverName
 }
 
 /// One connection (see `exchanges`).
-private func exchange(served: Certificate, client: TLSClientContext, serverName: String) throws -> (client: ClientOutcome, serverError: String?) {
+private func exchange(
+    served: Certificate, client: TLSClientContext, serverName: String
+) throws -> (client: ClientOutcome, serverError: String?) {
     let (outcomes, serverError) = try exchanges(served: served, client: client, serverName: serverName, connections: 1)
     return (outcomes[outcomes.count - 1], serverError)
 }
@@ -54,7 +60,8 @@ struct ClientSessionTests {
         let dir = try TempDirectory()
         defer { dir.remove() }
         let served = try makeCertificate("DNS:upstream.test", in: dir, prefix: "up-")
-        let (client, serverError) = try exchange(served: served, client: try TLSClientContext(caFile: served.certificate), serverName: "upstream.test")
+        let (client, serverError) = try exchange(
+            served: served, client: try TLSClientContext(caFile: served.certificate), serverName: "upstream.test")
         #expect(client.error == nil, "\(client.error ?? "")")
         #expect(serverError == nil, "\(serverError ?? "")")
         #expect(client.verificationFailure == nil)
@@ -76,7 +83,8 @@ struct ClientSessionTests {
         let dir = try TempDirectory()
         defer { dir.remove() }
         let served = try makeCertificate("DNS:upstream.test", in: dir, prefix: "up-")
-        let (client, serverError) = try exchange(served: served, client: try TLSClientContext(caFile: served.certificate), serverName: "other.test")
+        let (client, serverError) = try exchange(
+            served: served, client: try TLSClientContext(caFile: served.certificate), serverName: "other.test")
         #expect(client.error?.hasPrefix("TLS handshake: ") == true, "\(client.error ?? "no error")")
         #expect(client.error?.contains("certificate verify failed") == true, "\(client.error ?? "no error")")
         #expect(client.verificationFailure == "hostname mismatch")
@@ -89,7 +97,8 @@ struct ClientSessionTests {
         defer { dir.remove() }
         let served = try makeCertificate("DNS:upstream.test", in: dir, prefix: "up-")
         let stranger = try makeCertificate("DNS:upstream.test", in: dir, prefix: "other-")
-        let (client, _) = try exchange(served: served, client: try TLSClientContext(caFile: stranger.certificate), serverName: "upstream.test")
+        let (client, _) = try exchange(
+            served: served, client: try TLSClientContext(caFile: stranger.certificate), serverName: "upstream.test")
         #expect(client.error?.contains("certificate verify failed") == true, "\(client.error ?? "no error")")
         #expect(client.verificationFailure == "self-signed certificate")
     }
@@ -106,8 +115,9 @@ struct ClientSessionTests {
         let dir = try TempDirectory()
         defer { dir.remove() }
         let served = try makeCertificate("DNS:upstream.test", in: dir, prefix: "up-")
-        let (outcomes, serverError) = try exchanges(served: served, client: try TLSClientContext(caFile: served.certificate),
-                                                    serverName: "upstream.test", connections: 3)
+        let (outcomes, serverError) = try exchanges(
+            served: served, client: try TLSClientContext(caFile: served.certificate),
+            serverName: "upstream.test", connections: 3)
         #expect(serverError == nil, "\(serverError ?? "")")
         #expect(outcomes.map(\.error) == [nil, nil, nil], "\(outcomes.map(\.error))")
         #expect(outcomes.map(\.resumed) == [false, true, true])
@@ -121,6 +131,7 @@ struct ClientSessionTests {
         #expect(absent?.message == "CA file \(missing): no such file")
         let garbage = try dir.write("garbage.pem", "not a certificate\n")
         let unreadable = #expect(throws: TLSError.self) { try TLSClientContext(caFile: garbage) }
-        #expect(unreadable?.message.hasPrefix("CA file \(garbage): cannot load PEM CA certificates") == true, "\(unreadable?.message ?? "")")
+        #expect(
+            unreadable?.message.hasPrefix("CA file \(garbage): cannot load PEM CA certificates") == true, "\(unreadable?.message ?? "")")
     }
 }

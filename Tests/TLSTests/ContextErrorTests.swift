@@ -18,7 +18,9 @@ struct ContextErrorTests {
         defer { dir.remove() }
         let pair = try Certificate.make(in: dir)
         let missing = dir.file("nope.pem")
-        let error = #expect(throws: TLSError.self) { try TLSContext(keyPairs: [TLSKeyPair(certificateFile: missing, privateKeyFile: pair.key)]) }
+        let error = #expect(throws: TLSError.self) {
+            try TLSContext(keyPairs: [TLSKeyPair(certificateFile: missing, privateKeyFile: pair.key)])
+        }
         #expect(error?.description == "certificate \(missing): no such file")
     }
 
@@ -27,7 +29,9 @@ struct ContextErrorTests {
         defer { dir.remove() }
         let pair = try Certificate.make(in: dir)
         let missing = dir.file("nokey.pem")
-        let error = #expect(throws: TLSError.self) { try TLSContext(keyPairs: [TLSKeyPair(certificateFile: pair.certificate, privateKeyFile: missing)]) }
+        let error = #expect(throws: TLSError.self) {
+            try TLSContext(keyPairs: [TLSKeyPair(certificateFile: pair.certificate, privateKeyFile: missing)])
+        }
         #expect(error?.description == "private key \(missing): no such file")
     }
 
@@ -36,7 +40,9 @@ struct ContextErrorTests {
         defer { dir.remove() }
         let pair = try Certificate.make(in: dir)
         let other = try Certificate.make(in: dir, prefix: "other-")
-        let error = #expect(throws: TLSError.self) { try TLSContext(keyPairs: [TLSKeyPair(certificateFile: pair.certificate, privateKeyFile: other.key)]) }
+        let error = #expect(throws: TLSError.self) {
+            try TLSContext(keyPairs: [TLSKeyPair(certificateFile: pair.certificate, privateKeyFile: other.key)])
+        }
         #expect(error?.description == "private key \(other.key) does not match the certificate \(pair.certificate)")
     }
 
@@ -45,9 +51,12 @@ struct ContextErrorTests {
         let dir = try TempDirectory()
         defer { dir.remove() }
         let pair = try Certificate.make(in: dir)
-        let rsa = try runToCompletion("/usr/bin/openssl", ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", "rsa.pem"], in: dir.path)
+        let rsa = try runToCompletion(
+            "/usr/bin/openssl", ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", "rsa.pem"], in: dir.path)
         try #require(rsa.status == 0, "\(rsa.output)")
-        let error = #expect(throws: TLSError.self) { try TLSContext(keyPairs: [TLSKeyPair(certificateFile: pair.certificate, privateKeyFile: dir.file("rsa.pem"))]) }
+        let error = #expect(throws: TLSError.self) {
+            try TLSContext(keyPairs: [TLSKeyPair(certificateFile: pair.certificate, privateKeyFile: dir.file("rsa.pem"))])
+        }
         #expect(error?.description == "private key \(dir.file("rsa.pem")) does not match the certificate \(pair.certificate)")
     }
 
@@ -56,7 +65,9 @@ struct ContextErrorTests {
         defer { dir.remove() }
         let pair = try Certificate.make(in: dir)
         let garbage = try dir.write("garbage.pem", "this is not a certificate\n")
-        let error = #expect(throws: TLSError.self) { try TLSContext(keyPairs: [TLSKeyPair(certificateFile: garbage, privateKeyFile: pair.key)]) }
+        let error = #expect(throws: TLSError.self) {
+            try TLSContext(keyPairs: [TLSKeyPair(certificateFile: garbage, privateKeyFile: pair.key)])
+        }
         let text = error?.description ?? ""
         #expect(text.hasPrefix("certificate \(garbage): cannot load a PEM certificate chain: error:"), "\(text)")
         #expect(text.contains("no start line"), "\(text)")
@@ -67,7 +78,9 @@ struct ContextErrorTests {
         defer { dir.remove() }
         let pair = try Certificate.make(in: dir)
         let garbage = try dir.write("garbage-key.pem", "-----BEGIN PRIVATE KEY-----\nnot base64!\n-----END PRIVATE KEY-----\n")
-        let error = #expect(throws: TLSError.self) { try TLSContext(keyPairs: [TLSKeyPair(certificateFile: pair.certificate, privateKeyFile: garbage)]) }
+        let error = #expect(throws: TLSError.self) {
+            try TLSContext(keyPairs: [TLSKeyPair(certificateFile: pair.certificate, privateKeyFile: garbage)])
+        }
         let text = error?.description ?? ""
         #expect(text.hasPrefix("private key \(garbage): cannot load a PEM private key: error:"), "\(text)")
     }

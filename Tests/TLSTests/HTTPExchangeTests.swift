@@ -14,9 +14,11 @@ struct HTTPExchangeTests {
         let pair = try Certificate.make(in: dir)
         let context = try TLSContext(keyPairs: [pair.keyPair])
         let listener = try TestListener()
-        let client = try ClientProcess("/usr/bin/curl", [
-            "-sSk", "--http1.1", "--max-time", "10", "-o", dir.file("body"), "https://127.0.0.1:\(listener.port)/",
-        ], in: dir, name: "curl")
+        let client = try ClientProcess(
+            "/usr/bin/curl",
+            [
+                "-sSk", "--http1.1", "--max-time", "10", "-o", dir.file("body"), "https://127.0.0.1:\(listener.port)/",
+            ], in: dir, name: "curl")
         var wantWrites = 0
         do {
             let connection = try listener.accept(context: context, until: Deadline(seconds: 10))

@@ -23,7 +23,8 @@ func handshake(alpn: [String] = ["http/1.1"], clientFlags flags: [String]) throw
 /// Runs `openssl s_client` with `flags` (from `dir`) against a one-connection server using `context`.
 func handshake(context: TLSContext, in dir: TempDirectory, clientFlags flags: [String]) throws -> HandshakeOutcome {
     let listener = try TestListener()
-    let client = try ClientProcess("/usr/bin/openssl", ["s_client", "-connect", "127.0.0.1:\(listener.port)"] + flags, in: dir, name: "s_client")
+    let client = try ClientProcess(
+        "/usr/bin/openssl", ["s_client", "-connect", "127.0.0.1:\(listener.port)"] + flags, in: dir, name: "s_client")
     let deadline = Deadline(seconds: 10)
     var outcome = HandshakeOutcome(clientOutput: "")
     do {

@@ -14,7 +14,8 @@ struct PeerGoneTests {
         let pair = try Certificate.make(in: dir)
         let context = try TLSContext(keyPairs: [pair.keyPair])
         let listener = try TestListener()
-        let client = try ClientProcess("/usr/bin/openssl", ["s_client", "-connect", "127.0.0.1:\(listener.port)"], in: dir, name: "s_client")
+        let client = try ClientProcess(
+            "/usr/bin/openssl", ["s_client", "-connect", "127.0.0.1:\(listener.port)"], in: dir, name: "s_client")
         let connection = try listener.accept(context: context, until: Deadline(seconds: 10))
         try connection.handshake()
         _ = client.finish()

@@ -115,7 +115,9 @@ struct ServerNameTests {
         let pair = try Certificate.make(in: dir, prefix: "nameless-", subject: "/O=No Name").keyPair
         _ = try TLSContext(keyPairs: [pair, named.keyPair])
         let error = #expect(throws: TLSError.self) { try TLSContext(keyPairs: [named.keyPair, pair]) }
-        #expect(error?.description == "certificate \(pair.certificateFile): no DNS subjectAltName and no subject CN, so no server name can select it")
+        #expect(
+            error?.description
+                == "certificate \(pair.certificateFile): no DNS subjectAltName and no subject CN, so no server name can select it")
     }
 
     @Test func atLeastOneCertificate() {

@@ -47,10 +47,11 @@ import Telemetry
     }
 
     @Test func failureLabels() {
-        #expect(FailureKind.allCases.map(\.label) == [
-            "connect_refused", "connect_failed", "connect_timeout", "tls_handshake_failed", "upstream_reset", "upstream_closed",
-            "invalid_response", "response_timeout", "grpc_error", "downstream_abort",
-        ])
+        #expect(
+            FailureKind.allCases.map(\.label) == [
+                "connect_refused", "connect_failed", "connect_timeout", "tls_handshake_failed", "upstream_reset", "upstream_closed",
+                "invalid_response", "response_timeout", "grpc_error", "downstream_abort",
+            ])
         #expect(FailureKind.allCases.filter { !$0.isUpstream } == [.downstreamAbort])
     }
 
@@ -83,7 +84,8 @@ import Telemetry
             for _ in 0..<count {
                 let route = ["a", "b", "c"].randomElement(using: &rng)!
                 let arm = Arm.allCases.randomElement(using: &rng)!
-                let targets = [registry.shard(route: route, arm: arm, loop: Int.random(in: 0..<2, using: &rng))]
+                let targets =
+                    [registry.shard(route: route, arm: arm, loop: Int.random(in: 0..<2, using: &rng))]
                     + (other.map { [$0.shard(route: route, arm: arm, loop: 0)] } ?? [])
                 let status = [200, 200, 200, 404, 502, 503, 700].randomElement(using: &rng)!
                 let latency = Distribution.allCases.randomElement(using: &rng)!.sample(&rng)
@@ -112,7 +114,8 @@ import Telemetry
     @Test func deltaOfANewRouteCountsFromZero() {
         let registry = MetricsRegistry(loopCount: 1)
         let before = registry.snapshot()
-        registry.shard(route: "new", arm: .primary, loop: 0).recordResponse(status: 200, latencyNanoseconds: 1, bytesFromClient: 0, bytesToClient: 0)
+        registry.shard(route: "new", arm: .primary, loop: 0).recordResponse(
+            status: 200, latencyNanoseconds: 1, bytesFromClient: 0, bytesToClient: 0)
         let after = registry.snapshot()
         #expect(after.delta(since: before) == after)
     }

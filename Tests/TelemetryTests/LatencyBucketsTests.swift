@@ -52,7 +52,7 @@ import Telemetry
         // Bucket 0 holds [1000, 1008) of the range.
         widest = max(widest, 8.0 / 1_000)
         #expect(widest <= 1.0 / 64)
-        #expect(widest > 0.03 / 2) // the bound is tight: 1.5625 % at the start of each power of two
+        #expect(widest > 0.03 / 2)  // the bound is tight: 1.5625 % at the start of each power of two
     }
 
     @Test func indexIsMonotonic() {

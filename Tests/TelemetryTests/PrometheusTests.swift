@@ -37,8 +37,12 @@ import Telemetry
             histogram.record(nanoseconds: UInt64(ms * 1_000_000))
         }
         var writer = PrometheusWriter()
-        renderRouteMetrics(MetricsSnapshot(routes: [RouteSnapshot(name: "r", primary: ArmSnapshot(requestsByStatus: [200: 16], histogram: histogram))]), into: &writer)
-        let buckets = writer.text.split(separator: "\n").filter { $0.hasPrefix("canarygate_request_duration_seconds_bucket{route=\"r\",arm=\"primary\"") }
+        renderRouteMetrics(
+            MetricsSnapshot(routes: [RouteSnapshot(name: "r", primary: ArmSnapshot(requestsByStatus: [200: 16], histogram: histogram))]),
+            into: &writer)
+        let buckets = writer.text.split(separator: "\n").filter {
+            $0.hasPrefix("canarygate_request_duration_seconds_bucket{route=\"r\",arm=\"primary\"")
+        }
         #expect(buckets.map { $0.split(separator: " ").last! } == (1...16).map { Substring(String($0)) })
     }
 
@@ -60,107 +64,107 @@ import Telemetry
         var writer = PrometheusWriter()
         renderRouteMetrics(registry.snapshot(), into: &writer)
         let expected = #"""
-        # HELP canarygate_requests_total Responses sent to clients, by HTTP status code.
-        # TYPE canarygate_requests_total counter
-        canarygate_requests_total{route="checkout \"v2\"",arm="primary",code="200"} 1
-        canarygate_requests_total{route="checkout \"v2\"",arm="primary",code="404"} 1
-        canarygate_requests_total{route="checkout \"v2\"",arm="canary",code="504"} 1
-        # HELP canarygate_request_duration_seconds Time from the request head parsed to the last response byte sent.
-        # TYPE canarygate_request_duration_seconds histogram
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="0.001"} 1
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="0.0025"} 1
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="0.005"} 1
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="0.01"} 1
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="0.025"} 1
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="0.05"} 2
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="0.1"} 2
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="0.25"} 2
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="0.5"} 2
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="1"} 2
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="2.5"} 2
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="5"} 2
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="10"} 2
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="30"} 2
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="60"} 2
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="+Inf"} 2
-        canarygate_request_duration_seconds_sum{route="checkout \"v2\"",arm="primary"} 0.0308
-        canarygate_request_duration_seconds_count{route="checkout \"v2\"",arm="primary"} 2
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="0.001"} 0
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="0.0025"} 0
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="0.005"} 0
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="0.01"} 0
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="0.025"} 0
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="0.05"} 0
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="0.1"} 0
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="0.25"} 0
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="0.5"} 0
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="1"} 0
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="2.5"} 1
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="5"} 1
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="10"} 1
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="30"} 1
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="60"} 1
-        canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="+Inf"} 1
-        canarygate_request_duration_seconds_sum{route="checkout \"v2\"",arm="canary"} 2
-        canarygate_request_duration_seconds_count{route="checkout \"v2\"",arm="canary"} 1
-        # HELP canarygate_upstream_failures_total Failed exchanges with the arm's upstream, by source.
-        # TYPE canarygate_upstream_failures_total counter
-        canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="connect_refused"} 0
-        canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="connect_failed"} 0
-        canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="connect_timeout"} 0
-        canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="tls_handshake_failed"} 0
-        canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="upstream_reset"} 0
-        canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="upstream_closed"} 0
-        canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="invalid_response"} 0
-        canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="response_timeout"} 0
-        canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="grpc_error"} 0
-        canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="connect_refused"} 0
-        canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="connect_failed"} 0
-        canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="connect_timeout"} 1
-        canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="tls_handshake_failed"} 0
-        canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="upstream_reset"} 0
-        canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="upstream_closed"} 0
-        canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="invalid_response"} 0
-        canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="response_timeout"} 0
-        canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="grpc_error"} 0
-        # HELP canarygate_downstream_aborts_total Requests abandoned by the client before the response was complete.
-        # TYPE canarygate_downstream_aborts_total counter
-        canarygate_downstream_aborts_total{route="checkout \"v2\"",arm="primary"} 0
-        canarygate_downstream_aborts_total{route="checkout \"v2\"",arm="canary"} 1
-        # HELP canarygate_slow_in_flight_total Requests of a managed route found still in flight past the judges' slow threshold, counted then (once each).
-        # TYPE canarygate_slow_in_flight_total counter
-        canarygate_slow_in_flight_total{route="checkout \"v2\"",arm="primary"} 0
-        canarygate_slow_in_flight_total{route="checkout \"v2\"",arm="canary"} 0
-        # HELP canarygate_slow_in_flight_answered_total Requests counted in canarygate_slow_in_flight_total that then got a response (also in the duration histogram).
-        # TYPE canarygate_slow_in_flight_answered_total counter
-        canarygate_slow_in_flight_answered_total{route="checkout \"v2\"",arm="primary"} 0
-        canarygate_slow_in_flight_answered_total{route="checkout \"v2\"",arm="canary"} 0
-        # HELP canarygate_retried_failures_total Responses without a 5xx whose request had a failed attempt hidden by a retry; the judges count them as failed.
-        # TYPE canarygate_retried_failures_total counter
-        canarygate_retried_failures_total{route="checkout \"v2\"",arm="primary"} 0
-        canarygate_retried_failures_total{route="checkout \"v2\"",arm="canary"} 0
-        # HELP canarygate_retries_total Attempts sent again, to the same arm, after a failure.
-        # TYPE canarygate_retries_total counter
-        canarygate_retries_total{route="checkout \"v2\"",arm="primary"} 0
-        canarygate_retries_total{route="checkout \"v2\"",arm="canary"} 0
-        # HELP canarygate_endpoint_ejections_total Times an endpoint of the arm was taken out of rotation by outlier detection (per loop).
-        # TYPE canarygate_endpoint_ejections_total counter
-        canarygate_endpoint_ejections_total{route="checkout \"v2\"",arm="primary"} 0
-        canarygate_endpoint_ejections_total{route="checkout \"v2\"",arm="canary"} 0
-        # HELP canarygate_received_bytes_total Request bytes received from clients, counted when the response is complete.
-        # TYPE canarygate_received_bytes_total counter
-        canarygate_received_bytes_total{route="checkout \"v2\"",arm="primary"} 200
-        canarygate_received_bytes_total{route="checkout \"v2\"",arm="canary"} 90
-        # HELP canarygate_sent_bytes_total Response bytes sent to clients, counted when the response is complete.
-        # TYPE canarygate_sent_bytes_total counter
-        canarygate_sent_bytes_total{route="checkout \"v2\"",arm="primary"} 2148
-        canarygate_sent_bytes_total{route="checkout \"v2\"",arm="canary"} 0
-        # HELP canarygate_requests_in_flight Requests started and not yet answered or aborted.
-        # TYPE canarygate_requests_in_flight gauge
-        canarygate_requests_in_flight{route="checkout \"v2\"",arm="primary"} 1
-        canarygate_requests_in_flight{route="checkout \"v2\"",arm="canary"} 0
+            # HELP canarygate_requests_total Responses sent to clients, by HTTP status code.
+            # TYPE canarygate_requests_total counter
+            canarygate_requests_total{route="checkout \"v2\"",arm="primary",code="200"} 1
+            canarygate_requests_total{route="checkout \"v2\"",arm="primary",code="404"} 1
+            canarygate_requests_total{route="checkout \"v2\"",arm="canary",code="504"} 1
+            # HELP canarygate_request_duration_seconds Time from the request head parsed to the last response byte sent.
+            # TYPE canarygate_request_duration_seconds histogram
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="0.001"} 1
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="0.0025"} 1
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="0.005"} 1
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="0.01"} 1
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="0.025"} 1
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="0.05"} 2
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="0.1"} 2
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="0.25"} 2
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="0.5"} 2
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="1"} 2
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="2.5"} 2
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="5"} 2
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="10"} 2
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="30"} 2
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="60"} 2
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="primary",le="+Inf"} 2
+            canarygate_request_duration_seconds_sum{route="checkout \"v2\"",arm="primary"} 0.0308
+            canarygate_request_duration_seconds_count{route="checkout \"v2\"",arm="primary"} 2
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="0.001"} 0
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="0.0025"} 0
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="0.005"} 0
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="0.01"} 0
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="0.025"} 0
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="0.05"} 0
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="0.1"} 0
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="0.25"} 0
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="0.5"} 0
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="1"} 0
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="2.5"} 1
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="5"} 1
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="10"} 1
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="30"} 1
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="60"} 1
+            canarygate_request_duration_seconds_bucket{route="checkout \"v2\"",arm="canary",le="+Inf"} 1
+            canarygate_request_duration_seconds_sum{route="checkout \"v2\"",arm="canary"} 2
+            canarygate_request_duration_seconds_count{route="checkout \"v2\"",arm="canary"} 1
+            # HELP canarygate_upstream_failures_total Failed exchanges with the arm's upstream, by source.
+            # TYPE canarygate_upstream_failures_total counter
+            canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="connect_refused"} 0
+            canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="connect_failed"} 0
+            canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="connect_timeout"} 0
+            canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="tls_handshake_failed"} 0
+            canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="upstream_reset"} 0
+            canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="upstream_closed"} 0
+            canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="invalid_response"} 0
+            canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="response_timeout"} 0
+            canarygate_upstream_failures_total{route="checkout \"v2\"",arm="primary",source="grpc_error"} 0
+            canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="connect_refused"} 0
+            canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="connect_failed"} 0
+            canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="connect_timeout"} 1
+            canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="tls_handshake_failed"} 0
+            canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="upstream_reset"} 0
+            canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="upstream_closed"} 0
+            canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="invalid_response"} 0
+            canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="response_timeout"} 0
+            canarygate_upstream_failures_total{route="checkout \"v2\"",arm="canary",source="grpc_error"} 0
+            # HELP canarygate_downstream_aborts_total Requests abandoned by the client before the response was complete.
+            # TYPE canarygate_downstream_aborts_total counter
+            canarygate_downstream_aborts_total{route="checkout \"v2\"",arm="primary"} 0
+            canarygate_downstream_aborts_total{route="checkout \"v2\"",arm="canary"} 1
+            # HELP canarygate_slow_in_flight_total Requests of a managed route found still in flight past the judges' slow threshold, counted then (once each).
+            # TYPE canarygate_slow_in_flight_total counter
+            canarygate_slow_in_flight_total{route="checkout \"v2\"",arm="primary"} 0
+            canarygate_slow_in_flight_total{route="checkout \"v2\"",arm="canary"} 0
+            # HELP canarygate_slow_in_flight_answered_total Requests counted in canarygate_slow_in_flight_total that then got a response (also in the duration histogram).
+            # TYPE canarygate_slow_in_flight_answered_total counter
+            canarygate_slow_in_flight_answered_total{route="checkout \"v2\"",arm="primary"} 0
+            canarygate_slow_in_flight_answered_total{route="checkout \"v2\"",arm="canary"} 0
+            # HELP canarygate_retried_failures_total Responses without a 5xx whose request had a failed attempt hidden by a retry; the judges count them as failed.
+            # TYPE canarygate_retried_failures_total counter
+            canarygate_retried_failures_total{route="checkout \"v2\"",arm="primary"} 0
+            canarygate_retried_failures_total{route="checkout \"v2\"",arm="canary"} 0
+            # HELP canarygate_retries_total Attempts sent again, to the same arm, after a failure.
+            # TYPE canarygate_retries_total counter
+            canarygate_retries_total{route="checkout \"v2\"",arm="primary"} 0
+            canarygate_retries_total{route="checkout \"v2\"",arm="canary"} 0
+            # HELP canarygate_endpoint_ejections_total Times an endpoint of the arm was taken out of rotation by outlier detection (per loop).
+            # TYPE canarygate_endpoint_ejections_total counter
+            canarygate_endpoint_ejections_total{route="checkout \"v2\"",arm="primary"} 0
+            canarygate_endpoint_ejections_total{route="checkout \"v2\"",arm="canary"} 0
+            # HELP canarygate_received_bytes_total Request bytes received from clients, counted when the response is complete.
+            # TYPE canarygate_received_bytes_total counter
+            canarygate_received_bytes_total{route="checkout \"v2\"",arm="primary"} 200
+            canarygate_received_bytes_total{route="checkout \"v2\"",arm="canary"} 90
+            # HELP canarygate_sent_bytes_total Response bytes sent to clients, counted when the response is complete.
+            # TYPE canarygate_sent_bytes_total counter
+            canarygate_sent_bytes_total{route="checkout \"v2\"",arm="primary"} 2148
+            canarygate_sent_bytes_total{route="checkout \"v2\"",arm="canary"} 0
+            # HELP canarygate_requests_in_flight Requests started and not yet answered or aborted.
+            # TYPE canarygate_requests_in_flight gauge
+            canarygate_requests_in_flight{route="checkout \"v2\"",arm="primary"} 1
+            canarygate_requests_in_flight{route="checkout \"v2\"",arm="canary"} 0
 
-        """#
+            """#
         #expect(writer.text == expected)
     }
 
@@ -176,9 +180,12 @@ import Telemetry
                     for _ in 0..<500 {
                         shard.requestStarted()
                         let status = [200, 200, 201, 301, 404, 500, 502, 503].randomElement(using: &rng)!
-                        if status >= 502 { shard.recordFailure([.connectRefused, .responseTimeout, .upstreamReset].randomElement(using: &rng)!) }
-                        shard.recordResponse(status: status, latencyNanoseconds: Distribution.bimodal.sample(&rng),
-                                             bytesFromClient: 300, bytesToClient: 5_000)
+                        if status >= 502 {
+                            shard.recordFailure([.connectRefused, .responseTimeout, .upstreamReset].randomElement(using: &rng)!)
+                        }
+                        shard.recordResponse(
+                            status: status, latencyNanoseconds: Distribution.bimodal.sample(&rng),
+                            bytesFromClient: 300, bytesToClient: 5_000)
                     }
                     shard.requestStarted()
                     shard.recordAbort()
@@ -202,7 +209,9 @@ import Telemetry
         try input.fileHandleForWriting.close()
         let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        #expect(process.terminationStatus == 0 && report.isEmpty,
-                "promtool check metrics (install the Debian package prometheus if missing): status \(process.terminationStatus), output: \(report)")
+        #expect(
+            process.terminationStatus == 0 && report.isEmpty,
+            "promtool check metrics (install the Debian package prometheus if missing): status \(process.terminationStatus), output: \(report)"
+        )
     }
 }

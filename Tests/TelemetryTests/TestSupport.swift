@@ -26,7 +26,7 @@ enum Distribution: String, CaseIterable, CustomStringConvertible {
         case .uniform:
             return UInt64.random(in: 1_000...2_000_000_000, using: &rng)
         case .logUniform:
-            let exponent = Double.random(in: 3...(10 + 0.778_151_25), using: &rng) // 10^3 ns ... 6·10^10 ns
+            let exponent = Double.random(in: 3...(10 + 0.778_151_25), using: &rng)  // 10^3 ns ... 6·10^10 ns
             return min(UInt64(pow(10, exponent).rounded()), 60_000_000_000)
         case .bimodal:
             // Fast cache hits around 300 µs, slow misses around 120 ms.

@@ -70,8 +70,12 @@ extension SimulatedTraffic {
             let (canary, primary) = tick(&rng)
             guard canary.responses > 0, primary.responses > 0 else { continue }
             let q = Double(canary.responses) / Double(canary.responses + primary.responses)
-            for _ in 0..<canary.serverErrors { bet.observe(canaryBad: 1, primaryBad: 0, canaryShare: q); bet.observe(canaryBad: 0, primaryBad: 0, canaryShare: q) }
-            for _ in 0..<primary.serverErrors { bet.observe(canaryBad: 0, primaryBad: 1, canaryShare: q); bet.observe(canaryBad: 0, primaryBad: 0, canaryShare: q) }
+            for _ in 0..<canary.serverErrors {
+                bet.observe(canaryBad: 1, primaryBad: 0, canaryShare: q); bet.observe(canaryBad: 0, primaryBad: 0, canaryShare: q)
+            }
+            for _ in 0..<primary.serverErrors {
+                bet.observe(canaryBad: 0, primaryBad: 1, canaryShare: q); bet.observe(canaryBad: 0, primaryBad: 0, canaryShare: q)
+            }
             if bet.logEValue >= threshold { return t }
         }
         return nil
@@ -91,8 +95,8 @@ func statedInequalities(_ summary: String) -> [(left: Double, op: String, right:
     let pattern = try! Regex(#"(?:10\^)?"# + number + #"\s*(?:ms|%|×|pts)?\s*(≤|≥|<|>)\s*(?:[A-Za-zα]+=)?(?:10\^)?"# + number)
     return summary.matches(of: pattern).compactMap { match in
         guard let left = match.output[1].substring.flatMap({ Double($0) }),
-              let op = match.output[2].substring.map(String.init),
-              let right = match.output[3].substring.flatMap({ Double($0) })
+            let op = match.output[2].substring.map(String.init),
+            let right = match.output[3].substring.flatMap({ Double($0) })
         else { return nil }
         return (left, op, right, String(summary[match.range]))
     }

@@ -24,8 +24,10 @@ func withNameValues<R>(_ fields: [Field], _ body: (UnsafePointer<nghttp2_nv>?, I
             let name = storage.baseAddress! + offset
             let value = name + f.name.utf8.count
             offset += f.name.utf8.count + f.value.utf8.count
-            nva.append(nghttp2_nv(name: name, value: value, namelen: f.name.utf8.count, valuelen: f.value.utf8.count,
-                                  flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
+            nva.append(
+                nghttp2_nv(
+                    name: name, value: value, namelen: f.name.utf8.count, valuelen: f.value.utf8.count,
+                    flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
         }
         return nva.withUnsafeBufferPointer { body($0.baseAddress, $0.count) }
     }
@@ -61,8 +63,9 @@ final class H2TestClient {
         nghttp2_session_callbacks_set_on_header_callback(callbacks) { _, frame, name, nameLength, value, valueLength, _, userData in
             let f = frame!.pointee
             client(userData).stream(f.hd.stream_id).fields.append(
-                Field(String(decoding: UnsafeBufferPointer(start: name, count: nameLength), as: UTF8.self),
-                      String(decoding: UnsafeBufferPointer(start: value, count: valueLength), as: UTF8.self)))
+                Field(
+                    String(decoding: UnsafeBufferPointer(start: name, count: nameLength), as: UTF8.self),
+                    String(decoding: UnsafeBufferPointer(start: value, count: valueLength), as: UTF8.self)))
             return 0
         }
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks) { _, _, stream, data, length, userData in
@@ -113,7 +116,8 @@ final class H2TestClient {
     func submitRequest(_ fields: [Field], body: [UInt8]? = nil, trailers: [Field] = []) -> Int32 {
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: uploadRead)
         let id = withNameValues(fields) { nva, count in
-            body == nil ? nghttp2_submit_request(session, nil, nva, count, nil, nil)
+            body == nil
+                ? nghttp2_submit_request(session, nil, nva, count, nil, nil)
                 : nghttp2_submit_request(session, nil, nva, count, &provider, nil)
         }
         #expect(id > 0, "submit_request: \(id)")

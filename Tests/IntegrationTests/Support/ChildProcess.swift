@@ -13,8 +13,10 @@ final class ChildProcess {
 
     /// Starts `path arguments…` with stdin from `stdinPath` (/dev/null by default), stdout to `stdoutPath`,
     /// stderr to `stderrPath` (or to stdout's file when nil).
-    init(path: String, arguments: [String], stdoutPath: String, stderrPath: String? = nil,
-         stdinPath: String = "/dev/null") throws {
+    init(
+        path: String, arguments: [String], stdoutPath: String, stderrPath: String? = nil,
+        stdinPath: String = "/dev/null"
+    ) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -95,14 +97,17 @@ final class ChildProcess {
 extension ChildProcess {
     /// Runs any program to completion (killed after `timeout` seconds) with `stdin` as its input;
     /// returns its exit status and what it wrote to stdout and stderr.
-    static func run(_ path: String, _ arguments: [String], stdin: String = "",
-                    timeout: Double = 20) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func run(
+        _ path: String, _ arguments: [String], stdin: String = "",
+        timeout: Double = 20
+    ) throws -> (status: Int32, stdout: String, stderr: String) {
         let dir = try TempDir.make()
         defer { dir.remove() }
         let input = try dir.write("stdin", stdin)
         let out = dir.url.appendingPathComponent("stdout"), err = dir.url.appendingPathComponent("stderr")
-        let child = try ChildProcess(path: path, arguments: arguments, stdoutPath: out.path, stderrPath: err.path,
-                                     stdinPath: input.path)
+        let child = try ChildProcess(
+            path: path, arguments: arguments, stdoutPath: out.path, stderrPath: err.path,
+            stdinPath: input.path)
         if !child.wait(timeout: timeout) { child.terminate(grace: 0) }
         // Decoded leniently: a tool may print binary (openssl s_client echoes an HTTP/2 server's
         // SETTINGS frame), and a strict decode would drop the whole output.

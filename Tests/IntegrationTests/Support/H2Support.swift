@@ -43,8 +43,9 @@ enum H2Tools {
     /// file (HAProxy's `crt` wants them together).
     static func makeCertificate(in dir: TempDir) throws -> (certificate: String, privateKey: String, combined: String) {
         let (cert, key) = try makeTestCertificate("localhost", in: dir)
-        let combined = try dir.write("h2-combined.pem",
-                                     try String(contentsOfFile: cert, encoding: .utf8) + String(contentsOfFile: key, encoding: .utf8))
+        let combined = try dir.write(
+            "h2-combined.pem",
+            try String(contentsOfFile: cert, encoding: .utf8) + String(contentsOfFile: key, encoding: .utf8))
         return (cert, key, combined.path)
     }
 }
@@ -151,9 +152,10 @@ final class H2Client {
         try H2Tools.requirePythonH2()
         dir = try TempDir.make()
         self.timeout = timeout
-        child = try ChildProcess(path: H2Tools.python, arguments: Self.arguments(scenario, port: port, tls: tls, extra),
-                                 stdoutPath: dir.url.appendingPathComponent("stdout").path,
-                                 stderrPath: dir.url.appendingPathComponent("stderr").path)
+        child = try ChildProcess(
+            path: H2Tools.python, arguments: Self.arguments(scenario, port: port, tls: tls, extra),
+            stdoutPath: dir.url.appendingPathComponent("stdout").path,
+            stderrPath: dir.url.appendingPathComponent("stderr").path)
     }
 
     deinit { child.terminate(grace: 0); dir.remove() }
@@ -169,8 +171,10 @@ final class H2Client {
     }
 
     /// Runs `scenario` to completion.
-    static func run(_ scenario: String, port: UInt16, tls: Bool = false, _ extra: [String] = [],
-                    timeout: Double = 60) throws -> H2Run {
+    static func run(
+        _ scenario: String, port: UInt16, tls: Bool = false, _ extra: [String] = [],
+        timeout: Double = 60
+    ) throws -> H2Run {
         try H2Client(scenario, port: port, tls: tls, extra, timeout: timeout).finish()
     }
 }
@@ -240,33 +244,33 @@ final class HAProxyProcess {
         dir = try TempDir.make()
         logFile = dir.url.appendingPathComponent("haproxy.log")
         let config = """
-        global
-          maxconn 2000
-          tune.h2.max-concurrent-streams 100
-          tune.h2.initial-window-size 65536
-          tune.bufsize 32768
-          hard-stop-after 2s
-        defaults
-          mode http
-          timeout connect 2s
-          timeout client 10s
-          timeout server 10s
-          retries 0
-          option forwardfor
-        frontend fe
-          bind 127.0.0.1:\(h2cPort) proto h2
-          bind 127.0.0.1:\(tlsPort) ssl crt \(combinedPEM) alpn h2,http/1.1
-          http-request set-header x-forwarded-proto https if { ssl_fc }
-          http-request set-header x-forwarded-proto http if !{ ssl_fc }
-          http-request return status 431 content-type text/plain string "header list too large" if { req.hdrs,length gt 8192 }
-          use_backend broken if { path_beg /broken }
-          default_backend up
-        backend up
-          server s1 \(upstream.endpoint)
-        backend broken
-          server s1 127.0.0.1:\(brokenPort)
+            global
+              maxconn 2000
+              tune.h2.max-concurrent-streams 100
+              tune.h2.initial-window-size 65536
+              tune.bufsize 32768
+              hard-stop-after 2s
+            defaults
+              mode http
+              timeout connect 2s
+              timeout client 10s
+              timeout server 10s
+              retries 0
+              option forwardfor
+            frontend fe
+              bind 127.0.0.1:\(h2cPort) proto h2
+              bind 127.0.0.1:\(tlsPort) ssl crt \(combinedPEM) alpn h2,http/1.1
+              http-request set-header x-forwarded-proto https if { ssl_fc }
+              http-request set-header x-forwarded-proto http if !{ ssl_fc }
+              http-request return status 431 content-type text/plain string "header list too large" if { req.hdrs,length gt 8192 }
+              use_backend broken if { path_beg /broken }
+              default_backend up
+            backend up
+              server s1 \(upstream.endpoint)
+            backend broken
+              server s1 127.0.0.1:\(brokenPort)
 
-        """
+            """
         let file = try dir.write("haproxy.cfg", config)
         child = try ChildProcess(path: H2Tools.haproxy, arguments: ["-db", "-f", file.path], stdoutPath: logFile.path)
         let deadline = Date().addingTimeInterval(5)
@@ -327,8 +331,10 @@ struct H2Front {
 /// Runs `body` against `server` in front of `upstream`: a catch-all route to it, `/broken` to a closed
 /// port, a plain listener and a TLS one. canarygate gets `limits.maxHeaderBytes` 8192 (HAProxy is
 /// configured to the same 8 KiB) and `threads` loops.
-func withH2Front<T>(_ server: H2Server, upstream: TestUpstream, threads: Int = 2,
-                    _ body: (H2Front) throws -> T) throws -> T {
+func withH2Front<T>(
+    _ server: H2Server, upstream: TestUpstream, threads: Int = 2,
+    _ body: (H2Front) throws -> T
+) throws -> T {
     let dir = try TempDir.make()
     defer { dir.remove() }
     let cert = try H2Tools.makeCertificate(in: dir)
@@ -336,10 +342,11 @@ func withH2Front<T>(_ server: H2Server, upstream: TestUpstream, threads: Int = 2
     switch server {
     case .canarygate:
         let tlsPort = try Posix.freePort()
-        var config = ProxyConfig(routes: [
-            RouteSpec("web", primary: ArmSpec("v1", upstream)),
-            RouteSpec("broken", pathPrefix: "/broken", primary: ArmSpec("v1", ["127.0.0.1:\(brokenPort)"])),
-        ], limits: ["maxHeaderBytes": 8192])
+        var config = ProxyConfig(
+            routes: [
+                RouteSpec("web", primary: ArmSpec("v1", upstream)),
+                RouteSpec("broken", pathPrefix: "/broken", primary: ArmSpec("v1", ["127.0.0.1:\(brokenPort)"])),
+            ], limits: ["maxHeaderBytes": 8192])
         config.extraListeners = [ListenerSpec("https", port: tlsPort, tls: (cert.certificate, cert.privateKey))]
         return try withProxy(config, threads: threads) { proxy in
             try body(H2Front(server: server, h2cPort: proxy.port, tlsPort: tlsPort, proxy: proxy, haproxy: nil))

@@ -24,8 +24,10 @@ final class H2UpstreamProcess {
         port = try Posix.freePort()
         let log = dir.url.appendingPathComponent("out").path
         let tlsArguments = tls.map { [$0.certificate, $0.privateKey] } ?? []
-        child = try ChildProcess(path: H2Tools.python, arguments: [Self.script, "--grpc-fail-percent=\(grpcFailPercent)", String(port), name]
-                                 + tlsArguments, stdoutPath: log)
+        child = try ChildProcess(
+            path: H2Tools.python,
+            arguments: [Self.script, "--grpc-fail-percent=\(grpcFailPercent)", String(port), name]
+                + tlsArguments, stdoutPath: log)
         // Ready once it printed its port (bounded wait).
         let deadline = Date().addingTimeInterval(10)
         while !((try? String(contentsOfFile: log, encoding: .utf8))?.hasPrefix("ready") ?? false) {

@@ -61,8 +61,9 @@ final class JudgeBackend {
         }
         let dir = try TempDir.make()
         let out = dir.url.appendingPathComponent("stdout").path, err = dir.url.appendingPathComponent("stderr").path
-        let child = try ChildProcess(path: Self.python, arguments: [Self.script, "--text", text, "--parent-pid", "\(getpid())"] + options.arguments,
-                                     stdoutPath: out, stderrPath: err)
+        let child = try ChildProcess(
+            path: Self.python, arguments: [Self.script, "--text", text, "--parent-pid", "\(getpid())"] + options.arguments,
+            stdoutPath: out, stderrPath: err)
         let deadline = Date().addingTimeInterval(10)
         var port: UInt16?
         while port == nil {
@@ -103,7 +104,8 @@ final class JudgeBackend {
     func stats() throws -> [String: Int] {
         let response = try RawClient.fetch(port: port, HTTPText.request("GET", "/_stats", host: endpoint), timeout: 2)
         guard response.status == 200,
-              let json = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else {
+            let json = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
+        else {
             throw ProxyError.badStatus(response.status, response.text)
         }
         return json.compactMapValues { ($0 as? NSNumber)?.intValue }

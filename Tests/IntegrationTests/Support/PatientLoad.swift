@@ -50,8 +50,10 @@ final class PatientLoad: @unchecked Sendable {
     private let stopFlag = Locked(false)
     private let group = DispatchGroup()
 
-    init(port: UInt16, clients: Int = 8, ratePerClient: Double = 50, deadline: Double = 1.0,
-         maxRequests: Int = 40_000, maxSeconds: Double = 45) {
+    init(
+        port: UInt16, clients: Int = 8, ratePerClient: Double = 50, deadline: Double = 1.0,
+        maxRequests: Int = 40_000, maxSeconds: Double = 45
+    ) {
         self.deadline = deadline
         let hardDeadline = Date().addingTimeInterval(maxSeconds)
         let period = 1 / ratePerClient
@@ -67,11 +69,13 @@ final class PatientLoad: @unchecked Sendable {
                     let wait = next.timeIntervalSinceNow
                     if wait > 0 { usleep(UInt32(min(wait, 0.2) * 1_000_000)); continue }
                     next = max(next.addingTimeInterval(period), Date())
-                    guard lock.withLock({ () -> Bool in
-                        guard counts.sent < maxRequests else { return false }
-                        counts.sent += 1
-                        return true
-                    }) else { break }
+                    guard
+                        lock.withLock({ () -> Bool in
+                            guard counts.sent < maxRequests else { return false }
+                            counts.sent += 1
+                            return true
+                        })
+                    else { break }
                     i += 1
                     do {
                         if connection == nil { connection = try PatientConnection(port: port) }
@@ -125,10 +129,13 @@ final class PatientLoad: @unchecked Sendable {
 }
 
 /// Runs `body` with patient load running; the load is stopped (its threads joined) whatever happens.
-func withPatientLoad<T>(_ port: UInt16, clients: Int = 8, ratePerClient: Double = 50, deadline: Double = 1.0,
-                        maxRequests: Int = 40_000, maxSeconds: Double = 45, _ body: (PatientLoad) throws -> T) rethrows -> T {
-    let load = PatientLoad(port: port, clients: clients, ratePerClient: ratePerClient, deadline: deadline,
-                           maxRequests: maxRequests, maxSeconds: maxSeconds)
+func withPatientLoad<T>(
+    _ port: UInt16, clients: Int = 8, ratePerClient: Double = 50, deadline: Double = 1.0,
+    maxRequests: Int = 40_000, maxSeconds: Double = 45, _ body: (PatientLoad) throws -> T
+) rethrows -> T {
+    let load = PatientLoad(
+        port: port, clients: clients, ratePerClient: ratePerClient, deadline: deadline,
+        maxRequests: maxRequests, maxSeconds: maxSeconds)
     defer { load.stop() }
     return try body(load)
 }
@@ -177,7 +184,8 @@ final class PatientConnection {
     private func parse(eof: Bool) throws -> Result? {
         let separator: [UInt8] = [13, 10, 13, 10]
         guard buffer.count >= 4,
-              let headEnd = (0...(buffer.count - 4)).first(where: { buffer[$0..<($0 + 4)].elementsEqual(separator) }) else {
+            let headEnd = (0...(buffer.count - 4)).first(where: { buffer[$0..<($0 + 4)].elementsEqual(separator) })
+        else {
             return nil
         }
         let head = String(decoding: buffer[..<headEnd], as: UTF8.self)

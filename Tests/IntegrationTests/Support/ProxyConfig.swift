@@ -26,8 +26,10 @@ struct RouteSpec: Sendable {
     var retries: [String: String] = [:]
     var healthCheck: [String: String] = [:]
 
-    init(_ name: String = "web", host: String? = nil, pathPrefix: String = "/", primary: ArmSpec,
-         canary: ArmSpec? = nil, weight: Int = 0) {
+    init(
+        _ name: String = "web", host: String? = nil, pathPrefix: String = "/", primary: ArmSpec,
+        canary: ArmSpec? = nil, weight: Int = 0
+    ) {
         self.name = name; self.host = host; self.pathPrefix = pathPrefix
         self.primary = primary; self.canary = canary; self.weight = weight
     }
@@ -47,8 +49,10 @@ struct ListenerSpec: Sendable {
     var balance: String?
     /// The `maxConnections:` key (nil: not written).
     var maxConnections: Int?
-    init(_ name: String, port: UInt16, tls: (certificate: String, privateKey: String)? = nil,
-         certificates: [(certificate: String, privateKey: String)] = [], http2: Bool? = nil, balance: String? = nil) {
+    init(
+        _ name: String, port: UInt16, tls: (certificate: String, privateKey: String)? = nil,
+        certificates: [(certificate: String, privateKey: String)] = [], http2: Bool? = nil, balance: String? = nil
+    ) {
         self.name = name; self.port = port; self.tls = tls; self.certificates = certificates; self.http2 = http2
         self.balance = balance
     }
@@ -66,18 +70,26 @@ struct ProxyConfig: Sendable {
     /// `limits` keys (`maxHeaderBytes`, `maxHeaderCount`, `maxIdlePerEndpoint`).
     var limits: [String: Int] = [:]
 
-    init(routes: [RouteSpec], timeouts: [String: String] = [:], limits: [String: Int] = [:],
-         threads: Int? = nil, extraListeners: [ListenerSpec] = []) {
+    init(
+        routes: [RouteSpec], timeouts: [String: String] = [:], limits: [String: Int] = [:],
+        threads: Int? = nil, extraListeners: [ListenerSpec] = []
+    ) {
         self.routes = routes; self.timeouts = timeouts; self.limits = limits
         self.threads = threads; self.extraListeners = extraListeners
     }
 
     /// One catch-all route `web` to `primary` (revision v1) and optionally `canary` (v2).
-    static func single(primary: TestUpstream, canary: TestUpstream? = nil, weight: Int = 0,
-                       timeouts: [String: String] = [:], limits: [String: Int] = [:]) -> ProxyConfig {
-        ProxyConfig(routes: [RouteSpec(primary: ArmSpec("v1", primary), canary: canary.map { ArmSpec("v2", $0) },
-                                       weight: weight)],
-                    timeouts: timeouts, limits: limits)
+    static func single(
+        primary: TestUpstream, canary: TestUpstream? = nil, weight: Int = 0,
+        timeouts: [String: String] = [:], limits: [String: Int] = [:]
+    ) -> ProxyConfig {
+        ProxyConfig(
+            routes: [
+                RouteSpec(
+                    primary: ArmSpec("v1", primary), canary: canary.map { ArmSpec("v2", $0) },
+                    weight: weight)
+            ],
+            timeouts: timeouts, limits: limits)
     }
 
     /// One catch-all route to raw endpoint strings (e.g. a closed port).
@@ -88,13 +100,13 @@ struct ProxyConfig: Sendable {
     func yaml(listenPort: UInt16, adminPort: UInt16) -> String {
         var out = threads.map { "threads: \($0)\n" } ?? ""
         out += """
-        admin:
-          address: 127.0.0.1:\(adminPort)
-        listeners:
-          - name: http
-            address: 127.0.0.1:\(listenPort)
+            admin:
+              address: 127.0.0.1:\(adminPort)
+            listeners:
+              - name: http
+                address: 127.0.0.1:\(listenPort)
 
-        """
+            """
         for extra in extraListeners {
             out += "  - name: \(quoted(extra.name))\n    address: 127.0.0.1:\(extra.port)\n"
             let pair = { (p: (certificate: String, privateKey: String)) in
@@ -134,7 +146,9 @@ struct ProxyConfig: Sendable {
                 out += upstreamKeys(canary)
                 out += "      weight: \(route.weight)\n"
             }
-            for (section, keys) in [("outlierDetection", route.outlierDetection), ("retries", route.retries), ("healthCheck", route.healthCheck)] where !keys.isEmpty {
+            for (section, keys) in [
+                ("outlierDetection", route.outlierDetection), ("retries", route.retries), ("healthCheck", route.healthCheck),
+            ] where !keys.isEmpty {
                 out += "    \(section):\n"
                 for key in keys.keys.sorted() { out += "      \(key): \(keys[key]!)\n" }
             }

@@ -58,9 +58,10 @@ enum CanarygateBinary {
         let out = dir.url.appendingPathComponent("stdout"), err = dir.url.appendingPathComponent("stderr")
         let child = try ChildProcess(path: try path(), arguments: arguments, stdoutPath: out.path, stderrPath: err.path)
         if !child.wait(timeout: timeout) { child.terminate(grace: 0) }
-        return Outcome(status: child.terminationStatus ?? -1,
-                       stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-                       stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+        return Outcome(
+            status: child.terminationStatus ?? -1,
+            stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
     }
 }
 
@@ -111,7 +112,8 @@ final class ProxyProcess {
             do {
                 return try ProxyProcess(config, threads: threads, readyTimeout: readyTimeout, fileLimit: fileLimit)
             } catch ProxyError.exitedEarly(let status, let log)
-                where attempt < 3 && (log.localizedCaseInsensitiveContains("in use") || log.contains("EADDRINUSE")) {
+                where attempt < 3 && (log.localizedCaseInsensitiveContains("in use") || log.contains("EADDRINUSE"))
+            {
                 _ = status
                 continue
             }
@@ -129,8 +131,9 @@ final class ProxyProcess {
         let arguments = ["run", "--config", configFile.path] + (threads.map { ["--threads", String($0)] } ?? [])
         if let fileLimit {
             // prlimit execs the binary: the child's PID stays the proxy's.
-            child = try ChildProcess(path: "/usr/bin/prlimit", arguments: ["--nofile=\(fileLimit):\(fileLimit)", try CanarygateBinary.path()] + arguments,
-                                     stdoutPath: logFile.path)
+            child = try ChildProcess(
+                path: "/usr/bin/prlimit", arguments: ["--nofile=\(fileLimit):\(fileLimit)", try CanarygateBinary.path()] + arguments,
+                stdoutPath: logFile.path)
         } else {
             child = try ChildProcess(path: try CanarygateBinary.path(), arguments: arguments, stdoutPath: logFile.path)
         }
@@ -205,7 +208,9 @@ func withProxy<T>(_ config: ProxyConfig, threads: Int? = nil, fileLimit: Int? = 
         let result = try body(proxy)
         if !proxy.isRunning && !proxy.exitRequested {
             keep = true
-            Issue.record("canarygate exited during the test (status \(proxy.exitStatus.map(String.init) ?? "?")); log tail:\n\(String(proxy.log.suffix(4096)))")
+            Issue.record(
+                "canarygate exited during the test (status \(proxy.exitStatus.map(String.init) ?? "?")); log tail:\n\(String(proxy.log.suffix(4096)))"
+            )
         }
         return result
     } catch {
@@ -246,15 +251,17 @@ extension ProxyProcess {
 
     /// `POST path` (empty body) on the admin listener.
     func adminPost(_ path: String) throws -> ClientResponse {
-        try RawClient.fetch(port: adminPort, HTTPText.request("POST", path, host: "127.0.0.1:\(adminPort)", body: []),
-                            method: "POST")
+        try RawClient.fetch(
+            port: adminPort, HTTPText.request("POST", path, host: "127.0.0.1:\(adminPort)", body: []),
+            method: "POST")
     }
 
     /// `GET /status` as a JSON object.
     func status() throws -> [String: Any] {
         let response = try admin("/status")
         guard response.status == 200,
-              let json = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else {
+            let json = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
+        else {
             throw ProxyError.badStatus(response.status, response.text)
         }
         return json

@@ -103,14 +103,18 @@ final class RawClient {
             count += piece.count
             if let sink { try sink(piece) } else { body.append(contentsOf: piece) }
         }
-        return ClientResponse(version: String(parts[0]), status: status,
-                              reason: parts.count > 2 ? String(parts[2]) : "", headers: head.fields,
-                              framing: framing, body: body, bodyCount: count, trailers: trailers)
+        return ClientResponse(
+            version: String(parts[0]), status: status,
+            reason: parts.count > 2 ? String(parts[2]) : "", headers: head.fields,
+            framing: framing, body: body, bodyCount: count, trailers: trailers)
     }
 
     /// The next final response, skipping (and returning) any 1xx before it.
-    func readFinalResponse(method: String = "GET", sink: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws
-        -> (interim: [ClientResponse], final: ClientResponse) {
+    func readFinalResponse(
+        method: String = "GET", sink: ((UnsafeRawBufferPointer) throws -> Void)? = nil
+    ) throws
+        -> (interim: [ClientResponse], final: ClientResponse)
+    {
         var interim: [ClientResponse] = []
         while true {
             let response = try readResponse(method: method, sink: sink)
@@ -160,8 +164,10 @@ final class RawClient {
     }
 
     /// One request on a fresh connection.
-    static func fetch(port: UInt16, _ request: [UInt8], method: String = "GET",
-                      timeout: Double = RawClient.defaultTimeout) throws -> ClientResponse {
+    static func fetch(
+        port: UInt16, _ request: [UInt8], method: String = "GET",
+        timeout: Double = RawClient.defaultTimeout
+    ) throws -> ClientResponse {
         let client = try RawClient(port: port, timeout: timeout)
         defer { client.close() }
         return try client.exchange(request, method: method)

@@ -85,37 +85,37 @@ struct RolloutSpec: Sendable {
 
     func yaml(listenPort: UInt16, adminPort: UInt16) -> String {
         var out = """
-        admin:
-          address: 127.0.0.1:\(adminPort)
-        listeners:
-          - name: http
-            address: 127.0.0.1:\(listenPort)
+            admin:
+              address: 127.0.0.1:\(adminPort)
+            listeners:
+              - name: http
+                address: 127.0.0.1:\(listenPort)
 
-        """
+            """
         if let statePath { out += "state:\n  path: \(q(statePath))\n" }
         if !timeouts.isEmpty {
             out += "timeouts:\n"
             for key in timeouts.keys.sorted() { out += "  \(key): \(timeouts[key]!)\n" }
         }
         out += """
-        routes:
-          - name: \(q(routeName))
-            primary:
-              revision: \(q(primary.revision))
-              endpoints: [\(primary.endpoints.map(q).joined(separator: ", "))]\(protocolLine(primary))
-            canary:
-              revision: \(q(canary.revision))
-              endpoints: [\(canary.endpoints.map(q).joined(separator: ", "))]\(protocolLine(canary))\(retriesLines)
-            analysis:
-              interval: \(interval)
-              threshold: \(threshold)
-              stepWeight: \(stepWeight)
-              maxWeight: \(maxWeight)
-              minRequests: \(minRequests)
-              progressDeadline: \(progressDeadline)
-              requireEvidence: \(requireEvidence)
+            routes:
+              - name: \(q(routeName))
+                primary:
+                  revision: \(q(primary.revision))
+                  endpoints: [\(primary.endpoints.map(q).joined(separator: ", "))]\(protocolLine(primary))
+                canary:
+                  revision: \(q(canary.revision))
+                  endpoints: [\(canary.endpoints.map(q).joined(separator: ", "))]\(protocolLine(canary))\(retriesLines)
+                analysis:
+                  interval: \(interval)
+                  threshold: \(threshold)
+                  stepWeight: \(stepWeight)
+                  maxWeight: \(maxWeight)
+                  minRequests: \(minRequests)
+                  progressDeadline: \(progressDeadline)
+                  requireEvidence: \(requireEvidence)
 
-        """
+            """
         var metrics: [String] = []
         if let min = successRateMin { metrics.append("- name: request-success-rate\n  thresholdRange: { min: \(min) }") }
         if let max = durationMax { metrics.append("- name: request-duration\n  thresholdRange: { max: \(max) }") }
@@ -186,8 +186,9 @@ final class RolloutProxy {
     deinit { stop() }
 
     private static func spawn(configFile: URL, logFile: URL) throws -> ChildProcess {
-        try ChildProcess(path: try CanarygateBinary.path(),
-                         arguments: ["run", "--config", configFile.path, "--threads", "1"], stdoutPath: logFile.path)
+        try ChildProcess(
+            path: try CanarygateBinary.path(),
+            arguments: ["run", "--config", configFile.path, "--threads", "1"], stdoutPath: logFile.path)
     }
 
     private func waitUntilReady(timeout: Double) throws {
@@ -248,8 +249,9 @@ final class RolloutProxy {
     }
 
     func adminPost(_ path: String) throws -> ClientResponse {
-        try RawClient.fetch(port: adminPort, HTTPText.request("POST", path, host: "127.0.0.1:\(adminPort)", body: []),
-                            method: "POST")
+        try RawClient.fetch(
+            port: adminPort, HTTPText.request("POST", path, host: "127.0.0.1:\(adminPort)", body: []),
+            method: "POST")
     }
 
     /// `POST /routes/ROUTE/VERB` (`promote?force=true` as the verb for a forced promotion).
@@ -260,7 +262,8 @@ final class RolloutProxy {
     func statusJSON() throws -> [String: Any] {
         let response = try admin("/status")
         guard response.status == 200,
-              let json = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else {
+            let json = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
+        else {
             throw ProxyError.badStatus(response.status, response.text)
         }
         return json
@@ -279,8 +282,10 @@ final class RolloutProxy {
     /// Polls `/status` every 50 ms until `done` holds or `timeout` passes; every distinct (phase, weight)
     /// seen goes to `history`. Returns the last status seen and whether `done` held.
     @discardableResult
-    func waitForRollout(timeout: Double, history: RolloutHistory? = nil, route: String = "web",
-                        _ done: (RolloutStatus) -> Bool) throws -> (status: RolloutStatus, met: Bool) {
+    func waitForRollout(
+        timeout: Double, history: RolloutHistory? = nil, route: String = "web",
+        _ done: (RolloutStatus) -> Bool
+    ) throws -> (status: RolloutStatus, met: Bool) {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let s = try rollout(route: route)
@@ -322,7 +327,9 @@ func withRolloutProxy<T>(_ spec: RolloutSpec, dir: TempDir? = nil, _ body: (Roll
         let result = try body(proxy)
         if !proxy.isRunning {
             keep = true
-            Issue.record("canarygate exited during the test (status \(proxy.child.terminationStatus.map(String.init) ?? "?")); log tail:\n\(String(proxy.log.suffix(4096)))")
+            Issue.record(
+                "canarygate exited during the test (status \(proxy.child.terminationStatus.map(String.init) ?? "?")); log tail:\n\(String(proxy.log.suffix(4096)))"
+            )
         }
         return result
     } catch {
@@ -378,8 +385,9 @@ struct RolloutStatus: CustomStringConvertible {
             for (key, value) in v["evidence"] as? [String: Any] ?? [:] {
                 if let n = value as? NSNumber { evidence[key] = n.doubleValue }
             }
-            return VerdictStatus(judge: v["judge"] as? String ?? "", outcome: v["outcome"] as? String ?? "",
-                                 summary: v["summary"] as? String ?? "", evidence: evidence)
+            return VerdictStatus(
+                judge: v["judge"] as? String ?? "", outcome: v["outcome"] as? String ?? "",
+                summary: v["summary"] as? String ?? "", evidence: evidence)
         }
         self.events = events
     }
@@ -489,8 +497,10 @@ final class TrafficLoad: @unchecked Sendable {
 }
 
 /// Runs `body` with load running; the load is stopped (and its threads joined) whatever happens.
-func withLoad<T>(_ port: UInt16, clients: Int = 3, pause: Double = 0.002, maxSeconds: Double = 25,
-                 _ body: (TrafficLoad) throws -> T) rethrows -> T {
+func withLoad<T>(
+    _ port: UInt16, clients: Int = 3, pause: Double = 0.002, maxSeconds: Double = 25,
+    _ body: (TrafficLoad) throws -> T
+) rethrows -> T {
     let load = TrafficLoad(port: port, clients: clients, pause: pause, maxSeconds: maxSeconds)
     defer { load.stop() }
     return try body(load)
@@ -504,7 +514,9 @@ extension TestUpstream {
     static func arm(_ name: String, text: String, failPercent: Int = 0, delay: Double = 0) throws -> TestUpstream {
         let counter = Guarded(0)
         return try TestUpstream(name: name) { _ in
-            let k = counter.withValue { $0 += 1; return $0 }
+            let k = counter.withValue {
+                $0 += 1; return $0
+            }
             let fails = failPercent > 0 && (k * failPercent / 100) != ((k - 1) * failPercent / 100)
             var response = UpstreamResponse.text(fails ? "\(text) failed" : text, status: fails ? 500 : 200)
             response.delay = delay

@@ -69,7 +69,9 @@ final class KeepAliveTLSUpstream {
         port = try Posix.freePort()
         let path = dir.url.path
         // One foreground process (no master/workers) that writes only inside `dir`.
-        let conf = try dir.write("nginx.conf", """
+        let conf = try dir.write(
+            "nginx.conf",
+            """
             daemon off;
             master_process off;
             error_log \(path)/error.log info;
@@ -91,10 +93,19 @@ final class KeepAliveTLSUpstream {
                 }
             }
             """)
-        child = try ChildProcess(path: Self.binary, arguments: ["-p", path, "-e", "\(path)/error.log", "-c", conf.path],
-                                 stdoutPath: dir.url.appendingPathComponent("stdout.log").path)
+        child = try ChildProcess(
+            path: Self.binary, arguments: ["-p", path, "-e", "\(path)/error.log", "-c", conf.path],
+            stdoutPath: dir.url.appendingPathComponent("stdout.log").path)
         let port = port
-        guard Posix.waitUntil(timeout: 5, { (try? Posix.connect(port: port, timeout: 0.2)).map { close($0); return true } ?? false }) else {
+        guard
+            Posix.waitUntil(
+                timeout: 5,
+                {
+                    (try? Posix.connect(port: port, timeout: 0.2)).map {
+                        close($0); return true
+                    } ?? false
+                })
+        else {
             stop()
             throw ProxyError.notReady(log: (try? String(contentsOfFile: "\(path)/error.log", encoding: .utf8)) ?? "")
         }

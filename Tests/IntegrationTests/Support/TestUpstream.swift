@@ -29,8 +29,10 @@ final class TestUpstream: @unchecked Sendable {
     private let threads = DispatchGroup()
 
     /// `port` 0 (the default) takes an ephemeral port; a fixed one revives an endpoint a test left closed.
-    init(name: String = "upstream", port: UInt16 = 0, honourExpectContinue: Bool = true,
-         handler: @escaping UpstreamHandler) throws {
+    init(
+        name: String = "upstream", port: UInt16 = 0, honourExpectContinue: Bool = true,
+        handler: @escaping UpstreamHandler
+    ) throws {
         self.name = name
         self.handler = handler
         self.honourExpectContinue = honourExpectContinue
@@ -214,8 +216,9 @@ final class TestUpstream: @unchecked Sendable {
     static func parseRequest(_ head: WireHead, connectionID: Int, index: Int) -> RecordedRequest? {
         let parts = head.startLine.split(separator: " ", omittingEmptySubsequences: false)
         guard parts.count == 3 else { return nil }
-        var request = RecordedRequest(connectionID: connectionID, indexOnConnection: index, method: String(parts[0]),
-                                      target: String(parts[1]), version: String(parts[2]), headers: head.fields)
+        var request = RecordedRequest(
+            connectionID: connectionID, indexOnConnection: index, method: String(parts[0]),
+            target: String(parts[1]), version: String(parts[2]), headers: head.fields)
         if head.fields.tokens("transfer-encoding").last == "chunked" {
             request.framing = .chunked
         } else if let cl = head.fields["content-length"] {
@@ -231,8 +234,10 @@ final class TestUpstream: @unchecked Sendable {
 
     /// Reads the request body into `request` (count, kept prefix, pattern check), optionally pausing
     /// and optionally streaming each piece to `echo`.
-    private func readBody(_ request: inout RecordedRequest, reader: WireReader, fd: Int32, pause: ReadPause?,
-                          echo: ((UnsafeRawBufferPointer) throws -> Void)?) throws {
+    private func readBody(
+        _ request: inout RecordedRequest, reader: WireReader, fd: Int32, pause: ReadPause?,
+        echo: ((UnsafeRawBufferPointer) throws -> Void)?
+    ) throws {
         var verifier = PatternVerifier()
         verifier.checksumLimit = 0
         var paused = false
@@ -268,8 +273,10 @@ final class TestUpstream: @unchecked Sendable {
     }
 
     /// Sends one response; returns whether the connection stays open for another request.
-    private func respond(_ response: UpstreamResponse, to request: inout RecordedRequest,
-                         reader: WireReader, fd: Int32) throws -> Bool {
+    private func respond(
+        _ response: UpstreamResponse, to request: inout RecordedRequest,
+        reader: WireReader, fd: Int32
+    ) throws -> Bool {
         let expectsContinue = request.headers["expect"]?.lowercased() == "100-continue"
         if expectsContinue && honourExpectContinue && request.framing != .none {
             try Posix.sendAll(fd, "HTTP/1.1 100 Continue\r\n\r\n".bytes)

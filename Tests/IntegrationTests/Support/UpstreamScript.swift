@@ -71,15 +71,18 @@ struct UpstreamResponse: Sendable {
     var after: AfterResponse = .keepAlive
     var pauseReading: ReadPause?
 
-    init(status: Int = 200, reason: String? = nil, headers: [HTTPField] = [], body: UpstreamBody = .fixed([]),
-         delay: Double = 0, after: AfterResponse = .keepAlive, pauseReading: ReadPause? = nil) {
+    init(
+        status: Int = 200, reason: String? = nil, headers: [HTTPField] = [], body: UpstreamBody = .fixed([]),
+        delay: Double = 0, after: AfterResponse = .keepAlive, pauseReading: ReadPause? = nil
+    ) {
         self.status = status; self.reason = reason; self.headers = headers; self.body = body
         self.delay = delay; self.after = after; self.pauseReading = pauseReading
     }
 
     static func text(_ text: String, status: Int = 200, headers: [HTTPField] = []) -> UpstreamResponse {
-        UpstreamResponse(status: status, headers: [HTTPField("Content-Type", "text/plain")] + headers,
-                         body: .fixed(text.bytes))
+        UpstreamResponse(
+            status: status, headers: [HTTPField("Content-Type", "text/plain")] + headers,
+            body: .fixed(text.bytes))
     }
 }
 

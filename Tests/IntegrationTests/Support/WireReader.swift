@@ -83,7 +83,8 @@ final class WireReader {
         while true {
             let available = writeIndex - readIndex
             if available > scanned,
-               let hit = memchr(storage.baseAddress! + readIndex + scanned, 0x0A, available - scanned) {
+                let hit = memchr(storage.baseAddress! + readIndex + scanned, 0x0A, available - scanned)
+            {
                 let end = storage.baseAddress!.distance(to: hit)
                 var lineEnd = end
                 if lineEnd > readIndex && storage[lineEnd - 1] == 0x0D { lineEnd -= 1 }
@@ -159,8 +160,10 @@ final class WireReader {
                     guard let line = try readLine(what: "\(what) trailer") else { throw WireError.unexpectedEOF("\(what) trailer") }
                     if line.isEmpty { return trailers }
                     if let colon = line.firstIndex(of: ":") {
-                        trailers.append(HTTPField(String(line[..<colon]),
-                                                  line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+                        trailers.append(
+                            HTTPField(
+                                String(line[..<colon]),
+                                line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
                     }
                 }
             }

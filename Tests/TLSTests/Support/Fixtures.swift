@@ -56,13 +56,17 @@ struct Certificate {
     var keyPair: TLSKeyPair { TLSKeyPair(certificateFile: certificate, privateKeyFile: key) }
 
     /// `subject` as openssl writes it; `dnsNames` become a subjectAltName extension (none when empty).
-    static func make(in dir: TempDirectory, prefix: String = "", subject: String = "/CN=localhost", dnsNames: [String] = []) throws -> Certificate {
+    static func make(
+        in dir: TempDirectory, prefix: String = "", subject: String = "/CN=localhost", dnsNames: [String] = []
+    ) throws -> Certificate {
         let key = prefix + "key.pem", cert = prefix + "cert.pem"
         let altNames = dnsNames.isEmpty ? [] : ["-addext", "subjectAltName=" + dnsNames.map { "DNS:" + $0 }.joined(separator: ",")]
-        let result = try runToCompletion("/usr/bin/openssl", [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", key, "-out", cert, "-days", "1", "-subj", subject,
-        ] + altNames, in: dir.path)
+        let result = try runToCompletion(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", key, "-out", cert, "-days", "1", "-subj", subject,
+            ] + altNames, in: dir.path)
         guard result.status == 0 else { throw FixtureError(description: "openssl req failed: \(result.output)") }
         return Certificate(certificate: dir.file(cert), key: dir.file(key))
     }

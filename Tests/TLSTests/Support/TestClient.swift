@@ -42,8 +42,10 @@ final class TestClient: Sendable {
         return [ClientOutcome(error: "client thread did not finish")]
     }
 
-    private static func run(context: TLSClientContext, port: UInt16, serverName: String, request: [UInt8],
-                            resumption: TLSResumption, deadline: Deadline) -> ClientOutcome {
+    private static func run(
+        context: TLSClientContext, port: UInt16, serverName: String, request: [UInt8],
+        resumption: TLSResumption, deadline: Deadline
+    ) -> ClientOutcome {
         var outcome = ClientOutcome()
         let socket: SocketDescriptor
         do {
