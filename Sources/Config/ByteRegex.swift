@@ -98,11 +98,13 @@ public struct ByteRegex: Sendable, Equatable {
                     i += 1
                     continue
                 case UInt8(ascii: "^"), UInt8(ascii: "$"):
-                    throw InvalidValue("\"\(Character(Unicode.Scalar(c)))\" is allowed only at the \(c == UInt8(ascii: "^") ? "start" : "end")")
+                    throw InvalidValue("\(Self.shown(c)) is allowed only at the \(c == UInt8(ascii: "^") ? "start" : "end")")
                 case UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "|"), UInt8(ascii: "{"), UInt8(ascii: "}"):
-                    throw InvalidValue("\"\(Character(Unicode.Scalar(c)))\" is not supported: the dialect has no groups, alternation or counted repetition; escape it as \"\\\(Character(Unicode.Scalar(c)))\" to match it")
+                    throw InvalidValue(
+                        "\(Self.shown(c)) is not supported: the dialect has no groups, alternation or counted repetition; "
+                            + "escape it as \(Self.shown(c, escaped: true)) to match it")
                 case UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "?"):
-                    throw InvalidValue("\"\(Character(Unicode.Scalar(c)))\" must follow a character, a class or \".\"")
+                    throw InvalidValue("\(Self.shown(c)) must follow a character, a class or \".\"")
                 default:
                     break
                 }
@@ -149,13 +151,15 @@ public struct ByteRegex: Sendable, Equatable {
             switch c {
             case UInt8(ascii: "d"): return Self.set(of: Array(UInt8(ascii: "0")...UInt8(ascii: "9")))
             case UInt8(ascii: "w"):
-                return Self.set(of: Array(UInt8(ascii: "a")...UInt8(ascii: "z")) + Array(UInt8(ascii: "A")...UInt8(ascii: "Z"))
-                                + Array(UInt8(ascii: "0")...UInt8(ascii: "9")) + [UInt8(ascii: "_")])
+                return Self.set(
+                    of: Array(UInt8(ascii: "a")...UInt8(ascii: "z")) + Array(UInt8(ascii: "A")...UInt8(ascii: "Z"))
+                        + Array(UInt8(ascii: "0")...UInt8(ascii: "9")) + [UInt8(ascii: "_")])
             case UInt8(ascii: "s"): return Self.set(of: [0x20, 0x09])
             default:
                 // Only punctuation: `\n`, `\b` and the like mean something else elsewhere, so they are refused.
                 guard c < 0x80, !(c >= 0x30 && c <= 0x39), !((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A) else {
-                    throw InvalidValue("\"\\\(Character(Unicode.Scalar(c)))\" is not supported; escapes are \\d, \\w, \\s and \\ before punctuation")
+                    let escapes = "\\d, \\w, \\s and \\ before punctuation"
+                    throw InvalidValue("\(Self.shown(c, escaped: true)) is not supported; escapes are \(escapes)")
                 }
                 return Self.set(of: [c])
             }
@@ -181,7 +185,9 @@ public struct ByteRegex: Sendable, Equatable {
                 i += 1
                 if i + 1 < bytes.count && bytes[i] == UInt8(ascii: "-") && bytes[i + 1] != UInt8(ascii: "]") {
                     let upper = bytes[i + 1]
-                    guard upper >= c else { throw InvalidValue("has the reversed range \"\(Character(Unicode.Scalar(c)))-\(Character(Unicode.Scalar(upper)))\"") }
+                    guard upper >= c else {
+                        throw InvalidValue("has the reversed range \"\(Character(Unicode.Scalar(c)))-\(Character(Unicode.Scalar(upper)))\"")
+                    }
                     i += 2
                     for b in c...upper { set[Int(b >> 6)] |= UInt64(1) << UInt64(b & 63) }
                 } else {
@@ -189,6 +195,11 @@ public struct ByteRegex: Sendable, Equatable {
                 }
             }
             return negated ? set.map { ~$0 } : set
+        }
+
+        /// `"c"` (or `"\\c"`) for messages.
+        private static func shown(_ c: UInt8, escaped: Bool = false) -> String {
+            "\"\(escaped ? "\\" : "")\(Character(Unicode.Scalar(c)))\""
         }
 
         private static func set(of members: [UInt8]) -> [UInt64] {

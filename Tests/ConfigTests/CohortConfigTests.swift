@@ -54,68 +54,82 @@ import Testing
     }
 
     @Test func unknownKeysAreErrors() {
-        #expect(problems(config("- { method: GET, query: { a: { exact: b } } }")) == [
-            "routes[0].canary.match[0].query: unknown key (line 13)",
-        ])
-        #expect(problems(config("- headers: { x-a: { exact: b, suffix: c } }")) == [
-            "routes[0].canary.match[0].headers.x-a.suffix: unknown key (line 13)",
-        ])
+        #expect(
+            problems(config("- { method: GET, query: { a: { exact: b } } }")) == [
+                "routes[0].canary.match[0].query: unknown key (line 13)"
+            ])
+        #expect(
+            problems(config("- headers: { x-a: { exact: b, suffix: c } }")) == [
+                "routes[0].canary.match[0].headers.x-a.suffix: unknown key (line 13)"
+            ])
     }
 
     @Test func anEntryNeedsACondition() {
-        #expect(problems(config("- {}")) == [
-            "routes[0].canary.match[0]: needs at least one condition: headers, cookies, method or pathPrefix (line 13)",
-        ])
+        #expect(
+            problems(config("- {}")) == [
+                "routes[0].canary.match[0]: needs at least one condition: headers, cookies, method or pathPrefix (line 13)"
+            ])
         #expect(problems(config("- headers: {}")) == ["routes[0].canary.match[0].headers: needs at least one header (line 13)"])
         #expect(problems(config("[]")) == ["routes[0].canary.match: needs at least one entry (line 13)"])
     }
 
     @Test func aValueConditionHasExactlyOneOfExactPrefixAndRegex() {
-        #expect(problems(config("- headers: { x-a: {} }")) == [
-            "routes[0].canary.match[0].headers.x-a: needs one of exact, prefix or regex (line 13)",
-        ])
-        #expect(problems(config("- cookies:", "    c:", "      exact: a", "      regex: b")) == [
-            "routes[0].canary.match[0].cookies.c.regex: cannot be written with exact: use one of exact, prefix or regex (line 16)",
-        ])
+        #expect(
+            problems(config("- headers: { x-a: {} }")) == [
+                "routes[0].canary.match[0].headers.x-a: needs one of exact, prefix or regex (line 13)"
+            ])
+        #expect(
+            problems(config("- cookies:", "    c:", "      exact: a", "      regex: b")) == [
+                "routes[0].canary.match[0].cookies.c.regex: cannot be written with exact: use one of exact, prefix or regex (line 16)"
+            ])
     }
 
     @Test func anInvalidRegexIsReportedAtItsLine() {
-        #expect(problems(config("- headers:", "    x-a: { regex: \"(a|b)\" }")) == [
-            "routes[0].canary.match[0].headers.x-a.regex: \"(\" is not supported: the dialect has no groups, alternation or "
-                + "counted repetition; escape it as \"\\(\" to match it (line 14)",
-        ])
-        #expect(problems(config("- cookies: { c: { regex: \"[a-\" } }")) == [
-            "routes[0].canary.match[0].cookies.c.regex: has a \"[\" without its \"]\" (line 13)",
-        ])
-        #expect(problems(config("- cookies: { c: { regex: \"*a\" } }")) == [
-            "routes[0].canary.match[0].cookies.c.regex: \"*\" must follow a character, a class or \".\" (line 13)",
-        ])
+        #expect(
+            problems(config("- headers:", "    x-a: { regex: \"(a|b)\" }")) == [
+                "routes[0].canary.match[0].headers.x-a.regex: \"(\" is not supported: the dialect has no groups, alternation or "
+                    + "counted repetition; escape it as \"\\(\" to match it (line 14)"
+            ])
+        #expect(
+            problems(config("- cookies: { c: { regex: \"[a-\" } }")) == [
+                "routes[0].canary.match[0].cookies.c.regex: has a \"[\" without its \"]\" (line 13)"
+            ])
+        #expect(
+            problems(config("- cookies: { c: { regex: \"*a\" } }")) == [
+                "routes[0].canary.match[0].cookies.c.regex: \"*\" must follow a character, a class or \".\" (line 13)"
+            ])
     }
 
     @Test func namesMethodsAndPathPrefixesAreChecked() {
-        #expect(problems(config("- headers: { \"x a\": { exact: b } }")) == [
-            "routes[0].canary.match[0].headers.x a: is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only) (line 13)",
-        ])
-        #expect(problems(config("- headers: { Host: { exact: b } }")) == [
-            "routes[0].canary.match[0].headers.Host: cannot be matched: routing does not see this header (line 13)",
-        ])
-        #expect(problems(config("- method: \"GE T\"")) == [
-            "routes[0].canary.match[0].method: \"GE T\" is not a method (letters, digits and !#$%&'*+-.^_`|~ only) (line 13)",
-        ])
-        #expect(problems(config("- method: get")) == [
-            "routes[0].canary.match[0].method: \"get\" is not GET: methods are case-sensitive (line 13)",
-        ])
-        #expect(problems(config("- pathPrefix: beta")) == [
-            "routes[0].canary.match[0].pathPrefix: \"beta\" must start with \"/\" (line 13)",
-        ])
+        #expect(
+            problems(config("- headers: { \"x a\": { exact: b } }")) == [
+                "routes[0].canary.match[0].headers.x a: is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only) (line 13)"
+            ])
+        #expect(
+            problems(config("- headers: { Host: { exact: b } }")) == [
+                "routes[0].canary.match[0].headers.Host: cannot be matched: routing does not see this header (line 13)"
+            ])
+        #expect(
+            problems(config("- method: \"GE T\"")) == [
+                "routes[0].canary.match[0].method: \"GE T\" is not a method (letters, digits and !#$%&'*+-.^_`|~ only) (line 13)"
+            ])
+        #expect(
+            problems(config("- method: get")) == [
+                "routes[0].canary.match[0].method: \"get\" is not GET: methods are case-sensitive (line 13)"
+            ])
+        #expect(
+            problems(config("- pathPrefix: beta")) == [
+                "routes[0].canary.match[0].pathPrefix: \"beta\" must start with \"/\" (line 13)"
+            ])
     }
 
     @Test func matchWithoutACanaryArmIsNotACanary() {
         // `match` lives under `canary`, so a route without a canary cannot have one; a canary that is only
         // `match` lacks its arm.
-        #expect(problems(minimalConfig + "    canary: { match: [ { method: GET } ] }\n") == [
-            "routes[0].canary.revision: required (line 9)",
-            "routes[0].canary.endpoints: required (line 9)",
-        ])
+        #expect(
+            problems(minimalConfig + "    canary: { match: [ { method: GET } ] }\n") == [
+                "routes[0].canary.revision: required (line 9)",
+                "routes[0].canary.endpoints: required (line 9)",
+            ])
     }
 }

@@ -26,9 +26,11 @@ extension Integration {
                     let other = try client.get("/h1/\(i)", headers: [HTTPField("X-Canary", "outsider")])
                     #expect(other.status == 200 && other.text == "primary", "\(other.status) \(other.text)")
                 }
-                let h2Insider = try H2Client.run("request", port: proxy.port, [
-                    "--authority", "example.test", "--path", "/h2/a", "--path", "/h2/b", "--header", "x-canary: insider",
-                ])
+                let h2Insider = try H2Client.run(
+                    "request", port: proxy.port,
+                    [
+                        "--authority", "example.test", "--path", "/h2/a", "--path", "/h2/b", "--header", "x-canary: insider",
+                    ])
                 try #require(h2Insider.ok, "\(h2Insider)")
                 #expect(h2Insider.streams.map(\.body) == ["canary", "canary"], "\(h2Insider)")
                 let h2Other = try H2Client.run("request", port: proxy.port, ["--authority", "example.test", "--path", "/h2/c"])

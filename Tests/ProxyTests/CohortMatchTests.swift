@@ -40,8 +40,10 @@ import Testing
         }
     }
 
-    private func entry(headers: [(String, ValueCondition)] = [], cookies: [(String, ValueCondition)] = [],
-                       method: String? = nil, pathPrefix: String? = nil) -> CohortEntry {
+    private func entry(
+        headers: [(String, ValueCondition)] = [], cookies: [(String, ValueCondition)] = [],
+        method: String? = nil, pathPrefix: String? = nil
+    ) -> CohortEntry {
         var e = CohortEntry()
         e.headers = headers.map { NamedCondition(name: $0.0, value: $0.1) }
         e.cookies = cookies.map { NamedCondition(name: $0.0, value: $0.1) }
