@@ -15,6 +15,12 @@ public final class CohortRules: Sendable {
         self.entries = entries.map(CohortRule.init)
     }
 
+    /// Whether `request` of `route` goes to the canary as one of the cohort: the canary is live and
+    /// the request matches an entry.
+    func admits(_ request: RequestView, route: CompiledRoute) -> Bool {
+        Self.canaryIsLive(managed: route.managed, weight: route.weight.weight) && matches(request)
+    }
+
     func matches(_ request: RequestView) -> Bool {
         for entry in entries where entry.matches(request) { return true }
         return false

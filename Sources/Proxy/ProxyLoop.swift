@@ -302,8 +302,8 @@ public final class ProxyLoop {
     /// Picks the arm for a request of `route`, and an endpoint of it (see `UpstreamDirectory.pick`).
     /// Called only by `route(_:client:)`, which keeps the decision.
     @inline(__always)
-    func pickArm(route: CompiledRoute, inCohort: Bool) -> (arm: ArmRole, reason: ArmReason, pool: UpstreamPool, shard: ArmShard) {
-        upstreams.pick(route: route, inCohort: inCohort, now: loop.now)
+    func pickArm(route: CompiledRoute) -> (arm: ArmRole, reason: ArmReason, pool: UpstreamPool, shard: ArmShard) {
+        upstreams.pick(route: route, now: loop.now)
     }
 
     public func run() { loop.run() }

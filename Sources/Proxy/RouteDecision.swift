@@ -55,9 +55,13 @@ extension ProxyLoop {
     func route(_ request: RequestView, client: ClientProtocol) -> Routing {
         guard let route = snapshot.routes.match(host: request.authority, path: request.path) else { return .refused(.noRoute) }
         if client == .http1 && route.speaksOnlyHTTP2 { return .refused(.needsHTTP2) }
-        // A route without rules pays this one test of a nil reference.
-        let inCohort = route.cohort?.matches(request) ?? false
-        let pick = pickArm(route: route, inCohort: inCohort)
+        // A route without rules pays this one test of a nil reference, and picks as it always did.
+        let pick =
+            if let cohort = route.cohort, cohort.admits(request, route: route) {
+                upstreams.pickCohort(route: route, now: loop.now)
+            } else {
+                pickArm(route: route)
+            }
         return .routed(RouteDecision(route: route, arm: pick.arm, reason: pick.reason, pool: pick.pool, shard: pick.shard))
     }
 }

@@ -61,21 +61,30 @@ final class UpstreamDirectory {
 
     /// Picks the arm for a request of `route`, and an endpoint of it (`ArmRuntime.pick`: one always,
     /// ejected or not); the request counts as started on the arm's shard (in flight until its outcome).
-    /// `inCohort`: the request matches the route's `canary.match` (which only a route with a canary has);
-    /// it goes to the canary while the canary is live (`CohortRules.canaryIsLive`), else it is split as any other.
     @inline(__always)
-    func pick(route: CompiledRoute, inCohort: Bool, now: UInt64) -> (arm: ArmRole, reason: ArmReason, pool: UpstreamPool, shard: ArmShard) {
+    func pick(route: CompiledRoute, now: UInt64) -> (arm: ArmRole, reason: ArmReason, pool: UpstreamPool, shard: ArmShard) {
         let i = route.index
         let weight = route.weight.weight
         let hasCanary = routes[i].canary != nil
-        let cohort = inCohort && CohortRules.canaryIsLive(managed: route.managed, weight: weight)
-        let canary = cohort || (weight > 0 && hasCanary && routes[i].split.pickCanary(weight: weight))
+        let canary = weight > 0 && hasCanary && routes[i].split.pickCanary(weight: weight)
         let shard = canary ? routes[i].canaryShard : routes[i].primaryShard
         #if !CANARYGATE_NO_METRICS
         shard.requestStarted()
         #endif
         let pool = canary ? routes[i].canary!.pick(now: now) : routes[i].primary.pick(now: now)
-        return (canary ? .canary : .primary, cohort ? .cohort : ArmReason.forRoute(hasCanary: hasCanary, weight: weight), pool, shard)
+        return (canary ? .canary : .primary, ArmReason.forRoute(hasCanary: hasCanary, weight: weight), pool, shard)
+    }
+
+    /// `pick` for a request in `route`'s cohort while its canary is live (`CohortRules.admits`): the canary,
+    /// outside the split (its blocks of 100 deal the rest of the route's requests). Only a route with a
+    /// canary has cohort rules.
+    func pickCohort(route: CompiledRoute, now: UInt64) -> (arm: ArmRole, reason: ArmReason, pool: UpstreamPool, shard: ArmShard) {
+        let i = route.index
+        let shard = routes[i].canaryShard
+        #if !CANARYGATE_NO_METRICS
+        shard.requestStarted()
+        #endif
+        return (.canary, .cohort, routes[i].canary!.pick(now: now), shard)
     }
 
     /// The arm whose requests `shard` counts, in the config installed now (nil: the route is gone).
