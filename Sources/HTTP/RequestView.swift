@@ -145,8 +145,8 @@ extension RequestHead {
     @inlinable
     public mutating func withView<Result>(source: UnsafeRawBufferPointer, _ body: (RequestView) -> Result) -> Result {
         headers.withUnsafeBufferPointer { headers in
-            body(RequestView(method: method, methodRange: methodRange, authority: host.map { source.slice($0) }, path: source.slice(path), source: source,
-                             fields: .parsed(headers)))
+            body(RequestView(method: method, methodRange: methodRange, authority: host.map { source.slice($0) }, path: source.slice(path),
+                             source: source, fields: .parsed(headers)))
         }
     }
 }
