@@ -32,8 +32,10 @@ public struct RequestView {
     }
 
     @usableFromInline
-    init(method: HTTPMethod, methodRange: ByteRange, authority: UnsafeRawBufferPointer?, path: UnsafeRawBufferPointer,
-                     source: UnsafeRawBufferPointer, fields: Fields) {
+    init(
+        method: HTTPMethod, methodRange: ByteRange, authority: UnsafeRawBufferPointer?, path: UnsafeRawBufferPointer,
+        source: UnsafeRawBufferPointer, fields: Fields
+    ) {
         self.method = method
         self.methodRange = methodRange
         self.authority = authority
@@ -145,8 +147,10 @@ extension RequestHead {
     @inlinable
     public mutating func withView<Result>(source: UnsafeRawBufferPointer, _ body: (RequestView) -> Result) -> Result {
         headers.withUnsafeBufferPointer { headers in
-            body(RequestView(method: method, methodRange: methodRange, authority: host.map { source.slice($0) }, path: source.slice(path),
-                             source: source, fields: .parsed(headers)))
+            body(
+                RequestView(
+                    method: method, methodRange: methodRange, authority: host.map { source.slice($0) }, path: source.slice(path),
+                    source: source, fields: .parsed(headers)))
         }
     }
 }
@@ -158,9 +162,11 @@ extension FieldRequest {
     public mutating func withView<Result>(source: UnsafeRawBufferPointer, _ body: (RequestView) -> Result) -> Result {
         let lines = linesStart < 0 ? nil : ByteRange(lowerBound: linesStart, upperBound: linesEnd)
         return cookies.withUnsafeBufferPointer { cookies in
-            body(RequestView(method: method, methodRange: methodRange ?? ByteRange(lowerBound: 0, upperBound: 0),
-                             authority: authority.map { source.slice($0) }, path: path(in: source), source: source,
-                             fields: .lines(lines, cookies: cookies)))
+            body(
+                RequestView(
+                    method: method, methodRange: methodRange ?? ByteRange(lowerBound: 0, upperBound: 0),
+                    authority: authority.map { source.slice($0) }, path: path(in: source), source: source,
+                    fields: .lines(lines, cookies: cookies)))
         }
     }
 }

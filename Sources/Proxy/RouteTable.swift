@@ -83,9 +83,11 @@ public final class CompiledRoute: Sendable {
     let retry: RetryPolicy
     let healthCheck: HealthCheckConfig?
 
-    init(index: Int, name: String, host: HostMatch, pathPrefix: [UInt8], primary: CompiledArm, canary: CompiledArm?,
-         weight: WeightCell, managed: Bool, slowThreshold: SlowThresholdCell, cohort: CohortRules? = nil, speaksOnlyHTTP2: Bool,
-         outlier: OutlierPolicy = .default, retry: RetryPolicy = .default, healthCheck: HealthCheckConfig? = nil) {
+    init(
+        index: Int, name: String, host: HostMatch, pathPrefix: [UInt8], primary: CompiledArm, canary: CompiledArm?,
+        weight: WeightCell, managed: Bool, slowThreshold: SlowThresholdCell, cohort: CohortRules? = nil, speaksOnlyHTTP2: Bool,
+        outlier: OutlierPolicy = .default, retry: RetryPolicy = .default, healthCheck: HealthCheckConfig? = nil
+    ) {
         self.index = index; self.name = name; self.host = host; self.pathPrefix = pathPrefix
         self.primary = primary; self.canary = canary; self.weight = weight; self.managed = managed
         self.slowThreshold = slowThreshold
@@ -115,15 +117,17 @@ public struct RouteTable: Sendable {
                 canary = try CompiledArm(c.arm, route: r.name, role: "canary", contexts: &contexts)
             }
             let managed = r.analysis != nil && r.canary != nil
-            compiled.append(CompiledRoute(index: i, name: r.name, host: HostMatch(pattern: r.match.host),
-                                          pathPrefix: Array(r.match.pathPrefix.utf8), primary: primary, canary: canary,
-                                          weight: managed ? weights.cell(route: r.name) : WeightCell(r.canary?.weight ?? 0),
-                                          managed: managed,
-                                          slowThreshold: managed ? weights.slowThresholdCell(route: r.name) : SlowThresholdCell(),
-                                          cohort: r.canary.flatMap { CohortRules($0.match) },
-                                          speaksOnlyHTTP2: primary.protocol == .h2 || canary?.protocol == .h2,
-                                          outlier: OutlierPolicy(r.outlierDetection), retry: RetryPolicy(r.retries),
-                                          healthCheck: r.healthCheck))
+            compiled.append(
+                CompiledRoute(
+                    index: i, name: r.name, host: HostMatch(pattern: r.match.host),
+                    pathPrefix: Array(r.match.pathPrefix.utf8), primary: primary, canary: canary,
+                    weight: managed ? weights.cell(route: r.name) : WeightCell(r.canary?.weight ?? 0),
+                    managed: managed,
+                    slowThreshold: managed ? weights.slowThresholdCell(route: r.name) : SlowThresholdCell(),
+                    cohort: r.canary.flatMap { CohortRules($0.match) },
+                    speaksOnlyHTTP2: primary.protocol == .h2 || canary?.protocol == .h2,
+                    outlier: OutlierPolicy(r.outlierDetection), retry: RetryPolicy(r.retries),
+                    healthCheck: r.healthCheck))
         }
         byIndex = compiled
         ordered = compiled.sorted { a, b in
