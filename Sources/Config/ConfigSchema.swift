@@ -129,7 +129,10 @@ public struct CanaryConfig: Sendable, Equatable {
     /// Ignored when the route has `analysis`: a managed route starts at 0 and the rollout
     /// controller sets the weight from then on.
     public var weight: Int
-    public init(arm: ArmConfig, weight: Int) { self.arm = arm; self.weight = weight }
+    /// `match:` (cohorts): a request matching any entry goes to the canary while it is live; the
+    /// weight applies to the rest. Empty: every request is split by the weight.
+    public var match: [CohortEntry] = []
+    public init(arm: ArmConfig, weight: Int, match: [CohortEntry] = []) { self.arm = arm; self.weight = weight; self.match = match }
 }
 
 public struct MatchConfig: Sendable, Equatable {

@@ -62,7 +62,7 @@ extension MatchConfig {
         }
     }
 
-    private static func parsePathPrefix(_ text: String) throws(InvalidValue) -> String {
+    static func parsePathPrefix(_ text: String) throws(InvalidValue) -> String {
         guard text.hasPrefix("/") else { throw InvalidValue("\(text.debugDescription) must start with \"/\"") }
         return text
     }
@@ -89,8 +89,9 @@ extension CanaryConfig {
         node.mapping { m in
             let arm = ArmConfig.decodeFields(&m)
             let weight = m.optional("weight", default: 0) { $0.integer(in: 0...100) }
-            guard let arm, let weight else { return nil }
-            return CanaryConfig(arm: arm, weight: weight)
+            let match = m.optional("match", default: []) { $0.list(atLeastOne: true, CohortEntry.decode) }
+            guard let arm, let weight, let match else { return nil }
+            return CanaryConfig(arm: arm, weight: weight, match: match)
         }
     }
 }

@@ -47,7 +47,7 @@ public struct WebhookHeader: Sendable, Equatable {
         return nil
     }
 
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
+    static func isTokenByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"): true
         default: Array("!#$%&'*+-.^_`|~".utf8).contains(byte)

@@ -17,6 +17,8 @@ public struct RequestView {
     public let authority: UnsafeRawBufferPointer?
     /// The target's path, without its query; empty for an HTTP/1.1 absolute-form target with no path ("/").
     public let path: UnsafeRawBufferPointer
+    /// Where the method's token lies in `source`, for a method `HTTPMethod` names `.other`.
+    private let methodRange: ByteRange
     private let source: UnsafeRawBufferPointer
     private let fields: Fields
 
@@ -31,15 +33,19 @@ public struct RequestView {
 
     @usableFromInline
     init(
-        method: HTTPMethod, authority: UnsafeRawBufferPointer?, path: UnsafeRawBufferPointer,
+        method: HTTPMethod, methodRange: ByteRange, authority: UnsafeRawBufferPointer?, path: UnsafeRawBufferPointer,
         source: UnsafeRawBufferPointer, fields: Fields
     ) {
         self.method = method
+        self.methodRange = methodRange
         self.authority = authority
         self.path = path
         self.source = source
         self.fields = fields
     }
+
+    /// The method's token as sent (case-sensitive): what tells one `.other` method from another.
+    public var methodName: UnsafeRawBufferPointer { source.slice(methodRange) }
 
     /// Calls `body` with each end-to-end field (see the type's comment), in received order.
     public func forEachField(_ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) {
@@ -143,8 +149,8 @@ extension RequestHead {
         headers.withUnsafeBufferPointer { headers in
             body(
                 RequestView(
-                    method: method, authority: host.map { source.slice($0) }, path: source.slice(path), source: source,
-                    fields: .parsed(headers)))
+                    method: method, methodRange: methodRange, authority: host.map { source.slice($0) }, path: source.slice(path),
+                    source: source, fields: .parsed(headers)))
         }
     }
 }
@@ -158,7 +164,8 @@ extension FieldRequest {
         return cookies.withUnsafeBufferPointer { cookies in
             body(
                 RequestView(
-                    method: method, authority: authority.map { source.slice($0) }, path: path(in: source), source: source,
+                    method: method, methodRange: methodRange ?? ByteRange(lowerBound: 0, upperBound: 0),
+                    authority: authority.map { source.slice($0) }, path: path(in: source), source: source,
                     fields: .lines(lines, cookies: cookies)))
         }
     }

@@ -7,8 +7,10 @@ enum ArmRole: Sendable, Equatable {
     case primary, canary
 }
 
-/// Why a request got its arm. Cohorts, stickiness and mirroring will add their reasons here.
+/// Why a request got its arm. Stickiness and mirroring will add their reasons here.
 enum ArmReason: Sendable, Equatable {
+    /// The request matched the route's `canary.match` while the canary was live (`CohortRules`).
+    case cohort
     /// The route has no canary, or the canary's weight is 0: the primary serves every request.
     case onlyArm
     /// The weighted split drew the arm (`WeightedSplit`).
@@ -46,13 +48,20 @@ enum Routing {
 
 extension ProxyLoop {
     /// The one place a request is routed: the route its authority and path match (most specific
-    /// first, `RouteTable.match`), then its arm and endpoint (`pickArm`). An HTTP/1.1 request for a
-    /// route with an HTTP/2 arm is refused (505): requests are not translated across versions.
+    /// first, `RouteTable.match`), then whether it is in the route's cohort (`CohortRules`), then its arm
+    /// and endpoint (`pickArm`). An HTTP/1.1 request for a route with an HTTP/2 arm is refused (505):
+    /// requests are not translated across versions.
     @inline(__always)
     func route(_ request: RequestView, client: ClientProtocol) -> Routing {
         guard let route = snapshot.routes.match(host: request.authority, path: request.path) else { return .refused(.noRoute) }
         if client == .http1 && route.speaksOnlyHTTP2 { return .refused(.needsHTTP2) }
-        let pick = pickArm(route: route)
+        // A route without rules pays this one test of a nil reference, and picks as it always did.
+        let pick =
+            if let cohort = route.cohort, cohort.admits(request, route: route) {
+                upstreams.pickCohort(route: route, now: loop.now)
+            } else {
+                pickArm(route: route)
+            }
         return .routed(RouteDecision(route: route, arm: pick.arm, reason: pick.reason, pool: pick.pool, shard: pick.shard))
     }
 }

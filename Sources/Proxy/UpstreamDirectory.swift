@@ -75,6 +75,18 @@ final class UpstreamDirectory {
         return (canary ? .canary : .primary, ArmReason.forRoute(hasCanary: hasCanary, weight: weight), pool, shard)
     }
 
+    /// `pick` for a request in `route`'s cohort while its canary is live (`CohortRules.admits`): the canary,
+    /// outside the split (its blocks of 100 deal the rest of the route's requests). Only a route with a
+    /// canary has cohort rules.
+    func pickCohort(route: CompiledRoute, now: UInt64) -> (arm: ArmRole, reason: ArmReason, pool: UpstreamPool, shard: ArmShard) {
+        let i = route.index
+        let shard = routes[i].canaryShard
+        #if !CANARYGATE_NO_METRICS
+        shard.requestStarted()
+        #endif
+        return (.canary, .cohort, routes[i].canary!.pick(now: now), shard)
+    }
+
     /// The arm whose requests `shard` counts, in the config installed now (nil: the route is gone).
     /// A walk over the routes: on the failure path only.
     func arm(countedBy shard: ArmShard) -> ArmRuntime? {

@@ -5,6 +5,7 @@ import Testing
 /// What a view says of a request, as text, for comparing the two protocols' views.
 private struct Seen: Equatable {
     var method: HTTPMethod
+    var methodName: String
     var authority: String?
     var path: String
     var fields: [String]
@@ -17,6 +18,7 @@ private struct Seen: Equatable {
     init(_ view: RequestView) {
         func text(_ b: UnsafeRawBufferPointer?) -> String? { b.map { String(decoding: $0, as: UTF8.self) } }
         method = view.method
+        methodName = String(decoding: view.methodName, as: UTF8.self)
         authority = text(view.authority)
         path = text(view.path)!
         var all: [String] = []
@@ -76,7 +78,7 @@ private func viewOfHTTP2(_ fields: [(String, String)]) -> Seen {
             ("user-agent", "probe/1"), ("cookie", "theme=dark"), ("cookie", "session=abc123"), ("x-canary", "insider"),
             ("x-forwarded-for", "203.0.113.9"), ("content-length", "0"), ("cookie", "lang=en"),
         ])
-        #expect(http1.method == .post)
+        #expect(http1.method == .post && http1.methodName == "POST")
         #expect(http1.authority == "Shop.example:8443")
         #expect(http1.path == "/beta/items")
         #expect(http1.canary == "insider")
@@ -86,6 +88,13 @@ private func viewOfHTTP2(_ fields: [(String, String)]) -> Seen {
         #expect(http1.missingCookie == nil)
         // Connection-specific fields (and those Connection names), Host, Cookie and X-Forwarded-For are not shown.
         #expect(http1.fields == ["user-agent=probe/1", "x-canary=insider", "content-length=0"])
+        #expect(http2 == http1)
+    }
+
+    @Test func anUnnamedMethodKeepsItsToken() {
+        let http1 = viewOfHTTP1("PURGE /x HTTP/1.1\r\nHost: a\r\n\r\n")
+        let http2 = viewOfHTTP2([(":method", "PURGE"), (":path", "/x"), (":authority", "a")])
+        #expect(http1.method == .other && http1.methodName == "PURGE")
         #expect(http2 == http1)
     }
 

@@ -78,4 +78,49 @@ import Testing
         #expect(route("GET / HTTP/1.1\r\nHost: b.example\r\n\r\n", on: loop) == "refused 404")
         #expect(route("GET / HTTP/1.0\r\n\r\n", on: loop) == "refused 404")
     }
+    /// A route whose canary takes the `x-canary: insider` cohort, at `weight`; managed (with `analysis`) or static.
+    private func cohortConfig(weight: Int, managed: Bool) throws -> String {
+        """
+        listeners:
+          - name: http
+            address: 127.0.0.1:\(try freePort())
+        routes:
+          - name: shop
+            primary: { revision: v1, endpoints: ["127.0.0.1:\(try freePort())"] }
+            canary:
+              revision: v2
+              weight: \(weight)
+              endpoints: ["127.0.0.1:\(try freePort())"]
+              match: [ { headers: { x-canary: { exact: insider } } } ]
+        \(managed ? "    analysis: {}" : "")
+        """
+    }
+
+    @Test func aCohortRequestGoesToTheCanaryAtWeightZeroAndTheRestToThePrimary() throws {
+        let loop = try makeLoop(yaml: try cohortConfig(weight: 0, managed: false))
+        defer { loop.shutdown() }
+        #expect(route("GET / HTTP/1.1\r\nHost: a\r\nX-Canary: insider\r\n\r\n", on: loop) == "shop canary cohort shard ok")
+        #expect(route("GET / HTTP/1.1\r\nHost: a\r\nX-Canary: other\r\n\r\n", on: loop) == "shop primary onlyArm shard ok")
+    }
+
+    @Test func theWeightSplitsTheRequestsOutsideTheCohort() throws {
+        let loop = try makeLoop(yaml: try cohortConfig(weight: 100, managed: false))
+        defer { loop.shutdown() }
+        #expect(route("GET / HTTP/1.1\r\nHost: a\r\nX-Canary: insider\r\n\r\n", on: loop) == "shop canary cohort shard ok")
+        #expect(route("GET / HTTP/1.1\r\nHost: a\r\n\r\n", on: loop) == "shop canary split shard ok")
+    }
+
+    @Test func aManagedRoutesCohortFollowsTheRolloutsWeight() throws {
+        let loop = try makeLoop(yaml: try cohortConfig(weight: 0, managed: true))
+        defer { loop.shutdown() }
+        let cell = loop.snapshot.routes.byIndex[0].weight
+        let insider = "GET / HTTP/1.1\r\nHost: a\r\nX-Canary: insider\r\n\r\n"
+        // Not started (or pre-rollout hooks running): weight 0, the cohort stays on the primary.
+        #expect(route(insider, on: loop) == "shop primary onlyArm shard ok")
+        cell.set(10)
+        #expect(route(insider, on: loop) == "shop canary cohort shard ok")
+        // Rolled back: the controller sets 0, and the very next cohort request is the primary's.
+        cell.set(0)
+        #expect(route(insider, on: loop) == "shop primary onlyArm shard ok")
+    }
 }

@@ -25,6 +25,8 @@ struct RouteSpec: Sendable {
     var outlierDetection: [String: String] = [:]
     var retries: [String: String] = [:]
     var healthCheck: [String: String] = [:]
+    /// The canary's `match:` (cohorts) as a YAML flow list; nil: not written.
+    var cohort: String?
 
     init(
         _ name: String = "web", host: String? = nil, pathPrefix: String = "/", primary: ArmSpec,
@@ -145,6 +147,7 @@ struct ProxyConfig: Sendable {
                 out += "      endpoints: [\(canary.endpoints.map(quoted).joined(separator: ", "))]\n"
                 out += upstreamKeys(canary)
                 out += "      weight: \(route.weight)\n"
+                if let cohort = route.cohort { out += "      match: \(cohort)\n" }
             }
             for (section, keys) in [
                 ("outlierDetection", route.outlierDetection), ("retries", route.retries), ("healthCheck", route.healthCheck),
