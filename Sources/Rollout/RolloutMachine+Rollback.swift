@@ -18,9 +18,9 @@ extension RolloutMachine {
 
     /// `threshold` failed checks: with `stepWeightRollback` the canary's weight steps down by that much now and
     /// every interval after, then the rollback above. The decision stands once taken: no interval is judged
-    /// meanwhile, so a passing one cannot bring the canary back up. Only failed checks step down; the sequential
-    /// judge and the dead-canary guard (`immediateFailure`), deadlines, failed gates and `abort` still go to 0 at
-    /// once, and do so during a step-down too.
+    /// meanwhile, so a passing one cannot bring the canary back up. Only failed checks step down: deadlines and
+    /// failed `pre-rollout` or `promote` hooks go to 0 at once, and the sequential judge, the dead-canary guard
+    /// (`immediateFailure`) and `abort` do too, during a step-down as well.
     mutating func rollBackGradually(_ reason: String) {
         guard (analysis?.stepWeightRollback ?? 0) > 0 else {
             rollBack(reason)

@@ -151,6 +151,26 @@ import Testing
         #expect(old.message == "written before stepWeightRollback existed")
     }
 
+    @Test func failedChecksWaitingForPromotionStepDownInProgressing() {
+        var h = Harness(
+            withHooks(.confirmPromotion, .rollback) {
+                $0.threshold = 2
+                $0.stepWeightRollback = 10
+            })
+        h.hookOutcome[.confirmPromotion] = false
+        h.verdictScript = [[passing()], [passing()], [failing()], [failing()]]
+        h.advance(20)
+        #expect(h.state.phase == .waitingPromotion)
+        #expect(h.state.canaryWeight == 50)
+        h.advance(20)
+        #expect(h.state.phase == .progressing, "the weight is being stepped again")
+        #expect(h.state.canaryWeight == 40)
+        h.advance(40)
+        #expect(h.weights.suffix(5) == [40, 30, 20, 10, 0])
+        #expect(h.state.phase == .failed)
+        #expect(!h.phases.contains(.promoting))
+    }
+
     @Test func aReloadTurningTheStepsOffFinishesTheRollback() {
         var h = failingAt40()
         h.drive(.configured(primaryRevision: "v1", canaryRevision: "v2", analysis: withHooks(.rollback) { $0.stepWeight = 10 }))
