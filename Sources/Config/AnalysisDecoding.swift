@@ -17,6 +17,7 @@ extension AnalysisConfig {
                 analysis.maxWeight = steps.maxWeight
             }
             analysis.stepWeightPromotion = m.optional("stepWeightPromotion") { $0.integer(in: 1...100) }
+            analysis.stepWeightRollback = m.optional("stepWeightRollback") { $0.integer(in: 0...100) } ?? analysis.stepWeightRollback
             analysis.iterations = m.optional("iterations") { $0.integer(atLeast: 1) }
             analysis.minRequests = m.optional("minRequests") { $0.integer(atLeast: 1) } ?? analysis.minRequests
             analysis.progressDeadline = m.optional("progressDeadline") { $0.duration() } ?? analysis.progressDeadline

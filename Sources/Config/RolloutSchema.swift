@@ -139,6 +139,9 @@ public struct AnalysisConfig: Sendable, Equatable {
     public var maxWeight = 50
     /// Promotion steps (Flagger's `stepWeightPromotion`), 1...100; nil: switch at once.
     public var stepWeightPromotion: Int?
+    /// Gradual rollback, 0...100 percent points: a rollback decided by failed checks steps the canary's
+    /// weight down by this much per interval instead of to 0 at once. 0 (the default): at once.
+    public var stepWeightRollback = 0
     /// Blue/green style (Flagger's `iterations`), at least 1: the canary goes straight to
     /// `maxWeight` and stays there for this many intervals of analysis, then is promoted;
     /// `stepWeight`/`stepWeights` are not used. nil: progressive canary steps.

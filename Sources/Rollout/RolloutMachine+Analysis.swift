@@ -6,6 +6,10 @@ extension RolloutMachine {
     /// Progressing and WaitingPromotion: the deadline for intervals without data, then the next interval.
     mutating func tickAnalysis(_ analysis: AnalysisConfig) {
         guard awaiting == nil else { return }
+        if state.stepDownReason != nil {
+            if now >= dueAt { stepDown() }
+            return
+        }
         // Only `no data` intervals fail to move `lastProgressAt`; judged ones (pass or fail) do. In
         // WaitingPromotion the analysis is done and a human gate holds it, so no deadline applies there.
         if state.phase == .progressing, deadlinePassed(analysis) {
@@ -22,7 +26,9 @@ extension RolloutMachine {
     /// interval (rollout hooks, then every judge) is analysed now. Only while progressing and not paused or
     /// busy; the verdicts still decide, and a hold waits for the next chance as before.
     mutating func analyseEarly() {
-        guard state.phase == .progressing, analysis?.pace == .evidence, awaiting == nil, !state.paused, !needsResume else { return }
+        guard state.phase == .progressing, analysis?.pace == .evidence, awaiting == nil, !state.paused, !needsResume,
+            state.stepDownReason == nil
+        else { return }
         if !requestHooks(.rollout) { requestVerdicts() }
     }
 
@@ -79,13 +85,13 @@ extension RolloutMachine {
         }
     }
 
-    /// A failed check holds the weight; `threshold` of them roll back (step 9).
+    /// A failed check holds the weight; `threshold` of them roll back (step 9), gradually with `stepWeightRollback`.
     mutating func failedCheck(_ reason: String) {
         let threshold = max(1, analysis?.threshold ?? 1)
         state.failedChecks += 1
         state.lastProgressAt = now
         if state.failedChecks >= threshold {
-            rollBack("failed checks \(state.failedChecks)/\(threshold): \(reason)")
+            rollBackGradually("failed checks \(state.failedChecks)/\(threshold): \(reason)")
         } else {
             note("failed check \(state.failedChecks)/\(threshold): \(reason); weight held at \(state.canaryWeight)%")
         }

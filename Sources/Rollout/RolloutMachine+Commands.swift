@@ -7,6 +7,7 @@ extension RolloutMachine {
         switch verb {
         case .pause:
             if state.paused { return "the rollout is already paused" }
+            if state.stepDownReason != nil { return Self.steppingDownAdvice }
             switch state.phase {
             case .initializing, .waiting, .initialized, .progressing, .waitingPromotion, .promoting: return nil
             // Promoted waits for a reload, Finalising is short, and a steady route has no timers to freeze.
@@ -16,6 +17,7 @@ extension RolloutMachine {
             if state.phase == .held { return Self.heldAdvice }
             return state.paused ? nil : "the rollout is not paused"
         case .promote(let force):
+            if state.stepDownReason != nil { return Self.steppingDownAdvice }
             switch state.phase {
             case .progressing, .waitingPromotion: return nil
             case .held where force: return heldRevisionIsConfigured ? nil : "the held revision is no longer the configured canary"
@@ -42,6 +44,9 @@ extension RolloutMachine {
     public static let heldAdvice =
         "the rollout's state was lost, so where it stood is unknown: retry, abort or promote --force "
         + "(run it again from readiness, count it rolled back, or promote it without analysis)"
+
+    /// A rollback under way is only ever finished, never frozen or turned into a promotion.
+    public static let steppingDownAdvice = "the canary failed its analysis and is being rolled back: abort finishes it at once"
 
     private var heldRevisionIsConfigured: Bool {
         guard let canary = state.canaryRevision else { return false }

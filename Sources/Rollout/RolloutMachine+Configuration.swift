@@ -64,6 +64,7 @@ extension RolloutMachine {
         state.stepIndex = 0
         state.paused = false
         state.promoteHookPassed = false
+        state.stepDownReason = nil
         state.lastVerdicts = []
         state.lastProgressAt = now
         state.phase = .initializing
@@ -89,6 +90,7 @@ extension RolloutMachine {
         let cancelled = state.phase.isInProgress ? "rollout of \(state.canaryRevision ?? "?") cancelled: " : ""
         awaiting = nil
         state.paused = false
+        state.stepDownReason = nil
         enter(.succeeded)
         setWeight(0)
         note(cancelled + why + "; all traffic on the primary")

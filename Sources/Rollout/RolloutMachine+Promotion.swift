@@ -125,18 +125,4 @@ extension RolloutMachine {
                 + (postRolloutFailure.map { "; post-rollout hook failed: \($0)" } ?? ""))
         applyConfiguration()
     }
-
-    /// Step 9's rollback, also for deadlines, failed hooks, immediate failures and abort: weight 0 at once,
-    /// `Failed`, `rollback` hooks. The revision counts as analysed, so only a new one or `retry` runs again.
-    mutating func rollBack(_ reason: String) {
-        awaiting = nil
-        state.paused = false
-        enter(.failed)
-        setWeight(0)
-        state.lastAnalysedRevision = state.canaryRevision
-        note("rolled back \(state.canaryRevision ?? "?"): \(reason)")
-        _ = requestHooks(.rollback)
-        // Nobody waits on the rollback hooks' answer: the rollout has ended whatever they say.
-        awaiting = nil
-    }
 }

@@ -30,12 +30,15 @@ public struct RolloutState: Sendable, Equatable, Codable {
     public var lastVerdicts: [VerdictRecord]
     /// Why the last transition happened, in one sentence.
     public var message: String
+    /// While a rollback steps the weight down (`stepWeightRollback`), why it rolls back; nil otherwise.
+    /// Optional so that state files written before it existed still load.
+    public var stepDownReason: String?
 
     public init(
         route: String, phase: Phase, canaryWeight: Int = 0, failedChecks: Int = 0, completedIterations: Int = 0,
         stepIndex: Int = 0, canaryRevision: String? = nil, primaryRevision: String, lastAnalysedRevision: String? = nil,
         paused: Bool = false, promoteHookPassed: Bool = false, phaseEnteredAt: UInt64 = 0, lastProgressAt: UInt64 = 0,
-        lastVerdicts: [VerdictRecord] = [], message: String = ""
+        lastVerdicts: [VerdictRecord] = [], message: String = "", stepDownReason: String? = nil
     ) {
         self.route = route
         self.phase = phase
@@ -52,6 +55,7 @@ public struct RolloutState: Sendable, Equatable, Codable {
         self.lastProgressAt = lastProgressAt
         self.lastVerdicts = lastVerdicts
         self.message = message
+        self.stepDownReason = stepDownReason
     }
 
     /// A route whose persisted state was lost: held at weight 0 for an operator; the first config names the revision.
