@@ -78,7 +78,10 @@ extension Integration {
             let size = 16 << 20
             let upstream = try TestUpstream { _ in .respond(UpstreamResponse(body: .pattern(count: size, chunked: false))) }
             defer { upstream.stop() }
-            try withProxy(.single(primary: upstream, timeouts: Self.timeouts)) { proxy in
+            // An idle timeout of 1 s, half the ~2 s the body takes: long enough that a test process
+            // descheduled for a few hundred milliseconds on a loaded machine is not taken for idle,
+            // short enough that a proxy counting from the request (not the last bytes taken) cuts it.
+            try withProxy(.single(primary: upstream, timeouts: ["requestHeader": "300ms", "idle": "1s"])) { proxy in
                 let fd = try Posix.connect(port: proxy.port, timeout: 2)
                 defer { close(fd) }
                 Posix.setTimeouts(fd, receive: 2, send: 2)
