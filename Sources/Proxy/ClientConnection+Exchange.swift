@@ -69,11 +69,9 @@ extension ClientConnection {
         switch proxy.bindUpstream(pool: pool, reuse: reuse, owner: self) {
         case .success(let up): exchange.upstream = up
         case .failure(let failure):
-            let attempt = AttemptFailure(
-                failure: failure, connected: false, responseBytesReceived: false, clientHasResponse: false,
-                replayable: false, method: request.method, retriesSoFar: exchange.attempts.retries)
-            if let candidate = attempt.retryCandidate, let next = proxy.retryTarget(for: candidate, on: pool, shard: exchange.shard) {
-                exchange.attempts.retried()
+            if let next = proxy.retryConnect(
+                after: failure, on: pool, method: request.method, attempts: &exchange.attempts, shard: exchange.shard)
+            {
                 connectUpstream(exchange, pool: next, reuse: next !== pool)
                 return
             }

@@ -85,6 +85,20 @@ struct UpstreamReuse {
 }
 
 extension ProxyLoop {
+    /// The endpoint to try after a connect that failed before anything was sent (the binding saw it,
+    /// and counted it against the endpoint), or nil: the same retry rule and budget as `resend`, with
+    /// nothing to close or rewind. `attempts` records the retry.
+    func retryConnect(
+        after failure: ProxyFailure, on pool: UpstreamPool, method: HTTPMethod, attempts: inout AttemptLog, shard: ArmShard?
+    ) -> UpstreamPool? {
+        let attempt = AttemptFailure(
+            failure: failure, connected: false, responseBytesReceived: false, clientHasResponse: false,
+            replayable: false, method: method, retriesSoFar: attempts.retries)
+        guard let candidate = attempt.retryCandidate, let next = retryTarget(for: candidate, on: pool, shard: shard) else { return nil }
+        attempts.retried()
+        return next
+    }
+
     /// The endpoint to send a failed attempt to again, within its arm (`retryTarget`: the rule, then the
     /// budget), or nil. On a retry the failed connection is closed, `attempts` records it and the held
     /// request head is rewound to go out again whole.

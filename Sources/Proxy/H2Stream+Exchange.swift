@@ -77,15 +77,15 @@ extension H2Stream {
         switch proxy.bindUpstream(pool: pool, reuse: reuse, owner: self) {
         case .success(let up): relay.upstream = up
         case .failure(let failure):
-            let attempt = AttemptFailure(
-                failure: failure, connected: false, responseBytesReceived: false, clientHasResponse: false,
-                replayable: false, method: request.fields.method, retriesSoFar: outcome?.attempts.retries ?? 0)
-            if let candidate = attempt.retryCandidate, let next = proxy.retryTarget(for: candidate, on: pool, shard: outcome?.shard) {
-                outcome?.attempts.retried()
+            if outcome != nil,
+                let next = proxy.retryConnect(
+                    after: failure, on: pool, method: request.fields.method, attempts: &outcome!.attempts, shard: outcome!.shard)
+            {
                 bind(relay, pool: next, reuse: false)
                 return
             }
-            end(with: failure, attempt.ending)
+            // Nothing reached the client: it is answered with the failure (`ExchangeEnding`).
+            end(with: failure, .answer(failure))
         }
     }
 
