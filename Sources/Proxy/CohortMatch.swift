@@ -18,22 +18,12 @@ public final class CohortRules: Sendable {
     /// Whether `request` of `route` goes to the canary as one of the cohort: the canary is live and
     /// the request matches an entry.
     func admits(_ request: RequestView, route: CompiledRoute) -> Bool {
-        Self.canaryIsLive(managed: route.managed, weight: route.weight.weight) && matches(request)
+        route.canaryIsLive && matches(request)
     }
 
     func matches(_ request: RequestView) -> Bool {
         for entry in entries where entry.matches(request) { return true }
         return false
-    }
-
-    /// Whether a request in the cohort goes to the canary now. A static route's canary is always live
-    /// (`weight: 0` is pure A/B). A managed route's canary is live only while the rollout gives it a weight
-    /// above 0: a rollout under way always does (its first step is at least 1), and a rollback, a hold,
-    /// the pre-rollout hooks and finalising all set 0 — so after a rollback the cohort is back on the
-    /// primary on the loops' next request, like everyone else.
-    @inline(__always)
-    static func canaryIsLive(managed: Bool, weight: Int) -> Bool {
-        weight > 0 || !managed
     }
 }
 

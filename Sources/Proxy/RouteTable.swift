@@ -83,6 +83,22 @@ public final class CompiledRoute: Sendable {
     let retry: RetryPolicy
     let healthCheck: HealthCheckConfig?
 
+    /// Whether the canary takes requests singled out for it (its cohort, mirrored copies) now. A static
+    /// route's canary is always live (`weight: 0` is pure A/B). A managed route's canary is live while the
+    /// rollout gives it a weight above 0 (a rollout under way always does: its first step is at least 1)
+    /// or holds it live at 0 (`WeightCell.liveAtZero`). A rollback, a hold, the pre-rollout hooks and
+    /// finalising set 0 and not live — so after a rollback the cohort is back on the primary on the
+    /// loops' next request, like everyone else.
+    @inline(__always)
+    var canaryIsLive: Bool {
+        Self.canaryIsLive(managed: managed, weight: weight.weight, liveAtZero: weight.liveAtZero)
+    }
+
+    @inline(__always)
+    static func canaryIsLive(managed: Bool, weight: Int, liveAtZero: Bool) -> Bool {
+        weight > 0 || !managed || liveAtZero
+    }
+
     init(
         index: Int, name: String, host: HostMatch, pathPrefix: [UInt8], primary: CompiledArm, canary: CompiledArm?,
         weight: WeightCell, managed: Bool, slowThreshold: SlowThresholdCell, cohort: CohortRules? = nil, speaksOnlyHTTP2: Bool,

@@ -4,12 +4,19 @@ import Synchronization
 /// Read by the loops once per request (a relaxed load: a plain load on x86), written by the control thread.
 public final class WeightCell: Sendable {
     private let value: Atomic<Int>
+    private let live = Atomic<Bool>(false)
 
     public init(_ weight: Int) { value = Atomic(weight) }
 
     @inline(__always) public var weight: Int { value.load(ordering: .relaxed) }
 
     public func set(_ weight: Int) { value.store(min(100, max(0, weight)), ordering: .relaxed) }
+
+    /// The rollout keeps the canary live at weight 0: it serves its cohort (A/B iterations) or its
+    /// mirrored copies (blue/green) but no share of the rest. Read only where weight is 0.
+    @inline(__always) public var liveAtZero: Bool { live.load(ordering: .relaxed) }
+
+    public func setLiveAtZero(_ isLive: Bool) { live.store(isLive, ordering: .relaxed) }
 }
 
 /// A managed route's slow threshold T in nanoseconds (0: none), published by the control thread on

@@ -109,10 +109,11 @@ import Testing
         #expect(try !inCohort(rules, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
     }
 
-    @Test func aManagedCanaryIsLiveOnlyAboveWeightZeroAndAStaticOneAlways() {
-        #expect(CohortRules.canaryIsLive(managed: false, weight: 0))
-        #expect(CohortRules.canaryIsLive(managed: false, weight: 30))
-        #expect(!CohortRules.canaryIsLive(managed: true, weight: 0))
-        #expect(CohortRules.canaryIsLive(managed: true, weight: 1))
+    @Test func aManagedCanaryIsLiveAboveWeightZeroOrHeldLiveAndAStaticOneAlways() {
+        #expect(CompiledRoute.canaryIsLive(managed: false, weight: 0, liveAtZero: false))
+        #expect(CompiledRoute.canaryIsLive(managed: false, weight: 30, liveAtZero: false))
+        #expect(!CompiledRoute.canaryIsLive(managed: true, weight: 0, liveAtZero: false))
+        #expect(CompiledRoute.canaryIsLive(managed: true, weight: 0, liveAtZero: true))
+        #expect(CompiledRoute.canaryIsLive(managed: true, weight: 1, liveAtZero: false))
     }
 }
