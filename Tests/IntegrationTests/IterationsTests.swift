@@ -48,6 +48,55 @@ extension Integration {
             }
         }
 
+        @Test func aFailingABCanaryIsRolledBackAndItsCohortReturnsToThePrimary() throws {
+            let primary = try TestUpstream.arm("primary", text: "v1")
+            let canary = try TestUpstream.arm("canary", text: "v2", failPercent: 100)
+            defer { primary.stop(); canary.stop() }
+            var spec = RolloutSpec(primary: primary, canary: canary)
+            spec.iterations = 5
+            spec.cohort = "[ { headers: { x-canary: { exact: insider } } } ]"
+            try withRolloutProxy(spec) { proxy in
+                let client = try RawClient(port: proxy.port)
+                let insider = [HTTPField("X-Canary", "insider")]
+                let deadline = Date().addingTimeInterval(15)
+                var s = try proxy.rollout()
+                var failedAnswersSeen = 0
+                while s.phase != "Failed", Date() < deadline {
+                    failedAnswersSeen += try Self.bodies(client, 5, headers: insider).filter { $0 == "v2 failed" }.count
+                    s = try proxy.rollout()
+                }
+                #expect(s.phase == "Failed" && s.routeWeight == 0 && !s.canaryLiveAtZero, "\(s)")
+                #expect(failedAnswersSeen > 0, "the cohort reached the failing canary before the rollback")
+                #expect(try Self.bodies(client, 10, headers: insider).allSatisfy { $0 == "v1" }, "the cohort is back on the primary")
+            }
+        }
+
+        @Test func aRestartMidIterationsKeepsTheCohortOnTheCanary() throws {
+            let primary = try TestUpstream.arm("primary", text: "v1")
+            let canary = try TestUpstream.arm("canary", text: "v2")
+            defer { primary.stop(); canary.stop() }
+            let dir = try TempDir.make()
+            var spec = RolloutSpec(primary: primary, canary: canary)
+            spec.iterations = 100  // far from done when the proxy is killed
+            spec.cohort = "[ { headers: { x-canary: { exact: insider } } } ]"
+            spec.statePath = dir.url.appendingPathComponent("state.json").path
+            spec.ignoreLoopbackLatencyJitter()
+            try withRolloutProxy(spec, dir: dir) { proxy in
+                let insider = [HTTPField("X-Canary", "insider")]
+                let (before, met) = try proxy.waitForRollout(timeout: 10) { $0.phase == "Progressing" && $0.canaryLiveAtZero }
+                #expect(met, "never held live: \(before)")
+                proxy.kill9()
+                try proxy.restart()
+                // The admin API answers only once the controller has restored the rollouts (and the hold with them).
+                let after = try proxy.rollout()
+                #expect(after.phase == "Progressing" && after.routeWeight == 0 && after.canaryLiveAtZero, "\(after)")
+                let client = try RawClient(port: proxy.port)
+                #expect(try Self.bodies(client, 5, headers: insider).allSatisfy { $0 == "v2" }, "the cohort reaches the canary")
+                #expect(try Self.bodies(client, 5).allSatisfy { $0 == "v1" }, "everyone else the primary")
+                #expect(after.iterations >= before.iterations && after.iterationsOf == 100, "\(before) → \(after)")
+            }
+        }
+
         @Test func aBlueGreenCanaryGetsNothingDuringItsIterationsThenEverything() throws {
             let primary = try TestUpstream.arm("primary", text: "v1")
             let canary = try TestUpstream.arm("canary", text: "v2")
