@@ -36,10 +36,11 @@ struct ManagedRollout {
     }
 
     /// Judging runs whenever the canary takes traffic before it has become the primary, up to 100% in
-    /// Promoted: a dead canary is rolled back at any weight. (A pause freezes progress, not safety.)
+    /// Promoted, and at 0 while iterations hold it live for its cohort or mirrored copies: a dead canary is
+    /// rolled back at any weight. (A pause freezes progress, not safety.)
     private var judging: Bool {
         switch machine.state.phase {
-        case .progressing, .waitingPromotion, .promoting, .promoted: return weight.weight > 0
+        case .progressing, .waitingPromotion, .promoting, .promoted: return weight.weight > 0 || weight.liveAtZero
         default: return false
         }
     }
@@ -75,10 +76,14 @@ struct ManagedRollout {
         machine.state.phase == .progressing && weight.weight > 0 && judges.evidenceAllowsAdvance(now: now)
     }
 
-    /// The interval's verdicts; starts the next interval.
-    mutating func analyseInterval(_ current: RouteSnapshot) -> [Verdict] {
+    /// The interval's verdicts, as the machine's answer (which says when the canary had no request at
+    /// all); starts the next interval.
+    mutating func analyseInterval(_ current: RouteSnapshot) -> RolloutEvent {
         let delta = current.delta(since: windowStart ?? current)
         windowStart = current
-        return judges.analyseInterval(canary: ArmWindow(delta.canary), primary: ArmWindow(delta.primary))
+        let canary = ArmWindow(delta.canary)
+        let verdicts = judges.analyseInterval(canary: canary, primary: ArmWindow(delta.primary))
+        let silent = canary.n == 0 && canary.aborts == 0 && canary.slowInFlight == 0
+        return silent ? .intervalWithoutCanaryTraffic(verdicts) : .intervalVerdicts(verdicts)
     }
 }

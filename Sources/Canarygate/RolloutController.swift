@@ -97,7 +97,10 @@ final class RolloutController {
                     machine: machine, weight: compiled.weight, slowThreshold: compiled.slowThreshold,
                     analysis: analysis, evidence: restoredEvidence.removeValue(forKey: route.name))
                 // At once, not on the first tick: the config's static weight must not reach a held canary meanwhile.
-                if let r = initial { compiled.weight.set(r.canaryWeight) }
+                if let r = initial {
+                    compiled.weight.set(r.canaryWeight)
+                    compiled.weight.setLiveAtZero(r.isCanaryLiveAtZero)
+                }
             }
             rollouts[route.name]!.analysis = analysis
             rollouts[route.name]!.route = route
@@ -108,6 +111,7 @@ final class RolloutController {
         for name in rollouts.keys where !seen.contains(name) {
             // No longer managed: its weight cell must not bring an old canary share back later.
             rollouts[name]?.weight.set(0)
+            rollouts[name]?.weight.setLiveAtZero(false)
             rollouts[name]?.slowThreshold.set(seconds: nil)
             rollouts[name] = nil
         }
@@ -190,6 +194,9 @@ final class RolloutController {
             }
             r.weight.set(w)
             return nil
+        case .setCanaryLive(let live):
+            r.weight.setLiveAtZero(live)
+            return nil
         case .runHooks(let type):
             let requests = r.analysis.webhooks.filter { $0.type == type }.map {
                 HookRequest(
@@ -219,7 +226,7 @@ final class RolloutController {
             let current = state.metrics.snapshot().route(named: route) ?? RouteSnapshot(name: route)
             // The machine stores the verdicts (their figures change every interval) and asks for a persist,
             // which writes the judges' evidence of this interval with it.
-            return .intervalVerdicts(r.analyseInterval(current))
+            return r.analyseInterval(current)
         case .probePrimary(let expected):
             // After the promote hook deployed the new revision as the primary: wait until the primary's
             // endpoints pass the readiness probe and, with `readiness.revisionHeader`, all report `expected`

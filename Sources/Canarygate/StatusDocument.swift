@@ -20,7 +20,7 @@ enum StatusDocument {
                 "\"primary\":\(arm(route.primary))",
             ]
             fields.append("\"canary\":\(route.canary.map { arm($0.arm) } ?? "null")")
-            fields.append("\"rollout\":\(rollouts[route.name].map(rollout) ?? "null")")
+            fields.append("\"rollout\":\(rollouts[route.name].map { rollout($0, iterations: route.analysis?.iterations) } ?? "null")")
             fields.append("\"evidence\":\(judges[route.name].map(evidence) ?? "null")")
             return "{" + fields.joined(separator: ",") + "}"
         }
@@ -31,17 +31,24 @@ enum StatusDocument {
         return "{\"routes\":[" + routes.joined(separator: ",") + "],\"config\":" + reload + ",\"events\":" + events + "}"
     }
 
-    /// A rollout's phase, weight, counters and last verdicts with their evidence.
-    private static func rollout(_ r: RolloutState) -> String {
+    /// A rollout's phase, weight, counters and last verdicts with their evidence. `iterations`: the route's
+    /// `analysis.iterations` (nil: canary steps, where `done` counts the passing intervals at maxWeight).
+    private static func rollout(_ r: RolloutState, iterations: Int?) -> String {
         let verdicts = r.lastVerdicts.map { v in
             let evidence = v.evidence.map { "\(json($0.name)):\(number($0.value))" }.joined(separator: ",")
             return "{\"judge\":\(json(v.judge)),\"outcome\":\(json(v.outcome)),\"summary\":\(json(v.summary)),\"evidence\":{\(evidence)}}"
         }
         return "{\"phase\":\(json(r.phase.rawValue)),\"canaryWeight\":\(r.canaryWeight),\"failedChecks\":\(r.failedChecks),"
-            + "\"iterations\":\(r.completedIterations),\"paused\":\(r.paused),"
+            + "\"iterations\":{\"done\":\(r.completedIterations),\"of\":\(iterations.map(String.init) ?? "null")},"
+            + "\"canaryLiveAtZero\":\(r.isCanaryLiveAtZero),\"stepDown\":\(stepDown(r)),\"paused\":\(r.paused),"
             + "\"canaryRevision\":\(r.canaryRevision.map(json) ?? "null"),\"primaryRevision\":\(json(r.primaryRevision)),"
             + "\"lastAnalysedRevision\":\(r.lastAnalysedRevision.map(json) ?? "null"),\"message\":\(json(r.message)),"
             + "\"lastVerdicts\":[\(verdicts.joined(separator: ","))]}"
+    }
+
+    /// While a rollback steps the weight down (`stepWeightRollback`): why, and the weight it has reached.
+    private static func stepDown(_ r: RolloutState) -> String {
+        r.stepDownReason.map { "{\"reason\":\(json($0)),\"weight\":\(r.canaryWeight)}" } ?? "null"
     }
 
     /// The rollout's evidence so far: the sequential e-value against 1/α, each class's e-value and share

@@ -3,6 +3,8 @@
 extension AnalysisConfig {
     /// Shorter intervals would measure too few requests to judge; tests use 100ms–1s.
     static let minimumInterval = Duration.milliseconds(100)
+    /// Intervals of `iterations`; more would keep a canary unpromoted for longer than anyone watches it.
+    static let maximumIterations = 1000
 
     static func decode(_ node: ConfigNode) -> AnalysisConfig? {
         node.mapping { m in
@@ -18,7 +20,12 @@ extension AnalysisConfig {
             }
             analysis.stepWeightPromotion = m.optional("stepWeightPromotion") { $0.integer(in: 1...100) }
             analysis.stepWeightRollback = m.optional("stepWeightRollback") { $0.integer(in: 0...100) } ?? analysis.stepWeightRollback
-            analysis.iterations = m.optional("iterations") { $0.integer(atLeast: 1) }
+            analysis.iterations = m.optional("iterations") { node in
+                guard let n = node.integer(atLeast: 1) else { return nil }
+                if n > maximumIterations { node.report("\(n) is more than \(maximumIterations)") }
+                return n > maximumIterations ? nil : n
+            }
+            refuseWeightStepsWithIterations(m)
             analysis.minRequests = m.optional("minRequests") { $0.integer(atLeast: 1) } ?? analysis.minRequests
             analysis.progressDeadline = m.optional("progressDeadline") { $0.duration() } ?? analysis.progressDeadline
             analysis.skipAnalysis = m.optional("skipAnalysis") { $0.boolean() } ?? analysis.skipAnalysis
@@ -31,6 +38,19 @@ extension AnalysisConfig {
             analysis.readiness = m.optional("readiness", ReadinessConfig.decode) ?? analysis.readiness
             analysis.webhooks = m.optional("webhooks", HookConfig.decodeList) ?? analysis.webhooks
             return analysis
+        }
+    }
+
+    /// The weight keys that `iterations` makes meaningless: it holds the canary at weight 0 for its intervals and
+    /// then switches all traffic at once, and rolls back in one switch. Refused rather than ignored, because
+    /// before A/B and blue/green `iterations` analysed the canary at `maxWeight`: such a config must not
+    /// silently change meaning.
+    static let weightKeysExcludedByIterations = ["stepWeight", "stepWeights", "maxWeight", "stepWeightPromotion", "stepWeightRollback"]
+
+    private static func refuseWeightStepsWithIterations(_ m: MappingReader) {
+        guard m.isWritten("iterations") else { return }
+        for key in weightKeysExcludedByIterations where m.isWritten(key) {
+            m.report(key, "cannot be combined with iterations (A/B or blue/green: weight 0, then all traffic at once)")
         }
     }
 

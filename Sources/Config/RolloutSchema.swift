@@ -142,9 +142,11 @@ public struct AnalysisConfig: Sendable, Equatable {
     /// Gradual rollback, 0...100 percent points: a rollback decided by failed checks steps the canary's
     /// weight down by this much per interval instead of to 0 at once. 0 (the default): at once.
     public var stepWeightRollback = 0
-    /// Blue/green style (Flagger's `iterations`), at least 1: the canary goes straight to
-    /// `maxWeight` and stays there for this many intervals of analysis, then is promoted;
-    /// `stepWeight`/`stepWeights` are not used. nil: progressive canary steps.
+    /// A/B or blue/green (Flagger's `iterations`), 1...1000: the canary stays at weight 0, held live so that
+    /// its cohort (`canary.match`: A/B) or the mirrored copies (blue/green) reach it, for this many passing
+    /// intervals; then the promotion switches all traffic at once, and a rollback is one switch back.
+    /// Cannot be written with the weight keys (`stepWeight`, `stepWeights`, `maxWeight`, `stepWeightPromotion`,
+    /// `stepWeightRollback`). nil: progressive canary steps.
     public var iterations: Int?
     /// Canary requests an interval needs for its checks to count, at least 1.
     public var minRequests = 10

@@ -85,8 +85,8 @@ public final class CompiledRoute: Sendable {
 
     /// Whether the canary takes requests singled out for it (its cohort, mirrored copies) now. A static
     /// route's canary is always live (`weight: 0` is pure A/B). A managed route's canary is live while the
-    /// rollout gives it a weight above 0 (a rollout under way always does: its first step is at least 1)
-    /// or holds it live at 0 (`WeightCell.liveAtZero`). A rollback, a hold, the pre-rollout hooks and
+    /// rollout gives it a weight above 0 (a stepped rollout's first step is at least 1) or holds it live
+    /// at 0 (`WeightCell.liveAtZero`: `analysis.iterations`). A rollback, a hold, the pre-rollout hooks and
     /// finalising set 0 and not live — so after a rollback the cohort is back on the primary on the
     /// loops' next request, like everyone else.
     @inline(__always)

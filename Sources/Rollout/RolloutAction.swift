@@ -4,6 +4,9 @@ import Config
 public enum RolloutAction: Sendable, Equatable {
     /// Give the canary this share of the route's traffic (percent); the rest goes to the primary.
     case setWeight(Int)
+    /// Keep the canary live at weight 0 (iterations: its cohort or mirrored copies reach it), or stop.
+    /// Meaningful only at weight 0; any weight change ends it (`.setCanaryLive(false)` follows).
+    case setCanaryLive(Bool)
     /// Run every hook of this type and answer `.hooksCompleted` (at once, passed, when there are none).
     /// The machine only asks for types the route's `analysis.webhooks` has.
     case runHooks(HookType)

@@ -16,6 +16,9 @@ public enum RolloutEvent: Sendable {
     case hooksCompleted(HookType, passed: Bool, detail: String)
     /// The answer to `.analyseInterval`: every judge's verdict on the interval that just ended.
     case intervalVerdicts([Verdict])
+    /// The answer to `.analyseInterval` when the canary had no request at all in the interval (blue/green
+    /// without a mirror, an A/B cohort nobody sent): the judges' verdicts, which then lack data.
+    case intervalWithoutCanaryTraffic([Verdict])
     /// The sequential judge rejected the canary, or the canary is dead/unreachable: roll back now.
     case immediateFailure(Verdict)
     /// The answer to `.probePrimary`: the primary is ready and reports this revision (nil: it reports none).

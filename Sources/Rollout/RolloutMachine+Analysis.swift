@@ -99,20 +99,17 @@ extension RolloutMachine {
 
     mutating func intervalPassed() {
         guard let analysis else { return }
-        let maxWeight = Self.maxWeight(analysis)
-        if state.phase == .progressing, !Self.iterationsMode(analysis), state.canaryWeight < maxWeight {
+        if Self.iterationsMode(analysis) {
+            iterationPassed(analysis, basis: "")
+            return
+        }
+        if state.phase == .progressing, state.canaryWeight < Self.maxWeight(analysis) {
             if !requestHooks(.confirmTrafficIncrease) { advance() }
             return
         }
-        // Step 10–11: at maxWeight (or in iterations mode) every passing interval counts; canary steps need
-        // one more interval at maxWeight, iterations mode `iterations` of them, before the promotion gate.
+        // Step 10–11: at maxWeight one more passing interval, then the promotion gate.
         state.completedIterations += 1
-        let needed = Self.iterationsMode(analysis) ? analysis.iterations ?? 1 : 1
-        if state.completedIterations >= needed || state.phase == .waitingPromotion {
-            askPromotionGate()
-        } else {
-            note("iteration \(state.completedIterations)/\(needed) passed at weight \(state.canaryWeight)%")
-        }
+        askPromotionGate()
     }
 
     /// Answer of `confirm-traffic-increase`: a failing gate holds the weight without counting as a failure;
@@ -149,20 +146,10 @@ extension RolloutMachine {
 
     // MARK: - Weights
 
-    /// Iterations (Flagger's blue/green and A/B) take precedence over steps when set, as in Flagger.
-    static func iterationsMode(_ a: AnalysisConfig) -> Bool { (a.iterations ?? 0) > 0 }
-
     /// With `stepWeights` the last entry is the maximum (as in Flagger); otherwise `maxWeight` (0: 100).
     static func maxWeight(_ a: AnalysisConfig) -> Int {
         if let last = a.stepWeights.last { return min(100, max(1, last)) }
         return a.maxWeight > 0 ? min(100, a.maxWeight) : 100
-    }
-
-    /// Iterations mode goes to maxWeight at once. Flagger's blue/green sends the canary no live traffic
-    /// (only its load tests'), but these judges measure live traffic, so the canary carries maxWeight while
-    /// its `iterations` intervals are analysed.
-    static func firstWeight(_ a: AnalysisConfig) -> Int {
-        iterationsMode(a) ? maxWeight(a) : nextWeight(after: 0, a)
     }
 
     /// Computed from the current weight rather than a step counter, so a reload that changes the steps

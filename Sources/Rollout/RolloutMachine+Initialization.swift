@@ -71,14 +71,19 @@ extension RolloutMachine {
         startProgressing()
     }
 
-    /// Step 4–5: the first weight step, and fresh analysis windows from this moment.
+    /// Step 4–5: the first weight step (iterations: a live hold at 0), and fresh analysis windows from this moment.
     mutating func startProgressing() {
         guard let analysis else { return }
         enter(.progressing)
         state.lastProgressAt = now
         state.stepIndex = 0
-        setWeight(Self.firstWeight(analysis))
-        note("starting analysis at canary weight \(state.canaryWeight)%")
+        if let iterations = analysis.iterations, iterations > 0 {
+            holdLiveAtZero()
+            note("starting \(iterations) iterations at canary weight 0%, the canary live for its cohort or mirrored copies")
+        } else {
+            setWeight(Self.nextWeight(after: 0, analysis))
+            note("starting analysis at canary weight \(state.canaryWeight)%")
+        }
         openWindow()
     }
 }

@@ -22,7 +22,9 @@ extension RolloutMachine {
     /// failed `pre-rollout` or `promote` hooks go to 0 at once, and the sequential judge, the dead-canary guard
     /// (`immediateFailure`) and `abort` do too, during a step-down as well.
     mutating func rollBackGradually(_ reason: String) {
-        guard (analysis?.stepWeightRollback ?? 0) > 0 else {
+        // A weight no larger than one step (iterations' 0 among them) has nothing to step down: one switch.
+        let step = analysis?.stepWeightRollback ?? 0
+        guard step > 0, state.canaryWeight > step else {
             rollBack(reason)
             return
         }

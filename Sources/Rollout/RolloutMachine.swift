@@ -71,6 +71,8 @@ public struct RolloutMachine: Sendable {
             hooksCompleted(type, passed: passed, detail: detail)
         case .intervalVerdicts(let verdicts):
             intervalVerdicts(verdicts)
+        case .intervalWithoutCanaryTraffic(let verdicts):
+            intervalWithoutCanaryTraffic(verdicts)
         case .immediateFailure(let verdict):
             immediateFailure(verdict)
         case .primaryReady(let revision):
@@ -105,6 +107,8 @@ public struct RolloutMachine: Sendable {
         guard !state.phase.isInProgress || analysis != nil else { return }
         needsResume = false
         actions.append(.setWeight(state.canaryWeight))
+        // A fresh process's cells are not live; only a live hold needs telling.
+        if state.isCanaryLiveAtZero { actions.append(.setCanaryLive(true)) }
         guard state.phase.isInProgress else { return }
         state.lastProgressAt = now
         note(
@@ -136,11 +140,15 @@ public struct RolloutMachine: Sendable {
         state.phaseEnteredAt = now
     }
 
-    /// Sets the canary's weight, asking the data plane only when it changes.
+    /// Sets the canary's weight, asking the data plane only when it changes. Any weight set here ends a live
+    /// hold at 0 (after the new weight, so a canary going up is never dark in between): rollbacks, finalising,
+    /// a new rollout and promotions all leave it so; only `holdLiveAtZero` starts one.
     mutating func setWeight(_ weight: Int) {
-        guard weight != state.canaryWeight else { return }
-        state.canaryWeight = weight
-        actions.append(.setWeight(weight))
+        if weight != state.canaryWeight {
+            state.canaryWeight = weight
+            actions.append(.setWeight(weight))
+        }
+        setCanaryLive(false)
     }
 
     /// Records why, and tells the event log (and the `event` hooks) with the phase and weight as they are now.

@@ -8,7 +8,7 @@ public struct RolloutState: Sendable, Equatable, Codable {
     public var canaryWeight: Int
     /// Failed checks of the current rollout; `threshold` of them roll it back.
     public var failedChecks: Int
-    /// Passing intervals analysed at `maxWeight` (canary steps) or in iterations mode.
+    /// Passing intervals analysed at `maxWeight` (canary steps) or in iterations mode (A/B, blue/green).
     public var completedIterations: Int
     /// How many weight steps the rollout has taken since its first one (0 on the first step).
     public var stepIndex: Int
@@ -33,12 +33,17 @@ public struct RolloutState: Sendable, Equatable, Codable {
     /// While a rollback steps the weight down (`stepWeightRollback`), why it rolls back; nil otherwise.
     /// Optional so that state files written before it existed still load.
     public var stepDownReason: String?
+    /// True while iterations (A/B, blue/green) hold the canary live at weight 0; nil otherwise, never false,
+    /// so that states which never used it encode, load and compare as before it existed.
+    public var canaryLiveAtZero: Bool?
+
+    public var isCanaryLiveAtZero: Bool { canaryLiveAtZero == true }
 
     public init(
         route: String, phase: Phase, canaryWeight: Int = 0, failedChecks: Int = 0, completedIterations: Int = 0,
         stepIndex: Int = 0, canaryRevision: String? = nil, primaryRevision: String, lastAnalysedRevision: String? = nil,
         paused: Bool = false, promoteHookPassed: Bool = false, phaseEnteredAt: UInt64 = 0, lastProgressAt: UInt64 = 0,
-        lastVerdicts: [VerdictRecord] = [], message: String = "", stepDownReason: String? = nil
+        lastVerdicts: [VerdictRecord] = [], message: String = "", stepDownReason: String? = nil, canaryLiveAtZero: Bool? = nil
     ) {
         self.route = route
         self.phase = phase
@@ -56,6 +61,7 @@ public struct RolloutState: Sendable, Equatable, Codable {
         self.lastVerdicts = lastVerdicts
         self.message = message
         self.stepDownReason = stepDownReason
+        self.canaryLiveAtZero = canaryLiveAtZero
     }
 
     /// A route whose persisted state was lost: held at weight 0 for an operator; the first config names the revision.

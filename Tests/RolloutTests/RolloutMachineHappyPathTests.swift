@@ -1,4 +1,4 @@
-// Healthy rollouts from a new revision to Succeeded: steps, stepWeights, iterations, promote hook, stepWeightPromotion.
+// Healthy rollouts from a new revision to Succeeded: steps, stepWeights, promote hook, stepWeightPromotion.
 import Analysis
 import Config
 import Rollout
@@ -140,21 +140,6 @@ import Testing
         h.advance(10)
         #expect(h.state.phase == .succeeded)
         #expect(h.weights == [25, 50, 30, 10, 0])
-    }
-
-    @Test func iterationsModeAnalysesAtMaxWeight() {
-        var h = Harness(
-            analysisConfig {
-                $0.iterations = 3; $0.maxWeight = 40
-            })
-        #expect(h.state.canaryWeight == 40)
-        h.advance(20)
-        #expect(h.state.completedIterations == 2)
-        #expect(h.state.phase == .progressing)
-        h.advance(10)
-        #expect(h.state.completedIterations == 3)
-        #expect(h.state.phase == .promoted)
-        #expect(h.weights == [40, 100])
     }
 
     @Test func skipAnalysisPromotesOnceReady() {

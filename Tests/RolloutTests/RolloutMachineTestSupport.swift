@@ -60,6 +60,8 @@ struct Harness {
     var verdictScript: [[Verdict]] = []
     var defaultVerdicts = [passing(), passing("comparison-errors")]
     var intervalsAnalysed = 0
+    /// false: the canary had no request in the intervals (answered `.intervalWithoutCanaryTraffic`).
+    var canaryTraffic = true
     var primaryAnswer = PrimaryAnswer.ready("v2")
     /// `handle` calls, and those that changed the state.
     var calls = 0
@@ -114,7 +116,8 @@ struct Harness {
             return .canaryReady(canaryReady)
         case .analyseInterval:
             intervalsAnalysed += 1
-            return .intervalVerdicts(verdictScript.isEmpty ? defaultVerdicts : verdictScript.removeFirst())
+            let verdicts = verdictScript.isEmpty ? defaultVerdicts : verdictScript.removeFirst()
+            return canaryTraffic ? .intervalVerdicts(verdicts) : .intervalWithoutCanaryTraffic(verdicts)
         case .probePrimary:
             if case .ready(let revision) = primaryAnswer { return .primaryReady(revision: revision) }
             return nil
@@ -146,6 +149,8 @@ struct Harness {
 
     /// The weights set, in order.
     var weights: [Int] { log.compactMap { if case .setWeight(let w) = $0 { w } else { nil } } }
+    /// The live-at-zero switches, in order.
+    var liveSwitches: [Bool] { log.compactMap { if case .setCanaryLive(let live) = $0 { live } else { nil } } }
     var messages: [String] { log.compactMap { if case .emit(let e) = $0 { e.message } else { nil } } }
     /// Distinct phases as they were entered (from the persisted states).
     var phases: [Phase] {

@@ -37,6 +37,10 @@ struct RolloutSpec: Sendable {
     var threshold = 2
     var stepWeight = 25
     var maxWeight = 50
+    /// `analysis.iterations` (A/B, blue/green); when set, stepWeight and maxWeight are not written.
+    var iterations: Int?
+    /// The canary's `match:` (an A/B cohort) as a YAML flow list; nil: not written.
+    var cohort: String?
     var minRequests = 5
     var progressDeadline = "10s"
     /// `request-success-rate` `thresholdRange.min` (percent); nil: no such check.
@@ -105,12 +109,11 @@ struct RolloutSpec: Sendable {
                   endpoints: [\(primary.endpoints.map(q).joined(separator: ", "))]\(protocolLine(primary))
                 canary:
                   revision: \(q(canary.revision))
-                  endpoints: [\(canary.endpoints.map(q).joined(separator: ", "))]\(protocolLine(canary))\(retriesLines)
+                  endpoints: [\(canary.endpoints.map(q).joined(separator: ", "))]\(protocolLine(canary))\(cohortLine)\(retriesLines)
                 analysis:
                   interval: \(interval)
                   threshold: \(threshold)
-                  stepWeight: \(stepWeight)
-                  maxWeight: \(maxWeight)
+                  \(weightLines)
                   minRequests: \(minRequests)
                   progressDeadline: \(progressDeadline)
                   requireEvidence: \(requireEvidence)
@@ -140,6 +143,12 @@ struct RolloutSpec: Sendable {
             }
         }
         return out
+    }
+
+    private var cohortLine: String { cohort.map { "\n      match: \($0)" } ?? "" }
+
+    private var weightLines: String {
+        iterations.map { "iterations: \($0)" } ?? "stepWeight: \(stepWeight)\n      maxWeight: \(maxWeight)"
     }
 
     private func protocolLine(_ arm: ArmSpec) -> String {
@@ -357,7 +366,13 @@ struct RolloutStatus: CustomStringConvertible {
     /// The rollout's weight (`rollout.canaryWeight`).
     var weight: Int
     var failedChecks: Int
+    /// `rollout.iterations.done` and `.of` (nil: canary steps).
     var iterations: Int
+    var iterationsOf: Int?
+    /// `rollout.canaryLiveAtZero`.
+    var canaryLiveAtZero: Bool
+    /// `rollout.stepDown` while a rollback steps the weight down: why, and the weight reached.
+    var stepDown: (reason: String, weight: Int)?
     var paused: Bool
     var canaryRevision: String?
     var primaryRevision: String?
@@ -374,7 +389,13 @@ struct RolloutStatus: CustomStringConvertible {
         phase = r?["phase"] as? String ?? "none"
         weight = (r?["canaryWeight"] as? NSNumber)?.intValue ?? -1
         failedChecks = (r?["failedChecks"] as? NSNumber)?.intValue ?? -1
-        iterations = (r?["iterations"] as? NSNumber)?.intValue ?? -1
+        let iterationsObject = r?["iterations"] as? [String: Any]
+        iterations = (iterationsObject?["done"] as? NSNumber)?.intValue ?? -1
+        iterationsOf = (iterationsObject?["of"] as? NSNumber)?.intValue
+        canaryLiveAtZero = (r?["canaryLiveAtZero"] as? NSNumber)?.boolValue ?? false
+        stepDown = (r?["stepDown"] as? [String: Any]).map {
+            ($0["reason"] as? String ?? "", ($0["weight"] as? NSNumber)?.intValue ?? -1)
+        }
         paused = (r?["paused"] as? NSNumber)?.boolValue ?? false
         canaryRevision = r?["canaryRevision"] as? String
         primaryRevision = r?["primaryRevision"] as? String
@@ -395,7 +416,8 @@ struct RolloutStatus: CustomStringConvertible {
     var failedVerdicts: [VerdictStatus] { verdicts.filter { $0.outcome == "fail" } }
 
     var description: String {
-        "\(phase) weight=\(weight) (route \(routeWeight)) failedChecks=\(failedChecks) iterations=\(iterations) paused=\(paused)"
+        "\(phase) weight=\(weight) (route \(routeWeight)) failedChecks=\(failedChecks) iterations=\(iterations)/\(iterationsOf.map(String.init) ?? "-")"
+            + " live=\(canaryLiveAtZero) stepDown=\(stepDown.map { "\($0.weight)% \($0.reason)" } ?? "nil") paused=\(paused)"
             + " canary=\(canaryRevision ?? "nil") primary=\(primaryRevision ?? "nil") analysed=\(lastAnalysedRevision ?? "nil")"
             + " message=\(message.debugDescription) verdicts=\(verdicts)"
     }

@@ -1,0 +1,160 @@
+// Iterations end to end: an A/B cohort and a blue/green canary at weight 0, then one switch; /status's progress and step-down.
+import Foundation
+import Testing
+
+extension Integration {
+    @Suite("Iterations: A/B and blue/green")
+    struct Iterations {
+        /// Sends `count` requests on `client`, with `headers`, and returns the bodies.
+        private static func bodies(_ client: RawClient, _ count: Int, headers: [HTTPField] = []) throws -> [String] {
+            try (0..<count).map { try client.get("/req/\($0)", headers: headers).text }
+        }
+
+        @Test func anABCohortReachesTheCanaryAtWeightZeroUntilPromotion() throws {
+            let primary = try TestUpstream.arm("primary", text: "v1")
+            let canary = try TestUpstream.arm("canary", text: "v2")
+            defer { primary.stop(); canary.stop() }
+            var spec = RolloutSpec(primary: primary, canary: canary)
+            spec.iterations = 3
+            spec.cohort = "[ { headers: { x-canary: { exact: insider } } } ]"
+            spec.ignoreLoopbackLatencyJitter()
+            try withRolloutProxy(spec) { proxy in
+                let client = try RawClient(port: proxy.port)
+                let insider = [HTTPField("X-Canary", "insider")]
+                var batchesInIterations = 0
+                var doneSeen: [Int] = []
+                let deadline = Date().addingTimeInterval(20)
+                var s = try proxy.rollout()
+                while s.phase != "Promoted", s.phase != "Failed", Date() < deadline {
+                    let insiders = try Self.bodies(client, 10, headers: insider)
+                    let others = try Self.bodies(client, 10)
+                    let after = try proxy.rollout()
+                    if s.phase == "Progressing", after.phase == "Progressing" {
+                        // The whole batch ran during the iterations: weight 0, the canary live for its cohort only.
+                        #expect(s.weight == 0 && s.routeWeight == 0 && s.canaryLiveAtZero && s.iterationsOf == 3, "\(s)")
+                        #expect(insiders.allSatisfy { $0 == "v2" }, "cohort answered by \(insiders)")
+                        #expect(others.allSatisfy { $0 == "v1" }, "others answered by \(others)")
+                        batchesInIterations += 1
+                        if doneSeen.last != after.iterations { doneSeen.append(after.iterations) }
+                    }
+                    s = after
+                }
+                #expect(s.phase == "Promoted", "\(s)\n\(Integration.RolloutEndToEnd.logExcerpt(proxy))")
+                #expect(s.routeWeight == 100 && s.weight == 100 && !s.canaryLiveAtZero, "\(s)")
+                #expect(s.iterations == 3 && s.iterationsOf == 3, "\(s)")
+                #expect(batchesInIterations >= 3, "batches seen during the iterations: \(batchesInIterations)")
+                #expect(doneSeen.contains(1) && doneSeen.contains(2) && doneSeen == doneSeen.sorted(), "iterations seen: \(doneSeen)")
+                #expect(try Self.bodies(client, 10).allSatisfy { $0 == "v2" }, "after the switch everyone reaches the canary")
+            }
+        }
+
+        @Test func aFailingABCanaryIsRolledBackAndItsCohortReturnsToThePrimary() throws {
+            let primary = try TestUpstream.arm("primary", text: "v1")
+            let canary = try TestUpstream.arm("canary", text: "v2", failPercent: 100)
+            defer { primary.stop(); canary.stop() }
+            var spec = RolloutSpec(primary: primary, canary: canary)
+            spec.iterations = 5
+            spec.cohort = "[ { headers: { x-canary: { exact: insider } } } ]"
+            try withRolloutProxy(spec) { proxy in
+                let client = try RawClient(port: proxy.port)
+                let insider = [HTTPField("X-Canary", "insider")]
+                let deadline = Date().addingTimeInterval(15)
+                var s = try proxy.rollout()
+                var failedAnswersSeen = 0
+                while s.phase != "Failed", Date() < deadline {
+                    failedAnswersSeen += try Self.bodies(client, 5, headers: insider).filter { $0 == "v2 failed" }.count
+                    s = try proxy.rollout()
+                }
+                #expect(s.phase == "Failed" && s.routeWeight == 0 && !s.canaryLiveAtZero, "\(s)")
+                #expect(failedAnswersSeen > 0, "the cohort reached the failing canary before the rollback")
+                #expect(try Self.bodies(client, 10, headers: insider).allSatisfy { $0 == "v1" }, "the cohort is back on the primary")
+            }
+        }
+
+        @Test func aRestartMidIterationsKeepsTheCohortOnTheCanary() throws {
+            let primary = try TestUpstream.arm("primary", text: "v1")
+            let canary = try TestUpstream.arm("canary", text: "v2")
+            defer { primary.stop(); canary.stop() }
+            let dir = try TempDir.make()
+            var spec = RolloutSpec(primary: primary, canary: canary)
+            spec.iterations = 100  // far from done when the proxy is killed
+            spec.cohort = "[ { headers: { x-canary: { exact: insider } } } ]"
+            spec.statePath = dir.url.appendingPathComponent("state.json").path
+            spec.ignoreLoopbackLatencyJitter()
+            try withRolloutProxy(spec, dir: dir) { proxy in
+                let insider = [HTTPField("X-Canary", "insider")]
+                let (before, met) = try proxy.waitForRollout(timeout: 10) { $0.phase == "Progressing" && $0.canaryLiveAtZero }
+                #expect(met, "never held live: \(before)")
+                proxy.kill9()
+                try proxy.restart()
+                // The admin API answers only once the controller has restored the rollouts (and the hold with them).
+                let after = try proxy.rollout()
+                #expect(after.phase == "Progressing" && after.routeWeight == 0 && after.canaryLiveAtZero, "\(after)")
+                let client = try RawClient(port: proxy.port)
+                #expect(try Self.bodies(client, 5, headers: insider).allSatisfy { $0 == "v2" }, "the cohort reaches the canary")
+                #expect(try Self.bodies(client, 5).allSatisfy { $0 == "v1" }, "everyone else the primary")
+                #expect(after.iterations >= before.iterations && after.iterationsOf == 100, "\(before) → \(after)")
+            }
+        }
+
+        @Test func aBlueGreenCanaryGetsNothingDuringItsIterationsThenEverything() throws {
+            let primary = try TestUpstream.arm("primary", text: "v1")
+            let canary = try TestUpstream.arm("canary", text: "v2")
+            defer { primary.stop(); canary.stop() }
+            var spec = RolloutSpec(primary: primary, canary: canary)
+            spec.iterations = 3
+            // No mirror and no cohort: the canary gets no traffic, so its iterations pass on the rollout hook.
+            spec.hooks = [.exec("load-test", "rollout", ["true"])]
+            try withRolloutProxy(spec) { proxy in
+                let client = try RawClient(port: proxy.port)
+                var batchesInIterations = 0
+                let deadline = Date().addingTimeInterval(20)
+                var s = try proxy.rollout()
+                while s.phase != "Promoted", s.phase != "Failed", Date() < deadline {
+                    let answers = try Self.bodies(client, 20)
+                    let after = try proxy.rollout()
+                    if s.phase == "Progressing", after.phase == "Progressing" {
+                        #expect(s.routeWeight == 0 && s.canaryLiveAtZero, "\(s)")
+                        #expect(answers.allSatisfy { $0 == "v1" }, "answered by \(answers)")
+                        #expect(canary.requestCount == 0, "no request reaches the canary before the switch")
+                        batchesInIterations += 1
+                    }
+                    s = after
+                }
+                #expect(s.phase == "Promoted", "\(s)\n\(Integration.RolloutEndToEnd.logExcerpt(proxy))")
+                #expect(batchesInIterations >= 3, "batches seen during the iterations: \(batchesInIterations)")
+                #expect(s.routeWeight == 100 && s.iterations == 3 && !s.canaryLiveAtZero, "\(s)")
+                #expect(
+                    s.events.contains { $0.contains("iteration 1/3 passed on the rollout hooks") },
+                    "events: \(s.events)")
+                #expect(try Self.bodies(client, 20).allSatisfy { $0 == "v2" }, "one switch: all traffic on the canary")
+            }
+        }
+
+        @Test func statusShowsTheStepDownWhileARollbackStepsTheWeightDown() throws {
+            // p99 ≈ 50 ms against a 20 ms request-duration limit: every interval at 50% fails its check.
+            let primary = try TestUpstream.arm("primary", text: "v1")
+            let canary = try TestUpstream.arm("canary", text: "v2", delay: 0.05)
+            defer { primary.stop(); canary.stop() }
+            var spec = RolloutSpec(primary: primary, canary: canary)
+            spec.interval = "500ms"
+            spec.threshold = 1
+            spec.stepWeight = 50
+            spec.durationMax = 20
+            spec.extraAnalysis = ["comparison: { enabled: false }", "sequential: { enabled: false }", "stepWeightRollback: 20"]
+            try withRolloutProxy(spec) { proxy in
+                try withLoad(proxy.port) { _ in
+                    let (down, met) = try proxy.waitForRollout(timeout: 15) { $0.stepDown != nil || $0.phase == "Failed" }
+                    #expect(met && down.stepDown != nil, "no step-down seen: \(down)")
+                    if let step = down.stepDown {
+                        #expect(down.phase == "Progressing" && step.weight == down.weight && step.weight < 50, "\(down)")
+                        #expect(step.reason.contains("failed checks 1/1") && step.reason.contains("request-duration"), "\(down)")
+                    }
+                    #expect(down.iterationsOf == nil, "a stepped route has no iterations to count: \(down)")
+                    let (end, ended) = try proxy.waitForRollout(timeout: 15) { $0.phase == "Failed" }
+                    #expect(ended && end.stepDown == nil && end.weight == 0, "\(end)")
+                }
+            }
+        }
+    }
+}
