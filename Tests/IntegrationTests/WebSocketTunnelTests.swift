@@ -1,0 +1,154 @@
+// WebSocket through the proxy: a 101 turns the exchange into a byte tunnel (HTTP/1.1), an extended CONNECT does over HTTP/2.
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Integration {
+    @Suite("WebSocket and Upgrade")
+    struct WebSocketTunnel {
+        static let key = "dGhlIHNhbXBsZSBub25jZQ=="
+        /// RFC 6455 §1.3's example: the accept value for `key`.
+        static let accept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+
+        static func route(_ primary: WebSocketBackend, canary: WebSocketBackend? = nil, weight: Int = 0) -> RouteSpec {
+            RouteSpec(
+                primary: ArmSpec("v1", [primary.endpoint]), canary: canary.map { ArmSpec("v2", [$0.endpoint]) }, weight: weight)
+        }
+
+        static func config(
+            _ primary: WebSocketBackend, canary: WebSocketBackend? = nil, weight: Int = 0, timeouts: [String: String] = [:]
+        )
+            -> ProxyConfig
+        {
+            ProxyConfig(routes: [route(primary, canary: canary, weight: weight)], timeouts: timeouts)
+        }
+
+        static func metric(_ metrics: PromText, _ name: String, arm: String, code: String? = nil) -> Double {
+            var labels = ["route": "web", "arm": arm]
+            if let code { labels["code"] = code }
+            return metrics.value(name, labels) ?? 0
+        }
+
+        /// Handshake through the proxy, checked: 101 with the upstream's accept and the upgrade fields.
+        static func open(_ proxy: ProxyProcess) throws -> (WebSocketClient, [HTTPField]) {
+            let client = try WebSocketClient(port: proxy.port)
+            let (status, fields) = try client.handshake(key: key)
+            #expect(status == 101, "\(status) \(fields)")
+            #expect(fields["sec-websocket-accept"] == accept)
+            #expect(fields.tokens("connection").map { $0.lowercased() } == ["upgrade"], "\(fields)")
+            #expect(fields["upgrade"]?.lowercased() == "websocket")
+            return (client, fields)
+        }
+
+        @Test func echoOverHTTP1IncludingALargeMessageAndTheClosingHandshake() throws {
+            let backend = try WebSocketBackend(name: "v1")
+            defer { backend.stop() }
+            try withProxy(Self.config(backend)) { proxy in
+                let (client, fields) = try Self.open(proxy)
+                // The upstream saw the upgrade: Connection names it, Upgrade went on.
+                #expect(fields["x-seen-connection"]?.lowercased() == "upgrade", "\(fields)")
+                #expect(fields["x-seen-upgrade"] == "websocket")
+                #expect(
+                    try client.echo(WebSocketFrame.text, Array("hello".utf8))
+                        == WebSocketFrame(opcode: WebSocketFrame.text, payload: Array("hello".utf8)))
+                let large = (0..<(200 * 1024)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) }
+                let echoed = try client.echo(WebSocketFrame.binary, large)
+                #expect(echoed.opcode == WebSocketFrame.binary && echoed.payload.count == large.count && echoed.payload == large)
+                let ping = try client.echo(WebSocketFrame.ping, [1, 2, 3])
+                #expect(ping == WebSocketFrame(opcode: WebSocketFrame.pong, payload: [1, 2, 3]))
+                // Close: the upstream echoes it and ends its side; the proxy passes the end on.
+                let close = try client.echo(WebSocketFrame.close, [0x03, 0xE8])
+                #expect(close == WebSocketFrame(opcode: WebSocketFrame.close, payload: [0x03, 0xE8]))
+                #expect(client.waitForClose(timeout: 3), "the tunnel stays open after the upstream closed")
+                client.close()
+
+                let metrics = try Metrics.scrape(proxy) { Self.metric($0, "canarygate_tunnel_duration_seconds_count", arm: "primary") == 1 }
+                #expect(Self.metric(metrics, "canarygate_requests_total", arm: "primary", code: "101") == 1)
+                #expect(Self.metric(metrics, "canarygate_tunnel_duration_seconds_count", arm: "primary") == 1)
+                #expect(Self.metric(metrics, "canarygate_tunnel_duration_seconds_sum", arm: "primary") > 0)
+                #expect(Self.metric(metrics, "canarygate_tunnels_active", arm: "primary") == 0)
+                #expect(Self.metric(metrics, "canarygate_requests_in_flight", arm: "primary") == 0)
+            }
+        }
+
+        @Test func theArmIsFixedAtTheUpgradeAndCountedOnceWithA101() throws {
+            let primary = try WebSocketBackend(name: "v1")
+            defer { primary.stop() }
+            let canary = try WebSocketBackend(name: "v2")
+            defer { canary.stop() }
+            try withProxy(Self.config(primary, canary: canary, weight: 100)) { proxy in
+                let (client, fields) = try Self.open(proxy)
+                #expect(fields["x-upstream"] == "v2")
+                for i in 0..<20 {
+                    let message = Array("message \(i)".utf8)
+                    #expect(try client.echo(WebSocketFrame.text, message).payload == message)
+                }
+                let open = try Metrics.scrape(proxy) { Self.metric($0, "canarygate_tunnels_active", arm: "canary") == 1 }
+                #expect(Self.metric(open, "canarygate_tunnels_active", arm: "canary") == 1)
+                #expect(Self.metric(open, "canarygate_requests_total", arm: "canary", code: "101") == 1)
+                #expect(open.sum("canarygate_requests_total", ["arm": "primary"]) == 0)
+                #expect(Self.metric(open, "canarygate_request_duration_seconds_count", arm: "canary") == 1)
+                client.shutdownWrite()
+                #expect(client.waitForClose(timeout: 3), "a half-close from the client does not end the tunnel")
+                let closed = try Metrics.scrape(proxy) { Self.metric($0, "canarygate_tunnels_active", arm: "canary") == 0 }
+                #expect(Self.metric(closed, "canarygate_tunnel_duration_seconds_count", arm: "canary") == 1)
+                #expect(Self.metric(closed, "canarygate_requests_total", arm: "canary", code: "101") == 1)
+            }
+        }
+
+        @Test func anUpgradeTheUpstreamRefusesIsAnOrdinaryResponseOnAUsableConnection() throws {
+            let backend = try WebSocketBackend(name: "v1")
+            defer { backend.stop() }
+            try withProxy(Self.config(backend)) { proxy in
+                let client = try WebSocketClient(port: proxy.port)
+                let refused = try client.handshake(path: "/refuse", key: Self.key)
+                #expect(refused.status == 400)
+                #expect(
+                    String(decoding: try client.readBody(Int(refused.fields["content-length"] ?? "0") ?? 0), as: UTF8.self) == "refused v1")
+                let plain = try client.handshake(path: "/", upgrade: false)
+                #expect(plain.status == 200)
+                #expect(String(decoding: try client.readBody(Int(plain.fields["content-length"] ?? "0") ?? 0), as: UTF8.self) == "plain v1")
+                let metrics = try Metrics.scrape(proxy) { Self.metric($0, "canarygate_requests_total", arm: "primary", code: "200") == 1 }
+                #expect(Self.metric(metrics, "canarygate_requests_total", arm: "primary", code: "400") == 1)
+                #expect(Self.metric(metrics, "canarygate_tunnels_active", arm: "primary") == 0)
+            }
+        }
+
+        @Test func anIdleTunnelIsClosedAfterTheTunnelTimeoutAndABusyOneIsNot() throws {
+            let backend = try WebSocketBackend(name: "v1")
+            defer { backend.stop() }
+            try withProxy(Self.config(backend, timeouts: ["tunnel": "300ms"])) { proxy in
+                let (busy, _) = try Self.open(proxy)
+                // Bytes every 100 ms for 600 ms: twice the timeout, never idle for it.
+                for i in 0..<6 {
+                    #expect(!busy.waitForClose(timeout: 0.1), "a tunnel with traffic was closed after \(i * 100) ms")
+                    #expect(try busy.echo(WebSocketFrame.text, [UInt8(i)]).payload == [UInt8(i)])
+                }
+                let opened = Date()
+                #expect(busy.waitForClose(timeout: 3), "the idle tunnel is still open 3 s later")
+                let elapsed = Date().timeIntervalSince(opened)
+                #expect(elapsed >= 0.25 && elapsed < 1.5, "closed \(elapsed) s after its last byte, want about 0.3 s")
+            }
+        }
+
+        @Test func aDrainWaitsForATunnelUntilItsDeadlineThenClosesIt() throws {
+            let backend = try WebSocketBackend(name: "v1")
+            defer { backend.stop() }
+            try withProxy(Self.config(backend, timeouts: ["drain": "700ms"])) { proxy in
+                let (client, _) = try Self.open(proxy)
+                #expect(try client.echo(WebSocketFrame.text, [1]).payload == [1])
+                let signalled = Date()
+                proxy.signal(SIGTERM)
+                #expect(Posix.waitUntil(timeout: 1) { Posix.connectRefused(port: proxy.port) }, "no drain 1 s after SIGTERM")
+                // A tunnel is not an idle keep-alive: it still carries bytes while the drain waits.
+                #expect(try client.echo(WebSocketFrame.text, [2]).payload == [2])
+                #expect(client.waitForClose(timeout: 3), "the tunnel outlived the drain deadline")
+                let elapsed = Date().timeIntervalSince(signalled)
+                #expect(elapsed >= 0.6 && elapsed < 2.5, "tunnel closed \(elapsed) s after SIGTERM, want the 700 ms deadline")
+                #expect(proxy.waitForExit(timeout: 5) == 0)
+            }
+        }
+    }
+}
