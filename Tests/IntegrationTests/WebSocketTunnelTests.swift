@@ -150,5 +150,66 @@ extension Integration {
                 #expect(proxy.waitForExit(timeout: 5) == 0)
             }
         }
+
+        // MARK: HTTP/2 extended CONNECT (RFC 8441)
+
+        static let h2Script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Support/ws_h2client.py").path
+
+        /// Runs ws_h2client.py's `scenario` against the proxy; its JSON line.
+        static func h2Client(_ proxy: ProxyProcess, _ scenario: String) throws -> [String: Any] {
+            try H2Tools.requirePythonH2()
+            let run = try ChildProcess.run(H2Tools.python, [h2Script, String(proxy.port), scenario], timeout: 30)
+            let line = run.stdout.split(separator: "\n").last.map(String.init) ?? ""
+            guard let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                throw ProxyError.badStatus(-1, "ws_h2client.py \(scenario): \(run.stdout) \(run.stderr)")
+            }
+            return json
+        }
+
+        @Test func echoOverHTTP2WithExtendedConnect() throws {
+            let backend = try WebSocketBackend(name: "v1")
+            defer { backend.stop() }
+            try withProxy(Self.config(backend)) { proxy in
+                let result = try Self.h2Client(proxy, "echo")
+                #expect(result["ok"] as? Bool == true, "\(result)")
+                #expect(result["enableConnectProtocol"] as? Int == 1, "SETTINGS_ENABLE_CONNECT_PROTOCOL not advertised: \(result)")
+                #expect(result["status"] as? Int == 200, "\(result)")
+                #expect(result["upstream"] as? String == "v1")
+                #expect(result["hasAccept"] as? Bool == false, "the HTTP/1.1 accept key leaked into the HTTP/2 response")
+                #expect(
+                    result["text"] as? Bool == true && result["large"] as? Bool == true && result["close"] as? Bool == true, "\(result)")
+                #expect(result["ended"] as? Bool == true, "the upstream's close did not end the stream: \(result)")
+
+                let metrics = try Metrics.scrape(proxy) { Self.metric($0, "canarygate_tunnel_duration_seconds_count", arm: "primary") == 1 }
+                #expect(Self.metric(metrics, "canarygate_requests_total", arm: "primary", code: "200") == 1)
+                #expect(Self.metric(metrics, "canarygate_tunnel_duration_seconds_count", arm: "primary") == 1)
+                #expect(Self.metric(metrics, "canarygate_tunnels_active", arm: "primary") == 0)
+            }
+        }
+
+        @Test(arguments: ["protocol", "plain"])
+        func aConnectOtherThanAWebSocketIs501AndNeverReachesTheUpstream(scenario: String) throws {
+            let backend = try WebSocketBackend(name: "v1")
+            defer { backend.stop() }
+            try withProxy(Self.config(backend)) { proxy in
+                let result = try Self.h2Client(proxy, scenario)
+                #expect(result["status"] as? Int == 501, "\(result)")
+                let metrics = try Metrics.scrape(proxy)
+                #expect(metrics.sum("canarygate_requests_total", ["route": "web"]) == 0, "a CONNECT was routed")
+            }
+        }
+
+        @Test func aWebSocketForAnHTTP2ArmIs501FromTheProxy() throws {
+            let upstream = try H2UpstreamProcess(name: "h2")
+            defer { upstream.stop() }
+            var primary = ArmSpec("v1", [upstream.endpoint])
+            primary.upstreamProtocol = "h2"
+            try withProxy(ProxyConfig(routes: [RouteSpec(primary: primary)])) { proxy in
+                let result = try Self.h2Client(proxy, "echo")
+                #expect(result["status"] as? Int == 501, "\(result)")
+                #expect(result["upstream"] as? String == nil, "the h2 upstream answered: \(result)")
+            }
+        }
     }
 }
