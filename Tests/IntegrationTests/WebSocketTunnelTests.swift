@@ -151,6 +151,25 @@ extension Integration {
             }
         }
 
+        @Test func echoOverHTTP1OnATLSListener() throws {
+            let dir = try TempDir.make()
+            defer { dir.remove() }
+            let backend = try WebSocketBackend(name: "v1")
+            defer { backend.stop() }
+            let (config, tlsPort, _) = try Self.config(backend).withTLSListener(in: dir)
+            try withProxy(config) { _ in
+                let script = URL(fileURLWithPath: Self.h2Script).deletingLastPathComponent().appendingPathComponent("ws_tls_client.py").path
+                let run = try ChildProcess.run(H2Tools.python, [script, String(tlsPort)], timeout: 30)
+                let json = try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+                let result = try #require(json, "ws_tls_client.py: \(run.stdout) \(run.stderr)")
+                #expect(result["ok"] as? Bool == true, "\(result)")
+                #expect(result["status"] as? Int == 101 && result["accepted"] as? Bool == true, "\(result)")
+                #expect(
+                    result["text"] as? Bool == true && result["large"] as? Bool == true && result["close"] as? Bool == true, "\(result)")
+                #expect(result["ended"] as? Bool == true, "\(result)")
+            }
+        }
+
         // MARK: HTTP/2 extended CONNECT (RFC 8441)
 
         static let h2Script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
