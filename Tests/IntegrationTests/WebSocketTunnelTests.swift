@@ -219,6 +219,32 @@ extension Integration {
             }
         }
 
+        @Test func overHTTP2AnUpgradeTheUpstreamRefusesIsRelayedAsItIs() throws {
+            let backend = try WebSocketBackend(name: "v1")
+            defer { backend.stop() }
+            try withProxy(Self.config(backend)) { proxy in
+                let result = try Self.h2Client(proxy, "refuse")
+                #expect(result["status"] as? Int == 400 && result["upstream"] as? String == "v1", "\(result)")
+                let metrics = try Metrics.scrape(proxy) { Self.metric($0, "canarygate_requests_total", arm: "primary", code: "400") == 1 }
+                #expect(Self.metric(metrics, "canarygate_requests_total", arm: "primary", code: "400") == 1)
+                #expect(Self.metric(metrics, "canarygate_tunnels_active", arm: "primary") == 0)
+            }
+        }
+
+        @Test func overHTTP2AnIdleTunnelIsClosedAfterTheTunnelTimeout() throws {
+            let backend = try WebSocketBackend(name: "v1")
+            defer { backend.stop() }
+            try withProxy(Self.config(backend, timeouts: ["tunnel": "300ms"])) { proxy in
+                let result = try Self.h2Client(proxy, "idle")
+                #expect(result["ok"] as? Bool == true && result["status"] as? Int == 200, "\(result)")
+                let idle = result["idleSeconds"] as? Double ?? -1
+                #expect(idle >= 0.25 && idle < 1.5, "the idle stream ended after \(idle) s, want about 0.3 s: \(result)")
+                let metrics = try Metrics.scrape(proxy) { Self.metric($0, "canarygate_tunnel_duration_seconds_count", arm: "primary") == 1 }
+                #expect(Self.metric(metrics, "canarygate_tunnel_duration_seconds_count", arm: "primary") == 1)
+                #expect(Self.metric(metrics, "canarygate_tunnels_active", arm: "primary") == 0)
+            }
+        }
+
         @Test func aWebSocketForAnHTTP2ArmIs501FromTheProxy() throws {
             let upstream = try H2UpstreamProcess(name: "h2")
             defer { upstream.stop() }

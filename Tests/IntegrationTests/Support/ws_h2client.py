@@ -8,6 +8,8 @@ h2c with prior knowledge. Prints one JSON line and exits 0, or 1 with "error" on
             frame, each echoed; then waits for the stream's end (the upstream closed after its close).
   protocol  CONNECT :protocol something-else: the status the proxy answers.
   plain     CONNECT without :protocol: the status the proxy answers.
+  refuse    CONNECT :protocol websocket to /refuse (the upstream answers 400): the status.
+  idle      CONNECT :protocol websocket, then nothing: how long until the proxy ends the stream.
 
 Every socket read is bounded (10 s), and the whole run by --timeout; no sleeps.
 """
@@ -103,11 +105,11 @@ class Client:
                 self.reset = event.error_code
         self.flush()
 
-    def connect(self, protocol):
+    def connect(self, protocol, path="/chat"):
         headers = [(":method", "CONNECT")]
         if protocol is not None:
             headers.append((":protocol", protocol))
-            headers += [(":scheme", "http"), (":path", "/chat"), (":authority", "example.test")]
+            headers += [(":scheme", "http"), (":path", path), (":authority", "example.test")]
         else:
             headers.append((":authority", "example.test:443"))
         headers.append(("sec-websocket-version", "13"))
@@ -148,11 +150,19 @@ def run(port, scenario, result):
         client.connect("something-else")
     elif scenario == "plain":
         client.connect(None)
+    elif scenario == "refuse":
+        client.connect("websocket", "/refuse")
     else:
         client.connect("websocket")
     result["status"] = client.status
     result["upstream"] = client.headers.get("x-upstream")
     result["hasAccept"] = "sec-websocket-accept" in client.headers
+    if scenario == "idle" and client.status == 200:
+        opened = time.monotonic()
+        while not client.ended and client.reset is None:
+            client.pump()
+        result["idleSeconds"] = time.monotonic() - opened
+        result["reset"] = client.reset
     if scenario != "echo" or client.status != 200:
         return
     client.send(ws_frame(0x1, b"hello"))
