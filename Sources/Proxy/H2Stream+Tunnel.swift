@@ -32,8 +32,17 @@ extension ProxyFailure {
 }
 
 extension H2Stream {
+    /// Whether the route a WebSocket matches has an HTTP/2 arm: then it is answered before an arm is
+    /// picked (as an HTTP/1.1 request for such a route is), so no arm counts the proxy's own 501.
+    func webSocketRouteSpeaksHTTP2(_ source: UnsafeRawBufferPointer) -> Bool {
+        request.withView(source: source) { view in
+            snapshot.routes.match(host: view.authority, path: view.path)?.speaksOnlyHTTP2 ?? false
+        }
+    }
+
     /// Sends the stream's extended CONNECT to an HTTP/1.1 endpoint of `pool` as the HTTP/1.1 WebSocket
-    /// handshake, with a fresh key; to an HTTP/2 arm it is not sent at all.
+    /// handshake, with a fresh key. An HTTP/2 endpoint (which `webSocketRouteSpeaksHTTP2` keeps from
+    /// being picked) never gets an HTTP/1.1 upgrade.
     func startWebSocketExchange(pool: UpstreamPool, source: UnsafeRawBufferPointer) {
         guard pool.protocolKind == .http1 else {
             end(with: .webSocketNeedsHTTP1, .answer(.webSocketNeedsHTTP1))

@@ -160,6 +160,10 @@ final class H2Stream: UpstreamOwner {
             return
         }
         snapshot = proxy.snapshot
+        if webSocket && webSocketRouteSpeaksHTTP2(source) {
+            respond(status: ProxyFailure.webSocketNeedsHTTP1.status, message: ProxyFailure.webSocketNeedsHTTP1.message)
+            return
+        }
         let decision: RouteDecision
         switch request.withView(source: source, { proxy.route($0, client: .http2) }) {
         case .refused(let failure):

@@ -254,6 +254,10 @@ extension Integration {
                 let result = try Self.h2Client(proxy, "echo")
                 #expect(result["status"] as? Int == 501, "\(result)")
                 #expect(result["upstream"] as? String == nil, "the h2 upstream answered: \(result)")
+                // Answered before an arm was picked: the proxy's own 501 is no arm's response.
+                let metrics = try Metrics.scrape(proxy)
+                #expect(metrics.sum("canarygate_requests_total", ["route": "web"]) == 0, "the 501 was counted on an arm")
+                #expect(metrics.sum("canarygate_requests_in_flight", ["route": "web"]) == 0)
             }
         }
     }
