@@ -170,6 +170,24 @@ extension Integration {
             }
         }
 
+        @Test func echoOverHTTP1ToATLSUpstream() throws {
+            let dir = try TempDir.make()
+            defer { dir.remove() }
+            let certificate = try makeTestCertificate("upstream.test", in: dir)
+            let backend = try WebSocketBackend(name: "v1", tls: certificate)
+            defer { backend.stop() }
+            var arm = ArmSpec("v1", [backend.endpoint])
+            arm.tls = ("upstream.test", certificate.certificate)
+            try withProxy(ProxyConfig(routes: [RouteSpec(primary: arm)])) { proxy in
+                let (client, _) = try Self.open(proxy)
+                #expect(try client.echo(WebSocketFrame.text, Array("over tls".utf8)).payload == Array("over tls".utf8))
+                let large = (0..<(200 * 1024)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+                #expect(try client.echo(WebSocketFrame.binary, large).payload == large)
+                #expect(try client.echo(WebSocketFrame.close, [0x03, 0xE8]).opcode == WebSocketFrame.close)
+                #expect(client.waitForClose(timeout: 3), "the upstream's close (close_notify, FIN) did not reach the client")
+            }
+        }
+
         // MARK: HTTP/2 extended CONNECT (RFC 8441)
 
         static let h2Script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

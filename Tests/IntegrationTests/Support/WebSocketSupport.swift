@@ -15,12 +15,15 @@ final class WebSocketBackend {
 
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("ws_backend.py").path
 
-    init(name: String) throws {
+    /// `tls`: PEM certificate and key; the backend then speaks TLS.
+    init(name: String, tls: (certificate: String, privateKey: String)? = nil) throws {
         self.name = name
         dir = try TempDir.make()
         port = try Posix.freePort()
         let log = dir.url.appendingPathComponent("out").path
-        child = try ChildProcess(path: H2Tools.python, arguments: [Self.script, String(port), name], stdoutPath: log)
+        let tlsArguments = tls.map { [$0.certificate, $0.privateKey] } ?? []
+        child = try ChildProcess(
+            path: H2Tools.python, arguments: [Self.script, String(port), name] + tlsArguments, stdoutPath: log)
         let deadline = Date().addingTimeInterval(10)
         while !((try? String(contentsOfFile: log, encoding: .utf8))?.hasPrefix("ready") ?? false) {
             guard Date() < deadline, child.isRunning else {

@@ -2,7 +2,7 @@
 # A WebSocket echo upstream for the tunnel tests (standard library only): the RFC 6455 handshake, then every
 # frame echoed back unmasked (ping answered with pong, close echoed then the connection closed).
 #
-# Usage: ws_backend.py PORT NAME. Prints "ready" once listening. Every response carries `x-upstream: NAME`.
+# Usage: ws_backend.py PORT NAME [CERT KEY]. Prints "ready" once listening; with CERT and KEY it speaks TLS. Every response carries `x-upstream: NAME`.
 #   GET with `Upgrade: websocket` -> 101 (with `x-seen-connection` / `x-seen-upgrade`: what arrived), then echo.
 #   path starting /refuse         -> 400 "refused NAME" (keep-alive), whatever the request asked.
 #   anything else                 -> 200 "plain NAME" (keep-alive).
@@ -10,6 +10,7 @@ import base64
 import hashlib
 import socket
 import socketserver
+import ssl
 import sys
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -126,11 +127,21 @@ class Handler(socketserver.BaseRequestHandler):
 class Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
+    tls = None
+
+    def get_request(self):
+        sock, address = super().get_request()
+        if self.tls:
+            sock = self.tls.wrap_socket(sock, server_side=True)
+        return sock, address
 
 
 if __name__ == "__main__":
     PORT = int(sys.argv[1])
     NAME = sys.argv[2]
     with Server(("127.0.0.1", PORT), Handler) as server:
+        if len(sys.argv) > 4:
+            server.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            server.tls.load_cert_chain(sys.argv[3], sys.argv[4])
         print("ready", flush=True)
         server.serve_forever()
