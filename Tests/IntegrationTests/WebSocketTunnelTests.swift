@@ -263,6 +263,30 @@ extension Integration {
             }
         }
 
+        @Test func aDrainWaitsForAnHTTP2TunnelUntilItsDeadline() throws {
+            let backend = try WebSocketBackend(name: "v1")
+            defer { backend.stop() }
+            try H2Tools.requirePythonH2()
+            let dir = try TempDir.make()
+            defer { dir.remove() }
+            try withProxy(Self.config(backend, timeouts: ["drain": "700ms"])) { proxy in
+                let out = dir.url.appendingPathComponent("out").path
+                let child = try ChildProcess(
+                    path: H2Tools.python, arguments: [Self.h2Script, String(proxy.port), "drain"], stdoutPath: out)
+                defer { _ = child.terminate(grace: 0) }
+                let text = { (try? String(contentsOfFile: out, encoding: .utf8)) ?? "" }
+                #expect(Posix.waitUntil(timeout: 10) { text().hasPrefix("open") || !child.isRunning }, "no tunnel: \(text())")
+                proxy.signal(SIGTERM)
+                #expect(child.wait(timeout: 10), "the client is still running 10 s after SIGTERM")
+                let line = text().split(separator: "\n").last.map(String.init) ?? ""
+                let result = try #require(try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(text())")
+                #expect(result["ok"] as? Bool == true && result["echoWhileDraining"] as? Bool == true, "\(result)")
+                let closed = result["closedAfterGoaway"] as? Double ?? -1
+                #expect(closed >= 0.5 && closed < 2.5, "the tunnel closed \(closed) s after GOAWAY, want the 700 ms drain deadline")
+                #expect(proxy.waitForExit(timeout: 5) == 0)
+            }
+        }
+
         @Test func aWebSocketForAnHTTP2ArmIs501FromTheProxy() throws {
             let upstream = try H2UpstreamProcess(name: "h2")
             defer { upstream.stop() }

@@ -10,6 +10,8 @@ h2c with prior knowledge. Prints one JSON line and exits 0, or 1 with "error" on
   plain     CONNECT without :protocol: the status the proxy answers.
   refuse    CONNECT :protocol websocket to /refuse (the upstream answers 400): the status.
   idle      CONNECT :protocol websocket, then nothing: how long until the proxy ends the stream.
+  drain     CONNECT :protocol websocket, prints "open", waits for the proxy's GOAWAY (the test sends
+            SIGTERM), echoes a message through the draining proxy, then how long until it closes.
 
 Every socket read is bounded (10 s), and the whole run by --timeout; no sleeps.
 """
@@ -74,6 +76,8 @@ class Client:
         self.data = bytearray()
         self.ended = False
         self.reset = None
+        self.raw = bytearray()
+        self.goaway_at = None
         # Until the server's SETTINGS arrived, h2 will not send :protocol.
         while self.remote_connect_protocol is None:
             self.pump()
@@ -89,7 +93,7 @@ class Client:
         chunk = self.sock.recv(65536)
         if not chunk:
             raise ConnectionError("connection closed by the proxy")
-        for event in self.conn.receive_data(chunk):
+        for event in self.conn.receive_data(self.without_goaway(chunk)):
             if isinstance(event, h2.events.RemoteSettingsChanged):
                 setting = event.changed_settings.get(h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL)
                 self.remote_connect_protocol = setting.new_value if setting else 0
@@ -104,6 +108,23 @@ class Client:
             elif isinstance(event, h2.events.StreamReset):
                 self.reset = event.error_code
         self.flush()
+
+    def without_goaway(self, chunk):
+        """The complete frames of chunk (and of what came before), GOAWAY taken out and noted: h2
+        closes its connection on any GOAWAY, while a draining server still serves the open streams."""
+        self.raw.extend(chunk)
+        out = bytearray()
+        while len(self.raw) >= 9:
+            length = int.from_bytes(self.raw[0:3], "big")
+            if len(self.raw) < 9 + length:
+                break
+            frame = bytes(self.raw[: 9 + length])
+            del self.raw[: 9 + length]
+            if frame[3] == 0x7:
+                self.goaway_at = self.goaway_at or time.monotonic()
+            else:
+                out.extend(frame)
+        return bytes(out)
 
     def connect(self, protocol, path="/chat"):
         headers = [(":method", "CONNECT")]
@@ -163,6 +184,18 @@ def run(port, scenario, result):
             client.pump()
         result["idleSeconds"] = time.monotonic() - opened
         result["reset"] = client.reset
+    if scenario == "drain" and client.status == 200:
+        print("open", flush=True)
+        while client.goaway_at is None:
+            client.pump()
+        client.send(ws_frame(0x1, b"draining"))
+        result["echoWhileDraining"] = client.receive_frame() == (0x1, b"draining")
+        try:
+            while not client.ended and client.reset is None:
+                client.pump()
+        except ConnectionError:
+            pass
+        result["closedAfterGoaway"] = time.monotonic() - client.goaway_at
     if scenario != "echo" or client.status != 200:
         return
     client.send(ws_frame(0x1, b"hello"))
