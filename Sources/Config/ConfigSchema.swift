@@ -86,6 +86,9 @@ public struct TimeoutsConfig: Sendable, Equatable {
     public var upstreamResponse: Duration = .seconds(30)
     /// Idle pooled upstream connections are closed after this.
     public var upstreamIdle: Duration = .seconds(30)
+    /// A tunnel (after a 101, or an HTTP/2 extended CONNECT) with no byte either way for this long is
+    /// closed; HAProxy's `timeout tunnel`.
+    public var tunnel: Duration = .seconds(3600)
     /// Graceful drain deadline on SIGTERM/SIGINT.
     public var drain: Duration = .seconds(30)
     public init() {}

@@ -128,6 +128,7 @@ extension TimeoutsConfig {
             timeouts.upstreamConnect = m.optional("upstreamConnect", duration) ?? timeouts.upstreamConnect
             timeouts.upstreamResponse = m.optional("upstreamResponse", duration) ?? timeouts.upstreamResponse
             timeouts.upstreamIdle = m.optional("upstreamIdle", duration) ?? timeouts.upstreamIdle
+            timeouts.tunnel = m.optional("tunnel", duration) ?? timeouts.tunnel
             timeouts.drain = m.optional("drain", duration) ?? timeouts.drain
             return timeouts
         }

@@ -6,4 +6,6 @@ public enum ConnectionDirective: Sendable {
     case close
     /// Needed for HTTP/1.0 clients, whose default is to close.
     case keepAlive
+    /// A 101 that switches the connection to the protocol its Upgrade fields name (`Connection: upgrade`).
+    case upgrade
 }

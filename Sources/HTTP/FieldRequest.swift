@@ -17,6 +17,8 @@ public struct FieldRequest: Sendable {
     public private(set) var target: ByteRange?
     /// `:authority`, or the `host` field when there is no `:authority`.
     public private(set) var authority: ByteRange?
+    /// `:protocol` (RFC 8441's extended CONNECT): the protocol the stream is to become (see ExtendedConnect).
+    public private(set) var connectProtocol: ByteRange?
     public private(set) var hasContentLength = false
     public private(set) var problem: Problem?
     /// Bytes of `scratch` used so far.
@@ -55,6 +57,7 @@ public struct FieldRequest: Sendable {
         methodRange = nil
         target = nil
         authority = nil
+        connectProtocol = nil
         hasContentLength = false
         problem = nil
         used = 0
@@ -93,6 +96,7 @@ public struct FieldRequest: Sendable {
                 methodRange = range
                 method = HTTPMethod(UnsafeRawBufferPointer(scratch), range)
             case 10 where equal(name, ":authority"): authority = range
+            case 9 where equal(name, ":protocol"): connectProtocol = range
             default: break  // :scheme — the upstream learns it from X-Forwarded-Proto
             }
             return
@@ -186,13 +190,15 @@ public struct FieldRequest: Sendable {
 
     /// The HTTP/1.1 head for the upstream: request line, Host from the authority, the fields,
     /// X-Forwarded-*, and `Transfer-Encoding: chunked` when the body has no declared length.
+    /// `webSocketKey`: an extended CONNECT for a WebSocket, written as the HTTP/1.1 handshake (RFC 8441
+    /// §5: a GET with `Connection: Upgrade`, `Upgrade: websocket` and this Sec-WebSocket-Key).
     public func writeHTTP1(
         source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer, proto: StaticString,
-        chunkedBody: Bool, into out: UnsafeMutableRawBufferPointer
+        chunkedBody: Bool, webSocketKey: UnsafeRawBufferPointer? = nil, into out: UnsafeMutableRawBufferPointer
     ) -> Int? {
         guard let methodRange, let target else { return nil }
         var w = ByteWriter(out)
-        w.write(source.slice(methodRange))
+        if webSocketKey == nil { w.write(source.slice(methodRange)) } else { w.write("GET") }
         w.write(byte: ASCII.sp)
         w.write(source.slice(target))
         w.write(" HTTP/1.1\r\nHost: ")
@@ -225,6 +231,11 @@ public struct FieldRequest: Sendable {
         writeForwarded(&w, source: source, clientAddress: clientAddress, proto: proto)
         w.write("\r\n")
         if chunkedBody { w.write("Transfer-Encoding: chunked\r\n") }
+        if let webSocketKey {
+            w.write("Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: ")
+            w.write(webSocketKey)
+            w.write("\r\n")
+        }
         w.write("\r\n")
         return w.result
     }

@@ -7,6 +7,8 @@ struct FramingFields: Sendable {
     private var sawOtherCoding = false
     private(set) var connectionClose = false
     private var connectionKeepAlive = false
+    /// A Connection option "upgrade" was seen: the request may ask to switch protocols (see UpgradeRules).
+    private(set) var connectionUpgrade = false
     /// A Connection option other than "keep-alive" was seen: it may name a field to drop. ("keep-alive"
     /// names the Keep-Alive field, hop-by-hop already, so the common `Connection: keep-alive` costs no walk.)
     private(set) var nominatesFields = false
@@ -107,6 +109,7 @@ struct FramingFields: Sendable {
                 return
             }
             if ASCII.equalsIgnoringCase(p, option, "close") { connectionClose = true }
+            if ASCII.equalsIgnoringCase(p, option, "upgrade") { connectionUpgrade = true }
             nominatesFields = true
         }
     }

@@ -5,10 +5,11 @@ public enum HeadWriter {
     /// then X-Forwarded-For (every received X-Forwarded-For value, then `clientAddress`), X-Forwarded-Proto,
     /// X-Forwarded-Host (when the host is known and not empty), Forwarded (every well-formed received value,
     /// then the proxy's element: see ForwardedField) and, for a chunked body, "Transfer-Encoding: chunked".
-    /// Always HTTP/1.1, whatever the client spoke. Returns bytes written, or nil when `out` is too small.
+    /// Always HTTP/1.1, whatever the client spoke. `upgrade`: the request's Upgrade fields go on, with
+    /// `Connection: upgrade` (see `UpgradeRules`). Returns bytes written, or nil when `out` is too small.
     public static func writeRequest(
         _ head: RequestHead, source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer,
-        proto: StaticString, into out: UnsafeMutableRawBufferPointer
+        proto: StaticString, upgrade: Bool = false, into out: UnsafeMutableRawBufferPointer
     ) -> Int? {
         var w = ByteWriter(out)
         w.write(source.slice(head.methodRange))
@@ -65,8 +66,18 @@ public enum HeadWriter {
         ForwardedField.writeOwnElement(&w, clientAddress: clientAddress, host: head.host.map { source.slice($0) }, proto: proto)
         w.write("\r\n")
         if head.framing == .chunked { w.write("Transfer-Encoding: chunked\r\n") }
+        if upgrade { writeUpgrade(head.headers, source: source, into: &w) }
         w.write("\r\n")
         return w.result
+    }
+
+    /// `Connection: upgrade` and the message's Upgrade field lines (hop-by-hop, so skipped by the field loop).
+    private static func writeUpgrade(_ headers: [HeaderField], source: UnsafeRawBufferPointer, into w: inout ByteWriter) {
+        w.write("Connection: upgrade\r\n")
+        for field in headers where field.wellKnown == .upgrade {
+            w.write(source.slice(ByteRange(lowerBound: field.name.lowerBound, upperBound: field.value.upperBound)))
+            w.write("\r\n")
+        }
     }
 
     /// The client response head: status line as HTTP/1.1 with the upstream's reason, fields that are not hop-by-hop,
@@ -94,6 +105,7 @@ public enum HeadWriter {
         case .none: break
         case .close: w.write("Connection: close\r\n")
         case .keepAlive: w.write("Connection: keep-alive\r\n")
+        case .upgrade: writeUpgrade(head.headers, source: source, into: &w)
         }
         w.write("\r\n")
         return w.result

@@ -18,6 +18,9 @@ public struct RequestHead: Sendable, Equatable, ReusableHead {
     public var keepAlive: Bool
     /// "Expect: 100-continue" on an HTTP/1.1 request (RFC 9110 §10.1.1 says to ignore it in HTTP/1.0).
     public var expectsContinue: Bool
+    /// The request asks to switch to another protocol over this connection (`UpgradeRules.tunnelRequested`):
+    /// its Upgrade fields may be forwarded, and a 101 turns the exchange into a tunnel.
+    public var upgrade: Bool
     /// The first X-Forwarded-For value. Every X-Forwarded-For field stays in `headers` (marked hop-by-hop)
     /// and `HeadWriter` joins them all, in order, before the client address.
     public var forwardedFor: ByteRange?
@@ -37,6 +40,7 @@ public struct RequestHead: Sendable, Equatable, ReusableHead {
         framing = .none
         keepAlive = false
         expectsContinue = false
+        upgrade = false
         forwardedFor = nil
         headers = []
         headLength = 0

@@ -100,5 +100,9 @@ public struct RequestHeadParser: Sendable {
         }
         head.keepAlive = framing.keepAlive(versionMinor: head.versionMinor)
         if framing.nominatesFields { FramingFields.markNominatedFields(&head.headers, in: p) }
+        if framing.connectionUpgrade {
+            head.upgrade = UpgradeRules.tunnelRequested(
+                versionMinor: head.versionMinor, framing: head.framing, headers: head.headers, in: p)
+        }
     }
 }

@@ -125,7 +125,9 @@ public struct DecodedRequestRules: Sendable {
                 // Its form depends on `:method`, which may come later: see `checkTarget`.
                 try RequestRules.targetBytes(value, v)
             case 7 where equal(name, ":method"):
-                _ = try RequestRules.method(value, v)
+                // CONNECT is judged once the head is complete: with `:protocol` it may be an extended
+                // CONNECT the proxy relays (ExtendedConnect), without it the same 501 as over HTTP/1.1.
+                if !equal(value, "CONNECT") { _ = try RequestRules.method(value, v) }
             case 7 where equal(name, ":scheme"):
                 // The request goes on as http or https (X-Forwarded-Proto); absolute-form allows only these too.
                 guard equalIgnoringCase(value, "http") || equalIgnoringCase(value, "https") else {

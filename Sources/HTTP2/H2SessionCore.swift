@@ -65,6 +65,10 @@ public class H2SessionCore {
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: settings.initialWindowSize),
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue), value: settings.maxHeaderListSize),
         ]
+        // A server accepts RFC 8441's extended CONNECT (`:protocol`): WebSockets over HTTP/2.
+        if server {
+            entries.append(nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL.rawValue), value: 1))
+        }
         // A server enforces its stream limit itself (H2Session): nghttp2 would make the stream over
         // the limit a connection error, killing the others; RFC 9113 §5.1.2 wants a stream error.
         if !server {

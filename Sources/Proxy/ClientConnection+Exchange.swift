@@ -35,12 +35,15 @@ extension ClientConnection {
         exchange.shard = decision.shard
         exchange.startedAt = proxy.loop.now
         exchange.bytesFromClient = UInt64(request.headLength)
+        // An h2 arm cannot switch protocols: the upgrade is ignored, as RFC 9110 §7.8 lets a server do.
+        exchange.upgrade = request.upgrade && decision.pool.protocolKind == .http1
 
         // Rewrite the head for the upstream, then drop it from `input`: what follows is body or the next request.
         let out = proxy.loop.buffers.take()
         let written = peerText.withUnsafeBytes { peer in
             HeadWriter.writeRequest(
-                request, source: bytes, clientAddress: peer, proto: transport.isTLS ? "https" : "http", into: out.writable)
+                request, source: bytes, clientAddress: peer, proto: transport.isTLS ? "https" : "http",
+                upgrade: exchange.upgrade, into: out.writable)
         }
         guard let written else {
             proxy.loop.buffers.give(out)
@@ -273,8 +276,8 @@ extension ClientConnection {
         output = out
         if exchange.response.status < 200 {
             if exchange.response.status == 101 {
-                // We never forward Upgrade, so a switch of protocols is a broken upstream.
-                failUpstream(exchange, .invalidResponse)
+                // A switch nobody asked for (no Upgrade went upstream) is a broken upstream.
+                if exchange.upgrade { switchToTunnel(exchange, buffer, into: out) } else { failUpstream(exchange, .invalidResponse) }
                 return false
             }
             // Interim responses (100 Continue, 103 Early Hints) are relayed and the final head is

@@ -18,6 +18,8 @@ final class ClientConnection: UpstreamOwner {
         /// Reading a request body into `input` before choosing an upstream (`limits.requestBuffer`).
         case bufferingBody(H1Exchange.Handle)
         case exchanging(H1Exchange.Handle)
+        /// The upstream answered an upgrade with 101: bytes go both ways until both sides end (ClientConnection+Tunnel.swift).
+        case tunneling(H1Exchange.Handle)
         /// Sending a final response of our own (an error) before closing.
         case closing
         /// Our side is shut; what the client still sends (the rest of a body we refused) is read
@@ -110,6 +112,7 @@ final class ClientConnection: UpstreamOwner {
             case .awaitingHead(let firstRequest, let headTimed):
                 progressed = stepAwaitingHead(firstRequest: firstRequest, headTimed: headTimed)
             case .bufferingBody(let handle), .exchanging(let handle): progressed = handle.borrow { driveExchange($0) }
+            case .tunneling(let handle): progressed = handle.borrow { stepTunnel($0) }
             case .closing: progressed = stepClosing()
             case .lingering: progressed = stepLingering()
             case .closed: return
@@ -161,6 +164,8 @@ final class ClientConnection: UpstreamOwner {
         case .exchanging, .closing, .bufferingBody:
             // The client stopped reading what we send it.
             close()
+        case .tunneling(let handle):
+            tunnelDeadlinePassed(handle.object)
         case .lingering:
             // The linger time is over: whatever the client still sends meets a closed socket.
             close()
@@ -393,6 +398,9 @@ final class ClientConnection: UpstreamOwner {
     private func releaseExchangeInFlight() {
         switch state {
         case .bufferingBody(let handle), .exchanging(let handle): releaseExchange(handle.object, reuseUpstream: false)
+        case .tunneling(let handle):
+            endTunnel(handle.object)
+            releaseExchange(handle.object, reuseUpstream: false)
         default: break
         }
     }
@@ -443,7 +451,8 @@ final class ClientConnection: UpstreamOwner {
         if case .exchanging(let handle) = state { handle.object.markIfSlow(now: now, threshold: threshold) }
     }
 
-    /// The loop drains: an idle connection closes now, a busy one after its current response.
+    /// The loop drains: an idle connection closes now, a busy one after its current response. A tunnel
+    /// is not idle: it runs on until it ends or the drain deadline closes whatever is still open.
     func drainRequested() {
         switch state {
         case .handshaking:
@@ -452,7 +461,7 @@ final class ClientConnection: UpstreamOwner {
             close()
         case .awaitingHead, .bufferingBody, .exchanging:
             closeAfterResponse = true
-        case .closing, .lingering, .closed:
+        case .tunneling, .closing, .lingering, .closed:
             break
         }
     }

@@ -54,6 +54,11 @@ final class H1Exchange {
     var requestBodyWindow: RequestBodyWindow?
     /// The head and the whole body went to the upstream.
     var requestComplete = false
+    /// The request's Upgrade went to the upstream (`UpgradeRules`, an HTTP/1.1 arm): a 101 opens a tunnel.
+    var upgrade = false
+    /// The tunnel after a 101 (read only in `.tunneling`), and the arm's metrics it counts on until it ends.
+    var tunnel = TunnelFlow(now: 0)
+    var tunnelShard: ArmShard?
 
     /// Response bytes from the upstream (head, then body in transit).
     var fromUpstream: ByteBuffer?
@@ -88,6 +93,7 @@ final class H1Exchange {
         requestBodyRead = 0
         requestBodyWindow = nil
         requestComplete = false
+        upgrade = false
         responseStarted = false
     }
 

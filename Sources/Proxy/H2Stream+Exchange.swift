@@ -2,6 +2,7 @@
 import EventLoop
 import HTTP
 import HTTP2
+import Telemetry
 
 /// The data of one exchange with an HTTP/1.1 upstream, used while the stream's exchange is
 /// `.relayingHTTP1`. Reused by the stream object's streams: `start` sets every field for the next
@@ -22,6 +23,14 @@ final class H2HTTP1Relay {
     var pending = 0
     /// The session asked for DATA and got `.deferred`: resume it when bytes arrive.
     var deferred = false
+    /// An extended CONNECT's WebSocket (H2Stream+Tunnel.swift): how far it got, the key sent upstream
+    /// (base64, 24 bytes, inline), and once tunnelling, the arm it counts on and since when.
+    var tunnel = H2TunnelPhase.none
+    var webSocketKey = WebSocketKey()
+    var tunnelShard: ArmShard?
+    var tunnelOpenedAt: UInt64 = 0
+    /// The client's END_STREAM was passed on to the upstream as a shutdown of its write side.
+    var upstreamWriteShut = false
 
     init(maxHeaderBytes: Int, maxHeaderCount: Int) {
         parser = ResponseHeadParser(maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
@@ -42,6 +51,8 @@ final class H2HTTP1Relay {
         body = .none
         pending = 0
         deferred = false
+        tunnel = .none
+        upstreamWriteShut = false
     }
 
     /// The exchange ended (the upstream connection was released by the stream): buffers back to `pool`.
@@ -56,12 +67,14 @@ extension H2Stream {
     // MARK: start
 
     /// Writes the request as HTTP/1.1 and binds an upstream connection of `pool` (idle or fresh).
-    func startHTTP1Exchange(pool: UpstreamPool, source: UnsafeRawBufferPointer) {
+    /// `webSocketKey`: an extended CONNECT's WebSocket, sent as the HTTP/1.1 handshake (H2Stream+Tunnel.swift).
+    func startHTTP1Exchange(pool: UpstreamPool, source: UnsafeRawBufferPointer, webSocketKey: WebSocketKey? = nil) {
         request.progress.chunkedBody = !request.progress.ended && !request.fields.hasContentLength
         let out = proxy.loop.buffers.take()
         let connection = self.connection  // once: each read of the unowned(unsafe) property is a retain
         let written = connection.peerText.withUnsafeBytes { peer in
-            request.writeHTTP1(source: source, clientAddress: peer, proto: connection.isTLS ? "https" : "http", into: out.writable)
+            if let webSocketKey { return writeWebSocketHandshake(webSocketKey, source: source, clientAddress: peer, into: out) }
+            return request.writeHTTP1(source: source, clientAddress: peer, proto: connection.isTLS ? "https" : "http", into: out.writable)
         }
         guard let written else {
             proxy.loop.buffers.give(out)
@@ -70,10 +83,15 @@ extension H2Stream {
         }
         out.commit(written)
         proxy.loop.buffers.give(from: &request.scratch)
-        bind(startRelayingHTTP1(headOut: out, length: written), pool: pool, reuse: true)
+        let relay = startRelayingHTTP1(headOut: out, length: written)
+        if let webSocketKey {
+            relay.tunnel = .awaitingSwitch
+            relay.webSocketKey = webSocketKey
+        }
+        bind(relay, pool: pool, reuse: true)
     }
 
-    private func bind(_ relay: H2HTTP1Relay, pool: UpstreamPool, reuse: Bool) {
+    func bind(_ relay: H2HTTP1Relay, pool: UpstreamPool, reuse: Bool) {
         switch proxy.bindUpstream(pool: pool, reuse: reuse, owner: self) {
         case .success(let up): relay.upstream = up
         case .failure(let failure):
@@ -108,6 +126,7 @@ extension H2Stream {
         }
         pumpRequest(relay, up)
         guard relay.upstream === up, !finished else { return }
+        if relay.tunnel == .open { passOnClientEnd(relay, up) }
         if !relay.headSubmitted {
             readResponseHead(relay, up)
         } else if relay.deferred {
@@ -139,7 +158,7 @@ extension H2Stream {
                         request.body.consumeFront(fromBody, pool: proxy.loop.buffers)
                         session.consume(stream: id, request.acknowledge(fromBody))
                     }
-                    proxy.responseDeadlines.arm(up, now: proxy.loop.now)
+                    armUpstreamDeadline(relay, up)
                     if n < head.count + chunk.count {
                         up.writable = false
                         return
@@ -161,7 +180,12 @@ extension H2Stream {
                 case .complete:
                     if relay.response.status < 200 {
                         if relay.response.status == 101 {
-                            failUpstream(relay, .invalidResponse)
+                            // Only the switch a WebSocket asked for; any other is a broken upstream.
+                            if relay.tunnel == .awaitingSwitch {
+                                switchToTunnel(relay, buffer)
+                            } else {
+                                failUpstream(relay, .invalidResponse)
+                            }
                             return
                         }
                         buffer.consume(relay.response.headLength)
@@ -212,28 +236,42 @@ extension H2Stream {
 
     /// The upstream's head as an HTTP/2 response: lower-case names, no connection-specific fields.
     private func submitHead(_ relay: H2HTTP1Relay, _ buffer: ByteBuffer) {
+        addResponseFields(relay, buffer)
+        relay.body = BodyProgress(relay.response.framing)
+        let hasBody: Bool
+        if case .none = relay.body { hasBody = false } else { hasBody = true }
+        guard submitResponseHead(relay, buffer, status: relay.response.status, hasBody: hasBody) else { return }
+        if !hasBody { responseCompleted(relay) }
+    }
+
+    /// Submits the fields added so far as the response head with `status`, and takes the upstream's
+    /// head out of `buffer`; false when the session refused it (the upstream then failed).
+    func submitResponseHead(_ relay: H2HTTP1Relay, _ buffer: ByteBuffer, status: Int, hasBody: Bool) -> Bool {
+        do {
+            try session.submitResponse(stream: id, status: status, hasBody: hasBody)
+        } catch {
+            failUpstream(relay, .invalidResponse)
+            return false
+        }
+        bytesToClient &+= UInt64(relay.response.headLength)
+        buffer.consume(relay.response.headLength)
+        relay.headSubmitted = true
+        relay.pending = 0
+        return true
+    }
+
+    /// The upstream head's end-to-end fields, added to the session for the next submit. `skip`: one
+    /// more field left out (matched on its lower-cased name).
+    func addResponseFields(_ relay: H2HTTP1Relay, _ buffer: ByteBuffer, skip: StaticString? = nil) {
         let bytes = buffer.readable
         let head = buffer.base + buffer.readerIndex
         let session = self.session  // once: every read of the unowned(unsafe) property is a retain
         for field in relay.response.headers where !field.isHopByHop {
             // HTTP/2 field names are lower-case (RFC 9113 §8.2.1); the buffer is ours to rewrite.
             ASCII.lowercase(head + field.name.lowerBound, count: field.name.count)
+            if let skip, fieldNameIs(bytes.slice(field.name), skip) { continue }
             session.addField(name: bytes.slice(field.name), value: bytes.slice(field.value))
         }
-        relay.body = BodyProgress(relay.response.framing)
-        let hasBody: Bool
-        if case .none = relay.body { hasBody = false } else { hasBody = true }
-        do {
-            try session.submitResponse(stream: id, status: relay.response.status, hasBody: hasBody)
-        } catch {
-            failUpstream(relay, .invalidResponse)
-            return
-        }
-        bytesToClient &+= UInt64(relay.response.headLength)
-        buffer.consume(relay.response.headLength)
-        relay.headSubmitted = true
-        relay.pending = 0
-        if !hasBody { responseCompleted(relay) }
     }
 
     // MARK: response body
@@ -318,7 +356,7 @@ extension H2Stream {
             case .value(let n):
                 from.commit(n)
                 if n < space && !up.hungUp { up.readable = false }
-                proxy.responseDeadlines.arm(up, now: proxy.loop.now)
+                armUpstreamDeadline(relay, up)
                 return .more
             }
         } catch {
@@ -338,12 +376,16 @@ extension H2Stream {
     private func responseCompleted(_ relay: H2HTTP1Relay) {
         recordOutcome(status: relay.response.status, failure: nil)
         guard let up = relay.upstream else { return }
-        up.pool.recordResponse(status: relay.response.status, now: proxy.loop.now)
-        let reusable = UpstreamReuse(
-            responseKeepAlive: relay.response.keepAlive, requestComplete: request.progress.complete,
-            upstreamHungUp: up.hungUp, unreadResponseBytes: !(relay.fromUpstream?.isEmpty ?? true),
-            closeDelimited: relay.body.isUntilClose
-        ).allowed
+        // A tunnel's switch was recorded at its 101, and its connection is never reused.
+        let tunnelled = relay.tunnel == .open
+        if !tunnelled { up.pool.recordResponse(status: relay.response.status, now: proxy.loop.now) }
+        let reusable =
+            !tunnelled
+            && UpstreamReuse(
+                responseKeepAlive: relay.response.keepAlive, requestComplete: request.progress.complete,
+                upstreamHungUp: up.hungUp, unreadResponseBytes: !(relay.fromUpstream?.isEmpty ?? true),
+                closeDelimited: relay.body.isUntilClose
+            ).allowed
         // Answered before the whole body was sent: the upstream is done with it, the rest is dropped.
         if !request.progress.complete { dropRequestBody() }
         endExchange(reuseUpstream: reusable)
@@ -381,10 +423,15 @@ extension H2Stream {
 
     func exchangeDeadlinePassed() {
         guard let relay = relayingHTTP1, let up = relay.upstream, !finished else { return }
+        if relay.tunnel == .open {
+            tunnelIdled()
+            return
+        }
         // Once the head went out, body bytes are read only when the session asks for them; if it has
         // not asked (`deferred` false), the client's window is what holds them up.
+        // A WebSocket's client sends nothing before its 200: the wait for the 101 is the upstream's.
         let awaitingClientBody =
-            !request.progress.complete && !request.progress.ended && request.body.isEmpty
+            relay.tunnel == .none && !request.progress.complete && !request.progress.ended && request.body.isEmpty
             && (relay.headOut?.isEmpty ?? true)
         let blockedOnClient = relay.headSubmitted && (!relay.deferred || !(relay.fromUpstream?.isEmpty ?? true))
         let silence = UpstreamSilence.judge(

@@ -145,11 +145,25 @@ final class H2Stream: UpstreamOwner {
                 request.progress.headProblem = error
             }
         }
+        var webSocket = false
+        if request.fields.method == .connect || request.fields.connectProtocol != nil {
+            switch ExtendedConnect.decide(
+                method: request.fields.method, connectProtocol: request.fields.connectProtocol.map { source.slice($0) })
+            {
+            case .webSocket: webSocket = true
+            case .refused(let error): request.progress.headProblem = request.progress.headProblem ?? error
+            case .ordinary: break
+            }
+        }
         if let problem = request.progress.headProblem {
             respond(status: problem.status, message: problem.reason)
             return
         }
         snapshot = proxy.snapshot
+        if webSocket && webSocketRouteSpeaksHTTP2(source) {
+            respond(status: ProxyFailure.webSocketNeedsHTTP1.status, message: ProxyFailure.webSocketNeedsHTTP1.message)
+            return
+        }
         let decision: RouteDecision
         switch request.withView(source: source, { proxy.route($0, client: .http2) }) {
         case .refused(let failure):
@@ -159,7 +173,9 @@ final class H2Stream: UpstreamOwner {
             decision = routed
         }
         outcome = H2PendingOutcome(shard: decision.shard, startedAt: proxy.loop.now)
-        if decision.pool.protocolKind == .h2 {
+        if webSocket {
+            startWebSocketExchange(pool: decision.pool, source: source)
+        } else if decision.pool.protocolKind == .h2 {
             startHTTP2Exchange(pool: decision.pool, source: source)
         } else {
             startHTTP1Exchange(pool: decision.pool, source: source)
@@ -187,6 +203,7 @@ final class H2Stream: UpstreamOwner {
         switch exchange {
         case .relayingHTTP1:
             exchange = .ended
+            if http1Relay.tunnelShard != nil { endTunnel(http1Relay) }
             if let up = http1Relay.upstream { proxy.release(up, reusable: reuseUpstream) }
             http1Relay.release(pool: proxy.loop.buffers)
         case .relayingHTTP2:
@@ -206,7 +223,9 @@ final class H2Stream: UpstreamOwner {
     /// way, may rightly send nothing for a long time.
     var roleAwaitsClientBody: Bool {
         switch exchange {
-        case .relayingHTTP1: return (http1Relay.upstream?.connected ?? true) && (http1Relay.headOut?.isEmpty ?? true)
+        // A WebSocket's client may rightly send nothing for long: `timeouts.tunnel` watches it instead.
+        case .relayingHTTP1:
+            return http1Relay.tunnel == .none && (http1Relay.upstream?.connected ?? true) && (http1Relay.headOut?.isEmpty ?? true)
         case .relayingHTTP2: return !(http2Relay.headDelivered && http2Relay.fields.isGRPC)
         case .receivingHead, .answering, .ended: return true
         }

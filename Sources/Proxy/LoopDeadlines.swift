@@ -6,7 +6,7 @@ import EventLoop
 /// alike share theirs; a reload's new timeouts get new lists, and those no timeout uses any more are
 /// retired (dropped by the loop once their last deadline is gone).
 struct LoopDeadlines {
-    private(set) var header, handshake, idle, requestBody, connect, response, upstreamIdle: DeadlineList
+    private(set) var header, handshake, idle, requestBody, connect, response, upstreamIdle, tunnel: DeadlineList
     /// A listener paused by a descriptor shortage or a connection limit looks again after 100 ms.
     let listenerBackoff: DeadlineList
     /// How long a connection closed after an error response of ours keeps draining the client's bytes.
@@ -22,6 +22,7 @@ struct LoopDeadlines {
         connect = loop.deadlineList(for: timeouts.upstreamConnect)
         response = loop.deadlineList(for: timeouts.upstreamResponse)
         upstreamIdle = loop.deadlineList(for: timeouts.upstreamIdle)
+        tunnel = loop.deadlineList(for: timeouts.tunnel)
         listenerBackoff = loop.deadlineList(for: .milliseconds(100))
         linger = loop.deadlineList(for: .seconds(2))
         sweep = loop.deadlineList(for: .milliseconds(100))
@@ -33,7 +34,7 @@ struct LoopDeadlines {
     mutating func install(_ timeouts: TimeoutsConfig, on loop: EventLoop) {
         self = LoopDeadlines(timeouts, on: loop)
         loop.retireDeadlineLists(except: [
-            header, handshake, idle, requestBody, connect, response, upstreamIdle,
+            header, handshake, idle, requestBody, connect, response, upstreamIdle, tunnel,
             listenerBackoff, linger, sweep,
         ])
     }

@@ -35,6 +35,8 @@ public final class ProxyLoop {
     @inline(__always) var connectDeadlines: DeadlineList { deadlines.connect }
     @inline(__always) var responseDeadlines: DeadlineList { deadlines.response }
     @inline(__always) var upstreamIdleDeadlines: DeadlineList { deadlines.upstreamIdle }
+    /// `timeouts.tunnel`: armed once per tunnel and re-armed only when it passes (see `TunnelFlow.idleCheck`).
+    @inline(__always) var tunnelDeadlines: DeadlineList { deadlines.tunnel }
     @inline(__always) var listenerBackoff: DeadlineList { deadlines.listenerBackoff }
     @inline(__always) var lingerDeadlines: DeadlineList { deadlines.linger }
     /// Ticks every 100 ms while a route is managed: `sweepSlowInFlight`.

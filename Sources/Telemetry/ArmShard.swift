@@ -31,7 +31,12 @@ public final class ArmShard: Sendable {
     static let retryCell = 7
     /// Times an endpoint of the arm was ejected (`outlierDetection` of the route).
     static let ejectionCell = 8
-    static let scalarCount = 9
+    /// Tunnels open (a gauge: +1 at the 101, -1 when the tunnel ends).
+    static let tunnelsActiveCell = 9
+    /// Tunnels ended, and the sum of their lives in nanoseconds (from the 101 to the end).
+    static let tunnelsEndedCell = 10
+    static let tunnelDurationSumCell = 11
+    static let scalarCount = 12
 
     /// Status counters: `status - 100` for 100...599, then one slot for anything else.
     static let statusSlots = 501
@@ -39,7 +44,7 @@ public final class ArmShard: Sendable {
 
     /// Keeps the previous heap neighbour off the first cache line of the cells.
     private let leadingPad: InlineArray<8, UInt64>
-    let scalars: InlineArray<9, Atomic<UInt64>>
+    let scalars: InlineArray<12, Atomic<UInt64>>
     let failures: InlineArray<10, Atomic<UInt64>>
     let statuses: InlineArray<501, Atomic<UInt64>>
     let buckets: InlineArray<1652, Atomic<UInt64>>
@@ -128,6 +133,18 @@ public final class ArmShard: Sendable {
         Self.add(scalars[Self.retriedFailureCell], 1)
     }
 
+    /// An exchange of the arm became a tunnel (its outcome, the 101, is recorded as a response).
+    public func tunnelOpened() {
+        Self.add(scalars[Self.tunnelsActiveCell], 1)
+    }
+
+    /// A tunnel opened by `tunnelOpened` ended after `durationNanoseconds`.
+    public func tunnelClosed(durationNanoseconds: UInt64) {
+        Self.add(scalars[Self.tunnelDurationSumCell], durationNanoseconds)
+        Self.add(scalars[Self.tunnelsEndedCell], 1)
+        Self.add(scalars[Self.tunnelsActiveCell], 0 &- 1)
+    }
+
     /// An endpoint of the arm was ejected on this loop.
     public func recordEjection() {
         Self.add(scalars[Self.ejectionCell], 1)
@@ -186,7 +203,10 @@ struct ShardSum {
             slowMarkedAnswered: scalars[ArmShard.slowMarkedAnsweredCell],
             retriedFailures: scalars[ArmShard.retriedFailureCell],
             retries: scalars[ArmShard.retryCell],
-            ejections: scalars[ArmShard.ejectionCell]
+            ejections: scalars[ArmShard.ejectionCell],
+            tunnelsActive: Int64(bitPattern: scalars[ArmShard.tunnelsActiveCell]),
+            tunnelsEnded: scalars[ArmShard.tunnelsEndedCell],
+            tunnelDurationNanoseconds: scalars[ArmShard.tunnelDurationSumCell]
         )
     }
 }

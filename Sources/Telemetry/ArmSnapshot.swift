@@ -30,12 +30,18 @@ public struct ArmSnapshot: Sendable, Equatable {
     public var retries: UInt64
     /// Ejections of the arm's endpoints (each loop ejects on its own).
     public var ejections: UInt64
+    /// Tunnels open now (Upgrade, extended CONNECT; a gauge: deltas keep the current value).
+    public var tunnelsActive: Int64
+    /// Tunnels ended, and the sum of their lives from the 101 to the end.
+    public var tunnelsEnded: UInt64
+    public var tunnelDurationNanoseconds: UInt64
 
     public init(
         requestsByStatus: [Int: UInt64] = [:], otherStatusRequests: UInt64 = 0, failures: [FailureKind: UInt64] = [:],
         bytesFromClient: UInt64 = 0, bytesToClient: UInt64 = 0, inFlight: Int64 = 0,
         histogram: HistogramSnapshot = HistogramSnapshot(), slowInFlight: UInt64 = 0, slowMarkedAnswered: UInt64 = 0,
-        retriedFailures: UInt64 = 0, retries: UInt64 = 0, ejections: UInt64 = 0
+        retriedFailures: UInt64 = 0, retries: UInt64 = 0, ejections: UInt64 = 0,
+        tunnelsActive: Int64 = 0, tunnelsEnded: UInt64 = 0, tunnelDurationNanoseconds: UInt64 = 0
     ) {
         self.requestsByStatus = requestsByStatus.filter { $0.value != 0 }
         self.otherStatusRequests = otherStatusRequests
@@ -49,6 +55,9 @@ public struct ArmSnapshot: Sendable, Equatable {
         self.retriedFailures = retriedFailures
         self.retries = retries
         self.ejections = ejections
+        self.tunnelsActive = tunnelsActive
+        self.tunnelsEnded = tunnelsEnded
+        self.tunnelDurationNanoseconds = tunnelDurationNanoseconds
     }
 
     /// All responses, whatever their status.
@@ -92,7 +101,10 @@ public struct ArmSnapshot: Sendable, Equatable {
             slowMarkedAnswered: Self.difference(slowMarkedAnswered, earlier.slowMarkedAnswered),
             retriedFailures: Self.difference(retriedFailures, earlier.retriedFailures),
             retries: Self.difference(retries, earlier.retries),
-            ejections: Self.difference(ejections, earlier.ejections)
+            ejections: Self.difference(ejections, earlier.ejections),
+            tunnelsActive: tunnelsActive,
+            tunnelsEnded: Self.difference(tunnelsEnded, earlier.tunnelsEnded),
+            tunnelDurationNanoseconds: Self.difference(tunnelDurationNanoseconds, earlier.tunnelDurationNanoseconds)
         )
     }
 

@@ -111,4 +111,17 @@ public func renderRouteMetrics(_ snapshot: MetricsSnapshot, into writer: inout P
     for (labels, arm) in series {
         writer.sample("canarygate_requests_in_flight", labels, arm.inFlight)
     }
+    renderTunnelMetrics(series, into: &writer)
+}
+
+/// The tunnels (Upgrade, extended CONNECT) of each route and arm: open now, and how long the ended ones lived.
+private func renderTunnelMetrics(_ series: [(labels: [(String, String)], arm: ArmSnapshot)], into writer: inout PrometheusWriter) {
+    writer.family("canarygate_tunnels_active", type: .gauge, help: "Tunnels open (after a 101 or an extended CONNECT's 200).")
+    for (labels, arm) in series { writer.sample("canarygate_tunnels_active", labels, arm.tunnelsActive) }
+    let duration = "canarygate_tunnel_duration_seconds"
+    writer.family(duration, type: .summary, help: "Lives of the tunnels that ended, from the switch of protocols to the close.")
+    for (labels, arm) in series {
+        writer.sample(duration + "_sum", labels, nanosecondsAsSeconds: arm.tunnelDurationNanoseconds)
+        writer.sample(duration + "_count", labels, arm.tunnelsEnded)
+    }
 }

@@ -16,7 +16,8 @@ private struct Pair: CustomStringConvertible, Sendable {
         "\(method) \(target) HTTP/1.1\r\nHost: \(host)\r\n" + fields.map { "\($0.0): \($0.1)\r\n" }.joined() + "\r\n"
     }
 
-    /// Like the HTTP/2 stream: each field checked, then the target's form once the head ended.
+    /// Like the HTTP/2 stream: each field checked, then the target's form and (CONNECT) the extended
+    /// CONNECT rules once the head ended.
     func decodedVerdict() -> HTTPParseError? {
         var rules = DecodedRequestRules()
         let all = [(":method", method), (":scheme", "http"), (":authority", host), (":path", target)] + fields
@@ -24,9 +25,12 @@ private struct Pair: CustomStringConvertible, Sendable {
             if let error = check(&rules, name, value) { return error }
         }
         let method = Array(method.utf8).withUnsafeBytes { HTTPMethod($0, ByteRange(lowerBound: 0, upperBound: $0.count)) }
-        return Array(target.utf8).withUnsafeBytes { t -> HTTPParseError? in
+        let targetError = Array(target.utf8).withUnsafeBytes { t -> HTTPParseError? in
             do throws(HTTPParseError) { try rules.checkTarget(path: t, method: method); return nil } catch { return error }
         }
+        if let targetError { return targetError }
+        if case .refused(let error) = ExtendedConnect.decide(method: method, connectProtocol: nil) { return error }
+        return nil
     }
 }
 

@@ -163,6 +163,16 @@ import Telemetry
             # TYPE canarygate_requests_in_flight gauge
             canarygate_requests_in_flight{route="checkout \"v2\"",arm="primary"} 1
             canarygate_requests_in_flight{route="checkout \"v2\"",arm="canary"} 0
+            # HELP canarygate_tunnels_active Tunnels open (after a 101 or an extended CONNECT's 200).
+            # TYPE canarygate_tunnels_active gauge
+            canarygate_tunnels_active{route="checkout \"v2\"",arm="primary"} 0
+            canarygate_tunnels_active{route="checkout \"v2\"",arm="canary"} 0
+            # HELP canarygate_tunnel_duration_seconds Lives of the tunnels that ended, from the switch of protocols to the close.
+            # TYPE canarygate_tunnel_duration_seconds summary
+            canarygate_tunnel_duration_seconds_sum{route="checkout \"v2\"",arm="primary"} 0
+            canarygate_tunnel_duration_seconds_count{route="checkout \"v2\"",arm="primary"} 0
+            canarygate_tunnel_duration_seconds_sum{route="checkout \"v2\"",arm="canary"} 0
+            canarygate_tunnel_duration_seconds_count{route="checkout \"v2\"",arm="canary"} 0
 
             """#
         #expect(writer.text == expected)
