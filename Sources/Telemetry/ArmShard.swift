@@ -43,6 +43,10 @@ public final class ArmShard: Sendable {
     let failures: InlineArray<10, Atomic<UInt64>>
     let statuses: InlineArray<501, Atomic<UInt64>>
     let buckets: InlineArray<1652, Atomic<UInt64>>
+    /// A canary's mirrored requests by `MirrorResult`, then mismatches by `MirrorMismatch`, then the
+    /// mismatched mirrors (`mirrorMismatchedCell`); written only by mirrors, so untouched on a route without.
+    let mirror: InlineArray<9, Atomic<UInt64>>
+    static let mirrorMismatchedCell = 8
     /// Keeps the next heap neighbour off the last cache line of the cells.
     private let trailingPad: InlineArray<8, UInt64>
 
@@ -52,12 +56,14 @@ public final class ArmShard: Sendable {
         failures = InlineArray { _ in Atomic(0) }
         statuses = InlineArray { _ in Atomic(0) }
         buckets = InlineArray { _ in Atomic(0) }
+        mirror = InlineArray { _ in Atomic(0) }
         trailingPad = .init(repeating: 0)
         // The inline sizes are literals (type-level integers); tie them to the schemes they serve.
         precondition(buckets.count == LatencyBuckets.bucketCount)
         precondition(failures.count == FailureKind.allCases.count)
         precondition(statuses.count == Self.statusSlots)
         precondition(scalars.count == Self.scalarCount)
+        precondition(mirror.count == MirrorResult.allCases.count + MirrorMismatch.allCases.count + 1)
     }
 
     /// Single-writer increment: see the type's comment for why this is not `wrappingAdd`.
@@ -133,6 +139,20 @@ public final class ArmShard: Sendable {
         Self.add(scalars[Self.ejectionCell], 1)
     }
 
+    /// A request chosen for mirroring ended with `result`.
+    public func recordMirror(_ result: MirrorResult) {
+        Self.add(mirror[result.rawValue], 1)
+    }
+
+    /// A completed mirror's differences from the primary's response (none: nothing is counted). Call
+    /// it before `recordMirror(.completed)`, so that a reader never sees more mismatched than completed.
+    public func recordMirrorMismatches(status: Bool, body: Bool, latency: Bool) {
+        if status { Self.add(mirror[MirrorMismatch.status.cell], 1) }
+        if body { Self.add(mirror[MirrorMismatch.body.cell], 1) }
+        if latency { Self.add(mirror[MirrorMismatch.latency.cell], 1) }
+        if status || body || latency { Self.add(mirror[Self.mirrorMismatchedCell], 1) }
+    }
+
     /// This shard's counters alone (the registry sums shards without building one per loop).
     public func snapshot() -> ArmSnapshot {
         var sum = ShardSum()
@@ -147,6 +167,7 @@ struct ShardSum {
     var failures = [UInt64](repeating: 0, count: FailureKind.allCases.count)
     var statuses = [UInt64](repeating: 0, count: ArmShard.statusSlots)
     var buckets = [UInt64](repeating: 0, count: LatencyBuckets.bucketCount)
+    var mirror = [UInt64](repeating: 0, count: ArmShard.mirrorMismatchedCell + 1)
 
     /// Adds a shard's current values. Each cell only grows (in-flight aside), so a later sum of the
     /// same shards is at least this one cell by cell.
@@ -163,6 +184,7 @@ struct ShardSum {
         for i in statuses.indices { statuses[i] &+= shard.statuses[i].load(ordering: .relaxed) }
         for i in failures.indices { failures[i] &+= shard.failures[i].load(ordering: .relaxed) }
         for i in scalars.indices { scalars[i] &+= shard.scalars[i].load(ordering: .relaxed) }
+        for i in mirror.indices { mirror[i] &+= shard.mirror[i].load(ordering: .relaxed) }
     }
 
     func snapshot() -> ArmSnapshot {
@@ -186,7 +208,11 @@ struct ShardSum {
             slowMarkedAnswered: scalars[ArmShard.slowMarkedAnsweredCell],
             retriedFailures: scalars[ArmShard.retriedFailureCell],
             retries: scalars[ArmShard.retryCell],
-            ejections: scalars[ArmShard.ejectionCell]
+            ejections: scalars[ArmShard.ejectionCell],
+            mirror: MirrorCounts(
+                results: Array(mirror[0..<MirrorResult.allCases.count]),
+                mismatches: Array(mirror[MirrorResult.allCases.count..<ArmShard.mirrorMismatchedCell]),
+                mismatched: mirror[ArmShard.mirrorMismatchedCell])
         )
     }
 }

@@ -30,12 +30,14 @@ public struct ArmSnapshot: Sendable, Equatable {
     public var retries: UInt64
     /// Ejections of the arm's endpoints (each loop ejects on its own).
     public var ejections: UInt64
+    /// Mirrored requests and their mismatches (a canary's; see MirrorCounts.swift).
+    public var mirror: MirrorCounts
 
     public init(
         requestsByStatus: [Int: UInt64] = [:], otherStatusRequests: UInt64 = 0, failures: [FailureKind: UInt64] = [:],
         bytesFromClient: UInt64 = 0, bytesToClient: UInt64 = 0, inFlight: Int64 = 0,
         histogram: HistogramSnapshot = HistogramSnapshot(), slowInFlight: UInt64 = 0, slowMarkedAnswered: UInt64 = 0,
-        retriedFailures: UInt64 = 0, retries: UInt64 = 0, ejections: UInt64 = 0
+        retriedFailures: UInt64 = 0, retries: UInt64 = 0, ejections: UInt64 = 0, mirror: MirrorCounts = MirrorCounts()
     ) {
         self.requestsByStatus = requestsByStatus.filter { $0.value != 0 }
         self.otherStatusRequests = otherStatusRequests
@@ -49,6 +51,7 @@ public struct ArmSnapshot: Sendable, Equatable {
         self.retriedFailures = retriedFailures
         self.retries = retries
         self.ejections = ejections
+        self.mirror = mirror
     }
 
     /// All responses, whatever their status.
@@ -92,7 +95,8 @@ public struct ArmSnapshot: Sendable, Equatable {
             slowMarkedAnswered: Self.difference(slowMarkedAnswered, earlier.slowMarkedAnswered),
             retriedFailures: Self.difference(retriedFailures, earlier.retriedFailures),
             retries: Self.difference(retries, earlier.retries),
-            ejections: Self.difference(ejections, earlier.ejections)
+            ejections: Self.difference(ejections, earlier.ejections),
+            mirror: mirror.delta(since: earlier.mirror)
         )
     }
 
