@@ -54,6 +54,8 @@ final class H1Exchange {
     var requestBodyWindow: RequestBodyWindow?
     /// The head and the whole body went to the upstream.
     var requestComplete = false
+    /// The request's copy to the canary, tapped with the primary's response; nil when not mirrored.
+    var mirror: MirrorSlot?
 
     /// Response bytes from the upstream (head, then body in transit).
     var fromUpstream: ByteBuffer?
