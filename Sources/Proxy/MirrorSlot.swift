@@ -267,8 +267,7 @@ final class MirrorSlot: UpstreamOwner {
         lane?.giveBack(self)
     }
 
-    /// Both responses are in: their differences and a completed mirror are counted (differences first,
-    /// so a reader never sees more mismatched mirrors than completed ones).
+    /// Both responses are in: a completed mirror is counted with its differences.
     private func compare() {
         guard let lane else { return }
         parser.reset()
@@ -286,7 +285,6 @@ final class MirrorSlot: UpstreamOwner {
                         latencyNanoseconds: canaryLatency))
             }
         }
-        lane.shard.recordMirrorMismatches(status: differences.status, body: differences.body, latency: differences.latency)
-        lane.shard.recordMirror(.completed)
+        lane.shard.recordMirrorCompleted(status: differences.status, body: differences.body, latency: differences.latency)
     }
 }

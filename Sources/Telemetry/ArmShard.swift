@@ -139,14 +139,16 @@ public final class ArmShard: Sendable {
         Self.add(scalars[Self.ejectionCell], 1)
     }
 
-    /// A request chosen for mirroring ended with `result`.
+    /// A request chosen for mirroring ended with `result` (a completed one: `recordMirrorCompleted`).
     public func recordMirror(_ result: MirrorResult) {
         Self.add(mirror[result.rawValue], 1)
     }
 
-    /// A completed mirror's differences from the primary's response (none: nothing is counted). Call
-    /// it before `recordMirror(.completed)`, so that a reader never sees more mismatched than completed.
-    public func recordMirrorMismatches(status: Bool, body: Bool, latency: Bool) {
+    /// A mirror completed, with its differences from the primary's response (none: only the completion).
+    /// The completion is stored first and the reader loads the mirror cells last to first (`ShardSum.add`),
+    /// so a view never holds more mismatched mirrors than completed ones.
+    public func recordMirrorCompleted(status: Bool, body: Bool, latency: Bool) {
+        Self.add(mirror[MirrorResult.completed.rawValue], 1)
         if status { Self.add(mirror[MirrorMismatch.status.cell], 1) }
         if body { Self.add(mirror[MirrorMismatch.body.cell], 1) }
         if latency { Self.add(mirror[MirrorMismatch.latency.cell], 1) }
@@ -184,7 +186,8 @@ struct ShardSum {
         for i in statuses.indices { statuses[i] &+= shard.statuses[i].load(ordering: .relaxed) }
         for i in failures.indices { failures[i] &+= shard.failures[i].load(ordering: .relaxed) }
         for i in scalars.indices { scalars[i] &+= shard.scalars[i].load(ordering: .relaxed) }
-        for i in mirror.indices { mirror[i] &+= shard.mirror[i].load(ordering: .relaxed) }
+        // Last to first: the mismatches before the completions they belong to (`recordMirrorCompleted`).
+        for i in mirror.indices.reversed() { mirror[i] &+= shard.mirror[i].load(ordering: .relaxed) }
     }
 
     func snapshot() -> ArmSnapshot {
