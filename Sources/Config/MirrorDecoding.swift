@@ -2,10 +2,13 @@
 
 extension MirrorConfig {
     /// Reads the route's `mirror` key from `m` (always, so that it is never reported unknown). A mirror
-    /// needs a canary to copy requests to.
-    static func decode(in m: inout MappingReader) -> MirrorConfig? {
+    /// needs a canary to copy requests to, and copies are HTTP/1.1 requests: both arms must speak it.
+    static func decode(in m: inout MappingReader, primary: ArmConfig?, canary: CanaryConfig?) -> MirrorConfig? {
         let mirror = m.optional("mirror", MirrorConfig.decode)
         if m.isWritten("mirror") && !m.isWritten("canary") { m.report("mirror", "requires a canary") }
+        if m.isWritten("mirror") && (primary?.protocol == .h2 || canary?.arm.protocol == .h2) {
+            m.report("mirror", "requires HTTP/1.1 arms: a route with a `protocol: h2` arm is not mirrored")
+        }
         return mirror
     }
 

@@ -50,11 +50,7 @@ extension ClientConnection {
         out.commit(written)
         exchange.headOut = out
         exchange.headOutLength = written
-        if let mirror = decision.route.mirror {
-            exchange.mirror = proxy.startMirror(
-                mirror, route: decision.route, arm: decision.arm, request: &request, source: bytes, head: out.readable,
-                startedAt: exchange.startedAt)
-        }
+        if let mirror = decision.route.mirror { exchange.mirror = startMirror(mirror, decision, source: bytes, head: out.readable) }
         input.consume(request.headLength)
         exchange.requestBody = BodyProgress(request.framing)
         closeAfterResponse = closeAfterResponse || !request.keepAlive || peerHungUp || proxy.draining

@@ -22,6 +22,8 @@ final class H2HTTP1Relay {
     var pending = 0
     /// The session asked for DATA and got `.deferred`: resume it when bytes arrive.
     var deferred = false
+    /// The request's copy to the canary, tapped with the primary's response; nil when not mirrored.
+    var mirror: MirrorSlot?
 
     init(maxHeaderBytes: Int, maxHeaderCount: Int) {
         parser = ResponseHeadParser(maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
@@ -47,6 +49,10 @@ final class H2HTTP1Relay {
     /// The exchange ended (the upstream connection was released by the stream): buffers back to `pool`.
     func release(pool: BufferPool) {
         upstream = nil
+        if let mirror {
+            self.mirror = nil
+            mirror.primaryReleased()
+        }
         pool.give(from: &headOut)
         pool.give(from: &fromUpstream)
     }
@@ -55,8 +61,8 @@ final class H2HTTP1Relay {
 extension H2Stream {
     // MARK: start
 
-    /// Writes the request as HTTP/1.1 and binds an upstream connection of `pool` (idle or fresh).
-    func startHTTP1Exchange(pool: UpstreamPool, source: UnsafeRawBufferPointer) {
+    /// Writes the request as HTTP/1.1 and binds an upstream connection of the decision's pool (idle or fresh).
+    func startHTTP1Exchange(_ decision: RouteDecision, source: UnsafeRawBufferPointer) {
         request.progress.chunkedBody = !request.progress.ended && !request.fields.hasContentLength
         let out = proxy.loop.buffers.take()
         let connection = self.connection  // once: each read of the unowned(unsafe) property is a retain
@@ -69,8 +75,10 @@ extension H2Stream {
             return
         }
         out.commit(written)
+        let relay = startRelayingHTTP1(headOut: out, length: written)
+        if let mirror = decision.route.mirror { relay.mirror = startMirror(mirror, decision, source: source, head: out.readable) }
         proxy.loop.buffers.give(from: &request.scratch)
-        bind(startRelayingHTTP1(headOut: out, length: written), pool: pool, reuse: true)
+        bind(relay, pool: decision.pool, reuse: true)
     }
 
     private func bind(_ relay: H2HTTP1Relay, pool: UpstreamPool, reuse: Bool) {
@@ -230,6 +238,8 @@ extension H2Stream {
             return
         }
         bytesToClient &+= UInt64(relay.response.headLength)
+        relay.mirror?.primaryHead(
+            UnsafeRawBufferPointer(rebasing: bytes.prefix(relay.response.headLength)), framing: relay.response.framing)
         buffer.consume(relay.response.headLength)
         relay.headSubmitted = true
         relay.pending = 0
@@ -252,8 +262,13 @@ extension H2Stream {
                     n += payload.count
                 }
                 switch result {
-                case .needMore(let consumed): from.consume(consumed)
-                case .done(let consumed): from.consume(consumed); finished = true
+                case .needMore(let consumed):
+                    relay.mirror?.primaryBody(UnsafeRawBufferPointer(rebasing: feed.prefix(consumed)))
+                    from.consume(consumed)
+                case .done(let consumed):
+                    relay.mirror?.primaryBody(UnsafeRawBufferPointer(rebasing: feed.prefix(consumed)))
+                    from.consume(consumed)
+                    finished = true
                 case .error:
                     cutBody(.invalidResponse)
                     return .failed
@@ -269,6 +284,7 @@ extension H2Stream {
                 n = min(relay.pending, out.count)
                 if n > 0 {
                     out.baseAddress!.copyMemory(from: from.readable.baseAddress!, byteCount: n)
+                    relay.mirror?.primaryBody(UnsafeRawBufferPointer(rebasing: from.readable.prefix(n)))
                     from.consume(n)
                     relay.pending -= n
                 }
@@ -336,6 +352,7 @@ extension H2Stream {
     /// The last response byte was handed to the session: the arm's outcome is final, and the upstream
     /// connection goes back to its pool if the exchange left it clean.
     private func responseCompleted(_ relay: H2HTTP1Relay) {
+        relay.mirror?.primaryFinished(now: proxy.loop.now)
         recordOutcome(status: relay.response.status, failure: nil)
         guard let up = relay.upstream else { return }
         up.pool.recordResponse(status: relay.response.status, now: proxy.loop.now)

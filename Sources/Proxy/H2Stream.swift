@@ -162,7 +162,7 @@ final class H2Stream: UpstreamOwner {
         if decision.pool.protocolKind == .h2 {
             startHTTP2Exchange(pool: decision.pool, source: source)
         } else {
-            startHTTP1Exchange(pool: decision.pool, source: source)
+            startHTTP1Exchange(decision, source: source)
         }
     }
 

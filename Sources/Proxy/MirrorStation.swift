@@ -46,20 +46,20 @@ final class MirrorStation {
 
 extension ProxyLoop {
     /// A request of a route with `rules` was routed to `arm`: the slot its copy goes out in, or nil when it
-    /// is not mirrored. Mirrored are requests the primary serves while the canary is live, eligible
-    /// (`MirrorRules.isEligible`), within the mirror's share; one whose body is not wholly in hand (or too
-    /// large) is counted `skipped`, one finding no free slot `dropped`. `head` is the request head as
-    /// rewritten for the upstream, `source` the client's bytes (the head, then what followed it).
+    /// is not mirrored. Mirrored are requests the primary serves while the canary is live, `eligible`
+    /// (`MirrorRules.isEligible` on the request's view), within the mirror's share; one whose `body` is not
+    /// in hand (nil: not wholly arrived, or larger than `maxBodyBytes`) is counted `skipped`, one finding no
+    /// free slot `dropped`. `head` is the request head as written for the upstream. Both protocols call it
+    /// once per request of a mirrored route, after routing.
     func startMirror(
-        _ rules: MirrorRules, route: CompiledRoute, arm: ArmRole, request: inout RequestHead, source: UnsafeRawBufferPointer,
-        head: UnsafeRawBufferPointer, startedAt: UInt64
+        _ rules: MirrorRules, route: CompiledRoute, arm: ArmRole, method: HTTPMethod, head: UnsafeRawBufferPointer, startedAt: UInt64,
+        eligible: () -> Bool, body: () -> UnsafeRawBufferPointer?
     ) -> MirrorSlot? {
         guard arm == .primary, route.canaryIsLive, route.index < mirrors.lanes.count, let lane = mirrors.lanes[route.index],
             lane.rules === rules
         else { return nil }
-        guard request.withView(source: source, { rules.isEligible($0) }), lane.share.take(weight: rules.weight) else { return nil }
-        let afterHead = UnsafeRawBufferPointer(rebasing: source[request.headLength...])
-        guard let body = MirrorRequestBody.inHand(framing: request.framing, afterHead: afterHead, maxBytes: rules.maxBodyBytes) else {
+        guard eligible(), lane.share.take(weight: rules.weight) else { return nil }
+        guard let body = body() else {
             lane.shard.recordMirror(.skipped)
             return nil
         }
@@ -67,7 +67,42 @@ extension ProxyLoop {
             lane.shard.recordMirror(.dropped)
             return nil
         }
-        slot.start(head: head, body: body, method: request.method, startedAt: startedAt)
+        slot.start(head: head, body: body, method: method, startedAt: startedAt)
         return slot
+    }
+}
+
+extension ClientConnection {
+    /// `ProxyLoop.startMirror` for the HTTP/1.1 request in flight: its body is what followed its head in `source`.
+    func startMirror(
+        _ rules: MirrorRules, _ decision: RouteDecision, source: UnsafeRawBufferPointer, head: UnsafeRawBufferPointer
+    )
+        -> MirrorSlot?
+    {
+        let headLength = request.headLength
+        let framing = request.framing
+        return proxy.startMirror(
+            rules, route: decision.route, arm: decision.arm, method: request.method, head: head, startedAt: proxy.loop.now,
+            eligible: { request.withView(source: source) { rules.isEligible($0) } },
+            body: {
+                MirrorRequestBody.inHand(
+                    framing: framing, afterHead: UnsafeRawBufferPointer(rebasing: source[headLength...]), maxBytes: rules.maxBodyBytes)
+            })
+    }
+}
+
+extension H2Stream {
+    /// `ProxyLoop.startMirror` for the stream's request: only a request without a body is copied (an HTTP/2
+    /// body arrives in DATA frames after routing, not in hand yet).
+    func startMirror(
+        _ rules: MirrorRules, _ decision: RouteDecision, source: UnsafeRawBufferPointer, head: UnsafeRawBufferPointer
+    )
+        -> MirrorSlot?
+    {
+        let bodiless = request.isBodiless
+        return proxy.startMirror(
+            rules, route: decision.route, arm: decision.arm, method: request.fields.method, head: head, startedAt: proxy.loop.now,
+            eligible: { request.withView(source: source) { rules.isEligible($0) } },
+            body: { bodiless ? UnsafeRawBufferPointer(start: nil, count: 0) : nil })
     }
 }

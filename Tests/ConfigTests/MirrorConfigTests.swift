@@ -47,6 +47,12 @@ import Testing
         #expect(problems(config("weight: 10", canary: false)) == ["routes[0].mirror: requires a canary (line 9)"])
     }
 
+    @Test func aMirrorNeedsHTTP1Arms() {
+        let yaml = config("weight: 10").replacingOccurrences(
+            of: "endpoints: [\"127.0.0.1:9002\"] }", with: "endpoints: [\"127.0.0.1:9002\"], protocol: h2 }")
+        #expect(problems(yaml) == ["routes[0].mirror: requires HTTP/1.1 arms: a route with a `protocol: h2` arm is not mirrored (line 10)"])
+    }
+
     @Test func invalidValuesNameTheirFieldAndLine() {
         #expect(problems(config("weight: 101")) == ["routes[0].mirror.weight: 101 is not in 0...100 (line 11)"])
         #expect(problems(config("maxInFlight: 0")) == ["routes[0].mirror.maxInFlight: 0 is not in 1...4096 (line 11)"])

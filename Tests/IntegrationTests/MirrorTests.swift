@@ -86,6 +86,23 @@ extension Integration {
             }
         }
 
+        @Test func requestsOverHTTP2AreMirroredAndCompared() throws {
+            try H2Tools.requirePythonH2()
+            let primary = try TestUpstream(name: "primary", text: "same")
+            let canary = try TestUpstream(name: "canary") { request in .text(request.path == "/h2/b" ? "other" : "same") }
+            defer { primary.stop(); canary.stop() }
+            try withProxy(Self.config(primary: primary, canary: canary, mirror: "{ compare: { latency: false } }")) { proxy in
+                let h2 = try H2Client.run(
+                    "request", port: proxy.port, ["--authority", "example.test", "--path", "/h2/a", "--path", "/h2/b"])
+                try #require(h2.ok, "\(h2)")
+                #expect(h2.streams.map(\.body) == ["same", "same"], "the client gets the primary's answers")
+                let metrics = try Metrics.scrape(proxy, timeout: 5) { Self.result($0, "completed") == 2 }
+                #expect(Self.result(metrics, "completed") == 2, "\(metrics.samples(Self.results))")
+                #expect(Self.mismatch(metrics, "body") == 1 && Self.mismatch(metrics, "status") == 0)
+                #expect(canary.requests.map(\.target).sorted() == ["/h2/a", "/h2/b"])
+            }
+        }
+
         @Test func aPostIsMirroredOnlyWhenTheMatchWidensTheRule() throws {
             let primary = try TestUpstream(name: "primary", text: "ok")
             let canary = try TestUpstream(name: "canary", text: "ok")
