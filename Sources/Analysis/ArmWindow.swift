@@ -33,10 +33,12 @@ public struct ArmWindow: Sendable, Equatable {
     public var slowInFlight: UInt64
     /// Requests marked earlier (in this window or before) that ended with a response in the window.
     public var slowMarkedAnswered: UInt64
+    /// The arm's mirrored requests and their mismatches in the window (a canary's, with `mirror`).
+    public var mirror: MirrorCounts
 
     public init(
         n: UInt64, failures: UInt64, clientErrors: UInt64 = 0, aborts: UInt64 = 0, histogram: HistogramSnapshot = HistogramSnapshot(),
-        slowInFlight: UInt64 = 0, slowMarkedAnswered: UInt64 = 0
+        slowInFlight: UInt64 = 0, slowMarkedAnswered: UInt64 = 0, mirror: MirrorCounts = MirrorCounts()
     ) {
         self.n = n
         self.failures = min(failures, n)
@@ -45,6 +47,7 @@ public struct ArmWindow: Sendable, Equatable {
         self.histogram = histogram
         self.slowInFlight = slowInFlight
         self.slowMarkedAnswered = slowMarkedAnswered
+        self.mirror = mirror
     }
 
     /// The window of an interval delta (`ArmSnapshot.delta(since:)`).
@@ -53,7 +56,7 @@ public struct ArmWindow: Sendable, Equatable {
         self.init(
             n: s.responses, failures: s.failedResponses, clientErrors: clientErrors,
             aborts: s.failureCount(.downstreamAbort), histogram: s.histogram,
-            slowInFlight: s.slowInFlight, slowMarkedAnswered: s.slowMarkedAnswered)
+            slowInFlight: s.slowInFlight, slowMarkedAnswered: s.slowMarkedAnswered, mirror: s.mirror)
     }
 
     /// The window's counts by outcome class, with "slow" cut at `slowThreshold` seconds (none when nil).

@@ -19,6 +19,7 @@ public struct JudgeFactory: Sendable {
         DeadCanaryRule.self,
         PromotionEvidence.self,
         SequentialJudge.self,
+        MirrorMismatchJudge.self,
     ])
 
     /// The judges `analysis` asks for, continuing their memories in `evidence`. A judge in `current` of a

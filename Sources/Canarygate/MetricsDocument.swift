@@ -10,7 +10,10 @@ enum MetricsDocument {
 
     static func render(_ server: Server) -> String {
         var writer = PrometheusWriter()
-        renderRouteMetrics(server.state.metrics.snapshot(), into: &writer)
+        let measured = server.state.metrics.snapshot()
+        renderRouteMetrics(measured, into: &writer)
+        renderMirrorMetrics(
+            measured, mirrored: Set(server.state.snapshot.routes.byIndex.filter { $0.mirror != nil }.map(\.name)), into: &writer)
         renderRollouts(server, into: &writer)
         let reloads = server.state.reloads
         writer.family("canarygate_config_reloads_total", type: .counter, help: "Config reloads (SIGHUP or admin API) by result.")

@@ -160,6 +160,8 @@ public struct RouteConfig: Sendable, Equatable {
     public var retries = RetryConfig()
     /// Active health checks of both arms' endpoints; nil: none.
     public var healthCheck: HealthCheckConfig?
+    /// Copies of the primary's requests sent to the canary and compared (MirrorSchema.swift); nil: none.
+    public var mirror: MirrorConfig?
     public init(name: String, match: MatchConfig, primary: ArmConfig, canary: CanaryConfig?, analysis: AnalysisConfig? = nil) {
         self.name = name; self.match = match; self.primary = primary; self.canary = canary; self.analysis = analysis
     }

@@ -174,5 +174,7 @@ public struct AnalysisConfig: Sendable, Equatable {
     public var sequential = SequentialConfig()
     public var webhooks: [HookConfig] = []
     public var readiness = ReadinessConfig()
+    /// The route's `mirror` threshold for the mismatch judge (not written here: set from `routes[].mirror`).
+    public var mirror: MirrorJudgeConfig?
     public init() {}
 }

@@ -24,6 +24,7 @@ extension RouteConfig {
                 let outlierDetection = m.optional("outlierDetection", default: OutlierDetectionConfig(), OutlierDetectionConfig.decode)
                 let retries = m.optional("retries", default: RetryConfig(), RetryConfig.decode)
                 let healthCheck = m.optional("healthCheck", HealthCheckConfig.decode)
+                let mirror = MirrorConfig.decode(in: &m, primary: primary, canary: canary)
                 // Checked on what is written, so that an invalid canary is not also reported missing.
                 if m.isWritten("analysis") && !m.isWritten("canary") { m.report("analysis", "requires a canary") }
                 guard let name, let match, let primary, let outlierDetection, let retries else { return nil }
@@ -31,6 +32,7 @@ extension RouteConfig {
                 route.outlierDetection = outlierDetection
                 route.retries = retries
                 route.healthCheck = healthCheck
+                route.attach(mirror: mirror)
                 return route
             }
         }

@@ -53,6 +53,10 @@ extension ClientConnection {
         out.commit(written)
         exchange.headOut = out
         exchange.headOutLength = written
+        // An upgrade is never copied: a canary's 101 would open a second tunnel nobody reads.
+        if let mirror = decision.route.mirror, !exchange.upgrade {
+            exchange.mirror = startMirror(mirror, decision, source: bytes, head: out.readable)
+        }
         input.consume(request.headLength)
         exchange.requestBody = BodyProgress(request.framing)
         closeAfterResponse = closeAfterResponse || !request.keepAlive || peerHungUp || proxy.draining
@@ -308,6 +312,8 @@ extension ClientConnection {
             return false
         }
         out.commit(n)
+        exchange.mirror?.primaryHead(
+            UnsafeRawBufferPointer(rebasing: buffer.readable.prefix(exchange.response.headLength)), framing: exchange.response.framing)
         buffer.consume(exchange.response.headLength)
         exchange.responseBody = ResponseBody(exchange.response.framing, dechunk: plan.dechunk)
         exchange.responseStarted = true
@@ -334,8 +340,13 @@ extension ClientConnection {
                     ? scanner.decode(feed, payload: { out.append($0) })
                     : scanner.reframe(feed, emit: { out.append($0) })
                 switch result {
-                case .needMore(let consumed): from.consume(consumed)
-                case .done(let consumed): from.consume(consumed); finished = true
+                case .needMore(let consumed):
+                    exchange.mirror?.primaryBody(UnsafeRawBufferPointer(rebasing: feed.prefix(consumed)))
+                    from.consume(consumed)
+                case .done(let consumed):
+                    exchange.mirror?.primaryBody(UnsafeRawBufferPointer(rebasing: feed.prefix(consumed)))
+                    from.consume(consumed)
+                    finished = true
                 case .error(let e):
                     failChunkedResponse(exchange, e)
                     return .upstreamFailed
@@ -364,6 +375,7 @@ extension ClientConnection {
                 let fromHead = min(n, head.count)
                 output?.consume(fromHead)
                 let fromBody = n - fromHead
+                exchange.mirror?.primaryBody(UnsafeRawBufferPointer(rebasing: from.readable.prefix(fromBody)))
                 from.consume(fromBody)
                 exchange.responseBody.pending -= fromBody
                 exchange.bytesToClient &+= UInt64(n)
@@ -400,6 +412,7 @@ extension ClientConnection {
             closeDelimited: exchange.responseBody.progress.isUntilClose
         ).allowed
         up.pool.recordResponse(status: exchange.response.status, now: proxy.loop.now)
+        exchange.mirror?.primaryFinished(now: proxy.loop.now)
         exchange.recordOutcome(status: exchange.response.status, failure: nil, now: proxy.loop.now)
         releaseExchange(exchange, reuseUpstream: upstreamReusable)
         if closeAfterResponse || !exchange.requestComplete {

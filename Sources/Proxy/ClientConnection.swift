@@ -408,6 +408,10 @@ final class ClientConnection: UpstreamOwner {
     /// Gives back the exchange's buffers and its upstream connection (to the pool when reusable).
     func releaseExchange(_ exchange: H1Exchange, reuseUpstream: Bool) {
         exchange.requestBodyWindow = nil
+        if let mirror = exchange.mirror {
+            exchange.mirror = nil
+            mirror.primaryReleased()
+        }
         if let up = exchange.upstream {
             exchange.upstream = nil
             proxy.release(up, reusable: reuseUpstream)

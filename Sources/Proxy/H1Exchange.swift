@@ -59,6 +59,8 @@ final class H1Exchange {
     /// The tunnel after a 101 (read only in `.tunneling`), and the arm's metrics it counts on until it ends.
     var tunnel = TunnelFlow(now: 0)
     var tunnelShard: ArmShard?
+    /// The request's copy to the canary, tapped with the primary's response; nil when not mirrored.
+    var mirror: MirrorSlot?
 
     /// Response bytes from the upstream (head, then body in transit).
     var fromUpstream: ByteBuffer?

@@ -31,6 +31,8 @@ final class H2HTTP1Relay {
     var tunnelOpenedAt: UInt64 = 0
     /// The client's END_STREAM was passed on to the upstream as a shutdown of its write side.
     var upstreamWriteShut = false
+    /// The request's copy to the canary, tapped with the primary's response; nil when not mirrored.
+    var mirror: MirrorSlot?
 
     init(maxHeaderBytes: Int, maxHeaderCount: Int) {
         parser = ResponseHeadParser(maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
@@ -58,6 +60,10 @@ final class H2HTTP1Relay {
     /// The exchange ended (the upstream connection was released by the stream): buffers back to `pool`.
     func release(pool: BufferPool) {
         upstream = nil
+        if let mirror {
+            self.mirror = nil
+            mirror.primaryReleased()
+        }
         pool.give(from: &headOut)
         pool.give(from: &fromUpstream)
     }
@@ -66,9 +72,10 @@ final class H2HTTP1Relay {
 extension H2Stream {
     // MARK: start
 
-    /// Writes the request as HTTP/1.1 and binds an upstream connection of `pool` (idle or fresh).
-    /// `webSocketKey`: an extended CONNECT's WebSocket, sent as the HTTP/1.1 handshake (H2Stream+Tunnel.swift).
-    func startHTTP1Exchange(pool: UpstreamPool, source: UnsafeRawBufferPointer, webSocketKey: WebSocketKey? = nil) {
+    /// Writes the request as HTTP/1.1 and binds an upstream connection of the decision's pool (idle or fresh).
+    /// `webSocketKey`: an extended CONNECT's WebSocket, sent as the HTTP/1.1 handshake (H2Stream+Tunnel.swift),
+    /// never mirrored.
+    func startHTTP1Exchange(_ decision: RouteDecision, source: UnsafeRawBufferPointer, webSocketKey: WebSocketKey? = nil) {
         request.progress.chunkedBody = !request.progress.ended && !request.fields.hasContentLength
         let out = proxy.loop.buffers.take()
         let connection = self.connection  // once: each read of the unowned(unsafe) property is a retain
@@ -82,13 +89,15 @@ extension H2Stream {
             return
         }
         out.commit(written)
-        proxy.loop.buffers.give(from: &request.scratch)
         let relay = startRelayingHTTP1(headOut: out, length: written)
         if let webSocketKey {
             relay.tunnel = .awaitingSwitch
             relay.webSocketKey = webSocketKey
+        } else if let mirror = decision.route.mirror {
+            relay.mirror = startMirror(mirror, decision, source: source, head: out.readable)
         }
-        bind(relay, pool: pool, reuse: true)
+        proxy.loop.buffers.give(from: &request.scratch)
+        bind(relay, pool: decision.pool, reuse: true)
     }
 
     func bind(_ relay: H2HTTP1Relay, pool: UpstreamPool, reuse: Bool) {
@@ -254,6 +263,8 @@ extension H2Stream {
             return false
         }
         bytesToClient &+= UInt64(relay.response.headLength)
+        relay.mirror?.primaryHead(
+            UnsafeRawBufferPointer(rebasing: buffer.readable.prefix(relay.response.headLength)), framing: relay.response.framing)
         buffer.consume(relay.response.headLength)
         relay.headSubmitted = true
         relay.pending = 0
@@ -290,8 +301,13 @@ extension H2Stream {
                     n += payload.count
                 }
                 switch result {
-                case .needMore(let consumed): from.consume(consumed)
-                case .done(let consumed): from.consume(consumed); finished = true
+                case .needMore(let consumed):
+                    relay.mirror?.primaryBody(UnsafeRawBufferPointer(rebasing: feed.prefix(consumed)))
+                    from.consume(consumed)
+                case .done(let consumed):
+                    relay.mirror?.primaryBody(UnsafeRawBufferPointer(rebasing: feed.prefix(consumed)))
+                    from.consume(consumed)
+                    finished = true
                 case .error:
                     cutBody(.invalidResponse)
                     return .failed
@@ -307,6 +323,7 @@ extension H2Stream {
                 n = min(relay.pending, out.count)
                 if n > 0 {
                     out.baseAddress!.copyMemory(from: from.readable.baseAddress!, byteCount: n)
+                    relay.mirror?.primaryBody(UnsafeRawBufferPointer(rebasing: from.readable.prefix(n)))
                     from.consume(n)
                     relay.pending -= n
                 }
@@ -374,6 +391,7 @@ extension H2Stream {
     /// The last response byte was handed to the session: the arm's outcome is final, and the upstream
     /// connection goes back to its pool if the exchange left it clean.
     private func responseCompleted(_ relay: H2HTTP1Relay) {
+        relay.mirror?.primaryFinished(now: proxy.loop.now)
         recordOutcome(status: relay.response.status, failure: nil)
         guard let up = relay.upstream else { return }
         // A tunnel's switch was recorded at its 101, and its connection is never reused.

@@ -40,15 +40,15 @@ extension H2Stream {
         }
     }
 
-    /// Sends the stream's extended CONNECT to an HTTP/1.1 endpoint of `pool` as the HTTP/1.1 WebSocket
+    /// Sends the stream's extended CONNECT to an HTTP/1.1 endpoint of the decision's pool as the HTTP/1.1 WebSocket
     /// handshake, with a fresh key. An HTTP/2 endpoint (which `webSocketRouteSpeaksHTTP2` keeps from
     /// being picked) never gets an HTTP/1.1 upgrade.
-    func startWebSocketExchange(pool: UpstreamPool, source: UnsafeRawBufferPointer) {
-        guard pool.protocolKind == .http1 else {
+    func startWebSocketExchange(_ decision: RouteDecision, source: UnsafeRawBufferPointer) {
+        guard decision.pool.protocolKind == .http1 else {
             end(with: .webSocketNeedsHTTP1, .answer(.webSocketNeedsHTTP1))
             return
         }
-        startHTTP1Exchange(pool: pool, source: source, webSocketKey: .random())
+        startHTTP1Exchange(decision, source: source, webSocketKey: .random())
     }
 
     /// `GET :path` with Host from `:authority`, the client's other fields (its Sec-WebSocket-Version

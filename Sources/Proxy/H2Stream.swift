@@ -174,11 +174,11 @@ final class H2Stream: UpstreamOwner {
         }
         outcome = H2PendingOutcome(shard: decision.shard, startedAt: proxy.loop.now)
         if webSocket {
-            startWebSocketExchange(pool: decision.pool, source: source)
+            startWebSocketExchange(decision, source: source)
         } else if decision.pool.protocolKind == .h2 {
             startHTTP2Exchange(pool: decision.pool, source: source)
         } else {
-            startHTTP1Exchange(pool: decision.pool, source: source)
+            startHTTP1Exchange(decision, source: source)
         }
     }
 

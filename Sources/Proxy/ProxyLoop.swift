@@ -17,6 +17,8 @@ public final class ProxyLoop {
     private(set) var snapshot: ProxySnapshot
     /// Each route's arms and split, and the endpoint pools they share.
     let upstreams = UpstreamDirectory()
+    /// Each mirrored route's share, slots and counters on this loop.
+    let mirrors = MirrorStation()
     /// This loop's listening sockets (SO_REUSEPORT: every loop has its own).
     let listeners = ListenerSet()
     public let control: LoopControl
@@ -171,6 +173,7 @@ public final class ProxyLoop {
     /// Builds per-route state for `snapshot`, keeping the pools of endpoints that remain (see `UpstreamDirectory`).
     private func installRoutes(_ snapshot: ProxySnapshot) {
         upstreams.install(snapshot, metrics: metrics, loop: index, log: log) { startProbes($0, route: $1) }
+        mirrors.install(routes: snapshot.routes.byIndex, runtimes: upstreams.routes)
     }
 
     /// Serves a connection `listener` accepted, or hands it to the loop with the fewest connections.

@@ -48,6 +48,10 @@ public final class ArmShard: Sendable {
     let failures: InlineArray<10, Atomic<UInt64>>
     let statuses: InlineArray<501, Atomic<UInt64>>
     let buckets: InlineArray<1652, Atomic<UInt64>>
+    /// A canary's mirrored requests by `MirrorResult`, then mismatches by `MirrorMismatch`, then the
+    /// mismatched mirrors (`mirrorMismatchedCell`); written only by mirrors, so untouched on a route without.
+    let mirror: InlineArray<9, Atomic<UInt64>>
+    static let mirrorMismatchedCell = 8
     /// Keeps the next heap neighbour off the last cache line of the cells.
     private let trailingPad: InlineArray<8, UInt64>
 
@@ -57,12 +61,14 @@ public final class ArmShard: Sendable {
         failures = InlineArray { _ in Atomic(0) }
         statuses = InlineArray { _ in Atomic(0) }
         buckets = InlineArray { _ in Atomic(0) }
+        mirror = InlineArray { _ in Atomic(0) }
         trailingPad = .init(repeating: 0)
         // The inline sizes are literals (type-level integers); tie them to the schemes they serve.
         precondition(buckets.count == LatencyBuckets.bucketCount)
         precondition(failures.count == FailureKind.allCases.count)
         precondition(statuses.count == Self.statusSlots)
         precondition(scalars.count == Self.scalarCount)
+        precondition(mirror.count == MirrorResult.allCases.count + MirrorMismatch.allCases.count + 1)
     }
 
     /// Single-writer increment: see the type's comment for why this is not `wrappingAdd`.
@@ -150,6 +156,22 @@ public final class ArmShard: Sendable {
         Self.add(scalars[Self.ejectionCell], 1)
     }
 
+    /// A request chosen for mirroring ended with `result` (a completed one: `recordMirrorCompleted`).
+    public func recordMirror(_ result: MirrorResult) {
+        Self.add(mirror[result.rawValue], 1)
+    }
+
+    /// A mirror completed, with its differences from the primary's response (none: only the completion).
+    /// The completion is stored first and the reader loads the mirror cells last to first (`ShardSum.add`),
+    /// so a view never holds more mismatched mirrors than completed ones.
+    public func recordMirrorCompleted(status: Bool, body: Bool, latency: Bool) {
+        Self.add(mirror[MirrorResult.completed.rawValue], 1)
+        if status { Self.add(mirror[MirrorMismatch.status.cell], 1) }
+        if body { Self.add(mirror[MirrorMismatch.body.cell], 1) }
+        if latency { Self.add(mirror[MirrorMismatch.latency.cell], 1) }
+        if status || body || latency { Self.add(mirror[Self.mirrorMismatchedCell], 1) }
+    }
+
     /// This shard's counters alone (the registry sums shards without building one per loop).
     public func snapshot() -> ArmSnapshot {
         var sum = ShardSum()
@@ -164,6 +186,7 @@ struct ShardSum {
     var failures = [UInt64](repeating: 0, count: FailureKind.allCases.count)
     var statuses = [UInt64](repeating: 0, count: ArmShard.statusSlots)
     var buckets = [UInt64](repeating: 0, count: LatencyBuckets.bucketCount)
+    var mirror = [UInt64](repeating: 0, count: ArmShard.mirrorMismatchedCell + 1)
 
     /// Adds a shard's current values. Each cell only grows (in-flight aside), so a later sum of the
     /// same shards is at least this one cell by cell.
@@ -180,6 +203,8 @@ struct ShardSum {
         for i in statuses.indices { statuses[i] &+= shard.statuses[i].load(ordering: .relaxed) }
         for i in failures.indices { failures[i] &+= shard.failures[i].load(ordering: .relaxed) }
         for i in scalars.indices { scalars[i] &+= shard.scalars[i].load(ordering: .relaxed) }
+        // Last to first: the mismatches before the completions they belong to (`recordMirrorCompleted`).
+        for i in mirror.indices.reversed() { mirror[i] &+= shard.mirror[i].load(ordering: .relaxed) }
     }
 
     func snapshot() -> ArmSnapshot {
@@ -206,7 +231,11 @@ struct ShardSum {
             ejections: scalars[ArmShard.ejectionCell],
             tunnelsActive: Int64(bitPattern: scalars[ArmShard.tunnelsActiveCell]),
             tunnelsEnded: scalars[ArmShard.tunnelsEndedCell],
-            tunnelDurationNanoseconds: scalars[ArmShard.tunnelDurationSumCell]
+            tunnelDurationNanoseconds: scalars[ArmShard.tunnelDurationSumCell],
+            mirror: MirrorCounts(
+                results: Array(mirror[0..<MirrorResult.allCases.count]),
+                mismatches: Array(mirror[MirrorResult.allCases.count..<ArmShard.mirrorMismatchedCell]),
+                mismatched: mirror[ArmShard.mirrorMismatchedCell])
         )
     }
 }

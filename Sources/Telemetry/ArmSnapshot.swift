@@ -35,13 +35,15 @@ public struct ArmSnapshot: Sendable, Equatable {
     /// Tunnels ended, and the sum of their lives from the 101 to the end.
     public var tunnelsEnded: UInt64
     public var tunnelDurationNanoseconds: UInt64
+    /// Mirrored requests and their mismatches (a canary's; see MirrorCounts.swift).
+    public var mirror: MirrorCounts
 
     public init(
         requestsByStatus: [Int: UInt64] = [:], otherStatusRequests: UInt64 = 0, failures: [FailureKind: UInt64] = [:],
         bytesFromClient: UInt64 = 0, bytesToClient: UInt64 = 0, inFlight: Int64 = 0,
         histogram: HistogramSnapshot = HistogramSnapshot(), slowInFlight: UInt64 = 0, slowMarkedAnswered: UInt64 = 0,
         retriedFailures: UInt64 = 0, retries: UInt64 = 0, ejections: UInt64 = 0,
-        tunnelsActive: Int64 = 0, tunnelsEnded: UInt64 = 0, tunnelDurationNanoseconds: UInt64 = 0
+        tunnelsActive: Int64 = 0, tunnelsEnded: UInt64 = 0, tunnelDurationNanoseconds: UInt64 = 0, mirror: MirrorCounts = MirrorCounts()
     ) {
         self.requestsByStatus = requestsByStatus.filter { $0.value != 0 }
         self.otherStatusRequests = otherStatusRequests
@@ -58,6 +60,7 @@ public struct ArmSnapshot: Sendable, Equatable {
         self.tunnelsActive = tunnelsActive
         self.tunnelsEnded = tunnelsEnded
         self.tunnelDurationNanoseconds = tunnelDurationNanoseconds
+        self.mirror = mirror
     }
 
     /// All responses, whatever their status.
@@ -104,7 +107,8 @@ public struct ArmSnapshot: Sendable, Equatable {
             ejections: Self.difference(ejections, earlier.ejections),
             tunnelsActive: tunnelsActive,
             tunnelsEnded: Self.difference(tunnelsEnded, earlier.tunnelsEnded),
-            tunnelDurationNanoseconds: Self.difference(tunnelDurationNanoseconds, earlier.tunnelDurationNanoseconds)
+            tunnelDurationNanoseconds: Self.difference(tunnelDurationNanoseconds, earlier.tunnelDurationNanoseconds),
+            mirror: mirror.delta(since: earlier.mirror)
         )
     }
 

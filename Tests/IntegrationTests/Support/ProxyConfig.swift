@@ -27,6 +27,8 @@ struct RouteSpec: Sendable {
     var healthCheck: [String: String] = [:]
     /// The canary's `match:` (cohorts) as a YAML flow list; nil: not written.
     var cohort: String?
+    /// The route's `mirror:` as a YAML flow mapping; nil: not written.
+    var mirror: String?
 
     init(
         _ name: String = "web", host: String? = nil, pathPrefix: String = "/", primary: ArmSpec,
@@ -149,6 +151,7 @@ struct ProxyConfig: Sendable {
                 out += "      weight: \(route.weight)\n"
                 if let cohort = route.cohort { out += "      match: \(cohort)\n" }
             }
+            if let mirror = route.mirror { out += "    mirror: \(mirror)\n" }
             for (section, keys) in [
                 ("outlierDetection", route.outlierDetection), ("retries", route.retries), ("healthCheck", route.healthCheck),
             ] where !keys.isEmpty {

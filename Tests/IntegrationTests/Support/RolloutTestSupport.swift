@@ -59,6 +59,8 @@ struct RolloutSpec: Sendable {
     var timeouts: [String: String] = [:]
     /// The route's `retries` keys (empty: not written).
     var retries: [String: String] = [:]
+    /// The route's `mirror:` as a YAML flow mapping; nil: not written.
+    var mirror: String?
 
     init(primary: TestUpstream, canary: TestUpstream) {
         self.primary = ArmSpec("v1", primary)
@@ -109,7 +111,7 @@ struct RolloutSpec: Sendable {
                   endpoints: [\(primary.endpoints.map(q).joined(separator: ", "))]\(protocolLine(primary))
                 canary:
                   revision: \(q(canary.revision))
-                  endpoints: [\(canary.endpoints.map(q).joined(separator: ", "))]\(protocolLine(canary))\(cohortLine)\(retriesLines)
+                  endpoints: [\(canary.endpoints.map(q).joined(separator: ", "))]\(protocolLine(canary))\(cohortLine)\(retriesLines)\(mirror.map { "\n    mirror: \($0)" } ?? "")
                 analysis:
                   interval: \(interval)
                   threshold: \(threshold)
