@@ -23,6 +23,12 @@ struct ManagedRollout {
     private var lastTick: RouteSnapshot?
     /// Each arm's slow take-backs seen a tick early, for the next tick (`ArmWindow.outcomes(slowThreshold:carry:)`).
     private var canaryCarry = ArmWindow.SlowCarry(), primaryCarry = ArmWindow.SlowCarry()
+    /// The primary's windows of the last analysed intervals (`WatchJudge.baselineIntervals`): at the watch's
+    /// start, the old primary's pre-promotion baseline. Not persisted: a restart loses it.
+    private var recentPrimary: [ArmWindow] = []
+    private var watchBaseline: ArmWindow?
+    /// Counts at the start of the current watch interval.
+    private var watchStart: RouteSnapshot?
 
     init(
         machine: RolloutMachine, weight: WeightCell, slowThreshold: SlowThresholdCell = SlowThresholdCell(), analysis: AnalysisConfig,
@@ -45,7 +51,11 @@ struct ManagedRollout {
     }
 
     /// A new rollout begins (a new revision or a retry): new evidence, a new α.
-    mutating func beginRollout() { judges.beginRollout(revision: machine.state.canaryRevision) }
+    mutating func beginRollout() {
+        judges.beginRollout(revision: machine.state.canaryRevision)
+        recentPrimary = []
+        watchBaseline = nil
+    }
 
     /// A new interval window. The rollout's evidence carries on.
     mutating func startWindow(_ current: RouteSnapshot) {
@@ -79,6 +89,20 @@ struct ManagedRollout {
     mutating func analyseInterval(_ current: RouteSnapshot) -> [Verdict] {
         let delta = current.delta(since: windowStart ?? current)
         windowStart = current
+        recentPrimary = (recentPrimary + [ArmWindow(delta.primary)]).suffix(WatchJudge.baselineIntervals)
         return judges.analyseInterval(canary: ArmWindow(delta.canary), primary: ArmWindow(delta.primary))
+    }
+
+    /// The watch after a promotion begins (or resumes after a restart): its baseline is frozen the first time.
+    mutating func startWatch(_ current: RouteSnapshot) {
+        if watchBaseline == nil { watchBaseline = WatchJudge.baseline(recentPrimary) }
+        watchStart = current
+    }
+
+    /// The watch interval's verdicts on the primary arm; starts the next watch interval.
+    mutating func analyseWatch(_ current: RouteSnapshot, index: Int) -> [Verdict] {
+        let delta = current.delta(since: watchStart ?? current)
+        watchStart = current
+        return WatchJudge.evaluate(current: ArmWindow(delta.primary), baseline: watchBaseline, analysis: analysis, index: index)
     }
 }

@@ -57,6 +57,7 @@ final class RolloutController {
                         // A fresh analysis window: timers restart from now.
                         s.phaseEnteredAt = now
                         s.lastProgressAt = now
+                        s.afterPromotion = document.rebase(s.afterPromotion, now: now)
                         restored[s.route] = s
                     }
                     logger.info("restored rollout state of \(restored.count) route(s) from \(store.path)")
@@ -102,7 +103,10 @@ final class RolloutController {
             rollouts[route.name]!.analysis = analysis
             rollouts[route.name]!.route = route
             deliver(
-                route.name, .configured(primaryRevision: route.primary.revision, canaryRevision: canary.arm.revision, analysis: analysis),
+                route.name,
+                .configured(
+                    primaryRevision: route.primary.revision, canaryRevision: canary.arm.revision, analysis: analysis,
+                    primaryEndpoints: route.primary.endpoints),
                 now: now)
         }
         for name in rollouts.keys where !seen.contains(name) {
@@ -191,10 +195,13 @@ final class RolloutController {
             r.weight.set(w)
             return nil
         case .runHooks(let type):
+            // An undo's rollback hooks are told which revision to redeploy.
+            let undo = r.machine.state.lastUndo.flatMap { type == .rollback && $0.hookResult == "running" ? $0 : nil }
             let requests = r.analysis.webhooks.filter { $0.type == type }.map {
                 HookRequest(
                     route: route, hook: $0, phase: r.machine.state.phase.rawValue,
-                    revision: r.machine.state.canaryRevision ?? "", weight: r.machine.state.canaryWeight, environment: [:])
+                    revision: r.machine.state.canaryRevision ?? "", weight: r.machine.state.canaryWeight, environment: [:],
+                    previousRevision: undo?.restored)
             }
             if requests.isEmpty { return .hooksCompleted(type, passed: true, detail: "no \(type.rawValue) hooks") }
             hooks.start(requests) { [inbox] results in
@@ -243,6 +250,16 @@ final class RolloutController {
             // Weight 0 already sends nothing new to the canary; close its idle pooled connections now.
             if let canary = r.route?.canary { closeIdle(canary.arm.endpoints) }
             return nil
+        case .overridePrimary:
+            // The server rebuilds the routes with the machines' overrides once the controller's lock is released.
+            overridesChanged = true
+            return nil
+        case .startWatchWindow:
+            r.startWatch(state.metrics.snapshot().route(named: route) ?? RouteSnapshot(name: route))
+            return nil
+        case .analyseWatchInterval(let index):
+            let current = state.metrics.snapshot().route(named: route) ?? RouteSnapshot(name: route)
+            return .watchVerdicts(r.analyseWatch(current, index: index))
         case .persist:
             persistAll()
             return nil
@@ -256,6 +273,26 @@ final class RolloutController {
             if !eventHooks.isEmpty { hooks.start(eventHooks) { [inbox] in inbox.postHookOutputs(route, $0) } }
             return nil
         }
+    }
+
+    /// An undo changed a route's primary override since the server last rebuilt the routes.
+    private(set) var overridesChanged = false
+
+    /// The primary overrides of `config`'s managed routes that hold against it (`PrimaryOverride.holds`), as
+    /// arms to compile in place of their primaries (the configured primary's protocol and TLS settings kept).
+    /// Clears `overridesChanged`: the caller installs them.
+    func primaryOverrides(for config: CanarygateConfig) -> [String: ArmConfig] {
+        overridesChanged = false
+        var arms: [String: ArmConfig] = [:]
+        for route in config.routes where route.analysis != nil && route.canary != nil {
+            guard let override = rollouts[route.name]?.machine.state.primaryOverride,
+                override.holds(against: ArmRecord(revision: route.primary.revision, endpoints: route.primary.endpoints))
+            else { continue }
+            arms[route.name] = ArmConfig(
+                revision: override.arm.revision, endpoints: override.arm.hostPorts, tls: route.primary.tls, protocol: route.primary.protocol
+            )
+        }
+        return arms
     }
 
     /// A line for the log and the event log (the last 100, for /status).
@@ -275,7 +312,8 @@ final class RolloutController {
         let names = rollouts.keys.sorted()
         let document = PersistedRollouts(
             routes: names.map { rollouts[$0]!.machine.state },
-            evidence: Dictionary(uniqueKeysWithValues: names.map { ($0, rollouts[$0]!.judges.evidence) }))
+            evidence: Dictionary(uniqueKeysWithValues: names.map { ($0, rollouts[$0]!.judges.evidence) }),
+            savedAt: .init(monotonic: MonotonicClock.nowNanoseconds(), unixTime: Date().timeIntervalSince1970))
         do {
             let data = try JSONEncoder().encode(document)
             try store.save([UInt8](data))
@@ -321,4 +359,20 @@ struct PersistedRollouts: Codable {
     var routes: [RolloutState]
     /// Each route's rollout evidence; absent in files written before it was kept.
     var evidence: [String: RolloutJudges.Evidence]?
+    /// When the file was written, in both clocks: a restarted process re-bases the rollback window and the
+    /// watch with them. Absent in files written before they existed (which hold neither).
+    var savedAt: SavedAt?
+
+    struct SavedAt: Codable {
+        var monotonic: UInt64
+        var unixTime: Double
+    }
+
+    /// `after` in a restarted process's clock, less the wall-clock time since the save (none known: closed now).
+    func rebase(_ after: AfterPromotion?, now: UInt64) -> AfterPromotion? {
+        guard let after else { return nil }
+        guard let savedAt else { return after.rebased(savedAt: .max, elapsed: 0, now: now) }
+        let elapsed = max(0, Date().timeIntervalSince1970 - savedAt.unixTime)
+        return after.rebased(savedAt: savedAt.monotonic, elapsed: UInt64(min(elapsed, 1e9) * 1e9), now: now)
+    }
 }

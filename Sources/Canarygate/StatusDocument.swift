@@ -41,7 +41,7 @@ enum StatusDocument {
             + "\"iterations\":\(r.completedIterations),\"paused\":\(r.paused),"
             + "\"canaryRevision\":\(r.canaryRevision.map(json) ?? "null"),\"primaryRevision\":\(json(r.primaryRevision)),"
             + "\"lastAnalysedRevision\":\(r.lastAnalysedRevision.map(json) ?? "null"),\"message\":\(json(r.message)),"
-            + "\"lastVerdicts\":[\(verdicts.joined(separator: ","))]}"
+            + "\"lastVerdicts\":[\(verdicts.joined(separator: ","))],\(AfterPromotionStatus.fields(r))}"
     }
 
     /// The rollout's evidence so far: the sequential e-value against 1/α, each class's e-value and share

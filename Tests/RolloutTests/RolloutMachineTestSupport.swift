@@ -60,6 +60,9 @@ struct Harness {
     var verdictScript: [[Verdict]] = []
     var defaultVerdicts = [passing(), passing("comparison-errors")]
     var intervalsAnalysed = 0
+    /// Verdicts for the next watch intervals after a promotion, one entry each; then `defaultVerdicts`.
+    var watchScript: [[Verdict]] = []
+    var watchIntervals: [Int] = []
     var primaryAnswer = PrimaryAnswer.ready("v2")
     /// `handle` calls, and those that changed the state.
     var calls = 0
@@ -118,6 +121,9 @@ struct Harness {
         case .probePrimary:
             if case .ready(let revision) = primaryAnswer { return .primaryReady(revision: revision) }
             return nil
+        case .analyseWatchInterval(let index):
+            watchIntervals.append(index)
+            return .watchVerdicts(watchScript.isEmpty ? defaultVerdicts : watchScript.removeFirst())
         default:
             return nil
         }
