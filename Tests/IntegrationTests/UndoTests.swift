@@ -92,5 +92,51 @@ extension Integration {
                 #expect(try Self.rollout(proxy)["phase"] as? String == "Succeeded")
             }
         }
+
+        @Test func anUndoSurvivesKillNineAndARestart() throws {
+            let old = try TestUpstream.arm("old", text: "v1")
+            let new = try TestUpstream.arm("new", text: "v2")
+            defer { old.stop(); new.stop() }
+            let dir = try TempDir.make()
+            var spec = RolloutSpec(primary: old, canary: new)
+            spec.extraAnalysis = ["rollbackWindow: 60s"]
+            spec.statePath = dir.url.appendingPathComponent("state.json").path
+            try withRolloutProxy(spec, dir: dir) { proxy in
+                try Self.promoteByReload(proxy, &spec, to: new)
+                #expect(try proxy.verb("undo").status == 200)
+                #expect(try Self.body(proxy.port) == "v1")
+                #expect(proxy.kill9() == 128 + SIGKILL)
+                try proxy.restart()
+                // The config still names v2's upstream as the primary: the state file's override wins.
+                let bodies = try (0..<10).map { _ in try Self.body(proxy.port) }
+                #expect(bodies == Array(repeating: "v1", count: 10), "after the restart: \(bodies)\n\(proxy.log.suffix(1500))")
+                let r = try Self.rollout(proxy)
+                #expect((r["primaryOverride"] as? [String: Any])?["revision"] as? String == "v1", "\(r)")
+                #expect(r["phase"] as? String == "Failed", "\(r)")
+            }
+        }
+
+        @Test func aPrimaryThatDegradesDuringTheWatchIsUndoneAutomatically() throws {
+            let broken = Guarded(false)
+            let old = try TestUpstream.arm("old", text: "v1")
+            let new = try TestUpstream(name: "new") { _ in broken.value ? .text("broken", status: 500) : .text("v2") }
+            defer { old.stop(); new.stop() }
+            var spec = RolloutSpec(primary: old, canary: new)
+            spec.extraAnalysis = ["rollbackWindow: 60s", "watch: 30s"]
+            try withRolloutProxy(spec) { proxy in
+                try Self.promoteByReload(proxy, &spec, to: new)
+                let watching = try Self.rollout(proxy)["afterPromotion"] as? [String: Any]
+                #expect(((watching?["watchRemainingSeconds"] as? NSNumber)?.doubleValue ?? 0) > 20, "\(String(describing: watching))")
+                try withLoad(proxy.port) { _ in
+                    broken.withValue { $0 = true }
+                    let (s, met) = try proxy.waitForRollout(timeout: 10) { $0.phase == "Failed" }
+                    #expect(met && s.message.hasPrefix("undone by the watch"), "the watch: \(s)\n\(proxy.log.suffix(2000))")
+                }
+                #expect(try (0..<10).map { _ in try Self.body(proxy.port) } == Array(repeating: "v1", count: 10))
+                let r = try Self.rollout(proxy)
+                let reason = (r["lastUndo"] as? [String: Any])?["reason"] as? String ?? ""
+                #expect(reason.contains("watch-"), "the failed watch judge is named: \(r)")
+            }
+        }
     }
 }
