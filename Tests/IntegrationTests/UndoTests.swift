@@ -138,5 +138,36 @@ extension Integration {
                 #expect(reason.contains("watch-"), "the failed watch judge is named: \(r)")
             }
         }
+
+        @Test func undoInPlaceRunsTheRollbackHookWithThePreviousRevision() throws {
+            let primary = try TestUpstream.arm("primary", text: "v1")
+            let canary = try TestUpstream.arm("canary", text: "v2")
+            defer { primary.stop(); canary.stop() }
+            let dir = try TempDir.make()
+            defer { dir.remove() }
+            let marker = dir.url.appendingPathComponent("redeployed")
+            var spec = RolloutSpec(primary: primary, canary: canary)
+            spec.extraAnalysis = ["rollbackWindow: 60s"]
+            // The promote hook "deploys" v2 onto the primary's endpoints: the undo cannot re-route, it redeploys.
+            spec.hooks = [
+                .exec("deploy", "promote", ["true"]),
+                .exec("redeploy", "rollback", ["sh", "-c", "echo $CANARYGATE_PREVIOUS_REVISION $CANARYGATE_REVISION > '\(marker.path)'"]),
+            ]
+            try withRolloutProxy(spec) { proxy in
+                let (s, met) = try withLoad(proxy.port) { _ in
+                    try proxy.waitForRollout(timeout: 15) { ["Succeeded", "Failed"].contains($0.phase) && $0.primaryRevision == "v2" }
+                }
+                #expect(met && s.phase == "Succeeded", "the rollout: \(s)")
+                #expect(try proxy.verb("undo").status == 200)
+                let ran = Posix.waitUntil(timeout: 5) {
+                    ((try? Self.rollout(proxy)["lastUndo"] as? [String: Any])?["hookResult"] as? String) == "passed"
+                }
+                let r = try Self.rollout(proxy)
+                #expect(ran, "the rollback hook: \(r)")
+                #expect((r["lastUndo"] as? [String: Any])?["method"] as? String == "rollback-hook", "\(r)")
+                #expect(r["primaryOverride"] is NSNull, "the same endpoints: nothing to re-route")
+                #expect(try String(contentsOf: marker, encoding: .utf8) == "v1 v2\n")
+            }
+        }
     }
 }
