@@ -275,14 +275,12 @@ final class RolloutController {
         }
     }
 
-    /// An undo changed a route's primary override since the server last rebuilt the routes.
-    private(set) var overridesChanged = false
+    /// An undo changed a route's primary override since the server last rebuilt the routes (which clears it).
+    var overridesChanged = false
 
     /// The primary overrides of `config`'s managed routes that hold against it (`PrimaryOverride.holds`), as
     /// arms to compile in place of their primaries (the configured primary's protocol and TLS settings kept).
-    /// Clears `overridesChanged`: the caller installs them.
     func primaryOverrides(for config: CanarygateConfig) -> [String: ArmConfig] {
-        overridesChanged = false
         var arms: [String: ArmConfig] = [:]
         for route in config.routes where route.analysis != nil && route.canary != nil {
             guard let override = rollouts[route.name]?.machine.state.primaryOverride,

@@ -168,7 +168,10 @@ public final class Server: Sendable {
     func installPrimaryOverrides() {
         reloadLock.withLock { _ in
             let current = state.snapshot
-            let overrides = rollouts.withLock { $0.primaryOverrides(for: current.config) }
+            let overrides = rollouts.withLock {
+                $0.overridesChanged = false
+                return $0.primaryOverrides(for: current.config)
+            }
             guard overrides != current.primaryOverrides else { return }
             do {
                 let next = try ProxySnapshot(
