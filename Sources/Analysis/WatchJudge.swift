@@ -30,7 +30,7 @@ public enum WatchJudge {
             return [
                 Verdict(
                     judge: "watch", outcome: .noData,
-                    summary: "no pre-promotion baseline of the previous primary (the proxy restarted since the promotion)",
+                    summary: "no pre-promotion baseline of the previous primary (the proxy restarted before it was kept)",
                     evidence: [.init("primary-requests", Double(current.n))])
             ]
         }

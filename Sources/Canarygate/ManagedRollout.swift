@@ -24,20 +24,21 @@ struct ManagedRollout {
     /// Each arm's slow take-backs seen a tick early, for the next tick (`ArmWindow.outcomes(slowThreshold:carry:)`).
     private var canaryCarry = ArmWindow.SlowCarry(), primaryCarry = ArmWindow.SlowCarry()
     /// The primary's windows of the last analysed intervals (`WatchJudge.baselineIntervals`): at the watch's
-    /// start, the old primary's pre-promotion baseline. Not persisted: a restart loses it.
+    /// start, the old primary's pre-promotion baseline (persisted while the watch runs).
     private var recentPrimary: [ArmWindow] = []
-    private var watchBaseline: ArmWindow?
+    private(set) var watchBaseline: ArmWindow?
     /// Counts at the start of the current watch interval.
     private var watchStart: RouteSnapshot?
 
     init(
         machine: RolloutMachine, weight: WeightCell, slowThreshold: SlowThresholdCell = SlowThresholdCell(), analysis: AnalysisConfig,
-        evidence: RolloutJudges.Evidence? = nil
+        evidence: RolloutJudges.Evidence? = nil, watchBaseline: ArmWindow? = nil
     ) {
         self.machine = machine
         self.weight = weight
         self.slowThreshold = slowThreshold
         self.analysis = analysis
+        self.watchBaseline = watchBaseline
         judges = RolloutJudges(analysis: analysis, revision: machine.state.canaryRevision, restored: evidence)
     }
 

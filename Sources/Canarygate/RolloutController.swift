@@ -24,6 +24,8 @@ final class RolloutController {
     private(set) var eventLog: [String] = []
     /// Evidence read from the state file, until its route's rollout takes it.
     private var restoredEvidence: [String: RolloutJudges.Evidence] = [:]
+    /// Watch baselines read from the state file, until their route's rollout takes them.
+    private var restoredBaselines: [String: WatchBaseline] = [:]
     /// Finished rollouts per route (since the process started).
     private(set) var results: [String: (succeeded: Int, failed: Int)] = [:]
 
@@ -53,6 +55,7 @@ final class RolloutController {
                 if let bytes = try store.load() {
                     let document = try JSONDecoder().decode(PersistedRollouts.self, from: Data(bytes))
                     restoredEvidence = document.evidence ?? [:]
+                    restoredBaselines = document.watchBaselines ?? [:]
                     for var s in document.routes {
                         // A fresh analysis window: timers restart from now.
                         s.phaseEnteredAt = now
@@ -96,7 +99,8 @@ final class RolloutController {
                 let machine = RolloutMachine(route: route.name, restored: initial)
                 rollouts[route.name] = ManagedRollout(
                     machine: machine, weight: compiled.weight, slowThreshold: compiled.slowThreshold,
-                    analysis: analysis, evidence: restoredEvidence.removeValue(forKey: route.name))
+                    analysis: analysis, evidence: restoredEvidence.removeValue(forKey: route.name),
+                    watchBaseline: restoredBaselines.removeValue(forKey: route.name)?.window)
                 // At once, not on the first tick: the config's static weight must not reach a held canary meanwhile.
                 if let r = initial { compiled.weight.set(r.canaryWeight) }
             }
@@ -293,6 +297,15 @@ final class RolloutController {
         return arms
     }
 
+    /// The baselines of the watches still running (a restart resumes them).
+    private func watchBaselines(_ names: [String]) -> [String: WatchBaseline] {
+        var baselines: [String: WatchBaseline] = [:]
+        for name in names where rollouts[name]!.machine.state.afterPromotion?.watchEndsAt != nil {
+            baselines[name] = rollouts[name]!.watchBaseline.map(WatchBaseline.init)
+        }
+        return baselines
+    }
+
     /// A line for the log and the event log (the last 100, for /status).
     private func record(_ line: String) {
         logger.info("rollout \(line)")
@@ -311,6 +324,7 @@ final class RolloutController {
         let document = PersistedRollouts(
             routes: names.map { rollouts[$0]!.machine.state },
             evidence: Dictionary(uniqueKeysWithValues: names.map { ($0, rollouts[$0]!.judges.evidence) }),
+            watchBaselines: watchBaselines(names),
             savedAt: .init(monotonic: MonotonicClock.nowNanoseconds(), unixTime: Date().timeIntervalSince1970))
         do {
             let data = try JSONEncoder().encode(document)
@@ -357,6 +371,8 @@ struct PersistedRollouts: Codable {
     var routes: [RolloutState]
     /// Each route's rollout evidence; absent in files written before it was kept.
     var evidence: [String: RolloutJudges.Evidence]?
+    /// Each running watch's baseline; absent in files written before it was kept.
+    var watchBaselines: [String: WatchBaseline]?
     /// When the file was written, in both clocks: a restarted process re-bases the rollback window and the
     /// watch with them. Absent in files written before they existed (which hold neither).
     var savedAt: SavedAt?

@@ -1,6 +1,7 @@
 // The watch after a promotion: the new primary against the old primary's pre-promotion baseline.
 
 import Config
+import Foundation
 import Telemetry
 import Testing
 
@@ -69,6 +70,16 @@ import Testing
         let verdicts = WatchJudge.evaluate(current: current, baseline: baseline, analysis: a, index: 1)
         #expect(verdicts.map(\.judge) == ["watch-request-success-rate"])
         #expect(verdicts[0].outcome == .fail)
+    }
+
+    @Test func theBaselineRoundTripsThroughTheStateFile() throws {
+        let kept = WatchBaseline(baseline)
+        #expect(kept.buckets.count < 100, "only the non-empty buckets are written")
+        let read = try JSONDecoder().decode(WatchBaseline.self, from: JSONEncoder().encode(kept))
+        #expect(read.window == baseline)
+        var foreign = kept
+        foreign.buckets.append([UInt64(LatencyBuckets.bucketCount), 1])
+        #expect(foreign.window == nil, "a bucket this build does not have")
     }
 
     @Test func withoutABaselineThereIsNoData() {

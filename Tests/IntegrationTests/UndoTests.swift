@@ -169,5 +169,32 @@ extension Integration {
                 #expect(try String(contentsOf: marker, encoding: .utf8) == "v1 v2\n")
             }
         }
+
+        @Test func aWatchGoesOnAfterKillNineWithItsBaseline() throws {
+            let broken = Guarded(false)
+            let old = try TestUpstream.arm("old", text: "v1")
+            let new = try TestUpstream(name: "new") { _ in broken.value ? .text("broken", status: 500) : .text("v2") }
+            defer { old.stop(); new.stop() }
+            let dir = try TempDir.make()
+            var spec = RolloutSpec(primary: old, canary: new)
+            spec.extraAnalysis = ["rollbackWindow: 60s", "watch: 30s"]
+            spec.statePath = dir.url.appendingPathComponent("state.json").path
+            // Only the comparison with the baseline can see the failures: no thresholds on the new primary alone.
+            spec.successRateMin = nil
+            spec.durationMax = nil
+            try withRolloutProxy(spec, dir: dir) { proxy in
+                try Self.promoteByReload(proxy, &spec, to: new)
+                #expect(proxy.kill9() == 128 + SIGKILL)
+                try proxy.restart()
+                try withLoad(proxy.port) { _ in
+                    broken.withValue { $0 = true }
+                    let (s, met) = try proxy.waitForRollout(timeout: 10) { $0.phase == "Failed" }
+                    #expect(met && s.message.hasPrefix("undone by the watch"), "after the restart: \(s)\n\(proxy.log.suffix(2000))")
+                }
+                let reason = (try Self.rollout(proxy)["lastUndo"] as? [String: Any])?["reason"] as? String ?? ""
+                #expect(reason.contains("watch-comparison-errors"), "\(reason)")
+                #expect(try Self.body(proxy.port) == "v1")
+            }
+        }
     }
 }
