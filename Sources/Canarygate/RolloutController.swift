@@ -285,9 +285,22 @@ final class RolloutController {
     /// The primary overrides of `config`'s managed routes that hold against it (`PrimaryOverride.holds`), as
     /// arms to compile in place of their primaries (the configured primary's protocol and TLS settings kept).
     func primaryOverrides(for config: CanarygateConfig) -> [String: ArmConfig] {
+        Self.overrideArms(config) { rollouts[$0]?.machine.state.primaryOverride }
+    }
+
+    /// The primary overrides the state file holds for `config`, read before the loops start so that they never
+    /// serve an undone primary; none without a readable state file (`start` then deals with it).
+    static func persistedPrimaryOverrides(_ config: CanarygateConfig) -> [String: ArmConfig] {
+        guard let path = config.state?.path, let bytes = try? StateStore(path: path).load(),
+            let document = try? JSONDecoder().decode(PersistedRollouts.self, from: Data(bytes))
+        else { return [:] }
+        return overrideArms(config) { route in document.routes.first { $0.route == route }?.primaryOverride }
+    }
+
+    private static func overrideArms(_ config: CanarygateConfig, _ override: (String) -> PrimaryOverride?) -> [String: ArmConfig] {
         var arms: [String: ArmConfig] = [:]
         for route in config.routes where route.analysis != nil && route.canary != nil {
-            guard let override = rollouts[route.name]?.machine.state.primaryOverride,
+            guard let override = override(route.name),
                 override.holds(against: ArmRecord(revision: route.primary.revision, endpoints: route.primary.endpoints))
             else { continue }
             arms[route.name] = ArmConfig(

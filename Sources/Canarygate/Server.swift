@@ -29,7 +29,10 @@ public final class Server: Sendable {
         try RolloutController.checkStateDirectory(config)
         let weights = WeightRegistry()
         let snapshot: ProxySnapshot
-        do { snapshot = try ProxySnapshot(config: config, generation: 1, weights: weights) } catch {
+        do {
+            snapshot = try ProxySnapshot(
+                config: config, generation: 1, weights: weights, primaryOverrides: RolloutController.persistedPrimaryOverrides(config))
+        } catch {
             throw StartupError(description: "\(error)")
         }
         let count = max(1, threadCount ?? config.threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
@@ -87,7 +90,7 @@ public final class Server: Sendable {
             controller.warm = { endpoints, perEndpoint in for c in controls { c.send(.warm(endpoints, perEndpoint: perEndpoint)) } }
             controller.start(now: MonotonicClock.nowNanoseconds())
             let server = Server(state: state, controls: controls, threads: threads, admin: admin, logger: logger, rollouts: controller)
-            // An undo's overrides from the state file: the loops served the config's primaries until now.
+            // The loops started with the state file's overrides; this only installs a change (none normally).
             server.installPrimaryOverrides()
             admin.start(server: server)
             return server
