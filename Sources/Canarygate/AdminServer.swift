@@ -82,7 +82,7 @@ final class AdminServer: Sendable {
         }
     }
 
-    /// `POST /routes/NAME/{promote,abort,pause,resume,retry}` (`?force=true` for promote).
+    /// `POST /routes/NAME/{promote,abort,pause,resume,retry,undo}` (`?force=true` for promote).
     private func rolloutVerb(server: Server, method: String, path: String, query: String) -> AdminResponse {
         let parts = path.split(separator: "/")
         guard parts.count == 3 else { return AdminResponse(status: "404 Not Found", body: "not found\n") }
@@ -95,8 +95,10 @@ final class AdminServer: Sendable {
         case "pause": verb = .pause
         case "resume": verb = .resume
         case "retry": verb = .retry
+        case "undo": verb = .undo
         default:
-            return AdminResponse(status: "404 Not Found", body: "unknown verb \(parts[2]); use promote, abort, pause, resume or retry\n")
+            return AdminResponse(
+                status: "404 Not Found", body: "unknown verb \(parts[2]); use promote, abort, pause, resume, retry or undo\n")
         }
         if let reason = server.rolloutCommand(route: route, verb: verb) {
             return AdminResponse(status: "409 Conflict", body: reason + "\n")

@@ -23,15 +23,22 @@ struct ManagedRollout {
     private var lastTick: RouteSnapshot?
     /// Each arm's slow take-backs seen a tick early, for the next tick (`ArmWindow.outcomes(slowThreshold:carry:)`).
     private var canaryCarry = ArmWindow.SlowCarry(), primaryCarry = ArmWindow.SlowCarry()
+    /// The primary's windows of the last analysed intervals (`WatchJudge.baselineIntervals`): at the watch's
+    /// start, the old primary's pre-promotion baseline (persisted while the watch runs).
+    private var recentPrimary: [ArmWindow] = []
+    private(set) var watchBaseline: ArmWindow?
+    /// Counts at the start of the current watch interval.
+    private var watchStart: RouteSnapshot?
 
     init(
         machine: RolloutMachine, weight: WeightCell, slowThreshold: SlowThresholdCell = SlowThresholdCell(), analysis: AnalysisConfig,
-        evidence: RolloutJudges.Evidence? = nil
+        evidence: RolloutJudges.Evidence? = nil, watchBaseline: ArmWindow? = nil
     ) {
         self.machine = machine
         self.weight = weight
         self.slowThreshold = slowThreshold
         self.analysis = analysis
+        self.watchBaseline = watchBaseline
         judges = RolloutJudges(analysis: analysis, revision: machine.state.canaryRevision, restored: evidence)
     }
 
@@ -46,7 +53,11 @@ struct ManagedRollout {
     }
 
     /// A new rollout begins (a new revision or a retry): new evidence, a new α.
-    mutating func beginRollout() { judges.beginRollout(revision: machine.state.canaryRevision) }
+    mutating func beginRollout() {
+        judges.beginRollout(revision: machine.state.canaryRevision)
+        recentPrimary = []
+        watchBaseline = nil
+    }
 
     /// A new interval window. The rollout's evidence carries on.
     mutating func startWindow(_ current: RouteSnapshot) {
@@ -82,8 +93,23 @@ struct ManagedRollout {
         let delta = current.delta(since: windowStart ?? current)
         windowStart = current
         let canary = ArmWindow(delta.canary)
-        let verdicts = judges.analyseInterval(canary: canary, primary: ArmWindow(delta.primary))
+        let primary = ArmWindow(delta.primary)
+        recentPrimary = (recentPrimary + [primary]).suffix(WatchJudge.baselineIntervals)
+        let verdicts = judges.analyseInterval(canary: canary, primary: primary)
         let silent = canary.n == 0 && canary.aborts == 0 && canary.slowInFlight == 0
         return silent ? .intervalWithoutCanaryTraffic(verdicts) : .intervalVerdicts(verdicts)
+    }
+
+    /// The watch after a promotion begins (or resumes after a restart): its baseline is frozen the first time.
+    mutating func startWatch(_ current: RouteSnapshot) {
+        if watchBaseline == nil { watchBaseline = WatchJudge.baseline(recentPrimary) }
+        watchStart = current
+    }
+
+    /// The watch interval's verdicts on the primary arm; starts the next watch interval.
+    mutating func analyseWatch(_ current: RouteSnapshot, index: Int) -> [Verdict] {
+        let delta = current.delta(since: watchStart ?? current)
+        watchStart = current
+        return WatchJudge.evaluate(current: ArmWindow(delta.primary), baseline: watchBaseline, analysis: analysis, index: index)
     }
 }

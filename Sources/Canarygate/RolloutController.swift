@@ -24,6 +24,8 @@ final class RolloutController {
     private(set) var eventLog: [String] = []
     /// Evidence read from the state file, until its route's rollout takes it.
     private var restoredEvidence: [String: RolloutJudges.Evidence] = [:]
+    /// Watch baselines read from the state file, until their route's rollout takes them.
+    private var restoredBaselines: [String: WatchBaseline] = [:]
     /// Finished rollouts per route (since the process started).
     private(set) var results: [String: (succeeded: Int, failed: Int)] = [:]
 
@@ -53,10 +55,12 @@ final class RolloutController {
                 if let bytes = try store.load() {
                     let document = try JSONDecoder().decode(PersistedRollouts.self, from: Data(bytes))
                     restoredEvidence = document.evidence ?? [:]
+                    restoredBaselines = document.watchBaselines ?? [:]
                     for var s in document.routes {
                         // A fresh analysis window: timers restart from now.
                         s.phaseEnteredAt = now
                         s.lastProgressAt = now
+                        s.afterPromotion = document.rebase(s.afterPromotion, now: now)
                         restored[s.route] = s
                     }
                     logger.info("restored rollout state of \(restored.count) route(s) from \(store.path)")
@@ -95,7 +99,8 @@ final class RolloutController {
                 let machine = RolloutMachine(route: route.name, restored: initial)
                 rollouts[route.name] = ManagedRollout(
                     machine: machine, weight: compiled.weight, slowThreshold: compiled.slowThreshold,
-                    analysis: analysis, evidence: restoredEvidence.removeValue(forKey: route.name))
+                    analysis: analysis, evidence: restoredEvidence.removeValue(forKey: route.name),
+                    watchBaseline: restoredBaselines.removeValue(forKey: route.name)?.window)
                 // At once, not on the first tick: the config's static weight must not reach a held canary meanwhile.
                 if let r = initial {
                     compiled.weight.set(r.canaryWeight)
@@ -105,7 +110,10 @@ final class RolloutController {
             rollouts[route.name]!.analysis = analysis
             rollouts[route.name]!.route = route
             deliver(
-                route.name, .configured(primaryRevision: route.primary.revision, canaryRevision: canary.arm.revision, analysis: analysis),
+                route.name,
+                .configured(
+                    primaryRevision: route.primary.revision, canaryRevision: canary.arm.revision, analysis: analysis,
+                    primaryEndpoints: route.primary.endpoints),
                 now: now)
         }
         for name in rollouts.keys where !seen.contains(name) {
@@ -198,10 +206,13 @@ final class RolloutController {
             r.weight.setLiveAtZero(live)
             return nil
         case .runHooks(let type):
+            // An undo's rollback hooks are told which revision to redeploy.
+            let undo = r.machine.state.lastUndo.flatMap { type == .rollback && $0.hookResult == "running" ? $0 : nil }
             let requests = r.analysis.webhooks.filter { $0.type == type }.map {
                 HookRequest(
                     route: route, hook: $0, phase: r.machine.state.phase.rawValue,
-                    revision: r.machine.state.canaryRevision ?? "", weight: r.machine.state.canaryWeight, environment: [:])
+                    revision: r.machine.state.canaryRevision ?? "", weight: r.machine.state.canaryWeight, environment: [:],
+                    previousRevision: undo?.restored)
             }
             if requests.isEmpty { return .hooksCompleted(type, passed: true, detail: "no \(type.rawValue) hooks") }
             hooks.start(requests) { [inbox] results in
@@ -250,6 +261,16 @@ final class RolloutController {
             // Weight 0 already sends nothing new to the canary; close its idle pooled connections now.
             if let canary = r.route?.canary { closeIdle(canary.arm.endpoints) }
             return nil
+        case .overridePrimary:
+            // The server rebuilds the routes with the machines' overrides once the controller's lock is released.
+            overridesChanged = true
+            return nil
+        case .startWatchWindow:
+            r.startWatch(state.metrics.snapshot().route(named: route) ?? RouteSnapshot(name: route))
+            return nil
+        case .analyseWatchInterval(let index):
+            let current = state.metrics.snapshot().route(named: route) ?? RouteSnapshot(name: route)
+            return .watchVerdicts(r.analyseWatch(current, index: index))
         case .persist:
             persistAll()
             return nil
@@ -263,6 +284,46 @@ final class RolloutController {
             if !eventHooks.isEmpty { hooks.start(eventHooks) { [inbox] in inbox.postHookOutputs(route, $0) } }
             return nil
         }
+    }
+
+    /// An undo changed a route's primary override since the server last rebuilt the routes (which clears it).
+    var overridesChanged = false
+
+    /// The primary overrides of `config`'s managed routes that hold against it (`PrimaryOverride.holds`), as
+    /// arms to compile in place of their primaries (the configured primary's protocol and TLS settings kept).
+    func primaryOverrides(for config: CanarygateConfig) -> [String: ArmConfig] {
+        Self.overrideArms(config) { rollouts[$0]?.machine.state.primaryOverride }
+    }
+
+    /// The primary overrides the state file holds for `config`, read before the loops start so that they never
+    /// serve an undone primary; none without a readable state file (`start` then deals with it).
+    static func persistedPrimaryOverrides(_ config: CanarygateConfig) -> [String: ArmConfig] {
+        guard let path = config.state?.path, let bytes = try? StateStore(path: path).load(),
+            let document = try? JSONDecoder().decode(PersistedRollouts.self, from: Data(bytes))
+        else { return [:] }
+        return overrideArms(config) { route in document.routes.first { $0.route == route }?.primaryOverride }
+    }
+
+    private static func overrideArms(_ config: CanarygateConfig, _ override: (String) -> PrimaryOverride?) -> [String: ArmConfig] {
+        var arms: [String: ArmConfig] = [:]
+        for route in config.routes where route.analysis != nil && route.canary != nil {
+            guard let override = override(route.name),
+                override.holds(against: ArmRecord(revision: route.primary.revision, endpoints: route.primary.endpoints))
+            else { continue }
+            arms[route.name] = ArmConfig(
+                revision: override.arm.revision, endpoints: override.arm.hostPorts, tls: route.primary.tls, protocol: route.primary.protocol
+            )
+        }
+        return arms
+    }
+
+    /// The baselines of the watches still running (a restart resumes them).
+    private func watchBaselines(_ names: [String]) -> [String: WatchBaseline] {
+        var baselines: [String: WatchBaseline] = [:]
+        for name in names where rollouts[name]!.machine.state.afterPromotion?.watchEndsAt != nil {
+            baselines[name] = rollouts[name]!.watchBaseline.map(WatchBaseline.init)
+        }
+        return baselines
     }
 
     /// A line for the log and the event log (the last 100, for /status).
@@ -282,7 +343,9 @@ final class RolloutController {
         let names = rollouts.keys.sorted()
         let document = PersistedRollouts(
             routes: names.map { rollouts[$0]!.machine.state },
-            evidence: Dictionary(uniqueKeysWithValues: names.map { ($0, rollouts[$0]!.judges.evidence) }))
+            evidence: Dictionary(uniqueKeysWithValues: names.map { ($0, rollouts[$0]!.judges.evidence) }),
+            watchBaselines: watchBaselines(names),
+            savedAt: .init(monotonic: MonotonicClock.nowNanoseconds(), unixTime: Date().timeIntervalSince1970))
         do {
             let data = try JSONEncoder().encode(document)
             try store.save([UInt8](data))
@@ -328,4 +391,22 @@ struct PersistedRollouts: Codable {
     var routes: [RolloutState]
     /// Each route's rollout evidence; absent in files written before it was kept.
     var evidence: [String: RolloutJudges.Evidence]?
+    /// Each running watch's baseline; absent in files written before it was kept.
+    var watchBaselines: [String: WatchBaseline]?
+    /// When the file was written, in both clocks: a restarted process re-bases the rollback window and the
+    /// watch with them. Absent in files written before they existed (which hold neither).
+    var savedAt: SavedAt?
+
+    struct SavedAt: Codable {
+        var monotonic: UInt64
+        var unixTime: Double
+    }
+
+    /// `after` in a restarted process's clock, less the wall-clock time since the save (none known: closed now).
+    func rebase(_ after: AfterPromotion?, now: UInt64) -> AfterPromotion? {
+        guard let after else { return nil }
+        guard let savedAt else { return after.rebased(savedAt: .max, elapsed: 0, now: now) }
+        let elapsed = max(0, Date().timeIntervalSince1970 - savedAt.unixTime)
+        return after.rebased(savedAt: savedAt.monotonic, elapsed: UInt64(min(elapsed, 1e9) * 1e9), now: now)
+    }
 }

@@ -29,7 +29,10 @@ public final class Server: Sendable {
         try RolloutController.checkStateDirectory(config)
         let weights = WeightRegistry()
         let snapshot: ProxySnapshot
-        do { snapshot = try ProxySnapshot(config: config, generation: 1, weights: weights) } catch {
+        do {
+            snapshot = try ProxySnapshot(
+                config: config, generation: 1, weights: weights, primaryOverrides: RolloutController.persistedPrimaryOverrides(config))
+        } catch {
             throw StartupError(description: "\(error)")
         }
         let count = max(1, threadCount ?? config.threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
@@ -87,6 +90,8 @@ public final class Server: Sendable {
             controller.warm = { endpoints, perEndpoint in for c in controls { c.send(.warm(endpoints, perEndpoint: perEndpoint)) } }
             controller.start(now: MonotonicClock.nowNanoseconds())
             let server = Server(state: state, controls: controls, threads: threads, admin: admin, logger: logger, rollouts: controller)
+            // The loops started with the state file's overrides; this only installs a change (none normally).
+            server.installPrimaryOverrides()
             admin.start(server: server)
             return server
         } catch {
@@ -122,7 +127,10 @@ public final class Server: Sendable {
                 let config = try ConfigLoader.load(path: path)
                 try ReloadRules.check(old: state.startupConfig, new: config)
                 try RolloutController.checkStateDirectory(config)
-                next = try ProxySnapshot(config: config, generation: current.generation + 1, weights: state.weights)
+                // Overrides the new config ends are dropped here and by the rollouts' `.configured` alike.
+                let overrides = rollouts.withLock { $0.primaryOverrides(for: config) }
+                next = try ProxySnapshot(
+                    config: config, generation: current.generation + 1, weights: state.weights, primaryOverrides: overrides)
                 try ReloadRules.checkNewListeners(current: current, next: next)
             } catch let error as ConfigError {
                 logger.error("reload refused, keeping the running config:\n\(error.description)")
@@ -141,12 +149,50 @@ public final class Server: Sendable {
 
     /// One control tick of every rollout (the control thread calls it every 100 ms).
     public func tickRollouts() {
-        rollouts.withLock { $0.tick(now: MonotonicClock.nowNanoseconds()) }
+        let undone = rollouts.withLock {
+            $0.tick(now: MonotonicClock.nowNanoseconds())
+            return $0.overridesChanged
+        }
+        if undone { installPrimaryOverrides() }
     }
 
-    /// A manual verb on a route's rollout; nil when applied, else why not.
+    /// A manual verb on a route's rollout; nil when applied, else why not. An undo to other endpoints is served
+    /// by every loop when this returns.
     public func rolloutCommand(route: String, verb: ManualVerb) -> String? {
-        rollouts.withLock { $0.command(route: route, verb: verb, now: MonotonicClock.nowNanoseconds()) }
+        let (refusal, undone) = rollouts.withLock {
+            ($0.command(route: route, verb: verb, now: MonotonicClock.nowNanoseconds()), $0.overridesChanged)
+        }
+        if undone { installPrimaryOverrides() }
+        return refusal
+    }
+
+    /// Rebuilds the routes of the running config with the rollouts' primary overrides and hands them to every
+    /// loop, when they changed. Under the reload lock, which is always taken before the rollouts' lock.
+    func installPrimaryOverrides() {
+        reloadLock.withLock { _ in
+            let current = state.snapshot
+            let overrides = rollouts.withLock {
+                $0.overridesChanged = false
+                return $0.primaryOverrides(for: current.config)
+            }
+            guard overrides != current.primaryOverrides else { return }
+            do {
+                let next = try ProxySnapshot(
+                    config: current.config, generation: current.generation + 1, weights: state.weights, primaryOverrides: overrides)
+                for c in controls { c.send(.install(next)) }
+                state.installed(next)
+                // An undo is a switch "at once": return when every loop serves it (microseconds; bounded at 1 s).
+                var waited = 0
+                while !allLoopsCurrent && waited < 1000 {
+                    usleep(1000)
+                    waited += 1
+                }
+                logger.info(
+                    "primary overrides installed (generation \(next.generation)): \(overrides.keys.sorted().joined(separator: ", "))")
+            } catch {
+                logger.error("cannot install the primary overrides of \(overrides.keys.sorted().joined(separator: ", ")): \(error)")
+            }
+        }
     }
 
     public var rolloutStatuses: [(route: String, state: RolloutState)] {

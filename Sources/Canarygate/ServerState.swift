@@ -60,6 +60,11 @@ public final class ServerState: Sendable {
         }
     }
 
+    /// A snapshot of the same config with other primary overrides (an undo, or its end): not a reload.
+    func installed(_ snapshot: ProxySnapshot) {
+        current.withLock { $0.snapshot = snapshot }
+    }
+
     func reloadFailed(_ error: ReloadError) -> ReloadError {
         current.withLock {
             $0.reloadFailures += 1

@@ -43,7 +43,7 @@ enum StatusDocument {
             + "\"canaryLiveAtZero\":\(r.isCanaryLiveAtZero),\"stepDown\":\(stepDown(r)),\"paused\":\(r.paused),"
             + "\"canaryRevision\":\(r.canaryRevision.map(json) ?? "null"),\"primaryRevision\":\(json(r.primaryRevision)),"
             + "\"lastAnalysedRevision\":\(r.lastAnalysedRevision.map(json) ?? "null"),\"message\":\(json(r.message)),"
-            + "\"lastVerdicts\":[\(verdicts.joined(separator: ","))]}"
+            + "\"lastVerdicts\":[\(verdicts.joined(separator: ","))],\(AfterPromotionStatus.fields(r))}"
     }
 
     /// While a rollback steps the weight down (`stepWeightRollback`): why, and the weight it has reached.

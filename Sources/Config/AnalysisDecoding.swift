@@ -32,6 +32,8 @@ extension AnalysisConfig {
             analysis.requireEvidence = m.optional("requireEvidence") { $0.boolean() } ?? analysis.requireEvidence
             analysis.pace = m.optional("pace") { $0.oneOf(Pace.self, noun: "pace") } ?? analysis.pace
             analysis.minDwell = m.optional("minDwell") { $0.duration(atLeast: minimumInterval, written: "100ms") } ?? analysis.minDwell
+            analysis.rollbackWindow = m.optional("rollbackWindow") { $0.duration() } ?? analysis.rollbackWindow
+            analysis.watch = m.optional("watch") { $0.duration() } ?? analysis.watch
             analysis.metrics = m.optional("metrics", MetricCheckConfig.decodeList) ?? analysis.metrics
             analysis.comparison = m.optional("comparison", ComparisonConfig.decode) ?? analysis.comparison
             analysis.sequential = m.optional("sequential", SequentialConfig.decode) ?? analysis.sequential

@@ -164,6 +164,11 @@ public struct AnalysisConfig: Sendable, Equatable {
     public var pace = Pace.interval
     /// With `pace: evidence`, the least time a step lasts and the spacing of its looks (at least 100ms).
     public var minDwell: Duration = .seconds(10)
+    /// After a promotion succeeds, how long `undo` can switch the route back to the previous primary; 0: off.
+    public var rollbackWindow: Duration = .zero
+    /// After a promotion succeeds, how long the new primary is judged against the old one's pre-promotion
+    /// measurements (a failure undoes it while `rollbackWindow` is open); 0: off.
+    public var watch: Duration = .zero
 
     public enum Pace: String, Sendable, CaseIterable {
         case interval

@@ -10,14 +10,19 @@ public final class ProxySnapshot: Sendable {
     /// `tls`: the certificates of a TLS listener, loaded with the snapshot so a bad file refuses the reload.
     /// `http2`: the listener's `http2` setting, which its TLS context already offers through ALPN.
     public let listeners: [(name: String, address: SocketAddress, tls: TLSContext?, http2: Bool, balance: AcceptBalance)]
-    /// Increases with every successful reload.
+    /// Increases with every successful reload (and every change of the primary overrides).
     public let generation: Int
+    /// Routes whose primary traffic an undo sent to the previous primary's arm instead of `config`'s.
+    public let primaryOverrides: [String: ArmConfig]
 
     /// Resolves every address and loads every certificate (blocking: call it off the loops).
-    public init(config: CanarygateConfig, generation: Int, weights: WeightRegistry = WeightRegistry()) throws {
+    public init(
+        config: CanarygateConfig, generation: Int, weights: WeightRegistry = WeightRegistry(), primaryOverrides: [String: ArmConfig] = [:]
+    ) throws {
         self.config = config
         self.generation = generation
-        self.routes = try RouteTable(routes: config.routes, weights: weights)
+        self.primaryOverrides = primaryOverrides
+        self.routes = try RouteTable(routes: config.routes.overridingPrimaries(primaryOverrides), weights: weights)
         var resolved: [(String, SocketAddress, TLSContext?, Bool, AcceptBalance)] = []
         for l in config.listeners {
             let alpn = l.http2 ? ["h2", "http/1.1"] : ["http/1.1"]

@@ -12,6 +12,8 @@ struct WebhookPayload: Encodable, Equatable {
     var revision: String
     var weight: Int
     var metadata: [String: String]
+    /// Only in an undo's `rollback` hooks (absent from the JSON otherwise).
+    var previousRevision: String?
 
     init(_ request: HookRequest) {
         name = request.hook.name
@@ -21,6 +23,7 @@ struct WebhookPayload: Encodable, Equatable {
         revision = request.revision
         weight = request.weight
         metadata = request.hook.metadata
+        previousRevision = request.previousRevision
     }
 
     /// Compact JSON with sorted keys, so a body is the same bytes for the same facts.
@@ -43,6 +46,7 @@ enum HookEnvironment {
             "CANARYGATE_REVISION": request.revision,
             "CANARYGATE_WEIGHT": String(request.weight),
         ]
+        if let previous = request.previousRevision { variables["CANARYGATE_PREVIOUS_REVISION"] = previous }
         for (key, value) in request.hook.metadata {
             variables["CANARYGATE_META_" + metaName(key)] = value
         }

@@ -15,10 +15,12 @@ public struct HookRequest: Sendable {
     /// Extra environment variables for an exec hook (over its `env:`, under the `CANARYGATE_*` facts);
     /// webhooks ignore them.
     public var environment: [String: String]
+    /// An undo's `rollback` hooks: the revision to redeploy on the primary (`revision` is the one undone).
+    public var previousRevision: String?
 
     public init(
         route: String, hook: HookConfig, phase: String, revision: String, weight: Int,
-        environment: [String: String] = [:]
+        environment: [String: String] = [:], previousRevision: String? = nil
     ) {
         self.route = route
         self.hook = hook
@@ -26,6 +28,7 @@ public struct HookRequest: Sendable {
         self.revision = revision
         self.weight = weight
         self.environment = environment
+        self.previousRevision = previousRevision
     }
 }
 

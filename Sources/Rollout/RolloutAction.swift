@@ -20,6 +20,13 @@ public enum RolloutAction: Sendable, Equatable {
     case probePrimary(expectedRevision: String)
     /// Close the canary arm's pooled connections: it gets no traffic any more.
     case drainCanary
+    /// An undo: send the route's primary traffic to `arm` instead of the configured primary (rebuild the routes).
+    case overridePrimary(PrimaryOverride)
+    /// The watch after a promotion begins: start a window on the primary arm now.
+    case startWatchWindow
+    /// Judge the primary's watch window (the `index`-th, 1-based) against its pre-promotion baseline; answer
+    /// `.watchVerdicts`, then start the next window.
+    case analyseWatchInterval(index: Int)
     /// Write this state to the state file. Exactly one per `handle` call that changed the state, always last.
     case persist(RolloutState)
     /// Append to the event log and run the `event` hooks.

@@ -7,7 +7,8 @@ import Config
 /// so a late answer to a request made before a restart, pause or abort cannot move a rollout.
 public enum RolloutEvent: Sendable {
     /// At start and at every config reload: the route's revisions and its `analysis` section (nil: unmanaged).
-    case configured(primaryRevision: String, canaryRevision: String?, analysis: AnalysisConfig?)
+    /// `primaryEndpoints`: where the config sends the primary traffic (what `rollbackWindow` remembers).
+    case configured(primaryRevision: String, canaryRevision: String?, analysis: AnalysisConfig?, primaryEndpoints: [HostPort] = [])
     /// The control thread's timer; all of the machine's timing is driven from these.
     case tick(now: UInt64)
     /// The answer to `.probeCanaryReadiness`.
@@ -28,6 +29,8 @@ public enum RolloutEvent: Sendable {
     /// With `pace: evidence`: the step has lasted `minDwell` and the evidence gate passes, so the
     /// interval is analysed now instead of at its end (the verdicts still decide).
     case evidenceSufficient
+    /// The answer to `.analyseWatchInterval`: the watch judges' verdicts on the new primary.
+    case watchVerdicts([Verdict])
 }
 
 /// The manual verbs, as Argo Rollouts has them.
@@ -41,6 +44,8 @@ public enum ManualVerb: Sendable, Equatable {
     case abort
     /// Run a failed revision again from `Initializing`.
     case retry
+    /// Within `rollbackWindow` after a promotion: the previous primary back at once, without analysis.
+    case undo
 
     /// The verb as the CLI spells it, for messages.
     public var name: String {
@@ -50,6 +55,7 @@ public enum ManualVerb: Sendable, Equatable {
         case .promote(let force): force ? "promote --force" : "promote"
         case .abort: "abort"
         case .retry: "retry"
+        case .undo: "undo"
         }
     }
 }

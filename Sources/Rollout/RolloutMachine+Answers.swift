@@ -19,7 +19,8 @@ extension RolloutMachine {
         case .confirmPromotion: confirmPromotionCompleted(passed: passed, detail: detail)
         case .promote: promoteHookCompleted(passed: passed, detail: detail)
         case .postRollout: postRolloutCompleted(passed: passed, detail: detail)
-        case .rollback, .event: break
+        case .rollback: undoHookCompleted(passed: passed, detail: detail)
+        case .event: break
         }
     }
 

@@ -1,4 +1,4 @@
-// The operators' verbs (pause, resume, promote, abort, retry): where each applies, and what it does.
+// The operators' verbs (pause, resume, promote, abort, retry, undo): where each applies, and what it does.
 
 extension RolloutMachine {
     /// Why `verb` cannot be applied now, or nil if it can. The admin API answers with this reason.
@@ -37,6 +37,8 @@ extension RolloutMachine {
                 return "the \(state.phase == .held ? "held" : "failed") revision is no longer the configured canary"
             }
             return nil
+        case .undo:
+            return undoRefusal
         }
     }
 
@@ -89,6 +91,8 @@ extension RolloutMachine {
             rollBack("aborted by operator")
         case .retry:
             start(state.canaryRevision ?? "", replacing: nil, retry: true)
+        case .undo:
+            undo("undone by operator")
         }
     }
 }

@@ -2,13 +2,17 @@
 import Config
 
 extension RolloutMachine {
-    mutating func configure(primary: String, canary: String?, analysis: AnalysisConfig?) {
+    mutating func configure(primary: String, canary: String?, analysis: AnalysisConfig?, endpoints: [HostPort]) {
         self.analysis = analysis
         configuredPrimary = primary
         configuredCanary = canary
+        configuredPrimaryEndpoints = endpoints
+        reviewPrimaryOverride()
         // While promoting, the primary's revision is what the primary itself reported; a reload written
-        // before the `promote` hook ran must not undo that.
-        if state.phase != .promoting && state.phase != .finalising { state.primaryRevision = primary }
+        // before the `promote` hook ran must not undo that. An undo's override serves its own revision.
+        if state.phase != .promoting && state.phase != .finalising {
+            state.primaryRevision = state.primaryOverride?.arm.revision ?? primary
+        }
         applyConfiguration()
     }
 
@@ -66,6 +70,9 @@ extension RolloutMachine {
         state.promoteHookPassed = false
         state.stepDownReason = nil
         state.lastVerdicts = []
+        state.previousPrimary = nil
+        state.lastUndo = nil
+        endAfterPromotion(superseded: canary)
         state.lastProgressAt = now
         state.phase = .initializing
         state.phaseEnteredAt = now

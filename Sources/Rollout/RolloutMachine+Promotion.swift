@@ -9,6 +9,7 @@ extension RolloutMachine {
         enter(.promoting)
         state.promoteHookPassed = false
         state.lastProgressAt = now
+        state.previousPrimary = servingPrimary
         note("promoting revision \(state.canaryRevision ?? "?")")
         if !requestHooks(.promote) { stepTowardCanary() }
     }
@@ -123,6 +124,7 @@ extension RolloutMachine {
         note(
             "promotion of \(state.canaryRevision ?? "?") completed"
                 + (postRolloutFailure.map { "; post-rollout hook failed: \($0)" } ?? ""))
+        openAfterPromotion()
         applyConfiguration()
     }
 }

@@ -21,6 +21,8 @@ public struct RolloutMachine: Sendable {
     var analysis: AnalysisConfig?
     var configuredPrimary: String
     var configuredCanary: String?
+    /// Where the config sends the primary traffic (what a promotion remembers for `rollbackWindow`).
+    var configuredPrimaryEndpoints: [HostPort] = []
     /// The answer the machine is waiting for; anything else of that kind is stale and ignored.
     var awaiting: Awaiting?
     /// When the current stage's periodic step (probe, interval, gate re-ask, promotion step) is next due.
@@ -34,6 +36,7 @@ public struct RolloutMachine: Sendable {
     enum Awaiting: Sendable, Equatable {
         case hooks(HookType)
         case verdicts
+        case watchVerdicts
     }
 
     /// A fresh route, or one restored from its state file (the controller re-bases the timestamps first).
@@ -61,8 +64,8 @@ public struct RolloutMachine: Sendable {
         // restart or cancel it instead, so it is judged first.
         if needsResume, !event.isConfiguration { resumeAfterRestore() }
         switch event {
-        case .configured(let primary, let canary, let analysis):
-            configure(primary: primary, canary: canary, analysis: analysis)
+        case .configured(let primary, let canary, let analysis, let endpoints):
+            configure(primary: primary, canary: canary, analysis: analysis, endpoints: endpoints)
         case .tick:
             tick()
         case .canaryReady(let ready):
@@ -81,6 +84,8 @@ public struct RolloutMachine: Sendable {
             apply(verb)
         case .evidenceSufficient:
             analyseEarly()
+        case .watchVerdicts(let verdicts):
+            watchVerdicts(verdicts)
         }
         if state != before { actions.append(.persist(state)) }
         defer { actions = [] }
@@ -97,7 +102,8 @@ public struct RolloutMachine: Sendable {
         case .waiting: if awaiting == nil, now >= dueAt { askConfirmRollout() }
         case .progressing, .waitingPromotion: tickAnalysis(analysis)
         case .promoting: tickPromoting(analysis)
-        case .initialized, .promoted, .finalising, .succeeded, .failed, .held: break
+        case .succeeded: tickAfterPromotion(analysis)
+        case .initialized, .promoted, .finalising, .failed, .held: break
         }
     }
 
@@ -109,7 +115,10 @@ public struct RolloutMachine: Sendable {
         actions.append(.setWeight(state.canaryWeight))
         // A fresh process's cells are not live; only a live hold needs telling.
         if state.isCanaryLiveAtZero { actions.append(.setCanaryLive(true)) }
-        guard state.phase.isInProgress else { return }
+        guard state.phase.isInProgress else {
+            resumeWatch()
+            return
+        }
         state.lastProgressAt = now
         note(
             "resumed after a restart at \(state.phase.rawValue), weight \(state.canaryWeight)%"

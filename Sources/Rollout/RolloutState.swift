@@ -39,11 +39,22 @@ public struct RolloutState: Sendable, Equatable, Codable {
 
     public var isCanaryLiveAtZero: Bool { canaryLiveAtZero == true }
 
+    /// From `Promoting` on: the primary as configured when the promotion began, for `rollbackWindow`.
+    public var previousPrimary: ArmRecord?
+    /// After a promotion: the rollback window and the watch while they run (nil otherwise).
+    public var afterPromotion: AfterPromotion?
+    /// After an undo to other endpoints: where the route's primary traffic goes instead of the configured primary.
+    public var primaryOverride: PrimaryOverride?
+    /// The last undo, shown in /status until the next rollout.
+    public var lastUndo: UndoRecord?
+
     public init(
         route: String, phase: Phase, canaryWeight: Int = 0, failedChecks: Int = 0, completedIterations: Int = 0,
         stepIndex: Int = 0, canaryRevision: String? = nil, primaryRevision: String, lastAnalysedRevision: String? = nil,
         paused: Bool = false, promoteHookPassed: Bool = false, phaseEnteredAt: UInt64 = 0, lastProgressAt: UInt64 = 0,
-        lastVerdicts: [VerdictRecord] = [], message: String = "", stepDownReason: String? = nil, canaryLiveAtZero: Bool? = nil
+        lastVerdicts: [VerdictRecord] = [], message: String = "", stepDownReason: String? = nil, canaryLiveAtZero: Bool? = nil,
+        previousPrimary: ArmRecord? = nil, afterPromotion: AfterPromotion? = nil, primaryOverride: PrimaryOverride? = nil,
+        lastUndo: UndoRecord? = nil
     ) {
         self.route = route
         self.phase = phase
@@ -62,6 +73,10 @@ public struct RolloutState: Sendable, Equatable, Codable {
         self.message = message
         self.stepDownReason = stepDownReason
         self.canaryLiveAtZero = canaryLiveAtZero
+        self.previousPrimary = previousPrimary
+        self.afterPromotion = afterPromotion
+        self.primaryOverride = primaryOverride
+        self.lastUndo = lastUndo
     }
 
     /// A route whose persisted state was lost: held at weight 0 for an operator; the first config names the revision.

@@ -11,7 +11,8 @@ struct CanarygateCommand: ParsableCommand {
         commandName: "canarygate",
         abstract: "A reverse proxy that splits traffic between a primary and a canary, and runs the rollout itself.",
         subcommands: [
-            Run.self, Validate.self, Reload.self, Status.self, Promote.self, Abort.self, Pause.self, Resume.self, Retry.self, Demo.self,
+            Run.self, Validate.self, Reload.self, Status.self, Promote.self, Abort.self, Pause.self, Resume.self, Retry.self, Undo.self,
+            Demo.self,
         ]
     )
 }

@@ -1,4 +1,4 @@
-// `canarygate status` and the manual rollout verbs (promote, abort, pause, resume, retry), through the admin API.
+// `canarygate status` and the manual rollout verbs (promote, abort, pause, resume, retry, undo), through the admin API.
 import ArgumentParser
 
 struct Status: ParsableCommand {
@@ -56,4 +56,11 @@ struct Retry: RouteVerbCommand {
     static let configuration = CommandConfiguration(abstract: "Run a failed revision's rollout again.")
     @OptionGroup var on: RouteArguments
     var verbPath: String { "retry" }
+}
+
+struct Undo: RouteVerbCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Within rollbackWindow after a promotion: switch back to the previous primary at once, without analysis.")
+    @OptionGroup var on: RouteArguments
+    var verbPath: String { "undo" }
 }

@@ -62,6 +62,9 @@ struct Harness {
     var intervalsAnalysed = 0
     /// false: the canary had no request in the intervals (answered `.intervalWithoutCanaryTraffic`).
     var canaryTraffic = true
+    /// Verdicts for the next watch intervals after a promotion, one entry each; then `defaultVerdicts`.
+    var watchScript: [[Verdict]] = []
+    var watchIntervals: [Int] = []
     var primaryAnswer = PrimaryAnswer.ready("v2")
     /// `handle` calls, and those that changed the state.
     var calls = 0
@@ -121,6 +124,9 @@ struct Harness {
         case .probePrimary:
             if case .ready(let revision) = primaryAnswer { return .primaryReady(revision: revision) }
             return nil
+        case .analyseWatchInterval(let index):
+            watchIntervals.append(index)
+            return .watchVerdicts(watchScript.isEmpty ? defaultVerdicts : watchScript.removeFirst())
         default:
             return nil
         }

@@ -52,7 +52,8 @@ struct SimulatedRollout {
                         queue.append(.intervalVerdicts(judges.analyseInterval(canary: interval.canary, primary: interval.primary)))
                         interval = (.init(n: 0, failures: 0, histogram: TrafficRun.emptyHistogram), .init(n: 0, failures: 0, histogram: TrafficRun.emptyHistogram))
                     case .probePrimary: queue.append(.primaryReady(revision: nil))
-                    case .drainCanary, .persist, .emit: break
+                    // No rollbackWindow or watch in the simulation: a rollout ends at its promotion.
+                    case .drainCanary, .persist, .emit, .overridePrimary, .startWatchWindow, .analyseWatchInterval: break
                     }
                 }
                 if end == nil, after != before {
