@@ -157,6 +157,8 @@ public struct RouteConfig: Sendable, Equatable {
     public var retries = RetryConfig()
     /// Active health checks of both arms' endpoints; nil: none.
     public var healthCheck: HealthCheckConfig?
+    /// Keeps each client on one arm with a cookie; nil: every request is split on its own.
+    public var sessionAffinity: SessionAffinityConfig?
     public init(name: String, match: MatchConfig, primary: ArmConfig, canary: CanaryConfig?, analysis: AnalysisConfig? = nil) {
         self.name = name; self.match = match; self.primary = primary; self.canary = canary; self.analysis = analysis
     }
