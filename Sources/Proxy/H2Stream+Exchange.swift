@@ -220,6 +220,8 @@ extension H2Stream {
             ASCII.lowercase(head + field.name.lowerBound, count: field.name.count)
             session.addField(name: bytes.slice(field.name), value: bytes.slice(field.value))
         }
+        let cookies = cookie == nil ? nil : addAffinityCookies(session)
+        defer { if let cookies { proxy.loop.buffers.give(cookies) } }
         relay.body = BodyProgress(relay.response.framing)
         let hasBody: Bool
         if case .none = relay.body { hasBody = false } else { hasBody = true }

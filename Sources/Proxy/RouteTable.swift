@@ -75,6 +75,8 @@ public final class CompiledRoute: Sendable {
     public let slowThreshold: SlowThresholdCell
     /// `canary.match` compiled; nil when the route has no cohort (the common case: one test per request).
     public let cohort: CohortRules?
+    /// `sessionAffinity` compiled; nil when the route has none or no canary (one test per request).
+    public let affinity: SessionAffinityRules?
     /// An arm of the route is an HTTP/2 upstream, which only HTTP/2 clients are relayed to
     /// (decided here once, read on every HTTP/1.1 request).
     public let speaksOnlyHTTP2: Bool
@@ -101,13 +103,15 @@ public final class CompiledRoute: Sendable {
 
     init(
         index: Int, name: String, host: HostMatch, pathPrefix: [UInt8], primary: CompiledArm, canary: CompiledArm?,
-        weight: WeightCell, managed: Bool, slowThreshold: SlowThresholdCell, cohort: CohortRules? = nil, speaksOnlyHTTP2: Bool,
+        weight: WeightCell, managed: Bool, slowThreshold: SlowThresholdCell, cohort: CohortRules? = nil,
+        affinity: SessionAffinityRules? = nil, speaksOnlyHTTP2: Bool,
         outlier: OutlierPolicy = .default, retry: RetryPolicy = .default, healthCheck: HealthCheckConfig? = nil
     ) {
         self.index = index; self.name = name; self.host = host; self.pathPrefix = pathPrefix
         self.primary = primary; self.canary = canary; self.weight = weight; self.managed = managed
         self.slowThreshold = slowThreshold
         self.cohort = cohort
+        self.affinity = affinity
         self.speaksOnlyHTTP2 = speaksOnlyHTTP2
         self.outlier = outlier
         self.retry = retry
@@ -141,6 +145,7 @@ public struct RouteTable: Sendable {
                     managed: managed,
                     slowThreshold: managed ? weights.slowThresholdCell(route: r.name) : SlowThresholdCell(),
                     cohort: r.canary.flatMap { CohortRules($0.match) },
+                    affinity: r.canary.flatMap { c in r.sessionAffinity.map { SessionAffinityRules($0, canaryRevision: c.arm.revision) } },
                     speaksOnlyHTTP2: primary.protocol == .h2 || canary?.protocol == .h2,
                     outlier: OutlierPolicy(r.outlierDetection), retry: RetryPolicy(r.retries),
                     healthCheck: r.healthCheck))
