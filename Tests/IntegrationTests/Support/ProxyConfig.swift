@@ -27,6 +27,8 @@ struct RouteSpec: Sendable {
     var healthCheck: [String: String] = [:]
     /// The canary's `match:` (cohorts) as a YAML flow list; nil: not written.
     var cohort: String?
+    /// The route's `sessionAffinity` as a YAML flow mapping; nil: not written.
+    var sessionAffinity: String?
 
     init(
         _ name: String = "web", host: String? = nil, pathPrefix: String = "/", primary: ArmSpec,
@@ -149,6 +151,7 @@ struct ProxyConfig: Sendable {
                 out += "      weight: \(route.weight)\n"
                 if let cohort = route.cohort { out += "      match: \(cohort)\n" }
             }
+            if let affinity = route.sessionAffinity { out += "    sessionAffinity: \(affinity)\n" }
             for (section, keys) in [
                 ("outlierDetection", route.outlierDetection), ("retries", route.retries), ("healthCheck", route.healthCheck),
             ] where !keys.isEmpty {

@@ -55,6 +55,8 @@ struct RolloutSpec: Sendable {
     var timeouts: [String: String] = [:]
     /// The route's `retries` keys (empty: not written).
     var retries: [String: String] = [:]
+    /// The route's `sessionAffinity` as a YAML flow mapping; nil: not written.
+    var sessionAffinity: String?
 
     init(primary: TestUpstream, canary: TestUpstream) {
         self.primary = ArmSpec("v1", primary)
@@ -105,7 +107,7 @@ struct RolloutSpec: Sendable {
                   endpoints: [\(primary.endpoints.map(q).joined(separator: ", "))]\(protocolLine(primary))
                 canary:
                   revision: \(q(canary.revision))
-                  endpoints: [\(canary.endpoints.map(q).joined(separator: ", "))]\(protocolLine(canary))\(retriesLines)
+                  endpoints: [\(canary.endpoints.map(q).joined(separator: ", "))]\(protocolLine(canary))\(retriesLines)\(sessionAffinity.map { "\n    sessionAffinity: \($0)" } ?? "")
                 analysis:
                   interval: \(interval)
                   threshold: \(threshold)
