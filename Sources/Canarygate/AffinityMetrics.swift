@@ -45,3 +45,12 @@ enum AffinityMetrics {
             + "\"clientSharePercent\":\(percent(counts.canaryClientShare)),\"requestSharePercent\":\(percent(counts.canaryRequestShare))}"
     }
 }
+
+extension AffinityMetrics {
+    /// The distinct canary clients of a managed route with `sessionAffinity` (recent window, by the real
+    /// clock the loops count with); nil for a route without affinity, whose verdicts count requests only.
+    static func canaryClients(_ rollout: ManagedRollout, metrics: MetricsRegistry) -> Double? {
+        guard let route = rollout.route, route.sessionAffinity != nil, route.canary != nil else { return nil }
+        return metrics.clientCounts(route: route.name, now: MonotonicClock.nowNanoseconds())?.canaryClients ?? 0
+    }
+}

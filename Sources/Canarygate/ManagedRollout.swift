@@ -70,15 +70,21 @@ struct ManagedRollout {
         slowThreshold.set(seconds: judging && weight.weight <= 50 ? judges.slowThreshold : nil)
     }
 
-    /// `pace: evidence`: while progressing, whether the step may be analysed now.
-    mutating func evidenceAllowsAdvance(now: UInt64) -> Bool {
-        machine.state.phase == .progressing && weight.weight > 0 && judges.evidenceAllowsAdvance(now: now)
+    /// `pace: evidence`: while progressing, whether the step may be analysed now. `canaryClients`: a
+    /// sticky route's distinct canary clients (nil without affinity), which must reach `minClients` first.
+    mutating func evidenceAllowsAdvance(now: UInt64, canaryClients: Double? = nil) -> Bool {
+        machine.state.phase == .progressing && weight.weight > 0
+            && canaryClients.map { ClientGate.allows(canaryClients: $0, minClients: analysis.minClients) } ?? true
+            && judges.evidenceAllowsAdvance(now: now)
     }
 
-    /// The interval's verdicts; starts the next interval.
-    mutating func analyseInterval(_ current: RouteSnapshot) -> [Verdict] {
+    /// The interval's verdicts, and for a sticky route the client gate's (`canaryClients` not nil); starts
+    /// the next interval.
+    mutating func analyseInterval(_ current: RouteSnapshot, canaryClients: Double? = nil) -> [Verdict] {
         let delta = current.delta(since: windowStart ?? current)
         windowStart = current
-        return judges.analyseInterval(canary: ArmWindow(delta.canary), primary: ArmWindow(delta.primary))
+        let verdicts = judges.analyseInterval(canary: ArmWindow(delta.canary), primary: ArmWindow(delta.primary))
+        guard let canaryClients else { return verdicts }
+        return verdicts + [ClientGate.verdict(canaryClients: canaryClients, minClients: analysis.minClients)]
     }
 }

@@ -85,3 +85,11 @@ import Testing
             ])
     }
 }
+
+@Suite struct MinClientsConfigTests {
+    @Test func minClientsDefaultsToTwentyAndIsAtLeastOne() throws {
+        #expect(try ConfigLoader.parse(withAnalysis("interval: 1s")).routes[0].analysis?.minClients == 20)
+        #expect(try ConfigLoader.parse(withAnalysis("minClients: 3")).routes[0].analysis?.minClients == 3)
+        #expect(problems(withAnalysis("minClients: 0")) == ["routes[0].analysis.minClients: 0 must be at least 1 (line 11)"])
+    }
+}

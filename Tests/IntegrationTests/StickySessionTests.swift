@@ -161,5 +161,41 @@ extension Integration {
                 }
             }
         }
+
+        @Test func aStepHoldsUntilEnoughDistinctClientsTriedTheCanary() throws {
+            let primary = try TestUpstream.arm("primary", text: "primary")
+            let canary = try TestUpstream.arm("canary", text: "canary")
+            defer { primary.stop(); canary.stop() }
+            var spec = RolloutSpec(primary: primary, canary: canary)
+            spec.stepWeight = 50
+            spec.maxWeight = 100
+            spec.minRequests = 1
+            spec.ignoreLoopbackLatencyJitter()
+            spec.sessionAffinity = "{ cookieName: cg }"
+            spec.extraAnalysis.append("minClients: 20")
+            try withRolloutProxy(spec) { proxy in
+                // Four pinned clients, however many requests they send, are at most four canary clients.
+                let client = try RawClient(port: proxy.port)
+                var jars = [CookieJar](repeating: CookieJar(), count: 4)
+                var held: RolloutStatus?
+                let start = Date()
+                while Date().timeIntervalSince(start) < 6 {
+                    for i in jars.indices { _ = try visit(client, &jars[i]) }
+                    let s = try proxy.rollout()
+                    if s.verdicts.contains(where: { $0.judge == "clients" && $0.outcome == "hold" }) { held = s }
+                    if let first = held, Date().timeIntervalSince(start) > 1.5 {
+                        #expect(s.weight == 50 && s.phase == "Progressing", "a step went further on \(first.verdicts): \(s)")
+                        break
+                    }
+                }
+                let hold = try #require(held?.verdicts.first { $0.judge == "clients" }, "no clients verdict")
+                #expect((hold.evidence["canary-clients"] ?? 99) <= 4, "\(hold)")
+                // Many clients (the load draws a new one for every request): the step goes further.
+                try withLoad(proxy.port) { _ in
+                    let (s, met) = try proxy.waitForRollout(timeout: 8) { $0.weight > 50 || $0.phase != "Progressing" }
+                    #expect(met && s.phase != "Failed", "never went further: \(s)")
+                }
+            }
+        }
     }
 }
