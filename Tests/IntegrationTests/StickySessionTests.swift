@@ -197,5 +197,38 @@ extension Integration {
                 }
             }
         }
+
+        @Test func anHTTP2UpstreamsResponseCarriesTheCookieToo() throws {
+            try H2Tools.requirePythonH2()
+            let v1 = try H2UpstreamProcess(name: "v1")
+            defer { v1.stop() }
+            let v2 = try H2UpstreamProcess(name: "v2")
+            defer { v2.stop() }
+            var p = ArmSpec("v1", [v1.endpoint]), c = ArmSpec("v2", [v2.endpoint])
+            p.upstreamProtocol = "h2"
+            c.upstreamProtocol = "h2"
+            var route = RouteSpec(primary: p, canary: c, weight: 50)
+            route.sessionAffinity = "{ cookieName: cg, sameSite: Strict }"
+            try withProxy(ProxyConfig(routes: [route])) { proxy in
+                let fresh = try H2Client.run("request", port: proxy.port, ["--authority", "example.test", "--path", "/echo"])
+                try #require(fresh.ok, "\(fresh)")
+                let headers = fresh.streams[0].headers
+                let arm = try #require(headers.first { $0.name == "x-upstream" }?.value)
+                let set = headers.filter { $0.name == "set-cookie" }.map(\.value)
+                #expect(set.count == 1 && set[0].hasPrefix(arm == "v2" ? "cg=v1." : "cg-primary=v1."), "\(headers)")
+                #expect(set.first?.hasSuffix("; Max-Age=86400; Path=/; SameSite=Strict") == true, "\(set)")
+                // Sent back, the cookie keeps the client on its arm, without another Set-Cookie.
+                let cookie = try #require(set.first?.components(separatedBy: ";").first)
+                let back = try H2Client.run(
+                    "request", port: proxy.port,
+                    ["--authority", "example.test", "--path", "/echo", "--path", "/echo", "--header", "cookie: \(cookie)"])
+                try #require(back.ok, "\(back)")
+                for stream in back.streams {
+                    #expect(
+                        stream.headers.first { $0.name == "x-upstream" }?.value == arm
+                            && !stream.headers.contains { $0.name == "set-cookie" })
+                }
+            }
+        }
     }
 }
