@@ -70,8 +70,9 @@ public final class SessionAffinityRules: Sendable {
     /// `choose` for `request`, reading its two cookies in place.
     @inline(__always)
     func choose(_ request: RequestView, weight: Int, draw: () -> UInt32) -> StickyChoice {
-        let canaryCookie = canaryName.withUnsafeBytes { request.cookie($0) }
-        let primaryCookie = primaryName.withUnsafeBytes { request.cookie($0) }
+        let (canaryCookie, primaryCookie) = canaryName.withUnsafeBytes { canary in
+            primaryName.withUnsafeBytes { primary in request.cookies(canary, primary) }
+        }
         return choose(canaryCookie: canaryCookie, primaryCookie: primaryCookie, weight: weight, draw: draw)
     }
 }
