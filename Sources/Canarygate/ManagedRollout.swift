@@ -82,20 +82,24 @@ struct ManagedRollout {
         slowThreshold.set(seconds: judging && weight.weight <= 50 ? judges.slowThreshold : nil)
     }
 
-    /// `pace: evidence`: while progressing, whether the step may be analysed now.
-    mutating func evidenceAllowsAdvance(now: UInt64) -> Bool {
-        machine.state.phase == .progressing && weight.weight > 0 && judges.evidenceAllowsAdvance(now: now)
+    /// `pace: evidence`: while progressing, whether the step may be analysed now. `canaryClients`: a
+    /// sticky route's distinct canary clients (nil without affinity), which must reach `minClients` first.
+    mutating func evidenceAllowsAdvance(now: UInt64, canaryClients: Double? = nil) -> Bool {
+        machine.state.phase == .progressing && weight.weight > 0
+            && canaryClients.map { ClientGate.allows(canaryClients: $0, minClients: analysis.minClients) } ?? true
+            && judges.evidenceAllowsAdvance(now: now)
     }
 
     /// The interval's verdicts, as the machine's answer (which says when the canary had no request at
-    /// all); starts the next interval.
-    mutating func analyseInterval(_ current: RouteSnapshot) -> RolloutEvent {
+    /// all), and for a sticky route the client gate's (`canaryClients` not nil); starts the next interval.
+    mutating func analyseInterval(_ current: RouteSnapshot, canaryClients: Double? = nil) -> RolloutEvent {
         let delta = current.delta(since: windowStart ?? current)
         windowStart = current
         let canary = ArmWindow(delta.canary)
         let primary = ArmWindow(delta.primary)
         recentPrimary = (recentPrimary + [primary]).suffix(WatchJudge.baselineIntervals)
-        let verdicts = judges.analyseInterval(canary: canary, primary: primary)
+        var verdicts = judges.analyseInterval(canary: canary, primary: primary)
+        if let canaryClients { verdicts.append(ClientGate.verdict(canaryClients: canaryClients, minClients: analysis.minClients)) }
         let silent = canary.n == 0 && canary.aborts == 0 && canary.slowInFlight == 0
         return silent ? .intervalWithoutCanaryTraffic(verdicts) : .intervalVerdicts(verdicts)
     }

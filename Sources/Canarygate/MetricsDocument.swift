@@ -67,6 +67,7 @@ enum MetricsDocument {
         for route in snapshot.routes.byIndex {
             writer.sample("canarygate_canary_weight", [("route", route.name)], UInt64(route.weight.weight))
         }
+        AffinityMetrics.render(server, into: &writer)
         let rollouts = server.rolloutStatuses
         guard !rollouts.isEmpty else { return }
         writer.family("canarygate_rollout_phase", type: .gauge, help: "1 for the rollout's current phase, 0 for the others.")

@@ -135,7 +135,8 @@ final class RolloutController {
             guard var r = rollouts[name] else { continue }
             let current = metrics.route(named: name) ?? RouteSnapshot(name: name)
             let failure = r.observeTick(current, now: now)
-            let advance = failure == nil && r.evidenceAllowsAdvance(now: now)
+            let advance =
+                failure == nil && r.evidenceAllowsAdvance(now: now, canaryClients: AffinityMetrics.canaryClients(r, metrics: state.metrics))
             rollouts[name] = r
             if let failure { deliver(name, .immediateFailure(failure), now: now) }
             if advance { deliver(name, .evidenceSufficient, now: now) }
@@ -237,7 +238,7 @@ final class RolloutController {
             let current = state.metrics.snapshot().route(named: route) ?? RouteSnapshot(name: route)
             // The machine stores the verdicts (their figures change every interval) and asks for a persist,
             // which writes the judges' evidence of this interval with it.
-            return r.analyseInterval(current)
+            return r.analyseInterval(current, canaryClients: AffinityMetrics.canaryClients(r, metrics: state.metrics))
         case .probePrimary(let expected):
             // After the promote hook deployed the new revision as the primary: wait until the primary's
             // endpoints pass the readiness probe and, with `readiness.revisionHeader`, all report `expected`

@@ -12,6 +12,7 @@ enum StatusDocument {
         let snapshot = state.snapshot
         let reloads = state.reloads
         let config = snapshot.config
+        let sticky = Dictionary(AffinityMetrics.counts(server).map { ($0.route, $0.counts) }, uniquingKeysWith: { a, _ in a })
         let routes = zip(config.routes, snapshot.routes.byIndex).map { route, compiled -> String in
             var fields = [
                 "\"name\":\(json(route.name))",
@@ -22,6 +23,7 @@ enum StatusDocument {
             fields.append("\"canary\":\(route.canary.map { arm($0.arm) } ?? "null")")
             fields.append("\"rollout\":\(rollouts[route.name].map { rollout($0, iterations: route.analysis?.iterations) } ?? "null")")
             fields.append("\"evidence\":\(judges[route.name].map(evidence) ?? "null")")
+            fields.append("\"stickyClients\":\(sticky[route.name].map(AffinityMetrics.statusField) ?? "null")")
             return "{" + fields.joined(separator: ",") + "}"
         }
         let reload =

@@ -27,6 +27,7 @@ extension AnalysisConfig {
             }
             refuseWeightStepsWithIterations(m)
             analysis.minRequests = m.optional("minRequests") { $0.integer(atLeast: 1) } ?? analysis.minRequests
+            analysis.minClients = m.optional("minClients") { $0.integer(atLeast: 1) } ?? analysis.minClients
             analysis.progressDeadline = m.optional("progressDeadline") { $0.duration() } ?? analysis.progressDeadline
             analysis.skipAnalysis = m.optional("skipAnalysis") { $0.boolean() } ?? analysis.skipAnalysis
             analysis.requireEvidence = m.optional("requireEvidence") { $0.boolean() } ?? analysis.requireEvidence

@@ -162,6 +162,8 @@ public struct RouteConfig: Sendable, Equatable {
     public var healthCheck: HealthCheckConfig?
     /// Copies of the primary's requests sent to the canary and compared (MirrorSchema.swift); nil: none.
     public var mirror: MirrorConfig?
+    /// Keeps each client on one arm with a cookie; nil: every request is split on its own.
+    public var sessionAffinity: SessionAffinityConfig?
     public init(name: String, match: MatchConfig, primary: ArmConfig, canary: CanaryConfig?, analysis: AnalysisConfig? = nil) {
         self.name = name; self.match = match; self.primary = primary; self.canary = canary; self.analysis = analysis
     }

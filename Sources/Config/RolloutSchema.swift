@@ -150,6 +150,9 @@ public struct AnalysisConfig: Sendable, Equatable {
     public var iterations: Int?
     /// Canary requests an interval needs for its checks to count, at least 1.
     public var minRequests = 10
+    /// Routes with `sessionAffinity`: distinct canary clients (seen in the last one to two minutes) a
+    /// step needs before it may go further, at least 1 (see docs/JUDGES.md, "Sticky sessions").
+    public var minClients = 20
     /// How long a rollout may make no progress (not ready, no data, waiting) before it fails.
     public var progressDeadline: Duration = .seconds(600)
     /// Promote without running the checks.

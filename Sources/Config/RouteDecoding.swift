@@ -25,14 +25,17 @@ extension RouteConfig {
                 let retries = m.optional("retries", default: RetryConfig(), RetryConfig.decode)
                 let healthCheck = m.optional("healthCheck", HealthCheckConfig.decode)
                 let mirror = MirrorConfig.decode(in: &m, primary: primary, canary: canary)
+                let sessionAffinity = m.optional("sessionAffinity", SessionAffinityConfig.decode)
                 // Checked on what is written, so that an invalid canary is not also reported missing.
                 if m.isWritten("analysis") && !m.isWritten("canary") { m.report("analysis", "requires a canary") }
+                if m.isWritten("sessionAffinity") && !m.isWritten("canary") { m.report("sessionAffinity", "requires a canary") }
                 guard let name, let match, let primary, let outlierDetection, let retries else { return nil }
                 var route = RouteConfig(name: name, match: match, primary: primary, canary: canary, analysis: analysis)
                 route.outlierDetection = outlierDetection
                 route.retries = retries
                 route.healthCheck = healthCheck
                 route.attach(mirror: mirror)
+                route.sessionAffinity = sessionAffinity
                 return route
             }
         }

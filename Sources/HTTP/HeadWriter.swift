@@ -82,9 +82,10 @@ public enum HeadWriter {
 
     /// The client response head: status line as HTTP/1.1 with the upstream's reason, fields that are not hop-by-hop,
     /// "Transfer-Encoding: chunked" when `chunked`, then the Connection field `connection` asks for.
+    /// `proxyFields`: complete field lines of the proxy's own (session affinity's Set-Cookie), added last.
     public static func writeResponse(
         _ head: ResponseHead, source: UnsafeRawBufferPointer, chunked: Bool, connection: ConnectionDirective,
-        into out: UnsafeMutableRawBufferPointer
+        proxyFields: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0), into out: UnsafeMutableRawBufferPointer
     ) -> Int? {
         var w = ByteWriter(out)
         w.write("HTTP/1.1 ")
@@ -107,6 +108,7 @@ public enum HeadWriter {
         case .keepAlive: w.write("Connection: keep-alive\r\n")
         case .upgrade: writeUpgrade(head.headers, source: source, into: &w)
         }
+        if proxyFields.count > 0 { w.write(proxyFields) }
         w.write("\r\n")
         return w.result
     }

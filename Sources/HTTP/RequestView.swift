@@ -90,6 +90,18 @@ public struct RequestView {
         return found
     }
 
+    /// `cookie(first)` and `cookie(second)` in one pass over the Cookie fields (session affinity reads two).
+    public func cookies(
+        _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer
+    ) -> (first: UnsafeRawBufferPointer?, second: UnsafeRawBufferPointer?) {
+        var found: (first: UnsafeRawBufferPointer?, second: UnsafeRawBufferPointer?) = (nil, nil)
+        forEachCookieField { value in
+            if found.first == nil { found.first = Self.cookie(first, in: value) }
+            if found.second == nil { found.second = Self.cookie(second, in: value) }
+        }
+        return found
+    }
+
     private func forEachCookieField(_ body: (UnsafeRawBufferPointer) -> Void) {
         switch fields {
         case .parsed(let headers):

@@ -33,6 +33,7 @@ extension ClientConnection {
             decision = routed
         }
         exchange.shard = decision.shard
+        exchange.cookie = decision.cookie
         exchange.startedAt = proxy.loop.now
         exchange.bytesFromClient = UInt64(request.headLength)
         // An h2 arm cannot switch protocols: the upgrade is ignored, as RFC 9110 §7.8 lets a server do.
@@ -303,10 +304,13 @@ extension ClientConnection {
             clientVersionMinor: request.versionMinor, framing: exchange.response.framing,
             closeAfterResponse: closeAfterResponse)
         closeAfterResponse = plan.closeAfter
+        // Session affinity's Set-Cookie lines, written into a pooled buffer lent for the head.
+        let cookies = exchange.cookie.flatMap { proxy.affinityCookies($0, line: true) }
+        defer { if let cookies { proxy.loop.buffers.give(cookies.buffer) } }
         guard
             let n = HeadWriter.writeResponse(
-                exchange.response, source: buffer.readable, chunked: plan.chunked,
-                connection: plan.directive, into: out.writable)
+                exchange.response, source: buffer.readable, chunked: plan.chunked, connection: plan.directive,
+                proxyFields: cookies?.buffer.readable ?? UnsafeRawBufferPointer(start: nil, count: 0), into: out.writable)
         else {
             failUpstream(exchange, .invalidResponse)
             return false

@@ -36,6 +36,8 @@ final class H1Exchange {
     var bytesFromClient: UInt64 = 0
     var bytesToClient: UInt64 = 0
     var attempts = AttemptLog()
+    /// The Set-Cookie the final response head owes (session affinity); set when the request is routed.
+    var cookie: CookieDue?
 
     var upstream: UpstreamConnection?
     /// The rewritten request head for the upstream; kept whole until a response byte arrives so a

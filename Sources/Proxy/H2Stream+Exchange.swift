@@ -256,6 +256,8 @@ extension H2Stream {
     /// Submits the fields added so far as the response head with `status`, and takes the upstream's
     /// head out of `buffer`; false when the session refused it (the upstream then failed).
     func submitResponseHead(_ relay: H2HTTP1Relay, _ buffer: ByteBuffer, status: Int, hasBody: Bool) -> Bool {
+        let cookies = cookie == nil ? nil : addAffinityCookies(session)
+        defer { if let cookies { proxy.loop.buffers.give(cookies) } }
         do {
             try session.submitResponse(stream: id, status: status, hasBody: hasBody)
         } catch {

@@ -204,6 +204,8 @@ extension H2Stream {
     private func submitUpstreamHead(_ relay: H2HTTP2Relay, hasBody: Bool) -> Bool {
         let session = self.session  // once: every read of the unowned(unsafe) property is a retain
         guard relay.fields.take({ session.addField(name: $0, value: $1) }) else { return false }
+        let cookies = cookie == nil ? nil : addAffinityCookies(session)
+        defer { if let cookies { proxy.loop.buffers.give(cookies) } }
         do {
             try session.submitResponse(stream: id, status: relay.fields.status, hasBody: hasBody)
         } catch {

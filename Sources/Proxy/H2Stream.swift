@@ -28,6 +28,8 @@ final class H2Stream: UpstreamOwner {
     var exchange = H2Exchange.ended
     /// The arm the request was routed to, from routing until its outcome is recorded (once).
     var outcome: H2PendingOutcome?
+    /// The Set-Cookie the response head owes (session affinity); set when the request is routed.
+    var cookie: CookieDue?
     /// The config the request was routed under.
     var snapshot: ProxySnapshot
     var bytesToClient: UInt64 = 0
@@ -173,6 +175,7 @@ final class H2Stream: UpstreamOwner {
             decision = routed
         }
         outcome = H2PendingOutcome(shard: decision.shard, startedAt: proxy.loop.now)
+        cookie = decision.cookie
         if webSocket {
             startWebSocketExchange(decision, source: source)
         } else if decision.pool.protocolKind == .h2 {

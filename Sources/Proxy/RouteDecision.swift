@@ -15,6 +15,8 @@ enum ArmReason: Sendable, Equatable {
     case onlyArm
     /// The weighted split drew the arm (`WeightedSplit`).
     case split
+    /// The client's session-affinity position gave the arm (`SessionAffinityRules`).
+    case sticky
 
     /// The reason a route with `hasCanary` at `weight` percent gives its arm.
     static func forRoute(hasCanary: Bool, weight: Int) -> ArmReason {
@@ -33,6 +35,8 @@ struct RouteDecision {
     /// The endpoint's pool: every attempt of the request stays within `arm` (see ProxyLoop+Retry.swift).
     let pool: UpstreamPool
     let shard: ArmShard
+    /// The Set-Cookie the response owes (routes with `sessionAffinity` only).
+    var cookie: CookieDue? = nil
 }
 
 /// The client protocol a request arrived over, where it changes what can be relayed.
@@ -55,6 +59,8 @@ extension ProxyLoop {
     func route(_ request: RequestView, client: ClientProtocol) -> Routing {
         guard let route = snapshot.routes.match(host: request.authority, path: request.path) else { return .refused(.noRoute) }
         if client == .http1 && route.speaksOnlyHTTP2 { return .refused(.needsHTTP2) }
+        // A route without session affinity pays this one test of a nil reference.
+        if let affinity = route.affinity { return .routed(routeSticky(request, route: route, affinity: affinity)) }
         // A route without rules pays this one test of a nil reference, and picks as it always did.
         let pick =
             if let cohort = route.cohort, cohort.admits(request, route: route) {

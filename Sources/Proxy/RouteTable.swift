@@ -77,6 +77,8 @@ public final class CompiledRoute: Sendable {
     public let cohort: CohortRules?
     /// `mirror` compiled; nil when the route mirrors nothing (the common case: one test per request).
     public let mirror: MirrorRules?
+    /// `sessionAffinity` compiled; nil when the route has none or no canary (one test per request).
+    public let affinity: SessionAffinityRules?
     /// An arm of the route is an HTTP/2 upstream, which only HTTP/2 clients are relayed to
     /// (decided here once, read on every HTTP/1.1 request).
     public let speaksOnlyHTTP2: Bool
@@ -104,7 +106,7 @@ public final class CompiledRoute: Sendable {
     init(
         index: Int, name: String, host: HostMatch, pathPrefix: [UInt8], primary: CompiledArm, canary: CompiledArm?,
         weight: WeightCell, managed: Bool, slowThreshold: SlowThresholdCell, cohort: CohortRules? = nil, mirror: MirrorRules? = nil,
-        speaksOnlyHTTP2: Bool,
+        affinity: SessionAffinityRules? = nil, speaksOnlyHTTP2: Bool,
         outlier: OutlierPolicy = .default, retry: RetryPolicy = .default, healthCheck: HealthCheckConfig? = nil
     ) {
         self.index = index; self.name = name; self.host = host; self.pathPrefix = pathPrefix
@@ -112,6 +114,7 @@ public final class CompiledRoute: Sendable {
         self.slowThreshold = slowThreshold
         self.cohort = cohort
         self.mirror = mirror
+        self.affinity = affinity
         self.speaksOnlyHTTP2 = speaksOnlyHTTP2
         self.outlier = outlier
         self.retry = retry
@@ -146,6 +149,7 @@ public struct RouteTable: Sendable {
                     slowThreshold: managed ? weights.slowThresholdCell(route: r.name) : SlowThresholdCell(),
                     cohort: r.canary.flatMap { CohortRules($0.match) },
                     mirror: r.canary == nil ? nil : r.mirror.flatMap(MirrorRules.init),
+                    affinity: r.canary.flatMap { c in r.sessionAffinity.map { SessionAffinityRules($0, canaryRevision: c.arm.revision) } },
                     speaksOnlyHTTP2: primary.protocol == .h2 || canary?.protocol == .h2,
                     outlier: OutlierPolicy(r.outlierDetection), retry: RetryPolicy(r.retries),
                     healthCheck: r.healthCheck))

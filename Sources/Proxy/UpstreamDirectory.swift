@@ -53,7 +53,8 @@ final class UpstreamDirectory {
                 split: WeightedSplit(seed: seeds.next()),
                 primary: arm(route.primary, route: route, shard: primaryShard),
                 canary: route.canary.map { arm($0, route: route, shard: canaryShard) },
-                primaryShard: primaryShard, canaryShard: canaryShard)
+                primaryShard: primaryShard, canaryShard: canaryShard,
+                clients: route.affinity == nil ? nil : metrics.clientSketch(route: route.name, loop: loop))
         }
         for (key, old) in poolsByKey where pools[key] == nil { old.retire() }
         poolsByKey = pools
@@ -86,6 +87,9 @@ final class UpstreamDirectory {
         #endif
         return (.canary, .cohort, routes[i].canary!.pick(now: now), shard)
     }
+
+    /// A fresh uniform position for a client of `route` (session affinity), from the route's generator.
+    func drawPosition(route: CompiledRoute) -> UInt32 { routes[route.index].split.drawPosition() }
 
     /// The arm whose requests `shard` counts, in the config installed now (nil: the route is gone).
     /// A walk over the routes: on the failure path only.

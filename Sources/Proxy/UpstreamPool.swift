@@ -192,4 +192,6 @@ struct RouteRuntime {
     var canary: ArmRuntime?
     let primaryShard: ArmShard
     let canaryShard: ArmShard
+    /// Routes with session affinity: the loop's count of recent clients per arm.
+    var clients: ClientSketch? = nil
 }

@@ -40,6 +40,9 @@ public struct WeightedSplit: Sendable {
         return canary
     }
 
+    /// A uniform 32-bit draw from the same generator (a sticky client's position).
+    public mutating func drawPosition() -> UInt32 { UInt32(truncatingIfNeeded: nextRandom() >> 32) }
+
     @inline(__always)
     private mutating func nextRandom() -> UInt64 {
         state &+= 0xa076_1d64_78bd_642f

@@ -17,6 +17,8 @@ public final class MetricsRegistry: Sendable {
     private let series: Mutex<[String: Series]>
     /// By listener name (see ListenerGauge.swift).
     let listenerGauges = Mutex<[String: ListenerGauge]>([:])
+    /// By route name, one per loop (see ClientSketch.swift).
+    let clientSketches = Mutex<[String: [ClientSketch]]>([:])
 
     public init(loopCount: Int) {
         precondition(loopCount > 0, "a registry needs at least one loop")

@@ -14,6 +14,8 @@ private struct Seen: Equatable {
     var session: String?
     var theme: String?
     var missingCookie: String?
+    /// `cookies(theme, session)`: the two lookups in one pass.
+    var themeAndSession: [String?]
 
     init(_ view: RequestView) {
         func text(_ b: UnsafeRawBufferPointer?) -> String? { b.map { String(decoding: $0, as: UTF8.self) } }
@@ -31,6 +33,12 @@ private struct Seen: Equatable {
         session = Array("session".utf8).withUnsafeBytes { text(view.cookie($0)) }
         theme = Array("theme".utf8).withUnsafeBytes { text(view.cookie($0)) }
         missingCookie = Array("sess".utf8).withUnsafeBytes { text(view.cookie($0)) }
+        themeAndSession = Array("theme".utf8).withUnsafeBytes { theme in
+            Array("session".utf8).withUnsafeBytes { session in
+                let found = view.cookies(theme, session)
+                return [text(found.first), text(found.second)]
+            }
+        }
     }
 }
 
@@ -110,6 +118,13 @@ private func viewOfHTTP2(_ fields: [(String, String)]) -> Seen {
         #expect(seen.session == " lower-ok")
         let h2 = viewOfHTTP2([(":method", "GET"), (":path", "/"), (":authority", "a"), ("cookie", "session=")])
         #expect(h2.session == "")
+    }
+
+    @Test func twoCookiesAreFoundInOnePassAsOneByOne() {
+        let h1 = viewOfHTTP1("GET / HTTP/1.1\r\nHost: a\r\nCookie: session=s1; theme=t1\r\nCookie: theme=t2\r\n\r\n")
+        #expect(h1.themeAndSession == [h1.theme, h1.session] && h1.themeAndSession == ["t1", "s1"])
+        let h2 = viewOfHTTP2([(":method", "GET"), (":path", "/"), ("cookie", "x=1"), ("cookie", "session=s2")])
+        #expect(h2.themeAndSession == [nil, "s2"])
     }
 
     @Test func aRequestWithoutAuthorityHasNone() {

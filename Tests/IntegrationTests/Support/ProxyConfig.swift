@@ -29,6 +29,8 @@ struct RouteSpec: Sendable {
     var cohort: String?
     /// The route's `mirror:` as a YAML flow mapping; nil: not written.
     var mirror: String?
+    /// The route's `sessionAffinity` as a YAML flow mapping; nil: not written.
+    var sessionAffinity: String?
 
     init(
         _ name: String = "web", host: String? = nil, pathPrefix: String = "/", primary: ArmSpec,
@@ -152,6 +154,7 @@ struct ProxyConfig: Sendable {
                 if let cohort = route.cohort { out += "      match: \(cohort)\n" }
             }
             if let mirror = route.mirror { out += "    mirror: \(mirror)\n" }
+            if let affinity = route.sessionAffinity { out += "    sessionAffinity: \(affinity)\n" }
             for (section, keys) in [
                 ("outlierDetection", route.outlierDetection), ("retries", route.retries), ("healthCheck", route.healthCheck),
             ] where !keys.isEmpty {

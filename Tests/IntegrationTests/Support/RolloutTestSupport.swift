@@ -61,6 +61,8 @@ struct RolloutSpec: Sendable {
     var retries: [String: String] = [:]
     /// The route's `mirror:` as a YAML flow mapping; nil: not written.
     var mirror: String?
+    /// The route's `sessionAffinity` as a YAML flow mapping; nil: not written.
+    var sessionAffinity: String?
 
     init(primary: TestUpstream, canary: TestUpstream) {
         self.primary = ArmSpec("v1", primary)
@@ -111,7 +113,7 @@ struct RolloutSpec: Sendable {
                   endpoints: [\(primary.endpoints.map(q).joined(separator: ", "))]\(protocolLine(primary))
                 canary:
                   revision: \(q(canary.revision))
-                  endpoints: [\(canary.endpoints.map(q).joined(separator: ", "))]\(protocolLine(canary))\(cohortLine)\(retriesLines)\(mirror.map { "\n    mirror: \($0)" } ?? "")
+                  endpoints: [\(canary.endpoints.map(q).joined(separator: ", "))]\(protocolLine(canary))\(cohortLine)\(retriesLines)\(mirror.map { "\n    mirror: \($0)" } ?? "")\(sessionAffinity.map { "\n    sessionAffinity: \($0)" } ?? "")
                 analysis:
                   interval: \(interval)
                   threshold: \(threshold)
