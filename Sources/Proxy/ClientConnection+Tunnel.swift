@@ -9,9 +9,13 @@ extension ClientConnection {
     /// life never reaches the judges' latencies; that life is counted apart when it ends (`endTunnel`).
     /// The arm stays the one chosen at the head, and the upstream connection is never pooled again.
     func switchToTunnel(_ exchange: H1Exchange, _ buffer: ByteBuffer, into out: ByteBuffer) {
+        // A sticky route's cookie goes with the 101 too: the client's next connection stays on this arm.
+        let cookies = exchange.cookie.flatMap { proxy.affinityCookies($0, line: true) }
+        defer { if let cookies { proxy.loop.buffers.give(cookies.buffer) } }
         guard let up = exchange.upstream,
             let n = HeadWriter.writeResponse(
-                exchange.response, source: buffer.readable, chunked: false, connection: .upgrade, into: out.writable)
+                exchange.response, source: buffer.readable, chunked: false, connection: .upgrade,
+                proxyFields: cookies?.buffer.readable ?? UnsafeRawBufferPointer(start: nil, count: 0), into: out.writable)
         else {
             failUpstream(exchange, .invalidResponse)
             return

@@ -98,6 +98,24 @@ extension Integration {
             }
         }
 
+        @Test func aStickyRoutesUpgradeCarriesItsArmsCookieOnThe101() throws {
+            let primary = try WebSocketBackend(name: "v1")
+            defer { primary.stop() }
+            let canary = try WebSocketBackend(name: "v2")
+            defer { canary.stop() }
+            var route = Self.route(primary, canary: canary, weight: 100)
+            route.sessionAffinity = "{ cookieName: cg }"
+            try withProxy(ProxyConfig(routes: [route])) { proxy in
+                let (client, fields) = try Self.open(proxy)
+                defer { client.close() }
+                #expect(fields["x-upstream"] == "v2")
+                // A new client on the canary: pinned there by `cg` (the primary's cookie it never had).
+                let cookies = fields.filter { $0.name.lowercased() == "set-cookie" }.map(\.value)
+                #expect(cookies.count == 1 && cookies[0].hasPrefix("cg=v1."), "\(fields)")
+                #expect(try client.echo(WebSocketFrame.text, Array("pinned".utf8)).payload == Array("pinned".utf8))
+            }
+        }
+
         @Test func anUpgradeTheUpstreamRefusesIsAnOrdinaryResponseOnAUsableConnection() throws {
             let backend = try WebSocketBackend(name: "v1")
             defer { backend.stop() }
