@@ -73,6 +73,30 @@ extension Integration {
             }
         }
 
+        @Test func aRestartMidIterationsResumesTheCopies() throws {
+            let primary = try Self.arm("primary")
+            let canary = try Self.arm("canary")
+            defer { primary.stop(); canary.stop() }
+            let dir = try TempDir.make()
+            let mirror = "{ weight: 100, compare: { latency: false, ignoreHeaders: [x-served-by] } }"
+            var spec = Self.spec(primary: primary, canary: canary, iterations: 100, mirror: mirror)  // far from done
+            spec.statePath = dir.url.appendingPathComponent("state.json").path
+            try withRolloutProxy(spec, dir: dir) { proxy in
+                let (before, met) = try proxy.waitForRollout(timeout: 10) { $0.phase == "Progressing" && $0.canaryLiveAtZero }
+                #expect(met, "never held live: \(before)")
+                proxy.kill9()
+                try proxy.restart()
+                // The admin API answers only once the controller has restored the rollouts (and the hold with them).
+                let after = try proxy.rollout()
+                #expect(after.phase == "Progressing" && after.routeWeight == 0 && after.canaryLiveAtZero, "\(after)")
+                let copiesBefore = canary.requestCount
+                let client = try RawClient(port: proxy.port)
+                let servers = try (0..<10).map { try client.get("/r/\($0)").headers["X-Served-By"] ?? "?" }
+                #expect(servers.allSatisfy { $0 == "primary" }, "a client was answered by \(servers)")
+                #expect(canary.waitForRequests(copiesBefore + 10), "the restored hold sends copies again: \(canary.requestCount)")
+            }
+        }
+
         @Test(arguments: [
             // Errors: any of the judges measuring the copies' outcomes may be first.
             ("500", ["mirror-mismatch", "request-success-rate", "sequential", "comparison-errors", "dead-canary"]),
