@@ -35,6 +35,10 @@ extension ClientConnection {
         exchange.shard = decision.shard
         exchange.startedAt = proxy.loop.now
         exchange.bytesFromClient = UInt64(request.headLength)
+        if decision.pool.protocolKind == .h2 {
+            beginH2Exchange(exchange, pool: decision.pool, input: input)
+            return
+        }
 
         // Rewrite the head for the upstream, then drop it from `input`: what follows is body or the next request.
         let out = proxy.loop.buffers.take()
@@ -82,7 +86,11 @@ extension ClientConnection {
     // MARK: relay
 
     func stepExchange(_ exchange: H1Exchange) -> Bool {
-        guard let up = exchange.upstream else { return false }
+        guard let up = exchange.upstream else {
+            // No HTTP/1.1 upstream bound: the request may be a stream of an HTTP/2 arm.
+            guard let relay = exchange.http2Relay, relay.isActive else { return false }
+            return stepH2Exchange(exchange, relay)
+        }
         if !up.connected {
             guard up.writable || up.hungUp else { return false }
             if let failure = up.completeConnect() {
@@ -399,6 +407,11 @@ extension ClientConnection {
         up.pool.recordResponse(status: exchange.response.status, now: proxy.loop.now)
         exchange.recordOutcome(status: exchange.response.status, failure: nil, now: proxy.loop.now)
         releaseExchange(exchange, reuseUpstream: upstreamReusable)
+        awaitNextRequest(after: exchange)
+    }
+
+    /// The exchange ended with its response complete: the connection closes, or waits for the next request.
+    func awaitNextRequest(after exchange: H1Exchange) {
         if closeAfterResponse || !exchange.requestComplete {
             transport.shutdownWrite()
             close()
@@ -441,7 +454,12 @@ extension ClientConnection {
             return
         }
         proxy.log.info("\(failure.status) \(failure.message) (\(up.pool.configured))")
-        switch attempt.ending {
+        end(exchange, attempt.ending, failure)
+    }
+
+    /// A failed exchange ends: answered with the failure, or cut once the client has some of the response.
+    func end(_ exchange: H1Exchange, _ ending: ExchangeEnding, _ failure: ProxyFailure) {
+        switch ending {
         case .answer(let failure):
             respond(with: failure)
         case .cut:

@@ -269,7 +269,22 @@ public final class ProxyLoop {
     @inline(__always)
     func markDirty(_ connection: H2UpstreamConnection) { dirtyUpstreams.mark(connection) }
 
-    private func flushDirty() { DirtyList.flushUntilQuiet(dirtyDownstreams, dirtyUpstreams) }
+    /// HTTP/1.1 clients of HTTP/2 arms whose stream had events: driven after the loop's events.
+    private let dirtyRelays = DirtyList<H1ToH2Relay>()
+
+    @inline(__always)
+    func markDirty(_ relay: H1ToH2Relay) { dirtyRelays.mark(relay) }
+
+    /// Relays first (a client step queues frames upstream), then the HTTP/2 connections, until quiet;
+    /// bounded like `flushUntilQuiet`.
+    private func flushDirty() {
+        var rounds = 0
+        repeat {
+            dirtyRelays.flushMarked()
+            DirtyList.flushUntilQuiet(dirtyDownstreams, dirtyUpstreams)
+            rounds += 1
+        } while !dirtyRelays.isEmpty && rounds < 16
+    }
 
     /// A client connection that turned out to speak HTTP/2 (prior-knowledge preface or ALPN "h2")
     /// continues as an `H2Connection` on the same socket and registration.
@@ -327,5 +342,6 @@ public final class ProxyLoop {
         // Closing marks connections dirty, and no flush runs again to empty these lists.
         dirtyDownstreams.removeAll()
         dirtyUpstreams.removeAll()
+        dirtyRelays.removeAll()
     }
 }
