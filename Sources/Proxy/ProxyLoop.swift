@@ -275,15 +275,17 @@ public final class ProxyLoop {
     @inline(__always)
     func markDirty(_ relay: H1ToH2Relay) { dirtyRelays.mark(relay) }
 
-    /// Relays first (a client step queues frames upstream), then the HTTP/2 connections, until quiet;
-    /// bounded like `flushUntilQuiet`.
+    /// The HTTP/2 connections until quiet (`flushUntilQuiet`), then the relays listed (a client step
+    /// queues frames upstream) and the connections again, bounded alike. Without relays listed (every
+    /// loop serving only HTTP/1.1 arms) this costs one test per batch of events.
     private func flushDirty() {
+        DirtyList.flushUntilQuiet(dirtyDownstreams, dirtyUpstreams)
         var rounds = 0
-        repeat {
+        while !dirtyRelays.isEmpty && rounds < 16 {
+            rounds += 1
             dirtyRelays.flushMarked()
             DirtyList.flushUntilQuiet(dirtyDownstreams, dirtyUpstreams)
-            rounds += 1
-        } while !dirtyRelays.isEmpty && rounds < 16
+        }
     }
 
     /// A client connection that turned out to speak HTTP/2 (prior-knowledge preface or ALPN "h2")
