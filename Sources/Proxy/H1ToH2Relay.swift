@@ -46,6 +46,10 @@ final class H1ToH2Relay: Pollable, H2UpstreamStream, DeferredFlush {
     var responseWritten = false
     /// The upstream session asked for request body and got `.deferred`.
     var requestDeferred = false
+    /// A chunked request's trailer section, collected as it is decoded, sent as HTTP/2 trailers.
+    var requestTrailers: ByteBuffer?
+    /// The section did not fit one buffer: it is dropped whole (the body still goes).
+    var requestTrailersDropped = false
     /// Request body bytes handed to the upstream session: a stream refused after any is not resent.
     var bodyBytesSent: UInt64 = 0
     var retried = false
@@ -77,6 +81,7 @@ final class H1ToH2Relay: Pollable, H2UpstreamStream, DeferredFlush {
         responseWritten = false
         requestDeferred = false
         bodyBytesSent = 0
+        requestTrailersDropped = false
         retried = false
         failure = nil
         bodyError = nil
@@ -99,6 +104,7 @@ final class H1ToH2Relay: Pollable, H2UpstreamStream, DeferredFlush {
         fields.release(pool: buffers)
         data.release(pool: buffers)
         buffers.give(from: &head)
+        buffers.give(from: &requestTrailers)
     }
 
     /// The client is waiting to be driven: after the loop's events, `flush` runs its steps.
@@ -204,13 +210,44 @@ final class H1ToH2Relay: Pollable, H2UpstreamStream, DeferredFlush {
         if !upstreamFinished && self.failure == nil { self.failure = failure }
     }
 
+    /// Trailer bytes of the request as they are decoded; a section larger than a buffer is dropped whole.
+    private func keepTrailer(_ piece: UnsafeRawBufferPointer) {
+        guard !requestTrailersDropped else { return }
+        let buffer = requestTrailers ?? proxy.loop.buffers.take()
+        requestTrailers = buffer
+        if !buffer.append(piece) {
+            requestTrailersDropped = true
+            buffer.clear()
+        }
+    }
+
+    /// The request's trailers go out after its last DATA (submitted from within the DATA source call,
+    /// which nghttp2 allows); false when there are none.
+    private func submitRequestTrailers() -> Bool {
+        guard let buffer = requestTrailers, !buffer.isEmpty, let session = connection?.session else { return false }
+        defer { proxy.loop.buffers.give(from: &requestTrailers) }
+        var any = false
+        forEachTrailerField(UnsafeMutableRawBufferPointer(mutating: buffer.readable)) { name, value in
+            session.addField(name: name, value: value)
+            any = true
+        }
+        guard any else { return false }
+        do {
+            try session.submitTrailers(stream: streamID)
+            return true
+        } catch {
+            session.discardFields()
+            return false
+        }
+    }
+
     func readRequestBody(into out: UnsafeMutableRawBufferPointer) -> H2BodyRead {
         guard isActive, let input = client?.input else {
             if isActive && exchange.requestBody.isFullyClassified { return .bytes(0, last: true) }
             requestDeferred = true
             return isActive ? .deferred : .failed
         }
-        switch exchange.requestBody.decode(input.readable, into: out) {
+        switch exchange.requestBody.decode(input.readable, into: out, trailer: { keepTrailer($0) }) {
         case .failure(let error):
             bodyError = error
             wakeClient()
@@ -223,7 +260,7 @@ final class H1ToH2Relay: Pollable, H2UpstreamStream, DeferredFlush {
             if exchange.requestBody.isFullyClassified {
                 exchange.requestComplete = true
                 wakeClient()
-                return .bytes(produced, last: true)
+                return .bytes(produced, last: true, trailers: submitRequestTrailers())
             }
             // Whatever the session took, the client may now be read again (back-pressure released).
             wakeClient()

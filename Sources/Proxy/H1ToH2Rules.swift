@@ -30,14 +30,12 @@ func hasPrefixIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ lowercase: StaticS
 extension BodyProgress {
     /// Moves the request body's payload from `input` (the bytes the client sent after what was taken
     /// before) into `out`, at most `out.count` bytes: a length-delimited body as it is, a chunked one
-    /// decoded (its chunk framing and trailer section dropped: HTTP/2 frames the body itself). Returns
-    /// the bytes consumed from `input` and produced into `out`; bytes after the body's end (a pipelined
-    /// request) are left alone.
+    /// decoded (its chunk framing dropped: HTTP/2 frames the body itself), its trailer section handed
+    /// to `trailer` as `ChunkedScanner.decode(_:payload:trailer:)` emits it. Returns the bytes consumed
+    /// from `input` and produced into `out`; bytes after the body's end (a pipelined request) are left alone.
     mutating func decode(
-        _ input: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer
-    ) -> Result<
-        (consumed: Int, produced: Int), HTTPParseError
-    > {
+        _ input: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer, trailer: (UnsafeRawBufferPointer) -> Void
+    ) -> Result<(consumed: Int, produced: Int), HTTPParseError> {
         switch self {
         case .none, .untilClose:
             // A request body is never delimited by the close (RFC 9112 §6.3): nothing to move.
@@ -56,10 +54,12 @@ extension BodyProgress {
             // and go on while a feed was all framing (a size line) and input and room remain.
             while !finished && consumed < input.count && produced < out.count {
                 let feed = UnsafeRawBufferPointer(rebasing: input[consumed..<min(input.count, consumed + out.count - produced)])
-                let result = scanner.decode(feed) { payload in
-                    (out.baseAddress! + produced).copyMemory(from: payload.baseAddress!, byteCount: payload.count)
-                    produced += payload.count
-                }
+                let result = scanner.decode(
+                    feed,
+                    payload: { payload in
+                        (out.baseAddress! + produced).copyMemory(from: payload.baseAddress!, byteCount: payload.count)
+                        produced += payload.count
+                    }, trailer: trailer)
                 switch result {
                 case .needMore(let n): consumed += n
                 case .done(let n): consumed += n; finished = true
@@ -69,6 +69,31 @@ extension BodyProgress {
             self = .chunked(scanner, done: finished)
             return .success((consumed, produced))
         }
+    }
+}
+
+/// A chunked request's trailer section, as `ChunkedScanner` emits it ("name:value" lines, each ended by
+/// CRLF, the value as received): calls `body` with each field, its name lower-cased in place (HTTP/2
+/// field names are lower case) and its value without the OWS around it.
+func forEachTrailerField(
+    _ section: UnsafeMutableRawBufferPointer, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
+) {
+    let bytes = UnsafeRawBufferPointer(section)
+    var i = 0
+    while i < bytes.count {
+        var end = i
+        while end < bytes.count && bytes[end] != 13 { end += 1 }
+        var colon = i
+        while colon < end && bytes[colon] != UInt8(ascii: ":") { colon += 1 }
+        if colon > i && colon < end {
+            ASCII.lowercase(section.baseAddress! + i, count: colon - i)
+            var start = colon + 1
+            var stop = end
+            while start < stop && (bytes[start] == 32 || bytes[start] == 9) { start += 1 }
+            while stop > start && (bytes[stop - 1] == 32 || bytes[stop - 1] == 9) { stop -= 1 }
+            body(UnsafeRawBufferPointer(rebasing: bytes[i..<colon]), UnsafeRawBufferPointer(rebasing: bytes[start..<stop]))
+        }
+        i = end + 2
     }
 }
 

@@ -102,6 +102,21 @@ extension Integration {
             }
         }
 
+        @Test func chunkedRequestTrailersBecomeHTTP2Trailers() throws {
+            let v1 = try H2UpstreamProcess(name: "v1")
+            defer { v1.stop() }
+            try withProxy(h2PrimaryRoute(v1)) { proxy in
+                let body = HTTPText.chunk(Array("abc".utf8)) + Array("0\r\nX-Checksum: 42\r\nContent-Length: 9\r\n\r\n".utf8)
+                let response = try proxy.fetch(
+                    HTTPText.request("POST", "/echo", headers: [HTTPField("Transfer-Encoding", "chunked")]) + body)
+                #expect(response.status == 200)
+                let (doc, _) = try echoedFields(response)
+                #expect(doc["bodyLength"] as? Int == 3)
+                let trailers = (doc["trailers"] as? [[String]] ?? []).map { $0.joined(separator: ": ") }
+                #expect(trailers == ["x-checksum: 42"], "a forbidden trailer field is dropped")
+            }
+        }
+
         @Test func oneClientConnectionCarriesSeveralRequestsIncludingHEAD() throws {
             let v1 = try H2UpstreamProcess(name: "v1")
             defer { v1.stop() }

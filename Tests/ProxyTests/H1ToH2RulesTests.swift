@@ -57,11 +57,14 @@ import Testing
 
     // MARK: the request body's payload
 
-    private func decode(_ progress: inout BodyProgress, _ input: String, room: Int) -> (consumed: Int, payload: String)? {
+    private func decode(_ progress: inout BodyProgress, _ input: String, room: Int) -> (consumed: Int, payload: String, trailer: String)? {
         var out = [UInt8](repeating: 0, count: room)
-        let result = Array(input.utf8).withUnsafeBytes { i in out.withUnsafeMutableBytes { progress.decode(i, into: $0) } }
+        var trailer: [UInt8] = []
+        let result = Array(input.utf8).withUnsafeBytes { i in
+            out.withUnsafeMutableBytes { progress.decode(i, into: $0, trailer: { trailer += $0 }) }
+        }
         guard case .success(let moved) = result else { return nil }
-        return (moved.consumed, String(decoding: out[0..<moved.produced], as: UTF8.self))
+        return (moved.consumed, String(decoding: out[0..<moved.produced], as: UTF8.self), String(decoding: trailer, as: UTF8.self))
     }
 
     @Test func aLengthBodyStopsAtItsLengthLeavingThePipelinedRequest() {
@@ -84,6 +87,7 @@ import Testing
         var p = BodyProgress(.chunked)
         let r = decode(&p, "5\r\nhello\r\n3;ext=1\r\nabc\r\n0\r\nx-sum: 1\r\n\r\nNEXT", room: 100)
         #expect(r?.payload == "helloabc")
+        #expect(r?.trailer == "x-sum: 1\r\n", "the trailer section, for HTTP/2 trailers")
         #expect(r?.consumed == 39, "up to the end of the trailer section, not NEXT")
         #expect(p.isFullyClassified)
     }
@@ -99,6 +103,15 @@ import Testing
         }
         #expect(payload == "hello")
         #expect(p.isFullyClassified)
+    }
+
+    @Test func trailerFieldsAreSplitLowerCasedAndTrimmed() {
+        var section = Array("X-Sum:  abc \r\ncontent-md5:\tq\r\nbroken\r\nE:\r\n".utf8)
+        var fields: [String] = []
+        section.withUnsafeMutableBytes { bytes in
+            forEachTrailerField(bytes) { fields.append(String(decoding: $0, as: UTF8.self) + "=" + String(decoding: $1, as: UTF8.self)) }
+        }
+        #expect(fields == ["x-sum=abc", "content-md5=q", "e="])
     }
 
     @Test func aMalformedChunkedBodyIsAnError() {

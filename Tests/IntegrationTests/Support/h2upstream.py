@@ -9,7 +9,7 @@
 #   /grpc/...   content-type application/grpc, body = the request body, trailers
 #               grpc-status = the request's `x-grpc-status` field (default 0), grpc-message "from NAME"
 #   /big/N      N bytes of 'b' (flow control through the proxy)
-#   /echo...    JSON of what arrived: method, path, fields, body length
+#   /echo...    JSON of what arrived: method, path, fields, body length, trailers
 #   /reset      RST_STREAM(INTERNAL_ERROR) after the head
 #   /reset-before-head  RST_STREAM(INTERNAL_ERROR) instead of any response
 #   /slow       "slow done" one second later (other streams go on meanwhile)
@@ -105,7 +105,9 @@ def serve(sock, name):
             doc = json.dumps({"method": fields.get(":method"), "path": path, "authority": fields.get(":authority"),
                               "fields": [[k.decode() if isinstance(k, bytes) else k, v.decode() if isinstance(v, bytes) else v]
                                          for k, v in req["headers"]],
-                              "bodyLength": len(body)}).encode() + b"\n"
+                              "bodyLength": len(body),
+                              "trailers": [[k.decode() if isinstance(k, bytes) else k, v.decode() if isinstance(v, bytes) else v]
+                                           for k, v in req.get("trailers", [])]}).encode() + b"\n"
             conn.send_headers(sid, [(":status", "200"), ("content-type", "application/json"), ("content-length", str(len(doc)))] + base)
             pending[sid] = [doc, None]
         if fields.get(":method") == "HEAD" and sid in pending:
@@ -140,6 +142,9 @@ def serve(sock, name):
                     if event.stream_id in requests:
                         requests[event.stream_id]["body"] += event.data
                     conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                elif isinstance(event, h2.events.TrailersReceived):
+                    if event.stream_id in requests:
+                        requests[event.stream_id]["trailers"] = event.headers
                 elif isinstance(event, h2.events.StreamEnded):
                     if event.stream_id in requests:
                         respond(event.stream_id)
