@@ -251,12 +251,13 @@ extension ClientConnection {
         awaitNextRequest(after: exchange)
     }
 
-    /// The stream failed. Before any of the response reached the client it gets the failure's status;
-    /// after, the connection is cut (a reset: the end of the body must not look complete).
+    /// The stream failed. Before any of the response reached the client it gets the failure's status
+    /// (a head only queued is replaced); after, the connection is cut (a reset: the end of the body must
+    /// not look complete).
     private func failH2Exchange(_ exchange: H1Exchange, _ relay: H1ToH2Relay, _ failure: ProxyFailure) {
         let attempt = AttemptFailure(
             failure: failure, connected: true, responseBytesReceived: relay.headArrived,
-            clientHasResponse: exchange.responseStarted, replayable: false, method: request.method,
+            clientHasResponse: exchange.responseStarted && exchange.bytesToClient > 0, replayable: false, method: request.method,
             retriesSoFar: exchange.attempts.retries)
         if let pool = relay.pool { proxy.log.info("\(failure.status) \(failure.message) (\(pool.configured))") }
         end(exchange, attempt.ending, failure)

@@ -3,10 +3,12 @@ import Foundation
 import Testing
 
 /// One route whose primary is the HTTP/2 upstream `primary` (and, optionally, a canary arm of its own).
-private func h2PrimaryRoute(_ primary: H2UpstreamProcess, canary: ArmSpec? = nil, weight: Int = 0) -> ProxyConfig {
+private func h2PrimaryRoute(
+    _ primary: H2UpstreamProcess, canary: ArmSpec? = nil, weight: Int = 0, timeouts: [String: String] = [:]
+) -> ProxyConfig {
     var p = ArmSpec("v1", [primary.endpoint])
     p.upstreamProtocol = "h2"
-    return ProxyConfig(routes: [RouteSpec("h2", primary: p, canary: canary, weight: weight)])
+    return ProxyConfig(routes: [RouteSpec("h2", primary: p, canary: canary, weight: weight)], timeouts: timeouts)
 }
 
 /// The fields the upstream saw, as "name: value" lines, from its /echo document.
@@ -180,6 +182,19 @@ extension Integration {
             }
         }
 
+        @Test func aSilentUpstreamIs504AfterTheResponseTimeout() throws {
+            let v1 = try H2UpstreamProcess(name: "v1")
+            defer { v1.stop() }
+            try withProxy(h2PrimaryRoute(v1, timeouts: ["upstreamResponse": "300ms"])) { proxy in
+                // /slow answers after one second.
+                let response = try proxy.fetch(HTTPText.request("GET", "/slow"))
+                #expect(response.status == 504)
+                #expect(response.text.contains("upstream response timeout"))
+                let metrics = try Integration.Metrics.scrape(proxy) { $0.sum("canarygate_requests_total", ["route": "h2"]) >= 1 }
+                #expect(metrics.value("canarygate_requests_total", ["route": "h2", "arm": "primary", "code": "504"]) == 1)
+            }
+        }
+
         @Test func aStreamResetBeforeTheResponseIs502WithItsReason() throws {
             let v1 = try H2UpstreamProcess(name: "v1")
             defer { v1.stop() }
@@ -189,6 +204,18 @@ extension Integration {
                 #expect(response.text.contains("reset the stream"))
                 let metrics = try Integration.Metrics.scrape(proxy) { $0.sum("canarygate_requests_total", ["route": "h2"]) >= 1 }
                 #expect(metrics.value("canarygate_requests_total", ["route": "h2", "arm": "primary", "code": "502"]) == 1)
+                // Reset right after its head: never a complete 200 (a 502 while the head was only
+                // queued, else the connection cut), and a 502 of the arm either way.
+                let cut = try RawClient(port: proxy.port)
+                defer { cut.close() }
+                try cut.send(HTTPText.request("GET", "/reset"))
+                if let afterHead = try? cut.readResponse() { #expect(afterHead.status == 502) }
+                let counted = try Integration.Metrics.scrape(proxy) {
+                    ($0.value("canarygate_requests_total", ["route": "h2", "arm": "primary", "code": "502"]) ?? 0) >= 2
+                }
+                #expect(
+                    counted.value("canarygate_upstream_failures_total", ["route": "h2", "arm": "primary", "source": "upstream_reset"])
+                        == 2)
                 // A refused stream is sent again once and answered.
                 let refused = try proxy.fetch(HTTPText.request("GET", "/refuse-once/x"))
                 #expect(refused.status == 200)
