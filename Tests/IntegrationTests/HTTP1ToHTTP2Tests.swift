@@ -182,6 +182,40 @@ extension Integration {
             }
         }
 
+        @Test func aClientThatGoesAwayCancelsItsStreamAndIsNotTheArmsFailure() throws {
+            let v1 = try H2UpstreamProcess(name: "v1")
+            defer { v1.stop() }
+            try withProxy(h2PrimaryRoute(v1)) { proxy in
+                let gone = try RawClient(port: proxy.port)
+                try gone.send(HTTPText.request("GET", "/slow"))
+                // Gone while the upstream still works on the stream (it answers after one second).
+                gone.resetClose()
+                let labels = ["route": "h2", "arm": "primary"]
+                let metrics = try Integration.Metrics.scrape(proxy) { ($0.value("canarygate_downstream_aborts_total", labels) ?? 0) >= 1 }
+                #expect(metrics.value("canarygate_downstream_aborts_total", labels) == 1)
+                #expect(metrics.sum("canarygate_upstream_failures_total", ["route": "h2"]) == 0)
+                // The upstream connection carries the next client's request.
+                #expect(try proxy.fetch(HTTPText.request("GET", "/echo")).status == 200)
+            }
+        }
+
+        @Test func aClientThatStopsSendingItsBodyGets408NotAnUpstreamTimeout() throws {
+            let v1 = try H2UpstreamProcess(name: "v1")
+            defer { v1.stop() }
+            // The upstream waits for the rest of the body: its silence is the client's doing.
+            try withProxy(h2PrimaryRoute(v1, timeouts: ["upstreamResponse": "300ms", "requestBody": "1s"])) { proxy in
+                let client = try RawClient(port: proxy.port, timeout: 5)
+                defer { client.close() }
+                try client.send(HTTPText.request("POST", "/echo", headers: [HTTPField("Content-Length", "100")]) + Array("0123456789".utf8))
+                let answer = Result { try client.readResponse() }
+                #expect((try? answer.get())?.status == 408, "\(answer)")
+                let labels = ["route": "h2", "arm": "primary"]
+                let metrics = try Integration.Metrics.scrape(proxy) { ($0.value("canarygate_downstream_aborts_total", labels) ?? 0) >= 1 }
+                #expect(metrics.sum("canarygate_upstream_failures_total", labels) == 0)
+                #expect(metrics.sum("canarygate_requests_total", labels) == 0)
+            }
+        }
+
         @Test func aSilentUpstreamIs504AfterTheResponseTimeout() throws {
             let v1 = try H2UpstreamProcess(name: "v1")
             defer { v1.stop() }
