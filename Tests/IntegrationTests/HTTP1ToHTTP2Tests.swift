@@ -55,6 +55,24 @@ extension Integration {
             }
         }
 
+        @Test func anArmWithTLSIsReachedWithSchemeHTTPS() throws {
+            let dir = try TempDir.make()
+            defer { dir.remove() }
+            let cert = try makeTestCertificate("localhost", in: dir)
+            let v1 = try H2UpstreamProcess(name: "v1", tls: (cert.certificate, cert.privateKey))
+            defer { v1.stop() }
+            var arm = ArmSpec("v1", ["127.0.0.1:\(v1.port)"])
+            arm.upstreamProtocol = "h2"
+            arm.tls = ("localhost", cert.certificate)
+            try withProxy(ProxyConfig(routes: [RouteSpec("h2", primary: arm)])) { proxy in
+                let response = try proxy.fetch(HTTPText.request("GET", "/echo"))
+                #expect(response.status == 200)
+                let (_, fields) = try echoedFields(response)
+                #expect(fields.contains(":scheme: https"))
+                #expect(fields.contains("x-forwarded-proto: http"), "the client's own scheme")
+            }
+        }
+
         @Test func aResponseWithoutLengthIsChunkedWithTheUpstreamsTrailers() throws {
             let v1 = try H2UpstreamProcess(name: "v1")
             defer { v1.stop() }
