@@ -10,6 +10,8 @@ extension ClientConnection {
     /// The arm chosen speaks HTTP/2: the request becomes a stream of one of its multiplexed connections.
     /// The head is kept aside (a refused stream is sent again from it); what follows it in `input` is
     /// body, pulled by the upstream session as its window allows, or the next request.
+    /// Never inlined: the HTTP/1.1 arms' path keeps its code (one branch reaches this).
+    @inline(never)
     func beginH2Exchange(_ exchange: H1Exchange, pool: UpstreamPool, input: ByteBuffer) {
         let relay = exchange.http2Relay ?? H1ToH2Relay(proxy: proxy, exchange: exchange)
         exchange.http2Relay = relay
@@ -78,8 +80,16 @@ extension ClientConnection {
 
     // MARK: relay
 
+    /// For the request-body windows (`awaitsClientBody`): the upstream session took every body byte
+    /// read and asked for more. Apart, so the HTTP/1.1 arms' check stays as small as it was.
+    @inline(never)
+    func awaitsH2ClientBody(_ exchange: H1Exchange) -> Bool {
+        exchange.http2Relay?.awaitsClientBody == true
+    }
+
     /// One step of the exchange: what the session's events left, more body from the client, the
     /// response's bytes to the client. True when something moved.
+    @inline(never)
     func stepH2Exchange(_ exchange: H1Exchange, _ relay: H1ToH2Relay) -> Bool {
         if let failure = relay.failure {
             relay.failure = nil

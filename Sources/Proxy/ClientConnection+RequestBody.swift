@@ -48,7 +48,7 @@ extension ClientConnection {
     private func awaitsClientBody(_ exchange: H1Exchange) -> Bool {
         if case .bufferingBody = state { return true }
         guard let up = exchange.upstream, up.connected else {
-            return exchange.upstream == nil && exchange.http2Relay?.awaitsClientBody == true
+            return exchange.upstream == nil && awaitsH2ClientBody(exchange)
         }
         return (exchange.headOut?.isEmpty ?? true) && exchange.requestPending == 0 && !exchange.requestComplete
             && !exchange.requestBody.isFullyClassified
