@@ -39,18 +39,27 @@ public struct ChunkedScanner: Sendable {
     /// Re-framing: the trailer line being read is one of `TrailerFields`' forbidden fields.
     private var droppingLine = false
 
-    private enum Mode { case scan, decode, reframe }
+    private enum Mode { case scan, decode, reframe, decodeKeepingTrailers }
 
     public init() {}
 
     /// `bytes` are the body bytes that arrived since the previous call (not cumulative, unlike the head parsers).
     public mutating func scan(_ bytes: UnsafeRawBufferPointer) -> Result {
-        run(bytes, .scan) { _ in }
+        run(bytes, .scan, { _ in }, { _ in })
     }
 
     /// Like `scan`, but calls `payload` with each run of chunk-data, in order: de-chunking for HTTP/1.0 clients.
     public mutating func decode(_ bytes: UnsafeRawBufferPointer, payload: (UnsafeRawBufferPointer) -> Void) -> Result {
-        run(bytes, .decode, payload)
+        run(bytes, .decode, payload, payload)
+    }
+
+    /// Like `decode`, and calls `trailer` with the trailer section as `reframe` emits it (field lines
+    /// without the forbidden fields, names and values as received, without the section's final CRLF):
+    /// a chunked request's trailers relayed as HTTP/2 trailers.
+    public mutating func decode(
+        _ bytes: UnsafeRawBufferPointer, payload: (UnsafeRawBufferPointer) -> Void, trailer: (UnsafeRawBufferPointer) -> Void
+    ) -> Result {
+        run(bytes, .decodeKeepingTrailers, payload, trailer)
     }
 
     /// Like `scan`, but emits the body as it is relayed: each chunk-size line as the size in lower-case
@@ -58,7 +67,7 @@ public struct ChunkedScanner: Sendable {
     /// both), chunk-data as received, and the trailer section without the fields `TrailerFields`
     /// forbids. What is emitted is never longer than what was consumed, give or take `reframeSlack`.
     public mutating func reframe(_ bytes: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) -> Void) -> Result {
-        run(bytes, .reframe, emit)
+        run(bytes, .reframe, emit, emit)
     }
 
     public mutating func reset() {
@@ -72,7 +81,12 @@ public struct ChunkedScanner: Sendable {
     }
 
     @inline(__always)
-    private mutating func run(_ p: UnsafeRawBufferPointer, _ mode: Mode, _ emit: (UnsafeRawBufferPointer) -> Void) -> Result {
+    /// `emit` takes what the mode emits of the chunks, `trailerEmit` what it emits of the trailer section.
+    private mutating func run(
+        _ p: UnsafeRawBufferPointer, _ mode: Mode, _ emit: (UnsafeRawBufferPointer) -> Void,
+        _ trailerEmit: (UnsafeRawBufferPointer) -> Void
+    ) -> Result {
+        let keepsTrailers = mode == .reframe || mode == .decodeKeepingTrailers
         var i = 0
         let end = p.count
         while i < end {
@@ -130,7 +144,7 @@ public struct ChunkedScanner: Sendable {
                     state = .finalLF
                 } else if ASCII.isTokenChar(b) {
                     state = .trailerName
-                    if mode == .reframe { startName(b, emit) }
+                    if keepsTrailers { startName(b, trailerEmit) }
                 } else if ASCII.isOWS(b) {
                     return fail("obsolete line folding in trailer")
                 } else {
@@ -139,11 +153,11 @@ public struct ChunkedScanner: Sendable {
             case .trailerName:
                 if b == ASCII.colon {
                     state = .trailerValue
-                    if mode == .reframe { endName(emit) }
+                    if keepsTrailers { endName(trailerEmit) }
                 } else if !ASCII.isTokenChar(b) {
                     return fail("invalid trailer field")
-                } else if mode == .reframe {
-                    addToName(b, emit)
+                } else if keepsTrailers {
+                    addToName(b, trailerEmit)
                 }
             case .trailerValue:
                 // The value's bytes as one run: trailer values may be long (digests, signatures).
@@ -152,7 +166,7 @@ public struct ChunkedScanner: Sendable {
                     guard ASCII.isFieldValueByte(p[k]) else { return fail("control character in trailer value") }
                     k += 1
                 }
-                if mode == .reframe && !droppingLine && k > i { emit(UnsafeRawBufferPointer(rebasing: p[i..<k])) }
+                if keepsTrailers && !droppingLine && k > i { trailerEmit(UnsafeRawBufferPointer(rebasing: p[i..<k])) }
                 if k == end { return .needMore(consumed: end) }
                 state = .trailerLF
                 i = k + 1
@@ -160,7 +174,7 @@ public struct ChunkedScanner: Sendable {
             case .trailerLF:
                 guard b == ASCII.lf else { return fail("trailer line not ended by CRLF") }
                 state = .trailerLineStart
-                if mode == .reframe && !droppingLine { emit(crlf) }
+                if keepsTrailers && !droppingLine { trailerEmit(crlf) }
             case .finalLF:
                 guard b == ASCII.lf else { return fail("chunked body not ended by CRLF") }
                 state = .done

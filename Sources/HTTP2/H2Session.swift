@@ -84,14 +84,6 @@ public final class H2Session: H2SessionCore {
         try check(rv, "submit response")
     }
 
-    /// Sends trailing fields (added since the last submit) after the stream's DATA; call it when the
-    /// body source returned its last bytes with `.bytes(n, last: true, trailers: true)`.
-    public func submitTrailers(stream: Int32) throws(H2Error) {
-        defer { fields.removeAll(keepingCapacity: true) }
-        let rv = fields.withUnsafeBufferPointer { nva in nghttp2_submit_trailer(session, stream, nva.baseAddress, nva.count) }
-        try check(rv, "submit trailers")
-    }
-
     /// Ends the connection at once: GOAWAY with `code`, then nothing more is read or sent but that.
     public func terminate(_ code: H2ErrorCode) {
         _ = nghttp2_session_terminate_session(session, code.rawValue)

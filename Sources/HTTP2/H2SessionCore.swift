@@ -138,6 +138,14 @@ public class H2SessionCore {
                 namelen: name.count, valuelen: value.count, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
     }
 
+    /// Sends trailing fields (added since the last submit) after the stream's DATA (a response's, or a
+    /// request's); call it when the body source returned its last bytes with `.bytes(n, last: true, trailers: true)`.
+    public func submitTrailers(stream: Int32) throws(H2Error) {
+        defer { fields.removeAll(keepingCapacity: true) }
+        let rv = fields.withUnsafeBufferPointer { nva in nghttp2_submit_trailer(session, stream, nva.baseAddress, nva.count) }
+        try check(rv, "submit trailers")
+    }
+
     /// Forgets fields added for a head that will not be submitted.
     public func discardFields() {
         fields.removeAll(keepingCapacity: true)

@@ -36,8 +36,12 @@ extension ClientConnection {
         exchange.cookie = decision.cookie
         exchange.startedAt = proxy.loop.now
         exchange.bytesFromClient = UInt64(request.headLength)
-        // An h2 arm cannot switch protocols: the upgrade is ignored, as RFC 9110 §7.8 lets a server do.
-        exchange.upgrade = request.upgrade && decision.pool.protocolKind == .http1
+        if decision.pool.protocolKind == .h2 {
+            // An h2 arm cannot switch protocols: an upgrade is ignored there, as RFC 9110 §7.8 lets a server do.
+            beginH2Exchange(exchange, pool: decision.pool, input: input)
+            return
+        }
+        exchange.upgrade = request.upgrade
 
         // Rewrite the head for the upstream, then drop it from `input`: what follows is body or the next request.
         let out = proxy.loop.buffers.take()
@@ -90,7 +94,11 @@ extension ClientConnection {
     // MARK: relay
 
     func stepExchange(_ exchange: H1Exchange) -> Bool {
-        guard let up = exchange.upstream else { return false }
+        guard let up = exchange.upstream else {
+            // No HTTP/1.1 upstream bound: the request may be a stream of an HTTP/2 arm.
+            guard let relay = exchange.http2Relay, relay.isActive else { return false }
+            return stepH2Exchange(exchange, relay)
+        }
         if !up.connected {
             guard up.writable || up.hungUp else { return false }
             if let failure = up.completeConnect() {
@@ -419,6 +427,13 @@ extension ClientConnection {
         exchange.mirror?.primaryFinished(now: proxy.loop.now)
         exchange.recordOutcome(status: exchange.response.status, failure: nil, now: proxy.loop.now)
         releaseExchange(exchange, reuseUpstream: upstreamReusable)
+        awaitNextRequest(after: exchange)
+    }
+
+    /// The exchange ended with its response complete: the connection closes, or waits for the next request.
+    /// Inlined: a call here cost an HTTP/1.1 request a retain of the exchange (callgrind).
+    @inline(__always)
+    func awaitNextRequest(after exchange: H1Exchange) {
         if closeAfterResponse || !exchange.requestComplete {
             transport.shutdownWrite()
             close()
@@ -461,7 +476,12 @@ extension ClientConnection {
             return
         }
         proxy.log.info("\(failure.status) \(failure.message) (\(up.pool.configured))")
-        switch attempt.ending {
+        end(exchange, attempt.ending, failure)
+    }
+
+    /// A failed exchange ends: answered with the failure, or cut once the client has some of the response.
+    func end(_ exchange: H1Exchange, _ ending: ExchangeEnding, _ failure: ProxyFailure) {
+        switch ending {
         case .answer(let failure):
             respond(with: failure)
         case .cut:

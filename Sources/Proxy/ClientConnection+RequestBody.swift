@@ -47,7 +47,9 @@ extension ClientConnection {
     /// or a connect in progress, are the upstream's wait, not the client's.)
     private func awaitsClientBody(_ exchange: H1Exchange) -> Bool {
         if case .bufferingBody = state { return true }
-        guard let up = exchange.upstream, up.connected else { return false }
+        guard let up = exchange.upstream, up.connected else {
+            return exchange.upstream == nil && awaitsH2ClientBody(exchange)
+        }
         return (exchange.headOut?.isEmpty ?? true) && exchange.requestPending == 0 && !exchange.requestComplete
             && !exchange.requestBody.isFullyClassified
     }

@@ -415,6 +415,9 @@ final class ClientConnection: UpstreamOwner {
         if let up = exchange.upstream {
             exchange.upstream = nil
             proxy.release(up, reusable: reuseUpstream)
+        } else {
+            // No HTTP/1.1 upstream: an HTTP/2 arm's stream may be open.
+            exchange.http2Relay?.end()
         }
         proxy.loop.buffers.give(from: &exchange.headOut)
         proxy.loop.buffers.give(from: &exchange.reframed)

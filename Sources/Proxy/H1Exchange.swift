@@ -40,6 +40,9 @@ final class H1Exchange {
     var cookie: CookieDue?
 
     var upstream: UpstreamConnection?
+    /// The role for requests routed to an HTTP/2 arm (`upstream` stays nil then): made on the connection's
+    /// first such request and kept for its later ones.
+    var http2Relay: H1ToH2Relay?
     /// The rewritten request head for the upstream; kept whole until a response byte arrives so a
     /// request that failed on a stale pooled connection can be sent again.
     var headOut: ByteBuffer?

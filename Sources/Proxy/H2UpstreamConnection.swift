@@ -3,8 +3,8 @@ import EventLoop
 import HTTP2
 import TLS
 
-/// Streams are `H2Stream`s of downstream HTTP/2 connections; the session's events are forwarded to
-/// them. Like the downstream side, nothing here runs socket work inside nghttp2 callbacks except
+/// Streams are `H2Stream`s of downstream HTTP/2 connections or `H1ToH2Relay`s of HTTP/1.1 clients
+/// (`H2UpstreamStream`); the session's events are forwarded to them. Like the downstream side, nothing here runs socket work inside nghttp2 callbacks except
 /// what the stream does to its own queues; cross-connection flushes go through the loop's dirty lists.
 final class H2UpstreamConnection: Pollable, H2ClientDelegate {
     let fd: SocketDescriptor
@@ -23,7 +23,7 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
     private var peerHungUp = false
     private var input: ByteBuffer?
     private var output: ByteBuffer?
-    private let streams = StreamTable<H2Stream>()
+    private let streams = StreamTable<any H2UpstreamStream>()
     private(set) var closed = false
     /// Depth of calls into the session (its callbacks may close this connection).
     private var inSession = 0
@@ -82,7 +82,7 @@ final class H2UpstreamConnection: Pollable, H2ClientDelegate {
     }
 
     /// Opens a stream for `stream` with the fields added to `session`; sent at the next flush.
-    func open(_ stream: H2Stream, hasBody: Bool) throws(H2Error) -> Int32 {
+    func open(_ stream: any H2UpstreamStream, hasBody: Bool) throws(H2Error) -> Int32 {
         let id = try session.submitRequest(hasBody: hasBody)
         streams.insert(stream, for: id)
         // The idle timeout stops; a connect timeout still running must not.

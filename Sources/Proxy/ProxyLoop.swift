@@ -274,7 +274,24 @@ public final class ProxyLoop {
     @inline(__always)
     func markDirty(_ connection: H2UpstreamConnection) { dirtyUpstreams.mark(connection) }
 
-    private func flushDirty() { DirtyList.flushUntilQuiet(dirtyDownstreams, dirtyUpstreams) }
+    /// HTTP/1.1 clients of HTTP/2 arms whose stream had events: driven after the loop's events.
+    private let dirtyRelays = DirtyList<H1ToH2Relay>()
+
+    @inline(__always)
+    func markDirty(_ relay: H1ToH2Relay) { dirtyRelays.mark(relay) }
+
+    /// The HTTP/2 connections until quiet (`flushUntilQuiet`), then the relays listed (a client step
+    /// queues frames upstream) and the connections again, bounded alike. Without relays listed (every
+    /// loop serving only HTTP/1.1 arms) this costs one test per batch of events.
+    private func flushDirty() {
+        DirtyList.flushUntilQuiet(dirtyDownstreams, dirtyUpstreams)
+        var rounds = 0
+        while !dirtyRelays.isEmpty && rounds < 16 {
+            rounds += 1
+            dirtyRelays.flushMarked()
+            DirtyList.flushUntilQuiet(dirtyDownstreams, dirtyUpstreams)
+        }
+    }
 
     /// A client connection that turned out to speak HTTP/2 (prior-knowledge preface or ALPN "h2")
     /// continues as an `H2Connection` on the same socket and registration.
@@ -332,5 +349,6 @@ public final class ProxyLoop {
         // Closing marks connections dirty, and no flush runs again to empty these lists.
         dirtyDownstreams.removeAll()
         dirtyUpstreams.removeAll()
+        dirtyRelays.removeAll()
     }
 }

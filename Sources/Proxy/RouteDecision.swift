@@ -53,12 +53,12 @@ enum Routing {
 extension ProxyLoop {
     /// The one place a request is routed: the route its authority and path match (most specific
     /// first, `RouteTable.match`), then whether it is in the route's cohort (`CohortRules`), then its arm
-    /// and endpoint (`pickArm`). An HTTP/1.1 request for a route with an HTTP/2 arm is refused (505):
-    /// requests are not translated across versions.
+    /// and endpoint (`pickArm`). An HTTP/1.1 request for a route with an HTTP/2 arm is relayed
+    /// (ClientConnection+H2Upstream.swift), except gRPC, which needs HTTP/2 end to end (505).
     @inline(__always)
     func route(_ request: RequestView, client: ClientProtocol) -> Routing {
         guard let route = snapshot.routes.match(host: request.authority, path: request.path) else { return .refused(.noRoute) }
-        if client == .http1 && route.speaksOnlyHTTP2 { return .refused(.needsHTTP2) }
+        if client == .http1 && route.speaksOnlyHTTP2 && request.isGRPC { return .refused(.needsHTTP2) }
         // A route without session affinity pays this one test of a nil reference.
         if let affinity = route.affinity { return .routed(routeSticky(request, route: route, affinity: affinity)) }
         // A route without rules pays this one test of a nil reference, and picks as it always did.

@@ -79,8 +79,8 @@ public final class CompiledRoute: Sendable {
     public let mirror: MirrorRules?
     /// `sessionAffinity` compiled; nil when the route has none or no canary (one test per request).
     public let affinity: SessionAffinityRules?
-    /// An arm of the route is an HTTP/2 upstream, which only HTTP/2 clients are relayed to
-    /// (decided here once, read on every HTTP/1.1 request).
+    /// An arm of the route is an HTTP/2 upstream, to which HTTP/1.1 clients' gRPC requests are not
+    /// relayed (decided here once, read on every HTTP/1.1 request).
     public let speaksOnlyHTTP2: Bool
     /// `outlierDetection` and `retries`, in the loops' nanoseconds, and `healthCheck`.
     let outlier: OutlierPolicy

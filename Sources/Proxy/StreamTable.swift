@@ -8,8 +8,9 @@
 /// that missed the connection's `recent` stream: ≈ 550 instructions per proxied h2c stream
 /// (callgrind, 20,000 streams).
 ///
-/// The table owns its values (as the dictionary did). Not thread-safe: one connection, one loop.
-final class StreamTable<Value: AnyObject> {
+/// The table owns its values (as the dictionary did); they are class references, or class-bound
+/// existentials (an HTTP/2 upstream connection's streams of either client protocol). Not thread-safe: one connection, one loop.
+final class StreamTable<Value> {
     /// 0 marks an empty slot: stream 0 is the connection itself and never a key.
     private var keys: UnsafeMutablePointer<Int32>
     private var values: UnsafeMutablePointer<Value?>

@@ -73,6 +73,21 @@ let malformedChunked: [Rejected] = [
         #expect(scanWhole(maxDigits) == .done(consumed: maxDigits.count))
     }
 
+    @Test func decodingCanKeepTheTrailerSectionApartFromThePayload() {
+        let raw = bytes("3\r\nabc\r\n0\r\nX-Sum: 1\r\nContent-Length: 9\r\nGrpc-Status:0\r\n\r\n")
+        // Byte by byte: names and values split anywhere still come out whole and in order.
+        var scanner = ChunkedScanner()
+        var payload: [UInt8] = []
+        var trailer: [UInt8] = []
+        var result = ChunkedScanner.Result.needMore(consumed: 0)
+        for byte in raw {
+            result = [byte].withUnsafeBytes { scanner.decode($0, payload: { payload += $0 }, trailer: { trailer += $0 }) }
+        }
+        #expect(result == .done(consumed: 1))
+        #expect(String(decoding: payload, as: UTF8.self) == "abc")
+        #expect(String(decoding: trailer, as: UTF8.self) == "X-Sum: 1\r\nGrpc-Status:0\r\n", "forbidden trailers dropped")
+    }
+
     @Test func bytesAfterTheBodyAreNotConsumed() {
         let body = bytes("3\r\nabc\r\n0\r\n\r\n")
         let raw = body + bytes("GET / HTTP/1.1\r\n")

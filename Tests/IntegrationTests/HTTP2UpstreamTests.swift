@@ -147,15 +147,21 @@ extension Integration {
             }
         }
 
-        @Test func anHTTP11RequestForAnHTTP2OnlyRouteIs505AndNeverReachesTheUpstream() throws {
+        @Test func grpcFromAnHTTP11ClientIsRefusedAsNowWhileAPlainHTTP11RequestReachesAnHTTP2Upstream() throws {
             let v1 = try H2UpstreamProcess(name: "v1")
             defer { v1.stop() }
             try withProxy(h2Route(primary: v1)) { proxy in
-                let response = try proxy.fetch(Array("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
-                #expect(response.status == 505)
-                #expect(response.text.contains("HTTP/2"))
+                let grpc = try proxy.fetch(
+                    Array(
+                        "POST /grpc/pkg.Service/Call HTTP/1.1\r\nHost: x\r\nContent-Type: application/grpc+proto\r\nContent-Length: 0\r\n\r\n"
+                            .utf8))
+                #expect(grpc.status == 505)
+                #expect(grpc.text.contains("HTTP/2"))
                 let metrics = try Integration.Metrics.scrape(proxy)
                 #expect(metrics.sum("canarygate_requests_total", ["route": "grpc"]) == 0, "not counted against an arm")
+                let plain = try proxy.fetch(Array("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+                #expect(plain.status == 200)
+                #expect(plain.headers["x-upstream"] == "v1")
             }
         }
     }

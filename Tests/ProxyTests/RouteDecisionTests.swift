@@ -56,11 +56,15 @@ import Testing
         #expect(route("GET /beta HTTP/1.1\r\nHost: shop.example\r\n\r\n", on: loop) == "shop primary onlyArm shard ok")
     }
 
-    @Test func anHTTP2OnlyRouteRefusesHTTP1ClientsButNotHTTP2Ones() throws {
+    @Test func anHTTP2RouteTakesHTTP1ClientsButRefusesTheirGRPC() throws {
         let loop = try makeLoop(yaml: try config(canaryWeight: 0))
         defer { loop.shutdown() }
-        #expect(route("GET / HTTP/1.1\r\nHost: grpc.example\r\n\r\n", on: loop) == "refused 505")
-        #expect(route("GET / HTTP/1.1\r\nHost: grpc.example\r\n\r\n", on: loop, client: .http2) == "grpc primary onlyArm shard ok")
+        #expect(route("GET / HTTP/1.1\r\nHost: grpc.example\r\n\r\n", on: loop) == "grpc primary onlyArm shard ok")
+        let grpc = "POST / HTTP/1.1\r\nHost: grpc.example\r\nContent-Type: Application/GRPC+proto\r\nContent-Length: 0\r\n\r\n"
+        #expect(route(grpc, on: loop) == "refused 505")
+        #expect(route(grpc, on: loop, client: .http2) == "grpc primary onlyArm shard ok")
+        // gRPC to a route without an HTTP/2 arm is an ordinary request.
+        #expect(route(grpc.replacingOccurrences(of: "grpc.example", with: "other.example"), on: loop) == "rest primary onlyArm shard ok")
     }
 
     @Test func aRequestNoRouteMatchesIsRefusedWith404() throws {

@@ -9,12 +9,14 @@
 #   /grpc/...   content-type application/grpc, body = the request body, trailers
 #               grpc-status = the request's `x-grpc-status` field (default 0), grpc-message "from NAME"
 #   /big/N      N bytes of 'b' (flow control through the proxy)
-#   /echo...    JSON of what arrived: method, path, fields, body length
+#   /echo...    JSON of what arrived: method, path, fields, body length, trailers
 #   /reset      RST_STREAM(INTERNAL_ERROR) after the head
+#   /reset-before-head  RST_STREAM(INTERNAL_ERROR) instead of any response
 #   /slow       "slow done" one second later (other streams go on meanwhile)
 #   /refuse-once/...  the first such request (per path) is refused with RST_STREAM(REFUSED_STREAM)
 #               unprocessed; the next is answered like /grpc/ (the count is in the response's
 #               `x-attempts` field)
+# A HEAD request gets the head its GET would get, ending the stream (no DATA).
 # Each connection is served by its own thread; the h2 state machine is driven by this loop.
 import json
 import select
@@ -94,6 +96,8 @@ def serve(sock, name):
             pending[sid] = [b"b" * n, None]
         elif path.startswith("/slow"):
             delayed.append((time.monotonic() + 1.0, sid))
+        elif path.startswith("/reset-before-head"):
+            conn.reset_stream(sid, error_code=2)
         elif path.startswith("/reset"):
             conn.send_headers(sid, [(":status", "200")] + base)
             conn.reset_stream(sid, error_code=2)
@@ -101,9 +105,14 @@ def serve(sock, name):
             doc = json.dumps({"method": fields.get(":method"), "path": path, "authority": fields.get(":authority"),
                               "fields": [[k.decode() if isinstance(k, bytes) else k, v.decode() if isinstance(v, bytes) else v]
                                          for k, v in req["headers"]],
-                              "bodyLength": len(body)}).encode() + b"\n"
+                              "bodyLength": len(body),
+                              "trailers": [[k.decode() if isinstance(k, bytes) else k, v.decode() if isinstance(v, bytes) else v]
+                                           for k, v in req.get("trailers", [])]}).encode() + b"\n"
             conn.send_headers(sid, [(":status", "200"), ("content-type", "application/json"), ("content-length", str(len(doc)))] + base)
             pending[sid] = [doc, None]
+        if fields.get(":method") == "HEAD" and sid in pending:
+            del pending[sid]
+            conn.end_stream(sid)
 
     def send_due():
         now = time.monotonic()
@@ -133,6 +142,9 @@ def serve(sock, name):
                     if event.stream_id in requests:
                         requests[event.stream_id]["body"] += event.data
                     conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                elif isinstance(event, h2.events.TrailersReceived):
+                    if event.stream_id in requests:
+                        requests[event.stream_id]["trailers"] = event.headers
                 elif isinstance(event, h2.events.StreamEnded):
                     if event.stream_id in requests:
                         respond(event.stream_id)
