@@ -41,6 +41,11 @@ public struct FieldsResponseWriter {
         line(name, value)
     }
 
+    /// Complete field lines of the proxy's own (session affinity's Set-Cookie), written as they are.
+    public mutating func proxyFields(_ lines: UnsafeRawBufferPointer) {
+        w.write(lines)
+    }
+
     /// Ends the head with what the proxy decides: `Transfer-Encoding: chunked`, `content-length: 0` (a
     /// response that ended with its head and declared no length), and the Connection field.
     public mutating func endHead(chunked: Bool, zeroLength: Bool, connection: ConnectionDirective) {

@@ -231,6 +231,10 @@ extension ClientConnection {
             status: relay.fields.status, requestIsHead: request.method == .head, hasContentLength: w.sawContentLength,
             endedWithHead: relay.endedWithHead, clientVersionMinor: request.versionMinor,
             closeAfterResponse: closeAfterResponse)
+        if let due = exchange.cookie, let cookies = proxy.affinityCookies(due, line: true) {
+            w.proxyFields(cookies.buffer.readable)
+            proxy.loop.buffers.give(cookies.buffer)
+        }
         w.endHead(chunked: plan.body == .chunked, zeroLength: plan.zeroLength, connection: plan.directive)
         guard let n = w.result else { return false }
         out.commit(n)

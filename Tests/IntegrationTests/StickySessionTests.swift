@@ -198,7 +198,7 @@ extension Integration {
             }
         }
 
-        @Test func anHTTP2UpstreamsResponseCarriesTheCookieToo() throws {
+        @Test func anHTTP2UpstreamsResponseCarriesTheCookieToHTTP2AndHTTP1Clients() throws {
             try H2Tools.requirePythonH2()
             let v1 = try H2UpstreamProcess(name: "v1")
             defer { v1.stop() }
@@ -227,6 +227,18 @@ extension Integration {
                     #expect(
                         stream.headers.first { $0.name == "x-upstream" }?.value == arm
                             && !stream.headers.contains { $0.name == "set-cookie" })
+                }
+                // An HTTP/1.1 client of the same HTTP/2 arms gets its cookie in the translated head, and keeps its arm.
+                let client = try proxy.client()
+                var jar = CookieJar()
+                let first = try client.get("/echo")
+                #expect(first.status == 200, "\(first.status) \(first.text)")
+                let h1Arm = try #require(first.headers.first { $0.name.lowercased() == "x-upstream" }?.value)
+                #expect(jar.store(first.headers) == [h1Arm == "v2" ? "cg" : "cg-primary"], "\(first.headers)")
+                for _ in 0..<3 {
+                    let again = try client.get("/echo", headers: jar.field)
+                    #expect(again.headers.first { $0.name.lowercased() == "x-upstream" }?.value == h1Arm)
+                    #expect(jar.store(again.headers).isEmpty, "\(again.headers)")
                 }
             }
         }
