@@ -132,17 +132,7 @@ extension Integration {
         }
 
         @Test func statusShowsTheStepDownWhileARollbackStepsTheWeightDown() throws {
-            // p99 ≈ 50 ms against a 20 ms request-duration limit: every interval at 50% fails its check.
-            let primary = try TestUpstream.arm("primary", text: "v1")
-            let canary = try TestUpstream.arm("canary", text: "v2", delay: 0.05)
-            defer { primary.stop(); canary.stop() }
-            var spec = RolloutSpec(primary: primary, canary: canary)
-            spec.interval = "500ms"
-            spec.threshold = 1
-            spec.stepWeight = 50
-            spec.durationMax = 20
-            spec.extraAnalysis = ["comparison: { enabled: false }", "sequential: { enabled: false }", "stepWeightRollback: 20"]
-            try withRolloutProxy(spec) { proxy in
+            try Integration.GradualRollback.withAFailingCanarySteppedDown { proxy in
                 try withLoad(proxy.port) { _ in
                     let (down, met) = try proxy.waitForRollout(timeout: 15) { $0.stepDown != nil || $0.phase == "Failed" }
                     #expect(met && down.stepDown != nil, "no step-down seen: \(down)")
