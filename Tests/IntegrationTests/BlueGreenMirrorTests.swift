@@ -82,13 +82,7 @@ extension Integration {
             var spec = Self.spec(primary: primary, canary: canary, iterations: 100, mirror: mirror)  // far from done
             spec.statePath = dir.url.appendingPathComponent("state.json").path
             try withRolloutProxy(spec, dir: dir) { proxy in
-                let (before, met) = try proxy.waitForRollout(timeout: 10) { $0.phase == "Progressing" && $0.canaryLiveAtZero }
-                #expect(met, "never held live: \(before)")
-                proxy.kill9()
-                try proxy.restart()
-                // The admin API answers only once the controller has restored the rollouts (and the hold with them).
-                let after = try proxy.rollout()
-                #expect(after.phase == "Progressing" && after.routeWeight == 0 && after.canaryLiveAtZero, "\(after)")
+                try proxy.restartWhileHeldLive()
                 let copiesBefore = canary.requestCount
                 let client = try RawClient(port: proxy.port)
                 let servers = try (0..<10).map { try client.get("/r/\($0)").headers["X-Served-By"] ?? "?" }
