@@ -10,23 +10,31 @@ extension Integration {
             try (0..<count).map { try client.get("/req/\($0)", headers: headers).text }
         }
 
+        /// The A/B cohort's requests: `abSpec`'s canary `match` selects exactly these.
+        private static let insider = [HTTPField("X-Canary", "insider")]
+
+        /// An A/B route: `iterations`, with the canary matched for the cohort (`insider`).
+        private static func abSpec(primary: TestUpstream, canary: TestUpstream, iterations: Int) -> RolloutSpec {
+            var spec = RolloutSpec(primary: primary, canary: canary)
+            spec.iterations = iterations
+            spec.cohort = "[ { headers: { x-canary: { exact: insider } } } ]"
+            return spec
+        }
+
         @Test func anABCohortReachesTheCanaryAtWeightZeroUntilPromotion() throws {
             let primary = try TestUpstream.arm("primary", text: "v1")
             let canary = try TestUpstream.arm("canary", text: "v2")
             defer { primary.stop(); canary.stop() }
-            var spec = RolloutSpec(primary: primary, canary: canary)
-            spec.iterations = 3
-            spec.cohort = "[ { headers: { x-canary: { exact: insider } } } ]"
+            var spec = Self.abSpec(primary: primary, canary: canary, iterations: 3)
             spec.ignoreLoopbackLatencyJitter()
             try withRolloutProxy(spec) { proxy in
                 let client = try RawClient(port: proxy.port)
-                let insider = [HTTPField("X-Canary", "insider")]
                 var batchesInIterations = 0
                 var doneSeen: [Int] = []
                 let deadline = Date().addingTimeInterval(20)
                 var s = try proxy.rollout()
                 while s.phase != "Promoted", s.phase != "Failed", Date() < deadline {
-                    let insiders = try Self.bodies(client, 10, headers: insider)
+                    let insiders = try Self.bodies(client, 10, headers: Self.insider)
                     let others = try Self.bodies(client, 10)
                     let after = try proxy.rollout()
                     if s.phase == "Progressing", after.phase == "Progressing" {
@@ -52,22 +60,19 @@ extension Integration {
             let primary = try TestUpstream.arm("primary", text: "v1")
             let canary = try TestUpstream.arm("canary", text: "v2", failPercent: 100)
             defer { primary.stop(); canary.stop() }
-            var spec = RolloutSpec(primary: primary, canary: canary)
-            spec.iterations = 5
-            spec.cohort = "[ { headers: { x-canary: { exact: insider } } } ]"
+            let spec = Self.abSpec(primary: primary, canary: canary, iterations: 5)
             try withRolloutProxy(spec) { proxy in
                 let client = try RawClient(port: proxy.port)
-                let insider = [HTTPField("X-Canary", "insider")]
                 let deadline = Date().addingTimeInterval(15)
                 var s = try proxy.rollout()
                 var failedAnswersSeen = 0
                 while s.phase != "Failed", Date() < deadline {
-                    failedAnswersSeen += try Self.bodies(client, 5, headers: insider).filter { $0 == "v2 failed" }.count
+                    failedAnswersSeen += try Self.bodies(client, 5, headers: Self.insider).filter { $0 == "v2 failed" }.count
                     s = try proxy.rollout()
                 }
                 #expect(s.phase == "Failed" && s.routeWeight == 0 && !s.canaryLiveAtZero, "\(s)")
                 #expect(failedAnswersSeen > 0, "the cohort reached the failing canary before the rollback")
-                #expect(try Self.bodies(client, 10, headers: insider).allSatisfy { $0 == "v1" }, "the cohort is back on the primary")
+                #expect(try Self.bodies(client, 10, headers: Self.insider).allSatisfy { $0 == "v1" }, "the cohort is back on the primary")
             }
         }
 
@@ -76,16 +81,13 @@ extension Integration {
             let canary = try TestUpstream.arm("canary", text: "v2")
             defer { primary.stop(); canary.stop() }
             let dir = try TempDir.make()
-            var spec = RolloutSpec(primary: primary, canary: canary)
-            spec.iterations = 100  // far from done when the proxy is killed
-            spec.cohort = "[ { headers: { x-canary: { exact: insider } } } ]"
+            var spec = Self.abSpec(primary: primary, canary: canary, iterations: 100)  // far from done when the proxy is killed
             spec.statePath = dir.url.appendingPathComponent("state.json").path
             spec.ignoreLoopbackLatencyJitter()
             try withRolloutProxy(spec, dir: dir) { proxy in
                 let (before, after) = try proxy.restartWhileHeldLive()
-                let insider = [HTTPField("X-Canary", "insider")]
                 let client = try RawClient(port: proxy.port)
-                #expect(try Self.bodies(client, 5, headers: insider).allSatisfy { $0 == "v2" }, "the cohort reaches the canary")
+                #expect(try Self.bodies(client, 5, headers: Self.insider).allSatisfy { $0 == "v2" }, "the cohort reaches the canary")
                 #expect(try Self.bodies(client, 5).allSatisfy { $0 == "v1" }, "everyone else the primary")
                 #expect(after.iterations >= before.iterations && after.iterationsOf == 100, "\(before) → \(after)")
             }
