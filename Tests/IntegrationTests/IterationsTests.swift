@@ -29,29 +29,20 @@ extension Integration {
             spec.ignoreLoopbackLatencyJitter()
             try withRolloutProxy(spec) { proxy in
                 let client = try RawClient(port: proxy.port)
-                var batchesInIterations = 0
-                var doneSeen: [Int] = []
-                let deadline = Date().addingTimeInterval(20)
-                var s = try proxy.rollout()
-                while s.phase != "Promoted", s.phase != "Failed", Date() < deadline {
-                    let insiders = try Self.bodies(client, 10, headers: Self.insider)
-                    let others = try Self.bodies(client, 10)
-                    let after = try proxy.rollout()
-                    if s.phase == "Progressing", after.phase == "Progressing" {
-                        // The whole batch ran during the iterations: weight 0, the canary live for its cohort only.
-                        #expect(s.weight == 0 && s.routeWeight == 0 && s.canaryLiveAtZero && s.iterationsOf == 3, "\(s)")
-                        #expect(insiders.allSatisfy { $0 == "v2" }, "cohort answered by \(insiders)")
-                        #expect(others.allSatisfy { $0 == "v1" }, "others answered by \(others)")
-                        batchesInIterations += 1
-                        if doneSeen.last != after.iterations { doneSeen.append(after.iterations) }
-                    }
-                    s = after
+                let seen = try proxy.sendBatchesUntilDone {
+                    (insiders: try Self.bodies(client, 10, headers: Self.insider), others: try Self.bodies(client, 10))
+                } whileProgressing: { s, answers in
+                    // The whole batch ran during the iterations: weight 0, the canary live for its cohort only.
+                    #expect(s.weight == 0 && s.routeWeight == 0 && s.canaryLiveAtZero && s.iterationsOf == 3, "\(s)")
+                    #expect(answers.insiders.allSatisfy { $0 == "v2" }, "cohort answered by \(answers.insiders)")
+                    #expect(answers.others.allSatisfy { $0 == "v1" }, "others answered by \(answers.others)")
                 }
+                let s = seen.status, done = seen.iterationsSeen
                 #expect(s.phase == "Promoted", "\(s)\n\(Integration.RolloutEndToEnd.logExcerpt(proxy))")
                 #expect(s.routeWeight == 100 && s.weight == 100 && !s.canaryLiveAtZero, "\(s)")
                 #expect(s.iterations == 3 && s.iterationsOf == 3, "\(s)")
-                #expect(batchesInIterations >= 3, "batches seen during the iterations: \(batchesInIterations)")
-                #expect(doneSeen.contains(1) && doneSeen.contains(2) && doneSeen == doneSeen.sorted(), "iterations seen: \(doneSeen)")
+                #expect(seen.duringIterations >= 3, "batches seen during the iterations: \(seen.duringIterations)")
+                #expect(done.contains(1) && done.contains(2) && done == done.sorted(), "iterations seen: \(done)")
                 #expect(try Self.bodies(client, 10).allSatisfy { $0 == "v2" }, "after the switch everyone reaches the canary")
             }
         }
@@ -103,22 +94,16 @@ extension Integration {
             spec.hooks = [.exec("load-test", "rollout", ["true"])]
             try withRolloutProxy(spec) { proxy in
                 let client = try RawClient(port: proxy.port)
-                var batchesInIterations = 0
-                let deadline = Date().addingTimeInterval(20)
-                var s = try proxy.rollout()
-                while s.phase != "Promoted", s.phase != "Failed", Date() < deadline {
-                    let answers = try Self.bodies(client, 20)
-                    let after = try proxy.rollout()
-                    if s.phase == "Progressing", after.phase == "Progressing" {
-                        #expect(s.routeWeight == 0 && s.canaryLiveAtZero, "\(s)")
-                        #expect(answers.allSatisfy { $0 == "v1" }, "answered by \(answers)")
-                        #expect(canary.requestCount == 0, "no request reaches the canary before the switch")
-                        batchesInIterations += 1
-                    }
-                    s = after
+                let seen = try proxy.sendBatchesUntilDone {
+                    try Self.bodies(client, 20)
+                } whileProgressing: { s, answers in
+                    #expect(s.routeWeight == 0 && s.canaryLiveAtZero, "\(s)")
+                    #expect(answers.allSatisfy { $0 == "v1" }, "answered by \(answers)")
+                    #expect(canary.requestCount == 0, "no request reaches the canary before the switch")
                 }
+                let s = seen.status
                 #expect(s.phase == "Promoted", "\(s)\n\(Integration.RolloutEndToEnd.logExcerpt(proxy))")
-                #expect(batchesInIterations >= 3, "batches seen during the iterations: \(batchesInIterations)")
+                #expect(seen.duringIterations >= 3, "batches seen during the iterations: \(seen.duringIterations)")
                 #expect(s.routeWeight == 100 && s.iterations == 3 && !s.canaryLiveAtZero, "\(s)")
                 #expect(
                     s.events.contains { $0.contains("iteration 1/3 passed on the rollout hooks") },
