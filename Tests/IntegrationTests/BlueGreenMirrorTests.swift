@@ -38,28 +38,20 @@ extension Integration {
             let spec = Self.spec(primary: primary, canary: canary, iterations: 3, mirror: mirror)
             try withRolloutProxy(spec) { proxy in
                 let client = try RawClient(port: proxy.port)
-                var batchesInIterations = 0
-                var doneSeen: [Int] = []
-                let deadline = Date().addingTimeInterval(20)
-                var s = try proxy.rollout()
-                while s.phase != "Promoted", s.phase != "Failed", Date() < deadline {
+                let seen = try proxy.sendBatchesUntilDone { () throws -> (copiesBefore: Int, servers: [String]) in
                     let copiesBefore = canary.requestCount
-                    let servers = try (0..<20).map { try client.get("/req/\($0)").headers["X-Served-By"] ?? "?" }
-                    let after = try proxy.rollout()
-                    if s.phase == "Progressing", after.phase == "Progressing" {
-                        #expect(s.routeWeight == 0 && s.canaryLiveAtZero && s.iterationsOf == 3, "\(s)")
-                        #expect(servers.allSatisfy { $0 == "primary" }, "a client was answered by \(servers)")
-                        // Copies are sent after the primary answers; the canary has them by the next batch.
-                        #expect(canary.waitForRequests(copiesBefore + 20), "copies reached the canary: \(canary.requestCount)")
-                        batchesInIterations += 1
-                        if doneSeen.last != after.iterations { doneSeen.append(after.iterations) }
-                    }
-                    s = after
+                    return (copiesBefore, servers: try (0..<20).map { try client.get("/req/\($0)").headers["X-Served-By"] ?? "?" })
+                } whileProgressing: { s, batch in
+                    #expect(s.routeWeight == 0 && s.canaryLiveAtZero && s.iterationsOf == 3, "\(s)")
+                    #expect(batch.servers.allSatisfy { $0 == "primary" }, "a client was answered by \(batch.servers)")
+                    // Copies are sent after the primary answers; the canary has them by the next batch.
+                    #expect(canary.waitForRequests(batch.copiesBefore + 20), "copies reached the canary: \(canary.requestCount)")
                 }
+                let s = seen.status, done = seen.iterationsSeen
                 #expect(s.phase == "Promoted", "\(s)\n\(Integration.RolloutEndToEnd.logExcerpt(proxy))")
                 #expect(s.routeWeight == 100 && s.iterations == 3 && !s.canaryLiveAtZero, "\(s)")
-                #expect(batchesInIterations >= 3, "batches seen during the iterations: \(batchesInIterations)")
-                #expect(doneSeen.contains(1) && doneSeen.contains(2) && doneSeen == doneSeen.sorted(), "iterations seen: \(doneSeen)")
+                #expect(seen.duringIterations >= 3, "batches seen during the iterations: \(seen.duringIterations)")
+                #expect(done.contains(1) && done.contains(2) && done == done.sorted(), "iterations seen: \(done)")
                 // The judges passed the intervals on the copies: none was an interval "without canary traffic".
                 #expect(!s.events.contains { $0.contains("on the rollout hooks") }, "events: \(s.events)")
                 let metrics = try proxy.metrics()
@@ -82,13 +74,7 @@ extension Integration {
             var spec = Self.spec(primary: primary, canary: canary, iterations: 100, mirror: mirror)  // far from done
             spec.statePath = dir.url.appendingPathComponent("state.json").path
             try withRolloutProxy(spec, dir: dir) { proxy in
-                let (before, met) = try proxy.waitForRollout(timeout: 10) { $0.phase == "Progressing" && $0.canaryLiveAtZero }
-                #expect(met, "never held live: \(before)")
-                proxy.kill9()
-                try proxy.restart()
-                // The admin API answers only once the controller has restored the rollouts (and the hold with them).
-                let after = try proxy.rollout()
-                #expect(after.phase == "Progressing" && after.routeWeight == 0 && after.canaryLiveAtZero, "\(after)")
+                try proxy.restartWhileHeldLive()
                 let copiesBefore = canary.requestCount
                 let client = try RawClient(port: proxy.port)
                 let servers = try (0..<10).map { try client.get("/r/\($0)").headers["X-Served-By"] ?? "?" }

@@ -10,40 +10,39 @@ extension Integration {
             try (0..<count).map { try client.get("/req/\($0)", headers: headers).text }
         }
 
+        /// The A/B cohort's requests: `abSpec`'s canary `match` selects exactly these.
+        private static let insider = [HTTPField("X-Canary", "insider")]
+
+        /// An A/B route: `iterations`, with the canary matched for the cohort (`insider`).
+        private static func abSpec(primary: TestUpstream, canary: TestUpstream, iterations: Int) -> RolloutSpec {
+            var spec = RolloutSpec(primary: primary, canary: canary)
+            spec.iterations = iterations
+            spec.cohort = "[ { headers: { x-canary: { exact: insider } } } ]"
+            return spec
+        }
+
         @Test func anABCohortReachesTheCanaryAtWeightZeroUntilPromotion() throws {
             let primary = try TestUpstream.arm("primary", text: "v1")
             let canary = try TestUpstream.arm("canary", text: "v2")
             defer { primary.stop(); canary.stop() }
-            var spec = RolloutSpec(primary: primary, canary: canary)
-            spec.iterations = 3
-            spec.cohort = "[ { headers: { x-canary: { exact: insider } } } ]"
+            var spec = Self.abSpec(primary: primary, canary: canary, iterations: 3)
             spec.ignoreLoopbackLatencyJitter()
             try withRolloutProxy(spec) { proxy in
                 let client = try RawClient(port: proxy.port)
-                let insider = [HTTPField("X-Canary", "insider")]
-                var batchesInIterations = 0
-                var doneSeen: [Int] = []
-                let deadline = Date().addingTimeInterval(20)
-                var s = try proxy.rollout()
-                while s.phase != "Promoted", s.phase != "Failed", Date() < deadline {
-                    let insiders = try Self.bodies(client, 10, headers: insider)
-                    let others = try Self.bodies(client, 10)
-                    let after = try proxy.rollout()
-                    if s.phase == "Progressing", after.phase == "Progressing" {
-                        // The whole batch ran during the iterations: weight 0, the canary live for its cohort only.
-                        #expect(s.weight == 0 && s.routeWeight == 0 && s.canaryLiveAtZero && s.iterationsOf == 3, "\(s)")
-                        #expect(insiders.allSatisfy { $0 == "v2" }, "cohort answered by \(insiders)")
-                        #expect(others.allSatisfy { $0 == "v1" }, "others answered by \(others)")
-                        batchesInIterations += 1
-                        if doneSeen.last != after.iterations { doneSeen.append(after.iterations) }
-                    }
-                    s = after
+                let seen = try proxy.sendBatchesUntilDone {
+                    (insiders: try Self.bodies(client, 10, headers: Self.insider), others: try Self.bodies(client, 10))
+                } whileProgressing: { s, answers in
+                    // The whole batch ran during the iterations: weight 0, the canary live for its cohort only.
+                    #expect(s.weight == 0 && s.routeWeight == 0 && s.canaryLiveAtZero && s.iterationsOf == 3, "\(s)")
+                    #expect(answers.insiders.allSatisfy { $0 == "v2" }, "cohort answered by \(answers.insiders)")
+                    #expect(answers.others.allSatisfy { $0 == "v1" }, "others answered by \(answers.others)")
                 }
+                let s = seen.status, done = seen.iterationsSeen
                 #expect(s.phase == "Promoted", "\(s)\n\(Integration.RolloutEndToEnd.logExcerpt(proxy))")
                 #expect(s.routeWeight == 100 && s.weight == 100 && !s.canaryLiveAtZero, "\(s)")
                 #expect(s.iterations == 3 && s.iterationsOf == 3, "\(s)")
-                #expect(batchesInIterations >= 3, "batches seen during the iterations: \(batchesInIterations)")
-                #expect(doneSeen.contains(1) && doneSeen.contains(2) && doneSeen == doneSeen.sorted(), "iterations seen: \(doneSeen)")
+                #expect(seen.duringIterations >= 3, "batches seen during the iterations: \(seen.duringIterations)")
+                #expect(done.contains(1) && done.contains(2) && done == done.sorted(), "iterations seen: \(done)")
                 #expect(try Self.bodies(client, 10).allSatisfy { $0 == "v2" }, "after the switch everyone reaches the canary")
             }
         }
@@ -52,22 +51,19 @@ extension Integration {
             let primary = try TestUpstream.arm("primary", text: "v1")
             let canary = try TestUpstream.arm("canary", text: "v2", failPercent: 100)
             defer { primary.stop(); canary.stop() }
-            var spec = RolloutSpec(primary: primary, canary: canary)
-            spec.iterations = 5
-            spec.cohort = "[ { headers: { x-canary: { exact: insider } } } ]"
+            let spec = Self.abSpec(primary: primary, canary: canary, iterations: 5)
             try withRolloutProxy(spec) { proxy in
                 let client = try RawClient(port: proxy.port)
-                let insider = [HTTPField("X-Canary", "insider")]
                 let deadline = Date().addingTimeInterval(15)
                 var s = try proxy.rollout()
                 var failedAnswersSeen = 0
                 while s.phase != "Failed", Date() < deadline {
-                    failedAnswersSeen += try Self.bodies(client, 5, headers: insider).filter { $0 == "v2 failed" }.count
+                    failedAnswersSeen += try Self.bodies(client, 5, headers: Self.insider).filter { $0 == "v2 failed" }.count
                     s = try proxy.rollout()
                 }
                 #expect(s.phase == "Failed" && s.routeWeight == 0 && !s.canaryLiveAtZero, "\(s)")
                 #expect(failedAnswersSeen > 0, "the cohort reached the failing canary before the rollback")
-                #expect(try Self.bodies(client, 10, headers: insider).allSatisfy { $0 == "v1" }, "the cohort is back on the primary")
+                #expect(try Self.bodies(client, 10, headers: Self.insider).allSatisfy { $0 == "v1" }, "the cohort is back on the primary")
             }
         }
 
@@ -76,22 +72,13 @@ extension Integration {
             let canary = try TestUpstream.arm("canary", text: "v2")
             defer { primary.stop(); canary.stop() }
             let dir = try TempDir.make()
-            var spec = RolloutSpec(primary: primary, canary: canary)
-            spec.iterations = 100  // far from done when the proxy is killed
-            spec.cohort = "[ { headers: { x-canary: { exact: insider } } } ]"
+            var spec = Self.abSpec(primary: primary, canary: canary, iterations: 100)  // far from done when the proxy is killed
             spec.statePath = dir.url.appendingPathComponent("state.json").path
             spec.ignoreLoopbackLatencyJitter()
             try withRolloutProxy(spec, dir: dir) { proxy in
-                let insider = [HTTPField("X-Canary", "insider")]
-                let (before, met) = try proxy.waitForRollout(timeout: 10) { $0.phase == "Progressing" && $0.canaryLiveAtZero }
-                #expect(met, "never held live: \(before)")
-                proxy.kill9()
-                try proxy.restart()
-                // The admin API answers only once the controller has restored the rollouts (and the hold with them).
-                let after = try proxy.rollout()
-                #expect(after.phase == "Progressing" && after.routeWeight == 0 && after.canaryLiveAtZero, "\(after)")
+                let (before, after) = try proxy.restartWhileHeldLive()
                 let client = try RawClient(port: proxy.port)
-                #expect(try Self.bodies(client, 5, headers: insider).allSatisfy { $0 == "v2" }, "the cohort reaches the canary")
+                #expect(try Self.bodies(client, 5, headers: Self.insider).allSatisfy { $0 == "v2" }, "the cohort reaches the canary")
                 #expect(try Self.bodies(client, 5).allSatisfy { $0 == "v1" }, "everyone else the primary")
                 #expect(after.iterations >= before.iterations && after.iterationsOf == 100, "\(before) → \(after)")
             }
@@ -107,22 +94,16 @@ extension Integration {
             spec.hooks = [.exec("load-test", "rollout", ["true"])]
             try withRolloutProxy(spec) { proxy in
                 let client = try RawClient(port: proxy.port)
-                var batchesInIterations = 0
-                let deadline = Date().addingTimeInterval(20)
-                var s = try proxy.rollout()
-                while s.phase != "Promoted", s.phase != "Failed", Date() < deadline {
-                    let answers = try Self.bodies(client, 20)
-                    let after = try proxy.rollout()
-                    if s.phase == "Progressing", after.phase == "Progressing" {
-                        #expect(s.routeWeight == 0 && s.canaryLiveAtZero, "\(s)")
-                        #expect(answers.allSatisfy { $0 == "v1" }, "answered by \(answers)")
-                        #expect(canary.requestCount == 0, "no request reaches the canary before the switch")
-                        batchesInIterations += 1
-                    }
-                    s = after
+                let seen = try proxy.sendBatchesUntilDone {
+                    try Self.bodies(client, 20)
+                } whileProgressing: { s, answers in
+                    #expect(s.routeWeight == 0 && s.canaryLiveAtZero, "\(s)")
+                    #expect(answers.allSatisfy { $0 == "v1" }, "answered by \(answers)")
+                    #expect(canary.requestCount == 0, "no request reaches the canary before the switch")
                 }
+                let s = seen.status
                 #expect(s.phase == "Promoted", "\(s)\n\(Integration.RolloutEndToEnd.logExcerpt(proxy))")
-                #expect(batchesInIterations >= 3, "batches seen during the iterations: \(batchesInIterations)")
+                #expect(seen.duringIterations >= 3, "batches seen during the iterations: \(seen.duringIterations)")
                 #expect(s.routeWeight == 100 && s.iterations == 3 && !s.canaryLiveAtZero, "\(s)")
                 #expect(
                     s.events.contains { $0.contains("iteration 1/3 passed on the rollout hooks") },
@@ -132,17 +113,7 @@ extension Integration {
         }
 
         @Test func statusShowsTheStepDownWhileARollbackStepsTheWeightDown() throws {
-            // p99 ≈ 50 ms against a 20 ms request-duration limit: every interval at 50% fails its check.
-            let primary = try TestUpstream.arm("primary", text: "v1")
-            let canary = try TestUpstream.arm("canary", text: "v2", delay: 0.05)
-            defer { primary.stop(); canary.stop() }
-            var spec = RolloutSpec(primary: primary, canary: canary)
-            spec.interval = "500ms"
-            spec.threshold = 1
-            spec.stepWeight = 50
-            spec.durationMax = 20
-            spec.extraAnalysis = ["comparison: { enabled: false }", "sequential: { enabled: false }", "stepWeightRollback: 20"]
-            try withRolloutProxy(spec) { proxy in
+            try Integration.GradualRollback.withAFailingCanarySteppedDown { proxy in
                 try withLoad(proxy.port) { _ in
                     let (down, met) = try proxy.waitForRollout(timeout: 15) { $0.stepDown != nil || $0.phase == "Failed" }
                     #expect(met && down.stepDown != nil, "no step-down seen: \(down)")

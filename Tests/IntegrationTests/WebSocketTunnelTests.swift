@@ -177,7 +177,7 @@ extension Integration {
             let (config, tlsPort, _) = try Self.config(backend).withTLSListener(in: dir)
             try withProxy(config) { _ in
                 let script = URL(fileURLWithPath: Self.h2Script).deletingLastPathComponent().appendingPathComponent("ws_tls_client.py").path
-                let run = try ChildProcess.run(H2Tools.python, [script, String(tlsPort)], timeout: 30)
+                let run = try ChildProcess.run(H2Tools.python, ["-B", script, String(tlsPort)], timeout: 30)
                 let json = try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
                 let result = try #require(json, "ws_tls_client.py: \(run.stdout) \(run.stderr)")
                 #expect(result["ok"] as? Bool == true, "\(result)")
@@ -208,13 +208,15 @@ extension Integration {
 
         // MARK: HTTP/2 extended CONNECT (RFC 8441)
 
+        /// Run with `-B` (ws_tls_client.py too): both import ws_frames.py from Support/, and a run must not leave
+        /// a __pycache__ in the source tree.
         static let h2Script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("Support/ws_h2client.py").path
 
         /// Runs ws_h2client.py's `scenario` against the proxy; its JSON line.
         static func h2Client(_ proxy: ProxyProcess, _ scenario: String) throws -> [String: Any] {
             try H2Tools.requirePythonH2()
-            let run = try ChildProcess.run(H2Tools.python, [h2Script, String(proxy.port), scenario], timeout: 30)
+            let run = try ChildProcess.run(H2Tools.python, ["-B", h2Script, String(proxy.port), scenario], timeout: 30)
             let line = run.stdout.split(separator: "\n").last.map(String.init) ?? ""
             guard let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
                 throw ProxyError.badStatus(-1, "ws_h2client.py \(scenario): \(run.stdout) \(run.stderr)")
@@ -290,7 +292,7 @@ extension Integration {
             try withProxy(Self.config(backend, timeouts: ["drain": "700ms"])) { proxy in
                 let out = dir.url.appendingPathComponent("out").path
                 let child = try ChildProcess(
-                    path: H2Tools.python, arguments: [Self.h2Script, String(proxy.port), "drain"], stdoutPath: out)
+                    path: H2Tools.python, arguments: ["-B", Self.h2Script, String(proxy.port), "drain"], stdoutPath: out)
                 defer { _ = child.terminate(grace: 0) }
                 let text = { (try? String(contentsOfFile: out, encoding: .utf8)) ?? "" }
                 #expect(Posix.waitUntil(timeout: 10) { text().hasPrefix("open") || !child.isRunning }, "no tunnel: \(text())")

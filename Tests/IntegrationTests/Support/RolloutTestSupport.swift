@@ -245,6 +245,21 @@ final class RolloutProxy {
         }
     }
 
+    /// Waits (at most 10 s) until the rollout holds its canary live at weight 0, kills the proxy with SIGKILL and
+    /// restarts it on its state file; checks that the restored rollout still holds, and returns it and the one before.
+    @discardableResult
+    func restartWhileHeldLive(sourceLocation: SourceLocation = #_sourceLocation) throws -> (before: RolloutStatus, after: RolloutStatus) {
+        let (before, met) = try waitForRollout(timeout: 10) { $0.phase == "Progressing" && $0.canaryLiveAtZero }
+        #expect(met, "never held live: \(before)", sourceLocation: sourceLocation)
+        kill9()
+        try restart()
+        // The admin API answers only once the controller has restored the rollouts (and the hold with them).
+        let after = try rollout()
+        #expect(
+            after.phase == "Progressing" && after.routeWeight == 0 && after.canaryLiveAtZero, "\(after)", sourceLocation: sourceLocation)
+        return (before, after)
+    }
+
     /// SIGTERM, SIGKILL after 2 s; always reaps.
     func stop() { child.terminate(grace: 2) }
 

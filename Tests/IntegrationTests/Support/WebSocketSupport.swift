@@ -7,38 +7,19 @@ import Glibc
 /// One ws_backend.py listening on a free loopback port; every response names it in `x-upstream`.
 final class WebSocketBackend {
     let name: String
-    let port: UInt16
-    private let child: ChildProcess
-    private let dir: TempDir
+    private let process: ScriptUpstream
 
-    var endpoint: String { "127.0.0.1:\(port)" }
-
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("ws_backend.py").path
+    var port: UInt16 { process.port }
+    var endpoint: String { process.endpoint }
 
     /// `tls`: PEM certificate and key; the backend then speaks TLS.
     init(name: String, tls: (certificate: String, privateKey: String)? = nil) throws {
         self.name = name
-        dir = try TempDir.make()
-        port = try Posix.freePort()
-        let log = dir.url.appendingPathComponent("out").path
         let tlsArguments = tls.map { [$0.certificate, $0.privateKey] } ?? []
-        child = try ChildProcess(
-            path: H2Tools.python, arguments: [Self.script, String(port), name] + tlsArguments, stdoutPath: log)
-        let deadline = Date().addingTimeInterval(10)
-        while !((try? String(contentsOfFile: log, encoding: .utf8))?.hasPrefix("ready") ?? false) {
-            guard Date() < deadline, child.isRunning else {
-                child.terminate(grace: 0)
-                dir.remove()
-                throw ProxyError.badStatus(-1, "ws_backend.py did not start: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
-            }
-            usleep(10_000)
-        }
+        process = try ScriptUpstream("ws_backend.py") { port in [String(port), name] + tlsArguments }
     }
 
-    func stop() {
-        child.terminate(grace: 1)
-        dir.remove()
-    }
+    func stop() { process.stop() }
 }
 
 /// A WebSocket frame as read: FIN, opcode and unmasked payload.

@@ -16,7 +16,6 @@ h2c with prior knowledge. Prints one JSON line and exits 0, or 1 with "error" on
 Every socket read is bounded (10 s), and the whole run by --timeout; no sleeps.
 """
 
-import json
 import socket
 import sys
 import time
@@ -26,38 +25,7 @@ import h2.connection
 import h2.events
 import h2.settings
 
-MASK = bytes([0x37, 0xFA, 0x21, 0x3D])
-
-
-def ws_frame(opcode, payload):
-    n = len(payload)
-    if n < 126:
-        header = bytes([0x80 | opcode, 0x80 | n])
-    elif n < 65536:
-        header = bytes([0x80 | opcode, 0x80 | 126]) + n.to_bytes(2, "big")
-    else:
-        header = bytes([0x80 | opcode, 0x80 | 127]) + n.to_bytes(8, "big")
-    masked = bytes(b ^ MASK[i % 4] for i, b in enumerate(payload))
-    return header + MASK + masked
-
-
-def parse_frame(buf):
-    """One unmasked server frame from the front of buf: (opcode, payload, consumed) or None."""
-    if len(buf) < 2:
-        return None
-    n = buf[1] & 0x7F
-    at = 2
-    if n == 126:
-        if len(buf) < 4:
-            return None
-        n, at = int.from_bytes(buf[2:4], "big"), 4
-    elif n == 127:
-        if len(buf) < 10:
-            return None
-        n, at = int.from_bytes(buf[2:10], "big"), 10
-    if len(buf) < at + n:
-        return None
-    return buf[0] & 0x0F, bytes(buf[at : at + n]), at + n
+from ws_frames import echo_messages, parse_frame, report, ws_frame
 
 
 class Client:
@@ -198,14 +166,7 @@ def run(port, scenario, result):
         result["closedAfterGoaway"] = time.monotonic() - client.goaway_at
     if scenario != "echo" or client.status != 200:
         return
-    client.send(ws_frame(0x1, b"hello"))
-    result["text"] = client.receive_frame() == (0x1, b"hello")
-    large = bytes((i * 31 + (i >> 9)) & 0xFF for i in range(200 * 1024))
-    client.send(ws_frame(0x2, large))
-    opcode, payload = client.receive_frame()
-    result["large"] = opcode == 0x2 and payload == large
-    client.send(ws_frame(0x8, b"\x03\xe8"))
-    result["close"] = client.receive_frame() == (0x8, b"\x03\xe8")
+    echo_messages(client.send, client.receive_frame, result)
     while not client.ended and client.reset is None:
         client.pump()
     result["ended"] = client.ended
@@ -214,14 +175,7 @@ def run(port, scenario, result):
 
 def main():
     port, scenario = int(sys.argv[1]), sys.argv[2]
-    result = {"ok": True}
-    try:
-        run(port, scenario, result)
-    except Exception as error:  # noqa: BLE001 - reported to the Swift test
-        result["ok"] = False
-        result["error"] = f"{type(error).__name__}: {error}"
-    print(json.dumps(result))
-    return 0 if result["ok"] else 1
+    return report(lambda result: run(port, scenario, result))
 
 
 if __name__ == "__main__":
