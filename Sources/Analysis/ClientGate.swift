@@ -1,4 +1,5 @@
 // The evidence gate's client count for sticky routes: a step goes further only once enough distinct clients tried the canary.
+import Config
 
 /// With session affinity the canary is tried by clients, not by independent requests: one heavy client
 /// pinned to the canary sends most of its requests, and its errors (its data, its browser, its bug) are
@@ -22,6 +23,12 @@ public enum ClientGate {
             judge: "clients", outcome: .hold,
             summary: "not yet — \(clients) distinct canary clients of the \(minClients) a step needs; weight held", evidence: evidence)
     }
+
+    /// Whether a sticky route judged by `analysis` asks for clients. Not in iterations mode (A/B, blue/green):
+    /// its canary is held at weight 0 and reached by its cohort or by mirrored copies, never by clients drawn
+    /// onto it, so the count stays 0 and the gate would hold every interval until `progressDeadline` failed a
+    /// canary the other judges passed.
+    public static func applies(to analysis: AnalysisConfig) -> Bool { (analysis.iterations ?? 0) == 0 }
 
     public static func allows(canaryClients: Double, minClients: Int) -> Bool {
         Int(canaryClients.rounded()) >= minClients

@@ -1,4 +1,5 @@
 // The observed shares of sticky routes for /metrics and /status: what the canary really gets, in clients and in requests.
+import Analysis
 import EventLoop
 import Proxy
 import Telemetry
@@ -48,9 +49,11 @@ enum AffinityMetrics {
 
 extension AffinityMetrics {
     /// The distinct canary clients of a managed route with `sessionAffinity` (recent window, by the real
-    /// clock the loops count with); nil for a route without affinity, whose verdicts count requests only.
+    /// clock the loops count with); nil for a route without affinity, whose verdicts count requests only, and
+    /// in iterations mode (`ClientGate.applies`).
     static func canaryClients(_ rollout: ManagedRollout, metrics: MetricsRegistry) -> Double? {
-        guard let route = rollout.route, route.sessionAffinity != nil, route.canary != nil else { return nil }
+        guard let route = rollout.route, route.sessionAffinity != nil, route.canary != nil, ClientGate.applies(to: rollout.analysis)
+        else { return nil }
         return metrics.clientCounts(route: route.name, now: MonotonicClock.nowNanoseconds())?.canaryClients ?? 0
     }
 }

@@ -35,6 +35,11 @@ extension AnalysisConfig {
             analysis.minDwell = m.optional("minDwell") { $0.duration(atLeast: minimumInterval, written: "100ms") } ?? analysis.minDwell
             analysis.rollbackWindow = m.optional("rollbackWindow") { $0.duration() } ?? analysis.rollbackWindow
             analysis.watch = m.optional("watch") { $0.duration() } ?? analysis.watch
+            // The watch judges a window one interval after it opens: a shorter watch ends first and would
+            // report a pass with nothing judged.
+            if analysis.watch > .zero && analysis.watch < analysis.interval {
+                m.report("watch", "is shorter than analysis.interval: the watch would end before judging one interval")
+            }
             analysis.metrics = m.optional("metrics", MetricCheckConfig.decodeList) ?? analysis.metrics
             analysis.comparison = m.optional("comparison", ComparisonConfig.decode) ?? analysis.comparison
             analysis.sequential = m.optional("sequential", SequentialConfig.decode) ?? analysis.sequential

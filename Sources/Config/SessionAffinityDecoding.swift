@@ -33,17 +33,34 @@ extension SessionAffinityConfig {
         }
     }
 
+    /// Browsers drop a cookie whose name and value pass 4096 bytes, and ignore an attribute value longer
+    /// than 1024 bytes (a Domain or Path ignored would scope the cookie otherwise): either silently, so every
+    /// request of the client would be drawn afresh. The value is at most 22 bytes (`SetCookieWriter`).
+    static let maxNameBytes = 4096 - 22
+    static let maxAttributeBytes = 1024
+
     /// RFC 6265 §4.1.1: a cookie name is a token.
     static func parseCookieName(_ text: String) throws(InvalidValue) -> String {
         guard !text.isEmpty, text.utf8.allSatisfy(WebhookHeader.isTokenByte) else {
             throw InvalidValue("\(text.debugDescription) is not a valid cookie name (letters, digits and !#$%&'*+-.^_`|~ only)")
         }
+        guard text.utf8.count <= maxNameBytes else {
+            throw InvalidValue("is \(text.utf8.count) bytes long, more than \(maxNameBytes) (browsers drop a cookie over 4096 bytes)")
+        }
         return text
+    }
+
+    private static func checkAttributeLength(_ text: String) throws(InvalidValue) {
+        guard text.utf8.count <= maxAttributeBytes else {
+            throw InvalidValue(
+                "is \(text.utf8.count) bytes long, more than \(maxAttributeBytes) (browsers ignore a longer cookie attribute)")
+        }
     }
 
     /// A host name (letters, digits, "-" and "." between labels); one leading "." is allowed and
     /// means nothing more (RFC 6265 §5.2.3).
     static func parseDomain(_ text: String) throws(InvalidValue) -> String {
+        try checkAttributeLength(text)
         let name = text.hasPrefix(".") ? text.dropFirst() : Substring(text)
         let labels = name.split(separator: ".", omittingEmptySubsequences: false)
         guard labels.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy(isLabelByte) }) else {
@@ -64,6 +81,7 @@ extension SessionAffinityConfig {
     /// Starts with "/"; no ";" (it would end the attribute), no controls or spaces (RFC 6265 §4.1.1 av-octet).
     static func parsePath(_ text: String) throws(InvalidValue) -> String {
         guard text.hasPrefix("/") else { throw InvalidValue("\(text.debugDescription) must start with \"/\"") }
+        try checkAttributeLength(text)
         guard text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ";") }) else {
             throw InvalidValue("\(text.debugDescription) may not hold \";\", spaces, controls or non-ASCII")
         }

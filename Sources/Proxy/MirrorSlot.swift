@@ -239,13 +239,17 @@ final class MirrorSlot: UpstreamOwner {
             if up.connected && failure.kind != nil { up.pool.recordFailure(now: proxy.loop.now) }
         }
         releaseUpstream(reusable: false)
-        if let lane, let kind = failure.kind {
-            lane.shard.recordFailure(kind)
-            lane.shard.recordResponse(
-                status: failure.status, latencyNanoseconds: proxy.loop.now &- startedAt, bytesFromClient: 0, bytesToClient: 0)
-        }
+        if let lane { Self.countFailure(failure, on: lane.shard, latencyNanoseconds: proxy.loop.now &- startedAt) }
         let timedOut = failure == .responseTimeout || failure == .connectTimeout
         act(pair.canaryEnded(.failed(timedOut ? .timeout : .failed)))
+    }
+
+    /// Ends the copy `start` counted in flight on the canary's `shard`: the failure by its source when it
+    /// has one, and always the status a client would have got (a failure of the proxy's own, such as
+    /// running out of descriptors, has no source but still ends the request, as a client's does).
+    static func countFailure(_ failure: ProxyFailure, on shard: ArmShard, latencyNanoseconds: UInt64) {
+        if let kind = failure.kind { shard.recordFailure(kind) }
+        shard.recordResponse(status: failure.status, latencyNanoseconds: latencyNanoseconds, bytesFromClient: 0, bytesToClient: 0)
     }
 
     private func releaseUpstream(reusable: Bool) {

@@ -86,10 +86,12 @@ struct StickyChoice {
 }
 
 /// The Set-Cookie a response owes its client: its position under the name of `arm`, and the removal of
-/// the other arm's cookie when the client sent one. Plain values, kept by the exchange until the head.
+/// the other arm's cookie when the client sent one. Kept by the exchange until the head.
 struct CookieDue {
-    /// Not retained: the snapshot the exchange holds keeps its routes, and their rules, alive.
-    unowned(unsafe) let rules: SessionAffinityRules
+    /// Retained: an HTTP/1.1 exchange that buffered its body is routed under the loop's snapshot of that
+    /// moment, not the one the exchange holds, so a reload during its response may free the routes it was
+    /// routed by. Only a response that owes a cookie (a client's first request, an arm change) pays it.
+    let rules: SessionAffinityRules
     let position: UInt32
     let arm: ArmRole
     let removeOther: Bool

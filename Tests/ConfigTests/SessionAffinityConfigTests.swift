@@ -59,6 +59,27 @@ import Testing
             ])
     }
 
+    /// A cookie a browser would drop, or scope by attributes it ignores, is refused: the client would be
+    /// drawn afresh on every request, silently.
+    @Test func namesAndAttributesAreBoundedAsBrowsersBoundThem() {
+        let longName = String(repeating: "n", count: 4075)
+        #expect(
+            problems(config("cookieName: \(longName)")) == [
+                "routes[0].sessionAffinity.cookieName: is 4075 bytes long, more than 4074 (browsers drop a cookie over 4096 bytes) (line 11)"
+            ])
+        #expect(problems(config("cookieName: \(String(repeating: "n", count: 4074))")) == [])
+        let longPath = "/" + String(repeating: "p", count: 1024)
+        #expect(
+            problems(config("cookieName: c", "path: \(longPath)")) == [
+                "routes[0].sessionAffinity.path: is 1025 bytes long, more than 1024 (browsers ignore a longer cookie attribute) (line 12)"
+            ])
+        let longDomain = Array(repeating: String(repeating: "d", count: 60), count: 17).joined(separator: ".")
+        #expect(
+            problems(config("cookieName: c", "domain: \(longDomain)")) == [
+                "routes[0].sessionAffinity.domain: is 1036 bytes long, more than 1024 (browsers ignore a longer cookie attribute) (line 12)"
+            ])
+    }
+
     @Test func attributesAreChecked() {
         #expect(problems(config("cookieName: c", "maxAge: 0")) == ["routes[0].sessionAffinity.maxAge: 0 must be at least 1 (line 12)"])
         #expect(

@@ -40,6 +40,12 @@ struct UpgradeRulesTests {
 
     @Test func aRequestWithABodyIsNotSwitched() {
         #expect(!upgrade("POST / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\nContent-Length: 3\r\n\r\n"))
+        #expect(!upgrade("GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\nTransfer-Encoding: chunked\r\n\r\n"))
+    }
+
+    /// Some clients declare the handshake's empty content: no body, so the switch is relayed as without it.
+    @Test func aDeclaredEmptyBodyIsNoBody() {
+        #expect(upgrade("GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 0\r\n\r\n"))
     }
 
     @Test func theUpgradeRequestGoesUpstreamWithConnectionUpgradeAndItsUpgradeFields() {

@@ -73,6 +73,22 @@ extension Integration {
             }
         }
 
+        /// Some clients declare the handshake's empty content: it is no body, and the upgrade goes on.
+        @Test func aHandshakeWithContentLengthZeroIsTunnelled() throws {
+            let backend = try WebSocketBackend(name: "v1")
+            defer { backend.stop() }
+            try withProxy(Self.config(backend)) { proxy in
+                let client = try WebSocketClient(port: proxy.port)
+                let (status, fields) = try client.handshake(key: Self.key, extraFields: "Content-Length: 0\r\n")
+                #expect(status == 101, "\(status) \(fields)")
+                #expect(fields["x-seen-upgrade"] == "websocket")
+                #expect(
+                    try client.echo(WebSocketFrame.text, Array("hello".utf8))
+                        == WebSocketFrame(opcode: WebSocketFrame.text, payload: Array("hello".utf8)))
+                client.close()
+            }
+        }
+
         @Test func theArmIsFixedAtTheUpgradeAndCountedOnceWithA101() throws {
             let primary = try WebSocketBackend(name: "v1")
             defer { primary.stop() }

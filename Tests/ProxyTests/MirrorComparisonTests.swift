@@ -134,4 +134,17 @@ import Testing
         #expect(MirrorJSON.parse(Array(String(repeating: "[", count: 100).utf8)) == nil, "too deep")
         #expect(MirrorJSON.parse(Array(#""\ud83d\ude00""#.utf8)) == .string(Array("😀".utf8)))
     }
+
+    /// A hostile body's nesting is bounded on a complete document too (the loop's stack is at stake):
+    /// `maxDepth` levels parse, one more is refused.
+    @Test func theJSONReadersDepthIsBoundedOnCompleteDocuments() {
+        func nested(_ depth: Int, _ open: String, _ inner: String, _ close: String) -> [UInt8] {
+            Array((String(repeating: open, count: depth) + inner + String(repeating: close, count: depth)).utf8)
+        }
+        #expect(MirrorJSON.parse(nested(MirrorJSON.maxDepth, "[", "", "]")) != nil)
+        #expect(MirrorJSON.parse(nested(MirrorJSON.maxDepth + 1, "[", "", "]")) == nil)
+        #expect(MirrorJSON.parse(nested(100_000, "[", "", "]")) == nil)
+        #expect(MirrorJSON.parse(nested(MirrorJSON.maxDepth - 1, #"{"a":"#, "0", "}")) != nil)
+        #expect(MirrorJSON.parse(nested(MirrorJSON.maxDepth, #"{"a":"#, "0", "}")) == nil)
+    }
 }

@@ -109,4 +109,18 @@ import Testing
         #expect(inHand(.chunked, "5\r\nhello\r\n") == nil, "the last chunk is not there yet")
         #expect(inHand(.chunked, "5\r\nhello\r\n0\r\n\r\n", max: 10) == nil)
     }
+
+    /// Every copy `start` counts in flight on the canary ends there, whatever failed it: one of the proxy's
+    /// own (no failure source, as when it runs out of descriptors) too, else the gauge never comes back to 0.
+    @Test func aFailedCopyEndsItsRequestOnTheCanary() {
+        let shard = ArmShard()
+        for failure in [ProxyFailure.resourceExhausted, .upstreamReset, .responseTimeout] {
+            shard.requestStarted()
+            MirrorSlot.countFailure(failure, on: shard, latencyNanoseconds: 1_000)
+        }
+        let counts = shard.snapshot()
+        #expect(counts.inFlight == 0)
+        #expect(counts.requestsByStatus[503] == 1, "the status a client would have got")
+        #expect(counts.failures[.upstreamReset] == 1)
+    }
 }

@@ -51,11 +51,11 @@ final class WebSocketClient {
     /// Sends an upgrade request (`key` as Sec-WebSocket-Key; `upgrade` false: a plain GET) and reads
     /// the response head: its status and fields, leaving what follows it for the frames.
     func handshake(
-        path: String = "/", key: String = "dGhlIHNhbXBsZSBub25jZQ==", upgrade: Bool = true
+        path: String = "/", key: String = "dGhlIHNhbXBsZSBub25jZQ==", upgrade: Bool = true, extraFields: String = ""
     ) throws
         -> (status: Int, fields: [HTTPField])
     {
-        var request = "GET \(path) HTTP/1.1\r\nHost: example.test\r\n"
+        var request = "GET \(path) HTTP/1.1\r\nHost: example.test\r\n" + extraFields
         if upgrade {
             request += "Connection: keep-alive, Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
             request += "Sec-WebSocket-Key: \(key)\r\n"
