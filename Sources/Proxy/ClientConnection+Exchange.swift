@@ -24,6 +24,7 @@ extension ClientConnection {
         state = .exchanging(H1Exchange.Handle(exchange))
         guard let input else { return }
         let bytes = input.readable
+        exchange.route(under: proxy.snapshot)
         let decision: RouteDecision
         switch request.withView(source: bytes, { proxy.route($0, client: .http1) }) {
         case .refused(let failure):

@@ -26,7 +26,8 @@ final class H1Exchange {
         func borrow<Result>(_ body: (H1Exchange) -> Result) -> Result { unretained._withUnsafeGuaranteedRef(body) }
     }
 
-    /// The configuration the request is served under: the snapshot current when its head arrived.
+    /// The configuration the request is served under: the snapshot current when it was routed. Holding
+    /// it keeps the routes (and the rules a response still reads, like session affinity's) alive.
     private(set) var snapshot: ProxySnapshot
     /// The arm's metrics for the request; nil until it is routed and once its outcome is recorded.
     var shard: ArmShard?
@@ -84,6 +85,14 @@ final class H1Exchange {
     init(snapshot: ProxySnapshot, maxHeaderBytes: Int, maxHeaderCount: Int) {
         self.snapshot = snapshot
         responseParser = ResponseHeadParser(maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
+    }
+
+    /// The request is routed under `current`: a request routed once its body was buffered may meet a
+    /// newer config than its head did, and must hold the one whose routes it is given (a pointer test
+    /// per request; an assignment only after a reload).
+    @inline(__always)
+    func route(under current: ProxySnapshot) {
+        if snapshot !== current { snapshot = current }
     }
 
     /// A new request's head arrived: every per-request field starts over. The buffers, the upstream

@@ -88,10 +88,10 @@ struct StickyChoice {
 /// The Set-Cookie a response owes its client: its position under the name of `arm`, and the removal of
 /// the other arm's cookie when the client sent one. Kept by the exchange until the head.
 struct CookieDue {
-    /// Retained: an HTTP/1.1 exchange that buffered its body is routed under the loop's snapshot of that
-    /// moment, not the one the exchange holds, so a reload during its response may free the routes it was
-    /// routed by. Only a response that owes a cookie (a client's first request, an arm change) pays it.
-    let rules: SessionAffinityRules
+    /// Not retained (a retain and a release per copy of a decision, on every request of every route):
+    /// the snapshot the exchange holds keeps its routes, and their rules, alive — an HTTP/1.1 exchange
+    /// routed after buffering its body takes the snapshot it was routed under (`H1Exchange.route(under:)`).
+    unowned(unsafe) let rules: SessionAffinityRules
     let position: UInt32
     let arm: ArmRole
     let removeOther: Bool

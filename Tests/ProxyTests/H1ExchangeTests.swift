@@ -49,6 +49,22 @@ import Testing
         #expect(!exchange.responseStarted)
     }
 
+    /// A request routed after a reload (its body was buffered first) holds the config it was routed
+    /// under, whose routes and rules its response still reads; the same config is not assigned again.
+    @Test func aRequestHoldsTheSnapshotItIsRoutedUnder() throws {
+        let atHead = try Self.snapshot()
+        let exchange = H1Exchange(snapshot: atHead, maxHeaderBytes: 8192, maxHeaderCount: 100)
+        weak var reloaded: ProxySnapshot?
+        do {
+            let current = try Self.snapshot()
+            reloaded = current
+            exchange.route(under: current)
+        }
+        #expect(reloaded != nil && exchange.snapshot === reloaded)
+        exchange.route(under: reloaded!)
+        #expect(exchange.snapshot === reloaded)
+    }
+
     @Test func aResponseBodyIsDoneOnceClassifiedAndHandedOver() {
         var body = ResponseBody(.contentLength(5), dechunk: false)
         #expect(!body.isDone)

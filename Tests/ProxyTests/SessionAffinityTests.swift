@@ -145,22 +145,6 @@ private struct Jar {
         #expect(tiny.withUnsafeMutableBytes { due.write(line: true, into: $0) } == nil)
     }
 
-    /// The rules a cookie was chosen under may outlive the snapshot that made them (a reload while an
-    /// HTTP/1.1 exchange waits for its response): the cookie owed keeps them.
-    @Test func aCookieOwedKeepsItsRulesAlive() {
-        weak var released: SessionAffinityRules?
-        var due: CookieDue?
-        do {
-            let rules = SessionAffinityRules(SessionAffinityConfig(cookieName: "cg"), canaryRevision: "v2")
-            released = rules
-            due = rules.choose(canaryCookie: nil, primaryCookie: nil, weight: 50) { 7 }.cookie
-        }
-        #expect(released != nil)
-        var jar = Jar()
-        jar.apply(due)
-        #expect(jar.cookies["cg"] != nil)
-    }
-
     @Test func theTagIsTheRevisionsHash() {
         #expect(SessionAffinityRules.tag(revision: "v2") == SessionAffinityRules.tag(revision: "v2"))
         #expect(SessionAffinityRules.tag(revision: "v2").count == 8)
