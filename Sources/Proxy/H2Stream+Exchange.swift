@@ -97,7 +97,9 @@ extension H2Stream {
             relay.mirror = startMirror(mirror, decision, source: source, head: out.readable)
         }
         proxy.loop.buffers.give(from: &request.scratch)
-        bind(relay, pool: decision.pool, reuse: true)
+        // A WebSocket gets a fresh connection: its CONNECT cannot be resent, so an idle one the upstream
+        // just closed would cost the client a 502, and a tunnel never goes back to the pool anyway.
+        bind(relay, pool: decision.pool, reuse: webSocketKey == nil)
     }
 
     func bind(_ relay: H2HTTP1Relay, pool: UpstreamPool, reuse: Bool) {

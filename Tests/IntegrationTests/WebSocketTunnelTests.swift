@@ -240,6 +240,20 @@ extension Integration {
             return json
         }
 
+        /// An extended CONNECT is not resent after a failure, so it never takes an idle pooled connection
+        /// (the upstream may have just closed it): one loop, a plain request pools a connection first.
+        @Test func anHTTP2WebSocketOpensItsOwnUpstreamConnection() throws {
+            let backend = try WebSocketBackend(name: "v1")
+            defer { backend.stop() }
+            try withProxy(Self.config(backend), threads: 1) { proxy in
+                let plain = try proxy.client().get("/")
+                #expect(plain.status == 200 && plain.text == "plain v1", "\(plain.status) \(plain.text)")
+                let result = try Self.h2Client(proxy, "echo")
+                #expect(result["ok"] as? Bool == true && result["status"] as? Int == 200, "\(result)")
+                #expect(result["connectionRequest"] as? String == "1", "the WebSocket reused a pooled connection: \(result)")
+            }
+        }
+
         @Test func echoOverHTTP2WithExtendedConnect() throws {
             let backend = try WebSocketBackend(name: "v1")
             defer { backend.stop() }

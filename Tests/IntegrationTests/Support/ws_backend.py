@@ -4,6 +4,7 @@
 #
 # Usage: ws_backend.py PORT NAME [CERT KEY]. Prints "ready" once listening; with CERT and KEY it speaks TLS. Every response carries `x-upstream: NAME`.
 #   GET with `Upgrade: websocket` -> 101 (with `x-seen-connection` / `x-seen-upgrade`: what arrived), then echo.
+#   Every response carries `x-connection-request: N`: the how-manieth request of its connection it answers.
 #   path starting /refuse         -> 400 "refused NAME" (keep-alive), whatever the request asked.
 #   anything else                 -> 200 "plain NAME" (keep-alive).
 import base64
@@ -75,15 +76,19 @@ def read_frame(sock, buf):
 class Handler(socketserver.BaseRequestHandler):
     def respond(self, status, reason, body):
         self.request.sendall(
-            f"HTTP/1.1 {status} {reason}\r\nContent-Length: {len(body)}\r\nx-upstream: {NAME}\r\n\r\n".encode() + body
+            f"HTTP/1.1 {status} {reason}\r\nContent-Length: {len(body)}\r\nx-upstream: {NAME}\r\n"
+            f"x-connection-request: {self.served}\r\n\r\n".encode()
+            + body
         )
 
     def handle(self):
         sock = self.request
         buf = bytearray()
+        self.served = 0
         try:
             while True:
                 method, target, fields = read_head(sock, buf)
+                self.served += 1
                 length = int(fields.get("content-length", ["0"])[0])
                 read_exact(sock, buf, length)
                 if target.startswith("/refuse"):
@@ -100,7 +105,8 @@ class Handler(socketserver.BaseRequestHandler):
                     (
                         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                         f"Sec-WebSocket-Accept: {accept}\r\nx-upstream: {NAME}\r\n"
-                        f"x-seen-connection: {seen_connection}\r\nx-seen-upgrade: {upgrade}\r\n\r\n"
+                        f"x-seen-connection: {seen_connection}\r\nx-seen-upgrade: {upgrade}\r\n"
+                        f"x-connection-request: {self.served}\r\n\r\n"
                     ).encode()
                 )
                 self.echo(sock, buf)

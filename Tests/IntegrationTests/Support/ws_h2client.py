@@ -145,6 +145,7 @@ def run(port, scenario, result):
         client.connect("websocket")
     result["status"] = client.status
     result["upstream"] = client.headers.get("x-upstream")
+    result["connectionRequest"] = client.headers.get("x-connection-request")
     result["hasAccept"] = "sec-websocket-accept" in client.headers
     if scenario == "idle" and client.status == 200:
         opened = time.monotonic()
