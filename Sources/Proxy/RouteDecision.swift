@@ -7,7 +7,7 @@ enum ArmRole: Sendable, Equatable {
     case primary, canary
 }
 
-/// Why a request got its arm. Stickiness and mirroring will add their reasons here.
+/// Why a request got its arm. (A mirrored copy is not a request's arm: it follows the primary's.)
 enum ArmReason: Sendable, Equatable {
     /// The request matched the route's `canary.match` while the canary was live (`CohortRules`).
     case cohort
@@ -59,15 +59,16 @@ extension ProxyLoop {
     func route(_ request: RequestView, client: ClientProtocol) -> Routing {
         guard let route = snapshot.routes.match(host: request.authority, path: request.path) else { return .refused(.noRoute) }
         if client == .http1 && route.speaksOnlyHTTP2 && request.isGRPC { return .refused(.needsHTTP2) }
-        // A route without session affinity pays this one test of a nil reference.
-        if let affinity = route.affinity { return .routed(routeSticky(request, route: route, affinity: affinity)) }
-        // A route without rules pays this one test of a nil reference, and picks as it always did.
-        let pick =
-            if let cohort = route.cohort, cohort.admits(request, route: route) {
-                upstreams.pickCohort(route: route, now: loop.now)
-            } else {
-                pickArm(route: route)
-            }
+        // A route without cohort rules or session affinity pays two tests of a nil reference, and picks as
+        // it always did. The cohort comes first, on sticky routes too.
+        let pick: (arm: ArmRole, reason: ArmReason, pool: UpstreamPool, shard: ArmShard)
+        if let cohort = route.cohort, cohort.admits(request, route: route) {
+            pick = upstreams.pickCohort(route: route, now: loop.now)
+        } else if let affinity = route.affinity {
+            return .routed(routeSticky(request, route: route, affinity: affinity))
+        } else {
+            pick = pickArm(route: route)
+        }
         return .routed(RouteDecision(route: route, arm: pick.arm, reason: pick.reason, pool: pick.pool, shard: pick.shard))
     }
 }

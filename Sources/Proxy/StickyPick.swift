@@ -1,16 +1,13 @@
-// The arm of a request on a route with session affinity: its cohort first, then the client's position.
+// The arm of a request on a route with session affinity that is not in the route's cohort: the client's position.
 import HTTP
 import Telemetry
 
 extension ProxyLoop {
-    /// `route(_:client:)` for a route with `sessionAffinity`. A request in the route's cohort goes to the
-    /// canary by its rule and leaves the client's cookie alone (a cohort is who the rule says, not a
-    /// share of clients). Any other request goes where its client's position puts it (`SessionAffinityRules`).
+    /// `route(_:client:)` for a route with `sessionAffinity`, once the request is known not to be in its
+    /// cohort (which goes to the canary by its rule and leaves the client's cookie alone: a cohort is who
+    /// the rule says, not a share of clients): it goes where its client's position puts it
+    /// (`SessionAffinityRules`).
     func routeSticky(_ request: RequestView, route: CompiledRoute, affinity: SessionAffinityRules) -> RouteDecision {
-        if let cohort = route.cohort, cohort.admits(request, route: route) {
-            let pick = upstreams.pickCohort(route: route, now: loop.now)
-            return RouteDecision(route: route, arm: pick.arm, reason: pick.reason, pool: pick.pool, shard: pick.shard)
-        }
         let upstreams = self.upstreams
         let choice = affinity.choose(request, weight: route.weight.weight) { upstreams.drawPosition(route: route) }
         let pick = upstreams.pickSticky(route: route, choice: choice, now: loop.now)
