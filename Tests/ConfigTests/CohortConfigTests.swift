@@ -7,22 +7,15 @@ import Testing
     private func config(_ body: String...) -> String { config(lines: body) }
 
     private func config(lines body: [String]) -> String {
-        """
-        listeners:
-          - name: http
-            address: 0.0.0.0:8080
-        routes:
-          - name: web
-            primary:
-              revision: v1
-              endpoints: ["127.0.0.1:9001"]
-            canary:
-              revision: v2
-              endpoints: ["127.0.0.1:9002"]
-              match:
-        \(body.map { "        " + $0 }.joined(separator: "\n"))
+        minimalConfig
+            + """
+                canary:
+                  revision: v2
+                  endpoints: ["127.0.0.1:9002"]
+                  match:
+            \(body.map { "        " + $0 }.joined(separator: "\n"))
 
-        """
+            """
     }
 
     private func entries(_ body: String...) throws -> [CohortEntry] {
