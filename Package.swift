@@ -58,9 +58,11 @@ let package = Package(
             "EventLoop", "HTTP", "HTTP2", "Config", "CLinuxShims", "Telemetry", "TLS",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: hotPath),
+        // Fleet mode: the etcd client (its JSON gateway), leader election, the replicas' evidence and the shared state.
+        .target(name: "Cluster", dependencies: ["Config", "Telemetry", "TLS", "EventLoop", "Rollout"]),
         // Wiring: server, admin API.
         .target(name: "Canarygate", dependencies: [
-            "Proxy", "Config", "EventLoop", "CLinuxShims", "Telemetry", "Analysis", "Rollout",
+            "Proxy", "Config", "EventLoop", "CLinuxShims", "Telemetry", "Analysis", "Rollout", "Cluster",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "canarygate", dependencies: [
@@ -76,11 +78,12 @@ let package = Package(
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Telemetry", "Config", "Simulation"]),
         .testTarget(name: "RolloutTests", dependencies: ["Rollout", "Analysis", "Config"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Config", "Telemetry", "Rollout"]),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Config", "EventLoop", "HTTP2", "Telemetry", "Simulation", "TLS",
                                                     .product(name: "Logging", package: "swift-log")]),
         // The control plane's state machines (admin requests and access rules), without sockets.
         .testTarget(name: "CanarygateTests", dependencies: ["Canarygate", "Config"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["canarygate"],
+        .testTarget(name: "IntegrationTests", dependencies: ["canarygate", "Cluster", "Config"],
                     // Python HTTP/2 peers the tests run as child processes (Debian's python3-h2).
                     exclude: ["Support/h2client.py", "Support/h2upstream.py", "Support/tls_records.py", "Support/judge_backend.py",
                               "Support/tls_close_upstream.py"]),

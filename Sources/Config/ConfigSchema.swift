@@ -179,5 +179,7 @@ public struct CanarygateConfig: Sendable, Equatable {
     public var routes: [RouteConfig] = []
     /// Where rollout state is persisted; nil keeps it in memory only.
     public var state: StateConfig?
+    /// Fleet mode: rollouts shared with other replicas through etcd; nil runs them alone.
+    public var cluster: ClusterConfig?
     public init() {}
 }
