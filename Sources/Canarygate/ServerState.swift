@@ -89,6 +89,10 @@ enum ReloadRules {
         if new.threads != old.threads {
             throw ReloadError(message: "threads: cannot change without a restart")
         }
+        // The etcd client, the lease and the replica's identity are set up once, at start.
+        if new.cluster != old.cluster {
+            throw ReloadError(message: "cluster: cannot change without a restart")
+        }
         let capacity = max(16 * 1024, old.limits.maxHeaderBytes + 1024) - 1024
         if new.limits.maxHeaderBytes > max(capacity, old.limits.maxHeaderBytes) {
             throw ReloadError(

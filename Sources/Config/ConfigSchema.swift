@@ -177,7 +177,8 @@ public struct CanarygateConfig: Sendable, Equatable {
     /// Event-loop threads; `nil` means one per core.
     public var threads: Int?
     public var routes: [RouteConfig] = []
-    /// Where rollout state is persisted; nil keeps it in memory only.
+    /// Where rollout state is persisted; nil keeps it in memory only. Still accepted with `cluster`, but then
+    /// not used: the fleet's rollout state lives in etcd, where every replica reads it.
     public var state: StateConfig?
     /// Fleet mode: rollouts shared with other replicas through etcd; nil runs them alone.
     public var cluster: ClusterConfig?

@@ -1,4 +1,4 @@
-// Decodes the document root and the proxy-wide sections: threads, admin, listeners, timeouts, limits, state.
+// Decodes the document root and the proxy-wide sections: threads, admin, listeners, timeouts, limits, state, cluster.
 
 extension CanarygateConfig {
     /// A new top-level section is one line here plus its own `decode`.
@@ -12,6 +12,7 @@ extension CanarygateConfig {
             config.limits = m.optional("limits", LimitsConfig.decode) ?? config.limits
             config.routes = m.required("routes", RouteConfig.decodeList) ?? []
             config.state = m.optional("state", StateConfig.decode)
+            config.cluster = m.optional("cluster", ClusterConfig.decode)
             return config
         }
     }
