@@ -213,7 +213,7 @@ final class RolloutController {
                 HookRequest(
                     route: route, hook: $0, phase: r.machine.state.phase.rawValue,
                     revision: r.machine.state.canaryRevision ?? "", weight: r.machine.state.canaryWeight, environment: [:],
-                    previousRevision: undo?.restored)
+                    previousRevision: undo?.restored, idempotencyKey: r.machine.state.idempotencyKey(for: $0))
             }
             if requests.isEmpty { return .hooksCompleted(type, passed: true, detail: "no \(type.rawValue) hooks") }
             hooks.start(requests) { [inbox] results in
@@ -280,7 +280,8 @@ final class RolloutController {
             let eventHooks = r.analysis.webhooks.filter { $0.type == .event }.map {
                 HookRequest(
                     route: route, hook: $0, phase: entry.phase.rawValue, revision: r.machine.state.canaryRevision ?? "",
-                    weight: entry.weight, environment: ["CANARYGATE_MESSAGE": entry.message])
+                    weight: entry.weight, environment: ["CANARYGATE_MESSAGE": entry.message],
+                    idempotencyKey: r.machine.state.idempotencyKey(forEvent: $0, entry))
             }
             if !eventHooks.isEmpty { hooks.start(eventHooks) { [inbox] in inbox.postHookOutputs(route, $0) } }
             return nil

@@ -23,7 +23,7 @@ public struct WebhookHeader: Sendable, Equatable {
     /// connection; configuring one would send it twice or break the exchange.
     static let reservedNames: Set<String> = [
         "host", "user-agent", "content-type", "accept", "content-length", "connection",
-        "transfer-encoding", "te", "trailer", "upgrade", "keep-alive", "proxy-connection", "expect",
+        "transfer-encoding", "te", "trailer", "upgrade", "keep-alive", "proxy-connection", "expect", "idempotency-key",
     ]
 
     /// Why `name` cannot be sent (nil when it can): a token (RFC 9110 §5.6.2), not one the client writes.

@@ -14,6 +14,8 @@ struct WebhookPayload: Encodable, Equatable {
     var metadata: [String: String]
     /// Only in an undo's `rollback` hooks (absent from the JSON otherwise).
     var previousRevision: String?
+    /// Also sent as the `Idempotency-Key` header.
+    var idempotencyKey: String
 
     init(_ request: HookRequest) {
         name = request.hook.name
@@ -24,6 +26,7 @@ struct WebhookPayload: Encodable, Equatable {
         weight = request.weight
         metadata = request.hook.metadata
         previousRevision = request.previousRevision
+        idempotencyKey = request.idempotencyKey
     }
 
     /// Compact JSON with sorted keys, so a body is the same bytes for the same facts.
@@ -45,6 +48,7 @@ enum HookEnvironment {
             "CANARYGATE_PHASE": request.phase,
             "CANARYGATE_REVISION": request.revision,
             "CANARYGATE_WEIGHT": String(request.weight),
+            "CANARYGATE_IDEMPOTENCY_KEY": request.idempotencyKey,
         ]
         if let previous = request.previousRevision { variables["CANARYGATE_PREVIOUS_REVISION"] = previous }
         for (key, value) in request.hook.metadata {

@@ -17,10 +17,13 @@ public struct HookRequest: Sendable {
     public var environment: [String: String]
     /// An undo's `rollback` hooks: the revision to redeploy on the primary (`revision` is the one undone).
     public var previousRevision: String?
+    /// The same for every run of this hook in this rollout (`IdempotencyKey`), so that a receiver can tell a
+    /// repeat after a restart or a failover from a new request.
+    public var idempotencyKey: String
 
     public init(
         route: String, hook: HookConfig, phase: String, revision: String, weight: Int,
-        environment: [String: String] = [:], previousRevision: String? = nil
+        environment: [String: String] = [:], previousRevision: String? = nil, idempotencyKey: String
     ) {
         self.route = route
         self.hook = hook
@@ -29,6 +32,7 @@ public struct HookRequest: Sendable {
         self.weight = weight
         self.environment = environment
         self.previousRevision = previousRevision
+        self.idempotencyKey = idempotencyKey
     }
 }
 

@@ -56,6 +56,7 @@ struct WebhookCall {
             + "User-Agent: canarygate\r\n"
             + "Content-Type: application/json\r\n"
             + "Accept: */*\r\n"
+            + "Idempotency-Key: \(request.idempotencyKey)\r\n"
         for header in headers { head += "\(header.name): \(header.value)\r\n" }
         head +=
             "Content-Length: \(body.count)\r\n"

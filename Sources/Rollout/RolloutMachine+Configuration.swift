@@ -63,6 +63,7 @@ extension RolloutMachine {
         needsResume = false
         awaiting = nil
         state.canaryRevision = canary
+        state.rolloutNumber = (state.rolloutNumber ?? 0) + 1
         state.failedChecks = 0
         state.completedIterations = 0
         state.stepIndex = 0

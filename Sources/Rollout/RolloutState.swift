@@ -47,6 +47,10 @@ public struct RolloutState: Sendable, Equatable, Codable {
     public var primaryOverride: PrimaryOverride?
     /// The last undo, shown in /status until the next rollout.
     public var lastUndo: UndoRecord?
+    /// How many rollouts the route has begun (a new revision or a retry each counts one): part of every hook's
+    /// idempotency key (`IdempotencyKey`). Optional so that state files written before it existed still load;
+    /// nil counts as 0.
+    public var rolloutNumber: Int?
 
     public init(
         route: String, phase: Phase, canaryWeight: Int = 0, failedChecks: Int = 0, completedIterations: Int = 0,
@@ -54,7 +58,7 @@ public struct RolloutState: Sendable, Equatable, Codable {
         paused: Bool = false, promoteHookPassed: Bool = false, phaseEnteredAt: UInt64 = 0, lastProgressAt: UInt64 = 0,
         lastVerdicts: [VerdictRecord] = [], message: String = "", stepDownReason: String? = nil, canaryLiveAtZero: Bool? = nil,
         previousPrimary: ArmRecord? = nil, afterPromotion: AfterPromotion? = nil, primaryOverride: PrimaryOverride? = nil,
-        lastUndo: UndoRecord? = nil
+        lastUndo: UndoRecord? = nil, rolloutNumber: Int? = nil
     ) {
         self.route = route
         self.phase = phase
@@ -77,6 +81,7 @@ public struct RolloutState: Sendable, Equatable, Codable {
         self.afterPromotion = afterPromotion
         self.primaryOverride = primaryOverride
         self.lastUndo = lastUndo
+        self.rolloutNumber = rolloutNumber
     }
 
     /// A route whose persisted state was lost: held at weight 0 for an operator; the first config names the revision.

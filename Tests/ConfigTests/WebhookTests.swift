@@ -68,6 +68,7 @@ import Testing
         (#"url: "http://h/a b""#, "url: may contain only visible ASCII characters, no spaces"),
         ("headers: { Host: h }", "headers.Host: is set by the webhook client and cannot be configured"),
         ("headers: { content-length: 1 }", "headers.content-length: is set by the webhook client and cannot be configured"),
+        ("headers: { Idempotency-Key: k }", "headers.Idempotency-Key: is set by the webhook client and cannot be configured"),
         (#"headers: { "X A": b }"#, "headers.X A: is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)"),
         (#"headers: { X-A: "" }"#, "headers.X-A: the value is empty"),
         (#"headers: { X-A: " padded" }"#, "headers.X-A: the value starts or ends with a space"),

@@ -55,7 +55,7 @@ import Testing
         let file = directory + "/env"
         let script =
             "echo \"$CANARYGATE_ROUTE $CANARYGATE_HOOK $CANARYGATE_HOOK_TYPE $CANARYGATE_PHASE $CANARYGATE_REVISION "
-            + "$CANARYGATE_WEIGHT $CANARYGATE_META_DRY_RUN $CANARYGATE_META_TEAM $EXTRA ${HOME:-no-home}\" > \(file)"
+            + "$CANARYGATE_WEIGHT $CANARYGATE_META_DRY_RUN $CANARYGATE_META_TEAM $EXTRA ${HOME:-no-home} $CANARYGATE_IDEMPOTENCY_KEY\" > \(file)"
         let hook = execHook("env", ["sh", "-c", script], type: .confirmPromotion, metadata: ["dry-run": "yes", "team": "web"])
         let request = hookRequest(
             hook, route: "shop", phase: "WaitingPromotion", revision: "v7", weight: 50,
@@ -64,7 +64,7 @@ import Testing
         #expect(result.passed, "\(result.detail)")
         let written = try String(contentsOfFile: file, encoding: .utf8)
         // HOME is the proxy's, not passed unless `passEnv` names it.
-        #expect(written == "shop env confirm-promotion WaitingPromotion v7 50 yes web extra no-home\n")
+        #expect(written == "shop env confirm-promotion WaitingPromotion v7 50 yes web extra no-home shop/v7/1/confirm-promotion/env\n")
     }
 
     @Test func configuredVariablesAndPassedNamesReachTheHook() async throws {
@@ -208,7 +208,7 @@ import Testing
         #expect(
             Set(names).subtracting(["PWD"]) == [
                 "PATH", "CANARYGATE_ROUTE", "CANARYGATE_HOOK", "CANARYGATE_HOOK_TYPE",
-                "CANARYGATE_PHASE", "CANARYGATE_REVISION", "CANARYGATE_WEIGHT",
+                "CANARYGATE_PHASE", "CANARYGATE_REVISION", "CANARYGATE_WEIGHT", "CANARYGATE_IDEMPOTENCY_KEY",
             ])
         #expect(descriptors == ["0", "1", "2"])
     }

@@ -13,12 +13,15 @@ extension HookRunner {
     }
 }
 
-/// A request for `hook` with the usual test facts.
+/// A request for `hook` with the usual test facts, in the route's first rollout.
 func hookRequest(
     _ hook: HookConfig, route: String = "web", phase: String = "Progressing",
     revision: String = "v2", weight: Int = 25, environment: [String: String] = [:]
 ) -> HookRequest {
-    HookRequest(route: route, hook: hook, phase: phase, revision: revision, weight: weight, environment: environment)
+    let rollout = RolloutState(route: route, phase: .progressing, canaryRevision: revision, primaryRevision: "v1", rolloutNumber: 1)
+    return HookRequest(
+        route: route, hook: hook, phase: phase, revision: revision, weight: weight, environment: environment,
+        idempotencyKey: rollout.idempotencyKey(for: hook))
 }
 
 func execHook(

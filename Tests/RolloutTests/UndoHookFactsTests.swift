@@ -9,7 +9,9 @@ import Testing
     let rollbackHook = HookConfig(name: "redeploy", type: .rollback, action: .exec(command: ["true"]))
 
     @Test func anUndoNamesThePreviousRevision() throws {
-        let request = HookRequest(route: "web", hook: rollbackHook, phase: "Failed", revision: "v2", weight: 0, previousRevision: "v1")
+        let request = HookRequest(
+            route: "web", hook: rollbackHook, phase: "Failed", revision: "v2", weight: 0, previousRevision: "v1",
+            idempotencyKey: "web/v2/1/rollback/redeploy")
         let variables = HookEnvironment.variables(for: request)
         #expect(variables["CANARYGATE_PREVIOUS_REVISION"] == "v1")
         #expect(variables["CANARYGATE_REVISION"] == "v2")
@@ -19,9 +21,10 @@ import Testing
     }
 
     @Test func otherHooksAreToldNothingMore() throws {
-        let request = HookRequest(route: "web", hook: rollbackHook, phase: "Failed", revision: "v2", weight: 0)
+        let request = HookRequest(
+            route: "web", hook: rollbackHook, phase: "Failed", revision: "v2", weight: 0, idempotencyKey: "web/v2/1/rollback/redeploy")
         #expect(HookEnvironment.variables(for: request)["CANARYGATE_PREVIOUS_REVISION"] == nil)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(WebhookPayload(request).json())) as? [String: Any])
-        #expect(json.keys.sorted() == ["metadata", "name", "phase", "revision", "route", "type", "weight"])
+        #expect(json.keys.sorted() == ["idempotencyKey", "metadata", "name", "phase", "revision", "route", "type", "weight"])
     }
 }
