@@ -9,7 +9,13 @@ extension HistogramSnapshot {
     public static func + (lhs: HistogramSnapshot, rhs: HistogramSnapshot) -> HistogramSnapshot { lhs.merged(with: rhs) }
 
     func combined(with other: HistogramSnapshot, _ cell: (UInt64, UInt64) -> UInt64) -> HistogramSnapshot {
-        HistogramSnapshot(counts: zip(counts, other.counts).map(cell), sumNanoseconds: cell(sumNanoseconds, other.sumNanoseconds))
+        // Most of the 1652 buckets are empty, and a cell combined with zero is itself: only `other`'s
+        // non-empty buckets need the combination (the leader combines thousands of arms per look).
+        var combinedCounts = counts
+        for index in other.counts.indices where other.counts[index] != 0 {
+            combinedCounts[index] = cell(counts[index], other.counts[index])
+        }
+        return HistogramSnapshot(counts: combinedCounts, sumNanoseconds: cell(sumNanoseconds, other.sumNanoseconds))
     }
 }
 
