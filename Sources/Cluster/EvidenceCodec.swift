@@ -7,7 +7,7 @@ import Telemetry
 ///
 ///     version (one byte, 1) · route count · routes
 ///     route:  name length · name (UTF-8) · primary arm · canary arm
-///     arm:    field mask · the masked scalars, in `ScalarField` order (gauges zigzag-encoded)
+///     arm:    field mask · the non-zero scalars, in `ScalarField` order (gauges zigzag-encoded)
 ///             · status count · (status step, count)…   statuses ascending, each a step from the previous (from 0)
 ///             · failure count · (FailureKind raw value, count)…   kinds ascending
 ///             · bucket run count · (index step, count)…   non-empty latency buckets, each a step from the previous
@@ -59,7 +59,7 @@ public enum EvidenceCodec {
     }
 
     private static func encode(_ arm: ArmSnapshot, into writer: inout VarintWriter) {
-        let scalars = ScalarField.allCases.map { $0.value(of: arm) }
+        let scalars = ScalarField.values(of: arm)
         var mask: UInt64 = 0
         for (bit, value) in scalars.enumerated() where value != 0 { mask |= 1 << UInt64(bit) }
         writer.write(mask)
@@ -95,8 +95,8 @@ public enum EvidenceCodec {
 
     private static func decodeArm(_ reader: inout VarintReader) throws(EvidenceDecodingError) -> ArmSnapshot {
         let mask = try reader.read()
-        guard mask >> UInt64(ScalarField.allCases.count) == 0 else { throw .unknownFields(mask) }
-        var scalars = [UInt64](repeating: 0, count: ScalarField.allCases.count)
+        guard mask >> UInt64(ScalarField.count) == 0 else { throw .unknownFields(mask) }
+        var scalars = [UInt64](repeating: 0, count: ScalarField.count)
         for bit in scalars.indices where mask & (1 << UInt64(bit)) != 0 {
             scalars[bit] = try reader.readNonZero()
         }
@@ -136,7 +136,7 @@ public enum EvidenceCodec {
             counts[index] = try reader.readNonZero()
         }
 
-        func scalar(_ field: ScalarField) -> UInt64 { scalars[field.rawValue] }
+        func scalar(_ field: ScalarField.Plain) -> UInt64 { scalars[field.rawValue] }
         return ArmSnapshot(
             requestsByStatus: statuses, otherStatusRequests: scalar(.otherStatusRequests), failures: failures,
             bytesFromClient: scalar(.bytesFromClient), bytesToClient: scalar(.bytesToClient),
@@ -147,8 +147,7 @@ public enum EvidenceCodec {
             tunnelsActive: Zigzag.decode(scalar(.tunnelsActive)), tunnelsEnded: scalar(.tunnelsEnded),
             tunnelDurationNanoseconds: scalar(.tunnelDurationNanoseconds),
             mirror: MirrorCounts(
-                results: MirrorResult.allCases.map { scalar(.mirrorResult($0)) },
-                mismatches: MirrorMismatch.allCases.map { scalar(.mirrorMismatch($0)) },
+                results: Array(scalars[ScalarField.mirrorResults]), mismatches: Array(scalars[ScalarField.mirrorMismatches]),
                 mismatched: scalar(.mirrorMismatched)))
     }
 }
@@ -192,24 +191,27 @@ public enum EvidenceDecodingError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// The single-value fields of an arm, in the order of the field mask's bits. New fields are appended
-/// (a new bit), never inserted, and need a new `EvidenceCodec.version`.
-private enum ScalarField: CaseIterable {
-    case otherStatusRequests, bytesFromClient, bytesToClient, inFlight, histogramSumNanoseconds
-    case slowInFlight, slowMarkedAnswered, retriedFailures, retries, ejections
-    case tunnelsActive, tunnelsEnded, tunnelDurationNanoseconds
-    case mirrorResult(MirrorResult), mirrorMismatch(MirrorMismatch), mirrorMismatched
+/// The single-value fields of an arm, in the order of the field mask's bits: the `Plain` fields, then
+/// one per `MirrorResult`, then one per `MirrorMismatch`. A new field is appended (a new bit), never
+/// inserted, and needs a new `EvidenceCodec.version`.
+private enum ScalarField {
+    enum Plain: Int, CaseIterable {
+        case otherStatusRequests, bytesFromClient, bytesToClient, inFlight, histogramSumNanoseconds
+        case slowInFlight, slowMarkedAnswered, retriedFailures, retries, ejections
+        case tunnelsActive, tunnelsEnded, tunnelDurationNanoseconds, mirrorMismatched
+    }
 
-    static let allCases: [ScalarField] =
-        [
-            .otherStatusRequests, .bytesFromClient, .bytesToClient, .inFlight, .histogramSumNanoseconds,
-            .slowInFlight, .slowMarkedAnswered, .retriedFailures, .retries, .ejections,
-            .tunnelsActive, .tunnelsEnded, .tunnelDurationNanoseconds,
-        ] + MirrorResult.allCases.map(mirrorResult) + MirrorMismatch.allCases.map(mirrorMismatch) + [.mirrorMismatched]
+    static let mirrorResults = Plain.allCases.count..<Plain.allCases.count + MirrorResult.allCases.count
+    static let mirrorMismatches = mirrorResults.upperBound..<mirrorResults.upperBound + MirrorMismatch.allCases.count
+    static let count = mirrorMismatches.upperBound
 
-    /// The bit (and index) of this field.
-    var rawValue: Int { Self.allCases.firstIndex(of: self)! }
+    static func values(of arm: ArmSnapshot) -> [UInt64] {
+        Plain.allCases.map { $0.value(of: arm) } + MirrorResult.allCases.map { arm.mirror[$0] }
+            + MirrorMismatch.allCases.map { arm.mirror[$0] }
+    }
+}
 
+extension ScalarField.Plain {
     func value(of arm: ArmSnapshot) -> UInt64 {
         switch self {
         case .otherStatusRequests: arm.otherStatusRequests
@@ -225,14 +227,10 @@ private enum ScalarField: CaseIterable {
         case .tunnelsActive: Zigzag.encode(arm.tunnelsActive)
         case .tunnelsEnded: arm.tunnelsEnded
         case .tunnelDurationNanoseconds: arm.tunnelDurationNanoseconds
-        case .mirrorResult(let result): arm.mirror[result]
-        case .mirrorMismatch(let kind): arm.mirror[kind]
         case .mirrorMismatched: arm.mirror.mismatched
         }
     }
 }
-
-extension ScalarField: Equatable {}
 
 /// Signed gauges as unsigned varints: 0, -1, 1, -2… become 0, 1, 2, 3…, so small negatives stay small.
 private enum Zigzag {
