@@ -41,6 +41,17 @@ public struct ReplicaRecord: Sendable, Equatable {
     /// The counters in `evidence`.
     public func routes() throws(EvidenceDecodingError) -> [RouteSnapshot] { try EvidenceCodec.decode(evidence) }
 
+    /// This record as the leader's `EvidenceMerger` takes it.
+    public func replicaEvidence() throws(EvidenceDecodingError) -> ReplicaEvidence {
+        ReplicaEvidence(replica: replica, incarnation: incarnation, routes: try routes())
+    }
+
+    /// A fresh `incarnation`: 16 random hex digits, drawn once per process start.
+    public static func randomIncarnation() -> String {
+        let digits = String(UInt64.random(in: .min ... .max), radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
     /// The JSON text, keys sorted (two records with the same content are the same bytes).
     public func encode() -> [UInt8] {
         let encoder = JSONEncoder()

@@ -61,6 +61,18 @@ import Testing
         #expect(error?.description.hasPrefix("replica record: admin") == true)
     }
 
+    @Test func theRecordIsWhatTheMergerTakes() throws {
+        let record = Self.record()
+        #expect(
+            try record.replicaEvidence() == ReplicaEvidence(replica: "ingress-a", incarnation: "9f86d081884c7d65", routes: record.routes()))
+    }
+
+    @Test func incarnationsAreSixteenHexDigitsAndDiffer() {
+        let drawn = (0..<100).map { _ in ReplicaRecord.randomIncarnation() }
+        #expect(drawn.allSatisfy { $0.count == 16 && $0.allSatisfy(\.isHexDigit) })
+        #expect(Set(drawn).count == drawn.count)
+    }
+
     @Test func evidenceThatDoesNotDecodeIsTheCodecsError() {
         var record = Self.record()
         record.evidence = [EvidenceCodec.version, 1]
