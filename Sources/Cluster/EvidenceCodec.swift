@@ -17,11 +17,16 @@ import Telemetry
 /// `EvidenceCodecTests.aTypicalRouteIsAFewHundredBytes`: a route with 5 statuses, 2 failure kinds and
 /// 30 non-empty buckets per arm, counts up to millions, takes 321 bytes (428 in base64).
 ///
-/// Decoding checks every count against the bytes left before it allocates, so hostile input costs at
-/// most its own size; anything malformed is an `EvidenceDecodingError`, never a trap.
+/// Decoding checks every count against the bytes left before it allocates, and a decoded arm holds a
+/// dense histogram (13 KB) however few bytes encoded it, so the routes are capped at `maximumRoutes`:
+/// hostile input costs at most its own size plus 26 KB per route. Anything malformed is an
+/// `EvidenceDecodingError`, never a trap.
 public enum EvidenceCodec {
     /// The layout version written in the first byte; any other is refused.
     public static let version: UInt8 = 1
+    /// The most routes a decoder accepts (26 MB decoded). The leader judges managed routes only, so a
+    /// replica publishes those; an encoding with more is refused, whole.
+    public static let maximumRoutes = 1024
 
     public static func encode(_ routes: [RouteSnapshot]) -> [UInt8] {
         var writer = VarintWriter()
@@ -44,6 +49,7 @@ public enum EvidenceCodec {
         var reader = VarintReader(bytes: bytes, position: 1)
         // The smallest route is a 1-byte name length and two 4-byte idle arms.
         let routeCount = try reader.readCount(minimumBytesEach: 9)
+        guard routeCount <= maximumRoutes else { throw .tooManyRoutes(routeCount) }
         var routes: [RouteSnapshot] = []
         var names = Set<String>()
         for _ in 0..<routeCount {
@@ -161,6 +167,7 @@ public enum EvidenceDecodingError: Error, Equatable, CustomStringConvertible {
     case varintOverflow
     /// A count of entries (or a name length) larger than the bytes left can hold.
     case countTooLarge(UInt64)
+    case tooManyRoutes(Int)
     case invalidRouteName
     case duplicateRoute(String)
     /// Scalar field bits this version does not know.
@@ -179,6 +186,7 @@ public enum EvidenceDecodingError: Error, Equatable, CustomStringConvertible {
         case .unsupportedVersion(let version): "evidence: unsupported version \(version) (this replica reads \(EvidenceCodec.version))"
         case .varintOverflow: "evidence: a varint longer than 64 bits"
         case .countTooLarge(let count): "evidence: a count of \(count) is more than the remaining bytes can hold"
+        case .tooManyRoutes(let count): "evidence: \(count) routes, more than \(EvidenceCodec.maximumRoutes)"
         case .invalidRouteName: "evidence: a route name is not UTF-8"
         case .duplicateRoute(let name): "evidence: route \(name) appears twice"
         case .unknownFields(let mask): "evidence: unknown fields in mask \(mask)"

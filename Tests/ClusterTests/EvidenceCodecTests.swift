@@ -106,6 +106,15 @@ import Testing
         }
     }
 
+    /// A decoded arm is a dense histogram however short its encoding: the route count bounds the memory.
+    @Test func moreThanTheMaximumRoutesIsRefusedWhole() throws {
+        let routes = (0...EvidenceCodec.maximumRoutes).map { RouteSnapshot(name: "r\($0)") }
+        #expect(throws: EvidenceDecodingError.tooManyRoutes(EvidenceCodec.maximumRoutes + 1)) {
+            try EvidenceCodec.decode(EvidenceCodec.encode(routes))
+        }
+        #expect(try EvidenceCodec.decode(EvidenceCodec.encode(Array(routes.dropLast()))).count == EvidenceCodec.maximumRoutes)
+    }
+
     @Test func theLastBucketIsInRangeAndOnePastItIsNot() throws {
         let v = EvidenceCodec.version
         let last = UInt64(LatencyBuckets.overflowIndex)
