@@ -1,4 +1,4 @@
-// A detached POSIX thread for one hook, started with the control thread's signals blocked.
+// A detached POSIX thread for one hook (or an etcd watch), started with the control thread's signals blocked.
 import EventLoop
 #if canImport(Glibc)
 import Glibc
@@ -9,9 +9,9 @@ import Glibc
 /// SIGTERM to a hook thread and kill the proxy with the default action. A new thread inherits its
 /// creator's mask, so the mask is widened around pthread_create and restored after: there is no window
 /// in which the new thread runs with them unblocked, whichever thread calls `start`.
-enum HookThread {
+package enum HookThread {
     /// The signals the control thread reads from its signalfd.
-    static var controlSignals: sigset_t {
+    package static var controlSignals: sigset_t {
         var set = sigset_t()
         sigemptyset(&set)
         sigaddset(&set, SIGHUP)
@@ -21,7 +21,7 @@ enum HookThread {
     }
 
     /// Starts `body` on a new detached thread; false (and `body` not run) when the thread cannot be created.
-    static func start(_ body: @escaping @Sendable () -> Void) -> Bool {
+    package static func start(_ body: @escaping @Sendable () -> Void) -> Bool {
         var block = controlSignals
         var previous = sigset_t()
         pthread_sigmask(SIG_BLOCK, &block, &previous)

@@ -1,9 +1,10 @@
 // A webhook hook: one HTTP/1.1 POST (over TLS for https) with a deadline; 2xx passes.
 import Config
+import TLS
 
 /// A small client rather than the data plane's: it runs on a hook thread, talks to one webhook once per
 /// attempt (`Connection: close`), and must never outlive its deadline, which bounds every step (see
-/// `WebhookConnection`, which also does the TLS of https URLs). Redirects are not followed: a 3xx
+/// `DeadlineConnection`, which also does the TLS of https URLs). Redirects are not followed: a 3xx
 /// fails like any other non-2xx status, since following one would send the payload and the headers
 /// (credentials included) to a place the config does not name.
 struct WebhookCall {
@@ -35,7 +36,7 @@ struct WebhookCall {
             }
         }
         let timeoutText = "timed out after \(HookClock.describe(request.hook.timeout))"
-        func failure(_ failure: WebhookConnection.Failure) -> HookAttempt {
+        func failure(_ failure: DeadlineConnection.Failure) -> HookAttempt {
             switch failure {
             case .timedOut: .fail(timeoutText)
             case .failed(let message): .fail(message)
@@ -43,8 +44,13 @@ struct WebhookCall {
             }
         }
 
-        let connection: WebhookConnection
-        switch WebhookConnection.open(target, caFile: caFile, deadline: deadline) {
+        // Loaded per call rather than cached: hooks are rare, and a renewed CA file is used at once.
+        var context: TLSClientContext?
+        if target.scheme == .https {
+            do { context = try TLSClientContext(caFile: caFile) } catch { return .fail(error.message, retryable: false) }
+        }
+        let connection: DeadlineConnection
+        switch DeadlineConnection.open(host: target.host, port: target.port, tls: context, deadline: deadline) {
         case .success(let opened): connection = opened
         case .failure(let reason): return failure(reason)
         }
@@ -109,7 +115,7 @@ struct WebhookCall {
 
     /// Reads until the head is complete and then as much body as the detail needs: to the peer's close,
     /// to Content-Length, or to `responseLimit`. A deadline reached inside the body keeps the status.
-    private func receiveResponse(on connection: WebhookConnection, deadline: UInt64) -> Result<Response, WebhookConnection.Failure> {
+    private func receiveResponse(on connection: DeadlineConnection, deadline: UInt64) -> Result<Response, DeadlineConnection.Failure> {
         var received: [UInt8] = []
         var headEnd: Int?
         var status = 0

@@ -14,7 +14,9 @@ public final class TLSClientContext: Sendable {
     /// /etc/ssl/certs/ca-certificates.crt).
     public let caFile: String?
 
-    public init(caFile: String?) throws(TLSError) {
+    /// `certFile` and `keyFile` (both or neither): a certificate chain (PEM, leaf first) and its
+    /// private key that the client presents when the server asks, as etcd's `--client-cert-auth` does.
+    public init(caFile: String?, certFile: String? = nil, keyFile: String? = nil) throws(TLSError) {
         ERR_clear_error()
         guard let ctx = SSL_CTX_new(TLS_client_method()) else { throw TLSError.fromQueue("cannot create a TLS client context") }
         guard let method = SocketBIO.makeMethod() else {
@@ -23,6 +25,7 @@ public final class TLSClientContext: Sendable {
         }
         do throws(TLSError) {
             try Self.loadTrust(ctx, caFile: caFile)
+            try Self.loadIdentity(ctx, certFile: certFile, keyFile: keyFile)
             try Self.configure(ctx)
         } catch {
             BIO_meth_free(method)
@@ -56,6 +59,22 @@ public final class TLSClientContext: Sendable {
         // Fails on a file holding no PEM certificate at all ("no certificate or crl found").
         guard SSL_CTX_load_verify_locations(ctx, caFile, nil) == 1 else {
             throw TLSError.fromQueue("CA file \(caFile): cannot load PEM CA certificates")
+        }
+    }
+
+    private static func loadIdentity(_ ctx: OpaquePointer, certFile: String?, keyFile: String?) throws(TLSError) {
+        guard let certFile, let keyFile else {
+            if certFile != nil || keyFile != nil { throw TLSError("a client certificate needs both a certificate file and a key file") }
+            return
+        }
+        guard SSL_CTX_use_certificate_chain_file(ctx, certFile) == 1 else {
+            throw TLSError.fromQueue("client certificate file \(certFile): cannot load a PEM certificate chain")
+        }
+        guard SSL_CTX_use_PrivateKey_file(ctx, keyFile, SSL_FILETYPE_PEM) == 1 else {
+            throw TLSError.fromQueue("client key file \(keyFile): cannot load a PEM private key")
+        }
+        guard SSL_CTX_check_private_key(ctx) == 1 else {
+            throw TLSError.fromQueue("client key file \(keyFile): does not match the certificate in \(certFile)")
         }
     }
 

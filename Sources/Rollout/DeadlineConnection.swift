@@ -1,17 +1,19 @@
-// One webhook connection: a TCP socket, TLS over it for https, every wait bounded by the attempt's deadline.
+// One client connection whose every wait is bounded by a deadline: a TCP socket, TLS over it when asked (webhooks, etcd).
 #if canImport(Glibc)
 import Glibc
 #endif
-import Config
+import Synchronization
 import TLS
 
-/// The socket stays non-blocking throughout and every wait is a poll until the deadline: the connect,
-/// the TLS handshake (a server that accepts and then says nothing cannot hold a hook past its timeout),
-/// each send and each receive. https uses the data plane's TLS client sessions, so a webhook's
-/// certificate is checked exactly like an upstream's: the chain against `caFile` or the system's
-/// CAs, the URL's host against the certificate's names (a DNS name, or an IP address literal).
-final class WebhookConnection {
-    enum Failure: Error {
+/// For the control plane's own clients, which run on threads of their own (a hook thread, the cluster
+/// agent's, an etcd watch's), never on an event loop. The socket stays non-blocking throughout and
+/// every wait is a poll until the deadline: the connect, the TLS handshake (a server that accepts and
+/// then says nothing cannot hold a hook past its timeout), each send and each receive. TLS uses the
+/// data plane's client sessions, so a webhook's or etcd's certificate is checked exactly like an
+/// upstream's: the chain against the context's CAs, the host against the certificate's names (a DNS
+/// name, or an IP address literal).
+package final class DeadlineConnection {
+    package enum Failure: Error {
         case timedOut
         /// A sentence for the hook's detail, e.g. "connection refused".
         case failed(String)
@@ -21,45 +23,69 @@ final class WebhookConnection {
 
     private let fd: Int32
     private let tls: TLSSession?
+    /// Wakes this connection's waits from another thread.
+    package let interrupter: Interrupter
 
     private init(fd: Int32, tls: TLSSession?) {
         self.fd = fd
         self.tls = tls
+        interrupter = Interrupter(fd: fd)
     }
 
     deinit {
         // A close_notify when it can go at once; the request said `Connection: close` anyway.
         tls?.shutdown()
-        close(fd)
+        interrupter.close()
     }
 
-    /// Connects to `url`'s host (each resolved address in turn) and, for https, completes the handshake.
-    static func open(_ url: WebhookURL, caFile: String?, deadline: UInt64) -> Result<WebhookConnection, Failure> {
-        // Loaded per connection rather than cached: hooks are rare, and a renewed CA file is used at once.
-        var context: TLSClientContext?
-        if url.scheme == .https {
-            do { context = try TLSClientContext(caFile: caFile) } catch { return .failure(.unusable(error.message)) }
+    /// Shuts the socket down in both directions from any thread, so a thread waiting in `send` or
+    /// `receive` wakes and fails at once (an etcd watch being cancelled). The descriptor is closed
+    /// under the same lock, so a closed connection's number, which the kernel may have reused for
+    /// another file, is never touched.
+    package final class Interrupter: Sendable {
+        private let fd: Mutex<Int32?>
+
+        fileprivate init(fd: Int32) { self.fd = Mutex(fd) }
+
+        package func interrupt() {
+            fd.withLock { fd in
+                if let fd { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+            }
         }
+
+        fileprivate func close() {
+            fd.withLock { fd in
+                if let open = fd { _ = Glibc.close(open) }
+                fd = nil
+            }
+        }
+    }
+
+    /// Connects to `host` (each resolved address in turn) and, with a TLS context, completes the
+    /// handshake, checking the certificate against `host`.
+    package static func open(
+        host: String, port: UInt16, tls context: TLSClientContext?, deadline: UInt64
+    ) -> Result<DeadlineConnection, Failure> {
         let fd: Int32
-        switch connect(host: url.host, port: url.port, deadline: deadline) {
+        switch connect(host: host, port: port, deadline: deadline) {
         case .success(let connected): fd = connected
         case .failure(let failure): return .failure(failure)
         }
-        guard let context else { return .success(WebhookConnection(fd: fd, tls: nil)) }
+        guard let context else { return .success(DeadlineConnection(fd: fd, tls: nil)) }
         let session: TLSSession
         do {
-            session = try TLSSession(client: context, fd: fd, serverName: url.host)
+            session = try TLSSession(client: context, fd: fd, serverName: host)
         } catch {
             close(fd)
             return .failure(.unusable(error.message))
         }
-        let connection = WebhookConnection(fd: fd, tls: session)
-        if let failure = connection.handshake(host: url.host, deadline: deadline) { return .failure(failure) }
+        let connection = DeadlineConnection(fd: fd, tls: session)
+        if let failure = connection.handshake(host: host, deadline: deadline) { return .failure(failure) }
         return .success(connection)
     }
 
     /// Sends all of `bytes`.
-    func send(_ bytes: [UInt8], deadline: UInt64) -> Result<Void, Failure> {
+    package func send(_ bytes: [UInt8], deadline: UInt64) -> Result<Void, Failure> {
         var sent = 0
         while sent < bytes.count {
             let step: Result<Int, Failure> = bytes.withUnsafeBytes { raw in
@@ -77,7 +103,7 @@ final class WebhookConnection {
     }
 
     /// Receives some bytes into `buffer`; 0 is the end of the stream.
-    func receive(into buffer: UnsafeMutableRawBufferPointer, deadline: UInt64) -> Result<Int, Failure> {
+    package func receive(into buffer: UnsafeMutableRawBufferPointer, deadline: UInt64) -> Result<Int, Failure> {
         guard let tls else { return plainReceive(into: buffer, deadline: deadline) }
         return tlsStep(deadline: deadline) { () throws(TLSError) in try tls.read(into: buffer) }
     }
