@@ -59,7 +59,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: hotPath),
         // Fleet mode: the etcd client (its JSON gateway), leader election, the replicas' evidence and the shared state.
-        .target(name: "Cluster", dependencies: ["Config", "Telemetry", "TLS", "EventLoop", "Rollout", "HTTP"]),
+        .target(name: "Cluster", dependencies: [
+            "Config", "Telemetry", "TLS", "EventLoop", "Rollout", "HTTP", .product(name: "Logging", package: "swift-log"),
+        ]),
         // Wiring: server, admin API.
         .target(name: "Canarygate", dependencies: [
             "Proxy", "Config", "EventLoop", "CLinuxShims", "Telemetry", "Analysis", "Rollout", "Cluster",
