@@ -78,8 +78,13 @@ extension DeadCanaryRule: Judge {
 
     /// The verdict over the ticks of the last second, once it has judged a whole second.
     public mutating func observeTick(_ tick: JudgeTick) -> Verdict? {
-        let now = tick.now
-        lastSecond.append(TickCounts(at: now, requests: tick.canary.n, failures: tick.canary.failures))
+        observe(canary: tick.canary, now: tick.now)
+    }
+
+    /// One tick of the canary's counts alone: the rollout's judge above, and a fleet replica's local guard
+    /// (which drops its own canary share to 0 on what it sees itself, whatever the fleet's merged evidence says).
+    public mutating func observe(canary: ArmWindow, now: UInt64) -> Verdict? {
+        lastSecond.append(TickCounts(at: now, requests: canary.n, failures: canary.failures))
         lastSecond.removeAll { now &- $0.at >= 1_000_000_000 }
         // Only over a whole second: the first ticks after the canary gets traffic may all fall in one burst
         // (judge-sim: bursts of 0.3 s every 3 s on both arms rolled back 11% of healthy rollouts that way).

@@ -100,9 +100,10 @@ final class AdminServer: Sendable {
             return AdminResponse(
                 status: "404 Not Found", body: "unknown verb \(parts[2]); use promote, abort, pause, resume, retry or undo\n")
         }
-        if let reason = server.rolloutCommand(route: route, verb: verb) {
-            return AdminResponse(status: "409 Conflict", body: reason + "\n")
+        switch server.rolloutCommand(route: route, verb: verb) {
+        case .applied: return AdminResponse(status: "200 OK", body: "\(parts[2]) \(route): accepted\n")
+        case .refused(let reason): return AdminResponse(status: "409 Conflict", body: reason + "\n")
+        case .unavailable(let reason): return AdminResponse(status: "503 Service Unavailable", body: reason + "\n")
         }
-        return AdminResponse(status: "200 OK", body: "\(parts[2]) \(route): accepted\n")
     }
 }

@@ -1,5 +1,6 @@
 // Runs every managed route's rollout on the control thread: feeds its state machine, carries out its actions.
 import Analysis
+import Cluster
 import Config
 import EventLoop
 import Foundation
@@ -12,27 +13,39 @@ import Telemetry
 /// Owned by the control thread (ticks) and reached by the admin thread (verbs, status) through `Server`,
 /// always under `Server`'s controller lock. Hook and probe results arrive from their threads via `inbox`.
 final class RolloutController {
-    private var rollouts: [String: ManagedRollout] = [:]
-    private let state: ServerState
+    var rollouts: [String: ManagedRollout] = [:]
+    let state: ServerState
     private let hooks = HookRunner()
     /// nil without a state file, or when an unreadable one could not be moved aside (saving would overwrite it).
-    private var store: StateStore?
+    private(set) var store: StateStore?
     private let logger: Logger
     /// Results of hooks and probes, posted from their own threads, delivered on the next tick.
     let inbox = RolloutInbox()
     /// Recent transitions, newest last, for /status.
     private(set) var eventLog: [String] = []
     /// Evidence read from the state file, until its route's rollout takes it.
-    private var restoredEvidence: [String: RolloutJudges.Evidence] = [:]
+    var restoredEvidence: [String: RolloutJudges.Evidence] = [:]
     /// Watch baselines read from the state file, until their route's rollout takes them.
-    private var restoredBaselines: [String: WatchBaseline] = [:]
+    var restoredBaselines: [String: WatchBaseline] = [:]
     /// Finished rollouts per route (since the process started).
     private(set) var results: [String: (succeeded: Int, failed: Int)] = [:]
+    /// Fleet mode (`cluster:`): the agent and what this replica knows of the fleet; nil runs alone.
+    let fleet: FleetLink?
+    /// The leader's: the fleet's merged counts as of this tick (nil: this process's own).
+    var fleetEvidence: MetricsSnapshot?
 
-    init(state: ServerState, logger: Logger) {
+    /// The counts the rollouts are judged on: the fleet's when this replica leads one, else its own.
+    func measured() -> MetricsSnapshot { fleetEvidence ?? state.metrics.snapshot() }
+
+    /// Whether this process's machines run: always alone; in a fleet only while it leads.
+    var decides: Bool { fleet == nil || fleet?.ledTerm != nil }
+
+    init(state: ServerState, logger: Logger, fleet: FleetLink? = nil) {
         self.state = state
         self.logger = logger
-        store = state.snapshot.config.state.map { StateStore(path: $0.path) }
+        self.fleet = fleet
+        // A fleet's state lives in etcd: the file would be a second truth that a restart could resurrect.
+        store = fleet == nil ? state.snapshot.config.state.map { StateStore(path: $0.path) } : nil
     }
 
     /// Refuses a state file in a directory other users could write to: at start, and at every reload, so a
@@ -53,16 +66,7 @@ final class RolloutController {
         if let store {
             do {
                 if let bytes = try store.load() {
-                    let document = try JSONDecoder().decode(PersistedRollouts.self, from: Data(bytes))
-                    restoredEvidence = document.evidence ?? [:]
-                    restoredBaselines = document.watchBaselines ?? [:]
-                    for var s in document.routes {
-                        // A fresh analysis window: timers restart from now.
-                        s.phaseEnteredAt = now
-                        s.lastProgressAt = now
-                        s.afterPromotion = document.rebase(s.afterPromotion, now: now)
-                        restored[s.route] = s
-                    }
+                    restored = restoring(try JSONDecoder().decode(PersistedRollouts.self, from: Data(bytes)), now: now)
                     logger.info("restored rollout state of \(restored.count) route(s) from \(store.path)")
                 }
             } catch {
@@ -70,6 +74,21 @@ final class RolloutController {
             }
         }
         configure(state.snapshot, restored: restored, held: lost, now: now)
+    }
+
+    /// The states of `document` to resume at `now` (its evidence and baselines wait for their routes' rollouts).
+    func restoring(_ document: PersistedRollouts, now: UInt64) -> [String: RolloutState] {
+        restoredEvidence = document.evidence ?? [:]
+        restoredBaselines = document.watchBaselines ?? [:]
+        var restored: [String: RolloutState] = [:]
+        for var s in document.routes {
+            // A fresh analysis window: timers restart from now.
+            s.phaseEnteredAt = now
+            s.lastProgressAt = now
+            s.afterPromotion = document.rebase(s.afterPromotion, now: now)
+            restored[s.route] = s
+        }
+        return restored
     }
 
     /// Moves the unreadable file aside; the reason every route is held, naming where the file now is.
@@ -90,6 +109,7 @@ final class RolloutController {
     /// Applies a (re)loaded config: new managed routes get a machine; each learns the revisions it now has.
     /// `held`: why the routes created now start held (their persisted state was lost).
     func configure(_ snapshot: ProxySnapshot, restored: [String: RolloutState] = [:], held: String? = nil, now: UInt64) {
+        fleet?.fingerprint = ConfigFingerprint(snapshot.config)
         var seen = Set<String>()
         for (route, compiled) in zip(snapshot.config.routes, snapshot.routes.byIndex) {
             guard let analysis = route.analysis, let canary = route.canary else { continue }
@@ -105,6 +125,10 @@ final class RolloutController {
                 if let r = initial {
                     compiled.weight.set(r.canaryWeight)
                     compiled.weight.setLiveAtZero(r.isCanaryLiveAtZero)
+                } else if fleet != nil {
+                    // A replica joining a fleet sends nothing to the canary until the fleet's state says how much.
+                    compiled.weight.set(0)
+                    compiled.weight.setLiveAtZero(false)
                 }
             }
             rollouts[route.name]!.analysis = analysis
@@ -125,9 +149,11 @@ final class RolloutController {
         }
     }
 
-    /// One control tick (every 100 ms): sequential judges on the tick's counts, async results, timers.
-    func tick(now: UInt64) {
-        let metrics = state.metrics.snapshot()
+    /// One control tick (every 100 ms): sequential judges on the tick's counts, async results, timers. In fleet
+    /// mode the leader's tick, on the fleet's merged counts; `holding`: routes not to advance (their replicas
+    /// disagree on revisions), whose machines see no tick, so no timer moves them, while a failure still rolls back.
+    func tick(now: UInt64, holding: Set<String> = []) {
+        let metrics = measured()
         for (route, line) in inbox.takeHookOutputs() { record("\(route): \(line)") }
         let pending = inbox.takeAll()
         for (route, event) in pending { deliver(route, event, now: now) }
@@ -139,6 +165,7 @@ final class RolloutController {
                 failure == nil && r.evidenceAllowsAdvance(now: now, canaryClients: AffinityMetrics.canaryClients(r, metrics: state.metrics))
             rollouts[name] = r
             if let failure { deliver(name, .immediateFailure(failure), now: now) }
+            if holding.contains(name) { continue }
             if advance { deliver(name, .evidenceSufficient, now: now) }
             deliver(name, .tick(now: now), now: now)
             // After the tick's transitions: the weight and T (a new interval's) the next tick judges by.
@@ -167,7 +194,9 @@ final class RolloutController {
 
     /// Feeds `event` to the route's machine and carries out the actions, including the events that
     /// actions answer at once (a hook type with no hooks, an interval analysis).
-    private func deliver(_ route: String, _ event: RolloutEvent, now: UInt64) {
+    func deliver(_ route: String, _ event: RolloutEvent, now: UInt64) {
+        // A fleet's follower mirrors the leader's machines and never runs its own.
+        guard decides else { return }
         var queue: [RolloutEvent] = [event]
         while !queue.isEmpty {
             let next = queue.removeFirst()
@@ -232,10 +261,10 @@ final class RolloutController {
             }
             return nil
         case .startAnalysisWindow:
-            r.startWindow(state.metrics.snapshot().route(named: route) ?? RouteSnapshot(name: route))
+            r.startWindow(measured().route(named: route) ?? RouteSnapshot(name: route))
             return nil
         case .analyseInterval:
-            let current = state.metrics.snapshot().route(named: route) ?? RouteSnapshot(name: route)
+            let current = measured().route(named: route) ?? RouteSnapshot(name: route)
             // The machine stores the verdicts (their figures change every interval) and asks for a persist,
             // which writes the judges' evidence of this interval with it.
             return r.analyseInterval(current, canaryClients: AffinityMetrics.canaryClients(r, metrics: state.metrics))
@@ -267,10 +296,10 @@ final class RolloutController {
             overridesChanged = true
             return nil
         case .startWatchWindow:
-            r.startWatch(state.metrics.snapshot().route(named: route) ?? RouteSnapshot(name: route))
+            r.startWatch(measured().route(named: route) ?? RouteSnapshot(name: route))
             return nil
         case .analyseWatchInterval(let index):
-            let current = state.metrics.snapshot().route(named: route) ?? RouteSnapshot(name: route)
+            let current = measured().route(named: route) ?? RouteSnapshot(name: route)
             return .watchVerdicts(r.analyseWatch(current, index: index))
         case .persist:
             persistAll()
@@ -300,7 +329,8 @@ final class RolloutController {
     /// The primary overrides the state file holds for `config`, read before the loops start so that they never
     /// serve an undone primary; none without a readable state file (`start` then deals with it).
     static func persistedPrimaryOverrides(_ config: CanarygateConfig) -> [String: ArmConfig] {
-        guard let path = config.state?.path, let bytes = try? StateStore(path: path).load(),
+        // A fleet's state lives in etcd: the leader's overrides reach a replica with the first state it reads.
+        guard config.cluster == nil, let path = config.state?.path, let bytes = try? StateStore(path: path).load(),
             let document = try? JSONDecoder().decode(PersistedRollouts.self, from: Data(bytes))
         else { return [:] }
         return overrideArms(config) { route in document.routes.first { $0.route == route }?.primaryOverride }
@@ -329,7 +359,7 @@ final class RolloutController {
     }
 
     /// A line for the log and the event log (the last 100, for /status).
-    private func record(_ line: String) {
+    func record(_ line: String) {
         logger.info("rollout \(line)")
         eventLog.append(line)
         if eventLog.count > 100 { eventLog.removeFirst(eventLog.count - 100) }
@@ -340,16 +370,27 @@ final class RolloutController {
     /// Asks every loop to open connections to `endpoints` until each has this many idle.
     var warm: ([HostPort], Int) -> Void = { _, _ in }
 
-    private func persistAll() {
-        guard let store else { return }
+    /// Every managed route's rollout: what the state file holds, and in a fleet the state key's value.
+    func persistedDocument() -> PersistedRollouts {
         let names = rollouts.keys.sorted()
-        let document = PersistedRollouts(
+        return PersistedRollouts(
             routes: names.map { rollouts[$0]!.machine.state },
             evidence: Dictionary(uniqueKeysWithValues: names.map { ($0, rollouts[$0]!.judges.evidence) }),
             watchBaselines: watchBaselines(names),
-            savedAt: .init(monotonic: MonotonicClock.nowNanoseconds(), unixTime: Date().timeIntervalSince1970))
+            savedAt: .init(monotonic: MonotonicClock.nowNanoseconds(), unixTime: Date().timeIntervalSince1970),
+            leader: fleet?.agent.replica, term: fleet?.ledTerm)
+    }
+
+    private func persistAll() {
+        if let fleet, let term = fleet.ledTerm {
+            do { fleet.agent.writeState([UInt8](try JSONEncoder().encode(persistedDocument())), term: term) } catch {
+                logger.error("cannot encode the fleet's rollout state: \(error)")
+            }
+            return
+        }
+        guard let store else { return }
         do {
-            let data = try JSONEncoder().encode(document)
+            let data = try JSONEncoder().encode(persistedDocument())
             try store.save([UInt8](data))
         } catch {
             logger.error("cannot persist rollout state: \(error)")
@@ -398,6 +439,9 @@ struct PersistedRollouts: Codable {
     /// When the file was written, in both clocks: a restarted process re-bases the rollback window and the
     /// watch with them. Absent in files written before they existed (which hold neither).
     var savedAt: SavedAt?
+    /// In a fleet: the replica that wrote it and its term (absent in state files).
+    var leader: String?
+    var term: Int64?
 
     struct SavedAt: Codable {
         var monotonic: UInt64

@@ -1,6 +1,8 @@
 // Starts the event-loop threads and the admin listener; reloads the config into them; drains and stops them.
 import Analysis
+import Cluster
 import Config
+import Foundation
 import EventLoop
 import Glibc
 import Logging
@@ -23,6 +25,8 @@ public final class Server: Sendable {
     private let reloadLock = Mutex<Void>(())
     /// The rollouts: ticked by the control thread, commanded and read by the admin thread.
     private let rollouts: Mutex<RolloutController>
+    /// Fleet mode's agent (nil alone): read without the rollouts' lock, since forwarding a verb waits on etcd.
+    let agent: ClusterAgent?
 
     /// `configPath` is re-read on reload; nil for a config built in code (the demo).
     public static func start(config: CanarygateConfig, configPath: String?, threadCount: Int?, logger: Logger) throws -> Server {
@@ -85,10 +89,16 @@ public final class Server: Sendable {
             if let failure { throw failure }
             for c in controls { c.send(.peers(controls)) }
             let admin = try AdminServer.bind(address: config.admin.address)
-            let controller = RolloutController(state: state, logger: logger)
+            let fleet = config.cluster.map { cluster in
+                FleetLink(
+                    agent: ClusterAgent(config: cluster, replica: cluster.replica ?? defaultReplicaName(config), logger: logger),
+                    admin: config.admin.address.description, config: config)
+            }
+            let controller = RolloutController(state: state, logger: logger, fleet: fleet)
             controller.closeIdle = { endpoints in for c in controls { c.send(.closeIdle(endpoints)) } }
             controller.warm = { endpoints, perEndpoint in for c in controls { c.send(.warm(endpoints, perEndpoint: perEndpoint)) } }
             controller.start(now: MonotonicClock.nowNanoseconds())
+            fleet?.agent.start()
             let server = Server(state: state, controls: controls, threads: threads, admin: admin, logger: logger, rollouts: controller)
             // The loops started with the state file's overrides; this only installs a change (none normally).
             server.installPrimaryOverrides()
@@ -105,6 +115,7 @@ public final class Server: Sendable {
         state: ServerState, controls: [LoopControl], threads: [LoopThread], admin: AdminServer, logger: Logger,
         rollouts: consuming sending RolloutController
     ) {
+        agent = rollouts.fleet?.agent
         self.rollouts = Mutex(rollouts)
         self.state = state
         self.controls = controls
@@ -150,20 +161,42 @@ public final class Server: Sendable {
     /// One control tick of every rollout (the control thread calls it every 100 ms).
     public func tickRollouts() {
         let undone = rollouts.withLock {
-            $0.tick(now: MonotonicClock.nowNanoseconds())
+            if $0.fleet != nil { $0.fleetTick(now: MonotonicClock.nowNanoseconds()) } else { $0.tick(now: MonotonicClock.nowNanoseconds()) }
             return $0.overridesChanged
         }
         if undone { installPrimaryOverrides() }
     }
 
-    /// A manual verb on a route's rollout; nil when applied, else why not. An undo to other endpoints is served
-    /// by every loop when this returns.
-    public func rolloutCommand(route: String, verb: ManualVerb) -> String? {
+    public enum CommandOutcome: Equatable {
+        case applied
+        /// The rollout cannot take the verb now: why.
+        case refused(String)
+        /// In a fleet, the leader could not be reached: why.
+        case unavailable(String)
+    }
+
+    /// A manual verb on a route's rollout. An undo to other endpoints is served by every loop when this
+    /// returns. In a fleet, a replica that does not lead forwards the verb to the leader through etcd and
+    /// answers with the leader's answer.
+    public func rolloutCommand(route: String, verb: ManualVerb) -> CommandOutcome {
+        if let agent, rollouts.withLock({ !$0.decides }) { return forward(route: route, verb: verb, through: agent) }
         let (refusal, undone) = rollouts.withLock {
             ($0.command(route: route, verb: verb, now: MonotonicClock.nowNanoseconds()), $0.overridesChanged)
         }
         if undone { installPrimaryOverrides() }
-        return refusal
+        return refusal.map { .refused($0) } ?? .applied
+    }
+
+    private func forward(route: String, verb: ManualVerb, through agent: ClusterAgent) -> CommandOutcome {
+        switch agent.forward(route: route, verb: verb.name) {
+        case .failure(let failure): return .unavailable(failure.description)
+        case .success(let bytes):
+            guard let answer = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else {
+                return .unavailable("the leader's answer cannot be read")
+            }
+            let leader = answer["leader"] as? String ?? "the leader"
+            return (answer["refusal"] as? String).map { .refused("\($0) (answered by \(leader))") } ?? .applied
+        }
     }
 
     /// Rebuilds the routes of the running config with the rollouts' primary overrides and hands them to every
@@ -193,6 +226,15 @@ public final class Server: Sendable {
                 logger.error("cannot install the primary overrides of \(overrides.keys.sorted().joined(separator: ", ")): \(error)")
             }
         }
+    }
+
+    /// The fleet as this replica knows it; nil without `cluster:`.
+    var clusterStatus: ClusterStatus? {
+        guard let agent else { return nil }
+        let view = agent.view
+        let disagreements = rollouts.withLock { $0.fleet?.disagreements ?? [] }
+        let records = view.records.values.compactMap { try? ReplicaRecord.decode($0.value) }
+        return ClusterStatus(view: view, records: records, disagreements: disagreements, traffic: agent.traffic)
     }
 
     public var rolloutStatuses: [(route: String, state: RolloutState)] {
@@ -244,6 +286,7 @@ public final class Server: Sendable {
 
     /// Stops every loop (closing listeners and connections) and waits for the threads.
     public func stop() {
+        agent?.stop()
         admin.stop()
         for c in controls { c.handle.requestStop() }
         for t in threads { t.join() }
@@ -253,4 +296,12 @@ public final class Server: Sendable {
 public struct ReloadError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var description: String { message }
+}
+
+/// A replica's name when the config gives none: the host's name and the admin port, unique on one machine.
+func defaultReplicaName(_ config: CanarygateConfig) -> String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    let host = gethostname(&buffer, buffer.count) == 0 ? String(cString: buffer) : "replica"
+    let allowed = host.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "_" ? $0 : "-" }
+    return String(allowed.prefix(48)) + "-\(config.admin.address.port)"
 }

@@ -30,7 +30,8 @@ enum StatusDocument {
             "{\"generation\":\(snapshot.generation),\"successes\":\(reloads.successes),\"failures\":\(reloads.failures),"
             + "\"lastSuccessUnixTime\":\(Int(reloads.lastSuccessUnixTime)),\"lastError\":\(reloads.lastError.map(json) ?? "null")}"
         let events = "[" + server.rolloutEvents.suffix(20).map(json).joined(separator: ",") + "]"
-        return "{\"routes\":[" + routes.joined(separator: ",") + "],\"config\":" + reload + ",\"events\":" + events + "}"
+        let cluster = server.clusterStatus.map { ",\"cluster\":" + $0.statusJSON() } ?? ""
+        return "{\"routes\":[" + routes.joined(separator: ",") + "],\"config\":" + reload + ",\"events\":" + events + cluster + "}"
     }
 
     /// A rollout's phase, weight, counters and last verdicts with their evidence. `iterations`: the route's

@@ -1,0 +1,190 @@
+// A fleet replica's control tick: lead on the merged evidence, or follow the leader's state; guard locally either way.
+import Analysis
+import Cluster
+import Config
+import Foundation
+import Proxy
+import Rollout
+import Telemetry
+
+extension RolloutController {
+    /// One control tick in fleet mode. Every replica guards its own canary share (a dead canary it sees
+    /// is dropped to 0 here at once, and raised as an alarm in its record) and publishes its counters.
+    /// The leader then runs the machines on every replica's counters summed; the others apply the state
+    /// the leader wrote. A degraded replica (cut off from etcd) changes nothing but its own guard's drops.
+    func fleetTick(now: UInt64) {
+        guard let fleet else { return }
+        let view = fleet.agent.view
+        let local = state.metrics.snapshot()
+        let urgent = guardLocally(fleet, local: local, now: now)
+        publishRecord(fleet, local: local, urgent: urgent)
+        if case .leader(let term) = view.role, view.stateKnown {
+            if fleet.ledTerm != term { takeOver(fleet, view: view, term: term, now: now) }
+            lead(fleet, view: view, local: local, now: now)
+        } else {
+            if fleet.ledTerm != nil { stepDown(fleet, role: view.role) }
+            // Hook and probe answers of a leadership that ended belong to no machine here.
+            _ = inbox.takeAll()
+            for (route, line) in inbox.takeHookOutputs() { record("\(route): \(line)") }
+            if let stored = view.state, stored.modRevision != fleet.appliedRevision {
+                follow(fleet, stored)
+                fleet.appliedRevision = stored.modRevision
+            }
+        }
+        releaseDrops(fleet)
+    }
+
+    /// Hands the agent this replica's record when anything in it but the time changed (an idle replica
+    /// writes nothing); the agent sends it at the next publish interval, or at once when `urgent`.
+    private func publishRecord(_ fleet: FleetLink, local: MetricsSnapshot, urgent: Bool) {
+        let record = fleet.record(local: local)
+        var unchanged = record
+        unchanged.publishedAt = fleet.lastPublished?.publishedAt ?? 0
+        guard urgent || unchanged != fleet.lastPublished else { return }
+        fleet.lastPublished = record
+        fleet.agent.publish(record: record.encode(), urgent: urgent)
+    }
+
+    /// The local dead-canary guard of every managed route whose canary takes traffic here; true when one fired.
+    private func guardLocally(_ fleet: FleetLink, local: MetricsSnapshot, now: UInt64) -> Bool {
+        var fired = false
+        for name in rollouts.keys.sorted() {
+            guard let r = rollouts[name] else { continue }
+            let judging = fleet.drops[name] == nil && (r.weight.weight > 0 || r.weight.liveAtZero)
+            let current = local.route(named: name) ?? RouteSnapshot(name: name)
+            guard
+                let alarm = fleet.guardTick(
+                    route: name, revision: r.machine.state.canaryRevision, current: current, judging: judging, now: now)
+            else { continue }
+            fleet.drops[name] = alarm
+            r.weight.set(0)
+            r.weight.setLiveAtZero(false)
+            record("\(name): \(alarm.reason) on this replica; its canary share here dropped to 0 and the fleet alerted")
+            fired = true
+        }
+        return fired
+    }
+
+    /// A drop holds until the fleet's rollout of that revision is no longer judged (rolled back, or another revision).
+    private func releaseDrops(_ fleet: FleetLink) {
+        for (name, alarm) in fleet.drops {
+            let s = rollouts[name]?.machine.state
+            if s == nil || s?.canaryRevision != alarm.revision || !Self.judgingPhases.contains(s!.phase) { fleet.drops[name] = nil }
+        }
+    }
+
+    static let judgingPhases: Set<Phase> = [.progressing, .waitingPromotion, .promoting, .promoted]
+
+    // MARK: - leading
+
+    /// The first tick of a term: the stored state is resumed exactly as a restarted proxy resumes its state
+    /// file (the current stage's request re-issued, timers from now), on the fleet's counters from now on.
+    private func takeOver(_ fleet: FleetLink, view: ClusterView, term: Int64, now: UInt64) {
+        var restored: [String: RolloutState] = [:]
+        if let stored = view.state {
+            do {
+                restored = restoring(try JSONDecoder().decode(PersistedRollouts.self, from: Data(stored.value)), now: now)
+            } catch {
+                record("fleet: the stored state (revision \(stored.modRevision)) cannot be read (\(error)); starting every rollout afresh")
+            }
+        }
+        fleet.ledTerm = term
+        fleet.merger = EvidenceMerger()
+        fleet.answered = []
+        rollouts = [:]
+        fleetEvidence = merged(fleet, view: view, local: state.metrics.snapshot())
+        record(
+            "fleet: \(fleet.agent.replica) leads (term \(term)); resuming \(restored.count) rollout(s) from the stored state"
+                + (view.state.map { " (revision \($0.modRevision))" } ?? " (none stored yet)"))
+        configure(state.snapshot, restored: restored, now: now)
+    }
+
+    private func stepDown(_ fleet: FleetLink, role: Membership.Role) {
+        record("fleet: \(fleet.agent.replica) no longer leads (\(role.name)); following the stored state")
+        fleet.ledTerm = nil
+        fleet.appliedRevision = nil
+        fleetEvidence = nil
+    }
+
+    private func lead(_ fleet: FleetLink, view: ClusterView, local: MetricsSnapshot, now: UInt64) {
+        let records = view.records.filter { $0.key != fleet.agent.replica }.compactMap { try? ReplicaRecord.decode($0.value.value) }
+        fleetEvidence = merged(fleet, view: view, local: local, records: records)
+        // Any replica's dead canary is the fleet's: the safe direction needs no majority.
+        let own = fleet.record(local: local)
+        for record in records + [own] {
+            for alarm in record.alarms {
+                guard let r = rollouts[alarm.route], Self.judgingPhases.contains(r.machine.state.phase),
+                    r.machine.state.canaryRevision == alarm.revision
+                else { continue }
+                let verdict = Verdict(
+                    judge: "dead-canary", outcome: .fail, summary: "replica \(record.replica): \(alarm.reason)",
+                    evidence: [])
+                deliver(alarm.route, .immediateFailure(verdict), now: now)
+            }
+        }
+        answerForwardedVerbs(fleet, view: view, now: now)
+        fleet.disagreements = ConfigFingerprint.disagreements(
+            leader: (fleet.agent.replica, fleet.fingerprint.revisions), replicas: records.map { ($0.replica, $0.revisions) })
+        let holding = Set(fleet.disagreements.compactMap { $0.split(separator: ":").first.map(String.init) })
+        tick(now: now, holding: holding)
+    }
+
+    /// Every replica's counters summed (this replica's own from its registry, the others' from their records).
+    private func merged(
+        _ fleet: FleetLink, view: ClusterView, local: MetricsSnapshot, records: [ReplicaRecord]? = nil
+    ) -> MetricsSnapshot {
+        let others =
+            records ?? view.records.filter { $0.key != fleet.agent.replica }.compactMap { try? ReplicaRecord.decode($0.value.value) }
+        let managed = Set(fleet.fingerprint.revisions.keys)
+        var replicas = others.compactMap { try? $0.replicaEvidence() }
+        replicas.append(
+            ReplicaEvidence(
+                replica: fleet.agent.replica, incarnation: fleet.incarnation, routes: local.routes.filter { managed.contains($0.name) }))
+        let sum = fleet.merger.merge(replicas)
+        return MetricsSnapshot(routes: sum.keys.sorted().map { sum[$0]! })
+    }
+
+    private func answerForwardedVerbs(_ fleet: FleetLink, view: ClusterView, now: UInt64) {
+        fleet.answered.formIntersection(view.commands.map(\.key))
+        for c in view.commands where !fleet.answered.contains(c.key) {
+            fleet.answered.insert(c.key)
+            let refusal = ManualVerb(name: c.verb).map { command(route: c.route, verb: $0, now: now) } ?? "unknown verb \(c.verb)"
+            let answer: [String: Any] = ["leader": fleet.agent.replica, "refusal": refusal ?? NSNull()]
+            let bytes = (try? JSONSerialization.data(withJSONObject: answer, options: [.sortedKeys])) ?? Data()
+            record("\(c.route): \(c.verb) forwarded by another replica: \(refusal ?? "accepted")")
+            fleet.agent.answer(c, with: [UInt8](bytes))
+        }
+    }
+
+    // MARK: - following
+
+    /// Mirrors the leader's state: each route's machine (for /status) and its weight. A canary this replica
+    /// does not run at the fleet's revision (its config differs) or dropped itself gets nothing.
+    private func follow(_ fleet: FleetLink, _ stored: StoredValue) {
+        let document: PersistedRollouts
+        do { document = try JSONDecoder().decode(PersistedRollouts.self, from: Data(stored.value)) } catch {
+            record("fleet: the stored state (revision \(stored.modRevision)) cannot be read (\(error)); keeping the current weights")
+            return
+        }
+        for s in document.routes {
+            guard let old = rollouts[s.route] else { continue }
+            var r = ManagedRollout(
+                machine: RolloutMachine(route: s.route, restored: s), weight: old.weight, slowThreshold: old.slowThreshold,
+                analysis: old.analysis, evidence: document.evidence?[s.route], watchBaseline: document.watchBaselines?[s.route]?.window)
+            r.route = old.route
+            let sameCanary = s.canaryRevision == nil || s.canaryRevision == old.route?.canary?.arm.revision
+            let serve = sameCanary && fleet.drops[s.route] == nil
+            r.weight.set(serve ? s.canaryWeight : 0)
+            r.weight.setLiveAtZero(serve && s.isCanaryLiveAtZero)
+            let before = old.machine.state
+            if before.phase != s.phase || before.canaryWeight != s.canaryWeight || before.canaryRevision != s.canaryRevision {
+                record(
+                    "\(s.route): \(s.phase.rawValue) weight=\(r.weight.weight) (the fleet's state, revision \(stored.modRevision)"
+                        + (sameCanary ? ")" : "; this replica's canary is not \(s.canaryRevision ?? "?"), so it gets nothing here)"))
+            }
+            if before.primaryOverride != s.primaryOverride { overridesChanged = true }
+            rollouts[s.route] = r
+            r.publishSlowThreshold()
+        }
+    }
+}
