@@ -115,9 +115,8 @@ public final class EtcdWatch: Sendable {
             do throws(EtcdError) {
                 switch step {
                 case .failure(let error): throw error
-                case .success(0):
-                    try reader.finishAtClose()
-                    throw .unreachable("\(connection.endpoint) closed the watch stream")
+                // However the response was framed: a watch is over when etcd closes (it stopped, or restarts).
+                case .success(0): throw .unreachable("\(connection.endpoint) closed the watch stream")
                 case .success(let count):
                     var payload: [UInt8] = []
                     let progress = try buffer.withBytes { bytes throws(EtcdError) in
