@@ -161,9 +161,11 @@ extension Integration {
             try withEtcd { server in
                 let client = Self.client(server)
                 let calls = Guarded(0)
-                let watch = EtcdWatch.start(
-                    endpoints: [server.endpoint], tls: nil, key: "/c", prefix: false, startRevision: 0, traffic: client.traffic,
-                    onEvents: { _, _ in calls.withValue { $0 += 1 } }, onEnd: { _ in calls.withValue { $0 += 100 } })
+                // From the revision after now, so the put below is seen even if it lands before the watch is created.
+                let from = try client.range("/c").get().revision + 1
+                let watch = client.watch(
+                    "/c", startRevision: from, onEvents: { _, _ in calls.withValue { $0 += 1 } },
+                    onEnd: { _ in calls.withValue { $0 += 100 } })
                 _ = try client.put("/c", [1]).get()
                 #expect(Posix.waitUntil(timeout: 5) { calls.value == 1 })
                 let before = Date()
@@ -244,9 +246,8 @@ extension Integration {
                 _ = try client.put("/tls", Array("secret".utf8)).get()
                 #expect(try client.range("/tls").get().kvs.map(\.value) == [Array("secret".utf8)])
                 let events = Guarded(0)
-                let watch = EtcdWatch.start(
-                    endpoints: [server.endpoint], tls: server.clientTLS, key: "/tls", prefix: false, startRevision: 1,
-                    traffic: client.traffic, onEvents: { batch, _ in events.withValue { $0 += batch.count } }, onEnd: { _ in })
+                let watch = client.watch("/tls", startRevision: 1, onEvents: { batch, _ in events.withValue { $0 += batch.count } }) { _ in
+                }
                 defer { watch.cancel() }
                 #expect(Posix.waitUntil(timeout: 5) { events.value == 1 })
 
