@@ -80,6 +80,21 @@ public final class EtcdClient {
         call(.txn, EtcdRequests.Path.txn, EtcdRequests.txn(txn), EtcdResponses.txn)
     }
 
+    // MARK: - Watches
+
+    /// Starts a watch (see `EtcdWatch.start`) through this client's endpoints and TLS context, the
+    /// endpoint in use first, counted in its `traffic`. Safe to call only from the client's thread, like
+    /// every method here; the watch itself runs on its own.
+    public func watch(
+        _ key: String, prefix: Bool = false, startRevision: Int64,
+        onEvents: @escaping @Sendable (_ events: [EtcdEvent], _ revision: Int64) -> Void,
+        onEnd: @escaping @Sendable (EtcdError) -> Void
+    ) -> EtcdWatch {
+        EtcdWatch.start(
+            gateway, from: endpointIndex, key: key, prefix: prefix, startRevision: startRevision, traffic: traffic,
+            connectTimeout: requestTimeout, onEvents: onEvents, onEnd: onEnd)
+    }
+
     /// Closes the connection; a later request opens a new one.
     public func close() {
         connection = nil

@@ -14,10 +14,13 @@ struct EtcdGateway: Sendable {
     let endpoints: [EtcdEndpoint]
     /// Made once for the https endpoints; when the files cannot be loaded, every connect answers the reason.
     private let tls: Result<TLSClientContext?, EtcdError>
+    /// Whether this client presents a certificate: a refusal by etcd then reads differently.
+    private let presentsCertificate: Bool
 
     init(endpoints: [EtcdEndpoint], tls: ClusterTLSConfig?) {
         precondition(!endpoints.isEmpty, "an etcd client needs at least one endpoint")
         self.endpoints = endpoints
+        presentsCertificate = tls?.certFile != nil
         guard endpoints.contains(where: \.secure) else {
             self.tls = .success(nil)
             return
@@ -51,7 +54,9 @@ struct EtcdGateway: Sendable {
             let opened = DeadlineConnection.open(
                 host: endpoint.host, port: endpoint.port, tls: endpoint.secure ? context : nil, deadline: share)
             switch opened {
-            case .success(let socket): return .success((GatewayConnection(endpoint: endpoint, socket: socket), index))
+            case .success(let socket):
+                let connection = GatewayConnection(endpoint: endpoint, socket: socket, presentsCertificate: presentsCertificate)
+                return .success((connection, index))
             case .failure(.timedOut): reasons.append("\(endpoint): no connection in time")
             case .failure(.failed(let why)), .failure(.unusable(let why)): reasons.append("\(endpoint): \(why)")
             }
@@ -69,10 +74,12 @@ final class GatewayConnection {
     /// closed by etcd while idle, which is worth one more try on a new one.
     private(set) var completedExchanges = 0
     private var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+    private let presentsCertificate: Bool
 
-    init(endpoint: EtcdEndpoint, socket: DeadlineConnection) {
+    init(endpoint: EtcdEndpoint, socket: DeadlineConnection, presentsCertificate: Bool) {
         self.endpoint = endpoint
         self.socket = socket
+        self.presentsCertificate = presentsCertificate
     }
 
     /// A complete answer to a unary request.
@@ -148,8 +155,17 @@ final class GatewayConnection {
 
     private func error(_ failure: DeadlineConnection.Failure) -> EtcdError {
         switch failure {
-        case .timedOut: .timedOut("\(endpoint) did not answer in time")
-        case .failed(let why), .unusable(let why): .unreachable("\(endpoint): \(why)")
+        case .timedOut: return .timedOut("\(endpoint) did not answer in time")
+        case .failed(let why), .unusable(let why):
+            // With TLS 1.3 the server checks the client's certificate after the client's handshake is
+            // done, so its refusal arrives as an alert on the first read: say what it means.
+            guard why.contains("alert bad certificate") || why.contains("alert certificate required") else {
+                return .unreachable("\(endpoint): \(why)")
+            }
+            let hint =
+                presentsCertificate
+                ? "etcd refused this client's certificate" : "etcd requires a client certificate (tls.certFile, tls.keyFile)"
+            return .unreachable("\(endpoint): \(hint): \(why)")
         }
     }
 }

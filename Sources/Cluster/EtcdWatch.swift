@@ -40,14 +40,24 @@ public final class EtcdWatch: Sendable {
         onEvents: @escaping @Sendable (_ events: [EtcdEvent], _ revision: Int64) -> Void,
         onEnd: @escaping @Sendable (EtcdError) -> Void
     ) -> EtcdWatch {
+        start(
+            EtcdGateway(endpoints: endpoints, tls: tls), from: 0, key: key, prefix: prefix, startRevision: startRevision,
+            traffic: traffic, connectTimeout: connectTimeout, onEvents: onEvents, onEnd: onEnd)
+    }
+
+    /// `start` through a gateway already made (an `EtcdClient`'s), trying its endpoints from `first`.
+    static func start(
+        _ gateway: EtcdGateway, from first: Int, key: String, prefix: Bool, startRevision: Int64, traffic: EtcdTraffic,
+        connectTimeout: Duration, onEvents: @escaping @Sendable ([EtcdEvent], Int64) -> Void,
+        onEnd: @escaping @Sendable (EtcdError) -> Void
+    ) -> EtcdWatch {
         let watch = EtcdWatch()
-        let gateway = EtcdGateway(endpoints: endpoints, tls: tls)
         let request = EtcdRequests.encode(EtcdRequests.watch(key, prefix: prefix, startRevision: startRevision))
         let started = HookThread.start {
             watch.thread.store(UInt(pthread_self()), ordering: .releasing)
             traffic.count(.watch)
             let connectDeadline = HookClock.now() + HookClock.nanoseconds(connectTimeout)
-            let end = watch.stream(gateway, request, traffic: traffic, connectDeadline: connectDeadline, onEvents: onEvents)
+            let end = watch.stream(gateway, from: first, request, traffic: traffic, connectDeadline: connectDeadline, onEvents: onEvents)
             watch.open.withLock { $0 = nil }
             guard let end else { return }
             traffic.countError()
@@ -81,11 +91,11 @@ public final class EtcdWatch: Sendable {
 
     /// The stream from connect to end; why it ended, or nil once cancelled.
     private func stream(
-        _ gateway: EtcdGateway, _ request: [UInt8], traffic: EtcdTraffic, connectDeadline: UInt64,
+        _ gateway: EtcdGateway, from first: Int, _ request: [UInt8], traffic: EtcdTraffic, connectDeadline: UInt64,
         onEvents: ([EtcdEvent], Int64) -> Void
     ) -> EtcdError? {
         let connection: GatewayConnection
-        switch gateway.connect(from: 0, deadline: connectDeadline) {
+        switch gateway.connect(from: first, deadline: connectDeadline) {
         case .success(let (opened, _)): connection = opened
         case .failure(let error): return cancelled.load(ordering: .acquiring) ? nil : error
         }
@@ -115,9 +125,8 @@ public final class EtcdWatch: Sendable {
             do throws(EtcdError) {
                 switch step {
                 case .failure(let error): throw error
-                case .success(0):
-                    try reader.finishAtClose()
-                    throw .unreachable("\(connection.endpoint) closed the watch stream")
+                // However the response was framed: a watch is over when etcd closes (it stopped, or restarts).
+                case .success(0): throw .unreachable("\(connection.endpoint) closed the watch stream")
                 case .success(let count):
                     var payload: [UInt8] = []
                     let progress = try buffer.withBytes { bytes throws(EtcdError) in
