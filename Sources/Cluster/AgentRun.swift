@@ -27,6 +27,8 @@ final class AgentRun: @unchecked Sendable {
     private var leaderChanges = 0
     private var stateWriteFailure: String?
     private let publishInterval: UInt64
+    /// Whether a request failed this cycle: the watches are dropped and the next cycle waits longer.
+    private var failed = false
 
     init(agent: ClusterAgent) {
         self.agent = agent
@@ -58,7 +60,10 @@ final class AgentRun: @unchecked Sendable {
             }
             if let record = taken.record { publish(record, now: now) }
             report(role)
-            usleep(10_000)
+            if failed { dropWatches() }
+            // A refused connection fails in microseconds: without a pause the agent would spin against a dead etcd.
+            usleep(failed ? 200_000 : 10_000)
+            failed = false
         }
         controlWatch?.cancel()
         fleetWatch?.cancel()
@@ -77,14 +82,14 @@ final class AgentRun: @unchecked Sendable {
                 membership.leaseGranted(id: lease.id, ttlSeconds: lease.ttl, requestedAt: sentAt)
                 // The leader key must be read again under the new lease before any campaign.
                 restartControlWatch()
-            case .failure(let error): membership.etcdFailed("\(error)")
+            case .failure(let error): etcdFailed(error)
             }
         case .keepAlive(let lease):
             switch client.keepAlive(lease: lease) {
             case .success(let ttl):
                 membership.leaseKept(ttlSeconds: ttl, requestedAt: sentAt)
                 if ttl == 0 { logger.warning("cluster: etcd no longer has lease \(lease); joining again") }
-            case .failure(let error): membership.etcdFailed("\(error)")
+            case .failure(let error): etcdFailed(error)
             }
         case .campaign(let lease):
             let txn = EtcdTxn(
@@ -96,9 +101,23 @@ final class AgentRun: @unchecked Sendable {
                 membership.leaderSeen(.init(replica: agent.replica, lease: lease, term: result.revision))
             case .success(let result):
                 membership.leaderSeen(result.ranges.first?.kvs.first.map(Self.leader))
-            case .failure(let error): membership.etcdFailed("\(error)")
+            case .failure(let error): etcdFailed(error)
             }
         }
+    }
+
+    private func etcdFailed(_ error: EtcdError) {
+        membership.etcdFailed("\(error)")
+        failed = true
+    }
+
+    /// After a failed request: a partition can leave a watch's socket silent rather than closed, so both
+    /// watches are dropped and, once etcd answers again, read and watched afresh. What the replica knows
+    /// of the leader stays (a leader keeps leading through a blip shorter than its lease).
+    private func dropWatches() {
+        controlWatch?.cancel()
+        controlWatch = nil
+        stopFleetWatch()
     }
 
     static func leader(_ kv: EtcdKeyValue) -> Membership.Leader {
@@ -162,7 +181,7 @@ final class AgentRun: @unchecked Sendable {
             stateKnown = true
             controlWatch = startWatch(.control, prefix: agent.keys.control, from: range.revision + 1)
         case .failure(let error):
-            membership.etcdFailed("\(error)")
+            etcdFailed(error)
         }
     }
 
@@ -182,7 +201,7 @@ final class AgentRun: @unchecked Sendable {
             for kv in range.kvs { applyFleet(EtcdEvent(kind: .put, kv: kv)) }
             fleetWatch = startWatch(.fleet, prefix: agent.keys.fleet, from: range.revision + 1)
         case .failure(let error):
-            membership.etcdFailed("\(error)")
+            etcdFailed(error)
         }
     }
 
@@ -222,7 +241,7 @@ final class AgentRun: @unchecked Sendable {
             logger.warning("cluster: \(stateWriteFailure!)")
         case .failure(let error):
             stateWriteFailure = "cannot write the state: \(error)"
-            membership.etcdFailed("\(error)")
+            etcdFailed(error)
             agent.requeue(state: pending)
         }
     }
@@ -249,7 +268,7 @@ final class AgentRun: @unchecked Sendable {
             publishedVersion = record.version
             publishedUnder = lease
             lastPublishAt = now
-        case .failure(let error): membership.etcdFailed("\(error)")
+        case .failure(let error): etcdFailed(error)
         }
     }
 
