@@ -27,6 +27,25 @@ final class FleetLink {
     var disagreements: [String] = []
     /// The fingerprint of this replica's managed routes (published in its record).
     var fingerprint: ConfigFingerprint
+    /// The other replicas' records as last decoded, by name, with the revision they were decoded at: a record
+    /// is decoded once per publication, not on every tick.
+    private var decoded: [String: (modRevision: Int64, record: ReplicaRecord)] = [:]
+
+    /// The records of `view` other than this replica's own, decoded (an undecodable one is left out).
+    func otherRecords(_ records: [String: StoredValue]) -> [ReplicaRecord] {
+        decoded = decoded.filter { records[$0.key] != nil }
+        var result: [ReplicaRecord] = []
+        for (name, stored) in records where name != agent.replica {
+            if let cached = decoded[name], cached.modRevision == stored.modRevision {
+                result.append(cached.record)
+            } else if let record = try? ReplicaRecord.decode(stored.value) {
+                decoded[name] = (stored.modRevision, record)
+                result.append(record)
+            }
+        }
+        return result.sorted { $0.replica < $1.replica }
+    }
+
     /// The record last handed to the agent.
     var lastPublished: ReplicaRecord?
     /// Forwarded verbs answered and not yet gone from the agent's view (so none is carried out twice).

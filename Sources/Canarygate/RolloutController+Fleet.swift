@@ -107,7 +107,7 @@ extension RolloutController {
     }
 
     private func lead(_ fleet: FleetLink, view: ClusterView, local: MetricsSnapshot, now: UInt64) {
-        let records = view.records.filter { $0.key != fleet.agent.replica }.compactMap { try? ReplicaRecord.decode($0.value.value) }
+        let records = fleet.otherRecords(view.records)
         fleetEvidence = merged(fleet, view: view, local: local, records: records)
         // Any replica's dead canary is the fleet's: the safe direction needs no majority.
         let own = fleet.record(local: local)
@@ -133,8 +133,7 @@ extension RolloutController {
     private func merged(
         _ fleet: FleetLink, view: ClusterView, local: MetricsSnapshot, records: [ReplicaRecord]? = nil
     ) -> MetricsSnapshot {
-        let others =
-            records ?? view.records.filter { $0.key != fleet.agent.replica }.compactMap { try? ReplicaRecord.decode($0.value.value) }
+        let others = records ?? fleet.otherRecords(view.records)
         let managed = Set(fleet.fingerprint.revisions.keys)
         var replicas = others.compactMap { try? $0.replicaEvidence() }
         replicas.append(
