@@ -81,11 +81,14 @@ extension RolloutController {
     /// file (the current stage's request re-issued, timers from now), on the fleet's counters from now on.
     private func takeOver(_ fleet: FleetLink, view: ClusterView, term: Int64, now: UInt64) {
         var restored: [String: RolloutState] = [:]
+        var held: String?
         if let stored = view.state {
             do {
                 restored = restoring(try JSONDecoder().decode(PersistedRollouts.self, from: Data(stored.value)), now: now)
             } catch {
-                record("fleet: the stored state (revision \(stored.modRevision)) cannot be read (\(error)); starting every rollout afresh")
+                // As with an unreadable state file: it may have said the canary was rolled back, so hold for an operator.
+                held = "the fleet's stored state (revision \(stored.modRevision)) cannot be read (\(error))"
+                record("fleet: \(held!); every managed route is held at weight 0 for an operator")
             }
         }
         fleet.ledTerm = term
@@ -96,7 +99,7 @@ extension RolloutController {
         record(
             "fleet: \(fleet.agent.replica) leads (term \(term)); resuming \(restored.count) rollout(s) from the stored state"
                 + (view.state.map { " (revision \($0.modRevision))" } ?? " (none stored yet)"))
-        configure(state.snapshot, restored: restored, now: now)
+        configure(state.snapshot, restored: restored, held: held, now: now)
     }
 
     private func stepDown(_ fleet: FleetLink, role: Membership.Role) {

@@ -115,7 +115,9 @@ final class RolloutController {
             guard let analysis = route.analysis, let canary = route.canary else { continue }
             seen.insert(route.name)
             if rollouts[route.name] == nil {
-                let initial = restored[route.name] ?? held.map { RolloutState.held(route: route.name, reason: $0) }
+                let initial =
+                    restored[route.name]
+                    ?? held.map { RolloutState.held(route: route.name, reason: $0, rolloutNumber: Int(Date().timeIntervalSince1970)) }
                 let machine = RolloutMachine(route: route.name, restored: initial)
                 rollouts[route.name] = ManagedRollout(
                     machine: machine, weight: compiled.weight, slowThreshold: compiled.slowThreshold,

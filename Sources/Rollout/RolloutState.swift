@@ -85,8 +85,10 @@ public struct RolloutState: Sendable, Equatable, Codable {
     }
 
     /// A route whose persisted state was lost: held at weight 0 for an operator; the first config names the revision.
-    public static func held(route: String, reason: String) -> RolloutState {
-        RolloutState(route: route, phase: .held, primaryRevision: "", message: reason)
+    /// `rolloutNumber`: where the lost count resumes — a number no earlier rollout of the route can have had
+    /// (the controller passes the Unix time), so that no idempotency key of a later hook repeats an earlier one.
+    public static func held(route: String, reason: String, rolloutNumber: Int? = nil) -> RolloutState {
+        RolloutState(route: route, phase: .held, primaryRevision: "", message: reason, rolloutNumber: rolloutNumber)
     }
 
     /// A route that has never rolled anything out: steady (`Succeeded`), all traffic on the primary.

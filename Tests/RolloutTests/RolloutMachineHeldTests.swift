@@ -98,3 +98,19 @@ import Testing
         #expect(!h.log.contains(.probeCanaryReadiness))
     }
 }
+
+@Suite struct HeldRolloutNumberTests {
+    /// The controller seeds a lost state's count with the Unix time: a retry then counts past every earlier
+    /// rollout of the route, so no hook of it repeats an earlier rollout's idempotency key.
+    @Test func aRetryOfAHeldRolloutCountsOnFromTheSeed() {
+        var h = Harness(
+            withHooks(.preRollout), primary: "v1", canary: "v2",
+            restored: .held(route: "web", reason: RolloutMachineHeldTests.reason, rolloutNumber: 1_796_000_000))
+        #expect(h.state.rolloutNumber == 1_796_000_000)
+        h.command(.retry)
+        #expect(h.state.rolloutNumber == 1_796_000_001)
+        #expect(
+            h.state.idempotencyKey(for: HookConfig(name: "smoke", type: .preRollout, action: .exec(command: ["true"]))).contains(
+                "/1796000001/"))
+    }
+}
