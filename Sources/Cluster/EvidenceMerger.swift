@@ -22,6 +22,11 @@ public struct ReplicaEvidence: Sendable, Equatable {
 /// never decreases from one look to the next, and counts each request once.
 ///
 /// The rules, per replica name:
+/// - The first look counts every replica's counters whole (the caller takes it as its baseline). A replica
+///   first seen at a later look counts from that record: its counters before it are history this merger
+///   never judged (a partitioned replica coming back to a leader elected meanwhile would otherwise add its
+///   whole past to one tick). What a brand-new replica counted before its first publication (at most
+///   `publishInterval`) is lost rather than dumped on one tick.
 /// - Its counters are held at their high-water mark (a stale record delivered late changes nothing).
 /// - A new incarnation (a restart) folds the old one's counters into a retained base: the old
 ///   process is gone for good, and the new one counts from 0.
@@ -37,14 +42,14 @@ public struct ReplicaEvidence: Sendable, Equatable {
 ///
 /// Gauges (`inFlight`, `tunnelsActive`) are the sum over the replicas present in the look.
 public struct EvidenceMerger: Sendable {
-    /// Looks a departed replica stays apart before its counters are folded into the base (600 looks
-    /// of 500 ms: five minutes).
+    /// Looks a departed replica stays apart before its counters are folded into the base (600 of the
+    /// leader's 100 ms ticks: a minute).
     public let departedLooksKept: Int
     /// Counters of incarnations that will not report again, by route; gauges zero.
     private var retained: [String: RouteSnapshot] = [:]
     private var replicas: [String: HeldReplica] = [:]
-    /// The incarnation folded after a long absence, by replica name: it may still come back.
-    private var foldedIncarnations: [String: String] = [:]
+    /// Looks taken so far.
+    private var looks = 0
 
     public init(departedLooksKept: Int = 600) {
         self.departedLooksKept = departedLooksKept
@@ -62,20 +67,22 @@ public struct EvidenceMerger: Sendable {
                 replicas[evidence.replica] = held
                 continue
             }
+            // A restart of a replica already held counts from 0: its new process began after the old one's last record.
+            let restarted = replicas[evidence.replica] != nil
             if let superseded = replicas[evidence.replica] { fold(superseded) }
-            let returning = foldedIncarnations.removeValue(forKey: evidence.replica) == evidence.incarnation
-            replicas[evidence.replica] = HeldReplica(incarnation: evidence.incarnation, reported: reported, isBaseline: returning)
+            replicas[evidence.replica] = HeldReplica(
+                incarnation: evidence.incarnation, reported: reported, isBaseline: !restarted && looks > 0)
         }
         for (name, var held) in replicas where !present.contains(name) {
             held.looksAbsent += 1
             if held.looksAbsent > departedLooksKept {
                 fold(held)
-                foldedIncarnations[name] = held.incarnation
                 replicas[name] = nil
             } else {
                 replicas[name] = held
             }
         }
+        looks += 1
         var merged = retained
         for held in replicas.values {
             for (name, counters) in held.contribution { merged[name] = (merged[name] ?? RouteSnapshot(name: name)) + counters }

@@ -59,12 +59,25 @@ import Testing
         #expect(later["api"]?.primary.requests(status: 200) == 18)
     }
 
-    @Test func aNewIncarnationAfterALongAbsenceCountsFromZero() {
+    @Test func aNewIncarnationAfterALongAbsenceCountsFromItsFirstRecord() {
         var merger = EvidenceMerger(departedLooksKept: 1)
         _ = merger.merge([Self.evidence("a", "a1", Self.api(10))])
         for _ in 0..<2 { _ = merger.merge([]) }
         let merged = merger.merge([Self.evidence("a", "a2", Self.api(3))])
-        #expect(merged["api"]?.primary.requests(status: 200) == 13)
+        #expect(merged["api"]?.primary.requests(status: 200) == 10, "what a2 counted before this merger saw it is not judged")
+        let later = merger.merge([Self.evidence("a", "a2", Self.api(5))])
+        #expect(later["api"]?.primary.requests(status: 200) == 12)
+    }
+
+    /// A new leader's merger: a replica that shows up after the first look (a partition healing) brings its
+    /// whole history, which must not land on one tick.
+    @Test func aReplicaFirstSeenLaterAddsOnlyWhatFollows() {
+        var merger = EvidenceMerger()
+        _ = merger.merge([Self.evidence("b", "b1", Self.api(5))])
+        let healed = merger.merge([Self.evidence("a", "a1", Self.api(100_000)), Self.evidence("b", "b1", Self.api(6))])
+        #expect(healed["api"]?.primary.requests(status: 200) == 6)
+        let later = merger.merge([Self.evidence("a", "a1", Self.api(100_004)), Self.evidence("b", "b1", Self.api(6))])
+        #expect(later["api"]?.primary.requests(status: 200) == 10)
     }
 
     @Test func aRouteAddedByAReloadCountsAsZeroWhereItIsAbsent() {
