@@ -16,6 +16,8 @@ final class AgentRun: @unchecked Sendable {
     /// The state, records and verbs as this thread knows them (copied to the view every cycle).
     private var state: StoredValue?
     private var stateKnown = false
+    /// The revision of the last read of `control/`: watch events at or before it are already in it.
+    private var controlReadRevision: Int64 = 0
     private var records: [String: StoredValue] = [:]
     private var commands: [String: ForwardedCommand] = [:]
     private var replicaNames: [String] = []
@@ -40,35 +42,48 @@ final class AgentRun: @unchecked Sendable {
             + UInt64(config.publishInterval.components.attoseconds / 1_000_000_000)
     }
 
+    /// One cycle every 10 ms. After the first failed request a cycle sends nothing more (each request may
+    /// wait up to its deadline, and a cycle of several such waits would outlast the leader's lease), and the
+    /// leader's writes go only while `membership` still says it leads, checked again before each.
     func loop() {
         while true {
             let taken = agent.take()
-            if taken.stopping { break }
+            if taken.stopping {
+                // The leader's last state goes before its lease does, so that a successor resumes from it.
+                if let pending = taken.state, leading(pending.term) { writeState(pending, term: pending.term) }
+                break
+            }
+            failed = false
             let now = MonotonicClock.nowNanoseconds()
             for delivery in taken.inbox { apply(delivery) }
-            for action in membership.due(now: now) { perform(action) }
-            ensureControlWatch()
-            let role = membership.role(now: MonotonicClock.nowNanoseconds())
-            if case .leader(let term) = role {
-                ensureFleetWatch()
-                if let pending = taken.state { writeState(pending, term: term) }
-                answer(taken.answers)
+            for action in membership.due(now: now) where !failed { perform(action) }
+            if !failed { ensureControlWatch() }
+            if case .leader(let term) = membership.role(now: MonotonicClock.nowNanoseconds()) {
+                if !failed { ensureFleetWatch() }
+                if let pending = taken.state {
+                    if failed { agent.requeue(state: pending) } else if leading(term) { writeState(pending, term: term) }
+                }
+                if failed { agent.requeue(answers: taken.answers) } else { answer(taken.answers, term: term) }
             } else {
+                // Answers and states of a leadership this replica no longer holds are dropped with it.
                 stopFleetWatch()
-                if !taken.answers.isEmpty { agent.requeue(answers: taken.answers) }
-                lookUpReplicaNames(now: now)
+                if !failed { lookUpReplicaNames(now: now) }
             }
-            if let record = taken.record { publish(record, now: now) }
-            report(role)
+            if !failed, let record = taken.record { publish(record, now: now) }
+            report(membership.role(now: MonotonicClock.nowNanoseconds()))
             if failed { dropWatches() }
             // A refused connection fails in microseconds: without a pause the agent would spin against a dead etcd.
             usleep(failed ? 200_000 : 10_000)
-            failed = false
         }
         controlWatch?.cancel()
         fleetWatch?.cancel()
         if let lease = membership.leaseID { _ = client.revoke(lease: lease) }
         client.close()
+    }
+
+    /// Whether this replica still leads in `term` now, by its lease's own clock (not last cycle's role).
+    private func leading(_ term: Int64) -> Bool {
+        membership.role(now: MonotonicClock.nowNanoseconds()) == .leader(term: term)
     }
 
     // MARK: - lease and election
@@ -77,6 +92,9 @@ final class AgentRun: @unchecked Sendable {
         let sentAt = MonotonicClock.nowNanoseconds()
         switch action {
         case .grantLease(let ttl):
+            // A lease that lapsed here may still live at etcd (this thread stalled): give it up, or a leader's key
+            // would keep the fleet leaderless for another TTL.
+            if let old = membership.leaseID { _ = client.revoke(lease: old) }
             switch client.grantLease(ttlSeconds: ttl) {
             case .success(let lease):
                 membership.leaseGranted(id: lease.id, ttlSeconds: lease.ttl, requestedAt: sentAt)
@@ -133,12 +151,15 @@ final class AgentRun: @unchecked Sendable {
         case .events(.fleet, let events):
             for event in events { applyFleet(event) }
         case .ended(let kind, let why):
+            // Not forgetting the leader: an etcd restart ends every watch, and a leader must keep leading through it.
             logger.info("cluster: the \(kind == .control ? "control" : "fleet") watch ended (\(why)); reading again")
-            if kind == .control { restartControlWatch() } else { stopFleetWatch() }
+            failed = true
         }
     }
 
     private func applyControl(_ event: EtcdEvent) {
+        // An event of a watch replaced since (delivered before it was cancelled) is older than the read that replaced it.
+        guard event.kv.modRevision > controlReadRevision else { return }
         let now = MonotonicClock.nowNanoseconds()
         if event.kv.key == agent.keys.leader {
             let seen = event.kind == .put ? Self.leader(event.kv) : nil
@@ -179,6 +200,7 @@ final class AgentRun: @unchecked Sendable {
                 StoredValue(value: $0.value, modRevision: $0.modRevision, receivedAt: MonotonicClock.nowNanoseconds())
             }
             stateKnown = true
+            controlReadRevision = range.revision
             controlWatch = startWatch(.control, prefix: agent.keys.control, from: range.revision + 1)
         case .failure(let error):
             etcdFailed(error)
@@ -233,12 +255,18 @@ final class AgentRun: @unchecked Sendable {
             state = StoredValue(value: pending.document, modRevision: result.revision, receivedAt: MonotonicClock.nowNanoseconds())
             stateWriteFailure = nil
         case .success(let result):
-            membership.leaderSeen(result.ranges.first?.kvs.first.map(Self.leader))
+            let leader = result.ranges.first?.kvs.first.map(Self.leader)
+            membership.leaderSeen(leader)
             if let kv = result.ranges.dropFirst().first?.kvs.first {
                 state = StoredValue(value: kv.value, modRevision: kv.modRevision, receivedAt: MonotonicClock.nowNanoseconds())
             }
-            stateWriteFailure = "the state write was refused: this replica no longer leads, or the state changed under it"
-            logger.warning("cluster: \(stateWriteFailure!)")
+            if leader?.term == term {
+                // Still the leader: only the revision this replica knew was stale. The next cycle writes over the fresh one.
+                agent.requeue(state: pending)
+            } else {
+                stateWriteFailure = "the state write was refused: this replica no longer leads"
+                logger.warning("cluster: \(stateWriteFailure!)")
+            }
         case .failure(let error):
             stateWriteFailure = "cannot write the state: \(error)"
             etcdFailed(error)
@@ -246,13 +274,30 @@ final class AgentRun: @unchecked Sendable {
         }
     }
 
-    private func answer(_ answers: [(command: ForwardedCommand, answer: [UInt8])]) {
-        for (command, answer) in answers {
+    /// Each answer deletes its command and puts the answer under the sender's lease, if this replica still
+    /// leads in `term`. A connection failure keeps the answers queued (the command stays known, so the
+    /// controller does not carry it out again); a sender whose lease is gone gets no answer.
+    private func answer(_ answers: [(command: ForwardedCommand, answer: [UInt8])], term: Int64) {
+        for (index, (command, answer)) in answers.enumerated() {
+            guard !failed, leading(term) else {
+                agent.requeue(answers: Array(answers[index...]))
+                return
+            }
             let txn = EtcdTxn(
-                compares: [], success: [.delete(command.key), .put(command.answerKey, answer, lease: command.lease)], failure: [])
-            // The sender's lease may be gone (it stopped waiting, or died): drop the verb then.
-            if case .failure = client.txn(txn) { _ = client.delete(command.key) }
-            commands[command.key] = nil
+                compares: [.createRevision(agent.keys.leader, equals: term)],
+                success: [.delete(command.key), .put(command.answerKey, answer, lease: command.lease)], failure: [])
+            switch client.txn(txn) {
+            case .success: commands[command.key] = nil
+            case .failure(.server(let status, let message)):
+                // etcd refused the put (the sender's lease has expired: it stopped waiting, or died).
+                logger.info("cluster: no answer to \(command.verb) on \(command.route): etcd said \(status) \(message)")
+                _ = client.delete(command.key)
+                commands[command.key] = nil
+            case .failure(let error):
+                etcdFailed(error)
+                agent.requeue(answers: Array(answers[index...]))
+                return
+            }
         }
     }
 
@@ -291,6 +336,8 @@ final class AgentRun: @unchecked Sendable {
             view.role = role
             view.leader = membership.leader?.replica
             view.lease = membership.leaseID
+            view.leaderUntil = membership.leadsUntil
+            view.fleetKnown = leading && fleetWatch != nil
             view.state = state
             view.stateKnown = stateKnown
             view.records = leading ? records : [:]

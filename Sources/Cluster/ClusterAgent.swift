@@ -88,8 +88,8 @@ public final class ClusterAgent: Sendable {
     /// The leader's answer to a forwarded verb.
     public func answer(_ command: ForwardedCommand, with answer: [UInt8]) {
         shared.withLock {
+            // The command stays in the view until etcd has the answer: the controller must not carry it out again.
             $0.answers.append((command, answer))
-            $0.view.commands.removeAll { $0.key == command.key }
         }
     }
 
@@ -113,9 +113,10 @@ public final class ClusterAgent: Sendable {
         guard let lease = view.lease, view.role.name != "degraded" else {
             return .failure(.notConnected("cluster degraded: \(Self.reason(view.role)); the verb cannot reach the leader"))
         }
-        let n = sequence.add(1, ordering: .relaxed).newValue
-        let commandKey = keys.command(from: replica, sequence: n)
-        let answerKey = keys.answer(to: replica, sequence: n)
+        // The lease in the id: a process restarted under the same name must not read its predecessor's answer.
+        let id = "\(lease)-\(sequence.add(1, ordering: .relaxed).newValue)"
+        let commandKey = keys.command(from: replica, id: id)
+        let answerKey = keys.answer(to: replica, id: id)
         let body = ForwardedCommand.encode(route: route, verb: verb, lease: lease, answerKey: answerKey)
         let client = EtcdClient(endpoints: config.etcd, tls: config.tls, traffic: traffic)
         defer { client.close() }

@@ -24,9 +24,9 @@ public struct ClusterKeys: Sendable, Equatable {
     public func replica(_ name: String) -> String { replicas + name }
     public var commands: String { fleet + "commands/" }
     /// A verb a follower received, for the leader to carry out; bound to the sender's lease.
-    public func command(from replica: String, sequence: UInt64) -> String { commands + "\(replica)/\(sequence)" }
+    public func command(from replica: String, id: String) -> String { commands + "\(replica)/\(id)" }
     /// The leader's answer to that verb, bound to the sender's lease too.
-    public func answer(to replica: String, sequence: UInt64) -> String { prefix + "answers/\(replica)/\(sequence)" }
+    public func answer(to replica: String, id: String) -> String { prefix + "answers/\(replica)/\(id)" }
 
     /// The name in a replica record's key, or nil for another key.
     public func replicaName(of key: String) -> String? {

@@ -38,6 +38,10 @@ public struct ClusterView: Sendable {
     public var role: Membership.Role = .degraded("joining: no lease at etcd yet")
     /// The leader's replica name as last seen (nil: none, or not known yet).
     public var leader: String?
+    /// While this replica leads: until when (monotonic ns) it may act on it, whatever `role` said at the last cycle.
+    public var leaderUntil: UInt64?
+    /// Whether `records` reflects etcd (the leader has read `fleet/` in this term).
+    public var fleetKnown = false
     /// The lease this replica holds (forwarded verbs bind their answers to it).
     public var lease: Int64?
     /// The fleet's state document as last read or watched (nil: none yet, or not known yet).

@@ -125,13 +125,20 @@ public struct Membership: Sendable, Equatable {
         leaderKnown = false
     }
 
+    /// While this replica leads: until when (monotonic ns) it may act as leader, a third of the TTL before
+    /// its lease could expire at etcd. A reader of an older `role` checks it against its own clock.
+    public var leadsUntil: UInt64? {
+        guard let lease, leader?.lease == lease.id else { return nil }
+        return lease.validUntil &- ttlNanoseconds / 3
+    }
+
     public func role(now: UInt64) -> Role {
         guard let lease, now < lease.validUntil else {
             return .degraded(lastFailure.map { "no lease at etcd: \($0)" } ?? "joining: no lease at etcd yet")
         }
         if let leader, leader.lease == lease.id {
             // Two missed keep-alives: stop deciding before etcd could give the key to another replica.
-            guard now < lease.validUntil &- ttlNanoseconds / 3 else {
+            guard now < leadsUntil! else {
                 return .degraded("leader without a recent keep-alive: \(lastFailure ?? "etcd did not answer")")
             }
             return .leader(term: leader.term)

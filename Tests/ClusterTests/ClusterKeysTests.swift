@@ -8,8 +8,8 @@ import Testing
         #expect(keys.leader == "/canarygate/shop/control/leader")
         #expect(keys.state.hasPrefix(keys.control) && keys.leader.hasPrefix(keys.control))
         #expect(!keys.replica("a").hasPrefix(keys.control))
-        #expect(keys.replica("a").hasPrefix(keys.fleet) && keys.command(from: "a", sequence: 1).hasPrefix(keys.fleet))
-        #expect(!keys.answer(to: "a", sequence: 1).hasPrefix(keys.fleet))
+        #expect(keys.replica("a").hasPrefix(keys.fleet) && keys.command(from: "a", id: "7-1").hasPrefix(keys.fleet))
+        #expect(!keys.answer(to: "a", id: "7-1").hasPrefix(keys.fleet))
         #expect(keys.replicaName(of: keys.replica("ingress-1")) == "ingress-1")
         #expect(keys.replicaName(of: keys.state) == nil)
     }
