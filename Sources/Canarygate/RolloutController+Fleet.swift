@@ -18,11 +18,16 @@ extension RolloutController {
         let local = state.metrics.snapshot()
         let urgent = guardLocally(fleet, local: local, now: now)
         publishRecord(fleet, local: local, urgent: urgent)
-        if case .leader(let term) = view.role, view.stateKnown {
+        // Leading goes by the lease's own clock: a slow agent cycle must not let this replica act as leader
+        // after its lease could have passed to another. A term begins once the stored state and every record
+        // have been read in it; while the records are read again (after an etcd blip) the leader only waits.
+        if case .leader(let term) = view.role, now < view.leaderUntil ?? 0 {
+            if fleet.ledTerm != nil && fleet.ledTerm != term { stepDown(fleet, role: view.role, view: view) }
+            guard view.stateKnown, view.fleetKnown else { return }
             if fleet.ledTerm != term { takeOver(fleet, view: view, term: term, now: now) }
             lead(fleet, view: view, local: local, now: now)
         } else {
-            if fleet.ledTerm != nil { stepDown(fleet, role: view.role) }
+            if fleet.ledTerm != nil { stepDown(fleet, role: view.role, view: view) }
             // Hook and probe answers of a leadership that ended belong to no machine here.
             _ = inbox.takeAll()
             for (route, line) in inbox.takeHookOutputs() { record("\(route): \(line)") }
@@ -94,6 +99,10 @@ extension RolloutController {
         fleet.ledTerm = term
         fleet.merger = EvidenceMerger()
         fleet.answered = []
+        // Answers to hooks and probes of an earlier term of this process must not satisfy this term's machines.
+        _ = inbox.takeAll()
+        // The stored state may hold an undo's primary override: serve it from this term's first tick.
+        overridesChanged = true
         rollouts = [:]
         fleetEvidence = merged(fleet, view: view, local: state.metrics.snapshot())
         record(
@@ -102,10 +111,12 @@ extension RolloutController {
         configure(state.snapshot, restored: restored, held: held, now: now)
     }
 
-    private func stepDown(_ fleet: FleetLink, role: Membership.Role) {
-        record("fleet: \(fleet.agent.replica) no longer leads (\(role.name)); following the stored state")
+    /// The weights stay as this replica's machines last set them — not the state it last managed to write,
+    /// which may predate a rollback it could not store — until a state newer than it knows arrives.
+    private func stepDown(_ fleet: FleetLink, role: Membership.Role, view: ClusterView) {
+        record("fleet: \(fleet.agent.replica) no longer leads (\(role.name)); keeping its weights until a newer state")
         fleet.ledTerm = nil
-        fleet.appliedRevision = nil
+        fleet.appliedRevision = view.state?.modRevision
         fleetEvidence = nil
     }
 

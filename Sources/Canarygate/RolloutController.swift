@@ -110,6 +110,8 @@ final class RolloutController {
     /// `held`: why the routes created now start held (their persisted state was lost).
     func configure(_ snapshot: ProxySnapshot, restored: [String: RolloutState] = [:], held: String? = nil, now: UInt64) {
         fleet?.fingerprint = ConfigFingerprint(snapshot.config)
+        // A follower's reload may change a canary's revision: the fleet's state is applied again to the new routes.
+        if let fleet, !decides { fleet.appliedRevision = nil }
         var seen = Set<String>()
         for (route, compiled) in zip(snapshot.config.routes, snapshot.routes.byIndex) {
             guard let analysis = route.analysis, let canary = route.canary else { continue }
@@ -157,8 +159,10 @@ final class RolloutController {
     func tick(now: UInt64, holding: Set<String> = []) {
         let metrics = measured()
         for (route, line) in inbox.takeHookOutputs() { record("\(route): \(line)") }
-        let pending = inbox.takeAll()
-        for (route, event) in pending { deliver(route, event, now: now) }
+        // A held route's answers (hooks, gates, probes) wait with it: one could step it up or promote it.
+        for (route, event) in inbox.takeAll() {
+            if holding.contains(route) { inbox.post(route, event) } else { deliver(route, event, now: now) }
+        }
         for name in Array(rollouts.keys) {
             guard var r = rollouts[name] else { continue }
             let current = metrics.route(named: name) ?? RouteSnapshot(name: name)
