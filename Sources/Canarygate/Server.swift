@@ -284,6 +284,12 @@ public final class Server: Sendable {
         return openConnections == 0
     }
 
+    /// In a fleet: writes the leader's last state, gives up the lease (another replica leads at once) and stops
+    /// talking to etcd. The weights stay as they are for what remains of this process's life.
+    public func leaveFleet() {
+        agent?.stop()
+    }
+
     /// Stops every loop (closing listeners and connections) and waits for the threads.
     public func stop() {
         agent?.stop()

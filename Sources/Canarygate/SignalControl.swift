@@ -45,6 +45,8 @@ public final class SignalControl {
             case SIGTERM, SIGINT:
                 let seconds = server.state.snapshot.config.timeouts.drain
                 logger.info("signal \(signal): draining (deadline \(seconds))")
+                // No rollout ticks during the drain: a leader hands over now, not when the drain ends.
+                server.leaveFleet()
                 let deadline = MonotonicClock.nowNanoseconds() &+ seconds.nanoseconds
                 var interrupted = false
                 let clean = server.drain(until: deadline) {
