@@ -132,7 +132,8 @@ public final class ClusterAgent: Sendable {
             usleep(20_000)
         }
         _ = client.delete(commandKey)
-        return .failure(.noAnswer("the leader (\(view.leader ?? "none")) did not answer within \(timeout); it may still carry the verb out"))
+        return .failure(
+            .noAnswer("the leader (\(view.leader ?? "none")) did not answer within \(timeout); it may still carry the verb out"))
     }
 
     static func reason(_ role: Membership.Role) -> String {
