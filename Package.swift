@@ -60,7 +60,7 @@ let package = Package(
         ], swiftSettings: hotPath),
         // Fleet mode: the etcd client (its JSON gateway), leader election, the replicas' evidence and the shared state.
         .target(name: "Cluster", dependencies: [
-            "Config", "Telemetry", "TLS", "EventLoop", "Rollout", "HTTP", .product(name: "Logging", package: "swift-log"),
+            "Config", "Telemetry", "TLS", "EventLoop", "Rollout", "HTTP", "CLinuxShims", .product(name: "Logging", package: "swift-log"),
         ]),
         // Wiring: server, admin API.
         .target(name: "Canarygate", dependencies: [

@@ -20,10 +20,16 @@ public final class SignalControl {
 
     deinit { close(fd) }
 
-    /// Waits up to `timeoutMilliseconds` for a signal; nil on timeout.
-    public func next(timeoutMilliseconds: Int32) -> Int32? {
-        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&pfd, 1, timeoutMilliseconds) > 0 else { return nil }
+    /// Waits up to `timeoutMilliseconds` for a signal; nil on timeout, or when `wake` (an eventfd) was poked.
+    public func next(timeoutMilliseconds: Int32, wake: Int32? = nil) -> Int32? {
+        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+        if let wake { fds.append(pollfd(fd: wake, events: Int16(POLLIN), revents: 0)) }
+        guard poll(&fds, nfds_t(fds.count), timeoutMilliseconds) > 0 else { return nil }
+        if let wake, fds[1].revents != 0 {
+            var value: UInt64 = 0
+            _ = read(wake, &value, 8)
+        }
+        guard fds[0].revents != 0 else { return nil }
         var info = signalfd_siginfo()
         let n = read(fd, &info, MemoryLayout<signalfd_siginfo>.size)
         guard n == MemoryLayout<signalfd_siginfo>.size else { return nil }
@@ -33,8 +39,9 @@ public final class SignalControl {
     /// Runs the proxy's control loop until it has stopped. Returns the process exit code.
     public func run(_ server: Server, logger: Logger) -> Int32 {
         while true {
-            // The control tick: rollouts are judged and stepped every 100 ms.
-            guard let signal = next(timeoutMilliseconds: 100) else {
+            // The control tick: rollouts are judged and stepped every 100 ms, and at once when the fleet's agent
+            // brings a new state or an alarm.
+            guard let signal = next(timeoutMilliseconds: 100, wake: server.agent?.wakeDescriptor) else {
                 server.tickRollouts()
                 continue
             }

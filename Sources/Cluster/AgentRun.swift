@@ -31,6 +31,10 @@ final class AgentRun: @unchecked Sendable {
     private let publishInterval: UInt64
     /// Whether a request failed this cycle: the watches are dropped and the next cycle waits longer.
     private var failed = false
+    /// Whether the control thread is to be woken once this cycle's view is out (a state or an alarm arrived).
+    private var wakeAfterReport = false
+    /// The alarms in each replica's record as last seen (the leader's), so that only a new one wakes it.
+    private var alarms: [String: [ReplicaAlarm]] = [:]
 
     init(agent: ClusterAgent) {
         self.agent = agent
@@ -71,6 +75,8 @@ final class AgentRun: @unchecked Sendable {
             }
             if !failed, let record = taken.record { publish(record, now: now) }
             report(membership.role(now: MonotonicClock.nowNanoseconds()))
+            if wakeAfterReport { agent.wakeControl() }
+            wakeAfterReport = false
             if failed { dropWatches() }
             // A refused connection fails in microseconds: without a pause the agent would spin against a dead etcd.
             usleep(failed ? 200_000 : 10_000)
@@ -167,6 +173,8 @@ final class AgentRun: @unchecked Sendable {
             membership.leaderSeen(seen)
         } else if event.kv.key == agent.keys.state {
             state = event.kind == .put ? StoredValue(value: event.kv.value, modRevision: event.kv.modRevision, receivedAt: now) : nil
+            // A follower applies a new state at once (its own writes come back too, and change nothing there).
+            wakeAfterReport = true
         }
     }
 
@@ -176,6 +184,10 @@ final class AgentRun: @unchecked Sendable {
             records[name] =
                 event.kind == .put
                 ? StoredValue(value: event.kv.value, modRevision: event.kv.modRevision, receivedAt: MonotonicClock.nowNanoseconds()) : nil
+            // A replica's new alarm is a rollback to start now, not at the next tick.
+            let raised = event.kind == .put ? (try? ReplicaRecord.decode(event.kv.value))?.alarms ?? [] : []
+            if !raised.isEmpty && raised != alarms[name] { wakeAfterReport = true }
+            alarms[name] = raised.isEmpty ? nil : raised
         } else if key.hasPrefix(agent.keys.commands) {
             if event.kind == .delete {
                 commands[key] = nil

@@ -1,4 +1,5 @@
 // One thread per replica that talks to etcd: the lease, the election, the watched state, the record, forwarded verbs.
+import CLinuxShims
 import Config
 import EventLoop
 import Foundation
@@ -23,6 +24,9 @@ public final class ClusterAgent: Sendable {
     private let sequence = Atomic<UInt64>(0)
     /// Every request this replica sends etcd, the agent's, its watches' and forwarded verbs'.
     public let traffic = EtcdTraffic()
+    /// An eventfd the control thread polls beside its signals: the agent pokes it when a state or an alarm
+    /// arrives, so that it is acted on at once rather than at the next 100 ms tick.
+    public let wakeDescriptor: Int32 = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
 
     struct Shared: Sendable {
         var view: ClusterView
@@ -50,6 +54,14 @@ public final class ClusterAgent: Sendable {
         self.logger = logger
         keys = ClusterKeys(fleet: config.name)
         shared = Mutex(Shared(view: ClusterView(fleet: config.name, replica: replica, endpoint: config.etcd[0].description)))
+    }
+
+    deinit { if wakeDescriptor >= 0 { close(wakeDescriptor) } }
+
+    /// Tells the control thread to tick now.
+    func wakeControl() {
+        var one: UInt64 = 1
+        if wakeDescriptor >= 0 { _ = write(wakeDescriptor, &one, 8) }
     }
 
     /// Starts the agent's thread (the process's blocked signals stay blocked in it).
