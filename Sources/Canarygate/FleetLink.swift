@@ -66,7 +66,7 @@ final class FleetLink {
     /// Feeds the tick's local counts of a route whose canary takes traffic here; the alarm when every canary
     /// request of the last second failed.
     func guardTick(
-        route: String, revision: String?, current: RouteSnapshot, judging: Bool, now: UInt64
+        route: String, revision: String?, rolloutNumber: Int? = nil, current: RouteSnapshot, judging: Bool, now: UInt64
     ) -> ReplicaAlarm? {
         guard judging, let revision else {
             guards[route] = nil
@@ -80,7 +80,7 @@ final class FleetLink {
         g.last = current
         let verdict = g.rule.observe(canary: ArmWindow(delta.canary), now: now)
         guards[route] = g
-        return verdict.map { ReplicaAlarm(route: route, revision: revision, reason: $0.summary) }
+        return verdict.map { ReplicaAlarm(route: route, revision: revision, rolloutNumber: rolloutNumber, reason: $0.summary) }
     }
 
     /// This replica's record as the agent publishes it.

@@ -59,7 +59,8 @@ extension RolloutController {
             let current = local.route(named: name) ?? RouteSnapshot(name: name)
             guard
                 let alarm = fleet.guardTick(
-                    route: name, revision: r.machine.state.canaryRevision, current: current, judging: judging, now: now)
+                    route: name, revision: r.machine.state.canaryRevision, rolloutNumber: r.machine.state.rolloutNumber, current: current,
+                    judging: judging, now: now)
             else { continue }
             fleet.drops[name] = alarm
             r.weight.set(0)
@@ -74,7 +75,11 @@ extension RolloutController {
     private func releaseDrops(_ fleet: FleetLink) {
         for (name, alarm) in fleet.drops {
             let s = rollouts[name]?.machine.state
-            if s == nil || s?.canaryRevision != alarm.revision || !Self.judgingPhases.contains(s!.phase) { fleet.drops[name] = nil }
+            if s == nil || s?.canaryRevision != alarm.revision || s?.rolloutNumber != alarm.rolloutNumber
+                || !Self.judgingPhases.contains(s!.phase)
+            {
+                fleet.drops[name] = nil
+            }
         }
     }
 
@@ -128,7 +133,7 @@ extension RolloutController {
         for record in records + [own] {
             for alarm in record.alarms {
                 guard let r = rollouts[alarm.route], Self.judgingPhases.contains(r.machine.state.phase),
-                    r.machine.state.canaryRevision == alarm.revision
+                    r.machine.state.canaryRevision == alarm.revision, r.machine.state.rolloutNumber == alarm.rolloutNumber
                 else { continue }
                 let verdict = Verdict(
                     judge: "dead-canary", outcome: .fail, summary: "replica \(record.replica): \(alarm.reason)",

@@ -132,11 +132,14 @@ public struct ReplicaAlarm: Sendable, Hashable, Codable {
     public var route: String
     /// The canary revision the alarm is about (an alarm about an older rollout's canary is stale).
     public var revision: String
+    /// The rollout of that revision it is about (a `retry` is a new one, which a stale alarm must not roll back).
+    public var rolloutNumber: Int?
     public var reason: String
 
-    public init(route: String, revision: String, reason: String) {
+    public init(route: String, revision: String, rolloutNumber: Int? = nil, reason: String) {
         self.route = route
         self.revision = revision
+        self.rolloutNumber = rolloutNumber
         self.reason = reason
     }
 }
