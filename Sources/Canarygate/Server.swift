@@ -231,7 +231,7 @@ public final class Server: Sendable {
     /// The fleet as this replica knows it; nil without `cluster:`.
     var clusterStatus: ClusterStatus? {
         guard let agent else { return nil }
-        let view = agent.view
+        let view = agent.viewWithNames
         let disagreements = rollouts.withLock { $0.fleet?.disagreements ?? [] }
         let records = view.records.values.compactMap { try? ReplicaRecord.decode($0.value) }
         return ClusterStatus(view: view, records: records, disagreements: disagreements, traffic: agent.traffic)

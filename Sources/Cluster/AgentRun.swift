@@ -329,9 +329,11 @@ final class AgentRun: @unchecked Sendable {
         }
     }
 
-    /// A follower's list of live replicas, for /status: names only, every two seconds.
+    /// A follower's list of live replicas, for /status: names only, when asked for, at most every two seconds.
     private func lookUpReplicaNames(now: UInt64) {
-        guard now &- lastNamesLook >= 2_000_000_000 || lastNamesLook == 0 else { return }
+        guard now &- lastNamesLook >= 2_000_000_000 || lastNamesLook == 0,
+            agent.namesWanted.exchange(false, ordering: .relaxed)
+        else { return }
         lastNamesLook = now
         if case .success(let range) = client.range(agent.keys.replicas, prefix: true, keysOnly: true) {
             replicaNames = range.kvs.compactMap { agent.keys.replicaName(of: $0.key) }.sorted()

@@ -22,6 +22,9 @@ public final class ClusterAgent: Sendable {
     private let shared: Mutex<Shared>
     private let thread = Mutex<LoopThread?>(nil)
     private let sequence = Atomic<UInt64>(0)
+    /// Set when /status or /metrics read the replicas' names: a follower looks them up only then (each
+    /// look is every replica's key, so looking on a timer would cost a fleet N² bytes).
+    let namesWanted = Atomic<Bool>(true)
     /// Every request this replica sends etcd, the agent's, its watches' and forwarded verbs'.
     public let traffic = EtcdTraffic()
     /// An eventfd the control thread polls beside its signals: the agent pokes it when a state or an alarm
@@ -81,6 +84,12 @@ public final class ClusterAgent: Sendable {
     }
 
     public var view: ClusterView { shared.withLock { $0.view } }
+
+    /// The view, and a follower's fresh look at the replicas' names soon after (for /status and /metrics).
+    public var viewWithNames: ClusterView {
+        namesWanted.store(true, ordering: .relaxed)
+        return view
+    }
 
     /// This replica's record; `urgent` (an alarm) sends it at once rather than at the next publish interval.
     public func publish(record: [UInt8], urgent: Bool) {
