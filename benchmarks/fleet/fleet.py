@@ -27,6 +27,7 @@ RATE = float(os.environ.get("RATE", "10"))
 FAIL_RATE = float(os.environ.get("FAIL_RATE", "100"))
 FAILOVER = os.environ.get("FAILOVER", "1") == "1"
 CONCURRENCY = int(os.environ.get("POLL_CONCURRENCY", "8"))
+IDLE_WINDOW = float(os.environ.get("IDLE_WINDOW", "10"))
 ETCD_DIR_ROOT = os.environ.get("ETCD_DIR_ROOT", "/dev/shm")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 ANALYSIS_INTERVAL = 10.0
@@ -264,9 +265,6 @@ routes:
       interval: {int(ANALYSIS_INTERVAL)}s
       stepWeight: 10
       maxWeight: 50
-      # More canary requests than any interval here gets: every interval is "no data", the weight holds at 10.
-      minRequests: 1000000
-      progressDeadline: 1h
       requireEvidence: true
 """
 
@@ -399,10 +397,10 @@ def fmt(x, digits=1):
     return f"{x:,.{digits}f}"
 
 
-def cost_report(fleet, c):
+def cost_report(fleet, c, idle=False):
     secs = c["secs"]
-    lines = [f"#### N = {fleet.n} replicas, {secs:.1f} s window (load: {RATE:g} req/s through each replica, "
-             f"{FAIL_RATE:g} through {fleet.failing.name})", ""]
+    load = "no load" if idle else f"load: {RATE:g} req/s through each replica, {FAIL_RATE:g} through {fleet.failing.name}"
+    lines = [f"#### N = {fleet.n} replicas, {secs:.1f} s window ({load})", ""]
     leader = c["delta"][c["leader"]]
     followers = [d for n, d in c["delta"].items() if n != c["leader"]]
 
@@ -559,6 +557,7 @@ def rollback_once(fleet, nginx_own, k):
     time.sleep(3)
     watch = KeyWatch(fleet.etcd, fleet.cluster, failing)
     time.sleep(0.2)
+    weight_before = weight(failing)
     log(f"repetition {k}: kill -9 {failing.name}'s canary backend (nginx pid {nginx_own.p.pid})")
     t_fail = time.monotonic()
     nginx_own.kill9()
@@ -586,7 +585,8 @@ def rollback_once(fleet, nginx_own, k):
     last = max(seen.values(), key=lambda v: v[0])
     slowest = max(seen, key=lambda n: seen[n][0])
     gaps = [v[0] - v[1] for v in seen.values()]
-    result = dict(detection=detect - t_fail, detect_gap=detect - prev, detect_polls=n1,
+    result = dict(weight=weight_before, detection=detect - t_fail, detect_gap=detect - prev, detect_polls=n1,
+                  total_low=max(max(v[1] for v in seen.values()), prev) - t_fail,
                   propagation=last[0] - detect, total=last[0] - t_fail, slowest=slowest,
                   leader_zero=seen.get(fleet.leader.name, (None,))[0],
                   gap_max=max(gaps), gap_median=statistics.median(gaps),
@@ -600,10 +600,16 @@ def rollback_once(fleet, nginx_own, k):
 
 
 def reset_rollout(fleet, nginx_own):
-    """After a rollback: the failing replica's canary back, `retry` on the leader, every replica at 10 again."""
+    """The rollout afresh at weight 10 (it steps up every interval it has evidence for): after a rollback, the
+    failing replica's canary back and `retry` on the leader; before the first, `abort` and `retry`."""
     leader, failing = fleet.leader, fleet.failing
+    if nginx_own.p.poll() is None:
+        status, body = http(leader.admin, "/routes/web/abort", method="POST")
+        if status != 200:
+            raise SystemExit(f"abort refused: {status} {body}")
     Fleet.wait(lambda: web(leader.status())["rollout"]["phase"] == "Failed", 20, "the leader's rollout to be Failed")
-    nginx_own.start()
+    if nginx_own.p.poll() is not None:
+        nginx_own.start()
     # The failing replica's record keeps its alarm (route and revision, no rollout number) until it publishes
     # again after seeing Failed; a retry before the leader sees that record is rolled back at once by the
     # stale alarm (seen in a smoke run: Progressing at revision 165, Failed at 167, same alarm text).
@@ -682,21 +688,24 @@ def main():
     etcd_version = subprocess.run(["/usr/bin/etcd", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
     report += [f"- etcd: {etcd_version}, one member, data dir {etcd.where}; replicas: `threads: 1`, leaseTTL 3s and "
                f"publishInterval 500ms (defaults), control tick {TICK * 1000:.0f} ms; route `web`: stepWeight 10, maxWeight 50, "
-               f"analysis interval {ANALYSIS_INTERVAL:g} s, minRequests 1000000 (every interval \"no data\": the weight holds at 10).", ""]
+               f"analysis interval {ANALYSIS_INTERVAL:g} s, requireEvidence (it steps up each interval the merged evidence "
+               f"allows, so the weight during the cost windows is 10–40).", ""]
 
     for n, cluster in [(SMALL, f"bench{SMALL}"), (LARGE, f"bench{LARGE}")]:
         if n <= 0:
             continue
         fleet = Fleet(n, cluster, etcd, ports[0], ports[1], ports[2])
         try:
+            if n == LARGE and IDLE_WINDOW > 0:
+                time.sleep(2)
+                report += [f"### Coordination cost without traffic, N = {n}", ""] + cost_report(fleet, cost(fleet, IDLE_WINDOW), idle=True)
             fleet.start_load()
             time.sleep(3)
             report += [f"### Coordination cost, N = {n}", ""] + cost_report(fleet, cost(fleet, WINDOW))
             if n == LARGE:
                 results = []
                 for k in range(1, REPEATS + 1):
-                    if k > 1:
-                        reset_rollout(fleet, own)
+                    reset_rollout(fleet, own)
                     results.append(rollback_once(fleet, own, k))
                     events = [e for e in fleet.leader.status().get("events", []) if "dead" in e or "Failed" in e]
                     if events:
@@ -725,24 +734,29 @@ def main():
 def hard_failure_report(fleet, results):
     lines = [f"### Hard failure on one replica → canary weight 0 on all {fleet.n}", "",
              f"{fleet.failing.name} (a follower) had a canary backend of its own; the run kills it with `kill -9` while "
-             f"{FAIL_RATE:g} req/s go through {fleet.failing.name} (≈ {FAIL_RATE / 10:g} canary req/s at weight 10). "
+             f"{FAIL_RATE:g} req/s go through {fleet.failing.name} (≈ {FAIL_RATE / 10:g} canary req/s at weight 10). Before "
+             f"each kill the rollout is started afresh at weight 10 (`abort` or the previous rollback, then `retry`; "
+             f"it would step up every {ANALYSIS_INTERVAL:g} s interval with evidence) and runs ≥ 3 s. "
              f"Detection: from the kill to {fleet.failing.name}'s /status showing canaryWeight 0 (polled back to back). "
              f"Propagation: from then to the last of the other {fleet.n - 1} replicas at 0 (polled round robin, "
              f"{CONCURRENCY} /status requests at once). Times are when the poll that saw 0 returned (an upper bound); "
-             f"the resolution is the gap from the previous poll of that replica.", "",
+             f"the resolution is the gap from the previous poll of that replica. The lower bound of the total: the latest "
+             f"send time of a poll that still saw weight > 0.", "",
              f"Separately, the driver watches the fleet's keys at etcd and notes when {fleet.failing.name}'s record with "
              "its alarm (its urgent publish) and the leader's state at weight 0 (its txn) arrived: all columns are seconds "
              "after the kill.", "",
-             "| repetition | detection | alarm at etcd | state (weight 0) at etcd | leader at 0 | last replica at 0 (total) "
+             "| repetition | weight before | detection | alarm at etcd | state (weight 0) at etcd | leader at 0 | last replica at 0 (total) "
+             "| total, lower bound "
              "| propagation (detection → all) | slowest replica | detection poll gap (ms) | propagation poll gap median / max (ms) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def at(x):
         return f"{x:.3f}" if x is not None else "n/a"
 
     for k, r in enumerate(results, 1):
         lz = r["leader_zero"] + r["detection"] if r["leader_zero"] is not None else None
-        lines.append(f"| {k} | {r['detection']:.3f} | {at(r['alarm_at'])} | {at(r['state_at'])} | {at(lz)} | **{r['total']:.3f}** "
+        lines.append(f"| {k} | {r['weight']} | {r['detection']:.3f} | {at(r['alarm_at'])} | {at(r['state_at'])} | {at(lz)} | **{r['total']:.3f}** "
+                     f"| {r['total_low']:.3f} "
                      f"| {r['propagation']:.3f} | {r['slowest']} | {1000 * r['detect_gap']:.1f} "
                      f"| {1000 * r['gap_median']:.1f} / {1000 * r['gap_max']:.1f} |")
     lines += ["", f"min / median / max over {len(results)}: detection {summary([r['detection'] for r in results])} s, "

@@ -4,11 +4,11 @@
 #   swift build -c release --product canarygate
 #   benchmarks/fleet/run.sh > /tmp/fleet.md        # progress on stderr, report (markdown) on stdout
 #
-# Knobs (environment): REPLICAS (50), SMALL_REPLICAS (3; 0 = skip), WINDOW (30, seconds of steady load per
-# cost measurement), REPEATS (3, hard failures), RATE (10 req/s through each replica), FAIL_RATE (100 req/s
-# through the replica whose canary dies), FAILOVER (1; 0 = skip the leader kill), POLL_CONCURRENCY (8),
-# ETCD_DIR_ROOT (/dev/shm: etcd's data dir there when writable), CANARYGATE_BIN (.build/release/canarygate),
-# KEEP_LOGS (a directory to copy configs and logs into).
+# Knobs (environment): REPLICAS (50), SMALL_REPLICAS (3; 0 = skip), IDLE_WINDOW (10, seconds without load at
+# N = REPLICAS; 0 = skip), WINDOW (30, seconds of steady load per cost measurement), REPEATS (3, hard failures),
+# RATE (10 req/s through each replica), FAIL_RATE (100 req/s through the replica whose canary dies), FAILOVER
+# (1; 0 = skip the leader kill), POLL_CONCURRENCY (8), ETCD_DIR_ROOT (/dev/shm: etcd's data dir there when
+# writable), CANARYGATE_BIN (.build/release/canarygate), KEEP_LOGS (a directory to copy configs and logs into).
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -16,16 +16,16 @@ LOG_TAG=fleet
 # shellcheck source=../lib.sh
 source "$REPO_ROOT/benchmarks/lib.sh"
 
+command_line benchmarks/fleet/run.sh REPLICAS SMALL_REPLICAS IDLE_WINDOW WINDOW REPEATS RATE FAIL_RATE FAILOVER POLL_CONCURRENCY ETCD_DIR_ROOT
 CANARYGATE_BIN="${CANARYGATE_BIN:-$REPO_ROOT/.build/release/canarygate}"
 KEEP_LOGS="${KEEP_LOGS:-}"
 export CANARYGATE_BIN REPLICAS="${REPLICAS:-50}"
 
-for tool in python3 nginx curl /usr/bin/etcd; do need "$tool"; done
+for tool in python3 nginx /usr/bin/etcd; do need "$tool"; done
 [ -x "$CANARYGATE_BIN" ] || die "Canarygate binary '$CANARYGATE_BIN' not found (swift build -c release --product canarygate, or set CANARYGATE_BIN)"
 # 2 descriptors per replica here (admin polls, load) and nginx's: a 50-replica fleet needs a few hundred.
 ulimit -n 8192 2>/dev/null || true
 
-command_line benchmarks/fleet/run.sh REPLICAS SMALL_REPLICAS WINDOW REPEATS RATE FAIL_RATE FAILOVER POLL_CONCURRENCY ETCD_DIR_ROOT
 init_run fleet
 export FLEET_TMP="$TMP"
 : >"$TMP/pids"
