@@ -371,8 +371,8 @@ def replica_counters(r):
 
 ETCD_SERIES = re.compile(
     r"^(etcd_mvcc_(put|txn|range|delete)_total|etcd_debugging_mvcc_(put|range|txn|delete|events)_total"
-    r"|etcd_network_client_grpc_(received|sent)_bytes_total|etcd_disk_wal_fsync_duration_seconds_count"
-    r"|etcd_disk_backend_commit_duration_seconds_count|grpc_server_handled_total\{[^}]*grpc_code=\"OK\""
+    r"|etcd_network_client_grpc_(received|sent)_bytes_total|etcd_disk_wal_fsync_duration_seconds_(count|sum)"
+    r"|etcd_disk_backend_commit_duration_seconds_(count|sum)|grpc_server_handled_total\{[^}]*grpc_code=\"OK\""
     r"|etcd_debugging_mvcc_pending_events_total|etcd_debugging_lease_renewed_total)")
 
 
@@ -443,6 +443,10 @@ def cost_report(fleet, c, idle=False):
               f"(all {fleet.n}), etcd's CPU **{fmt(100 * c['etcd_cpu'] / secs, 1)} %** of one core. "
               f"RSS: replicas {fmt(sum(rss) / 1024, 0)} MiB in all (median {fmt(statistics.median(rss) / 1024, 1)} MiB, "
               f"max {fmt(rss[-1] / 1024, 1)} MiB), etcd {fmt(c['etcd_rss'] / 1024, 1)} MiB.", ""]
+    for what, series in [("WAL fsync", "etcd_disk_wal_fsync_duration_seconds"), ("backend commit", "etcd_disk_backend_commit_duration_seconds")]:
+        count, total = c["etcd"].get(series + "_count", 0.0), c["etcd"].get(series + "_sum", 0.0)
+        if count > 0:
+            lines[-2] += f" etcd's mean {what}: {1000 * total / count:.2f} ms ({count / secs:.1f}/s)."
     lines.append("etcd's own /metrics, per second over the window (non-zero deltas):")
     lines.append("")
     lines.append("| series | per second |")
