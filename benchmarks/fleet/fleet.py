@@ -237,8 +237,8 @@ http {{
 # ---------------------------------------------------------------- the fleet
 
 class Replica:
-    def __init__(self, index, name, listen, admin):
-        self.index, self.name, self.listen, self.admin = index, name, listen, admin
+    def __init__(self, name, listen, admin):
+        self.name, self.listen, self.admin = name, listen, admin
         self.p = None
         self.dir = os.path.join(TMP, name)
 
@@ -277,7 +277,7 @@ class Fleet:
     def __init__(self, n, cluster, etcd, primary_port, canary_port, own_canary_port):
         self.n, self.cluster, self.etcd = n, cluster, etcd
         ports = free_ports(2 * n)
-        self.replicas = [Replica(i, f"r{i + 1:02d}", ports[2 * i], ports[2 * i + 1]) for i in range(n)]
+        self.replicas = [Replica(f"r{i + 1:02d}", ports[2 * i], ports[2 * i + 1]) for i in range(n)]
         # The last replica (a follower: the first one started leads) has a canary backend of its own.
         self.failing = self.replicas[-1]
         self.load = None
@@ -519,17 +519,15 @@ async def poll_weight(r):
 
 async def watch_zero(replicas, deadline):
     """Polls every replica of `replicas` (at most CONCURRENCY requests at once, round robin) until each has
-    shown weight 0; per replica (first zero seen at, the previous poll's send time, polls)."""
+    shown weight 0; per replica (when the poll that saw 0 returned, the send time of the poll before it)."""
     pending = list(replicas)
     seen = {}
     last_sent = {r.name: None for r in replicas}
-    polls = 0
     queue = asyncio.Queue()
     for r in pending:
         queue.put_nowait(r)
 
     async def worker():
-        nonlocal polls
         while len(seen) < len(replicas) and time.monotonic() < deadline:
             r = await queue.get()
             if r.name in seen:
@@ -539,7 +537,6 @@ async def watch_zero(replicas, deadline):
             except (OSError, ValueError, StopIteration):
                 queue.put_nowait(r)
                 continue
-            polls += 1
             if w == 0:
                 seen[r.name] = (received, last_sent[r.name] or sent)
                 if len(seen) == len(replicas):
@@ -550,7 +547,7 @@ async def watch_zero(replicas, deadline):
                 queue.put_nowait(r)
 
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    return seen, polls
+    return seen
 
 
 def rollback_once(fleet, nginx_own, k):
@@ -566,22 +563,19 @@ def rollback_once(fleet, nginx_own, k):
     t_fail = time.monotonic()
     nginx_own.kill9()
     # Detection: the failing replica alone, polled back to back.
-    detect, prev, n1 = None, t_fail, 0
+    detect, prev = None, t_fail
     deadline = t_fail + 20
     while time.monotonic() < deadline:
         sent = time.monotonic()
         w = web(json.loads(http(failing.admin, "/status")[1]))["canaryWeight"]
         received = time.monotonic()
-        n1 += 1
         if w == 0:
             detect = received
             break
         prev = sent
     if detect is None:
         raise SystemExit(f"{failing.name} did not drop its canary within 20 s")
-    t2 = time.monotonic()
-    seen, n2 = asyncio.run(watch_zero(others, time.monotonic() + 20))
-    t3 = time.monotonic()
+    seen = asyncio.run(watch_zero(others, time.monotonic() + 20))
     watch.close()
     if len(seen) < len(others):
         missing = [r.name for r in others if r.name not in seen]
@@ -589,12 +583,11 @@ def rollback_once(fleet, nginx_own, k):
     last = max(seen.values(), key=lambda v: v[0])
     slowest = max(seen, key=lambda n: seen[n][0])
     gaps = [v[0] - v[1] for v in seen.values()]
-    result = dict(weight=weight_before, detection=detect - t_fail, detect_gap=detect - prev, detect_polls=n1,
+    result = dict(weight=weight_before, detection=detect - t_fail, detect_gap=detect - prev,
                   total_low=max(max(v[1] for v in seen.values()), prev) - t_fail,
                   propagation=last[0] - detect, total=last[0] - t_fail, slowest=slowest,
                   leader_zero=seen.get(fleet.leader.name, (None,))[0],
                   gap_max=max(gaps), gap_median=statistics.median(gaps),
-                  round_ms=1000 * (t3 - t2) / max(1, n2) * CONCURRENCY, polls=n2,
                   alarm_at=watch.alarm_at and watch.alarm_at - t_fail, state_at=watch.state_at and watch.state_at - t_fail)
     if result["leader_zero"] is not None:
         result["leader_zero"] -= detect
