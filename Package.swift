@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Telemetry", "Config", "Simulation"]),
         .testTarget(name: "RolloutTests", dependencies: ["Rollout", "Analysis", "Config"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Config", "Telemetry", "Rollout"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Config", "Telemetry", "Rollout", "Simulation"]),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Config", "EventLoop", "HTTP2", "Telemetry", "Simulation", "TLS",
                                                     .product(name: "Logging", package: "swift-log")]),
         // The control plane's state machines (admin requests and access rules), without sockets.

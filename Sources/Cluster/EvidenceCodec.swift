@@ -15,7 +15,7 @@ import Telemetry
 /// Only non-zero values are written, and a step from the previous key is small, so an idle arm costs
 /// 4 bytes and a busy one a few bytes per status and per non-empty bucket. Measured by
 /// `EvidenceCodecTests.aTypicalRouteIsAFewHundredBytes`: a route with 5 statuses, 2 failure kinds and
-/// 30 non-empty buckets per arm, counts up to millions, takes 321 bytes (428 in base64).
+/// 30 non-empty buckets per arm, counts up to millions, takes about 320 bytes (430 in base64).
 ///
 /// Decoding checks every count against the bytes left before it allocates, and a decoded arm holds a
 /// dense histogram (13 KB) however few bytes encoded it, so the routes are capped at `maximumRoutes`:

@@ -1,6 +1,7 @@
 // The leader's merge of the replicas' counters: one test per rule, and a seeded fleet whose sum never goes back.
 import Cluster
 import Telemetry
+import Simulation
 import Testing
 
 @Suite struct EvidenceMergerTests {
@@ -117,7 +118,7 @@ import Testing
             var routes: [String: RouteSnapshot] = [:]
             var visible = true
         }
-        var rng = SplitMix64(seed: 0xF1EE7)
+        var rng = Xoshiro256(seed: 0xF1EE7)
         var processes = (0..<4).map { Process(incarnation: $0) }
         var nextIncarnation = processes.count
         var published: [Int: [RouteSnapshot]] = [:]  // by incarnation: the last record the merger saw

@@ -1,23 +1,10 @@
 // Seeded random arm and route snapshots for the evidence codec's and merger's property tests.
+import Simulation
 import Telemetry
-
-/// SplitMix64: tiny, seedable, the same sequence on every platform (the Simulation module is not a
-/// dependency of ClusterTests, and one generator is all these tests need).
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 enum RandomSnapshots {
     /// A value of any magnitude: often 0, often small, sometimes near `UInt64.max`, so every varint length occurs.
-    static func counter(_ rng: inout SplitMix64) -> UInt64 {
+    static func counter(_ rng: inout Xoshiro256) -> UInt64 {
         switch UInt8.random(in: 0..<6, using: &rng) {
         case 0, 1: 0
         case 2: UInt64.random(in: 1...127, using: &rng)
@@ -27,7 +14,7 @@ enum RandomSnapshots {
         }
     }
 
-    static func gauge(_ rng: inout SplitMix64) -> Int64 {
+    static func gauge(_ rng: inout Xoshiro256) -> Int64 {
         switch UInt8.random(in: 0..<4, using: &rng) {
         case 0: 0
         case 1: Int64.random(in: -5...50, using: &rng)
@@ -36,7 +23,7 @@ enum RandomSnapshots {
         }
     }
 
-    static func arm(_ rng: inout SplitMix64) -> ArmSnapshot {
+    static func arm(_ rng: inout Xoshiro256) -> ArmSnapshot {
         var statuses: [Int: UInt64] = [:]
         for _ in 0..<Int.random(in: 0...8, using: &rng) {
             statuses[Int.random(in: 100...599, using: &rng)] = counter(&rng)
@@ -62,7 +49,7 @@ enum RandomSnapshots {
                 mismatched: counter(&rng)))
     }
 
-    static func routes(_ rng: inout SplitMix64) -> [RouteSnapshot] {
+    static func routes(_ rng: inout Xoshiro256) -> [RouteSnapshot] {
         let names = ["api", "web", "checkout-v2", "ünïcode", "", "a.b_c"].filter { _ in Bool.random(using: &rng) }
         return names.map { RouteSnapshot(name: $0, primary: arm(&rng), canary: arm(&rng)) }
     }

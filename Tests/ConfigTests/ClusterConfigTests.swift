@@ -35,7 +35,7 @@ import Testing
     }
 
     @Test func fullExampleHasExactlyItsValues() throws {
-        let files = try PEMFiles()
+        let files = try TempFiles()
         defer { files.remove() }
         let ca = try files.write("ca.pem", testCertificate)
         let cert = try files.write("replica.pem", testCertificate)
@@ -73,7 +73,7 @@ import Testing
     }
 
     @Test func tlsWithACAFileAlone() throws {
-        let files = try PEMFiles()
+        let files = try TempFiles()
         defer { files.remove() }
         let ca = try files.write("ca.pem", testCertificate)
         let config = try cluster(withCluster("  name: shop\n  etcd: [\"https://etcd.internal\"]\n  tls: { caFile: \(ca) }\n"))
@@ -224,7 +224,7 @@ import Testing
     }
 
     @Test func tlsFilesMustExistAndHoldPEM() throws {
-        let files = try PEMFiles()
+        let files = try TempFiles()
         defer { files.remove() }
         let cert = try files.write("cert.pem", testCertificate)
         let key = try files.write("key.pem", testKey)
@@ -248,7 +248,7 @@ import Testing
     }
 
     @Test func certFileAndKeyFileGoTogether() throws {
-        let files = try PEMFiles()
+        let files = try TempFiles()
         defer { files.remove() }
         let cert = try files.write("cert.pem", testCertificate)
         let key = try files.write("key.pem", testKey)
@@ -267,7 +267,7 @@ import Testing
     }
 
     @Test func tlsNeedsAnHTTPSEndpointAndAFile() throws {
-        let files = try PEMFiles()
+        let files = try TempFiles()
         defer { files.remove() }
         let ca = try files.write("ca.pem", testCertificate)
         #expect(problems(withFleet("  tls: { caFile: \(ca) }\n")) == ["cluster.tls: no https:// endpoint uses it (line 12)"])
@@ -279,7 +279,7 @@ import Testing
     }
 
     @Test func unknownKeysAreReported() throws {
-        let files = try PEMFiles()
+        let files = try TempFiles()
         defer { files.remove() }
         let ca = try files.write("ca.pem", testCertificate)
         #expect(problems(withFleet("  leaseTtl: 3s\n")) == ["cluster.leaseTtl: unknown key (line 12)"])
@@ -304,24 +304,6 @@ import Testing
                 #"cluster.publishInterval: "10ms" is shorter than 100ms (line 13)"#,
             ])
     }
-}
-
-/// A temporary directory for the TLS files a `cluster.tls` names.
-private struct PEMFiles {
-    let path: String
-
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("canarygate-cluster-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
-    }
-
-    func write(_ name: String, _ contents: String) throws -> String {
-        let file = path + "/" + name
-        try contents.write(toFile: file, atomically: true, encoding: .utf8)
-        return file
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
 
 /// Enough of a PEM certificate for the decoder's check; libssl parses it only when etcd is reached.

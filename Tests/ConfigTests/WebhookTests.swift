@@ -138,7 +138,7 @@ import Testing
     // MARK: - https, headers and secrets
 
     @Test func httpsWithHeadersFromFilesAndACAFile() throws {
-        let files = try SecretFiles()
+        let files = try TempFiles()
         defer { files.remove() }
         let token = try files.write("hook-token", "Bearer s3cret-token\n")
         let ca = try files.write("ca.pem", testPEM)
@@ -168,7 +168,7 @@ import Testing
 
     /// Decoding is what a start and every reload run, so a rotated token is read by the next reload.
     @Test func everyDecodingReadsTheFileAgain() throws {
-        let files = try SecretFiles()
+        let files = try TempFiles()
         defer { files.remove() }
         let token = try files.write("hook-token", "first\r\n")
         let yaml = "webhooks:\n  - { name: g, type: event, url: http://h/, headers: { X-Token: { file: \(token) } } }"
@@ -185,7 +185,7 @@ import Testing
 
     /// A file that cannot be sent as a header value refuses the config, and the message never shows what it holds.
     @Test func aBadSecretFileIsRefusedWithoutShowingIt() throws {
-        let files = try SecretFiles()
+        let files = try TempFiles()
         defer { files.remove() }
         let cases = [
             ("two-lines", "Bearer abc\nX-Injected: yes\n", "the value may hold only visible ASCII characters and spaces on one line"),
@@ -237,7 +237,7 @@ import Testing
     }
 
     @Test func caFileNeedsAnHTTPSURLAndAPEMCertificate() throws {
-        let files = try SecretFiles()
+        let files = try TempFiles()
         defer { files.remove() }
         let ca = try files.write("ca.pem", testPEM)
         let notPEM = try files.write("key.txt", "not a certificate\n")
@@ -276,24 +276,6 @@ import Testing
             #expect(text.contains("payments"), "\(text)")
         }
     }
-}
-
-/// A temporary directory for header secrets and CA files.
-private struct SecretFiles {
-    let path: String
-
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("canarygate-webhook-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
-    }
-
-    func write(_ name: String, _ contents: String) throws -> String {
-        let file = path + "/" + name
-        try contents.write(toFile: file, atomically: true, encoding: .utf8)
-        return file
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
 
 /// Enough of a PEM certificate for the decoder's check; libssl parses it only when a hook runs.
