@@ -194,6 +194,17 @@ extension Integration {
                     #expect(finished, "after the failover: \(done)\n\(fleet.logTails())")
                     #expect(!phases.contains("Initializing"), "phases seen after the failover: \(phases)")
                     #expect(lowest >= weightBefore, "a survivor's weight fell to \(lowest) after the failover (stored \(weightBefore))")
+                    // /metrics says the same: the successor leads, every survivor saw the leader change and, by its
+                    // next look at the replicas (a follower's every 2 s), two replicas left.
+                    for r in fleet.running {
+                        let metrics = try r.metrics()
+                        let role = r === successor ? "leader" : "follower"
+                        #expect(metrics.value("canarygate_cluster_role", ["role": role]) == 1, "\(r.name) is not \(role) in /metrics")
+                        #expect((metrics.value("canarygate_cluster_leader_changes_total") ?? 0) >= 1, "\(r.name) saw no leader change")
+                        #expect(
+                            Posix.waitUntil(timeout: 3) { (try? r.metrics().value("canarygate_cluster_replicas")) == 2 },
+                            "\(r.name) never saw two replicas: \((try? r.metrics().value("canarygate_cluster_replicas")) ?? nil)")
+                    }
                     let after = try #require(fleet.storedRollout())
                     #expect(
                         after["rolloutNumber"] as? Int == numberBefore && after["canaryRevision"] as? String == "v2",
