@@ -56,6 +56,8 @@ struct RolloutSpec: Sendable {
     var hooks: [HookSpec] = []
     /// `state.path`; nil: no state file.
     var statePath: String?
+    /// The `cluster:` section (fleet mode, see FleetHarness.swift); nil: a single proxy.
+    var cluster: ClusterSpec?
     var timeouts: [String: String] = [:]
     /// The route's `retries` keys (empty: not written).
     var retries: [String: String] = [:]
@@ -101,6 +103,7 @@ struct RolloutSpec: Sendable {
 
             """
         if let statePath { out += "state:\n  path: \(q(statePath))\n" }
+        if let cluster { out += cluster.yaml }
         if !timeouts.isEmpty {
             out += "timeouts:\n"
             for key in timeouts.keys.sorted() { out += "  \(key): \(timeouts[key]!)\n" }
