@@ -7,7 +7,7 @@
 # Knobs (environment): REPLICAS (50), SMALL_REPLICAS (3; 0 = skip), IDLE_WINDOW (10, seconds without load at
 # N = REPLICAS; 0 = skip), WINDOW (30, seconds of steady load per cost measurement), REPEATS (3, hard failures),
 # RATE (10 req/s through each replica), FAIL_RATE (100 req/s through the replica whose canary dies), FAILOVER
-# (1; 0 = skip the leader kill), POLL_CONCURRENCY (8), ETCD_DIR_ROOT (/dev/shm: etcd's data dir there when
+# (1: rounds of leader failover, each a SIGTERM then a kill -9 of the leader; 0 = skip), POLL_CONCURRENCY (8), ETCD_DIR_ROOT (/dev/shm: etcd's data dir there when
 # writable), CANARYGATE_BIN (.build/release/canarygate), KEEP_LOGS (a directory to copy configs and logs into).
 set -euo pipefail
 
