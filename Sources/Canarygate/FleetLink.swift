@@ -16,7 +16,7 @@ final class FleetLink {
     /// The term this replica leads in, once it has taken over the stored state.
     var ledTerm: Int64?
     /// The leader's: every replica's counters summed, monotone across restarts and departures.
-    var merger = EvidenceMerger()
+    private var merger = EvidenceMerger()
     /// The state revision a follower last applied.
     var appliedRevision: Int64?
     /// Each managed route's local dead-canary guard, with the counts of the previous tick.
@@ -27,9 +27,20 @@ final class FleetLink {
     var disagreements: [String] = []
     /// The fingerprint of this replica's managed routes (published in its record).
     var fingerprint: ConfigFingerprint
-    /// The other replicas' records as last decoded, by name, with the revision they were decoded at: a record
-    /// is decoded once per publication, not on every tick.
-    private var decoded: [String: (modRevision: Int64, record: ReplicaRecord)] = [:]
+    /// The other replicas' records and counters as last decoded, by name, with the revision they were decoded
+    /// at: a record is decoded once per publication, not on every tick.
+    private var decoded: [String: (modRevision: Int64, record: ReplicaRecord, evidence: ReplicaEvidence?)] = [:]
+    /// The last merge, and what it was made of: a tick in which no record and none of this replica's counters
+    /// changed (an idle fleet) reuses it.
+    private var lastMerge: (revisions: [String: Int64], local: [RouteSnapshot], result: MetricsSnapshot)?
+
+    /// A new term: its own merger (whose first look is its baseline), no verb answered yet.
+    func beginTerm(_ term: Int64) {
+        ledTerm = term
+        merger = EvidenceMerger()
+        lastMerge = nil
+        answered = []
+    }
 
     /// The records of `view` other than this replica's own, decoded (an undecodable one is left out).
     func otherRecords(_ records: [String: StoredValue]) -> [ReplicaRecord] {
@@ -39,11 +50,26 @@ final class FleetLink {
             if let cached = decoded[name], cached.modRevision == stored.modRevision {
                 result.append(cached.record)
             } else if let record = try? ReplicaRecord.decode(stored.value) {
-                decoded[name] = (stored.modRevision, record)
+                decoded[name] = (stored.modRevision, record, try? record.replicaEvidence())
                 result.append(record)
             }
         }
         return result.sorted { $0.replica < $1.replica }
+    }
+
+    /// Every replica's counters summed: this replica's own (`local`, its managed routes) and the others' as
+    /// last decoded by `otherRecords`.
+    func mergedEvidence(local: MetricsSnapshot) -> MetricsSnapshot {
+        let managed = Set(fingerprint.revisions.keys)
+        let own = local.routes.filter { managed.contains($0.name) }
+        let revisions = decoded.mapValues(\.modRevision)
+        if let last = lastMerge, last.revisions == revisions, last.local == own { return last.result }
+        var replicas = decoded.keys.sorted().compactMap { decoded[$0]!.evidence }
+        replicas.append(ReplicaEvidence(replica: agent.replica, incarnation: incarnation, routes: own))
+        let sum = merger.merge(replicas)
+        let result = MetricsSnapshot(routes: sum.keys.sorted().map { sum[$0]! })
+        lastMerge = (revisions, own, result)
+        return result
     }
 
     /// The record last handed to the agent.

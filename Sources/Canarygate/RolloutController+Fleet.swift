@@ -101,15 +101,14 @@ extension RolloutController {
                 record("fleet: \(held!); every managed route is held at weight 0 for an operator")
             }
         }
-        fleet.ledTerm = term
-        fleet.merger = EvidenceMerger()
-        fleet.answered = []
+        fleet.beginTerm(term)
         // Answers to hooks and probes of an earlier term of this process must not satisfy this term's machines.
         _ = inbox.takeAll()
         // The stored state may hold an undo's primary override: serve it from this term's first tick.
         overridesChanged = true
         rollouts = [:]
-        fleetEvidence = merged(fleet, view: view, local: state.metrics.snapshot())
+        _ = fleet.otherRecords(view.records)
+        fleetEvidence = fleet.mergedEvidence(local: state.metrics.snapshot())
         record(
             "fleet: \(fleet.agent.replica) leads (term \(term)); resuming \(restored.count) rollout(s) from the stored state"
                 + (view.state.map { " (revision \($0.modRevision))" } ?? " (none stored yet)"))
@@ -127,7 +126,7 @@ extension RolloutController {
 
     private func lead(_ fleet: FleetLink, view: ClusterView, local: MetricsSnapshot, now: UInt64) {
         let records = fleet.otherRecords(view.records)
-        fleetEvidence = merged(fleet, view: view, local: local, records: records)
+        fleetEvidence = fleet.mergedEvidence(local: local)
         // Any replica's dead canary is the fleet's: the safe direction needs no majority.
         let own = fleet.record(local: local)
         for record in records + [own] {
@@ -146,20 +145,6 @@ extension RolloutController {
             leader: (fleet.agent.replica, fleet.fingerprint.revisions), replicas: records.map { ($0.replica, $0.revisions) })
         let holding = Set(fleet.disagreements.compactMap { $0.split(separator: ":").first.map(String.init) })
         tick(now: now, holding: holding)
-    }
-
-    /// Every replica's counters summed (this replica's own from its registry, the others' from their records).
-    private func merged(
-        _ fleet: FleetLink, view: ClusterView, local: MetricsSnapshot, records: [ReplicaRecord]? = nil
-    ) -> MetricsSnapshot {
-        let others = records ?? fleet.otherRecords(view.records)
-        let managed = Set(fleet.fingerprint.revisions.keys)
-        var replicas = others.compactMap { try? $0.replicaEvidence() }
-        replicas.append(
-            ReplicaEvidence(
-                replica: fleet.agent.replica, incarnation: fleet.incarnation, routes: local.routes.filter { managed.contains($0.name) }))
-        let sum = fleet.merger.merge(replicas)
-        return MetricsSnapshot(routes: sum.keys.sorted().map { sum[$0]! })
     }
 
     private func answerForwardedVerbs(_ fleet: FleetLink, view: ClusterView, now: UInt64) {
