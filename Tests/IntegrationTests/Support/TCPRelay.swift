@@ -1,4 +1,5 @@
 // A loopback TCP relay between one replica and etcd that a test cuts, blackholes and heals: a partition of that replica.
+import CLinuxShims
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -215,9 +216,12 @@ final class TCPRelay: @unchecked Sendable {
     /// Accepts every waiting connection and connects each to the target; one the target refuses is reset.
     private func acceptAll() {
         while true {
-            let client = accept(listener, nil, nil)
+            // Close-on-exec from the start: a replica the test spawns meanwhile would inherit the descriptor, and its
+            // copy would keep the connection open through a cut.
+            let client = accept4(listener, nil, nil, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
             if client < 0 { return }
-            Self.setNonBlocking(client)
+            var one: Int32 = 1
+            setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             control.withValue { $0.connectionsAccepted += 1 }
             guard let upstream = try? Posix.connect(port: targetPort, timeout: 0.5) else {
                 Posix.resetClose(client)
