@@ -291,7 +291,9 @@ extension Integration {
                         "disagreement: \(disagreement)")
                     #expect(try leader.metrics().value("canarygate_cluster_disagreements") == 1)
                     // Three intervals: no step anywhere, and c's canary (another revision than the fleet's) gets nothing.
-                    let weight = try leader.status().rollout.weight
+                    // From when every replica shows the same state (c may still be applying the one from before it joined).
+                    let shown = try #require(fleet.agreedStatuses(), "the replicas never showed one state: \(fleet.statuses())")
+                    let weight = shown.first { $0.replica == leader.name }!.rollout.weight
                     let holdUntil = Date().addingTimeInterval(1.6)
                     while Date() < holdUntil {
                         for s in fleet.statuses() {
@@ -305,8 +307,8 @@ extension Integration {
                     agreeing.canary.revision = "v2"
                     let reloadedAt = Date()
                     try odd.reloadBySignal(agreeing)
-                    let agreed = Posix.waitUntil(timeout: 3) { (try? leader.status().disagreement.isEmpty) == true }
-                    #expect(agreed, "the disagreement stayed after c's reload: \((try? leader.status()).map(\.description) ?? "-")")
+                    let resolved = Posix.waitUntil(timeout: 3) { (try? leader.status().disagreement.isEmpty) == true }
+                    #expect(resolved, "the disagreement stayed after c's reload: \((try? leader.status()).map(\.description) ?? "-")")
                     #expect(try leader.metrics().value("canarygate_cluster_disagreements") == 0)
                     let (after, went) = fleet.waitUntilAll(timeout: 4) { $0.rollout.weight > weight && $0.canaryWeight > weight }
                     #expect(went, "the rollout did not go on past \(weight)% after the reload: \(after)\n\(fleet.logTails())")
