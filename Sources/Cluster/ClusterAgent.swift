@@ -26,6 +26,8 @@ public final class ClusterAgent: Sendable {
 
     struct Shared: Sendable {
         var view: ClusterView
+        /// The lease and leader as the agent last knew them, for judging the role when the view is read.
+        var membership: Membership?
         /// The latest record to publish, its version, and whether it must go now (an alarm).
         var record: [UInt8]?
         var recordVersion = 0
@@ -68,7 +70,16 @@ public final class ClusterAgent: Sendable {
         }
     }
 
-    public var view: ClusterView { shared.withLock { $0.view } }
+    /// The role is judged again at each read: the agent may be waiting out a request that etcd does not answer
+    /// (a silent partition: each one takes its deadline), and a leader must stop deciding by its own deadline,
+    /// however long the agent is blocked. Without this a cut-off leader kept leading past its lease, beside its successor.
+    public var view: ClusterView {
+        shared.withLock { s in
+            var view = s.view
+            if let membership = s.membership { view.role = membership.role(now: MonotonicClock.nowNanoseconds()) }
+            return view
+        }
+    }
 
     /// This replica's record; `urgent` (an alarm) sends it at once rather than at the next publish interval.
     public func publish(record: [UInt8], urgent: Bool) {
@@ -158,7 +169,12 @@ public final class ClusterAgent: Sendable {
 
     func deliver(_ delivery: WatchDelivery) { shared.withLock { $0.inbox.append(delivery) } }
 
-    func update(_ body: (inout ClusterView) -> Void) { shared.withLock { body(&$0.view) } }
+    func update(membership: Membership, _ body: (inout ClusterView) -> Void) {
+        shared.withLock {
+            $0.membership = membership
+            body(&$0.view)
+        }
+    }
 
     /// A state write that lost its leadership is not retried; one the connection lost is, if still current.
     func requeue(state: (document: [UInt8], term: Int64)) {
