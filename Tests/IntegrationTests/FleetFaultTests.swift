@@ -173,11 +173,8 @@ extension Integration {
             try withFleet(
                 spec,
                 customize: { index, spec in
-                    guard index == 0, let url = spec.cluster?.etcd.first, let port = url.split(separator: ":").last.flatMap({ UInt16($0) }),
-                        let relay = try? TCPRelay(to: port)
-                    else { return }
-                    relayMade.withValue { $0 = relay }
-                    spec.cluster?.etcd = [relay.url]
+                    guard index == 0 else { return }
+                    Self.throughRelay(&spec, relayMade)
                     spec.canary = ArmSpec("v2", ownCanary)
                 }
             ) { fleet in
@@ -266,6 +263,76 @@ extension Integration {
                             + " \(Self.seconds(rejoinedAfter)) s, relay connections \(relay.connections)")
                 }
             }
+        }
+
+        /// A silent partition (the relay blackholes a, the leader): every request a sends waits out its deadline, yet a
+        /// must stop leading by its own (two thirds of the TTL after its last keep-alive), before etcd can hand the
+        /// leader key to another replica: never two leaders at once. Healed, a's silent watches are replaced and it follows.
+        @Test func aBlackholedLeaderStopsLeadingBeforeAnotherLeadsAndFollowsWhenHealed() throws {
+            let primary = try TestUpstream.arm("primary", text: "v1")
+            let canary = try TestUpstream.arm("canary", text: "v2")
+            let relayMade = Guarded<TCPRelay?>(nil)
+            defer {
+                relayMade.value?.stop()
+                primary.stop(); canary.stop()
+            }
+            let spec = Self.spec(primary: primary, canary: canary, interval: "1s")
+            try withFleet(spec, customize: { index, spec in if index == 0 { Self.throughRelay(&spec, relayMade) } }) { fleet in
+                let relay = try #require(relayMade.value, "the relay did not start")
+                let silent = try #require(fleet.replica("a"))
+                try withFleetLoad(fleet) { _ in
+                    _ = try #require(
+                        fleet.waitForFreshStep(timeout: 10, atLeast: 10), "the rollout never stepped to 10%\n\(fleet.logTails())")
+                    try #require(fleet.leader()?.name == "a", "a (started first) does not lead: \(fleet.statuses())")
+                    let blackholedAt = Date()
+                    try relay.blackhole()
+                    var lastLedAt = 0.0
+                    var degradedAt: Double?
+                    var successor: (name: String, at: Double)?
+                    var weightsSeen = Set<Int>()
+                    while Date().timeIntervalSince(blackholedAt) < Self.leaseTTL + 4 && (successor == nil || degradedAt == nil) {
+                        for s in fleet.statuses() {
+                            let t = Date().timeIntervalSince(blackholedAt)
+                            if s.replica == "a" {
+                                if s.role == "leader" { lastLedAt = t }
+                                if s.role == "degraded" && degradedAt == nil { degradedAt = t }
+                                weightsSeen.insert(s.canaryWeight)
+                            } else if s.role == "leader" && successor == nil {
+                                successor = (s.replica, t)
+                            }
+                        }
+                        usleep(20_000)
+                    }
+                    #expect(lastLedAt < Self.leaseTTL, "a still led \(lastLedAt) s into the partition, past its lease\n\(fleet.logTails())")
+                    #expect(degradedAt != nil, "a never said it was degraded\n\(fleet.logTails())")
+                    let next = try #require(successor, "no other replica led within \(Self.leaseTTL + 4) s\n\(fleet.logTails())")
+                    #expect(next.at < 5, "\(next.name) led only \(next.at) s after a was blackholed")
+                    #expect(lastLedAt < next.at, "two leaders: a led until \(lastLedAt) s, \(next.name) from \(next.at) s")
+
+                    let healedAt = Date()
+                    try relay.heal()
+                    let followed = Posix.waitUntil(timeout: 4) {
+                        guard let mine = try? silent.status(), let theirs = try? fleet.replica(next.name)?.status() else { return false }
+                        return mine.role == "follower" && mine.stateRevision == theirs.stateRevision
+                            && mine.canaryWeight == theirs.canaryWeight
+                    }
+                    let followedAfter = Date().timeIntervalSince(healedAt)
+                    #expect(followed, "a did not follow \(next.name)'s state after the heal: \(fleet.statuses())\n\(fleet.logTails())")
+                    print(
+                        "fleet faults: a (the leader) blackholed: led until \(Self.seconds(lastLedAt)) s, degraded at"
+                            + " \(degradedAt.map(Self.seconds) ?? "-") s, \(next.name) led at \(Self.seconds(next.at)) s;"
+                            + " a's weights meanwhile \(weightsSeen.sorted()); healed: following after \(Self.seconds(followedAfter)) s")
+                }
+            }
+        }
+
+        /// Points the replica's etcd at a new relay to etcd (kept in `made` for the test to cut and stop).
+        static func throughRelay(_ spec: inout RolloutSpec, _ made: Guarded<TCPRelay?>) {
+            guard let url = spec.cluster?.etcd.first, let port = url.split(separator: ":").last.flatMap({ UInt16($0) }),
+                let relay = try? TCPRelay(to: port)
+            else { return }
+            made.withValue { $0 = relay }
+            spec.cluster?.etcd = [relay.url]
         }
 
         @Test func replicasThatDisagreeOnTheCanaryRevisionHoldTheRolloutUntilAReloadMakesThemAgree() throws {
