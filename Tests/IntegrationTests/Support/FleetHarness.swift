@@ -27,8 +27,8 @@ import Glibc
 //   `status()` (the `cluster` block and the route `web`), `verb("pause")` (any replica; a follower forwards),
 //   `canaryRequests()` (its canary arm's responses, from its /metrics), `reload(spec)` (keeps its cluster section).
 // - `fleet.running`: replicas whose process runs. `statuses()` reads them all; `waitUntilAll` polls them until a
-//   predicate holds for every one; `weights()` gives each one's live canary weight; `agreedStatuses()` waits until
-//   every replica has applied the same state revision.
+//   predicate holds for every one; `weights()` gives each one's live canary weight; `agreedStatuses()` reads them
+//   while every replica has applied one state revision (and the leader is not between deciding and storing).
 // - `withFleetLoad(fleet)`: keep-alive GET load through every running replica's listener from several clients
 //   each (a killed replica's clients keep retrying; they count errors), stopped whatever happens.
 // - On failure put `fleet.logTails()` in the message: each replica's log tail and its last /status.
@@ -207,20 +207,26 @@ final class Fleet {
         Dictionary(uniqueKeysWithValues: statuses().map { ($0.replica, $0.canaryWeight) })
     }
 
-    /// Statuses of every running replica once all show the same state revision in two reads `settle` seconds
-    /// apart (longer than a control tick, so each has applied it); the second read. Nil if that never held.
+    /// Statuses of every running replica, read while all of them show one state revision: the same in a read
+    /// `settle` seconds before and one `settle` seconds after (longer than a control tick, so each replica has
+    /// applied it, and longer than a state write, so the leader was not ahead of the stored state, between
+    /// deciding and storing, while it was read). The middle read; nil if that never held within `timeout`.
     func agreedStatuses(timeout: Double = 3, settle: Double = 0.15) -> [ReplicaStatus]? {
         let deadline = Date().addingTimeInterval(timeout)
+        let revisions = { (statuses: [ReplicaStatus]) in Set(statuses.map(\.stateRevision)) }
+        var before = statuses()
         while Date() < deadline {
-            let first = statuses()
-            let revisions = Set(first.map(\.stateRevision))
-            guard first.count == running.count, revisions.count == 1, revisions.first! != nil else {
-                usleep(20_000)
-                continue
-            }
             usleep(UInt32(settle * 1_000_000))
-            let second = statuses()
-            if second.count == first.count && Set(second.map(\.stateRevision)) == revisions { return second }
+            let middle = statuses()
+            usleep(UInt32(settle * 1_000_000))
+            let after = statuses()
+            let agreed = revisions(before)
+            if agreed.count == 1, agreed.first! != nil, [before.count, middle.count, after.count].allSatisfy({ $0 == running.count }),
+                revisions(middle) == agreed, revisions(after) == agreed
+            {
+                return middle
+            }
+            before = after
         }
         return nil
     }
