@@ -267,8 +267,10 @@ extension Integration {
 
         /// A silent partition (the relay blackholes a, the leader): every request a sends waits out its deadline, yet a
         /// must stop leading by its own (two thirds of the TTL after its last keep-alive), before etcd can hand the
-        /// leader key to another replica: never two leaders at once. Healed, a's silent watches are replaced and it follows.
+        /// leader key to another replica: never two leaders at once. Meanwhile (1.3 to 2 s with a 3 s TTL, past the next
+        /// step 1 s away) it steps nothing: etcd is in doubt. Healed, a's silent watches are replaced and it follows.
         @Test func aBlackholedLeaderStopsLeadingBeforeAnotherLeadsAndFollowsWhenHealed() throws {
+            let ttl = 3.0
             let primary = try TestUpstream.arm("primary", text: "v1")
             let canary = try TestUpstream.arm("canary", text: "v2")
             let relayMade = Guarded<TCPRelay?>(nil)
@@ -277,12 +279,16 @@ extension Integration {
                 primary.stop(); canary.stop()
             }
             let spec = Self.spec(primary: primary, canary: canary, interval: "1s")
-            try withFleet(spec, customize: { index, spec in if index == 0 { Self.throughRelay(&spec, relayMade) } }) { fleet in
+            var cluster = ClusterSpec()
+            cluster.leaseTTL = "3s"
+            try withFleet(spec, cluster: cluster, customize: { index, spec in if index == 0 { Self.throughRelay(&spec, relayMade) } }) {
+                fleet in
                 let relay = try #require(relayMade.value, "the relay did not start")
                 let silent = try #require(fleet.replica("a"))
                 try withFleetLoad(fleet) { _ in
-                    _ = try #require(
+                    let before = try #require(
                         fleet.waitForFreshStep(timeout: 10, atLeast: 10), "the rollout never stepped to 10%\n\(fleet.logTails())")
+                    let held = before.first { $0.replica == "a" }!.canaryWeight
                     try #require(fleet.leader()?.name == "a", "a (started first) does not lead: \(fleet.statuses())")
                     let blackholedAt = Date()
                     try relay.blackhole()
@@ -290,7 +296,7 @@ extension Integration {
                     var degradedAt: Double?
                     var successor: (name: String, at: Double)?
                     var weightsSeen = Set<Int>()
-                    while Date().timeIntervalSince(blackholedAt) < Self.leaseTTL + 4 && (successor == nil || degradedAt == nil) {
+                    while Date().timeIntervalSince(blackholedAt) < ttl + 4 && (successor == nil || degradedAt == nil) {
                         for s in fleet.statuses() {
                             let t = Date().timeIntervalSince(blackholedAt)
                             if s.replica == "a" {
@@ -303,11 +309,12 @@ extension Integration {
                         }
                         usleep(20_000)
                     }
-                    #expect(lastLedAt < Self.leaseTTL, "a still led \(lastLedAt) s into the partition, past its lease\n\(fleet.logTails())")
+                    #expect(lastLedAt < ttl, "a still led \(lastLedAt) s into the partition, past its lease\n\(fleet.logTails())")
                     #expect(degradedAt != nil, "a never said it was degraded\n\(fleet.logTails())")
-                    let next = try #require(successor, "no other replica led within \(Self.leaseTTL + 4) s\n\(fleet.logTails())")
+                    let next = try #require(successor, "no other replica led within \(ttl + 4) s\n\(fleet.logTails())")
                     #expect(next.at < 5, "\(next.name) led only \(next.at) s after a was blackholed")
                     #expect(lastLedAt < next.at, "two leaders: a led until \(lastLedAt) s, \(next.name) from \(next.at) s")
+                    #expect(weightsSeen == [held], "a stepped alone while blackholed: \(weightsSeen.sorted()), held \(held)")
 
                     let healedAt = Date()
                     try relay.heal()
@@ -317,11 +324,13 @@ extension Integration {
                             && mine.canaryWeight == theirs.canaryWeight
                     }
                     let followedAfter = Date().timeIntervalSince(healedAt)
+                    let doubt = (try? silent.status().events.first { $0.contains("etcd in doubt") }) ?? nil
                     #expect(followed, "a did not follow \(next.name)'s state after the heal: \(fleet.statuses())\n\(fleet.logTails())")
                     print(
                         "fleet faults: a (the leader) blackholed: led until \(Self.seconds(lastLedAt)) s, degraded at"
                             + " \(degradedAt.map(Self.seconds) ?? "-") s, \(next.name) led at \(Self.seconds(next.at)) s;"
-                            + " a's weights meanwhile \(weightsSeen.sorted()); healed: following after \(Self.seconds(followedAfter)) s")
+                            + " a's weights meanwhile \(weightsSeen.sorted()) (\(doubt ?? "no doubt event")); healed: following after"
+                            + " \(Self.seconds(followedAfter)) s")
                 }
             }
         }
