@@ -309,7 +309,10 @@ extension Integration {
                         }
                         usleep(20_000)
                     }
-                    #expect(lastLedAt < ttl, "a still led \(lastLedAt) s into the partition, past its lease\n\(fleet.logTails())")
+                    // Its own deadline: two thirds of the TTL after its last keep-alive, sent before the partition.
+                    #expect(
+                        lastLedAt < ttl * 2 / 3 + 0.1,
+                        "a still led \(lastLedAt) s into the partition, past its deadline\n\(fleet.logTails())")
                     #expect(degradedAt != nil, "a never said it was degraded\n\(fleet.logTails())")
                     let next = try #require(successor, "no other replica led within \(ttl + 4) s\n\(fleet.logTails())")
                     #expect(next.at < 5, "\(next.name) led only \(next.at) s after a was blackholed")
