@@ -25,6 +25,8 @@ final class FleetLink {
     var drops: [String: ReplicaAlarm] = [:]
     /// Per route, why the leader does not advance it (replicas disagree on revisions).
     var disagreements: [String] = []
+    /// The leader's: whether it holds every route because etcd is in doubt (`ClusterView.etcdInDoubt`).
+    var holdingForEtcd = false
     /// The fingerprint of this replica's managed routes (published in its record).
     var fingerprint: ConfigFingerprint
     /// The other replicas' records and counters as last decoded, by name, with the revision they were decoded

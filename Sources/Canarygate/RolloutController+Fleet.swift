@@ -143,7 +143,16 @@ extension RolloutController {
         answerForwardedVerbs(fleet, view: view, now: now)
         fleet.disagreements = ConfigFingerprint.disagreements(
             leader: (fleet.agent.replica, fleet.fingerprint.revisions), replicas: records.map { ($0.replica, $0.revisions) })
-        let holding = Set(fleet.disagreements.compactMap { $0.split(separator: ":").first.map(String.init) })
+        var holding = Set(fleet.disagreements.compactMap { $0.split(separator: ":").first.map(String.init) })
+        // A leader cut off from etcd keeps its role until its lease is in doubt, but a step it took meanwhile could not
+        // be stored: it would be this replica's alone. It steps nothing while etcd is in doubt; a failure still rolls back.
+        if view.etcdInDoubt != nil { holding.formUnion(rollouts.keys) }
+        if (view.etcdInDoubt != nil) != fleet.holdingForEtcd {
+            fleet.holdingForEtcd = view.etcdInDoubt != nil
+            record(
+                view.etcdInDoubt.map { "fleet: etcd in doubt (\($0)); \(fleet.agent.replica) steps no rollout until it answers" }
+                    ?? "fleet: etcd answers \(fleet.agent.replica) again")
+        }
         tick(now: now, holding: holding)
     }
 

@@ -346,7 +346,7 @@ final class AgentRun: @unchecked Sendable {
             lastRole = role.name
         }
         let leading = role.name == "leader"
-        agent.update { view in
+        agent.update(membership: membership) { view in
             view.role = role
             view.leader = membership.leader?.replica
             view.lease = membership.leaseID

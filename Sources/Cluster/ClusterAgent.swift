@@ -33,6 +33,10 @@ public final class ClusterAgent: Sendable {
 
     struct Shared: Sendable {
         var view: ClusterView
+        /// The lease and leader as the agent last knew them, and when (monotonic ns), for judging the role and
+        /// etcd's health when the view is read.
+        var membership: Membership?
+        var reportedAt: UInt64 = 0
         /// The latest record to publish, its version, and whether it must go now (an alarm).
         var record: [UInt8]?
         var recordVersion = 0
@@ -83,7 +87,28 @@ public final class ClusterAgent: Sendable {
         }
     }
 
-    public var view: ClusterView { shared.withLock { $0.view } }
+    /// The role is judged again at each read: the agent may be waiting out a request that etcd does not answer
+    /// (a silent partition: each one takes its deadline), and a leader must stop deciding by its own deadline,
+    /// however long the agent is blocked. Without this a cut-off leader kept leading past its lease, beside its successor.
+    /// etcd is in doubt while its last answer was a failure, or while the agent has not come round for this long:
+    /// it waits on a request, which etcd answers in milliseconds when healthy. A cut-off leader thus stops
+    /// stepping within a publish interval and this, rather than when its lease is in doubt (up to 2/3 of the TTL).
+    public static let requestInDoubt: UInt64 = 250_000_000
+
+    public var view: ClusterView {
+        shared.withLock { s in
+            var view = s.view
+            guard let membership = s.membership else { return view }
+            let now = MonotonicClock.nowNanoseconds()
+            view.role = membership.role(now: now)
+            if let failure = membership.unansweredFailure {
+                view.etcdInDoubt = failure
+            } else if now &- s.reportedAt > Self.requestInDoubt {
+                view.etcdInDoubt = "a request to etcd has waited \((now &- s.reportedAt) / 1_000_000) ms for an answer"
+            }
+            return view
+        }
+    }
 
     /// The view, and a follower's fresh look at the replicas' names soon after (for /status and /metrics).
     public var viewWithNames: ClusterView {
@@ -181,7 +206,13 @@ public final class ClusterAgent: Sendable {
 
     func deliver(_ delivery: WatchDelivery) { shared.withLock { $0.inbox.append(delivery) } }
 
-    func update(_ body: (inout ClusterView) -> Void) { shared.withLock { body(&$0.view) } }
+    func update(membership: Membership, _ body: (inout ClusterView) -> Void) {
+        shared.withLock {
+            $0.membership = membership
+            $0.reportedAt = MonotonicClock.nowNanoseconds()
+            body(&$0.view)
+        }
+    }
 
     /// A state write that lost its leadership is not retried; one the connection lost is, if still current.
     func requeue(state: (document: [UInt8], term: Int64)) {

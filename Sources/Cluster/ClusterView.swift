@@ -59,6 +59,9 @@ public struct ClusterView: Sendable {
     public var leaderChanges = 0
     /// The last failed state write, if the latest one failed (e.g. leadership lost between two ticks).
     public var stateWriteFailure: String?
+    /// Why etcd is in doubt at this read (the last request failed and no keep-alive was answered since, or the agent
+    /// has waited too long on one); nil when etcd answers. A leader decides no step meanwhile.
+    public var etcdInDoubt: String?
 
     public init(fleet: String, replica: String, endpoint: String) {
         self.fleet = fleet

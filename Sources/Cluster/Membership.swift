@@ -70,6 +70,9 @@ public struct Membership: Sendable, Equatable {
     }
 
     public var leaseID: Int64? { lease?.id }
+    /// Why the last request to etcd failed, until etcd grants a lease or answers a keep-alive again (nil: none
+    /// failed since). A leader keeps its role through such a blip, but what it decides meanwhile may not be stored.
+    public var unansweredFailure: String? { lastFailure }
     public var ttlSeconds: Int { Int(ttlNanoseconds / 1_000_000_000) }
 
     /// What to send etcd now, in order.

@@ -60,6 +60,20 @@ import Testing
         #expect(m.due(now: 3 * second) == [.grantLease(ttlSeconds: 3)])
     }
 
+    @Test func aFailedRequestStandsUntilEtcdAnswersAKeepAliveWhileTheLeaderKeepsItsRole() {
+        var m = joined()
+        m.leaderSeen(.init(replica: "a", lease: 7, term: 41))
+        #expect(m.unansweredFailure == nil)
+        m.etcdFailed("connection refused")
+        #expect(m.unansweredFailure == "connection refused")
+        #expect(m.role(now: second) == .leader(term: 41))
+        m.leaseKept(ttlSeconds: 3, requestedAt: second)
+        #expect(m.unansweredFailure == nil)
+        m.etcdFailed("timed out")
+        m.leaseGranted(id: 8, ttlSeconds: 3, requestedAt: 2 * second)
+        #expect(m.unansweredFailure == nil)
+    }
+
     @Test func aLeaseEtcdNoLongerHasEndsLeadershipAtOnce() {
         var m = joined()
         m.leaderSeen(.init(replica: "a", lease: 7, term: 41))
