@@ -6,9 +6,8 @@ import Telemetry
 
 /// Read under the controller's lock, rendered outside it.
 struct ClusterStatus {
+    /// The leader's holds each replica's record as last published (others see names only).
     var view: ClusterView
-    /// The leader's: each replica's record as last published (others see names only).
-    var records: [ReplicaRecord]
     var disagreements: [String]
     var traffic: EtcdTraffic
 
@@ -16,6 +15,8 @@ struct ClusterStatus {
     func statusJSON() -> String {
         let now = MonotonicClock.nowNanoseconds()
         let json = StatusDocument.json
+        // Decoded here, for /status only: /metrics reads none of it.
+        let records = view.records.values.compactMap { try? ReplicaRecord.decode($0.value) }
         let byName = Dictionary(records.map { ($0.replica, $0) }, uniquingKeysWith: { a, _ in a })
         let replicas = view.replicaNames.map { name -> String in
             var fields = ["\"name\":\(json(name))"]
@@ -25,6 +26,7 @@ struct ClusterStatus {
                     let r = record.revisions[route]!
                     return "\(json(route)):{\"primary\":\(json(r.primary)),\"canary\":\(json(r.canary))}"
                 }
+                fields.append("\"admin\":\(json(record.admin))")
                 fields.append("\"configHash\":\(json(record.configHash))")
                 fields.append("\"revisions\":{\(revisions.joined(separator: ","))}")
                 fields.append("\"alarms\":[\(record.alarms.map { json("\($0.route): \($0.reason)") }.joined(separator: ","))]")

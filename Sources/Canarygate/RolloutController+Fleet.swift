@@ -24,7 +24,7 @@ extension RolloutController {
         if case .leader(let term) = view.role, now < view.leaderUntil ?? 0 {
             if fleet.ledTerm != nil && fleet.ledTerm != term { stepDown(fleet, role: view.role, view: view) }
             guard view.stateKnown, view.fleetKnown else { return }
-            if fleet.ledTerm != term { takeOver(fleet, view: view, term: term, now: now) }
+            if fleet.ledTerm != term { takeOver(fleet, view: view, local: local, term: term, now: now) }
             lead(fleet, view: view, local: local, now: now)
         } else {
             if fleet.ledTerm != nil { stepDown(fleet, role: view.role, view: view) }
@@ -89,7 +89,7 @@ extension RolloutController {
 
     /// The first tick of a term: the stored state is resumed exactly as a restarted proxy resumes its state
     /// file (the current stage's request re-issued, timers from now), on the fleet's counters from now on.
-    private func takeOver(_ fleet: FleetLink, view: ClusterView, term: Int64, now: UInt64) {
+    private func takeOver(_ fleet: FleetLink, view: ClusterView, local: MetricsSnapshot, term: Int64, now: UInt64) {
         var restored: [String: RolloutState] = [:]
         var held: String?
         if let stored = view.state {
@@ -107,8 +107,9 @@ extension RolloutController {
         // The stored state may hold an undo's primary override: serve it from this term's first tick.
         overridesChanged = true
         rollouts = [:]
+        // The term's first merge is its baseline; `lead` then finds it unchanged in this tick.
         _ = fleet.otherRecords(view.records)
-        fleetEvidence = fleet.mergedEvidence(local: state.metrics.snapshot())
+        fleetEvidence = fleet.mergedEvidence(local: local)
         record(
             "fleet: \(fleet.agent.replica) leads (term \(term)); resuming \(restored.count) rollout(s) from the stored state"
                 + (view.state.map { " (revision \($0.modRevision))" } ?? " (none stored yet)"))
@@ -127,15 +128,16 @@ extension RolloutController {
     private func lead(_ fleet: FleetLink, view: ClusterView, local: MetricsSnapshot, now: UInt64) {
         let records = fleet.otherRecords(view.records)
         fleetEvidence = fleet.mergedEvidence(local: local)
-        // Any replica's dead canary is the fleet's: the safe direction needs no majority.
-        let own = fleet.record(local: local)
-        for record in records + [own] {
-            for alarm in record.alarms {
+        // Any replica's dead canary is the fleet's: the safe direction needs no majority. This replica's own
+        // alarms are its drops (`publishRecord` has just put them in its record).
+        let alarms = records.map { ($0.replica, $0.alarms) } + [(fleet.agent.replica, Array(fleet.drops.values))]
+        for (replica, raised) in alarms {
+            for alarm in raised {
                 guard let r = rollouts[alarm.route], Self.judgingPhases.contains(r.machine.state.phase),
                     r.machine.state.canaryRevision == alarm.revision, r.machine.state.rolloutNumber == alarm.rolloutNumber
                 else { continue }
                 let verdict = Verdict(
-                    judge: "dead-canary", outcome: .fail, summary: "replica \(record.replica): \(alarm.reason)",
+                    judge: "dead-canary", outcome: .fail, summary: "replica \(replica): \(alarm.reason)",
                     evidence: [])
                 deliver(alarm.route, .immediateFailure(verdict), now: now)
             }

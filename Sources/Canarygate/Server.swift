@@ -233,8 +233,7 @@ public final class Server: Sendable {
         guard let agent else { return nil }
         let view = agent.viewWithNames
         let disagreements = rollouts.withLock { $0.fleet?.disagreements ?? [] }
-        let records = view.records.values.compactMap { try? ReplicaRecord.decode($0.value) }
-        return ClusterStatus(view: view, records: records, disagreements: disagreements, traffic: agent.traffic)
+        return ClusterStatus(view: view, disagreements: disagreements, traffic: agent.traffic)
     }
 
     public var rolloutStatuses: [(route: String, state: RolloutState)] {

@@ -41,9 +41,7 @@ final class AgentRun: @unchecked Sendable {
         (config, logger) = agent.settings
         client = EtcdClient(endpoints: config.etcd, tls: config.tls, traffic: agent.traffic)
         membership = Membership(replica: agent.replica, leaseTTLSeconds: Int(config.leaseTTL.components.seconds))
-        publishInterval =
-            UInt64(config.publishInterval.components.seconds) * 1_000_000_000
-            + UInt64(config.publishInterval.components.attoseconds / 1_000_000_000)
+        publishInterval = config.publishInterval.nanoseconds
     }
 
     /// One cycle every 10 ms. After the first failed request a cycle sends nothing more (each request may
@@ -144,6 +142,12 @@ final class AgentRun: @unchecked Sendable {
         stopFleetWatch()
     }
 
+    /// The leader key as read or watched, counting a change of leader.
+    private func see(leader seen: Membership.Leader?) {
+        if seen?.replica != membership.leader?.replica { leaderChanges += 1 }
+        membership.leaderSeen(seen)
+    }
+
     static func leader(_ kv: EtcdKeyValue) -> Membership.Leader {
         .init(replica: String(decoding: kv.value, as: UTF8.self), lease: kv.lease, term: kv.createRevision)
     }
@@ -168,11 +172,9 @@ final class AgentRun: @unchecked Sendable {
         guard event.kv.modRevision > controlReadRevision else { return }
         let now = MonotonicClock.nowNanoseconds()
         if event.kv.key == agent.keys.leader {
-            let seen = event.kind == .put ? Self.leader(event.kv) : nil
-            if seen?.replica != membership.leader?.replica { leaderChanges += 1 }
-            membership.leaderSeen(seen)
+            see(leader: event.kind == .put ? Self.leader(event.kv) : nil)
         } else if event.kv.key == agent.keys.state {
-            state = event.kind == .put ? StoredValue(value: event.kv.value, modRevision: event.kv.modRevision, receivedAt: now) : nil
+            state = event.kind == .put ? StoredValue(event.kv, receivedAt: now) : nil
             // A follower applies a new state at once (its own writes come back too, and change nothing there).
             wakeAfterReport = true
         }
@@ -183,7 +185,7 @@ final class AgentRun: @unchecked Sendable {
         if let name = agent.keys.replicaName(of: key) {
             records[name] =
                 event.kind == .put
-                ? StoredValue(value: event.kv.value, modRevision: event.kv.modRevision, receivedAt: MonotonicClock.nowNanoseconds()) : nil
+                ? StoredValue(event.kv, receivedAt: MonotonicClock.nowNanoseconds()) : nil
             // A replica's new alarm is a rollback to start now, not at the next tick.
             let raised = event.kind == .put ? (try? ReplicaRecord.decode(event.kv.value))?.alarms ?? [] : []
             if !raised.isEmpty && raised != alarms[name] { wakeAfterReport = true }
@@ -204,13 +206,8 @@ final class AgentRun: @unchecked Sendable {
         guard controlWatch == nil, membership.leaseID != nil else { return }
         switch client.range(agent.keys.control, prefix: true) {
         case .success(let range):
-            let leaderKV = range.kvs.first { $0.key == agent.keys.leader }
-            let seen = leaderKV.map(Self.leader)
-            if seen?.replica != membership.leader?.replica { leaderChanges += 1 }
-            membership.leaderSeen(seen)
-            state = range.kvs.first { $0.key == agent.keys.state }.map {
-                StoredValue(value: $0.value, modRevision: $0.modRevision, receivedAt: MonotonicClock.nowNanoseconds())
-            }
+            see(leader: range.kvs.first { $0.key == agent.keys.leader }.map(Self.leader))
+            state = range.kvs.first { $0.key == agent.keys.state }.map { StoredValue($0, receivedAt: MonotonicClock.nowNanoseconds()) }
             stateKnown = true
             controlReadRevision = range.revision
             controlWatch = startWatch(.control, prefix: agent.keys.control, from: range.revision + 1)
@@ -246,9 +243,10 @@ final class AgentRun: @unchecked Sendable {
         commands = [:]
     }
 
+    /// Through the agent's client: its TLS context (not loaded again per watch) and the endpoint it uses.
     private func startWatch(_ kind: ClusterAgent.WatchKind, prefix: String, from revision: Int64) -> EtcdWatch {
-        EtcdWatch.start(
-            endpoints: config.etcd, tls: config.tls, key: prefix, prefix: true, startRevision: revision, traffic: client.traffic,
+        client.watch(
+            prefix, prefix: true, startRevision: revision,
             onEvents: { [agent] events, _ in agent.deliver(.events(kind, events)) },
             onEnd: { [agent] error in agent.deliver(.ended(kind, "\(error)")) })
     }
@@ -270,7 +268,7 @@ final class AgentRun: @unchecked Sendable {
             let leader = result.ranges.first?.kvs.first.map(Self.leader)
             membership.leaderSeen(leader)
             if let kv = result.ranges.dropFirst().first?.kvs.first {
-                state = StoredValue(value: kv.value, modRevision: kv.modRevision, receivedAt: MonotonicClock.nowNanoseconds())
+                state = StoredValue(kv, receivedAt: MonotonicClock.nowNanoseconds())
             }
             if leader?.term == term {
                 // Still the leader: only the revision this replica knew was stale. The next cycle writes over the fresh one.
@@ -347,7 +345,6 @@ final class AgentRun: @unchecked Sendable {
         }
         let leading = role.name == "leader"
         agent.update(membership: membership) { view in
-            view.role = role
             view.leader = membership.leader?.replica
             view.lease = membership.leaseID
             view.leaderUntil = membership.leadsUntil

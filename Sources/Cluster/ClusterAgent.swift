@@ -119,7 +119,7 @@ public final class ClusterAgent: Sendable {
     /// This replica's record; `urgent` (an alarm) sends it at once rather than at the next publish interval.
     public func publish(record: [UInt8], urgent: Bool) {
         shared.withLock {
-            guard $0.record != record || urgent else { return }
+            // The controller hands over only a changed record (`publishRecord`).
             $0.record = record
             $0.recordVersion += 1
             $0.recordUrgent = $0.recordUrgent || urgent
@@ -169,7 +169,7 @@ public final class ClusterAgent: Sendable {
         if case .failure(let error) = client.put(commandKey, body, lease: lease) {
             return .failure(.notConnected("cannot reach etcd to forward the verb: \(error)"))
         }
-        let deadline = MonotonicClock.nowNanoseconds() &+ UInt64(timeout.components.seconds) * 1_000_000_000
+        let deadline = MonotonicClock.nowNanoseconds() &+ timeout.nanoseconds
         while MonotonicClock.nowNanoseconds() < deadline {
             if case .success(let range) = client.range(answerKey), let answer = range.kvs.first {
                 _ = client.delete(answerKey)

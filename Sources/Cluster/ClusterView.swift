@@ -11,6 +11,10 @@ public struct StoredValue: Sendable, Equatable {
         self.modRevision = modRevision
         self.receivedAt = receivedAt
     }
+
+    init(_ kv: EtcdKeyValue, receivedAt: UInt64) {
+        self.init(value: kv.value, modRevision: kv.modRevision, receivedAt: receivedAt)
+    }
 }
 
 /// A verb a follower received and left for the leader (`ClusterKeys.command`).

@@ -1,5 +1,6 @@
 // What a replica's managed routes are, as the fleet compares them: revisions per route, and one stable hash.
 import Config
+import Rollout
 
 /// The revisions a managed route runs: the stable one and the one being rolled out.
 public struct RouteRevisions: Sendable, Hashable, Codable, CustomStringConvertible {
@@ -38,7 +39,7 @@ public struct ConfigFingerprint: Sendable, Equatable {
         }
         self.revisions = revisions
         canonicalText = text
-        hash = Self.hex(Self.fnv1a64(Array(text.utf8)))
+        hash = StableDigest.hex16(StableDigest.fnv1a64(text.utf8))
     }
 
     /// One sentence per route of `leader` on which some replica runs other revisions or lacks the route,
@@ -89,15 +90,5 @@ public struct ConfigFingerprint: Sendable, Equatable {
     private static func nanoseconds(_ duration: Duration) -> String {
         let (seconds, attoseconds) = duration.components
         return "\(seconds)s\(attoseconds / 1_000_000_000)ns"
-    }
-
-    /// FNV-1a, 64 bits: offset basis 0xcbf29ce484222325, prime 0x100000001b3.
-    static func fnv1a64(_ bytes: [UInt8]) -> UInt64 {
-        bytes.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01b3 }
-    }
-
-    private static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
     }
 }

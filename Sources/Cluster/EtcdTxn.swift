@@ -1,7 +1,7 @@
 // An etcd transaction: compares, then the operations to run when they all hold and when one does not.
 
 /// etcd runs a transaction atomically at one revision: the election (`createRevision(leader) == 0` →
-/// put leader) and the leader's compare-and-swap of the state (`value(leader) == me` and
+/// put leader) and the leader's compare-and-swap of the state (`createRevision(leader) == term` and
 /// `modRevision(state) == last seen` → put state) are both one `txn` call.
 public struct EtcdTxn: Sendable, Equatable {
     public enum Compare: Sendable, Equatable {

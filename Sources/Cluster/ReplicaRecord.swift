@@ -1,5 +1,6 @@
 // The JSON a replica publishes under its etcd key: who it is, what it runs, its evidence and its alarms.
 import Foundation
+import Rollout
 import Telemetry
 
 /// The value of `P/fleet/replicas/<replica>`, bound to the replica's lease: the leader reads every
@@ -48,8 +49,7 @@ public struct ReplicaRecord: Sendable, Equatable {
 
     /// A fresh `incarnation`: 16 random hex digits, drawn once per process start.
     public static func randomIncarnation() -> String {
-        let digits = String(UInt64.random(in: .min ... .max), radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+        StableDigest.hex16(UInt64.random(in: .min ... .max))
     }
 
     /// The JSON text, keys sorted (two records with the same content are the same bytes).

@@ -31,7 +31,7 @@ enum IdempotencyKey {
                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 encoded.unicodeScalars.append(Unicode.Scalar(byte))
             default:
-                encoded += "%" + hex(UInt64(byte), digits: 2, uppercase: true)
+                encoded += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
             }
         }
         return encoded
@@ -40,17 +40,7 @@ enum IdempotencyKey {
     /// FNV-1a (64 bits) of the message, 16 hex digits: the same in every process and version, unlike `Hasher`,
     /// whose seed changes per process and would give a restarted proxy other keys for the same event.
     static func digest(_ message: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in message.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01b3
-        }
-        return hex(hash, digits: 16, uppercase: false)
-    }
-
-    private static func hex(_ value: UInt64, digits: Int, uppercase: Bool) -> String {
-        let text = String(value, radix: 16, uppercase: uppercase)
-        return String(repeating: "0", count: max(0, digits - text.count)) + text
+        StableDigest.hex16(StableDigest.fnv1a64(message.utf8))
     }
 }
 
