@@ -28,7 +28,7 @@ public enum ClientGate {
     /// its canary is held at weight 0 and reached by its cohort or by mirrored copies, never by clients drawn
     /// onto it, so the count stays 0 and the gate would hold every interval until `progressDeadline` failed a
     /// canary the other judges passed.
-    public static func applies(to analysis: AnalysisConfig) -> Bool { (analysis.iterations ?? 0) == 0 }
+    public static func applies(to analysis: AnalysisConfig) -> Bool { !analysis.usesIterations }
 
     public static func allows(canaryClients: Double, minClients: Int) -> Bool {
         Int(canaryClients.rounded()) >= minClients

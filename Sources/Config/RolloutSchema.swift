@@ -148,6 +148,8 @@ public struct AnalysisConfig: Sendable, Equatable {
     /// Cannot be written with the weight keys (`stepWeight`, `stepWeights`, `maxWeight`, `stepWeightPromotion`,
     /// `stepWeightRollback`). nil: progressive canary steps.
     public var iterations: Int?
+    /// Whether this analysis runs iterations (A/B, blue/green) rather than weight steps.
+    public var usesIterations: Bool { (iterations ?? 0) > 0 }
     /// Canary requests an interval needs for its checks to count, at least 1.
     public var minRequests = 10
     /// Routes with `sessionAffinity`: distinct canary clients (seen in the last one to two minutes) a

@@ -352,18 +352,18 @@ extension ClientConnection {
                     dechunk
                     ? scanner.decode(feed, payload: { out.append($0) })
                     : scanner.reframe(feed, emit: { out.append($0) })
+                let consumed: Int
                 switch result {
-                case .needMore(let consumed):
-                    exchange.mirror?.primaryBody(UnsafeRawBufferPointer(rebasing: feed.prefix(consumed)))
-                    from.consume(consumed)
-                case .done(let consumed):
-                    exchange.mirror?.primaryBody(UnsafeRawBufferPointer(rebasing: feed.prefix(consumed)))
-                    from.consume(consumed)
+                case .needMore(let n): consumed = n
+                case .done(let n):
+                    consumed = n
                     finished = true
                 case .error(let e):
                     failChunkedResponse(exchange, e)
                     return .upstreamFailed
                 }
+                exchange.mirror?.primaryBody(UnsafeRawBufferPointer(rebasing: feed.prefix(consumed)))
+                from.consume(consumed)
                 exchange.responseBody.progress = .chunked(scanner, done: finished)
                 let flushed = flushOutput(sent: &exchange.bytesToClient)
                 if flushed != .done || finished || from.isEmpty { return flushed }

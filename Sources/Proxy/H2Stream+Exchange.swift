@@ -304,18 +304,18 @@ extension H2Stream {
                     (out.baseAddress! + n).copyMemory(from: payload.baseAddress!, byteCount: payload.count)
                     n += payload.count
                 }
+                let consumed: Int
                 switch result {
-                case .needMore(let consumed):
-                    relay.mirror?.primaryBody(UnsafeRawBufferPointer(rebasing: feed.prefix(consumed)))
-                    from.consume(consumed)
-                case .done(let consumed):
-                    relay.mirror?.primaryBody(UnsafeRawBufferPointer(rebasing: feed.prefix(consumed)))
-                    from.consume(consumed)
+                case .needMore(let n): consumed = n
+                case .done(let n):
+                    consumed = n
                     finished = true
                 case .error:
                     cutBody(.invalidResponse)
                     return .failed
                 }
+                relay.mirror?.primaryBody(UnsafeRawBufferPointer(rebasing: feed.prefix(consumed)))
+                from.consume(consumed)
                 relay.body = .chunked(scanner, done: finished)
             } else {
                 switch relay.body.classify(from.readable, alreadyPending: relay.pending) {

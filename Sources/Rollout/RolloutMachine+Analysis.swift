@@ -99,7 +99,7 @@ extension RolloutMachine {
 
     mutating func intervalPassed() {
         guard let analysis else { return }
-        if Self.iterationsMode(analysis) {
+        if analysis.usesIterations {
             iterationPassed(analysis, basis: "")
             return
         }

@@ -77,7 +77,7 @@ extension RolloutMachine {
         enter(.progressing)
         state.lastProgressAt = now
         state.stepIndex = 0
-        if let iterations = analysis.iterations, iterations > 0 {
+        if analysis.usesIterations, let iterations = analysis.iterations {
             holdLiveAtZero()
             note("starting \(iterations) iterations at canary weight 0%, the canary live for its cohort or mirrored copies")
         } else {

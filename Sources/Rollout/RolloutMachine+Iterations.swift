@@ -3,14 +3,13 @@ import Analysis
 import Config
 
 extension RolloutMachine {
-    /// `analysis.iterations` replaces the weight steps (the decoder refuses both together).
-    ///
-    /// Nothing else differs between A/B and blue/green here: the route decides who reaches a canary held live
-    /// at 0 (its `canary.match` cohort, or the copies of its mirror, or nobody). After the last iteration the
-    /// usual promotion runs, which moves all traffic at once: without a `promote` hook the canary gets 100%
-    /// in one step, with one the primary becomes the new revision. A rollback from weight 0 is one switch
-    /// (live off), so `stepWeightRollback` has nothing to step.
-    static func iterationsMode(_ a: AnalysisConfig) -> Bool { (a.iterations ?? 0) > 0 }
+    // `analysis.iterations` replaces the weight steps (the decoder refuses both together).
+    //
+    // Nothing else differs between A/B and blue/green here: the route decides who reaches a canary held live
+    // at 0 (its `canary.match` cohort, or the copies of its mirror, or nobody). After the last iteration the
+    // usual promotion runs, which moves all traffic at once: without a `promote` hook the canary gets 100%
+    // in one step, with one the primary becomes the new revision. A rollback from weight 0 is one switch
+    // (live off), so `stepWeightRollback` has nothing to step (`AnalysisConfig.usesIterations`).
 
     /// Weight 0 with the canary live: only what is singled out for it reaches it.
     mutating func holdLiveAtZero() {
@@ -44,7 +43,7 @@ extension RolloutMachine {
     /// a canary that nothing exercises is never promoted, it fails at `progressDeadline`. In step mode, or
     /// with a failing verdict, it is an ordinary interval.
     mutating func intervalWithoutCanaryTraffic(_ verdicts: [Verdict]) {
-        guard let analysis, Self.iterationsMode(analysis), hasHooks(.rollout), !verdicts.contains(where: { $0.outcome == .fail })
+        guard let analysis, analysis.usesIterations, hasHooks(.rollout), !verdicts.contains(where: { $0.outcome == .fail })
         else {
             intervalVerdicts(verdicts)
             return
