@@ -41,7 +41,7 @@ enum AffinityMetrics {
 
     /// The `/status` field of a sticky route: `{"primaryClients":…,"canaryClients":…,"clientShare":…,"requestShare":…}`.
     static func statusField(_ counts: ClientCounts) -> String {
-        func percent(_ share: Double?) -> String { share.map { String(Int(($0 * 1000).rounded()) / 10) } ?? "null" }
+        func percent(_ share: Double?) -> String { share.map { StatusDocument.number(($0 * 1000).rounded() / 10) } ?? "null" }
         return "{\"primaryClients\":\(Int(counts.primaryClients.rounded())),\"canaryClients\":\(Int(counts.canaryClients.rounded())),"
             + "\"clientSharePercent\":\(percent(counts.canaryClientShare)),\"requestSharePercent\":\(percent(counts.canaryRequestShare))}"
     }
