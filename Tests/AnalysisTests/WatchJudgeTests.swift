@@ -60,6 +60,12 @@ import Testing
         let current = ArmWindow(n: 2000, failures: 2, histogram: latencies(2000, from: 10, to: 20))
         let third = WatchJudge.evaluate(current: current, baseline: baseline, analysis: analysis, index: 3)
         #expect(third[0].evidence.first { $0.name == "alpha" }?.value == ComparisonJudge.spentAlpha(analysis.comparison.alpha, interval: 3))
+        // α/(i(i+1)): a twelfth at the third interval, less than the first's half.
+        let first = WatchJudge.evaluate(current: current, baseline: baseline, analysis: analysis, index: 1)
+        let spent = third[0].evidence.first { $0.name == "alpha" }?.value
+        let firstSpent = first[0].evidence.first { $0.name == "alpha" }?.value
+        #expect(spent == analysis.comparison.alpha / 12)
+        #expect(spent != nil && firstSpent != nil && spent! < firstSpent!)
     }
 
     @Test func thresholdsJudgeTheNewPrimaryAlone() {

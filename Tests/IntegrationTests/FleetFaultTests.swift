@@ -60,7 +60,8 @@ extension Integration {
                     // Three intervals pass with etcd down: nobody steps.
                     let holdUntil = Date().addingTimeInterval(1.6)
                     while Date() < holdUntil {
-                        for s in fleet.statuses() {
+                        // Every replica answers (a silent one must not pass for one that held).
+                        for s in try fleet.running.map({ try $0.status() }) {
                             #expect(s.canaryWeight == held[s.replica] && s.role == "degraded", "while etcd is down: \(s), held \(held)")
                         }
                         usleep(100_000)
@@ -223,7 +224,7 @@ extension Integration {
                     failing.withValue { $0 = true }
                     let dropped = Posix.waitUntil(timeout: 4) { (try? cut.status().canaryWeight) == 0 }
                     let droppedAfter = Date().timeIntervalSince(failedAt)
-                    let afterDrop = fleet.statuses()
+                    let afterDrop = try fleet.running.map { try $0.status() }
                     #expect(dropped, "a did not drop its dead canary while cut: \(afterDrop)\n\(fleet.logTails())")
                     for s in afterDrop where s.replica != "a" {
                         #expect(
@@ -375,7 +376,7 @@ extension Integration {
                     let weight = shown.first { $0.replica == leader.name }!.rollout.weight
                     let holdUntil = Date().addingTimeInterval(1.6)
                     while Date() < holdUntil {
-                        for s in fleet.statuses() {
+                        for s in try fleet.running.map({ try $0.status() }) {
                             #expect(s.rollout.weight == weight, "\(s.replica) stepped while the replicas disagree: \(s)")
                             if s.replica == "c" { #expect(s.canaryWeight == 0, "c's canary v3 got a share: \(s)") }
                         }

@@ -223,6 +223,7 @@ extension Integration {
                     "request", port: proxy.port,
                     ["--authority", "example.test", "--path", "/echo", "--path", "/echo", "--header", "cookie: \(cookie)"])
                 try #require(back.ok, "\(back)")
+                #expect(back.streams.count == 2, "\(back)")
                 for stream in back.streams {
                     #expect(
                         stream.headers.first { $0.name == "x-upstream" }?.value == arm

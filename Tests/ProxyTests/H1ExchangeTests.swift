@@ -50,7 +50,7 @@ import Testing
     }
 
     /// A request routed after a reload (its body was buffered first) holds the config it was routed
-    /// under, whose routes and rules its response still reads; the same config is not assigned again.
+    /// under, whose routes and rules its response still reads.
     @Test func aRequestHoldsTheSnapshotItIsRoutedUnder() throws {
         let atHead = try Self.snapshot()
         let exchange = H1Exchange(snapshot: atHead, maxHeaderBytes: 8192, maxHeaderCount: 100)
@@ -61,8 +61,9 @@ import Testing
             exchange.route(under: current)
         }
         #expect(reloaded != nil && exchange.snapshot === reloaded)
-        exchange.route(under: reloaded!)
-        #expect(exchange.snapshot === reloaded)
+        // Routed again under the older snapshot, the exchange holds that one: identity follows `route(under:)`.
+        exchange.route(under: atHead)
+        #expect(exchange.snapshot === atHead)
     }
 
     @Test func aResponseBodyIsDoneOnceClassifiedAndHandedOver() {

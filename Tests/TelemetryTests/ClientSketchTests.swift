@@ -7,16 +7,10 @@ import Telemetry
     /// A time well past the clock's start, as a loop's monotonic clock reads.
     private let t0: UInt64 = 1_000 * 1_000_000_000
 
-    /// Distinct uniform positions from a fixed seed (splitmix64).
+    /// Distinct uniform positions from a fixed seed (the module's SplitMix64).
     private func positions(_ count: Int, seed: UInt64) -> [UInt32] {
-        var state = seed
-        return (0..<count).map { _ in
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return UInt32(truncatingIfNeeded: (z ^ (z >> 31)) >> 32)
-        }
+        var rng = SplitMix64(seed: seed)
+        return (0..<count).map { _ in UInt32(truncatingIfNeeded: rng.next() >> 32) }
     }
 
     @Test func distinctClientsAreEstimatedAndRepeatsCountOnlyAsRequests() throws {
