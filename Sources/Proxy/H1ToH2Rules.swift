@@ -7,24 +7,12 @@ extension RequestView {
     var isGRPC: Bool {
         var grpc = false
         forEachField { name, value in
-            if name.count == 12 && hasPrefixIgnoringCase(name, "content-type") {
-                grpc = hasPrefixIgnoringCase(value, "application/grpc")
+            if fieldNameIs(name, "content-type") {
+                grpc = fieldNameIs(UnsafeRawBufferPointer(rebasing: value.prefix(16)), "application/grpc")
             }
         }
         return grpc
     }
-}
-
-/// `bytes` starts with `lowercase`, ASCII letters compared without case.
-func hasPrefixIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
-    let n = lowercase.utf8CodeUnitCount
-    guard bytes.count >= n else { return false }
-    let literal = UnsafeRawBufferPointer(start: lowercase.utf8Start, count: n)
-    for i in 0..<n {
-        let b = bytes[i]
-        if (b &- 65 < 26 ? b | 0x20 : b) != literal[i] { return false }
-    }
-    return true
 }
 
 extension BodyProgress {

@@ -17,8 +17,12 @@ enum H2TunnelPhase: Equatable {
 
 /// Whether a field `name` is `lowercased` (a lower-case literal), ignoring the case of ASCII letters.
 func fieldNameIs(_ name: UnsafeRawBufferPointer, _ lowercased: StaticString) -> Bool {
-    let literal = UnsafeRawBufferPointer(start: lowercased.utf8Start, count: lowercased.utf8CodeUnitCount)
-    return name.elementsEqual(literal) { byte, lower in (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) == lower }
+    equalIgnoringASCIICase(name, UnsafeRawBufferPointer(start: lowercased.utf8Start, count: lowercased.utf8CodeUnitCount))
+}
+
+/// Whether `a` and `b` are the same bytes, ASCII letters compared without case.
+func equalIgnoringASCIICase(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    a.elementsEqual(b) { x, y in (x &- 0x41 < 26 ? x | 0x20 : x) == (y &- 0x41 < 26 ? y | 0x20 : y) }
 }
 
 extension ProxyFailure {

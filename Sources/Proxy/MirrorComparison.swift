@@ -83,17 +83,13 @@ extension MirrorComparePolicy {
     /// Content-Type `application/json`, `…+json` and the like: its media type mentions json.
     private func isJSON(_ r: MirrorResponse) -> Bool {
         guard let value = fieldValue(r, "content-type") else { return false }
-        let lower = value.map(Self.lower)
-        return lower.count >= 4 && (0...(lower.count - 4)).contains { lower[$0..<$0 + 4].elementsEqual("json".utf8) }
+        guard value.count >= 4 else { return false }
+        return (0...(value.count - 4)).contains { fieldNameIs(UnsafeRawBufferPointer(rebasing: value[$0..<$0 + 4]), "json") }
     }
 
     private func fieldValue(_ r: MirrorResponse, _ name: StaticString) -> UnsafeRawBufferPointer? {
-        for f in r.headers where Self.isNamed(r.head.slice(f.name), name) { return r.head.slice(f.value) }
+        for f in r.headers where fieldNameIs(r.head.slice(f.name), name) { return r.head.slice(f.value) }
         return nil
-    }
-
-    private static func isNamed(_ name: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
-        lowercase.withUTF8Buffer { equalIgnoringCase(name, UnsafeRawBufferPointer($0)) }
     }
 
     /// The compared fields of both sides are the same multiset: equal counts, and each field of `a`
@@ -115,7 +111,7 @@ extension MirrorComparePolicy {
         let value = source.head.slice(field.value)
         var n = 0
         for f in r.headers where isCompared(f, in: r.head) {
-            if Self.equalIgnoringCase(r.head.slice(f.name), name) && r.head.slice(f.value).elementsEqual(value) { n += 1 }
+            if equalIgnoringASCIICase(r.head.slice(f.name), name) && r.head.slice(f.value).elementsEqual(value) { n += 1 }
         }
         return n
     }
@@ -123,16 +119,8 @@ extension MirrorComparePolicy {
     private func isCompared(_ f: HeaderField, in head: UnsafeRawBufferPointer) -> Bool {
         if f.isHopByHop || f.wellKnown == .contentLength || f.wellKnown == .transferEncoding { return false }
         let name = head.slice(f.name)
-        if Self.isNamed(name, "date") { return false }
-        for ignored in ignoreHeaders where ignored.withUnsafeBytes({ Self.equalIgnoringCase(name, $0) }) { return false }
+        if fieldNameIs(name, "date") { return false }
+        for ignored in ignoreHeaders where ignored.withUnsafeBytes({ equalIgnoringASCIICase(name, $0) }) { return false }
         return true
-    }
-
-    private static func equalIgnoringCase(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-        a.count == b.count && zip(a, b).allSatisfy { lower($0) == lower($1) }
-    }
-
-    private static func lower(_ c: UInt8) -> UInt8 {
-        c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z") ? c | 0x20 : c
     }
 }
