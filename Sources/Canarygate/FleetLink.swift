@@ -24,7 +24,7 @@ final class FleetLink {
     /// Routes whose canary this replica dropped to 0 on what it saw itself, with the revision and why.
     var drops: [String: ReplicaAlarm] = [:]
     /// Per route, why the leader does not advance it (replicas disagree on revisions).
-    var disagreements: [String] = []
+    var disagreements: [(route: String, sentence: String)] = []
     /// The leader's: whether it holds every route because etcd is in doubt (`ClusterView.etcdInDoubt`).
     var holdingForEtcd = false
     /// The fingerprint of this replica's managed routes (published in its record).

@@ -145,7 +145,7 @@ extension RolloutController {
         answerForwardedVerbs(fleet, view: view, now: now)
         fleet.disagreements = ConfigFingerprint.disagreements(
             leader: (fleet.agent.replica, fleet.fingerprint.revisions), replicas: records.map { ($0.replica, $0.revisions) })
-        var holding = Set(fleet.disagreements.compactMap { $0.split(separator: ":").first.map(String.init) })
+        var holding = Set(fleet.disagreements.map(\.route))
         // A leader cut off from etcd keeps its role until its lease is in doubt, but a step it took meanwhile could not
         // be stored: it would be this replica's alone. It steps nothing while etcd is in doubt; a failure still rolls back.
         if view.etcdInDoubt != nil { holding.formUnion(rollouts.keys) }

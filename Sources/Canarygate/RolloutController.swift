@@ -160,9 +160,7 @@ final class RolloutController {
         let metrics = measured()
         for (route, line) in inbox.takeHookOutputs() { record("\(route): \(line)") }
         // A held route's answers (hooks, gates, probes) wait with it: one could step it up or promote it.
-        for (route, event) in inbox.takeAll() {
-            if holding.contains(route) { inbox.post(route, event) } else { deliver(route, event, now: now) }
-        }
+        for (route, event) in inbox.takeAll(except: holding) { deliver(route, event, now: now) }
         for name in Array(rollouts.keys) {
             guard var r = rollouts[name] else { continue }
             let current = metrics.route(named: name) ?? RouteSnapshot(name: name)
@@ -410,10 +408,12 @@ final class RolloutInbox: Sendable {
 
     func post(_ route: String, _ event: RolloutEvent) { queue.withLock { $0.append((route, event)) } }
 
-    func takeAll() -> [(route: String, event: RolloutEvent)] {
+    /// Every event but those of the routes in `except`, which stay queued in order.
+    func takeAll(except held: Set<String> = []) -> [(route: String, event: RolloutEvent)] {
         queue.withLock { queue in
-            defer { queue.removeAll() }
-            return queue
+            let taken = queue.filter { !held.contains($0.route) }
+            queue.removeAll { !held.contains($0.route) }
+            return taken
         }
     }
 

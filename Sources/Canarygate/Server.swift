@@ -232,7 +232,7 @@ public final class Server: Sendable {
     var clusterStatus: ClusterStatus? {
         guard let agent else { return nil }
         let view = agent.viewWithNames
-        let disagreements = rollouts.withLock { $0.fleet?.disagreements ?? [] }
+        let disagreements = rollouts.withLock { $0.fleet?.disagreements.map(\.sentence) ?? [] }
         return ClusterStatus(view: view, disagreements: disagreements, traffic: agent.traffic)
     }
 

@@ -48,7 +48,7 @@ public struct ConfigFingerprint: Sendable, Equatable {
     /// Routes only replicas manage are not the leader's to advance, so they are left out.
     public static func disagreements(
         leader: (name: String, revisions: [String: RouteRevisions]), replicas: [(name: String, revisions: [String: RouteRevisions])]
-    ) -> [String] {
+    ) -> [(route: String, sentence: String)] {
         var everyone: [String: [String: RouteRevisions]] = [:]
         for replica in replicas { everyone[replica.name] = replica.revisions }
         everyone[leader.name] = leader.revisions
@@ -57,7 +57,7 @@ public struct ConfigFingerprint: Sendable, Equatable {
             let expected = leader.revisions[route]
             guard names.contains(where: { everyone[$0]?[route] != expected }) else { return nil }
             let each = names.map { name in everyone[name]?[route].map { "\(name) \($0)" } ?? "\(name) lacks the route" }
-            return "\(route): replicas disagree on revisions: \(each.joined(separator: "; ")); not advancing"
+            return (route, "\(route): replicas disagree on revisions: \(each.joined(separator: "; ")); not advancing")
         }
     }
 

@@ -84,9 +84,11 @@ import Testing
 
     @Test func differingRevisionsListEveryReplicaInNameOrder() {
         let leader = ["api": RouteRevisions(primary: "v1", canary: "v2"), "web": RouteRevisions(primary: "w1", canary: "w2")]
-        let sentences = ConfigFingerprint.disagreements(
+        let disagreements = ConfigFingerprint.disagreements(
             leader: ("a", leader),
             replicas: [("c", leader), ("b", ["api": RouteRevisions(primary: "v1", canary: "v3"), "web": leader["web"]!]), ("a", leader)])
+        let sentences = disagreements.map(\.sentence)
+        #expect(disagreements.map(\.route) == ["api"])
         #expect(
             sentences == [
                 "api: replicas disagree on revisions: a primary v1 canary v2; b primary v1 canary v3; c primary v1 canary v2; not advancing"
@@ -96,7 +98,8 @@ import Testing
     @Test func aReplicaWithoutTheRouteDisagrees() {
         let leader = ["api": RouteRevisions(primary: "v1", canary: "v2"), "web": RouteRevisions(primary: "w1", canary: "w2")]
         let sentences = ConfigFingerprint.disagreements(
-            leader: ("b", leader), replicas: [("a", ["web": leader["web"]!, "extra": RouteRevisions(primary: "x", canary: "y")])])
+            leader: ("b", leader), replicas: [("a", ["web": leader["web"]!, "extra": RouteRevisions(primary: "x", canary: "y")])]
+        ).map(\.sentence)
         #expect(sentences == ["api: replicas disagree on revisions: a lacks the route; b primary v1 canary v2; not advancing"])
     }
 }
