@@ -65,7 +65,9 @@ extension RolloutController {
             fleet.drops[name] = alarm
             r.weight.set(0)
             r.weight.setLiveAtZero(false)
-            record("\(name): \(alarm.reason) on this replica; its canary share here dropped to 0 and the fleet alerted")
+            record(
+                "\(name): \(alarm.reason) on this replica; its canary share here dropped to 0 and the fleet alerted", route: name,
+                severity: .error)
             fired = true
         }
         return fired

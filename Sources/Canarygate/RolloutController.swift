@@ -21,8 +21,9 @@ final class RolloutController {
     private let logger: Logger
     /// Results of hooks and probes, posted from their own threads, delivered on the next tick.
     let inbox = RolloutInbox()
-    /// Recent transitions, newest last, for /status.
-    private(set) var eventLog: [String] = []
+    /// Recent transitions, newest last, for /status and the timeline.
+    private(set) var eventLog: [EventRecord] = []
+    private var eventsRecorded = 0
     /// Evidence read from the state file, until its route's rollout takes it.
     var restoredEvidence: [String: RolloutJudges.Evidence] = [:]
     /// Watch baselines read from the state file, until their route's rollout takes them.
@@ -309,7 +310,7 @@ final class RolloutController {
             persistAll()
             return nil
         case .emit(let entry):
-            record("\(route): \(entry.phase.rawValue) weight=\(entry.weight) \(entry.message)")
+            record("\(route): \(entry.phase.rawValue) weight=\(entry.weight) \(entry.message)", route: route, severity: entry.severity)
             let eventHooks = r.analysis.webhooks.filter { $0.type == .event }.map {
                 HookRequest(
                     route: route, hook: $0, phase: entry.phase.rawValue, revision: r.machine.state.canaryRevision ?? "",
@@ -362,10 +363,16 @@ final class RolloutController {
         return baselines
     }
 
-    /// A line for the log and the event log (the last 100, for /status).
-    func record(_ line: String) {
-        logger.info("rollout \(line)")
-        eventLog.append(line)
+    /// A line for the log and the event log (the last 100, for /status and the timeline).
+    func record(_ line: String, route: String? = nil, severity: EventSeverity = .info) {
+        switch severity {
+        case .info: logger.info("rollout \(line)")
+        case .warn: logger.warning("rollout \(line)")
+        case .error: logger.error("rollout \(line)")
+        }
+        eventsRecorded += 1
+        eventLog.append(
+            EventRecord(sequence: eventsRecorded, unixTime: Date().timeIntervalSince1970, route: route, severity: severity, line: line))
         if eventLog.count > 100 { eventLog.removeFirst(eventLog.count - 100) }
     }
 

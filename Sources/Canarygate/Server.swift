@@ -249,7 +249,7 @@ public final class Server: Sendable {
         rollouts.withLock { $0.results }
     }
 
-    public var rolloutEvents: [String] {
+    var rolloutEvents: [EventRecord] {
         rollouts.withLock { $0.eventLog }
     }
 

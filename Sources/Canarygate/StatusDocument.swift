@@ -29,7 +29,7 @@ enum StatusDocument {
         let reload =
             "{\"generation\":\(snapshot.generation),\"successes\":\(reloads.successes),\"failures\":\(reloads.failures),"
             + "\"lastSuccessUnixTime\":\(Int(reloads.lastSuccessUnixTime)),\"lastError\":\(reloads.lastError.map(json) ?? "null")}"
-        let events = "[" + server.rolloutEvents.suffix(20).map(json).joined(separator: ",") + "]"
+        let events = "[" + server.rolloutEvents.suffix(20).map { json($0.line) }.joined(separator: ",") + "]"
         let cluster = server.clusterStatus.map { ",\"cluster\":" + $0.statusJSON() } ?? ""
         return "{\"routes\":[" + routes.joined(separator: ",") + "],\"config\":" + reload + ",\"events\":" + events + cluster + "}"
     }

@@ -33,15 +33,17 @@ public enum RolloutAction: Sendable, Equatable {
     case emit(RolloutEventLog)
 }
 
-/// One entry of the rollout's event log: the phase and weight at the time, and why.
+/// One entry of the rollout's event log: the phase and weight at the time, why, and how much it matters.
 public struct RolloutEventLog: Sendable, Equatable {
     public var phase: Phase
     public var message: String
     public var weight: Int
+    public var severity: EventSeverity
 
-    public init(phase: Phase, message: String, weight: Int) {
+    public init(phase: Phase, message: String, weight: Int, severity: EventSeverity = .info) {
         self.phase = phase
         self.message = message
         self.weight = weight
+        self.severity = severity
     }
 }

@@ -95,7 +95,7 @@ extension RolloutMachine {
             after.watchEndsAt = nil
             after.watchAlert = reason
             state.afterPromotion = after
-            note("ALERT: \(after.revision) degraded after its promotion and cannot be undone (\(refusal)); \(reason)")
+            note("ALERT: \(after.revision) degraded after its promotion and cannot be undone (\(refusal)); \(reason)", severity: .error)
         } else {
             undo("undone by the watch (\(reason))")
         }
@@ -133,13 +133,17 @@ extension RolloutMachine {
         if Self.sameEndpoints(previous, current) {
             state.lastUndo = UndoRecord(
                 undone: after.revision, restored: previous.revision, method: .rollbackHook, reason: reason, hookResult: "running")
-            note("\(reason): the rollback hooks redeploy \(previous.revision) on the primary's endpoints (\(after.revision) undone)")
+            note(
+                "\(reason): the rollback hooks redeploy \(previous.revision) on the primary's endpoints (\(after.revision) undone)",
+                severity: .error)
             _ = requestHooks(.rollback)
         } else {
             let override = PrimaryOverride(arm: previous, replaces: current)
             state.primaryOverride = override
             state.lastUndo = UndoRecord(undone: after.revision, restored: previous.revision, method: .endpoints, reason: reason)
-            note("\(reason): primary traffic back to \(previous.described) (\(after.revision) undone) until a reload changes the primary")
+            note(
+                "\(reason): primary traffic back to \(previous.described) (\(after.revision) undone) until a reload changes the primary",
+                severity: .error)
             actions.append(.overridePrimary(override))
         }
     }
@@ -152,7 +156,8 @@ extension RolloutMachine {
         note(
             passed
                 ? "rollback hooks passed: \(undo.restored) redeployed (\(undo.undone) undone)"
-                : "rollback hooks failed: \(detail); \(undo.undone) may still serve the primary's traffic")
+                : "rollback hooks failed: \(detail); \(undo.undone) may still serve the primary's traffic",
+            severity: passed ? .info : .error)
     }
 
     /// At a reload: an undo's override ends when the config's primary is no longer the one it replaced.

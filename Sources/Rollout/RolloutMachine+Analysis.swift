@@ -75,7 +75,7 @@ extension RolloutMachine {
             if state.phase == .waitingPromotion {
                 askPromotionGate()
             } else {
-                note("no data: \(verdicts.map(\.summary).joined(separator: "; ")); weight held at \(state.canaryWeight)%")
+                note("no data: \(verdicts.map(\.summary).joined(separator: "; ")); weight held at \(state.canaryWeight)%", severity: .warn)
             }
         } else {
             // At least one pass and no fail (some judges may lack data) is a pass. No verdicts at all means
@@ -93,7 +93,7 @@ extension RolloutMachine {
         if state.failedChecks >= threshold {
             rollBackGradually("failed checks \(state.failedChecks)/\(threshold): \(reason)")
         } else {
-            note("failed check \(state.failedChecks)/\(threshold): \(reason); weight held at \(state.canaryWeight)%")
+            note("failed check \(state.failedChecks)/\(threshold): \(reason); weight held at \(state.canaryWeight)%", severity: .warn)
         }
     }
 

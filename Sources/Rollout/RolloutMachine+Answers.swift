@@ -7,7 +7,7 @@ extension RolloutMachine {
     mutating func hooksCompleted(_ type: HookType, passed: Bool, detail: String) {
         guard awaiting == .hooks(type), !state.paused else {
             // Rollback hooks are fire-and-forget, but a failure is worth a line in the event log.
-            if type == .rollback, !passed { emitOnly("rollback hook failed: \(detail)") }
+            if type == .rollback, !passed { emitOnly("rollback hook failed: \(detail)", severity: .error) }
             return
         }
         awaiting = nil

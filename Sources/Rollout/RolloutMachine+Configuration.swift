@@ -53,7 +53,9 @@ extension RolloutMachine {
         guard state.canaryRevision == nil || state.canaryRevision == canary else { return false }
         if state.canaryRevision == nil {
             state.canaryRevision = canary
-            note("\(state.message); revision \(canary) gets no traffic until an operator runs retry, abort or promote --force")
+            note(
+                "\(state.message); revision \(canary) gets no traffic until an operator runs retry, abort or promote --force",
+                severity: .warn)
         }
         return true
     }

@@ -123,7 +123,8 @@ extension RolloutMachine {
         if let canary = state.canaryRevision { state.primaryRevision = canary }
         note(
             "promotion of \(state.canaryRevision ?? "?") completed"
-                + (postRolloutFailure.map { "; post-rollout hook failed: \($0)" } ?? ""))
+                + (postRolloutFailure.map { "; post-rollout hook failed: \($0)" } ?? ""),
+            severity: postRolloutFailure == nil ? .info : .error)
         openAfterPromotion()
         applyConfiguration()
     }

@@ -10,7 +10,7 @@ extension RolloutMachine {
         enter(.failed)
         setWeight(0)
         state.lastAnalysedRevision = state.canaryRevision
-        note("rolled back \(state.canaryRevision ?? "?"): \(reason)")
+        note("rolled back \(state.canaryRevision ?? "?"): \(reason)", severity: .error)
         _ = requestHooks(.rollback)
         // Nobody waits on the rollback hooks' answer: the rollout has ended whatever they say.
         awaiting = nil
@@ -44,7 +44,7 @@ extension RolloutMachine {
         }
         state.lastProgressAt = now
         setWeight(state.canaryWeight - step)
-        note("rolling back \(state.canaryRevision ?? "?") gradually, canary weight \(state.canaryWeight)%: \(reason)")
+        note("rolling back \(state.canaryRevision ?? "?") gradually, canary weight \(state.canaryWeight)%: \(reason)", severity: .error)
         dueAt = now + Self.nanoseconds(analysis?.interval ?? .seconds(60))
     }
 }

@@ -161,14 +161,14 @@ public struct RolloutMachine: Sendable {
     }
 
     /// Records why, and tells the event log (and the `event` hooks) with the phase and weight as they are now.
-    mutating func note(_ message: String) {
+    mutating func note(_ message: String, severity: EventSeverity = .info) {
         state.message = message
-        emitOnly(message)
+        emitOnly(message, severity: severity)
     }
 
     /// An event-log line that changes nothing (an ignored verb, a failed rollback hook).
-    mutating func emitOnly(_ message: String) {
-        actions.append(.emit(RolloutEventLog(phase: state.phase, message: message, weight: state.canaryWeight)))
+    mutating func emitOnly(_ message: String, severity: EventSeverity = .info) {
+        actions.append(.emit(RolloutEventLog(phase: state.phase, message: message, weight: state.canaryWeight, severity: severity)))
     }
 
     /// Runs the hooks of `type` if the route has any, waiting for their answer; false if there are none.
