@@ -122,3 +122,17 @@ private func withAlerts(_ body: String) -> String {
         #expect(config.alerts.first?.caFile == ca)
     }
 }
+
+@Suite struct AlertsExampleTests {
+    @Test func shippedAlertsFileHasTheThreeAlertsItsCommentsDescribe() throws {
+        // #filePath is …/Tests/ConfigTests/AlertConfigTests.swift; the file is …/config/alerts.yaml.
+        let root = #filePath.split(separator: "/", omittingEmptySubsequences: false).dropLast(3).joined(separator: "/")
+        let config = try ConfigLoader.load(path: root + "/config/alerts.yaml")
+        #expect(config.alerts.map(\.name) == ["team-chat", "on-call", "deploy-bot"])
+        #expect(config.alerts.map(\.type) == [.slack, .msteams, .webhook])
+        #expect(config.alerts.map(\.severity) == [.info, .error, .warn])
+        #expect(config.alerts.map(\.timeout) == [.seconds(5), .seconds(10), .seconds(5)])
+        #expect(config.alerts.map(\.retries) == [3, 5, 3])
+        #expect(config.routes.first?.analysis != nil, "a managed route, whose events are sent")
+    }
+}
