@@ -4,14 +4,12 @@
 /// document (JSONEncoder sorts or does not promise one), and every character outside printable ASCII is
 /// written as a `\u` escape (UTF-16, surrogate pairs beyond the BMP). Receivers that mishandle raw UTF-8 or
 /// U+2028/U+2029 (JavaScript's line separators) then still read the text as sent.
-package indirect enum AlertJSON: Equatable, Sendable {
+package indirect enum AlertJSON: Sendable {
     case string(String)
     case int(Int)
     case bool(Bool)
     case array([AlertJSON])
     case object([(String, AlertJSON)])
-
-    package static func == (a: AlertJSON, b: AlertJSON) -> Bool { a.text == b.text }
 
     package var text: String {
         var out = ""
