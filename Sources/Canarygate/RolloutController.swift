@@ -34,6 +34,8 @@ final class RolloutController {
     let fleet: FleetLink?
     /// The leader's: the fleet's merged counts as of this tick (nil: this process's own).
     var fleetEvidence: MetricsSnapshot?
+    /// Sends the events to the config's `alerts:` on threads of its own (RolloutController+Alerts.swift).
+    let alerts: AlertSender
 
     /// The counts the rollouts are judged on: the fleet's when this replica leads one, else its own.
     func measured() -> MetricsSnapshot { fleetEvidence ?? state.metrics.snapshot() }
@@ -45,6 +47,7 @@ final class RolloutController {
         self.state = state
         self.logger = logger
         self.fleet = fleet
+        alerts = AlertSender { [logger] in logger.warning("\($0)") }
         // A fleet's state lives in etcd: the file would be a second truth that a restart could resurrect.
         store = fleet == nil ? state.snapshot.config.state.map { StateStore(path: $0.path) } : nil
     }
@@ -311,6 +314,7 @@ final class RolloutController {
             return nil
         case .emit(let entry):
             record("\(route): \(entry.phase.rawValue) weight=\(entry.weight) \(entry.message)", route: route, severity: entry.severity)
+            notify(route, entry, revision: r.machine.state.canaryRevision)
             let eventHooks = r.analysis.webhooks.filter { $0.type == .event }.map {
                 HookRequest(
                     route: route, hook: $0, phase: entry.phase.rawValue, revision: r.machine.state.canaryRevision ?? "",

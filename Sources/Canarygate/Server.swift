@@ -249,6 +249,8 @@ public final class Server: Sendable {
         rollouts.withLock { $0.results }
     }
 
+    var alertCounts: AlertSender.Counts { rollouts.withLock { $0.alerts }.snapshot }
+
     var rolloutEvents: [EventRecord] {
         rollouts.withLock { $0.eventLog }
     }
@@ -292,6 +294,7 @@ public final class Server: Sendable {
     /// Stops every loop (closing listeners and connections) and waits for the threads.
     public func stop() {
         agent?.stop()
+        rollouts.withLock { $0.alerts }.stop()
         admin.stop()
         for c in controls { c.handle.requestStop() }
         for t in threads { t.join() }

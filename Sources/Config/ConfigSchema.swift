@@ -182,5 +182,7 @@ public struct CanarygateConfig: Sendable, Equatable {
     public var state: StateConfig?
     /// Fleet mode: rollouts shared with other replicas through etcd; nil runs them alone.
     public var cluster: ClusterConfig?
+    /// Where rollout events are sent (chat services, webhooks); empty: nowhere.
+    public var alerts: [AlertConfig] = []
     public init() {}
 }

@@ -98,9 +98,9 @@ extension HookConfig {
         return type
     }
 
-    /// Checked with the hook client's own parser, so that a URL the config accepts is one it can call.
+    /// Checked with the hook client's own parser, so that a URL the config accepts is one it can call (alerts' too).
     /// The message never repeats the URL (see `WebhookURL`): field and line locate it.
-    private static func parseURL(_ text: String) throws(InvalidValue) -> (text: String, scheme: WebhookURL.Scheme) {
+    static func parseURL(_ text: String) throws(InvalidValue) -> (text: String, scheme: WebhookURL.Scheme) {
         switch WebhookURL.parse(text) {
         case .success(let url): return (text, url.scheme)
         case .failure(let error): throw InvalidValue(error.message)

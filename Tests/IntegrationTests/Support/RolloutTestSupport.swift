@@ -65,6 +65,8 @@ struct RolloutSpec: Sendable {
     var mirror: String?
     /// The route's `sessionAffinity` as a YAML flow mapping; nil: not written.
     var sessionAffinity: String?
+    /// The top-level `alerts:` list as YAML lines (`- { name: …, … }`); empty: not written.
+    var alerts: [String] = []
 
     init(primary: TestUpstream, canary: TestUpstream) {
         self.primary = ArmSpec("v1", primary)
@@ -103,6 +105,7 @@ struct RolloutSpec: Sendable {
 
             """
         if let statePath { out += "state:\n  path: \(q(statePath))\n" }
+        if !alerts.isEmpty { out += "alerts:\n" + alerts.map { "  \($0)\n" }.joined() }
         if let cluster { out += cluster.yaml }
         if !timeouts.isEmpty {
             out += "timeouts:\n"

@@ -11,6 +11,9 @@ final class ScriptUpstream {
 
     var endpoint: String { "127.0.0.1:\(port)" }
 
+    /// What the script printed so far (after its `ready` line: whatever it reports).
+    var printed: String { (try? String(contentsOf: dir.url.appendingPathComponent("out"), encoding: .utf8)) ?? "" }
+
     /// Starts `script` (a file next to this one) and waits at most 10 s for `ready`; throws with what the
     /// script printed when it exits or the bound passes first, leaving nothing behind.
     init(_ script: String, arguments: (UInt16) -> [String]) throws {

@@ -1,0 +1,141 @@
+// The JSON bodies of a notification: Slack, Microsoft Teams and Discord webhooks, and Flagger's event payload.
+import Config
+
+/// Pure functions of an `AlertEvent`: each names the route, revision, phase, weight, severity and message.
+///
+/// Slack gets a `text` (what the notification and clients without attachments show) and one legacy
+/// attachment with the severity's colour bar and the facts as fields. Block Kit would be the newer format,
+/// but blocks have no colour, and the colour is how a channel tells an error from a step at a glance.
+package enum AlertPayload {
+    package static func body(_ event: AlertEvent, as type: AlertType) -> [UInt8] {
+        switch type {
+        case .slack: slack(event).bytes
+        case .msteams: teams(event).bytes
+        case .discord: discord(event).bytes
+        case .webhook: webhook(event).bytes
+        }
+    }
+
+    /// The facts every chat format lists, in this order.
+    static func facts(_ event: AlertEvent) -> [(name: String, value: String)] {
+        var facts = [
+            ("Route", event.route), ("Revision", event.revision.isEmpty ? "-" : event.revision), ("Phase", event.phase),
+            ("Weight", "\(event.weight)%"), ("Severity", event.severity.rawValue),
+        ]
+        if let replica = event.replica { facts.append(("Replica", replica)) }
+        return facts
+    }
+
+    /// Green for a step, amber for a warning, red for a rollback (Slack's own palette).
+    static func colour(_ severity: EventSeverity) -> Int {
+        switch severity {
+        case .info: 0x2EB67D
+        case .warn: 0xECB22E
+        case .error: 0xE01E5A
+        }
+    }
+
+    static func hexColour(_ severity: EventSeverity) -> String {
+        let hex = String(colour(severity), radix: 16, uppercase: true)
+        return String(repeating: "0", count: 6 - hex.count) + hex
+    }
+
+    static func slack(_ event: AlertEvent) -> AlertJSON {
+        // Slack reads <…> as links and mentions (<!channel>) and & as an entity: its documented escapes.
+        func escaped(_ text: String) -> AlertJSON {
+            .string(text.replacing("&", with: "&amp;").replacing("<", with: "&lt;").replacing(">", with: "&gt;"))
+        }
+        let fields = facts(event).map {
+            AlertJSON.object([("title", .string($0.name)), ("value", escaped($0.value)), ("short", .bool(true))])
+        }
+        return .object([
+            ("text", escaped(event.headline)),
+            (
+                "attachments",
+                .array([
+                    .object([
+                        ("color", .string("#" + hexColour(event.severity))), ("text", escaped(event.message)), ("fields", .array(fields)),
+                        ("footer", .string(event.namespace == "canarygate" ? "canarygate" : "canarygate fleet \(event.namespace)")),
+                        ("ts", .int(Int(event.unixTime))),
+                    ])
+                ])
+            ),
+        ])
+    }
+
+    /// An Office 365 connector MessageCard; `markdown: false` shows the message as written.
+    static func teams(_ event: AlertEvent) -> AlertJSON {
+        let facts = facts(event).map { AlertJSON.object([("name", .string($0.name)), ("value", .string($0.value))]) }
+        return .object([
+            ("@type", .string("MessageCard")), ("@context", .string("https://schema.org/extensions")),
+            ("themeColor", .string(hexColour(event.severity))), ("summary", .string(event.headline)), ("title", .string(event.headline)),
+            ("sections", .array([.object([("text", .string(event.message)), ("facts", .array(facts)), ("markdown", .bool(false))])])),
+        ])
+    }
+
+    /// `allowed_mentions` with nothing to parse: a message that quotes "@everyone" must not ping a server.
+    static func discord(_ event: AlertEvent) -> AlertJSON {
+        let fields = facts(event).map {
+            AlertJSON.object([("name", .string($0.name)), ("value", .string($0.value)), ("inline", .bool(true))])
+        }
+        return .object([
+            ("content", .string(event.headline)),
+            (
+                "embeds",
+                .array([
+                    .object([
+                        ("title", .string("\(event.route): \(event.phase)")), ("description", .string(event.message)),
+                        ("color", .int(colour(event.severity))), ("fields", .array(fields)),
+                        ("timestamp", .string(isoTimestamp(event.unixTime))),
+                    ])
+                ])
+            ),
+            ("allowed_mentions", .object([("parse", .array([]))])),
+        ])
+    }
+
+    /// Flagger's event webhook payload (`name`, `namespace`, `phase`, `metadata` with `eventMessage`, `eventType`
+    /// and `timestamp` in unix milliseconds as a string), so receivers written for Flagger read it; then
+    /// Canarygate's own fields.
+    static func webhook(_ event: AlertEvent) -> AlertJSON {
+        var members: [(String, AlertJSON)] = [
+            ("name", .string(event.route)), ("namespace", .string(event.namespace)), ("phase", .string(event.phase)),
+            (
+                "metadata",
+                .object([
+                    ("eventMessage", .string(event.message)), ("eventType", .string(event.severity == .info ? "Normal" : "Warning")),
+                    ("timestamp", .string(String(Int64((event.unixTime * 1000).rounded(.down))))),
+                ])
+            ),
+            ("severity", .string(event.severity.rawValue)), ("revision", .string(event.revision)), ("weight", .int(event.weight)),
+        ]
+        if let replica = event.replica { members.append(("replica", .string(replica))) }
+        return .object(members)
+    }
+
+    /// `2026-12-06T16:02:21.123Z`: RFC 3339 in UTC with milliseconds, as Discord's `timestamp` takes it.
+    package static func isoTimestamp(_ unixTime: Double) -> String {
+        let millis = Int64((unixTime * 1000).rounded(.down))
+        let (days, dayMillis) = millis.quotientAndRemainder(dividingBy: 86_400_000)
+        let (y, m, d) = civilDate(daysSinceEpoch: dayMillis < 0 ? days - 1 : days)
+        let ms = dayMillis < 0 ? dayMillis + 86_400_000 : dayMillis
+        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let fraction = String(ms % 1000)
+        return "\(y)-\(two(m))-\(two(d))T\(two(ms / 3_600_000)):\(two(ms / 60_000 % 60)):\(two(ms / 1000 % 60))."
+            + String(repeating: "0", count: 3 - fraction.count) + fraction + "Z"
+    }
+
+    /// Year, month, day of a day count from 1970-01-01 in the proleptic Gregorian calendar: whole 400-year eras of
+    /// 146,097 days, then the day within the era, counted from March so that a leap day ends its year.
+    static func civilDate(daysSinceEpoch: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let z = daysSinceEpoch + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+}

@@ -1,0 +1,122 @@
+// The sender's queues without sockets: severity filter, the oldest dropped when full, alerts independent, stop.
+import Config
+import Foundation
+import Rollout
+import Synchronization
+import Testing
+
+/// Records every attempt; an alert named in `blocked` waits in its attempt until `release` (bounded at 10 s).
+private final class FakeReceivers: Sendable {
+    let posted = Mutex<[(alert: String, body: String)]>([])
+    let blocked = Mutex<Set<String>>([])
+    let started = Mutex<[String]>([])
+
+    func post(_ body: [UInt8], _ alert: AlertConfig) -> AlertPost.Attempt {
+        started.withLock { $0.append(alert.name) }
+        let end = Date().addingTimeInterval(10)
+        while blocked.withLock({ $0.contains(alert.name) }) && Date() < end { usleep(1000) }
+        posted.withLock { $0.append((alert.name, String(decoding: body, as: UTF8.self))) }
+        return AlertPost.Attempt(outcome: .delivered, detail: "HTTP 200")
+    }
+
+    func release(_ name: String) { _ = blocked.withLock { $0.remove(name) } }
+
+    func messages(to alert: String) -> [String] {
+        posted.withLock { $0.filter { $0.alert == alert }.map(\.body) }.compactMap { body in
+            let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+            return (json?["metadata"] as? [String: String])?["eventMessage"]
+        }
+    }
+}
+
+private func waitUntil(_ condition: () -> Bool) -> Bool {
+    let end = Date().addingTimeInterval(5)
+    while !condition() {
+        if Date() > end { return false }
+        usleep(1000)
+    }
+    return true
+}
+
+private func event(_ message: String, _ severity: EventSeverity = .error) -> AlertEvent {
+    AlertEvent(route: "web", revision: "v2", phase: "Progressing", weight: 25, severity: severity, message: message, unixTime: 0)
+}
+
+private func alert(_ name: String, _ minimum: AlertSeverity = .warn) -> AlertConfig {
+    var alert = AlertConfig(name: name, type: .webhook, url: "http://127.0.0.1:9/\(name)")
+    alert.severity = minimum
+    return alert
+}
+
+@Suite struct AlertSenderTests {
+    @Test func eachAlertGetsTheEventsThatReachItsMinimum() {
+        let receivers = FakeReceivers()
+        let sender = AlertSender(post: receivers.post, log: { _ in })
+        defer { sender.stop() }
+        let alerts = [alert("all", .info), alert("warnings", .warn), alert("errors", .error)]
+        sender.enqueue(event("step", .info), to: alerts)
+        sender.enqueue(event("check", .warn), to: alerts)
+        sender.enqueue(event("rollback", .error), to: alerts)
+        #expect(waitUntil { sender.snapshot.sent.values.reduce(0, +) == 6 })
+        #expect(receivers.messages(to: "all") == ["step", "check", "rollback"])
+        #expect(receivers.messages(to: "warnings") == ["check", "rollback"])
+        #expect(receivers.messages(to: "errors") == ["rollback"])
+        #expect(sender.snapshot.sent == ["all": 3, "warnings": 2, "errors": 1] && sender.snapshot.dropped == 0)
+    }
+
+    @Test func aFullQueueDropsItsOldestMessageAndCountsIt() {
+        let receivers = FakeReceivers()
+        let logged = Mutex<[String]>([])
+        let sender = AlertSender(queueLimit: 2, post: receivers.post, log: { line in logged.withLock { $0.append(line) } })
+        defer { sender.stop() }
+        _ = receivers.blocked.withLock { $0.insert("chat") }
+        sender.enqueue(event("1"), to: [alert("chat")])
+        #expect(waitUntil { receivers.started.withLock { $0.count } == 1 })
+        // 1 is being sent; 2 and 3 fill the queue; 4 drops 2.
+        for message in ["2", "3", "4"] { sender.enqueue(event(message), to: [alert("chat")]) }
+        #expect(sender.snapshot.dropped == 1)
+        receivers.release("chat")
+        #expect(waitUntil { sender.snapshot.sent["chat"] == 3 })
+        #expect(receivers.messages(to: "chat") == ["1", "3", "4"])
+        #expect(logged.withLock { $0 }.contains { $0.contains("queue full (2 messages), the oldest dropped (1 in all)") })
+    }
+
+    @Test func aReceiverThatDoesNotAnswerDelaysOnlyItsOwnAlert() {
+        let receivers = FakeReceivers()
+        let sender = AlertSender(post: receivers.post, log: { _ in })
+        defer { sender.stop() }
+        _ = receivers.blocked.withLock { $0.insert("stuck") }
+        let alerts = [alert("stuck"), alert("chat")]
+        sender.enqueue(event("a"), to: alerts)
+        sender.enqueue(event("b"), to: alerts)
+        #expect(waitUntil { sender.snapshot.sent["chat"] == 2 })
+        #expect(receivers.messages(to: "stuck").isEmpty)
+        receivers.release("stuck")
+        #expect(waitUntil { sender.snapshot.sent["stuck"] == 2 })
+        #expect(receivers.messages(to: "stuck") == ["a", "b"])
+    }
+
+    @Test func aFailedMessageIsCountedAndLoggedWithoutItsURL() {
+        let logged = Mutex<[String]>([])
+        let sender = AlertSender(
+            post: { _, _ in AlertPost.Attempt(outcome: .failed(retryable: true), detail: "HTTP 500") },
+            log: { line in logged.withLock { $0.append(line) } })
+        defer { sender.stop() }
+        var once = alert("chat")
+        once.retries = 0
+        sender.enqueue(event("rollback"), to: [once])
+        #expect(waitUntil { sender.snapshot.failed["chat"] == 1 })
+        let lines = logged.withLock { $0 }
+        #expect(lines == [#"alert chat: "ERROR web v2: Progressing at weight 25" not sent after 1 attempt(s): HTTP 500"#])
+        #expect(sender.snapshot.sent["chat"] == nil)
+    }
+
+    @Test func afterStopNothingIsQueued() {
+        let receivers = FakeReceivers()
+        let sender = AlertSender(post: receivers.post, log: { _ in })
+        sender.stop()
+        // A worker would be started by `enqueue` itself, so its absence shows now.
+        sender.enqueue(event("late"), to: [alert("chat")])
+        #expect(receivers.started.withLock { $0 }.isEmpty && sender.snapshot == AlertSender.Counts())
+    }
+}
