@@ -31,7 +31,9 @@ enum TimelineDocument {
         let routeFields = routes.map { route in
             "{\"name\":\(StatusDocument.json(route.name)),\"samples\":[\(route.samples.map(sample).joined(separator: ","))]}"
         }
-        let eventFields = events.filter { e in since.map { e.unixTime > $0 } ?? true }.sorted { $0.sequence < $1.sequence }.map(event)
+        // Compared as written (to the millisecond), so that every event returned has a `t` after `since`.
+        let eventFields = events.filter { e in since.map { millisecond(e.unixTime) > $0 } ?? true }.sorted { $0.sequence < $1.sequence }
+            .map(event)
         return
             "{\"now\":\(seconds(now)),\"routes\":[\(routeFields.joined(separator: ","))],\"events\":[\(eventFields.joined(separator: ","))]}"
     }
@@ -51,7 +53,9 @@ enum TimelineDocument {
     }
 
     /// A time to the millisecond.
-    private static func seconds(_ t: Double) -> String { decimal((t * 1000).rounded() / 1000) }
+    private static func seconds(_ t: Double) -> String { decimal(millisecond(t)) }
+
+    private static func millisecond(_ t: Double) -> Double { (t * 1000).rounded() / 1000 }
 
     /// Always with a decimal point ("1765000000.0", "12.0"), so a reader never takes a time or a rate for an integer.
     private static func decimal(_ x: Double) -> String {

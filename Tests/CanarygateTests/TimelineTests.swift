@@ -154,6 +154,9 @@ import Testing
         ]
         let json = TimelineDocument.render(now: 1004.2, routes: h.routes(since: 1003), events: events, since: 1003)
         #expect(json.contains("\"seq\":2") && !json.contains("\"seq\":1"), "\(json)")
+        // An event 0.2 ms after the cut is written at the cut: not "after" it.
+        let atTheCut = EventRecord(sequence: 3, unixTime: 1003.0002, route: "web", severity: .info, line: "web: at the cut")
+        #expect(!TimelineDocument.render(now: 1004.2, routes: [], events: [atTheCut], since: 1003).contains("\"seq\":3"))
         let all = TimelineDocument.render(now: 1004.2, routes: h.routes(since: nil), events: events, since: nil)
         let first = try! #require(all.range(of: "\"seq\":1"))
         let second = try! #require(all.range(of: "\"seq\":2"))
