@@ -12,8 +12,8 @@ enum TerminalStyle: String, Sendable {
     case cyan = "36"
 }
 
-/// One line of styled spans. Every character is taken as one column: the view writes ASCII and single-width
-/// block and box characters, and `safe` turns what the server sends into printable text.
+/// One line of styled spans, cut by terminal columns: the view's own text is ASCII and single-width block and box
+/// characters, but event lines quote hook output, which may hold double-width characters (CJK, emoji).
 struct TerminalLine: Sendable, Equatable {
     private struct Span: Sendable, Equatable {
         var text: String
@@ -37,8 +37,16 @@ struct TerminalLine: Sendable, Equatable {
         var left = max(0, width)
         var out = ""
         for span in spans where left > 0 {
-            let text = String(span.text.prefix(left))
-            left -= text.count
+            var text = ""
+            for character in span.text {
+                let columns = Self.columns(character)
+                guard columns <= left else {
+                    left = 0
+                    break
+                }
+                text.append(character)
+                left -= columns
+            }
             if color, let style = span.style {
                 out += "\u{1B}[\(style.rawValue)m" + text + "\u{1B}[0m"
             } else {
@@ -46,6 +54,19 @@ struct TerminalLine: Sendable, Equatable {
             }
         }
         return out
+    }
+
+    /// The columns a character takes: 2 for the East Asian wide and fullwidth ranges and emoji, else 1 (combining
+    /// marks belong to their character).
+    static func columns(_ character: Character) -> Int {
+        guard let first = character.unicodeScalars.first, first.value >= 0x1100 else { return 1 }
+        switch first.value {
+        case 0x1100...0x115F, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xA000...0xA4CF, 0xAC00...0xD7A3,
+            0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x1F300...0x1F64F, 0x1F900...0x1F9FF, 0x20000...0x3FFFD:
+            return 2
+        default:
+            return 1
+        }
     }
 
     /// Control characters (C0, DEL, C1) become spaces: an event line may quote a hook's output, and an escape in

@@ -103,6 +103,15 @@ import Testing
         #expect(hook.contains("hook said  [2J ]0;owned  bye"), "\(hook)")
     }
 
+    @Test func doubleWidthCharactersAreCutByColumns() {
+        let line = TerminalLine("ab漢字🙂cd")
+        #expect(line.rendered(width: 4, color: false) == "ab漢", "a wide character takes two columns")
+        #expect(line.rendered(width: 5, color: false) == "ab漢", "never half of one")
+        #expect(line.rendered(width: 8, color: false) == "ab漢字🙂")
+        #expect(line.rendered(width: 20, color: false) == "ab漢字🙂cd")
+        #expect(TerminalLine("α ≥ → █").rendered(width: 7, color: false) == "α ≥ → █")
+    }
+
     @Test func theStateKeepsEachSampleAndEventOnce() throws {
         var state = try Self.watched(events: [(1, "info", "a"), (2, "warn", "b")])
         #expect(state.since == 1059)
