@@ -125,6 +125,20 @@ import Testing
         #expect(state.samples(of: "static").last?.canary == nil)
     }
 
+    /// The watcher reads back exactly what the server's timeline document writes.
+    @Test func theStateReadsTheServersDocument() throws {
+        let arm = TimelineArmSample(rps: 120.25, ok: 118, clientErrors: 1, serverErrors: 2, failed: 1, abort: 3, p50: 1.805, p99: nil)
+        let samples = [
+            TimelineSample(t: 1000, weight: 25, primary: arm, canary: nil),
+            TimelineSample(t: 1001, weight: 30, primary: arm, canary: arm),
+        ]
+        let event = EventRecord(sequence: 7, unixTime: 1000.5, route: "web", severity: .error, line: "web: rolled back")
+        var state = WatchState()
+        try state.absorb(timeline: TimelineDocument.render(now: 1001.5, routes: [("web", samples)], events: [event], since: nil))
+        #expect(state.samples(of: "web") == samples)
+        #expect(state.events == [WatchEvent(sequence: 7, unixTime: 1000.5, route: "web", severity: "error", line: "web: rolled back")])
+    }
+
     @Test func theStateIsBoundedAndForgetsRemovedRoutes() throws {
         var state = WatchState()
         for start in stride(from: 0, to: 700, by: 100) { try state.absorb(timeline: Self.timeline(from: start, to: start + 99)) }
