@@ -17,21 +17,29 @@ extension Integration {
             return spec
         }
 
-        /// A private tmux server (its own socket), killed with every session in it whatever happens.
+        /// A private tmux server (its own socket, in a temp dir of its own), killed with every session in it and its
+        /// socket removed whatever happens.
         struct Tmux {
             static let path = "/usr/bin/tmux"
-            let socket = "canarygate-watch-\(getpid())-\(UUID().uuidString.prefix(8))"
+            let session = "canarygate-watch-\(getpid())"
+            let dir: TempDir
+
+            init() throws { dir = try TempDir.make() }
 
             @discardableResult
             func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-                try ChildProcess.run(Self.path, ["-u", "-L", socket, "-f", "/dev/null"] + arguments, timeout: 10)
+                let socket = dir.url.appendingPathComponent("tmux.sock").path
+                return try ChildProcess.run(Self.path, ["-u", "-S", socket, "-f", "/dev/null"] + arguments, timeout: 10)
             }
 
             func capture(colours: Bool = false) throws -> String {
-                try run(["capture-pane", "-p"] + (colours ? ["-e"] : []) + ["-t", socket]).stdout
+                try run(["capture-pane", "-p"] + (colours ? ["-e"] : []) + ["-t", session]).stdout
             }
 
-            func kill() { _ = try? run(["kill-server"]) }
+            func kill() {
+                _ = try? run(["kill-server"])
+                dir.remove()
+            }
         }
 
         /// The weight the view shows on the route's title line ("web  Progressing  30% ███…").
@@ -52,11 +60,11 @@ extension Integration {
             spec.interval = "2s"
             try withRolloutProxy(spec) { proxy in
                 try withLoad(proxy.port, clients: 2, pause: 0.005) { _ in
-                    let tmux = Tmux()
+                    let tmux = try Tmux()
                     defer { tmux.kill() }
                     let command =
                         "\(try CanarygateBinary.path()) status --watch --admin 127.0.0.1:\(proxy.adminPort); echo watch-ended; sleep 60"
-                    let started = try tmux.run(["new-session", "-d", "-x", "140", "-y", "45", "-s", tmux.socket, "bash", "-c", command])
+                    let started = try tmux.run(["new-session", "-d", "-x", "140", "-y", "45", "-s", tmux.session, "bash", "-c", command])
                     try #require(started.status == 0, "tmux new-session: \(started.stderr)")
                     // Bounded polling: until the view shows the route in a phase at a weight of 40 or more.
                     var screen = ""
@@ -82,7 +90,7 @@ extension Integration {
                     }
 
                     // Ctrl-C: the watch ends by itself and the alternate screen is gone.
-                    try tmux.run(["send-keys", "-t", tmux.socket, "C-c"])
+                    try tmux.run(["send-keys", "-t", tmux.session, "C-c"])
                     var after = ""
                     let ended = Date().addingTimeInterval(5)
                     while Date() < ended {
