@@ -67,6 +67,7 @@ final class AdminServer: Sendable {
             return AdminResponse(status: "200 OK", contentType: PrometheusWriter.contentType, body: MetricsDocument.render(server))
         case ("GET", "/status"):
             return AdminResponse(status: "200 OK", contentType: "application/json", body: StatusDocument.render(server) + "\n")
+        case (_, "/timeline"): return TimelineDocument.response(method: method, query: request.query, server: server)
         case ("POST", "/reload"):
             switch server.reload() {
             case .success(let generation):

@@ -27,6 +27,8 @@ public final class Server: Sendable {
     private let rollouts: Mutex<RolloutController>
     /// Fleet mode's agent (nil alone): read without the rollouts' lock, since forwarding a verb waits on etcd.
     let agent: ClusterAgent?
+    /// The last ten minutes of every route, sampled by the control thread each second.
+    let timeline = Timeline()
 
     /// `configPath` is re-read on reload; nil for a config built in code (the demo).
     public static func start(config: CanarygateConfig, configPath: String?, threadCount: Int?, logger: Logger) throws -> Server {
@@ -165,6 +167,7 @@ public final class Server: Sendable {
             return $0.overridesChanged
         }
         if undone { installPrimaryOverrides() }
+        timeline.sampleIfDue(state)
     }
 
     public enum CommandOutcome: Equatable {

@@ -1,12 +1,26 @@
 // `canarygate status` and the manual rollout verbs (promote, abort, pause, resume, retry, undo), through the admin API.
 import ArgumentParser
+import Config
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show routes, weights, rollout phases and the last verdicts (the admin API's /status).")
     @OptionGroup var target: AdminTarget
+    @Flag(help: "Follow the rollouts live: a full-screen view on a terminal, a line per change otherwise.")
+    var watch = false
+    @Option(help: "With --watch: how often to poll, like \"1s\" or \"500ms\".")
+    var interval = "1s"
 
-    func run() throws { try callAdmin("GET", target: target, path: "/status") }
+    func run() throws {
+        guard watch else { return try callAdmin("GET", target: target, path: "/status") }
+        let every: Duration
+        do { every = try DurationArgument.parse(interval) } catch {
+            writeStderr("--interval: \(error.description)\n")
+            throw ExitCode(2)
+        }
+        let (seconds, attoseconds) = every.components
+        try StatusWatch(target: target, interval: max(0.1, Double(seconds) + Double(attoseconds) / 1e18)).run()
+    }
 }
 
 /// What every route verb is given: the running proxy to call, then the route.
