@@ -16,6 +16,7 @@ final class AdminServer: Sendable {
     private let thread: Mutex<LoopThread?> = Mutex(nil)
     /// Signs the admin page's login cookies; new each start, so a restart logs every browser out.
     private let sessions = AdminSessionKey.random()
+    let eventStreams = EventStreamCounters()
 
     static func bind(address: HostPort) throws -> AdminServer {
         let resolved = try SocketAddress.resolve(host: address.host, port: address.port)
@@ -30,7 +31,8 @@ final class AdminServer: Sendable {
         let t = LoopThread.spawn {
             let loop: AdminLoop
             do {
-                loop = try AdminLoop(listener: self.listener) { request, connection in
+                loop = try AdminLoop(listener: self.listener, feed: AdminEventFeed(server: server), streamCounters: self.eventStreams) {
+                    request, connection in
                     self.respond(to: request, on: connection, server: server)
                 }
             } catch {
@@ -71,6 +73,8 @@ final class AdminServer: Sendable {
         case ("GET", "/status"):
             return AdminResponse(status: "200 OK", contentType: "application/json", body: StatusDocument.render(server) + "\n")
         case (_, "/timeline"): return TimelineDocument.response(method: method, query: request.query, server: server)
+        case ("GET", "/"): return AdminPage.response(server: server, role: access.role, admin: admin)
+        case ("GET", "/events"): return .eventStream
         case (_, "/login"): return AdminLogin.respond(request, admin: admin, sessions: sessions, now: now)
         case ("POST", "/logout"): return AdminLogin.logout()
         case ("POST", "/reload"):
@@ -81,7 +85,7 @@ final class AdminServer: Sendable {
                 return AdminResponse(
                     status: "422 Unprocessable Content", body: "reload refused, the running config is kept:\n\(error.message)\n")
             }
-        case (_, "/healthz"), (_, "/status"), (_, "/reload"), (_, "/metrics"), (_, "/logout"):
+        case (_, "/healthz"), (_, "/status"), (_, "/reload"), (_, "/metrics"), (_, "/"), (_, "/events"), (_, "/logout"):
             return AdminResponse(status: "405 Method Not Allowed", body: "method not allowed\n")
         default:
             return AdminResponse(status: "404 Not Found", body: "not found\n")

@@ -252,6 +252,9 @@ public final class Server: Sendable {
         rollouts.withLock { $0.results }
     }
 
+    /// The admin page's live streams, for /metrics.
+    var adminEventStreams: EventStreamCounters { admin.eventStreams }
+
     var rolloutEvents: [EventRecord] {
         rollouts.withLock { $0.eventLog }
     }
