@@ -121,7 +121,7 @@ enum AdminPageScript {
 
         function chartsHTML(r, samples, events) {
           if (samples.length === 0) return `<p class="muted">No samples yet: the timeline takes one a second.</p>`;
-          const t1 = samples[samples.length - 1].t, t0 = Math.min(samples[0].t, t1 - 60);
+          const t1 = samples[samples.length - 1].t, t0 = Math.min(samples[0].t, t1 - 30);
           const win = { t0, t1 };
           const markers = [];
           for (let i = 1; i < samples.length; i++) {
