@@ -70,7 +70,7 @@ enum AdminPage {
         .s-primary { stroke: var(--primary); } .s-canary { stroke: var(--canary); } .s-weight { stroke: var(--weight); }
         .s-p99 { stroke-dasharray: 4 3; } path.line { fill: none; stroke-width: 1.6; }
         .m-warn { stroke: var(--warn); } .m-error { stroke: var(--error); } .m-weight { stroke: var(--weight); stroke-dasharray: 2 3; } line.mark { stroke-width: 1.2; opacity: .8; }
-        .f-ok { fill: var(--ok); } .f-4xx { fill: var(--c4xx); } .f-5xx { fill: var(--c5xx); } .f-failed { fill: var(--failed); } .f-abort { fill: var(--abort); }
+        .f-ok { fill: var(--ok); } .f-4xx { fill: var(--c4xx); } .f-5xx { fill: var(--c5xx); } .f-abort { fill: var(--abort); }
         .f-primary { fill: var(--primary); } .f-canary { fill: var(--canary); } .f-threshold { fill: var(--error); } .f-track { fill: #eef0f3; }
         .legend { font-size: 12px; color: var(--muted); } .legend i { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin: 0 3px 0 8px; }
         .legend i.k-primary { background: var(--primary); } .legend i.k-canary { background: var(--canary); } .legend i.k-weight { background: var(--weight); }

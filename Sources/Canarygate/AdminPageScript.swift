@@ -95,7 +95,9 @@ enum AdminPageScript {
           return `<svg class="chart" viewBox="0 0 ${W} ${H}" preserveAspectRatio="none">${frame(win.t0, win.t1, ymax, unit)}${marks(markers, x)}${lines}</svg>`;
         }
 
-        const CLASSES = ["ok", "4xx", "5xx", "failed", "abort"];
+        // Stacked: each response once. `failed` (upstream exchanges that failed) is mostly inside 5xx already (the
+        // client's 502/504), so it is listed beside them, not stacked on them.
+        const CLASSES = ["ok", "4xx", "5xx", "abort"];
 
         function outcomeChart(win, samples, arm) {
           const totals = samples.map((s) => (s[arm] ? CLASSES.reduce((n, c) => n + s[arm][c], 0) : 0));
@@ -137,7 +139,7 @@ enum AdminPageScript {
           const weight = [{ cls: "s-weight", points: samples.map((s) => [s.t, s.weight]) }];
           const sum = (arm, c) => samples.reduce((n, s) => n + (s[arm] ? s[arm][c] : 0), 0);
           const outcome = (arm) => `<div><h3>Outcomes per second: ${arm}</h3>${outcomeChart(win, samples, arm)}` +
-            legend(CLASSES.map((c) => [c, `${c} ${sum(arm, c)}`])) + `</div>`;
+            legend(CLASSES.map((c) => [c, `${c} ${sum(arm, c)}`]).concat([["failed", `failed upstream ${sum(arm, "failed")}`]])) + `</div>`;
           const markLegend = legend([["weight", "weight change"], ["warn", "warn event"], ["error", "error event"]]);
           return `<div class="grid">` +
             `<div><h3>Canary weight (%)</h3>${lineChart(win, weight, 100, "%", markers, true)}${markLegend}</div>` +
