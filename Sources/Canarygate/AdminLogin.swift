@@ -9,7 +9,7 @@ enum AdminLogin {
         let open = admin.readerToken == nil && admin.operatorToken == nil
         switch request.method {
         case "GET":
-            return form(message: open ? "This admin API has no tokens: the page is open to this host. Log in only changes nothing." : nil)
+            return form(message: open ? "This admin API has no tokens: its page is open to this host without a login." : nil)
         case "POST":
             guard let token = formField("token", in: request.body) else {
                 return form(message: "Enter a token.", status: "400 Bad Request")
@@ -90,7 +90,8 @@ enum AdminLogin {
             <label for="token">Token (the reader's or the operator's)</label>
             <input id="token" name="token" type="password" autocomplete="current-password" autofocus required>
             <button type="submit">Log in</button>
-            <p class="hint">The token stays on the server: the browser keeps a signed session cookie for 12 hours.</p>
+            <p class="hint">The token stays on the server: the browser keeps a signed session cookie for 12 hours.
+            <a href="/">The page</a></p>
             </form></body></html>
             """
         return AdminHTML.response(status: status, nonce: nonce, body: body)
