@@ -96,6 +96,38 @@ extension Integration {
             }
         }
 
+        /// After a promotion the page shows the rollback window and offers undo; undo (confirmed) is shown done.
+        @Test func afterAPromotionThePageOffersUndoAndShowsItsResult() throws {
+            let old = try TestUpstream.arm("old", text: "v1")
+            let new = try TestUpstream.arm("new", text: "v2")
+            defer { old.stop(); new.stop() }
+            var spec = RolloutSpec(primary: old, canary: new)
+            spec.extraAnalysis = ["rollbackWindow: 60s"]
+            try withRolloutProxy(spec) { proxy in
+                try Undo.promoteByReload(proxy, &spec, to: new)
+                let hooks = "document.querySelector('[data-route=\"web\"] .part-hooks').textContent"
+                let report = try HeadlessBrowser.run([
+                    ["navigate": "http://127.0.0.1:\(proxy.adminPort)/"],
+                    ["wait": "document.querySelector('button[data-verb=\"undo\"]') !== null", "timeout": 10],
+                    ["eval": hooks, "as": "afterPromotion"],
+                    // Undo asks for a confirmation first; the test answers yes.
+                    [
+                        "eval": "window.confirm = () => true; document.querySelector('button[data-verb=\"undo\"]').click(); true",
+                        "as": "clicked",
+                    ],
+                    ["wait": "\(Self.phase).startsWith('Failed') && \(hooks).includes('last undo')", "timeout": 10],
+                    ["eval": hooks, "as": "afterUndo"],
+                    ["eval": "document.querySelectorAll('button[data-verb=\"undo\"]').length", "as": "undoButtons"],
+                ])
+                #expect(report.failed == nil && report.errors.isEmpty && report.cspViolations.isEmpty, "\(report.problems)")
+                let before = report.results["afterPromotion"] as? String ?? ""
+                #expect(before.contains("after promotion") && before.contains("v2 replaced v1"), "\(before)")
+                let after = report.results["afterUndo"] as? String ?? ""
+                #expect(after.contains("last undo") && after.contains("v2 → v1"), "\(after)")
+                #expect(report.results["undoButtons"] as? Int == 0, "undo is offered once only")
+            }
+        }
+
         @Test func theScreenshotShowsTheCharts() throws {
             let primary = try TestUpstream.arm("primary", text: "v1", failPercent: 1)
             let canary = try TestUpstream.arm("canary", text: "v2", failPercent: 2, delay: 0.002)
