@@ -15,7 +15,7 @@ extension Integration {
         static let phase = "document.querySelector('[data-route=\"web\"] [data-field=phase]').textContent"
 
         /// A rollout that steps every `interval`, so the page has something to follow.
-        static func steppingRollout(primary: TestUpstream, canary: TestUpstream, stepWeight: Int, interval: String = "1s") -> RolloutSpec {
+        static func steppingRollout(primary: TestUpstream, canary: TestUpstream, stepWeight: Int, interval: String) -> RolloutSpec {
             var spec = RolloutSpec(primary: primary, canary: canary)
             spec.interval = interval
             spec.stepWeight = stepWeight
@@ -30,13 +30,17 @@ extension Integration {
             let primary = try TestUpstream.arm("primary", text: "v1")
             let canary = try TestUpstream.arm("canary", text: "v2")
             defer { primary.stop(); canary.stop() }
-            try withRolloutProxy(Self.steppingRollout(primary: primary, canary: canary, stepWeight: 20)) { proxy in
+            // Steps of 10 every 2 s: slow enough that the page, however late it loads, sees two steps more.
+            try withRolloutProxy(Self.steppingRollout(primary: primary, canary: canary, stepWeight: 10, interval: "2s")) { proxy in
                 let report = try withLoad(proxy.port, maxSeconds: 90) { _ in
                     try HeadlessBrowser.run([
                         ["navigate": "http://127.0.0.1:\(proxy.adminPort)/"],
                         ["wait": "document.getElementById('live').textContent === 'live'", "timeout": 10],
-                        ["eval": "window.__sameDocument = true", "as": "marked"],
-                        ["watch": Self.weight, "until": "Number(\(Self.weight)) >= 40", "timeout": 45, "as": "weights"],
+                        ["eval": "window.__sameDocument = true; window.__firstWeight = Number(\(Self.weight))", "as": "firstWeight"],
+                        [
+                            "watch": Self.weight, "until": "Number(\(Self.weight)) >= window.__firstWeight + 20", "timeout": 45,
+                            "as": "weights",
+                        ],
                         ["wait": "document.querySelectorAll('[data-route=\"web\"] svg.chart path.line').length >= 4", "timeout": 10],
                         ["eval": "window.__sameDocument === true", "as": "sameDocument"],
                         ["eval": "document.querySelectorAll('[data-route=\"web\"] svg.chart').length", "as": "charts"],
@@ -46,7 +50,8 @@ extension Integration {
                 }
                 #expect(report.failed == nil && report.errors.isEmpty && report.cspViolations.isEmpty, "\(report.problems)")
                 let weights = (report.results["weights"] as? [String] ?? []).compactMap { Int($0) }
-                #expect(weights.count >= 2 && weights.first! < weights.last! && weights.last! >= 40, "weights shown: \(weights)")
+                #expect(
+                    weights.count >= 3 && weights == weights.sorted() && weights.last! >= weights.first! + 20, "weights shown: \(weights)")
                 #expect(report.results["sameDocument"] as? Bool == true, "the page was reloaded")
                 #expect(report.results["charts"] as? Int ?? 0 >= 5, "\(report.results)")
                 #expect(report.results["events"] as? Int ?? 0 > 0, "\(report.results)")
