@@ -88,6 +88,6 @@ let package = Package(
         .testTarget(name: "IntegrationTests", dependencies: ["canarygate", "Cluster", "Config"],
                     // Python HTTP/2 peers the tests run as child processes (Debian's python3-h2).
                     exclude: ["Support/h2client.py", "Support/h2upstream.py", "Support/tls_records.py", "Support/judge_backend.py",
-                              "Support/tls_close_upstream.py"]),
+                              "Support/tls_close_upstream.py", "Support/cdp_browser.py"]),
     ]
 )

@@ -1,4 +1,5 @@
-// Who may use the admin API: the Host and Origin checks against DNS rebinding and cross-site posts, and the bearer tokens.
+// Who may use the admin API: the Host and Origin checks against DNS rebinding and cross-site posts, the bearer
+// tokens, the admin page's login cookie and the checks that keep another site's page from using that cookie.
 import Config
 
 /// `/healthz` is open to all. Reads (`GET`, `HEAD`) need the reader or the operator token when
@@ -6,32 +7,109 @@ import Config
 /// A request without a token good enough for it must also name this API in `Host` (and in `Origin`, when
 /// sent): a browser lets any page post to loopback and, after DNS rebinding, read from it, but it sends
 /// the page's own name in those fields, and it cannot add an `Authorization` header without the token.
+///
+/// A browser cannot send `Authorization` from a page, so the page logs in (`POST /login` with the token) and
+/// gets a session cookie that stands for the token (AdminSessionKey). The browser attaches a cookie by itself,
+/// which is what CSRF abuses; so a cookie never waives the Host check, and a change (any method but GET and
+/// HEAD) that carries it must also show it comes from this API's own page: a same-origin `Origin` (or, without
+/// one, `Referer`) and `X-Canarygate-Request: 1`, which a cross-site form cannot send and a cross-site script
+/// cannot add without a CORS preflight this API never approves.
 enum AdminAccess {
-    enum Need: Equatable { case nothing, readerToken, operatorToken }
+    enum Need: Equatable {
+        case nothing
+        /// The login form and logout: no token (that is what they are for), this API's names only.
+        case session
+        case readerToken
+        case operatorToken
+    }
+
+    static let pageHeader = "X-Canarygate-Request"
 
     static func need(method: String, path: String) -> Need {
         if path == "/healthz" { return .nothing }
+        if path == "/login" || path == "/logout" { return .session }
         return method == "GET" || method == "HEAD" ? .readerToken : .operatorToken
     }
 
-    /// nil when `request` may proceed, else the refusal to send. `localAddress` is where the connection
-    /// arrived ("127.0.0.1:9901", "[::1]:9901"): with a wildcard `admin.address`, the address clients use.
-    static func refusal(for request: AdminRequest, admin: AdminConfig, localAddress: String, localIsLoopback: Bool) -> AdminResponse? {
+    /// Where the connection arrived and what proves a session: what the rules need besides the request.
+    struct Context {
+        var admin: AdminConfig
+        /// Where the connection arrived ("127.0.0.1:9901", "[::1]:9901"): with a wildcard `admin.address`,
+        /// the address clients use.
+        var localAddress: String
+        var localIsLoopback: Bool
+        var sessions: AdminSessionKey
+        /// Unix seconds, for the cookie's expiry.
+        var now: Int
+    }
+
+    /// The refusal to send (nil: go on), and the role the request acts with: what the page offers it.
+    struct Verdict {
+        var refusal: AdminResponse?
+        var role: AdminRole
+    }
+
+    static func verdict(for request: AdminRequest, _ context: Context) -> Verdict {
+        let admin = context.admin
         let need = need(method: request.method, path: request.path)
-        guard need != .nothing else { return nil }
         let presented = bearerToken(request.authorization)
-        let isOperator = presented.map { admin.operatorToken?.matches($0) ?? false } ?? false
-        let isReader = presented.map { admin.readerToken?.matches($0) ?? false } ?? false
-        let credentialed = need == .readerToken ? isOperator || isReader : isOperator
-        if !credentialed, let reason = foreignOrigin(request, admin: admin, localAddress: localAddress, localIsLoopback: localIsLoopback) {
-            return AdminResponse(status: "403 Forbidden", body: "forbidden: \(reason)\n")
+        let bearerRole: AdminRole? = presented.flatMap { token in
+            if admin.operatorToken?.matches(token) ?? false { return .operator }
+            return admin.readerToken?.matches(token) ?? false ? .reader : nil
+        }
+        // A bearer token, right or wrong, speaks for the request; the cookie only when there is none.
+        let cookieRole =
+            presented == nil
+            ? AdminSessionKey.cookieValue(in: request.cookie).flatMap { context.sessions.role(of: $0, admin: admin, now: context.now) }
+            : nil
+        let proven = bearerRole ?? cookieRole
+        // Without an operator token, whoever passes the Host check may change things (loopback only: see validate).
+        let role: AdminRole = admin.operatorToken == nil || proven == .operator ? .operator : .reader
+        let allow = Verdict(refusal: nil, role: role)
+        func refuse(_ response: AdminResponse) -> Verdict { Verdict(refusal: response, role: role) }
+        guard need != .nothing else { return allow }
+
+        let names = ownNames(admin: admin, localAddress: context.localAddress, localIsLoopback: context.localIsLoopback)
+        let bearerSuffices = need == .readerToken ? bearerRole != nil : bearerRole == .operator
+        if !bearerSuffices, let reason = foreignOrigin(request, names: names, admin: admin) {
+            return refuse(AdminResponse(status: "403 Forbidden", body: "forbidden: \(reason)\n"))
+        }
+        let isChange = request.method != "GET" && request.method != "HEAD"
+        if need == .session {
+            guard !isChange || sameOriginProof(request, names: names) else {
+                return refuse(forbidden("a login or logout must come from this API's own page (a same-origin Origin or Referer)"))
+            }
+            return allow
         }
         let tokenRequired = need == .readerToken ? admin.readerToken != nil : admin.operatorToken != nil
-        guard tokenRequired && !credentialed else { return nil }
-        if need == .operatorToken && isReader {
-            return AdminResponse(status: "403 Forbidden", body: "forbidden: the reader token may only read (GET /status, /metrics)\n")
+        let credentialed = need == .readerToken ? proven != nil : proven == .operator
+        if tokenRequired && !credentialed {
+            if need == .operatorToken && proven == .reader {
+                return refuse(forbidden("the reader token may only read (GET /, /status, /metrics, /events)"))
+            }
+            if presented == nil && request.path == "/" {
+                return refuse(AdminResponse(status: "303 See Other", body: "log in at /login\n", extraHeaders: [("Location", "/login")]))
+            }
+            return refuse(unauthorized(presented: presented != nil))
         }
-        return unauthorized(presented: presented != nil)
+        if isChange && cookieRole != nil {
+            guard sameOriginProof(request, names: names) else {
+                return refuse(forbidden("a change made with the login cookie needs a same-origin Origin or Referer (CSRF)"))
+            }
+            guard request.pageHeader == "1" else {
+                return refuse(forbidden("a change made with the login cookie needs the header \(pageHeader): 1 (CSRF)"))
+            }
+        }
+        return allow
+    }
+
+    /// nil when `request` may proceed, else the refusal to send.
+    static func refusal(for request: AdminRequest, _ context: Context) -> AdminResponse? {
+        verdict(for: request, context).refusal
+    }
+
+    private static func forbidden(_ reason: String) -> AdminResponse {
+        AdminResponse(status: "403 Forbidden", body: "forbidden: \(reason)\n")
     }
 
     /// The token of `Authorization: Bearer TOKEN` (the scheme in any case), nil for anything else.
@@ -46,26 +124,43 @@ enum AdminAccess {
         let challenge = presented ? #"Bearer realm="canarygate-admin", error="invalid_token""# : #"Bearer realm="canarygate-admin""#
         return AdminResponse(
             status: "401 Unauthorized",
-            body: presented ? "unauthorized: the token is not valid here\n" : "unauthorized: send Authorization: Bearer TOKEN\n",
+            body: presented
+                ? "unauthorized: the token is not valid here\n" : "unauthorized: send Authorization: Bearer TOKEN, or log in at /login\n",
             extraHeaders: [("WWW-Authenticate", challenge)])
     }
 
-    /// Why `Host` or `Origin` names someone else, or nil when both name this API.
-    private static func foreignOrigin(_ request: AdminRequest, admin: AdminConfig, localAddress: String, localIsLoopback: Bool) -> String? {
+    /// The `host:port` names of this API, lower-case.
+    private static func ownNames(admin: AdminConfig, localAddress: String, localIsLoopback: Bool) -> Set<String> {
         let port = admin.address.port
-        var ownNames: Set<String> = [admin.address.description.lowercased(), localAddress.lowercased()]
+        var names: Set<String> = [admin.address.description.lowercased(), localAddress.lowercased()]
         if localIsLoopback || admin.address.isLoopback {
-            ownNames.formUnion(["localhost:\(port)", "127.0.0.1:\(port)", "[::1]:\(port)"])
+            names.formUnion(["localhost:\(port)", "127.0.0.1:\(port)", "[::1]:\(port)"])
         }
+        return names
+    }
+
+    /// Why `Host` or `Origin` names someone else, or nil when both name this API.
+    private static func foreignOrigin(_ request: AdminRequest, names: Set<String>, admin: AdminConfig) -> String? {
         guard let host = request.host?.lowercased() else { return "a Host field is required" }
-        guard ownNames.contains(host) else {
+        guard names.contains(host) else {
             return "Host \(host) is not this admin API (\(admin.address)); requests for other names are refused (DNS rebinding)"
         }
         if let origin = request.origin?.lowercased() {
-            guard origin.hasPrefix("http://"), ownNames.contains(String(origin.dropFirst("http://".count))) else {
+            guard origin.hasPrefix("http://"), names.contains(String(origin.dropFirst("http://".count))) else {
                 return "Origin \(origin) is not this admin API; cross-site requests are refused"
             }
         }
         return nil
+    }
+
+    /// The request says it comes from a page of this API: `Origin` naming it, or (a browser that sends no
+    /// `Origin`) a `Referer` on it. Neither, or `Origin: null`, proves nothing.
+    private static func sameOriginProof(_ request: AdminRequest, names: Set<String>) -> Bool {
+        if let origin = request.origin?.lowercased() {
+            return origin.hasPrefix("http://") && names.contains(String(origin.dropFirst("http://".count)))
+        }
+        guard let referer = request.referer?.lowercased(), referer.hasPrefix("http://") else { return false }
+        let rest = referer.dropFirst("http://".count)
+        return names.contains(String(rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }))
     }
 }

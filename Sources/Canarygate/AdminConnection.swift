@@ -1,4 +1,5 @@
-// One admin API connection on the admin loop: read a request, answer it, close; a deadline for each half.
+// One admin API connection on the admin loop: read a request, answer it, close, a deadline for each half; or,
+// for GET /events, stream updates until the client leaves, falls too far behind or the loop stops.
 import Config
 import EventLoop
 import Glibc
@@ -7,7 +8,11 @@ final class AdminConnection: Pollable {
     enum State {
         case reading(AdminRequestReader)
         case writing([UInt8], sent: Int)
+        /// An event stream: no deadline; `since` is the timeline time the client has seen up to.
+        case streaming(EventStreamOutbox, since: Double?)
     }
+
+    static let streamSendBuffer: Int32 = 256 * 1024
 
     let socket: SocketDescriptor
     /// Where the client reached this API ("127.0.0.1:9901", "[::1]:9901"): a name it may use in `Host`.
@@ -32,6 +37,12 @@ final class AdminConnection: Pollable {
         return false
     }
 
+    /// The timeline time this stream has seen up to (nil: none yet, or not a stream).
+    var streamedSince: Double? {
+        if case .streaming(_, let since) = state { return since }
+        return nil
+    }
+
     override func handleEvent(_ events: UInt32) {
         switch state {
         case .reading(var reader):
@@ -52,6 +63,10 @@ final class AdminConnection: Pollable {
             }
         case .writing:
             flush()
+        case .streaming:
+            if events & (Reactor.readable | Reactor.readHangup | Reactor.hangup | Reactor.error) != 0 { discardInput() }
+            // The input may have ended the stream, and its descriptor is closed then.
+            if events & Reactor.writable != 0 && isRegistered { flushStream() }
         }
     }
 
@@ -64,8 +79,10 @@ final class AdminConnection: Pollable {
         loop.close(self)
     }
 
-    /// Sends `response` with a fresh deadline: a client that stops reading is dropped, not waited for.
+    /// Sends `response` with a fresh deadline: a client that stops reading is dropped, not waited for. An event
+    /// stream instead goes to the loop's streams, without a deadline.
     private func answer(_ response: AdminResponse) {
+        if response.opensEventStream { return loop.startStream(self) }
         state = .writing(response.bytes, sent: 0)
         loop.deadlines.arm(self, now: MonotonicClock.nowNanoseconds())
         flush()
@@ -87,5 +104,66 @@ final class AdminConnection: Pollable {
             }
         }
         loop.close(self)
+    }
+
+    // MARK: - Event stream
+
+    /// Turns this connection into an event stream whose first message is `first` (the head goes before it).
+    func beginStream(first: [UInt8], since: Double?) {
+        cancelDeadline()
+        // A fixed kernel buffer (Linux doubles it) instead of one autotuned up to 4 MiB: what a stalled client can
+        // hold is then this plus the outbox's bound, and it reaches that bound in seconds, not minutes.
+        try? socket.setOption(SOL_SOCKET, SO_SNDBUF, Self.streamSendBuffer)
+        var outbox = EventStreamOutbox()
+        _ = outbox.append(EventStreamFrame.head + first)
+        state = .streaming(outbox, since: since)
+        flushStream()
+    }
+
+    /// Queues `message` (covering the timeline up to `since`) and sends what the socket takes. False: the client
+    /// is too far behind, and the caller drops it.
+    func push(_ message: [UInt8], since: Double?) -> Bool {
+        guard case .streaming(var outbox, _) = state else { return false }
+        guard outbox.append(message) else { return false }
+        state = .streaming(outbox, since: since)
+        flushStream()
+        return true
+    }
+
+    /// Writes what the socket takes; watches for writability only while bytes wait (the loop is level-triggered).
+    private func flushStream() {
+        guard case .streaming(var outbox, let since) = state else { return }
+        while outbox.unsent > 0 {
+            let result = outbox.withUnsent { bytes in try? socket.write(bytes) }
+            switch result {
+            case .value(let count)?:
+                outbox.took(count)
+            case .wouldBlock?:
+                state = .streaming(outbox, since: since)
+                return watch(writable: true)
+            case nil:
+                return loop.close(self)
+            }
+        }
+        state = .streaming(outbox, since: since)
+        watch(writable: false)
+    }
+
+    private func watch(writable: Bool) {
+        let interest = Reactor.readable | Reactor.readHangup | (writable ? Reactor.writable : 0)
+        do { try loop.reactor.modify(socket, self, interest: interest) } catch { loop.close(self) }
+    }
+
+    /// A stream's client has nothing to say; what it sends is dropped, and its end (EOF, reset) ends the stream.
+    private func discardInput() {
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        for _ in 0..<16 {
+            let result = try? chunk.withUnsafeMutableBytes { try socket.read(into: $0) }
+            switch result {
+            case .value(let count)? where count > 0: continue
+            case .wouldBlock?: return
+            default: return loop.close(self)
+            }
+        }
     }
 }

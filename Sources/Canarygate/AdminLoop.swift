@@ -1,6 +1,8 @@
-// The admin API's own epoll loop: connections served side by side on one thread, at most 32, each with 2 s deadlines.
+// The admin API's own epoll loop: connections served side by side on one thread, at most 32, each with 2 s deadlines,
+// and up to 16 event streams (GET /events) pushed an update every second.
 import EventLoop
 import Glibc
+import Synchronization
 
 /// A client that connects and says nothing costs a descriptor and a deadline here, not the thread, so it
 /// cannot delay `/healthz`. Requests are answered on this thread as they complete (a reload reads and
@@ -15,21 +17,34 @@ final class AdminLoop {
     /// Out of descriptors (EMFILE, ENFILE), accepting again at once would fail again: the loop would spin.
     static let acceptBackoff = Duration.milliseconds(100)
 
+    /// Between two updates of the event streams.
+    static let updateInterval = Duration.seconds(1)
+
     let reactor: Reactor
     let deadlines = DeadlineList(duration: AdminLoop.deadline)
     let respond: (AdminRequest, AdminConnection) -> AdminResponse
+    private let feed: EventStreamFeed
+    private let streamCounters: EventStreamCounters
     private let listener: SocketDescriptor
     private var listenerEvents: ListenerEvents!
     /// In accept order, so the first one reading is the oldest.
     private var connections: [AdminConnection] = []
+    /// Event streams, in the order they opened: counted apart from `connections`, never stalled-dropped by them.
+    private var streams: [AdminConnection] = []
+    private var nextUpdateAt: UInt64?
     private var acceptResumesAt: UInt64?
     /// Given up to accept when clients hold every other descriptor, so `/healthz` still answers;
     /// taken back when a connection closes.
     private let spare = SpareDescriptor()
 
-    init(listener: SocketDescriptor, respond: @escaping (AdminRequest, AdminConnection) -> AdminResponse) throws(Errno) {
+    init(
+        listener: SocketDescriptor, feed: EventStreamFeed, streamCounters: EventStreamCounters,
+        respond: @escaping (AdminRequest, AdminConnection) -> AdminResponse
+    ) throws(Errno) {
         reactor = try Reactor()
         self.listener = listener
+        self.feed = feed
+        self.streamCounters = streamCounters
         self.respond = respond
         listenerEvents = ListenerEvents(loop: self)
         try reactor.register(listener, listenerEvents, interest: Reactor.readable)
@@ -39,7 +54,7 @@ final class AdminLoop {
     func run(isStopping: () -> Bool) {
         while !isStopping() {
             let now = MonotonicClock.nowNanoseconds()
-            let wakeAt = [deadlines.earliest, acceptResumesAt, now + 200_000_000].compactMap { $0 }.min()!
+            let wakeAt = [deadlines.earliest, acceptResumesAt, nextUpdateAt, now + 200_000_000].compactMap { $0 }.min()!
             let timeout = Int32(wakeAt > now ? (wakeAt - now + 999_999) / 1_000_000 : 0)
             _ = try? reactor.poll(timeoutMilliseconds: timeout)
             let after = MonotonicClock.nowNanoseconds()
@@ -48,8 +63,9 @@ final class AdminLoop {
                 acceptResumesAt = nil
                 try? reactor.modify(listener, listenerEvents, interest: Reactor.readable)
             }
+            if let due = nextUpdateAt, after >= due { pushUpdates(now: after) }
         }
-        for connection in connections { close(connection) }
+        for connection in connections + streams { close(connection) }
         reactor.deregister(listenerEvents)
     }
 
@@ -59,7 +75,51 @@ final class AdminLoop {
         connection.cancelDeadline()
         connection.socket.close()
         connections.removeAll { $0 === connection }
+        if let index = streams.firstIndex(where: { $0 === connection }) {
+            streams.remove(at: index)
+            streamCounters.open.store(streams.count, ordering: .relaxed)
+            if streams.isEmpty { nextUpdateAt = nil }
+        }
         spare.restore()
+    }
+
+    /// `connection` passed the rules for GET /events: it leaves the request connections for the streams (the
+    /// oldest streams closed past `EventStreamRoster.limit`) and gets the snapshot.
+    func startStream(_ connection: AdminConnection) {
+        connections.removeAll { $0 === connection }
+        streams.append(connection)
+        for oldest in streams[EventStreamRoster.excess(count: streams.count)] {
+            streamCounters.dropped(.excess)
+            close(oldest)
+        }
+        streamCounters.open.store(streams.count, ordering: .relaxed)
+        let page = feed.timeline(since: nil)
+        connection.beginStream(first: EventStreamFeedMessage.snapshot(status: feed.status(), timeline: page.json), since: page.now)
+        if nextUpdateAt == nil { nextUpdateAt = MonotonicClock.nowNanoseconds() + Self.updateInterval.nanoseconds }
+    }
+
+    /// One update to every stream: /status once, the timeline once for each distinct point the streams have
+    /// seen up to (normally one: they all got the last update). A stream too far behind is dropped.
+    private func pushUpdates(now: UInt64) {
+        nextUpdateAt = streams.isEmpty ? nil : now + Self.updateInterval.nanoseconds
+        guard !streams.isEmpty else { return }
+        let status = feed.status()
+        var messages: [Double?: (bytes: [UInt8], now: Double)] = [:]
+        for stream in streams {
+            let since = stream.streamedSince
+            let message =
+                messages[since]
+                ?? {
+                    let page = feed.timeline(since: since)
+                    let rendered = (EventStreamFeedMessage.update(status: status, timeline: page.json), page.now)
+                    messages[since] = rendered
+                    return rendered
+                }()
+            if !stream.push(message.bytes, since: message.now) {
+                if stream.isRegistered { streamCounters.dropped(.slow) }
+                close(stream)
+            }
+        }
     }
 
     /// Takes the pending connections, a bounded number per wake-up so that deadlines keep running.

@@ -1,6 +1,6 @@
 // One admin request as read off a connection: the head's parts the API uses, read byte by byte without sockets.
 
-/// The request line and the few fields the admin API looks at; the body (never used) is read and dropped.
+/// The request line, the few fields the admin API looks at, and the body (only the login form reads it).
 struct AdminRequest: Equatable {
     var method: String
     /// The target's path, without the query.
@@ -9,13 +9,20 @@ struct AdminRequest: Equatable {
     var host: String?
     var origin: String?
     var authorization: String?
+    /// Every `Cookie` field, joined with "; " as RFC 6265 asks of a client that sends one.
+    var cookie: String? = nil
+    var referer: String? = nil
+    /// `X-Canarygate-Request`: the admin page's script sends it, a cross-site form cannot (see AdminAccess).
+    var pageHeader: String? = nil
+    var contentType: String? = nil
+    var body: [UInt8] = []
 }
 
 /// Accumulates bytes until a request head and its `Content-Length` body have arrived.
 struct AdminRequestReader {
     static let headLimit = 16 * 1024
-    /// The API takes no body, but one left unread would make the close a reset that can destroy the
-    /// response before the client reads it; a client may send a small one (a JSON reason, say).
+    /// Only the login form's body is used, but one left unread would make the close a reset that can destroy
+    /// the response before the client reads it; a client may send a small one (a JSON reason, say).
     static let bodyLimit = 64 * 1024
 
     enum Step: Equatable {
@@ -52,8 +59,10 @@ struct AdminRequestReader {
             // What follows the head in these bytes is the body's start.
             state = .body(request, remaining: bodyLength)
             return receive(bytes[(bytes.startIndex + end - before)...])
-        case .body(let request, let remaining):
-            let left = max(0, remaining - bytes.count)
+        case .body(var request, let remaining):
+            let taken = bytes.prefix(remaining)
+            request.body += taken
+            let left = remaining - taken.count
             state = .body(request, remaining: left)
             return left == 0 ? .complete(request) : .needMore
         }
@@ -68,6 +77,14 @@ struct AdminRequestReader {
         }
         return nil
     }
+
+    /// The fields kept as they are, by lower-case name, with the name messages give them. Never mutated (key paths are
+    /// immutable values, just not marked Sendable).
+    private nonisolated(unsafe) static let singleFields: [String: (WritableKeyPath<AdminRequest, String?>, String)] = [
+        "host": (\.host, "Host"), "origin": (\.origin, "Origin"), "authorization": (\.authorization, "Authorization"),
+        "referer": (\.referer, "Referer"), "x-canarygate-request": (\.pageHeader, "X-Canarygate-Request"),
+        "content-type": (\.contentType, "Content-Type"),
+    ]
 
     /// The request and its body length, or why it is refused.
     private static func parse(_ head: ArraySlice<UInt8>) -> Result<(AdminRequest, Int), Reason> {
@@ -88,18 +105,14 @@ struct AdminRequestReader {
             let name = line[..<colon].lowercased()
             let value = line[line.index(after: colon)...].trimmingSpaces
             // One of each: two Host or Authorization fields could be read differently by a proxy in front.
-            func once(_ field: WritableKeyPath<AdminRequest, String?>, _ label: String) -> Reason? {
-                guard request[keyPath: field] == nil else { return Reason(text: "more than one \(label) field") }
+            if let (field, label) = Self.singleFields[name] {
+                guard request[keyPath: field] == nil else { return .failure(Reason(text: "more than one \(label) field")) }
                 request[keyPath: field] = value
-                return nil
+                continue
             }
             switch name {
-            case "host":
-                if let reason = once(\.host, "Host") { return .failure(reason) }
-            case "origin":
-                if let reason = once(\.origin, "Origin") { return .failure(reason) }
-            case "authorization":
-                if let reason = once(\.authorization, "Authorization") { return .failure(reason) }
+            case "cookie":
+                request.cookie = request.cookie.map { $0 + "; " + value } ?? value
             case "content-length":
                 guard contentLength == nil, let length = Int(value), length >= 0, value.allSatisfy(\.isASCII) else {
                     return .failure(Reason(text: "invalid Content-Length"))

@@ -1,10 +1,14 @@
-// An admin API answer: always complete, always `Connection: close`.
+// An admin API answer: always complete, always `Connection: close`; or the go-ahead for an event stream.
 
 struct AdminResponse {
     var status: String
     var contentType = "text/plain"
     var body: String
     var extraHeaders: [(String, String)] = []
+    /// GET /events passed the access rules: the loop sends the stream's head and messages instead of this.
+    var opensEventStream = false
+
+    static let eventStream = AdminResponse(status: "200 OK", body: "", opensEventStream: true)
 
     var bytes: [UInt8] {
         // nosniff: a refusal quotes the request's Host or Origin, and must stay plain text whoever loads it.

@@ -14,6 +14,9 @@ final class AdminServer: Sendable {
     private let listener: SocketDescriptor
     private let stopping = Atomic<Bool>(false)
     private let thread: Mutex<LoopThread?> = Mutex(nil)
+    /// Signs the admin page's login cookies; new each start, so a restart logs every browser out.
+    private let sessions = AdminSessionKey.random()
+    let eventStreams = EventStreamCounters()
 
     static func bind(address: HostPort) throws -> AdminServer {
         let resolved = try SocketAddress.resolve(host: address.host, port: address.port)
@@ -28,7 +31,8 @@ final class AdminServer: Sendable {
         let t = LoopThread.spawn {
             let loop: AdminLoop
             do {
-                loop = try AdminLoop(listener: self.listener) { request, connection in
+                loop = try AdminLoop(listener: self.listener, feed: AdminEventFeed(server: server), streamCounters: self.eventStreams) {
+                    request, connection in
                     self.respond(to: request, on: connection, server: server)
                 }
             } catch {
@@ -50,12 +54,13 @@ final class AdminServer: Sendable {
     /// The access rules first (the tokens of the config in force: a reload re-reads their files), then the route.
     private func respond(to request: AdminRequest, on connection: AdminConnection, server: Server) -> AdminResponse {
         let admin = server.state.snapshot.config.admin
-        if let refusal = AdminAccess.refusal(
-            for: request, admin: admin, localAddress: connection.localAddress,
-            localIsLoopback: connection.localIsLoopback)
-        {
-            return refusal
-        }
+        let now = Int(ServerState.unixTime())
+        let access = AdminAccess.verdict(
+            for: request,
+            .init(
+                admin: admin, localAddress: connection.localAddress, localIsLoopback: connection.localIsLoopback, sessions: sessions,
+                now: now))
+        if let refusal = access.refusal { return refusal }
         let (method, path) = (request.method, request.path)
         if path.hasPrefix("/routes/") {
             return rolloutVerb(server: server, method: method, path: path, query: request.query)
@@ -68,6 +73,10 @@ final class AdminServer: Sendable {
         case ("GET", "/status"):
             return AdminResponse(status: "200 OK", contentType: "application/json", body: StatusDocument.render(server) + "\n")
         case (_, "/timeline"): return TimelineDocument.response(method: method, query: request.query, server: server)
+        case ("GET", "/"): return AdminPage.response(server: server, role: access.role, admin: admin)
+        case ("GET", "/events"): return .eventStream
+        case (_, "/login"): return AdminLogin.respond(request, admin: admin, sessions: sessions, now: now)
+        case ("POST", "/logout"): return AdminLogin.logout()
         case ("POST", "/reload"):
             switch server.reload() {
             case .success(let generation):
@@ -76,7 +85,7 @@ final class AdminServer: Sendable {
                 return AdminResponse(
                     status: "422 Unprocessable Content", body: "reload refused, the running config is kept:\n\(error.message)\n")
             }
-        case (_, "/healthz"), (_, "/status"), (_, "/reload"), (_, "/metrics"):
+        case (_, "/healthz"), (_, "/status"), (_, "/reload"), (_, "/metrics"), (_, "/"), (_, "/events"), (_, "/logout"):
             return AdminResponse(status: "405 Method Not Allowed", body: "method not allowed\n")
         default:
             return AdminResponse(status: "404 Not Found", body: "not found\n")

@@ -253,6 +253,8 @@ public final class Server: Sendable {
     }
 
     var alertCounts: AlertSender.Counts { rollouts.withLock { $0.alerts }.snapshot }
+    /// The admin page's live streams, for /metrics.
+    var adminEventStreams: EventStreamCounters { admin.eventStreams }
 
     var rolloutEvents: [EventRecord] {
         rollouts.withLock { $0.eventLog }

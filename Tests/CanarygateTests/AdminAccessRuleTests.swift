@@ -1,4 +1,5 @@
 // The admin API's access rules without sockets: which Host and Origin pass, and the token matrix.
+// (The login cookie's rules: AdminSessionRuleTests.)
 @testable import Canarygate
 import Config
 import Testing
@@ -6,6 +7,10 @@ import Testing
 @Suite struct AdminAccessRuleTests {
     private let operatorToken = AdminToken(file: "operator", bytes: Array("operator-0123456789".utf8))
     private let readerToken = AdminToken(file: "reader", bytes: Array("reader-0123456789".utf8))
+
+    private func context(_ admin: AdminConfig, local: String = "127.0.0.1:9901", loopback: Bool = true) -> AdminAccess.Context {
+        AdminAccess.Context(admin: admin, localAddress: local, localIsLoopback: loopback, sessions: AdminSessionKey.random(), now: 0)
+    }
 
     /// The status of the refusal, or 0 when the request may proceed.
     private func decide(
@@ -15,7 +20,7 @@ import Testing
         let request = AdminRequest(
             method: method, path: path, query: "", host: host, origin: origin,
             authorization: token.map { "Bearer \($0)" })
-        guard let refusal = AdminAccess.refusal(for: request, admin: admin, localAddress: local, localIsLoopback: localIsLoopback) else {
+        guard let refusal = AdminAccess.refusal(for: request, context(admin, local: local, loopback: localIsLoopback)) else {
             return 0
         }
         return Int(refusal.status.prefix(3)) ?? -1
@@ -71,7 +76,7 @@ import Testing
         // The scheme is case-insensitive.
         let lower = AdminRequest(
             method: "POST", path: "/reload", query: "", host: "127.0.0.1:9901", origin: nil, authorization: "bearer \(op)")
-        #expect(AdminAccess.refusal(for: lower, admin: both, localAddress: "127.0.0.1:9901", localIsLoopback: true) == nil)
+        #expect(AdminAccess.refusal(for: lower, context(both, local: "127.0.0.1:9901", loopback: true)) == nil)
         // Operator token alone: reads stay open.
         let operatorOnly = AdminConfig(operatorToken: operatorToken)
         #expect(decide("GET", "/status", admin: operatorOnly) == 0)
@@ -82,7 +87,7 @@ import Testing
         let both = AdminConfig(operatorToken: operatorToken, readerToken: readerToken)
         let request = AdminRequest(
             method: "POST", path: "/reload", query: "", host: "127.0.0.1:9901", origin: nil, authorization: "Bearer wrong-token")
-        let refusal = AdminAccess.refusal(for: request, admin: both, localAddress: "127.0.0.1:9901", localIsLoopback: true)
+        let refusal = AdminAccess.refusal(for: request, context(both, local: "127.0.0.1:9901", loopback: true))
         #expect(refusal?.extraHeaders.first { $0.0 == "WWW-Authenticate" }?.1 == #"Bearer realm="canarygate-admin", error="invalid_token""#)
     }
 }

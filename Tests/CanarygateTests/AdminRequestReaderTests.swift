@@ -30,7 +30,27 @@ import Testing
         #expect(request.path == "/routes/web/promote" && request.query == "force=true" && request.host == nil)
     }
 
-    /// The body is waited for (and dropped), wherever the pieces fall; bytes after it are ignored.
+    /// The login form's fields, and its body kept (up to its Content-Length, whatever follows).
+    @Test func theLoginFieldsAndTheBodyAreKept() {
+        let text =
+            "POST /login HTTP/1.1\r\nHost: h:1\r\nCookie: a=1\r\nCookie: b=2\r\nReferer: http://h:1/\r\n"
+            + "X-Canarygate-Request: 1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n\r\ntoken=xEXTRA"
+        for pieces in [1, 3, text.utf8.count] {
+            guard case .complete(let request)? = feed(text, pieces: pieces).last else {
+                Issue.record("not complete in \(pieces) pieces")
+                continue
+            }
+            #expect(request.cookie == "a=1; b=2" && request.referer == "http://h:1/" && request.pageHeader == "1")
+            #expect(request.contentType == "application/x-www-form-urlencoded")
+            #expect(request.body == Array("token=x".utf8), "\(pieces) pieces")
+        }
+        #expect(
+            feed("GET / HTTP/1.1\r\nX-Canarygate-Request: 1\r\nx-canarygate-request: 1\r\n\r\n") == [
+                .invalid("more than one X-Canarygate-Request field")
+            ])
+    }
+
+    /// The body is waited for, wherever the pieces fall; bytes after it are ignored.
     @Test func aBodyIsReadToItsEnd() {
         let text = "POST /reload HTTP/1.1\r\nHost: h:1\r\nContent-Length: 15\r\n\r\n{\"reason\":\"ci\"}"
         for pieces in [1, 2, 3, 7, text.utf8.count] {

@@ -1,0 +1,55 @@
+// What GET /events sends: the /status and /timeline documents as SSE messages, and the streams' counters in /metrics.
+import Synchronization
+import Telemetry
+
+/// The documents of the stream, rendered on the admin thread when a stream opens and once a second.
+protocol EventStreamFeed {
+    /// The /status document.
+    func status() -> String
+    /// The /timeline document after `since` (nil: all of it), and the time it is complete to: the `since` of
+    /// the next call, so that no sample or event is sent twice or skipped.
+    func timeline(since: Double?) -> (json: String, now: Double)
+}
+
+enum EventStreamFeedMessage {
+    /// The first message of a stream: the whole timeline.
+    static func snapshot(status: String, timeline: String) -> [UInt8] {
+        EventStreamFrame.message(event: "snapshot", data: "{\"status\":\(status),\"timeline\":\(timeline)}")
+    }
+
+    /// The later ones: the timeline since the message before.
+    static func update(status: String, timeline: String) -> [UInt8] {
+        EventStreamFrame.message(event: "update", data: "{\"status\":\(status),\"timeline\":\(timeline)}")
+    }
+}
+
+/// Written by the admin loop, read by /metrics (also on the admin thread, but the loop's state is not the server's).
+final class EventStreamCounters: Sendable {
+    enum DropReason: String, CaseIterable {
+        /// More than `EventStreamOutbox.limit` bytes waited for the client.
+        case slow
+        /// More than `EventStreamRoster.limit` streams: the oldest made room.
+        case excess
+    }
+
+    let open = Atomic<Int>(0)
+    private let slow = Atomic<UInt64>(0)
+    private let excess = Atomic<UInt64>(0)
+
+    func dropped(_ reason: DropReason) {
+        switch reason {
+        case .slow: slow.add(1, ordering: .relaxed)
+        case .excess: excess.add(1, ordering: .relaxed)
+        }
+    }
+
+    func render(into writer: inout PrometheusWriter) {
+        writer.family("canarygate_admin_event_streams", type: .gauge, help: "Open GET /events streams of the admin API.")
+        writer.sample("canarygate_admin_event_streams", [], UInt64(open.load(ordering: .relaxed)))
+        writer.family(
+            "canarygate_admin_event_streams_dropped_total", type: .counter,
+            help: "Event streams closed by the admin API: slow (too many bytes unsent) or excess (the oldest, past 16).")
+        writer.sample("canarygate_admin_event_streams_dropped_total", [("reason", "slow")], slow.load(ordering: .relaxed))
+        writer.sample("canarygate_admin_event_streams_dropped_total", [("reason", "excess")], excess.load(ordering: .relaxed))
+    }
+}
