@@ -182,5 +182,7 @@ public struct CanarygateConfig: Sendable, Equatable {
     public var state: StateConfig?
     /// Fleet mode: rollouts shared with other replicas through etcd; nil runs them alone.
     public var cluster: ClusterConfig?
+    /// Trace context on forwarded requests and the arm header on responses (TracingSchema.swift).
+    public var tracing = TracingConfig()
     public init() {}
 }
