@@ -1,0 +1,152 @@
+// W3C Trace Context (level 1) on forwarded requests: a received traceparent checked, a new trace started when it must be.
+
+/// A request's `traceparent` fields as received: none, exactly one (its value), or more than one.
+/// Several are invalid (W3C Trace Context §3.2: a vendor MUST treat a traceparent it cannot parse as
+/// absent, and two values cannot be one): with `start` they are replaced like a malformed one.
+public enum ReceivedTraceParent: Sendable, Equatable {
+    case absent
+    case one(ByteRange)
+    case repeated
+
+    public mutating func add(_ value: ByteRange) {
+        if case .absent = self { self = .one(value) } else { self = .repeated }
+    }
+}
+
+/// The syntax of a `traceparent` value (W3C Trace Context §3.2.2), with §3.2.4's rule for versions
+/// this proxy does not know: they are parsed as version 00 over their first 55 bytes, which must be
+/// followed by the end of the value or a '-' (later versions may only append fields).
+public enum TraceParentSyntax {
+    /// `00-` 32 hex `-` 16 hex `-` 2 hex.
+    static let length = 55
+
+    public static func isValid(_ v: UnsafeRawBufferPointer) -> Bool {
+        guard v.count >= length, let version = lowerHexByte(v, at: 0), version != 0xFF else { return false }
+        // Version 00 is exactly its four fields; a later one may carry more, after a dash.
+        if version == 0 ? v.count != length : v.count > length && v[length] != dash { return false }
+        guard v[2] == dash, v[35] == dash, v[52] == dash, lowerHexByte(v, at: 53) != nil else { return false }
+        // An all-zero trace-id or parent-id is invalid (§3.2.2.3, §3.2.2.4).
+        return isNonZeroLowerHex(v, 3..<35) && isNonZeroLowerHex(v, 36..<52)
+    }
+
+    private static let dash = UInt8(ascii: "-")
+
+    /// The byte two lower-case hex digits at `at` spell; nil when either is not one (upper-case is invalid).
+    private static func lowerHexByte(_ v: UnsafeRawBufferPointer, at: Int) -> UInt8? {
+        guard let high = lowerHexValue(v[at]), let low = lowerHexValue(v[at + 1]) else { return nil }
+        return high << 4 | low
+    }
+
+    private static func isNonZeroLowerHex(_ v: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
+        var any: UInt8 = 0
+        for i in range {
+            guard let digit = lowerHexValue(v[i]) else { return false }
+            any |= digit
+        }
+        return any != 0
+    }
+
+    @inline(__always)
+    private static func lowerHexValue(_ b: UInt8) -> UInt8? {
+        if b &- UInt8(ascii: "0") < 10 { return b &- UInt8(ascii: "0") }
+        if b &- UInt8(ascii: "a") < 6 { return b &- UInt8(ascii: "a") &+ 10 }
+        return nil
+    }
+}
+
+/// The ids of a trace the proxy starts: a 128-bit trace-id and the 64-bit parent-id of its first hop.
+/// Plain integers, written out as hex only into the head being sent (no allocation).
+public struct TraceIDs: Sendable, Equatable {
+    public var traceHigh: UInt64
+    public var traceLow: UInt64
+    public var parent: UInt64
+
+    public init(traceHigh: UInt64, traceLow: UInt64, parent: UInt64) {
+        self.traceHigh = traceHigh
+        self.traceLow = traceLow
+        self.parent = parent
+    }
+
+    /// Bytes of the `traceparent` value.
+    public static let valueLength = 55
+
+    /// `00-<trace-id>-<parent-id>-00`. The flags are 00, not sampled: the proxy records no span, so it
+    /// must not tell the upstream that this hop may have recorded trace data (§3.2.2.5.1); an upstream
+    /// that samples by its parent's flag then decides as for an unsampled parent (see README).
+    func write(into w: inout ByteWriter) {
+        w.write("00-")
+        Self.writeHex(traceHigh, into: &w)
+        Self.writeHex(traceLow, into: &w)
+        w.write(byte: UInt8(ascii: "-"))
+        Self.writeHex(parent, into: &w)
+        w.write("-00")
+    }
+
+    /// The value into `out`; its length, or nil when it does not fit (for tests and HTTP/2 storage).
+    public func write(into out: UnsafeMutableRawBufferPointer) -> Int? {
+        var w = ByteWriter(out)
+        write(into: &w)
+        return w.result
+    }
+
+    private static func writeHex(_ value: UInt64, into w: inout ByteWriter) {
+        // 16 digits built in a stack tuple, most significant first: one copy into the head.
+        var digits: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var v = value
+            for k in stride(from: 15, through: 0, by: -1) {
+                let nibble = UInt8(truncatingIfNeeded: v & 0xF)
+                buffer[k] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble
+                v >>= 4
+            }
+            w.write(UnsafeRawBufferPointer(buffer))
+        }
+    }
+}
+
+/// New trace and parent ids for one event loop: wyrand (an add and a 64×64→128 multiply per draw),
+/// its state inline and seeded once from the system's generator (getrandom), so starting a trace
+/// costs no system call, no lock and no allocation. Not a cryptographic generator: trace ids are
+/// correlation ids, not secrets.
+public struct TraceIDGenerator: Sendable {
+    private var state: UInt64
+
+    /// A fixed seed gives a fixed sequence (tests).
+    public init(seed: UInt64) { state = seed }
+
+    public init() {
+        var system = SystemRandomNumberGenerator()
+        self.init(seed: system.next())
+    }
+
+    /// Ids that are never all zeros (an all-zero trace-id or parent-id is invalid).
+    public mutating func next() -> TraceIDs {
+        var ids = TraceIDs(traceHigh: draw(), traceLow: draw(), parent: draw())
+        if ids.traceHigh | ids.traceLow == 0 { ids.traceLow = 1 }
+        if ids.parent == 0 { ids.parent = 1 }
+        return ids
+    }
+
+    @inline(__always)
+    private mutating func draw() -> UInt64 {
+        state &+= 0xa076_1d64_78bd_642f
+        let product = state.multipliedFullWidth(by: state ^ 0xe703_7ed1_a0b4_28db)
+        return product.high ^ product.low
+    }
+}
+
+/// What the proxy does with a request's trace context, decided once when it is routed (so every
+/// attempt and a mirrored copy carry the same traceparent).
+public enum TraceContext {
+    /// The ids of the trace to start, or nil when the request's traceparent and tracestate go on as
+    /// received: `starting` off (`traceparent: pass`), or exactly one valid traceparent. Otherwise
+    /// (absent, malformed, repeated) the received traceparent and any tracestate are dropped — a
+    /// tracestate without a valid parent MUST be discarded (§3.3) — and a new traceparent is sent.
+    public static func traceToStart(
+        starting: Bool, received: ReceivedTraceParent, in source: UnsafeRawBufferPointer, generator: inout TraceIDGenerator
+    ) -> TraceIDs? {
+        guard starting else { return nil }
+        if case .one(let value) = received, TraceParentSyntax.isValid(source.slice(value)) { return nil }
+        return generator.next()
+    }
+}
