@@ -90,17 +90,26 @@ public struct TraceIDs: Sendable, Equatable {
     }
 
     private static func writeHex(_ value: UInt64, into w: inout ByteWriter) {
-        // 16 digits built in a stack tuple, most significant first: one copy into the head.
-        var digits: (UInt64, UInt64) = (0, 0)
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            var v = value
-            for k in stride(from: 15, through: 0, by: -1) {
-                let nibble = UInt8(truncatingIfNeeded: v & 0xF)
-                buffer[k] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble
-                v >>= 4
-            }
-            w.write(UnsafeRawBufferPointer(buffer))
-        }
+        // Eight digits per word at once (a digit per byte), most significant first: ~30 instructions
+        // per id where a digit at a time took ~8 each (this runs on every request without a traceparent).
+        var digits = (hexDigits(UInt32(truncatingIfNeeded: value >> 32)), hexDigits(UInt32(truncatingIfNeeded: value)))
+        withUnsafeBytes(of: &digits) { w.write($0) }
+    }
+
+    /// The eight lower-case hex digits of `half`, as the bytes of a word in memory order (little-endian).
+    @inline(__always)
+    static func hexDigits(_ half: UInt32) -> UInt64 {
+        // Spread the nibbles one per byte (the lowest nibble in the lowest byte), then reverse the bytes so
+        // the most significant digit comes first in memory.
+        var x = UInt64(half)
+        x = (x | x << 16) & 0x0000_FFFF_0000_FFFF
+        x = (x | x << 8) & 0x00FF_00FF_00FF_00FF
+        x = (x | x << 4) & 0x0F0F_0F0F_0F0F_0F0F
+        x = x.byteSwapped
+        // Bytes are 0...15, so no carry crosses a byte: +6 sets bit 4 exactly for 10...15, which then get
+        // 'a' - '0' - 10 = 39 more than a digit.
+        let letters = ((x &+ 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101
+        return (x &+ 0x3030_3030_3030_3030 &+ letters &* 0x27).littleEndian
     }
 }
 

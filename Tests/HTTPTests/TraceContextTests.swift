@@ -125,3 +125,19 @@ import Testing
         #expect(received == .repeated)
     }
 }
+
+@Suite struct TraceHexTests {
+    @Test func everyNibbleValueAtEveryPositionIsItsDigit() {
+        for position in 0..<8 {
+            for nibble in UInt32(0)..<16 {
+                var word = TraceIDs.hexDigits(nibble << (4 * UInt32(7 - position)))
+                let text = withUnsafeBytes(of: &word) { String(decoding: $0, as: UTF8.self) }
+                var expected = Array(repeating: Character("0"), count: 8)
+                expected[position] = Array("0123456789abcdef")[Int(nibble)]
+                #expect(text == String(expected))
+            }
+        }
+        var word = TraceIDs.hexDigits(0xdead_beef)
+        #expect(withUnsafeBytes(of: &word) { String(decoding: $0, as: UTF8.self) } == "deadbeef")
+    }
+}
