@@ -163,6 +163,22 @@ extension Integration {
             }
         }
 
+        @Test func aRetriedRequestCarriesTheTraceparentOfItsFirstAttempt() throws {
+            let v1 = try H2UpstreamProcess(name: "v1")
+            defer { v1.stop() }
+            try withProxy(h2Config(v1, tracing: nil)) { proxy in
+                // The upstream refuses each path's first stream unprocessed; the proxy sends it again.
+                let h1 = try proxy.fetch(HTTPText.request("GET", "/refuse-once/h1"))
+                let h2 = try curlH2(proxy.port, "/refuse-once/h2").fields
+                for fields in [h1.headers, h2] {
+                    #expect(fields["x-attempts"] == "2", "\(fields)")
+                    #expect(isStarted(fields["x-first-traceparent"]))
+                    #expect(fields["x-traceparent"] == fields["x-first-traceparent"])
+                }
+                #expect(h1.headers["x-traceparent"] != h2["x-traceparent"])
+            }
+        }
+
         @Test func aMirroredCopyCarriesTheTraceparentOfItsOriginal() throws {
             let primary = try TestUpstream(name: "primary", text: "same")
             defer { primary.stop() }
