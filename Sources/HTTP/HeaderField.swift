@@ -37,7 +37,15 @@ public enum WellKnownField: UInt8, Sendable {
         case 6: self = eq("expect") ? .expect : .other
         case 7: self = eq("trailer") ? .trailer : eq("upgrade") ? .upgrade : .other
         case 9: self = eq("forwarded") ? .forwarded : .other
-        case 10: self = eq("connection") ? .connection : eq("keep-alive") ? .keepAlive : eq("tracestate") ? .tracestate : .other
+        case 10:
+            // Three names of this length (and user-agent, on nearly every request): the first letter picks
+            // the one comparison to make.
+            switch p[r.lowerBound] | 0x20 {
+            case UInt8(ascii: "c"): self = eq("connection") ? .connection : .other
+            case UInt8(ascii: "k"): self = eq("keep-alive") ? .keepAlive : .other
+            case UInt8(ascii: "t"): self = eq("tracestate") ? .tracestate : .other
+            default: self = .other
+            }
         case 11: self = eq("traceparent") ? .traceparent : .other
         case 14: self = eq("content-length") ? .contentLength : .other
         case 15: self = eq("x-forwarded-for") ? .xForwardedFor : .other
