@@ -155,8 +155,16 @@ public enum TraceContext {
     public static func traceToStart(
         starting: Bool, received: ReceivedTraceParent, in source: UnsafeRawBufferPointer, generator: inout TraceIDGenerator
     ) -> TraceIDs? {
-        guard starting else { return nil }
-        if case .one(let value) = received, TraceParentSyntax.isValid(source.slice(value)) { return nil }
-        return generator.next()
+        startsTrace(starting: starting, received: received, in: source) ? generator.next() : nil
+    }
+
+    /// Whether `traceToStart` would start a trace. The loops ask this first and only then draw from
+    /// their generator: an `inout` access to a loop's stored generator is checked for exclusivity at
+    /// run time, which costs a request that keeps its traceparent (or any request under `pass`) for nothing.
+    @inline(__always)
+    public static func startsTrace(starting: Bool, received: ReceivedTraceParent, in source: UnsafeRawBufferPointer) -> Bool {
+        guard starting else { return false }
+        if case .one(let value) = received, TraceParentSyntax.isValid(source.slice(value)) { return false }
+        return true
     }
 }

@@ -35,8 +35,9 @@ extension ClientConnection {
         }
         exchange.shard = decision.shard
         exchange.cookie = decision.cookie
-        exchange.startTrace = TraceContext.traceToStart(
-            starting: exchange.snapshot.startsTraces, received: request.traceparent, in: bytes, generator: &proxy.traceIDs)
+        exchange.startTrace =
+            TraceContext.startsTrace(starting: exchange.snapshot.startsTraces, received: request.traceparent, in: bytes)
+            ? proxy.traceIDs.next() : nil
         exchange.armField = exchange.snapshot.armFields?.field(route: decision.route.index, arm: decision.arm)
         exchange.startedAt = proxy.loop.now
         exchange.bytesFromClient = UInt64(request.headLength)

@@ -65,10 +65,10 @@ struct H2Request {
         fields.withView(source: source, body)
     }
 
-    /// Decides the request's trace context once it is routed (`TraceContext.traceToStart`).
-    mutating func decideTrace(starting: Bool, source: UnsafeRawBufferPointer, generator: inout TraceIDGenerator) {
-        progress.startTrace = TraceContext.traceToStart(
-            starting: starting, received: fields.receivedTraceParent, in: source, generator: &generator)
+    /// Whether the proxy starts a trace for the request (`TraceContext.startsTrace`); the stream then
+    /// sets `progress.startTrace`.
+    mutating func startsTrace(starting: Bool, source: UnsafeRawBufferPointer) -> Bool {
+        TraceContext.startsTrace(starting: starting, received: fields.receivedTraceParent, in: source)
     }
 
     /// `fields.writeHTTP1`: the head as an HTTP/1.1 request, with this request's body framing.

@@ -179,7 +179,7 @@ final class H2Stream: UpstreamOwner {
         }
         outcome = H2PendingOutcome(shard: decision.shard, startedAt: proxy.loop.now)
         cookie = decision.cookie
-        request.decideTrace(starting: snapshot.startsTraces, source: source, generator: &proxy.traceIDs)
+        if request.startsTrace(starting: snapshot.startsTraces, source: source) { request.progress.startTrace = proxy.traceIDs.next() }
         armField = snapshot.armFields?.field(route: decision.route.index, arm: decision.arm)
         if webSocket {
             startWebSocketExchange(decision, source: source)
