@@ -5,7 +5,8 @@
 /// An upstream's own field of that name is dropped from its response, so it cannot pass for the proxy's.
 public struct ArmField: @unchecked Sendable {
     public let line: UnsafeRawBufferPointer
-    private let nameCount: Int
+    /// The name's length: a writer compares it with each field's before comparing bytes.
+    public let nameCount: Int
 
     public init(line: UnsafeRawBufferPointer, nameCount: Int) {
         self.line = line

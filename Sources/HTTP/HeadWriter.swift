@@ -108,7 +108,7 @@ public enum HeadWriter {
         w.write(source.slice(head.reason))
         w.write("\r\n")
         // One comparison of lengths per field while the arm header is off (-1 matches no name).
-        let armNameCount = armField?.name.count ?? -1
+        let armNameCount = armField?.nameCount ?? -1
         for field in head.headers where !field.isHopByHop {
             if field.name.count == armNameCount, let armField, armField.isNamed(source, field.name) { continue }
             if field.wellKnown == .contentLength {

@@ -283,12 +283,13 @@ extension H2Stream {
         let head = buffer.base + buffer.readerIndex
         let session = self.session  // once: every read of the unowned(unsafe) property is a retain
         let armField = self.armField
+        let armNameCount = armField?.nameCount ?? -1  // -1 matches no name: one comparison per field while off
         for field in relay.response.headers where !field.isHopByHop {
             // HTTP/2 field names are lower-case (RFC 9113 §8.2.1); the buffer is ours to rewrite.
             ASCII.lowercase(head + field.name.lowerBound, count: field.name.count)
             if let skip, fieldNameIs(bytes.slice(field.name), skip) { continue }
             // The upstream's own arm field would pass for the proxy's (added at the submit).
-            if let armField, armField.isNamed(bytes, field.name) { continue }
+            if field.name.count == armNameCount, let armField, armField.isNamed(bytes, field.name) { continue }
             session.addField(name: bytes.slice(field.name), value: bytes.slice(field.value))
         }
     }
