@@ -239,7 +239,7 @@ public struct FieldRequest: Sendable {
         }
         if let startTrace {
             HeadWriter.writeTraceParent(startTrace, into: &w)
-        } else {
+        } else if !traceparents.isEmpty || !tracestates.isEmpty {
             writeTraceContextLines(&w, source: source)
         }
         w.write("X-Forwarded-For: ")
