@@ -250,6 +250,28 @@ extension Integration {
             }
         }
 
+        @Test func aReloadTurnsTheHeaderOnAndTraceStartingOff() throws {
+            let upstream = try TestUpstream { _ in .text("ok") }
+            defer { upstream.stop() }
+            try withProxy(.single(primary: upstream)) { proxy in
+                let before = try proxy.fetch(HTTPText.request("GET", "/before"))
+                #expect(!before.headers.has("x-canarygate-arm"))
+                #expect(isStarted(upstream.requests.last?.headers["traceparent"]))
+                try proxy.rewriteConfig(withTracing(.single(primary: upstream), "{ traceparent: pass, armHeader: true }"))
+                let state = try proxy.reloadBySignal()
+                #expect(state.failures == 0)
+                // Loops take the new snapshot from their mailboxes: poll (bounded) for a request served under it.
+                let deadline = Date().addingTimeInterval(5)
+                var after = try proxy.fetch(HTTPText.request("GET", "/after"))
+                while !after.headers.has("x-canarygate-arm") && Date() < deadline {
+                    usleep(20_000)
+                    after = try proxy.fetch(HTTPText.request("GET", "/after"))
+                }
+                #expect(after.headers["x-canarygate-arm"] == "primary/v1")
+                #expect(upstream.requests.last?.headers.has("traceparent") == false)
+            }
+        }
+
         @Test func anHTTP2ClientSeesTheArmOfAnHTTP1Upstream() throws {
             try H2Tools.requirePythonH2()
             let upstream = try TestUpstream { _ in .text("ok", headers: [HTTPField("x-canarygate-arm", "forged")]) }
