@@ -6,6 +6,7 @@
 #   benchmarks/callgrind.sh /tmp/base/canarygate .build/release/canarygate   # before / after
 #   PROTOCOLS=h2c benchmarks/callgrind.sh                        # one protocol only
 #   REQUESTS=5000 KEEP_LOGS=/tmp/cg benchmarks/callgrind.sh      # keep the per-thread callgrind.out-NN files
+#   CONFIG_EXTRA='tracing: { armHeader: true }' benchmarks/callgrind.sh   # a top-level section added to the config
 # Progress on stderr; one markdown table row per binary and protocol on stdout. See benchmarks/README.md.
 set -euo pipefail
 
@@ -14,6 +15,7 @@ REQUESTS="${REQUESTS:-20000}"       # h2load -n: requests (h1) or streams (h2c)
 CLIENTS="${CLIENTS:-4}"             # h2load -c
 H2C_STREAMS="${H2C_STREAMS:-10}"    # h2load -m for h2c: streams in flight per connection (h1 is always -m1: no pipelining)
 KEEP_LOGS="${KEEP_LOGS:-}"          # if set to a directory, configs, logs and callgrind.out files are copied there
+CONFIG_EXTRA="${CONFIG_EXTRA:-}"    # YAML appended to the config's top level, e.g. 'tracing: { armHeader: true }'
 CANARYGATE_THREADS=1
 
 LOG_TAG=callgrind
@@ -91,6 +93,7 @@ routes:
     primary: { revision: v1, endpoints: ["127.0.0.1:$PORT_PRIMARY"] }
     canary:  { revision: v2, endpoints: ["127.0.0.1:$PORT_CANARY"], weight: 20 }
 EOF
+    [ -z "$CONFIG_EXTRA" ] || printf '%s\n' "$CONFIG_EXTRA" >>"$dir/canarygate.yaml"
     out="$dir/callgrind.out"
     # Valgrind 3.19 gives up on the DWARF 5 debug info the Swift toolchain writes ("unhandled dwarf2
     # abbrev form code 0x25"): run a copy without it. The symbol table stays, so functions keep their names.
@@ -160,7 +163,7 @@ per_request() { awk -v x="$1" -v f="$2" -v n="$REQUESTS" -v c="$CLIENTS" 'BEGIN 
 # The first 12 hex digits of the file's sha256, to tell the rows apart when two paths hold the same name.
 sha_of() { sha256sum "$1" | cut -c1-12; }
 
-command_line benchmarks/callgrind.sh PROTOCOLS REQUESTS CLIENTS H2C_STREAMS
+command_line benchmarks/callgrind.sh PROTOCOLS REQUESTS CLIENTS H2C_STREAMS CONFIG_EXTRA
 LOADS=""
 for p in "${PROTOCOL_LIST[@]}"; do load_args "$p" "$REQUESTS"; LOADS+="$p: h2load ${LOAD[*]}; "; done
 echo "Command: \`$CMDLINE${*:+ $*}\` ($(date -u '+%Y-%m-%d %H:%M UTC'); $(valgrind --version); $LOADS--threads 1; nginx upstream pair, canary weight 20)"

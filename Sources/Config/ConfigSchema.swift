@@ -184,5 +184,7 @@ public struct CanarygateConfig: Sendable, Equatable {
     public var cluster: ClusterConfig?
     /// Where rollout events are sent (chat services, webhooks); empty: nowhere.
     public var alerts: [AlertConfig] = []
+    /// Trace context on forwarded requests and the arm header on responses (TracingSchema.swift).
+    public var tracing = TracingConfig()
     public init() {}
 }

@@ -14,6 +14,7 @@ extension CanarygateConfig {
             config.state = m.optional("state", StateConfig.decode)
             config.cluster = m.optional("cluster", ClusterConfig.decode)
             config.alerts = m.optional("alerts", AlertConfig.decodeList) ?? []
+            config.tracing = m.optional("tracing", TracingConfig.decode) ?? config.tracing
             return config
         }
     }

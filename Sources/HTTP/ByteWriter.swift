@@ -32,6 +32,17 @@ struct ByteWriter {
         literal.withUTF8Buffer { write(UnsafeRawBufferPointer($0)) }
     }
 
+    /// The next `count` bytes of the output, for the caller to fill, or nil (and overflowed) when they do not fit.
+    @inline(__always)
+    mutating func reserve(_ count: Int) -> UnsafeMutableRawPointer? {
+        guard !overflowed, count <= out.count - position, let base = out.baseAddress else {
+            overflowed = true
+            return nil
+        }
+        defer { position += count }
+        return base + position
+    }
+
     mutating func write(byte: UInt8) {
         guard !overflowed, position < out.count else {
             overflowed = true

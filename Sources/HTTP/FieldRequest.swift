@@ -31,6 +31,10 @@ public struct FieldRequest: Sendable {
     /// The client's well-formed Forwarded values (see ForwardedField), kept ahead of the proxy's element.
     private var forwarded: [ByteRange] = []
     @usableFromInline private(set) var cookies: [ByteRange] = []
+    /// The trace context fields' values, kept apart from the lines: they go on as received, or are
+    /// replaced when the proxy starts a trace (see TraceContext).
+    private var traceparents: [ByteRange] = []
+    private var tracestates: [ByteRange] = []
     /// RFC 9113 §6.5.2's measure: name + value + 32 per field.
     private var listSize = 0
     private var count = 0
@@ -67,8 +71,20 @@ public struct FieldRequest: Sendable {
         forwardedFor.removeAll(keepingCapacity: true)
         forwarded.removeAll(keepingCapacity: true)
         cookies.removeAll(keepingCapacity: true)
+        // Tested first: emptying an empty array still costs a uniqueness check and a buffer call (callgrind).
+        if !traceparents.isEmpty { traceparents.removeAll(keepingCapacity: true) }
+        if !tracestates.isEmpty { tracestates.removeAll(keepingCapacity: true) }
         listSize = 0
         count = 0
+    }
+
+    /// The traceparent fields as received, for `TraceContext.traceToStart`.
+    public var receivedTraceParent: ReceivedTraceParent {
+        switch traceparents.count {
+        case 0: return .absent
+        case 1: return .one(traceparents[0])
+        default: return .repeated
+        }
     }
 
     /// The path without its query, for routing.
@@ -118,6 +134,12 @@ public struct FieldRequest: Sendable {
         case .te:
             // Hop-by-hop for HTTP/1.1; only "trailers" is allowed in HTTP/2, and passed on to HTTP/2 upstreams.
             acceptsTrailers = value.count == 8 && equal(value, "trailers")
+            return
+        case .traceparent:
+            if let r = store(value, in: scratch) { traceparents.append(r) }
+            return
+        case .tracestate:
+            if let r = store(value, in: scratch) { tracestates.append(r) }
             return
         case .expect:
             // No 100-continue across the proxy: the body is streamed as it comes, and an upstream
@@ -192,9 +214,11 @@ public struct FieldRequest: Sendable {
     /// X-Forwarded-*, and `Transfer-Encoding: chunked` when the body has no declared length.
     /// `webSocketKey`: an extended CONNECT for a WebSocket, written as the HTTP/1.1 handshake (RFC 8441
     /// §5: a GET with `Connection: Upgrade`, `Upgrade: websocket` and this Sec-WebSocket-Key).
+    /// `startTrace`: a new traceparent in place of the received trace context (see TraceContext).
     public func writeHTTP1(
         source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer, proto: StaticString,
-        chunkedBody: Bool, webSocketKey: UnsafeRawBufferPointer? = nil, into out: UnsafeMutableRawBufferPointer
+        chunkedBody: Bool, webSocketKey: UnsafeRawBufferPointer? = nil, startTrace: TraceIDs? = nil,
+        into out: UnsafeMutableRawBufferPointer
     ) -> Int? {
         guard let methodRange, let target else { return nil }
         var w = ByteWriter(out)
@@ -212,6 +236,11 @@ public struct FieldRequest: Sendable {
                 w.write(source.slice(c))
             }
             w.write("\r\n")
+        }
+        if let startTrace {
+            HeadWriter.writeTraceParent(startTrace, into: &w)
+        } else if !traceparents.isEmpty || !tracestates.isEmpty {
+            writeTraceContextLines(&w, source: source)
         }
         w.write("X-Forwarded-For: ")
         for f in forwardedFor {
@@ -240,12 +269,13 @@ public struct FieldRequest: Sendable {
         return w.result
     }
 
-    /// The request's fields for an HTTP/2 upstream, in order: pseudo-fields, the fields, cookies,
-    /// X-Forwarded-*. X-Forwarded-For is composed into `storage`, which (like `source`) must stay
-    /// valid until the fields are submitted. False when `storage` is too small.
+    /// The request's fields for an HTTP/2 upstream, in order: pseudo-fields, the fields, cookies, the
+    /// trace context (or, with `startTrace`, the proxy's traceparent), X-Forwarded-*. X-Forwarded-For
+    /// is composed into `storage`, which (like `source`) must stay valid until the fields are submitted.
+    /// False when `storage` is too small.
     public func forEachHTTP2Field(
         source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer, proto: StaticString,
-        scheme: StaticString, storage: UnsafeMutableRawBufferPointer,
+        scheme: StaticString, storage: UnsafeMutableRawBufferPointer, startTrace: TraceIDs? = nil,
         _ emit: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
     ) -> Bool {
         guard let methodRange else { return false }
@@ -269,6 +299,10 @@ public struct FieldRequest: Sendable {
         }
         for c in cookies { emit(literal("cookie"), source.slice(c)) }
         if acceptsTrailers { emit(literal("te"), literal("trailers")) }
+        if startTrace == nil {
+            for p in traceparents { emit(literal("traceparent"), source.slice(p)) }
+            for s in tracestates { emit(literal("tracestate"), source.slice(s)) }
+        }
         var w = ByteWriter(storage)
         for f in forwardedFor {
             w.write(source.slice(f))
@@ -281,11 +315,32 @@ public struct FieldRequest: Sendable {
         var fw = ByteWriter(rest)
         writeForwarded(&fw, source: source, clientAddress: clientAddress, proto: proto)
         guard let m = fw.result else { return false }
+        var traceparent: UnsafeRawBufferPointer?
+        if let startTrace {
+            let rest = UnsafeMutableRawBufferPointer(rebasing: storage[(n + m)...])
+            guard let length = startTrace.write(into: rest) else { return false }
+            traceparent = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(rest)[0..<length])
+        }
         emit(literal("x-forwarded-for"), UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(storage)[0..<n]))
         emit(literal("x-forwarded-proto"), literal(proto))
         if let authority, !authority.isEmpty { emit(literal("x-forwarded-host"), source.slice(authority)) }
         emit(literal("forwarded"), UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(rest)[0..<m]))
+        if let traceparent { emit(literal("traceparent"), traceparent) }
         return true
+    }
+
+    /// The received traceparent and tracestate fields as HTTP/1.1 lines, in their received order per name.
+    private func writeTraceContextLines(_ w: inout ByteWriter, source: UnsafeRawBufferPointer) {
+        for p in traceparents {
+            w.write("traceparent: ")
+            w.write(source.slice(p))
+            w.write("\r\n")
+        }
+        for s in tracestates {
+            w.write("tracestate: ")
+            w.write(source.slice(s))
+            w.write("\r\n")
+        }
     }
 
     /// The client's well-formed Forwarded values, then the proxy's element (as for HTTP/1.1, see ForwardedField).

@@ -6,10 +6,12 @@ public enum HeadWriter {
     /// X-Forwarded-Host (when the host is known and not empty), Forwarded (every well-formed received value,
     /// then the proxy's element: see ForwardedField) and, for a chunked body, "Transfer-Encoding: chunked".
     /// Always HTTP/1.1, whatever the client spoke. `upgrade`: the request's Upgrade fields go on, with
-    /// `Connection: upgrade` (see `UpgradeRules`). Returns bytes written, or nil when `out` is too small.
+    /// `Connection: upgrade` (see `UpgradeRules`). `startTrace`: the received traceparent and tracestate
+    /// are left out and a traceparent with these ids is added (`TraceContext.traceToStart`).
+    /// Returns bytes written, or nil when `out` is too small.
     public static func writeRequest(
         _ head: RequestHead, source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer,
-        proto: StaticString, upgrade: Bool = false, into out: UnsafeMutableRawBufferPointer
+        proto: StaticString, upgrade: Bool = false, startTrace: TraceIDs? = nil, into out: UnsafeMutableRawBufferPointer
     ) -> Int? {
         var w = ByteWriter(out)
         w.write(source.slice(head.methodRange))
@@ -21,7 +23,9 @@ public enum HeadWriter {
         w.write(source.slice(head.target))
         w.write(" HTTP/1.1\r\n")
         var wroteHost = false
+        let replacesTrace = startTrace != nil
         for field in head.headers where !field.isHopByHop {
+            if replacesTrace && field.wellKnown.isTraceContext { continue }
             if field.wellKnown == .host, let host = head.host, host != field.value {
                 // An absolute-form authority overrides Host, and the upstream must see the one that was routed on.
                 w.write("Host: ")
@@ -65,10 +69,18 @@ public enum HeadWriter {
         }
         ForwardedField.writeOwnElement(&w, clientAddress: clientAddress, host: head.host.map { source.slice($0) }, proto: proto)
         w.write("\r\n")
+        if let startTrace { writeTraceParent(startTrace, into: &w) }
         if head.framing == .chunked { w.write("Transfer-Encoding: chunked\r\n") }
         if upgrade { writeUpgrade(head.headers, source: source, into: &w) }
         w.write("\r\n")
         return w.result
+    }
+
+    /// The proxy's own `traceparent` field line.
+    static func writeTraceParent(_ ids: TraceIDs, into w: inout ByteWriter) {
+        w.write("traceparent: ")
+        ids.write(into: &w)
+        w.write("\r\n")
     }
 
     /// `Connection: upgrade` and the message's Upgrade field lines (hop-by-hop, so skipped by the field loop).
@@ -83,9 +95,11 @@ public enum HeadWriter {
     /// The client response head: status line as HTTP/1.1 with the upstream's reason, fields that are not hop-by-hop,
     /// "Transfer-Encoding: chunked" when `chunked`, then the Connection field `connection` asks for.
     /// `proxyFields`: complete field lines of the proxy's own (session affinity's Set-Cookie), added last.
+    /// `armField`: the arm header, added after them; the upstream's own field of that name is left out.
     public static func writeResponse(
         _ head: ResponseHead, source: UnsafeRawBufferPointer, chunked: Bool, connection: ConnectionDirective,
-        proxyFields: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0), into out: UnsafeMutableRawBufferPointer
+        proxyFields: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0), armField: ArmField? = nil,
+        into out: UnsafeMutableRawBufferPointer
     ) -> Int? {
         var w = ByteWriter(out)
         w.write("HTTP/1.1 ")
@@ -93,13 +107,14 @@ public enum HeadWriter {
         w.write(byte: ASCII.sp)
         w.write(source.slice(head.reason))
         w.write("\r\n")
-        for field in head.headers where !field.isHopByHop {
-            if field.wellKnown == .contentLength {
-                writeContentLength(field, source: source, into: &w)
-            } else {
-                w.write(source.slice(ByteRange(lowerBound: field.name.lowerBound, upperBound: field.value.upperBound)))
+        // Two loops, so that a response without the arm header pays nothing per field for it (callgrind:
+        // a test inside one loop cost ~100 instructions per response, the loop's registers spilled).
+        if let armField {
+            for field in head.headers where !field.isHopByHop && !armField.isNamed(source, field.name) {
+                writeResponseField(field, source: source, into: &w)
             }
-            w.write("\r\n")
+        } else {
+            for field in head.headers where !field.isHopByHop { writeResponseField(field, source: source, into: &w) }
         }
         if chunked { w.write("Transfer-Encoding: chunked\r\n") }
         switch connection {
@@ -109,8 +124,20 @@ public enum HeadWriter {
         case .upgrade: writeUpgrade(head.headers, source: source, into: &w)
         }
         if proxyFields.count > 0 { w.write(proxyFields) }
+        if let armField { w.write(armField.line) }
         w.write("\r\n")
         return w.result
+    }
+
+    /// A received field line, as received but for Content-Length's canonical value.
+    @inline(__always)
+    private static func writeResponseField(_ field: HeaderField, source: UnsafeRawBufferPointer, into w: inout ByteWriter) {
+        if field.wellKnown == .contentLength {
+            writeContentLength(field, source: source, into: &w)
+        } else {
+            w.write(source.slice(ByteRange(lowerBound: field.name.lowerBound, upperBound: field.value.upperBound)))
+        }
+        w.write("\r\n")
     }
 
     /// The parser narrowed Content-Length's value to its canonical digits; what precedes them in the
@@ -122,8 +149,9 @@ public enum HeadWriter {
     }
 
     /// A complete plain-text response of the proxy's own (errors, mostly): `message` and a newline as the body.
+    /// `armField`: the request had an arm (a 502/503/504 for it), which the response names.
     public static func writeErrorResponse(
-        status: Int, message: StaticString, close: Bool, into out: UnsafeMutableRawBufferPointer
+        status: Int, message: StaticString, close: Bool, armField: ArmField? = nil, into out: UnsafeMutableRawBufferPointer
     ) -> Int? {
         var w = ByteWriter(out)
         w.write("HTTP/1.1 ")
@@ -134,6 +162,7 @@ public enum HeadWriter {
         w.writeDecimal(UInt64(message.withUTF8Buffer { $0.count } + 1))
         w.write("\r\n")
         if close { w.write("Connection: close\r\n") }
+        if let armField { w.write(armField.line) }
         w.write("\r\n")
         w.write(message)
         w.write(byte: ASCII.lf)

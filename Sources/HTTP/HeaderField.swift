@@ -25,6 +25,8 @@ public enum WellKnownField: UInt8, Sendable {
     case host, contentLength, transferEncoding, expect
     case connection, keepAlive, proxyConnection, te, trailer, upgrade
     case xForwardedFor, xForwardedProto, xForwardedHost, forwarded
+    /// W3C trace context: relayed as received, or replaced when the proxy starts a trace (TraceContext).
+    case traceparent, tracestate
 
     /// Field names are case-insensitive (RFC 9110 §5.1); dispatching on length first keeps this to one comparison.
     init(name r: ByteRange, in p: UnsafeRawBufferPointer) {
@@ -35,7 +37,16 @@ public enum WellKnownField: UInt8, Sendable {
         case 6: self = eq("expect") ? .expect : .other
         case 7: self = eq("trailer") ? .trailer : eq("upgrade") ? .upgrade : .other
         case 9: self = eq("forwarded") ? .forwarded : .other
-        case 10: self = eq("connection") ? .connection : eq("keep-alive") ? .keepAlive : .other
+        case 10:
+            // Three names of this length (and user-agent, on nearly every request): the first letter picks
+            // the one comparison to make.
+            switch p[r.lowerBound] | 0x20 {
+            case UInt8(ascii: "c"): self = eq("connection") ? .connection : .other
+            case UInt8(ascii: "k"): self = eq("keep-alive") ? .keepAlive : .other
+            case UInt8(ascii: "t"): self = eq("tracestate") ? .tracestate : .other
+            default: self = .other
+            }
+        case 11: self = eq("traceparent") ? .traceparent : .other
         case 14: self = eq("content-length") ? .contentLength : .other
         case 15: self = eq("x-forwarded-for") ? .xForwardedFor : .other
         case 16: self = eq("proxy-connection") ? .proxyConnection : eq("x-forwarded-host") ? .xForwardedHost : .other
@@ -43,6 +54,10 @@ public enum WellKnownField: UInt8, Sendable {
         default: self = .other
         }
     }
+
+    /// Dropped from a request whose trace the proxy starts (see `TraceContext.traceToStart`).
+    @inline(__always)
+    var isTraceContext: Bool { self == .traceparent || self == .tracestate }
 
     func isHopByHop(inRequest: Bool) -> Bool {
         switch self {
@@ -52,7 +67,7 @@ public enum WellKnownField: UInt8, Sendable {
             // A client must not choose what the upstream believes about the connection; the writer sets these
             // (keeping the client's X-Forwarded-For and well-formed Forwarded values ahead of its own).
             return inRequest
-        case .other, .host, .contentLength, .expect:
+        case .other, .host, .contentLength, .expect, .traceparent, .tracestate:
             return false
         }
     }

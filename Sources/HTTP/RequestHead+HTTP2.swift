@@ -10,10 +10,10 @@ extension RequestHead {
     /// Transfer-Encoding, Upgrade, TE but `trailers`), Trailer, and Expect (the proxy answers a
     /// 100-continue itself). Lower-cased names, the path and the composed values are written into
     /// `storage`, which (like `source`) must stay valid until the fields are submitted. False when
-    /// `storage` is too small.
+    /// `storage` is too small. `startTrace`: as for `HeadWriter.writeRequest`.
     public func forEachHTTP2Field(
         source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer, proto: StaticString,
-        scheme: StaticString, storage: UnsafeMutableRawBufferPointer,
+        scheme: StaticString, storage: UnsafeMutableRawBufferPointer, startTrace: TraceIDs? = nil,
         _ emit: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
     ) -> Bool {
         var arena = FieldArena(storage)
@@ -34,6 +34,7 @@ extension RequestHead {
         for field in headers {
             if field.wellKnown == .te { acceptsTrailers = acceptsTrailers || Self.listsTrailers(source, field.value) }
             guard !field.isHopByHop, field.wellKnown != .host, field.wellKnown != .expect else { continue }
+            if startTrace != nil && field.wellKnown.isTraceContext { continue }
             let start = arena.position
             arena.write(source.slice(field.name))
             guard let name = arena.slice(from: start) else { return false }
@@ -56,10 +57,18 @@ extension RequestHead {
         }
         arena.writeOwnForwardedElement(clientAddress: clientAddress, host: host.map { source.slice($0) }, proto: proto)
         guard let forwarded = arena.slice(from: forwardedStart) else { return false }
+        var traceparent: UnsafeRawBufferPointer?
+        if let startTrace {
+            let start = arena.position
+            arena.writeTraceParent(startTrace)
+            guard let value = arena.slice(from: start) else { return false }
+            traceparent = value
+        }
         emit(literalBytes("x-forwarded-for"), forwardedFor)
         emit(literalBytes("x-forwarded-proto"), literalBytes(proto))
         if let host, !host.isEmpty { emit(literalBytes("x-forwarded-host"), source.slice(host)) }
         emit(literalBytes("forwarded"), forwarded)
+        if let traceparent { emit(literalBytes("traceparent"), traceparent) }
         return true
     }
 
@@ -96,6 +105,11 @@ private struct FieldArena {
 
     mutating func writeOwnForwardedElement(clientAddress: UnsafeRawBufferPointer, host: UnsafeRawBufferPointer?, proto: StaticString) {
         ForwardedField.writeOwnElement(&writer, clientAddress: clientAddress, host: host, proto: proto)
+        position = writer.result ?? storage.count + 1
+    }
+
+    mutating func writeTraceParent(_ ids: TraceIDs) {
+        ids.write(into: &writer)
         position = writer.result ?? storage.count + 1
     }
 

@@ -24,6 +24,8 @@ public struct RequestHead: Sendable, Equatable, ReusableHead {
     /// The first X-Forwarded-For value. Every X-Forwarded-For field stays in `headers` (marked hop-by-hop)
     /// and `HeadWriter` joins them all, in order, before the client address.
     public var forwardedFor: ByteRange?
+    /// The traceparent field(s), for `TraceContext.traceToStart`; every one stays in `headers` too.
+    public var traceparent: ReceivedTraceParent
     /// In received order. Its capacity survives `reset()`, so steady-state parsing does not allocate.
     public var headers: [HeaderField]
     /// Bytes of the head, including skipped leading CRLFs and the final CRLF CRLF; the body (or the next
@@ -42,6 +44,7 @@ public struct RequestHead: Sendable, Equatable, ReusableHead {
         expectsContinue = false
         upgrade = false
         forwardedFor = nil
+        traceparent = .absent
         headers = []
         headLength = 0
     }

@@ -76,7 +76,9 @@ public struct RequestHeadParser: Sendable {
             head.expectsContinue = head.versionMinor == 1
         case .xForwardedFor:
             if head.forwardedFor == nil { head.forwardedFor = field.value }
-        case .other, .contentLength, .connection, .keepAlive, .proxyConnection, .te, .trailer, .upgrade, .xForwardedProto,
+        case .traceparent:
+            head.traceparent.add(field.value)
+        case .other, .tracestate, .contentLength, .connection, .keepAlive, .proxyConnection, .te, .trailer, .upgrade, .xForwardedProto,
             .xForwardedHost, .forwarded:
             break
         }

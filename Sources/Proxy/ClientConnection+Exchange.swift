@@ -35,6 +35,10 @@ extension ClientConnection {
         }
         exchange.shard = decision.shard
         exchange.cookie = decision.cookie
+        exchange.startTrace =
+            TraceContext.startsTrace(starting: exchange.snapshot.startsTraces, received: request.traceparent, in: bytes)
+            ? proxy.traceIDs.next() : nil
+        exchange.armField = exchange.snapshot.armFields?.field(route: decision.route.index, arm: decision.arm)
         exchange.startedAt = proxy.loop.now
         exchange.bytesFromClient = UInt64(request.headLength)
         if decision.pool.protocolKind == .h2 {
@@ -49,7 +53,7 @@ extension ClientConnection {
         let written = peerText.withUnsafeBytes { peer in
             HeadWriter.writeRequest(
                 request, source: bytes, clientAddress: peer, proto: transport.isTLS ? "https" : "http",
-                upgrade: exchange.upgrade, into: out.writable)
+                upgrade: exchange.upgrade, startTrace: exchange.startTrace, into: out.writable)
         }
         guard let written else {
             proxy.loop.buffers.give(out)
@@ -300,7 +304,7 @@ extension ClientConnection {
             if request.versionMinor != 0,
                 let n = HeadWriter.writeResponse(
                     exchange.response, source: buffer.readable, chunked: false, connection: .none,
-                    into: out.writable)
+                    armField: exchange.armField, into: out.writable)
             {
                 out.commit(n)
             }
@@ -319,7 +323,8 @@ extension ClientConnection {
         guard
             let n = HeadWriter.writeResponse(
                 exchange.response, source: buffer.readable, chunked: plan.chunked, connection: plan.directive,
-                proxyFields: cookies?.buffer.readable ?? UnsafeRawBufferPointer(start: nil, count: 0), into: out.writable)
+                proxyFields: cookies?.buffer.readable ?? UnsafeRawBufferPointer(start: nil, count: 0), armField: exchange.armField,
+                into: out.writable)
         else {
             failUpstream(exchange, .invalidResponse)
             return false

@@ -57,7 +57,7 @@ extension ClientConnection {
         let composed = peerText.withUnsafeBytes { peer in
             request.forEachHTTP2Field(
                 source: head.readable, clientAddress: peer, proto: transport.isTLS ? "https" : "http",
-                scheme: pool.tls == nil ? "http" : "https", storage: storage.writable
+                scheme: pool.tls == nil ? "http" : "https", storage: storage.writable, startTrace: exchange.startTrace
             ) { name, value in
                 conn.session.addField(name: name, value: value)
             }
@@ -216,7 +216,7 @@ extension ClientConnection {
         guard request.versionMinor != 0, !exchange.responseStarted else { return }
         let out = output ?? proxy.loop.buffers.take()
         output = out
-        var w = startHead(relay, in: out)
+        var w = startHead(relay, armField: exchange.armField, in: out)
         w.endInterim()
         if let n = w.result { out.commit(n) }
     }
@@ -226,7 +226,7 @@ extension ClientConnection {
     func writeFinalHead(_ exchange: H1Exchange, _ relay: H1ToH2Relay) -> Bool {
         let out = output ?? proxy.loop.buffers.take()
         output = out
-        var w = startHead(relay, in: out)
+        var w = startHead(relay, armField: exchange.armField, in: out)
         let plan = H2ResponseFraming(
             status: relay.fields.status, requestIsHead: request.method == .head, hasContentLength: w.sawContentLength,
             endedWithHead: relay.endedWithHead, clientVersionMinor: request.versionMinor,
@@ -244,12 +244,17 @@ extension ClientConnection {
         return true
     }
 
-    /// The status line and the fields of the head stored in `relay`, written after what `out` holds.
-    private func startHead(_ relay: H1ToH2Relay, in out: ByteBuffer) -> FieldsResponseWriter {
+    /// The status line and the fields of the head stored in `relay`, written after what `out` holds;
+    /// with `armField`, the arm's field in place of any the upstream sent by that name.
+    private func startHead(_ relay: H1ToH2Relay, armField: ArmField?, in out: ByteBuffer) -> FieldsResponseWriter {
         out.compact()
         var w = FieldsResponseWriter(into: out.writable)
         w.statusLine(relay.fields.status)
-        _ = relay.fields.take { w.field(name: $0, value: $1) }
+        _ = relay.fields.take { name, value in
+            if let armField, armField.isNamed(name) { return }
+            w.field(name: name, value: value)
+        }
+        if let armField { w.proxyFields(armField.line) }
         return w
     }
 

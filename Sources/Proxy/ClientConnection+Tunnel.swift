@@ -15,7 +15,8 @@ extension ClientConnection {
         guard let up = exchange.upstream,
             let n = HeadWriter.writeResponse(
                 exchange.response, source: buffer.readable, chunked: false, connection: .upgrade,
-                proxyFields: cookies?.buffer.readable ?? UnsafeRawBufferPointer(start: nil, count: 0), into: out.writable)
+                proxyFields: cookies?.buffer.readable ?? UnsafeRawBufferPointer(start: nil, count: 0), armField: exchange.armField,
+                into: out.writable)
         else {
             failUpstream(exchange, .invalidResponse)
             return

@@ -299,19 +299,20 @@ final class ClientConnection: UpstreamOwner {
     // MARK: errors of our own
 
     /// Answers with `failure`, counting it against the arm in flight when it is the arm's fault.
+    /// An arm's failure (502/503/504) names the arm when `tracing.armHeader` is on: it is the arm that failed.
     func respond(with failure: ProxyFailure) {
         recordOutcome(status: failure.status, failure: failure.kind)
-        respond(status: failure.status, message: failure.message)
+        respond(status: failure.status, message: failure.message, armField: failure.kind == nil ? nil : exchangeStorage.armField)
     }
 
     /// Replaces whatever was going on with a final response of ours, then closes.
-    func respond(status: Int, message: StaticString) {
+    func respond(status: Int, message: StaticString, armField: ArmField? = nil) {
         cancelDeadline()
         releaseExchangeInFlight()
         let out = output ?? proxy.loop.buffers.take()
         out.clear()
         output = out
-        if let n = HeadWriter.writeErrorResponse(status: status, message: message, close: true, into: out.writable) {
+        if let n = HeadWriter.writeErrorResponse(status: status, message: message, close: true, armField: armField, into: out.writable) {
             out.commit(n)
         }
         state = .closing

@@ -39,6 +39,11 @@ final class H1Exchange {
     var attempts = AttemptLog()
     /// The Set-Cookie the final response head owes (session affinity); set when the request is routed.
     var cookie: CookieDue?
+    /// The trace the proxy starts for the request (nil: its trace context goes on as received), decided
+    /// when it is routed so that every attempt and a mirrored copy carry the same traceparent.
+    var startTrace: TraceIDs?
+    /// `tracing.armHeader`: the field naming the request's arm, in its snapshot's `ArmFields`.
+    var armField: ArmField?
 
     var upstream: UpstreamConnection?
     /// The role for requests routed to an HTTP/2 arm (`upstream` stays nil then): made on the connection's
@@ -103,6 +108,8 @@ final class H1Exchange {
         bytesFromClient = 0
         bytesToClient = 0
         attempts = AttemptLog()
+        startTrace = nil
+        armField = nil
         headOutLength = 0
         requestBody = .none
         requestPending = 0

@@ -30,6 +30,8 @@ struct H2Request {
         /// Bytes to acknowledge once the session returns (callbacks do not call back into it).
         var acknowledgeLater = 0
         var chunkedBody = false
+        /// The trace the proxy starts for the request, decided when it is routed (see TraceContext).
+        var startTrace: TraceIDs?
         /// END_STREAM from the client.
         var ended = false
         /// Everything, head and body, was written to the upstream.
@@ -63,12 +65,20 @@ struct H2Request {
         fields.withView(source: source, body)
     }
 
+    /// Whether the proxy starts a trace for the request (`TraceContext.startsTrace`); the stream then
+    /// sets `progress.startTrace`.
+    mutating func startsTrace(starting: Bool, source: UnsafeRawBufferPointer) -> Bool {
+        TraceContext.startsTrace(starting: starting, received: fields.receivedTraceParent, in: source)
+    }
+
     /// `fields.writeHTTP1`: the head as an HTTP/1.1 request, with this request's body framing.
     mutating func writeHTTP1(
         source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer, proto: StaticString,
         into out: UnsafeMutableRawBufferPointer
     ) -> Int? {
-        fields.writeHTTP1(source: source, clientAddress: clientAddress, proto: proto, chunkedBody: progress.chunkedBody, into: out)
+        fields.writeHTTP1(
+            source: source, clientAddress: clientAddress, proto: proto, chunkedBody: progress.chunkedBody,
+            startTrace: progress.startTrace, into: out)
     }
 
     /// One field of the head: checked, then collected. A head over the limits is still decoded to

@@ -258,6 +258,7 @@ extension H2Stream {
     /// Submits the fields added so far as the response head with `status`, and takes the upstream's
     /// head out of `buffer`; false when the session refused it (the upstream then failed).
     func submitResponseHead(_ relay: H2HTTP1Relay, _ buffer: ByteBuffer, status: Int, hasBody: Bool) -> Bool {
+        if let armField { session.addField(name: armField.name, value: armField.value) }
         let cookies = cookie == nil ? nil : addAffinityCookies(session)
         defer { if let cookies { proxy.loop.buffers.give(cookies) } }
         do {
@@ -281,10 +282,14 @@ extension H2Stream {
         let bytes = buffer.readable
         let head = buffer.base + buffer.readerIndex
         let session = self.session  // once: every read of the unowned(unsafe) property is a retain
+        let armField = self.armField
+        let armNameCount = armField?.nameCount ?? -1  // -1 matches no name: one comparison per field while off
         for field in relay.response.headers where !field.isHopByHop {
             // HTTP/2 field names are lower-case (RFC 9113 §8.2.1); the buffer is ours to rewrite.
             ASCII.lowercase(head + field.name.lowerBound, count: field.name.count)
             if let skip, fieldNameIs(bytes.slice(field.name), skip) { continue }
+            // The upstream's own arm field would pass for the proxy's (added at the submit).
+            if field.name.count == armNameCount, let armField, armField.isNamed(bytes, field.name) { continue }
             session.addField(name: bytes.slice(field.name), value: bytes.slice(field.value))
         }
     }

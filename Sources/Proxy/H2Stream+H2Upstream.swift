@@ -80,7 +80,8 @@ extension H2Stream {
         let composed = connection.peerText.withUnsafeBytes { peer in
             request.fields.forEachHTTP2Field(
                 source: source, clientAddress: peer, proto: connection.isTLS ? "https" : "http",
-                scheme: pool.tls == nil ? "http" : "https", storage: storage.writable
+                scheme: pool.tls == nil ? "http" : "https", storage: storage.writable,
+                startTrace: request.progress.startTrace
             ) { name, value in
                 conn.session.addField(name: name, value: value)
             }
@@ -203,7 +204,14 @@ extension H2Stream {
     /// True once the head went to the client's session (else the stream was answered with a 502).
     private func submitUpstreamHead(_ relay: H2HTTP2Relay, hasBody: Bool) -> Bool {
         let session = self.session  // once: every read of the unowned(unsafe) property is a retain
-        guard relay.fields.take({ session.addField(name: $0, value: $1) }) else { return false }
+        let armField = self.armField
+        guard
+            relay.fields.take({ name, value in
+                if let armField, armField.isNamed(name) { return }
+                session.addField(name: name, value: value)
+            })
+        else { return false }
+        if let armField { session.addField(name: armField.name, value: armField.value) }
         let cookies = cookie == nil ? nil : addAffinityCookies(session)
         defer { if let cookies { proxy.loop.buffers.give(cookies) } }
         do {

@@ -65,7 +65,7 @@ extension H2Stream {
         return key.withBytes { keyBytes in
             request.fields.writeHTTP1(
                 source: source, clientAddress: clientAddress, proto: connection.isTLS ? "https" : "http", chunkedBody: false,
-                webSocketKey: keyBytes, into: out.writable)
+                webSocketKey: keyBytes, startTrace: request.progress.startTrace, into: out.writable)
         }
     }
 

@@ -30,6 +30,8 @@ final class H2Stream: UpstreamOwner {
     var outcome: H2PendingOutcome?
     /// The Set-Cookie the response head owes (session affinity); set when the request is routed.
     var cookie: CookieDue?
+    /// `tracing.armHeader`: the field naming the request's arm (in `snapshot`'s ArmFields); nil until routed.
+    var armField: ArmField?
     /// The config the request was routed under.
     var snapshot: ProxySnapshot
     var bytesToClient: UInt64 = 0
@@ -77,6 +79,7 @@ final class H2Stream: UpstreamOwner {
         finished = false
         answered = false
         isTouched = false
+        armField = nil
         request.restart(maxListSize: proxy.maxHeaderBytes, maxCount: proxy.maxHeaderCount, scratch: proxy.loop.buffers.take())
         exchange = .receivingHead
         bytesToClient = 0
@@ -176,6 +179,8 @@ final class H2Stream: UpstreamOwner {
         }
         outcome = H2PendingOutcome(shard: decision.shard, startedAt: proxy.loop.now)
         cookie = decision.cookie
+        if request.startsTrace(starting: snapshot.startsTraces, source: source) { request.progress.startTrace = proxy.traceIDs.next() }
+        armField = snapshot.armFields?.field(route: decision.route.index, arm: decision.arm)
         if webSocket {
             startWebSocketExchange(decision, source: source)
         } else if decision.pool.protocolKind == .h2 {
@@ -312,12 +317,13 @@ final class H2Stream: UpstreamOwner {
         case .answer(let failure):
             if failure.kind != nil { proxy.log.info("\(failure.status) \(failure.message)") }
             recordOutcome(status: failure.status, failure: failure.kind)
-            respond(status: failure.status, message: failure.message)
+            // An arm's failure names the arm (`tracing.armHeader`): it is the arm that failed.
+            respond(status: failure.status, message: failure.message, armField: failure.kind == nil ? nil : armField)
         }
     }
 
     /// Submits a plain-text response of ours; the request body, if still coming, is dropped.
-    func respond(status: Int, message: StaticString) {
+    func respond(status: Int, message: StaticString, armField: ArmField? = nil) {
         endExchange(reuseUpstream: false)
         if !request.progress.ended || !request.body.isEmpty { dropRequestBody() }
         let own = H2OwnResponse(message: message)
@@ -333,6 +339,7 @@ final class H2Stream: UpstreamOwner {
             contentLengthName.withUTF8Buffer { name in
                 session.addField(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(rebasing: lengthBytes[0..<n]))
             }
+            if let armField { session.addField(name: armField.name, value: armField.value) }
             do { try session.submitResponse(stream: id, status: status, hasBody: true) } catch {
                 session.reset(stream: id, code: .internalError)
             }

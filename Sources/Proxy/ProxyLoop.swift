@@ -48,6 +48,9 @@ public final class ProxyLoop {
     /// here to go out as one record (see `ClientTransport.write(_:_:scratch:)`).
     let tlsRecordScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * 1024, alignment: 16)
 
+    /// New trace ids for requests whose trace the proxy starts (`tracing.traceparent: start`).
+    var traceIDs = TraceIDGenerator()
+
     /// Blocks libnghttp2 allocates per stream, recycled for this loop's HTTP/2 sessions.
     let h2Memory = H2Memory()
 

@@ -14,6 +14,9 @@ public final class ProxySnapshot: Sendable {
     public let generation: Int
     /// Routes whose primary traffic an undo sent to the previous primary's arm instead of `config`'s.
     public let primaryOverrides: [String: ArmConfig]
+    /// `tracing`: start a trace for requests without a valid traceparent; each arm's response field (nil: off).
+    let startsTraces: Bool
+    let armFields: ArmFields?
 
     /// Resolves every address and loads every certificate (blocking: call it off the loops).
     public init(
@@ -23,6 +26,8 @@ public final class ProxySnapshot: Sendable {
         self.generation = generation
         self.primaryOverrides = primaryOverrides
         self.routes = try RouteTable(routes: config.routes.overridingPrimaries(primaryOverrides), weights: weights)
+        startsTraces = config.tracing.traceparent == .start
+        armFields = config.tracing.armHeader ? ArmFields(name: config.tracing.armHeaderName, routes: routes.byIndex) : nil
         var resolved: [(String, SocketAddress, TLSContext?, Bool, AcceptBalance)] = []
         for l in config.listeners {
             let alpn = l.http2 ? ["h2", "http/1.1"] : ["http/1.1"]

@@ -75,6 +75,8 @@ struct ProxyConfig: Sendable {
     var timeouts: [String: String] = [:]
     /// `limits` keys (`maxHeaderBytes`, `maxHeaderCount`, `maxIdlePerEndpoint`).
     var limits: [String: Int] = [:]
+    /// The top-level `tracing:` as a YAML flow mapping; nil: not written.
+    var tracing: String?
 
     init(
         routes: [RouteSpec], timeouts: [String: String] = [:], limits: [String: Int] = [:],
@@ -135,6 +137,7 @@ struct ProxyConfig: Sendable {
             out += "limits:\n"
             for key in limits.keys.sorted() { out += "  \(key): \(limits[key]!)\n" }
         }
+        if let tracing { out += "tracing: \(tracing)\n" }
         out += "routes:\n"
         for route in routes {
             out += "  - name: \(quoted(route.name))\n"

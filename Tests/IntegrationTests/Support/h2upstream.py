@@ -15,7 +15,8 @@
 #   /slow       "slow done" one second later (other streams go on meanwhile)
 #   /refuse-once/...  the first such request (per path) is refused with RST_STREAM(REFUSED_STREAM)
 #               unprocessed; the next is answered like /grpc/ (the count is in the response's
-#               `x-attempts` field)
+#               `x-attempts` field, the traceparent of the first attempt and of this one in
+#               `x-first-traceparent` and `x-traceparent`)
 # A HEAD request gets the head its GET would get, ending the stream (no DATA).
 # Each connection is served by its own thread; the h2 state machine is driven by this loop.
 import json
@@ -33,6 +34,7 @@ import h2.exceptions
 
 
 REFUSED = {}  # path -> attempts seen (shared by all connections)
+FIRST_TRACEPARENT = {}  # path -> the traceparent its refused first attempt carried
 FAIL_PERCENT = 0
 FAIL_CREDIT = [0]  # error-diffusion accumulator for --grpc-fail-percent (shared by all connections)
 FAIL_LOCK = threading.Lock()
@@ -83,9 +85,12 @@ def serve(sock, name):
         if path.startswith("/refuse-once/"):
             REFUSED[path] = REFUSED.get(path, 0) + 1
             if REFUSED[path] == 1:
+                FIRST_TRACEPARENT[path] = fields.get("traceparent", "")
                 conn.reset_stream(sid, error_code=7)
                 return
-            base = base + [("x-attempts", str(REFUSED[path]))]
+            base = base + [("x-attempts", str(REFUSED[path])),
+                           ("x-first-traceparent", FIRST_TRACEPARENT.get(path, "")),
+                           ("x-traceparent", fields.get("traceparent", ""))]
         if path.startswith("/grpc/") or path.startswith("/refuse-once/"):
             conn.send_headers(sid, [(":status", "200"), ("content-type", "application/grpc")] + base)
             code = grpc_code(fields)
