@@ -90,9 +90,14 @@ enum Posix {
             if e == EINPROGRESS || e == EAGAIN { throw SocketError.timedOut("connect to \(port)") }
             throw SocketError.failed("connect to \(port)", e)
         }
+        setNoDelay(fd)
+        return fd
+    }
+
+    /// Small writes go out at once: the tests time what the proxy does, not Nagle's algorithm.
+    static func setNoDelay(_ fd: Int32) {
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        return fd
     }
 
     /// Starts a connect and returns at once (used to fill a listener's accept queue).

@@ -220,8 +220,7 @@ final class TCPRelay: @unchecked Sendable {
             // copy would keep the connection open through a cut.
             let client = accept4(listener, nil, nil, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
             if client < 0 { return }
-            var one: Int32 = 1
-            setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            Posix.setNoDelay(client)
             control.withValue { $0.connectionsAccepted += 1 }
             guard let upstream = try? Posix.connect(port: targetPort, timeout: 0.5) else {
                 Posix.resetClose(client)

@@ -119,8 +119,7 @@ final class TestUpstream: @unchecked Sendable {
                 return  // shut down
             }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)  // accept4 is hidden by Glibc's module map.
-            var one: Int32 = 1
-            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            Posix.setNoDelay(fd)
             Posix.setTimeouts(fd, receive: Self.midMessageTimeout, send: Self.midMessageTimeout)
             let id: Int? = lock.withLock {
                 if stopping { return nil }
