@@ -182,5 +182,7 @@ public struct CanarygateConfig: Sendable, Equatable {
     public var state: StateConfig?
     /// Fleet mode: rollouts shared with other replicas through etcd; nil runs them alone.
     public var cluster: ClusterConfig?
+    /// One line per request, off the loops; nil logs nothing.
+    public var accessLog: AccessLogConfig?
     public init() {}
 }

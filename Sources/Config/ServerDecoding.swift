@@ -13,6 +13,7 @@ extension CanarygateConfig {
             config.routes = m.required("routes", RouteConfig.decodeList) ?? []
             config.state = m.optional("state", StateConfig.decode)
             config.cluster = m.optional("cluster", ClusterConfig.decode)
+            config.accessLog = m.optional("accessLog", AccessLogConfig.decode)
             return config
         }
     }
