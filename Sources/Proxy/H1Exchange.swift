@@ -65,6 +65,8 @@ final class H1Exchange {
     /// The tunnel after a 101 (read only in `.tunneling`), and the arm's metrics it counts on until it ends.
     var tunnel = TunnelFlow(now: 0)
     var tunnelShard: ArmShard?
+    /// The request's fields for its access-log line; nil while the log is off.
+    var logCapture: AccessLogCapture?
     /// The request's copy to the canary, tapped with the primary's response; nil when not mirrored.
     var mirror: MirrorSlot?
 
@@ -116,6 +118,9 @@ final class H1Exchange {
     /// Records how the request ended, once: a response status (with the upstream failure that caused
     /// it, if any) or, with `status` nil, the client going away.
     func recordOutcome(status: Int?, failure: FailureKind?, now: UInt64) {
+        if let capture = logCapture.take() {
+            capture.end(status: status, failure: failure?.label, bytesToClient: bytesToClient, endpoint: upstream?.pool, now: now)
+        }
         guard let shard else { return }
         self.shard = nil
         shard.recordOutcome(

@@ -30,6 +30,8 @@ final class H2Stream: UpstreamOwner {
     var outcome: H2PendingOutcome?
     /// The Set-Cookie the response head owes (session affinity); set when the request is routed.
     var cookie: CookieDue?
+    /// The request's fields for its access-log line; nil while the log is off.
+    var logCapture: AccessLogCapture?
     /// The config the request was routed under.
     var snapshot: ProxySnapshot
     var bytesToClient: UInt64 = 0
@@ -166,14 +168,17 @@ final class H2Stream: UpstreamOwner {
             respond(status: ProxyFailure.webSocketNeedsHTTP1.status, message: ProxyFailure.webSocketNeedsHTTP1.message)
             return
         }
+        if proxy.accessLog.isOn { captureForLog(source: source) }
         let decision: RouteDecision
         switch request.withView(source: source, { proxy.route($0, client: .http2) }) {
         case .refused(let failure):
+            logRefusal(failure)
             fail(failure)
             return
         case .routed(let routed):
             decision = routed
         }
+        logCapture?.routed(decision)
         outcome = H2PendingOutcome(shard: decision.shard, startedAt: proxy.loop.now)
         cookie = decision.cookie
         if webSocket {
@@ -246,6 +251,11 @@ final class H2Stream: UpstreamOwner {
 
     /// Records how the request ended, once (see ClientConnection.recordOutcome).
     func recordOutcome(status: Int?, failure: FailureKind?) {
+        if let capture = logCapture.take() {
+            capture.end(
+                status: status, failure: failure?.label, bytesToClient: bytesToClient, endpoint: relayingHTTP1?.upstream?.pool,
+                now: proxy.loop.now)
+        }
         guard let outcome else { return }
         self.outcome = nil
         outcome.shard.recordOutcome(

@@ -1,0 +1,20 @@
+// Where an HTTP/2 stream meets the access log: its fields captured when routed, a refusal's line written with its reason.
+import HTTP
+
+extension H2Stream {
+    /// Copies the request's fields for its line (only while the log is on: the caller tests `isOn`).
+    func captureForLog(source: UnsafeRawBufferPointer) {
+        let target = request.fields.target.map { source.slice($0) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        let now = proxy.loop.now
+        let logger = proxy.accessLog
+        logCapture = connection.peerText.withUnsafeBytes { peer in
+            request.withView(source: source) { logger.capture($0, target: target, client: peer, proto: "HTTP/2.0", now: now) }
+        }
+    }
+
+    /// The proxy answers the stream itself: its line names why.
+    func logRefusal(_ failure: ProxyFailure) {
+        guard let capture = logCapture.take() else { return }
+        capture.end(status: failure.status, failure: failure.logReason, bytesToClient: 0, endpoint: nil, now: proxy.loop.now)
+    }
+}
