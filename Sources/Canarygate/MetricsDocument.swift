@@ -16,6 +16,7 @@ enum MetricsDocument {
             measured, mirrored: Set(server.state.snapshot.routes.byIndex.filter { $0.mirror != nil }.map(\.name)), into: &writer)
         renderRollouts(server, into: &writer)
         server.clusterStatus?.render(into: &writer)
+        server.accessLog.render(into: &writer)
         let reloads = server.state.reloads
         writer.family("canarygate_config_reloads_total", type: .counter, help: "Config reloads (SIGHUP or admin API) by result.")
         writer.sample("canarygate_config_reloads_total", [("result", "success")], UInt64(reloads.successes))

@@ -75,6 +75,8 @@ struct ProxyConfig: Sendable {
     var timeouts: [String: String] = [:]
     /// `limits` keys (`maxHeaderBytes`, `maxHeaderCount`, `maxIdlePerEndpoint`).
     var limits: [String: Int] = [:]
+    /// The `accessLog:` value as YAML flow text (`{ path: "…", format: json }`); nil: not written.
+    var accessLog: String?
 
     init(
         routes: [RouteSpec], timeouts: [String: String] = [:], limits: [String: Int] = [:],
@@ -135,6 +137,7 @@ struct ProxyConfig: Sendable {
             out += "limits:\n"
             for key in limits.keys.sorted() { out += "  \(key): \(limits[key]!)\n" }
         }
+        if let accessLog { out += "accessLog: \(accessLog)\n" }
         out += "routes:\n"
         for route in routes {
             out += "  - name: \(quoted(route.name))\n"
