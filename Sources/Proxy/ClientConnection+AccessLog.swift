@@ -11,6 +11,17 @@ extension ClientConnection {
             request.withView(source: source) { proxy.accessLog.capture($0, target: target, client: peer, proto: proto, now: now) }
         }
     }
+
+    /// The proxy answers bytes that never made a request (an invalid head, a head not complete in
+    /// time): a line without method or target, naming `reason`.
+    func logRejection(status: Int, reason: String) {
+        guard proxy.accessLog.isOn else { return }
+        let now = proxy.loop.now
+        let capture = peerText.withUnsafeBytes { peer in
+            proxy.accessLog.capture(nil, target: UnsafeRawBufferPointer(start: nil, count: 0), client: peer, proto: "HTTP/1.1", now: now)
+        }
+        capture.end(status: status, failure: reason, bytesToClient: 0, endpoint: nil, now: now)
+    }
 }
 
 extension H1Exchange {

@@ -131,6 +131,8 @@ final class H2Stream: UpstreamOwner {
     func startExchange() {
         guard let scratch = request.scratch else { return }
         request.fields.finish()
+        let source = UnsafeRawBufferPointer(start: scratch.base, count: request.fields.used)
+        if proxy.accessLog.isOn { captureForLog(source: source) }
         switch request.fields.problem {
         case .tooLarge?:
             respond(status: 431, message: "request header fields too large")
@@ -141,7 +143,6 @@ final class H2Stream: UpstreamOwner {
         case nil:
             break
         }
-        let source = UnsafeRawBufferPointer(start: scratch.base, count: request.fields.used)
         // The rules the HTTP/1.1 parser applies (CONNECT's 501 among them): the upstream sees the
         // request as an HTTP/1.1 request line and Host, so it must be one that parser accepts.
         if request.progress.headProblem == nil, let target = request.fields.target {
@@ -168,7 +169,6 @@ final class H2Stream: UpstreamOwner {
             respond(status: ProxyFailure.webSocketNeedsHTTP1.status, message: ProxyFailure.webSocketNeedsHTTP1.message)
             return
         }
-        if proxy.accessLog.isOn { captureForLog(source: source) }
         let decision: RouteDecision
         switch request.withView(source: source, { proxy.route($0, client: .http2) }) {
         case .refused(let failure):
@@ -328,6 +328,10 @@ final class H2Stream: UpstreamOwner {
 
     /// Submits a plain-text response of ours; the request body, if still coming, is dropped.
     func respond(status: Int, message: StaticString) {
+        // An answer of ours no outcome or refusal recorded first: the head broke the rules.
+        if let capture = logCapture.take() {
+            capture.end(status: status, failure: "invalid_request", bytesToClient: 0, endpoint: nil, now: proxy.loop.now)
+        }
         endExchange(reuseUpstream: false)
         if !request.progress.ended || !request.body.isEmpty { dropRequestBody() }
         let own = H2OwnResponse(message: message)

@@ -77,6 +77,24 @@ extension Integration {
             }
         }
 
+        @Test func anInvalidHeadIsALineWithoutARequest() throws {
+            let upstream = try TestUpstream(text: "ok")
+            defer { upstream.stop() }
+            let dir = try TempDir.make()
+            defer { dir.remove() }
+            let path = dir.url.appendingPathComponent("access.log").path
+            var config = ProxyConfig.single(primary: upstream)
+            config.accessLog = "{ path: \"\(path)\", format: combined }"
+            try withProxy(config, threads: 1) { proxy in
+                let response = try proxy.fetch(Array("GET / HTTP/1.1\r\nHost: a\r\nno colon here\r\n\r\n".utf8))
+                #expect(response.status == 400)
+                let line = try #require(Self.lines(path, atLeast: 1).first)
+                #expect(line.contains("] \"-\" 400 0 \"-\" \"-\" route=- arm=none rev=- upstream=- duration="), "\(line)")
+                #expect(line.hasSuffix(" failure=invalid_request"), "\(line)")
+                #expect(upstream.requestCount == 0)
+            }
+        }
+
         @Test func anHTTP2StreamIsALine() throws {
             let upstream = try TestUpstream(name: "primary", text: "h2 ok")
             defer { upstream.stop() }
