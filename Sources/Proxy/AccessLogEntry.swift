@@ -26,17 +26,17 @@ struct AccessLogEntry {
     /// nginx's status for a request whose client went away before its response was complete.
     static let abortStatus = 499
 
-    func write(_ format: AccessLogConfig.Format, civil: CivilTime, into line: inout AccessLogLine) {
+    func write(_ format: AccessLogConfig.Format, time: AccessLogSecondText, into line: inout AccessLogLine) {
         switch format {
-        case .json: writeJSON(civil: civil, into: &line)
-        case .combined: writeCombined(civil: civil, into: &line)
+        case .json: writeJSON(time: time, into: &line)
+        case .combined: writeCombined(time: time, into: &line)
         }
     }
 
     /// `{"time":"2026-12-06T16:02:21.123Z","client":"…",…}` and a newline; absent strings are "-".
-    func writeJSON(civil: CivilTime, into line: inout AccessLogLine) {
+    func writeJSON(time: AccessLogSecondText, into line: inout AccessLogLine) {
         line.text("{\"time\":\"")
-        civil.writeRFC3339(milliseconds: Int(unixMilliseconds % 1000), into: &line)
+        time.writeRFC3339(milliseconds: Int(unixMilliseconds % 1000), into: &line)
         line.text("\",\"client\":\"")
         line.jsonEscaped(client, budget: AccessLogLine.Budget.client)
         line.text("\",\"method\":\"")
@@ -64,10 +64,10 @@ struct AccessLogEntry {
 
     /// `$remote_addr - - [$time_local] "$request" $status $bytes "$http_referer" "$http_user_agent"`
     /// then ` route=… arm=… rev=… upstream=… duration=… failure=…` and a newline.
-    func writeCombined(civil: CivilTime, into line: inout AccessLogLine) {
+    func writeCombined(time: AccessLogSecondText, into line: inout AccessLogLine) {
         line.combinedEscaped(client, budget: AccessLogLine.Budget.client)
         line.text(" - - [")
-        civil.writeCommonLog(into: &line)
+        time.writeCommonLog(into: &line)
         line.text("] \"")
         if method.isEmpty {
             line.byte(UInt8(ascii: "-"))

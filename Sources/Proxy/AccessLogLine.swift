@@ -30,35 +30,43 @@ struct AccessLogLine {
     }
 
     @inline(__always)
+    mutating func raw(_ bytes: UnsafeRawBufferPointer) {
+        if bytes.count > 0 { (base + count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+        count &+= bytes.count
+    }
+
+    @inline(__always)
     mutating func text(_ s: StaticString) {
         (base + count).copyMemory(from: s.utf8Start, byteCount: s.utf8CodeUnitCount)
         count &+= s.utf8CodeUnitCount
     }
 
-    /// A config-given name (route, revision, endpoint), escaped like any other value.
+    /// A config-given name (route, revision, endpoint), escaped like any other value. (Not `withUTF8`:
+    /// it is mutating, and its copy of the string costs a uniqueness check and a retain per call.)
     @inline(__always)
     mutating func name(_ s: String, json: Bool) {
-        var s = s
-        s.withUTF8 {
-            json
-                ? jsonEscaped(UnsafeRawBufferPointer($0), budget: Budget.name)
-                : combinedEscaped(UnsafeRawBufferPointer($0), budget: Budget.name)
+        let budget = Budget.name
+        _ = s.utf8.withContiguousStorageIfAvailable { utf8 in
+            let raw = UnsafeRawBufferPointer(utf8)
+            if json { jsonEscaped(raw, budget: budget) } else { combinedEscaped(raw, budget: budget) }
         }
     }
 
     mutating func decimal(_ value: UInt64) {
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        var v = value
-        var n = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat {
-                d[n] = UInt8(truncatingIfNeeded: 48 &+ v % 10)
-                v /= 10
-                n &+= 1
-            } while v > 0
-            for i in 0..<n { base.storeBytes(of: d[n &- 1 &- i], toByteOffset: count &+ i, as: UInt8.self) }
+        var digits = 1
+        var limit: UInt64 = 10
+        while value >= limit && digits < 20 {
+            digits &+= 1
+            limit = limit &* 10
         }
-        count &+= n
+        var v = value
+        var at = count &+ digits
+        repeat {
+            at &-= 1
+            base.storeBytes(of: UInt8(truncatingIfNeeded: 48 &+ v % 10), toByteOffset: at, as: UInt8.self)
+            v /= 10
+        } while v > 0
+        count &+= digits
     }
 
     /// `value` in `width` digits with leading zeros (dates and times).
@@ -97,13 +105,9 @@ struct AccessLogLine {
         let end = count + budget
         var i = 0
         while i < bytes.count {
+            if copyPlainRun(bytes, from: &i, end: end) { continue }
             let b = bytes[i]
-            if b >= 0x20 && b < 0x7F && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
-                guard count < end else { return }
-                byte(b)
-                i += 1
-                continue
-            }
+            if Self.isPlain(b) { return }  // no room left for it
             if b >= 0x80, let n = Self.utf8SequenceLength(bytes, at: i) {
                 guard count + n <= end else { return }
                 for k in 0..<n { byte(bytes[i + k]) }
@@ -132,17 +136,35 @@ struct AccessLogLine {
     /// bytes outside printable ASCII, as upper-case `\xXX` (a line never holds a raw quote, newline or control byte).
     mutating func combinedEscaped(_ bytes: UnsafeRawBufferPointer, budget: Int) {
         let end = count + budget
-        for b in bytes {
-            if b >= 0x20 && b < 0x7F && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
-                guard count < end else { return }
-                byte(b)
-            } else {
-                guard count + 4 <= end else { return }
-                byte(UInt8(ascii: "\\"))
-                byte(UInt8(ascii: "x"))
-                hexByte(b, digits: Self.upperHex)
-            }
+        var i = 0
+        while i < bytes.count {
+            if copyPlainRun(bytes, from: &i, end: end) { continue }
+            guard !Self.isPlain(bytes[i]), count + 4 <= end else { return }
+            byte(UInt8(ascii: "\\"))
+            byte(UInt8(ascii: "x"))
+            hexByte(bytes[i], digits: Self.upperHex)
+            i += 1
         }
+    }
+
+    /// Printable ASCII other than `"` and `\`: copied as it is by both formats.
+    @inline(__always)
+    static func isPlain(_ b: UInt8) -> Bool {
+        b &- 0x20 < 0x5F && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\")
+    }
+
+    /// Copies the plain bytes that start at `i` (as many as fit before `end`) at once and moves `i` past
+    /// them: most values are plain. False when none was copied.
+    @inline(__always)
+    private mutating func copyPlainRun(_ bytes: UnsafeRawBufferPointer, from i: inout Int, end: Int) -> Bool {
+        let stop = min(bytes.count, i + max(0, end - count))
+        var j = i
+        while j < stop && Self.isPlain(bytes[j]) { j &+= 1 }
+        guard j > i else { return false }
+        (base + count).copyMemory(from: bytes.baseAddress! + i, byteCount: j - i)
+        count &+= j - i
+        i = j
+        return true
     }
 
     /// The length of the well-formed UTF-8 sequence of two to four bytes at `i` (RFC 3629 §4: no

@@ -26,8 +26,8 @@ struct CivilTime: Equatable {
 
     private static let monthNames: StaticString = "JanFebMarAprMayJunJulAugSepOctNovDec"
 
-    /// `2026-12-06T16:02:21.123Z`.
-    func writeRFC3339(milliseconds: Int, into line: inout AccessLogLine) {
+    /// `2026-12-06T16:02:21` (a line adds the milliseconds: `AccessLogSecondText`).
+    func writeRFC3339Seconds(into line: inout AccessLogLine) {
         line.padded(year, width: 4)
         line.byte(UInt8(ascii: "-"))
         line.padded(month, width: 2)
@@ -35,9 +35,6 @@ struct CivilTime: Equatable {
         line.padded(day, width: 2)
         line.byte(UInt8(ascii: "T"))
         writeClock(into: &line)
-        line.byte(UInt8(ascii: "."))
-        line.padded(milliseconds, width: 3)
-        line.byte(UInt8(ascii: "Z"))
     }
 
     /// nginx's `$time_local` in UTC: `06/Dec/2026:16:02:21 +0000`.
@@ -61,22 +58,55 @@ struct CivilTime: Equatable {
     }
 }
 
+/// The text of one second in both formats, written once per second and copied into every line of it.
+final class AccessLogSecondText {
+    private let storage = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
+    private var rfc3339Count = 0
+    private var commonLogCount = 0
+
+    init(_ civil: CivilTime = CivilTime(unixSeconds: 0)) { set(civil) }
+
+    deinit { storage.deallocate() }
+
+    /// `2026-12-06T16:02:21` and `06/Dec/2026:16:02:21 +0000`.
+    func set(_ civil: CivilTime) {
+        var line = AccessLogLine(base: storage)
+        civil.writeRFC3339Seconds(into: &line)
+        rfc3339Count = line.count
+        line = AccessLogLine(base: storage + 32)
+        civil.writeCommonLog(into: &line)
+        commonLogCount = line.count
+    }
+
+    /// `2026-12-06T16:02:21.123Z`.
+    func writeRFC3339(milliseconds: Int, into line: inout AccessLogLine) {
+        line.raw(UnsafeRawBufferPointer(start: storage, count: rfc3339Count))
+        line.byte(UInt8(ascii: "."))
+        line.padded(milliseconds, width: 3)
+        line.byte(UInt8(ascii: "Z"))
+    }
+
+    func writeCommonLog(into line: inout AccessLogLine) {
+        line.raw(UnsafeRawBufferPointer(start: storage + 32, count: commonLogCount))
+    }
+}
+
 /// The loop's clock for log lines: the loop's cached monotonic time plus the offset to the wall clock,
 /// re-read once per second of log time (so a stepped wall clock shows within a second, and a line costs
-/// no clock read).
+/// no clock read), and the second's text.
 struct AccessLogClock {
     private var offsetNanoseconds: Int64 = 0
     private var currentSecond: Int64 = .min
-    private(set) var civil = CivilTime(unixSeconds: 0)
+    let text = AccessLogSecondText()
 
-    /// The Unix time in milliseconds at monotonic `now`; `civil` then holds its second.
+    /// The Unix time in milliseconds at monotonic `now`; `text` then holds its second.
     mutating func unixMilliseconds(now: UInt64) -> Int64 {
         var ms = (Int64(bitPattern: now) &+ offsetNanoseconds) / 1_000_000
         if ms / 1000 != currentSecond {
             offsetNanoseconds = Self.wallMinusMonotonic()
             ms = (Int64(bitPattern: now) &+ offsetNanoseconds) / 1_000_000
             currentSecond = ms / 1000
-            civil = CivilTime(unixSeconds: currentSecond)
+            text.set(CivilTime(unixSeconds: currentSecond))
         }
         return ms
     }

@@ -1,6 +1,5 @@
 // One event loop's side of the access log: whether and how it logs (from the snapshot), sampling, and the lines into its ring.
 import Config
-import EventLoop
 import Glibc
 import HTTP
 
@@ -10,15 +9,16 @@ import HTTP
 final class AccessLogger {
     /// The loop's ring; nil for a loop built without one (unit tests of the loop), which never logs.
     private let ring: AccessLogRing?
-    private let buffers: BufferPool
+    /// Captures of requests that ended, for the next ones: as many as were ever in flight at once, up to `maxSpares`.
+    private var spares: [AccessLogCapture] = []
+    private static let maxSpares = 4096
     private(set) var isOn = false
     private var format = AccessLogConfig.Format.json
     private var sampler = AccessLogSampler(fraction: 1)
     private var clock = AccessLogClock()
 
-    init(ring: AccessLogRing?, buffers: BufferPool) {
+    init(ring: AccessLogRing?) {
         self.ring = ring
-        self.buffers = buffers
     }
 
     /// The snapshot's `accessLog` (at start and at each reload): format and sample change for requests ending from now on.
@@ -33,14 +33,19 @@ final class AccessLogger {
     func capture(
         _ view: RequestView?, target: UnsafeRawBufferPointer, client: UnsafeRawBufferPointer, proto: StaticString, now: UInt64
     ) -> AccessLogCapture {
-        AccessLogCapture(view, target: target, client: client, proto: proto, startedAt: now, logger: self, buffer: buffers.take())
+        let capture = spares.popLast() ?? AccessLogCapture(logger: self)
+        capture.start(view, target: target, client: client, proto: proto, now: now)
+        return capture
     }
 
-    /// Ends `capture`: writes its line (unless sampled out) and gives its buffer back.
+    /// Ends `capture`: writes its line (unless sampled out) and keeps the capture for a next request.
     func write(
         _ capture: AccessLogCapture, status: Int?, failure: String?, bytesToClient: UInt64, endpoint: UpstreamPool?, now: UInt64
     ) {
-        defer { buffers.give(capture.buffer) }
+        defer {
+            capture.clear()
+            if spares.count < Self.maxSpares { spares.append(capture) }
+        }
         guard isOn, let ring else { return }
         let alwaysLogged = status == nil || failure != nil || status! >= 500
         guard sampler.admits(alwaysLogged: alwaysLogged) else { return }
@@ -50,7 +55,7 @@ final class AccessLogger {
         capture.withEntry(
             status: status, failure: failure, bytesToClient: bytesToClient, endpoint: endpoint, now: now, unixMilliseconds: ms
         ) { entry in
-            entry.write(format, civil: clock.civil, into: &line)
+            entry.write(format, time: clock.text, into: &line)
         }
         if ring.commit(line.count) && ring.wakeDescriptor >= 0 {
             var one: UInt64 = 1

@@ -27,7 +27,17 @@ extension ClientConnection {
 extension H1Exchange {
     /// The proxy answers the request itself: its line names why (the arm's outcome, if any, is recorded apart).
     func logRefusal(_ failure: ProxyFailure, now: UInt64) {
-        guard let capture = logCapture.take() else { return }
+        guard let capture = logCapture else { return }
+        logCapture = nil
         capture.end(status: failure.status, failure: failure.logReason, bytesToClient: 0, endpoint: nil, now: now)
+    }
+
+    /// Writes the line of the exchange's capture (the caller tested that there is one); out of line, so
+    /// that an exchange without one pays only that test.
+    @inline(never)
+    func endLogCapture(status: Int?, failure: String?, now: UInt64) {
+        guard let capture = logCapture else { return }
+        logCapture = nil
+        capture.end(status: status, failure: failure, bytesToClient: bytesToClient, endpoint: upstream?.pool, now: now)
     }
 }

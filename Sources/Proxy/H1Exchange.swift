@@ -118,9 +118,7 @@ final class H1Exchange {
     /// Records how the request ended, once: a response status (with the upstream failure that caused
     /// it, if any) or, with `status` nil, the client going away.
     func recordOutcome(status: Int?, failure: FailureKind?, now: UInt64) {
-        if let capture = logCapture.take() {
-            capture.end(status: status, failure: failure?.label, bytesToClient: bytesToClient, endpoint: upstream?.pool, now: now)
-        }
+        if logCapture != nil { endLogCapture(status: status, failure: failure?.label, now: now) }
         guard let shard else { return }
         self.shard = nil
         shard.recordOutcome(

@@ -14,7 +14,16 @@ extension H2Stream {
 
     /// The proxy answers the stream itself: its line names why.
     func logRefusal(_ failure: ProxyFailure) {
-        guard let capture = logCapture.take() else { return }
-        capture.end(status: failure.status, failure: failure.logReason, bytesToClient: 0, endpoint: nil, now: proxy.loop.now)
+        if logCapture != nil { endLogCapture(status: failure.status, failure: failure.logReason) }
+    }
+
+    /// Writes the line of the stream's capture (the caller tested that there is one); out of line, so
+    /// that a stream without one pays only that test.
+    @inline(never)
+    func endLogCapture(status: Int?, failure: String?) {
+        guard let capture = logCapture else { return }
+        logCapture = nil
+        capture.end(
+            status: status, failure: failure, bytesToClient: bytesToClient, endpoint: relayingHTTP1?.upstream?.pool, now: proxy.loop.now)
     }
 }

@@ -251,11 +251,7 @@ final class H2Stream: UpstreamOwner {
 
     /// Records how the request ended, once (see ClientConnection.recordOutcome).
     func recordOutcome(status: Int?, failure: FailureKind?) {
-        if let capture = logCapture.take() {
-            capture.end(
-                status: status, failure: failure?.label, bytesToClient: bytesToClient, endpoint: relayingHTTP1?.upstream?.pool,
-                now: proxy.loop.now)
-        }
+        if logCapture != nil { endLogCapture(status: status, failure: failure?.label) }
         guard let outcome else { return }
         self.outcome = nil
         outcome.shard.recordOutcome(
@@ -329,9 +325,7 @@ final class H2Stream: UpstreamOwner {
     /// Submits a plain-text response of ours; the request body, if still coming, is dropped.
     func respond(status: Int, message: StaticString) {
         // An answer of ours no outcome or refusal recorded first: the head broke the rules.
-        if let capture = logCapture.take() {
-            capture.end(status: status, failure: "invalid_request", bytesToClient: 0, endpoint: nil, now: proxy.loop.now)
-        }
+        if logCapture != nil { endLogCapture(status: status, failure: "invalid_request") }
         endExchange(reuseUpstream: false)
         if !request.progress.ended || !request.body.isEmpty { dropRequestBody() }
         let own = H2OwnResponse(message: message)

@@ -71,7 +71,7 @@ public final class ProxyLoop {
         maxHeaderCount = limits.maxHeaderCount
         deadlines = LoopDeadlines(snapshot.config.timeouts, on: loop)
         control = LoopControl(handle: loop.handle)
-        accessLog = AccessLogger(ring: accessLogRing, buffers: loop.buffers)
+        accessLog = AccessLogger(ring: accessLogRing)
         accessLog.configure(snapshot.config.accessLog)
         admission = ConnectionAdmission(
             control: control,

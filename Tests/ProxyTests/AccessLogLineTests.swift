@@ -57,6 +57,14 @@ import Testing
         #expect(combined([0x0A, 0xC3, 0xA9]) == #"\x0A\xC3\xA9"#)
     }
 
+    @Test func decimalsHaveEveryDigit() {
+        #expect(written { $0.decimal(0) } == "0")
+        #expect(written { $0.decimal(9) } == "9")
+        #expect(written { $0.decimal(10) } == "10")
+        #expect(written { $0.decimal(1_000_000) } == "1000000")
+        #expect(written { $0.decimal(UInt64.max) } == "18446744073709551615")
+    }
+
     @Test func durationsAreMillisecondsWithThreeDecimals() {
         #expect(written { $0.milliseconds(nanoseconds: 0) } == "0.000")
         #expect(written { $0.milliseconds(nanoseconds: 1_234_567) } == "1.235")
@@ -65,13 +73,15 @@ import Testing
 
     @Test func timesAreRFC3339AndCommonLogInUTC() {
         // 2026-12-06T16:02:21Z.
-        let civil = CivilTime(unixSeconds: 1_796_572_941)
-        #expect(written { civil.writeRFC3339(milliseconds: 7, into: &$0) } == "2026-12-06T16:02:21.007Z")
-        #expect(written { civil.writeCommonLog(into: &$0) } == "06/Dec/2026:16:02:21 +0000")
-        #expect(written { CivilTime(unixSeconds: 0).writeRFC3339(milliseconds: 0, into: &$0) } == "1970-01-01T00:00:00.000Z")
-        // A leap day, and the last second of a year.
-        #expect(written { CivilTime(unixSeconds: 951_782_400).writeRFC3339(milliseconds: 0, into: &$0) } == "2000-02-29T00:00:00.000Z")
-        #expect(written { CivilTime(unixSeconds: 1_704_067_199).writeCommonLog(into: &$0) } == "31/Dec/2023:23:59:59 +0000")
+        let text = AccessLogSecondText(CivilTime(unixSeconds: 1_796_572_941))
+        #expect(written { text.writeRFC3339(milliseconds: 7, into: &$0) } == "2026-12-06T16:02:21.007Z")
+        #expect(written { text.writeCommonLog(into: &$0) } == "06/Dec/2026:16:02:21 +0000")
+        #expect(written { CivilTime(unixSeconds: 0).writeRFC3339Seconds(into: &$0) } == "1970-01-01T00:00:00")
+        // A leap day, and the last second of a year; a second's text is replaced whole.
+        text.set(CivilTime(unixSeconds: 951_782_400))
+        #expect(written { text.writeRFC3339(milliseconds: 999, into: &$0) } == "2000-02-29T00:00:00.999Z")
+        text.set(CivilTime(unixSeconds: 1_704_067_199))
+        #expect(written { text.writeCommonLog(into: &$0) } == "31/Dec/2023:23:59:59 +0000")
     }
 
     @Test func theCalendarAgreesWithFoundationOverFourHundredYears() {
@@ -107,8 +117,8 @@ import Testing
     }
 
     @Test func theJSONLineHasEveryField() throws {
-        let civil = CivilTime(unixSeconds: 1_796_572_941)
-        let text = entry { e in written { e.writeJSON(civil: civil, into: &$0) } }
+        let time = AccessLogSecondText(CivilTime(unixSeconds: 1_796_572_941))
+        let text = entry { e in written { e.writeJSON(time: time, into: &$0) } }
         #expect(text.hasSuffix("}\n"))
         #expect(
             text
@@ -118,21 +128,21 @@ import Testing
     }
 
     @Test func theCombinedLineIsNginxsWithTheProxysFieldsAppended() {
-        let civil = CivilTime(unixSeconds: 1_796_572_941)
-        let text = entry(status: 502, failure: "connect_refused") { e in written { e.writeCombined(civil: civil, into: &$0) } }
+        let time = AccessLogSecondText(CivilTime(unixSeconds: 1_796_572_941))
+        let text = entry(status: 502, failure: "connect_refused") { e in written { e.writeCombined(time: time, into: &$0) } }
         #expect(
             text
                 == #"10.0.0.1 - - [06/Dec/2026:16:02:21 +0000] "GET /a?b=1 HTTP/1.1" 502 512 "-" "curl/8" route=web arm=canary rev=v2 upstream=127.0.0.1:9002 duration=2.500 failure=connect_refused"#
                 + "\n")
-        let refused = entry(method: "") { e in written { e.writeCombined(civil: civil, into: &$0) } }
+        let refused = entry(method: "") { e in written { e.writeCombined(time: time, into: &$0) } }
         #expect(refused.contains("] \"-\" 200 "), "\(refused)")
     }
 
     @Test func theLongestRequestFitsTheLineBound() {
         let long = String(repeating: "\u{1}", count: 100_000)
-        let civil = CivilTime(unixSeconds: 0)
+        let time = AccessLogSecondText()
         for format in AccessLogConfig.Format.allCases {
-            let text = entry(method: long, target: long) { e in written { e.write(format, civil: civil, into: &$0) } }
+            let text = entry(method: long, target: long) { e in written { e.write(format, time: time, into: &$0) } }
             #expect(text.hasSuffix("\n"))
         }
     }
