@@ -16,6 +16,7 @@ CLIENTS="${CLIENTS:-4}"             # h2load -c
 H2C_STREAMS="${H2C_STREAMS:-10}"    # h2load -m for h2c: streams in flight per connection (h1 is always -m1: no pipelining)
 KEEP_LOGS="${KEEP_LOGS:-}"          # if set to a directory, configs, logs and callgrind.out files are copied there
 CONFIG_EXTRA="${CONFIG_EXTRA:-}"    # YAML appended to the config's top level, e.g. 'tracing: { armHeader: true }'
+ACCESS_LOG="${ACCESS_LOG:-}"        # json | combined: the proxy runs with `accessLog:` in that format; unset: without one
 CANARYGATE_THREADS=1
 
 LOG_TAG=callgrind
@@ -32,6 +33,7 @@ cd "$REPO_ROOT"
 read -r -a PROTOCOL_LIST <<<"$PROTOCOLS"
 [ "${#PROTOCOL_LIST[@]}" -gt 0 ] || die "PROTOCOLS is empty"
 for p in "${PROTOCOL_LIST[@]}"; do [ "$p" = h1 ] || [ "$p" = h2c ] || die "unknown protocol '$p' (allowed: h1 h2c)"; done
+[ -z "$ACCESS_LOG" ] || [ "$ACCESS_LOG" = json ] || [ "$ACCESS_LOG" = combined ] || die "ACCESS_LOG must be json or combined (got '$ACCESS_LOG')"
 BINS=("$@")
 [ "${#BINS[@]}" -gt 0 ] || BINS=(.build/release/canarygate)
 for b in "${BINS[@]}"; do [ -x "$b" ] || die "Canarygate binary '$b' not found or not executable (swift build -c release)"; done
@@ -94,6 +96,7 @@ routes:
     canary:  { revision: v2, endpoints: ["127.0.0.1:$PORT_CANARY"], weight: 20 }
 EOF
     [ -z "$CONFIG_EXTRA" ] || printf '%s\n' "$CONFIG_EXTRA" >>"$dir/canarygate.yaml"
+    [ -z "$ACCESS_LOG" ] || echo "accessLog: { path: \"$dir/access.log\", format: $ACCESS_LOG }" >>"$dir/canarygate.yaml"
     out="$dir/callgrind.out"
     # Valgrind 3.19 gives up on the DWARF 5 debug info the Swift toolchain writes ("unhandled dwarf2
     # abbrev form code 0x25"): run a copy without it. The symbol table stays, so functions keep their names.
@@ -163,7 +166,7 @@ per_request() { awk -v x="$1" -v f="$2" -v n="$REQUESTS" -v c="$CLIENTS" 'BEGIN 
 # The first 12 hex digits of the file's sha256, to tell the rows apart when two paths hold the same name.
 sha_of() { sha256sum "$1" | cut -c1-12; }
 
-command_line benchmarks/callgrind.sh PROTOCOLS REQUESTS CLIENTS H2C_STREAMS CONFIG_EXTRA
+command_line benchmarks/callgrind.sh PROTOCOLS REQUESTS CLIENTS H2C_STREAMS CONFIG_EXTRA ACCESS_LOG
 LOADS=""
 for p in "${PROTOCOL_LIST[@]}"; do load_args "$p" "$REQUESTS"; LOADS+="$p: h2load ${LOAD[*]}; "; done
 echo "Command: \`$CMDLINE${*:+ $*}\` ($(date -u '+%Y-%m-%d %H:%M UTC'); $(valgrind --version); $LOADS--threads 1; nginx upstream pair, canary weight 20)"

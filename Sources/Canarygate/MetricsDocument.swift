@@ -18,6 +18,7 @@ enum MetricsDocument {
         server.clusterStatus?.render(into: &writer)
         AlertMetrics.render(server, into: &writer)
         server.adminEventStreams.render(into: &writer)
+        server.accessLog.render(into: &writer)
         let reloads = server.state.reloads
         writer.family("canarygate_config_reloads_total", type: .counter, help: "Config reloads (SIGHUP or admin API) by result.")
         writer.sample("canarygate_config_reloads_total", [("result", "success")], UInt64(reloads.successes))

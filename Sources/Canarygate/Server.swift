@@ -29,6 +29,8 @@ public final class Server: Sendable {
     let agent: ClusterAgent?
     /// The last ten minutes of every route, sampled by the control thread each second.
     let timeline = Timeline()
+    /// The access log's writer thread and the loops' rings (README "Access log").
+    let accessLog: AccessLogWriter
 
     /// `configPath` is re-read on reload; nil for a config built in code (the demo).
     public static func start(config: CanarygateConfig, configPath: String?, threadCount: Int?, logger: Logger) throws -> Server {
@@ -50,6 +52,7 @@ public final class Server: Sendable {
             maxConnections \(ConnectionBudget.maxConnections(config, loops: count))\(config.limits.maxConnections == nil ? " (derived)" : "")
             """)
         let state = ServerState(snapshot: snapshot, configPath: configPath, loopCount: count, weights: weights)
+        let accessLog = try AccessLogWriter.started(config.accessLog, loops: count, logger: logger)
 
         // Each loop is built on its own thread; this collects their controls or their startup errors.
         let started = Mutex<[Int: Result<LoopControl, StartupError>]>([:])
@@ -61,7 +64,8 @@ public final class Server: Sendable {
                     log[metadataKey: "loop"] = "\(i)"
                     let loop: ProxyLoop
                     do {
-                        loop = try ProxyLoop(index: i, snapshot: snapshot, metrics: state.metrics, log: log)
+                        loop = try ProxyLoop(
+                            index: i, snapshot: snapshot, metrics: state.metrics, log: log, accessLogRing: accessLog.rings[i])
                     } catch {
                         started.withLock { $0[i] = .failure(StartupError(description: "loop \(i): \(error)")) }
                         return
@@ -101,7 +105,9 @@ public final class Server: Sendable {
             controller.warm = { endpoints, perEndpoint in for c in controls { c.send(.warm(endpoints, perEndpoint: perEndpoint)) } }
             controller.start(now: MonotonicClock.nowNanoseconds())
             fleet?.agent.start()
-            let server = Server(state: state, controls: controls, threads: threads, admin: admin, logger: logger, rollouts: controller)
+            let server = Server(
+                state: state, controls: controls, threads: threads, admin: admin, logger: logger, rollouts: controller, accessLog: accessLog
+            )
             // The loops started with the state file's overrides; this only installs a change (none normally).
             server.installPrimaryOverrides()
             admin.start(server: server)
@@ -109,14 +115,16 @@ public final class Server: Sendable {
         } catch {
             for c in controls { c.handle.requestStop() }
             for t in threads { t.join() }
+            accessLog.stop()
             throw error
         }
     }
 
     private init(
         state: ServerState, controls: [LoopControl], threads: [LoopThread], admin: AdminServer, logger: Logger,
-        rollouts: consuming sending RolloutController
+        rollouts: consuming sending RolloutController, accessLog: AccessLogWriter
     ) {
+        self.accessLog = accessLog
         agent = rollouts.fleet?.agent
         self.rollouts = Mutex(rollouts)
         self.state = state
@@ -140,6 +148,7 @@ public final class Server: Sendable {
                 let config = try ConfigLoader.load(path: path)
                 try ReloadRules.check(old: state.startupConfig, new: config)
                 try RolloutController.checkStateDirectory(config)
+                try AccessLogWriter.checkWritable(config.accessLog)
                 // Overrides the new config ends are dropped here and by the rollouts' `.configured` alike.
                 let overrides = rollouts.withLock { $0.primaryOverrides(for: config) }
                 next = try ProxySnapshot(
@@ -153,6 +162,7 @@ public final class Server: Sendable {
                 return .failure(state.reloadFailed(ReloadError(message: "\(error)")))
             }
             for c in controls { c.send(.install(next)) }
+            accessLog.apply(next.config.accessLog)
             state.reloadSucceeded(next)
             rollouts.withLock { $0.configure(next, now: MonotonicClock.nowNanoseconds()) }
             logger.info("config reloaded (generation \(next.generation))")
@@ -303,6 +313,8 @@ public final class Server: Sendable {
         admin.stop()
         for c in controls { c.handle.requestStop() }
         for t in threads { t.join() }
+        // After the loops: the aborts of what they closed are queued too.
+        accessLog.stop()
     }
 }
 

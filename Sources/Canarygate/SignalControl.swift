@@ -1,4 +1,4 @@
-// The control thread's signal handling: SIGHUP reloads, SIGTERM/SIGINT drain then stop, a second one stops at once.
+// The control thread's signal handling: SIGHUP reloads, SIGUSR1 reopens the access log, SIGTERM/SIGINT drain then stop, a second one stops at once.
 import CLinuxShims
 import EventLoop
 import Glibc
@@ -12,7 +12,7 @@ public final class SignalControl {
     /// and only the signalfd receives them.
     public init() throws {
         sigemptyset(&mask)
-        for s in [SIGHUP, SIGTERM, SIGINT] { sigaddset(&mask, s) }
+        for s in [SIGHUP, SIGTERM, SIGINT, SIGUSR1] { sigaddset(&mask, s) }
         pthread_sigmask(SIG_BLOCK, &mask, nil)
         fd = signalfd(-1, &mask, Int32(SFD_CLOEXEC | SFD_NONBLOCK))
         guard fd >= 0 else { throw Errno.current }
@@ -49,6 +49,9 @@ public final class SignalControl {
             case SIGHUP:
                 logger.info("SIGHUP: reloading \(server.state.configPath ?? "")")
                 server.reload()
+            case SIGUSR1:
+                logger.info("SIGUSR1: reopening the access log")
+                server.accessLog.reopen()
             case SIGTERM, SIGINT:
                 let seconds = server.state.snapshot.config.timeouts.drain
                 logger.info("signal \(signal): draining (deadline \(seconds))")

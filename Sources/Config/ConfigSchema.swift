@@ -186,5 +186,7 @@ public struct CanarygateConfig: Sendable, Equatable {
     public var alerts: [AlertConfig] = []
     /// Trace context on forwarded requests and the arm header on responses (TracingSchema.swift).
     public var tracing = TracingConfig()
+    /// One line per request, off the loops; nil logs nothing.
+    public var accessLog: AccessLogConfig?
     public init() {}
 }

@@ -15,6 +15,7 @@ extension CanarygateConfig {
             config.cluster = m.optional("cluster", ClusterConfig.decode)
             config.alerts = m.optional("alerts", AlertConfig.decodeList) ?? []
             config.tracing = m.optional("tracing", TracingConfig.decode) ?? config.tracing
+            config.accessLog = m.optional("accessLog", AccessLogConfig.decode)
             return config
         }
     }

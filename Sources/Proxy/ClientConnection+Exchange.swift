@@ -25,14 +25,17 @@ extension ClientConnection {
         guard let input else { return }
         let bytes = input.readable
         exchange.route(under: proxy.snapshot)
+        if proxy.accessLog.isOn { captureForLog(exchange, source: bytes) }
         let decision: RouteDecision
         switch request.withView(source: bytes, { proxy.route($0, client: .http1) }) {
         case .refused(let failure):
+            exchange.logRefusal(failure, now: proxy.loop.now)
             consumeRequestHeadAndRespond(failure)
             return
         case .routed(let routed):
             decision = routed
         }
+        exchange.logCapture?.routed(decision)
         exchange.shard = decision.shard
         exchange.cookie = decision.cookie
         exchange.startTrace =
@@ -57,6 +60,7 @@ extension ClientConnection {
         }
         guard let written else {
             proxy.loop.buffers.give(out)
+            exchange.logRefusal(.headTooLarge, now: proxy.loop.now)
             consumeRequestHeadAndRespond(.headTooLarge)
             return
         }

@@ -149,6 +149,7 @@ final class ClientConnection: UpstreamOwner {
             close()
         case .awaitingHead:
             if let input, !input.isEmpty {
+                logRejection(status: ProxyFailure.headerTimeout.status, reason: ProxyFailure.headerTimeout.logReason)
                 respond(with: .headerTimeout)
                 drive()
             } else {
@@ -235,6 +236,7 @@ final class ClientConnection: UpstreamOwner {
                 return true
             case .error(let e):
                 proxy.log.debug("rejected request: \(e)")
+                logRejection(status: e.status, reason: "invalid_request")
                 respond(status: e.status, message: e.reason)
                 return true
             case .incomplete:

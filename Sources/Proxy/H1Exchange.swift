@@ -70,6 +70,8 @@ final class H1Exchange {
     /// The tunnel after a 101 (read only in `.tunneling`), and the arm's metrics it counts on until it ends.
     var tunnel = TunnelFlow(now: 0)
     var tunnelShard: ArmShard?
+    /// The request's fields for its access-log line; nil while the log is off.
+    var logCapture: AccessLogCapture?
     /// The request's copy to the canary, tapped with the primary's response; nil when not mirrored.
     var mirror: MirrorSlot?
 
@@ -123,6 +125,7 @@ final class H1Exchange {
     /// Records how the request ended, once: a response status (with the upstream failure that caused
     /// it, if any) or, with `status` nil, the client going away.
     func recordOutcome(status: Int?, failure: FailureKind?, now: UInt64) {
+        if logCapture != nil { endLogCapture(status: status, failure: failure?.label, now: now) }
         guard let shard else { return }
         self.shard = nil
         shard.recordOutcome(

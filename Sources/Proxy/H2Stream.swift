@@ -32,6 +32,8 @@ final class H2Stream: UpstreamOwner {
     var cookie: CookieDue?
     /// `tracing.armHeader`: the field naming the request's arm (in `snapshot`'s ArmFields); nil until routed.
     var armField: ArmField?
+    /// The request's fields for its access-log line; nil while the log is off.
+    var logCapture: AccessLogCapture?
     /// The config the request was routed under.
     var snapshot: ProxySnapshot
     var bytesToClient: UInt64 = 0
@@ -132,6 +134,8 @@ final class H2Stream: UpstreamOwner {
     func startExchange() {
         guard let scratch = request.scratch else { return }
         request.fields.finish()
+        let source = UnsafeRawBufferPointer(start: scratch.base, count: request.fields.used)
+        if proxy.accessLog.isOn { captureForLog(source: source) }
         switch request.fields.problem {
         case .tooLarge?:
             respond(status: 431, message: "request header fields too large")
@@ -142,7 +146,6 @@ final class H2Stream: UpstreamOwner {
         case nil:
             break
         }
-        let source = UnsafeRawBufferPointer(start: scratch.base, count: request.fields.used)
         // The rules the HTTP/1.1 parser applies (CONNECT's 501 among them): the upstream sees the
         // request as an HTTP/1.1 request line and Host, so it must be one that parser accepts.
         if request.progress.headProblem == nil, let target = request.fields.target {
@@ -172,11 +175,13 @@ final class H2Stream: UpstreamOwner {
         let decision: RouteDecision
         switch request.withView(source: source, { proxy.route($0, client: .http2) }) {
         case .refused(let failure):
+            logRefusal(failure)
             fail(failure)
             return
         case .routed(let routed):
             decision = routed
         }
+        logCapture?.routed(decision)
         outcome = H2PendingOutcome(shard: decision.shard, startedAt: proxy.loop.now)
         cookie = decision.cookie
         if request.startsTrace(starting: snapshot.startsTraces, source: source) { request.progress.startTrace = proxy.traceIDs.next() }
@@ -251,6 +256,7 @@ final class H2Stream: UpstreamOwner {
 
     /// Records how the request ended, once (see ClientConnection.recordOutcome).
     func recordOutcome(status: Int?, failure: FailureKind?) {
+        if logCapture != nil { endLogCapture(status: status, failure: failure?.label) }
         guard let outcome else { return }
         self.outcome = nil
         outcome.shard.recordOutcome(
@@ -324,6 +330,8 @@ final class H2Stream: UpstreamOwner {
 
     /// Submits a plain-text response of ours; the request body, if still coming, is dropped.
     func respond(status: Int, message: StaticString, armField: ArmField? = nil) {
+        // An answer of ours no outcome or refusal recorded first: the head broke the rules.
+        if logCapture != nil { endLogCapture(status: status, failure: "invalid_request") }
         endExchange(reuseUpstream: false)
         if !request.progress.ended || !request.body.isEmpty { dropRequestBody() }
         let own = H2OwnResponse(message: message)

@@ -54,11 +54,15 @@ public final class ProxyLoop {
     /// Blocks libnghttp2 allocates per stream, recycled for this loop's HTTP/2 sessions.
     let h2Memory = H2Memory()
 
+    /// The access log's per-loop side (`accessLog:`); off without a ring or without the config section.
+    let accessLog: AccessLogger
+
     /// Parser limits; copied from the snapshot so the hot path reads a stored property.
     private(set) var maxHeaderBytes: Int
     private(set) var maxHeaderCount: Int
 
-    public init(index: Int, snapshot: ProxySnapshot, metrics: MetricsRegistry, log: Logger) throws {
+    /// `accessLogRing`: this loop's ring to the access-log writer (nil: the loop never logs).
+    public init(index: Int, snapshot: ProxySnapshot, metrics: MetricsRegistry, log: Logger, accessLogRing: AccessLogRing? = nil) throws {
         let limits = snapshot.config.limits
         // One buffer must hold a whole request head plus what we add to it (X-Forwarded-*).
         loop = try EventLoop(bufferSize: max(16 * 1024, limits.maxHeaderBytes + 1024))
@@ -70,6 +74,8 @@ public final class ProxyLoop {
         maxHeaderCount = limits.maxHeaderCount
         deadlines = LoopDeadlines(snapshot.config.timeouts, on: loop)
         control = LoopControl(handle: loop.handle)
+        accessLog = AccessLogger(ring: accessLogRing)
+        accessLog.configure(snapshot.config.accessLog)
         admission = ConnectionAdmission(
             control: control,
             maxConnections: ConnectionBudget.maxConnections(snapshot.config, loops: metrics.loopCount))
@@ -114,6 +120,7 @@ public final class ProxyLoop {
         maxHeaderCount = limits.maxHeaderCount
         admission.maxConnections = ConnectionBudget.maxConnections(next.config, loops: metrics.loopCount)
         deadlines.install(next.config.timeouts, on: loop)
+        accessLog.configure(next.config.accessLog)
         installRoutes(next)
         armSweep()
         if !draining {

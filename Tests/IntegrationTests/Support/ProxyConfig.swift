@@ -77,6 +77,8 @@ struct ProxyConfig: Sendable {
     var limits: [String: Int] = [:]
     /// The top-level `tracing:` as a YAML flow mapping; nil: not written.
     var tracing: String?
+    /// The `accessLog:` value as YAML flow text (`{ path: "…", format: json }`); nil: not written.
+    var accessLog: String?
 
     init(
         routes: [RouteSpec], timeouts: [String: String] = [:], limits: [String: Int] = [:],
@@ -138,6 +140,7 @@ struct ProxyConfig: Sendable {
             for key in limits.keys.sorted() { out += "  \(key): \(limits[key]!)\n" }
         }
         if let tracing { out += "tracing: \(tracing)\n" }
+        if let accessLog { out += "accessLog: \(accessLog)\n" }
         out += "routes:\n"
         for route in routes {
             out += "  - name: \(quoted(route.name))\n"

@@ -1,0 +1,144 @@
+// The request fields an access-log line needs, copied from the head when the request is routed, kept until it ends.
+import HTTP
+import Telemetry
+
+/// By the time a request ends, its head's bytes are gone (an HTTP/1.1 buffer is reused for the body,
+/// an HTTP/2 stream's field scratch is given back once the upstream head is written). The fields a line
+/// shows are copied, each cut to its budget, into the capture's own storage.
+///
+/// A class, kept by the loop's logger between requests (`AccessLogger.capture`/`write`: no allocation
+/// in steady state), so that an exchange holds one optional reference: with the log off, the test of a
+/// nil pointer is all a request pays where it ends. Held by value, the capture was copied out of the
+/// exchange at every end, logged or not: ~150 instructions per request (callgrind).
+final class AccessLogCapture {
+    /// The loop's logger, which outlives every request of its loop.
+    unowned(unsafe) let logger: AccessLogger
+    private static let capacity =
+        AccessLogLine.Budget.client + AccessLogLine.Budget.method + AccessLogLine.Budget.target + 2 * AccessLogLine.Budget.header
+    private let storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
+    private var used = 0
+    private var client = 0..<0
+    private var method = 0..<0
+    private var target = 0..<0
+    private var referer: Range<Int>?
+    private var userAgent: Range<Int>?
+    private(set) var proto: StaticString = "HTTP/1.1"
+    private(set) var startedAt: UInt64 = 0
+    private(set) var route: String?
+    private(set) var revision: String?
+    private(set) var arm: StaticString = "none"
+    /// The endpoint first chosen; a retry on another endpoint is told at the end (`endpoint` there).
+    private(set) var pool: UpstreamPool?
+
+    init(logger: AccessLogger) { self.logger = logger }
+
+    deinit { storage.deallocate() }
+
+    /// Starts over for a request: copies what the line shows of `view` (nil: refused before it had a
+    /// head), its full `target` (query included) and `client`.
+    func start(_ view: RequestView?, target: UnsafeRawBufferPointer, client: UnsafeRawBufferPointer, proto: StaticString, now: UInt64) {
+        used = 0
+        self.proto = proto
+        startedAt = now
+        arm = "none"
+        self.client = copy(client, limit: AccessLogLine.Budget.client)
+        guard let view else {
+            method = used..<used
+            self.target = used..<used
+            referer = nil
+            userAgent = nil
+            return
+        }
+        method = copy(view.methodName, limit: AccessLogLine.Budget.method)
+        self.target = copy(target, limit: AccessLogLine.Budget.target)
+        referer = nil
+        userAgent = nil
+        // One pass over the fields for both (the first of each, as `RequestView.field` would give).
+        view.forEachField { name, value in
+            if name.count == 7, referer == nil, Self.equalsLowercase(name, "referer") {
+                referer = copy(value, limit: AccessLogLine.Budget.header)
+            } else if name.count == 10, userAgent == nil, Self.equalsLowercase(name, "user-agent") {
+                userAgent = copy(value, limit: AccessLogLine.Budget.header)
+            }
+        }
+    }
+
+    /// `name` is `lowercase` ignoring the case of ASCII letters (the caller compared the lengths).
+    private static func equalsLowercase(_ name: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
+        let expected = lowercase.utf8Start
+        for i in 0..<name.count {
+            let c = name[i]
+            let folded = c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z") ? c | 0x20 : c
+            if folded != expected[i] { return false }
+        }
+        return true
+    }
+
+    private func copy(_ bytes: UnsafeRawBufferPointer, limit: Int) -> Range<Int> {
+        let n = min(bytes.count, limit)
+        if n > 0 { (storage + used).copyMemory(from: bytes.baseAddress!, byteCount: n) }
+        used += n
+        return used - n..<used
+    }
+
+    /// The request was given `decision`'s route, arm and endpoint.
+    func routed(_ decision: RouteDecision) {
+        route = decision.route.name
+        switch decision.arm {
+        case .primary:
+            arm = "primary"
+            revision = decision.route.primary.revision
+        case .canary:
+            arm = "canary"
+            revision = decision.route.canary?.revision
+        }
+        pool = decision.pool
+    }
+
+    /// The request ended: its line is written (see `AccessLogger.write`) and the capture goes back to the logger.
+    func end(status: Int?, failure: String?, bytesToClient: UInt64, endpoint: UpstreamPool?, now: UInt64) {
+        logger.write(self, status: status, failure: failure, bytesToClient: bytesToClient, endpoint: endpoint, now: now)
+    }
+
+    /// Lets go of the request's route and endpoint before the capture waits for its next request.
+    func clear() {
+        route = nil
+        revision = nil
+        pool = nil
+    }
+
+    /// The line's fields for an end at `now` with `status` (nil: the client went away), the upstream
+    /// `failure` or the proxy's refusal `reason`; `endpoint` is the pool that served the last attempt, if known.
+    func withEntry(
+        status: Int?, failure: String?, bytesToClient: UInt64, endpoint: UpstreamPool?, now: UInt64, unixMilliseconds: Int64,
+        _ body: (AccessLogEntry) -> Void
+    ) {
+        let bytes = UnsafeRawBufferPointer(start: storage, count: used)
+        body(
+            AccessLogEntry(
+                unixMilliseconds: unixMilliseconds, client: bytes.slice(client), method: bytes.slice(method), target: bytes.slice(target),
+                proto: proto, referer: referer.map { bytes.slice($0) }, userAgent: userAgent.map { bytes.slice($0) },
+                status: status ?? AccessLogEntry.abortStatus, bytesToClient: bytesToClient, durationNanoseconds: now &- startedAt,
+                route: route, arm: arm, revision: revision, upstream: (endpoint ?? pool)?.endpointText,
+                failure: failure ?? (status == nil ? FailureKind.downstreamAbort.label : nil)))
+    }
+}
+
+extension ProxyFailure {
+    /// The access log's failure field for the proxy's own answer: the upstream failure's label, else why it refused.
+    var logReason: String {
+        if let kind { return kind.label }
+        switch self {
+        case .noRoute: return "no_route"
+        case .headerTimeout: return "header_timeout"
+        case .resourceExhausted: return "resource_exhausted"
+        case .needsHTTP2: return "needs_http2"
+        case .headTooLarge: return "head_too_large"
+        default: return "refused"
+        }
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    fileprivate func slice(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: self[range]) }
+}
