@@ -8,17 +8,20 @@ public final class SignalControl {
     private let fd: Int32
     private var mask = sigset_t()
 
-    /// Blocks the signals in the calling thread; call before any other thread starts so all inherit the mask
+    /// Blocks `signals` in the calling thread; call before any other thread starts so all inherit the mask
     /// and only the signalfd receives them.
-    public init() throws {
+    public init(signals: [Int32] = [SIGHUP, SIGTERM, SIGINT, SIGUSR1]) throws {
         sigemptyset(&mask)
-        for s in [SIGHUP, SIGTERM, SIGINT, SIGUSR1] { sigaddset(&mask, s) }
+        for s in signals { sigaddset(&mask, s) }
         pthread_sigmask(SIG_BLOCK, &mask, nil)
         fd = signalfd(-1, &mask, Int32(SFD_CLOEXEC | SFD_NONBLOCK))
         guard fd >= 0 else { throw Errno.current }
     }
 
     deinit { close(fd) }
+
+    /// The signalfd: readable while a signal waits, for a caller's own poll.
+    public var descriptor: Int32 { fd }
 
     /// Waits up to `timeoutMilliseconds` for a signal; nil on timeout, or when `wake` (an eventfd) was poked.
     public func next(timeoutMilliseconds: Int32, wake: Int32? = nil) -> Int32? {

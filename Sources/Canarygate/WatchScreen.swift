@@ -50,9 +50,11 @@ public enum WatchScreen {
         title.add(iterations)
         var lines = [title]
         if !route.message.isEmpty { lines.append(TerminalLine("  " + route.message, .dim)) }
-        lines.append(arm("primary", revision: route.primaryRevision, samples.map(\.primary), width: width))
+        // One revision column for both arms, so their figures line up.
+        let revisionColumn = ([route.primaryRevision] + (route.canaryRevision.map { [$0] } ?? [])).map(\.count).max() ?? 0
+        lines.append(arm("primary", revision: route.primaryRevision, samples.map(\.primary), width: width, revisionColumn: revisionColumn))
         if let canary = route.canaryRevision {
-            lines.append(arm("canary", revision: canary, samples.compactMap(\.canary), width: width))
+            lines.append(arm("canary", revision: canary, samples.compactMap(\.canary), width: width, revisionColumn: revisionColumn))
         }
         if let evidence = route.evidence { lines.append(evidenceLine(evidence)) }
         lines += route.verdicts.map(verdictLine)
@@ -66,19 +68,34 @@ public enum WatchScreen {
         return lines
     }
 
-    /// An arm: its rate now, its outcome classes over the last seconds, p50 and p99 now and over time.
-    static func arm(_ name: String, revision: String, _ samples: [TimelineArmSample], width: Int) -> TerminalLine {
+    /// The narrowest revision column, and the narrowest latency sparklines a wider revision column may leave.
+    static let revisionColumnMinimum = 8
+    static let sparklineMinimum = 10
+
+    /// An arm: its rate now, its outcome classes over the last seconds, p50 and p99 now and over time. The revision
+    /// takes `revisionColumn` columns (at least 8) while the line keeps room for sparklines of `sparklineMinimum`
+    /// columns; a revision longer than the room is cut, its last column "…".
+    static func arm(_ name: String, revision: String, _ samples: [TimelineArmSample], width: Int, revisionColumn: Int) -> TerminalLine {
         let recent = samples.suffix(classWindow)
         func sum(_ key: KeyPath<TimelineArmSample, UInt64>) -> UInt64 { recent.reduce(0) { $0 + $1[keyPath: key] } }
         let last = samples.last
-        var line = TerminalLine("  " + name.padding(toLength: 8, withPad: " ", startingAt: 0))
-        line.add(revision.padding(toLength: 8, withPad: " ", startingAt: 0), .dim)
-        line.add(String(format: " %8.1f rps  %2ds: ok %-6llu", last?.rps ?? 0, recent.count, sum(\.ok)))
-        line.add(String(format: "4xx %-5llu", sum(\.clientErrors)), sum(\.clientErrors) > 0 ? .yellow : nil)
-        line.add(String(format: "5xx %-5llu", sum(\.serverErrors)), sum(\.serverErrors) > 0 ? .red : nil)
-        line.add(String(format: "abort %-5llu", sum(\.abort)))
+        let label = "  " + name.padding(toLength: 8, withPad: " ", startingAt: 0)
+        let counts = String(format: " %8.1f rps  %2ds: ok %-6llu", last?.rps ?? 0, recent.count, sum(\.ok))
+        let clientErrors = String(format: "4xx %-5llu", sum(\.clientErrors))
+        let serverErrors = String(format: "5xx %-5llu", sum(\.serverErrors))
+        let aborts = String(format: "abort %-5llu", sum(\.abort))
         let p50 = "p50 " + TerminalGraphics.latency(last?.p50).padding(toLength: 8, withPad: " ", startingAt: 0)
         let p99 = "  p99 " + TerminalGraphics.latency(last?.p99).padding(toLength: 8, withPad: " ", startingAt: 0)
+        let others = [label, counts, clientErrors, serverErrors, aborts, p50, p99].map(\.count).reduce(1, +)
+        let column = max(revisionColumnMinimum, min(revisionColumn, width - others - 2 * sparklineMinimum))
+        let shown = revision.count <= column ? revision : String(revision.prefix(column - 1)) + "…"
+
+        var line = TerminalLine(label)
+        line.add(shown.padding(toLength: column, withPad: " ", startingAt: 0), .dim)
+        line.add(counts)
+        line.add(clientErrors, sum(\.clientErrors) > 0 ? .yellow : nil)
+        line.add(serverErrors, sum(\.serverErrors) > 0 ? .red : nil)
+        line.add(aborts)
         let sparkWidth = min(60, max(4, (width - line.plain.count - p50.count - p99.count - 1) / 2))
         line.add(p50)
         line.add(TerminalGraphics.sparkline(samples.map(\.p50), width: sparkWidth), .green)

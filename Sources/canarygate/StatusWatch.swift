@@ -11,22 +11,25 @@ struct StatusWatch {
 
     private static let escape = "\u{1B}["
 
+    /// Each wait of a request (connect, send, receive). Signals do not wait for it (they interrupt a request at
+    /// once); it decides how soon an admin API that hangs or drops packets is shown as a problem. Not tied to
+    /// `interval`: at 100 ms a merely busy admin API would be reported as broken.
+    static let requestTimeoutMilliseconds: Int32 = 2_000
+
     func run() throws {
         let (address, token) = try target.resolve()
         let terminal = isatty(STDOUT_FILENO) == 1
-        // Taken synchronously by `sigtimedwait` between polls, so the terminal is restored on the main thread.
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        for s in [SIGINT, SIGTERM, SIGHUP, SIGWINCH] { sigaddset(&signals, s) }
-        pthread_sigmask(SIG_BLOCK, &signals, nil)
-        // The alternate screen keeps the user's scrollback as it was; the cursor is hidden while drawing.
-        if terminal { write(Self.escape + "?1049h" + Self.escape + "?25l") }
-        defer { if terminal { write(Self.escape + "0m" + Self.escape + "?25h" + Self.escape + "?1049l") } }
+        // Taken through a signalfd, which the requests poll beside their socket: a signal ends a request waiting on
+        // the admin API at once, and the terminal is restored here, on the main thread. Every signal a terminal
+        // sends on a key is among them (Ctrl-C, Ctrl-\, Ctrl-Z), so none leaves the alternate screen behind.
+        let signals = try SignalControl(signals: [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGWINCH])
+        if terminal { enterScreen() }
+        defer { if terminal { leaveScreen() } }
 
         var state = WatchState()
         var plain = WatchPlainLog()
         while true {
-            poll(&state, address: address, token: token)
+            poll(&state, address: address, token: token, interrupt: signals.descriptor)
             let now = Date().timeIntervalSince1970
             if terminal {
                 let (width, height) = Self.size()
@@ -36,19 +39,46 @@ struct StatusWatch {
             } else {
                 for line in plain.lines(state, now: now) { write(line + "\n") }
             }
-            var timeout = timespec(tv_sec: Int(interval), tv_nsec: Int((interval - interval.rounded(.down)) * 1e9))
-            let signal = sigtimedwait(&signals, nil, &timeout)
-            // A resize redraws at once (with a fresh poll); a timeout is the next poll; anything else ends the watch.
-            if signal == SIGWINCH || signal < 0 { continue }
-            return
+            // A timeout is the next poll; a resize redraws at once (with a fresh poll); Ctrl-Z suspends; anything else
+            // ends the watch.
+            switch signals.next(timeoutMilliseconds: Int32(min(interval * 1000, Double(Int32.max)))) {
+            case nil, SIGWINCH: continue
+            case SIGTSTP: suspend(terminal: terminal)
+            default: return
+            }
         }
     }
 
-    private func poll(_ state: inout WatchState, address: String, token: String?) {
+    /// Ctrl-Z: the normal screen back, then stopped by SIGTSTP's own default action (so a shell reports the job
+    /// as stopped, as for any program), and on `fg` the view again, redrawn by the next poll. Rather than quit:
+    /// Ctrl-Z means "later", and a watch that quits on it would lose the history it has kept.
+    private func suspend(terminal: Bool) {
+        if terminal { leaveScreen() }
+        var stop = sigset_t()
+        sigemptyset(&stop)
+        sigaddset(&stop, SIGTSTP)
+        // Raised while blocked it waits; unblocked, it is delivered before pthread_sigmask returns.
+        raise(SIGTSTP)
+        pthread_sigmask(SIG_UNBLOCK, &stop, nil)
+        pthread_sigmask(SIG_BLOCK, &stop, nil)
+        if terminal { enterScreen() }
+    }
+
+    /// The alternate screen keeps the user's scrollback as it was; the cursor is hidden while drawing.
+    private func enterScreen() { write(Self.escape + "?1049h" + Self.escape + "?25l") }
+
+    private func leaveScreen() { write(Self.escape + "0m" + Self.escape + "?25h" + Self.escape + "?1049l") }
+
+    /// Fetches /status then /timeline. A signal (`interrupt` readable) abandons the poll and leaves the state
+    /// as it was: the caller takes the signal next.
+    private func poll(_ state: inout WatchState, address: String, token: String?, interrupt: Int32) {
         do {
-            try state.absorb(status: try fetch("/status", address: address, token: token))
-            try state.absorb(timeline: try fetch("/timeline" + (state.since.map { "?since=\($0)" } ?? ""), address: address, token: token))
+            try state.absorb(status: try fetch("/status", address: address, token: token, interrupt: interrupt))
+            let timeline = "/timeline" + (state.since.map { "?since=\($0)" } ?? "")
+            try state.absorb(timeline: try fetch(timeline, address: address, token: token, interrupt: interrupt))
             state.problem = nil
+        } catch is AdminClient.Interrupted {
+            return
         } catch {
             state.problem = "\(error)"
         }
@@ -58,8 +88,10 @@ struct StatusWatch {
         var description: String
     }
 
-    private func fetch(_ path: String, address: String, token: String?) throws -> String {
-        let (status, body) = try AdminClient.request("GET", address: address, path: path, token: token)
+    private func fetch(_ path: String, address: String, token: String?, interrupt: Int32) throws -> String {
+        let (status, body) = try AdminClient.request(
+            "GET", address: address, path: path, token: token, timeoutMilliseconds: Self.requestTimeoutMilliseconds,
+            interruptedBy: interrupt)
         guard status == 200 else {
             throw Refused(description: "GET \(path): \(status) \(body.split(separator: "\n").first ?? "")")
         }

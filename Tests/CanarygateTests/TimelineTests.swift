@@ -163,7 +163,7 @@ import Testing
         #expect(first.lowerBound < second.lowerBound, "events are ordered by sequence")
     }
 
-    @Test func theDocumentHasTheContractsKeys() {
+    @Test func theDocumentWritesEachKeyInItsPlace() {
         let arm = TimelineArmSample(rps: 120, ok: 118, clientErrors: 1, serverErrors: 0, failed: 0, abort: 1, p50: 1.8, p99: 9.5)
         let canary = TimelineArmSample(rps: 40.5, ok: 39, clientErrors: 0, serverErrors: 1, failed: 1, abort: 0, p50: 2.1, p99: nil)
         let sample = TimelineSample(t: 1_765_000_000, weight: 25, primary: arm, canary: canary)

@@ -78,6 +78,34 @@ import Testing
         #expect(!text.contains("  canary  s1"), "a route without canary has no canary line")
     }
 
+    /// Revisions are as long as a release and a commit: shown whole where the line has room, both arms' columns
+    /// aligned, and cut by the room left (never below 8 columns) where it has not.
+    @Test func revisionsAreCutByTheRoomTheLineLeaves() throws {
+        let primary = "v1.4.2-6f3a9c1d", canary = "v1.5.0-rc.1-8e4b2a07c"
+        var state = WatchState()
+        try state.absorb(
+            status: Self.status.replacingOccurrences(of: "\"revision\":\"v1\"", with: "\"revision\":\"\(primary)\"")
+                .replacingOccurrences(of: "\"revision\":\"v2\"", with: "\"revision\":\"\(canary)\""))
+        try state.absorb(timeline: Self.timeline(from: 1000, to: 1059))
+        func arms(width: Int) throws -> (primary: String, canary: String) {
+            let lines = WatchScreen.render(state, target: "t", now: 1060, width: width, height: 45, color: false)
+            return (try #require(lines.first { $0.hasPrefix("  primary") }), try #require(lines.first { $0.hasPrefix("  canary") }))
+        }
+        let wide = try arms(width: 140)
+        #expect(wide.primary.hasPrefix("  primary \(primary)") && wide.canary.hasPrefix("  canary  \(canary)"), "\(wide)")
+        let rps = { (line: String) in line.range(of: " rps")?.lowerBound.utf16Offset(in: line) }
+        #expect(rps(wide.primary) != nil && rps(wide.primary) == rps(wide.canary), "both arms' figures line up:\n\(wide)")
+        #expect(wide.canary.contains("▁") || wide.canary.contains("█"), "the sparklines keep their room: \(wide.canary)")
+
+        // 130 columns leave 15 for the revision beside two 10-column sparklines.
+        let narrower = try arms(width: 130)
+        #expect(
+            narrower.canary.hasPrefix("  canary  v1.5.0-rc.1-8e… ") && narrower.primary.hasPrefix("  primary \(primary) "), "\(narrower)")
+        #expect(narrower.canary.count <= 130, "\(narrower.canary)")
+        let narrow = try arms(width: 80)
+        #expect(narrow.canary.hasPrefix("  canary  v1.5.0-… ") && narrow.primary.hasPrefix("  primary v1.4.2-… "), "\(narrow)")
+    }
+
     @Test func eventsAreColouredBySeverityAndTheLastOnesShown() throws {
         let state = try Self.watched(events: [
             (1, "info", "web: Progressing weight=25 stepped"), (2, "warn", "web: failed check 1/2"), (3, "error", "web: rolled back"),

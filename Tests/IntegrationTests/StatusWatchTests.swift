@@ -66,15 +66,20 @@ extension Integration {
                         "\(try CanarygateBinary.path()) status --watch --admin 127.0.0.1:\(proxy.adminPort); echo watch-ended; sleep 60"
                     let started = try tmux.run(["new-session", "-d", "-x", "140", "-y", "45", "-s", tmux.session, "bash", "-c", command])
                     try #require(started.status == 0, "tmux new-session: \(started.stderr)")
-                    // Bounded polling: until the view shows the route in a phase at a weight of 40 or more.
+                    // Held at a weight of 40 or more (paused as soon as /status shows it, seconds before the next step),
+                    // so the view is checked in a state that lasts, however slowly the pane is captured.
+                    let (reached, met) = try proxy.waitForRollout(timeout: 30) { $0.phase == "Progressing" && $0.weight >= 40 }
+                    try #require(met, "the rollout reached a weight of 40: \(reached)")
+                    let pause = try proxy.verb("pause")
+                    try #require(pause.status == 200, "pause: \(pause.status) \(pause.text)")
                     var screen = ""
-                    let deadline = Date().addingTimeInterval(30)
+                    let deadline = Date().addingTimeInterval(10)
                     while Date() < deadline {
                         screen = try tmux.capture()
-                        if let weight = Self.shownWeight(screen), weight >= 40, screen.contains("Progressing") { break }
+                        if let weight = Self.shownWeight(screen), weight >= 40, screen.contains("Progressing (paused)") { break }
                         usleep(200_000)
                     }
-                    #expect((Self.shownWeight(screen) ?? 0) >= 40 && screen.contains("Progressing"), "the pane:\n\(screen)")
+                    #expect((Self.shownWeight(screen) ?? 0) >= 40 && screen.contains("Progressing (paused)"), "the pane:\n\(screen)")
                     let lines = screen.split(separator: "\n", omittingEmptySubsequences: false)
                     #expect(lines.first?.hasPrefix("canarygate  127.0.0.1:\(proxy.adminPort)") == true, "header: \(lines.first ?? "")")
                     #expect(lines.allSatisfy { $0.count <= 140 }, "no line wider than the pane")
@@ -114,36 +119,49 @@ extension Integration {
             try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
         }
 
+        /// The rollout is held at its first step (no load: too few requests to judge, so it waits there) and paused
+        /// before the watch starts, so the first line it prints is that step's, however late it starts. Then, resumed
+        /// under load, the steps that follow come as events, which are kept: each is printed whenever the watch polls.
         @Test func throughAPipeEachChangeIsAPlainLine() throws {
             let primary = try TestUpstream.arm("primary", text: "v1")
             let canary = try TestUpstream.arm("canary", text: "v2")
             defer { primary.stop(); canary.stop() }
             try withRolloutProxy(Self.spec(primary: primary, canary: canary)) { proxy in
+                let (first, met) = try proxy.waitForRollout(timeout: 10) { $0.phase == "Progressing" && $0.weight == 10 }
+                try #require(met, "the rollout's first step: \(first)")
+                let pause = try proxy.verb("pause")
+                try #require(pause.status == 200, "pause: \(pause.status) \(pause.text)")
+                let output = proxy.dir.url.appendingPathComponent("watch.out")
+                let watch = try ChildProcess(
+                    path: try CanarygateBinary.path(),
+                    arguments: ["status", "--watch", "--interval", "200ms", "--admin", "127.0.0.1:\(proxy.adminPort)"],
+                    stdoutPath: output.path)
+                defer { watch.terminate(grace: 2) }
+                let read = { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+                #expect(
+                    Posix.waitUntil(timeout: 10) { read().contains(" web Progressing weight=10 (v1 → v2)") }, "the held step:\n\(read())")
+                let resume = try proxy.verb("resume")
+                try #require(resume.status == 200, "resume: \(resume.status) \(resume.text)")
                 try withLoad(proxy.port, clients: 2, pause: 0.005) { _ in
-                    let output = proxy.dir.url.appendingPathComponent("watch.out")
-                    let watch = try ChildProcess(
-                        path: try CanarygateBinary.path(),
-                        arguments: ["status", "--watch", "--interval", "200ms", "--admin", "127.0.0.1:\(proxy.adminPort)"],
-                        stdoutPath: output.path)
-                    defer { watch.terminate(grace: 2) }
-                    var text = ""
-                    let deadline = Date().addingTimeInterval(20)
-                    while Date() < deadline {
-                        text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-                        if text.contains("web Progressing weight=20 ") { break }
-                        usleep(100_000)
-                    }
-                    let lines = text.split(separator: "\n").map(String.init)
-                    #expect(!text.contains("\u{1B}"), "no escapes through a pipe:\n\(text)")
-                    for weight in [10, 20] {
-                        let changes = lines.filter { $0.contains(" web Progressing weight=\(weight) (v1 → v2)") }
-                        #expect(changes.count == 1, "one line when the weight became \(weight):\n\(text)")
-                    }
-                    #expect(lines.contains { $0.contains(" info web: Progressing weight=10") }, "the step's event:\n\(text)")
                     #expect(
-                        lines.allSatisfy { $0.firstMatch(of: #/^\d\d:\d\d:\d\d /#) != nil }, "every line starts with its time:\n\(text)")
-                    #expect(watch.terminate(grace: 2) == 0, "SIGTERM ends the watch cleanly")
+                        Posix.waitUntil(timeout: 20) { read().contains(" info web: Progressing weight=20") },
+                        "the next step's event:\n\(read())")
                 }
+                let text = read()
+                let lines = text.split(separator: "\n").map(String.init)
+                #expect(!text.contains("\u{1B}"), "no escapes through a pipe:\n\(text)")
+                let changes = lines.filter { $0.contains(" web Progressing weight=10 (v1 → v2)") }
+                #expect(changes.count == 1, "one line for the held step, however many polls saw it:\n\(text)")
+                for weight in [20, 30, 40, 50] {
+                    let changes = lines.filter { $0.contains(" web Progressing weight=\(weight) (v1 → v2)") }
+                    #expect(changes.count <= 1, "at most one line when the weight became \(weight):\n\(text)")
+                }
+                for event in [" info web: Progressing weight=10", "paused by operator at weight 10%"] {
+                    #expect(lines.contains { $0.contains(event) }, "the event \(event):\n\(text)")
+                }
+                #expect(
+                    lines.allSatisfy { $0.firstMatch(of: #/^\d\d:\d\d:\d\d /#) != nil }, "every line starts with its time:\n\(text)")
+                #expect(watch.terminate(grace: 2) == 0, "SIGTERM ends the watch cleanly")
             }
         }
     }

@@ -1,4 +1,5 @@
 // A real HTTP/1.1 server on 127.0.0.1 (thread per connection) that records requests and answers per script.
+import CLinuxShims
 import Foundation
 #if canImport(Glibc)
 import Glibc
