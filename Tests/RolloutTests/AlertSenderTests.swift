@@ -111,6 +111,22 @@ private func alert(_ name: String, _ minimum: AlertSeverity = .warn) -> AlertCon
         #expect(sender.snapshot.sent["chat"] == nil)
     }
 
+    @Test func aRevokedWebhookIsTriedOnceAndLoggedWithItsStatus() {
+        let logged = Mutex<[String]>([])
+        let attempts = Mutex(0)
+        let sender = AlertSender(
+            post: { _, _ in
+                attempts.withLock { $0 += 1 }
+                return AlertPost.Attempt(outcome: AlertPost.outcome(status: 410), detail: "HTTP 410")
+            },
+            log: { line in logged.withLock { $0.append(line) } })
+        defer { sender.stop() }
+        sender.enqueue(event("rollback"), to: [alert("chat")])
+        #expect(waitUntil { sender.snapshot.failed["chat"] == 1 })
+        #expect(attempts.withLock { $0 } == 1)
+        #expect(logged.withLock { $0 } == [#"alert chat: "ERROR web v2: Progressing at weight 25" not sent after 1 attempt(s): HTTP 410"#])
+    }
+
     @Test func afterStopNothingIsQueued() {
         let receivers = FakeReceivers()
         let sender = AlertSender(post: receivers.post, log: { _ in })
