@@ -8,6 +8,7 @@ package indirect enum AlertJSON: Sendable {
     case string(String)
     case int(Int)
     case bool(Bool)
+    case null
     case array([AlertJSON])
     case object([(String, AlertJSON)])
 
@@ -24,6 +25,7 @@ package indirect enum AlertJSON: Sendable {
         case .string(let s): Self.writeString(s, into: &out)
         case .int(let n): out += String(n)
         case .bool(let b): out += b ? "true" : "false"
+        case .null: out += "null"
         case .array(let items):
             out += "["
             for (i, item) in items.enumerated() {
