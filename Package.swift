@@ -86,8 +86,9 @@ let package = Package(
         // The control plane's state machines (admin requests and access rules), without sockets.
         .testTarget(name: "CanarygateTests", dependencies: ["Canarygate", "Config"]),
         .testTarget(name: "IntegrationTests", dependencies: ["canarygate", "Cluster", "Config"],
-                    // Python HTTP/2 peers the tests run as child processes (Debian's python3-h2).
+                    // Python peers the tests run as child processes (HTTP/2 with Debian's python3-h2, WebSocket, TLS, a browser).
                     exclude: ["Support/h2client.py", "Support/h2upstream.py", "Support/tls_records.py", "Support/judge_backend.py",
-                              "Support/tls_close_upstream.py", "Support/cdp_browser.py"]),
+                              "Support/tls_close_upstream.py", "Support/cdp_browser.py", "Support/https_receiver.py",
+                              "Support/ws_backend.py", "Support/ws_frames.py", "Support/ws_h2client.py", "Support/ws_tls_client.py"]),
     ]
 )

@@ -306,15 +306,16 @@ public final class Server: Sendable {
         agent?.stop()
     }
 
-    /// Stops every loop (closing listeners and connections) and waits for the threads.
+    /// Stops every loop (closing listeners and connections) and waits for the threads; then gives the alerts'
+    /// workers a short flush, last, so the events of the drain and of the admin's last verbs are sent too.
     public func stop() {
         agent?.stop()
-        rollouts.withLock { $0.alerts }.stop()
         admin.stop()
         for c in controls { c.handle.requestStop() }
         for t in threads { t.join() }
         // After the loops: the aborts of what they closed are queued too.
         accessLog.stop()
+        rollouts.withLock { $0.alerts }.stop(flushingFor: AlertSender.shutdownFlush)
     }
 }
 

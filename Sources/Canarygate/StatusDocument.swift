@@ -81,22 +81,6 @@ enum StatusDocument {
         "{\"revision\":\(json(a.revision)),\"endpoints\":[\(a.endpoints.map { json($0.description) }.joined(separator: ","))]}"
     }
 
-    /// A JSON string literal with the escapes RFC 8259 requires.
-    static func json(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string literal, non-ASCII kept as UTF-8 (`JSONString`, which the notifications share).
+    static func json(_ s: String) -> String { JSONString.quoted(s) }
 }

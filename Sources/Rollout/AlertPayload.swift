@@ -63,14 +63,46 @@ package enum AlertPayload {
         ])
     }
 
-    /// An Office 365 connector MessageCard; `markdown: false` shows the message as written.
+    /// An Adaptive Card (1.4) inside a message, the only form Teams Workflows webhooks take (Office 365 connectors
+    /// and their MessageCard are being retired): the headline in the severity's colour, the message, the facts.
     static func teams(_ event: AlertEvent) -> AlertJSON {
-        let facts = facts(event).map { AlertJSON.object([("name", .string($0.name)), ("value", .string($0.value))]) }
-        return .object([
-            ("@type", .string("MessageCard")), ("@context", .string("https://schema.org/extensions")),
-            ("themeColor", .string(hexColour(event.severity))), ("summary", .string(event.headline)), ("title", .string(event.headline)),
-            ("sections", .array([.object([("text", .string(event.message)), ("facts", .array(facts)), ("markdown", .bool(false))])])),
+        let facts = facts(event).map { AlertJSON.object([("title", .string($0.name)), ("value", .string($0.value))]) }
+        let card = AlertJSON.object([
+            ("$schema", .string("http://adaptivecards.io/schemas/adaptive-card.json")), ("type", .string("AdaptiveCard")),
+            ("version", .string("1.4")),
+            (
+                "body",
+                .array([
+                    .object([
+                        ("type", .string("TextBlock")), ("text", .string(event.headline)), ("weight", .string("Bolder")),
+                        ("size", .string("Medium")), ("color", .string(teamsColour(event.severity))), ("wrap", .bool(true)),
+                    ]),
+                    .object([("type", .string("TextBlock")), ("text", .string(event.message)), ("wrap", .bool(true))]),
+                    .object([("type", .string("FactSet")), ("facts", .array(facts))]),
+                ])
+            ),
         ])
+        return .object([
+            ("type", .string("message")),
+            (
+                "attachments",
+                .array([
+                    .object([
+                        ("contentType", .string("application/vnd.microsoft.card.adaptive")), ("contentUrl", .null),
+                        ("content", card),
+                    ])
+                ])
+            ),
+        ])
+    }
+
+    /// Adaptive Cards name their colours by meaning, not value: the closest to Slack's green, amber and red.
+    static func teamsColour(_ severity: EventSeverity) -> String {
+        switch severity {
+        case .info: "Good"
+        case .warn: "Warning"
+        case .error: "Attention"
+        }
     }
 
     /// `allowed_mentions` with nothing to parse: a message that quotes "@everyone" must not ping a server.

@@ -5,7 +5,7 @@ import TLS
 /// The hooks' client pieces (`DeadlineConnection`, `TLSClientContext`, `WebhookCall`'s response-head parser),
 /// so a receiver's certificate is checked like a hook's and the attempt's every wait ends at `alert.timeout`.
 /// Only the status line matters: the connection is closed once the head has arrived. Redirects are not
-/// followed (a 3xx fails), since following one would send the message somewhere the config does not name.
+/// followed (a 3xx fails at once), since following one would send the message somewhere the config does not name.
 package enum AlertPost {
     package struct Attempt: Equatable, Sendable {
         package var outcome: AlertRetry.Outcome
@@ -53,9 +53,20 @@ package enum AlertPost {
         if case .failure(let reason) = connection.send(Array(head.utf8) + body, deadline: deadline) { return failure(reason) }
         switch receiveStatus(on: connection, deadline: deadline) {
         case .success(let status):
-            let detail = "HTTP \(status)"
-            return Attempt(outcome: (200...299).contains(status) ? .delivered : .failed(retryable: true), detail: detail)
+            return Attempt(outcome: outcome(status: status), detail: "HTTP \(status)")
         case .failure(let reason): return failure(reason)
+        }
+    }
+
+    /// What a response status means for the message. Only a timeout (408), a rate limit (429) or a server's own
+    /// trouble (5xx) may pass; any other refusal is a revoked webhook (404, 410), missing rights (401, 403), a
+    /// payload the receiver will never take (400) or a redirect not followed (3xx): sending again would hold up
+    /// the alert's queue for nothing, so it fails at once.
+    package static func outcome(status: Int) -> AlertRetry.Outcome {
+        switch status {
+        case 200...299: .delivered
+        case 408, 429, 500...599: .failed(retryable: true)
+        default: .failed(retryable: false)
         }
     }
 

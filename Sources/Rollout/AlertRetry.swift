@@ -1,10 +1,10 @@
 // When a notification is sent again: the retry and backoff schedule of one message, as a small state machine.
 
 /// One message's attempts. The sender tells it each attempt's outcome and does what it answers: done (sent),
-/// wait and try again, or give up (counted failed and logged). A receiver that answers 2xx has it; anything
-/// else, a timeout or a refused connection is tried again after 1 s, 2 s, 4 s, … (doubling, at most 60 s)
-/// until `retries` more attempts have failed. A failure that another attempt cannot mend (a CA file that
-/// cannot be loaded) gives up at once.
+/// wait and try again, or give up (counted failed and logged). A receiver that answers 2xx has it; a transport
+/// failure (refused, reset, timed out), 408, 429 or 5xx is tried again after 1 s, 2 s, 4 s, … (doubling, at
+/// most 60 s) until `retries` more attempts have failed. A failure that another attempt cannot mend (any other
+/// status, a CA file that cannot be loaded; `AlertPost.outcome(status:)`) gives up at once.
 package struct AlertRetry: Equatable, Sendable {
     package enum Outcome: Equatable, Sendable {
         case delivered

@@ -74,12 +74,14 @@ extension Integration {
                 #expect(slackFields == ["Route=web", "Revision=v2", "Phase=Failed", "Weight=0%", "Severity=error"], "\(slackFields)")
 
                 let teams = try #require(receiver.messages("/teams").first)
-                let section = (teams["sections"] as? [[String: Any]])?.first
-                #expect(teams["@type"] as? String == "MessageCard" && teams["@context"] as? String == "https://schema.org/extensions")
-                #expect(
-                    teams["themeColor"] as? String == "E01E5A" && teams["title"] as? String == headline
-                        && teams["summary"] as? String == headline)
-                #expect(section?["text"] as? String == rollback && (section?["facts"] as? [[String: Any]])?.count == 5, "\(teams)")
+                let cardAttachment = (teams["attachments"] as? [[String: Any]])?.first
+                let card = cardAttachment?["content"] as? [String: Any]
+                let blocks = card?["body"] as? [[String: Any]] ?? []
+                #expect(teams["type"] as? String == "message" && card?["type"] as? String == "AdaptiveCard", "\(teams)")
+                #expect(cardAttachment?["contentType"] as? String == "application/vnd.microsoft.card.adaptive")
+                #expect(blocks.count == 3, "\(teams)")
+                #expect(blocks.first?["text"] as? String == headline && blocks.first?["color"] as? String == "Attention", "\(teams)")
+                #expect(blocks.dropFirst().first?["text"] as? String == rollback && (blocks.last?["facts"] as? [[String: Any]])?.count == 5)
 
                 let discord = try #require(receiver.messages("/discord").first)
                 let embed = (discord["embeds"] as? [[String: Any]])?.first

@@ -25,7 +25,7 @@ import Testing
                 + #"{"title":"Severity","value":"error","short":true}],"footer":"canarygate","ts":1796572941}]}"#)
     }
 
-    @Test func teamsGetsAMessageCardWithFacts() {
+    @Test func teamsGetsAnAdaptiveCardInAMessageWithFacts() {
         var step = Self.rollback
         step.severity = .info
         step.phase = "Progressing"
@@ -33,11 +33,20 @@ import Testing
         step.message = "advanced to 25%"
         #expect(
             text(step, .msteams)
-                == #"{"@type":"MessageCard","@context":"https://schema.org/extensions","themeColor":"2EB67D","#
-                + #""summary":"INFO web v2: Progressing at weight 25","title":"INFO web v2: Progressing at weight 25","#
-                + #""sections":[{"text":"advanced to 25%","facts":[{"name":"Route","value":"web"},{"name":"Revision","value":"v2"},"#
-                + #"{"name":"Phase","value":"Progressing"},{"name":"Weight","value":"25%"},{"name":"Severity","value":"info"}],"#
-                + #""markdown":false}]}"#)
+                == #"{"type":"message","attachments":[{"contentType":"application/vnd.microsoft.card.adaptive","contentUrl":null,"#
+                + #""content":{"$schema":"http://adaptivecards.io/schemas/adaptive-card.json","type":"AdaptiveCard","version":"1.4","#
+                + #""body":[{"type":"TextBlock","text":"INFO web v2: Progressing at weight 25","weight":"Bolder","size":"Medium","#
+                + #""color":"Good","wrap":true},{"type":"TextBlock","text":"advanced to 25%","wrap":true},"#
+                + #"{"type":"FactSet","facts":[{"title":"Route","value":"web"},{"title":"Revision","value":"v2"},"#
+                + #"{"title":"Phase","value":"Progressing"},{"title":"Weight","value":"25%"},{"title":"Severity","value":"info"}]}]}}]}"#)
+    }
+
+    @Test func teamsColoursTheHeadlineBySeverity() {
+        var event = Self.rollback
+        for (severity, colour) in [(EventSeverity.info, "Good"), (.warn, "Warning"), (.error, "Attention")] {
+            event.severity = severity
+            #expect(text(event, .msteams).contains(#""weight":"Bolder","size":"Medium","color":"\#(colour)","wrap":true}"#), "\(severity)")
+        }
     }
 
     @Test func discordGetsContentAndAnEmbedWithAnISOTimestampAndNoMentions() {

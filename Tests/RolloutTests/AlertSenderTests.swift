@@ -1,4 +1,4 @@
-// The sender's queues without sockets: severity filter, the oldest dropped when full, alerts independent, stop.
+// The sender's queues without sockets: severity filter, the oldest dropped when full, alerts independent, the flush at stop.
 import Config
 import Foundation
 import Rollout
@@ -109,6 +109,91 @@ private func alert(_ name: String, _ minimum: AlertSeverity = .warn) -> AlertCon
         let lines = logged.withLock { $0 }
         #expect(lines == [#"alert chat: "ERROR web v2: Progressing at weight 25" not sent after 1 attempt(s): HTTP 500"#])
         #expect(sender.snapshot.sent["chat"] == nil)
+    }
+
+    @Test func aRevokedWebhookIsTriedOnceAndLoggedWithItsStatus() {
+        let logged = Mutex<[String]>([])
+        let attempts = Mutex(0)
+        let sender = AlertSender(
+            post: { _, _ in
+                attempts.withLock { $0 += 1 }
+                return AlertPost.Attempt(outcome: AlertPost.outcome(status: 410), detail: "HTTP 410")
+            },
+            log: { line in logged.withLock { $0.append(line) } })
+        defer { sender.stop() }
+        sender.enqueue(event("rollback"), to: [alert("chat")])
+        #expect(waitUntil { sender.snapshot.failed["chat"] == 1 })
+        #expect(attempts.withLock { $0 } == 1)
+        #expect(logged.withLock { $0 } == [#"alert chat: "ERROR web v2: Progressing at weight 25" not sent after 1 attempt(s): HTTP 410"#])
+    }
+
+    @Test func stopSendsWhatIsQueuedWithinTheFlush() {
+        let logged = Mutex<[String]>([])
+        let sender = AlertSender(
+            post: { _, _ in
+                usleep(20_000)
+                return AlertPost.Attempt(outcome: .delivered, detail: "HTTP 200")
+            },
+            log: { line in logged.withLock { $0.append(line) } })
+        for message in ["1", "2", "3", "4", "5"] { sender.enqueue(event(message), to: [alert("chat"), alert("pager")]) }
+        sender.stop(flushingFor: .seconds(10))
+        // `stop` returned because the queues were empty, not at the flush's end.
+        #expect(sender.snapshot.sent == ["chat": 5, "pager": 5] && sender.snapshot.discarded.isEmpty)
+        #expect(logged.withLock { $0 }.isEmpty)
+    }
+
+    @Test func whatTheFlushCannotSendIsDiscardedCountedAndLogged() {
+        let receivers = FakeReceivers()
+        let logged = Mutex<[String]>([])
+        let sender = AlertSender(post: receivers.post, log: { line in logged.withLock { $0.append(line) } })
+        _ = receivers.blocked.withLock { $0.insert("stuck") }
+        for message in ["1", "2", "3"] { sender.enqueue(event(message), to: [alert("stuck"), alert("chat")]) }
+        #expect(waitUntil { receivers.started.withLock { $0.filter { $0 == "stuck" }.count } == 1 })
+        sender.stop(flushingFor: .milliseconds(200))
+        // "stuck": 1 unanswered and 2 queued; "chat" sent all three within the flush.
+        #expect(sender.snapshot.discarded == ["stuck": 3])
+        #expect(sender.snapshot.sent == ["chat": 3])
+        #expect(logged.withLock { $0 } == ["alerts: 3 notification(s) not sent before shutdown, discarded (stuck: 3)"])
+        // The unanswered attempt ending later is not counted a second time, and nothing queued is sent.
+        receivers.release("stuck")
+        #expect(waitUntil { receivers.messages(to: "stuck").count == 1 })
+        usleep(50_000)
+        #expect(receivers.messages(to: "stuck") == ["1"] && sender.snapshot.sent["stuck"] == nil)
+    }
+
+    @Test func aBackoffThatOutlastsTheFlushIsDiscardedAtOnce() {
+        let attempts = Mutex(0)
+        let sender = AlertSender(
+            post: { _, _ in
+                attempts.withLock { $0 += 1 }
+                return AlertPost.Attempt(outcome: .failed(retryable: true), detail: "HTTP 503")
+            },
+            log: { _ in })
+        sender.enqueue(event("rollback"), to: [alert("chat")])
+        #expect(waitUntil { attempts.withLock { $0 } == 1 })
+        let start = Date()
+        // The first backoff is 1 s; the flush lasts 300 ms.
+        sender.stop(flushingFor: .milliseconds(300))
+        #expect(Date().timeIntervalSince(start) < 0.9)
+        #expect(sender.snapshot.discarded == ["chat": 1] && sender.snapshot.failed.isEmpty)
+        #expect(attempts.withLock { $0 } == 1)
+    }
+
+    @Test func aBackoffWithinTheFlushIsWaitedOutAndRetried() {
+        let attempts = Mutex(0)
+        let sender = AlertSender(
+            post: { _, _ in
+                let n = attempts.withLock {
+                    $0 += 1; return $0
+                }
+                return AlertPost.Attempt(outcome: n == 1 ? .failed(retryable: true) : .delivered, detail: n == 1 ? "HTTP 503" : "HTTP 200")
+            },
+            log: { _ in })
+        sender.enqueue(event("rollback"), to: [alert("chat")])
+        #expect(waitUntil { attempts.withLock { $0 } == 1 })
+        sender.stop(flushingFor: .seconds(10))
+        #expect(sender.snapshot.sent == ["chat": 1] && sender.snapshot.discarded.isEmpty)
+        #expect(attempts.withLock { $0 } == 2)
     }
 
     @Test func afterStopNothingIsQueued() {
