@@ -103,11 +103,6 @@ enum AdminAccess {
         return allow
     }
 
-    /// nil when `request` may proceed, else the refusal to send.
-    static func refusal(for request: AdminRequest, _ context: Context) -> AdminResponse? {
-        verdict(for: request, context).refusal
-    }
-
     private static func forbidden(_ reason: String) -> AdminResponse {
         AdminResponse(status: "403 Forbidden", body: "forbidden: \(reason)\n")
     }

@@ -14,7 +14,6 @@ struct AdminRequest: Equatable {
     var referer: String? = nil
     /// `X-Canarygate-Request`: the admin page's script sends it, a cross-site form cannot (see AdminAccess).
     var pageHeader: String? = nil
-    var contentType: String? = nil
     var body: [UInt8] = []
 }
 
@@ -83,7 +82,6 @@ struct AdminRequestReader {
     private nonisolated(unsafe) static let singleFields: [String: (WritableKeyPath<AdminRequest, String?>, String)] = [
         "host": (\.host, "Host"), "origin": (\.origin, "Origin"), "authorization": (\.authorization, "Authorization"),
         "referer": (\.referer, "Referer"), "x-canarygate-request": (\.pageHeader, "X-Canarygate-Request"),
-        "content-type": (\.contentType, "Content-Type"),
     ]
 
     /// The request and its body length, or why it is refused.

@@ -20,7 +20,7 @@ import Testing
         let request = AdminRequest(
             method: method, path: path, query: "", host: host, origin: origin,
             authorization: token.map { "Bearer \($0)" })
-        guard let refusal = AdminAccess.refusal(for: request, context(admin, local: local, loopback: localIsLoopback)) else {
+        guard let refusal = AdminAccess.verdict(for: request, context(admin, local: local, loopback: localIsLoopback)).refusal else {
             return 0
         }
         return Int(refusal.status.prefix(3)) ?? -1
@@ -76,7 +76,7 @@ import Testing
         // The scheme is case-insensitive.
         let lower = AdminRequest(
             method: "POST", path: "/reload", query: "", host: "127.0.0.1:9901", origin: nil, authorization: "bearer \(op)")
-        #expect(AdminAccess.refusal(for: lower, context(both, local: "127.0.0.1:9901", loopback: true)) == nil)
+        #expect(AdminAccess.verdict(for: lower, context(both, local: "127.0.0.1:9901", loopback: true)).refusal == nil)
         // Operator token alone: reads stay open.
         let operatorOnly = AdminConfig(operatorToken: operatorToken)
         #expect(decide("GET", "/status", admin: operatorOnly) == 0)
@@ -87,7 +87,7 @@ import Testing
         let both = AdminConfig(operatorToken: operatorToken, readerToken: readerToken)
         let request = AdminRequest(
             method: "POST", path: "/reload", query: "", host: "127.0.0.1:9901", origin: nil, authorization: "Bearer wrong-token")
-        let refusal = AdminAccess.refusal(for: request, context(both, local: "127.0.0.1:9901", loopback: true))
+        let refusal = AdminAccess.verdict(for: request, context(both, local: "127.0.0.1:9901", loopback: true)).refusal
         #expect(refusal?.extraHeaders.first { $0.0 == "WWW-Authenticate" }?.1 == #"Bearer realm="canarygate-admin", error="invalid_token""#)
     }
 }
