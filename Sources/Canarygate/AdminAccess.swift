@@ -14,6 +14,12 @@ import Config
 /// HEAD) that carries it must also show it comes from this API's own page: a same-origin `Origin` (or, without
 /// one, `Referer`) and `X-Canarygate-Request: 1`, which a cross-site form cannot send and a cross-site script
 /// cannot add without a CORS preflight this API never approves.
+///
+/// Reading needs no proof of origin: another site's page cannot read the answer. But the page and the event
+/// stream cost something to serve, and a stream can be opened by any tag (`<img src=…/events>` sends no
+/// `Origin`), sixteen of them pushing out the operator's own. So GET / and /events refuse what the browser
+/// marks `Sec-Fetch-Site: cross-site` or `same-site` (another port or subdomain), and /events wants
+/// `Accept: text/event-stream`, which `EventSource` sends and a tag never does.
 enum AdminAccess {
     enum Need: Equatable {
         case nothing
@@ -75,6 +81,11 @@ enum AdminAccess {
             return refuse(AdminResponse(status: "403 Forbidden", body: "forbidden: \(reason)\n"))
         }
         let isChange = request.method != "GET" && request.method != "HEAD"
+        if !isChange && (request.path == "/" || request.path == "/events"), let site = request.fetchSite?.lowercased(),
+            site == "cross-site" || site == "same-site"
+        {
+            return refuse(forbidden("Sec-Fetch-Site: \(site); the page and its stream are only for this API's own page or a typed address"))
+        }
         if need == .session {
             guard !isChange || sameOriginProof(request, names: names) else {
                 return refuse(forbidden("a login or logout must come from this API's own page (a same-origin Origin or Referer)"))
@@ -100,11 +111,23 @@ enum AdminAccess {
                 return refuse(forbidden("a change made with the login cookie needs the header \(pageHeader): 1 (CSRF)"))
             }
         }
+        if request.method == "GET" && request.path == "/events" && !acceptsEventStream(request.accept) {
+            return refuse(
+                AdminResponse(status: "406 Not Acceptable", body: "GET /events sends text/event-stream; send Accept: text/event-stream\n"))
+        }
         return allow
     }
 
     private static func forbidden(_ reason: String) -> AdminResponse {
         AdminResponse(status: "403 Forbidden", body: "forbidden: \(reason)\n")
+    }
+
+    /// `Accept` names `text/event-stream` itself: `*/*`, which every tag sends, does not count.
+    private static func acceptsEventStream(_ field: String?) -> Bool {
+        guard let field else { return false }
+        return field.split(separator: ",").contains { mediaRange in
+            mediaRange.prefix { $0 != ";" }.filter { $0 != " " && $0 != "\t" }.lowercased() == "text/event-stream"
+        }
     }
 
     /// The token of `Authorization: Bearer TOKEN` (the scheme in any case), nil for anything else.

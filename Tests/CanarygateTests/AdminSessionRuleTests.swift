@@ -18,13 +18,14 @@ import Testing
 
     private func verdict(
         _ method: String, _ path: String, cookie: String?, origin: String? = nil, referer: String? = nil, page: String? = nil,
-        host: String = "127.0.0.1:9901", bearer: String? = nil, admin: AdminConfig? = nil
+        host: String = "127.0.0.1:9901", bearer: String? = nil, admin: AdminConfig? = nil, accept: String? = nil
     ) -> AdminAccess.Verdict {
         var request = AdminRequest(
             method: method, path: path, query: "", host: host, origin: origin, authorization: bearer.map { "Bearer \($0)" })
         request.cookie = cookie
         request.referer = referer
         request.pageHeader = page
+        request.accept = accept
         let context = AdminAccess.Context(
             admin: admin ?? both, localAddress: "127.0.0.1:9901", localIsLoopback: true, sessions: sessions, now: now)
         return AdminAccess.verdict(for: request, context)
@@ -82,7 +83,7 @@ import Testing
 
     @Test func aCookieStandsForItsTokenForReads() {
         #expect(status(verdict("GET", "/status", cookie: cookie(.reader))) == 0)
-        #expect(status(verdict("GET", "/events", cookie: cookie(.operator))) == 0)
+        #expect(status(verdict("GET", "/events", cookie: cookie(.operator), accept: "text/event-stream")) == 0)
         #expect(status(verdict("GET", "/status", cookie: nil)) == 401)
         #expect(status(verdict("GET", "/status", cookie: cookie(.reader, expires: now - 1))) == 401)
         #expect(status(verdict("GET", "/status", cookie: cookie(.reader, key: AdminSessionKey(key: [1, 2, 3])))) == 401)

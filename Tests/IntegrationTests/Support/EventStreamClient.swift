@@ -38,7 +38,9 @@ final class EventStreamClient: @unchecked Sendable {
         }
         fd = socket
         reader = WireReader(fd: socket, capacity: 8 << 20)
-        try Posix.sendAll(socket, HTTPText.request("GET", "/events", host: "127.0.0.1:\(port)", headers: headers))
+        // What EventSource sends; the API refuses /events without it (406).
+        let accept = headers.has("accept") ? [] : [HTTPField("Accept", "text/event-stream")]
+        try Posix.sendAll(socket, HTTPText.request("GET", "/events", host: "127.0.0.1:\(port)", headers: accept + headers))
         guard read else {
             status = 0
             self.headers = []
