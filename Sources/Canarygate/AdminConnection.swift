@@ -114,9 +114,7 @@ final class AdminConnection: Pollable {
         // A fixed kernel buffer (Linux doubles it) instead of one autotuned up to 4 MiB: what a stalled client can
         // hold is then this plus the outbox's bound, and it reaches that bound in seconds, not minutes.
         try? socket.setOption(SOL_SOCKET, SO_SNDBUF, Self.streamSendBuffer)
-        var outbox = EventStreamOutbox()
-        _ = outbox.append(EventStreamFrame.head + first)
-        state = .streaming(outbox, since: since)
+        state = .streaming(EventStreamOutbox(first: EventStreamFrame.head + first), since: since)
         flushStream()
     }
 

@@ -93,7 +93,7 @@ final class AdminLoop {
             close(oldest)
         }
         streamCounters.open.store(streams.count, ordering: .relaxed)
-        let page = feed.timeline(since: nil)
+        let page = feed.snapshotTimeline()
         connection.beginStream(first: EventStreamFeedMessage.snapshot(status: feed.status(), timeline: page.json), since: page.now)
         if nextUpdateAt == nil { nextUpdateAt = MonotonicClock.nowNanoseconds() + Self.updateInterval.nanoseconds }
     }

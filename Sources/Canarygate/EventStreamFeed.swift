@@ -9,6 +9,9 @@ protocol EventStreamFeed {
     /// The /timeline document after `since` (nil: all of it), and the time it is complete to: the `since` of
     /// the next call, so that no sample or event is sent twice or skipped.
     func timeline(since: Double?) -> (json: String, now: Double)
+    /// The snapshot's timeline: the whole event log but only the last few minutes of samples, and the `since` of
+    /// the first update.
+    func snapshotTimeline() -> (json: String, now: Double)
 }
 
 enum EventStreamFeedMessage {
@@ -26,7 +29,7 @@ enum EventStreamFeedMessage {
 /// Written by the admin loop, read by /metrics (also on the admin thread, but the loop's state is not the server's).
 final class EventStreamCounters: Sendable {
     enum DropReason: String, CaseIterable {
-        /// More than `EventStreamOutbox.limit` bytes waited for the client.
+        /// More than `EventStreamOutbox.limit` bytes of updates waited for the client.
         case slow
         /// More than `EventStreamRoster.limit` streams: the oldest made room.
         case excess
