@@ -53,6 +53,9 @@ enum AdminAccess {
     struct Verdict {
         var refusal: AdminResponse?
         var role: AdminRole
+        /// When the login cookie that let the request in expires (nil: no cookie spoke for it): an event stream
+        /// ends then.
+        var sessionExpires: Int? = nil
     }
 
     static func verdict(for request: AdminRequest, _ context: Context) -> Verdict {
@@ -64,14 +67,15 @@ enum AdminAccess {
             return admin.readerToken?.matches(token) ?? false ? .reader : nil
         }
         // A bearer token, right or wrong, speaks for the request; the cookie only when there is none.
-        let cookieRole =
+        let session =
             presented == nil
-            ? AdminSessionKey.cookieValue(in: request.cookie).flatMap { context.sessions.role(of: $0, admin: admin, now: context.now) }
+            ? AdminSessionKey.cookieValue(in: request.cookie).flatMap { context.sessions.session(of: $0, admin: admin, now: context.now) }
             : nil
+        let cookieRole = session?.role
         let proven = bearerRole ?? cookieRole
         // Without an operator token, whoever passes the Host check may change things (loopback only: see validate).
         let role: AdminRole = admin.operatorToken == nil || proven == .operator ? .operator : .reader
-        let allow = Verdict(refusal: nil, role: role)
+        let allow = Verdict(refusal: nil, role: role, sessionExpires: session?.expires)
         func refuse(_ response: AdminResponse) -> Verdict { Verdict(refusal: response, role: role) }
         guard need != .nothing else { return allow }
 

@@ -1,4 +1,5 @@
 // The server's documents for GET /events: /status as is, and /timeline with an overlap so no late sample is missed.
+import Config
 
 /// The timeline's `since` is the document's `now` less `overlap`: the control thread stamps a second's sample
 /// with that second (`t` = S) but takes it up to a tick (100 ms) after S begins, so a document rendered at
@@ -14,6 +15,8 @@ struct AdminEventFeed: EventStreamFeed {
     static let snapshotSeconds = 120.0
 
     let server: Server
+
+    func admin() -> AdminConfig { server.state.snapshot.config.admin }
 
     func status() -> String { StatusDocument.render(server) }
 

@@ -9,6 +9,12 @@ enum AdminRole: String, Equatable, Comparable {
     static func < (a: AdminRole, b: AdminRole) -> Bool { a == .reader && b == .operator }
 }
 
+/// What a valid login cookie proves: a role, until `expires` (unix seconds).
+struct AdminSession: Equatable {
+    var role: AdminRole
+    var expires: Int
+}
+
 /// `canarygate_session=ROLE.EXPIRY.MAC`, MAC = HMAC-SHA-256(key, "canarygate-session-v1 ROLE EXPIRY TOKEN").
 /// The token never leaves the server: a stolen cookie is not the token, and it dies with its expiry, with a
 /// change of that role's token file (reload) and with the process (the key is random and never written down).
@@ -31,15 +37,16 @@ struct AdminSessionKey: Sendable {
         "\(role.rawValue).\(expires).\(hex(mac(role: role, expires: expires, token: token)))"
     }
 
-    /// The role `value` proves under the tokens of `admin` at `now`, or nil (malformed, expired, forged, or
-    /// signed with a token the config no longer has).
-    func role(of value: Substring, admin: AdminConfig, now: Int) -> AdminRole? {
+    /// The role `value` proves under the tokens of `admin` at `now` and until when, or nil (malformed, expired,
+    /// forged, or signed with a token the config no longer has).
+    func session(of value: Substring, admin: AdminConfig, now: Int) -> AdminSession? {
         let parts = value.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let role = AdminRole(rawValue: String(parts[0])), let expires = Int(parts[1]), expires > now,
             let presented = bytes(fromHex: parts[2])
         else { return nil }
         guard let token = role == .operator ? admin.operatorToken : admin.readerToken else { return nil }
-        return Self.constantTimeEqual(presented, mac(role: role, expires: expires, token: token)) ? role : nil
+        return Self.constantTimeEqual(presented, mac(role: role, expires: expires, token: token))
+            ? AdminSession(role: role, expires: expires) : nil
     }
 
     /// The value of our cookie in a `Cookie` field ("a=1; canarygate_session=…"), if any.

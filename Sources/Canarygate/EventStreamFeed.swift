@@ -1,9 +1,12 @@
 // What GET /events sends: the /status and /timeline documents as SSE messages, and the streams' counters in /metrics.
+import Config
 import Synchronization
 import Telemetry
 
 /// The documents of the stream, rendered on the admin thread when a stream opens and once a second.
 protocol EventStreamFeed {
+    /// The admin section in force: its tokens, which each stream's credential is checked against before a push.
+    func admin() -> AdminConfig
     /// The /status document.
     func status() -> String
     /// The /timeline document after `since` (nil: all of it), and the time it is complete to: the `since` of

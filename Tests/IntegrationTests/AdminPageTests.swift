@@ -185,6 +185,40 @@ extension Integration {
             return String(set.prefix { $0 != ";" })
         }
 
+        /// A stream is checked when it connects, but must not outlive its credential: a reload that rotates a
+        /// token closes every stream (the browser reconnects and is checked again), one that keeps them does not.
+        @Test func aReloadThatChangesTheTokensClosesTheStreams() throws {
+            let upstream = try TestUpstream(text: "ok")
+            defer { upstream.stop() }
+            let config = ProxyConfig.single(primary: upstream)
+            try withProxy(config) { proxy in
+                try installTokens(proxy, config)
+                let port = proxy.adminPort
+                let bearer = HTTPField("Authorization", "Bearer \(Self.readerToken)")
+                let cookie = HTTPField("Cookie", try login(proxy, Self.readerToken))
+                let streams = [try EventStreamClient(port: port, headers: [bearer]), try EventStreamClient(port: port, headers: [cookie])]
+                for stream in streams {
+                    #expect(stream.status == 200 && (try stream.next()?.event) == "snapshot")
+                }
+                let reload = HTTPField("Authorization", "Bearer \(Self.operatorToken)")
+                #expect(try call(proxy, "POST", "/reload", headers: [reload]).status == 200)
+                for stream in streams {
+                    #expect((try stream.next()?.event) == "update", "a reload with the same tokens keeps the stream")
+                    #expect((try stream.next()?.event) == "update")
+                }
+
+                _ = try proxy.dir.write("reader.token", "reader-rotated-0123456789\n")
+                #expect(try call(proxy, "POST", "/reload", headers: [reload]).status == 200)
+                for stream in streams {
+                    #expect(stream.drainUntilClosed(timeout: 5), "the stream outlived its token's rotation")
+                }
+                #expect(try EventStreamClient(port: port, headers: [bearer]).status == 401, "the old token is checked again and refused")
+                #expect(try EventStreamClient(port: port, headers: [cookie]).status == 401, "so is its cookie")
+                let fresh = HTTPField("Authorization", "Bearer reader-rotated-0123456789")
+                #expect(try EventStreamClient(port: port, headers: [fresh]).status == 200)
+            }
+        }
+
         @Test func theLoginCookieStandsForTheTokenAndChangesNeedThePagesProof() throws {
             let upstream = try TestUpstream(text: "ok")
             defer { upstream.stop() }
