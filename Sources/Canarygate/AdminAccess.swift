@@ -167,20 +167,21 @@ enum AdminAccess {
         guard names.contains(host) else {
             return "Host \(host) is not this admin API (\(admin.address)); requests for other names are refused (DNS rebinding)"
         }
-        if let origin = request.origin?.lowercased() {
-            guard origin.hasPrefix("http://"), names.contains(String(origin.dropFirst("http://".count))) else {
-                return "Origin \(origin) is not this admin API; cross-site requests are refused"
-            }
+        if let origin = request.origin?.lowercased(), !isOwn(origin: origin, names: names) {
+            return "Origin \(origin) is not this admin API; cross-site requests are refused"
         }
         return nil
+    }
+
+    /// A lower-case `Origin` naming this API (`http://` only: the listener speaks plain HTTP; `null` is no one).
+    private static func isOwn(origin: String, names: Set<String>) -> Bool {
+        origin.hasPrefix("http://") && names.contains(String(origin.dropFirst("http://".count)))
     }
 
     /// The request says it comes from a page of this API: `Origin` naming it, or (a browser that sends no
     /// `Origin`) a `Referer` on it. Neither, or `Origin: null`, proves nothing.
     private static func sameOriginProof(_ request: AdminRequest, names: Set<String>) -> Bool {
-        if let origin = request.origin?.lowercased() {
-            return origin.hasPrefix("http://") && names.contains(String(origin.dropFirst("http://".count)))
-        }
+        if let origin = request.origin?.lowercased() { return isOwn(origin: origin, names: names) }
         guard let referer = request.referer?.lowercased(), referer.hasPrefix("http://") else { return false }
         let rest = referer.dropFirst("http://".count)
         return names.contains(String(rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }))

@@ -95,7 +95,8 @@ final class AdminLoop {
         streamCounters.open.store(streams.count, ordering: .relaxed)
         let page = feed.snapshotTimeline()
         connection.beginStream(
-            first: EventStreamFeedMessage.snapshot(status: feed.status(), timeline: page.json), since: page.now, credential: credential)
+            first: EventStreamFeedMessage.snapshot.bytes(status: feed.status(), timeline: page.json), since: page.now,
+            credential: credential)
         if nextUpdateAt == nil { nextUpdateAt = MonotonicClock.nowNanoseconds() + Self.updateInterval.nanoseconds }
     }
 
@@ -117,7 +118,7 @@ final class AdminLoop {
                 messages[since]
                 ?? {
                     let page = feed.timeline(since: since)
-                    let rendered = (EventStreamFeedMessage.update(status: status, timeline: page.json), page.now)
+                    let rendered = (EventStreamFeedMessage.update.bytes(status: status, timeline: page.json), page.now)
                     messages[since] = rendered
                     return rendered
                 }()

@@ -17,15 +17,15 @@ protocol EventStreamFeed {
     func snapshotTimeline() -> (json: String, now: Double)
 }
 
-enum EventStreamFeedMessage {
-    /// The first message of a stream: the whole timeline.
-    static func snapshot(status: String, timeline: String) -> [UInt8] {
-        EventStreamFrame.message(event: "snapshot", data: "{\"status\":\(status),\"timeline\":\(timeline)}")
-    }
-
+enum EventStreamFeedMessage: String {
+    /// The first message of a stream: the event log and the recent samples (EventStreamFeed.snapshotTimeline).
+    case snapshot
     /// The later ones: the timeline since the message before.
-    static func update(status: String, timeline: String) -> [UInt8] {
-        EventStreamFrame.message(event: "update", data: "{\"status\":\(status),\"timeline\":\(timeline)}")
+    case update
+
+    /// This message, the event named for it, with `status` and `timeline` (both JSON documents).
+    func bytes(status: String, timeline: String) -> [UInt8] {
+        EventStreamFrame.message(event: rawValue, data: "{\"status\":\(status),\"timeline\":\(timeline)}")
     }
 }
 

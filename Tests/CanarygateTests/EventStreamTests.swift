@@ -23,8 +23,8 @@ import Testing
 
     @Test func snapshotAndUpdateCarryStatusAndTimeline() throws {
         for (message, event) in [
-            (EventStreamFeedMessage.snapshot(status: "{\"routes\":[]}", timeline: "{\"now\":1.0}"), "snapshot"),
-            (EventStreamFeedMessage.update(status: "{\"routes\":[]}", timeline: "{\"now\":1.0}"), "update"),
+            (EventStreamFeedMessage.snapshot.bytes(status: "{\"routes\":[]}", timeline: "{\"now\":1.0}"), "snapshot"),
+            (EventStreamFeedMessage.update.bytes(status: "{\"routes\":[]}", timeline: "{\"now\":1.0}"), "update"),
         ] {
             let lines = text(message).split(separator: "\n")
             #expect(lines.first.map(String.init) == "event: \(event)")

@@ -9,8 +9,6 @@ import Glibc
 extension Integration {
     @Suite("Admin page in Chromium", .enabled(if: FileManager.default.isExecutableFile(atPath: HeadlessBrowser.chromium)))
     struct DashboardBrowser {
-        static let operatorToken = "operator-0123456789abcdef"
-        static let readerToken = "reader-0123456789abcdef"
         static let weight = "document.querySelector('[data-route=\"web\"] [data-field=weight]').textContent"
         static let phase = "document.querySelector('[data-route=\"web\"] [data-field=phase]').textContent"
 
@@ -70,7 +68,7 @@ extension Integration {
                 try installTokens(proxy)
                 let buttons = "document.querySelectorAll('button[data-verb]').length"
                 let asReader = try HeadlessBrowser.run(
-                    HeadlessBrowser.login(adminPort: proxy.adminPort, token: Self.readerToken) + [
+                    HeadlessBrowser.login(adminPort: proxy.adminPort, token: AdminTestTokens.readerToken) + [
                         ["wait": "document.getElementById('live').textContent === 'live'", "timeout": 10],
                         ["eval": "document.body.dataset.role", "as": "role"],
                         ["eval": buttons, "as": "buttons"],
@@ -87,7 +85,7 @@ extension Integration {
                 #expect(asReader.results["post"] as? Int == 403, "\(asReader.results)")
 
                 let asOperator = try HeadlessBrowser.run(
-                    HeadlessBrowser.login(adminPort: proxy.adminPort, token: Self.operatorToken) + [
+                    HeadlessBrowser.login(adminPort: proxy.adminPort, token: AdminTestTokens.operatorToken) + [
                         ["wait": "document.querySelector('button[data-verb=\"pause\"]') !== null", "timeout": 15],
                         ["eval": "document.body.dataset.role", "as": "role"],
                         ["eval": buttons, "as": "buttons"],
@@ -165,18 +163,10 @@ extension Integration {
             }
         }
 
-        /// Token files in the proxy's directory, and a reload into a config naming them.
         private func installTokens(_ proxy: RolloutProxy) throws {
-            let operatorFile = try proxy.dir.write("operator.token", Self.operatorToken + "\n")
-            let readerFile = try proxy.dir.write("reader.token", Self.readerToken + "\n")
-            let anchor = "  address: 127.0.0.1:\(proxy.adminPort)\n"
-            let yaml = try String(contentsOf: proxy.configFile, encoding: .utf8)
-            try #require(yaml.contains(anchor))
-            try yaml.replacingOccurrences(
-                of: anchor, with: anchor + "  operatorTokenFile: \(operatorFile.path)\n  readerTokenFile: \(readerFile.path)\n"
-            ).write(to: proxy.configFile, atomically: true, encoding: .utf8)
-            let reload = try proxy.adminPost("/reload")
-            try #require(reload.status == 200, "reload into the token config: \(reload.status) \(reload.text)")
+            try AdminTestTokens.install(dir: proxy.dir, configFile: proxy.configFile, adminPort: proxy.adminPort) {
+                try proxy.adminPost("/reload")
+            }
         }
     }
 }
