@@ -102,7 +102,13 @@ extension Integration {
                     readerDone.withValue { $0 = true }
                 }
                 thread.start()
-                defer { reader.close() }
+                defer {
+                    // Ends the thread's read first, and frees the descriptor only once the thread is gone: closed under
+                    // it, the number could be reused by a parallel test and read from here.
+                    shutdown(reader.fd, Int32(SHUT_RDWR))
+                    #expect(Posix.waitUntil(timeout: 10) { readerDone.withValue { $0 } }, "the reader thread did not end")
+                    reader.close()
+                }
 
                 var slowest = 0.0
                 let dropped = Posix.waitUntil(timeout: 60) {
