@@ -39,8 +39,9 @@ final class EventStreamClient: @unchecked Sendable {
         fd = socket
         reader = WireReader(fd: socket, capacity: 8 << 20)
         // What EventSource sends; the API refuses /events without it (406).
-        let accept = headers.has("accept") ? [] : [HTTPField("Accept", "text/event-stream")]
-        try Posix.sendAll(socket, HTTPText.request("GET", "/events", host: "127.0.0.1:\(port)", headers: accept + headers))
+        var fields = headers
+        if !headers.contains(where: { $0.name.lowercased() == "accept" }) { fields.insert(HTTPField("Accept", "text/event-stream"), at: 0) }
+        try Posix.sendAll(socket, HTTPText.request("GET", "/events", host: "127.0.0.1:\(port)", headers: fields))
         guard read else {
             status = 0
             self.headers = []
