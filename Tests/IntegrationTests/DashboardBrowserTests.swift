@@ -28,13 +28,15 @@ extension Integration {
             let primary = try TestUpstream.arm("primary", text: "v1")
             let canary = try TestUpstream.arm("canary", text: "v2")
             defer { primary.stop(); canary.stop() }
-            // Steps of 10 every 2 s: slow enough that the page, however late it loads, sees two steps more.
+            // Steps of 10 every 2 s, held until the page is live: however late Chromium starts, it sees two steps more.
             try withRolloutProxy(Self.steppingRollout(primary: primary, canary: canary, stepWeight: 10, interval: "2s")) { proxy in
+                try hold(proxy)
                 let report = try withLoad(proxy.port, maxSeconds: 90) { _ in
                     try HeadlessBrowser.run([
                         ["navigate": "http://127.0.0.1:\(proxy.adminPort)/"],
-                        ["wait": "document.getElementById('live').textContent === 'live'", "timeout": 10],
+                        ["wait": "document.getElementById('live').textContent === 'live'", "timeout": 30],
                         ["eval": "window.__sameDocument = true; window.__firstWeight = Number(\(Self.weight))", "as": "firstWeight"],
+                        Self.resume,
                         [
                             "watch": Self.weight, "until": "Number(\(Self.weight)) >= window.__firstWeight + 20", "timeout": 45,
                             "as": "weights",
@@ -47,6 +49,7 @@ extension Integration {
                     ])
                 }
                 #expect(report.failed == nil && report.errors.isEmpty && report.cspViolations.isEmpty, "\(report.problems)")
+                #expect(report.results["resumed"] as? Int == 200, "\(report.results)")
                 let weights = (report.results["weights"] as? [String] ?? []).compactMap { Int($0) }
                 #expect(
                     weights.count >= 3 && weights == weights.sorted() && weights.last! >= weights.first! + 20, "weights shown: \(weights)")
@@ -144,23 +147,47 @@ extension Integration {
                 update
                 ? packageRoot.appendingPathComponent("docs/images/dashboard.png").path
                 : dir.url.appendingPathComponent("dashboard.png").path
-            // Steps of 10 every 2 s: the screenshot is taken mid-rollout, with a dozen seconds of samples behind it.
+            // Steps of 10 every 2 s, held until the page is live: the screenshot is taken mid-rollout (before the
+            // promotion at 80), with a dozen seconds of samples behind it.
             try withRolloutProxy(Self.steppingRollout(primary: primary, canary: canary, stepWeight: 10, interval: "2s")) { proxy in
+                try hold(proxy)
                 let report = try withLoad(proxy.port, maxSeconds: 90) { _ in
                     try HeadlessBrowser.run([
                         ["navigate": "http://127.0.0.1:\(proxy.adminPort)/"],
+                        ["wait": "document.getElementById('live').textContent === 'live'", "timeout": 30],
+                        Self.resume,
                         ["wait": "Number(\(Self.weight)) >= 50", "timeout": 45],
                         ["wait": "document.querySelectorAll('[data-route=\"web\"] .part-charts rect').length > 20", "timeout": 20],
                         ["screenshot": path],
                     ])
                 }
                 #expect(report.failed == nil && report.errors.isEmpty && report.cspViolations.isEmpty, "\(report.problems)")
+                #expect(report.results["resumed"] as? Int == 200, "\(report.results)")
                 let shot = try #require(report.screenshot, "no screenshot: \(report.problems)")
                 #expect(shot["width"] == 1400 && shot["height"] == 1000, "\(shot)")
                 // A blank or one-colour page compresses to a few KB and has a handful of colours; the charts give more.
                 #expect(shot["bytes"] ?? 0 > 40_000 && shot["distinctColours"] ?? 0 > 25, "\(shot)")
                 #expect(FileManager.default.fileExists(atPath: path))
             }
+        }
+
+        /// Pauses the rollout (as soon as it accepts the verb), so that the page's window on its steps does not
+        /// depend on how fast Chromium starts; `resume` lets it go on once the page is live.
+        private func hold(_ proxy: RolloutProxy) throws {
+            var answer: ClientResponse?
+            let paused = Posix.waitUntil(timeout: 10) {
+                answer = try? proxy.adminPost("/routes/web/pause")
+                return answer?.status == 200
+            }
+            try #require(paused, "pause: \(answer.map { "\($0.status) \($0.text)" } ?? "no answer")")
+        }
+
+        /// The page's own POST (same origin, with its header), as its resume button sends it.
+        static var resume: [String: Any] {
+            [
+                "eval": "fetch('/routes/web/resume', {method: 'POST', headers: {'X-Canarygate-Request': '1'}}).then(r => r.status)",
+                "as": "resumed",
+            ]
         }
 
         private func installTokens(_ proxy: RolloutProxy) throws {
