@@ -14,6 +14,12 @@ import Config
 /// HEAD) that carries it must also show it comes from this API's own page: a same-origin `Origin` (or, without
 /// one, `Referer`) and `X-Canarygate-Request: 1`, which a cross-site form cannot send and a cross-site script
 /// cannot add without a CORS preflight this API never approves.
+///
+/// Reading needs no proof of origin: another site's page cannot read the answer. But the page and the event
+/// stream cost something to serve, and a stream can be opened by any tag (`<img src=…/events>` sends no
+/// `Origin`), sixteen of them pushing out the operator's own. So GET / and /events refuse what the browser
+/// marks `Sec-Fetch-Site: cross-site` or `same-site` (another port or subdomain), and /events wants
+/// `Accept: text/event-stream`, which `EventSource` sends and a tag never does.
 enum AdminAccess {
     enum Need: Equatable {
         case nothing
@@ -47,6 +53,9 @@ enum AdminAccess {
     struct Verdict {
         var refusal: AdminResponse?
         var role: AdminRole
+        /// When the login cookie that let the request in expires (nil: no cookie spoke for it): an event stream
+        /// ends then.
+        var sessionExpires: Int? = nil
     }
 
     static func verdict(for request: AdminRequest, _ context: Context) -> Verdict {
@@ -58,14 +67,15 @@ enum AdminAccess {
             return admin.readerToken?.matches(token) ?? false ? .reader : nil
         }
         // A bearer token, right or wrong, speaks for the request; the cookie only when there is none.
-        let cookieRole =
+        let session =
             presented == nil
-            ? AdminSessionKey.cookieValue(in: request.cookie).flatMap { context.sessions.role(of: $0, admin: admin, now: context.now) }
+            ? AdminSessionKey.cookieValue(in: request.cookie).flatMap { context.sessions.session(of: $0, admin: admin, now: context.now) }
             : nil
+        let cookieRole = session?.role
         let proven = bearerRole ?? cookieRole
         // Without an operator token, whoever passes the Host check may change things (loopback only: see validate).
         let role: AdminRole = admin.operatorToken == nil || proven == .operator ? .operator : .reader
-        let allow = Verdict(refusal: nil, role: role)
+        let allow = Verdict(refusal: nil, role: role, sessionExpires: session?.expires)
         func refuse(_ response: AdminResponse) -> Verdict { Verdict(refusal: response, role: role) }
         guard need != .nothing else { return allow }
 
@@ -75,6 +85,11 @@ enum AdminAccess {
             return refuse(AdminResponse(status: "403 Forbidden", body: "forbidden: \(reason)\n"))
         }
         let isChange = request.method != "GET" && request.method != "HEAD"
+        if !isChange && (request.path == "/" || request.path == "/events"), let site = request.fetchSite?.lowercased(),
+            site == "cross-site" || site == "same-site"
+        {
+            return refuse(forbidden("Sec-Fetch-Site: \(site); the page and its stream are only for this API's own page or a typed address"))
+        }
         if need == .session {
             guard !isChange || sameOriginProof(request, names: names) else {
                 return refuse(forbidden("a login or logout must come from this API's own page (a same-origin Origin or Referer)"))
@@ -100,16 +115,23 @@ enum AdminAccess {
                 return refuse(forbidden("a change made with the login cookie needs the header \(pageHeader): 1 (CSRF)"))
             }
         }
+        if request.method == "GET" && request.path == "/events" && !acceptsEventStream(request.accept) {
+            return refuse(
+                AdminResponse(status: "406 Not Acceptable", body: "GET /events sends text/event-stream; send Accept: text/event-stream\n"))
+        }
         return allow
-    }
-
-    /// nil when `request` may proceed, else the refusal to send.
-    static func refusal(for request: AdminRequest, _ context: Context) -> AdminResponse? {
-        verdict(for: request, context).refusal
     }
 
     private static func forbidden(_ reason: String) -> AdminResponse {
         AdminResponse(status: "403 Forbidden", body: "forbidden: \(reason)\n")
+    }
+
+    /// `Accept` names `text/event-stream` itself: `*/*`, which every tag sends, does not count.
+    private static func acceptsEventStream(_ field: String?) -> Bool {
+        guard let field else { return false }
+        return field.split(separator: ",").contains { mediaRange in
+            mediaRange.prefix { $0 != ";" }.filter { $0 != " " && $0 != "\t" }.lowercased() == "text/event-stream"
+        }
     }
 
     /// The token of `Authorization: Bearer TOKEN` (the scheme in any case), nil for anything else.
@@ -145,20 +167,21 @@ enum AdminAccess {
         guard names.contains(host) else {
             return "Host \(host) is not this admin API (\(admin.address)); requests for other names are refused (DNS rebinding)"
         }
-        if let origin = request.origin?.lowercased() {
-            guard origin.hasPrefix("http://"), names.contains(String(origin.dropFirst("http://".count))) else {
-                return "Origin \(origin) is not this admin API; cross-site requests are refused"
-            }
+        if let origin = request.origin?.lowercased(), !isOwn(origin: origin, names: names) {
+            return "Origin \(origin) is not this admin API; cross-site requests are refused"
         }
         return nil
+    }
+
+    /// A lower-case `Origin` naming this API (`http://` only: the listener speaks plain HTTP; `null` is no one).
+    private static func isOwn(origin: String, names: Set<String>) -> Bool {
+        origin.hasPrefix("http://") && names.contains(String(origin.dropFirst("http://".count)))
     }
 
     /// The request says it comes from a page of this API: `Origin` naming it, or (a browser that sends no
     /// `Origin`) a `Referer` on it. Neither, or `Origin: null`, proves nothing.
     private static func sameOriginProof(_ request: AdminRequest, names: Set<String>) -> Bool {
-        if let origin = request.origin?.lowercased() {
-            return origin.hasPrefix("http://") && names.contains(String(origin.dropFirst("http://".count)))
-        }
+        if let origin = request.origin?.lowercased() { return isOwn(origin: origin, names: names) }
         guard let referer = request.referer?.lowercased(), referer.hasPrefix("http://") else { return false }
         let rest = referer.dropFirst("http://".count)
         return names.contains(String(rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }))

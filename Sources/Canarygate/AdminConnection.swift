@@ -19,6 +19,8 @@ final class AdminConnection: Pollable {
     let localAddress: String
     let localIsLoopback: Bool
     private(set) var state = State.reading(AdminRequestReader())
+    /// What let this connection's event stream in (nil: not a stream).
+    private(set) var streamCredential: EventStreamCredential?
     private unowned let loop: AdminLoop
 
     init(socket: SocketDescriptor, loop: AdminLoop) {
@@ -82,7 +84,7 @@ final class AdminConnection: Pollable {
     /// Sends `response` with a fresh deadline: a client that stops reading is dropped, not waited for. An event
     /// stream instead goes to the loop's streams, without a deadline.
     private func answer(_ response: AdminResponse) {
-        if response.opensEventStream { return loop.startStream(self) }
+        if let credential = response.eventStream { return loop.startStream(self, credential: credential) }
         state = .writing(response.bytes, sent: 0)
         loop.deadlines.arm(self, now: MonotonicClock.nowNanoseconds())
         flush()
@@ -109,14 +111,13 @@ final class AdminConnection: Pollable {
     // MARK: - Event stream
 
     /// Turns this connection into an event stream whose first message is `first` (the head goes before it).
-    func beginStream(first: [UInt8], since: Double?) {
+    func beginStream(first: [UInt8], since: Double?, credential: EventStreamCredential) {
         cancelDeadline()
+        streamCredential = credential
         // A fixed kernel buffer (Linux doubles it) instead of one autotuned up to 4 MiB: what a stalled client can
         // hold is then this plus the outbox's bound, and it reaches that bound in seconds, not minutes.
         try? socket.setOption(SOL_SOCKET, SO_SNDBUF, Self.streamSendBuffer)
-        var outbox = EventStreamOutbox()
-        _ = outbox.append(EventStreamFrame.head + first)
-        state = .streaming(outbox, since: since)
+        state = .streaming(EventStreamOutbox(first: EventStreamFrame.head + first), since: since)
         flushStream()
     }
 

@@ -50,7 +50,9 @@ enum AdminLogin {
             var out: [UInt8] = []
             var i = 0
             while i < value.count {
-                if value[i] == UInt8(ascii: "%"), i + 2 < value.count, let high = hexDigit(value[i + 1]), let low = hexDigit(value[i + 2]) {
+                if value[i] == UInt8(ascii: "%"), i + 2 < value.count, let high = AdminSessionKey.hexDigit(value[i + 1]),
+                    let low = AdminSessionKey.hexDigit(value[i + 2])
+                {
                     out.append(high << 4 | low)
                     i += 3
                 } else {
@@ -61,15 +63,6 @@ enum AdminLogin {
             return out.isEmpty ? nil : out
         }
         return nil
-    }
-
-    private static func hexDigit(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: c - 0x30
-        case 0x41...0x46: c - 0x41 + 10
-        case 0x61...0x66: c - 0x61 + 10
-        default: nil
-        }
     }
 
     private static func form(message: String?, status: String = "200 OK") -> AdminResponse {

@@ -83,9 +83,9 @@ final class AdminLoop {
         spare.restore()
     }
 
-    /// `connection` passed the rules for GET /events: it leaves the request connections for the streams (the
-    /// oldest streams closed past `EventStreamRoster.limit`) and gets the snapshot.
-    func startStream(_ connection: AdminConnection) {
+    /// `connection` passed the rules for GET /events with `credential`: it leaves the request connections for the
+    /// streams (the oldest streams closed past `EventStreamRoster.limit`) and gets the snapshot.
+    func startStream(_ connection: AdminConnection, credential: EventStreamCredential) {
         connections.removeAll { $0 === connection }
         streams.append(connection)
         for oldest in streams[EventStreamRoster.excess(count: streams.count)] {
@@ -93,14 +93,21 @@ final class AdminLoop {
             close(oldest)
         }
         streamCounters.open.store(streams.count, ordering: .relaxed)
-        let page = feed.timeline(since: nil)
-        connection.beginStream(first: EventStreamFeedMessage.snapshot(status: feed.status(), timeline: page.json), since: page.now)
+        let page = feed.snapshotTimeline()
+        connection.beginStream(
+            first: EventStreamFeedMessage.snapshot.bytes(status: feed.status(), timeline: page.json), since: page.now,
+            credential: credential)
         if nextUpdateAt == nil { nextUpdateAt = MonotonicClock.nowNanoseconds() + Self.updateInterval.nanoseconds }
     }
 
     /// One update to every stream: /status once, the timeline once for each distinct point the streams have
-    /// seen up to (normally one: they all got the last update). A stream too far behind is dropped.
+    /// seen up to (normally one: they all got the last update). A stream too far behind is dropped, and so is one
+    /// whose credential no longer holds (its session expired, or a reload changed the tokens): the browser
+    /// reconnects and is checked again.
     private func pushUpdates(now: UInt64) {
+        let admin = feed.admin()
+        let unixNow = Int(ServerState.unixTime())
+        for stream in streams where !(stream.streamCredential?.holds(admin: admin, now: unixNow) ?? false) { close(stream) }
         nextUpdateAt = streams.isEmpty ? nil : now + Self.updateInterval.nanoseconds
         guard !streams.isEmpty else { return }
         let status = feed.status()
@@ -111,7 +118,7 @@ final class AdminLoop {
                 messages[since]
                 ?? {
                     let page = feed.timeline(since: since)
-                    let rendered = (EventStreamFeedMessage.update(status: status, timeline: page.json), page.now)
+                    let rendered = (EventStreamFeedMessage.update.bytes(status: status, timeline: page.json), page.now)
                     messages[since] = rendered
                     return rendered
                 }()

@@ -1,7 +1,8 @@
 // The admin page's inline script: merges GET /events into its state and draws the routes, charts and events.
 
 /// Vanilla JavaScript, no library: SVG charts drawn by hand. The page embeds the state of the moment in
-/// `#initial`; the stream's `snapshot` replaces it (on every reconnect), each `update` adds to it. The timeline
+/// `#initial`; the stream's `snapshot` (on every reconnect) replaces its events and adds the last two minutes of
+/// samples (older ones stay: the snapshot is cut short to stay small), each `update` adds to it. The timeline
 /// arrives with an overlap (AdminEventFeed), so samples are kept by route and `t`, events by `seq`. Parts of a
 /// route are rewritten only when their HTML changed, so a button is not replaced under the pointer.
 enum AdminPageScript {
@@ -27,7 +28,7 @@ enum AdminPageScript {
           return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
         }
 
-        function reset(doc) { state.samples = new Map(); state.events = new Map(); merge(doc); }
+        function reset(doc) { state.events = new Map(); merge(doc); }
 
         function merge(doc) {
           state.status = doc.status;

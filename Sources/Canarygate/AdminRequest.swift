@@ -14,7 +14,10 @@ struct AdminRequest: Equatable {
     var referer: String? = nil
     /// `X-Canarygate-Request`: the admin page's script sends it, a cross-site form cannot (see AdminAccess).
     var pageHeader: String? = nil
-    var contentType: String? = nil
+    /// `Sec-Fetch-Site`: what a browser says of the page that made the request (see AdminAccess).
+    var fetchSite: String? = nil
+    /// Every `Accept` field, joined with ", ".
+    var accept: String? = nil
     var body: [UInt8] = []
 }
 
@@ -83,7 +86,7 @@ struct AdminRequestReader {
     private nonisolated(unsafe) static let singleFields: [String: (WritableKeyPath<AdminRequest, String?>, String)] = [
         "host": (\.host, "Host"), "origin": (\.origin, "Origin"), "authorization": (\.authorization, "Authorization"),
         "referer": (\.referer, "Referer"), "x-canarygate-request": (\.pageHeader, "X-Canarygate-Request"),
-        "content-type": (\.contentType, "Content-Type"),
+        "sec-fetch-site": (\.fetchSite, "Sec-Fetch-Site"),
     ]
 
     /// The request and its body length, or why it is refused.
@@ -113,6 +116,8 @@ struct AdminRequestReader {
             switch name {
             case "cookie":
                 request.cookie = request.cookie.map { $0 + "; " + value } ?? value
+            case "accept":
+                request.accept = request.accept.map { $0 + ", " + value } ?? value
             case "content-length":
                 guard contentLength == nil, let length = Int(value), length >= 0, value.allSatisfy(\.isASCII) else {
                     return .failure(Reason(text: "invalid Content-Length"))

@@ -5,10 +5,13 @@ struct AdminResponse {
     var contentType = "text/plain"
     var body: String
     var extraHeaders: [(String, String)] = []
-    /// GET /events passed the access rules: the loop sends the stream's head and messages instead of this.
-    var opensEventStream = false
+    /// GET /events passed the access rules with this credential: the loop sends the stream's head and messages
+    /// instead of this, for as long as the credential holds.
+    var eventStream: EventStreamCredential? = nil
 
-    static let eventStream = AdminResponse(status: "200 OK", body: "", opensEventStream: true)
+    static func eventStream(_ credential: EventStreamCredential) -> AdminResponse {
+        AdminResponse(status: "200 OK", body: "", eventStream: credential)
+    }
 
     var bytes: [UInt8] {
         // nosniff: a refusal quotes the request's Host or Origin, and must stay plain text whoever loads it.

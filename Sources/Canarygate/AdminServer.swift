@@ -74,7 +74,7 @@ final class AdminServer: Sendable {
             return AdminResponse(status: "200 OK", contentType: "application/json", body: StatusDocument.render(server) + "\n")
         case (_, "/timeline"): return TimelineDocument.response(method: method, query: request.query, server: server)
         case ("GET", "/"): return AdminPage.response(server: server, role: access.role, admin: admin)
-        case ("GET", "/events"): return .eventStream
+        case ("GET", "/events"): return .eventStream(EventStreamCredential(admin: admin, sessionExpires: access.sessionExpires))
         case (_, "/login"): return AdminLogin.respond(request, admin: admin, sessions: sessions, now: now)
         case ("POST", "/logout"): return AdminLogin.logout()
         case ("POST", "/reload"):

@@ -9,6 +9,12 @@ enum AdminRole: String, Equatable, Comparable {
     static func < (a: AdminRole, b: AdminRole) -> Bool { a == .reader && b == .operator }
 }
 
+/// What a valid login cookie proves: a role, until `expires` (unix seconds).
+struct AdminSession: Equatable {
+    var role: AdminRole
+    var expires: Int
+}
+
 /// `canarygate_session=ROLE.EXPIRY.MAC`, MAC = HMAC-SHA-256(key, "canarygate-session-v1 ROLE EXPIRY TOKEN").
 /// The token never leaves the server: a stolen cookie is not the token, and it dies with its expiry, with a
 /// change of that role's token file (reload) and with the process (the key is random and never written down).
@@ -31,15 +37,16 @@ struct AdminSessionKey: Sendable {
         "\(role.rawValue).\(expires).\(hex(mac(role: role, expires: expires, token: token)))"
     }
 
-    /// The role `value` proves under the tokens of `admin` at `now`, or nil (malformed, expired, forged, or
-    /// signed with a token the config no longer has).
-    func role(of value: Substring, admin: AdminConfig, now: Int) -> AdminRole? {
+    /// The role `value` proves under the tokens of `admin` at `now` and until when, or nil (malformed, expired,
+    /// forged, or signed with a token the config no longer has).
+    func session(of value: Substring, admin: AdminConfig, now: Int) -> AdminSession? {
         let parts = value.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let role = AdminRole(rawValue: String(parts[0])), let expires = Int(parts[1]), expires > now,
             let presented = bytes(fromHex: parts[2])
         else { return nil }
         guard let token = role == .operator ? admin.operatorToken : admin.readerToken else { return nil }
-        return Self.constantTimeEqual(presented, mac(role: role, expires: expires, token: token)) ? role : nil
+        return AdminToken.constantTimeEqual(presented[...], mac(role: role, expires: expires, token: token)[...])
+            ? AdminSession(role: role, expires: expires) : nil
     }
 
     /// The value of our cookie in a `Cookie` field ("a=1; canarygate_session=…"), if any.
@@ -65,14 +72,6 @@ struct AdminSessionKey: Sendable {
         MessageAuthentication.sha256(key: key, message: Array("canarygate-session-v1 \(role.rawValue) \(expires) ".utf8) + token.bytes)
     }
 
-    /// Time independent of where two equal-length MACs differ.
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for i in a.indices { difference |= a[i] ^ b[i] }
-        return difference == 0
-    }
-
     private func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef")
         return String(bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] })
@@ -83,15 +82,17 @@ struct AdminSessionKey: Sendable {
         guard digits.count == 64 else { return nil }
         var out: [UInt8] = []
         for i in stride(from: 0, to: digits.count, by: 2) {
-            guard let high = nibble(digits[i]), let low = nibble(digits[i + 1]) else { return nil }
+            guard let high = Self.hexDigit(digits[i]), let low = Self.hexDigit(digits[i + 1]) else { return nil }
             out.append(high << 4 | low)
         }
         return out
     }
 
-    private func nibble(_ c: UInt8) -> UInt8? {
+    /// The value of an ASCII hex digit, either case (the form's `%XX` too), nil for any other byte.
+    static func hexDigit(_ c: UInt8) -> UInt8? {
         switch c {
         case 0x30...0x39: c - 0x30
+        case 0x41...0x46: c - 0x41 + 10
         case 0x61...0x66: c - 0x61 + 10
         default: nil
         }

@@ -24,14 +24,27 @@ struct EventStreamOutbox {
     /// stopped reading) is dropped rather than given more: memory stays bounded, the loop never waits.
     static let limit = 1 << 20
 
-    private var bytes: [UInt8] = []
+    private var bytes: [UInt8]
     private var taken = 0
+    /// The unsent part of the stream's first bytes (the head and the snapshot). They are not counted against
+    /// `limit`: the snapshot grows with the routes (a canary route's two minutes of samples are some 30 KB),
+    /// and counting it would drop every new stream as slow at its first update, a reconnect loop that never
+    /// shows the page live. Its size is bounded by its own window (AdminEventFeed.snapshotSeconds).
+    private var firstUnsent: Int
+
+    init(first: [UInt8] = []) {
+        bytes = first
+        firstUnsent = first.count
+    }
 
     var unsent: Int { bytes.count - taken }
 
+    /// The unsent bytes queued after the first ones: what the bound counts.
+    var backlog: Int { unsent - firstUnsent }
+
     /// Appends `message`, or returns false (nothing appended) when the client is already more than `limit` behind.
     mutating func append(_ message: [UInt8]) -> Bool {
-        guard unsent <= Self.limit else { return false }
+        guard backlog <= Self.limit else { return false }
         if taken > 0 {
             bytes.removeFirst(taken)
             taken = 0
@@ -42,6 +55,7 @@ struct EventStreamOutbox {
 
     /// The socket took `count` of the unsent bytes.
     mutating func took(_ count: Int) {
+        firstUnsent = max(0, firstUnsent - count)
         taken = min(bytes.count, taken + count)
         if taken == bytes.count {
             bytes.removeAll(keepingCapacity: false)

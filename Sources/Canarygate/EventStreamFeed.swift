@@ -1,32 +1,38 @@
 // What GET /events sends: the /status and /timeline documents as SSE messages, and the streams' counters in /metrics.
+import Config
 import Synchronization
 import Telemetry
 
 /// The documents of the stream, rendered on the admin thread when a stream opens and once a second.
 protocol EventStreamFeed {
+    /// The admin section in force: its tokens, which each stream's credential is checked against before a push.
+    func admin() -> AdminConfig
     /// The /status document.
     func status() -> String
     /// The /timeline document after `since` (nil: all of it), and the time it is complete to: the `since` of
     /// the next call, so that no sample or event is sent twice or skipped.
     func timeline(since: Double?) -> (json: String, now: Double)
+    /// The snapshot's timeline: the whole event log but only the last few minutes of samples, and the `since` of
+    /// the first update.
+    func snapshotTimeline() -> (json: String, now: Double)
 }
 
-enum EventStreamFeedMessage {
-    /// The first message of a stream: the whole timeline.
-    static func snapshot(status: String, timeline: String) -> [UInt8] {
-        EventStreamFrame.message(event: "snapshot", data: "{\"status\":\(status),\"timeline\":\(timeline)}")
-    }
-
+enum EventStreamFeedMessage: String {
+    /// The first message of a stream: the event log and the recent samples (EventStreamFeed.snapshotTimeline).
+    case snapshot
     /// The later ones: the timeline since the message before.
-    static func update(status: String, timeline: String) -> [UInt8] {
-        EventStreamFrame.message(event: "update", data: "{\"status\":\(status),\"timeline\":\(timeline)}")
+    case update
+
+    /// This message, the event named for it, with `status` and `timeline` (both JSON documents).
+    func bytes(status: String, timeline: String) -> [UInt8] {
+        EventStreamFrame.message(event: rawValue, data: "{\"status\":\(status),\"timeline\":\(timeline)}")
     }
 }
 
 /// Written by the admin loop, read by /metrics (also on the admin thread, but the loop's state is not the server's).
 final class EventStreamCounters: Sendable {
     enum DropReason: String, CaseIterable {
-        /// More than `EventStreamOutbox.limit` bytes waited for the client.
+        /// More than `EventStreamOutbox.limit` bytes of updates waited for the client.
         case slow
         /// More than `EventStreamRoster.limit` streams: the oldest made room.
         case excess

@@ -65,8 +65,10 @@ enum TimelineDocument {
 }
 
 extension Server {
-    /// The timeline document, also what the admin page's event stream sends.
-    func timelineJSON(since: Double?) -> String {
-        TimelineDocument.render(now: ServerState.unixTime(), routes: timeline.routes(since: since), events: rolloutEvents, since: since)
+    /// The timeline document, also what the admin page's event stream sends; `samplesSince`, when given, cuts
+    /// the samples there instead of at `since` (the stream's snapshot: all events, recent samples).
+    func timelineJSON(since: Double?, samplesSince: Double? = nil) -> String {
+        TimelineDocument.render(
+            now: ServerState.unixTime(), routes: timeline.routes(since: samplesSince ?? since), events: rolloutEvents, since: since)
     }
 }

@@ -58,13 +58,15 @@ public struct AdminToken: Sendable, Equatable, CustomStringConvertible {
 
     /// Compares in time that depends on the lengths only, never on where the first difference is,
     /// so a client cannot find the token a byte at a time by timing refusals.
-    public func matches(_ candidate: ArraySlice<UInt8>) -> Bool {
-        var difference = UInt(bitPattern: bytes.count ^ candidate.count)
-        let start = candidate.startIndex
-        for i in 0..<max(bytes.count, candidate.count) {
-            let mine = i < bytes.count ? bytes[i] : 0
-            let theirs = i < candidate.count ? candidate[start + i] : 0
-            difference |= UInt(mine ^ theirs)
+    public func matches(_ candidate: ArraySlice<UInt8>) -> Bool { Self.constantTimeEqual(bytes[...], candidate) }
+
+    /// Whether `a` and `b` are equal, in time that depends on their lengths only: for secrets and MACs.
+    public static func constantTimeEqual(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Bool {
+        var difference = UInt(bitPattern: a.count ^ b.count)
+        for i in 0..<max(a.count, b.count) {
+            let left = i < a.count ? a[a.startIndex + i] : 0
+            let right = i < b.count ? b[b.startIndex + i] : 0
+            difference |= UInt(left ^ right)
         }
         return difference == 0
     }

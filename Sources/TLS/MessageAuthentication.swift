@@ -6,12 +6,14 @@ public enum MessageAuthentication {
     public static func sha256(key: [UInt8], message: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
-        key.withUnsafeBytes { k in
+        let result = key.withUnsafeBytes { k in
             message.withUnsafeBytes { m in
-                _ = HMAC(
+                HMAC(
                     EVP_sha256(), k.baseAddress, Int32(k.count), m.baseAddress?.assumingMemoryBound(to: UInt8.self), m.count, &out, &length)
             }
         }
+        // A failed HMAC leaves `out` zero: returned, that MAC would be known to anyone and verify a forged cookie.
+        precondition(result != nil && length == 32, "HMAC-SHA-256 failed in libcrypto")
         return out
     }
 }

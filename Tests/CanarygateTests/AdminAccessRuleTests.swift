@@ -20,7 +20,7 @@ import Testing
         let request = AdminRequest(
             method: method, path: path, query: "", host: host, origin: origin,
             authorization: token.map { "Bearer \($0)" })
-        guard let refusal = AdminAccess.refusal(for: request, context(admin, local: local, loopback: localIsLoopback)) else {
+        guard let refusal = AdminAccess.verdict(for: request, context(admin, local: local, loopback: localIsLoopback)).refusal else {
             return 0
         }
         return Int(refusal.status.prefix(3)) ?? -1
@@ -76,18 +76,56 @@ import Testing
         // The scheme is case-insensitive.
         let lower = AdminRequest(
             method: "POST", path: "/reload", query: "", host: "127.0.0.1:9901", origin: nil, authorization: "bearer \(op)")
-        #expect(AdminAccess.refusal(for: lower, context(both, local: "127.0.0.1:9901", loopback: true)) == nil)
+        #expect(AdminAccess.verdict(for: lower, context(both, local: "127.0.0.1:9901", loopback: true)).refusal == nil)
         // Operator token alone: reads stay open.
         let operatorOnly = AdminConfig(operatorToken: operatorToken)
         #expect(decide("GET", "/status", admin: operatorOnly) == 0)
         #expect(decide("POST", "/reload", admin: operatorOnly) == 401)
     }
 
+    private func decide(
+        _ path: String, fetchSite: String? = nil, accept: String? = "text/event-stream", admin: AdminConfig = AdminConfig()
+    )
+        -> Int
+    {
+        var request = AdminRequest(method: "GET", path: path, query: "", host: "127.0.0.1:9901", origin: nil, authorization: nil)
+        request.fetchSite = fetchSite
+        request.accept = accept
+        let refusal = AdminAccess.verdict(for: request, context(admin)).refusal
+        return refusal.map { Int($0.status.prefix(3)) ?? -1 } ?? 0
+    }
+
+    /// Another site's page (or one on another port of this host) cannot load the page or open a stream.
+    @Test func thePageAndTheStreamRefuseOtherSites() {
+        for path in ["/", "/events"] {
+            #expect(decide(path, fetchSite: "cross-site") == 403, "\(path)")
+            #expect(decide(path, fetchSite: "Same-Site") == 403, "\(path)")
+            #expect(decide(path, fetchSite: "same-origin") == 0, "\(path)")
+            #expect(decide(path, fetchSite: "none") == 0, "\(path)")
+            #expect(decide(path) == 0, "\(path)")
+        }
+        // The documents a script or a scraper reads are not limited by it.
+        #expect(decide("/status", fetchSite: "cross-site") == 0)
+    }
+
+    /// `<img src=/events>` sends `*/*`; EventSource sends `text/event-stream`.
+    @Test func theStreamNeedsAcceptEventStream() {
+        #expect(decide("/events", accept: nil) == 406)
+        #expect(decide("/events", accept: "image/avif,image/webp,*/*;q=0.8") == 406)
+        #expect(decide("/events", accept: "*/*") == 406)
+        #expect(decide("/events", accept: "text/event-stream") == 0)
+        #expect(decide("/events", accept: "text/html, Text/Event-Stream; q=0.9") == 0)
+        #expect(decide("/", accept: nil) == 0)
+        // Without a credential, 401 comes first: the refusal does not tell a stranger how to ask.
+        let both = AdminConfig(operatorToken: operatorToken, readerToken: readerToken)
+        #expect(decide("/events", accept: nil, admin: both) == 401)
+    }
+
     @Test func theChallengeNamesBearer() {
         let both = AdminConfig(operatorToken: operatorToken, readerToken: readerToken)
         let request = AdminRequest(
             method: "POST", path: "/reload", query: "", host: "127.0.0.1:9901", origin: nil, authorization: "Bearer wrong-token")
-        let refusal = AdminAccess.refusal(for: request, context(both, local: "127.0.0.1:9901", loopback: true))
+        let refusal = AdminAccess.verdict(for: request, context(both, local: "127.0.0.1:9901", loopback: true)).refusal
         #expect(refusal?.extraHeaders.first { $0.0 == "WWW-Authenticate" }?.1 == #"Bearer realm="canarygate-admin", error="invalid_token""#)
     }
 }

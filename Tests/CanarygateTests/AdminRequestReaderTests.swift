@@ -34,14 +34,15 @@ import Testing
     @Test func theLoginFieldsAndTheBodyAreKept() {
         let text =
             "POST /login HTTP/1.1\r\nHost: h:1\r\nCookie: a=1\r\nCookie: b=2\r\nReferer: http://h:1/\r\n"
-            + "X-Canarygate-Request: 1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n\r\ntoken=xEXTRA"
+            + "X-Canarygate-Request: 1\r\nContent-Type: application/x-www-form-urlencoded\r\nSec-Fetch-Site: same-origin\r\n"
+            + "Accept: text/html\r\naccept: text/event-stream\r\nContent-Length: 7\r\n\r\ntoken=xEXTRA"
         for pieces in [1, 3, text.utf8.count] {
             guard case .complete(let request)? = feed(text, pieces: pieces).last else {
                 Issue.record("not complete in \(pieces) pieces")
                 continue
             }
             #expect(request.cookie == "a=1; b=2" && request.referer == "http://h:1/" && request.pageHeader == "1")
-            #expect(request.contentType == "application/x-www-form-urlencoded")
+            #expect(request.fetchSite == "same-origin" && request.accept == "text/html, text/event-stream")
             #expect(request.body == Array("token=x".utf8), "\(pieces) pieces")
         }
         #expect(

@@ -18,13 +18,14 @@ import Testing
 
     private func verdict(
         _ method: String, _ path: String, cookie: String?, origin: String? = nil, referer: String? = nil, page: String? = nil,
-        host: String = "127.0.0.1:9901", bearer: String? = nil, admin: AdminConfig? = nil
+        host: String = "127.0.0.1:9901", bearer: String? = nil, admin: AdminConfig? = nil, accept: String? = nil
     ) -> AdminAccess.Verdict {
         var request = AdminRequest(
             method: method, path: path, query: "", host: host, origin: origin, authorization: bearer.map { "Bearer \($0)" })
         request.cookie = cookie
         request.referer = referer
         request.pageHeader = page
+        request.accept = accept
         let context = AdminAccess.Context(
             admin: admin ?? both, localAddress: "127.0.0.1:9901", localIsLoopback: true, sessions: sessions, now: now)
         return AdminAccess.verdict(for: request, context)
@@ -43,8 +44,8 @@ import Testing
         for role in [AdminRole.operator, .reader] {
             let token = role == .operator ? operatorToken : readerToken
             let value = sessions.value(role: role, token: token, expires: now + 10)
-            #expect(sessions.role(of: value[...], admin: both, now: now) == role)
-            #expect(sessions.role(of: value[...], admin: both, now: now + 10) == nil, "expired")
+            #expect(sessions.session(of: value[...], admin: both, now: now)?.role == role)
+            #expect(sessions.session(of: value[...], admin: both, now: now + 10)?.role == nil, "expired")
             #expect(!value.contains(String(decoding: token.bytes, as: UTF8.self)), "the token itself is never in the cookie")
         }
     }
@@ -52,22 +53,24 @@ import Testing
     @Test func forgedOrStaleCookiesProveNothing() {
         let value = sessions.value(role: .reader, token: readerToken, expires: now + 60)
         // The role or the expiry changed by the holder: the MAC no longer matches.
-        #expect(sessions.role(of: ("operator" + value.dropFirst("reader".count))[...], admin: both, now: now) == nil)
-        #expect(sessions.role(of: value.replacingOccurrences(of: "\(now + 60)", with: "\(now + 9999)")[...], admin: both, now: now) == nil)
+        #expect(sessions.session(of: ("operator" + value.dropFirst("reader".count))[...], admin: both, now: now)?.role == nil)
+        #expect(
+            sessions.session(of: value.replacingOccurrences(of: "\(now + 60)", with: "\(now + 9999)")[...], admin: both, now: now)?.role
+                == nil)
         // One hex digit of the MAC flipped.
         let flipped = String(value.dropLast()) + (value.last == "0" ? "1" : "0")
-        #expect(sessions.role(of: flipped[...], admin: both, now: now) == nil)
+        #expect(sessions.session(of: flipped[...], admin: both, now: now)?.role == nil)
         // Another process's key, a rotated token, a role whose token is gone.
-        #expect(AdminSessionKey(key: Array(repeating: 8, count: 32)).role(of: value[...], admin: both, now: now) == nil)
+        #expect(AdminSessionKey(key: Array(repeating: 8, count: 32)).session(of: value[...], admin: both, now: now)?.role == nil)
         let rotated = AdminConfig(
             operatorToken: operatorToken, readerToken: AdminToken(file: "reader", bytes: Array("reader-rotated-0123".utf8)))
-        #expect(sessions.role(of: value[...], admin: rotated, now: now) == nil)
-        #expect(sessions.role(of: value[...], admin: AdminConfig(operatorToken: operatorToken), now: now) == nil)
+        #expect(sessions.session(of: value[...], admin: rotated, now: now)?.role == nil)
+        #expect(sessions.session(of: value[...], admin: AdminConfig(operatorToken: operatorToken), now: now)?.role == nil)
         for malformed in [
             "", "reader", "reader.1.2.3", "admin.\(now + 60).00", "reader.x.\(String(repeating: "0", count: 64))",
             "reader.\(now + 60).\(String(repeating: "g", count: 64))", "reader.\(now + 60).\(String(repeating: "0", count: 62))",
         ] {
-            #expect(sessions.role(of: malformed[...], admin: both, now: now) == nil, "\(malformed)")
+            #expect(sessions.session(of: malformed[...], admin: both, now: now)?.role == nil, "\(malformed)")
         }
     }
 
@@ -82,7 +85,7 @@ import Testing
 
     @Test func aCookieStandsForItsTokenForReads() {
         #expect(status(verdict("GET", "/status", cookie: cookie(.reader))) == 0)
-        #expect(status(verdict("GET", "/events", cookie: cookie(.operator))) == 0)
+        #expect(status(verdict("GET", "/events", cookie: cookie(.operator), accept: "text/event-stream")) == 0)
         #expect(status(verdict("GET", "/status", cookie: nil)) == 401)
         #expect(status(verdict("GET", "/status", cookie: cookie(.reader, expires: now - 1))) == 401)
         #expect(status(verdict("GET", "/status", cookie: cookie(.reader, key: AdminSessionKey(key: [1, 2, 3])))) == 401)
@@ -93,6 +96,16 @@ import Testing
         #expect(status(verdict("GET", "/status", cookie: cookie(.operator), host: "rebind.example:9901")) == 403)
         // A bearer token, even a wrong one, speaks for the request: the cookie is not consulted.
         #expect(status(verdict("GET", "/status", cookie: cookie(.reader), bearer: "wrong-token-0123456789")) == 401)
+    }
+
+    /// An event stream keeps the session's end: the verdict says when it is, only when the cookie spoke.
+    @Test func theVerdictCarriesTheSessionsExpiry() {
+        let withCookie = verdict("GET", "/events", cookie: cookie(.reader, expires: now + 60), accept: "text/event-stream")
+        #expect(status(withCookie) == 0 && withCookie.sessionExpires == now + 60)
+        let withBearer = verdict(
+            "GET", "/events", cookie: cookie(.reader), bearer: "reader-0123456789", accept: "text/event-stream")
+        #expect(status(withBearer) == 0 && withBearer.sessionExpires == nil, "a bearer token speaks; the cookie is not consulted")
+        #expect(verdict("GET", "/status", cookie: nil, admin: AdminConfig()).sessionExpires == nil)
     }
 
     @Test func aChangeWithTheCookieMustComeFromThePage() {
@@ -148,7 +161,7 @@ import Testing
             guard let set = response.extraHeaders.first(where: { $0.0 == "Set-Cookie" })?.1,
                 let value = AdminSessionKey.cookieValue(in: String(set.prefix { $0 != ";" }))
             else { return nil }
-            return sessions.role(of: value, admin: both, now: now)
+            return sessions.session(of: value, admin: both, now: now)?.role
         }
         let asOperator = login("token=operator-0123456789")
         #expect(asOperator.status.hasPrefix("303") && role(asOperator) == .operator)

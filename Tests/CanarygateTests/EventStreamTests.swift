@@ -23,8 +23,8 @@ import Testing
 
     @Test func snapshotAndUpdateCarryStatusAndTimeline() throws {
         for (message, event) in [
-            (EventStreamFeedMessage.snapshot(status: "{\"routes\":[]}", timeline: "{\"now\":1.0}"), "snapshot"),
-            (EventStreamFeedMessage.update(status: "{\"routes\":[]}", timeline: "{\"now\":1.0}"), "update"),
+            (EventStreamFeedMessage.snapshot.bytes(status: "{\"routes\":[]}", timeline: "{\"now\":1.0}"), "snapshot"),
+            (EventStreamFeedMessage.update.bytes(status: "{\"routes\":[]}", timeline: "{\"now\":1.0}"), "update"),
         ] {
             let lines = text(message).split(separator: "\n")
             #expect(lines.first.map(String.init) == "event: \(event)")
@@ -60,6 +60,38 @@ import Testing
         outbox.took(2)
         let afterTaking = outbox.append([3])
         #expect(afterTaking, "once the socket takes bytes, it is under the bound again")
+    }
+
+    /// The snapshot may be larger than the bound (many routes): it does not count, the updates after it do.
+    @Test func theBoundCountsOnlyWhatFollowsTheSnapshot() {
+        let snapshot = [UInt8](repeating: 0x73, count: 2 * EventStreamOutbox.limit)
+        var outbox = EventStreamOutbox(first: snapshot)
+        #expect(outbox.unsent == snapshot.count && outbox.backlog == 0)
+        let chunk = [UInt8](repeating: 0x61, count: 256 * 1024)
+        let queued = (0..<4).map { _ in outbox.append(chunk) }
+        #expect(queued == [true, true, true, true], "a snapshot larger than the bound does not make the client slow")
+        #expect(outbox.backlog == EventStreamOutbox.limit)
+        let atTheBound = outbox.append([1])
+        let pastIt = outbox.append([2])
+        #expect(atTheBound && !pastIt)
+        // Taking the snapshot leaves the updates' backlog as it was; taking updates makes room again.
+        outbox.took(snapshot.count)
+        #expect(outbox.backlog == EventStreamOutbox.limit + 1 && outbox.unsent == EventStreamOutbox.limit + 1)
+        let stillBehind = outbox.append([3])
+        #expect(!stillBehind)
+        outbox.took(2)
+        let afterTaking = outbox.append([4])
+        #expect(afterTaking)
+        #expect(outbox.withUnsent { Array($0.prefix(1)) } == [0x61], "the snapshot went first, then the updates in order")
+    }
+
+    /// Partial writes of the snapshot move its uncounted part along with them.
+    @Test func aPartlySentSnapshotStillDoesNotCount() {
+        var outbox = EventStreamOutbox(first: Array("head+snapshot".utf8))
+        outbox.took(5)
+        #expect(outbox.backlog == 0)
+        let queued = outbox.append(Array("update".utf8))
+        #expect(queued && outbox.backlog == 6 && outbox.withUnsent { String(decoding: $0, as: UTF8.self) } == "snapshotupdate")
     }
 
     @Test func theOldestStreamsMakeRoom() {

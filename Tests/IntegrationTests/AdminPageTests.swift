@@ -9,9 +9,6 @@ import Glibc
 extension Integration {
     @Suite("Admin page and event stream")
     struct AdminPage {
-        static let operatorToken = "operator-0123456789abcdef"
-        static let readerToken = "reader-0123456789abcdef"
-
         private func call(
             _ proxy: ProxyProcess, _ method: String, _ path: String, headers: [HTTPField] = [], body: String? = nil
         ) throws -> ClientResponse {
@@ -105,7 +102,13 @@ extension Integration {
                     readerDone.withValue { $0 = true }
                 }
                 thread.start()
-                defer { reader.close() }
+                defer {
+                    // Ends the thread's read first, and frees the descriptor only once the thread is gone: closed under
+                    // it, the number could be reused by a parallel test and read from here.
+                    shutdown(reader.fd, Int32(SHUT_RDWR))
+                    #expect(Posix.waitUntil(timeout: 10) { readerDone.withValue { $0 } }, "the reader thread did not end")
+                    reader.close()
+                }
 
                 var slowest = 0.0
                 let dropped = Posix.waitUntil(timeout: 60) {
@@ -159,17 +162,10 @@ extension Integration {
 
         // MARK: - Login, cookie, CSRF
 
-        /// Token files written and a reload into a config naming them.
-        private func installTokens(_ proxy: ProxyProcess, _ config: ProxyConfig) throws {
-            let operatorFile = try proxy.dir.write("operator.token", Self.operatorToken + "\n")
-            let readerFile = try proxy.dir.write("reader.token", Self.readerToken + "\n")
-            let anchor = "  address: 127.0.0.1:\(proxy.adminPort)\n"
-            let yaml = config.yaml(listenPort: proxy.port, adminPort: proxy.adminPort)
-            try proxy.writeConfig(
-                yaml.replacingOccurrences(
-                    of: anchor, with: anchor + "  operatorTokenFile: \(operatorFile.path)\n  readerTokenFile: \(readerFile.path)\n"))
-            let reload = try proxy.adminPost("/reload")
-            try #require(reload.status == 200, "reload into the token config: \(reload.status) \(reload.text)")
+        private func installTokens(_ proxy: ProxyProcess) throws {
+            try AdminTestTokens.install(dir: proxy.dir, configFile: proxy.configFile, adminPort: proxy.adminPort) {
+                try proxy.adminPost("/reload")
+            }
         }
 
         /// Logs in with `token` as the login form does; the `Cookie` field to send afterwards.
@@ -185,12 +181,47 @@ extension Integration {
             return String(set.prefix { $0 != ";" })
         }
 
+        /// A stream is checked when it connects, but must not outlive its credential: a reload that rotates a
+        /// token closes every stream (the browser reconnects and is checked again), one that keeps them does not.
+        @Test func aReloadThatChangesTheTokensClosesTheStreams() throws {
+            let upstream = try TestUpstream(text: "ok")
+            defer { upstream.stop() }
+            let config = ProxyConfig.single(primary: upstream)
+            try withProxy(config) { proxy in
+                try installTokens(proxy)
+                let port = proxy.adminPort
+                let bearer = HTTPField("Authorization", "Bearer \(AdminTestTokens.readerToken)")
+                let cookie = HTTPField("Cookie", try login(proxy, AdminTestTokens.readerToken))
+                let streams = [try EventStreamClient(port: port, headers: [bearer]), try EventStreamClient(port: port, headers: [cookie])]
+                for stream in streams {
+                    #expect(stream.status == 200)
+                    #expect(try stream.next()?.event == "snapshot")
+                }
+                let reload = HTTPField("Authorization", "Bearer \(AdminTestTokens.operatorToken)")
+                #expect(try call(proxy, "POST", "/reload", headers: [reload]).status == 200)
+                for stream in streams {
+                    #expect(try stream.next()?.event == "update", "a reload with the same tokens keeps the stream")
+                    #expect(try stream.next()?.event == "update")
+                }
+
+                _ = try proxy.dir.write("reader.token", "reader-rotated-0123456789\n")
+                #expect(try call(proxy, "POST", "/reload", headers: [reload]).status == 200)
+                for stream in streams {
+                    #expect(stream.drainUntilClosed(timeout: 5), "the stream outlived its token's rotation")
+                }
+                #expect(try EventStreamClient(port: port, headers: [bearer]).status == 401, "the old token is checked again and refused")
+                #expect(try EventStreamClient(port: port, headers: [cookie]).status == 401, "so is its cookie")
+                let fresh = HTTPField("Authorization", "Bearer reader-rotated-0123456789")
+                #expect(try EventStreamClient(port: port, headers: [fresh]).status == 200)
+            }
+        }
+
         @Test func theLoginCookieStandsForTheTokenAndChangesNeedThePagesProof() throws {
             let upstream = try TestUpstream(text: "ok")
             defer { upstream.stop() }
             let config = ProxyConfig.single(primary: upstream)
             try withProxy(config) { proxy in
-                try installTokens(proxy, config)
+                try installTokens(proxy)
                 let port = proxy.adminPort
                 let own = HTTPField("Origin", "http://127.0.0.1:\(port)")
                 let pageHeader = HTTPField("X-Canarygate-Request", "1")
@@ -202,15 +233,17 @@ extension Integration {
                 let form = try call(proxy, "GET", "/login")
                 #expect(form.status == 200 && form.text.contains("name=\"token\"") && form.headers["content-security-policy"] != nil)
                 #expect(try call(proxy, "POST", "/login", headers: [own], body: "token=wrong-0123456789abcdef").status == 401)
-                #expect(try call(proxy, "POST", "/login", body: "token=\(Self.operatorToken)").status == 403, "a login from no page")
+                #expect(
+                    try call(proxy, "POST", "/login", body: "token=\(AdminTestTokens.operatorToken)").status == 403, "a login from no page")
                 #expect(
                     try call(
-                        proxy, "POST", "/login", headers: [HTTPField("Origin", "http://evil.example")], body: "token=\(Self.operatorToken)"
+                        proxy, "POST", "/login", headers: [HTTPField("Origin", "http://evil.example")],
+                        body: "token=\(AdminTestTokens.operatorToken)"
                     )
                     .status == 403)
 
                 // A reader's session reads, sees no buttons, changes nothing.
-                let reader = HTTPField("Cookie", try login(proxy, Self.readerToken))
+                let reader = HTTPField("Cookie", try login(proxy, AdminTestTokens.readerToken))
                 let readerPage = try call(proxy, "GET", "/", headers: [reader])
                 #expect(readerPage.status == 200 && readerPage.text.contains("data-role=\"reader\""), "\(readerPage.status)")
                 #expect(try call(proxy, "GET", "/status", headers: [reader]).status == 200)
@@ -218,7 +251,7 @@ extension Integration {
                 #expect(try call(proxy, "POST", "/reload", headers: [reader, own, pageHeader]).status == 403)
 
                 // An operator's session changes things only with the page's proof.
-                let op = HTTPField("Cookie", try login(proxy, Self.operatorToken))
+                let op = HTTPField("Cookie", try login(proxy, AdminTestTokens.operatorToken))
                 #expect(try call(proxy, "GET", "/", headers: [op]).text.contains("data-role=\"operator\""))
                 let before = try call(proxy, "GET", "/status", headers: [op])
                 #expect(before.status == 200)
@@ -237,7 +270,8 @@ extension Integration {
                         == 401)
                 // The bearer token works as before, without the page's header.
                 #expect(
-                    try call(proxy, "POST", "/reload", headers: [HTTPField("Authorization", "Bearer \(Self.operatorToken)")]).status == 200)
+                    try call(proxy, "POST", "/reload", headers: [HTTPField("Authorization", "Bearer \(AdminTestTokens.operatorToken)")])
+                        .status == 200)
 
                 let logout = try call(proxy, "POST", "/logout", headers: [op, own])
                 #expect(logout.status == 303 && logout.headers["set-cookie"]?.contains("Max-Age=0") == true, "\(logout.headers)")

@@ -9,8 +9,6 @@ import Glibc
 extension Integration {
     @Suite("Admin page in Chromium", .enabled(if: FileManager.default.isExecutableFile(atPath: HeadlessBrowser.chromium)))
     struct DashboardBrowser {
-        static let operatorToken = "operator-0123456789abcdef"
-        static let readerToken = "reader-0123456789abcdef"
         static let weight = "document.querySelector('[data-route=\"web\"] [data-field=weight]').textContent"
         static let phase = "document.querySelector('[data-route=\"web\"] [data-field=phase]').textContent"
 
@@ -30,13 +28,15 @@ extension Integration {
             let primary = try TestUpstream.arm("primary", text: "v1")
             let canary = try TestUpstream.arm("canary", text: "v2")
             defer { primary.stop(); canary.stop() }
-            // Steps of 10 every 2 s: slow enough that the page, however late it loads, sees two steps more.
+            // Steps of 10 every 2 s, held until the page is live: however late Chromium starts, it sees two steps more.
             try withRolloutProxy(Self.steppingRollout(primary: primary, canary: canary, stepWeight: 10, interval: "2s")) { proxy in
+                try hold(proxy)
                 let report = try withLoad(proxy.port, maxSeconds: 90) { _ in
                     try HeadlessBrowser.run([
                         ["navigate": "http://127.0.0.1:\(proxy.adminPort)/"],
-                        ["wait": "document.getElementById('live').textContent === 'live'", "timeout": 10],
+                        ["wait": "document.getElementById('live').textContent === 'live'", "timeout": 30],
                         ["eval": "window.__sameDocument = true; window.__firstWeight = Number(\(Self.weight))", "as": "firstWeight"],
+                        Self.resume,
                         [
                             "watch": Self.weight, "until": "Number(\(Self.weight)) >= window.__firstWeight + 20", "timeout": 45,
                             "as": "weights",
@@ -49,6 +49,7 @@ extension Integration {
                     ])
                 }
                 #expect(report.failed == nil && report.errors.isEmpty && report.cspViolations.isEmpty, "\(report.problems)")
+                #expect(report.results["resumed"] as? Int == 200, "\(report.results)")
                 let weights = (report.results["weights"] as? [String] ?? []).compactMap { Int($0) }
                 #expect(
                     weights.count >= 3 && weights == weights.sorted() && weights.last! >= weights.first! + 20, "weights shown: \(weights)")
@@ -70,7 +71,7 @@ extension Integration {
                 try installTokens(proxy)
                 let buttons = "document.querySelectorAll('button[data-verb]').length"
                 let asReader = try HeadlessBrowser.run(
-                    HeadlessBrowser.login(adminPort: proxy.adminPort, token: Self.readerToken) + [
+                    HeadlessBrowser.login(adminPort: proxy.adminPort, token: AdminTestTokens.readerToken) + [
                         ["wait": "document.getElementById('live').textContent === 'live'", "timeout": 10],
                         ["eval": "document.body.dataset.role", "as": "role"],
                         ["eval": buttons, "as": "buttons"],
@@ -87,7 +88,7 @@ extension Integration {
                 #expect(asReader.results["post"] as? Int == 403, "\(asReader.results)")
 
                 let asOperator = try HeadlessBrowser.run(
-                    HeadlessBrowser.login(adminPort: proxy.adminPort, token: Self.operatorToken) + [
+                    HeadlessBrowser.login(adminPort: proxy.adminPort, token: AdminTestTokens.operatorToken) + [
                         ["wait": "document.querySelector('button[data-verb=\"pause\"]') !== null", "timeout": 15],
                         ["eval": "document.body.dataset.role", "as": "role"],
                         ["eval": buttons, "as": "buttons"],
@@ -146,17 +147,22 @@ extension Integration {
                 update
                 ? packageRoot.appendingPathComponent("docs/images/dashboard.png").path
                 : dir.url.appendingPathComponent("dashboard.png").path
-            // Steps of 10 every 2 s: the screenshot is taken mid-rollout, with a dozen seconds of samples behind it.
+            // Steps of 10 every 2 s, held until the page is live: the screenshot is taken mid-rollout (before the
+            // promotion at 80), with a dozen seconds of samples behind it.
             try withRolloutProxy(Self.steppingRollout(primary: primary, canary: canary, stepWeight: 10, interval: "2s")) { proxy in
+                try hold(proxy)
                 let report = try withLoad(proxy.port, maxSeconds: 90) { _ in
                     try HeadlessBrowser.run([
                         ["navigate": "http://127.0.0.1:\(proxy.adminPort)/"],
+                        ["wait": "document.getElementById('live').textContent === 'live'", "timeout": 30],
+                        Self.resume,
                         ["wait": "Number(\(Self.weight)) >= 50", "timeout": 45],
                         ["wait": "document.querySelectorAll('[data-route=\"web\"] .part-charts rect').length > 20", "timeout": 20],
                         ["screenshot": path],
                     ])
                 }
                 #expect(report.failed == nil && report.errors.isEmpty && report.cspViolations.isEmpty, "\(report.problems)")
+                #expect(report.results["resumed"] as? Int == 200, "\(report.results)")
                 let shot = try #require(report.screenshot, "no screenshot: \(report.problems)")
                 #expect(shot["width"] == 1400 && shot["height"] == 1000, "\(shot)")
                 // A blank or one-colour page compresses to a few KB and has a handful of colours; the charts give more.
@@ -165,18 +171,29 @@ extension Integration {
             }
         }
 
-        /// Token files in the proxy's directory, and a reload into a config naming them.
+        /// Pauses the rollout (as soon as it accepts the verb), so that the page's window on its steps does not
+        /// depend on how fast Chromium starts; `resume` lets it go on once the page is live.
+        private func hold(_ proxy: RolloutProxy) throws {
+            var answer: ClientResponse?
+            let paused = Posix.waitUntil(timeout: 10) {
+                answer = try? proxy.adminPost("/routes/web/pause")
+                return answer?.status == 200
+            }
+            try #require(paused, "pause: \(answer.map { "\($0.status) \($0.text)" } ?? "no answer")")
+        }
+
+        /// The page's own POST (same origin, with its header), as its resume button sends it.
+        static var resume: [String: Any] {
+            [
+                "eval": "fetch('/routes/web/resume', {method: 'POST', headers: {'X-Canarygate-Request': '1'}}).then(r => r.status)",
+                "as": "resumed",
+            ]
+        }
+
         private func installTokens(_ proxy: RolloutProxy) throws {
-            let operatorFile = try proxy.dir.write("operator.token", Self.operatorToken + "\n")
-            let readerFile = try proxy.dir.write("reader.token", Self.readerToken + "\n")
-            let anchor = "  address: 127.0.0.1:\(proxy.adminPort)\n"
-            let yaml = try String(contentsOf: proxy.configFile, encoding: .utf8)
-            try #require(yaml.contains(anchor))
-            try yaml.replacingOccurrences(
-                of: anchor, with: anchor + "  operatorTokenFile: \(operatorFile.path)\n  readerTokenFile: \(readerFile.path)\n"
-            ).write(to: proxy.configFile, atomically: true, encoding: .utf8)
-            let reload = try proxy.adminPost("/reload")
-            try #require(reload.status == 200, "reload into the token config: \(reload.status) \(reload.text)")
+            try AdminTestTokens.install(dir: proxy.dir, configFile: proxy.configFile, adminPort: proxy.adminPort) {
+                try proxy.adminPost("/reload")
+            }
         }
     }
 }

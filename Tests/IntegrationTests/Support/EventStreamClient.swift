@@ -38,7 +38,10 @@ final class EventStreamClient: @unchecked Sendable {
         }
         fd = socket
         reader = WireReader(fd: socket, capacity: 8 << 20)
-        try Posix.sendAll(socket, HTTPText.request("GET", "/events", host: "127.0.0.1:\(port)", headers: headers))
+        // What EventSource sends; the API refuses /events without it (406).
+        var fields = headers
+        if !headers.contains(where: { $0.name.lowercased() == "accept" }) { fields.insert(HTTPField("Accept", "text/event-stream"), at: 0) }
+        try Posix.sendAll(socket, HTTPText.request("GET", "/events", host: "127.0.0.1:\(port)", headers: fields))
         guard read else {
             status = 0
             self.headers = []
