@@ -24,9 +24,8 @@ final class AccessLogCapture {
     private var userAgent: Range<Int>?
     private(set) var proto: StaticString = "HTTP/1.1"
     private(set) var startedAt: UInt64 = 0
-    private(set) var route: String?
-    private(set) var revision: String?
-    private(set) var arm: StaticString = "none"
+    /// The routed arm's text (nil: not routed), kept alive by the route, which the request's snapshot keeps.
+    private(set) unowned(unsafe) var armText: AccessLogFragment?
     /// The endpoint first chosen; a retry on another endpoint is told at the end (`endpoint` there).
     private(set) var pool: UpstreamPool?
 
@@ -40,7 +39,7 @@ final class AccessLogCapture {
         used = 0
         self.proto = proto
         startedAt = now
-        arm = "none"
+        armText = nil
         self.client = copy(client, limit: AccessLogLine.Budget.client)
         guard let view else {
             method = used..<used
@@ -83,14 +82,9 @@ final class AccessLogCapture {
 
     /// The request was given `decision`'s route, arm and endpoint.
     func routed(_ decision: RouteDecision) {
-        route = decision.route.name
         switch decision.arm {
-        case .primary:
-            arm = "primary"
-            revision = decision.route.primary.revision
-        case .canary:
-            arm = "canary"
-            revision = decision.route.canary?.revision
+        case .primary: armText = decision.route.primaryLogText
+        case .canary: armText = decision.route.canaryLogText
         }
         pool = decision.pool
     }
@@ -102,8 +96,7 @@ final class AccessLogCapture {
 
     /// Lets go of the request's route and endpoint before the capture waits for its next request.
     func clear() {
-        route = nil
-        revision = nil
+        armText = nil
         pool = nil
     }
 
@@ -119,7 +112,7 @@ final class AccessLogCapture {
                 unixMilliseconds: unixMilliseconds, client: bytes.slice(client), method: bytes.slice(method), target: bytes.slice(target),
                 proto: proto, referer: referer.map { bytes.slice($0) }, userAgent: userAgent.map { bytes.slice($0) },
                 status: status ?? AccessLogEntry.abortStatus, bytesToClient: bytesToClient, durationNanoseconds: now &- startedAt,
-                route: route, arm: arm, revision: revision, upstream: (endpoint ?? pool)?.endpointText,
+                arm: armText ?? .unrouted, upstream: (endpoint ?? pool)?.endpointLogText,
                 failure: failure ?? (status == nil ? FailureKind.downstreamAbort.label : nil)))
     }
 }

@@ -52,6 +52,11 @@ struct AccessLogLine {
         }
     }
 
+    /// `name`, escaped, or "-" when it is absent or empty.
+    mutating func nameOrDash(_ name: String?, json: Bool) {
+        if let name, !name.isEmpty { self.name(name, json: json) } else { byte(UInt8(ascii: "-")) }
+    }
+
     mutating func decimal(_ value: UInt64) {
         var digits = 1
         var limit: UInt64 = 10

@@ -97,6 +97,18 @@ import Testing
         }
     }
 
+    private static let webCanary = AccessLogFragment.arm(route: "web", arm: "canary", revision: "v2")
+    private static let upstream = AccessLogFragment.endpoint("127.0.0.1:9002")
+
+    @Test func configTextIsEscapedOnceAsEachFormatWritesIt() {
+        let odd = AccessLogFragment.arm(route: "a\"b c", arm: "primary", revision: "")
+        #expect(String(decoding: odd.json, as: UTF8.self) == #"a\"b c","arm":"primary","revision":"-"#)
+        #expect(String(decoding: odd.combined, as: UTF8.self) == #"a\x22b c arm=primary rev=-"#)
+        let unrouted = AccessLogFragment.unrouted
+        #expect(String(decoding: unrouted.json, as: UTF8.self) == #"-","arm":"none","revision":"-"#)
+        #expect(String(decoding: unrouted.combined, as: UTF8.self) == "- arm=none rev=-")
+    }
+
     private func entry(
         method: String = "GET", target: String = "/a?b=1", status: Int = 200, failure: String? = nil,
         _ body: (AccessLogEntry) -> String
@@ -109,7 +121,7 @@ import Testing
                             AccessLogEntry(
                                 unixMilliseconds: 1_796_572_941_123, client: client, method: m, target: t, proto: "HTTP/1.1",
                                 referer: nil, userAgent: ua, status: status, bytesToClient: 512, durationNanoseconds: 2_500_000,
-                                route: "web", arm: "canary", revision: "v2", upstream: "127.0.0.1:9002", failure: failure))
+                                arm: Self.webCanary, upstream: Self.upstream, failure: failure))
                     }
                 }
             }
