@@ -58,6 +58,19 @@ struct AccessLogLine {
     }
 
     mutating func decimal(_ value: UInt64) {
+        // Most values of a line (status, small bodies, durations' whole milliseconds) are below 1000.
+        if value < 1000 {
+            let v = Int(truncatingIfNeeded: value)
+            if v >= 100 {
+                threeDigits(v)
+            } else if v >= 10 {
+                byte(UInt8(truncatingIfNeeded: 48 &+ v / 10))
+                byte(UInt8(truncatingIfNeeded: 48 &+ v % 10))
+            } else {
+                byte(UInt8(truncatingIfNeeded: 48 &+ v))
+            }
+            return
+        }
         var digits = 1
         var limit: UInt64 = 10
         while value >= limit && digits < 20 {
@@ -84,12 +97,21 @@ struct AccessLogLine {
         count &+= width
     }
 
+    /// `value` (0...999) in three digits with leading zeros: unrolled, as every line writes two (the
+    /// time's and the duration's milliseconds).
+    @inline(__always)
+    mutating func threeDigits(_ value: Int) {
+        byte(UInt8(truncatingIfNeeded: 48 &+ value / 100))
+        byte(UInt8(truncatingIfNeeded: 48 &+ value / 10 % 10))
+        byte(UInt8(truncatingIfNeeded: 48 &+ value % 10))
+    }
+
     /// Nanoseconds as milliseconds with three decimals ("12.345"), rounded to the microsecond.
     mutating func milliseconds(nanoseconds: UInt64) {
         let micros = (nanoseconds &+ 500) / 1000
         decimal(micros / 1000)
         byte(UInt8(ascii: "."))
-        padded(Int(micros % 1000), width: 3)
+        threeDigits(Int(truncatingIfNeeded: micros % 1000))
     }
 
     // MARK: escaping
