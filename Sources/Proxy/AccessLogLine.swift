@@ -180,12 +180,26 @@ struct AccessLogLine {
         b &- 0x20 < 0x5F && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\")
     }
 
+    /// All eight bytes of `word` are plain, tested at once (a third of the instructions of testing them one
+    /// by one): no byte below 0x20, none with the high bit, none equal to `"`, `\` or DEL. The `hasLess` and
+    /// `hasZero` tests are exact for "some byte of the word", which is all this asks.
+    @inline(__always)
+    static func allPlain(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZero(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
+        let below = (word &- 0x20 &* ones) & ~word & highs
+        let special = hasZero(word ^ (0x22 &* ones)) | hasZero(word ^ (0x5C &* ones)) | hasZero(word ^ (0x7F &* ones))
+        return (below | special | (word & highs)) == 0
+    }
+
     /// Copies the plain bytes that start at `i` (as many as fit before `end`) at once and moves `i` past
     /// them: most values are plain. False when none was copied.
     @inline(__always)
     private mutating func copyPlainRun(_ bytes: UnsafeRawBufferPointer, from i: inout Int, end: Int) -> Bool {
         let stop = min(bytes.count, i + max(0, end - count))
         var j = i
+        while j &+ 8 <= stop && Self.allPlain(bytes.baseAddress!.loadUnaligned(fromByteOffset: j, as: UInt64.self)) { j &+= 8 }
         while j < stop && Self.isPlain(bytes[j]) { j &+= 1 }
         guard j > i else { return false }
         (base + count).copyMemory(from: bytes.baseAddress! + i, byteCount: j - i)

@@ -45,6 +45,23 @@ import Testing
         #expect(object["v"] == "\"\\\n\u{FF}é")
     }
 
+    /// Plain runs are scanned eight bytes at a time: a byte to escape is found at every position of a word.
+    @Test func everyByteToEscapeIsFoundAtEveryPositionOfALongValue() {
+        for special: UInt8 in [0x00, 0x1F, 0x22, 0x5C, 0x7F, 0x80, 0xFF] {
+            for position in 0..<24 {
+                var value = [UInt8](repeating: UInt8(ascii: "a"), count: 24)
+                value[position] = special
+                let expected = String(repeating: "a", count: position) + json([special]) + String(repeating: "a", count: 23 - position)
+                #expect(json(value) == expected, "byte \(special) at \(position)")
+                #expect(
+                    combined(value) == String(repeating: "a", count: position) + combined([special])
+                        + String(repeating: "a", count: 23 - position))
+            }
+        }
+        // The bounds of the plain range, in a word of their own.
+        #expect(json(Array(" ~ ~ ~ ~ ~ ~ ~ ~".utf8)) == " ~ ~ ~ ~ ~ ~ ~ ~")
+    }
+
     @Test func aValueIsCutAtItsBudgetNeverInsideAnEscape() {
         #expect(json(Array("abcdef".utf8), budget: 4) == "abcd")
         #expect(json([0x41, 0x41, 0x00], budget: 7) == "AA")
