@@ -25,7 +25,7 @@ final class AccessLogCapture {
     private(set) var proto: StaticString = "HTTP/1.1"
     private(set) var startedAt: UInt64 = 0
     /// The routed arm's text (nil: not routed), kept alive by the route, which the request's snapshot keeps.
-    private(set) unowned(unsafe) var armText: AccessLogFragment?
+    private(set) var armText: AccessLogText?
     /// The endpoint first chosen; a retry on another endpoint is told at the end (`endpoint` there).
     private(set) var pool: UpstreamPool?
 
@@ -83,8 +83,8 @@ final class AccessLogCapture {
     /// The request was given `decision`'s route, arm and endpoint.
     func routed(_ decision: RouteDecision) {
         switch decision.arm {
-        case .primary: armText = decision.route.primaryLogText
-        case .canary: armText = decision.route.canaryLogText
+        case .primary: armText = decision.route.primaryLogText.text
+        case .canary: armText = decision.route.canaryLogText?.text
         }
         pool = decision.pool
     }
@@ -112,7 +112,7 @@ final class AccessLogCapture {
                 unixMilliseconds: unixMilliseconds, client: bytes.slice(client), method: bytes.slice(method), target: bytes.slice(target),
                 proto: proto, referer: referer.map { bytes.slice($0) }, userAgent: userAgent.map { bytes.slice($0) },
                 status: status ?? AccessLogEntry.abortStatus, bytesToClient: bytesToClient, durationNanoseconds: now &- startedAt,
-                arm: armText ?? .unrouted, upstream: (endpoint ?? pool)?.endpointLogText,
+                arm: armText ?? AccessLogFragment.unrouted.text, upstream: (endpoint ?? pool)?.endpointLogText.text,
                 failure: failure ?? (status == nil ? FailureKind.downstreamAbort.label : nil)))
     }
 }

@@ -16,9 +16,9 @@ struct AccessLogEntry {
     var bytesToClient: UInt64
     var durationNanoseconds: UInt64
     /// The route, arm and revision (`AccessLogFragment.arm`), kept alive by the request's route (or static).
-    unowned(unsafe) var arm: AccessLogFragment
+    var arm: AccessLogText
     /// The endpoint (`host:port` as configured), nil when none was chosen; kept alive by its pool.
-    unowned(unsafe) var upstream: AccessLogFragment?
+    var upstream: AccessLogText?
     /// The failure's source (`FailureKind.label`) or the proxy's refusal reason; nil when none.
     var failure: String?
 

@@ -5,20 +5,18 @@
 /// Immutable once made, so loops may share it.
 final class AccessLogFragment: @unchecked Sendable {
     private let storage: UnsafeMutableRawPointer
-    /// The text as a JSON line holds it (inside a string value: the caller wrote the opening quote).
-    let json: UnsafeRawBufferPointer
-    /// The text as a combined line holds it.
-    let combined: UnsafeRawBufferPointer
+    /// The escaped bytes, which live as long as the fragment.
+    let text: AccessLogText
 
     /// `write` is called twice, with `json` true then false, and writes at most `capacity` bytes each time.
     private init(capacity: Int, _ write: (inout AccessLogLine, _ json: Bool) -> Void) {
         storage = UnsafeMutableRawPointer.allocate(byteCount: 2 * capacity, alignment: 8)
         var line = AccessLogLine(base: storage)
         write(&line, true)
-        json = UnsafeRawBufferPointer(start: storage, count: line.count)
+        let json = UnsafeRawBufferPointer(start: storage, count: line.count)
         line = AccessLogLine(base: storage + capacity)
         write(&line, false)
-        combined = UnsafeRawBufferPointer(start: storage + capacity, count: line.count)
+        text = AccessLogText(json: json, combined: UnsafeRawBufferPointer(start: storage + capacity, count: line.count))
     }
 
     deinit { storage.deallocate() }
@@ -42,4 +40,13 @@ final class AccessLogFragment: @unchecked Sendable {
 
     /// A request that was never routed: no route, arm `none`, no revision.
     static let unrouted = arm(route: nil, arm: "none", revision: nil)
+}
+
+/// A fragment's bytes, held by a capture and a line without reference counting (no retain and release
+/// a line, as a reference to the fragment cost); valid while the fragment lives.
+struct AccessLogText {
+    /// The text as a JSON line holds it (inside a string value: the caller wrote the opening quote).
+    let json: UnsafeRawBufferPointer
+    /// The text as a combined line holds it.
+    let combined: UnsafeRawBufferPointer
 }

@@ -119,11 +119,11 @@ import Testing
 
     @Test func configTextIsEscapedOnceAsEachFormatWritesIt() {
         let odd = AccessLogFragment.arm(route: "a\"b c", arm: "primary", revision: "")
-        #expect(String(decoding: odd.json, as: UTF8.self) == #"a\"b c","arm":"primary","revision":"-"#)
-        #expect(String(decoding: odd.combined, as: UTF8.self) == #"a\x22b c arm=primary rev=-"#)
+        #expect(String(decoding: odd.text.json, as: UTF8.self) == #"a\"b c","arm":"primary","revision":"-"#)
+        #expect(String(decoding: odd.text.combined, as: UTF8.self) == #"a\x22b c arm=primary rev=-"#)
         let unrouted = AccessLogFragment.unrouted
-        #expect(String(decoding: unrouted.json, as: UTF8.self) == #"-","arm":"none","revision":"-"#)
-        #expect(String(decoding: unrouted.combined, as: UTF8.self) == "- arm=none rev=-")
+        #expect(String(decoding: unrouted.text.json, as: UTF8.self) == #"-","arm":"none","revision":"-"#)
+        #expect(String(decoding: unrouted.text.combined, as: UTF8.self) == "- arm=none rev=-")
     }
 
     private func entry(
@@ -138,7 +138,7 @@ import Testing
                             AccessLogEntry(
                                 unixMilliseconds: 1_796_572_941_123, client: client, method: m, target: t, proto: "HTTP/1.1",
                                 referer: nil, userAgent: ua, status: status, bytesToClient: 512, durationNanoseconds: 2_500_000,
-                                arm: Self.webCanary, upstream: Self.upstream, failure: failure))
+                                arm: Self.webCanary.text, upstream: Self.upstream.text, failure: failure))
                     }
                 }
             }
