@@ -54,23 +54,31 @@ final class AccessLogCapture {
         userAgent = nil
         // One pass over the fields for both (the first of each, as `RequestView.field` would give).
         view.forEachField { name, value in
-            if name.count == 7, referer == nil, Self.equalsLowercase(name, "referer") {
+            if name.count == 7, referer == nil, Self.isReferer(name) {
                 referer = copy(value, limit: AccessLogLine.Budget.header)
-            } else if name.count == 10, userAgent == nil, Self.equalsLowercase(name, "user-agent") {
+            } else if name.count == 10, userAgent == nil, Self.isUserAgent(name) {
                 userAgent = copy(value, limit: AccessLogLine.Budget.header)
             }
         }
     }
 
-    /// `name` is `lowercase` ignoring the case of ASCII letters (the caller compared the lengths).
-    private static func equalsLowercase(_ name: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
-        let expected = lowercase.utf8Start
-        for i in 0..<name.count {
-            let c = name[i]
-            let folded = c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z") ? c | 0x20 : c
-            if folded != expected[i] { return false }
-        }
-        return true
+    // The two names are compared ignoring ASCII case as two overlapping little-endian words each, not
+    // byte by byte (~170 instructions a request): a word's letters are folded by setting their 0x20 bit,
+    // which makes an upper-case letter its lower-case one and nothing else that one; the mask leaves the
+    // `-` of user-agent alone, so that only `-` matches it.
+
+    /// `name`, 7 bytes long, is `referer` in any case: "refe" and "erer".
+    static func isReferer(_ name: UnsafeRawBufferPointer) -> Bool {
+        let p = name.baseAddress!
+        return UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)) | 0x2020_2020 == 0x6566_6572
+            && UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 3, as: UInt32.self)) | 0x2020_2020 == 0x7265_7265
+    }
+
+    /// `name`, 10 bytes long, is `user-agent` in any case: "user-age" and "er-agent".
+    static func isUserAgent(_ name: UnsafeRawBufferPointer) -> Bool {
+        let p = name.baseAddress!
+        return UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)) | 0x2020_2000_2020_2020 == 0x6567_612D_7265_7375
+            && UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 2, as: UInt64.self)) | 0x2020_2020_2000_2020 == 0x746E_6567_612D_7265
     }
 
     private func copy(_ bytes: UnsafeRawBufferPointer, limit: Int) -> Range<Int> {
