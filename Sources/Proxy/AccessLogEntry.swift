@@ -102,6 +102,7 @@ struct AccessLogEntry {
         if let bytes { line.raw(bytes) } else { line.byte(UInt8(ascii: "-")) }
     }
 
+    @inline(__always)
     private func jsonOrDash(_ bytes: UnsafeRawBufferPointer?, budget: Int, into line: inout AccessLogLine) {
         if let bytes, !bytes.isEmpty { line.jsonEscaped(bytes, budget: budget) } else { line.byte(UInt8(ascii: "-")) }
     }

@@ -129,6 +129,11 @@ struct AccessLogLine {
     /// `\n`, `\r`, `\t` or `\u00XX`, valid UTF-8 copied as it is, and each byte of invalid UTF-8 as
     /// `\u00XX` (so the line stays valid JSON and the byte can still be told).
     mutating func jsonEscaped(_ bytes: UnsafeRawBufferPointer, budget: Int) {
+        // Most values are plain and within their budget: one scan and one copy.
+        if bytes.count <= budget && Self.plainPrefixLength(bytes) == bytes.count {
+            raw(bytes)
+            return
+        }
         let end = count + budget
         var i = 0
         while i < bytes.count {
@@ -191,6 +196,15 @@ struct AccessLogLine {
         let below = (word &- 0x20 &* ones) & ~word & highs
         let special = hasZero(word ^ (0x22 &* ones)) | hasZero(word ^ (0x5C &* ones)) | hasZero(word ^ (0x7F &* ones))
         return (below | special | (word & highs)) == 0
+    }
+
+    /// How many bytes at the start of `bytes` are plain.
+    @inline(__always)
+    static func plainPrefixLength(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var j = 0
+        while j &+ 8 <= bytes.count && allPlain(bytes.baseAddress!.loadUnaligned(fromByteOffset: j, as: UInt64.self)) { j &+= 8 }
+        while j < bytes.count && isPlain(bytes[j]) { j &+= 1 }
+        return j
     }
 
     /// Copies the plain bytes that start at `i` (as many as fit before `end`) at once and moves `i` past
