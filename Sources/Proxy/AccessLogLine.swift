@@ -129,11 +129,7 @@ struct AccessLogLine {
     /// `\n`, `\r`, `\t` or `\u00XX`, valid UTF-8 copied as it is, and each byte of invalid UTF-8 as
     /// `\u00XX` (so the line stays valid JSON and the byte can still be told).
     mutating func jsonEscaped(_ bytes: UnsafeRawBufferPointer, budget: Int) {
-        // Most values are plain and within their budget: one scan and one copy.
-        if bytes.count <= budget && Self.plainPrefixLength(bytes) == bytes.count {
-            raw(bytes)
-            return
-        }
+        if copiedWhole(bytes, budget: budget) { return }
         let end = count + budget
         var i = 0
         while i < bytes.count {
@@ -167,6 +163,7 @@ struct AccessLogLine {
     /// A value inside nginx's combined format, escaped as nginx escapes variables: `"` and `\`, and
     /// bytes outside printable ASCII, as upper-case `\xXX` (a line never holds a raw quote, newline or control byte).
     mutating func combinedEscaped(_ bytes: UnsafeRawBufferPointer, budget: Int) {
+        if copiedWhole(bytes, budget: budget) { return }
         let end = count + budget
         var i = 0
         while i < bytes.count {
@@ -196,6 +193,15 @@ struct AccessLogLine {
         let below = (word &- 0x20 &* ones) & ~word & highs
         let special = hasZero(word ^ (0x22 &* ones)) | hasZero(word ^ (0x5C &* ones)) | hasZero(word ^ (0x7F &* ones))
         return (below | special | (word & highs)) == 0
+    }
+
+    /// Most values are plain and within their budget: one scan and one copy, without an escape loop's
+    /// bookkeeping. False (nothing written) for a value that needs an escape or a cut.
+    @inline(__always)
+    private mutating func copiedWhole(_ bytes: UnsafeRawBufferPointer, budget: Int) -> Bool {
+        guard bytes.count <= budget && Self.plainPrefixLength(bytes) == bytes.count else { return false }
+        raw(bytes)
+        return true
     }
 
     /// How many bytes at the start of `bytes` are plain.
