@@ -15,11 +15,10 @@ struct AccessLogEntry {
     var status: Int
     var bytesToClient: UInt64
     var durationNanoseconds: UInt64
-    var route: String?
-    var arm: StaticString
-    var revision: String?
-    /// The endpoint (`host:port` as configured), nil when none was chosen.
-    var upstream: String?
+    /// The route, arm and revision (`AccessLogFragment.arm`), kept alive by the request's route (or static).
+    var arm: AccessLogText
+    /// The endpoint (`host:port` as configured), nil when none was chosen; kept alive by its pool.
+    var upstream: AccessLogText?
     /// The failure's source (`FailureKind.label`) or the proxy's refusal reason; nil when none.
     var failure: String?
 
@@ -52,9 +51,11 @@ struct AccessLogEntry {
         line.text(",\"duration_ms\":")
         line.milliseconds(nanoseconds: durationNanoseconds)
         line.text(",\"route\":\"")
-        writeArm(json: true, into: &line)
+        line.raw(arm.json)
+        line.text("\",\"upstream\":\"")
+        fragmentOrDash(upstream?.json, into: &line)
         line.text("\",\"failure\":\"")
-        nameOrDash(failure, json: true, into: &line)
+        line.nameOrDash(failure, json: true)
         line.text("\",\"referer\":\"")
         jsonOrDash(referer, budget: AccessLogLine.Budget.header, into: &line)
         line.text("\",\"user_agent\":\"")
@@ -87,25 +88,21 @@ struct AccessLogEntry {
         line.text("\" \"")
         combinedOrDash(userAgent, into: &line)
         line.text("\" route=")
-        writeArm(json: false, into: &line)
+        line.raw(arm.combined)
+        line.text(" upstream=")
+        fragmentOrDash(upstream?.combined, into: &line)
         line.text(" duration=")
         line.milliseconds(nanoseconds: durationNanoseconds)
         line.text(" failure=")
-        nameOrDash(failure, json: false, into: &line)
+        line.nameOrDash(failure, json: false)
         line.byte(UInt8(ascii: "\n"))
     }
 
-    /// The route's value, then arm, revision and upstream with their keys (the caller wrote the route's key).
-    private func writeArm(json: Bool, into line: inout AccessLogLine) {
-        nameOrDash(route, json: json, into: &line)
-        line.text(json ? "\",\"arm\":\"" : " arm=")
-        line.text(arm)
-        line.text(json ? "\",\"revision\":\"" : " rev=")
-        nameOrDash(revision, json: json, into: &line)
-        line.text(json ? "\",\"upstream\":\"" : " upstream=")
-        nameOrDash(upstream, json: json, into: &line)
+    private func fragmentOrDash(_ bytes: UnsafeRawBufferPointer?, into line: inout AccessLogLine) {
+        if let bytes { line.raw(bytes) } else { line.byte(UInt8(ascii: "-")) }
     }
 
+    @inline(__always)
     private func jsonOrDash(_ bytes: UnsafeRawBufferPointer?, budget: Int, into line: inout AccessLogLine) {
         if let bytes, !bytes.isEmpty { line.jsonEscaped(bytes, budget: budget) } else { line.byte(UInt8(ascii: "-")) }
     }
@@ -116,9 +113,5 @@ struct AccessLogEntry {
         } else {
             line.byte(UInt8(ascii: "-"))
         }
-    }
-
-    private func nameOrDash(_ name: String?, json: Bool, into line: inout AccessLogLine) {
-        if let name, !name.isEmpty { line.name(name, json: json) } else { line.byte(UInt8(ascii: "-")) }
     }
 }

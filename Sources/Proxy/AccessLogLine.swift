@@ -52,7 +52,25 @@ struct AccessLogLine {
         }
     }
 
+    /// `name`, escaped, or "-" when it is absent or empty.
+    mutating func nameOrDash(_ name: String?, json: Bool) {
+        if let name, !name.isEmpty { self.name(name, json: json) } else { byte(UInt8(ascii: "-")) }
+    }
+
     mutating func decimal(_ value: UInt64) {
+        // Most values of a line (status, small bodies, durations' whole milliseconds) are below 1000.
+        if value < 1000 {
+            let v = Int(truncatingIfNeeded: value)
+            if v >= 100 {
+                threeDigits(v)
+            } else if v >= 10 {
+                byte(UInt8(truncatingIfNeeded: 48 &+ v / 10))
+                byte(UInt8(truncatingIfNeeded: 48 &+ v % 10))
+            } else {
+                byte(UInt8(truncatingIfNeeded: 48 &+ v))
+            }
+            return
+        }
         var digits = 1
         var limit: UInt64 = 10
         while value >= limit && digits < 20 {
@@ -79,12 +97,21 @@ struct AccessLogLine {
         count &+= width
     }
 
+    /// `value` (0...999) in three digits with leading zeros: unrolled, as every line writes two (the
+    /// time's and the duration's milliseconds).
+    @inline(__always)
+    mutating func threeDigits(_ value: Int) {
+        byte(UInt8(truncatingIfNeeded: 48 &+ value / 100))
+        byte(UInt8(truncatingIfNeeded: 48 &+ value / 10 % 10))
+        byte(UInt8(truncatingIfNeeded: 48 &+ value % 10))
+    }
+
     /// Nanoseconds as milliseconds with three decimals ("12.345"), rounded to the microsecond.
     mutating func milliseconds(nanoseconds: UInt64) {
         let micros = (nanoseconds &+ 500) / 1000
         decimal(micros / 1000)
         byte(UInt8(ascii: "."))
-        padded(Int(micros % 1000), width: 3)
+        threeDigits(Int(truncatingIfNeeded: micros % 1000))
     }
 
     // MARK: escaping
@@ -102,6 +129,7 @@ struct AccessLogLine {
     /// `\n`, `\r`, `\t` or `\u00XX`, valid UTF-8 copied as it is, and each byte of invalid UTF-8 as
     /// `\u00XX` (so the line stays valid JSON and the byte can still be told).
     mutating func jsonEscaped(_ bytes: UnsafeRawBufferPointer, budget: Int) {
+        if copiedWhole(bytes, budget: budget) { return }
         let end = count + budget
         var i = 0
         while i < bytes.count {
@@ -135,6 +163,7 @@ struct AccessLogLine {
     /// A value inside nginx's combined format, escaped as nginx escapes variables: `"` and `\`, and
     /// bytes outside printable ASCII, as upper-case `\xXX` (a line never holds a raw quote, newline or control byte).
     mutating func combinedEscaped(_ bytes: UnsafeRawBufferPointer, budget: Int) {
+        if copiedWhole(bytes, budget: budget) { return }
         let end = count + budget
         var i = 0
         while i < bytes.count {
@@ -153,12 +182,44 @@ struct AccessLogLine {
         b &- 0x20 < 0x5F && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\")
     }
 
+    /// All eight bytes of `word` are plain, tested at once (a third of the instructions of testing them one
+    /// by one): no byte below 0x20, none with the high bit, none equal to `"`, `\` or DEL. The `hasLess` and
+    /// `hasZero` tests are exact for "some byte of the word", which is all this asks.
+    @inline(__always)
+    static func allPlain(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZero(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
+        let below = (word &- 0x20 &* ones) & ~word & highs
+        let special = hasZero(word ^ (0x22 &* ones)) | hasZero(word ^ (0x5C &* ones)) | hasZero(word ^ (0x7F &* ones))
+        return (below | special | (word & highs)) == 0
+    }
+
+    /// Most values are plain and within their budget: one scan and one copy, without an escape loop's
+    /// bookkeeping. False (nothing written) for a value that needs an escape or a cut.
+    @inline(__always)
+    private mutating func copiedWhole(_ bytes: UnsafeRawBufferPointer, budget: Int) -> Bool {
+        guard bytes.count <= budget && Self.plainPrefixLength(bytes) == bytes.count else { return false }
+        raw(bytes)
+        return true
+    }
+
+    /// How many bytes at the start of `bytes` are plain.
+    @inline(__always)
+    static func plainPrefixLength(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var j = 0
+        while j &+ 8 <= bytes.count && allPlain(bytes.baseAddress!.loadUnaligned(fromByteOffset: j, as: UInt64.self)) { j &+= 8 }
+        while j < bytes.count && isPlain(bytes[j]) { j &+= 1 }
+        return j
+    }
+
     /// Copies the plain bytes that start at `i` (as many as fit before `end`) at once and moves `i` past
     /// them: most values are plain. False when none was copied.
     @inline(__always)
     private mutating func copyPlainRun(_ bytes: UnsafeRawBufferPointer, from i: inout Int, end: Int) -> Bool {
         let stop = min(bytes.count, i + max(0, end - count))
         var j = i
+        while j &+ 8 <= stop && Self.allPlain(bytes.baseAddress!.loadUnaligned(fromByteOffset: j, as: UInt64.self)) { j &+= 8 }
         while j < stop && Self.isPlain(bytes[j]) { j &+= 1 }
         guard j > i else { return false }
         (base + count).copyMemory(from: bytes.baseAddress! + i, byteCount: j - i)

@@ -82,7 +82,7 @@ final class AccessLogSecondText {
     func writeRFC3339(milliseconds: Int, into line: inout AccessLogLine) {
         line.raw(UnsafeRawBufferPointer(start: storage, count: rfc3339Count))
         line.byte(UInt8(ascii: "."))
-        line.padded(milliseconds, width: 3)
+        line.threeDigits(milliseconds)
         line.byte(UInt8(ascii: "Z"))
     }
 

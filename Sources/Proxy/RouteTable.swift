@@ -86,6 +86,9 @@ public final class CompiledRoute: Sendable {
     let outlier: OutlierPolicy
     let retry: RetryPolicy
     let healthCheck: HealthCheckConfig?
+    /// The access log's route, arm and revision text for each arm, escaped once per config, not per line.
+    let primaryLogText: AccessLogFragment
+    let canaryLogText: AccessLogFragment?
 
     /// Whether the canary takes requests singled out for it (its cohort, mirrored copies) now. A static
     /// route's canary is always live (`weight: 0` is pure A/B). A managed route's canary is live while the
@@ -119,6 +122,8 @@ public final class CompiledRoute: Sendable {
         self.outlier = outlier
         self.retry = retry
         self.healthCheck = healthCheck
+        primaryLogText = .arm(route: name, arm: "primary", revision: primary.revision)
+        canaryLogText = canary.map { .arm(route: name, arm: "canary", revision: $0.revision) }
     }
 }
 

@@ -8,8 +8,8 @@ import TLS
 final class UpstreamPool {
     let address: SocketAddress
     let configured: HostPort
-    /// `configured` as the access log writes it ("host:port"), made once.
-    let endpointText: String
+    /// `configured` as the access log writes it ("host:port"), escaped once.
+    let endpointLogText: AccessLogFragment
     let protocolKind: UpstreamProtocol
     /// How new connections are secured (nil: plain TCP). A reload may hand in a fresh context for the
     /// same CA file and name (the file's content may have changed); idle connections keep theirs.
@@ -37,7 +37,7 @@ final class UpstreamPool {
     init(address: SocketAddress, configured: HostPort, protocolKind: UpstreamProtocol, tls: UpstreamTLS?, maxIdle: Int) {
         self.address = address
         self.configured = configured
-        endpointText = configured.description
+        endpointLogText = .endpoint(configured.description)
         self.protocolKind = protocolKind
         self.tls = tls
         self.resumption = tls == nil ? nil : TLSResumption()

@@ -45,6 +45,23 @@ import Testing
         #expect(object["v"] == "\"\\\n\u{FF}é")
     }
 
+    /// Plain runs are scanned eight bytes at a time: a byte to escape is found at every position of a word.
+    @Test func everyByteToEscapeIsFoundAtEveryPositionOfALongValue() {
+        for special: UInt8 in [0x00, 0x1F, 0x22, 0x5C, 0x7F, 0x80, 0xFF] {
+            for position in 0..<24 {
+                var value = [UInt8](repeating: UInt8(ascii: "a"), count: 24)
+                value[position] = special
+                let expected = String(repeating: "a", count: position) + json([special]) + String(repeating: "a", count: 23 - position)
+                #expect(json(value) == expected, "byte \(special) at \(position)")
+                #expect(
+                    combined(value) == String(repeating: "a", count: position) + combined([special])
+                        + String(repeating: "a", count: 23 - position))
+            }
+        }
+        // The bounds of the plain range, in a word of their own.
+        #expect(json(Array(" ~ ~ ~ ~ ~ ~ ~ ~".utf8)) == " ~ ~ ~ ~ ~ ~ ~ ~")
+    }
+
     @Test func aValueIsCutAtItsBudgetNeverInsideAnEscape() {
         #expect(json(Array("abcdef".utf8), budget: 4) == "abcd")
         #expect(json([0x41, 0x41, 0x00], budget: 7) == "AA")
@@ -97,6 +114,18 @@ import Testing
         }
     }
 
+    private static let webCanary = AccessLogFragment.arm(route: "web", arm: "canary", revision: "v2")
+    private static let upstream = AccessLogFragment.endpoint("127.0.0.1:9002")
+
+    @Test func configTextIsEscapedOnceAsEachFormatWritesIt() {
+        let odd = AccessLogFragment.arm(route: "a\"b c", arm: "primary", revision: "")
+        #expect(String(decoding: odd.text.json, as: UTF8.self) == #"a\"b c","arm":"primary","revision":"-"#)
+        #expect(String(decoding: odd.text.combined, as: UTF8.self) == #"a\x22b c arm=primary rev=-"#)
+        let unrouted = AccessLogFragment.unrouted
+        #expect(String(decoding: unrouted.text.json, as: UTF8.self) == #"-","arm":"none","revision":"-"#)
+        #expect(String(decoding: unrouted.text.combined, as: UTF8.self) == "- arm=none rev=-")
+    }
+
     private func entry(
         method: String = "GET", target: String = "/a?b=1", status: Int = 200, failure: String? = nil,
         _ body: (AccessLogEntry) -> String
@@ -109,7 +138,7 @@ import Testing
                             AccessLogEntry(
                                 unixMilliseconds: 1_796_572_941_123, client: client, method: m, target: t, proto: "HTTP/1.1",
                                 referer: nil, userAgent: ua, status: status, bytesToClient: 512, durationNanoseconds: 2_500_000,
-                                route: "web", arm: "canary", revision: "v2", upstream: "127.0.0.1:9002", failure: failure))
+                                arm: Self.webCanary.text, upstream: Self.upstream.text, failure: failure))
                     }
                 }
             }
