@@ -1,27 +1,20 @@
 // The time of an access-log line: wall-clock milliseconds from the loop's monotonic clock, as RFC 3339 or nginx's $time_local.
+import EventLoop
 import Glibc
 
 /// A moment split into UTC calendar fields, computed once per second and reused for every line of it.
 struct CivilTime: Equatable {
     var year = 1970, month = 1, day = 1, hour = 0, minute = 0, second = 0
 
-    /// The UTC calendar fields of a Unix time (proleptic Gregorian calendar; days-to-civil after
-    /// Howard Hinnant's public-domain `civil_from_days`).
+    /// The UTC calendar fields of a Unix time.
     init(unixSeconds: Int64) {
         let days = unixSeconds >= 0 ? unixSeconds / 86_400 : (unixSeconds - 86_399) / 86_400
         let secondOfDay = Int(unixSeconds - days * 86_400)
         hour = secondOfDay / 3600
         minute = secondOfDay / 60 % 60
         second = secondOfDay % 60
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        day = Int(dayOfYear - (153 * shiftedMonth + 2) / 5 + 1)
-        month = Int(shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9)
-        year = Int(yearOfEra + era * 400) + (month <= 2 ? 1 : 0)
+        let date = CivilDate(daysSinceEpoch: days)
+        (year, month, day) = (Int(date.year), Int(date.month), Int(date.day))
     }
 
     private static let monthNames: StaticString = "JanFebMarAprMayJunJulAugSepOctNovDec"

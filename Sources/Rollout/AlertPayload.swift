@@ -1,5 +1,6 @@
 // The JSON bodies of a notification: Slack, Microsoft Teams and Discord webhooks, and Flagger's event payload.
 import Config
+import EventLoop
 
 /// Pure functions of an `AlertEvent`: each names the route, revision, phase, weight, severity and message.
 ///
@@ -149,25 +150,12 @@ package enum AlertPayload {
     package static func isoTimestamp(_ unixTime: Double) -> String {
         let millis = Int64((unixTime * 1000).rounded(.down))
         let (days, dayMillis) = millis.quotientAndRemainder(dividingBy: 86_400_000)
-        let (y, m, d) = civilDate(daysSinceEpoch: dayMillis < 0 ? days - 1 : days)
+        let date = CivilDate(daysSinceEpoch: dayMillis < 0 ? days - 1 : days)
+        let (y, m, d) = (date.year, date.month, date.day)
         let ms = dayMillis < 0 ? dayMillis + 86_400_000 : dayMillis
         func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
         let fraction = String(ms % 1000)
         return "\(y)-\(two(m))-\(two(d))T\(two(ms / 3_600_000)):\(two(ms / 60_000 % 60)):\(two(ms / 1000 % 60))."
             + String(repeating: "0", count: 3 - fraction.count) + fraction + "Z"
-    }
-
-    /// Year, month, day of a day count from 1970-01-01 in the proleptic Gregorian calendar: whole 400-year eras of
-    /// 146,097 days, then the day within the era, counted from March so that a leap day ends its year.
-    static func civilDate(daysSinceEpoch: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = daysSinceEpoch + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
