@@ -5,10 +5,13 @@
 #   benchmarks/reference/limit.sh > /tmp/limit.md        # progress on stderr, report (markdown) on stdout
 #   ROUNDS=3 DURATION=10s benchmarks/reference/limit.sh
 #   CHECK_ONLY=1 benchmarks/reference/limit.sh           # correctness checks only, no load
+#   TARGETS="forwarder canarygate" CANARYGATE_BIN=/path/to/canarygate benchmarks/reference/limit.sh   # Canarygate beside it
 # Knobs: ROUNDS (1), DURATION (5s, per wrk round), WARMUP (1s, "0" = none), SYSCALL_SECONDS (3, the wrk run perf/strace
 # counts), WRK_THREADS (2), WRK_CONNS (64), THREADS (2: forwarder --threads and HAProxy nbthread), SYSCALLS
-# (auto|perf|strace|none), CHECK_ONLY, KEEP_LOGS (a directory to copy configs and raw outputs into).
-# Ports 18501/18502 (nginx arms), 18580 (HAProxy), 18581 (forwarder), 18582 (forwarder --splice) must be free.
+# (auto|perf|strace|none), CHECK_ONLY, KEEP_LOGS (a directory to copy configs and raw outputs into), TARGETS (default
+# "haproxy forwarder forwarder-splice"; canarygate may be added: CANARYGATE_BIN, default .build/release/canarygate).
+# Ports 18501/18502 (nginx arms), 18580 (HAProxy), 18581 (forwarder), 18582 (forwarder --splice), 18583/18584 (Canarygate
+# and its admin, when a target) must be free.
 set -euo pipefail
 
 ROUNDS="${ROUNDS:-1}"
@@ -21,12 +24,17 @@ THREADS="${THREADS:-2}"
 SYSCALLS="${SYSCALLS:-auto}"
 CHECK_ONLY="${CHECK_ONLY:-}"
 KEEP_LOGS="${KEEP_LOGS:-}"
+TARGETS="${TARGETS:-haproxy forwarder forwarder-splice}"
+CANARYGATE_BIN="${CANARYGATE_BIN:-.build/release/canarygate}"
+CANARYGATE_THREADS="$THREADS"
 
 PORT_PRIMARY=18501
 PORT_CANARY=18502
 PORT_HAPROXY=18580
 PORT_FORWARDER=18581
 PORT_SPLICE=18582
+PORT_CANARYGATE=18583
+PORT_ADMIN=18584
 
 LOG_TAG=limit
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -35,16 +43,16 @@ source "$SCRIPT_DIR/../lib.sh"   # log, die, need, cleanup traps, preflight, wai
 REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
 cd "$REPO_ROOT"
 
-command_line "benchmarks/reference/limit.sh" ROUNDS DURATION WARMUP SYSCALL_SECONDS WRK_THREADS WRK_CONNS THREADS SYSCALLS CHECK_ONLY
+command_line "benchmarks/reference/limit.sh" ROUNDS DURATION WARMUP SYSCALL_SECONDS WRK_THREADS WRK_CONNS THREADS SYSCALLS CHECK_ONLY \
+    TARGETS CANARYGATE_BIN
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer (got '$ROUNDS')"
 [[ "$SYSCALL_SECONDS" =~ ^[1-9][0-9]*$ ]] || die "SYSCALL_SECONDS must be a positive integer (got '$SYSCALL_SECONDS')"
 need cc; need nginx; need haproxy; need curl; need wrk; need ss; need sha256sum; need python3; need timeout
 
-TARGETS="haproxy forwarder forwarder-splice"
-parse_targets haproxy forwarder forwarder-splice
+parse_targets haproxy forwarder forwarder-splice canarygate
 CLK_TCK="$(getconf CLK_TCK)"
 init_run limit
-preflight "$PORT_FORWARDER" "$PORT_SPLICE"
+preflight "$PORT_FORWARDER" "$PORT_SPLICE"   # and the HAProxy / Canarygate ports when they are targets
 
 # ---------------------------------------------------------------- build
 FORWARDER="$TMP/forwarder.bin"
@@ -157,22 +165,26 @@ port_of() {
         haproxy) echo "$PORT_HAPROXY" ;;
         forwarder) echo "$PORT_FORWARDER" ;;
         forwarder-splice) echo "$PORT_SPLICE" ;;
+        canarygate) echo "$PORT_CANARYGATE" ;;
     esac
 }
 
 start_nginx_bodies
-start_haproxy_tcp
-start_forwarder forwarder "$PORT_FORWARDER"
-start_forwarder forwarder-splice "$PORT_SPLICE" --splice
+if has_target haproxy; then start_haproxy_tcp; fi
+if has_target forwarder; then start_forwarder forwarder "$PORT_FORWARDER"; fi
+if has_target forwarder-splice; then start_forwarder forwarder-splice "$PORT_SPLICE" --splice; fi
+if has_target canarygate; then start_canarygate; fi   # lib.sh: mode http, canary weight 20 over the same arms
 
 # ---------------------------------------------------------------- correctness, over real sockets
 CURL=(curl -sS --max-time 20)
 
 # no_pairs_left PORT : every relayed connection was closed on both sides (client and upstream): nothing but TIME-WAIT left.
+# Canarygate's pooled upstream connections (it is an HTTP proxy and keeps them) are not counted.
 no_pairs_left() {
     local port="$1" i left
     for i in $(seq 1 50); do
-        left="$(ss -Htn state connected exclude time-wait "( sport = :$port or dport = :$PORT_PRIMARY or dport = :$PORT_CANARY )")"
+        left="$(ss -Htnp state connected exclude time-wait "( sport = :$port or dport = :$PORT_PRIMARY or dport = :$PORT_CANARY )" \
+            | grep -v "pid=${PID_OF[canarygate]:-none}," || true)"
         [ -z "$left" ] && return 0
         sleep 0.1
     done
@@ -200,17 +212,22 @@ check_target() {
     nv2="$(grep -ci '^x-arm: v2' "$hdr" || true)"
     [ "$n200" -eq 100 ] || die "$t: $n200/100 Connection: close GETs answered 200"
     log "  $t: 200 keep-alive GETs OK; 100 Connection: close GETs OK, $nv2/100 on the canary arm"
-    if [ "$t" != haproxy ] && { [ "$nv2" -lt 19 ] || [ "$nv2" -gt 21 ]; }; then die "$t: $nv2/100 on v2, expected 19..21"; fi
+    if [[ "$t" == forwarder* ]] && { [ "$nv2" -lt 19 ] || [ "$nv2" -gt 21 ]; }; then die "$t: $nv2/100 on v2, expected 19..21"; fi
 
     # 3. 1 MiB download, compared by sha256
     want="$(sha256sum <"$TMP/nginx/www/1m.bin" | cut -d' ' -f1)"
     got="$("${CURL[@]}" "$url/1m.bin" | sha256sum | cut -d' ' -f1)"
     [ "$got" = "$want" ] || die "$t: the 1 MiB download differs (sha256 $got, want $want)"
 
-    # 4. 1 MiB POST: nginx reads the body and discards it; a GET on the same connection must follow (framing kept)
+    # 4. 1 MiB POST: nginx reads the body and discards it; a GET on the same connection must follow (framing kept).
+    #    nginx answers before it has read the body; an HTTP proxy (Canarygate) may then close instead of reusing.
     got="$("${CURL[@]}" -o /dev/null -w '%{http_code} ' --data-binary @"$TMP/nginx/www/1m.bin" "$url/" \
-        --next -o /dev/null -w '%{http_code} %{num_connects}' "$url/")"
-    [ "$got" = "200 200 0" ] || die "$t: 1 MiB POST then GET on the same connection gave '$got' (want '200 200 0')"
+        --next -o /dev/null -w '%{http_code} %{num_connects}' "$url/" 2>"$TMP/check-$t.post.err")"
+    if [ "$t" = canarygate ] && [ "$got" = "200 200 1" ]; then
+        log "  $t: closed the connection after answering the 1 MiB POST ($(head -1 "$TMP/check-$t.post.err")); the GET reconnected"
+    else
+        [ "$got" = "200 200 0" ] || die "$t: 1 MiB POST then GET on the same connection gave '$got' (want '200 200 0')"
+    fi
 
     # 5. 1 MiB PUT: nginx stores the body; the stored file must be the same bytes
     saved="$TMP/nginx/www/put/$t.bin"
@@ -287,8 +304,10 @@ if [ "$SYSCALL_TOOL" = auto ]; then
     elif command -v strace >/dev/null 2>&1; then SYSCALL_TOOL=strace; log "perf tracepoints unavailable: strace -c -f (slow)"
     else SYSCALL_TOOL=none; fi
 fi
-# The syscalls a relay makes, counted one by one with perf (each is a tracepoint; "other" = the rest).
-NAMED=(read write recvfrom sendto readv writev splice epoll_wait epoll_pwait epoll_ctl accept4 socket connect setsockopt shutdown close)
+# The syscalls a relay makes, counted one by one with perf (each is a tracepoint; those under 0.005 per request are not
+# shown; "other" = the rest). clock_gettime: HAProxy reads its thread's CPU time around each poll (not a vDSO call).
+NAMED=(read write recvfrom sendto readv writev splice epoll_wait epoll_pwait epoll_ctl accept4 socket connect setsockopt shutdown close
+    clock_gettime)
 SYS_RESULTS="$TMP/syscalls.tsv"   # target requests total per_req name=per_req...
 : >"$SYS_RESULTS"
 if [ "$SYSCALL_TOOL" != none ]; then
@@ -313,7 +332,7 @@ if [ "$SYSCALL_TOOL" != none ]; then
         if [ "$SYSCALL_TOOL" = perf ]; then
             line="$(awk -F, -v n="$req" '
                 $3 == "raw_syscalls:sys_enter" { total = $1 }
-                $3 ~ /^syscalls:sys_enter_/ { name = $3; sub(/^syscalls:sys_enter_/, "", name); if ($1 + 0 > 0) { c[name] = $1; named += $1; order[++k] = name } }
+                $3 ~ /^syscalls:sys_enter_/ { name = $3; sub(/^syscalls:sys_enter_/, "", name); named += $1; if ($1 / n >= 0.005) { c[name] = $1; order[++k] = name } }
                 END {
                     printf "%d %.2f", total, total / n
                     for (i = 1; i <= k; i++) printf " %s=%.2f", order[i], c[order[i]] / n
@@ -343,16 +362,17 @@ NOW="$(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- Load: \`wrk -t$WRK_THREADS -c$WRK_CONNS -d$DURATION http://127.0.0.1:PORT/\` (answer \"ok\\n\"), $ROUNDS round(s) in rotating order, medians; CPU = utime+stime of the target's processes / requests (tick = $(( 1000000 / CLK_TCK )) µs), \"kernel\" = its stime part."
     echo "- Syscalls: $SYSCALL_TOOL over a separate \`wrk -d${SYSCALL_SECONDS}s\` run (plus ~1 s idle), count / requests of that run."
     echo
-    echo "| target | req/s | CPU µs/req | of which kernel | syscalls/req | by syscall (per request) | wrk errors |"
-    echo "|---|---:|---:|---:|---:|---|---:|"
+    echo "| target | req/s | CPU µs/req | of which kernel | CPU ÷ forwarder's | syscalls/req | by syscall (per request) | wrk errors |"
+    echo "|---|---:|---:|---:|---:|---:|---|---:|"
+    limit_cpu="n/a"; has_target forwarder && limit_cpu="$(col forwarder 5 | median)"
     for t in "${TARGET_LIST[@]}"; do
         per=n/a; detail=""
         line="$(awk -v t="$t" '$1 == t' "$SYS_RESULTS")"
         if [ -n "$line" ]; then read -r _ _ _ per detail <<<"$line"; fi
-        echo "| $t | $(col "$t" 3 | median) | $(col "$t" 5 | median) | $(col "$t" 6 | median) | ${per:-n/a} | ${detail:-} | $(col "$t" 7 | awk '{ s += $1 } END { print s + 0 }') |"
+        cpu="$(col "$t" 5 | median)"
+        ratio="$(awk -v a="$cpu" -v b="$limit_cpu" 'BEGIN { if (b + 0 > 0) printf "%.2f×", a / b; else print "n/a" }')"
+        echo "| $t | $(col "$t" 3 | median) | $cpu | $(col "$t" 6 | median) | $ratio | $per | $detail | $(col "$t" 7 | awk '{ s += $1 } END { print s + 0 }') |"
     done
-    echo
-    echo "Ratios (medians): forwarder CPU/req ÷ HAProxy mode tcp: $(awk -v a="$(col forwarder 5 | median)" -v b="$(col haproxy 5 | median)" 'BEGIN { printf "%.2f×", a / b }'); forwarder --splice ÷ forwarder: $(awk -v a="$(col forwarder-splice 5 | median)" -v b="$(col forwarder 5 | median)" 'BEGIN { printf "%.2f×", a / b }')."
     if [ "$ROUNDS" -gt 1 ]; then
         echo
         echo "| round | target | req/s | requests | CPU µs/req | kernel µs/req | errors |"
