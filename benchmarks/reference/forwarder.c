@@ -18,14 +18,16 @@
 // give A A B A A per five, see pick_upstream). Then it relays bytes both ways until both directions ended:
 //   - copy mode (default): read up to 16 KiB (Canarygate's buffer size) from one side, write it to the other.
 //   - --splice: splice(2) socket -> pipe -> socket, SPLICE_F_MOVE|SPLICE_F_NONBLOCK, one pipe per direction while it
-//     holds bytes (default pipe capacity, 64 KiB / 16 pages).
+//     holds bytes. The pipe keeps its default capacity (64 KiB, 16 slots): 256 KiB and 1 MiB pipes (F_SETPIPE_SZ)
+//     gave no measurable gain in CPU per MiB on 1 MiB downloads here.
 // No HTTP parsing: `Connection: close` works because the upstream closes after the response and the close is relayed.
 //
 // Syscalls per small keep-alive request in steady state (copy mode): read + write on the client side, read + write on
 // the upstream side, plus a share of epoll_wait (one wait returns the ready events of many connections under load; with
 // one connection it is 2 per request). No epoll_ctl, no setsockopt, nothing else. Per new connection: accept4, socket,
-// connect, two epoll_ctl ADD, close × 2, plus a share of the accept4 that returns EAGAIN. TCP_NODELAY is set once on
-// each listener: Linux copies it to every accepted socket, so only the upstream socket needs a setsockopt.
+// setsockopt (TCP_NODELAY), connect, two epoll_ctl ADD, then shutdown and close of both sockets, plus a share of the
+// accept4 that returns EAGAIN. TCP_NODELAY is set once on each listener: Linux copies it to every accepted socket, so
+// only the upstream socket needs a setsockopt.
 //
 // Why edge-triggered (EPOLLET, both sockets registered once for EPOLLIN|EPOLLOUT|EPOLLRDHUP), as Canarygate's
 // connections are: interest never changes, so there is no epoll_ctl per request nor per back-pressure episode (level
@@ -33,7 +35,8 @@
 // and two to unblock). The permanent EPOLLOUT interest costs no wake-ups: TCP reports writability as an edge only after
 // a send found the buffer full. Edge triggering needs every readable edge drained; in copy mode a read that returns
 // less than asked means the socket's queue was emptied (any later data raises a new edge), so a small request costs one
-// read, not a read plus an EAGAIN read. A splice into a pipe can stop early because the pipe's 16 slots are full (one
+// read, not a read plus an EAGAIN read — except after EPOLLRDHUP: a FIN queued behind the data raises no further edge,
+// so then it reads on to the EOF. A splice into a pipe can stop early because the pipe's 16 slots are full (one
 // per socket buffer fragment) with fewer bytes than asked, so a short splice proves nothing: --splice reads until
 // EAGAIN, one more splice per direction per wake-up (the price of splicing small requests; it is noise on bulk bodies).
 // The listener is level-triggered: connections left after a batch are reported again.
@@ -44,7 +47,8 @@
 // held bytes are sent; both fds are closed when both directions ended, or on any error (no EPOLL_CTL_DEL: closing the
 // only fd removes it from the epoll set).
 //
-// Memory per idle connection pair: one 88-byte struct (two fds and two direction states). A 16 KiB buffer (or a pipe)
+// Memory per idle connection pair: one 88-byte struct (two fds and two direction states; about 100 B of RSS measured
+// with 3,000 idle clients, in both modes; the kernel's socket memory is not counted in RSS). A 16 KiB buffer (or a pipe)
 // is taken from a per-thread free list when a read starts and given back as soon as all its bytes are written, so a
 // pair holds one only while bytes wait for a blocked peer; the free lists keep at most 64 entries per thread and free
 // (close) the rest. Small keep-alive requests reuse the same hot buffer or pipe every time.
@@ -115,14 +119,20 @@ struct direction {
 struct pair {
     int fd[2];                   // CLIENT, UPSTREAM
     bool connecting;             // upstream connect still in progress: nothing is relayed yet
+    bool client_edge_waiting;    // the client's readable edge came while connecting: read it once connected
     bool dead;                   // closed during this batch of events; freed after the batch
     struct direction dir[2];     // dir[CLIENT]: client -> upstream; dir[UPSTREAM]: upstream -> client
     struct pair *next_dead;
 };
 
-// A free list of buffers or pipes (a pipe is stored as its two fds packed in one pointer-sized slot).
-struct pool {
-    uintptr_t items[POOL_KEEP];
+// Free lists: buffers, and empty pipes (read end, write end).
+struct buffer_pool {
+    char *items[POOL_KEEP];
+    int count;
+};
+
+struct pipe_pool {
+    int items[POOL_KEEP][2];
     int count;
 };
 
@@ -131,7 +141,8 @@ struct loop {
     int listen_fd;
     int spare_fd;                // closed to accept-and-drop one connection when out of descriptors
     int wrr_current[MAX_UPSTREAMS];
-    struct pool buffers, pipes;
+    struct buffer_pool buffers;
+    struct pipe_pool pipes;
     struct pair *dead;
     pthread_t thread;
 };
@@ -142,23 +153,23 @@ static inline uint64_t token(struct pair *p, int side) { return (uint64_t)(uintp
 // ---------------------------------------------------------------- pools
 
 static char *take_buffer(struct loop *l) {
-    if (l->buffers.count > 0) return (char *)l->buffers.items[--l->buffers.count];
+    if (l->buffers.count > 0) return l->buffers.items[--l->buffers.count];
     char *b = malloc(BUFFER_SIZE);
     if (!b) { perror("forwarder: malloc"); exit(1); }
     return b;
 }
 
 static void give_buffer(struct loop *l, char *b) {
-    if (l->buffers.count < POOL_KEEP) l->buffers.items[l->buffers.count++] = (uintptr_t)b;
+    if (l->buffers.count < POOL_KEEP) l->buffers.items[l->buffers.count++] = b;
     else free(b);
 }
 
 // Attaches a pipe to d (from the free list, else a new one); false when no pipe can be created.
 static bool attach_pipe(struct loop *l, struct direction *d) {
     if (l->pipes.count > 0) {
-        uintptr_t v = l->pipes.items[--l->pipes.count];
-        d->pipe_read = (int)(v & 0xffffffffu);
-        d->pipe_write = (int)(v >> 32);
+        l->pipes.count--;
+        d->pipe_read = l->pipes.items[l->pipes.count][0];
+        d->pipe_write = l->pipes.items[l->pipes.count][1];
         return true;
     }
     int fds[2];
@@ -172,7 +183,9 @@ static bool attach_pipe(struct loop *l, struct direction *d) {
 static void detach_pipe(struct loop *l, struct direction *d) {
     if (d->pipe_read < 0) return;
     if (d->held == 0 && l->pipes.count < POOL_KEEP) {
-        l->pipes.items[l->pipes.count++] = (uintptr_t)(uint32_t)d->pipe_read | ((uintptr_t)(uint32_t)d->pipe_write << 32);
+        l->pipes.items[l->pipes.count][0] = d->pipe_read;
+        l->pipes.items[l->pipes.count][1] = d->pipe_write;
+        l->pipes.count++;
     } else {
         close(d->pipe_read);
         close(d->pipe_write);
@@ -289,12 +302,16 @@ static void relay(struct loop *l, struct pair *p, int from) {
 static void on_side_event(struct loop *l, struct pair *p, int side, uint32_t events) {
     if (p->dead) return;
     if (events & (EPOLLRDHUP | EPOLLHUP)) p->dir[side].source_hung_up = true;
-    if (side == UPSTREAM && p->connecting) {
+    if (p->connecting) {
+        if (side == CLIENT) {
+            if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) p->client_edge_waiting = true;
+            return;
+        }
         if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
         if (events & EPOLLERR) { close_pair(l, p); return; }   // connect refused: drop the client, as a TCP proxy does
         p->connecting = false;
-        relay(l, p, CLIENT);   // the client's request may already be waiting
-        relay(l, p, UPSTREAM);
+        if (p->client_edge_waiting) relay(l, p, CLIENT);   // the client's request is waiting
+        if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) relay(l, p, UPSTREAM);
         return;
     }
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) relay(l, p, side);

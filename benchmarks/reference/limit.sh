@@ -10,7 +10,7 @@
 # counts), WRK_THREADS (2), WRK_CONNS (64), THREADS (2: forwarder --threads and HAProxy nbthread), SYSCALLS
 # (auto|perf|strace|none), CHECK_ONLY, KEEP_LOGS (a directory to copy configs and raw outputs into), TARGETS (default
 # "haproxy forwarder forwarder-splice"; canarygate may be added: CANARYGATE_BIN, default .build/release/canarygate),
-# URL_PATH (/ = small answers; /1m.bin = 1 MiB downloads, e.g. with WRK_CONNS=16).
+# URL_PATH (/ = small answers; /1m.bin = 1 MiB downloads, e.g. with WRK_CONNS=16), CHURN (set: `Connection: close`).
 # Ports 18501/18502 (nginx arms), 18580 (HAProxy), 18581 (forwarder), 18582 (forwarder --splice), 18583/18584 (Canarygate
 # and its admin, when a target) must be free.
 set -euo pipefail
@@ -27,6 +27,7 @@ CHECK_ONLY="${CHECK_ONLY:-}"
 KEEP_LOGS="${KEEP_LOGS:-}"
 TARGETS="${TARGETS:-haproxy forwarder forwarder-splice}"
 URL_PATH="${URL_PATH:-/}"   # what wrk asks for: / (small keep-alive) or /1m.bin (1 MiB downloads)
+CHURN="${CHURN:-}"          # set: every wrk request carries `Connection: close` (a new connection per request)
 CANARYGATE_BIN="${CANARYGATE_BIN:-.build/release/canarygate}"
 CANARYGATE_THREADS="$THREADS"
 
@@ -46,7 +47,7 @@ REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
 cd "$REPO_ROOT"
 
 command_line "benchmarks/reference/limit.sh" ROUNDS DURATION WARMUP SYSCALL_SECONDS WRK_THREADS WRK_CONNS THREADS SYSCALLS CHECK_ONLY \
-    TARGETS CANARYGATE_BIN URL_PATH
+    TARGETS CANARYGATE_BIN URL_PATH CHURN
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer (got '$ROUNDS')"
 [[ "$URL_PATH" = / || "$URL_PATH" = /1m.bin ]] || die "URL_PATH must be / or /1m.bin (got '$URL_PATH')"
 [[ "$SYSCALL_SECONDS" =~ ^[1-9][0-9]*$ ]] || die "SYSCALL_SECONDS must be a positive integer (got '$SYSCALL_SECONDS')"
@@ -54,6 +55,7 @@ need cc; need nginx; need haproxy; need curl; need wrk; need ss; need sha256sum;
 
 parse_targets haproxy forwarder forwarder-splice canarygate
 CLK_TCK="$(getconf CLK_TCK)"
+WRK_EXTRA=(); [ -z "$CHURN" ] || WRK_EXTRA=(-H "Connection: close")
 init_run limit
 preflight "$PORT_FORWARDER" "$PORT_SPLICE"   # and the HAProxy / Canarygate ports when they are targets
 
@@ -276,7 +278,7 @@ wrk_round() {
     port="$(port_of "$t")"; pid="${PID_OF[$t]}"
     out="$TMP/wrk-$tag-$t.txt"
     read -r u0 s0 <<<"$(tree_cpu_split "$pid")"
-    bg_run "$out" wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"$dur" "http://127.0.0.1:$port$URL_PATH" || { cat "$out" >&2; die "wrk against $t failed"; }
+    bg_run "$out" wrk "${WRK_EXTRA[@]}" -t"$WRK_THREADS" -c"$WRK_CONNS" -d"$dur" "http://127.0.0.1:$port$URL_PATH" || { cat "$out" >&2; die "wrk against $t failed"; }
     read -r u1 s1 <<<"$(tree_cpu_split "$pid")"
     kill -0 "$pid" 2>/dev/null || die "$t died during the wrk run"
     WRK_RES="$(awk -v u="$(( u1 - u0 ))" -v s="$(( s1 - s0 ))" -v hz="$CLK_TCK" '
@@ -333,7 +335,7 @@ if [ "$SYSCALL_TOOL" != none ]; then
         fi
         spid=$!; HELPER_PIDS+=("$spid")
         sleep 0.5
-        bg_run "$wout" wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${SYSCALL_SECONDS}s" "http://127.0.0.1:$port$URL_PATH" \
+        bg_run "$wout" wrk "${WRK_EXTRA[@]}" -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${SYSCALL_SECONDS}s" "http://127.0.0.1:$port$URL_PATH" \
             || { cat "$wout" >&2; die "wrk (syscall phase) against $t failed"; }
         if [ "$SYSCALL_TOOL" = strace ]; then kill -INT "$spid" 2>/dev/null || true; fi
         wait "$spid" || true
@@ -362,6 +364,7 @@ median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]
 col() { awk -v t="$1" -v c="$2" '$1 == t { print $c }' "$RESULTS"; }
 NOW="$(date -u '+%Y-%m-%d %H:%M UTC')"
 ANSWER='answer "ok\n"'; [ "$URL_PATH" = / ] || ANSWER="1 MiB answers: CPU µs/req is CPU µs per MiB"
+[ -z "$CHURN" ] || ANSWER+=", \`-H 'Connection: close'\`: a new connection per request"
 {
     echo
     echo "## Reference forwarder (the limit) $NOW"
