@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Purpose: build the reference forwarder, check it over real sockets (both relay modes), then measure it beside HAProxy `mode tcp`: req/s, CPU µs and syscalls per small keep-alive request.
+# Purpose: build the reference forwarder, check it over real sockets (both relay modes), then measure it beside HAProxy `mode tcp`: req/s, CPU µs and syscalls per request (small keep-alive; 1 MiB downloads or churn by knob).
 #
 # Usage (from anywhere; paths are relative to the repository root):
 #   benchmarks/reference/limit.sh > /tmp/limit.md        # progress on stderr, report (markdown) on stdout
