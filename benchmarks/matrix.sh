@@ -26,6 +26,7 @@ WRK_THREADS="${WRK_THREADS:-2}"
 H2LOAD_THREADS="${H2LOAD_THREADS:-2}"
 IDLE_CONNS="${IDLE_CONNS:-10000}"        # idle10k: idle keep-alive clients held open
 IDLE_INFLIGHT="${IDLE_INFLIGHT:-64}"     # idle10k: connections being set up at once
+IDLE_ROUNDS="${IDLE_ROUNDS:-1}"          # idle10k rounds per target: later ones reuse memory the first left behind
 PROBE_RATE="${PROBE_RATE:-1000}"         # idle10k: the probe's total req/s (h2load --h1 --rps)
 PROBE_CLIENTS="${PROBE_CLIENTS:-10}"
 CANARYGATE_BIN="${CANARYGATE_BIN:-.build/release/canarygate}"
@@ -64,7 +65,7 @@ cd "$REPO_ROOT"
 CLIENT="$SCRIPT_DIR/idle_clients.py"
 
 command_line "benchmarks/matrix.sh${*:+ $*}" QUICK ROUNDS DURATION WARMUP SYSCALL_DURATION WORKLOADS TARGETS BASELINE SYSCALLS \
-    WRK_THREADS H2LOAD_THREADS IDLE_CONNS IDLE_INFLIGHT PROBE_RATE PROBE_CLIENTS CANARYGATE_BIN CANARYGATE_THREADS \
+    WRK_THREADS H2LOAD_THREADS IDLE_CONNS IDLE_INFLIGHT IDLE_ROUNDS PROBE_RATE PROBE_CLIENTS CANARYGATE_BIN CANARYGATE_THREADS \
     HAPROXY_THREADS NGINX_WORKERS FORWARDER_SRC FORWARDER_THREADS
 parse_targets canarygate haproxy nginx reference reference-splice
 read -r -a WORKLOAD_LIST <<<"$WORKLOADS"
@@ -73,7 +74,7 @@ for w in "${WORKLOAD_LIST[@]}"; do [[ " $ALL_WORKLOADS " == *" $w "* ]] || die "
 has_workload() { [[ " ${WORKLOAD_LIST[*]} " == *" $1 "* ]]; }
 
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer (got '$ROUNDS')"
-for v in IDLE_CONNS IDLE_INFLIGHT PROBE_RATE PROBE_CLIENTS NGINX_WORKERS WRK_THREADS H2LOAD_THREADS; do
+for v in IDLE_CONNS IDLE_INFLIGHT IDLE_ROUNDS PROBE_RATE PROBE_CLIENTS NGINX_WORKERS WRK_THREADS H2LOAD_THREADS; do
     [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
 done
 [ "$PROBE_RATE" -ge "$PROBE_CLIENTS" ] || die "PROBE_RATE must be >= PROBE_CLIENTS"
@@ -171,9 +172,11 @@ make_certificate
 start_matrix_upstream
 if has_target haproxy; then
     # One frontend: plain, and TLS offering h2 then http/1.1 (wrk sends no ALPN: HTTP/1.1).
-    # ulimit-n: HAProxy wants 2 × maxconn descriptors and refuses to start below that; idle clients
-    # hold no server connection, so the limit we have is enough (it warns, and runs).
-    HAPROXY_GLOBAL_EXTRA="    ulimit-n $FD_LIMIT"
+    # HAProxy wants 2 × maxconn descriptors (a server connection per client) and by default refuses
+    # to start below that; idle clients hold no server connection, so the limit we have is enough:
+    # `no strict-limits` lets it start (it warns).
+    HAPROXY_GLOBAL_EXTRA=""
+    [ "$FD_LIMIT" -ge $(( 2 * PROXY_MAXCONN + 100 )) ] || HAPROXY_GLOBAL_EXTRA="    no strict-limits"
     HAPROXY_FRONTEND_EXTRA="    bind 127.0.0.1:$PORT_HAPROXY_TLS ssl crt $COMBINED alpn h2,http/1.1 ssl-min-ver TLSv1.2"
     HAPROXY_FORWARDED_PROTO="%[ssl_fc,iif(https,http)]"
     start_haproxy "$PROXY_MAXCONN" 120s 120s 120s
@@ -315,12 +318,13 @@ syscall_run() {
 
 # idle_run TARGET ROUND : IDLE_CONNS keep-alive clients held open, a fixed-rate probe through the same
 # target meanwhile. Appends "target round rss_before_kb rss_after_kb established probe_rps p50 p99
-# p999 failed non2xx probe_cpu_us" to $IDLE_RESULTS.
+# p999 failed non2xx probe_cpu_us rss_released_kb" to $IDLE_RESULTS (rss_released_kb: 1 s after the
+# clients closed their connections).
 CLIENT_PID=""
 bg_client() { python3 "$CLIENT" "${@:2}" >"$1" 2>&1 & CLIENT_PID=$!; HELPER_PIDS+=("$CLIENT_PID"); }
 forget_client() { HELPER_PIDS=("${HELPER_PIDS[@]/$CLIENT_PID}"); CLIENT_PID=""; }
 idle_run() {
-    local t="$1" r="$2" port pid before after seen c0 c1 logf out per n
+    local t="$1" r="$2" port pid before after released seen c0 c1 logf out per n
     port="$(port_of "$t" http)"; pid="$(target_pid "$t")"
     bg_client "$TMP/idle-warm-$t-$r.txt" warm --port "$port" --conns 8 --requests 1000 --timeout 60
     wait "$CLIENT_PID" || { cat "$TMP/idle-warm-$t-$r.txt" >&2; die "$t: idle warm-up failed"; }
@@ -350,14 +354,16 @@ idle_run() {
     forget_client
     rm -f "$TMP/ready" "$TMP/release"
     kill -0 "$pid" 2>/dev/null || die "$t died during idle10k"
+    sleep 1
+    released="$(tree_status_kb "$pid")"   # what it keeps once the clients have gone
     # h2load prints no percentiles for HTTP/1.1: from its log (start µs, status (-1 failed), µs to response end).
-    awk -v t="$t" -v r="$r" -v b="$before" -v a="$after" -v seen="$seen" -v c="$(( c1 - c0 ))" -v hz="$CLK_TCK" \
+    awk -v t="$t" -v r="$r" -v b="$before" -v a="$after" -v rel="$released" -v seen="$seen" -v c="$(( c1 - c0 ))" -v hz="$CLK_TCK" \
         -v ach="$(awk '/^finished in/ { for (i = 1; i <= NF; i++) if ($(i+1) ~ /^req\/s/) { v = $i; gsub(/,/, "", v); print v + 0 } }' "$out")" '
         { lat[++n] = $3 / 1000; if ($2 == -1) f++; else if ($2 < 200 || $2 > 299) bad++ }
         function pct(q,   k) { k = int(n * q); if (k < n * q) k++; if (k < 1) k = 1; return lat[k] }
         END {
-            printf "%s %s %d %d %d %s %.3f %.3f %.3f %d %d %.2f\n", t, r, b, a, seen, ach + 0, pct(0.5), pct(0.99), pct(0.999),
-                f + 0, bad + 0, (n > 0) ? c * 1000000 / hz / n : 0
+            printf "%s %s %d %d %d %s %.3f %.3f %.3f %d %d %.2f %d\n", t, r, b, a, seen, ach + 0, pct(0.5), pct(0.99), pct(0.999),
+                f + 0, bad + 0, (n > 0) ? c * 1000000 / hz / n : 0, rel
         }' <(sort -k3,3n "$logf") >>"$IDLE_RESULTS"
 }
 
@@ -376,11 +382,14 @@ for w in "${WORKLOAD_LIST[@]}"; do
     n="${#targets[@]}"; [ "$n" -gt 0 ] || continue
     workload_spec "$w"
     if [ "$KIND" = idle ]; then
-        for k in $(seq 0 $(( n - 1 ))); do
-            t="${targets[$k]}"
-            log "$w: $t ($IDLE_CONNS idle clients, probe $PROBE_RATE req/s for $DURATION)"
-            idle_run "$t" 1
-            log "  $t: $(tail -1 "$IDLE_RESULTS")"
+        for r in $(seq 1 "$IDLE_ROUNDS"); do
+            for k in $(seq 0 $(( n - 1 ))); do
+                t="${targets[$(( (k + r - 1) % n ))]}"
+                log "$w round $r/$IDLE_ROUNDS: $t ($IDLE_CONNS idle clients, probe $PROBE_RATE req/s for $DURATION)"
+                idle_run "$t" "$r"
+                read -r _ _ b a seen _ p50 p99 _ <<<"$(tail -1 "$IDLE_RESULTS")"
+                log "  $t: $(( (a - b) * 1024 / IDLE_CONNS )) bytes per idle connection, $seen established, probe p50 $p50 ms, p99 $p99 ms"
+            done
         done
         continue
     fi

@@ -12,6 +12,26 @@ sum_of() { awk -v w="$1" -v t="$2" -v c="$3" '$1 == w && $2 == t { s += $c } END
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b + 0 > 0 && a + 0 > 0) printf "%.2f×", a / b; else print "n/a" }'; }
 ran() { awk -v w="$1" -v t="$2" '$1 == w && $2 == t { f = 1 } END { exit !f }' "$RESULTS"; }
 
+# idle_row TARGET : the idle10k summary row: memory from the target's first round (later rounds reuse
+# what it kept), probe figures the medians over all rounds.
+idle_row() {
+    awk -v t="$1" -v n="$IDLE_CONNS" '
+        $1 != t { next }
+        $2 == 1 { first = $0 }
+        { k++; for (c = 6; c <= 12; c++) col[c, k] = $c; f += $10; bad += $11 }
+        function med(c,   i, j, tmp, v) {
+            for (i = 1; i <= k; i++) v[i] = col[c, i]
+            for (i = 2; i <= k; i++) { tmp = v[i]; for (j = i - 1; j >= 1 && v[j] + 0 > tmp + 0; j--) v[j + 1] = v[j]; v[j + 1] = tmp }
+            return (k % 2) ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
+        }
+        END {
+            if (k == 0) exit
+            split(first, m, " ")
+            printf "| %s | %s | %s → %s | %.0f | %s → %s (%+d) | %s | %s | %s | %s | %s | %d, %d |\n", t, m[5], m[3], m[4],
+                (m[4] - m[3]) * 1024 / n, m[3], m[13], m[13] - m[3], med(6), med(7), med(8), med(9), med(12), f, bad
+        }' "$IDLE_RESULTS"
+}
+
 print_report() {
     local w t cpu body mibms sys skip refcols="" refhdr="" refsep="" r
     report_stamp
@@ -56,17 +76,24 @@ print_report() {
         echo
         echo "Per target: 1,000 warm-up requests over 8 connections, 1 s, VmRSS before (process tree); then $IDLE_CONNS connections ($IDLE_INFLIGHT being set up at once, \`idle_clients.py hold\`), each one keep-alive \`GET /\` read to the end and left idle; 1 s, VmRSS after; while they are held, \`h2load --h1 -c $PROBE_CLIENTS --rps $(( PROBE_RATE / PROBE_CLIENTS ))\` for $DURATION through the same target (percentiles from its \`--log-file\`). Bytes per idle connection = (after − before) × 1024 / $IDLE_CONNS (user-space memory only; kernel socket buffers are not in VmRSS)."
         echo
-        echo "| target | established | VmRSS kB before → after | bytes / idle conn | probe req/s | p50 ms | p99 ms | p99.9 ms | probe CPU µs/req | failed, non-2xx |"
-        echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---|"
+        echo "Memory from each target's first round (a later round measures reuse, not cost: the memory the first one took and kept is used again; see the per-round figures); probe figures are medians of $IDLE_ROUNDS alternating round(s). \"kept after close\": VmRSS before the clients came → 1 s after they all closed (what the target did not give back)."
+        echo
+        echo "| target | established | VmRSS kB before → after | bytes / idle conn | kept after close, kB | probe req/s | p50 ms | p99 ms | p99.9 ms | probe CPU µs/req | failed, non-2xx |"
+        echo "|---|---:|---|---:|---|---:|---:|---:|---:|---:|---|"
         for t in "${TARGET_LIST[@]}"; do
             skip="$(awk -F'\t' -v t="$t" '$1 == "idle10k" && $2 == t { print $3 }' "$SKIPPED")"
             if [ -n "$skip" ]; then echo "| $t | skipped: $skip |"; continue; fi
-            awk -v t="$t" -v n="$IDLE_CONNS" '$1 == t {
-                printf "| %s | %s | %s → %s | %.0f | %s | %s | %s | %s | %s | %s, %s |\n", t, $5, $3, $4, ($4 - $3) * 1024 / n, $6, $7, $8, $9, $12, $10, $11 }' "$IDLE_RESULTS"
+            idle_row "$t"
         done
     fi
     echo
     echo "<details><summary>Per-round figures</summary>"
+    if [ -s "$IDLE_RESULTS" ]; then
+        echo
+        echo "| idle10k round | target | established | VmRSS kB before → after → after close | bytes / idle conn | probe req/s | p50 ms | p99 ms | p99.9 ms | probe CPU µs/req | failed | non-2xx |"
+        echo "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        awk -v n="$IDLE_CONNS" '{ printf "| %s | %s | %s | %s → %s → %s | %.0f | %s | %s | %s | %s | %s | %s | %s |\n", $2, $1, $5, $3, $4, $13, ($4 - $3) * 1024 / n, $6, $7, $8, $9, $12, $10, $11 }' "$IDLE_RESULTS"
+    fi
     echo
     echo "| workload | round | target | req/s | requests | MiB/s | CPU µs/req | user | sys | client conns/req | upstream conns/req | non-2xx | errors |"
     echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
