@@ -84,6 +84,8 @@ SYSCALL_DURATION_S="$(duration_seconds "$SYSCALL_DURATION")"
 
 need wrk; need h2load; need nginx; need curl; need ss; need awk; need getconf; need openssl; need timeout
 has_target haproxy && need haproxy
+[ "$SYSCALLS" = perf ] && need perf
+[ "$SYSCALLS" = strace ] && need strace
 { has_target reference || has_target reference-splice; } && need cc
 has_workload idle10k && need python3
 CLK_TCK="$(getconf CLK_TCK)"
@@ -100,24 +102,24 @@ UPSTREAM_CONNS=$(( 2 * IDLE_CONNS + 2000 < FD_LIMIT - 100 ? 2 * IDLE_CONNS + 200
 PROXY_MAXCONN=$(( IDLE_CONNS + 1000 > 4096 ? IDLE_CONNS + 1000 : 4096 ))
 
 # ---------------------------------------------------------------- workloads
-# workload_spec W : KIND (wrk | h2 | idle), SCHEME, URL_PATH, CONNS, STREAMS (h2), WRK_ARGS, BODY
-# (payload bytes per request, 0 = none) and DIRECTION (down | up | -).
+# workload_spec W : KIND (wrk | h2 | idle), SCHEME, URL_PATH, CONNS, STREAMS (h2), WRK_ARGS and BODY
+# (payload bytes per request: the response body of a download, the request body of an upload; 0 = none).
 workload_spec() {
-    KIND=wrk; SCHEME=http; URL_PATH=/; CONNS=64; STREAMS=1; WRK_ARGS=(); BODY=0; DIRECTION=-
+    KIND=wrk; SCHEME=http; URL_PATH=/; CONNS=64; STREAMS=1; WRK_ARGS=(); BODY=0
     case "$1" in
         small) ;;
-        down64k) URL_PATH=/f/64k; CONNS=16; BODY=65536; DIRECTION=down ;;
-        down1m) URL_PATH=/f/1m; CONNS=16; BODY=1048576; DIRECTION=down ;;
-        up64k) URL_PATH=/upload; CONNS=16; BODY=65536; DIRECTION=up; WRK_ARGS=(-s "$TMP/lua/up-64k.lua") ;;
-        up1m) URL_PATH=/upload; CONNS=16; BODY=1048576; DIRECTION=up; WRK_ARGS=(-s "$TMP/lua/up-1m.lua") ;;
-        chunked-down) URL_PATH=/c/256k; CONNS=16; BODY=262144; DIRECTION=down ;;
-        chunked-up) URL_PATH=/upload; CONNS=16; BODY=65536; DIRECTION=up; WRK_ARGS=(-s "$TMP/lua/up-chunked.lua") ;;
+        down64k) URL_PATH=/f/64k; CONNS=16; BODY=65536 ;;
+        down1m) URL_PATH=/f/1m; CONNS=16; BODY=1048576 ;;
+        up64k) URL_PATH=/upload; CONNS=16; BODY=65536; WRK_ARGS=(-s "$TMP/lua/up-64k.lua") ;;
+        up1m) URL_PATH=/upload; CONNS=16; BODY=1048576; WRK_ARGS=(-s "$TMP/lua/up-1m.lua") ;;
+        chunked-down) URL_PATH=/c/256k; CONNS=16; BODY=262144 ;;
+        chunked-up) URL_PATH=/upload; CONNS=16; BODY=65536; WRK_ARGS=(-s "$TMP/lua/up-chunked.lua") ;;
         churn) WRK_ARGS=(-H "Connection: close") ;;
         idle10k) KIND=idle ;;
         https-small) SCHEME=https ;;
-        https-down1m) SCHEME=https; URL_PATH=/f/1m; CONNS=16; BODY=1048576; DIRECTION=down ;;
+        https-down1m) SCHEME=https; URL_PATH=/f/1m; CONNS=16; BODY=1048576 ;;
         h2-small) KIND=h2; SCHEME=https; CONNS=32; STREAMS=10 ;;
-        h2-down1m) KIND=h2; SCHEME=https; URL_PATH=/f/1m; CONNS=16; STREAMS=1; BODY=1048576; DIRECTION=down ;;
+        h2-down1m) KIND=h2; SCHEME=https; URL_PATH=/f/1m; CONNS=16; STREAMS=1; BODY=1048576 ;;
     esac
 }
 
@@ -403,7 +405,8 @@ for w in "${WORKLOAD_LIST[@]}"; do
             load_run "$t" "$w" "$DURATION" "$TMP/load-r$r-$w-$t.txt"
             echo "$w $t $r $RES" >>"$RESULTS"
             read -r rps req cpu _ _ cacc uacc bad err mib <<<"$RES"
-            log "$w round $r/$ROUNDS $t: $rps req/s, $mib MiB/s, $cpu CPU µs/req, accepts/req client $cacc upstream $uacc, non-2xx $bad, errors $err"
+            rate="$rps req/s"; [ "$BODY" -eq 0 ] || rate+=" ($mib MiB/s)"
+            log "$w round $r/$ROUNDS $t: $rate, $cpu CPU µs/req, accepts/req client $cacc upstream $uacc, non-2xx $bad, errors $err"
         done
     done
     if [ "$SYSCALL_TOOL" != none ]; then
