@@ -81,6 +81,11 @@ done
 case "$SYSCALLS" in auto|perf|strace|none) ;; *) die "SYSCALLS must be auto, perf, strace or none" ;; esac
 DURATION_S="$(duration_seconds "$DURATION")"
 SYSCALL_DURATION_S="$(duration_seconds "$SYSCALL_DURATION")"
+# Whole seconds, minutes or hours: what both wrk and h2load accept.
+for v in DURATION SYSCALL_DURATION; do
+    [[ "${!v}" =~ ^[1-9][0-9]*[smh]?$ ]] || die "$v must be a duration such as 5s or 1m (got '${!v}')"
+done
+[[ "$WARMUP" =~ ^([1-9][0-9]*[smh]?|0)$ ]] || die "WARMUP must be a duration such as 1s, or 0 (got '$WARMUP')"
 
 need wrk; need h2load; need nginx; need curl; need ss; need awk; need getconf; need openssl; need timeout
 has_target haproxy && need haproxy
@@ -335,7 +340,7 @@ idle_run() {
     before="$(tree_status_kb "$pid")"
     rm -f "$TMP/ready" "$TMP/release"
     bg_client "$TMP/idle-hold-$t-$r.txt" hold --port "$port" --conns "$IDLE_CONNS" --inflight "$IDLE_INFLIGHT" \
-        --timeout 120 --ready "$TMP/ready" --release "$TMP/release" --hold-max $(( 150 + DURATION_S ))
+        --timeout 120 --ready "$TMP/ready" --release "$TMP/release" --hold-max "$(awk -v d="$DURATION_S" 'BEGIN { printf "%d", d + 150 }')"
     while [ ! -e "$TMP/ready" ]; do
         kill -0 "$CLIENT_PID" 2>/dev/null || { wait "$CLIENT_PID" || true; cat "$TMP/idle-hold-$t-$r.txt" >&2; die "$t: the idle client exited early"; }
         sleep 0.1
