@@ -205,6 +205,14 @@ if has_target reference-splice; then start_forwarder reference-splice "$PORT_REF
 curl -sS -D "$TMP/sanity-chunked.hdr" -o "$TMP/sanity-chunked.body" "http://127.0.0.1:$PORT_PRIMARY/c/256k" || die "upstream /c/256k failed"
 grep -qi '^transfer-encoding: chunked' "$TMP/sanity-chunked.hdr" || { cat "$TMP/sanity-chunked.hdr" >&2; die "upstream /c/256k is not chunked"; }
 cmp -s "$TMP/sanity-chunked.body" "$TMP/files/256k" || die "upstream /c/256k altered the file"
+# Half a body: no answer within 1 s; the rest: 200 on the same connection.
+exec 3<>"/dev/tcp/127.0.0.1/$PORT_PRIMARY"
+printf 'POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 20\r\n\r\n0123456789' >&3
+if read -r -t 1 line <&3; then die "upstream /upload answered before the whole body arrived: $line"; fi
+printf '0123456789' >&3
+read -r -t 5 line <&3 || die "upstream /upload did not answer once the whole body arrived"
+[[ "$line" == "HTTP/1.1 200"* ]] || die "upstream /upload answered '$line'"
+exec 3<&-
 for t in "${TARGET_LIST[@]}"; do
     port="$(port_of "$t" http)"
     urls=(); for i in $(seq 1 100); do urls+=("http://127.0.0.1:$port/"); done
