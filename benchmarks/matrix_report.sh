@@ -32,6 +32,42 @@ idle_row() {
         }' "$IDLE_RESULTS"
 }
 
+# check LABEL VALUE OP LIMIT : one row of the issue-target table ("n/a" when the figure is missing).
+check() {
+    awk -v l="$1" -v v="$2" -v op="$3" -v lim="$4" 'BEGIN {
+        if (v !~ /^[0-9.]+/) { printf "| %s | n/a | %s %s | – |\n", l, op, lim; exit }
+        x = v + 0; ok = (op == "≥") ? (x >= lim) : (x <= lim)
+        printf "| %s | %s | %s %s | %s |\n", l, v, op, lim, ok ? "meets" : "**misses**"
+    }'
+}
+
+# issue_targets : Canarygate's figures against issue 18's targets, from this run's medians.
+issue_targets() {
+    local w rr cr
+    echo
+    echo "Issue 18's targets for Canarygate, from this run (ratios of medians; one run on a shared machine is a hint, not a verdict):"
+    echo
+    echo "| target | this run | wanted | |"
+    echo "|---|---:|---|---|"
+    for w in down1m up1m; do
+        ran "$w" canarygate && ran "$w" "$BASELINE" || continue
+        rr="$(ratio "$(med "$w" canarygate 4)" "$(med "$w" "$BASELINE" 4)")"; cr="$(ratio "$(med "$w" canarygate 6)" "$(med "$w" "$BASELINE" 6)")"
+        check "$w: req/s ÷ $BASELINE" "${rr%×}" "≥" 1.2
+        check "$w: CPU per MiB ÷ $BASELINE" "${cr%×}" "≤" 0.8
+    done
+    if ran churn canarygate && ran churn "$BASELINE"; then
+        rr="$(ratio "$(med churn canarygate 4)" "$(med churn "$BASELINE" 4)")"
+        check "churn: req/s ÷ $BASELINE" "${rr%×}" "≥" 1.1
+    fi
+    if ran small canarygate && ran small reference; then
+        cr="$(ratio "$(med small canarygate 6)" "$(med small reference 6)")"
+        check "small: CPU per request ÷ reference (aim 1.05)" "${cr%×}" "≤" 1.1
+    fi
+    if [ -s "$IDLE_RESULTS" ] && grep -q '^canarygate 1 ' "$IDLE_RESULTS"; then
+        check "idle10k: bytes per idle connection" "$(awk -v n="$IDLE_CONNS" '$1 == "canarygate" && $2 == 1 { printf "%.0f", ($4 - $3) * 1024 / n }' "$IDLE_RESULTS")" "≤" 512
+    fi
+}
+
 print_report() {
     local w t cpu body mibms sys skip refcols="" refhdr="" refsep="" r
     report_stamp
@@ -89,6 +125,7 @@ print_report() {
             idle_row "$t"
         done
     fi
+    if has_target canarygate; then issue_targets; fi
     echo
     echo "<details><summary>Per-round figures</summary>"
     if [ -s "$IDLE_RESULTS" ]; then
