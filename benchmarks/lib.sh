@@ -302,3 +302,14 @@ report_stamp() {
 report_host_line() {
     echo "- Date: $NOW; host: $(uname -srm); \`nproc\` = $(nproc); CPU: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
 }
+
+# duration_seconds D : a wrk/h2load duration ("10s", "1m", "500ms", "3") in seconds (may be fractional).
+duration_seconds() {
+    case "$1" in
+        *ms) awk -v x="${1%ms}" 'BEGIN { print x / 1000 }' ;;
+        *s)  echo "${1%s}" ;;
+        *m)  awk -v x="${1%m}" 'BEGIN { print x * 60 }' ;;
+        *h)  awk -v x="${1%h}" 'BEGIN { print x * 3600 }' ;;
+        *)   echo "$1" ;;
+    esac
+}
