@@ -269,9 +269,12 @@ extension ClientConnection {
             failUpstream(exchange, .invalidResponse)  // a response head larger than the buffer
             return true
         }
-        let space = buffer.writableCount
+        // A body for a TLS client is read in whole records (BodyReadSize); a head, as much as fits.
+        let space =
+            exchange.responseStarted
+            ? BodyReadSize.responseRead(space: buffer.writableCount, clientTLS: transport.isTLS) : buffer.writableCount
         do {
-            switch try up.transport.read(into: buffer.writable) {
+            switch try up.transport.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer.writable[0..<space])) {
             case .wouldBlock:
                 up.readable = false
                 return progressed
