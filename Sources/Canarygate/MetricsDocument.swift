@@ -57,6 +57,12 @@ enum MetricsDocument {
             "canarygate_connections_handed_over_total", type: .counter,
             help: "Accepted connections handed to the event loop with the fewest open (listeners with balance: connections).")
         writer.sample("canarygate_connections_handed_over_total", [], UInt64(server.connectionsHandedOver))
+        let spliced = server.splicedBytes
+        writer.family(
+            "canarygate_spliced_bytes_total", type: .counter,
+            help: "HTTP/1.1 body bytes moved with splice(2) between plain-TCP sockets, by direction (limits.splice).")
+        writer.sample("canarygate_spliced_bytes_total", [("direction", "request")], spliced.toUpstream)
+        writer.sample("canarygate_spliced_bytes_total", [("direction", "response")], spliced.toClient)
         writer.family("canarygate_event_loops", type: .gauge, help: "Event-loop threads.")
         writer.sample("canarygate_event_loops", [], UInt64(server.state.loopCount))
         writer.family("canarygate_build_info", type: .gauge, help: "Build information; the value is always 1.")

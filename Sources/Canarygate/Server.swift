@@ -288,6 +288,13 @@ public final class Server: Sendable {
         controls.reduce(0) { $0 + $1.handedOver.load(ordering: .relaxed) }
     }
 
+    /// Body bytes moved with splice(2), all loops: (request bodies to upstreams, response bodies to clients).
+    public var splicedBytes: (toUpstream: UInt64, toClient: UInt64) {
+        controls.reduce((UInt64(0), UInt64(0))) {
+            ($0.0 &+ $1.spliced.toUpstream.load(ordering: .relaxed), $0.1 &+ $1.spliced.toClient.load(ordering: .relaxed))
+        }
+    }
+
     /// Stops accepting and lets in-flight requests finish; returns when every client connection is closed
     /// or at `deadline` (monotonic ns), whichever is first. `interrupt` is polled to cut the wait short.
     public func drain(until deadline: UInt64, interrupt: () -> Bool) -> Bool {

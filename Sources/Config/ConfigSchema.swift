@@ -112,6 +112,10 @@ public struct LimitsConfig: Sendable, Equatable {
     /// (HTTP/1.1; capped by what one loop buffer holds after the head); a larger one streams once this
     /// much arrived. 0: bodies stream from the first byte.
     public var requestBuffer: Int = 0
+    /// HTTP/1.1 bodies between plain-TCP sockets move through a kernel pipe with splice(2) once enough
+    /// of them remains; false: always through the proxy's buffers (for kernels or filters where splice
+    /// misbehaves).
+    public var splice: Bool = true
     public init() {}
 }
 

@@ -153,6 +153,7 @@ extension LimitsConfig {
                 m.optional("minRequestBodyRate") { $0.integer(in: 0...1_073_741_824) } ?? limits.minRequestBodyRate
             limits.maxConnections = m.optional("maxConnections") { $0.integer(in: 1...10_000_000) }
             limits.requestBuffer = m.optional("requestBuffer") { $0.integer(in: 0...1_048_576) } ?? limits.requestBuffer
+            limits.splice = m.optional("splice") { $0.boolean() } ?? limits.splice
             return limits
         }
     }

@@ -126,6 +126,7 @@ extension ClientConnection {
     /// when everything read so far has been handed to the upstream (back-pressure).
     private func pumpRequest(_ exchange: H1Exchange, _ up: UpstreamConnection) -> Bool {
         if exchange.requestComplete { return false }
+        if exchange.requestPipe != nil { return spliceRequestBody(exchange, up) }
         var progressed = false
         if let input, let error = takeRequestBody(exchange, from: input) {
             // A malformed body is the client's fault: not counted against the arm.
@@ -170,7 +171,8 @@ extension ClientConnection {
             exchange.requestComplete = true
             return true
         }
-        // Need more body from the client.
+        // Need more body from the client: the rest may be spliced (ClientConnection+Splice.swift).
+        if headSent && exchange.requestPending == 0 && startsRequestSplice(exchange, up) { return true }
         if exchange.requestPending == 0 && readable && !exchange.requestBody.isFullyClassified {
             switch readRequestBody(exchange) {
             case .read: progressed = true
@@ -253,7 +255,11 @@ extension ClientConnection {
                 return true
             }
         }
-        // Need more from the upstream.
+        // Need more from the upstream: the splice step reads it while a pipe carries the body.
+        if exchange.responseStarted {
+            if exchange.responsePipe != nil { return progressed }
+            if startsResponseSplice(exchange, up) { return true }
+        }
         guard up.readable else { return progressed }
         let buffer = exchange.fromUpstream ?? proxy.loop.buffers.take()
         exchange.fromUpstream = buffer
@@ -263,9 +269,12 @@ extension ClientConnection {
             failUpstream(exchange, .invalidResponse)  // a response head larger than the buffer
             return true
         }
-        let space = buffer.writableCount
+        // A body for a TLS client is read in whole records (BodyReadSize); a head, as much as fits.
+        let space =
+            exchange.responseStarted
+            ? BodyReadSize.responseRead(space: buffer.writableCount, clientTLS: transport.isTLS) : buffer.writableCount
         do {
-            switch try up.transport.read(into: buffer.writable) {
+            switch try up.transport.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer.writable[0..<space])) {
             case .wouldBlock:
                 up.readable = false
                 return progressed
@@ -345,6 +354,7 @@ extension ClientConnection {
     /// Writes our queued head and the upstream's body bytes to the client, in one writev where possible.
     /// Only once the final head was accepted (`responseStarted`).
     private func relayResponseBody(_ exchange: H1Exchange) -> FlushResult {
+        if exchange.responsePipe != nil { return spliceResponseBody(exchange) }
         guard let from = exchange.fromUpstream else { return flushOutput(sent: &exchange.bytesToClient) }
         if case .chunked(var scanner, false) = exchange.responseBody.progress, let out = output {
             // A chunked body is copied into `output`: de-chunked for an HTTP/1.0 client, else re-framed
@@ -513,7 +523,8 @@ extension ClientConnection {
         guard case .exchanging(let handle) = state else { return }
         let exchange = handle.object
         guard let up = exchange.upstream else { return }
-        let awaitingClientBody = !exchange.requestComplete && exchange.requestPending == 0 && !readable
+        let awaitingClientBody =
+            !exchange.requestComplete && exchange.requestPending == 0 && (exchange.requestPipe?.held ?? 0) == 0 && !readable
         let blockedOnClient = exchange.responseStarted && !writable
         let silence = UpstreamSilence.judge(
             connected: up.connected, awaitingClientBody: awaitingClientBody, blockedOnClient: blockedOnClient)

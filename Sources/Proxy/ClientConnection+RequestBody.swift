@@ -50,8 +50,8 @@ extension ClientConnection {
         guard let up = exchange.upstream, up.connected else {
             return exchange.upstream == nil && awaitsH2ClientBody(exchange)
         }
-        return (exchange.headOut?.isEmpty ?? true) && exchange.requestPending == 0 && !exchange.requestComplete
-            && !exchange.requestBody.isFullyClassified
+        return (exchange.headOut?.isEmpty ?? true) && exchange.requestPending == 0 && (exchange.requestPipe?.held ?? 0) == 0
+            && !exchange.requestComplete && !exchange.requestBody.isFullyClassified
     }
 
     /// Opens a window when the wait for the client's body begins, closes it when the wait ends. Called

@@ -411,6 +411,7 @@ final class ClientConnection: UpstreamOwner {
     /// Gives back the exchange's buffers and its upstream connection (to the pool when reusable).
     func releaseExchange(_ exchange: H1Exchange, reuseUpstream: Bool) {
         exchange.requestBodyWindow = nil
+        if exchange.requestPipe != nil || exchange.responsePipe != nil { releasePipes(exchange) }
         if let mirror = exchange.mirror {
             exchange.mirror = nil
             mirror.primaryReleased()

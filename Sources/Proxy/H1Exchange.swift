@@ -65,6 +65,13 @@ final class H1Exchange {
     var requestBodyWindow: RequestBodyWindow?
     /// The head and the whole body went to the upstream.
     var requestComplete = false
+    /// The pipe the rest of the request body is spliced through to the upstream, and the one the
+    /// response body is spliced through to the client (ClientConnection+Splice.swift): nil on the copy
+    /// path; given back to the loop's pool as soon as the body ended.
+    var requestPipe: PipedBody?
+    var responsePipe: PipedBody?
+    /// pipe2 failed in this exchange (descriptors ran out): its bodies keep the copy path.
+    var spliceDeclined = false
     /// The request's Upgrade went to the upstream (`UpgradeRules`, an HTTP/1.1 arm): a 101 opens a tunnel.
     var upgrade = false
     /// The tunnel after a 101 (read only in `.tunneling`), and the arm's metrics it counts on until it ends.
@@ -118,6 +125,7 @@ final class H1Exchange {
         requestBodyRead = 0
         requestBodyWindow = nil
         requestComplete = false
+        spliceDeclined = false
         upgrade = false
         responseStarted = false
     }

@@ -40,6 +40,8 @@ public final class LoopControl: Sendable {
     public let handedOver = Atomic<Int>(0)
     /// The generation of the snapshot the loop serves new requests with.
     public let servedGeneration = Atomic<Int>(0)
+    /// Body bytes the loop moved with splice(2) (ClientConnection+Splice.swift).
+    public let spliced = SplicedBytes()
 
     init(handle: EventLoopHandle) { self.handle = handle }
 

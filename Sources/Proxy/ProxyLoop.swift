@@ -48,6 +48,9 @@ public final class ProxyLoop {
     /// here to go out as one record (see `ClientTransport.write(_:_:scratch:)`).
     let tlsRecordScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * 1024, alignment: 16)
 
+    /// Empty pipes for bodies spliced between plain-TCP sockets (ClientConnection+Splice.swift).
+    let pipes = SplicePipePool(pipeCapacity: SpliceRules.pipeCapacity)
+
     /// New trace ids for requests whose trace the proxy starts (`tracing.traceparent: start`).
     var traceIDs = TraceIDGenerator()
 

@@ -17,6 +17,8 @@ public final class ProxySnapshot: Sendable {
     /// `tracing`: start a trace for requests without a valid traceparent; each arm's response field (nil: off).
     let startsTraces: Bool
     let armFields: ArmFields?
+    /// `limits.splice`: bodies between plain-TCP sockets may be spliced (ClientConnection+Splice.swift).
+    let splices: Bool
 
     /// Resolves every address and loads every certificate (blocking: call it off the loops).
     public init(
@@ -27,6 +29,7 @@ public final class ProxySnapshot: Sendable {
         self.primaryOverrides = primaryOverrides
         self.routes = try RouteTable(routes: config.routes.overridingPrimaries(primaryOverrides), weights: weights)
         startsTraces = config.tracing.traceparent == .start
+        splices = config.limits.splice
         armFields = config.tracing.armHeader ? ArmFields(name: config.tracing.armHeaderName, routes: routes.byIndex) : nil
         var resolved: [(String, SocketAddress, TLSContext?, Bool, AcceptBalance)] = []
         for l in config.listeners {

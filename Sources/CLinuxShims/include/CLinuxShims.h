@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <errno.h>
+#include "SpliceShims.h"
 
 // Re-declared because Glibc's module is built without _GNU_SOURCE (GNU-only functions such as accept4 are invisible to Swift without it).
 extern int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
