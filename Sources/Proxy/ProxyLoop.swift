@@ -43,6 +43,8 @@ public final class ProxyLoop {
     @inline(__always) var lingerDeadlines: DeadlineList { deadlines.linger }
     /// Ticks every 100 ms while a route is managed: `sweepSlowInFlight`.
     private let slowSweep = SlowInFlightSweep()
+    /// Frees the buffers the pool kept beyond what the last second needed.
+    private let bufferTrim: BufferPoolTrim
 
     /// One TLS record's worth of plaintext: a response head and the start of its body are joined
     /// here to go out as one record (see `ClientTransport.write(_:_:scratch:)`).
@@ -73,6 +75,7 @@ public final class ProxyLoop {
         maxHeaderBytes = limits.maxHeaderBytes
         maxHeaderCount = limits.maxHeaderCount
         deadlines = LoopDeadlines(snapshot.config.timeouts, on: loop)
+        bufferTrim = BufferPoolTrim(pool: loop.buffers, loop: loop, period: deadlines.bufferTrim)
         control = LoopControl(handle: loop.handle)
         accessLog = AccessLogger(ring: accessLogRing)
         accessLog.configure(snapshot.config.accessLog)
@@ -348,6 +351,7 @@ public final class ProxyLoop {
         upstreams.closeAll()
         upstreams.stopProbes()
         slowSweep.cancelDeadline()
+        bufferTrim.cancelDeadline()
         // Clients first: their exchanges end as "client gone", as in a drain, not as upstream failures.
         forEachClient {
             $0.close()
