@@ -121,6 +121,7 @@ public final class ProxyLoop {
         // Buffers were sized at start; a larger head limit than they hold needs a restart (the reload validator says so).
         maxHeaderBytes = min(limits.maxHeaderBytes, loop.buffers.bufferSize - 1024)
         maxHeaderCount = limits.maxHeaderCount
+        spareExchanges.removeAll()
         admission.maxConnections = ConnectionBudget.maxConnections(next.config, loops: metrics.loopCount)
         deadlines.install(next.config.timeouts, on: loop)
         accessLog.configure(next.config.accessLog)
@@ -258,6 +259,19 @@ public final class ProxyLoop {
         headers = []
     }
 
+    /// Exchange objects of HTTP/1.1 connections gone idle or closed, reused by the next request of any
+    /// connection with their arrays' capacity (an idle connection holds none). Emptied by a reload: an
+    /// exchange's response parser keeps the header limits it was made with.
+    private var spareExchanges = SpareList<H1Exchange>(limit: 64)
+
+    func takeExchange() -> H1Exchange {
+        spareExchanges.take() ?? H1Exchange(snapshot: snapshot, maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
+    }
+
+    func recycle(_ exchange: consuming H1Exchange) {
+        spareExchanges.keep(exchange)
+    }
+
     /// HTTP/2 stream objects of ended streams, reused with their buffers' and arrays' capacity.
     private var spareStreams = SpareList<H2Stream>(limit: 1024)
 
@@ -360,6 +374,7 @@ public final class ProxyLoop {
         }
         loop.reactor.forEachRegistered({ (c: UpstreamConnection) in c.close() }, or: { (c: H2UpstreamConnection) in c.close() })
         spareStreams.removeAll()
+        spareExchanges.removeAll()
         // Closing marks connections dirty, and no flush runs again to empty these lists.
         dirtyDownstreams.removeAll()
         dirtyUpstreams.removeAll()
