@@ -221,8 +221,8 @@ public final class ProxyLoop {
     private func adopt(_ fd: SocketDescriptor, peer: SocketAddress, tls: TLSContext?, http2: Bool, listener: Listener) {
         // Responses go out as soon as they are ready, in one write or several (a streamed body, a TLS
         // head record then a body record): with Nagle on, a second small write would wait ~40 ms for
-        // the client's delayed ACK (measured: HTTPS keep-alive stalled at 44 ms per request).
-        try? fd.setOption(Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+        // the client's delayed ACK (measured: HTTPS keep-alive stalled at 44 ms per request). The
+        // socket has TCP_NODELAY already: accepted sockets inherit it from the listener (`Listener.init`).
         var session: TLSSession?
         if let tls {
             do { session = try TLSSession(context: tls, fd: fd.raw) } catch {
