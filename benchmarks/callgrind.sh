@@ -5,12 +5,13 @@
 #   benchmarks/callgrind.sh                                      # .build/release/canarygate, h1 and h2c
 #   benchmarks/callgrind.sh /tmp/base/canarygate .build/release/canarygate   # before / after
 #   PROTOCOLS=h2c benchmarks/callgrind.sh                        # one protocol only
+#   PROTOCOLS=h1close benchmarks/callgrind.sh                    # connection churn: Connection: close on every request
 #   REQUESTS=5000 KEEP_LOGS=/tmp/cg benchmarks/callgrind.sh      # keep the per-thread callgrind.out-NN files
 #   CONFIG_EXTRA='tracing: { armHeader: true }' benchmarks/callgrind.sh   # a top-level section added to the config
 # Progress on stderr; one markdown table row per binary and protocol on stdout. See benchmarks/README.md.
 set -euo pipefail
 
-PROTOCOLS="${PROTOCOLS:-h1 h2c}"    # h1 = HTTP/1.1 (h2load --h1); h2c = HTTP/2 with prior knowledge on the same listener
+PROTOCOLS="${PROTOCOLS:-h1 h2c}"    # h1 = HTTP/1.1 (h2load --h1); h1close = h1 with a new connection per request; h2c = HTTP/2 with prior knowledge
 REQUESTS="${REQUESTS:-20000}"       # h2load -n: requests (h1) or streams (h2c)
 CLIENTS="${CLIENTS:-4}"             # h2load -c
 H2C_STREAMS="${H2C_STREAMS:-10}"    # h2load -m for h2c: streams in flight per connection (h1 is always -m1: no pipelining)
@@ -32,7 +33,7 @@ cd "$REPO_ROOT"
 [ "$REQUESTS" -gt "$CLIENTS" ] || die "REQUESTS must be more than CLIENTS"
 read -r -a PROTOCOL_LIST <<<"$PROTOCOLS"
 [ "${#PROTOCOL_LIST[@]}" -gt 0 ] || die "PROTOCOLS is empty"
-for p in "${PROTOCOL_LIST[@]}"; do [ "$p" = h1 ] || [ "$p" = h2c ] || die "unknown protocol '$p' (allowed: h1 h2c)"; done
+for p in "${PROTOCOL_LIST[@]}"; do [[ "$p" =~ ^(h1|h1close|h2c)$ ]] || die "unknown protocol '$p' (allowed: h1 h1close h2c)"; done
 [ -z "$ACCESS_LOG" ] || [ "$ACCESS_LOG" = json ] || [ "$ACCESS_LOG" = combined ] || die "ACCESS_LOG must be json or combined (got '$ACCESS_LOG')"
 BINS=("$@")
 [ "${#BINS[@]}" -gt 0 ] || BINS=(.build/release/canarygate)
@@ -76,6 +77,8 @@ LOAD=()
 load_args() {
     case "$1" in
         h1)  LOAD=(--h1 -n "$2" -c"$CLIENTS" -m1) ;;
+        # Connection churn: each request on a new connection (h2load reconnects after the close).
+        h1close) LOAD=(--h1 -n "$2" -c"$CLIENTS" -m1 -H 'Connection: close') ;;
         h2c) LOAD=(-n "$2" -c"$CLIENTS" -m"$H2C_STREAMS") ;;
     esac
 }

@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
-# Purpose: memory cost of an idle keep-alive client connection, HAProxy vs Canarygate (VmRSS delta / connections), same nginx upstream.
+# Purpose: memory cost of an idle keep-alive client connection, HAProxy vs Canarygate (VmRSS delta / connections), same upstream.
 #
 # Usage (from anywhere; paths are relative to the repository root):
-#   benchmarks/idle-memory.sh                 # CONNS=5000
+#   benchmarks/idle-memory.sh                 # CONNS=5000, nginx upstream
 #   CONNS=2000 benchmarks/idle-memory.sh
+#   UPSTREAM=slow benchmarks/idle-memory.sh   # a slow upstream (SLOW_DELAY s per response, INFLIGHT 64 by default)
 #   TARGETS=haproxy benchmarks/idle-memory.sh # harness smoke test, no Canarygate
 # Progress on stderr, report (markdown) on stdout. See benchmarks/README.md ("Idle connection memory").
 set -euo pipefail
 
 # ---------------------------------------------------------------- settings
 CONNS="${CONNS:-5000}"                   # idle keep-alive client connections opened per target
-INFLIGHT="${INFLIGHT:-16}"               # connections being set up / waiting for their response at once
+UPSTREAM="${UPSTREAM:-nginx}"            # nginx, or slow: benchmarks/slow_upstream.py answering after SLOW_DELAY s
+SLOW_DELAY="${SLOW_DELAY:-0.2}"          # UPSTREAM=slow: seconds each response waits
+# Connections being set up / waiting for their response at once; behind a slow upstream they pile up
+# while clients arrive, which is what leaves buffers in a proxy's pools.
+INFLIGHT="${INFLIGHT:-$([ "$UPSTREAM" = slow ] && echo 64 || echo 16)}"
 WARMUP_REQUESTS="${WARMUP_REQUESTS:-1000}"
 WARMUP_CONNS="${WARMUP_CONNS:-8}"
-SETTLE="${SETTLE:-1}"                    # seconds to wait after the last response before reading VmRSS
+SETTLE="${SETTLE:-3}"                    # seconds to wait after the last response before reading VmRSS (a pool frees what a whole second left unused)
 CLIENT_TIMEOUT="${CLIENT_TIMEOUT:-60}"   # the client aborts its open/request phase after this many seconds
 TARGETS="${TARGETS:-haproxy canarygate}" # any of: haproxy canarygate
 CANARYGATE_BIN="${CANARYGATE_BIN:-.build/release/canarygate}"
@@ -36,11 +41,13 @@ REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 cd "$REPO_ROOT"
 CLIENT="$SCRIPT_DIR/idle_clients.py"
 
-command_line "benchmarks/idle-memory.sh${*:+ $*}" CONNS INFLIGHT WARMUP_REQUESTS WARMUP_CONNS SETTLE CLIENT_TIMEOUT \
+command_line "benchmarks/idle-memory.sh${*:+ $*}" CONNS UPSTREAM SLOW_DELAY INFLIGHT WARMUP_REQUESTS WARMUP_CONNS SETTLE CLIENT_TIMEOUT \
     TARGETS CANARYGATE_BIN CANARYGATE_THREADS HAPROXY_THREADS
 parse_targets haproxy canarygate
 
 [[ "$CONNS" =~ ^[1-9][0-9]*$ ]] || die "CONNS must be a positive integer (got '$CONNS')"
+[[ "$UPSTREAM" =~ ^(nginx|slow)$ ]] || die "UPSTREAM must be nginx or slow (got '$UPSTREAM')"
+[[ "$SLOW_DELAY" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "SLOW_DELAY must be a number of seconds (got '$SLOW_DELAY')"
 [[ "$INFLIGHT" =~ ^[1-9][0-9]*$ ]] || die "INFLIGHT must be a positive integer (got '$INFLIGHT')"
 [[ "$WARMUP_CONNS" =~ ^[1-9][0-9]*$ ]] || die "WARMUP_CONNS must be a positive integer"
 [[ "$WARMUP_REQUESTS" =~ ^[0-9]+$ ]] || die "WARMUP_REQUESTS must be a non-negative integer"
@@ -78,7 +85,16 @@ upstream_conns() {
 }
 
 # ---------------------------------------------------------------- upstream and targets
-start_nginx
+if [ "$UPSTREAM" = slow ]; then
+    log "starting the slow upstream (${SLOW_DELAY} s per response) on :$PORT_PRIMARY (primary) and :$PORT_CANARY (canary)"
+    python3 "$SCRIPT_DIR/slow_upstream.py" --port "$PORT_PRIMARY" --arm v1 --port "$PORT_CANARY" --arm v2 --delay "$SLOW_DELAY" \
+        >"$TMP/slow-upstream.log" 2>&1 &
+    SLOW_PID=$!; HELPER_PIDS+=("$SLOW_PID")
+    wait_port "$SLOW_PID" "$PORT_PRIMARY" slow-upstream "$TMP/slow-upstream.log"
+    wait_port "$SLOW_PID" "$PORT_CANARY" slow-upstream "$TMP/slow-upstream.log"
+else
+    start_nginx
+fi
 if has_target haproxy; then
     start_haproxy "$HAPROXY_MAXCONN" 120s 120s 120s
     # HAProxy lowers maxconn (with a warning) if it cannot get enough descriptors: refuse that.
@@ -169,6 +185,7 @@ echo "Command: \`$CMDLINE\`"
 echo
 report_host_line
 echo "- Tools: $(haproxy -v 2>/dev/null | head -1 | awk '{ print "HAProxy", $3 }'); $(nginx -v 2>&1 | sed 's/.*\///' | sed 's/^/nginx /'); $(python3 --version 2>&1)"
+echo "- Upstream: $([ "$UPSTREAM" = slow ] && echo "benchmarks/slow_upstream.py, ${SLOW_DELAY} s per response" || echo "nginx, immediate responses")"
 echo "- Canarygate: $( has_target canarygate && echo "$CANARYGATE_BIN @ $CG_VERSION, --threads $CANARYGATE_THREADS, timeouts idle/requestHeader 120s" || echo "not measured in this run")"
 echo "- HAProxy: nbthread $HAPROXY_THREADS, maxconn $HAPROXY_MAXCONN, timeout client / http-request / http-keep-alive 120s; fd limit $(ulimit -Sn) for every target"
 echo "- Method: per target, $WARMUP_REQUESTS warm-up requests over $WARMUP_CONNS connections, ${SETTLE} s pause, VmRSS (/proc/PID/status, summed over the process tree) = before; then $CONNS client connections, each one keep-alive \`GET / HTTP/1.1\` read to the end ($INFLIGHT connections in flight at a time) and left idle; ${SETTLE} s pause; VmRSS = after. Bytes per idle connection = (after − before) × 1024 / $CONNS. Kernel socket memory is not in VmRSS."

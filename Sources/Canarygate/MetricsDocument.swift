@@ -37,6 +37,10 @@ enum MetricsDocument {
             writer.sample("canarygate_loop_active_connections", [("loop", "\(loop)")], UInt64(count))
         }
         writer.family(
+            "canarygate_buffer_pool_bytes", type: .gauge,
+            help: "Bytes of I/O buffers the event loops own, in use and cached; what stayed unused for a second is freed.")
+        writer.sample("canarygate_buffer_pool_bytes", [], UInt64(server.bufferPoolBytes))
+        writer.family(
             "canarygate_max_connections", type: .gauge,
             help: "Client connections beyond which listeners stop accepting (limits.maxConnections, or derived from the descriptor limit).")
         writer.sample(

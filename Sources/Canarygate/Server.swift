@@ -283,6 +283,11 @@ public final class Server: Sendable {
         controls.map { $0.openConnections.load(ordering: .relaxed) }
     }
 
+    /// Bytes the loops' buffer pools own, in use and free (each pool frees what the last second left unused).
+    public var bufferPoolBytes: Int {
+        controls.reduce(0) { $0 + $1.handle.buffers.bytes.load(ordering: .relaxed) }
+    }
+
     /// Connections a loop accepted and handed to a less busy one, all loops.
     public var connectionsHandedOver: Int {
         controls.reduce(0) { $0 + $1.handedOver.load(ordering: .relaxed) }

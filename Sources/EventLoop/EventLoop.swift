@@ -7,8 +7,13 @@ import Synchronization
 public final class EventLoopHandle: Sendable {
     let wakeFD: Int32
     let stopRequested = Atomic<Bool>(false)
+    /// The bytes the loop's buffer pool owns (see `BufferPool.trim`), for /metrics.
+    public let buffers: BufferPoolGauge
 
-    init(wakeFD: Int32) { self.wakeFD = wakeFD }
+    init(wakeFD: Int32, buffers: BufferPoolGauge) {
+        self.wakeFD = wakeFD
+        self.buffers = buffers
+    }
 
     /// Makes the loop return from epoll_wait and run its `onWake` callback.
     public func wake() {
@@ -41,7 +46,7 @@ public final class EventLoop {
         reactor = try Reactor()
         buffers = BufferPool(bufferSize: bufferSize)
         let fd = try checkedSyscall { eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC)) }
-        handle = EventLoopHandle(wakeFD: fd)
+        handle = EventLoopHandle(wakeFD: fd, buffers: buffers.gauge)
         wakeReader = WakeReader(fd: fd)
         wakeReader.loop = self
         try reactor.register(SocketDescriptor(raw: fd), wakeReader, interest: Reactor.readable)

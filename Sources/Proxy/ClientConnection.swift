@@ -55,12 +55,13 @@ final class ClientConnection: UpstreamOwner {
     var parser: RequestHeadParser
     /// The request head being read, then the one in flight (its ranges point into `input`).
     var request = RequestHead()
-    /// The exchange object, reused for every request of the connection; it is the payload of the state
-    /// while a request is in flight, and holds no buffer or connection in between. Read only to start an
-    /// exchange and to recycle its arrays: the exchange's code reaches it through the state. This strong
-    /// reference keeps it alive under the state's unretained handle; a `let`, so reading it costs no retain
-    /// (allocated with the connection: as many bytes as the fields it replaced, which were inline).
-    private let exchangeStorage: H1Exchange
+    /// The exchange object while the connection has a request (from its head to the end of its response,
+    /// and while a pipelined one waits): taken from the loop's spares (`ProxyLoop.takeExchange`) and given
+    /// back when the connection goes idle or closes, so an idle keep-alive client does not hold its ~690
+    /// bytes. It is the payload of the state while a request is in flight; read only to start an exchange
+    /// and to give it back: the exchange's code reaches it through the state. This strong reference keeps
+    /// it alive under the state's unretained handle.
+    private var exchangeStorage: H1Exchange?
 
     /// `session`: the TLS session of a TLS listener's connection, nil for plain HTTP.
     init(fd: SocketDescriptor, peer: SocketAddress, proxy: ProxyLoop, session: TLSSession?, http2: Bool, listener: Listener) {
@@ -79,7 +80,6 @@ final class ClientConnection: UpstreamOwner {
         let n = text.withUnsafeMutableBytes { peer.writeNumericHost(into: $0) }
         peerText = Array(text[0..<n])
         parser = RequestHeadParser(maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
-        exchangeStorage = H1Exchange(snapshot: proxy.snapshot, maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
     }
 
     override func handleEvent(_ events: UInt32) {
@@ -304,7 +304,7 @@ final class ClientConnection: UpstreamOwner {
     /// An arm's failure (502/503/504) names the arm when `tracing.armHeader` is on: it is the arm that failed.
     func respond(with failure: ProxyFailure) {
         recordOutcome(status: failure.status, failure: failure.kind)
-        respond(status: failure.status, message: failure.message, armField: failure.kind == nil ? nil : exchangeStorage.armField)
+        respond(status: failure.status, message: failure.message, armField: failure.kind == nil ? nil : exchangeStorage?.armField)
     }
 
     /// Replaces whatever was going on with a final response of ours, then closes.
@@ -391,10 +391,13 @@ final class ClientConnection: UpstreamOwner {
 
     // MARK: teardown
 
-    /// The exchange object for a request whose head just arrived: the connection's own, started afresh.
+    /// The exchange object for a request whose head just arrived: the one the connection holds (its
+    /// previous request's, when a pipelined request followed it), or one of the loop's, started afresh.
     func nextExchange() -> H1Exchange {
-        exchangeStorage.begin(snapshot: proxy.snapshot)
-        return exchangeStorage
+        let exchange = exchangeStorage ?? proxy.takeExchange()
+        exchangeStorage = exchange
+        exchange.begin(snapshot: proxy.snapshot)
+        return exchange
     }
 
     /// Ends the exchange the state carries, if any, giving back what it holds (its upstream closed).
@@ -430,10 +433,11 @@ final class ClientConnection: UpstreamOwner {
         exchange.response.reset()
     }
 
-    /// Header arrays go back to the loop while the connection holds no request (idle, closed, or handed over).
+    /// The request's header array and the exchange object (with its response header array) go back to the
+    /// loop while the connection holds no request (idle, closed, or handed over).
     func recycleHeaderArrays() {
         proxy.recycle(&request.headers)
-        proxy.recycle(&exchangeStorage.response.headers)
+        if let exchange = exchangeStorage.take() { proxy.recycle(exchange) }
     }
 
     func close() {

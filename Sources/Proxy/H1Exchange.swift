@@ -6,14 +6,15 @@ import Telemetry
 /// The payload of `ClientConnection.State.bufferingBody` and `.exchanging`: the exchange's data is
 /// reachable only through the state, so it cannot be read in another phase.
 ///
-/// A class, reused by its connection for every request (`begin` resets it): an enum payload of this
+/// A class, reused for every request (`begin` resets it), by its connection and, through the loop's spares,
+/// by other connections once it went idle: an enum payload of this
 /// size held by value is copied out and written back (with a retain per reference inside) at every
 /// step, and a fresh object per request is a heap allocation per request.
 final class H1Exchange {
     /// How the state holds its exchange: unretained, so the state stays a plain value. With a strong
     /// payload every `switch state` (binding or not) copied the enum with a retain and a release, about
     /// 170 instructions per HTTP/1.1 request (callgrind); the connection's own strong reference
-    /// (`ClientConnection.exchangeStorage`) keeps the object alive for as long as the connection.
+    /// (`ClientConnection.exchangeStorage`) keeps the object alive while the connection has a request.
     struct Handle {
         private let unretained: Unmanaged<H1Exchange>
 

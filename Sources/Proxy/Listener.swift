@@ -1,6 +1,7 @@
 // A loop's own SO_REUSEPORT listening socket: accepts in bounded batches, stops at its connection limits and backs off when out of descriptors.
 import Config
 import EventLoop
+import Glibc
 import Logging
 import Telemetry
 import TLS
@@ -55,6 +56,12 @@ final class Listener: Pollable {
         self.address = address
         self.proxy = proxy
         self.fd = try SocketDescriptor.listen(on: address, reusePort: true)
+        // Accepted sockets inherit TCP_NODELAY from the listening one (Linux): one setsockopt per listener
+        // instead of one per connection (see `ProxyLoop.adopt` for why responses need it).
+        do { try fd.setOption(Int32(IPPROTO_TCP), TCP_NODELAY, 1) } catch {
+            fd.close()
+            throw error
+        }
         super.init()
         // Level-triggered: connections left in the backlog after a batch are reported again.
         do { try proxy.loop.reactor.register(fd, self, interest: Reactor.readable) } catch {

@@ -13,6 +13,8 @@ struct LoopDeadlines {
     let linger: DeadlineList
     /// The in-flight sweep's period (shared with `listenerBackoff`: lists of one duration are one list).
     let sweep: DeadlineList
+    /// The buffer pool's trim period (see `BufferPool.trim`).
+    let bufferTrim: DeadlineList
 
     init(_ timeouts: TimeoutsConfig, on loop: EventLoop) {
         header = loop.deadlineList(for: timeouts.requestHeader)
@@ -26,6 +28,7 @@ struct LoopDeadlines {
         listenerBackoff = loop.deadlineList(for: .milliseconds(100))
         linger = loop.deadlineList(for: .seconds(2))
         sweep = loop.deadlineList(for: .milliseconds(100))
+        bufferTrim = loop.deadlineList(for: .seconds(1))
     }
 
     /// Switches to a reload's timeouts and retires every other list of the loop. Deadlines already
@@ -35,7 +38,7 @@ struct LoopDeadlines {
         self = LoopDeadlines(timeouts, on: loop)
         loop.retireDeadlineLists(except: [
             header, handshake, idle, requestBody, connect, response, upstreamIdle, tunnel,
-            listenerBackoff, linger, sweep,
+            listenerBackoff, linger, sweep, bufferTrim,
         ])
     }
 }

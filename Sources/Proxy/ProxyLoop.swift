@@ -43,6 +43,8 @@ public final class ProxyLoop {
     @inline(__always) var lingerDeadlines: DeadlineList { deadlines.linger }
     /// Ticks every 100 ms while a route is managed: `sweepSlowInFlight`.
     private let slowSweep = SlowInFlightSweep()
+    /// Frees the buffers the pool kept beyond what the last second needed.
+    private let bufferTrim: BufferPoolTrim
 
     /// One TLS record's worth of plaintext: a response head and the start of its body are joined
     /// here to go out as one record (see `ClientTransport.write(_:_:scratch:)`).
@@ -76,6 +78,7 @@ public final class ProxyLoop {
         maxHeaderBytes = limits.maxHeaderBytes
         maxHeaderCount = limits.maxHeaderCount
         deadlines = LoopDeadlines(snapshot.config.timeouts, on: loop)
+        bufferTrim = BufferPoolTrim(pool: loop.buffers, loop: loop, period: deadlines.bufferTrim)
         control = LoopControl(handle: loop.handle)
         accessLog = AccessLogger(ring: accessLogRing)
         accessLog.configure(snapshot.config.accessLog)
@@ -121,6 +124,7 @@ public final class ProxyLoop {
         // Buffers were sized at start; a larger head limit than they hold needs a restart (the reload validator says so).
         maxHeaderBytes = min(limits.maxHeaderBytes, loop.buffers.bufferSize - 1024)
         maxHeaderCount = limits.maxHeaderCount
+        spareExchanges.removeAll()
         admission.maxConnections = ConnectionBudget.maxConnections(next.config, loops: metrics.loopCount)
         deadlines.install(next.config.timeouts, on: loop)
         accessLog.configure(next.config.accessLog)
@@ -220,8 +224,8 @@ public final class ProxyLoop {
     private func adopt(_ fd: SocketDescriptor, peer: SocketAddress, tls: TLSContext?, http2: Bool, listener: Listener) {
         // Responses go out as soon as they are ready, in one write or several (a streamed body, a TLS
         // head record then a body record): with Nagle on, a second small write would wait ~40 ms for
-        // the client's delayed ACK (measured: HTTPS keep-alive stalled at 44 ms per request).
-        try? fd.setOption(Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+        // the client's delayed ACK (measured: HTTPS keep-alive stalled at 44 ms per request). The
+        // socket has TCP_NODELAY already: accepted sockets inherit it from the listener (`Listener.init`).
         var session: TLSSession?
         if let tls {
             do { session = try TLSSession(context: tls, fd: fd.raw) } catch {
@@ -256,6 +260,19 @@ public final class ProxyLoop {
     func recycle(_ headers: inout [HeaderField]) {
         if headers.capacity > 0 { spareHeaderArrays.keep(consume headers) }
         headers = []
+    }
+
+    /// Exchange objects of HTTP/1.1 connections gone idle or closed, reused by the next request of any
+    /// connection with their arrays' capacity (an idle connection holds none). Emptied by a reload: an
+    /// exchange's response parser keeps the header limits it was made with.
+    private var spareExchanges = SpareList<H1Exchange>(limit: 64)
+
+    func takeExchange() -> H1Exchange {
+        spareExchanges.take() ?? H1Exchange(snapshot: snapshot, maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
+    }
+
+    func recycle(_ exchange: consuming H1Exchange) {
+        spareExchanges.keep(exchange)
     }
 
     /// HTTP/2 stream objects of ended streams, reused with their buffers' and arrays' capacity.
@@ -351,6 +368,7 @@ public final class ProxyLoop {
         upstreams.closeAll()
         upstreams.stopProbes()
         slowSweep.cancelDeadline()
+        bufferTrim.cancelDeadline()
         // Clients first: their exchanges end as "client gone", as in a drain, not as upstream failures.
         forEachClient {
             $0.close()
@@ -359,6 +377,7 @@ public final class ProxyLoop {
         }
         loop.reactor.forEachRegistered({ (c: UpstreamConnection) in c.close() }, or: { (c: H2UpstreamConnection) in c.close() })
         spareStreams.removeAll()
+        spareExchanges.removeAll()
         // Closing marks connections dirty, and no flush runs again to empty these lists.
         dirtyDownstreams.removeAll()
         dirtyUpstreams.removeAll()

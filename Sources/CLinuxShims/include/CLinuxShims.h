@@ -1,4 +1,4 @@
-// What Glibc's Swift module hides: epoll, eventfd, signalfd and the GNU-only accept4.
+// What Glibc's Swift module hides: epoll, eventfd, signalfd, the GNU-only accept4 and malloc_trim.
 #ifndef CLINUXSHIMS_H
 #define CLINUXSHIMS_H
 
@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <errno.h>
+#include <malloc.h>
 #include "SpliceShims.h"
 
 // Re-declared because Glibc's module is built without _GNU_SOURCE (GNU-only functions such as accept4 are invisible to Swift without it).

@@ -1,0 +1,45 @@
+// Giving buffer memory back: the loop's once-a-second trim of its buffer pool, and the process's rate-limited malloc_trim after one freed something.
+import CLinuxShims
+import EventLoop
+import Synchronization
+
+/// Ticks once a second while the loop's pool owns buffers (armed by the pool's first allocation after
+/// it owned none), so an idle loop with an empty pool is not woken for it. Never on the request path.
+final class BufferPoolTrim: Pollable {
+    private let pool: BufferPool
+    /// Unowned: the loop owns the trim and its deadline lists.
+    private unowned(unsafe) let loop: EventLoop
+    private let period: DeadlineList
+
+    init(pool: BufferPool, loop: EventLoop, period: DeadlineList) {
+        self.pool = pool
+        self.loop = loop
+        self.period = period
+        super.init()
+        pool.onGrowth = { [unowned(unsafe) self] in self.period.arm(self, now: self.loop.now) }
+    }
+
+    override func handleDeadline() {
+        if pool.trim() > 0 { MallocTrim.afterFree(now: loop.now) }
+        if pool.ownedCount > 0 {
+            period.arm(self, now: loop.now)
+        } else {
+            pool.trimStopped()
+        }
+    }
+}
+
+/// Freed 17 KiB buffers go back to malloc's arenas, which keep the pages: `malloc_trim(0)` returns the
+/// whole free pages to the system. It takes every arena's lock, so it runs at most once a second in
+/// the whole process, and only from a loop's trim tick after that tick freed buffers.
+enum MallocTrim {
+    private static let lastTrim = Atomic<UInt64>(0)
+    private static let interval: UInt64 = 1_000_000_000
+
+    static func afterFree(now: UInt64) {
+        let last = lastTrim.load(ordering: .relaxed)
+        guard last == 0 || now &- last >= interval else { return }
+        guard lastTrim.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged else { return }
+        _ = malloc_trim(0)
+    }
+}
