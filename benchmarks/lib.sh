@@ -184,6 +184,15 @@ target_port() {
     esac
 }
 
+# nginx's temporary-file directories under $1 (one per module that may buffer to disk), for an http block:
+# every nginx these scripts start keeps them inside the run's own directory.
+nginx_temp_paths() {
+    local k
+    for k in client_body:body proxy:proxy fastcgi:fastcgi uwsgi:uwsgi scgi:scgi; do
+        printf '    %s_temp_path %s/tmp/%s;\n' "${k%%:*}" "$1" "${k#*:}"
+    done
+}
+
 # ---------------------------------------------------------------- nginx upstream
 # One nginx (1 worker) serving both arms: :PORT_PRIMARY (X-Arm: v1) and :PORT_CANARY (X-Arm: v2).
 start_nginx() {
@@ -204,11 +213,7 @@ http {
     default_type text/plain;
     keepalive_requests 100000000;
     keepalive_timeout 300s;
-    client_body_temp_path $TMP/nginx/tmp/body;
-    proxy_temp_path $TMP/nginx/tmp/proxy;
-    fastcgi_temp_path $TMP/nginx/tmp/fastcgi;
-    uwsgi_temp_path $TMP/nginx/tmp/uwsgi;
-    scgi_temp_path $TMP/nginx/tmp/scgi;
+$(nginx_temp_paths "$TMP/nginx")
     # X-Arm lets the harness check the split; both arms answer the same number of bytes.
     server { listen 127.0.0.1:$PORT_PRIMARY; location / { add_header X-Arm v1; return 200 "ok\n"; } }
     server { listen 127.0.0.1:$PORT_CANARY;  location / { add_header X-Arm v2; return 200 "ok\n"; } }

@@ -71,11 +71,7 @@ http {
     keepalive_timeout 300s;
     client_max_body_size 0;
     client_body_buffer_size 2m;     # bodies up to 1 MiB stay in memory (no temp file)
-    client_body_temp_path $d/tmp/body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
+$(nginx_temp_paths "$d")
     upstream sink { server 127.0.0.1:$PORT_SINK; keepalive 64; }
     server { listen 127.0.0.1:$PORT_SINK; location / { return 200 "ok\n"; } }
 EOF
@@ -139,11 +135,7 @@ http {
     keepalive_timeout 300s;
     client_header_timeout 120s;
     client_max_body_size 0;
-    client_body_temp_path $d/tmp/body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
+$(nginx_temp_paths "$d")
     ssl_certificate $CERT;
     ssl_certificate_key $KEY;
     ssl_protocols TLSv1.2 TLSv1.3;

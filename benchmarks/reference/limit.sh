@@ -88,11 +88,7 @@ http {
     keepalive_requests 100000000;
     keepalive_timeout 300s;
     client_max_body_size 16m;
-    client_body_temp_path $TMP/nginx/tmp/body;
-    proxy_temp_path $TMP/nginx/tmp/proxy;
-    fastcgi_temp_path $TMP/nginx/tmp/fastcgi;
-    uwsgi_temp_path $TMP/nginx/tmp/uwsgi;
-    scgi_temp_path $TMP/nginx/tmp/scgi;
+$(nginx_temp_paths "$TMP/nginx")
 EOF
         for arm in v1 v2; do
             port="$PORT_PRIMARY"; [ "$arm" = v2 ] && port="$PORT_CANARY"
