@@ -4,11 +4,11 @@ import HTTP
 extension ClientConnection {
     /// Copies the request's fields for its line (only while the log is on: the caller tests `isOn`).
     func captureForLog(_ exchange: H1Exchange, source: UnsafeRawBufferPointer) {
-        let target = source.slice(request.target)
-        let proto: StaticString = request.versionMinor == 0 ? "HTTP/1.0" : "HTTP/1.1"
+        let target = source.slice(exchange.request.target)
+        let proto: StaticString = exchange.request.versionMinor == 0 ? "HTTP/1.0" : "HTTP/1.1"
         let now = proxy.loop.now
         exchange.logCapture = peerText.withUnsafeBytes { peer in
-            request.withView(source: source) { proxy.accessLog.capture($0, target: target, client: peer, proto: proto, now: now) }
+            exchange.request.withView(source: source) { proxy.accessLog.capture($0, target: target, client: peer, proto: proto, now: now) }
         }
     }
 

@@ -7,9 +7,9 @@ extension ClientConnection {
     // MARK: start
 
     /// A request head arrived: its body is buffered first (`limits.requestBuffer`), or the exchange begins now.
-    func startExchange() {
+    func startExchange(_ exchange: H1Exchange) {
         cancelDeadline()
-        let exchange = nextExchange()
+        exchange.begin(snapshot: proxy.snapshot)
         if bodyToBuffer(exchange) > 0 {
             state = .bufferingBody(H1Exchange.Handle(exchange))
             return
@@ -27,10 +27,10 @@ extension ClientConnection {
         exchange.route(under: proxy.snapshot)
         if proxy.accessLog.isOn { captureForLog(exchange, source: bytes) }
         let decision: RouteDecision
-        switch request.withView(source: bytes, { proxy.route($0, client: .http1) }) {
+        switch exchange.request.withView(source: bytes, { proxy.route($0, client: .http1) }) {
         case .refused(let failure):
             exchange.logRefusal(failure, now: proxy.loop.now)
-            consumeRequestHeadAndRespond(failure)
+            consumeRequestHeadAndRespond(exchange, failure)
             return
         case .routed(let routed):
             decision = routed
@@ -39,29 +39,29 @@ extension ClientConnection {
         exchange.shard = decision.shard
         exchange.cookie = decision.cookie
         exchange.startTrace =
-            TraceContext.startsTrace(starting: exchange.snapshot.startsTraces, received: request.traceparent, in: bytes)
+            TraceContext.startsTrace(starting: exchange.snapshot.startsTraces, received: exchange.request.traceparent, in: bytes)
             ? proxy.traceIDs.next() : nil
         exchange.armField = exchange.snapshot.armFields?.field(route: decision.route.index, arm: decision.arm)
         exchange.startedAt = proxy.loop.now
-        exchange.bytesFromClient = UInt64(request.headLength)
+        exchange.bytesFromClient = UInt64(exchange.request.headLength)
         if decision.pool.protocolKind == .h2 {
             // An h2 arm cannot switch protocols: an upgrade is ignored there, as RFC 9110 §7.8 lets a server do.
             beginH2Exchange(exchange, pool: decision.pool, input: input)
             return
         }
-        exchange.upgrade = request.upgrade
+        exchange.upgrade = exchange.request.upgrade
 
         // Rewrite the head for the upstream, then drop it from `input`: what follows is body or the next request.
         let out = proxy.loop.buffers.take()
         let written = peerText.withUnsafeBytes { peer in
             HeadWriter.writeRequest(
-                request, source: bytes, clientAddress: peer, proto: transport.isTLS ? "https" : "http",
+                exchange.request, source: bytes, clientAddress: peer, proto: transport.isTLS ? "https" : "http",
                 upgrade: exchange.upgrade, startTrace: exchange.startTrace, into: out.writable)
         }
         guard let written else {
             proxy.loop.buffers.give(out)
             exchange.logRefusal(.headTooLarge, now: proxy.loop.now)
-            consumeRequestHeadAndRespond(.headTooLarge)
+            consumeRequestHeadAndRespond(exchange, .headTooLarge)
             return
         }
         out.commit(written)
@@ -69,18 +69,18 @@ extension ClientConnection {
         exchange.headOutLength = written
         // An upgrade is never copied: a canary's 101 would open a second tunnel nobody reads.
         if let mirror = decision.route.mirror, !exchange.upgrade {
-            exchange.mirror = startMirror(mirror, decision, source: bytes, head: out.readable)
+            exchange.mirror = startMirror(mirror, decision, exchange, source: bytes, head: out.readable)
         }
-        input.consume(request.headLength)
-        exchange.requestBody = BodyProgress(request.framing)
-        closeAfterResponse = closeAfterResponse || !request.keepAlive || peerHungUp || proxy.draining
+        input.consume(exchange.request.headLength)
+        exchange.requestBody = BodyProgress(exchange.request.framing)
+        closeAfterResponse = closeAfterResponse || !exchange.request.keepAlive || peerHungUp || proxy.draining
         if exchange.response.headers.capacity == 0 { exchange.response.headers = proxy.takeHeaderArray() }
         connectUpstream(exchange, pool: decision.pool, reuse: true)
     }
 
     /// A request we answer ourselves: its body (if any) is unread, so the connection closes afterwards.
-    private func consumeRequestHeadAndRespond(_ failure: ProxyFailure) {
-        input?.consume(request.headLength)
+    private func consumeRequestHeadAndRespond(_ exchange: H1Exchange, _ failure: ProxyFailure) {
+        input?.consume(exchange.request.headLength)
         respond(with: failure)
     }
 
@@ -91,7 +91,7 @@ extension ClientConnection {
         case .success(let up): exchange.upstream = up
         case .failure(let failure):
             if let next = proxy.retryConnect(
-                after: failure, on: pool, method: request.method, attempts: &exchange.attempts, shard: exchange.shard)
+                after: failure, on: pool, method: exchange.request.method, attempts: &exchange.attempts, shard: exchange.shard)
             {
                 connectUpstream(exchange, pool: next, reuse: next !== pool)
                 return
@@ -216,7 +216,7 @@ extension ClientConnection {
     private func pumpResponse(_ exchange: H1Exchange, _ up: UpstreamConnection) -> Bool {
         var progressed = false
         if !exchange.responseStarted, let buffer = exchange.fromUpstream, !buffer.isEmpty {
-            switch exchange.responseParser.parse(buffer.readable, requestMethod: request.method, into: &exchange.response) {
+            switch exchange.responseParser.parse(buffer.readable, requestMethod: exchange.request.method, into: &exchange.response) {
             case .complete:
                 if !acceptResponseHead(exchange, buffer) { return true }
                 // After an interim head the final one may already be in the buffer: parse again
@@ -314,7 +314,7 @@ extension ClientConnection {
             // Interim responses (100 Continue, 103 Early Hints) are relayed and the final head is
             // awaited; never to an HTTP/1.0 client, which cannot tell them from the final response
             // (RFC 9110 §15.2).
-            if request.versionMinor != 0,
+            if exchange.request.versionMinor != 0,
                 let n = HeadWriter.writeResponse(
                     exchange.response, source: buffer.readable, chunked: false, connection: .none,
                     armField: exchange.armField, into: out.writable)
@@ -327,7 +327,7 @@ extension ClientConnection {
             return true
         }
         let plan = FinalHeadPlan(
-            clientVersionMinor: request.versionMinor, framing: exchange.response.framing,
+            clientVersionMinor: exchange.request.versionMinor, framing: exchange.response.framing,
             closeAfterResponse: closeAfterResponse)
         closeAfterResponse = plan.closeAfter
         // Session affinity's Set-Cookie lines, written into a pooled buffer lent for the head.
@@ -459,16 +459,16 @@ extension ClientConnection {
             close()
             return
         }
-        parser.reset()
-        request.reset()
         if let input, !input.isEmpty {
+            // A pipelined request is already arriving: the exchange object stays to parse its head.
+            exchange.startRequestHead(maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
             state = .awaitingHead(firstRequest: false, headTimed: true)
             proxy.headerDeadlines.arm(self, now: proxy.loop.now)
         } else {
             state = .awaitingHead(firstRequest: false, headTimed: false)
             proxy.loop.buffers.give(from: &input)
             if let b = output, b.isEmpty { proxy.loop.buffers.give(b); output = nil }
-            recycleHeaderArrays()
+            giveExchangeBack()
             proxy.idleDeadlines.arm(self, now: proxy.loop.now)
         }
     }
@@ -482,7 +482,7 @@ extension ClientConnection {
             failure: failure, connected: up.connected,
             responseBytesReceived: exchange.responseStarted || !(exchange.fromUpstream?.isEmpty ?? true),
             clientHasResponse: exchange.responseStarted || output?.isEmpty == false,
-            replayable: BodyProgress(request.framing).isNone, method: request.method,
+            replayable: BodyProgress(exchange.request.framing).isNone, method: exchange.request.method,
             retriesSoFar: exchange.attempts.retries)
         if attempt.countsAgainstEndpoint { up.pool.recordFailure(now: proxy.loop.now) }
         if let next = proxy.resend(

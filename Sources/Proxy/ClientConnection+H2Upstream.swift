@@ -17,13 +17,13 @@ extension ClientConnection {
         exchange.http2Relay = relay
         relay.start(client: self, pool: pool)
         let head = proxy.loop.buffers.take()
-        head.append(UnsafeRawBufferPointer(rebasing: input.readable[0..<request.headLength]))
+        head.append(UnsafeRawBufferPointer(rebasing: input.readable[0..<exchange.request.headLength]))
         relay.head = head
-        input.consume(request.headLength)
-        exchange.requestBody = BodyProgress(request.framing)
+        input.consume(exchange.request.headLength)
+        exchange.requestBody = BodyProgress(exchange.request.framing)
         exchange.requestComplete = exchange.requestBody.isFullyClassified
-        closeAfterResponse = closeAfterResponse || !request.keepAlive || peerHungUp || proxy.draining
-        if request.expectsContinue && !exchange.requestBody.isFullyClassified {
+        closeAfterResponse = closeAfterResponse || !exchange.request.keepAlive || peerHungUp || proxy.draining
+        if exchange.request.expectsContinue && !exchange.requestBody.isFullyClassified {
             // The client waits for a 100 before its body. The proxy reads the body only as the upstream's
             // window allows, so it answers for the upstream (HTTP/2 has no Expect handshake to relay).
             let out = output ?? proxy.loop.buffers.take()
@@ -39,7 +39,7 @@ extension ClientConnection {
         let conn: H2UpstreamConnection
         do { conn = try proxy.h2Connection(for: pool) } catch {
             if let next = proxy.retryConnect(
-                after: error, on: pool, method: request.method, attempts: &exchange.attempts, shard: exchange.shard)
+                after: error, on: pool, method: exchange.request.method, attempts: &exchange.attempts, shard: exchange.shard)
             {
                 relay.pool = next
                 openH2Stream(exchange, relay, pool: next)
@@ -55,7 +55,7 @@ extension ClientConnection {
         let storage = proxy.loop.buffers.take()
         defer { proxy.loop.buffers.give(storage) }
         let composed = peerText.withUnsafeBytes { peer in
-            request.forEachHTTP2Field(
+            exchange.request.forEachHTTP2Field(
                 source: head.readable, clientAddress: peer, proto: transport.isTLS ? "https" : "http",
                 scheme: pool.tls == nil ? "http" : "https", storage: storage.writable, startTrace: exchange.startTrace
             ) { name, value in
@@ -213,7 +213,7 @@ extension ClientConnection {
     /// An interim head (100 Continue, 103 Early Hints) is relayed, never to an HTTP/1.0 client, which
     /// cannot tell it from the final response (RFC 9110 §15.2).
     func writeInterimHead(_ exchange: H1Exchange, _ relay: H1ToH2Relay) {
-        guard request.versionMinor != 0, !exchange.responseStarted else { return }
+        guard exchange.request.versionMinor != 0, !exchange.responseStarted else { return }
         let out = output ?? proxy.loop.buffers.take()
         output = out
         var w = startHead(relay, armField: exchange.armField, in: out)
@@ -228,8 +228,8 @@ extension ClientConnection {
         output = out
         var w = startHead(relay, armField: exchange.armField, in: out)
         let plan = H2ResponseFraming(
-            status: relay.fields.status, requestIsHead: request.method == .head, hasContentLength: w.sawContentLength,
-            endedWithHead: relay.endedWithHead, clientVersionMinor: request.versionMinor,
+            status: relay.fields.status, requestIsHead: exchange.request.method == .head, hasContentLength: w.sawContentLength,
+            endedWithHead: relay.endedWithHead, clientVersionMinor: exchange.request.versionMinor,
             closeAfterResponse: closeAfterResponse)
         if let due = exchange.cookie, let cookies = proxy.affinityCookies(due, line: true) {
             w.proxyFields(cookies.buffer.readable)
@@ -276,7 +276,7 @@ extension ClientConnection {
     private func failH2Exchange(_ exchange: H1Exchange, _ relay: H1ToH2Relay, _ failure: ProxyFailure) {
         let attempt = AttemptFailure(
             failure: failure, connected: true, responseBytesReceived: relay.headArrived,
-            clientHasResponse: exchange.responseStarted && exchange.bytesToClient > 0, replayable: false, method: request.method,
+            clientHasResponse: exchange.responseStarted && exchange.bytesToClient > 0, replayable: false, method: exchange.request.method,
             retriesSoFar: exchange.attempts.retries)
         if let pool = relay.pool { proxy.log.info("\(failure.status) \(failure.message) (\(pool.configured))") }
         end(exchange, attempt.ending, failure)

@@ -6,8 +6,8 @@ extension ClientConnection {
     /// Body bytes to hold before connecting (`H1ExchangeRules.bodyToBuffer`); 0 for no buffering.
     func bodyToBuffer(_ exchange: H1Exchange) -> Int {
         H1ExchangeRules.bodyToBuffer(
-            limit: exchange.snapshot.config.limits.requestBuffer, expectsContinue: request.expectsContinue,
-            bufferSize: proxy.loop.buffers.bufferSize, headLength: request.headLength, framing: request.framing)
+            limit: exchange.snapshot.config.limits.requestBuffer, expectsContinue: exchange.request.expectsContinue,
+            bufferSize: proxy.loop.buffers.bufferSize, headLength: exchange.request.headLength, framing: exchange.request.framing)
     }
 
     /// Reads body bytes into `input` behind the head until the target is reached (for a chunked body:
@@ -16,13 +16,13 @@ extension ClientConnection {
     func stepBufferingBody(_ exchange: H1Exchange) -> Bool {
         let input = self.input ?? proxy.loop.buffers.take()
         self.input = input
-        let held = input.readableCount - request.headLength
+        let held = input.readableCount - exchange.request.headLength
         let target = bodyToBuffer(exchange)
-        if held >= target || bodyEnded(in: input) {
+        if held >= target || bodyEnded(exchange, in: input) {
             beginExchange(exchange)
             return true
         }
-        if case .chunked = request.framing, let error = chunkedError(in: input) {
+        if case .chunked = exchange.request.framing, let error = chunkedError(exchange, in: input) {
             // Refused before any upstream is chosen.
             respond(status: error.status, message: error.reason)
             return true
@@ -32,16 +32,16 @@ extension ClientConnection {
     }
 
     /// A chunked body held in `input` ended (its last chunk and trailer section are there).
-    private func bodyEnded(in input: ByteBuffer) -> Bool {
-        guard case .chunked = request.framing else { return false }
+    private func bodyEnded(_ exchange: H1Exchange, in input: ByteBuffer) -> Bool {
+        guard case .chunked = exchange.request.framing else { return false }
         var scanner = ChunkedScanner()
-        if case .done = scanner.scan(UnsafeRawBufferPointer(rebasing: input.readable[request.headLength...])) { return true }
+        if case .done = scanner.scan(UnsafeRawBufferPointer(rebasing: input.readable[exchange.request.headLength...])) { return true }
         return false
     }
 
-    private func chunkedError(in input: ByteBuffer) -> HTTPParseError? {
+    private func chunkedError(_ exchange: H1Exchange, in input: ByteBuffer) -> HTTPParseError? {
         var scanner = ChunkedScanner()
-        if case .error(let e) = scanner.scan(UnsafeRawBufferPointer(rebasing: input.readable[request.headLength...])) { return e }
+        if case .error(let e) = scanner.scan(UnsafeRawBufferPointer(rebasing: input.readable[exchange.request.headLength...])) { return e }
         return nil
     }
 }

@@ -52,15 +52,12 @@ final class ClientConnection: UpstreamOwner {
     /// Bytes for the client that came from us: response heads (and de-chunked payloads).
     var output: ByteBuffer?
 
-    var parser: RequestHeadParser
-    /// The request head being read, then the one in flight (its ranges point into `input`).
-    var request = RequestHead()
-    /// The exchange object while the connection has a request (from its head to the end of its response,
-    /// and while a pipelined one waits): taken from the loop's spares (`ProxyLoop.takeExchange`) and given
-    /// back when the connection goes idle or closes, so an idle keep-alive client does not hold its ~690
-    /// bytes. It is the payload of the state while a request is in flight; read only to start an exchange
-    /// and to give it back: the exchange's code reaches it through the state. This strong reference keeps
-    /// it alive under the state's unretained handle.
+    /// The exchange object while the connection has a request (from its first byte to the end of its response,
+    /// and while a pipelined one waits): taken from the loop's spares (`ProxyLoop.takeExchange`) with the input
+    /// buffer and given back with it (idle with nothing buffered, closed, handed over to HTTP/2), so an idle
+    /// keep-alive client holds no exchange object, request head or parser. It parses the head in
+    /// `.awaitingHead`, then is the payload of the state while the request is in flight: the exchange's
+    /// code reaches it through the state. This strong reference keeps it alive under the state's unretained handle.
     private var exchangeStorage: H1Exchange?
 
     /// `session`: the TLS session of a TLS listener's connection, nil for plain HTTP.
@@ -79,7 +76,6 @@ final class ClientConnection: UpstreamOwner {
         var text = [UInt8](repeating: 0, count: 64)
         let n = text.withUnsafeMutableBytes { peer.writeNumericHost(into: $0) }
         peerText = Array(text[0..<n])
-        parser = RequestHeadParser(maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
     }
 
     override func handleEvent(_ events: UInt32) {
@@ -229,10 +225,11 @@ final class ClientConnection: UpstreamOwner {
                 state = .awaitingHead(firstRequest: false, headTimed: headTimed)
             }
         }
-        if mayParse, let input, !input.isEmpty {
-            switch parser.parse(input.readable, into: &request) {
+        // Bytes held in `input` came with the exchange that parses them (taken below with the buffer).
+        if mayParse, let input, !input.isEmpty, let exchange = exchangeStorage {
+            switch exchange.parser.parse(input.readable, into: &exchange.request) {
             case .complete:
-                startExchange()
+                startExchange(exchange)
                 return true
             case .error(let e):
                 proxy.log.debug("rejected request: \(e)")
@@ -244,9 +241,7 @@ final class ClientConnection: UpstreamOwner {
             }
         }
         guard readable else { return false }
-        if request.headers.capacity == 0 { request.headers = proxy.takeHeaderArray() }
-        let buffer = input ?? proxy.loop.buffers.take()
-        input = buffer
+        let buffer = input ?? takeInputForRequest()
         if buffer.writableCount == 0 { buffer.compact() }
         if buffer.writableCount == 0 {
             // The parser enforces maxHeaderBytes below the buffer size; this is a safety net.
@@ -280,10 +275,24 @@ final class ClientConnection: UpstreamOwner {
         }
     }
 
+    /// A request is about to arrive: the input buffer and the exchange that parses its head, both from the loop.
+    private func takeInputForRequest() -> ByteBuffer {
+        let buffer = proxy.loop.buffers.take()
+        input = buffer
+        if exchangeStorage == nil {
+            let exchange = proxy.takeExchange()
+            exchange.startRequestHead(maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
+            if exchange.request.headers.capacity == 0 { exchange.request.headers = proxy.takeHeaderArray() }
+            exchangeStorage = exchange
+        }
+        return buffer
+    }
+
     private func releaseInputIfEmpty() {
         if let b = input, b.isEmpty {
             proxy.loop.buffers.give(b)
             input = nil
+            giveExchangeBack()
         }
     }
 
@@ -294,7 +303,7 @@ final class ClientConnection: UpstreamOwner {
         state = .closed
         cancelDeadline()
         proxy.loop.buffers.give(from: &output)
-        recycleHeaderArrays()
+        giveExchangeBack()
         proxy.switchToHTTP2(self, input: bytes)
     }
 
@@ -340,6 +349,7 @@ final class ClientConnection: UpstreamOwner {
                 return false
             }
             proxy.loop.buffers.give(from: &input)
+            giveExchangeBack()
             state = .lingering
             cancelDeadline()
             proxy.lingerDeadlines.arm(self, now: proxy.loop.now)
@@ -391,15 +401,6 @@ final class ClientConnection: UpstreamOwner {
 
     // MARK: teardown
 
-    /// The exchange object for a request whose head just arrived: the one the connection holds (its
-    /// previous request's, when a pipelined request followed it), or one of the loop's, started afresh.
-    func nextExchange() -> H1Exchange {
-        let exchange = exchangeStorage ?? proxy.takeExchange()
-        exchangeStorage = exchange
-        exchange.begin(snapshot: proxy.snapshot)
-        return exchange
-    }
-
     /// Ends the exchange the state carries, if any, giving back what it holds (its upstream closed).
     private func releaseExchangeInFlight() {
         switch state {
@@ -433,10 +434,9 @@ final class ClientConnection: UpstreamOwner {
         exchange.response.reset()
     }
 
-    /// The request's header array and the exchange object (with its response header array) go back to the
-    /// loop while the connection holds no request (idle, closed, or handed over).
-    func recycleHeaderArrays() {
-        proxy.recycle(&request.headers)
+    /// The exchange object (with its request and response header arrays) goes back to the loop while the
+    /// connection holds no request (idle, closed, or handed over).
+    func giveExchangeBack() {
         if let exchange = exchangeStorage.take() { proxy.recycle(exchange) }
     }
 
@@ -449,7 +449,7 @@ final class ClientConnection: UpstreamOwner {
         cancelDeadline()
         proxy.loop.buffers.give(from: &input)
         proxy.loop.buffers.give(from: &output)
-        recycleHeaderArrays()
+        giveExchangeBack()
         proxy.loop.reactor.deregister(self)
         fd.close()
         proxy.connectionClosed(listener)

@@ -4,7 +4,8 @@ import HTTP
 import Telemetry
 
 /// The payload of `ClientConnection.State.bufferingBody` and `.exchanging`: the exchange's data is
-/// reachable only through the state, so it cannot be read in another phase.
+/// reachable only through the state, so it cannot be read in another phase. Its request head and parser
+/// are read before, from a request's first byte: an idle keep-alive connection holds none of it.
 ///
 /// A class, reused for every request (`begin` resets it), by its connection and, through the loop's spares,
 /// by other connections once it went idle: an enum payload of this
@@ -26,6 +27,11 @@ final class H1Exchange {
         /// Runs `body` with the exchange lent, without a retain: for the hot path (`drive`).
         func borrow<Result>(_ body: (H1Exchange) -> Result) -> Result { unretained._withUnsafeGuaranteedRef(body) }
     }
+
+    /// The request head being read (its ranges point into the connection's `input`), then the one in flight;
+    /// its header array's capacity is kept across requests and connections.
+    var request = RequestHead()
+    var parser: RequestHeadParser
 
     /// The configuration the request is served under: the snapshot current when it was routed. Holding
     /// it keeps the routes (and the rules a response still reads, like session affinity's) alive.
@@ -100,6 +106,19 @@ final class H1Exchange {
     init(snapshot: ProxySnapshot, maxHeaderBytes: Int, maxHeaderCount: Int) {
         self.snapshot = snapshot
         responseParser = ResponseHeadParser(maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
+        parser = RequestHeadParser(maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
+    }
+
+    /// The first byte of a request head arrived (or, pipelined, is already held): its parse starts over, under
+    /// the current limits. An exchange taken from the loop's spares may hold another connection's half-parsed
+    /// head (one that closed), and one given back after a reload was made under the old limits. `request` is
+    /// not cleared here: the parser's first call clears it (clearing it twice cost ~120 instructions per request).
+    func startRequestHead(maxHeaderBytes: Int, maxHeaderCount: Int) {
+        if parser.maxHeaderBytes != maxHeaderBytes || parser.maxHeaderCount != maxHeaderCount {
+            parser = RequestHeadParser(maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
+        } else {
+            parser.reset()
+        }
     }
 
     /// The request is routed under `current`: a request routed once its body was buffered may meet a

@@ -75,15 +75,16 @@ extension ProxyLoop {
 extension ClientConnection {
     /// `ProxyLoop.startMirror` for the HTTP/1.1 request in flight: its body is what followed its head in `source`.
     func startMirror(
-        _ rules: MirrorRules, _ decision: RouteDecision, source: UnsafeRawBufferPointer, head: UnsafeRawBufferPointer
+        _ rules: MirrorRules, _ decision: RouteDecision, _ exchange: H1Exchange, source: UnsafeRawBufferPointer,
+        head: UnsafeRawBufferPointer
     )
         -> MirrorSlot?
     {
-        let headLength = request.headLength
-        let framing = request.framing
+        let headLength = exchange.request.headLength
+        let framing = exchange.request.framing
         return proxy.startMirror(
-            rules, route: decision.route, arm: decision.arm, method: request.method, head: head, startedAt: proxy.loop.now,
-            eligible: { request.withView(source: source) { rules.isEligible($0) } },
+            rules, route: decision.route, arm: decision.arm, method: exchange.request.method, head: head, startedAt: proxy.loop.now,
+            eligible: { exchange.request.withView(source: source) { rules.isEligible($0) } },
             body: {
                 MirrorRequestBody.inHand(
                     framing: framing, afterHead: UnsafeRawBufferPointer(rebasing: source[headLength...]), maxBytes: rules.maxBodyBytes)

@@ -49,6 +49,34 @@ import Testing
         #expect(!exchange.responseStarted)
     }
 
+    /// An exchange taken from the loop's spares may hold the half-parsed head of a connection that closed:
+    /// the next request's first byte starts its parse over, keeping the header array's capacity.
+    @Test func startRequestHeadForgetsAHalfParsedHead() throws {
+        let exchange = H1Exchange(snapshot: try Self.snapshot(), maxHeaderBytes: 8192, maxHeaderCount: 100)
+        let partial: [UInt8] = Array("GET /old HTTP/1.1\r\nHost: a\r\nX-Pad: 1".utf8)
+        let first = partial.withUnsafeBytes { exchange.parser.parse($0, into: &exchange.request) }
+        #expect(first == .incomplete)
+        let capacity = exchange.request.headers.capacity
+
+        exchange.startRequestHead(maxHeaderBytes: 8192, maxHeaderCount: 100)
+        let next: [UInt8] = Array("POST /new HTTP/1.1\r\nHost: b\r\n\r\n".utf8)
+        let target = next.withUnsafeBytes { bytes -> [UInt8] in
+            #expect(exchange.parser.parse(bytes, into: &exchange.request) == .complete)
+            return Array(bytes.slice(exchange.request.target))
+        }
+        #expect(exchange.request.method == .post)
+        #expect(target == Array("/new".utf8))
+        #expect(exchange.request.headLength == next.count)
+        #expect(exchange.request.headers.count == 1 && exchange.request.headers.capacity >= capacity)
+    }
+
+    /// An exchange made before a reload parses the next request under the reloaded limits.
+    @Test func startRequestHeadAppliesTheCurrentLimits() throws {
+        let exchange = H1Exchange(snapshot: try Self.snapshot(), maxHeaderBytes: 8192, maxHeaderCount: 100)
+        exchange.startRequestHead(maxHeaderBytes: 4096, maxHeaderCount: 50)
+        #expect(exchange.parser.maxHeaderBytes == 4096 && exchange.parser.maxHeaderCount == 50)
+    }
+
     /// A request routed after a reload (its body was buffered first) holds the config it was routed
     /// under, whose routes and rules its response still reads.
     @Test func aRequestHoldsTheSnapshotItIsRoutedUnder() throws {
