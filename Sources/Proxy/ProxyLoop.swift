@@ -271,8 +271,18 @@ public final class ProxyLoop {
         spareExchanges.take() ?? H1Exchange(snapshot: snapshot, maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
     }
 
+    /// An exchange given back while its spares are full is let go only after the batch of events: the
+    /// connection that gave it back may be closing inside its own exchange step, which borrows the
+    /// exchange without a retain (`H1Exchange.Handle`), so freeing it there would free it under that
+    /// step. Emptied by `flushDirty`, from the loop itself, where no step is on the stack.
+    private var exchangesLetGo: [H1Exchange] = []
+
     func recycle(_ exchange: consuming H1Exchange) {
-        spareExchanges.keep(exchange)
+        if spareExchanges.count < spareExchanges.limit {
+            spareExchanges.keep(exchange)
+        } else {
+            exchangesLetGo.append(exchange)
+        }
     }
 
     /// HTTP/2 stream objects of ended streams, reused with their buffers' and arrays' capacity.
@@ -311,8 +321,9 @@ public final class ProxyLoop {
     func markDirty(_ relay: H1ToH2Relay) { dirtyRelays.mark(relay) }
 
     /// The HTTP/2 connections until quiet (`flushUntilQuiet`), then the relays listed (a client step
-    /// queues frames upstream) and the connections again, bounded alike. Without relays listed (every
-    /// loop serving only HTTP/1.1 arms) this costs one test per batch of events.
+    /// queues frames upstream) and the connections again, bounded alike; then lets go the exchanges given
+    /// back beyond the spares. Without relays listed (every loop serving only HTTP/1.1 arms) and nothing to
+    /// let go this costs two tests per batch of events.
     private func flushDirty() {
         DirtyList.flushUntilQuiet(dirtyDownstreams, dirtyUpstreams)
         var rounds = 0
@@ -321,6 +332,7 @@ public final class ProxyLoop {
             dirtyRelays.flushMarked()
             DirtyList.flushUntilQuiet(dirtyDownstreams, dirtyUpstreams)
         }
+        if !exchangesLetGo.isEmpty { exchangesLetGo.removeAll(keepingCapacity: true) }
     }
 
     /// A client connection that turned out to speak HTTP/2 (prior-knowledge preface or ALPN "h2")
@@ -378,6 +390,7 @@ public final class ProxyLoop {
         loop.reactor.forEachRegistered({ (c: UpstreamConnection) in c.close() }, or: { (c: H2UpstreamConnection) in c.close() })
         spareStreams.removeAll()
         spareExchanges.removeAll()
+        exchangesLetGo.removeAll()
         // Closing marks connections dirty, and no flush runs again to empty these lists.
         dirtyDownstreams.removeAll()
         dirtyUpstreams.removeAll()

@@ -1,4 +1,4 @@
-// The loop's spare HTTP/1.1 exchange objects: one given back is the next one taken, and at most 64 are kept.
+// The loop's spare HTTP/1.1 exchange objects: one given back is the next one taken, at most 64 are kept, the rest let go after the batch.
 @testable import Proxy
 import Testing
 
@@ -35,5 +35,21 @@ import Testing
         let taken = (0..<65).map { _ in loop.takeExchange() }
         let kept = taken.filter { t in given.contains { $0 === t } }
         #expect(kept.count == 64)
+    }
+
+    /// A connection may close inside its own exchange step, which borrows the exchange without a retain:
+    /// one given back beyond the spares' bound must outlive that step, so it is let go after the batch.
+    @Test func oneGivenBackBeyondTheSparesLivesUntilTheBatchOfEventsEnds() throws {
+        let loop = try Self.loop()
+        defer { loop.shutdown() }
+        weak var overflow: H1Exchange?
+        do {
+            let given = (0..<65).map { _ in loop.takeExchange() }
+            overflow = given[64]
+            for exchange in given { loop.recycle(exchange) }
+        }
+        #expect(overflow != nil)
+        loop.loop.afterEvents?()
+        #expect(overflow == nil)
     }
 }
