@@ -74,7 +74,13 @@ public final class SplicePipePool {
         self.pipeCapacity = pipeCapacity
         self.limit = limit
         idle.reserveCapacity(limit)
+        _ = Self.sigpipeIgnored
     }
+
+    /// A splice into a socket whose peer is gone raises SIGPIPE, which would end the process: splice has
+    /// no MSG_NOSIGNAL (the proxy's sends have it). Ignored process-wide, once, by the first pool, so the
+    /// splice fails with EPIPE like a send; hooks still start with every signal at its default (HookExec).
+    private static let sigpipeIgnored: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
     deinit { for pipe in idle { pipe.close() } }
 

@@ -3,8 +3,9 @@ import COpenSSL
 import EventLoop
 import Glibc
 
-/// Canarygate does not ignore SIGPIPE process-wide (its plain sockets use `send(MSG_NOSIGNAL)`), so
-/// a TLS client that resets mid-response would kill the proxy through OpenSSL's socket BIO. This
+/// Canarygate's sends never rely on SIGPIPE being ignored (its plain sockets use `send(MSG_NOSIGNAL)`;
+/// only splice, which has no such flag, made the proxy ignore it), so a TLS client that resets
+/// mid-response must not raise it through OpenSSL's socket BIO, which writes with write(). This
 /// method is the same thing with `recv`/`send(MSG_NOSIGNAL)`. The fd is not owned: the proxy closes it.
 ///
 /// Retry semantics match BIO_s_socket: EAGAIN/EINTR set the retry flags (SSL_get_error then reports

@@ -103,4 +103,28 @@ private func count(_ result: IOResult<Int>) -> Int? {
         #expect(pool.idleCount == 0)
         #expect(fcntl(first.readEnd, F_GETFD) == -1)
     }
+
+    /// A peer that closed, then reset the bytes sent after its close: the next splice into the socket
+    /// fails with EPIPE, which raises SIGPIPE — without the pool's SIG_IGN this test process dies here.
+    @Test func aDrainIntoAClosedPeerFailsWithoutEndingTheProcess() throws {
+        let pool = SplicePipePool()
+        let (inWriter, inReader, inListener) = try tcpPair()
+        let (gone, outReader, outListener) = try tcpPair()
+        defer { [inWriter, inReader, inListener, outReader, outListener].forEach { $0.close() } }
+        let pipe = try pool.take()
+        defer { pipe.close() }
+        gone.close()
+        var failure: Errno?
+        for _ in 0..<50 where failure == nil {
+            try send([UInt8](repeating: 7, count: 1000), on: inWriter)
+            _ = try fill(pipe, from: inReader, count: 1000)
+            do {
+                _ = try pipe.drain(to: outReader, count: 65536)
+                usleep(1000)
+            } catch {
+                failure = error
+            }
+        }
+        #expect(failure == Errno.brokenPipe || failure == Errno.connectionReset)
+    }
 }
