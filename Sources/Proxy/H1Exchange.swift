@@ -111,11 +111,13 @@ final class H1Exchange {
 
     /// The first byte of a request head arrived (or, pipelined, is already held): its parse starts over, under
     /// the current limits. An exchange taken from the loop's spares may hold another connection's half-parsed
-    /// head (one that closed), and one given back after a reload was made under the old limits. `request` is
-    /// not cleared here: the parser's first call clears it (clearing it twice cost ~120 instructions per request).
+    /// head (one that closed), and one given back after a reload was made under the old limits (both parsers
+    /// then take the new ones). `request` is not cleared here: the parser's first call clears it (clearing it
+    /// twice cost ~120 instructions per request).
     func startRequestHead(maxHeaderBytes: Int, maxHeaderCount: Int) {
         if parser.maxHeaderBytes != maxHeaderBytes || parser.maxHeaderCount != maxHeaderCount {
             parser = RequestHeadParser(maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
+            responseParser = ResponseHeadParser(maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
         } else {
             parser.reset()
         }

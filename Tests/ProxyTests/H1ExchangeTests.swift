@@ -75,6 +75,7 @@ import Testing
         let exchange = H1Exchange(snapshot: try Self.snapshot(), maxHeaderBytes: 8192, maxHeaderCount: 100)
         exchange.startRequestHead(maxHeaderBytes: 4096, maxHeaderCount: 50)
         #expect(exchange.parser.maxHeaderBytes == 4096 && exchange.parser.maxHeaderCount == 50)
+        #expect(exchange.responseParser.maxHeaderBytes == 4096 && exchange.responseParser.maxHeaderCount == 50)
     }
 
     /// A request routed after a reload (its body was buffered first) holds the config it was routed
