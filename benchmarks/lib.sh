@@ -263,8 +263,14 @@ backend arms
     server primary 127.0.0.1:$PORT_PRIMARY weight 80
     server canary  127.0.0.1:$PORT_CANARY weight 20
 EOF
+    launch_haproxy "nbthread $HAPROXY_THREADS, maxconn $maxconn"
+}
+
+# launch_haproxy DESCRIPTION : checks $TMP/haproxy/haproxy.cfg, starts HAProxy on it (tracked in
+# PID_OF[haproxy] so that cleanup stops it) and waits for :PORT_HAPROXY.
+launch_haproxy() {
     haproxy -c -q -f "$TMP/haproxy/haproxy.cfg" >&2 || die "generated haproxy.cfg is invalid"
-    log "starting haproxy (nbthread $HAPROXY_THREADS, maxconn $maxconn) on :$PORT_HAPROXY"
+    log "starting haproxy ($1) on :$PORT_HAPROXY"
     haproxy -db -f "$TMP/haproxy/haproxy.cfg" >"$TMP/haproxy/haproxy.log" 2>&1 &
     PID_OF[haproxy]=$!
     wait_port "${PID_OF[haproxy]}" "$PORT_HAPROXY" haproxy "$TMP/haproxy/haproxy.log"

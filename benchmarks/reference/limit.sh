@@ -134,11 +134,7 @@ backend arms
     server primary 127.0.0.1:$PORT_PRIMARY weight 80
     server canary  127.0.0.1:$PORT_CANARY weight 20
 EOF
-    haproxy -c -q -f "$TMP/haproxy/haproxy.cfg" >&2 || die "generated haproxy.cfg is invalid"
-    log "starting haproxy mode tcp (nbthread $THREADS) on :$PORT_HAPROXY"
-    haproxy -db -f "$TMP/haproxy/haproxy.cfg" >"$TMP/haproxy/haproxy.log" 2>&1 &
-    PID_OF[haproxy]=$!
-    wait_port "${PID_OF[haproxy]}" "$PORT_HAPROXY" haproxy "$TMP/haproxy/haproxy.log"
+    launch_haproxy "mode tcp, nbthread $THREADS"
 }
 
 # start_forwarder NAME PORT [--splice] : the forwarder, tracked in PID_OF[NAME] so that cleanup stops it.
