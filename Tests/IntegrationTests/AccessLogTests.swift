@@ -8,13 +8,15 @@ import Glibc
 extension Integration {
     @Suite("Access log")
     struct AccessLog {
-        /// The log file's lines, polled (bounded) until `count` are there: the writer drains every 50 ms.
+        /// The log file's complete lines, polled (bounded) until `count` are there: the writer drains every
+        /// 50 ms, and a read can land between two of its writes, so a last line without its newline is left out.
         static func lines(_ path: String, atLeast count: Int, timeout: Double = 5) -> [String] {
             let deadline = Date().addingTimeInterval(timeout)
             var lines: [String] = []
             repeat {
                 let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-                lines = text.split(separator: "\n").map(String.init)
+                let complete = text.lastIndex(of: "\n").map { text[...$0] } ?? ""
+                lines = complete.split(separator: "\n").map(String.init)
                 if lines.count >= count { return lines }
                 usleep(20_000)
             } while Date() < deadline
