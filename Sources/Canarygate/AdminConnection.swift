@@ -27,9 +27,7 @@ final class AdminConnection: Pollable {
         self.socket = socket
         self.loop = loop
         let local = try? socket.localAddress()
-        var text = [UInt8](repeating: 0, count: 64)
-        let count = local.map { address in text.withUnsafeMutableBytes { address.writeNumericHost(into: $0) } } ?? 0
-        let name = HostPort(host: String(decoding: text[0..<count], as: UTF8.self), port: local?.port ?? 0)
+        let name = HostPort(host: local.map { NumericHost($0).text } ?? "", port: local?.port ?? 0)
         localAddress = name.description
         localIsLoopback = name.isLoopback
     }

@@ -47,23 +47,45 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// The numeric host as text ("127.0.0.1", "::1"), written into `out`; returns the byte count.
-    /// Used for X-Forwarded-For without building a String per request.
+    /// The numeric host as text ("127.0.0.1", "::1"), written into `out`; returns the byte count, 0
+    /// when `out` is too small. Used for X-Forwarded-For without building a String per request.
     public func writeNumericHost(into out: UnsafeMutableRawBufferPointer) -> Int {
         withUnsafeBytes(of: storage) { raw -> Int in
-            let chars = out.baseAddress!.assumingMemoryBound(to: CChar.self)
-            let ok: UnsafePointer<CChar>?
             if family == AF_INET {
                 let sin = raw.baseAddress!.assumingMemoryBound(to: sockaddr_in.self)
-                var addr = sin.pointee.sin_addr
-                ok = inet_ntop(AF_INET, &addr, chars, socklen_t(out.count))
-            } else {
-                let sin6 = raw.baseAddress!.assumingMemoryBound(to: sockaddr_in6.self)
-                var addr = sin6.pointee.sin6_addr
-                ok = inet_ntop(AF_INET6, &addr, chars, socklen_t(out.count))
+                return Self.writeDottedQuad(UInt32(bigEndian: sin.pointee.sin_addr.s_addr), into: out)
             }
-            return ok == nil ? 0 : strlen(chars)
+            // One byte more than the text: inet_ntop writes a NUL after it.
+            let sin6 = raw.baseAddress!.assumingMemoryBound(to: sockaddr_in6.self)
+            var addr = sin6.pointee.sin6_addr
+            let chars = out.baseAddress!.assumingMemoryBound(to: CChar.self)
+            return inet_ntop(AF_INET6, &addr, chars, socklen_t(out.count)) == nil ? 0 : strlen(chars)
         }
+    }
+
+    /// `address` (host order) as "a.b.c.d". Written here rather than by inet_ntop, whose sprintf cost
+    /// ~1,700 instructions per accepted connection, 8% of a `Connection: close` request (callgrind).
+    static func writeDottedQuad(_ address: UInt32, into out: UnsafeMutableRawBufferPointer) -> Int {
+        guard out.count >= 15 else { return 0 }
+        var at = 0
+        for index in 0..<4 {
+            let octet = UInt8(truncatingIfNeeded: address >> (24 - 8 * index))
+            if index > 0 {
+                out[at] = UInt8(ascii: ".")
+                at += 1
+            }
+            if octet >= 100 {
+                out[at] = UInt8(ascii: "0") + octet / 100
+                at += 1
+            }
+            if octet >= 10 {
+                out[at] = UInt8(ascii: "0") + octet / 10 % 10
+                at += 1
+            }
+            out[at] = UInt8(ascii: "0") + octet % 10
+            at += 1
+        }
+        return at
     }
 
     public var port: UInt16 {
@@ -75,9 +97,7 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        var text = [UInt8](repeating: 0, count: 64)
-        let n = text.withUnsafeMutableBytes { writeNumericHost(into: $0) }
-        let host = String(decoding: text[0..<n], as: UTF8.self)
+        let host = NumericHost(self).text
         return family == AF_INET6 ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 }

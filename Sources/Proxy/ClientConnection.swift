@@ -34,7 +34,7 @@ final class ClientConnection: UpstreamOwner {
     /// Strong: a read costs no retain; the loop closes what is still open when it stops (no cycle outlives it).
     let proxy: ProxyLoop
     /// The client's numeric address, written once at accept, appended to X-Forwarded-For.
-    let peerText: [UInt8]
+    let peerText: NumericHost
 
     var state: State
     var readable = true
@@ -73,9 +73,7 @@ final class ClientConnection: UpstreamOwner {
             state = .awaitingHead(firstRequest: true, headTimed: true)
         }
         self.proxy = proxy
-        var text = [UInt8](repeating: 0, count: 64)
-        let n = text.withUnsafeMutableBytes { peer.writeNumericHost(into: $0) }
-        peerText = Array(text[0..<n])
+        peerText = NumericHost(peer)
     }
 
     override func handleEvent(_ events: UInt32) {

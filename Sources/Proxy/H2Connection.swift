@@ -10,7 +10,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
     let transport: ClientTransport
     /// Strong: a read costs no retain; the loop closes what is still open when it stops (no cycle outlives it).
     let proxy: ProxyLoop
-    let peerText: [UInt8]
+    let peerText: NumericHost
     /// The listener that accepted it (see ClientConnection.listener).
     let listener: Listener
     private(set) var session: H2Session!
@@ -43,7 +43,7 @@ final class H2Connection: Pollable, H2SessionDelegate {
 
     /// Takes over a connection whose first bytes (in `input`, if any) start the HTTP/2 preface.
     init(
-        fd: SocketDescriptor, transport: ClientTransport, peerText: [UInt8], input: ByteBuffer?, listener: Listener,
+        fd: SocketDescriptor, transport: ClientTransport, peerText: NumericHost, input: ByteBuffer?, listener: Listener,
         proxy: ProxyLoop
     ) throws(H2Error) {
         self.fd = fd

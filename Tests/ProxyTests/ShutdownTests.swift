@@ -39,7 +39,7 @@ import Testing
             if upstreamOpenedFirst { _ = try loop.h2Connection(for: pool) }
             let fd = SocketDescriptor(raw: pair[0])
             let client = try H2Connection(
-                fd: fd, transport: .plain(fd), peerText: Array("127.0.0.1".utf8), input: nil,
+                fd: fd, transport: .plain(fd), peerText: NumericHost(try SocketAddress.resolve(host: "127.0.0.1", port: 0)), input: nil,
                 listener: loop.listeners.all[0], proxy: loop)
             freedClient = client
             try loop.loop.reactor.register(fd, client, interest: Reactor.readable)
