@@ -455,8 +455,7 @@ extension ClientConnection {
     @inline(__always)
     func awaitNextRequest(after exchange: H1Exchange) {
         if closeAfterResponse || !exchange.requestComplete {
-            transport.shutdownWrite()
-            close()
+            endAfterLastResponse(requestComplete: exchange.requestComplete)
             return
         }
         if let input, !input.isEmpty {

@@ -338,21 +338,41 @@ final class ClientConnection: UpstreamOwner {
         case .blocked:
             return false
         case .done:
-            transport.shutdownWrite()
-            // Closing with unread bytes makes the kernel send RST, which can destroy the response
-            // before the client reads it (RFC 9112 §9.6): drain for a moment first, like nginx's
-            // lingering close. Nothing unread and the client already gone: close now.
+            // Our answer cut the request short: unless the client is gone with nothing unread, more
+            // of it may follow.
             if peerHungUp && (input?.isEmpty ?? true) {
+                transport.endSession()
                 close()
                 return false
             }
-            proxy.loop.buffers.give(from: &input)
-            giveExchangeBack()
-            state = .lingering
-            cancelDeadline()
-            proxy.lingerDeadlines.arm(self, now: proxy.loop.now)
+            linger()
             return true
         }
+    }
+
+    /// The last response is out: the connection ends. Closing with unread bytes makes the kernel
+    /// send RST, which can destroy the response before the client reads it (RFC 9112 §9.6), so
+    /// when the request is unfinished or more bytes may be waiting, it lingers. Otherwise it
+    /// closes at once: close(2) sends the FIN itself, one syscall fewer than shutdown(2) first.
+    func endAfterLastResponse(requestComplete: Bool) {
+        let mayHaveUnread = !requestComplete || !(input?.isEmpty ?? true) || (readable && !peerHungUp)
+        if mayHaveUnread {
+            linger()
+        } else {
+            transport.endSession()
+            close()
+        }
+    }
+
+    /// Shuts the write side and drains what the client still sends, for at most the linger time,
+    /// like nginx's lingering close.
+    private func linger() {
+        transport.shutdownWrite()
+        proxy.loop.buffers.give(from: &input)
+        giveExchangeBack()
+        state = .lingering
+        cancelDeadline()
+        proxy.lingerDeadlines.arm(self, now: proxy.loop.now)
     }
 
     /// Reads and drops what the client sends until it closes, for at most the linger time.

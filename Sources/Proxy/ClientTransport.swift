@@ -115,7 +115,13 @@ enum ClientTransport {
 
     /// Ends our side: close_notify for TLS, then FIN.
     func shutdownWrite() {
-        if case .tls(_, let session) = self { session.shutdown() }
+        endSession()
         fd.shutdownWrite()
+    }
+
+    /// Ends the session before a close: close_notify for TLS; plain TCP needs nothing, close(2)
+    /// sends the FIN.
+    func endSession() {
+        if case .tls(_, let session) = self { session.shutdown() }
     }
 }
