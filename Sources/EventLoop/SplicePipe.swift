@@ -69,6 +69,8 @@ public final class SplicePipePool {
     public let pipeCapacity: Int
     private var idle: [SplicePipe] = []
     private let limit: Int
+    /// The fewest idle pipes since the last trim: that many went untaken the whole period.
+    private var unusedSinceTrim = 0
 
     public init(pipeCapacity: Int = SplicePipe.defaultCapacity, limit: Int = 64) {
         self.pipeCapacity = pipeCapacity
@@ -86,7 +88,10 @@ public final class SplicePipePool {
 
     /// An empty pipe: a pooled one, or a new one. Throws what pipe2 failed with (EMFILE, ENFILE…).
     public func take() throws(Errno) -> SplicePipe {
-        if let pipe = idle.popLast() { return pipe }
+        if let pipe = idle.popLast() {
+            if idle.count < unusedSinceTrim { unusedSinceTrim = idle.count }
+            return pipe
+        }
         return try SplicePipe.open(capacity: pipeCapacity)
     }
 
@@ -101,4 +106,15 @@ public final class SplicePipePool {
 
     /// Idle pipes held now.
     public var idleCount: Int { idle.count }
+
+    /// Closes the idle pipes none of the takes since the previous trim reached (the coldest), so a
+    /// burst's pipes do not hold two descriptors each for good; returns how many were closed.
+    @discardableResult
+    public func trim() -> Int {
+        let unused = unusedSinceTrim
+        for pipe in idle.prefix(unused) { pipe.close() }
+        idle.removeFirst(unused)
+        unusedSinceTrim = idle.count
+        return unused
+    }
 }

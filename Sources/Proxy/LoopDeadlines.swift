@@ -13,8 +13,8 @@ struct LoopDeadlines {
     let linger: DeadlineList
     /// The in-flight sweep's period (shared with `listenerBackoff`: lists of one duration are one list).
     let sweep: DeadlineList
-    /// The buffer pool's trim period (see `BufferPool.trim`).
-    let bufferTrim: DeadlineList
+    /// The memory trim's period (see `MemoryTrim`).
+    let memoryTrim: DeadlineList
 
     init(_ timeouts: TimeoutsConfig, on loop: EventLoop) {
         header = loop.deadlineList(for: timeouts.requestHeader)
@@ -28,7 +28,7 @@ struct LoopDeadlines {
         listenerBackoff = loop.deadlineList(for: .milliseconds(100))
         linger = loop.deadlineList(for: .seconds(2))
         sweep = loop.deadlineList(for: .milliseconds(100))
-        bufferTrim = loop.deadlineList(for: .seconds(1))
+        memoryTrim = loop.deadlineList(for: .seconds(1))
     }
 
     /// Switches to a reload's timeouts and retires every other list of the loop. Deadlines already
@@ -38,7 +38,7 @@ struct LoopDeadlines {
         self = LoopDeadlines(timeouts, on: loop)
         loop.retireDeadlineLists(except: [
             header, handshake, idle, requestBody, connect, response, upstreamIdle, tunnel,
-            listenerBackoff, linger, sweep, bufferTrim,
+            listenerBackoff, linger, sweep, memoryTrim,
         ])
     }
 }

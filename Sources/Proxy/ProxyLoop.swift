@@ -43,8 +43,8 @@ public final class ProxyLoop {
     @inline(__always) var lingerDeadlines: DeadlineList { deadlines.linger }
     /// Ticks every 100 ms while a route is managed: `sweepSlowInFlight`.
     private let slowSweep = SlowInFlightSweep()
-    /// Frees the buffers the pool kept beyond what the last second needed.
-    private let bufferTrim: BufferPoolTrim
+    /// Frees the buffers and spare objects kept beyond what the last second needed.
+    private let memoryTrim: MemoryTrim
 
     /// One TLS record's worth of plaintext: a response head and the start of its body are joined
     /// here to go out as one record (see `ClientTransport.write(_:_:scratch:)`).
@@ -78,7 +78,7 @@ public final class ProxyLoop {
         maxHeaderBytes = limits.maxHeaderBytes
         maxHeaderCount = limits.maxHeaderCount
         deadlines = LoopDeadlines(snapshot.config.timeouts, on: loop)
-        bufferTrim = BufferPoolTrim(pool: loop.buffers, loop: loop, period: deadlines.bufferTrim)
+        memoryTrim = MemoryTrim(pool: loop.buffers, loop: loop, period: deadlines.memoryTrim)
         control = LoopControl(handle: loop.handle)
         accessLog = AccessLogger(ring: accessLogRing)
         accessLog.configure(snapshot.config.accessLog)
@@ -96,6 +96,7 @@ public final class ProxyLoop {
         control.servedGeneration.store(snapshot.generation, ordering: .releasing)
         loop.onWake = { [unowned self] in self.processCommands() }
         loop.afterEvents = { [unowned self] in self.flushDirty() }
+        memoryTrim.trimSpares = { [unowned(unsafe) self] in self.trimSpares() }
         slowSweep.proxy = self
         armSweep()
     }
@@ -251,7 +252,7 @@ public final class ProxyLoop {
 
     /// Header-field arrays of idle connections, so an idle keep-alive client holds none and a busy one
     /// reuses a warm array instead of allocating.
-    private var spareHeaderArrays = SpareList<[HeaderField]>(limit: 4096)
+    private(set) var spareHeaderArrays = SpareList<[HeaderField]>(limit: 4096)
 
     func takeHeaderArray() -> [HeaderField] {
         spareHeaderArrays.take() ?? []
@@ -265,7 +266,7 @@ public final class ProxyLoop {
     /// Exchange objects of HTTP/1.1 connections gone idle or closed, reused by the next request of any
     /// connection with their arrays' capacity (an idle connection holds none). Emptied by a reload: an
     /// exchange's response parser keeps the header limits it was made with.
-    private var spareExchanges = SpareList<H1Exchange>(limit: 64)
+    private(set) var spareExchanges = SpareList<H1Exchange>(limit: 64)
 
     func takeExchange() -> H1Exchange {
         spareExchanges.take() ?? H1Exchange(snapshot: snapshot, maxHeaderBytes: maxHeaderBytes, maxHeaderCount: maxHeaderCount)
@@ -285,8 +286,15 @@ public final class ProxyLoop {
         }
     }
 
+    /// Lets go of the spare objects and pipes no request took since the previous call (see
+    /// `SpareList.trim`): a burst's leftovers are given back after a second or two of lower use.
+    func trimSpares() -> (letGo: Int, kept: Int) {
+        let letGo = spareHeaderArrays.trim() + spareExchanges.trim() + spareStreams.trim() + pipes.trim()
+        return (letGo, spareHeaderArrays.count + spareExchanges.count + spareStreams.count + pipes.idleCount)
+    }
+
     /// HTTP/2 stream objects of ended streams, reused with their buffers' and arrays' capacity.
-    private var spareStreams = SpareList<H2Stream>(limit: 1024)
+    private(set) var spareStreams = SpareList<H2Stream>(limit: 1024)
 
     func takeH2Stream(for connection: H2Connection) -> H2Stream {
         spareStreams.take() ?? H2Stream(proxy: self, connection: connection)
@@ -380,7 +388,7 @@ public final class ProxyLoop {
         upstreams.closeAll()
         upstreams.stopProbes()
         slowSweep.cancelDeadline()
-        bufferTrim.cancelDeadline()
+        memoryTrim.cancelDeadline()
         // Clients first: their exchanges end as "client gone", as in a drain, not as upstream failures.
         forEachClient {
             $0.close()

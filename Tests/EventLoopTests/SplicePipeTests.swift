@@ -104,6 +104,24 @@ private func count(_ result: IOResult<Int>) -> Int? {
         #expect(fcntl(first.readEnd, F_GETFD) == -1)
     }
 
+    @Test func aTrimClosesThePipesNoTakeReachedSinceThePreviousOne() throws {
+        let pool = SplicePipePool(limit: 8)
+        let pipes = try (0..<3).map { _ in try pool.take() }
+        for pipe in pipes { pool.give(pipe, empty: true) }
+        #expect(pool.trim() == 0, "the first trim only starts a period")
+        // One taken and given back during the period: the warmest stays, the two colder ones go.
+        let warm = try pool.take()
+        pool.give(warm, empty: true)
+        #expect(pool.trim() == 2)
+        #expect(pool.idleCount == 1)
+        let left = try pool.take()
+        #expect(left.readEnd == warm.readEnd && left.writeEnd == warm.writeEnd)
+        pool.give(left, empty: true)
+        #expect(pool.trim() == 0, "taken during the period")
+        #expect(pool.trim() == 1, "untaken for a whole period")
+        #expect(pool.idleCount == 0)
+    }
+
     /// A peer that closed, then reset the bytes sent after its close: the next splice into the socket
     /// fails with EPIPE, which raises SIGPIPE — without the pool's SIG_IGN this test process dies here.
     @Test func aDrainIntoAClosedPeerFailsWithoutEndingTheProcess() throws {

@@ -1,4 +1,4 @@
-// The loop's spare HTTP/1.1 exchange objects: one given back is the next one taken, at most 64 are kept, the rest let go after the batch.
+// The loop's spare HTTP/1.1 exchange objects: one given back is the next one taken, at most 64 are kept, the rest let go after the batch, and the memory trim lets go of a burst's.
 @testable import Proxy
 import Testing
 
@@ -51,5 +51,27 @@ import Testing
         #expect(overflow != nil)
         loop.loop.afterEvents?()
         #expect(overflow == nil)
+    }
+
+    /// A burst's exchanges and header arrays, given back: two trims with no request between them let
+    /// them all go, and the loop reports nothing kept (so its once-a-second trim stops ticking).
+    @Test func twoTrimsWithNoRequestBetweenLetABurstsSparesGo() throws {
+        let loop = try Self.loop()
+        defer { loop.shutdown() }
+        weak var oneOfThem: H1Exchange?
+        do {
+            let given = (0..<10).map { _ in loop.takeExchange() }
+            oneOfThem = given[0]
+            for exchange in given { loop.recycle(exchange) }
+        }
+        for _ in 0..<10 {
+            var headers = loop.takeHeaderArray()
+            headers.reserveCapacity(16)
+            loop.recycle(&headers)
+        }
+        #expect(loop.spareExchanges.count == 10 && loop.spareHeaderArrays.count == 1)
+        #expect(loop.trimSpares() == (letGo: 0, kept: 11))
+        #expect(loop.trimSpares() == (letGo: 11, kept: 0))
+        #expect(oneOfThem == nil)
     }
 }

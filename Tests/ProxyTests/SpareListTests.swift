@@ -1,4 +1,4 @@
-// Spare objects: the warmest is reused first, none is kept beyond the bound, and a stopped loop lets them all go.
+// Spare objects: the warmest is reused first, none is kept beyond the bound, a trim lets go of those a period left untaken, and a stopped loop lets them all go.
 @testable import Proxy
 import Testing
 
@@ -24,6 +24,24 @@ private final class Spare {}
         _ = spares.take()
         let again = spares.keep(Spare())
         #expect(again, "room again once one is taken")
+    }
+
+    @Test func aTrimLetsGoOfWhatNoTakeReachedSinceThePreviousOne() {
+        var spares = SpareList<Spare>(limit: 8)
+        let cold = (0..<4).map { _ in Spare() }
+        for spare in cold { spares.keep(spare) }
+        #expect(spares.trim() == 0, "the first trim only starts a period")
+        // Two taken during the period, one kept back: the two never reached are let go.
+        let warm = spares.take()!, warmer = spares.take()!
+        spares.keep(warmer)
+        #expect(warm === cold[3] && warmer === cold[2])
+        #expect(spares.trim() == 2)
+        #expect(spares.count == 1 && spares.take() === warmer)
+        #expect(spares.trim() == 0, "nothing left to let go")
+        spares.keep(warm)
+        #expect(spares.trim() == 0, "kept after the period began: it has a whole period to be taken")
+        #expect(spares.trim() == 1)
+        #expect(spares.count == 0)
     }
 
     @Test func removeAllLetsEveryObjectGo() {

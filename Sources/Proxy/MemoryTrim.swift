@@ -1,15 +1,19 @@
-// Giving buffer memory back: the loop's once-a-second trim of its buffer pool, and the process's rate-limited malloc_trim after one freed something.
+// Giving memory back: the loop's once-a-second trim of its buffer pool and spare objects, and the process's rate-limited malloc_trim after one freed something.
 import CLinuxShims
 import EventLoop
 import Synchronization
 
-/// Ticks once a second while the loop's pool owns buffers (armed by the pool's first allocation after
-/// it owned none), so an idle loop with an empty pool is not woken for it. Never on the request path.
-final class BufferPoolTrim: Pollable {
+/// Ticks once a second while the loop's pool owns buffers or the loop keeps spare objects, armed by the
+/// pool's first allocation after it owned none (spares are only made while buffers are in use), so an
+/// idle loop with nothing kept is not woken for it. Never on the request path.
+final class MemoryTrim: Pollable {
     private let pool: BufferPool
     /// Unowned: the loop owns the trim and its deadline lists.
     private unowned(unsafe) let loop: EventLoop
     private let period: DeadlineList
+    /// Lets go of the loop's spare objects no request took in the last period; returns how many were
+    /// let go and how many are still kept. Set by the loop once it is built.
+    var trimSpares: () -> (letGo: Int, kept: Int) = { (0, 0) }
 
     init(pool: BufferPool, loop: EventLoop, period: DeadlineList) {
         self.pool = pool
@@ -20,8 +24,10 @@ final class BufferPoolTrim: Pollable {
     }
 
     override func handleDeadline() {
-        if pool.trim() > 0 { MallocTrim.afterFree(now: loop.now) }
-        if pool.ownedCount > 0 {
+        let buffersFreed = pool.trim()
+        let spares = trimSpares()
+        if buffersFreed + spares.letGo > 0 { MallocTrim.afterFree(now: loop.now) }
+        if pool.ownedCount > 0 || spares.kept > 0 {
             period.arm(self, now: loop.now)
         } else {
             pool.trimStopped()

@@ -1,4 +1,4 @@
-// After a burst of concurrent slow requests, the loop's buffer pool frees the buffers the burst left cached (canarygate_buffer_pool_bytes).
+// After a burst, the loop gives back what the burst left cached: the buffer pool's buffers (canarygate_buffer_pool_bytes) and the splice pipes' descriptors.
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -6,8 +6,8 @@ import Glibc
 #endif
 
 extension Integration {
-    @Suite("Buffer pool trim")
-    struct BufferPoolTrimTests {
+    @Suite("Memory trim")
+    struct MemoryTrimTests {
         private static func poolBytes(_ proxy: ProxyProcess) -> Double? {
             guard let metrics = try? proxy.admin("/metrics").text else { return nil }
             return DescriptorExhaustionTests.sample(metrics, "canarygate_buffer_pool_bytes")
@@ -46,6 +46,36 @@ extension Integration {
                 // The idle clients stay connected: a keep-alive connection holds no buffer while idle.
                 let after = Self.waitForPool(proxy, seconds: 10) { $0 <= 4 * buffer }
                 #expect((after ?? .infinity) <= 4 * buffer, "the burst's buffers are freed: \(String(describing: after))")
+            }
+        }
+
+        /// The proxy's open pipe descriptors (two per splice pipe), from /proc.
+        private static func pipeDescriptors(_ proxy: ProxyProcess) -> Int {
+            let dir = "/proc/\(proxy.pid)/fd"
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+            return names.filter { ((try? FileManager.default.destinationOfSymbolicLink(atPath: "\(dir)/\($0)")) ?? "").hasPrefix("pipe:") }
+                .count
+        }
+
+        /// 16 downloads of 1 MiB at once: their splices take pipes, which go back to the loop's pool
+        /// when the bodies are through. With the clients idle, within a few one-second periods the pool
+        /// closes those no splice took since.
+        @Test func splicePipesABurstLeftAreClosedOnceIdle() throws {
+            let upstream = try TestUpstream { _ in .respond(UpstreamResponse(body: .pattern(count: 1 << 20, chunked: false))) }
+            defer { upstream.stop() }
+            try withProxy(ProxyConfig.single(primary: upstream), threads: 1) { proxy in
+                let before = Self.pipeDescriptors(proxy)
+                let clients = try (0..<16).map { _ in try RawClient(port: proxy.port) }
+                defer { for c in clients { c.close() } }
+                for c in clients { try c.send(HTTPText.request("GET", "/big")) }
+                for c in clients {
+                    let response = try c.readResponse()
+                    #expect(response.status == 200 && response.body.count == 1 << 20)
+                }
+                let pooled = Self.pipeDescriptors(proxy) - before
+                #expect(pooled >= 2, "the splices' pipes wait in the pool: \(pooled) pipe fds")
+                let closed = Posix.waitUntil(timeout: 10) { Self.pipeDescriptors(proxy) <= before }
+                #expect(closed, "the burst's pipes are closed: \(Self.pipeDescriptors(proxy) - before) pipe fds left")
             }
         }
     }
