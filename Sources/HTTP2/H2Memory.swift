@@ -10,7 +10,8 @@ import Glibc
 ///
 /// Blocks are powers of two from 32 bytes to 16 KiB with a 16-byte header (size class and size);
 /// larger requests go to malloc. A free list keeps at most `retainedBytesPerClass` bytes of
-/// blocks; beyond that a freed block goes back to the system, so idle memory stays bounded.
+/// blocks; beyond that a freed block goes back to the system, so idle memory stays bounded, and
+/// the loop's once-a-second `trim()` frees what a period left unused.
 public final class H2Memory {
     private static let classCount = 10  // 32 << 0 ... 32 << 9 (16 KiB)
     private static let headerSize = 16  // keeps malloc's 16-byte alignment
@@ -20,6 +21,8 @@ public final class H2Memory {
     private let heads: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     private let counts: UnsafeMutablePointer<Int>
     private let limits: UnsafeMutablePointer<Int>
+    /// The fewest blocks each free list held since the last trim: that many went unused the whole period.
+    private let unusedSinceTrim: UnsafeMutablePointer<Int>
     /// Blocks handed out from a free list, and blocks taken from malloc (for tests and reports).
     public private(set) var reused = 0
     public private(set) var allocatedFromSystem = 0
@@ -41,6 +44,8 @@ public final class H2Memory {
         counts.initialize(repeating: 0, count: Self.classCount)
         limits = .allocate(capacity: Self.classCount)
         for c in 0..<Self.classCount { (limits + c).initialize(to: max(16, retainedBytesPerClass / (32 << c))) }
+        unusedSinceTrim = .allocate(capacity: Self.classCount)
+        unusedSinceTrim.initialize(repeating: 0, count: Self.classCount)
     }
 
     deinit {
@@ -53,6 +58,29 @@ public final class H2Memory {
         heads.deallocate()
         counts.deallocate()
         limits.deallocate()
+        unusedSinceTrim.deallocate()
+    }
+
+    /// Free blocks held now, in all lists.
+    public var freeBlocks: Int { (0..<Self.classCount).reduce(0) { $0 + counts[$1] } }
+
+    /// Frees, in each list, as many blocks as stayed in it since the previous trim (none of the
+    /// period's allocations reached them), as the loop's buffer pool does, and starts the next
+    /// period; returns how many were freed. A burst of streams no longer keeps its blocks for good.
+    @discardableResult
+    public func trim() -> Int {
+        var freed = 0
+        for c in 0..<Self.classCount {
+            for _ in 0..<unusedSinceTrim[c] {
+                guard let block = heads[c] else { break }
+                heads[c] = block.load(as: UnsafeMutableRawPointer?.self)
+                Glibc.free(block - Self.headerSize)
+                counts[c] -= 1
+                freed += 1
+            }
+            unusedSinceTrim[c] = counts[c]
+        }
+        return freed
     }
 
     /// Calls `body` on the allocator without retaining it (a retain and release per nghttp2 allocation
@@ -76,6 +104,7 @@ public final class H2Memory {
         if let block = heads[c] {
             heads[c] = block.load(as: UnsafeMutableRawPointer?.self)
             counts[c] -= 1
+            if counts[c] < unusedSinceTrim[c] { unusedSinceTrim[c] = counts[c] }
             reused &+= 1
             return block
         }

@@ -286,11 +286,12 @@ public final class ProxyLoop {
         }
     }
 
-    /// Lets go of the spare objects and pipes no request took since the previous call (see
-    /// `SpareList.trim`): a burst's leftovers are given back after a second or two of lower use.
+    /// Lets go of the spare objects, pipes and nghttp2 blocks no request took since the previous call
+    /// (see `SpareList.trim`): a burst's leftovers are given back after a second or two of lower use.
     func trimSpares() -> (letGo: Int, kept: Int) {
-        let letGo = spareHeaderArrays.trim() + spareExchanges.trim() + spareStreams.trim() + pipes.trim()
-        return (letGo, spareHeaderArrays.count + spareExchanges.count + spareStreams.count + pipes.idleCount)
+        let letGo = spareHeaderArrays.trim() + spareExchanges.trim() + spareStreams.trim() + pipes.trim() + h2Memory.trim()
+        let kept = spareHeaderArrays.count + spareExchanges.count + spareStreams.count + pipes.idleCount + h2Memory.freeBlocks
+        return (letGo, kept)
     }
 
     /// HTTP/2 stream objects of ended streams, reused with their buffers' and arrays' capacity.

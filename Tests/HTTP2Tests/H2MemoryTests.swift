@@ -1,4 +1,4 @@
-// H2Memory: per-size free lists reused, contents kept across realloc, zeroed calloc, large blocks and the retention cap; a session using it allocates nothing per stream once warm.
+// H2Memory: per-size free lists reused, contents kept across realloc, zeroed calloc, large blocks, the retention cap and the trim; a session using it allocates nothing per stream once warm.
 import HTTP2
 import Testing
 
@@ -71,6 +71,24 @@ import Testing
         for _ in 0..<20 { _ = memory.allocate(32) }
         #expect(memory.reused == 16)
         #expect(memory.allocatedFromSystem == 24)
+    }
+
+    @Test func aTrimFreesTheBlocksAPeriodLeftUnused() {
+        let memory = H2Memory()
+        let small = (0..<10).map { _ in memory.allocate(32)! }
+        let large = (0..<4).map { _ in memory.allocate(4_000)! }
+        for block in small + large { memory.release(block) }
+        #expect(memory.freeBlocks == 14)
+        #expect(memory.trim() == 0, "the first trim only starts a period")
+        // Three small blocks taken and one given back during the period: the list's low was 7.
+        let taken = (0..<3).map { _ in memory.allocate(32)! }
+        memory.release(taken[0])
+        #expect(memory.trim() == 7 + 4)
+        #expect(memory.freeBlocks == 1)
+        #expect(memory.trim() == 1, "unused for a whole period")
+        #expect(memory.freeBlocks == 0)
+        for block in taken.dropFirst() { memory.release(block) }
+        #expect(memory.allocatedFromSystem == 14 && memory.reused == 3)
     }
 
     /// A server session on one long connection: once the first streams warmed the lists, a thousand
