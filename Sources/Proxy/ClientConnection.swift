@@ -369,6 +369,7 @@ final class ClientConnection: UpstreamOwner {
     private func linger() {
         transport.shutdownWrite()
         proxy.loop.buffers.give(from: &input)
+        proxy.loop.buffers.give(from: &output)
         giveExchangeBack()
         state = .lingering
         cancelDeadline()

@@ -37,7 +37,7 @@ final class MemoryTrim: Pollable {
 
 /// Freed 17 KiB buffers go back to malloc's arenas, which keep the pages: `malloc_trim(0)` returns the
 /// whole free pages to the system. It takes every arena's lock, so it runs at most once a second in
-/// the whole process, and only from a loop's trim tick after that tick freed buffers.
+/// the whole process, and only from a loop's trim tick after that tick freed buffers or spares.
 enum MallocTrim {
     private static let lastTrim = Atomic<UInt64>(0)
     private static let interval: UInt64 = 1_000_000_000
