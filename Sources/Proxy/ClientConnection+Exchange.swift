@@ -174,7 +174,7 @@ extension ClientConnection {
         // Need more body from the client: the rest may be spliced (ClientConnection+Splice.swift).
         if headSent && exchange.requestPending == 0 && startsRequestSplice(exchange, up) { return true }
         if exchange.requestPending == 0 && readable && !exchange.requestBody.isFullyClassified {
-            switch readRequestBody(exchange) {
+            switch readRequestBody(exchange, towardTLS: up.transport.isTLS) {
             case .read: progressed = true
             case .blocked: break
             case .closed: return true
@@ -272,7 +272,7 @@ extension ClientConnection {
         // A body for a TLS client is read in whole records (BodyReadSize); a head, as much as fits.
         let space =
             exchange.responseStarted
-            ? BodyReadSize.responseRead(space: buffer.writableCount, clientTLS: transport.isTLS) : buffer.writableCount
+            ? BodyReadSize.read(space: buffer.writableCount, towardTLS: transport.isTLS) : buffer.writableCount
         do {
             switch try up.transport.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer.writable[0..<space])) {
             case .wouldBlock:

@@ -14,13 +14,14 @@ extension ClientConnection {
     }
 
     /// Reads request-body bytes from the client into `input`, at most `limit`, the one read of a body
-    /// whether it streams to the upstream or is buffered before one is chosen. A close before the
-    /// body's end is the client going away, not the upstream's fault.
-    func readRequestBody(_ exchange: H1Exchange, limit: Int = .max) -> BodyRead {
+    /// whether it streams to the upstream or is buffered before one is chosen; whole TLS records'
+    /// worth when it streams to a TLS upstream (`BodyReadSize`). A close before the body's end is the
+    /// client going away, not the upstream's fault.
+    func readRequestBody(_ exchange: H1Exchange, limit: Int = .max, towardTLS: Bool = false) -> BodyRead {
         let buffer = input ?? proxy.loop.buffers.take()
         input = buffer
         if buffer.writableCount == 0 { buffer.compact() }
-        let wanted = min(buffer.writableCount, limit)
+        let wanted = min(BodyReadSize.read(space: buffer.writableCount, towardTLS: towardTLS), limit)
         do {
             switch try transport.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer.writable[0..<wanted])) {
             case .wouldBlock:

@@ -1,4 +1,4 @@
-// TLS to upstreams through the real binary: a verified HTTPS upstream serves, a wrong server name is a 502, a bad caFile refuses the reload.
+// TLS to upstreams through the real binary: a verified HTTPS upstream serves, an upload leaves in whole records, a wrong server name is a 502, a bad caFile refuses the reload.
 import Foundation
 import Testing
 
@@ -71,6 +71,37 @@ extension Integration {
                 #expect(try proxy.reloadBySignal().lastError == nil)
                 let afterReload = [try proxy.fetch(HTTPText.request()).text, try proxy.fetch(HTTPText.request()).text]
                 #expect(afterReload.map { $0.hasSuffix(" session r\n") } == [false, true], "\(afterReload)")
+            }
+        }
+
+        /// A request body streamed to a TLS upstream goes out in whole 16 KiB records: a full read of the
+        /// loop's 17 KiB buffer went out as a 16 KiB record and a 1 KiB one (two encryptions, two sends).
+        /// The upstream counts the records its 1 MiB body came in: 64 at best, about 122 before.
+        @Test func anUploadToATLSUpstreamTravelsInWholeRecords() throws {
+            let dir = try TempDir.make()
+            defer { dir.remove() }
+            let (certificate, key) = try makeTestCertificate("upstream.test", in: dir)
+            let port = try Posix.freePort()
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("Support/tls_records_upstream.py").path
+            let log = dir.url.appendingPathComponent("upstream.log").path
+            let upstream = try ChildProcess(path: H2Tools.python, arguments: [script, String(port), certificate, key], stdoutPath: log)
+            defer { _ = upstream.terminate(grace: 1) }
+            let ready = Posix.waitUntil(timeout: 10) { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("ready") }
+            try #require(ready, "the upstream did not start")
+            var arm = ArmSpec("v1", ["127.0.0.1:\(port)"])
+            arm.tls = ("upstream.test", certificate)
+            try withProxy(ProxyConfig(routes: [RouteSpec(primary: arm)])) { proxy in
+                let size = 1 << 20
+                let client = try proxy.client(timeout: 10)
+                defer { client.close() }
+                try client.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: \(size)\r\n\r\n")
+                try Posix.sendAll(client.fd, [UInt8](repeating: 0x75, count: size), op: "body")
+                let response = try client.readResponse(method: "POST")
+                try #require(response.status == 200, "\(response.status) \(response.text)")
+                let counts = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Int]
+                #expect(counts?["bodyLength"] == size, "\(response.text)")
+                #expect((counts?["records"] ?? .max) <= 80, "\(response.text)")
             }
         }
 

@@ -1,21 +1,21 @@
-// BodyReadSize: response-body reads for TLS clients come in whole records, plain clients read all the space.
+// BodyReadSize: body reads toward a TLS peer (a client or an upstream) come in whole records; toward a plain one they take all the space.
 
 @testable import Proxy
 import Testing
 
 @Suite struct BodyReadSizeTests {
-    @Test func aPlainClientReadsAllTheSpace() {
-        #expect(BodyReadSize.responseRead(space: 17 * 1024, clientTLS: false) == 17 * 1024)
-        #expect(BodyReadSize.responseRead(space: 100, clientTLS: false) == 100)
+    @Test func aPlainPeerReadsAllTheSpace() {
+        #expect(BodyReadSize.read(space: 17 * 1024, towardTLS: false) == 17 * 1024)
+        #expect(BodyReadSize.read(space: 100, towardTLS: false) == 100)
     }
 
-    @Test func aTLSClientReadsWholeRecords() {
-        #expect(BodyReadSize.responseRead(space: 17 * 1024, clientTLS: true) == 16 * 1024)
-        #expect(BodyReadSize.responseRead(space: 40 * 1024, clientTLS: true) == 32 * 1024)
-        #expect(BodyReadSize.responseRead(space: 16 * 1024, clientTLS: true) == 16 * 1024)
+    @Test func aTLSPeerReadsWholeRecords() {
+        #expect(BodyReadSize.read(space: 17 * 1024, towardTLS: true) == 16 * 1024)
+        #expect(BodyReadSize.read(space: 40 * 1024, towardTLS: true) == 32 * 1024)
+        #expect(BodyReadSize.read(space: 16 * 1024, towardTLS: true) == 16 * 1024)
     }
 
     @Test func lessThanARecordIsReadWhole() {
-        #expect(BodyReadSize.responseRead(space: 5000, clientTLS: true) == 5000)
+        #expect(BodyReadSize.read(space: 5000, towardTLS: true) == 5000)
     }
 }
