@@ -55,7 +55,7 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
                 let sin = raw.baseAddress!.assumingMemoryBound(to: sockaddr_in.self)
                 return Self.writeDottedQuad(UInt32(bigEndian: sin.pointee.sin_addr.s_addr), into: out)
             }
-            // One byte more than the text: inet_ntop writes a NUL after it.
+            // inet_ntop needs room for a NUL after the text, which the count returned leaves out.
             let sin6 = raw.baseAddress!.assumingMemoryBound(to: sockaddr_in6.self)
             var addr = sin6.pointee.sin6_addr
             let chars = out.baseAddress!.assumingMemoryBound(to: CChar.self)
