@@ -13,63 +13,27 @@ import socket
 import ssl
 import sys
 
+from tls_record_counter import RecordCountingTLS
+
 port, path = int(sys.argv[1]), sys.argv[2]
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 ctx.check_hostname = False
 ctx.verify_mode = ssl.CERT_NONE
 ctx.maximum_version = ssl.TLSVersion.TLSv1_2
 ctx.set_alpn_protocols(["http/1.1"])
-incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-tls = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
 sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+conn = RecordCountingTLS(sock, ctx, server_hostname="localhost")
+conn.handshake("peer closed during the handshake")
+conn.send(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
 
-
-def flush():
-    data = outgoing.read()
-    if data:
-        sock.sendall(data)
-
-
-while True:
-    try:
-        tls.do_handshake()
-        break
-    except ssl.SSLWantReadError:
-        flush()
-        chunk = sock.recv(65536)
-        if not chunk:
-            sys.exit("peer closed during the handshake")
-        incoming.write(chunk)
-flush()
-
-tls.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
-flush()
-
-raw = b""          # bytes off the socket not yet split into records
 plain = b""
-records = 0
 while True:
     head, sep, _ = plain.partition(b"\r\n\r\n")
     if sep:
         lines = head.decode("latin-1").split("\r\n")
         length = next(int(l.split(":", 1)[1]) for l in lines if l.lower().startswith("content-length:"))
         if len(plain) >= len(head) + 4 + length:
-            print(json.dumps({"records": records, "status": int(lines[0].split()[1]), "bodyLength": length}))
+            print(json.dumps({"records": conn.records, "status": int(lines[0].split()[1]), "bodyLength": length}))
             break
-    chunk = sock.recv(65536)
-    if not chunk:
-        sys.exit("peer closed before the response was complete")
-    raw += chunk
-    # Whole records only: type (1), version (2), length (2), payload.
-    while len(raw) >= 5 and len(raw) >= 5 + int.from_bytes(raw[3:5], "big"):
-        size = 5 + int.from_bytes(raw[3:5], "big")
-        if raw[0] == 23:
-            records += 1
-        incoming.write(raw[:size])
-        raw = raw[size:]
-    while True:
-        try:
-            plain += tls.read(65536)
-        except ssl.SSLWantReadError:
-            break
+    plain += conn.receive("peer closed before the response was complete")
 sock.close()

@@ -14,6 +14,8 @@ import ssl
 import sys
 import time
 
+from tls_record_counter import RecordCountingTLS
+
 port, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(cert, key)
@@ -25,31 +27,10 @@ listener.listen(1)
 print("ready", flush=True)
 sock, _ = listener.accept()
 sock.settimeout(10)
-incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-tls = ctx.wrap_bio(incoming, outgoing, server_side=True)
+conn = RecordCountingTLS(sock, ctx, server_side=True)
+conn.handshake("peer closed during the handshake")
 
-
-def flush():
-    data = outgoing.read()
-    if data:
-        sock.sendall(data)
-
-
-while True:
-    try:
-        tls.do_handshake()
-        break
-    except ssl.SSLWantReadError:
-        flush()
-        chunk = sock.recv(65536)
-        if not chunk:
-            sys.exit("peer closed during the handshake")
-        incoming.write(chunk)
-flush()
-
-raw = b""
 plain = b""
-records = 0
 head_records = None  # records counted when the head was complete
 length = None
 while True:
@@ -59,28 +40,12 @@ while True:
             lines = head.decode("latin-1").split("\r\n")
             length = next(int(l.split(":", 1)[1]) for l in lines if l.lower().startswith("content-length:"))
             body_start = len(head) + 4
-            head_records = records
+            head_records = conn.records
             time.sleep(0.3)
     if length is not None and len(plain) >= body_start + length:
         break
-    chunk = sock.recv(65536)
-    if not chunk:
-        sys.exit("peer closed before the request was complete")
-    raw += chunk
-    # Whole records only: type (1), version (2), length (2), payload.
-    while len(raw) >= 5 and len(raw) >= 5 + int.from_bytes(raw[3:5], "big"):
-        size = 5 + int.from_bytes(raw[3:5], "big")
-        if raw[0] == 23:
-            records += 1
-        incoming.write(raw[:size])
-        raw = raw[size:]
-    while True:
-        try:
-            plain += tls.read(65536)
-        except ssl.SSLWantReadError:
-            break
+    plain += conn.receive("peer closed before the request was complete")
 
-body = json.dumps({"records": records - head_records, "bodyLength": length}).encode()
-tls.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
-flush()
+body = json.dumps({"records": conn.records - head_records, "bodyLength": length}).encode()
+conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
 sock.close()
