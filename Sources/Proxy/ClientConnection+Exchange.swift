@@ -74,7 +74,6 @@ extension ClientConnection {
         input.consume(exchange.request.headLength)
         exchange.requestBody = BodyProgress(exchange.request.framing)
         closeAfterResponse = closeAfterResponse || !exchange.request.keepAlive || peerHungUp || proxy.draining
-        if exchange.response.headers.capacity == 0 { exchange.response.headers = proxy.takeHeaderArray() }
         connectUpstream(exchange, pool: decision.pool, reuse: true)
     }
 

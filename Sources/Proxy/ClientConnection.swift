@@ -280,7 +280,6 @@ final class ClientConnection: UpstreamOwner {
         if exchangeStorage == nil {
             let exchange = proxy.takeExchange()
             exchange.startRequestHead(maxHeaderBytes: proxy.maxHeaderBytes, maxHeaderCount: proxy.maxHeaderCount)
-            if exchange.request.headers.capacity == 0 { exchange.request.headers = proxy.takeHeaderArray() }
             exchangeStorage = exchange
         }
         return buffer

@@ -63,8 +63,6 @@ final class MirrorSlot: UpstreamOwner {
         canaryResponse.reset()
         canaryHeadReceived = false
         primaryCompleted = false
-        if canaryResponse.headers.capacity == 0 { canaryResponse.headers = proxy.takeHeaderArray() }
-        if primaryResponse.headers.capacity == 0 { primaryResponse.headers = proxy.takeHeaderArray() }
         // Counted as a canary request from here, ended by `canaryAnswered` or `canaryFailed`.
         lane.shard.requestStarted()
         connect(lane.canary.pick(now: proxy.loop.now), reuse: true)

@@ -250,19 +250,6 @@ public final class ProxyLoop {
         (session == nil ? headerDeadlines : handshakeDeadlines).arm(connection, now: loop.now)
     }
 
-    /// Header-field arrays of idle connections, so an idle keep-alive client holds none and a busy one
-    /// reuses a warm array instead of allocating.
-    private(set) var spareHeaderArrays = SpareList<[HeaderField]>(limit: 4096)
-
-    func takeHeaderArray() -> [HeaderField] {
-        spareHeaderArrays.take() ?? []
-    }
-
-    func recycle(_ headers: inout [HeaderField]) {
-        if headers.capacity > 0 { spareHeaderArrays.keep(consume headers) }
-        headers = []
-    }
-
     /// Exchange objects of HTTP/1.1 connections gone idle or closed, reused by the next request of any
     /// connection with their arrays' capacity (an idle connection holds none). Emptied by a reload: an
     /// exchange's response parser keeps the header limits it was made with.
@@ -289,13 +276,13 @@ public final class ProxyLoop {
     /// Lets go of the spare objects, pipes and nghttp2 blocks no request took since the previous call
     /// (see `SpareList.trim`): a burst's leftovers are given back after a second or two of lower use.
     func trimSpares() -> (letGo: Int, kept: Int) {
-        let letGo = spareHeaderArrays.trim() + spareExchanges.trim() + spareStreams.trim() + pipes.trim() + h2Memory.trim()
-        let kept = spareHeaderArrays.count + spareExchanges.count + spareStreams.count + pipes.idleCount + h2Memory.freeBlocks
+        let letGo = spareExchanges.trim() + spareStreams.trim() + pipes.trim() + h2Memory.trim()
+        let kept = spareExchanges.count + spareStreams.count + pipes.idleCount + h2Memory.freeBlocks
         return (letGo, kept)
     }
 
     /// HTTP/2 stream objects of ended streams, reused with their buffers' and arrays' capacity.
-    private(set) var spareStreams = SpareList<H2Stream>(limit: 1024)
+    private var spareStreams = SpareList<H2Stream>(limit: 1024)
 
     func takeH2Stream(for connection: H2Connection) -> H2Stream {
         spareStreams.take() ?? H2Stream(proxy: self, connection: connection)
